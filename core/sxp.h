@@ -1,0 +1,73 @@
+/*
+ * SXP: parser, printer and accessors for the s-expressions xend speaks (PROTOCOL-2.0.md §4).
+ *
+ * Linked into xend, xm and xend-simhv (library xend_common); plugins reach the same
+ * functions through host->sxp. Nodes are one allocation each; a list owns its children.
+ * Allocation failure aborts (the ABI's OOM policy), so constructors never return NULL.
+ * Parsing is bounded (depth, nodes, atom size) and never crashes on malformed input.
+ */
+#ifndef XEND_CORE_SXP_H
+#define XEND_CORE_SXP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <xend/sxp.h>
+
+#include "buf.h"
+
+struct xend_sxp *xend_sxp_list(void);
+struct xend_sxp *xend_sxp_atom(const char *text);
+struct xend_sxp *xend_sxp_atom_len(const char *text, size_t len);
+struct xend_sxp *xend_sxp_atom_int(long long value);
+struct xend_sxp *xend_sxp_atom_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A float as the original printed it (Python 2 str(): 12 significant digits). */
+struct xend_sxp *xend_sxp_atom_double(double value);
+struct xend_sxp *xend_sxp_copy(const struct xend_sxp *node);
+void xend_sxp_free(struct xend_sxp *node);
+
+struct xend_sxp *xend_sxp_append_take(struct xend_sxp *list, struct xend_sxp *item);
+struct xend_sxp *xend_sxp_add_kv(struct xend_sxp *list, const char *key, const char *value);
+struct xend_sxp *xend_sxp_add_kv_int(struct xend_sxp *list, const char *key, long long value);
+/* Append (key node) with node taken. */
+struct xend_sxp *xend_sxp_add_kv_take(struct xend_sxp *list, const char *key,
+                                      struct xend_sxp *value);
+/* Remove and free the item at i of list; no-op past the end. */
+void xend_sxp_remove(struct xend_sxp *list, size_t i);
+/* Replace the item at i (taken); the old one is freed. */
+void xend_sxp_replace_take(struct xend_sxp *list, size_t i, struct xend_sxp *item);
+/* A list (name item...) built from a name and NULL-terminated atoms. */
+struct xend_sxp *xend_sxp_list_of(const char *name, ...) __attribute__((sentinel));
+
+bool xend_sxp_is_list(const struct xend_sxp *node);
+const char *xend_sxp_atom_text(const struct xend_sxp *node);
+size_t xend_sxp_length(const struct xend_sxp *node);
+struct xend_sxp *xend_sxp_nth(const struct xend_sxp *list, size_t i);
+const char *xend_sxp_name(const struct xend_sxp *node);
+struct xend_sxp *xend_sxp_child(const struct xend_sxp *list, const char *name);
+/* The index of child `name` in list, or -1. */
+long xend_sxp_child_index(const struct xend_sxp *list, const char *name);
+const char *xend_sxp_child_value(const struct xend_sxp *list, const char *name,
+                                 const char *dflt);
+int xend_sxp_child_int(const struct xend_sxp *list, const char *name, long long *out);
+/* Parse a whole atom as a decimal integer (leading +/- allowed): true on success. */
+bool xend_sxp_text_int(const char *text, long long *out);
+bool xend_sxp_equal(const struct xend_sxp *a, const struct xend_sxp *b);
+
+int xend_sxp_parse(const char *text, size_t len, const struct xend_sxp_limits *limits,
+                   struct xend_sxp **out, char *err_msg, size_t err_len);
+/* Parse every top-level value into one list (owned). */
+int xend_sxp_parse_all(const char *text, size_t len, const struct xend_sxp_limits *limits,
+                       struct xend_sxp **out, char *err_msg, size_t err_len);
+
+char *xend_sxp_print(const struct xend_sxp *node);
+void xend_sxp_print_buf(const struct xend_sxp *node, struct xend_buf *out);
+/* Indented over several lines (xm list -l, HTML pages). */
+void xend_sxp_pretty_buf(const struct xend_sxp *node, struct xend_buf *out);
+/* Write one atom's text with the quoting rules of the printer. */
+void xend_sxp_print_atom(const char *text, size_t len, struct xend_buf *out);
+
+/* The host->sxp table over these functions. */
+extern const struct xend_host_sxp xend_sxp_host_table;
+
+#endif
