@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <xend/abi.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif

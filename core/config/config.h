@@ -1,0 +1,52 @@
+/*
+ * xend's configuration: /etc/xen/xend.conf (libconfig syntax), or a legacy
+ * xend-config.sxp given with -c (same keys, SXP syntax), read once at start into a table of
+ * settings that remembers each one's file and line.
+ *
+ * Keys become "known" when the core or a plugin looks them up; xend_config_check_unknown()
+ * then reports the first setting nobody asked for, naming file, line and key.
+ * Lookups never abort: a wrong type or an out-of-range value returns -XEND_EINVAL with an
+ * error naming file, line and key.
+ *
+ * Threads: loop thread only (read-only after start, so workers may read looked-up values).
+ */
+#ifndef XEND_CORE_CONFIG_H
+#define XEND_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <xend/abi.h>
+
+struct xend_config; /* opaque */
+
+/* Load `path`; a .sxp suffix (or a file starting with '(' or '#') is read as legacy SXP.
+ * A missing file with must_exist false gives an empty config (all defaults).
+ * Returns NULL with err set ("xend.conf:12: syntax error"). Owned: xend_config_free. */
+struct xend_config *xend_config_load(const char *path, bool must_exist, struct xend_err *err);
+/* An empty config (every key at its default); for tests and for "no file". */
+struct xend_config *xend_config_empty(void);
+void xend_config_free(struct xend_config *cfg);
+const char *xend_config_path(const struct xend_config *cfg); /* borrowed */
+
+/* Set or override a value from the command line or a test ("key", "value" as text). */
+int xend_config_set(struct xend_config *cfg, const char *key, const char *value,
+                    struct xend_err *err);
+
+/* Lookups: *out borrowed for the config's life. Mark the key known. */
+int xend_config_get_str(struct xend_config *cfg, const char *key, const char *dflt,
+                        const char **out, struct xend_err *err);
+int xend_config_get_int(struct xend_config *cfg, const char *key, long long dflt,
+                        long long min, long long max, long long *out, struct xend_err *err);
+int xend_config_get_bool(struct xend_config *cfg, const char *key, bool dflt, bool *out,
+                         struct xend_err *err);
+/* A list of strings (libconfig list/array, or an SXP list). *out and its strings borrowed;
+ * *n = 0 and *out = NULL when absent. */
+int xend_config_get_list(struct xend_config *cfg, const char *key, const char *const **out,
+                         size_t *n, struct xend_err *err);
+bool xend_config_has(const struct xend_config *cfg, const char *key);
+
+/* 0, or -XEND_EINVAL naming the first setting that no lookup asked for. */
+int xend_config_check_unknown(const struct xend_config *cfg, struct xend_err *err);
+
+#endif

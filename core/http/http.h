@@ -1,0 +1,60 @@
+/*
+ * The HTTP server of xend (libevhtp underneath): one router for the core and the plugins,
+ * form decoding (query string, urlencoded, multipart/form-data), request limits, content
+ * negotiation (SXP for programs, HTML for browsers, JSON for Accept: application/json) and
+ * the error forms of PROTOCOL.md, all here so that no handler repeats them.
+ *
+ * evhtp.h never leaves core/http (it redefines regex symbols, LIBS.md trap 11).
+ * Threads: loop thread only.
+ */
+#ifndef XEND_CORE_HTTP_H
+#define XEND_CORE_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <xend/http.h>
+
+struct event_base;
+struct xend_domain;
+struct xend_plugin;
+
+struct xend_http_options {
+    const char *address;   /* "" or NULL = all; default the caller's (127.0.0.1) */
+    int port;              /* 0 = pick a free one (see xend_http_port) */
+    const char *unix_path; /* also listen on this unix socket when non-NULL */
+    size_t max_body;       /* bytes; larger bodies get 413 before they are read */
+    size_t max_uri;        /* bytes of request line; longer gets 414 */
+    size_t max_header;     /* bytes of headers */
+    struct xend_sxp_limits sxp_limits; /* for arg_sxp */
+};
+
+/* Start listening; 0 or -XEND_EIO with err ("cannot listen on 127.0.0.1:8000: ..."). */
+int xend_http_start(struct event_base *base, const struct xend_http_options *opts,
+                    struct xend_err *err);
+/* Close listeners and every open connection; frees everything. Routes stay registered. */
+void xend_http_stop(void);
+/* The TCP port actually bound (after start). */
+int xend_http_port(void);
+
+/* The host->http table for plugins. */
+const struct xend_host_http *xend_http_host_table(void);
+
+/* Register a route for `owner` (NULL = the core itself). Same contract as route_add. */
+int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *route);
+/* Drop every route `owner` registered (a plugin whose init failed, or at stop). */
+void xend_http_routes_remove_owner(struct xend_plugin *owner);
+
+/* How {domain} in a path becomes a domain: name first, then id; NULL = unknown (404). */
+typedef struct xend_domain *xend_http_domain_resolver_fn(const char *name_or_id);
+void xend_http_set_domain_resolver(xend_http_domain_resolver_fn *fn);
+/* The name of a domain for 404/HTML purposes is not needed: the router only resolves. */
+
+/*
+ * Map an XEND_E code to the HTTP status used for an (xend.err ...) reply. Operation
+ * errors are 200 with the (xend.err "msg") body, as the xm client expects
+ * (PROTOCOL-2.0.md §3.3); a request limit is 413/414, a bad request 400.
+ */
+int xend_http_status_for(int code);
+
+#endif

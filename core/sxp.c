@@ -1,0 +1,668 @@
+/*
+ * SXP values: construction, access, a bounded parser and the printer, with the rules of
+ * the original xend's sxp.py (PROTOCOL-2.0.md §4) so that the Xen 2.0 client reads what
+ * we write and we read what it sends. Must never crash on malformed input.
+ */
+#include "sxp.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SXP_MAGIC 0x53585031u /* "SXP1": checked where a plugin hands a node back */
+
+struct xend_sxp {
+    uint32_t magic;
+    bool is_list;
+    size_t len; /* atom bytes, or number of items */
+    size_t cap; /* list capacity */
+    union {
+        char *text;
+        struct xend_sxp **items;
+    } u;
+};
+
+static struct xend_sxp *node_new(bool is_list)
+{
+    struct xend_sxp *n = xend_xcalloc(1, sizeof(*n));
+    n->magic = SXP_MAGIC;
+    n->is_list = is_list;
+    return n;
+}
+
+struct xend_sxp *xend_sxp_list(void)
+{
+    return node_new(true);
+}
+
+struct xend_sxp *xend_sxp_atom_len(const char *text, size_t len)
+{
+    struct xend_sxp *n = node_new(false);
+    n->u.text = xend_xstrndup(text, len);
+    n->len = len;
+    return n;
+}
+
+struct xend_sxp *xend_sxp_atom(const char *text)
+{
+    return xend_sxp_atom_len(text, strlen(text));
+}
+
+struct xend_sxp *xend_sxp_atom_int(long long value)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof(tmp), "%lld", value);
+    return xend_sxp_atom_len(tmp, (size_t)n);
+}
+
+struct xend_sxp *xend_sxp_atom_fmt(const char *fmt, ...)
+{
+    struct xend_buf b = XEND_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    xend_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    struct xend_sxp *n = node_new(false);
+    n->len = b.len;
+    n->u.text = xend_buf_steal(&b);
+    return n;
+}
+
+struct xend_sxp *xend_sxp_atom_double(double value)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof(tmp), "%.12g", value);
+    /* Python 2's str() always shows a float as a float: 12.0, not 12. */
+    if (strpbrk(tmp, ".eEn") == NULL)
+        strcat(tmp, ".0");
+    return xend_sxp_atom(tmp);
+}
+
+void xend_sxp_free(struct xend_sxp *node)
+{
+    if (node == NULL)
+        return;
+    if (node->is_list) {
+        for (size_t i = 0; i < node->len; i++)
+            xend_sxp_free(node->u.items[i]);
+        free(node->u.items);
+    } else {
+        free(node->u.text);
+    }
+    node->magic = 0;
+    free(node);
+}
+
+struct xend_sxp *xend_sxp_copy(const struct xend_sxp *node)
+{
+    if (!node->is_list)
+        return xend_sxp_atom_len(node->u.text, node->len);
+    struct xend_sxp *l = node_new(true);
+    if (node->len) {
+        l->u.items = xend_xmalloc(node->len * sizeof(*l->u.items));
+        l->cap = node->len;
+        for (size_t i = 0; i < node->len; i++)
+            l->u.items[i] = xend_sxp_copy(node->u.items[i]);
+        l->len = node->len;
+    }
+    return l;
+}
+
+struct xend_sxp *xend_sxp_append_take(struct xend_sxp *list, struct xend_sxp *item)
+{
+    if (list->len == list->cap) {
+        list->cap = list->cap ? list->cap * 2 : 4;
+        list->u.items = xend_xrealloc(list->u.items, list->cap * sizeof(*list->u.items));
+    }
+    list->u.items[list->len++] = item;
+    return list;
+}
+
+struct xend_sxp *xend_sxp_add_kv_take(struct xend_sxp *list, const char *key,
+                                      struct xend_sxp *value)
+{
+    struct xend_sxp *kv = xend_sxp_list();
+    xend_sxp_append_take(kv, xend_sxp_atom(key));
+    xend_sxp_append_take(kv, value);
+    return xend_sxp_append_take(list, kv);
+}
+
+struct xend_sxp *xend_sxp_add_kv(struct xend_sxp *list, const char *key, const char *value)
+{
+    return xend_sxp_add_kv_take(list, key, xend_sxp_atom(value));
+}
+
+struct xend_sxp *xend_sxp_add_kv_int(struct xend_sxp *list, const char *key, long long value)
+{
+    return xend_sxp_add_kv_take(list, key, xend_sxp_atom_int(value));
+}
+
+struct xend_sxp *xend_sxp_list_of(const char *name, ...)
+{
+    struct xend_sxp *l = xend_sxp_list();
+    xend_sxp_append_take(l, xend_sxp_atom(name));
+    va_list ap;
+    va_start(ap, name);
+    for (const char *s = va_arg(ap, const char *); s != NULL; s = va_arg(ap, const char *))
+        xend_sxp_append_take(l, xend_sxp_atom(s));
+    va_end(ap);
+    return l;
+}
+
+void xend_sxp_remove(struct xend_sxp *list, size_t i)
+{
+    if (!list->is_list || i >= list->len)
+        return;
+    xend_sxp_free(list->u.items[i]);
+    memmove(&list->u.items[i], &list->u.items[i + 1],
+            (list->len - i - 1) * sizeof(*list->u.items));
+    list->len--;
+}
+
+void xend_sxp_replace_take(struct xend_sxp *list, size_t i, struct xend_sxp *item)
+{
+    if (!list->is_list || i >= list->len) {
+        xend_sxp_free(item);
+        return;
+    }
+    xend_sxp_free(list->u.items[i]);
+    list->u.items[i] = item;
+}
+
+bool xend_sxp_is_list(const struct xend_sxp *node)
+{
+    return node != NULL && node->is_list;
+}
+
+const char *xend_sxp_atom_text(const struct xend_sxp *node)
+{
+    return node != NULL && !node->is_list ? node->u.text : NULL;
+}
+
+size_t xend_sxp_length(const struct xend_sxp *node)
+{
+    return node != NULL && node->is_list ? node->len : 0;
+}
+
+struct xend_sxp *xend_sxp_nth(const struct xend_sxp *list, size_t i)
+{
+    if (list == NULL || !list->is_list || i >= list->len)
+        return NULL;
+    return list->u.items[i];
+}
+
+const char *xend_sxp_name(const struct xend_sxp *node)
+{
+    if (node == NULL || !node->is_list || node->len == 0 || node->u.items[0]->is_list)
+        return NULL;
+    return node->u.items[0]->u.text;
+}
+
+long xend_sxp_child_index(const struct xend_sxp *list, const char *name)
+{
+    if (list == NULL || !list->is_list)
+        return -1;
+    for (size_t i = 0; i < list->len; i++) {
+        const char *n = xend_sxp_name(list->u.items[i]);
+        if (n != NULL && strcmp(n, name) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+struct xend_sxp *xend_sxp_child(const struct xend_sxp *list, const char *name)
+{
+    long i = xend_sxp_child_index(list, name);
+    return i < 0 ? NULL : list->u.items[i];
+}
+
+const char *xend_sxp_child_value(const struct xend_sxp *list, const char *name,
+                                 const char *dflt)
+{
+    const char *v = xend_sxp_atom_text(xend_sxp_nth(xend_sxp_child(list, name), 1));
+    return v != NULL ? v : dflt;
+}
+
+bool xend_sxp_text_int(const char *text, long long *out)
+{
+    if (text == NULL || *text == '\0')
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno != 0 || *end != '\0' || end == text)
+        return false;
+    *out = v;
+    return true;
+}
+
+int xend_sxp_child_int(const struct xend_sxp *list, const char *name, long long *out)
+{
+    struct xend_sxp *c = xend_sxp_child(list, name);
+    if (c == NULL)
+        return -XEND_ENOENT;
+    if (!xend_sxp_text_int(xend_sxp_atom_text(xend_sxp_nth(c, 1)), out))
+        return -XEND_EINVAL;
+    return 0;
+}
+
+bool xend_sxp_equal(const struct xend_sxp *a, const struct xend_sxp *b)
+{
+    if (a->is_list != b->is_list || a->len != b->len)
+        return false;
+    if (!a->is_list)
+        return memcmp(a->u.text, b->u.text, a->len) == 0;
+    for (size_t i = 0; i < a->len; i++)
+        if (!xend_sxp_equal(a->u.items[i], b->u.items[i]))
+            return false;
+    return true;
+}
+
+/* ---- parser ---------------------------------------------------------------------- */
+
+struct parser {
+    const char *p, *end;
+    size_t depth, nodes;
+    struct xend_sxp_limits lim;
+    char *err;
+    size_t err_len;
+    int rc;
+};
+
+static void perr(struct parser *ps, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void perr(struct parser *ps, int code, const char *fmt, ...)
+{
+    if (ps->rc != 0)
+        return;
+    ps->rc = -code;
+    if (ps->err != NULL && ps->err_len > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ps->err, ps->err_len, fmt, ap);
+        va_end(ap);
+    }
+}
+
+/* Characters that end an atom; all but the parens and '#' start a new one (sxp.py). */
+static bool is_special(char c)
+{
+    return strchr("{}<>[]!;", c) != NULL && c != '\0';
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static void skip_space(struct parser *ps)
+{
+    while (ps->p < ps->end) {
+        if (is_space(*ps->p)) {
+            ps->p++;
+        } else if (*ps->p == '#') {
+            while (ps->p < ps->end && *ps->p != '\n')
+                ps->p++;
+        } else {
+            break;
+        }
+    }
+}
+
+static bool count_node(struct parser *ps)
+{
+    if (++ps->nodes > ps->lim.max_nodes) {
+        perr(ps, XEND_ELIMIT, "SXP too large: more than %zu values", ps->lim.max_nodes);
+        return false;
+    }
+    return true;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static struct xend_sxp *parse_string(struct parser *ps)
+{
+    char quote = *ps->p++;
+    struct xend_buf b = XEND_BUF_INIT;
+    while (ps->p < ps->end && *ps->p != quote) {
+        char c = *ps->p++;
+        if (c == '\\') {
+            if (ps->p >= ps->end)
+                break;
+            c = *ps->p++;
+            switch (c) {
+            case 'a': c = '\a'; break;
+            case 'b': c = '\b'; break;
+            case 't': c = '\t'; break;
+            case 'n': c = '\n'; break;
+            case 'v': c = '\v'; break;
+            case 'f': c = '\f'; break;
+            case 'r': c = '\r'; break;
+            case 'x': {
+                int h1 = ps->p < ps->end ? hexval(ps->p[0]) : -1;
+                int h2 = ps->p + 1 < ps->end ? hexval(ps->p[1]) : -1;
+                if (h1 < 0 || h2 < 0) {
+                    perr(ps, XEND_EINVAL, "invalid \\x escape in string");
+                    xend_buf_free(&b);
+                    return NULL;
+                }
+                c = (char)(h1 * 16 + h2);
+                ps->p += 2;
+                break;
+            }
+            default:
+                if (c >= '0' && c <= '7') {
+                    int v = c - '0';
+                    for (int k = 0; k < 2 && ps->p < ps->end && *ps->p >= '0' && *ps->p <= '7'; k++)
+                        v = v * 8 + (*ps->p++ - '0');
+                    c = (char)v;
+                }
+                /* \\ \' \" and unknown escapes keep the character itself */
+                break;
+            }
+        }
+        if (b.len >= ps->lim.max_atom) {
+            perr(ps, XEND_ELIMIT, "SXP string longer than %zu bytes", ps->lim.max_atom);
+            xend_buf_free(&b);
+            return NULL;
+        }
+        xend_buf_putc(&b, c);
+    }
+    if (ps->p >= ps->end) {
+        perr(ps, XEND_EINVAL, "unterminated string");
+        xend_buf_free(&b);
+        return NULL;
+    }
+    ps->p++; /* closing quote */
+    struct xend_sxp *n = node_new(false);
+    n->len = b.len;
+    n->u.text = b.data ? xend_buf_steal(&b) : xend_xstrdup("");
+    return n;
+}
+
+static struct xend_sxp *parse_atom(struct parser *ps)
+{
+    const char *start = ps->p;
+    if (is_special(*ps->p))
+        ps->p++;
+    while (ps->p < ps->end && !is_space(*ps->p) && *ps->p != '(' && *ps->p != ')' &&
+           *ps->p != '#' && *ps->p != '"' && *ps->p != '\'' && !is_special(*ps->p)) {
+        if ((unsigned char)*ps->p < 0x20) {
+            perr(ps, XEND_EINVAL, "invalid character 0x%02x", (unsigned char)*ps->p);
+            return NULL;
+        }
+        ps->p++;
+    }
+    size_t len = (size_t)(ps->p - start);
+    if (len > ps->lim.max_atom) {
+        perr(ps, XEND_ELIMIT, "SXP atom longer than %zu bytes", ps->lim.max_atom);
+        return NULL;
+    }
+    if (len == 0) {
+        perr(ps, XEND_EINVAL, "invalid character 0x%02x", (unsigned char)*ps->p);
+        return NULL;
+    }
+    return xend_sxp_atom_len(start, len);
+}
+
+/* Iterative over list nesting via an explicit stack, so depth limits are exact and deep
+ * input cannot exhaust the C stack. */
+static struct xend_sxp *parse_value(struct parser *ps)
+{
+    struct xend_sxp **stack = NULL;
+    size_t sp = 0, scap = 0;
+    struct xend_sxp *result = NULL;
+
+    for (;;) {
+        skip_space(ps);
+        if (ps->p >= ps->end) {
+            if (sp > 0)
+                perr(ps, XEND_EINVAL, "unexpected end of input: %zu unclosed list%s", sp,
+                     sp == 1 ? "" : "s");
+            else
+                perr(ps, XEND_EINVAL, "no value");
+            break;
+        }
+        char c = *ps->p;
+        struct xend_sxp *v = NULL;
+        if (c == '(') {
+            ps->p++;
+            if (!count_node(ps))
+                break;
+            if (sp + 1 > ps->lim.max_depth) {
+                perr(ps, XEND_ELIMIT, "SXP nested deeper than %zu", ps->lim.max_depth);
+                break;
+            }
+            if (sp == scap) {
+                scap = scap ? scap * 2 : 16;
+                stack = xend_xrealloc(stack, scap * sizeof(*stack));
+            }
+            stack[sp++] = xend_sxp_list();
+            continue;
+        }
+        if (c == ')') {
+            if (sp == 0) {
+                perr(ps, XEND_EINVAL, "syntax error: )");
+                break;
+            }
+            ps->p++;
+            v = stack[--sp];
+        } else {
+            if (!count_node(ps))
+                break;
+            v = (c == '"' || c == '\'') ? parse_string(ps) : parse_atom(ps);
+            if (v == NULL)
+                break;
+        }
+        if (sp == 0) {
+            result = v;
+            break;
+        }
+        xend_sxp_append_take(stack[sp - 1], v);
+    }
+    if (result == NULL)
+        for (size_t i = 0; i < sp; i++)
+            xend_sxp_free(stack[i]);
+    free(stack);
+    return result;
+}
+
+static void parser_init(struct parser *ps, const char *text, size_t len,
+                        const struct xend_sxp_limits *limits, char *err, size_t err_len)
+{
+    memset(ps, 0, sizeof(*ps));
+    ps->p = text;
+    ps->end = text + len;
+    ps->lim.max_depth = limits && limits->max_depth ? limits->max_depth : 64;
+    ps->lim.max_nodes = limits && limits->max_nodes ? limits->max_nodes : 1000000;
+    ps->lim.max_atom = limits && limits->max_atom ? limits->max_atom : (1u << 20);
+    ps->err = err;
+    ps->err_len = err_len;
+    if (err && err_len)
+        err[0] = '\0';
+}
+
+int xend_sxp_parse(const char *text, size_t len, const struct xend_sxp_limits *limits,
+                   struct xend_sxp **out, char *err_msg, size_t err_len)
+{
+    struct parser ps;
+    parser_init(&ps, text, len, limits, err_msg, err_len);
+    *out = NULL;
+    struct xend_sxp *v = parse_value(&ps);
+    if (v == NULL)
+        return ps.rc ? ps.rc : -XEND_EINVAL;
+    skip_space(&ps);
+    if (ps.p < ps.end) {
+        xend_sxp_free(v);
+        perr(&ps, XEND_EINVAL, "Too many sxprs");
+        return ps.rc;
+    }
+    *out = v;
+    return 0;
+}
+
+int xend_sxp_parse_all(const char *text, size_t len, const struct xend_sxp_limits *limits,
+                       struct xend_sxp **out, char *err_msg, size_t err_len)
+{
+    struct parser ps;
+    parser_init(&ps, text, len, limits, err_msg, err_len);
+    struct xend_sxp *all = xend_sxp_list();
+    *out = NULL;
+    for (;;) {
+        skip_space(&ps);
+        if (ps.p >= ps.end)
+            break;
+        struct xend_sxp *v = parse_value(&ps);
+        if (v == NULL) {
+            xend_sxp_free(all);
+            return ps.rc ? ps.rc : -XEND_EINVAL;
+        }
+        xend_sxp_append_take(all, v);
+    }
+    *out = all;
+    return 0;
+}
+
+/* ---- printer --------------------------------------------------------------------- */
+
+static bool is_bare_atom(const char *s, size_t len)
+{
+    if (len == 0)
+        return false; /* sxp.py writes nothing; we write '' so the value survives */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr(".-_:/~@", c) != NULL) || c == '\0')
+            return false;
+    }
+    return true;
+}
+
+void xend_sxp_print_atom(const char *s, size_t len, struct xend_buf *out)
+{
+    if (is_bare_atom(s, len)) {
+        xend_buf_append(out, s, len);
+        return;
+    }
+    /* Python repr(): single quotes unless the text has ' and no ". */
+    bool has_sq = memchr(s, '\'', len) != NULL, has_dq = memchr(s, '"', len) != NULL;
+    char q = (has_sq && !has_dq) ? '"' : '\'';
+    xend_buf_putc(out, q);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '\n': xend_buf_puts(out, "\\n"); break;
+        case '\t': xend_buf_puts(out, "\\t"); break;
+        case '\r': xend_buf_puts(out, "\\r"); break;
+        case '\\': xend_buf_puts(out, "\\\\"); break;
+        default:
+            if (c == (unsigned char)q) {
+                xend_buf_putc(out, '\\');
+                xend_buf_putc(out, (char)c);
+            } else if (c < 0x20 || c == 0x7f) {
+                xend_buf_printf(out, "\\x%02x", c);
+            } else {
+                xend_buf_putc(out, (char)c);
+            }
+        }
+    }
+    xend_buf_putc(out, q);
+}
+
+void xend_sxp_print_buf(const struct xend_sxp *node, struct xend_buf *out)
+{
+    if (!node->is_list) {
+        xend_sxp_print_atom(node->u.text, node->len, out);
+        return;
+    }
+    xend_buf_putc(out, '(');
+    for (size_t i = 0; i < node->len; i++) {
+        if (i)
+            xend_buf_putc(out, ' ');
+        xend_sxp_print_buf(node->u.items[i], out);
+    }
+    xend_buf_putc(out, ')');
+}
+
+char *xend_sxp_print(const struct xend_sxp *node)
+{
+    struct xend_buf b = XEND_BUF_INIT;
+    xend_sxp_print_buf(node, &b);
+    return xend_buf_steal(&b);
+}
+
+static bool all_atoms(const struct xend_sxp *l)
+{
+    for (size_t i = 0; i < l->len; i++)
+        if (l->u.items[i]->is_list)
+            return false;
+    return true;
+}
+
+static void pretty(const struct xend_sxp *node, struct xend_buf *out, int indent)
+{
+    if (!node->is_list || all_atoms(node)) {
+        xend_sxp_print_buf(node, out);
+        return;
+    }
+    xend_buf_putc(out, '(');
+    size_t i = 0;
+    /* Keep the head on the first line: (domain (id 1) ...) reads like the original. */
+    if (node->len > 0 && !node->u.items[0]->is_list) {
+        xend_sxp_print_buf(node->u.items[0], out);
+        i = 1;
+    }
+    for (; i < node->len; i++) {
+        if (i > 0) {
+            xend_buf_putc(out, '\n');
+            for (int k = 0; k < indent + 4; k++)
+                xend_buf_putc(out, ' ');
+        }
+        pretty(node->u.items[i], out, indent + 4);
+    }
+    xend_buf_putc(out, ')');
+}
+
+void xend_sxp_pretty_buf(const struct xend_sxp *node, struct xend_buf *out)
+{
+    pretty(node, out, 0);
+}
+
+/* ---- the host table ---------------------------------------------------------------- */
+
+const struct xend_host_sxp xend_sxp_host_table = {
+    .size = sizeof(struct xend_host_sxp),
+    .list = xend_sxp_list,
+    .atom = xend_sxp_atom,
+    .atom_len = xend_sxp_atom_len,
+    .atom_int = xend_sxp_atom_int,
+    .atom_fmt = xend_sxp_atom_fmt,
+    .copy = xend_sxp_copy,
+    .free = xend_sxp_free,
+    .append_take = xend_sxp_append_take,
+    .add_kv = xend_sxp_add_kv,
+    .add_kv_int = xend_sxp_add_kv_int,
+    .is_list = xend_sxp_is_list,
+    .atom_text = xend_sxp_atom_text,
+    .length = xend_sxp_length,
+    .nth = xend_sxp_nth,
+    .name = xend_sxp_name,
+    .child = xend_sxp_child,
+    .child_value = xend_sxp_child_value,
+    .child_int = xend_sxp_child_int,
+    .parse = xend_sxp_parse,
+    .print = xend_sxp_print,
+};

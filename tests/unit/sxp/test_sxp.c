@@ -1,0 +1,188 @@
+/* SXP parser, printer and accessors: the quoting rules of the original and malformed input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sxp.h"
+
+static struct xend_sxp *parse_ok(const char *text)
+{
+    struct xend_sxp *v = NULL;
+    char err[128];
+    int rc = xend_sxp_parse(text, strlen(text), NULL, &v, err, sizeof(err));
+    assert_int_equal(rc, 0);
+    assert_non_null(v);
+    return v;
+}
+
+static int parse_err(const char *text, char *err, size_t err_len)
+{
+    struct xend_sxp *v = NULL;
+    int rc = xend_sxp_parse(text, strlen(text), NULL, &v, err, err_len);
+    assert_null(v);
+    return rc;
+}
+
+static void roundtrip(const char *in, const char *expect)
+{
+    struct xend_sxp *v = parse_ok(in);
+    char *s = xend_sxp_print(v);
+    assert_string_equal(s, expect);
+    free(s);
+    xend_sxp_free(v);
+}
+
+static void test_bare_atoms_print_bare(void **state)
+{
+    (void)state;
+    roundtrip("(domain (id 5) (state -b---) (uname phy:hda1) (mac aa:00:00:00:00:11))",
+              "(domain (id 5) (state -b---) (uname phy:hda1) (mac aa:00:00:00:00:11))");
+    roundtrip("(url http://h:8002/xend/domain/7 foo@bar ~x)",
+              "(url http://h:8002/xend/domain/7 foo@bar ~x)");
+}
+
+static void test_strings_are_quoted_like_python_repr(void **state)
+{
+    (void)state;
+    roundtrip("(root \"/dev/hda1 ro\")", "(root '/dev/hda1 ro')");
+    roundtrip("(xend.err \"(22, 'Invalid argument')\")", "(xend.err \"(22, 'Invalid argument')\")");
+    roundtrip("(x 'a\\nb\\tc')", "(x 'a\\nb\\tc')");
+    roundtrip("(x 'w!')", "(x 'w!')");
+    roundtrip("(x \"both ' and \\\"\")", "(x 'both \\' and \"')");
+    roundtrip("(x '')", "(x '')");
+}
+
+static void test_escapes_decode(void **state)
+{
+    (void)state;
+    struct xend_sxp *v = parse_ok("('\\x41\\101\\\\\\'')");
+    assert_string_equal(xend_sxp_atom_text(xend_sxp_nth(v, 0)), "AA\\'");
+    xend_sxp_free(v);
+}
+
+static void test_comments_and_whitespace(void **state)
+{
+    (void)state;
+    roundtrip("# comment\n(vm # inline\n  (name x)\r\n\t(memory 64))\n", "(vm (name x) (memory 64))");
+}
+
+static void test_specials_split_atoms(void **state)
+{
+    (void)state;
+    struct xend_sxp *v = parse_ok("(mode w!)");
+    assert_int_equal(xend_sxp_length(v), 3);
+    assert_string_equal(xend_sxp_atom_text(xend_sxp_nth(v, 1)), "w");
+    assert_string_equal(xend_sxp_atom_text(xend_sxp_nth(v, 2)), "!");
+    xend_sxp_free(v);
+}
+
+static void test_accessors(void **state)
+{
+    (void)state;
+    struct xend_sxp *v = parse_ok("(vm (name vm1) (memory 128) (image (linux (kernel /k))) (memory 1))");
+    assert_string_equal(xend_sxp_name(v), "vm");
+    assert_string_equal(xend_sxp_child_value(v, "name", NULL), "vm1");
+    assert_null(xend_sxp_child_value(v, "nothere", NULL));
+    assert_string_equal(xend_sxp_child_value(v, "nothere", "d"), "d");
+    long long m = 0;
+    assert_int_equal(xend_sxp_child_int(v, "memory", &m), 0);
+    assert_int_equal(m, 128); /* the first child wins */
+    assert_int_equal(xend_sxp_child_int(v, "name", &m), -XEND_EINVAL);
+    assert_int_equal(xend_sxp_child_int(v, "absent", &m), -XEND_ENOENT);
+    struct xend_sxp *img = xend_sxp_child(v, "image");
+    assert_string_equal(xend_sxp_child_value(xend_sxp_child(img, "linux"), "kernel", NULL), "/k");
+    assert_null(xend_sxp_nth(v, 99));
+    struct xend_sxp *c = xend_sxp_copy(v);
+    assert_true(xend_sxp_equal(c, v));
+    xend_sxp_remove(c, 1);
+    assert_false(xend_sxp_equal(c, v));
+    xend_sxp_free(c);
+    xend_sxp_free(v);
+}
+
+static void test_malformed_input_is_an_error(void **state)
+{
+    (void)state;
+    char err[128];
+    assert_int_equal(parse_err(")", err, sizeof(err)), -XEND_EINVAL);
+    assert_string_equal(err, "syntax error: )");
+    assert_int_equal(parse_err("(a (b)", err, sizeof(err)), -XEND_EINVAL);
+    assert_int_equal(parse_err("(a 'unterminated)", err, sizeof(err)), -XEND_EINVAL);
+    assert_int_equal(parse_err("", err, sizeof(err)), -XEND_EINVAL);
+    assert_int_equal(parse_err("(a) (b)", err, sizeof(err)), -XEND_EINVAL);
+    assert_string_equal(err, "Too many sxprs");
+    assert_int_equal(parse_err("('\\x4')", err, sizeof(err)), -XEND_EINVAL);
+    assert_int_equal(parse_err("(a \x01)", err, sizeof(err)), -XEND_EINVAL);
+}
+
+static void test_depth_and_size_limits(void **state)
+{
+    (void)state;
+    size_t n = 100000;
+    char *deep = malloc(2 * n + 1);
+    memset(deep, '(', n);
+    memset(deep + n, ')', n);
+    deep[2 * n] = '\0';
+    struct xend_sxp *v = NULL;
+    char err[128];
+    assert_int_equal(xend_sxp_parse(deep, 2 * n, NULL, &v, err, sizeof(err)), -XEND_ELIMIT);
+    assert_null(v);
+    free(deep);
+
+    struct xend_sxp_limits lim = {.max_nodes = 3, .max_atom = 4};
+    assert_int_equal(xend_sxp_parse("(a b c d)", 9, &lim, &v, err, sizeof(err)), -XEND_ELIMIT);
+    assert_int_equal(xend_sxp_parse("(abcdef)", 8, &lim, &v, err, sizeof(err)), -XEND_ELIMIT);
+    assert_int_equal(xend_sxp_parse("('abcdef')", 10, &lim, &v, err, sizeof(err)), -XEND_ELIMIT);
+}
+
+static void test_parse_all_reads_every_value(void **state)
+{
+    (void)state;
+    struct xend_sxp *all = NULL;
+    char err[64];
+    const char *t = "(xend-port 8000)\n# c\n(xend-address '')\n";
+    assert_int_equal(xend_sxp_parse_all(t, strlen(t), NULL, &all, err, sizeof(err)), 0);
+    assert_int_equal(xend_sxp_length(all), 2);
+    assert_string_equal(xend_sxp_child_value(all, "xend-address", "x"), "");
+    xend_sxp_free(all);
+}
+
+static void test_builders_and_floats(void **state)
+{
+    (void)state;
+    struct xend_sxp *d = xend_sxp_list_of("domain", NULL);
+    xend_sxp_add_kv_int(d, "id", 7);
+    xend_sxp_add_kv(d, "name", "my vm");
+    xend_sxp_add_kv_take(d, "cpu_time", xend_sxp_atom_double(12.5));
+    xend_sxp_add_kv_take(d, "up", xend_sxp_atom_double(3));
+    char *s = xend_sxp_print(d);
+    assert_string_equal(s, "(domain (id 7) (name 'my vm') (cpu_time 12.5) (up 3.0))");
+    free(s);
+    struct xend_buf b = XEND_BUF_INIT;
+    xend_sxp_pretty_buf(d, &b);
+    assert_non_null(strchr(xend_buf_str(&b), '\n'));
+    xend_buf_free(&b);
+    xend_sxp_free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bare_atoms_print_bare),
+        cmocka_unit_test(test_strings_are_quoted_like_python_repr),
+        cmocka_unit_test(test_escapes_decode),
+        cmocka_unit_test(test_comments_and_whitespace),
+        cmocka_unit_test(test_specials_split_atoms),
+        cmocka_unit_test(test_accessors),
+        cmocka_unit_test(test_malformed_input_is_an_error),
+        cmocka_unit_test(test_depth_and_size_limits),
+        cmocka_unit_test(test_parse_all_reads_every_value),
+        cmocka_unit_test(test_builders_and_floats),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
