@@ -20,7 +20,8 @@
 
 struct xend_config; /* opaque */
 
-/* Load `path`; a .sxp suffix (or a file starting with '(' or '#') is read as legacy SXP.
+/* Load `path`; a .sxp suffix, or a file whose first thing after blanks and # comments is
+ * '(', is read as legacy SXP (top-level `(key value)` entries).
  * A missing file with must_exist false gives an empty config (all defaults).
  * Returns NULL with err set ("xend.conf:12: syntax error"). Owned: xend_config_free. */
 struct xend_config *xend_config_load(const char *path, bool must_exist, struct xend_err *err);
