@@ -1,0 +1,1055 @@
+/*
+ * The persistent store (store.h): a queue filled on the loop thread, one writer thread
+ * that group-commits it, and the readers used at start-up.
+ *
+ * Locks: `qlock` guards the queue, the supersede index, the stop flag and the sync
+ * waiters; `iolock` guards the state-dir itself (namespace fds, temp files), held by the
+ * writer for a whole batch and by get/load/keys while they read, so that load's removal
+ * of leftover temp files can never race with a batch in progress. Nothing is called back
+ * with either lock held.
+ */
+#include "store/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log/log.h"
+#include "sxp.h"
+
+#define STORE_TRAILER "# xend-store "
+#define STORE_TMP_SUFFIX ".tmp"
+#define STORE_CORRUPT_MARK ".corrupt-"
+#define STORE_MAX_FILE (64u << 20) /* a record larger than this is damage, not data */
+#define STORE_HASH_BUCKETS 1024u
+
+/* One caller waiting for a record: an async callback, or a sync caller's slot. */
+struct waiter {
+    xend_store_done_fn *fn; /* NULL for a sync waiter */
+    void *arg;              /* the callback's arg, or the struct sync_slot */
+};
+
+struct sync_slot {
+    bool done;
+    int rc;
+    char msg[XEND_ERR_MSG_MAX];
+};
+
+/* A queued put or delete of ns/key. Owned by the queue, then by the writer's batch. */
+struct entry {
+    struct entry *next;  /* queue order */
+    struct entry *hnext; /* supersede index chain */
+    uint32_t hash;
+    char *ns;
+    char *key;
+    char *data; /* the file's bytes (owned), NULL for a delete */
+    size_t len;
+    struct waiter *waiters;
+    size_t n_waiters, cap_waiters;
+    /* writer scratch */
+    struct nsdir *dir;
+    int tmpfd;
+    int rc;
+    char msg[160];
+};
+
+/* An open namespace directory, cached for the store's life (iolock). */
+struct nsdir {
+    struct nsdir *next;
+    char *ns;
+    int fd;
+    bool touched; /* renamed into or unlinked from in the current batch */
+};
+
+struct xend_store {
+    char *dir;
+    int rootfd;
+    xend_store_post_fn *post;
+    void *post_ctx;
+
+    pthread_mutex_t qlock;
+    pthread_cond_t qcond;    /* writer: work queued or stop */
+    pthread_cond_t synccond; /* sync callers: a batch finished */
+    struct entry *head, *tail;
+    struct entry *index[STORE_HASH_BUCKETS];
+    bool stop;
+    struct xend_store_stats stats;
+    enum xend_store_sync_mode sync_mode;
+
+    pthread_mutex_t iolock;
+    struct nsdir *dirs;
+
+    pthread_t writer;
+};
+
+/* What the writer hands the loop after a batch: every async callback with its result. */
+struct completion {
+    size_t n;
+    struct {
+        xend_store_done_fn *fn;
+        void *arg;
+        int rc;
+    } items[];
+};
+
+/* --- names ------------------------------------------------------------------------- */
+
+static bool segment_valid(const char *s, size_t len)
+{
+    if (len == 0 || s[0] == '.' || len > NAME_MAX - 32)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '-';
+        if (!ok)
+            return false;
+    }
+    return memmem(s, len, STORE_CORRUPT_MARK, strlen(STORE_CORRUPT_MARK)) == NULL;
+}
+
+bool xend_store_key_valid(const char *key)
+{
+    return key != NULL && segment_valid(key, strlen(key));
+}
+
+bool xend_store_ns_valid(const char *ns)
+{
+    if (ns == NULL || *ns == '\0' || strlen(ns) > 200)
+        return false;
+    for (const char *p = ns;;) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (!segment_valid(p, len))
+            return false;
+        if (slash == NULL)
+            return true;
+        p = slash + 1;
+    }
+}
+
+static int check_names(const char *ns, const char *key, struct xend_err *err)
+{
+    if (!xend_store_ns_valid(ns))
+        return xend_err_set(err, XEND_EINVAL, "invalid store namespace: %s", ns ? ns : "(null)");
+    if (!xend_store_key_valid(key))
+        return xend_err_set(err, XEND_EINVAL, "invalid store key: %s", key ? key : "(null)");
+    return 0;
+}
+
+/* --- file format ------------------------------------------------------------------- */
+
+static uint32_t crc_table[256];
+
+static void crc_table_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[i] = c;
+    }
+}
+
+/* CRC-32 (the zlib polynomial), so that `crc32` tools can check a file by hand. */
+static uint32_t crc32_of(const void *data, size_t len)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, crc_table_init);
+    uint32_t c = 0xFFFFFFFFu;
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++)
+        c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+/* The bytes of a record file: the value on one line, then the trailer. Owned. */
+static char *encode_record(const struct xend_sxp *value, size_t *len_out)
+{
+    struct xend_buf b = XEND_BUF_INIT;
+    xend_sxp_print_buf(value, &b);
+    size_t body = b.len;
+    uint32_t crc = crc32_of(xend_buf_str(&b), body);
+    xend_buf_printf(&b, "\n" STORE_TRAILER "len=%zu crc32=%08" PRIx32 "\n", body, crc);
+    *len_out = b.len;
+    return xend_buf_steal(&b);
+}
+
+/* Check and parse a record file's bytes. 0 and *out owned, or -XEND_EIO with why set. */
+static int decode_record(const char *data, size_t len, struct xend_sxp **out, char *why,
+                         size_t why_len)
+{
+    size_t body = len;
+    const char *mark = NULL;
+    for (const char *p = data; p < data + len;) {
+        const char *m = memmem(p, (size_t)(data + len - p), STORE_TRAILER, strlen(STORE_TRAILER));
+        if (m == NULL)
+            break;
+        if (m == data || m[-1] == '\n') {
+            mark = m;
+            break;
+        }
+        p = m + 1;
+    }
+    if (mark != NULL) {
+        size_t want_len = 0;
+        unsigned want_crc = 0;
+        int used = 0;
+        const char *tail = mark + strlen(STORE_TRAILER);
+        if (data[len - 1] != '\n' ||
+            sscanf(tail, "len=%zu crc32=%8x%n", &want_len, &want_crc, &used) != 2 ||
+            tail + used != data + len - 1) {
+            snprintf(why, why_len, "damaged trailer");
+            return -XEND_EIO;
+        }
+        body = mark == data ? 0 : (size_t)(mark - 1 - data);
+        if (body != want_len) {
+            snprintf(why, why_len, "truncated: %zu of %zu bytes", body, want_len);
+            return -XEND_EIO;
+        }
+        if (crc32_of(data, body) != want_crc) {
+            snprintf(why, why_len, "checksum mismatch");
+            return -XEND_EIO;
+        }
+    }
+    char msg[128] = "";
+    if (xend_sxp_parse(data, body, NULL, out, msg, sizeof(msg)) != 0) {
+        snprintf(why, why_len, "parse error: %s", msg[0] ? msg : "malformed");
+        return -XEND_EIO;
+    }
+    return 0;
+}
+
+/* Read and decode dirfd/name. 0, -XEND_ENOENT, or -XEND_EIO with why set. */
+static int read_record(int dirfd, const char *name, struct xend_sxp **out, char *why,
+                       size_t why_len)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return -XEND_ENOENT;
+        snprintf(why, why_len, "open: %s", strerror(errno));
+        return -XEND_EIO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > STORE_MAX_FILE) {
+        snprintf(why, why_len, "not a regular file of at most %u bytes", STORE_MAX_FILE);
+        close(fd);
+        return -XEND_EIO;
+    }
+    struct xend_buf b = XEND_BUF_INIT;
+    for (;;) {
+        char *p = xend_buf_reserve(&b, 65536);
+        ssize_t n = read(fd, p, 65536);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(why, why_len, "read: %s", strerror(errno));
+            close(fd);
+            xend_buf_free(&b);
+            return -XEND_EIO;
+        }
+        if (n == 0)
+            break;
+        xend_buf_commit(&b, (size_t)n);
+        if (b.len > STORE_MAX_FILE)
+            break;
+    }
+    close(fd);
+    int rc = decode_record(xend_buf_str(&b), b.len, out, why, why_len);
+    xend_buf_free(&b);
+    return rc;
+}
+
+/* --- namespace directories (iolock held) -------------------------------------------- */
+
+static int fsync_dir(int fd)
+{
+    return fsync(fd) == 0 || errno == EINVAL ? 0 : -errno;
+}
+
+/*
+ * The cached fd of ns, creating the directories (and making each creation durable in its
+ * parent) when `create`. NULL with errno set when absent or on error.
+ */
+static struct nsdir *ns_dir(struct xend_store *s, const char *ns, bool create)
+{
+    for (struct nsdir *d = s->dirs; d != NULL; d = d->next)
+        if (strcmp(d->ns, ns) == 0)
+            return d;
+    int parent = s->rootfd;
+    char *path = xend_xstrdup(ns);
+    int fd = -1;
+    for (char *seg = path;;) {
+        char *slash = strchr(seg, '/');
+        if (slash)
+            *slash = '\0';
+        if (create && mkdirat(s->rootfd, path, 0700) == 0) {
+            if (fsync_dir(parent) != 0)
+                goto fail;
+        } else if (create && errno != EEXIST) {
+            goto fail;
+        }
+        int dfd = openat(s->rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+            goto fail;
+        if (parent != s->rootfd)
+            close(parent);
+        parent = dfd;
+        if (slash == NULL) {
+            fd = dfd;
+            break;
+        }
+        *slash = '/';
+        seg = slash + 1;
+    }
+    free(path);
+    struct nsdir *d = xend_xcalloc(1, sizeof(*d));
+    d->ns = xend_xstrdup(ns);
+    d->fd = fd;
+    d->next = s->dirs;
+    s->dirs = d;
+    return d;
+fail:;
+    int e = errno;
+    if (parent != s->rootfd)
+        close(parent);
+    free(path);
+    errno = e;
+    return NULL;
+}
+
+/* --- the writer --------------------------------------------------------------------- */
+
+static void tmp_name(const char *key, char *out, size_t len)
+{
+    snprintf(out, len, ".%s" STORE_TMP_SUFFIX, key);
+}
+
+static void entry_fail(struct entry *e, const char *stage, int errnum)
+{
+    if (e->rc == 0) {
+        e->rc = -XEND_EIO;
+        snprintf(e->msg, sizeof(e->msg), "%s: %s", stage, strerror(errnum));
+    }
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Write a batch durably: temp files, one durability step, renames, directory fsyncs. */
+static void write_batch(struct xend_store *s, struct entry *batch, enum xend_store_sync_mode mode)
+{
+    char tmp[NAME_MAX + 1];
+
+    for (struct entry *e = batch; e != NULL; e = e->next) {
+        e->rc = 0;
+        e->tmpfd = -1;
+        e->dir = ns_dir(s, e->ns, true);
+        if (e->dir == NULL) {
+            entry_fail(e, "cannot create namespace directory", errno);
+            continue;
+        }
+        if (e->data == NULL)
+            continue;
+        tmp_name(e->key, tmp, sizeof(tmp));
+        e->tmpfd = openat(e->dir->fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (e->tmpfd < 0) {
+            entry_fail(e, "cannot create temp file", errno);
+            continue;
+        }
+        int rc = write_all(e->tmpfd, e->data, e->len);
+        if (rc != 0)
+            entry_fail(e, "cannot write temp file", -rc);
+    }
+
+    /* Make every temp file's data durable before any of them replaces a record. */
+    if (mode == XEND_STORE_SYNC_SYNCFS) {
+        if (syncfs(s->rootfd) != 0) {
+            int e0 = errno;
+            for (struct entry *e = batch; e != NULL; e = e->next)
+                if (e->data != NULL)
+                    entry_fail(e, "syncfs", e0);
+        }
+    } else {
+        for (struct entry *e = batch; e != NULL; e = e->next)
+            if (e->tmpfd >= 0 && e->rc == 0 && fdatasync(e->tmpfd) != 0)
+                entry_fail(e, "fdatasync", errno);
+    }
+
+    for (struct entry *e = batch; e != NULL; e = e->next) {
+        if (e->tmpfd >= 0 && close(e->tmpfd) != 0)
+            entry_fail(e, "close", errno);
+        e->tmpfd = -1;
+        if (e->dir == NULL)
+            continue;
+        if (e->data == NULL) {
+            if (unlinkat(e->dir->fd, e->key, 0) != 0 && errno != ENOENT)
+                entry_fail(e, "cannot remove record", errno);
+            e->dir->touched = true;
+            continue;
+        }
+        tmp_name(e->key, tmp, sizeof(tmp));
+        if (e->rc == 0 && renameat(e->dir->fd, tmp, e->dir->fd, e->key) != 0)
+            entry_fail(e, "cannot rename temp file", errno);
+        if (e->rc != 0)
+            unlinkat(e->dir->fd, tmp, 0);
+        else
+            e->dir->touched = true;
+    }
+
+    /* One fsync per touched directory makes its renames and unlinks durable. */
+    for (struct nsdir *d = s->dirs; d != NULL; d = d->next) {
+        if (!d->touched)
+            continue;
+        d->touched = false;
+        int rc = fsync_dir(d->fd);
+        if (rc != 0)
+            for (struct entry *e = batch; e != NULL; e = e->next)
+                if (e->dir == d)
+                    entry_fail(e, "cannot fsync directory", -rc);
+    }
+}
+
+static void deliver(void *arg)
+{
+    struct completion *c = arg;
+    for (size_t i = 0; i < c->n; i++)
+        c->items[i].fn(c->items[i].arg, c->items[i].rc);
+    free(c);
+}
+
+static void entry_free(struct entry *e)
+{
+    free(e->ns);
+    free(e->key);
+    free(e->data);
+    free(e->waiters);
+    free(e);
+}
+
+/* Tell every waiter of the batch how it went, then free the batch. */
+static void finish_batch(struct xend_store *s, struct entry *batch)
+{
+    size_t n_async = 0;
+    for (struct entry *e = batch; e != NULL; e = e->next) {
+        if (e->rc != 0)
+            xend_log_emit(NULL, XEND_LOG_ERROR, "store write failed",
+                          "dir=%s ns=%s key=%s error=\"%s\"", s->dir, e->ns, e->key, e->msg);
+        for (size_t i = 0; i < e->n_waiters; i++)
+            n_async += e->waiters[i].fn != NULL;
+    }
+
+    struct completion *c = NULL;
+    if (n_async > 0) {
+        c = xend_xmalloc(sizeof(*c) + n_async * sizeof(c->items[0]));
+        c->n = 0;
+    }
+    pthread_mutex_lock(&s->qlock);
+    for (struct entry *e = batch; e != NULL; e = e->next) {
+        s->stats.records++;
+        s->stats.failures += e->rc != 0;
+        for (size_t i = 0; i < e->n_waiters; i++) {
+            struct waiter *w = &e->waiters[i];
+            if (w->fn != NULL) {
+                c->items[c->n].fn = w->fn;
+                c->items[c->n].arg = w->arg;
+                c->items[c->n].rc = e->rc;
+                c->n++;
+            } else {
+                struct sync_slot *slot = w->arg;
+                slot->rc = e->rc;
+                if (e->rc != 0)
+                    snprintf(slot->msg, sizeof(slot->msg), "cannot store %s/%s in %s: %s", e->ns,
+                             e->key, s->dir, e->msg);
+                slot->done = true;
+            }
+        }
+    }
+    s->stats.batches++;
+    pthread_cond_broadcast(&s->synccond);
+    pthread_mutex_unlock(&s->qlock);
+
+    if (c != NULL && s->post(s->post_ctx, deliver, c) != 0) {
+        xend_log_emit(NULL, XEND_LOG_ERROR, "store completion lost", "dir=%s callbacks=%zu", s->dir,
+                      c->n);
+        free(c);
+    }
+    while (batch != NULL) {
+        struct entry *next = batch->next;
+        entry_free(batch);
+        batch = next;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct xend_store *s = arg;
+    pthread_mutex_lock(&s->qlock);
+    for (;;) {
+        while (s->head == NULL && !s->stop)
+            pthread_cond_wait(&s->qcond, &s->qlock);
+        if (s->head == NULL)
+            break;
+        /* Take everything queued: this is the group commit. */
+        struct entry *batch = s->head;
+        s->head = s->tail = NULL;
+        memset(s->index, 0, sizeof(s->index));
+        enum xend_store_sync_mode mode = s->sync_mode;
+        pthread_mutex_unlock(&s->qlock);
+
+        pthread_mutex_lock(&s->iolock);
+        write_batch(s, batch, mode);
+        pthread_mutex_unlock(&s->iolock);
+        finish_batch(s, batch);
+
+        pthread_mutex_lock(&s->qlock);
+    }
+    pthread_mutex_unlock(&s->qlock);
+    return NULL;
+}
+
+/* --- the queue ---------------------------------------------------------------------- */
+
+static uint32_t name_hash(const char *ns, const char *key)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = ns; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    h = (h ^ '/') * 16777619u;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h;
+}
+
+static void add_waiter(struct entry *e, xend_store_done_fn *fn, void *arg)
+{
+    if (e->n_waiters == e->cap_waiters) {
+        e->cap_waiters = e->cap_waiters ? e->cap_waiters * 2 : 2;
+        e->waiters = xend_xrealloc(e->waiters, e->cap_waiters * sizeof(*e->waiters));
+    }
+    e->waiters[e->n_waiters].fn = fn;
+    e->waiters[e->n_waiters].arg = arg;
+    e->n_waiters++;
+}
+
+/*
+ * Queue data (taken; NULL = delete) for ns/key with one waiter, superseding a queued
+ * entry of the same record. Names already checked.
+ */
+static void enqueue(struct xend_store *s, const char *ns, const char *key, char *data, size_t len,
+                    xend_store_done_fn *fn, void *arg)
+{
+    uint32_t h = name_hash(ns, key);
+    pthread_mutex_lock(&s->qlock);
+    struct entry *e = s->index[h % STORE_HASH_BUCKETS];
+    while (e != NULL && (e->hash != h || strcmp(e->key, key) != 0 || strcmp(e->ns, ns) != 0))
+        e = e->hnext;
+    if (e != NULL) {
+        free(e->data);
+        s->stats.superseded++;
+    } else {
+        e = xend_xcalloc(1, sizeof(*e));
+        e->hash = h;
+        e->ns = xend_xstrdup(ns);
+        e->key = xend_xstrdup(key);
+        e->hnext = s->index[h % STORE_HASH_BUCKETS];
+        s->index[h % STORE_HASH_BUCKETS] = e;
+        if (s->tail)
+            s->tail->next = e;
+        else
+            s->head = e;
+        s->tail = e;
+        pthread_cond_signal(&s->qcond);
+    }
+    e->data = data;
+    e->len = len;
+    add_waiter(e, fn, arg);
+    pthread_mutex_unlock(&s->qlock);
+}
+
+static int encode_checked(const struct xend_sxp *value, char **data, size_t *len,
+                          struct xend_err *err)
+{
+    if (value == NULL)
+        return xend_err_set(err, XEND_EINVAL, "no value to store");
+    *data = encode_record(value, len);
+    if ((*data)[0] == '\n') { /* an empty atom prints as nothing and could not be read */
+        free(*data);
+        return xend_err_set(err, XEND_EINVAL, "cannot store an empty value");
+    }
+    return 0;
+}
+
+int xend_store_put(struct xend_store *store, const char *ns, const char *key,
+                   const struct xend_sxp *value, xend_store_done_fn *done, void *arg,
+                   struct xend_err *err)
+{
+    char *data;
+    size_t len;
+    int rc = check_names(ns, key, err);
+    if (rc == 0)
+        rc = encode_checked(value, &data, &len, err);
+    if (rc != 0)
+        return rc;
+    enqueue(store, ns, key, data, len, done, arg);
+    return 0;
+}
+
+int xend_store_del(struct xend_store *store, const char *ns, const char *key,
+                   xend_store_done_fn *done, void *arg, struct xend_err *err)
+{
+    int rc = check_names(ns, key, err);
+    if (rc != 0)
+        return rc;
+    enqueue(store, ns, key, NULL, 0, done, arg);
+    return 0;
+}
+
+/* Queue with a sync slot and wait for the writer to fill it (no loop involved). */
+static int enqueue_wait(struct xend_store *s, const char *ns, const char *key, char *data,
+                        size_t len, struct xend_err *err)
+{
+    struct sync_slot slot = {.done = false};
+    enqueue(s, ns, key, data, len, NULL, &slot);
+    pthread_mutex_lock(&s->qlock);
+    while (!slot.done)
+        pthread_cond_wait(&s->synccond, &s->qlock);
+    pthread_mutex_unlock(&s->qlock);
+    if (slot.rc != 0)
+        return xend_err_set(err, -slot.rc, "%s", slot.msg);
+    return 0;
+}
+
+int xend_store_put_sync(struct xend_store *store, const char *ns, const char *key,
+                        const struct xend_sxp *value, struct xend_err *err)
+{
+    char *data;
+    size_t len;
+    int rc = check_names(ns, key, err);
+    if (rc == 0)
+        rc = encode_checked(value, &data, &len, err);
+    if (rc != 0)
+        return rc;
+    return enqueue_wait(store, ns, key, data, len, err);
+}
+
+int xend_store_del_sync(struct xend_store *store, const char *ns, const char *key,
+                        struct xend_err *err)
+{
+    int rc = check_names(ns, key, err);
+    if (rc != 0)
+        return rc;
+    return enqueue_wait(store, ns, key, NULL, 0, err);
+}
+
+/* --- open and close ----------------------------------------------------------------- */
+
+/* mkdir -p with mode 0700 for the parts that are missing. */
+static int make_dirs(const char *dir)
+{
+    char *p = xend_xstrdup(dir);
+    int rc = 0;
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+                rc = -errno;
+                break;
+            }
+            *s = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    free(p);
+    return rc;
+}
+
+struct xend_store *xend_store_open(const char *dir, xend_store_post_fn *post, void *post_ctx,
+                                   struct xend_err *err)
+{
+    if (dir == NULL || *dir == '\0' || post == NULL) {
+        xend_err_set(err, XEND_EINVAL, "store: no state dir or post function");
+        return NULL;
+    }
+    int rc = make_dirs(dir);
+    if (rc != 0) {
+        xend_err_set(err, XEND_EIO, "cannot create state dir %s: %s", dir, strerror(-rc));
+        return NULL;
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        xend_err_set(err, XEND_EIO, "cannot open state dir %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    struct xend_store *s = xend_xcalloc(1, sizeof(*s));
+    s->dir = xend_xstrdup(dir);
+    s->rootfd = fd;
+    s->post = post;
+    s->post_ctx = post_ctx;
+    s->sync_mode = XEND_STORE_SYNC_FDATASYNC;
+    pthread_mutex_init(&s->qlock, NULL);
+    pthread_mutex_init(&s->iolock, NULL);
+    pthread_cond_init(&s->qcond, NULL);
+    pthread_cond_init(&s->synccond, NULL);
+
+    /* The writer takes no signals: they belong to the loop thread. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&s->writer, NULL, writer_main, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        xend_err_set(err, XEND_EIO, "cannot start store writer: %s", strerror(rc));
+        close(fd);
+        free(s->dir);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void xend_store_close(struct xend_store *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->qlock);
+    s->stop = true;
+    pthread_cond_signal(&s->qcond);
+    pthread_mutex_unlock(&s->qlock);
+    pthread_join(s->writer, NULL);
+    while (s->dirs != NULL) {
+        struct nsdir *d = s->dirs;
+        s->dirs = d->next;
+        close(d->fd);
+        free(d->ns);
+        free(d);
+    }
+    close(s->rootfd);
+    pthread_cond_destroy(&s->qcond);
+    pthread_cond_destroy(&s->synccond);
+    pthread_mutex_destroy(&s->qlock);
+    pthread_mutex_destroy(&s->iolock);
+    free(s->dir);
+    free(s);
+}
+
+const char *xend_store_dir(const struct xend_store *store)
+{
+    return store->dir;
+}
+
+void xend_store_set_sync_mode(struct xend_store *s, enum xend_store_sync_mode mode)
+{
+    pthread_mutex_lock(&s->qlock);
+    s->sync_mode = mode;
+    pthread_mutex_unlock(&s->qlock);
+}
+
+void xend_store_stats(struct xend_store *s, struct xend_store_stats *out)
+{
+    pthread_mutex_lock(&s->qlock);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->qlock);
+}
+
+/* --- readers ------------------------------------------------------------------------ */
+
+int xend_store_get(struct xend_store *s, const char *ns, const char *key, struct xend_sxp **out,
+                   struct xend_err *err)
+{
+    *out = NULL;
+    int rc = check_names(ns, key, err);
+    if (rc != 0)
+        return rc;
+    char why[160] = "";
+    pthread_mutex_lock(&s->iolock);
+    struct nsdir *d = ns_dir(s, ns, false);
+    int e0 = errno;
+    if (d == NULL)
+        rc = e0 == ENOENT ? -XEND_ENOENT : -XEND_EIO;
+    else
+        rc = read_record(d->fd, key, out, why, sizeof(why));
+    pthread_mutex_unlock(&s->iolock);
+    if (rc == -XEND_ENOENT)
+        return xend_err_set(err, XEND_ENOENT, "no store record %s/%s", ns, key);
+    if (rc != 0)
+        return xend_err_set(err, XEND_EIO, "cannot read store record %s/%s in %s: %s", ns, key,
+                            s->dir, d == NULL ? strerror(e0) : why);
+    return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_tmp_name(const char *name)
+{
+    size_t n = strlen(name), t = strlen(STORE_TMP_SUFFIX);
+    return name[0] == '.' && n > t + 1 && strcmp(name + n - t, STORE_TMP_SUFFIX) == 0;
+}
+
+/*
+ * The sorted names in a namespace directory that may be records (valid keys, regular
+ * files), plus leftover temp files when tmps != NULL. Owned arrays.
+ */
+static int list_dir(int dirfd, char ***names, size_t *n, char ***tmps, size_t *n_tmps)
+{
+    int fd = dup(dirfd);
+    DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+    if (dir == NULL) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return -e;
+    }
+    rewinddir(dir);
+    size_t cap = 0, cap_t = 0;
+    *names = NULL;
+    *n = 0;
+    if (tmps) {
+        *tmps = NULL;
+        *n_tmps = 0;
+    }
+    for (struct dirent *de; (de = readdir(dir)) != NULL;) {
+        if (tmps && is_tmp_name(de->d_name)) {
+            if (*n_tmps == cap_t) {
+                cap_t = cap_t ? cap_t * 2 : 8;
+                *tmps = xend_xrealloc(*tmps, cap_t * sizeof(**tmps));
+            }
+            (*tmps)[(*n_tmps)++] = xend_xstrdup(de->d_name);
+            continue;
+        }
+        if (!xend_store_key_valid(de->d_name))
+            continue;
+        if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+            continue; /* a sub-namespace, not a record */
+        if (de->d_type == DT_UNKNOWN) {
+            struct stat st;
+            if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode))
+                continue;
+        }
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *names = xend_xrealloc(*names, cap * sizeof(**names));
+        }
+        (*names)[(*n)++] = xend_xstrdup(de->d_name);
+    }
+    closedir(dir);
+    if (*n > 1)
+        qsort(*names, *n, sizeof(**names), cmp_names);
+    return 0;
+}
+
+static void free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+int xend_store_keys(struct xend_store *s, const char *ns, char ***keys, size_t *n,
+                    struct xend_err *err)
+{
+    *keys = NULL;
+    *n = 0;
+    if (!xend_store_ns_valid(ns))
+        return xend_err_set(err, XEND_EINVAL, "invalid store namespace: %s", ns ? ns : "(null)");
+    pthread_mutex_lock(&s->iolock);
+    struct nsdir *d = ns_dir(s, ns, false);
+    int rc = d == NULL ? (errno == ENOENT ? 0 : -errno) : list_dir(d->fd, keys, n, NULL, NULL);
+    pthread_mutex_unlock(&s->iolock);
+    if (rc != 0)
+        return xend_err_set(err, XEND_EIO, "cannot list store namespace %s in %s: %s", ns, s->dir,
+                            strerror(-rc));
+    return 0;
+}
+
+/* Rename a damaged record out of the way as KEY.corrupt-TIMESTAMP[-N]. */
+static void set_aside(struct xend_store *s, const char *ns, int dirfd, const char *key,
+                      const char *why)
+{
+    char stamp[32], target[NAME_MAX + 1];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(target, sizeof(target), "%s" STORE_CORRUPT_MARK "%s", key, stamp);
+    for (int i = 1; faccessat(dirfd, target, F_OK, AT_SYMLINK_NOFOLLOW) == 0 && i < 1000; i++)
+        snprintf(target, sizeof(target), "%s" STORE_CORRUPT_MARK "%s-%d", key, stamp, i);
+    if (renameat(dirfd, key, dirfd, target) != 0) {
+        xend_log_emit(NULL, XEND_LOG_ERROR, "store record unreadable",
+                      "dir=%s ns=%s key=%s reason=\"%s\" rename_error=\"%s\"", s->dir, ns, key, why,
+                      strerror(errno));
+        return;
+    }
+    xend_log_emit(NULL, XEND_LOG_WARN, "store record set aside",
+                  "dir=%s ns=%s key=%s reason=\"%s\" moved_to=%s", s->dir, ns, key, why, target);
+}
+
+int xend_store_load(struct xend_store *s, const char *ns, xend_store_fn *fn, void *arg,
+                    struct xend_err *err)
+{
+    if (!xend_store_ns_valid(ns))
+        return xend_err_set(err, XEND_EINVAL, "invalid store namespace: %s", ns ? ns : "(null)");
+
+    char **names = NULL, **tmps = NULL;
+    size_t n = 0, n_tmps = 0, n_ok = 0;
+    struct xend_sxp **values = NULL;
+    int rc = 0;
+
+    pthread_mutex_lock(&s->iolock);
+    struct nsdir *d = ns_dir(s, ns, false);
+    if (d == NULL) {
+        rc = errno == ENOENT ? 0 : -errno;
+        goto unlock;
+    }
+    rc = list_dir(d->fd, &names, &n, &tmps, &n_tmps);
+    if (rc != 0)
+        goto unlock;
+    bool changed = false;
+    for (size_t i = 0; i < n_tmps; i++) {
+        /* A write interrupted before its rename: the record it was replacing still holds. */
+        if (unlinkat(d->fd, tmps[i], 0) == 0) {
+            changed = true;
+            xend_log_emit(NULL, XEND_LOG_NOTICE, "store temp file removed", "dir=%s ns=%s file=%s",
+                          s->dir, ns, tmps[i]);
+        }
+    }
+    values = xend_xcalloc(n ? n : 1, sizeof(*values));
+    for (size_t i = 0; i < n; i++) {
+        char why[160] = "";
+        int r = read_record(d->fd, names[i], &values[i], why, sizeof(why));
+        if (r == -XEND_EIO) {
+            set_aside(s, ns, d->fd, names[i], why);
+            changed = true;
+        }
+        n_ok += r == 0;
+    }
+    if (changed)
+        fsync_dir(d->fd);
+unlock:
+    pthread_mutex_unlock(&s->iolock);
+    free_names(tmps, n_tmps);
+    if (rc != 0) {
+        free_names(names, n);
+        return xend_err_set(err, XEND_EIO, "cannot read store namespace %s in %s: %s", ns, s->dir,
+                            strerror(-rc));
+    }
+    /* Called without locks: fn may well store something itself. */
+    for (size_t i = 0; i < n; i++) {
+        if (values[i] != NULL)
+            fn(names[i], values[i], arg);
+        xend_sxp_free(values[i]);
+    }
+    free(values);
+    free_names(names, n);
+    return (int)n_ok;
+}
+
+/* --- lastboot ----------------------------------------------------------------------- */
+
+static bool read_small(const char *path, char *out, size_t len)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return false;
+    size_t n = fread(out, 1, len - 1, f);
+    fclose(f);
+    out[n] = '\0';
+    return n > 0;
+}
+
+/* The running system's boot: (lastboot (boot_id UUID) (btime SECONDS)), or NULL. Owned. */
+static struct xend_sxp *current_boot(void)
+{
+    char id[64], stat[8192];
+    struct xend_sxp *v = xend_sxp_list_of("lastboot", NULL);
+    bool any = false;
+    if (read_small("/proc/sys/kernel/random/boot_id", id, sizeof(id))) {
+        id[strcspn(id, " \n")] = '\0';
+        if (id[0] != '\0') {
+            xend_sxp_add_kv(v, "boot_id", id);
+            any = true;
+        }
+    }
+    if (read_small("/proc/stat", stat, sizeof(stat))) {
+        const char *b = strstr(stat, "\nbtime ");
+        long long btime;
+        if (b != NULL && sscanf(b + 7, "%lld", &btime) == 1) {
+            xend_sxp_add_kv_int(v, "btime", btime);
+            any = true;
+        }
+    }
+    if (!any) {
+        xend_sxp_free(v);
+        return NULL;
+    }
+    return v;
+}
+
+bool xend_store_boot_id_changed(struct xend_store *s)
+{
+    struct xend_sxp *now = current_boot();
+    if (now == NULL) {
+        xend_log_emit(NULL, XEND_LOG_WARN, "boot id unknown",
+                      "reason=\"neither /proc/sys/kernel/random/boot_id nor /proc/stat btime\"");
+        return false;
+    }
+    struct xend_err err = {0};
+    struct xend_sxp *was = NULL;
+    int rc = xend_store_get(s, "xend", "lastboot", &was, &err);
+    bool changed = false;
+    if (rc == 0) {
+        const char *id0 = xend_sxp_child_value(was, "boot_id", NULL);
+        const char *id1 = xend_sxp_child_value(now, "boot_id", NULL);
+        long long t0, t1;
+        if (id0 != NULL && id1 != NULL)
+            changed = strcmp(id0, id1) != 0;
+        else if (xend_sxp_child_int(was, "btime", &t0) == 0 &&
+                 xend_sxp_child_int(now, "btime", &t1) == 0)
+            changed = llabs(t0 - t1) > 2; /* btime is computed, and wobbles by a second */
+        if (changed)
+            xend_log_emit(NULL, XEND_LOG_NOTICE, "host rebooted since last run",
+                          "dir=%s was_boot_id=%s boot_id=%s", s->dir, id0 ? id0 : "-",
+                          id1 ? id1 : "-");
+    } else if (rc != -XEND_ENOENT) {
+        xend_log_emit(NULL, XEND_LOG_WARN, "lastboot unreadable", "dir=%s error=\"%s\"", s->dir,
+                      xend_err_msg(&err));
+    }
+    if (rc != 0 || !xend_sxp_equal(was, now)) {
+        xend_err_clear(&err);
+        if (xend_store_put_sync(s, "xend", "lastboot", now, &err) != 0)
+            xend_log_emit(NULL, XEND_LOG_ERROR, "lastboot not recorded", "dir=%s error=\"%s\"",
+                          s->dir, xend_err_msg(&err));
+    }
+    xend_sxp_free(was);
+    xend_sxp_free(now);
+    return changed;
+}

@@ -1,0 +1,150 @@
+/*
+ * The persistent store: xend's state-dir, one SXP file per record, grouped in namespaces
+ * (subdirectories such as `domain`, `vnet`, `plugin/<name>`). It is what lets xend stop,
+ * crash or restart without losing an acknowledged change (DESIGN.md, "Core rules").
+ *
+ * Durability: a record is written to a temp file, made durable, renamed over its target,
+ * and the directory is fsynced, all before the change is acknowledged. Asynchronous puts
+ * and deletes are group-committed by one writer thread: everything queued while a batch
+ * is being written goes into the next batch, whose files are made durable together, so
+ * many clients in flight cost a few fsyncs per batch rather than one each
+ * (docs/store.md has the measurements).
+ *
+ * The store must never depend on the event loop: completions reach the loop through the
+ * `post` function given at open. It must never block the loop thread except in the
+ * functions documented as synchronous (start-up, tests, and the plugin ABI's put).
+ *
+ * File format: the record printed as SXP on one line, then a trailer comment
+ * `# xend-store len=N crc32=XXXXXXXX` that lets load tell a complete file from a truncated
+ * or damaged one. A file without a trailer (written by hand) is accepted when it parses as
+ * exactly one value.
+ *
+ * Names: a namespace is one or more segments separated by '/', a key one segment; a
+ * segment is [A-Za-z0-9_.-]+, does not start with '.', and does not contain ".corrupt-"
+ * (those names are reserved for temp files and for files set aside).
+ *
+ * Threads: every function is loop-thread-only (or any single thread that owns the store),
+ * except that done callbacks run wherever `post` runs them (the loop). The writer thread
+ * is internal.
+ */
+#ifndef XEND_CORE_STORE_H
+#define XEND_CORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <xend/abi.h>
+#include <xend/host.h> /* xend_store_fn */
+#include <xend/loop.h> /* xend_work_fn */
+#include <xend/sxp.h>
+
+struct xend_store; /* opaque; owned by the opener, freed by xend_store_close */
+
+/*
+ * Schedule fn(arg) on the loop thread. Called from the writer thread. Returns 0, or a
+ * negative code when it cannot (the completion is then lost and logged; the record itself
+ * is durable).
+ */
+typedef int xend_store_post_fn(void *ctx, xend_work_fn *fn, void *arg);
+
+/* A put or delete is durable (rc 0) or failed (rc < 0, nothing changed on disk for it). */
+typedef void xend_store_done_fn(void *arg, int rc);
+
+/* How a batch's files are made durable before they are renamed. */
+enum xend_store_sync_mode {
+    XEND_STORE_SYNC_FDATASYNC = 0, /* fdatasync each temp file, back to back (default) */
+    XEND_STORE_SYNC_SYNCFS = 1,    /* one syncfs() of the state-dir's filesystem */
+};
+
+/*
+ * Open (creating it if needed) the store rooted at `dir` (copied) and start its writer.
+ * post/post_ctx are kept for the store's life. Returns an owned store, or NULL with err
+ * set ("cannot create state dir /var/lib/xend: Permission denied").
+ */
+struct xend_store *xend_store_open(const char *dir, xend_store_post_fn *post, void *post_ctx,
+                                   struct xend_err *err);
+/*
+ * Write everything still queued, stop the writer and free the store. The done callbacks
+ * of the last batches are posted as usual: keep the loop able to run them until they have
+ * (a posted completion does not refer to the store). NULL is fine.
+ */
+void xend_store_close(struct xend_store *store);
+
+/* The state-dir, borrowed. */
+const char *xend_store_dir(const struct xend_store *store);
+
+/* True when `ns` / `key` are valid names (see above). */
+bool xend_store_ns_valid(const char *ns);
+bool xend_store_key_valid(const char *key);
+
+/*
+ * Queue `value` (borrowed: printed before return) as record ns/key and return at once.
+ * done(arg, rc) runs on the loop once the record is durable or has failed; done may be
+ * NULL. A later put or delete of the same key that is queued before the writer takes the
+ * first one supersedes it: only the newest value is written, and every done still runs,
+ * after that write. Returns 0, or -XEND_EINVAL (bad name) with err set, in which case done
+ * is never called.
+ */
+int xend_store_put(struct xend_store *store, const char *ns, const char *key,
+                   const struct xend_sxp *value, xend_store_done_fn *done, void *arg,
+                   struct xend_err *err);
+/* Queue the removal of ns/key, as put. Removing an absent record succeeds. */
+int xend_store_del(struct xend_store *store, const char *ns, const char *key,
+                   xend_store_done_fn *done, void *arg, struct xend_err *err);
+
+/*
+ * Synchronous forms: queue like put/del, then wait until the record is durable. Ordered
+ * with the asynchronous ones (a sync put after an async put of the same key wins). They
+ * do not need the loop to run, so they are safe on the loop thread.
+ * Returns 0, -XEND_EINVAL or -XEND_EIO with err set.
+ */
+int xend_store_put_sync(struct xend_store *store, const char *ns, const char *key,
+                        const struct xend_sxp *value, struct xend_err *err);
+int xend_store_del_sync(struct xend_store *store, const char *ns, const char *key,
+                        struct xend_err *err);
+
+/*
+ * Read the durable record ns/key: *out owned (xend_sxp_free). -XEND_ENOENT when absent,
+ * -XEND_EIO when unreadable or damaged (the file is left where it is; load sets it aside).
+ * A put is visible here once its done callback has run.
+ */
+int xend_store_get(struct xend_store *store, const char *ns, const char *key, struct xend_sxp **out,
+                   struct xend_err *err);
+
+/*
+ * Call fn(key, value, arg) for every record of ns, in key order, values borrowed for the
+ * call. Damaged files are renamed KEY.corrupt-TIMESTAMP and logged; leftover temp files
+ * of an interrupted write are removed; neither stops the load. A missing namespace has no
+ * records. Returns the number of records delivered, or -XEND_EINVAL / -XEND_EIO with err
+ * set when the namespace itself cannot be read.
+ */
+int xend_store_load(struct xend_store *store, const char *ns, xend_store_fn *fn, void *arg,
+                    struct xend_err *err);
+
+/* Keys of ns, in order: *keys owned (free each, then the array); *n their count. */
+int xend_store_keys(struct xend_store *store, const char *ns, char ***keys, size_t *n,
+                    struct xend_err *err);
+
+/*
+ * The lastboot rule (manual, "Xend database"): compare the boot recorded in the store
+ * (record xend/lastboot: boot_id from /proc/sys/kernel/random/boot_id and btime from
+ * /proc/stat) with the running system's, then record the running one. True when the host
+ * has rebooted since the record was written, so non-persistent data is stale. False when
+ * nothing was recorded yet or the current boot cannot be determined (logged): without
+ * proof of a reboot nothing is dropped.
+ */
+bool xend_store_boot_id_changed(struct xend_store *store);
+
+/* Choose how batches are made durable (for the benchmark; default FDATASYNC). */
+void xend_store_set_sync_mode(struct xend_store *store, enum xend_store_sync_mode mode);
+
+/* Counters since open, for the benchmark and /xend/node metrics. */
+struct xend_store_stats {
+    unsigned long long batches;    /* durable commits */
+    unsigned long long records;    /* files written or removed */
+    unsigned long long superseded; /* queued puts/dels replaced before being written */
+    unsigned long long failures;   /* records whose write failed */
+};
+void xend_store_stats(struct xend_store *store, struct xend_store_stats *out);
+
+#endif

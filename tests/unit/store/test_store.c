@@ -1,0 +1,666 @@
+/*
+ * Unit tests of the persistent store (core/store): round trips, the durability protocol,
+ * group commit and supersede, damaged and leftover files at load, the lastboot rule.
+ *
+ * The loop is played by a small posted-function queue; a "gate" in it can hold the writer
+ * inside its post call, which makes queue states (supersede, one big batch) deterministic.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log/log.h"
+#include "store/store.h"
+#include "sxp.h"
+
+/* --- a captured log ---------------------------------------------------------------- */
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char log_lines[64][512];
+static int log_count;
+
+void xend_log_vemit(const char *source, enum xend_log_level level, const char *event,
+                    const char *fmt, va_list ap)
+{
+    (void)source;
+    (void)level;
+    char rest[400];
+    vsnprintf(rest, sizeof(rest), fmt, ap);
+    pthread_mutex_lock(&log_lock);
+    if (log_count < 64)
+        snprintf(log_lines[log_count++], sizeof(log_lines[0]), "%s %s", event, rest);
+    pthread_mutex_unlock(&log_lock);
+}
+
+void xend_log_emit(const char *source, enum xend_log_level level, const char *event,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    xend_log_vemit(source, level, event, fmt, ap);
+    va_end(ap);
+}
+
+static int log_matches(const char *prefix)
+{
+    int n = 0;
+    pthread_mutex_lock(&log_lock);
+    for (int i = 0; i < log_count; i++)
+        n += strncmp(log_lines[i], prefix, strlen(prefix)) == 0;
+    pthread_mutex_unlock(&log_lock);
+    return n;
+}
+
+/* --- a fake loop: posted functions run by the test thread ---------------------------- */
+
+struct posted {
+    xend_work_fn *fn;
+    void *arg;
+};
+
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
+static struct posted q_items[4096];
+static size_t q_len;
+static bool gate_closed;    /* post() blocks while true */
+static bool writer_at_gate; /* the writer is blocked in post() */
+
+static int fake_post(void *ctx, xend_work_fn *fn, void *arg)
+{
+    (void)ctx;
+    pthread_mutex_lock(&q_lock);
+    while (gate_closed) {
+        writer_at_gate = true;
+        pthread_cond_broadcast(&q_cond);
+        pthread_cond_wait(&q_cond, &q_lock);
+    }
+    writer_at_gate = false;
+    if (q_len == sizeof(q_items) / sizeof(q_items[0])) {
+        pthread_mutex_unlock(&q_lock);
+        return -XEND_ENOMEM;
+    }
+    q_items[q_len].fn = fn;
+    q_items[q_len].arg = arg;
+    q_len++;
+    pthread_cond_broadcast(&q_cond);
+    pthread_mutex_unlock(&q_lock);
+    return 0;
+}
+
+static void deadline_in(struct timespec *ts, int seconds)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += seconds;
+}
+
+/* Run posted functions until *counter reaches want or 10 s pass. */
+static void run_until(const int *counter, int want)
+{
+    struct timespec dl;
+    deadline_in(&dl, 10);
+    pthread_mutex_lock(&q_lock);
+    while (*counter < want) {
+        if (q_len == 0) {
+            if (pthread_cond_timedwait(&q_cond, &q_lock, &dl) == ETIMEDOUT)
+                break;
+            continue;
+        }
+        struct posted p = q_items[0];
+        memmove(q_items, q_items + 1, (q_len - 1) * sizeof(q_items[0]));
+        q_len--;
+        pthread_mutex_unlock(&q_lock);
+        p.fn(p.arg);
+        pthread_mutex_lock(&q_lock);
+    }
+    pthread_mutex_unlock(&q_lock);
+    assert_int_equal(*counter, want);
+}
+
+static void close_gate(void)
+{
+    pthread_mutex_lock(&q_lock);
+    gate_closed = true;
+    writer_at_gate = false;
+    pthread_mutex_unlock(&q_lock);
+}
+
+static void wait_writer_at_gate(void)
+{
+    struct timespec dl;
+    deadline_in(&dl, 10);
+    pthread_mutex_lock(&q_lock);
+    while (!writer_at_gate)
+        if (pthread_cond_timedwait(&q_cond, &q_lock, &dl) == ETIMEDOUT)
+            break;
+    bool at = writer_at_gate;
+    pthread_mutex_unlock(&q_lock);
+    assert_true(at);
+}
+
+static void open_gate(void)
+{
+    pthread_mutex_lock(&q_lock);
+    gate_closed = false;
+    pthread_cond_broadcast(&q_cond);
+    pthread_mutex_unlock(&q_lock);
+}
+
+/* --- fixtures ---------------------------------------------------------------------- */
+
+struct fx {
+    char dir[64];
+    struct xend_store *store;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/xend-store-test.XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    struct xend_err err = {0};
+    f->store = xend_store_open(f->dir, fake_post, NULL, &err);
+    if (f->store == NULL)
+        return -1;
+    pthread_mutex_lock(&log_lock);
+    log_count = 0;
+    pthread_mutex_unlock(&log_lock);
+    q_len = 0;
+    *state = f;
+    return 0;
+}
+
+static void rm_rf(const char *path)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", path);
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    xend_store_close(f->store);
+    rm_rf(f->dir);
+    free(f);
+    return 0;
+}
+
+static struct xend_sxp *parse(const char *text)
+{
+    struct xend_sxp *v = NULL;
+    char msg[128];
+    assert_int_equal(xend_sxp_parse(text, strlen(text), NULL, &v, msg, sizeof(msg)), 0);
+    return v;
+}
+
+static void assert_record(struct xend_store *s, const char *ns, const char *key, const char *text)
+{
+    struct xend_sxp *got = NULL, *want = parse(text);
+    struct xend_err err = {0};
+    assert_int_equal(xend_store_get(s, ns, key, &got, &err), 0);
+    char *printed = xend_sxp_print(got);
+    assert_string_equal(printed, text);
+    assert_true(xend_sxp_equal(got, want));
+    free(printed);
+    xend_sxp_free(got);
+    xend_sxp_free(want);
+}
+
+static void put_text_sync(struct xend_store *s, const char *ns, const char *key, const char *text)
+{
+    struct xend_sxp *v = parse(text);
+    struct xend_err err = {0};
+    assert_int_equal(xend_store_put_sync(s, ns, key, v, &err), 0);
+    xend_sxp_free(v);
+}
+
+/* Names in dir/ns, sorted, joined by spaces. */
+static void dir_listing(const char *dir, const char *ns, char *out, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, ns);
+    struct dirent **ents;
+    int n = scandir(path, &ents, NULL, alphasort);
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (strcmp(ents[i]->d_name, ".") != 0 && strcmp(ents[i]->d_name, "..") != 0) {
+            if (out[0])
+                strncat(out, " ", len - strlen(out) - 1);
+            strncat(out, ents[i]->d_name, len - strlen(out) - 1);
+        }
+        free(ents[i]);
+    }
+    if (n >= 0)
+        free(ents);
+}
+
+static void write_file(const char *dir, const char *ns, const char *name, const char *data,
+                       size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s/%s", dir, ns, name);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, len, fp), len);
+    fclose(fp);
+}
+
+static char *read_file(const char *dir, const char *ns, const char *name, size_t *len)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s/%s", dir, ns, name);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    char *buf = calloc(1, 65536);
+    *len = fread(buf, 1, 65535, fp);
+    fclose(fp);
+    return buf;
+}
+
+/* A done callback that counts per slot and remembers the last rc. */
+struct done_rec {
+    int calls;
+    int rc;
+    int *total;
+};
+
+static void on_done(void *arg, int rc)
+{
+    struct done_rec *d = arg;
+    d->calls++;
+    d->rc = rc;
+    (*d->total)++;
+}
+
+/* --- tests ------------------------------------------------------------------------- */
+
+static void test_put_then_get_round_trips_after_done(void **state)
+{
+    struct fx *f = *state;
+    const char *text = "(domain (id 5) (name vm1) (image '/boot/vmlinuz root=/dev/sda1 ro'))";
+    struct xend_sxp *v = parse(text);
+    int total = 0;
+    struct done_rec d = {.total = &total};
+    struct xend_err err = {0};
+    assert_int_equal(xend_store_put(f->store, "domain", "5", v, on_done, &d, &err), 0);
+    xend_sxp_free(v); /* borrowed only for the call */
+    run_until(&total, 1);
+    assert_int_equal(d.calls, 1);
+    assert_int_equal(d.rc, 0);
+    assert_record(f->store, "domain", "5", text);
+
+    /* The file on disk is the SXP itself, then the trailer. */
+    size_t len;
+    char *data = read_file(f->dir, "domain", "5", &len);
+    assert_memory_equal(data, text, strlen(text));
+    assert_non_null(strstr(data, "\n# xend-store len="));
+    free(data);
+}
+
+static void test_durable_write_leaves_no_temp_files(void **state)
+{
+    struct fx *f = *state;
+    int total = 0;
+    struct done_rec d[20];
+    for (int i = 0; i < 20; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "k%02d", i);
+        d[i] = (struct done_rec){.total = &total};
+        struct xend_sxp *v = xend_sxp_list_of("rec", key, NULL);
+        assert_int_equal(xend_store_put(f->store, "plugin/console", key, v, on_done, &d[i], NULL),
+                         0);
+        xend_sxp_free(v);
+    }
+    run_until(&total, 20);
+    char listing[1024];
+    dir_listing(f->dir, "plugin/console", listing, sizeof(listing));
+    assert_string_equal(listing, "k00 k01 k02 k03 k04 k05 k06 k07 k08 k09 k10 k11 k12 k13 k14 "
+                                 "k15 k16 k17 k18 k19");
+    char **keys;
+    size_t n;
+    assert_int_equal(xend_store_keys(f->store, "plugin/console", &keys, &n, NULL), 0);
+    assert_int_equal(n, 20);
+    for (size_t i = 0; i < n; i++)
+        free(keys[i]);
+    free(keys);
+}
+
+static void test_newer_put_supersedes_queued_one_and_both_callbacks_fire(void **state)
+{
+    struct fx *f = *state;
+    int total = 0;
+    struct done_rec first = {.total = &total}, v1 = {.total = &total}, v2 = {.total = &total};
+    struct xend_sxp *a = parse("(first)"), *b = parse("(vm (v 1))"), *c = parse("(vm (v 2))");
+
+    close_gate();
+    assert_int_equal(xend_store_put(f->store, "domain", "other", a, on_done, &first, NULL), 0);
+    wait_writer_at_gate(); /* the writer is done with "other" and holds no batch */
+    assert_int_equal(xend_store_put(f->store, "domain", "vm", b, on_done, &v1, NULL), 0);
+    assert_int_equal(xend_store_put(f->store, "domain", "vm", c, on_done, &v2, NULL), 0);
+    struct xend_store_stats st;
+    xend_store_stats(f->store, &st);
+    assert_int_equal(st.superseded, 1);
+    open_gate();
+    run_until(&total, 3);
+    assert_int_equal(v1.calls, 1);
+    assert_int_equal(v2.calls, 1);
+    assert_int_equal(v1.rc, 0);
+    assert_int_equal(v2.rc, 0);
+    assert_record(f->store, "domain", "vm", "(vm (v 2))");
+    xend_store_stats(f->store, &st);
+    assert_int_equal(st.records, 2); /* "other" and one write of "vm" */
+    xend_sxp_free(a);
+    xend_sxp_free(b);
+    xend_sxp_free(c);
+}
+
+static void test_delete_supersedes_queued_put(void **state)
+{
+    struct fx *f = *state;
+    put_text_sync(f->store, "vnet", "7", "(vnet (id 7))");
+    int total = 0;
+    struct done_rec first = {.total = &total}, p = {.total = &total}, d = {.total = &total};
+    struct xend_sxp *a = parse("(x)"), *b = parse("(vnet (id 7) (bridge b))");
+    close_gate();
+    assert_int_equal(xend_store_put(f->store, "vnet", "other", a, on_done, &first, NULL), 0);
+    wait_writer_at_gate();
+    assert_int_equal(xend_store_put(f->store, "vnet", "7", b, on_done, &p, NULL), 0);
+    assert_int_equal(xend_store_del(f->store, "vnet", "7", on_done, &d, NULL), 0);
+    open_gate();
+    run_until(&total, 3);
+    assert_int_equal(p.rc, 0);
+    assert_int_equal(d.rc, 0);
+    struct xend_sxp *got = NULL;
+    assert_int_equal(xend_store_get(f->store, "vnet", "7", &got, NULL), -XEND_ENOENT);
+    xend_sxp_free(a);
+    xend_sxp_free(b);
+}
+
+static void test_sync_put_and_delete_work_without_the_loop(void **state)
+{
+    struct fx *f = *state;
+    put_text_sync(f->store, "domain", "vm1", "(vm (name vm1))");
+    assert_record(f->store, "domain", "vm1", "(vm (name vm1))");
+    put_text_sync(f->store, "domain", "vm1", "(vm (name vm1) (memory 64))");
+    assert_record(f->store, "domain", "vm1", "(vm (name vm1) (memory 64))");
+    struct xend_err err = {0};
+    assert_int_equal(xend_store_del_sync(f->store, "domain", "vm1", &err), 0);
+    struct xend_sxp *got = NULL;
+    assert_int_equal(xend_store_get(f->store, "domain", "vm1", &got, &err), -XEND_ENOENT);
+    assert_string_equal(err.msg, "no store record domain/vm1");
+    /* Deleting what is absent is not an error. */
+    assert_int_equal(xend_store_del_sync(f->store, "domain", "vm1", NULL), 0);
+    assert_int_equal(q_len, 0); /* nothing was posted for sync callers */
+}
+
+static void test_bad_names_are_refused_before_queueing(void **state)
+{
+    struct fx *f = *state;
+    struct xend_sxp *v = parse("(x)");
+    const char *bad_keys[] = {"", ".hidden", "..", "a/b", "a b", "k.corrupt-1", "é"};
+    for (size_t i = 0; i < sizeof(bad_keys) / sizeof(bad_keys[0]); i++) {
+        struct xend_err err = {0};
+        assert_int_equal(xend_store_put(f->store, "domain", bad_keys[i], v, NULL, NULL, &err),
+                         -XEND_EINVAL);
+        assert_non_null(strstr(err.msg, "invalid store key"));
+    }
+    const char *bad_ns[] = {"", "/domain", "domain/", "a//b", "../etc", "plugin/.x"};
+    for (size_t i = 0; i < sizeof(bad_ns) / sizeof(bad_ns[0]); i++)
+        assert_int_equal(xend_store_put(f->store, bad_ns[i], "k", v, NULL, NULL, NULL),
+                         -XEND_EINVAL);
+    assert_true(xend_store_ns_valid("plugin/vif-bridge"));
+    assert_true(xend_store_key_valid("Domain-0.cfg_1"));
+    assert_int_equal(xend_store_put_sync(f->store, "domain", "n", NULL, NULL), -XEND_EINVAL);
+    xend_sxp_free(v);
+}
+
+struct loaded {
+    char keys[16][32];
+    char values[16][128];
+    int n;
+};
+
+static void on_record(const char *key, const struct xend_sxp *value, void *arg)
+{
+    struct loaded *l = arg;
+    snprintf(l->keys[l->n], sizeof(l->keys[0]), "%s", key);
+    char *p = xend_sxp_print(value);
+    snprintf(l->values[l->n], sizeof(l->values[0]), "%s", p);
+    free(p);
+    l->n++;
+}
+
+static int count_corrupt(const char *dir, const char *ns, const char *key)
+{
+    char listing[2048], want[64];
+    dir_listing(dir, ns, listing, sizeof(listing));
+    snprintf(want, sizeof(want), "%s.corrupt-", key);
+    int n = 0;
+    for (char *p = listing; (p = strstr(p, want)) != NULL; p++)
+        n++;
+    return n;
+}
+
+static void test_damaged_files_are_set_aside_and_load_continues(void **state)
+{
+    struct fx *f = *state;
+    put_text_sync(f->store, "domain", "a", "(vm (name a))");
+    put_text_sync(f->store, "domain", "c", "(vm (name c) (memory 128))");
+    put_text_sync(f->store, "domain", "e", "(vm (name e))");
+
+    /* b: truncated inside the value; d: a flipped byte; f: half a trailer; g: empty. */
+    size_t len;
+    char *good = read_file(f->dir, "domain", "c", &len);
+    write_file(f->dir, "domain", "b", good, 9);
+    char *flipped = strdup(good);
+    flipped[5] = 'X';
+    write_file(f->dir, "domain", "d", flipped, len);
+    char *cut = strstr(good, "crc32=");
+    write_file(f->dir, "domain", "f", good, (size_t)(cut - good) + 3);
+    write_file(f->dir, "domain", "g", "", 0);
+    /* h: no trailer at all but a complete value (hand-written): accepted. */
+    write_file(f->dir, "domain", "h", "(vm (name h)) # by hand\n", 24);
+    free(good);
+    free(flipped);
+
+    struct loaded l = {0};
+    struct xend_err err = {0};
+    assert_int_equal(xend_store_load(f->store, "domain", on_record, &l, &err), 4);
+    assert_int_equal(l.n, 4);
+    assert_string_equal(l.keys[0], "a");
+    assert_string_equal(l.keys[1], "c");
+    assert_string_equal(l.values[1], "(vm (name c) (memory 128))");
+    assert_string_equal(l.keys[2], "e");
+    assert_string_equal(l.keys[3], "h");
+    const char *bad[] = {"b", "d", "f", "g"};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(count_corrupt(f->dir, "domain", bad[i]), 1);
+    assert_int_equal(log_matches("store record set aside"), 4);
+    assert_int_equal(log_matches("store record set aside dir="), 4);
+
+    /* The set-aside files are not records: a second load sees the same four, quietly. */
+    struct loaded l2 = {0};
+    assert_int_equal(xend_store_load(f->store, "domain", on_record, &l2, &err), 4);
+    assert_int_equal(log_matches("store record set aside"), 4);
+    /* And get reports a damaged file without moving it. */
+    write_file(f->dir, "domain", "z", "(vm", 3);
+    struct xend_sxp *got = NULL;
+    assert_int_equal(xend_store_get(f->store, "domain", "z", &got, &err), -XEND_EIO);
+    assert_int_equal(count_corrupt(f->dir, "domain", "z"), 0);
+}
+
+static void test_crash_before_rename_keeps_old_record_and_removes_temp(void **state)
+{
+    struct fx *f = *state;
+    put_text_sync(f->store, "domain", "vm", "(vm (v 1))");
+    /* What a crash between writing the temp file and renaming it leaves behind. */
+    write_file(f->dir, "domain", ".vm.tmp", "(vm (v 2", 8);
+    write_file(f->dir, "domain", ".new.tmp", "", 0);
+    struct loaded l = {0};
+    assert_int_equal(xend_store_load(f->store, "domain", on_record, &l, NULL), 1);
+    assert_string_equal(l.keys[0], "vm");
+    assert_string_equal(l.values[0], "(vm (v 1))");
+    char listing[256];
+    dir_listing(f->dir, "domain", listing, sizeof(listing));
+    assert_string_equal(listing, "vm");
+    assert_int_equal(log_matches("store temp file removed"), 2);
+}
+
+static void test_load_of_missing_namespace_is_empty(void **state)
+{
+    struct fx *f = *state;
+    struct loaded l = {0};
+    assert_int_equal(xend_store_load(f->store, "nothing/here", on_record, &l, NULL), 0);
+    assert_int_equal(l.n, 0);
+    /* A sub-namespace directory is not a record of its parent. */
+    put_text_sync(f->store, "plugin/vif", "x", "(x)");
+    assert_int_equal(xend_store_load(f->store, "plugin", on_record, &l, NULL), 0);
+}
+
+static void test_thousand_puts_complete_in_few_batches_each_callback_once(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 1000 };
+    static struct done_rec d[N];
+    int total = 0;
+    struct xend_sxp *first = parse("(first)");
+
+    close_gate();
+    assert_int_equal(xend_store_put(f->store, "domain", "first", first, on_done,
+                                    &(struct done_rec){.total = &total}, NULL),
+                     0);
+    wait_writer_at_gate();
+    for (int i = 0; i < N; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "d%04d", i);
+        struct xend_sxp *v = xend_sxp_list_of("domain", NULL);
+        xend_sxp_add_kv_int(v, "id", i);
+        xend_sxp_add_kv(v, "name", key);
+        d[i] = (struct done_rec){.total = &total};
+        assert_int_equal(xend_store_put(f->store, "domain", key, v, on_done, &d[i], NULL), 0);
+        xend_sxp_free(v);
+    }
+    open_gate();
+    run_until(&total, N + 1);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(d[i].calls, 1);
+        assert_int_equal(d[i].rc, 0);
+    }
+    struct xend_store_stats st;
+    xend_store_stats(f->store, &st);
+    assert_int_equal(st.batches, 2); /* "first", then all thousand together */
+    assert_int_equal(st.records, N + 1);
+    assert_int_equal(st.failures, 0);
+    char **keys;
+    size_t n;
+    assert_int_equal(xend_store_keys(f->store, "domain", &keys, &n, NULL), 0);
+    assert_int_equal(n, N + 1);
+    for (size_t i = 0; i < n; i++)
+        free(keys[i]);
+    free(keys);
+    assert_record(f->store, "domain", "d0999", "(domain (id 999) (name d0999))");
+    xend_sxp_free(first);
+}
+
+static void test_close_writes_everything_queued(void **state)
+{
+    struct fx *f = *state;
+    int total = 0;
+    struct done_rec d[10];
+    for (int i = 0; i < 10; i++) {
+        char key[8];
+        snprintf(key, sizeof(key), "q%d", i);
+        d[i] = (struct done_rec){.total = &total};
+        struct xend_sxp *v = xend_sxp_list_of("q", key, NULL);
+        assert_int_equal(xend_store_put(f->store, "domain", key, v, on_done, &d[i], NULL), 0);
+        xend_sxp_free(v);
+    }
+    xend_store_close(f->store);
+    run_until(&total, 10); /* completions were posted before close returned */
+    f->store = xend_store_open(f->dir, fake_post, NULL, NULL);
+    assert_non_null(f->store);
+    struct loaded l = {0};
+    assert_int_equal(xend_store_load(f->store, "domain", on_record, &l, NULL), 10);
+    assert_string_equal(l.values[9], "(q q9)");
+}
+
+static void test_syncfs_mode_is_as_durable_as_fdatasync(void **state)
+{
+    struct fx *f = *state;
+    xend_store_set_sync_mode(f->store, XEND_STORE_SYNC_SYNCFS);
+    put_text_sync(f->store, "domain", "s", "(vm (name s))");
+    assert_record(f->store, "domain", "s", "(vm (name s))");
+    char listing[64];
+    dir_listing(f->dir, "domain", listing, sizeof(listing));
+    assert_string_equal(listing, "s");
+}
+
+static void test_lastboot_detects_a_reboot_and_records_the_current_boot(void **state)
+{
+    struct fx *f = *state;
+    /* Nothing recorded yet: no proof of a reboot. */
+    assert_false(xend_store_boot_id_changed(f->store));
+    struct xend_sxp *rec = NULL;
+    assert_int_equal(xend_store_get(f->store, "xend", "lastboot", &rec, NULL), 0);
+    assert_string_equal(xend_sxp_name(rec), "lastboot");
+    assert_non_null(xend_sxp_child_value(rec, "boot_id", NULL));
+    xend_sxp_free(rec);
+    /* Same boot. */
+    assert_false(xend_store_boot_id_changed(f->store));
+    /* A record from another boot. */
+    put_text_sync(f->store, "xend", "lastboot",
+                  "(lastboot (boot_id 00000000-0000-0000-0000-000000000000) (btime 1))");
+    assert_true(xend_store_boot_id_changed(f->store));
+    assert_int_equal(log_matches("host rebooted since last run"), 1);
+    /* ...which has now been replaced by the current one. */
+    assert_false(xend_store_boot_id_changed(f->store));
+    /* Without a boot id, btime decides. */
+    put_text_sync(f->store, "xend", "lastboot", "(lastboot (btime 12))");
+    assert_true(xend_store_boot_id_changed(f->store));
+}
+
+static void test_open_reports_an_unusable_dir(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    assert_null(xend_store_open("/proc/xend-store-cannot-exist", fake_post, NULL, &err));
+    assert_int_equal(err.code, XEND_EIO);
+    assert_non_null(strstr(err.msg, "cannot create state dir /proc/xend-store-cannot-exist"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+        T(test_put_then_get_round_trips_after_done),
+        T(test_durable_write_leaves_no_temp_files),
+        T(test_newer_put_supersedes_queued_one_and_both_callbacks_fire),
+        T(test_delete_supersedes_queued_put),
+        T(test_sync_put_and_delete_work_without_the_loop),
+        T(test_bad_names_are_refused_before_queueing),
+        T(test_damaged_files_are_set_aside_and_load_continues),
+        T(test_crash_before_rename_keeps_old_record_and_removes_temp),
+        T(test_load_of_missing_namespace_is_empty),
+        T(test_thousand_puts_complete_in_few_batches_each_callback_once),
+        T(test_close_writes_everything_queued),
+        T(test_syncfs_mode_is_as_durable_as_fdatasync),
+        T(test_lastboot_detects_a_reboot_and_records_the_current_boot),
+        cmocka_unit_test(test_open_reports_an_unusable_dir),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
