@@ -67,4 +67,30 @@ int simhv_sched_get(struct simhv_sched *s, struct simhv_vcpu *v,
 int simhv_sched_node_set(struct simhv_sched *s, const struct simhv_sched_value *values,
                          size_t n, char *err, size_t err_len);
 
+/* --- appended by the scheduler work (issue 8); declarations above are unchanged --- */
+
+/*
+ * The workload model's window: a guest with load L below 100 needs L% of each window of
+ * wall time as work (its windows start when it becomes runnable), wants the cpu until that
+ * is done, then blocks until its next window. Unfinished work is dropped at a window's end.
+ */
+#define SIMHV_SCHED_WINDOW_NS 100000000ull
+
+/* Node-wide settings as simhv_sched_node_set takes them: 0, or -1 with err. */
+int simhv_sched_node_get(struct simhv_sched *s, struct simhv_sched_value *values, size_t n,
+                         char *err, size_t err_len);
+
+/*
+ * Parameters (names and units are those of the HTTP ops, so that no layer converts):
+ *   rrobin   node:   slice (ns, default the slice_ns given to simhv_sched_new, else 10 ms)
+ *   bvt/fbvt domain: mcuadv (1..1000000, default 10: the inverse weight), warpback (0|1),
+ *                    warpvalue (Xen virtual-time units: one MCU of 100 us at mcuadv 1),
+ *                    warpl (ms, warp limit, default 2000), warpu (ms, unwarp requirement,
+ *                    default 1000)
+ *            node:   ctx_allow (ns, context-switch allowance, default 5 ms)
+ *   atropos  domain: period, slice, latency (ns), xtratime (0|1); slice <= period,
+ *                    latency <= period; defaults 20/15/5 ms/1 for domain 0, else
+ *                    10 s/10 ms/10 s/1 (Xen 2.0)
+ */
+
 #endif
