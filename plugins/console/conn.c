@@ -1,0 +1,522 @@
+/*
+ * One console: a TCP listener, at most one client, and the backend's byte stream for the
+ * domain, with the pump between them.
+ *
+ * Bytes pass unchanged. Client input waits in a small buffer; while it is full (the guest
+ * side does not take more) the client is not read. Guest output goes straight to the
+ * client when it can; what the client cannot take yet is queued up to console-buffer-max,
+ * and with no client up to the 64 KiB ring a late client is shown first. Past the limit,
+ * output is dropped, with one log line per drop episode: xend must never block on a
+ * console nor let one grow its memory without bound. Never blocks, never sleeps.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "console.h"
+
+#define P (&console_plugin)
+#define H (console_plugin.host)
+
+/* Guest reads per wakeup: enough for throughput, bounded so one console cannot starve the
+ * loop. */
+#define CONSOLE_READS_PER_WAKEUP 16
+static char console_scratch[64 * 1024];
+
+static void console_update_watches(struct console *c);
+
+long long console_id_for_port(int port)
+{
+    return port >= P->port_base ? port - P->port_base : port + 65536LL;
+}
+
+struct console *console_find_port(long long port)
+{
+    for (struct console *c = P->list; c; c = c->next)
+        if (c->port == port)
+            return c;
+    return NULL;
+}
+
+struct console *console_find_id(long long id)
+{
+    for (struct console *c = P->list; c; c = c->next)
+        if (c->id == id)
+            return c;
+    return NULL;
+}
+
+static void console_emit(const char *name, struct xend_sxp *value)
+{
+    H->event->emit(name, value);
+    H->sxp->free(value);
+}
+
+/* (ID HOST PORT): the value of the connect and disconnect events. */
+static struct xend_sxp *console_peer_value(const struct console *c)
+{
+    const struct xend_host_sxp *s = H->sxp;
+    struct xend_sxp *v = s->list();
+    s->append_take(v, s->atom_int(c->id));
+    s->append_take(v, s->atom(c->peer_host));
+    s->append_take(v, s->atom_int(c->peer_port));
+    return v;
+}
+
+/* ---- the output side: guest -> client ---- */
+
+static size_t console_out_limit(const struct console *c)
+{
+    return c->cfd >= 0 ? P->buffer_max : CONSOLE_RING_MAX;
+}
+
+static void console_drop(struct console *c, size_t n)
+{
+    c->dropped += n;
+    if (c->dropping)
+        return;
+    c->dropping = true;
+    c->drop_episodes++;
+    bool client = c->cfd >= 0;
+    H->log->emit(P->self, client ? XEND_LOG_WARN : XEND_LOG_INFO, "console output dropped",
+                 "console=%lld domain=%u port=%d reason=%s limit=%zu", c->id, c->domid,
+                 c->port, client ? "slow-client" : "no-client", console_out_limit(c));
+}
+
+/* Send queued output to the client until it would block. */
+static void console_flush_out(struct console *c)
+{
+    while (c->cfd >= 0 && c->out.len > 0) {
+        const char *p;
+        size_t n = console_ring_peek(&c->out, &p);
+        ssize_t w = send(c->cfd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                console_client_drop(c, strerror(errno));
+            return;
+        }
+        console_ring_consume(&c->out, (size_t)w);
+    }
+    /* The client caught up: a later drop is a new episode, worth a new line. */
+    if (c->out.len == 0)
+        c->dropping = false;
+}
+
+/* n bytes the guest wrote: to the client if it takes them now, else queued, else dropped. */
+static void console_output(struct console *c, const char *p, size_t n)
+{
+    if (c->cfd >= 0 && c->out.len == 0) {
+        ssize_t w;
+        do
+            w = send(c->cfd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (w < 0 && errno == EINTR);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+        } else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            console_client_drop(c, strerror(errno));
+        }
+    }
+    if (n == 0)
+        return;
+    size_t taken = console_ring_push(&c->out, p, n, console_out_limit(c));
+    if (taken < n)
+        console_drop(c, n - taken);
+}
+
+static void console_read_guest(struct console *c)
+{
+    for (int i = 0; i < CONSOLE_READS_PER_WAKEUP && c->gfd >= 0; i++) {
+        ssize_t n = read(c->gfd, console_scratch, sizeof(console_scratch));
+        if (n > 0) {
+            console_output(c, console_scratch, (size_t)n);
+            if ((size_t)n < sizeof(console_scratch))
+                return;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        /* EOF or an error: the console went away (the domain died). The listener and the
+         * client stay until the domain is destroyed or restarted. */
+        H->log->emit(P->self, XEND_LOG_INFO, "console stream closed",
+                     "console=%lld domain=%u reason=%s", c->id, c->domid,
+                     n == 0 ? "eof" : strerror(errno));
+        console_stream_close(c);
+        return;
+    }
+}
+
+/* ---- the input side: client -> guest ---- */
+
+static void console_flush_in(struct console *c)
+{
+    while (c->gfd >= 0 && c->in_len > 0) {
+        ssize_t w = write(c->gfd, c->in, c->in_len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                H->log->emit(P->self, XEND_LOG_INFO, "console stream closed",
+                             "console=%lld domain=%u reason=%s", c->id, c->domid,
+                             strerror(errno));
+                console_stream_close(c);
+            }
+            return;
+        }
+        memmove(c->in, c->in + w, c->in_len - (size_t)w);
+        c->in_len -= (size_t)w;
+    }
+}
+
+static void console_read_client(struct console *c)
+{
+    while (c->cfd >= 0) {
+        /* With no guest stream (between instances, or a dead domain) input has nowhere to
+         * go: read and discard it, so that a client hanging up is still noticed. */
+        bool discard = c->gfd < 0;
+        char *dst = discard ? console_scratch : c->in + c->in_len;
+        size_t room = discard ? sizeof(console_scratch) : CONSOLE_IN_MAX - c->in_len;
+        if (room == 0)
+            return;
+        ssize_t n = read(c->cfd, dst, room);
+        if (n > 0) {
+            if (!discard) {
+                c->in_len += (size_t)n;
+                console_flush_in(c);
+            }
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        console_client_drop(c, n == 0 ? "eof" : strerror(errno));
+        return;
+    }
+}
+
+/* ---- watches ---- */
+
+static void console_guest_cb(int fd, uint32_t events, void *arg)
+{
+    (void)fd;
+    struct console *c = arg;
+    if (events & XEND_WATCH_WRITE)
+        console_flush_in(c);
+    if (events & XEND_WATCH_READ)
+        console_read_guest(c);
+    console_update_watches(c);
+}
+
+static void console_client_cb(int fd, uint32_t events, void *arg)
+{
+    (void)fd;
+    struct console *c = arg;
+    if (events & XEND_WATCH_WRITE)
+        console_flush_out(c);
+    if (events & XEND_WATCH_READ)
+        console_read_client(c);
+    console_update_watches(c);
+}
+
+/* Watch for exactly what can make progress now: that is the backpressure. */
+static void console_update_watches(struct console *c)
+{
+    if (c->gw) {
+        uint32_t ev = XEND_WATCH_READ | (c->in_len ? XEND_WATCH_WRITE : 0);
+        if (ev != c->gw_events)
+            H->loop->watch_set(c->gw, ev);
+        c->gw_events = ev;
+    }
+    if (c->cw) {
+        uint32_t ev = (c->gfd < 0 || c->in_len < CONSOLE_IN_MAX ? XEND_WATCH_READ : 0) |
+                      (c->out.len ? XEND_WATCH_WRITE : 0);
+        if (ev != c->cw_events)
+            H->loop->watch_set(c->cw, ev);
+        c->cw_events = ev;
+    }
+}
+
+/* ---- clients ---- */
+
+static void console_peer_name(int fd, char *host, size_t len, int *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    snprintf(host, len, "?");
+    *port = 0;
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+        return;
+    char serv[16];
+    if (getnameinfo((struct sockaddr *)&ss, sl, host, (socklen_t)len, serv, sizeof(serv),
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+        *port = atoi(serv);
+}
+
+static void console_refuse(struct console *c, int fd)
+{
+    char msg[128];
+    int n = snprintf(msg, sizeof(msg), "Cannot connect to console %lld on domain %u\n", c->id,
+                     c->domid);
+    /* Best effort: a fresh socket has room for one short line. */
+    if (send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        (void)0;
+    char host[INET6_ADDRSTRLEN];
+    int port;
+    console_peer_name(fd, host, sizeof(host), &port);
+    close(fd);
+    H->log->emit(P->self, XEND_LOG_INFO, "console client refused",
+                 "console=%lld domain=%u peer=%s:%d reason=busy", c->id, c->domid, host, port);
+}
+
+static void console_attach(struct console *c, int fd)
+{
+    c->cfd = fd;
+    console_peer_name(fd, c->peer_host, sizeof(c->peer_host), &c->peer_port);
+    c->cw_events = XEND_WATCH_READ;
+    c->cw = H->loop->watch_add(P->self, fd, c->cw_events, console_client_cb, c);
+    c->dropping = false;
+    H->log->emit(P->self, XEND_LOG_INFO, "console connected", "console=%lld domain=%u peer=%s:%d",
+                 c->id, c->domid, c->peer_host, c->peer_port);
+    console_emit("xend.console.connect", console_peer_value(c));
+    /* Replay what the ring kept: a late client sees the boot lines first. */
+    console_flush_out(c);
+    console_update_watches(c);
+}
+
+void console_client_drop(struct console *c, const char *why)
+{
+    if (c->cfd < 0)
+        return;
+    H->loop->watch_remove(c->cw);
+    c->cw = NULL;
+    c->cw_events = 0;
+    close(c->cfd);
+    c->cfd = -1;
+    c->dropping = false;
+    H->log->emit(P->self, XEND_LOG_INFO, "console disconnected",
+                 "console=%lld domain=%u peer=%s:%d reason=%s", c->id, c->domid, c->peer_host,
+                 c->peer_port, why);
+    console_emit("xend.console.disconnect", console_peer_value(c));
+}
+
+static void console_accept_cb(int fd, uint32_t events, void *arg)
+{
+    (void)events;
+    struct console *c = arg;
+    for (int i = 0; i < 8; i++) {
+        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                H->log->emit(P->self, XEND_LOG_WARN, "console accept failed",
+                             "console=%lld port=%d error=\"%s\"", c->id, c->port,
+                             strerror(errno));
+            return;
+        }
+        if (c->cfd >= 0 && !P->takeover) {
+            console_refuse(c, cfd);
+            continue;
+        }
+        console_client_drop(c, "takeover");
+        console_attach(c, cfd);
+    }
+}
+
+/* ---- the backend stream ---- */
+
+int console_stream_open(struct console *c, uint32_t domid, struct xend_err *err)
+{
+    console_stream_close(c);
+    c->domid = domid;
+    void *ctx = NULL;
+    const struct xend_backend_ops *ops = H->hv ? H->hv(&ctx) : NULL;
+    if (ops == NULL || !XEND_HAS_MEMBER(ops, console_open) || ops->console_open == NULL)
+        return xend_err_set(err, XEND_ENOTSUP, "backend %s has no console stream",
+                            ops ? ops->name : "(none)");
+    int fd = -1;
+    int rc = ops->console_open(ctx, domid, &fd, err);
+    if (rc < 0)
+        return rc;
+    if (fd < 0)
+        return xend_err_set(err, XEND_EBACKEND, "backend %s gave no console stream for domain %u",
+                            ops->name, domid);
+    /* The backend promises a non-blocking fd; the loop must never block on one anyway. */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && !(fl & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    c->gfd = fd;
+    c->gw_events = XEND_WATCH_READ;
+    c->gw = H->loop->watch_add(P->self, fd, c->gw_events, console_guest_cb, c);
+    console_update_watches(c);
+    return 0;
+}
+
+void console_stream_close(struct console *c)
+{
+    if (c->gfd < 0)
+        return;
+    H->loop->watch_remove(c->gw);
+    c->gw = NULL;
+    c->gw_events = 0;
+    close(c->gfd);
+    c->gfd = -1;
+    /* Input for the old instance must not reach the new one. */
+    c->in_len = 0;
+    console_update_watches(c);
+}
+
+/* ---- the console ---- */
+
+static int console_listen(int port, int *out, struct xend_err *err)
+{
+    char serv[8];
+    snprintf(serv, sizeof(serv), "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    /* The original's '' means every interface. */
+    const char *node = P->address[0] ? P->address : NULL;
+    int g = getaddrinfo(node, serv, &hints, &ai);
+    if (g != 0)
+        return xend_err_set(err, XEND_EINVAL, "invalid console-address '%s': %s", P->address,
+                            gai_strerror(g));
+    int rc = 0, fd = -1;
+    for (struct addrinfo *a = ai; a; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 8) == 0)
+            break;
+        int e = errno;
+        close(fd);
+        fd = -1;
+        if (e == EADDRINUSE) {
+            rc = xend_err_set(err, XEND_EEXIST, "console port in use: %d", port);
+            break;
+        }
+        rc = xend_err_set(err, XEND_EIO, "cannot listen on console port %d: %s", port,
+                          strerror(e));
+    }
+    freeaddrinfo(ai);
+    if (fd < 0)
+        return rc < 0 ? rc : xend_err_set(err, XEND_EIO, "cannot listen on console port %d", port);
+    *out = fd;
+    return 0;
+}
+
+int console_open(struct xend_domain *dom, int port, struct console *reuse, struct console **out,
+                 struct xend_err *err)
+{
+    if (console_find_port(port) != NULL)
+        return xend_err_set(err, XEND_EEXIST, "console port in use: %d", port);
+    int lfd;
+    int rc = console_listen(port, &lfd, err);
+    if (rc < 0)
+        return rc;
+    struct console *c = reuse ? reuse : malloc(sizeof(*c));
+    if (c == NULL) {
+        close(lfd);
+        return xend_err_set(err, XEND_ENOMEM, "out of memory for a console");
+    }
+    memset(c, 0, sizeof(*c));
+    c->dom = dom;
+    c->port = port;
+    c->id = console_id_for_port(port);
+    c->domid = H->domain->id(dom);
+    c->lfd = lfd;
+    c->cfd = -1;
+    c->gfd = -1;
+    c->out = (struct console_ring)CONSOLE_RING_INIT;
+    c->lw = H->loop->watch_add(P->self, lfd, XEND_WATCH_READ, console_accept_cb, c);
+    c->next = P->list;
+    P->list = c;
+    *out = c;
+    return 0;
+}
+
+void console_close(struct console *c, bool quiet)
+{
+    if (c->closed)
+        return;
+    if (quiet && c->cfd >= 0) {
+        H->loop->watch_remove(c->cw);
+        close(c->cfd);
+        c->cfd = -1;
+    }
+    console_client_drop(c, "closed");
+    console_stream_close(c);
+    H->loop->watch_remove(c->lw);
+    c->lw = NULL;
+    close(c->lfd);
+    c->lfd = -1;
+    c->closed = true;
+    console_ring_free(&c->out);
+    for (struct console **pp = &P->list; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    if (!quiet) {
+        H->log->emit(P->self, XEND_LOG_INFO, "console closed", "console=%lld domain=%u port=%d",
+                     c->id, c->domid, c->port);
+        console_emit("xend.console.close", H->sxp->atom_int(c->id));
+    }
+}
+
+void console_free(void *priv)
+{
+    struct console *c = priv;
+    if (c == NULL)
+        return;
+    console_close(c, true);
+    free(c);
+}
+
+struct xend_sxp *console_sxp(const struct console *c)
+{
+    const struct xend_host_sxp *s = H->sxp;
+    struct xend_sxp *v = s->list();
+    s->append_take(v, s->atom("console"));
+    s->add_kv(v, "status", c->closed ? "closed" : c->cfd >= 0 ? "connected" : "listening");
+    s->add_kv_int(v, "id", c->id);
+    s->add_kv_int(v, "domain", c->domid);
+    s->add_kv_int(v, "local_port", c->id);
+    s->add_kv_int(v, "remote_port", CONSOLE_REMOTE_PORT);
+    s->add_kv_int(v, "console_port", c->port);
+    if (c->cfd >= 0) {
+        struct xend_sxp *conn = s->list();
+        s->append_take(conn, s->atom("connected"));
+        s->append_take(conn, s->atom(c->peer_host));
+        s->append_take(conn, s->atom_int(c->peer_port));
+        s->append_take(v, conn);
+    }
+    return v;
+}
+
+void console_stats_get(const struct console *c, struct console_stats *out)
+{
+    *out = (struct console_stats){
+        .buffered = c->out.len,
+        .buffer_limit = console_out_limit(c),
+        .capacity = c->out.cap,
+        .dropped = c->dropped,
+        .drop_episodes = c->drop_episodes,
+        .connected = c->cfd >= 0,
+        .streaming = c->gfd >= 0,
+    };
+}

@@ -1,0 +1,134 @@
+/*
+ * The console plugin's internal interface, shared by its files (never installed, never
+ * seen by the core):
+ *
+ *   plugin.c  init/fini, settings, lifecycle hooks, domain info, events
+ *   conn.c    one console: its TCP listener, its one client, the backend byte stream, and
+ *             the pump between them (non-blocking, backpressure, bounded buffering)
+ *   http.c    /xend/console routes
+ *   ring.c    the bounded output queue
+ *
+ * A console belongs to a domain handle (its per-plugin priv) from CREATE (or REATTACH,
+ * RESTORE) to the domain's final DESTROY; it outlives restarts of the domain. The plugin
+ * uses only include/xend/ and must never block the loop or buffer without bound.
+ */
+#ifndef XEND_CONSOLE_H
+#define XEND_CONSOLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <netinet/in.h>
+
+#include <xend/host.h>
+
+#include "ring.h"
+
+/* Output kept while no client is connected, replayed on connect (the original's 64 KiB). */
+#define CONSOLE_RING_MAX (64u * 1024u)
+/* Default cap on output queued for a connected client that reads slowly. */
+#define CONSOLE_BUFFER_MAX_DEFAULT (256u * 1024u)
+/* Client input waiting for the guest side; the client is not read while this is full. */
+#define CONSOLE_IN_MAX (16u * 1024u)
+/* The domain-side port of the console channel, as the original reported it. */
+#define CONSOLE_REMOTE_PORT 1
+
+/* Settings and the list of live consoles: one per loaded plugin. */
+struct console_plugin {
+    struct xend_plugin *self;
+    const struct xend_host *host;
+    long long port_base;  /* console-port-base */
+    const char *address;  /* console-address; borrowed from the config for the process */
+    bool takeover;        /* console-takeover: a new client replaces the connected one */
+    size_t buffer_max;    /* console-buffer-max */
+    struct console *list; /* open consoles, newest first */
+};
+
+extern struct console_plugin console_plugin;
+
+enum console_status {
+    CONSOLE_LISTENING,
+    CONSOLE_CONNECTED,
+    CONSOLE_CLOSED,
+};
+
+struct console {
+    struct console *next;
+    struct xend_domain *dom; /* borrowed: the handle outlives the console */
+    long long id;            /* small id shown by xm consoles; see console_id_for_port */
+    int port;                /* TCP port, stable for the console's life */
+    uint32_t domid;          /* the instance the stream belongs to (changes on restart) */
+    bool closed;
+
+    int lfd; /* listener */
+    struct xend_watch *lw;
+
+    int cfd; /* the client, -1 when none */
+    struct xend_watch *cw;
+    uint32_t cw_events;
+    char peer_host[INET6_ADDRSTRLEN];
+    int peer_port;
+
+    int gfd; /* the backend's byte stream, -1 when none (dead domain, between instances) */
+    struct xend_watch *gw;
+    uint32_t gw_events;
+
+    struct console_ring out; /* guest -> client */
+    char in[CONSOLE_IN_MAX]; /* client -> guest */
+    size_t in_len;
+
+    bool dropping;          /* inside a drop episode: logged once, ends when out drains */
+    uint64_t dropped;       /* bytes of guest output dropped, ever */
+    uint64_t drop_episodes; /* episodes logged */
+};
+
+/* What tests and the benchmark read to check the accounting. */
+struct console_stats {
+    size_t buffered;     /* guest output queued in the plugin now */
+    size_t buffer_limit; /* what it may reach now: buffer_max with a client, else the ring */
+    size_t capacity;     /* bytes allocated for the queue */
+    uint64_t dropped;
+    uint64_t drop_episodes;
+    bool connected;
+    bool streaming; /* the backend stream is open */
+};
+
+/*
+ * Open a console for dom on TCP `port`: listen (SO_REUSEADDR) on console_plugin.address.
+ * A port in use is -XEND_EEXIST "console port in use: N". `reuse` (borrowed, may be NULL)
+ * is a closed console of the same domain to open again in place, so that the domain's
+ * priv pointer never changes; it is untouched on failure. *out is in the plugin's list
+ * until console_close, and is freed by console_free.
+ */
+int console_open(struct xend_domain *dom, int port, struct console *reuse, struct console **out,
+                 struct xend_err *err);
+/* Connect the backend stream of instance domid (closing any old one). -XEND_ENOTSUP when
+ * the backend has no console stream. */
+int console_stream_open(struct console *c, uint32_t domid, struct xend_err *err);
+/* Let go of the backend stream (the instance is going); listener and client stay. */
+void console_stream_close(struct console *c);
+/* Drop the connected client, if any (emits xend.console.disconnect). */
+void console_client_drop(struct console *c, const char *why);
+/* Close client, stream and listener and leave the list; emits xend.console.close unless
+ * quiet (xend is stopping). Idempotent. The memory stays until console_free. */
+void console_close(struct console *c, bool quiet);
+/* The priv free function: closes quietly if still open, then frees. */
+void console_free(void *priv);
+
+/* The console SXP (owned): (console (status ..) (id ..) (domain ..) ...). */
+struct xend_sxp *console_sxp(const struct console *c);
+
+/* The open console on TCP port / with console id; NULL when none. Borrowed. */
+struct console *console_find_port(long long port);
+struct console *console_find_id(long long id);
+/* The console id of a TCP port: port - console-port-base at or above the base, else
+ * port + 65536 (so the two ranges never collide). */
+long long console_id_for_port(int port);
+
+void console_stats_get(const struct console *c, struct console_stats *out);
+
+/* Register the routes of http.c: 0 or a negative code with plugin_err_set done. */
+int console_http_init(void);
+
+#endif

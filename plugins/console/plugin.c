@@ -1,0 +1,255 @@
+/*
+ * The console plugin: a TCP console for every domain (xend manual: "When a domain is
+ * created, xend ... creates a TCP listening port for the domain console").
+ *
+ * This file ties a console (conn.c) to a domain's life: CREATE, RESTORE and REATTACH open
+ * it, a restart re-connects it to the new instance while the listener and the client stay,
+ * death closes it. It also adds the console to the domain info and serves the
+ * console.disconnect request of the event port. It must never veto the re-attach of a
+ * running domain (a failure there is logged, never fatal) and never choose a port other
+ * than the configured one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <xend/host.h>
+#include <xend/plugin.h>
+
+#include "console.h"
+
+struct console_plugin console_plugin;
+
+#define P (&console_plugin)
+#define H (console_plugin.host)
+
+static struct console *console_of(struct xend_domain *dom)
+{
+    struct console *c = H->domain->priv_get(P->self, dom);
+    return c && !c->closed ? c : NULL;
+}
+
+/*
+ * The port of a domain's console: (console PORT) from its config, else base + domain id,
+ * which is then written back to the config so that it stays the same across xend restarts
+ * and domain restarts (a restarted domain may get another id).
+ */
+static int console_port_of(struct xend_domain *dom, uint32_t domid, int *port,
+                           struct xend_err *err)
+{
+    const struct xend_sxp *cfg = H->domain->config(dom);
+    long long p;
+    int rc = H->sxp->child_int(cfg, "console", &p);
+    if (rc == -XEND_EINVAL || (rc == 0 && (p < 1 || p > 65535)))
+        return xend_err_set(err, XEND_EINVAL, "invalid console port: %s",
+                            H->sxp->child_value(cfg, "console", "?"));
+    if (rc == 0) {
+        *port = (int)p;
+        return 0;
+    }
+    p = P->port_base + domid;
+    if (p > 65535)
+        return xend_err_set(err, XEND_EINVAL,
+                            "no console port for domain %u: console-port-base %lld + id > 65535",
+                            domid, P->port_base);
+    rc = H->domain->config_set_take(dom, "console", H->sxp->atom_int(p), err);
+    if (rc < 0)
+        return rc;
+    *port = (int)p;
+    return 0;
+}
+
+/* Open dom's console; `strict` (a new domain) makes every failure an error for the hook. */
+static int console_setup(struct xend_domain *dom, bool strict, struct xend_err *err)
+{
+    uint32_t domid = H->domain->id(dom);
+    /* A closed console of this handle is opened again in place, so the priv pointer never
+     * changes (a host may free a replaced priv at once). */
+    struct console *old = H->domain->priv_get(P->self, dom);
+    int port;
+    struct console *c;
+    int rc = console_port_of(dom, domid, &port, err);
+    if (rc == 0)
+        rc = console_open(dom, port, old, &c, err);
+    if (rc < 0)
+        return rc;
+
+    struct xend_err serr = {0};
+    rc = console_stream_open(c, domid, &serr);
+    if (rc == -XEND_ENOTSUP || (rc < 0 && !strict)) {
+        /* A backend without console streams still gets its domains; the port listens. */
+        H->log->emit(P->self, XEND_LOG_WARN, "console stream unavailable",
+                     "console=%lld domain=%u error=\"%s\"", c->id, domid, xend_err_msg(&serr));
+    } else if (rc < 0) {
+        xend_err_set(err, serr.code, "%s", xend_err_msg(&serr));
+        console_close(c, true);
+        if (c != old)
+            free(c);
+        return rc;
+    }
+    H->domain->priv_set(P->self, dom, c, console_free);
+
+    H->log->emit(P->self, XEND_LOG_INFO, "console listening",
+                 "console=%lld domain=%u port=%d address=%s", c->id, domid, port,
+                 P->address[0] ? P->address : "*");
+    struct xend_sxp *v = H->sxp->list();
+    H->sxp->append_take(v, H->sxp->atom_int(c->id));
+    H->sxp->append_take(v, H->sxp->atom_int(domid));
+    H->sxp->append_take(v, H->sxp->atom_int(port));
+    H->event->emit("xend.console.create", v);
+    H->sxp->free(v);
+    return 0;
+}
+
+/* CREATE (also REATTACH after an xend restart) and RESTORE. */
+static int console_hook_create(const struct xend_hook_event *ev, void *arg)
+{
+    (void)arg;
+    struct xend_domain *dom = ev->dom;
+    /* Domain-0 and domains xend did not create have no xend console (as the original). */
+    if (H->domain->id(dom) == 0 || H->domain->config(dom) == NULL)
+        return 0;
+    struct console *c = console_of(dom);
+    if (c != NULL) {
+        /* Already open (a restore after a create): only the stream may need connecting. */
+        if (c->gfd < 0)
+            console_stream_open(c, H->domain->id(dom), NULL);
+        return 0;
+    }
+    if (ev->reason != XEND_HOOK_REATTACH)
+        return console_setup(dom, true, ev->err);
+    /* A running domain must not be lost because its console cannot listen. */
+    struct xend_err err = {0};
+    if (console_setup(dom, false, &err) < 0)
+        H->log->emit(P->self, XEND_LOG_ERROR, "console reattach failed",
+                     "domain=%u error=\"%s\"", H->domain->id(dom), xend_err_msg(&err));
+    return 0;
+}
+
+static int console_hook_destroy(const struct xend_hook_event *ev, void *arg)
+{
+    (void)arg;
+    struct console *c = console_of(ev->dom);
+    if (c == NULL)
+        return 0;
+    if (ev->reason == XEND_HOOK_FOR_RESTART) {
+        /* The old instance goes; the listener and the client wait for the new one. */
+        console_stream_close(c);
+        return 0;
+    }
+    console_close(c, false);
+    return 0;
+}
+
+static int console_hook_restart(const struct xend_hook_event *ev, void *arg)
+{
+    (void)arg;
+    struct xend_domain *dom = ev->dom;
+    uint32_t domid = H->domain->id(dom);
+    struct console *c = console_of(dom);
+    struct xend_err err = {0};
+    if (c == NULL) {
+        if (domid != 0 && H->domain->config(dom) != NULL && console_setup(dom, false, &err) < 0)
+            H->log->emit(P->self, XEND_LOG_ERROR, "console restart failed",
+                         "domain=%u error=\"%s\"", domid, xend_err_msg(&err));
+        return 0;
+    }
+    if (console_stream_open(c, domid, &err) < 0)
+        H->log->emit(P->self, XEND_LOG_WARN, "console stream unavailable",
+                     "console=%lld domain=%u error=\"%s\"", c->id, domid, xend_err_msg(&err));
+    else
+        H->log->emit(P->self, XEND_LOG_INFO, "console reattached",
+                     "console=%lld domain=%u port=%d client=%s", c->id, domid, c->port,
+                     c->cfd >= 0 ? "kept" : "none");
+    return 0;
+}
+
+static void console_describe(struct xend_domain *dom, struct xend_sxp *info, void *arg)
+{
+    (void)arg;
+    struct console *c = console_of(dom);
+    if (c != NULL)
+        H->sxp->append_take(info, console_sxp(c));
+}
+
+/* The event port's (console.disconnect (id N)), which the core re-emits as a request. */
+static void console_disconnect_request(const char *name, const struct xend_sxp *value,
+                                       void *arg)
+{
+    (void)name;
+    (void)arg;
+    long long id;
+    if (value == NULL || H->sxp->child_int(value, "id", &id) < 0) {
+        H->log->emit(P->self, XEND_LOG_WARN, "console disconnect request invalid",
+                     "reason=\"no (id N)\"");
+        return;
+    }
+    struct console *c = console_find_id(id);
+    if (c == NULL) {
+        H->log->emit(P->self, XEND_LOG_WARN, "console disconnect request invalid",
+                     "console=%lld reason=\"no such console\"", id);
+        return;
+    }
+    console_client_drop(c, "request");
+}
+
+static int console_settings(struct xend_err *err)
+{
+    const struct xend_host_config *cfg = H->config;
+    const char *xend_address;
+    long long buffer_max;
+    int rc;
+    if ((rc = cfg->get_int(P->self, "console-port-base", 9600, 1, 65535, &P->port_base, err)) < 0 ||
+        (rc = cfg->get_str(P->self, "xend-address", "127.0.0.1", &xend_address, err)) < 0 ||
+        (rc = cfg->get_str(P->self, "console-address", xend_address, &P->address, err)) < 0 ||
+        (rc = cfg->get_bool(P->self, "console-takeover", false, &P->takeover, err)) < 0 ||
+        (rc = cfg->get_int(P->self, "console-buffer-max", CONSOLE_BUFFER_MAX_DEFAULT, 4096,
+                           64LL * 1024 * 1024, &buffer_max, err)) < 0)
+        return rc;
+    if (P->address == NULL)
+        P->address = "";
+    P->buffer_max = (size_t)buffer_max;
+    return 0;
+}
+
+static int console_init(struct xend_plugin *self, const struct xend_host *host)
+{
+    memset(P, 0, sizeof(*P));
+    P->self = self;
+    P->host = host;
+    struct xend_err err = {0};
+    int rc = console_settings(&err);
+    if (rc < 0) {
+        host->plugin_err_set(self, "%s", xend_err_msg(&err));
+        return rc;
+    }
+    const struct xend_host_domain *d = host->domain;
+    if ((rc = d->hook_add(self, XEND_HOOK_CREATE, console_hook_create, NULL)) < 0 ||
+        (rc = d->hook_add(self, XEND_HOOK_RESTORE, console_hook_create, NULL)) < 0 ||
+        (rc = d->hook_add(self, XEND_HOOK_DESTROY, console_hook_destroy, NULL)) < 0 ||
+        (rc = d->hook_add(self, XEND_HOOK_RESTART, console_hook_restart, NULL)) < 0 ||
+        (rc = d->describe_add(self, console_describe, NULL)) < 0) {
+        host->plugin_err_set(self, "cannot register hooks: %s", xend_strerror(rc));
+        return rc;
+    }
+    rc = host->event->subscribe(self, "xend.console.disconnect.request",
+                                console_disconnect_request, NULL);
+    if (rc < 0) {
+        host->plugin_err_set(self, "cannot subscribe to console requests: %s",
+                             xend_strerror(rc));
+        return rc;
+    }
+    return console_http_init();
+}
+
+static void console_fini(struct xend_plugin *self)
+{
+    (void)self;
+    /* xend is stopping: domains keep running and a new xend re-attaches them. Close every
+     * socket now (the host tables go after fini); the memory goes with each domain handle. */
+    while (P->list)
+        console_close(P->list, true);
+}
+
+XEND_PLUGIN(.name = "console", .version = "1.0",
+            .description = "a TCP console port for every domain", .license = "GPL-2.0",
+            .init = console_init, .fini = console_fini);

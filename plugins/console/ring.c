@@ -1,0 +1,75 @@
+/*
+ * The console output queue (see ring.h). Index arithmetic on one allocation that grows by
+ * doubling up to the caller's limit.
+ */
+#include "ring.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void console_ring_free(struct console_ring *r)
+{
+    free(r->data);
+    *r = (struct console_ring)CONSOLE_RING_INIT;
+}
+
+/* Make room for `want` bytes in all (want <= limit); false when memory is short. */
+static bool ring_grow(struct console_ring *r, size_t want, size_t limit)
+{
+    size_t cap = r->cap ? r->cap : 4096;
+    while (cap < want)
+        cap *= 2;
+    if (cap > limit)
+        cap = limit;
+    char *data = malloc(cap);
+    if (data == NULL)
+        return false;
+    /* Linearise: the oldest byte moves to 0. */
+    size_t first = r->len;
+    if (r->len && r->head + r->len > r->cap)
+        first = r->cap - r->head;
+    if (r->len) {
+        memcpy(data, r->data + r->head, first);
+        memcpy(data + first, r->data, r->len - first);
+    }
+    free(r->data);
+    r->data = data;
+    r->cap = cap;
+    r->head = 0;
+    return true;
+}
+
+size_t console_ring_push(struct console_ring *r, const void *p, size_t n, size_t limit)
+{
+    if (r->len >= limit || n == 0)
+        return 0;
+    if (n > limit - r->len)
+        n = limit - r->len;
+    if (r->len + n > r->cap && !ring_grow(r, r->len + n, limit))
+        n = r->cap - r->len;
+    if (n == 0)
+        return 0;
+    size_t tail = (r->head + r->len) % r->cap;
+    size_t first = r->cap - tail < n ? r->cap - tail : n;
+    memcpy(r->data + tail, p, first);
+    memcpy(r->data, (const char *)p + first, n - first);
+    r->len += n;
+    return n;
+}
+
+size_t console_ring_peek(const struct console_ring *r, const char **p)
+{
+    *p = r->data;
+    if (r->len == 0)
+        return 0;
+    *p += r->head;
+    size_t run = r->cap - r->head;
+    return r->len < run ? r->len : run;
+}
+
+void console_ring_consume(struct console_ring *r, size_t n)
+{
+    r->len -= n;
+    /* An empty ring restarts at 0 so that the next peek is one long contiguous run. */
+    r->head = r->len == 0 ? 0 : (r->head + n) % r->cap;
+}
