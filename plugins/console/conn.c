@@ -424,7 +424,7 @@ int console_open(struct xend_domain *dom, int port, struct console *reuse, struc
 {
     if (console_find_port(port) != NULL)
         return xend_err_set(err, XEND_EEXIST, "console port in use: %d", port);
-    int lfd;
+    int lfd = -1;
     int rc = console_listen(port, &lfd, err);
     if (rc < 0)
         return rc;

@@ -65,7 +65,7 @@ static int console_setup(struct xend_domain *dom, bool strict, struct xend_err *
     /* A closed console of this handle is opened again in place, so the priv pointer never
      * changes (a host may free a replaced priv at once). */
     struct console *old = H->domain->priv_get(P->self, dom);
-    int port;
+    int port = 0;
     struct console *c;
     int rc = console_port_of(dom, domid, &port, err);
     if (rc == 0)
