@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <xend/http.h>
 
@@ -23,16 +24,19 @@ struct xend_http_options {
     const char *address;   /* "" or NULL = all; default the caller's (127.0.0.1) */
     int port;              /* 0 = pick a free one (see xend_http_port) */
     const char *unix_path; /* also listen on this unix socket when non-NULL */
-    size_t max_body;       /* bytes; larger bodies get 413 before they are read */
-    size_t max_uri;        /* bytes of request line; longer gets 414 */
-    size_t max_header;     /* bytes of headers */
+    size_t max_body;       /* bytes; larger bodies get 413 before they are read (0 = 1 MiB) */
+    size_t max_uri;        /* bytes of request line; longer gets 414 (0 = 4000; more is
+                            * clamped to 4000: libevhtp corrupts longer URIs, trap 10) */
+    size_t max_header;     /* bytes of headers after the request line; more gets 431
+                            * (0 = 8000; clamped to 8000, libevhtp drops longer ones) */
     struct xend_sxp_limits sxp_limits; /* for arg_sxp */
 };
 
 /* Start listening; 0 or -XEND_EIO with err ("cannot listen on 127.0.0.1:8000: ..."). */
 int xend_http_start(struct event_base *base, const struct xend_http_options *opts,
                     struct xend_err *err);
-/* Close listeners and every open connection; frees everything. Routes stay registered. */
+/* Close listeners and every open connection; frees everything. Routes stay registered.
+ * Deferred requests become tombstones that their complete() frees. */
 void xend_http_stop(void);
 /* The TCP port actually bound (after start). */
 int xend_http_port(void);
@@ -44,11 +48,33 @@ const struct xend_host_http *xend_http_host_table(void);
 int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *route);
 /* Drop every route `owner` registered (a plugin whose init failed, or at stop). */
 void xend_http_routes_remove_owner(struct xend_plugin *owner);
+/* Drop every route (at exit). */
+void xend_http_routes_clear(void);
 
 /* How {domain} in a path becomes a domain: name first, then id; NULL = unknown (404). */
 typedef struct xend_domain *xend_http_domain_resolver_fn(const char *name_or_id);
 void xend_http_set_domain_resolver(xend_http_domain_resolver_fn *fn);
-/* The name of a domain for 404/HTML purposes is not needed: the router only resolves. */
+
+/* Register the core's own routes (GET /xend). Call once, before or after start. */
+int xend_http_register_core_routes(void);
+
+/*
+ * Streaming replies (chunked on HTTP/1.1, close-delimited on HTTP/1.0), for long-lived
+ * GETs such as /xend/event?follow=1. stream_begin replaces the handler's reply and implies
+ * defer(): the handler returns 0 and keeps `req` (borrowed until stream_end). stream_write
+ * copies data and returns 0, or -XEND_EIO once the client has gone. When the client goes
+ * away the close callback runs once (on the loop); the streamer must still call
+ * stream_end(req) exactly once, which releases the request.
+ */
+typedef void xend_http_stream_close_fn(struct xend_request *req, void *arg);
+int xend_http_stream_begin(struct xend_request *req, const char *content_type);
+int xend_http_stream_write(struct xend_request *req, const char *data, size_t len);
+void xend_http_stream_end(struct xend_request *req);
+void xend_http_stream_on_close(struct xend_request *req, xend_http_stream_close_fn *fn,
+                               void *arg);
+
+/* The id of a request (increasing from 1), for log lines of handlers. */
+uint64_t xend_http_request_id(const struct xend_request *req);
 
 /*
  * Map an XEND_E code to the HTTP status used for an (xend.err ...) reply. Operation

@@ -1,0 +1,225 @@
+/*
+ * Internals of core/http shared between its files: the request object, the route table,
+ * form decoding, negotiation and rendering. Nothing outside core/http includes this.
+ *
+ * The request logic (decode, route, dispatch, render) never touches libevhtp: it talks to
+ * the wire through `struct xend_http_transport`, so the unit tests drive it without a
+ * socket. Only server.c includes evhtp.h (LIBS.md trap 11).
+ *
+ * Threads: loop thread only.
+ */
+#ifndef XEND_CORE_HTTP_INTERNAL_H
+#define XEND_CORE_HTTP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "http/http.h"
+
+#define XEND_REQUEST_MAGIC 0x52514e44u /* "RQND" */
+
+/* ---- arguments (form.c) ---- */
+
+struct xend_http_arg {
+    char *name;  /* owned, decoded */
+    char *value; /* owned, decoded, NUL-terminated (may hold NULs before len) */
+    size_t len;
+    bool from_url; /* query string, as opposed to the body */
+    bool is_file;  /* a multipart part with a filename */
+};
+
+struct xend_http_args {
+    struct xend_http_arg *v; /* owned */
+    size_t n, cap;
+};
+
+void xend_http_args_free(struct xend_http_args *a);
+/* Append a copy of name and value[0..len). */
+void xend_http_args_add(struct xend_http_args *a, const char *name, const char *value,
+                        size_t len, bool from_url, bool is_file);
+/* The first argument called name, or NULL; *count (if non-NULL) gets how many there are. */
+const struct xend_http_arg *xend_http_args_find(const struct xend_http_args *a,
+                                                const char *name, size_t *count);
+
+/*
+ * Decode %XX escapes (and '+' as a space when plus_is_space) of text[0..len) into out.
+ * Returns 0, or -XEND_EINVAL with err set on a malformed escape (a '%' not followed by
+ * two hex digits).
+ */
+int xend_http_unescape(const char *text, size_t len, bool plus_is_space, struct xend_buf *out,
+                       struct xend_err *err);
+/* Parse an application/x-www-form-urlencoded string (pairs split on '&' and ';'; a name
+ * without '=' gets the empty value) into args. 0 or -XEND_EINVAL with err set. */
+int xend_http_parse_urlencoded(const char *text, size_t len, bool from_url,
+                               struct xend_http_args *args, struct xend_err *err);
+/* The boundary parameter of a multipart/form-data content type, copied into out (at most
+ * 70 bytes, RFC 2046); 0, or -XEND_EINVAL with err set when absent or malformed. */
+int xend_http_multipart_boundary(const char *content_type, char *out, size_t out_len,
+                                 struct xend_err *err);
+/*
+ * Split a multipart/form-data body (RFC 7578) into args. Accepts the Xen 2.0 client's
+ * file parts that run straight into the next "--boundary" without a line break, bare LF
+ * line ends, and a body that ends without the closing "--boundary--". At most max_parts
+ * parts. 0, or -XEND_EINVAL / -XEND_ELIMIT with err set.
+ */
+int xend_http_parse_multipart(const char *body, size_t len, const char *boundary,
+                              size_t max_parts, struct xend_http_args *args,
+                              struct xend_err *err);
+
+/* ---- negotiation and rendering (render.c) ---- */
+
+enum xend_http_format {
+    XEND_HTTP_FMT_SXP = 0,
+    XEND_HTTP_FMT_JSON,
+    XEND_HTTP_FMT_HTML,
+};
+
+/* The reply format for these request headers (either may be NULL = absent). */
+enum xend_http_format xend_http_negotiate(const char *user_agent, const char *accept);
+/* Append the JSON form of node (docs/http.md gives the mapping). */
+void xend_http_json(const struct xend_sxp *node, struct xend_buf *out);
+/* Append s as a JSON string literal. */
+void xend_http_json_string(const char *s, struct xend_buf *out);
+/* Append s[0..len) with & < > " ' escaped. */
+void xend_http_html_escape(const char *s, size_t len, struct xend_buf *out);
+/* The standard reason phrase of a status ("OK", "Created" ...). */
+const char *xend_http_reason(int status);
+
+/* ---- routes (router.c) ---- */
+
+struct xend_http_route; /* a registered route, owned by the table */
+
+/* What the router decided for a method, a path and an op (NULL = none given). */
+struct xend_http_match {
+    int status;                          /* 0 when a route was found, else the HTTP error */
+    char msg[XEND_ERR_MSG_MAX];          /* the error message when status != 0 */
+    const struct xend_http_route *route; /* the route to run (status 0); valid only until
+                                          * the handler returns */
+    /* Captures of the matched pattern, owned (a deferred request may outlive its route). */
+    size_t ncap;
+    char *cap_name[8];
+    char *cap_value[8];
+};
+
+/*
+ * Match a request against the table. segs are the decoded path segments (one trailing
+ * empty segment already dropped), op the op argument (NULL when absent), op_count how
+ * many op values came. Domain resolution happens here too (404 invalid domain:NAME), its
+ * result in *domain. Release captures with xend_http_match_clear.
+ */
+void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, const char *op,
+                           size_t op_count, struct xend_http_match *m,
+                           struct xend_domain **domain);
+void xend_http_match_clear(struct xend_http_match *m);
+int xend_http_route_remove(struct xend_plugin *owner, const struct xend_route *route);
+xend_route_fn *xend_http_route_fn(const struct xend_http_route *r, void **arg);
+uint32_t xend_http_route_flags(const struct xend_http_route *r);
+const char *xend_http_route_op(const struct xend_http_route *r);
+/* Call fn for every POST route with an op whose pattern matches the path segments (for
+ * the HTML forms), in registration order. */
+typedef void xend_http_route_visit_fn(const char *op, const char *doc, void *arg);
+void xend_http_routes_posts_for(char *const *segs, size_t nseg, xend_http_route_visit_fn *fn,
+                                void *arg);
+
+/* ---- the request ---- */
+
+struct xend_http_header {
+    char *name, *value; /* owned */
+};
+
+/* The finished reply as the transport writes it. */
+struct xend_http_response {
+    int status;
+    const char *reason;       /* borrowed, no CR/LF */
+    const char *content_type; /* borrowed */
+    const char *body;         /* borrowed */
+    size_t body_len;
+    const struct xend_http_header *headers; /* extra headers, borrowed */
+    size_t nheaders;
+};
+
+/* How a request talks to its connection; the server provides one, the tests another. */
+struct xend_http_transport {
+    /* Write a whole reply. */
+    void (*send)(struct xend_request *req, const struct xend_http_response *resp);
+    /* Chunked streaming: the head, one chunk, the end. write returns 0 or -XEND_EIO. */
+    void (*stream_head)(struct xend_request *req, int status, const char *content_type);
+    int (*stream_chunk)(struct xend_request *req, const char *data, size_t len);
+    void (*stream_end)(struct xend_request *req);
+};
+
+/* What the server knows of a request when its headers have arrived. Strings borrowed. */
+struct xend_http_request_init {
+    uint32_t method; /* XEND_HTTP_GET / POST, 0 for any other method */
+    const char *method_name;
+    const char *path;  /* raw path of the request line, without the query */
+    const char *query; /* raw query string, NULL when the URL has none */
+    const char *user_agent, *accept, *content_type;
+    const char *peer;
+    const struct xend_http_transport *transport;
+    void *transport_arg;
+};
+
+struct xend_request {
+    uint32_t magic;
+    uint64_t id;
+    uint64_t start_ns;
+    const struct xend_http_transport *transport;
+    void *transport_arg; /* the server's connection state; NULL once the client is gone */
+    bool gone;      /* the client disconnected; the object waits for complete/stream_end */
+    bool deferred;  /* the handler called defer() and has not completed */
+    bool replied;   /* a reply (or a stream head) went out */
+    bool streaming;
+    bool finished;  /* nothing more will be written */
+
+    uint32_t method;
+    char *method_name, *path, *query, *user_agent, *accept, *content_type, *peer;
+    enum xend_http_format format;
+    const char *body; /* borrowed from the server while the handler runs */
+    size_t body_len;
+
+    struct xend_http_args args;
+    char *op; /* borrowed from args */
+    struct xend_http_match match;
+    struct xend_domain *domain;
+    char **segs;
+    size_t nseg;
+
+    struct xend_err err;
+    int status;             /* of the reply set by the handler (0 = 200) */
+    struct xend_sxp *value; /* owned */
+    char *raw_type;         /* owned; non-NULL for reply_raw */
+    char *raw_body;
+    size_t raw_len;
+    struct xend_http_header *headers;
+    size_t nheaders;
+    int sent_status; /* for the log line */
+
+    struct xend_sxp **parsed; /* arg_sxp results, owned */
+    size_t nparsed;
+
+    xend_http_stream_close_fn *on_close;
+    void *on_close_arg;
+};
+
+/* Settings the request logic reads (set by xend_http_start, defaults otherwise). */
+struct xend_sxp_limits *xend_http_sxp_limits(void);
+
+struct xend_request *xend_http_request_new(const struct xend_http_request_init *init);
+/* Decode, route and run the handler with the body (borrowed for the call). Unless the
+ * handler deferred, the reply has been handed to the transport when this returns. */
+void xend_http_request_run(struct xend_request *req, const char *body, size_t len);
+/* Answer with an error before or instead of running (limits found by the server). */
+void xend_http_request_fail(struct xend_request *req, int status, const char *msg);
+/* The server lost the client: tombstone a deferred request (tells the streamer), free
+ * one that is done. */
+void xend_http_request_detach(struct xend_request *req);
+void xend_http_request_free(struct xend_request *req);
+
+/* Render the HTML page for a successful SXP value (html.c). */
+void xend_http_html_page(const struct xend_request *req, const struct xend_sxp *value,
+                         struct xend_buf *out);
+
+#endif

@@ -1,0 +1,654 @@
+/*
+ * One HTTP request from decoding to reply: arguments, routing, the handler call, deferral
+ * and streaming, the error forms, and the host->http table that handlers use.
+ *
+ * A request object outlives its connection when it is deferred: the server detaches it
+ * (a tombstone) and the handler's later complete() or stream_end() frees it, so a client
+ * that hangs up never leaves a handler holding a dangling pointer. This file never writes
+ * to a socket: it hands finished replies to the transport.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "http/internal.h"
+#include "log/log.h"
+#include "sxp.h"
+
+#define MAX_MULTIPART_PARTS 256
+
+static uint64_t next_id;
+static struct xend_sxp_limits sxp_limits;
+
+struct xend_sxp_limits *xend_http_sxp_limits(void)
+{
+    return &sxp_limits;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xend_xstrdup(s) : NULL;
+}
+
+static bool valid(const struct xend_request *req)
+{
+    if (req == NULL || req->magic != XEND_REQUEST_MAGIC) {
+        xend_log_emit(NULL, XEND_LOG_ERROR, "bad request handle", "ptr=%p", (void *)req);
+        return false;
+    }
+    return true;
+}
+
+struct xend_request *xend_http_request_new(const struct xend_http_request_init *init)
+{
+    struct xend_request *req = xend_xcalloc(1, sizeof(*req));
+    req->magic = XEND_REQUEST_MAGIC;
+    req->id = ++next_id;
+    req->start_ns = now_ns();
+    req->transport = init->transport;
+    req->transport_arg = init->transport_arg;
+    req->method = init->method;
+    req->method_name = xend_xstrdup(init->method_name ? init->method_name : "?");
+    req->path = xend_xstrdup(init->path ? init->path : "/");
+    req->query = dup_or_null(init->query);
+    req->user_agent = dup_or_null(init->user_agent);
+    req->accept = dup_or_null(init->accept);
+    req->content_type = dup_or_null(init->content_type);
+    req->peer = xend_xstrdup(init->peer ? init->peer : "");
+    req->format = xend_http_negotiate(init->user_agent, init->accept);
+    return req;
+}
+
+void xend_http_request_free(struct xend_request *req)
+{
+    if (req == NULL)
+        return;
+    free(req->method_name);
+    free(req->path);
+    free(req->query);
+    free(req->user_agent);
+    free(req->accept);
+    free(req->content_type);
+    free(req->peer);
+    xend_http_args_free(&req->args);
+    xend_http_match_clear(&req->match);
+    for (size_t i = 0; i < req->nseg; i++)
+        free(req->segs[i]);
+    free(req->segs);
+    xend_sxp_free(req->value);
+    free(req->raw_type);
+    free(req->raw_body);
+    for (size_t i = 0; i < req->nheaders; i++) {
+        free(req->headers[i].name);
+        free(req->headers[i].value);
+    }
+    free(req->headers);
+    for (size_t i = 0; i < req->nparsed; i++)
+        xend_sxp_free(req->parsed[i]);
+    free(req->parsed);
+    req->magic = 0;
+    free(req);
+}
+
+static void log_request(struct xend_request *req, int status)
+{
+    double ms = (double)(now_ns() - req->start_ns) / 1e6;
+    xend_log_emit(NULL, XEND_LOG_DEBUG, "http request",
+                  "id=%llu method=%s path=%s op=%s status=%d ms=%.3f peer=%s",
+                  (unsigned long long)req->id, req->method_name, req->path,
+                  req->op ? req->op : "-", status, ms, req->peer);
+}
+
+/* A reason phrase made of the message (the xm client prints it for non-2xx replies),
+ * restricted to what a status line may carry. */
+static void reason_from(const char *msg, char *out, size_t out_len)
+{
+    size_t n = 0;
+    for (const char *p = msg; *p != '\0' && n + 1 < out_len; p++)
+        out[n++] = ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f) ? *p : ' ';
+    out[n] = '\0';
+}
+
+static void send_response(struct xend_request *req, int status, const char *reason,
+                          const char *ctype, const char *body, size_t len)
+{
+    req->sent_status = status;
+    req->replied = true;
+    req->finished = true;
+    log_request(req, status);
+    if (req->gone || req->transport == NULL)
+        return;
+    struct xend_http_response resp = {
+        .status = status,
+        .reason = reason,
+        .content_type = ctype,
+        .body = body,
+        .body_len = len,
+        .headers = req->headers,
+        .nheaders = req->nheaders,
+    };
+    req->transport->send(req, &resp);
+}
+
+/* An error reply in the request's format. `plain` keeps the text/plain form of PROTOCOL.md
+ * for programs too (501). */
+static void send_error(struct xend_request *req, int status, const char *msg, bool plain)
+{
+    struct xend_buf b = XEND_BUF_INIT;
+    char reason[256];
+    const char *ctype;
+
+    if (status >= 300)
+        reason_from(msg, reason, sizeof(reason));
+    else
+        snprintf(reason, sizeof(reason), "%s", xend_http_reason(status));
+
+    switch (req->format) {
+    case XEND_HTTP_FMT_JSON:
+        xend_buf_puts(&b, "{\"error\": ");
+        xend_http_json_string(msg, &b);
+        xend_buf_putc(&b, '}');
+        ctype = "application/json";
+        break;
+    case XEND_HTTP_FMT_HTML:
+        xend_buf_printf(&b, "Error : %s", msg);
+        ctype = "text/plain";
+        break;
+    default:
+        if (plain) {
+            xend_buf_puts(&b, msg);
+            ctype = "text/plain";
+        } else {
+            struct xend_sxp *e = xend_sxp_list_of("xend.err", msg, NULL);
+            xend_sxp_print_buf(e, &b);
+            xend_sxp_free(e);
+            ctype = "application/sxp";
+        }
+        break;
+    }
+    send_response(req, status, reason, ctype, xend_buf_str(&b), b.len);
+    xend_buf_free(&b);
+}
+
+void xend_http_request_fail(struct xend_request *req, int status, const char *msg)
+{
+    if (req->finished)
+        return;
+    send_error(req, status, msg, status == 501);
+}
+
+/* Send what the handler left (rc 0) or the error it reported (rc < 0). */
+static void finish(struct xend_request *req, int rc)
+{
+    if (req->finished)
+        return;
+    req->deferred = false;
+    if (rc < 0) {
+        if (req->err.code == 0)
+            xend_err_set(&req->err, -rc, NULL);
+        send_error(req, xend_http_status_for(rc), xend_err_msg(&req->err), false);
+        return;
+    }
+    int status = req->status ? req->status : 200;
+    const char *reason = xend_http_reason(status);
+    if (req->raw_type != NULL) {
+        send_response(req, status, reason, req->raw_type, req->raw_body ? req->raw_body : "",
+                      req->raw_len);
+        return;
+    }
+    struct xend_sxp *zero = NULL;
+    const struct xend_sxp *v = req->value;
+    if (v == NULL)
+        v = zero = xend_sxp_atom("0");
+    struct xend_buf b = XEND_BUF_INIT;
+    const char *ctype;
+    switch (req->format) {
+    case XEND_HTTP_FMT_JSON:
+        xend_http_json(v, &b);
+        ctype = "application/json";
+        break;
+    case XEND_HTTP_FMT_HTML:
+        xend_http_html_page(req, v, &b);
+        ctype = "text/html; charset=utf-8";
+        break;
+    default:
+        xend_sxp_print_buf(v, &b);
+        ctype = "application/sxp";
+        break;
+    }
+    send_response(req, status, reason, ctype, xend_buf_str(&b), b.len);
+    xend_buf_free(&b);
+    xend_sxp_free(zero);
+}
+
+/* Split the raw path into decoded segments; one trailing '/' is dropped (PROTOCOL.md:
+ * /xend/domain and /xend/domain/ are the same). */
+static int split_path(struct xend_request *req, struct xend_err *err)
+{
+    const char *p = req->path;
+    if (*p == '/')
+        p++;
+    size_t len = strlen(p);
+    if (len > 0 && p[len - 1] == '/')
+        len--;
+    struct xend_buf seg = XEND_BUF_INIT;
+    size_t i = 0;
+    int rc = 0;
+    while (len > 0 && i <= len) {
+        size_t e = i;
+        while (e < len && p[e] != '/')
+            e++;
+        xend_buf_reset(&seg);
+        rc = xend_http_unescape(p + i, e - i, false, &seg, err);
+        if (rc < 0)
+            break;
+        if (memchr(xend_buf_str(&seg), '\0', seg.len) != NULL) {
+            rc = xend_err_set(err, XEND_EINVAL, "NUL in path");
+            break;
+        }
+        req->segs = xend_xrealloc(req->segs, (req->nseg + 1) * sizeof(*req->segs));
+        req->segs[req->nseg++] = xend_xstrdup(xend_buf_str(&seg));
+        i = e + 1;
+    }
+    xend_buf_free(&seg);
+    return rc;
+}
+
+static bool ctype_is(const char *ctype, const char *type)
+{
+    size_t n = strlen(type);
+    return ctype != NULL && strncasecmp(ctype, type, n) == 0 &&
+           (ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ');
+}
+
+static int decode_args(struct xend_request *req, struct xend_err *err)
+{
+    int rc = 0;
+    if (req->query != NULL)
+        rc = xend_http_parse_urlencoded(req->query, strlen(req->query), true, &req->args, err);
+    if (rc == 0 && req->body_len > 0) {
+        if (ctype_is(req->content_type, "application/x-www-form-urlencoded")) {
+            rc = xend_http_parse_urlencoded(req->body, req->body_len, false, &req->args, err);
+        } else if (ctype_is(req->content_type, "multipart/form-data")) {
+            char boundary[72];
+            rc = xend_http_multipart_boundary(req->content_type, boundary, sizeof(boundary),
+                                              err);
+            if (rc == 0)
+                rc = xend_http_parse_multipart(req->body, req->body_len, boundary,
+                                               MAX_MULTIPART_PARTS, &req->args, err);
+        }
+    }
+    return rc;
+}
+
+void xend_http_request_run(struct xend_request *req, const char *body, size_t len)
+{
+    struct xend_err err = {0};
+    req->body = body;
+    req->body_len = len;
+
+    int rc = split_path(req, &err);
+    if (rc == 0)
+        rc = decode_args(req, &err);
+    if (rc < 0) {
+        send_error(req, rc == -XEND_ELIMIT ? 413 : 400, xend_err_msg(&err), false);
+        goto out;
+    }
+    if (req->method == 0) {
+        send_error(req, 405, "Method not allowed", false);
+        goto out;
+    }
+
+    size_t nop = 0;
+    const struct xend_http_arg *op = xend_http_args_find(&req->args, "op", &nop);
+    req->op = op ? op->value : NULL;
+    xend_http_route_match(req->method, req->segs, req->nseg, req->op, nop, &req->match,
+                          &req->domain);
+    if (req->match.status != 0) {
+        send_error(req, req->match.status, req->match.msg, req->match.status == 501);
+        goto out;
+    }
+
+    void *arg;
+    xend_route_fn *fn = xend_http_route_fn(req->match.route, &arg);
+    req->match.route = NULL; /* not kept: a deferred request may outlive it */
+    rc = fn(req, arg);
+    if (rc < 0) {
+        if (req->streaming) {
+            /* The head went out already; all that is left is to end the stream. */
+            xend_http_stream_end(req);
+            return;
+        }
+        finish(req, rc);
+    } else if (!req->deferred) {
+        finish(req, 0);
+    }
+out:
+    req->body = NULL;
+    req->body_len = 0;
+}
+
+void xend_http_request_detach(struct xend_request *req)
+{
+    if (req->deferred && !req->finished) {
+        req->gone = true;
+        req->transport_arg = NULL;
+        if (req->on_close != NULL)
+            req->on_close(req, req->on_close_arg);
+        return;
+    }
+    xend_http_request_free(req);
+}
+
+uint64_t xend_http_request_id(const struct xend_request *req)
+{
+    return req->id;
+}
+
+/* ---- deferral and streaming ---- */
+
+static void http_defer(struct xend_request *req)
+{
+    if (valid(req))
+        req->deferred = true;
+}
+
+static void http_complete(struct xend_request *req, int rc)
+{
+    if (!valid(req))
+        return;
+    if (req->finished) {
+        xend_log_emit(NULL, XEND_LOG_WARN, "request completed twice", "id=%llu",
+                      (unsigned long long)req->id);
+        return;
+    }
+    if (req->gone) {
+        log_request(req, 0);
+        xend_http_request_free(req);
+        return;
+    }
+    finish(req, rc);
+}
+
+int xend_http_stream_begin(struct xend_request *req, const char *content_type)
+{
+    if (!valid(req) || req->finished || req->streaming)
+        return -XEND_EINVAL;
+    req->deferred = true;
+    if (req->gone)
+        return -XEND_EIO;
+    req->streaming = true;
+    req->replied = true;
+    req->sent_status = 200;
+    if (req->transport != NULL)
+        req->transport->stream_head(req, 200, content_type);
+    return 0;
+}
+
+int xend_http_stream_write(struct xend_request *req, const char *data, size_t len)
+{
+    if (!valid(req) || !req->streaming || req->finished)
+        return -XEND_EINVAL;
+    if (req->gone || req->transport == NULL)
+        return -XEND_EIO;
+    if (len == 0)
+        return 0;
+    return req->transport->stream_chunk(req, data, len);
+}
+
+void xend_http_stream_end(struct xend_request *req)
+{
+    if (!valid(req))
+        return;
+    if (req->gone) {
+        log_request(req, req->sent_status);
+        xend_http_request_free(req);
+        return;
+    }
+    if (req->finished)
+        return;
+    req->finished = true;
+    req->deferred = false;
+    log_request(req, req->sent_status);
+    if (req->streaming && req->transport != NULL)
+        req->transport->stream_end(req);
+}
+
+void xend_http_stream_on_close(struct xend_request *req, xend_http_stream_close_fn *fn,
+                               void *arg)
+{
+    if (!valid(req))
+        return;
+    req->on_close = fn;
+    req->on_close_arg = arg;
+}
+
+/* ---- the host->http table ---- */
+
+static struct xend_err *http_err(struct xend_request *req)
+{
+    static struct xend_err dummy;
+    if (!valid(req))
+        return &dummy;
+    return &req->err;
+}
+
+static const char *http_arg_str(struct xend_request *req, const char *name)
+{
+    if (!valid(req))
+        return NULL;
+    const struct xend_http_arg *a = xend_http_args_find(&req->args, name, NULL);
+    return a ? a->value : NULL;
+}
+
+/* The single value of a required argument, or an error in req->err (2.0's messages). */
+static int one_value(struct xend_request *req, const char *name,
+                     const struct xend_http_arg **out)
+{
+    size_t n;
+    *out = xend_http_args_find(&req->args, name, &n);
+    if (n == 0)
+        return xend_err_set(&req->err, XEND_EINVAL, "Missing parameter: %s", name);
+    if (n > 1)
+        return xend_err_set(&req->err, XEND_EINVAL, "Too many values for %s", name);
+    return 0;
+}
+
+/* Python's int(): optional white space around an optionally signed decimal. */
+static int parse_int(struct xend_request *req, const struct xend_http_arg *a, long long *out)
+{
+    const char *s = a->value;
+    while (*s == ' ' || *s == '\t' || *s == '\n')
+        s++;
+    const char *digits = (*s == '+' || *s == '-') ? s + 1 : s;
+    char *end = NULL;
+    errno = 0;
+    long long v = (*digits >= '0' && *digits <= '9') ? strtoll(s, &end, 10) : 0;
+    if (end != NULL)
+        while (*end == ' ' || *end == '\t' || *end == '\n')
+            end++;
+    if (end == NULL || *end != '\0' || strlen(a->value) != a->len)
+        return xend_err_set(&req->err, XEND_EINVAL,
+                            "invalid literal for int() with base 10: '%s'", a->value);
+    if (errno == ERANGE)
+        return xend_err_set(&req->err, XEND_EINVAL, "integer out of range: '%s'", a->value);
+    *out = v;
+    return 0;
+}
+
+static int http_arg_int(struct xend_request *req, const char *name, long long *out)
+{
+    if (!valid(req))
+        return -XEND_EINVAL;
+    const struct xend_http_arg *a;
+    int rc = one_value(req, name, &a);
+    return rc < 0 ? rc : parse_int(req, a, out);
+}
+
+static int http_arg_int_opt(struct xend_request *req, const char *name, long long dflt,
+                            long long *out)
+{
+    if (!valid(req))
+        return -XEND_EINVAL;
+    if (xend_http_args_find(&req->args, name, NULL) == NULL) {
+        *out = dflt;
+        return 0;
+    }
+    return http_arg_int(req, name, out);
+}
+
+static int http_arg_sxp(struct xend_request *req, const char *name,
+                        const struct xend_sxp **out)
+{
+    if (!valid(req))
+        return -XEND_EINVAL;
+    const struct xend_http_arg *a;
+    int rc = one_value(req, name, &a);
+    if (rc < 0)
+        return rc;
+    struct xend_sxp *v = NULL;
+    char msg[256];
+    rc = xend_sxp_parse(a->value, a->len, &sxp_limits, &v, msg, sizeof(msg));
+    if (rc < 0)
+        return xend_err_set(&req->err, -rc, "%s", msg);
+    req->parsed = xend_xrealloc(req->parsed, (req->nparsed + 1) * sizeof(*req->parsed));
+    req->parsed[req->nparsed++] = v;
+    *out = v;
+    return 0;
+}
+
+static const char *http_capture(struct xend_request *req, const char *name)
+{
+    if (!valid(req))
+        return NULL;
+    for (size_t i = 0; i < req->match.ncap; i++)
+        if (strcmp(req->match.cap_name[i], name) == 0)
+            return req->match.cap_value[i];
+    return NULL;
+}
+
+static struct xend_domain *http_domain(struct xend_request *req)
+{
+    return valid(req) ? req->domain : NULL;
+}
+
+static bool http_wants_html(struct xend_request *req)
+{
+    return valid(req) && req->format == XEND_HTTP_FMT_HTML;
+}
+
+static const char *http_peer(struct xend_request *req)
+{
+    return valid(req) ? req->peer : "";
+}
+
+static void http_reply_take(struct xend_request *req, int status, struct xend_sxp *value)
+{
+    if (!valid(req)) {
+        xend_sxp_free(value);
+        return;
+    }
+    xend_sxp_free(req->value);
+    req->value = value;
+    req->status = status;
+    free(req->raw_type);
+    req->raw_type = NULL;
+}
+
+static void http_reply_raw(struct xend_request *req, int status, const char *content_type,
+                           const char *body, size_t len)
+{
+    if (!valid(req))
+        return;
+    free(req->raw_type);
+    free(req->raw_body);
+    req->raw_type = xend_xstrdup(content_type ? content_type : "application/octet-stream");
+    req->raw_body = xend_xmalloc(len + 1);
+    if (len > 0)
+        memcpy(req->raw_body, body, len);
+    req->raw_body[len] = '\0';
+    req->raw_len = len;
+    req->status = status;
+    xend_sxp_free(req->value);
+    req->value = NULL;
+}
+
+static bool header_safe(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (*s == '\r' || *s == '\n')
+            return false;
+    return true;
+}
+
+static void http_reply_header(struct xend_request *req, const char *name, const char *value)
+{
+    if (!valid(req) || name == NULL || value == NULL || !header_safe(name) ||
+        !header_safe(value) || strchr(name, ':') != NULL) {
+        xend_log_emit(NULL, XEND_LOG_WARN, "reply header refused", "name=%s",
+                      name ? name : "-");
+        return;
+    }
+    req->headers = xend_xrealloc(req->headers, (req->nheaders + 1) * sizeof(*req->headers));
+    req->headers[req->nheaders].name = xend_xstrdup(name);
+    req->headers[req->nheaders].value = xend_xstrdup(value);
+    req->nheaders++;
+}
+
+static const struct xend_host_http host_http = {
+    .size = sizeof(struct xend_host_http),
+    .route_add = xend_http_route_add,
+    .route_remove = xend_http_route_remove,
+    .err = http_err,
+    .arg_str = http_arg_str,
+    .arg_int = http_arg_int,
+    .arg_int_opt = http_arg_int_opt,
+    .arg_sxp = http_arg_sxp,
+    .capture = http_capture,
+    .domain = http_domain,
+    .wants_html = http_wants_html,
+    .peer = http_peer,
+    .reply_take = http_reply_take,
+    .reply_raw = http_reply_raw,
+    .reply_header = http_reply_header,
+    .defer = http_defer,
+    .complete = http_complete,
+};
+
+const struct xend_host_http *xend_http_host_table(void)
+{
+    return &host_http;
+}
+
+/* ---- the core's own routes ---- */
+
+static int root_get(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    http_reply_take(req, 0,
+                    xend_sxp_list_of("ls", "node", "domain", "console", "event", "device",
+                                     "vnet", NULL));
+    return 0;
+}
+
+int xend_http_register_core_routes(void)
+{
+    static const struct xend_route root = {
+        XEND_ROUTE_INIT,
+        .methods = XEND_HTTP_GET,
+        .path = "/xend",
+        .fn = root_get,
+        .doc = "the xend resource tree",
+    };
+    return xend_http_route_add(NULL, &root);
+}

@@ -1,0 +1,395 @@
+/*
+ * The route table: (methods, path pattern, op) -> handler, registered by the core and the
+ * plugins, and the dispatch rules of PROTOCOL.md (404, 406, 501, 404 invalid domain).
+ *
+ * Patterns are split into segments once at registration; a `{name}` segment captures one
+ * path segment. When several patterns match a path the most specific wins (a literal
+ * segment beats a capture, leftmost first), the way the original's resource tree chose a
+ * child. The table never calls a handler: request.c does.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/internal.h"
+#include "log/log.h"
+#include "plugin.h"
+
+#define MAX_SEGS 16
+
+struct xend_http_route {
+    struct xend_plugin *owner;
+    uint32_t methods;
+    char *path; /* as registered, for logs */
+    char *op;   /* NULL = requests without op */
+    xend_route_fn *fn;
+    void *arg;
+    uint32_t flags;
+    char *doc;
+    size_t nseg;
+    char *seg[MAX_SEGS]; /* literal text, or the capture name when cap[i] */
+    bool cap[MAX_SEGS];
+    struct xend_http_route *next;
+};
+
+static struct xend_http_route *routes;
+static xend_http_domain_resolver_fn *resolver;
+
+void xend_http_set_domain_resolver(xend_http_domain_resolver_fn *fn)
+{
+    resolver = fn;
+}
+
+static void route_free(struct xend_http_route *r)
+{
+    free(r->path);
+    free(r->op);
+    free(r->doc);
+    for (size_t i = 0; i < r->nseg; i++)
+        free(r->seg[i]);
+    free(r);
+}
+
+static bool valid_name(const char *s, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_'))
+            return false;
+    }
+    return true;
+}
+
+/* Split a pattern into r->seg; "/" alone is zero segments, one trailing '/' is dropped. */
+static int parse_pattern(struct xend_http_route *r, const char *path, struct xend_err *err)
+{
+    if (path == NULL || path[0] != '/')
+        return xend_err_set(err, XEND_EINVAL, "route path must start with '/'");
+    const char *p = path + 1;
+    size_t len = strlen(p);
+    if (len > 0 && p[len - 1] == '/')
+        len--;
+    size_t i = 0;
+    while (i < len) {
+        size_t e = i;
+        while (e < len && p[e] != '/')
+            e++;
+        if (e == i)
+            return xend_err_set(err, XEND_EINVAL, "empty segment in route path %s", path);
+        if (r->nseg == MAX_SEGS)
+            return xend_err_set(err, XEND_EINVAL, "route path %s too deep", path);
+        size_t n = e - i;
+        bool cap = p[i] == '{';
+        if (cap) {
+            if (n < 3 || p[e - 1] != '}' || !valid_name(p + i + 1, n - 2))
+                return xend_err_set(err, XEND_EINVAL, "bad capture in route path %s", path);
+            for (size_t k = 0; k < r->nseg; k++)
+                if (r->cap[k] && strlen(r->seg[k]) == n - 2 &&
+                    memcmp(r->seg[k], p + i + 1, n - 2) == 0)
+                    return xend_err_set(err, XEND_EINVAL, "capture repeated in route path %s",
+                                        path);
+            r->seg[r->nseg] = xend_xstrndup(p + i + 1, n - 2);
+        } else {
+            if (memchr(p + i, '{', n) != NULL || memchr(p + i, '}', n) != NULL)
+                return xend_err_set(err, XEND_EINVAL, "bad capture in route path %s", path);
+            r->seg[r->nseg] = xend_xstrndup(p + i, n);
+        }
+        r->cap[r->nseg] = cap;
+        r->nseg++;
+        i = e + 1;
+    }
+    return 0;
+}
+
+static bool has_capture(const struct xend_http_route *r, const char *name)
+{
+    for (size_t i = 0; i < r->nseg; i++)
+        if (r->cap[i] && strcmp(r->seg[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Same pattern shape: equal segment count, literals equal, captures in the same places. */
+static bool same_pattern(const struct xend_http_route *a, const struct xend_http_route *b)
+{
+    if (a->nseg != b->nseg)
+        return false;
+    for (size_t i = 0; i < a->nseg; i++) {
+        if (a->cap[i] != b->cap[i])
+            return false;
+        if (!a->cap[i] && strcmp(a->seg[i], b->seg[i]) != 0)
+            return false;
+    }
+    return true;
+}
+
+static bool same_op(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static const char *method_names(uint32_t m)
+{
+    if ((m & XEND_HTTP_GET) && (m & XEND_HTTP_POST))
+        return "GET,POST";
+    return (m & XEND_HTTP_GET) ? "GET" : "POST";
+}
+
+int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *route)
+{
+    struct xend_err err = {0};
+    int rc;
+
+    /* Read only the members the caller's struct has (ABI.md: structs passed in begin
+     * with size); everything up to flags is required. */
+    if (route == NULL || route->size < offsetof(struct xend_route, flags) + sizeof(uint32_t)) {
+        rc = xend_err_set(&err, XEND_EINVAL, "route struct too small");
+        goto fail;
+    }
+    if (route->methods == 0 || (route->methods & ~(uint32_t)(XEND_HTTP_GET | XEND_HTTP_POST))) {
+        rc = xend_err_set(&err, XEND_EINVAL, "bad route methods 0x%x", route->methods);
+        goto fail;
+    }
+    if (route->flags & ~(uint32_t)XEND_ROUTE_DOMAIN) {
+        rc = xend_err_set(&err, XEND_EINVAL, "unknown route flags 0x%x", route->flags);
+        goto fail;
+    }
+    if (route->fn == NULL) {
+        rc = xend_err_set(&err, XEND_EINVAL, "route without handler");
+        goto fail;
+    }
+    if (route->op != NULL && !valid_name(route->op, strlen(route->op))) {
+        rc = xend_err_set(&err, XEND_EINVAL, "bad route op '%s'", route->op);
+        goto fail;
+    }
+
+    struct xend_http_route *r = xend_xcalloc(1, sizeof(*r));
+    rc = parse_pattern(r, route->path, &err);
+    if (rc == 0 && (route->flags & XEND_ROUTE_DOMAIN) && !has_capture(r, "domain"))
+        rc = xend_err_set(&err, XEND_EINVAL, "XEND_ROUTE_DOMAIN route %s has no {domain}",
+                          route->path);
+    if (rc < 0) {
+        route_free(r);
+        goto fail;
+    }
+    r->owner = owner;
+    r->methods = route->methods;
+    r->path = xend_xstrdup(route->path);
+    r->op = route->op ? xend_xstrdup(route->op) : NULL;
+    r->fn = route->fn;
+    r->arg = route->arg;
+    r->flags = route->flags;
+    if (route->size >= offsetof(struct xend_route, doc) + sizeof(route->doc) &&
+        route->doc != NULL)
+        r->doc = xend_xstrdup(route->doc);
+
+    struct xend_http_route **tail = &routes;
+    for (struct xend_http_route *o = routes; o != NULL; o = o->next) {
+        if ((o->methods & r->methods) && same_pattern(o, r) && same_op(o->op, r->op)) {
+            xend_log_emit(NULL, XEND_LOG_ERROR, "route conflict",
+                          "method=%s path=%s op=%s plugin=%s registered_by=%s",
+                          method_names(o->methods & r->methods), r->path,
+                          r->op ? r->op : "-", xend_plugin_name(owner),
+                          xend_plugin_name(o->owner));
+            route_free(r);
+            return -XEND_EEXIST;
+        }
+        tail = &o->next;
+    }
+    *tail = r;
+    return 0;
+
+fail:
+    xend_log_emit(NULL, XEND_LOG_ERROR, "route refused", "plugin=%s path=%s reason=\"%s\"",
+                  xend_plugin_name(owner), route && route->size >= offsetof(struct xend_route, op)
+                                               ? (route->path ? route->path : "-")
+                                               : "-",
+                  xend_err_msg(&err));
+    return rc;
+}
+
+int xend_http_route_remove(struct xend_plugin *owner, const struct xend_route *route)
+{
+    if (route == NULL || route->size < offsetof(struct xend_route, op) + sizeof(route->op))
+        return -XEND_EINVAL;
+    struct xend_http_route probe = {0};
+    struct xend_err err = {0};
+    int rc = parse_pattern(&probe, route->path, &err);
+    if (rc == 0) {
+        rc = -XEND_ENOENT;
+        for (struct xend_http_route **pp = &routes; *pp != NULL; pp = &(*pp)->next) {
+            struct xend_http_route *r = *pp;
+            if (r->owner == owner && r->methods == route->methods && same_pattern(r, &probe) &&
+                same_op(r->op, route->op)) {
+                *pp = r->next;
+                route_free(r);
+                rc = 0;
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; i < probe.nseg; i++)
+        free(probe.seg[i]);
+    return rc;
+}
+
+void xend_http_routes_remove_owner(struct xend_plugin *owner)
+{
+    struct xend_http_route **pp = &routes;
+    while (*pp != NULL) {
+        struct xend_http_route *r = *pp;
+        if (r->owner == owner) {
+            *pp = r->next;
+            route_free(r);
+        } else {
+            pp = &r->next;
+        }
+    }
+}
+
+void xend_http_routes_clear(void)
+{
+    while (routes != NULL) {
+        struct xend_http_route *r = routes;
+        routes = r->next;
+        route_free(r);
+    }
+}
+
+static bool pattern_matches(const struct xend_http_route *r, char *const *segs, size_t nseg)
+{
+    if (r->nseg != nseg)
+        return false;
+    for (size_t i = 0; i < nseg; i++) {
+        if (r->cap[i] ? segs[i][0] == '\0' : strcmp(r->seg[i], segs[i]) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Positive when a is more specific than b: the first segment where one is literal and the
+ * other a capture decides. */
+static int specificity(const struct xend_http_route *a, const struct xend_http_route *b)
+{
+    for (size_t i = 0; i < a->nseg; i++) {
+        if (a->cap[i] != b->cap[i])
+            return a->cap[i] ? -1 : 1;
+    }
+    return 0;
+}
+
+/* The most specific pattern among the routes matching the path (one of its routes). */
+static const struct xend_http_route *best_pattern(char *const *segs, size_t nseg)
+{
+    const struct xend_http_route *best = NULL;
+    for (const struct xend_http_route *r = routes; r != NULL; r = r->next) {
+        if (pattern_matches(r, segs, nseg) && (best == NULL || specificity(r, best) > 0))
+            best = r;
+    }
+    return best;
+}
+
+static void set_err(struct xend_http_match *m, int status, const char *fmt, const char *arg)
+{
+    m->status = status;
+    snprintf(m->msg, sizeof(m->msg), fmt, arg);
+}
+
+void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, const char *op,
+                           size_t op_count, struct xend_http_match *m,
+                           struct xend_domain **domain)
+{
+    memset(m, 0, sizeof(*m));
+    *domain = NULL;
+
+    const struct xend_http_route *pat = best_pattern(segs, nseg);
+    if (pat == NULL) {
+        /* The message names the path as the client sent it. */
+        struct xend_buf p = XEND_BUF_INIT;
+        for (size_t i = 0; i < nseg; i++) {
+            xend_buf_putc(&p, '/');
+            xend_buf_puts(&p, segs[i]);
+        }
+        set_err(m, 404, "Not found %s", nseg ? xend_buf_str(&p) : "/");
+        xend_buf_free(&p);
+        return;
+    }
+    for (size_t i = 0; i < pat->nseg && m->ncap < 8; i++) {
+        if (pat->cap[i]) {
+            m->cap_name[m->ncap] = xend_xstrdup(pat->seg[i]);
+            m->cap_value[m->ncap] = xend_xstrdup(segs[i]);
+            m->ncap++;
+        }
+    }
+
+    /* The domain is a child of /xend/domain in the original: an unknown one is 404 before
+     * any op is looked at. */
+    bool wants_domain = false;
+    for (const struct xend_http_route *r = routes; r != NULL; r = r->next)
+        if ((r->flags & XEND_ROUTE_DOMAIN) && same_pattern(r, pat))
+            wants_domain = true;
+    if (wants_domain) {
+        const char *name = NULL;
+        for (size_t i = 0; i < m->ncap; i++)
+            if (strcmp(m->cap_name[i], "domain") == 0)
+                name = m->cap_value[i];
+        *domain = resolver && name ? resolver(name) : NULL;
+        if (*domain == NULL) {
+            set_err(m, 404, "invalid domain:%s", name ? name : "");
+            return;
+        }
+    }
+
+    if (op_count > 1 || (method == XEND_HTTP_POST && op == NULL)) {
+        set_err(m, 406, "%s", "Invalid request");
+        return;
+    }
+    for (const struct xend_http_route *r = routes; r != NULL; r = r->next) {
+        if ((r->methods & method) && same_pattern(r, pat) && same_op(r->op, op)) {
+            m->route = r;
+            return;
+        }
+    }
+    if (op != NULL)
+        set_err(m, 501, "Operation not implemented: %s", op);
+    else
+        set_err(m, 405, "%s", "Method not allowed");
+}
+
+void xend_http_match_clear(struct xend_http_match *m)
+{
+    for (size_t i = 0; i < m->ncap; i++) {
+        free(m->cap_name[i]);
+        free(m->cap_value[i]);
+    }
+    m->ncap = 0;
+}
+
+xend_route_fn *xend_http_route_fn(const struct xend_http_route *r, void **arg)
+{
+    *arg = r->arg;
+    return r->fn;
+}
+
+uint32_t xend_http_route_flags(const struct xend_http_route *r)
+{
+    return r->flags;
+}
+
+const char *xend_http_route_op(const struct xend_http_route *r)
+{
+    return r->op;
+}
+
+void xend_http_routes_posts_for(char *const *segs, size_t nseg, xend_http_route_visit_fn *fn,
+                                void *arg)
+{
+    const struct xend_http_route *pat = best_pattern(segs, nseg);
+    if (pat == NULL)
+        return;
+    for (const struct xend_http_route *r = routes; r != NULL; r = r->next)
+        if ((r->methods & XEND_HTTP_POST) && r->op != NULL && same_pattern(r, pat))
+            fn(r->op, r->doc, arg);
+}

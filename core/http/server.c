@@ -1,0 +1,635 @@
+/*
+ * The HTTP server: libevhtp listeners (TCP and an optional unix socket), connection
+ * tracking, request limits enforced before libevhtp can mishandle them, and the wire form
+ * of replies. The only file of xend that includes evhtp.h (LIBS.md trap 11).
+ *
+ * What libevhtp is used for: accepting, parsing request heads and bodies, keep-alive
+ * bookkeeping. What it is not used for, and why:
+ *  - routing: one catch-all callback into router.c (trap 3);
+ *  - query and body decoding: form.c (traps 1, 2, 4, 5, 7);
+ *  - writing replies: evhtp_send_reply cannot carry a custom reason phrase, which the xm
+ *    client prints ("404 invalid domain:NAME"), so replies are written here and the
+ *    request is then marked finished for libevhtp's keep-alive logic;
+ *  - limits: an over-long request line or head is refused by a wrapper around libevhtp's
+ *    read callback before its parser sees it (traps 10, and oversized headers make the
+ *    parser drop the connection); an oversized body is refused from the headers hook by
+ *    pausing the request and answering on the next loop turn (traps 6, 13).
+ * A refused connection is closed gracefully: reply, shut down writing, drain what the
+ * client still sends, close on EOF or after a few seconds.
+ *
+ * Threads: loop thread only; libevhtp runs without threads.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <evhtp.h>
+
+#include "http/internal.h"
+#include "log/log.h"
+#include "sxp.h"
+
+#define DEFAULT_MAX_BODY (1u << 20)
+#define MAX_URI_CAP 4000u    /* libevhtp corrupts request lines past ~4 KB (trap 10) */
+#define MAX_HEADER_CAP 8000u /* and drops connections with one header past ~8 KB */
+#define LINGER_SECONDS 5
+#define STREAM_BACKLOG_MAX (8u << 20)
+
+struct conn {
+    evhtp_connection_t *c;
+    evhtp_request_t *ev_req;  /* the request whose headers arrived, or NULL */
+    struct xend_request *req; /* its xend request */
+    char peer[INET6_ADDRSTRLEN + 8];
+
+    /* Scan of the request head, before libevhtp's parser sees it. */
+    size_t head_seen, line_len;
+    bool line_seen, head_done;
+    int nl_state;
+
+    bool rejecting;     /* answering a refused request; libevhtp no longer drives it */
+    bool shut;          /* write side shut down */
+    struct event *reject_ev;
+    int reject_status;
+    char reject_msg[256];
+
+    bufferevent_data_cb ev_readcb, ev_writecb;
+    bufferevent_event_cb ev_eventcb;
+    void *ev_arg;
+
+    struct conn *prev, *next;
+};
+
+static struct {
+    struct event_base *base;
+    evhtp_t *tcp, *unix_htp;
+    char *unix_path;
+    int port;
+    size_t max_body, max_uri, max_header;
+    struct conn *conns;
+} srv;
+
+/* ---- writing replies ---- */
+
+static bool is_http10(evhtp_request_t *r)
+{
+    return evhtp_request_get_proto(r) == EVHTP_PROTO_10;
+}
+
+static bool keepalive(evhtp_request_t *r)
+{
+    return (r->flags & EVHTP_REQ_FLAG_KEEPALIVE) != 0;
+}
+
+static struct evbuffer *output_of(struct conn *k)
+{
+    return bufferevent_get_output(evhtp_connection_get_bev(k->c));
+}
+
+/* Status line and headers; `len` < 0 means no Content-Length (a stream). */
+static void write_head(struct conn *k, bool http10, bool close, int status, const char *reason,
+                       const char *ctype, long long len, const char *extra,
+                       const struct xend_http_header *h, size_t nh)
+{
+    struct evbuffer *out = output_of(k);
+    evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n", http10 ? 0 : 1, status, reason);
+    if (ctype != NULL)
+        evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
+    if (len >= 0)
+        evbuffer_add_printf(out, "Content-Length: %lld\r\n", len);
+    if (close)
+        evbuffer_add_printf(out, "Connection: close\r\n");
+    else if (http10)
+        evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+    if (extra != NULL)
+        evbuffer_add_printf(out, "%s", extra);
+    for (size_t i = 0; i < nh; i++)
+        evbuffer_add_printf(out, "%s: %s\r\n", h[i].name, h[i].value);
+    evbuffer_add(out, "\r\n", 2);
+}
+
+static void linger_start(struct conn *k);
+
+static void transport_send(struct xend_request *req, const struct xend_http_response *resp)
+{
+    struct conn *k = req->transport_arg;
+    evhtp_request_t *r = k->ev_req;
+    bool close = k->rejecting || !keepalive(r);
+    write_head(k, is_http10(r), close, resp->status, resp->reason, resp->content_type,
+               (long long)resp->body_len, NULL, resp->headers, resp->nheaders);
+    evbuffer_add(output_of(k), resp->body, resp->body_len);
+    if (k->rejecting) {
+        linger_start(k);
+        return;
+    }
+    if (close)
+        evhtp_request_set_keepalive(r, 0);
+    /* libevhtp frees the request (keep-alive) or the connection once this is flushed. */
+    r->flags |= EVHTP_REQ_FLAG_FINISHED;
+}
+
+static void transport_stream_head(struct xend_request *req, int status, const char *ctype)
+{
+    struct conn *k = req->transport_arg;
+    evhtp_request_t *r = k->ev_req;
+    if (is_http10(r)) {
+        /* No chunked encoding in 1.0: the end of the body is the end of the connection. */
+        evhtp_request_set_keepalive(r, 0);
+        write_head(k, true, true, status, xend_http_reason(status), ctype, -1, NULL,
+                   req->headers, req->nheaders);
+    } else {
+        write_head(k, false, !keepalive(r), status, xend_http_reason(status), ctype, -1,
+                   "Transfer-Encoding: chunked\r\n", req->headers, req->nheaders);
+    }
+}
+
+static int transport_stream_chunk(struct xend_request *req, const char *data, size_t len)
+{
+    struct conn *k = req->transport_arg;
+    struct evbuffer *out = output_of(k);
+    /* A client that stops reading must not make xend buffer without end. */
+    if (evbuffer_get_length(out) > STREAM_BACKLOG_MAX)
+        return -XEND_EIO;
+    if (is_http10(k->ev_req)) {
+        evbuffer_add(out, data, len);
+    } else {
+        evbuffer_add_printf(out, "%zx\r\n", len);
+        evbuffer_add(out, data, len);
+        evbuffer_add(out, "\r\n", 2);
+    }
+    return 0;
+}
+
+static void transport_stream_end(struct xend_request *req)
+{
+    struct conn *k = req->transport_arg;
+    if (!is_http10(k->ev_req))
+        evbuffer_add(output_of(k), "0\r\n\r\n", 5);
+    k->ev_req->flags |= EVHTP_REQ_FLAG_FINISHED;
+}
+
+static const struct xend_http_transport transport = {
+    .send = transport_send,
+    .stream_head = transport_stream_head,
+    .stream_chunk = transport_stream_chunk,
+    .stream_end = transport_stream_end,
+};
+
+/* ---- refusing a request: reply, then close gracefully ---- */
+
+static void linger_read(struct bufferevent *bev, void *arg)
+{
+    (void)arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void linger_write(struct bufferevent *bev, void *arg)
+{
+    struct conn *k = arg;
+    if (!k->shut && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+        /* Closing with unread input would reset the connection and could destroy the
+         * reply in flight; shut down writing and wait for the client to close. */
+        shutdown(bufferevent_getfd(bev), SHUT_WR);
+        k->shut = true;
+    }
+}
+
+static void linger_event(struct bufferevent *bev, short events, void *arg)
+{
+    (void)bev;
+    (void)events;
+    struct conn *k = arg;
+    evhtp_connection_free(k->c); /* runs conn_fini, which frees k */
+}
+
+static void linger_start(struct conn *k)
+{
+    struct bufferevent *bev = evhtp_connection_get_bev(k->c);
+    struct timeval tv = {LINGER_SECONDS, 0};
+    bufferevent_setcb(bev, linger_read, linger_write, linger_event, k);
+    bufferevent_set_timeouts(bev, &tv, &tv);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    linger_read(bev, k);
+    linger_write(bev, k);
+}
+
+/* A refusal found before any request object exists (request line, head size). */
+static void reject_raw(struct conn *k, int status, const char *msg)
+{
+    struct xend_buf body = XEND_BUF_INIT;
+    struct xend_sxp *e = xend_sxp_list_of("xend.err", msg, NULL);
+    xend_sxp_print_buf(e, &body);
+    xend_sxp_free(e);
+    k->rejecting = true;
+    write_head(k, false, true, status, msg, "application/sxp", (long long)body.len, NULL, NULL,
+               0);
+    evbuffer_add(output_of(k), body.data, body.len);
+    xend_buf_free(&body);
+    xend_log_emit(NULL, XEND_LOG_INFO, "http request refused", "status=%d peer=%s reason=\"%s\"",
+                  status, k->peer, msg);
+    linger_start(k);
+}
+
+/* Next loop turn after a hook paused the request: answer it in its own format. */
+static void reject_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *k = arg;
+    k->rejecting = true;
+    if (k->req != NULL && !k->req->finished)
+        xend_http_request_fail(k->req, k->reject_status, k->reject_msg);
+    else
+        reject_raw(k, k->reject_status, k->reject_msg);
+}
+
+/* From a libevhtp hook: pause the request (the hook returns EVHTP_RES_PAUSE) and answer on
+ * the next loop turn; answering inside the hook leaks the descriptor (trap 13). */
+static evhtp_res reject_later(struct conn *k, int status, const char *msg)
+{
+    if (k->reject_ev == NULL) {
+        k->reject_status = status;
+        snprintf(k->reject_msg, sizeof(k->reject_msg), "%s", msg);
+        k->reject_ev = evtimer_new(srv.base, reject_cb, k);
+        struct timeval zero = {0, 0};
+        evtimer_add(k->reject_ev, &zero);
+    }
+    return EVHTP_RES_PAUSE;
+}
+
+/* ---- the head scan, ahead of libevhtp's parser ---- */
+
+static void head_reset(struct conn *k)
+{
+    k->head_seen = k->line_len = 0;
+    k->line_seen = k->head_done = false;
+    k->nl_state = 0;
+}
+
+/* Scan new input of a request head; false after refusing the request. */
+static bool head_scan(struct conn *k, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n && !k->head_done; i++) {
+        k->head_seen++;
+        if (!k->line_seen) {
+            if (p[i] == '\n') {
+                k->line_seen = true;
+                k->line_len = k->head_seen;
+                k->nl_state = 1;
+            }
+            /* +2: the line end is not part of the limit. */
+            if (k->head_seen > srv.max_uri + 2) {
+                char msg[96];
+                snprintf(msg, sizeof(msg), "Request line too long (limit %zu bytes)",
+                         srv.max_uri);
+                reject_raw(k, 414, msg);
+                return false;
+            }
+            continue;
+        }
+        if (p[i] == '\n') {
+            if (k->nl_state == 1)
+                k->head_done = true;
+            k->nl_state = 1;
+        } else if (p[i] != '\r') {
+            k->nl_state = 0;
+        }
+        if (k->head_seen - k->line_len > srv.max_header) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "Request headers too large (limit %zu bytes)",
+                     srv.max_header);
+            reject_raw(k, 431, msg);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void conn_readcb(struct bufferevent *bev, void *arg)
+{
+    struct conn *k = arg;
+    if (!k->head_done && k->ev_req == NULL) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        size_t n = evbuffer_get_length(in);
+        const unsigned char *p = n ? evbuffer_pullup(in, (ssize_t)n) : NULL;
+        if (n > 0 && !head_scan(k, p, n))
+            return;
+    }
+    k->ev_readcb(bev, k->ev_arg); /* may free the connection: k is dead afterwards */
+}
+
+static void conn_writecb(struct bufferevent *bev, void *arg)
+{
+    struct conn *k = arg;
+    k->ev_writecb(bev, k->ev_arg);
+}
+
+static void conn_eventcb(struct bufferevent *bev, short events, void *arg)
+{
+    struct conn *k = arg;
+    k->ev_eventcb(bev, events, k->ev_arg);
+}
+
+/* ---- libevhtp hooks ---- */
+
+static uint32_t method_bit(htp_method m)
+{
+    switch (m) {
+    case htp_method_GET: return XEND_HTTP_GET;
+    case htp_method_POST: return XEND_HTTP_POST;
+    default: return 0;
+    }
+}
+
+static evhtp_res on_headers(evhtp_request_t *r, evhtp_headers_t *hdrs, void *arg)
+{
+    struct conn *k = arg;
+    k->head_done = true;
+    k->ev_req = r;
+    struct xend_http_request_init init = {
+        .method = method_bit(evhtp_request_get_method(r)),
+        .method_name = htparser_get_methodstr_m(evhtp_request_get_method(r)),
+        .path = r->uri && r->uri->path && r->uri->path->full ? r->uri->path->full : "/",
+        /* Now, before the body is read, query_raw is the URL's own: libevhtp fills it
+         * from an urlencoded body later (trap 4). */
+        .query = r->uri ? (const char *)r->uri->query_raw : NULL,
+        .user_agent = evhtp_header_find(hdrs, "User-Agent"),
+        .accept = evhtp_header_find(hdrs, "Accept"),
+        .content_type = evhtp_header_find(hdrs, "Content-Type"),
+        .peer = k->peer,
+        .transport = &transport,
+        .transport_arg = k,
+    };
+    k->req = xend_http_request_new(&init);
+
+    const char *cl = evhtp_header_find(hdrs, "Content-Length");
+    if (cl != NULL) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno != 0 || end == cl || *end != '\0' || n > srv.max_body) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "Request body too large (%s bytes, limit %zu)", cl,
+                     srv.max_body);
+            return reject_later(k, 413, msg);
+        }
+    }
+    return EVHTP_RES_OK;
+}
+
+/* Bodies without Content-Length (chunked) are counted as they arrive. */
+static evhtp_res on_read(evhtp_request_t *r, struct evbuffer *buf, void *arg)
+{
+    struct conn *k = arg;
+    if (evbuffer_get_length(r->buffer_in) + evbuffer_get_length(buf) > srv.max_body) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "Request body too large (limit %zu bytes)", srv.max_body);
+        return reject_later(k, 413, msg);
+    }
+    return EVHTP_RES_OK;
+}
+
+static evhtp_res on_request_fini(evhtp_request_t *r, void *arg)
+{
+    struct conn *k = arg;
+    if (k->ev_req == r) {
+        struct xend_request *req = k->req;
+        k->req = NULL;
+        k->ev_req = NULL;
+        if (req != NULL)
+            xend_http_request_detach(req);
+    }
+    head_reset(k);
+    return EVHTP_RES_OK;
+}
+
+static evhtp_res on_conn_fini(evhtp_connection_t *c, void *arg)
+{
+    struct conn *k = arg;
+    /* The request may be freed after this hook: make sure its fini hook no longer points
+     * at k. */
+    evhtp_connection_unset_hook(c, evhtp_hook_on_request_fini);
+    if (k->req != NULL) {
+        struct xend_request *req = k->req;
+        k->req = NULL;
+        xend_http_request_detach(req);
+    }
+    if (k->reject_ev != NULL)
+        event_free(k->reject_ev);
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        srv.conns = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    free(k);
+    return EVHTP_RES_OK;
+}
+
+static void peer_text(const struct sockaddr *sa, char *out, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (sa == NULL) {
+        snprintf(out, len, "?");
+    } else if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        snprintf(out, len, "%s:%u", host, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        snprintf(out, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+    } else {
+        snprintf(out, len, "unix");
+    }
+}
+
+static evhtp_res post_accept(evhtp_connection_t *c, void *arg)
+{
+    (void)arg;
+    struct conn *k = xend_xcalloc(1, sizeof(*k));
+    k->c = c;
+    peer_text(c->saddr, k->peer, sizeof(k->peer));
+    k->next = srv.conns;
+    if (srv.conns)
+        srv.conns->prev = k;
+    srv.conns = k;
+
+    evhtp_connection_set_hook(c, evhtp_hook_on_headers, (evhtp_hook)on_headers, k);
+    evhtp_connection_set_hook(c, evhtp_hook_on_read, (evhtp_hook)on_read, k);
+    evhtp_connection_set_hook(c, evhtp_hook_on_request_fini, (evhtp_hook)on_request_fini, k);
+    evhtp_connection_set_hook(c, evhtp_hook_on_connection_fini, (evhtp_hook)on_conn_fini, k);
+
+    /* Put the head scan in front of libevhtp's own read callback. */
+    struct bufferevent *bev = evhtp_connection_get_bev(c);
+    bufferevent_getcb(bev, &k->ev_readcb, &k->ev_writecb, &k->ev_eventcb, &k->ev_arg);
+    bufferevent_setcb(bev, conn_readcb, conn_writecb, conn_eventcb, k);
+    return EVHTP_RES_OK;
+}
+
+static void gencb(evhtp_request_t *r, void *arg)
+{
+    (void)arg;
+    evhtp_hooks_t *hooks = evhtp_connection_get_hooks(evhtp_request_get_connection(r));
+    struct conn *k = hooks->on_connection_fini_arg;
+    if (k->req == NULL || k->ev_req != r)
+        return; /* cannot happen: on_headers runs for every request */
+    size_t len = evbuffer_get_length(r->buffer_in);
+    const char *body = len ? (const char *)evbuffer_pullup(r->buffer_in, (ssize_t)len) : "";
+    xend_http_request_run(k->req, body, len);
+}
+
+/* ---- start and stop ---- */
+
+static evhtp_t *server_new(void)
+{
+    evhtp_t *h = evhtp_new(srv.base, NULL);
+    if (h == NULL)
+        return NULL;
+    evhtp_set_gencb(h, gencb, NULL);
+    evhtp_set_post_accept_cb(h, post_accept, NULL);
+    /* Query strings are decoded by form.c; libevhtp must not drop a connection over one. */
+    evhtp_set_parser_flags(h, (EVHTP_PARSE_QUERY_FLAG_LENIENT) |
+                                  EVHTP_PARSE_QUERY_FLAG_IGNORE_FRAGMENTS);
+    return h;
+}
+
+/* Remove a socket file nobody listens on (trap 12); refuse if something answers. */
+static int clear_stale_socket(const char *path, struct xend_err *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return 0;
+    if (!S_ISSOCK(st.st_mode))
+        return xend_err_set(err, XEND_EEXIST, "cannot listen on unix:%s: not a socket", path);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return xend_err_set(err, XEND_EINVAL, "unix socket path too long: %s", path);
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return xend_err_set(err, XEND_EIO, "socket: %s", strerror(errno));
+    int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    close(fd);
+    if (r == 0)
+        return xend_err_set(err, XEND_EEXIST, "cannot listen on unix:%s: in use", path);
+    if (unlink(path) != 0)
+        return xend_err_set(err, XEND_EIO, "cannot remove stale socket %s: %s", path,
+                            strerror(errno));
+    return 0;
+}
+
+static int bound_port(evhtp_t *h)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(evconnlistener_get_fd(h->server), (struct sockaddr *)&ss, &sl) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return 0;
+}
+
+int xend_http_start(struct event_base *base, const struct xend_http_options *opts,
+                    struct xend_err *err)
+{
+    int rc = 0;
+    if (srv.base != NULL)
+        return xend_err_set(err, XEND_EEXIST, "HTTP server already running");
+    srv.base = base;
+    srv.max_body = opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
+    srv.max_uri = opts->max_uri && opts->max_uri < MAX_URI_CAP ? opts->max_uri : MAX_URI_CAP;
+    srv.max_header =
+        opts->max_header && opts->max_header < MAX_HEADER_CAP ? opts->max_header : MAX_HEADER_CAP;
+    *xend_http_sxp_limits() = opts->sxp_limits;
+
+    const char *addr = opts->address;
+    char spec[300];
+    if (addr == NULL || addr[0] == '\0')
+        snprintf(spec, sizeof(spec), "ipv4:0.0.0.0");
+    else if (strcmp(addr, "localhost") == 0)
+        snprintf(spec, sizeof(spec), "ipv4:127.0.0.1");
+    else if (strchr(addr, ':') != NULL)
+        snprintf(spec, sizeof(spec), "ipv6:%s", addr);
+    else
+        snprintf(spec, sizeof(spec), "ipv4:%s", addr);
+
+    srv.tcp = server_new();
+    if (srv.tcp == NULL) {
+        rc = xend_err_set(err, XEND_EIO, "cannot create the HTTP server");
+        goto fail;
+    }
+    errno = 0;
+    if (opts->port < 0 || opts->port > 65535 ||
+        evhtp_bind_socket(srv.tcp, spec, (uint16_t)opts->port, 128) != 0) {
+        rc = xend_err_set(err, XEND_EIO, "cannot listen on %s:%d: %s",
+                          addr && addr[0] ? addr : "0.0.0.0", opts->port,
+                          errno ? strerror(errno) : "bad address");
+        goto fail;
+    }
+    srv.port = bound_port(srv.tcp);
+
+    if (opts->unix_path != NULL && opts->unix_path[0] != '\0') {
+        rc = clear_stale_socket(opts->unix_path, err);
+        if (rc < 0)
+            goto fail;
+        snprintf(spec, sizeof(spec), "unix:%s", opts->unix_path);
+        srv.unix_htp = server_new();
+        /* Only the owner (root) may talk to xend over the socket unless the operator
+         * widens it: file permissions are the access check. */
+        mode_t old = umask(0177);
+        int r = srv.unix_htp ? evhtp_bind_socket(srv.unix_htp, spec, 0, 128) : -1;
+        umask(old);
+        if (r != 0) {
+            rc = xend_err_set(err, XEND_EIO, "cannot listen on unix:%s: %s", opts->unix_path,
+                              strerror(errno));
+            goto fail;
+        }
+        srv.unix_path = xend_xstrdup(opts->unix_path);
+    }
+    xend_log_emit(NULL, XEND_LOG_NOTICE, "http listening", "address=%s port=%d unix=%s",
+                  addr && addr[0] ? addr : "0.0.0.0", srv.port,
+                  srv.unix_path ? srv.unix_path : "-");
+    return 0;
+
+fail:
+    xend_http_stop();
+    return rc;
+}
+
+void xend_http_stop(void)
+{
+    /* Unbind before free, and free open connections ourselves (trap 12). */
+    if (srv.tcp != NULL)
+        evhtp_unbind_socket(srv.tcp);
+    if (srv.unix_htp != NULL)
+        evhtp_unbind_socket(srv.unix_htp);
+    while (srv.conns != NULL)
+        evhtp_connection_free(srv.conns->c); /* on_conn_fini unlinks it */
+    if (srv.tcp != NULL)
+        evhtp_free(srv.tcp);
+    if (srv.unix_htp != NULL)
+        evhtp_free(srv.unix_htp);
+    if (srv.unix_path != NULL) {
+        unlink(srv.unix_path);
+        free(srv.unix_path);
+    }
+    srv.tcp = srv.unix_htp = NULL;
+    srv.unix_path = NULL;
+    srv.base = NULL;
+    srv.port = 0;
+}
+
+int xend_http_port(void)
+{
+    return srv.port;
+}
