@@ -35,8 +35,8 @@ static const struct sched_class *const classes[] = {
     &simhv_sched_atropos,
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t err_len,
-                                                      const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t err_len, const char *fmt,
+                                                      ...)
 {
     if (err != NULL && err_len > 0) {
         va_list ap;
@@ -381,9 +381,9 @@ static const struct sched_param *find_param(const struct sched_param *tab, size_
 }
 
 /* Current values with the given ones merged in, range-checked, into vals (table order). */
-static int merge_values(const char *sched, const struct sched_param *tab, size_t ntab,
-                        void *base, const char *what, const struct simhv_sched_value *values,
-                        size_t n, int64_t *vals, char *err, size_t err_len)
+static int merge_values(const char *sched, const struct sched_param *tab, size_t ntab, void *base,
+                        const char *what, const struct simhv_sched_value *values, size_t n,
+                        int64_t *vals, char *err, size_t err_len)
 {
     for (size_t i = 0; i < ntab; i++)
         vals[i] = *sched_field(base, &tab[i]);
@@ -403,16 +403,15 @@ static int merge_values(const char *sched, const struct sched_param *tab, size_t
 }
 
 int simhv_sched_set(struct simhv_sched *s, struct simhv_vcpu *v,
-                    const struct simhv_sched_value *values, size_t n, char *err,
-                    size_t err_len)
+                    const struct simhv_sched_value *values, size_t n, char *err, size_t err_len)
 {
     const struct sched_class *cls = s->cls;
     struct sched_vcpu *sv = v->sched_priv;
     int64_t vals[MAX_PARAMS];
     if (sv == NULL)
         return fail(err, err_len, "domain %" PRIu32 " has no scheduler state", v->domid);
-    if (merge_values(cls->name, cls->params, cls->nparams, sv->priv, "domain", values, n,
-                     vals, err, err_len) != 0)
+    if (merge_values(cls->name, cls->params, cls->nparams, sv->priv, "domain", values, n, vals, err,
+                     err_len) != 0)
         return -1;
     if (cls->validate != NULL && cls->validate(vals, err, err_len) != 0)
         return -1;
@@ -423,9 +422,9 @@ int simhv_sched_set(struct simhv_sched *s, struct simhv_vcpu *v,
     return 0;
 }
 
-static int get_values(const char *sched, const struct sched_param *tab, size_t ntab,
-                      void *base, const char *what, struct simhv_sched_value *values, size_t n,
-                      char *err, size_t err_len)
+static int get_values(const char *sched, const struct sched_param *tab, size_t ntab, void *base,
+                      const char *what, struct simhv_sched_value *values, size_t n, char *err,
+                      size_t err_len)
 {
     for (size_t i = 0; i < n; i++) {
         size_t idx;
@@ -438,23 +437,23 @@ static int get_values(const char *sched, const struct sched_param *tab, size_t n
     return 0;
 }
 
-int simhv_sched_get(struct simhv_sched *s, struct simhv_vcpu *v,
-                    struct simhv_sched_value *values, size_t n, char *err, size_t err_len)
+int simhv_sched_get(struct simhv_sched *s, struct simhv_vcpu *v, struct simhv_sched_value *values,
+                    size_t n, char *err, size_t err_len)
 {
     struct sched_vcpu *sv = v->sched_priv;
     if (sv == NULL)
         return fail(err, err_len, "domain %" PRIu32 " has no scheduler state", v->domid);
-    return get_values(s->cls->name, s->cls->params, s->cls->nparams, sv->priv, "domain",
-                      values, n, err, err_len);
+    return get_values(s->cls->name, s->cls->params, s->cls->nparams, sv->priv, "domain", values, n,
+                      err, err_len);
 }
 
-int simhv_sched_node_set(struct simhv_sched *s, const struct simhv_sched_value *values,
-                         size_t n, char *err, size_t err_len)
+int simhv_sched_node_set(struct simhv_sched *s, const struct simhv_sched_value *values, size_t n,
+                         char *err, size_t err_len)
 {
     const struct sched_class *cls = s->cls;
     int64_t vals[MAX_PARAMS];
-    if (merge_values(cls->name, cls->node_params, cls->nnode_params, s->priv, "node", values,
-                     n, vals, err, err_len) != 0)
+    if (merge_values(cls->name, cls->node_params, cls->nnode_params, s->priv, "node", values, n,
+                     vals, err, err_len) != 0)
         return -1;
     /* Takes effect at each cpu's next decision, as in Xen. */
     for (size_t i = 0; i < cls->nnode_params; i++)
@@ -465,6 +464,6 @@ int simhv_sched_node_set(struct simhv_sched *s, const struct simhv_sched_value *
 int simhv_sched_node_get(struct simhv_sched *s, struct simhv_sched_value *values, size_t n,
                          char *err, size_t err_len)
 {
-    return get_values(s->cls->name, s->cls->node_params, s->cls->nnode_params, s->priv,
-                      "node", values, n, err, err_len);
+    return get_values(s->cls->name, s->cls->node_params, s->cls->nnode_params, s->priv, "node",
+                      values, n, err, err_len);
 }

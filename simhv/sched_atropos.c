@@ -24,9 +24,9 @@ struct at_vcpu {
     int64_t cur_period, cur_slice; /* after a long block: scaled to latency, doubling back */
     int64_t remain;                /* guaranteed time left in this period (may be < 0) */
     uint64_t deadline;             /* end of the current period */
-    bool unblocked; /* woke before its deadline with time left: first claim on slack */
-    bool extra;     /* the current dispatch is slack, not deducted from remain */
-    bool slept;     /* blocked since its allocation last (re)started */
+    bool unblocked;    /* woke before its deadline with time left: first claim on slack */
+    bool extra;        /* the current dispatch is slack, not deducted from remain */
+    bool slept;        /* blocked since its allocation last (re)started */
     uint64_t xtra_seq; /* round robin among slack takers */
 };
 

@@ -81,8 +81,7 @@ static void bvt_wake_avt(struct bvt_vcpu *b, struct bvt_cpu *c)
         b->avt = c->svt;
 }
 
-uint64_t simhv_bvt_wake(struct simhv_sched *s, struct sched_vcpu *sv,
-                        const struct bvt_variant *var)
+uint64_t simhv_bvt_wake(struct simhv_sched *s, struct sched_vcpu *sv, const struct bvt_variant *var)
 {
     struct bvt_vcpu *b = bvt_of(sv);
     struct sched_cpu *cpu = &s->cpus[sv->cpu];
@@ -187,8 +186,7 @@ struct sched_vcpu *simhv_bvt_pick(struct simhv_sched *s, unsigned c, uint64_t *r
         run = 10 * (uint64_t)ctx_allow(s); /* alone: Xen's constant, re-decided on a wake */
     } else {
         /* Run until E exceeds the runner-up's by the context-switch allowance. */
-        run = ceil_div(bvt_of(prime)->evt + bonus - nb->evt, nb->mcuadv) +
-              (uint64_t)ctx_allow(s);
+        run = ceil_div(bvt_of(prime)->evt + bonus - nb->evt, nb->mcuadv) + (uint64_t)ctx_allow(s);
     }
     if (nb->warping) {
         uint64_t left = (uint64_t)nb->warpl * SCHED_MS - nb->warped_run;

@@ -27,10 +27,10 @@ struct sched_vcpu {
     bool wants;           /* on the runqueue: runnable and has work */
     uint64_t fifo;        /* queue order: smaller = queued earlier (ties, round robin) */
     /* Workload (see sched.c): the current window and the work left in it. */
-    bool active;          /* runnable with load > 0: its windows are running */
-    unsigned load;        /* load_pct as last seen */
-    bool runnable;        /* runnable as last seen */
-    int pin;              /* pin as last seen */
+    bool active;   /* runnable with load > 0: its windows are running */
+    unsigned load; /* load_pct as last seen */
+    bool runnable; /* runnable as last seen */
+    int pin;       /* pin as last seen */
     uint64_t window_end;
     uint64_t work_left;
     alignas(max_align_t) unsigned char priv[]; /* the class's per-vcpu state */
@@ -39,10 +39,10 @@ struct sched_vcpu {
 struct sched_cpu {
     struct sched_vcpu **vcpus; /* every vcpu homed here, wanting or not; owned array */
     size_t n, cap;
-    struct sched_vcpu *curr;   /* running, or NULL when idle */
-    uint64_t since;            /* curr has been charged up to this time */
-    uint64_t decide_at;        /* when the class wants to pick again */
-    void *priv;                /* the class's per-cpu state; owned */
+    struct sched_vcpu *curr; /* running, or NULL when idle */
+    uint64_t since;          /* curr has been charged up to this time */
+    uint64_t decide_at;      /* when the class wants to pick again */
+    void *priv;              /* the class's per-cpu state; owned */
 };
 
 struct simhv_sched {
@@ -52,7 +52,7 @@ struct simhv_sched {
     uint64_t slice_ns; /* the default given to simhv_sched_new */
     uint64_t seq;      /* source of fifo stamps */
     struct sched_cpu *cpus;
-    void *priv;        /* the class's scheduler-wide state (node parameters); owned */
+    void *priv; /* the class's scheduler-wide state (node parameters); owned */
 };
 
 /*
@@ -119,19 +119,19 @@ extern const struct sched_class simhv_sched_atropos;
  */
 struct bvt_vcpu {
     int64_t mcuadv, warpback, warpvalue, warpl, warpu; /* parameters; warpl/u in ms */
-    int64_t avt;           /* actual virtual time, in ns of run x mcuadv */
-    int64_t evt;           /* effective virtual time: avt - warp while warping */
+    int64_t avt; /* actual virtual time, in ns of run x mcuadv */
+    int64_t evt; /* effective virtual time: avt - warp while warping */
     bool warping;
-    bool penalised;        /* unwarped by the limit: must wait warpu before warping again */
-    uint64_t warped_run;   /* ns run during the current warp */
-    uint64_t unwarped_at;  /* when the limit last ended a warp */
-    int64_t time_slept;    /* FBVT: virtual time credited for sleeping */
+    bool penalised;       /* unwarped by the limit: must wait warpu before warping again */
+    uint64_t warped_run;  /* ns run during the current warp */
+    uint64_t unwarped_at; /* when the limit last ended a warp */
+    int64_t time_slept;   /* FBVT: virtual time credited for sleeping */
 };
 
 struct bvt_cpu {
-    int64_t svt;      /* scheduler virtual time: the least avt among runnable domains */
-    int64_t vtb;      /* FBVT: virtual time bonus of the current dispatch */
-    uint64_t r_time;  /* FBVT: run time granted to the current dispatch */
+    int64_t svt;     /* scheduler virtual time: the least avt among runnable domains */
+    int64_t vtb;     /* FBVT: virtual time bonus of the current dispatch */
+    uint64_t r_time; /* FBVT: run time granted to the current dispatch */
 };
 
 struct bvt_node {
@@ -159,12 +159,11 @@ void simhv_bvt_attach(struct simhv_sched *s, struct sched_vcpu *sv, bool added);
 void simhv_bvt_sleep(struct simhv_sched *s, struct sched_vcpu *sv);
 void simhv_bvt_changed(struct simhv_sched *s, struct sched_vcpu *sv);
 
-#define BVT_CLASS_COMMON                                                                      \
-    .params = simhv_bvt_params, .nparams = BVT_NPARAMS,                                       \
-    .node_params = simhv_bvt_node_params, .nnode_params = BVT_NNODE_PARAMS,                   \
-    .vpriv_size = sizeof(struct bvt_vcpu), .cpriv_size = sizeof(struct bvt_cpu),              \
-    .gpriv_size = sizeof(struct bvt_node), .attach = simhv_bvt_attach,                        \
-    .changed = simhv_bvt_changed, .sleep = simhv_bvt_sleep
+#define BVT_CLASS_COMMON                                                                           \
+    .params = simhv_bvt_params, .nparams = BVT_NPARAMS, .node_params = simhv_bvt_node_params,      \
+    .nnode_params = BVT_NNODE_PARAMS, .vpriv_size = sizeof(struct bvt_vcpu),                       \
+    .cpriv_size = sizeof(struct bvt_cpu), .gpriv_size = sizeof(struct bvt_node),                   \
+    .attach = simhv_bvt_attach, .changed = simhv_bvt_changed, .sleep = simhv_bvt_sleep
 
 #define BVT_MCU_NS 100000 /* Xen's minimum charging unit, 100 us */
 

@@ -14,7 +14,7 @@
 #include "sched_class.h"
 
 #define IO_WARP_MAX (1000 * (int64_t)BVT_MCU_NS) /* Xen: 1000 virtual-time units */
-#define SLEPT_MAX ((int64_t)1 << 50)            /* Xen halves the bank near overflow */
+#define SLEPT_MAX ((int64_t)1 << 50)             /* Xen halves the bank near overflow */
 
 static void fbvt_wake_avt(struct bvt_vcpu *b, struct bvt_cpu *c)
 {

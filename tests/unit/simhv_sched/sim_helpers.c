@@ -38,8 +38,8 @@ struct simhv_vcpu *sim_add(struct sim *m, uint32_t domid, unsigned load_pct)
     return v;
 }
 
-int sim_try_set(struct sim *m, struct simhv_vcpu *v, const char *name, int64_t value,
-                char *err, size_t err_len)
+int sim_try_set(struct sim *m, struct simhv_vcpu *v, const char *name, int64_t value, char *err,
+                size_t err_len)
 {
     struct simhv_sched_value val = {name, value};
     return simhv_sched_set(m->s, v, &val, 1, err, err_len);

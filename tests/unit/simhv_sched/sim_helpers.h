@@ -26,8 +26,8 @@ struct simhv_vcpu *sim_add(struct sim *m, uint32_t domid, unsigned load_pct);
 /* Set one domain parameter; the test fails if the scheduler refuses it. */
 void sim_set(struct sim *m, struct simhv_vcpu *v, const char *name, int64_t value);
 /* Try to set one parameter: 0 or -1, the scheduler's message in err. */
-int sim_try_set(struct sim *m, struct simhv_vcpu *v, const char *name, int64_t value,
-                char *err, size_t err_len);
+int sim_try_set(struct sim *m, struct simhv_vcpu *v, const char *name, int64_t value, char *err,
+                size_t err_len);
 int64_t sim_get(struct sim *m, struct simhv_vcpu *v, const char *name);
 void sim_run(struct sim *m, uint64_t until_ns);
 double sim_secs(const struct simhv_vcpu *v);

@@ -74,8 +74,7 @@ static void atropos_gives_slack_only_to_xtratime_domains(void **state)
     (void)state;
     struct sim m;
     sim_init(&m, "atropos", 1);
-    struct simhv_vcpu *a = sim_add(&m, 1, 100), *b = sim_add(&m, 2, 100),
-                      *c = sim_add(&m, 3, 100);
+    struct simhv_vcpu *a = sim_add(&m, 1, 100), *b = sim_add(&m, 2, 100), *c = sim_add(&m, 3, 100);
     set_contract(&m, a, 100 * MS, 20 * MS, 1);
     set_contract(&m, b, 100 * MS, 20 * MS, 1);
     set_contract(&m, c, 100 * MS, 20 * MS, 0);
@@ -147,8 +146,8 @@ static void atropos_validation_errors_name_the_parameter(void **state)
     assert_int_equal(simhv_sched_set(m.s, a, slice_big, 2, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "slice"));
 
-    struct simhv_sched_value lat_big[] = {{"period", 10 * MS}, {"slice", 1 * MS},
-                                          {"latency", 20 * MS}};
+    struct simhv_sched_value lat_big[] = {
+        {"period", 10 * MS}, {"slice", 1 * MS}, {"latency", 20 * MS}};
     err[0] = '\0';
     assert_int_equal(simhv_sched_set(m.s, a, lat_big, 3, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "latency"));

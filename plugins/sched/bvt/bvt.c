@@ -1,0 +1,83 @@
+/*
+ * The BVT scheduler plugin: Borrowed Virtual Time (Duda & Cheriton, SOSP 1999), Xen 2.0's
+ * default scheduler. Per domain: mcuadv (the inverse of the weight: a domain's share is
+ * proportional to 1/mcuadv), and warp, which lets a latency-sensitive domain borrow
+ * virtual time when it wakes, within a limit (warpl) and a recovery time (warpu). On the
+ * node: ctx_allow, how far ahead the running domain may get before it yields.
+ *
+ * Ops: `cpu_bvt_set` (2.0 release: mcuadv warpback warpvalue warpl warpu) and `bvt_set`
+ * (manual: mcuadv warp warpl warpu, so warpback is optional and warp is an alias);
+ * `cpu_bvt_slice_set ctx_allow` on the node. Units as in Xen 2.0 (PROTOCOL-2.0.md §13):
+ * warpl and warpu in ms, ctx_allow in ns, warpvalue in virtual-time units (MCUs of 100 us
+ * at mcuadv 1). The ranges are the simulated hypervisor's (simhv/sched.h).
+ */
+#include <xend/host.h>
+#include <xend/plugin.h>
+#include <xend/sched.h>
+
+#include "../sched_plugin.h"
+
+static const struct xend_sched_param bvt_params[] = {
+    {.name = "mcuadv",
+     .scope = XEND_SCHED_DOMAIN,
+     .min = 1,
+     .max = 1000000,
+     .dflt = 10,
+     .unit = "",
+     .doc = "MCU advance: the inverse of the weight; cpu share is proportional to 1/mcuadv"},
+    {.name = "warpback",
+     .scope = XEND_SCHED_DOMAIN,
+     .min = 0,
+     .max = 1,
+     .dflt = 0,
+     .optional = true,
+     .unit = "",
+     .doc = "1: the domain warps (borrows virtual time) when it wakes"},
+    {.name = "warpvalue",
+     .alias = "warp",
+     .scope = XEND_SCHED_DOMAIN,
+     .min = 0,
+     .max = 100000000,
+     .dflt = 0,
+     .unit = "",
+     .doc = "how much virtual time a warped domain borrows, in MCUs (100 us) at mcuadv 1"},
+    {.name = "warpl",
+     .scope = XEND_SCHED_DOMAIN,
+     .min = 0,
+     .max = 3600000,
+     .dflt = 2000,
+     .unit = "ms",
+     .doc = "warp limit: the longest a domain runs warped"},
+    {.name = "warpu",
+     .scope = XEND_SCHED_DOMAIN,
+     .min = 0,
+     .max = 3600000,
+     .dflt = 1000,
+     .unit = "ms",
+     .doc = "unwarp requirement: how long after hitting the limit before it warps again"},
+    {.name = "ctx_allow",
+     .scope = XEND_SCHED_NODE,
+     .min = 100000,
+     .max = 10000000000,
+     .dflt = 5000000,
+     .unit = "ns",
+     .doc = "context-switch allowance: how far ahead the running domain may get before it yields"},
+};
+
+static const char *const bvt_domain_ops[] = {"cpu_bvt_set", "bvt_set", NULL};
+static const char *const bvt_node_ops[] = {"cpu_bvt_slice_set", NULL};
+
+static const struct xend_sched_ops bvt_ops = {
+    XEND_SCHED_OPS_INIT,          .name = "bvt",
+    .params = bvt_params,         .nparams = sizeof(bvt_params) / sizeof(bvt_params[0]),
+    .domain_ops = bvt_domain_ops, .node_ops = bvt_node_ops,
+};
+
+static int bvt_init(struct xend_plugin *self, const struct xend_host *host)
+{
+    return sched_plugin_register(self, host, &bvt_ops, NULL);
+}
+
+XEND_PLUGIN(.name = "sched-bvt", .version = "1.0",
+            .description = "Borrowed Virtual Time scheduler parameters (Xen 2.0 bvt)",
+            .license = "GPL-2.0", .init = bvt_init);
