@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <libconfig.h>
@@ -744,6 +745,45 @@ int xend_config_get_list(struct xend_config *cfg, const char *key, const char *c
     *out = s->items != NULL ? (const char *const *)s->items : empty_list;
     *n = s->n_items;
     return 0;
+}
+
+int xend_config_get_enum(struct xend_config *cfg, const char *key,
+                         const char *const *choices, int dflt, int *out, struct xend_err *err)
+{
+    struct cfg_setting *s = lookup(cfg, key);
+    if (s == NULL) {
+        *out = dflt;
+        return 0;
+    }
+    struct xend_buf all = XEND_BUF_INIT;
+    for (int i = 0; choices[i] != NULL; i++) {
+        if ((s->kind == CFG_TEXT || s->kind == CFG_STR) && strcasecmp(s->text, choices[i]) == 0) {
+            xend_buf_free(&all);
+            *out = i;
+            return 0;
+        }
+        xend_buf_printf(&all, "%s%s", i ? ", " : "", choices[i]);
+    }
+    int rc = (s->kind == CFG_TEXT || s->kind == CFG_STR)
+                 ? setting_err(err, s, "must be one of %s, not '%s'", xend_buf_str(&all), s->text)
+                 : setting_err(err, s, "must be one of %s, not %s", xend_buf_str(&all),
+                               kind_name(s));
+    xend_buf_free(&all);
+    return rc;
+}
+
+int xend_config_invalid(const struct xend_config *cfg, const char *key, struct xend_err *err,
+                        const char *fmt, ...)
+{
+    char what[XEND_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    const struct cfg_setting *s = find(cfg, key);
+    if (s == NULL)
+        return xend_err_set(err, XEND_EINVAL, "setting '%s' %s", key, what);
+    return setting_err(err, s, "%s", what);
 }
 
 int xend_config_check_unknown(const struct xend_config *cfg, struct xend_err *err)

@@ -30,7 +30,9 @@ struct xend_config *xend_config_empty(void);
 void xend_config_free(struct xend_config *cfg);
 const char *xend_config_path(const struct xend_config *cfg); /* borrowed */
 
-/* Set or override a value from the command line or a test ("key", "value" as text). */
+/* Set or override a value from the command line or a test ("key", "value" as text, typed
+ * at lookup); messages about it say "command line:". Strings handed out earlier for the
+ * key stay valid. -XEND_EINVAL when key is not [A-Za-z0-9_.-]+. */
 int xend_config_set(struct xend_config *cfg, const char *key, const char *value,
                     struct xend_err *err);
 
@@ -39,13 +41,25 @@ int xend_config_get_str(struct xend_config *cfg, const char *key, const char *df
                         const char **out, struct xend_err *err);
 int xend_config_get_int(struct xend_config *cfg, const char *key, long long dflt,
                         long long min, long long max, long long *out, struct xend_err *err);
+/* true/false, or the strings (any case) yes/no, on/off, true/false, 1/0; libconfig 0/1. */
 int xend_config_get_bool(struct xend_config *cfg, const char *key, bool dflt, bool *out,
                          struct xend_err *err);
 /* A list of strings (libconfig list/array, or an SXP list). *out and its strings borrowed;
- * *n = 0 and *out = NULL when absent. */
+ * *n = 0 and *out = NULL when absent; a present but empty list gives a non-NULL *out with
+ * *n = 0. One string is a list of one; a value set with xend_config_set is split at commas
+ * and blanks ("vif,vbd sim"). */
 int xend_config_get_list(struct xend_config *cfg, const char *key, const char *const **out,
                          size_t *n, struct xend_err *err);
+/* One of `choices` (NULL-terminated, compared ignoring case): *out is its index; dflt
+ * when absent. A text or string setting only. */
+int xend_config_get_enum(struct xend_config *cfg, const char *key,
+                         const char *const *choices, int dflt, int *out, struct xend_err *err);
 bool xend_config_has(const struct xend_config *cfg, const char *key);
+
+/* For checks beyond type and range: set err to "FILE:LINE: setting 'KEY' <fmt...>" at
+ * the key's place (or without a place when absent) and return -XEND_EINVAL. */
+int xend_config_invalid(const struct xend_config *cfg, const char *key, struct xend_err *err,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* 0, or -XEND_EINVAL naming the first setting that no lookup asked for. */
 int xend_config_check_unknown(const struct xend_config *cfg, struct xend_err *err);

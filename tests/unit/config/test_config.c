@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "config/settings.h"
 
 static char tmpdir[] = "/tmp/xend-test-config-XXXXXX";
 
@@ -386,6 +387,62 @@ static void empty_list_is_present_but_empty(void **state)
     xend_config_free(cfg);
 }
 
+static void core_settings_have_documented_defaults(void **state)
+{
+    (void)state;
+    struct xend_config *cfg = xend_config_empty();
+    struct xend_settings st;
+    struct xend_err err = {0};
+    assert_int_equal(xend_settings_read(cfg, &st, &err), 0);
+    assert_int_equal(st.port, 8000);
+    assert_string_equal(st.address, "127.0.0.1");
+    assert_string_equal(st.state_dir, "/var/lib/xend");
+    assert_string_equal(st.log_file, "/var/log/xend.log");
+    assert_int_equal(st.log_level, XEND_LOG_INFO);
+    assert_int_equal(st.log_max_size, 1 << 20);
+    assert_int_equal(st.log_max_files, 5);
+    assert_string_equal(st.pid_file, "/var/run/xend.pid");
+    assert_null(st.plugin_dir);
+    assert_null(st.plugins);
+    assert_string_equal(st.backend, "auto");
+    assert_string_equal(st.script_dir, "/etc/xen");
+    xend_config_free(cfg);
+}
+
+static void core_settings_read_the_example_file(void **state)
+{
+    (void)state;
+    /* examples/xend.conf sets every core key to its default: nothing may be unknown. */
+    struct xend_err err = {0};
+    struct xend_config *cfg = xend_config_load(XEND_EXAMPLE_CONF, true, &err);
+    if (cfg == NULL)
+        fail_msg("%s", err.msg);
+    struct xend_settings st;
+    assert_int_equal(xend_settings_read(cfg, &st, &err), 0);
+    assert_int_equal(st.port, XEND_DEFAULT_PORT);
+    assert_string_equal(st.address, XEND_DEFAULT_ADDRESS);
+    assert_int_equal(st.log_max_size, XEND_DEFAULT_LOG_MAX_SIZE);
+    xend_config_free(cfg);
+}
+
+static void bad_log_level_lists_the_choices(void **state)
+{
+    (void)state;
+    struct xend_config *cfg = load_ok("level.conf", "log-level = \"loud\";\n");
+    struct xend_settings st;
+    struct xend_err err = {0};
+    assert_int_equal(xend_settings_read(cfg, &st, &err), -XEND_EINVAL);
+    assert_ends_with(err.msg, "level.conf:1: setting 'log-level' must be one of error, warn, "
+                              "notice, info, debug, not 'loud'");
+    xend_config_free(cfg);
+    cfg = load_ok("level2.conf", "log-level = \"DEBUG\";\npid-file = \"\";\n");
+    xend_err_clear(&err);
+    assert_int_equal(xend_settings_read(cfg, &st, &err), -XEND_EINVAL);
+    assert_ends_with(err.msg, "level2.conf:2: setting 'pid-file' must not be empty");
+    assert_int_equal(st.log_level, XEND_LOG_DEBUG);
+    xend_config_free(cfg);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -419,6 +476,9 @@ int main(void)
         cmocka_unit_test(sxp_syntax_errors_name_their_entry),
         cmocka_unit_test(set_overrides_file_value_and_is_named_command_line),
         cmocka_unit_test(empty_list_is_present_but_empty),
+        cmocka_unit_test(core_settings_have_documented_defaults),
+        cmocka_unit_test(core_settings_read_the_example_file),
+        cmocka_unit_test(bad_log_level_lists_the_choices),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
