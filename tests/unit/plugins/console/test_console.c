@@ -1,0 +1,743 @@
+/*
+ * Unit tests of the console plugin against the fake host, with a fake hypervisor whose
+ * console stream is one end of a socketpair: the test plays the guest on the other end and
+ * the console client over real loopback TCP. No sleeps: every wait is a loop with a deadline.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "console.h"
+#include "fake_host.h"
+
+extern const struct xend_plugin_desc xend_plugin_desc;
+
+#define WAIT_MS 3000
+
+/* ---- the fake hypervisor ---- */
+
+static struct {
+    int guest[8]; /* the guest's end of each stream opened, in order */
+    uint32_t domid[8];
+    int opens;
+    int fail; /* console_open fails with this code when non-zero */
+} hv;
+
+static int hv_console_open(void *ctx, uint32_t domid, int *fd, struct xend_err *err)
+{
+    (void)ctx;
+    if (hv.fail)
+        return xend_err_set(err, hv.fail, "no console for domain %u", domid);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+        return xend_err_set(err, XEND_EIO, "socketpair: %s", strerror(errno));
+    hv.guest[hv.opens] = sv[1];
+    hv.domid[hv.opens++] = domid;
+    *fd = sv[0];
+    return 0;
+}
+
+static const struct xend_backend_ops hv_ops = {
+    XEND_BACKEND_OPS_INIT,
+    .name = "testhv",
+    .console_open = hv_console_open,
+};
+
+/* ---- helpers ---- */
+
+static const struct xend_host *host;
+static int base; /* console-port-base: base + 1 is free when a test starts */
+
+/* A TCP port nobody listens on now (the kernel's pick). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static int setup_with(const char *takeover, const char *buffer_max)
+{
+    memset(&hv, 0, sizeof(hv));
+    for (int i = 0; i < 8; i++)
+        hv.guest[i] = -1;
+    host = fake_host_new("console");
+    base = free_port() - 1;
+    char b[16];
+    snprintf(b, sizeof(b), "%d", base);
+    fake_host_config_set("console-port-base", b);
+    if (takeover)
+        fake_host_config_set("console-takeover", takeover);
+    if (buffer_max)
+        fake_host_config_set("console-buffer-max", buffer_max);
+    fake_host_backend_set(&hv_ops, NULL);
+    return fake_host_init_plugin(&xend_plugin_desc);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return setup_with(NULL, NULL);
+}
+
+static int setup_takeover(void **state)
+{
+    (void)state;
+    return setup_with("true", NULL);
+}
+
+static int setup_small_buffer(void **state)
+{
+    (void)state;
+    return setup_with(NULL, "65536");
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fake_host_fini_plugin(&xend_plugin_desc);
+    fake_host_free();
+    for (int i = 0; i < hv.opens; i++)
+        if (hv.guest[i] >= 0)
+            close(hv.guest[i]);
+    return 0;
+}
+
+/* A domain with a console, created as the core would: its CREATE hooks ran. */
+static struct xend_domain *create_domain(uint32_t id, const char *config)
+{
+    struct xend_domain *dom = fake_host_domain_add(id, "vm", config ? config : "(vm (name vm))");
+    struct xend_err err = {0};
+    assert_int_equal(fake_host_run_hooks(XEND_HOOK_CREATE, dom, XEND_HOOK_NORMAL, -1, &err), 0);
+    return dom;
+}
+
+static struct console *console_at(int port)
+{
+    struct console *c = console_find_port(port);
+    assert_non_null(c);
+    return c;
+}
+
+static int connect_port(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return fd;
+}
+
+static bool is_connected(void *arg)
+{
+    struct console *c = console_find_port(*(int *)arg);
+    return c && c->cfd >= 0;
+}
+
+/* Connect a client to port and wait until the plugin has accepted it. */
+static int attach_client(int port)
+{
+    int fd = connect_port(port);
+    assert_true(fd >= 0);
+    assert_true(fake_host_loop_until(is_connected, &port, WAIT_MS));
+    return fd;
+}
+
+/* Bytes read from a non-blocking fd while the loop runs; eof once it hit end of file. */
+struct reader {
+    int fd;
+    char buf[256 * 1024];
+    size_t len;
+    bool eof;
+    const char *want; /* stop when buf contains it */
+    size_t want_len;  /* or when this many bytes arrived */
+};
+
+static void reader_pull(struct reader *r)
+{
+    for (;;) {
+        size_t room = sizeof(r->buf) - 1 - r->len;
+        if (room == 0)
+            return;
+        ssize_t n = read(r->fd, r->buf + r->len, room);
+        if (n > 0) {
+            r->len += (size_t)n;
+            r->buf[r->len] = '\0';
+            continue;
+        }
+        if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            r->eof = true;
+        return;
+    }
+}
+
+static bool reader_done(void *arg)
+{
+    struct reader *r = arg;
+    reader_pull(r);
+    if (r->want && strstr(r->buf, r->want))
+        return true;
+    if (r->want_len && r->len >= r->want_len)
+        return true;
+    return r->eof;
+}
+
+/* Run the loop until fd delivered `want` (or EOF); returns what arrived (static). */
+static struct reader *read_until(int fd, const char *want)
+{
+    static struct reader r;
+    memset(&r, 0, sizeof(r));
+    r.fd = fd;
+    r.want = want;
+    fake_host_loop_until(reader_done, &r, WAIT_MS);
+    return &r;
+}
+
+static bool read_eof(int fd)
+{
+    struct reader *r = read_until(fd, NULL);
+    return r->eof;
+}
+
+static void write_all(int fd, const char *s)
+{
+    size_t n = strlen(s);
+    assert_int_equal(write(fd, s, n), (ssize_t)n);
+}
+
+static bool ring_has(void *arg)
+{
+    struct console_stats *want = arg;
+    struct console_stats st;
+    console_stats_get(console_at(base + 1), &st);
+    return st.buffered == want->buffered;
+}
+
+static char *describe_text(struct xend_domain *dom)
+{
+    struct xend_sxp *d = fake_host_describe(dom);
+    char *s = host->sxp->print(d);
+    host->sxp->free(d);
+    return s;
+}
+
+/* ---- tests ---- */
+
+static void test_create_listens_on_base_plus_id_and_persists_the_port(void **state)
+{
+    (void)state;
+    struct xend_domain *dom = create_domain(1, NULL);
+    long long port;
+    assert_int_equal(host->sxp->child_int(fake_host_domain_config(dom), "console", &port), 0);
+    assert_int_equal(port, base + 1);
+    struct console *c = console_at(base + 1);
+    assert_int_equal(c->id, 1);
+    assert_int_equal(hv.opens, 1);
+    assert_int_equal(hv.domid[0], 1);
+    char want[64];
+    snprintf(want, sizeof(want), "(1 1 %d)", base + 1);
+    assert_string_equal(fake_host_event_last("xend.console.create"), want);
+}
+
+static void test_boot_lines_written_before_connect_are_replayed(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    const char *boot = "Linux version 2.6.9\nboot line 2\n";
+    write_all(hv.guest[0], boot);
+    struct console_stats want = {.buffered = strlen(boot)};
+    assert_true(fake_host_loop_until(ring_has, &want, WAIT_MS));
+
+    int fd = attach_client(base + 1);
+    struct reader *r = read_until(fd, "boot line 2\n");
+    assert_string_equal(r->buf, boot);
+    assert_int_equal(fake_host_event_count("xend.console.connect"), 1);
+    close(fd);
+}
+
+static void test_ring_keeps_the_first_64k_while_nobody_is_connected(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    static char big[100 * 1024];
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (char)('a' + i % 26);
+    assert_int_equal(write(hv.guest[0], big, sizeof(big)), (ssize_t)sizeof(big));
+    struct console_stats want = {.buffered = CONSOLE_RING_MAX};
+    assert_true(fake_host_loop_until(ring_has, &want, WAIT_MS));
+    /* Let the plugin read the rest: it must be dropped, not queued. */
+    for (int i = 0; i < 20; i++)
+        fake_host_loop_once(1);
+    struct console_stats st;
+    console_stats_get(console_at(base + 1), &st);
+    assert_int_equal(st.buffered, CONSOLE_RING_MAX);
+    assert_int_equal(st.dropped, sizeof(big) - CONSOLE_RING_MAX);
+    assert_int_equal(st.drop_episodes, 1);
+
+    int fd = attach_client(base + 1);
+    static struct reader r;
+    memset(&r, 0, sizeof(r));
+    r.fd = fd;
+    r.want_len = CONSOLE_RING_MAX + 1;
+    fake_host_loop_until(reader_done, &r, 300);
+    assert_int_equal(r.len, CONSOLE_RING_MAX);
+    assert_memory_equal(r.buf, big, CONSOLE_RING_MAX);
+    close(fd);
+}
+
+static void test_client_line_reaches_guest_and_guest_line_reaches_client(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int fd = attach_client(base + 1);
+    write_all(fd, "root\n");
+    assert_string_equal(read_until(hv.guest[0], "\n")->buf, "root\n");
+    write_all(hv.guest[0], "Password: ");
+    assert_string_equal(read_until(fd, ": ")->buf, "Password: ");
+    close(fd);
+}
+
+static void test_second_client_is_refused_with_the_message(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int a = attach_client(base + 1);
+    int b = connect_port(base + 1);
+    assert_true(b >= 0);
+    struct reader *r = read_until(b, NULL);
+    assert_true(r->eof);
+    assert_string_equal(r->buf, "Cannot connect to console 1 on domain 1\n");
+    /* The first client is untouched. */
+    write_all(hv.guest[0], "still here\n");
+    assert_string_equal(read_until(a, "\n")->buf, "still here\n");
+    assert_int_equal(fake_host_event_count("xend.console.connect"), 1);
+    close(a);
+    close(b);
+}
+
+static void test_takeover_mode_gives_the_console_to_the_new_client(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int a = attach_client(base + 1);
+    int b = connect_port(base + 1);
+    assert_true(b >= 0);
+    assert_true(read_eof(a));
+    assert_int_equal(fake_host_event_count("xend.console.disconnect"), 1);
+    assert_int_equal(fake_host_event_count("xend.console.connect"), 2);
+    write_all(hv.guest[0], "for b\n");
+    assert_string_equal(read_until(b, "\n")->buf, "for b\n");
+    close(a);
+    close(b);
+}
+
+static void test_disconnect_route_drops_the_client_and_keeps_listening(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int fd = attach_client(base + 1);
+    char cap[32];
+    snprintf(cap, sizeof(cap), "id=%d", base + 1);
+    const char *caps[] = {cap, NULL};
+    struct fake_reply rep;
+    assert_int_equal(
+        fake_host_request("POST", "/xend/console/{id}", "disconnect", NULL, caps, NULL, &rep),
+        0);
+    assert_string_equal(rep.body, "0");
+    fake_reply_free(&rep);
+    assert_true(read_eof(fd));
+    close(fd);
+    assert_int_equal(fake_host_event_count("xend.console.disconnect"), 1);
+
+    /* GET op=disconnect, as the manual lists it, does the same. */
+    fd = attach_client(base + 1);
+    assert_int_equal(
+        fake_host_request("GET", "/xend/console/{id}", "disconnect", NULL, caps, NULL, &rep), 0);
+    fake_reply_free(&rep);
+    assert_true(read_eof(fd));
+    close(fd);
+    assert_int_equal(fake_host_event_count("xend.console.disconnect"), 2);
+}
+
+static void test_unknown_console_is_404_invalid_console(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    const char *caps[] = {"id=1", NULL};
+    struct fake_reply rep;
+    assert_int_equal(fake_host_request("GET", "/xend/console/{id}", NULL, NULL, caps, NULL, &rep),
+                     -XEND_ENOENT);
+    assert_string_equal(rep.error, "invalid console:1");
+    fake_reply_free(&rep);
+    assert_int_equal(
+        fake_host_request("POST", "/xend/console/{id}", "disconnect", NULL, caps, NULL, &rep),
+        -XEND_ENOENT);
+    fake_reply_free(&rep);
+}
+
+static void test_list_and_console_sxp_show_the_connected_peer(void **state)
+{
+    (void)state;
+    struct xend_domain *d1 = create_domain(1, NULL);
+    create_domain(3, NULL);
+    struct fake_reply rep;
+    assert_int_equal(fake_host_request("GET", "/xend/console", NULL, NULL, NULL, NULL, &rep), 0);
+    char want[256];
+    snprintf(want, sizeof(want), "(%d %d)", base + 1, base + 3);
+    assert_string_equal(rep.body, want);
+    fake_reply_free(&rep);
+
+    int fd = attach_client(base + 1);
+    struct console *c = console_at(base + 1);
+    char cap[32];
+    snprintf(cap, sizeof(cap), "id=%d", base + 1);
+    const char *caps[] = {cap, NULL};
+    assert_int_equal(fake_host_request("GET", "/xend/console/{id}", NULL, NULL, caps, NULL, &rep),
+                     0);
+    snprintf(want, sizeof(want),
+             "(console (status connected) (id 1) (domain 1) (local_port 1) (remote_port 1) "
+             "(console_port %d) (connected 127.0.0.1 %d))",
+             base + 1, c->peer_port);
+    assert_string_equal(rep.body, want);
+    fake_reply_free(&rep);
+
+    /* The domain info carries the same SXP. */
+    char *info = describe_text(d1);
+    assert_non_null(strstr(info, want));
+    free(info);
+    close(fd);
+}
+
+static void test_restart_keeps_the_client_and_the_new_stream_flows(void **state)
+{
+    (void)state;
+    struct xend_domain *dom = create_domain(1, NULL);
+    int fd = attach_client(base + 1);
+    struct xend_err err = {0};
+    fake_host_run_hooks(XEND_HOOK_DESTROY, dom, XEND_HOOK_FOR_RESTART, -1, &err);
+    /* The old instance's stream is let go... */
+    assert_true(read_eof(hv.guest[0]));
+    fake_host_run_hooks(XEND_HOOK_RESTART, dom, XEND_HOOK_NORMAL, -1, &err);
+    assert_int_equal(hv.opens, 2);
+    /* ...and the same client talks to the new one. */
+    write_all(hv.guest[1], "reborn\n");
+    assert_string_equal(read_until(fd, "\n")->buf, "reborn\n");
+    write_all(fd, "hello again\n");
+    assert_string_equal(read_until(hv.guest[1], "\n")->buf, "hello again\n");
+    assert_int_equal(fake_host_event_count("xend.console.disconnect"), 0);
+    assert_int_equal(fake_host_event_count("xend.console.close"), 0);
+    close(fd);
+}
+
+static void test_stream_eof_keeps_the_listener_until_destroy(void **state)
+{
+    (void)state;
+    struct xend_domain *dom = create_domain(1, NULL);
+    close(hv.guest[0]);
+    hv.guest[0] = -1;
+    int fd = attach_client(base + 1);
+    struct console_stats st;
+    console_stats_get(console_at(base + 1), &st);
+    assert_false(st.streaming);
+    /* Typing into a dead console is harmless. */
+    write_all(fd, "anyone?\n");
+    fake_host_loop_once(10);
+    struct xend_err err = {0};
+    fake_host_run_hooks(XEND_HOOK_DESTROY, dom, XEND_HOOK_NORMAL, -1, &err);
+    assert_true(read_eof(fd));
+    close(fd);
+}
+
+static void test_destroy_closes_client_and_listener(void **state)
+{
+    (void)state;
+    struct xend_domain *dom = create_domain(1, NULL);
+    int fd = attach_client(base + 1);
+    struct xend_err err = {0};
+    fake_host_run_hooks(XEND_HOOK_DESTROY, dom, XEND_HOOK_NORMAL, -1, &err);
+    assert_true(read_eof(fd));
+    close(fd);
+    assert_int_equal(connect_port(base + 1), -1);
+    assert_int_equal(errno, ECONNREFUSED);
+    assert_null(console_find_port(base + 1));
+    assert_string_equal(fake_host_event_last("xend.console.close"), "1");
+    char *info = describe_text(dom);
+    assert_null(strstr(info, "console"));
+    free(info);
+}
+
+static void test_rollback_closes_listener(void **state)
+{
+    (void)state;
+    struct xend_domain *dom = create_domain(1, NULL);
+    struct xend_err err = {0};
+    fake_host_run_hooks(XEND_HOOK_DESTROY, dom, XEND_HOOK_ROLLBACK, -1, &err);
+    assert_int_equal(connect_port(base + 1), -1);
+    assert_null(console_find_port(base + 1));
+}
+
+static void test_port_in_use_fails_the_create_hook(void **state)
+{
+    (void)state;
+    int busy = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)(base + 1)),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(busy, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(busy, 1), 0);
+    struct xend_domain *dom = fake_host_domain_add(1, "vm", "(vm (name vm))");
+    struct xend_err err = {0};
+    assert_int_equal(fake_host_run_hooks(XEND_HOOK_CREATE, dom, XEND_HOOK_NORMAL, -1, &err),
+                     -XEND_EEXIST);
+    char want[64];
+    snprintf(want, sizeof(want), "console port in use: %d", base + 1);
+    assert_string_equal(err.msg, want);
+    assert_null(console_find_port(base + 1));
+    assert_int_equal(hv.opens, 0);
+    close(busy);
+}
+
+static void test_backend_console_failure_fails_create_and_frees_the_port(void **state)
+{
+    (void)state;
+    hv.fail = XEND_EBACKEND;
+    struct xend_domain *dom = fake_host_domain_add(1, "vm", "(vm (name vm))");
+    struct xend_err err = {0};
+    assert_int_equal(fake_host_run_hooks(XEND_HOOK_CREATE, dom, XEND_HOOK_NORMAL, -1, &err),
+                     -XEND_EBACKEND);
+    assert_string_equal(err.msg, "no console for domain 1");
+    assert_null(console_find_port(base + 1));
+    assert_int_equal(connect_port(base + 1), -1);
+}
+
+static void test_reattach_listens_on_the_port_in_the_config(void **state)
+{
+    (void)state;
+    int port = free_port();
+    char cfg[64];
+    snprintf(cfg, sizeof(cfg), "(vm (name vm) (console %d))", port);
+    struct xend_domain *dom = fake_host_domain_add(7, "vm", cfg);
+    struct xend_err err = {0};
+    assert_int_equal(fake_host_run_hooks(XEND_HOOK_CREATE, dom, XEND_HOOK_REATTACH, -1, &err), 0);
+    struct console *c = console_at(port);
+    assert_int_equal(c->domid, 7);
+    int fd = attach_client(port);
+    write_all(hv.guest[0], "after xend restart\n");
+    assert_string_equal(read_until(fd, "\n")->buf, "after xend restart\n");
+    close(fd);
+}
+
+static void test_reattach_never_fails_the_hook(void **state)
+{
+    (void)state;
+    int busy = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)(base + 1)),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(busy, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(busy, 1), 0);
+    struct xend_domain *dom = fake_host_domain_add(1, "vm", "(vm (name vm))");
+    struct xend_err err = {0};
+    assert_int_equal(fake_host_run_hooks(XEND_HOOK_CREATE, dom, XEND_HOOK_REATTACH, -1, &err), 0);
+    assert_true(fake_host_log_contains("console reattach failed"));
+    close(busy);
+}
+
+static void test_domain0_gets_no_console(void **state)
+{
+    (void)state;
+    struct xend_domain *dom = fake_host_domain_add(0, "Domain-0", NULL);
+    struct xend_err err = {0};
+    assert_int_equal(fake_host_run_hooks(XEND_HOOK_CREATE, dom, XEND_HOOK_REATTACH, -1, &err), 0);
+    assert_null(console_plugin.list);
+}
+
+static void test_disconnect_request_event_drops_the_client(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int fd = attach_client(base + 1);
+    struct xend_sxp *v = NULL;
+    char msg[64];
+    const char *text = "(console.disconnect (id 1))";
+    assert_int_equal(host->sxp->parse(text, strlen(text), NULL, &v, msg, sizeof(msg)), 0);
+    host->event->emit("xend.console.disconnect.request", v);
+    host->sxp->free(v);
+    assert_true(read_eof(fd));
+    close(fd);
+    assert_int_equal(fake_host_event_count("xend.console.disconnect"), 1);
+}
+
+/* The guest writes 10 MB to a client that reads nothing: the plugin's queue stays within
+ * console-buffer-max (64 KiB here), the rest is dropped, and one log line says so. */
+static void test_slow_client_never_makes_the_buffer_exceed_the_cap(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)(base + 1)),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    int port = base + 1;
+    assert_true(fake_host_loop_until(is_connected, &port, WAIT_MS));
+
+    static char chunk[64 * 1024];
+    memset(chunk, 'x', sizeof(chunk));
+    const size_t total = 10u * 1024 * 1024;
+    size_t written = 0;
+    struct console *c = console_at(base + 1);
+    size_t max_seen = 0;
+    uint64_t end = host->loop->now_ms() + 20000;
+    while (written < total && host->loop->now_ms() < end) {
+        ssize_t n = write(hv.guest[0], chunk, sizeof(chunk) < total - written
+                                                  ? sizeof(chunk)
+                                                  : total - written);
+        if (n > 0)
+            written += (size_t)n;
+        fake_host_loop_once(n > 0 ? 0 : 10);
+        struct console_stats st;
+        console_stats_get(c, &st);
+        if (st.buffered > max_seen)
+            max_seen = st.buffered;
+        assert_true(st.capacity <= 65536);
+    }
+    assert_int_equal(written, total);
+    for (int i = 0; i < 20; i++)
+        fake_host_loop_once(1);
+    struct console_stats st;
+    console_stats_get(c, &st);
+    assert_true(max_seen <= 65536);
+    assert_int_equal(st.buffered, 65536);
+    assert_true(st.connected);
+    /* The kernel holds a few hundred KiB at most; the plugin dropped the rest. */
+    assert_true(st.dropped > total - 4u * 1024 * 1024);
+    assert_int_equal(st.drop_episodes, 1);
+    assert_true(fake_host_log_contains("console output dropped"));
+    assert_true(fake_host_log_contains("reason=slow-client"));
+    close(fd);
+}
+
+static void test_drop_episode_ends_when_the_client_catches_up(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)(base + 1)),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    int port = base + 1;
+    assert_true(fake_host_loop_until(is_connected, &port, WAIT_MS));
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    struct console *c = console_at(base + 1);
+    static char chunk[64 * 1024];
+    memset(chunk, 'y', sizeof(chunk));
+    struct console_stats st;
+    for (int episode = 1; episode <= 2; episode++) {
+        /* Flood until something is dropped... */
+        uint64_t end = host->loop->now_ms() + WAIT_MS;
+        do {
+            if (write(hv.guest[0], chunk, sizeof(chunk)) < 0)
+                assert_int_equal(errno, EAGAIN);
+            fake_host_loop_once(0);
+            console_stats_get(c, &st);
+        } while (st.drop_episodes < (uint64_t)episode && host->loop->now_ms() < end);
+        assert_int_equal(st.drop_episodes, episode);
+        /* ...then read everything, so the queue drains. */
+        static char sink[256 * 1024];
+        end = host->loop->now_ms() + WAIT_MS;
+        do {
+            while (read(fd, sink, sizeof(sink)) > 0)
+                ;
+            fake_host_loop_once(1);
+            console_stats_get(c, &st);
+        } while (st.buffered > 0 && host->loop->now_ms() < end);
+        assert_int_equal(st.buffered, 0);
+    }
+    assert_int_equal(st.drop_episodes, 2);
+    close(fd);
+}
+
+static void test_bad_console_port_in_config_fails_create(void **state)
+{
+    (void)state;
+    struct xend_domain *dom = fake_host_domain_add(1, "vm", "(vm (name vm) (console 70000))");
+    struct xend_err err = {0};
+    assert_int_equal(fake_host_run_hooks(XEND_HOOK_CREATE, dom, XEND_HOOK_NORMAL, -1, &err),
+                     -XEND_EINVAL);
+    assert_string_equal(err.msg, "invalid console port: 70000");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_listens_on_base_plus_id_and_persists_the_port,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_boot_lines_written_before_connect_are_replayed,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ring_keeps_the_first_64k_while_nobody_is_connected,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_client_line_reaches_guest_and_guest_line_reaches_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_client_is_refused_with_the_message, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_takeover_mode_gives_the_console_to_the_new_client,
+                                        setup_takeover, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_disconnect_route_drops_the_client_and_keeps_listening, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_console_is_404_invalid_console, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_list_and_console_sxp_show_the_connected_peer, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_restart_keeps_the_client_and_the_new_stream_flows,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_eof_keeps_the_listener_until_destroy, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_closes_client_and_listener, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rollback_closes_listener, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_in_use_fails_the_create_hook, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_backend_console_failure_fails_create_and_frees_the_port, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reattach_listens_on_the_port_in_the_config, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reattach_never_fails_the_hook, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_domain0_gets_no_console, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disconnect_request_event_drops_the_client, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_slow_client_never_makes_the_buffer_exceed_the_cap,
+                                        setup_small_buffer, teardown),
+        cmocka_unit_test_setup_teardown(test_drop_episode_ends_when_the_client_catches_up,
+                                        setup_small_buffer, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_console_port_in_config_fails_create, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
