@@ -45,14 +45,14 @@ struct cfg_setting {
     const char *file; /* borrowed from cfg->files */
     unsigned line;    /* 0: no line (command line) */
     enum cfg_kind kind;
-    char *text;         /* CFG_TEXT, CFG_STR, and the source text of CFG_INT/CFG_FLOAT */
-    long long ival;     /* CFG_INT */
-    bool int_overflow;  /* CFG_INT past 64 bits */
-    bool bval;          /* CFG_BOOL */
-    char **items;       /* CFG_LIST; built lazily from a command-line CFG_TEXT */
+    char *text;        /* CFG_TEXT, CFG_STR, and the source text of CFG_INT/CFG_FLOAT */
+    long long ival;    /* CFG_INT */
+    bool int_overflow; /* CFG_INT past 64 bits */
+    bool bval;         /* CFG_BOOL */
+    char **items;      /* CFG_LIST; built lazily from a command-line CFG_TEXT */
     size_t n_items;
-    bool split_text;    /* CFG_TEXT from the command line: a list is comma/space separated */
-    const char *what;   /* CFG_OTHER */
+    bool split_text;  /* CFG_TEXT from the command line: a list is comma/space separated */
+    const char *what; /* CFG_OTHER */
     bool known;
 };
 
@@ -158,9 +158,8 @@ bool xend_config_has(const struct xend_config *cfg, const char *key)
 /* ---- errors ----------------------------------------------------------------------- */
 
 /* Every message about a setting starts with where it was set. */
-__attribute__((format(printf, 3, 4))) static int setting_err(struct xend_err *err,
-                                                             const struct cfg_setting *s,
-                                                             const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int
+setting_err(struct xend_err *err, const struct cfg_setting *s, const char *fmt, ...)
 {
     char what[XEND_ERR_MSG_MAX];
     va_list ap;
@@ -168,8 +167,8 @@ __attribute__((format(printf, 3, 4))) static int setting_err(struct xend_err *er
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
     if (s->line > 0)
-        return xend_err_set(err, XEND_EINVAL, "%s:%u: setting '%s' %s", s->file, s->line,
-                            s->key, what);
+        return xend_err_set(err, XEND_EINVAL, "%s:%u: setting '%s' %s", s->file, s->line, s->key,
+                            what);
     return xend_err_set(err, XEND_EINVAL, "%s: setting '%s' %s", s->file, s->key, what);
 }
 
@@ -422,8 +421,8 @@ static int sxp_entry(struct xend_config *cfg, const struct xend_sxp *e, unsigned
 {
     const char *key = xend_sxp_name(e);
     if (key == NULL || key[0] == '\0')
-        return xend_err_set(err, XEND_EINVAL, "%s:%u: a setting must be (key value)",
-                            cfg->path, line);
+        return xend_err_set(err, XEND_EINVAL, "%s:%u: a setting must be (key value)", cfg->path,
+                            line);
     struct cfg_setting *dup = find(cfg, key);
     if (dup != NULL)
         return xend_err_set(err, XEND_EINVAL, "%s:%u: setting '%s' is set twice (first at line %u)",
@@ -456,8 +455,7 @@ static int sxp_entry(struct xend_config *cfg, const struct xend_sxp *e, unsigned
     return 0;
 }
 
-static int load_sxp(struct xend_config *cfg, const char *text, size_t len,
-                    struct xend_err *err)
+static int load_sxp(struct xend_config *cfg, const char *text, size_t len, struct xend_err *err)
 {
     const char *p = text, *end = text + len;
     unsigned line = 1;
@@ -467,8 +465,8 @@ static int load_sxp(struct xend_config *cfg, const char *text, size_t len,
             return 0;
         unsigned start_line = line;
         if (*p != '(')
-            return xend_err_set(err, XEND_EINVAL, "%s:%u: a setting must be (key value)",
-                                cfg->path, line);
+            return xend_err_set(err, XEND_EINVAL, "%s:%u: a setting must be (key value)", cfg->path,
+                                line);
         const char *q = sxp_list_end(p, end, &line);
         struct xend_sxp *e = NULL;
         char msg[256];
@@ -615,8 +613,8 @@ int xend_config_get_str(struct xend_config *cfg, const char *key, const char *df
     return 0;
 }
 
-int xend_config_get_int(struct xend_config *cfg, const char *key, long long dflt,
-                        long long min, long long max, long long *out, struct xend_err *err)
+int xend_config_get_int(struct xend_config *cfg, const char *key, long long dflt, long long min,
+                        long long max, long long *out, struct xend_err *err)
 {
     struct cfg_setting *s = lookup(cfg, key);
     if (s == NULL) {
@@ -631,18 +629,17 @@ int xend_config_get_int(struct xend_config *cfg, const char *key, long long dflt
     } else if (s->kind == CFG_TEXT) {
         ok = xend_sxp_text_int(s->text, &v);
     } else
-        return setting_err(err, s, "must be an integer between %lld and %lld, not %s", min,
-                           max, kind_name(s));
+        return setting_err(err, s, "must be an integer between %lld and %lld, not %s", min, max,
+                           kind_name(s));
     if (!ok || v < min || v > max) {
         if (s->kind == CFG_TEXT)
-            return setting_err(err, s, "must be an integer between %lld and %lld, not '%s'",
-                               min, max, s->text);
+            return setting_err(err, s, "must be an integer between %lld and %lld, not '%s'", min,
+                               max, s->text);
         if (s->int_overflow)
-            return setting_err(err, s,
-                               "must be an integer between %lld and %lld (value too large)",
+            return setting_err(err, s, "must be an integer between %lld and %lld (value too large)",
                                min, max);
-        return setting_err(err, s, "must be an integer between %lld and %lld, not %lld", min,
-                           max, v);
+        return setting_err(err, s, "must be an integer between %lld and %lld, not %lld", min, max,
+                           v);
     }
     *out = v;
     return 0;
@@ -687,13 +684,11 @@ int xend_config_get_bool(struct xend_config *cfg, const char *key, bool dflt, bo
     case CFG_STR:
         if (parse_bool(s->text, out))
             return 0;
-        return setting_err(err, s, "must be true or false (or \"yes\"/\"no\"), not '%s'",
-                           s->text);
+        return setting_err(err, s, "must be true or false (or \"yes\"/\"no\"), not '%s'", s->text);
     default:
         break;
     }
-    return setting_err(err, s, "must be true or false (or \"yes\"/\"no\"), not %s",
-                       kind_name(s));
+    return setting_err(err, s, "must be true or false (or \"yes\"/\"no\"), not %s", kind_name(s));
 }
 
 /* A command-line list: "a,b c" -> {a, b, c}. */
@@ -747,8 +742,8 @@ int xend_config_get_list(struct xend_config *cfg, const char *key, const char *c
     return 0;
 }
 
-int xend_config_get_enum(struct xend_config *cfg, const char *key,
-                         const char *const *choices, int dflt, int *out, struct xend_err *err)
+int xend_config_get_enum(struct xend_config *cfg, const char *key, const char *const *choices,
+                         int dflt, int *out, struct xend_err *err)
 {
     struct cfg_setting *s = lookup(cfg, key);
     if (s == NULL) {
@@ -764,10 +759,10 @@ int xend_config_get_enum(struct xend_config *cfg, const char *key,
         }
         xend_buf_printf(&all, "%s%s", i ? ", " : "", choices[i]);
     }
-    int rc = (s->kind == CFG_TEXT || s->kind == CFG_STR)
-                 ? setting_err(err, s, "must be one of %s, not '%s'", xend_buf_str(&all), s->text)
-                 : setting_err(err, s, "must be one of %s, not %s", xend_buf_str(&all),
-                               kind_name(s));
+    int rc =
+        (s->kind == CFG_TEXT || s->kind == CFG_STR)
+            ? setting_err(err, s, "must be one of %s, not '%s'", xend_buf_str(&all), s->text)
+            : setting_err(err, s, "must be one of %s, not %s", xend_buf_str(&all), kind_name(s));
     xend_buf_free(&all);
     return rc;
 }
@@ -793,8 +788,8 @@ int xend_config_check_unknown(const struct xend_config *cfg, struct xend_err *er
         if (s->known)
             continue;
         if (s->line > 0)
-            return xend_err_set(err, XEND_EINVAL, "%s:%u: unknown setting '%s'", s->file,
-                                s->line, s->key);
+            return xend_err_set(err, XEND_EINVAL, "%s:%u: unknown setting '%s'", s->file, s->line,
+                                s->key);
         return xend_err_set(err, XEND_EINVAL, "%s: unknown setting '%s'", s->file, s->key);
     }
     return 0;

@@ -39,8 +39,8 @@ int xend_config_set(struct xend_config *cfg, const char *key, const char *value,
 /* Lookups: *out borrowed for the config's life. Mark the key known. */
 int xend_config_get_str(struct xend_config *cfg, const char *key, const char *dflt,
                         const char **out, struct xend_err *err);
-int xend_config_get_int(struct xend_config *cfg, const char *key, long long dflt,
-                        long long min, long long max, long long *out, struct xend_err *err);
+int xend_config_get_int(struct xend_config *cfg, const char *key, long long dflt, long long min,
+                        long long max, long long *out, struct xend_err *err);
 /* true/false, or the strings (any case) yes/no, on/off, true/false, 1/0; libconfig 0/1. */
 int xend_config_get_bool(struct xend_config *cfg, const char *key, bool dflt, bool *out,
                          struct xend_err *err);
@@ -52,8 +52,8 @@ int xend_config_get_list(struct xend_config *cfg, const char *key, const char *c
                          size_t *n, struct xend_err *err);
 /* One of `choices` (NULL-terminated, compared ignoring case): *out is its index; dflt
  * when absent. A text or string setting only. */
-int xend_config_get_enum(struct xend_config *cfg, const char *key,
-                         const char *const *choices, int dflt, int *out, struct xend_err *err);
+int xend_config_get_enum(struct xend_config *cfg, const char *key, const char *const *choices,
+                         int dflt, int *out, struct xend_err *err);
 bool xend_config_has(const struct xend_config *cfg, const char *key);
 
 /* For checks beyond type and range: set err to "FILE:LINE: setting 'KEY' <fmt...>" at

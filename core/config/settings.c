@@ -7,8 +7,7 @@
 
 #include <string.h>
 
-int xend_settings_read(struct xend_config *cfg, struct xend_settings *out,
-                       struct xend_err *err)
+int xend_settings_read(struct xend_config *cfg, struct xend_settings *out, struct xend_err *err)
 {
     static const char *const levels[] = {
         [XEND_LOG_ERROR] = "error", [XEND_LOG_WARN] = "warn",   [XEND_LOG_NOTICE] = "notice",
@@ -17,25 +16,24 @@ int xend_settings_read(struct xend_config *cfg, struct xend_settings *out,
     memset(out, 0, sizeof(*out));
     int level = XEND_DEFAULT_LOG_LEVEL;
     int rc;
-    if ((rc = xend_config_get_int(cfg, "xend-port", XEND_DEFAULT_PORT, 1, 65535, &out->port,
-                                  err)) < 0 ||
-        (rc = xend_config_get_str(cfg, "xend-address", XEND_DEFAULT_ADDRESS, &out->address,
-                                  err)) < 0 ||
-        (rc = xend_config_get_str(cfg, "state-dir", XEND_DEFAULT_STATE_DIR, &out->state_dir,
-                                  err)) < 0 ||
-        (rc = xend_config_get_str(cfg, "log-file", XEND_DEFAULT_LOG_FILE, &out->log_file,
-                                  err)) < 0 ||
+    if ((rc = xend_config_get_int(cfg, "xend-port", XEND_DEFAULT_PORT, 1, 65535, &out->port, err)) <
+            0 ||
+        (rc = xend_config_get_str(cfg, "xend-address", XEND_DEFAULT_ADDRESS, &out->address, err)) <
+            0 ||
+        (rc = xend_config_get_str(cfg, "state-dir", XEND_DEFAULT_STATE_DIR, &out->state_dir, err)) <
+            0 ||
+        (rc = xend_config_get_str(cfg, "log-file", XEND_DEFAULT_LOG_FILE, &out->log_file, err)) <
+            0 ||
         (rc = xend_config_get_enum(cfg, "log-level", levels, level, &level, err)) < 0 ||
         (rc = xend_config_get_int(cfg, "log-max-size", XEND_DEFAULT_LOG_MAX_SIZE, 0,
                                   (long long)1 << 40, &out->log_max_size, err)) < 0 ||
         (rc = xend_config_get_int(cfg, "log-max-files", XEND_DEFAULT_LOG_MAX_FILES, 0, 100,
                                   &out->log_max_files, err)) < 0 ||
-        (rc = xend_config_get_str(cfg, "pid-file", XEND_DEFAULT_PID_FILE, &out->pid_file,
-                                  err)) < 0 ||
+        (rc = xend_config_get_str(cfg, "pid-file", XEND_DEFAULT_PID_FILE, &out->pid_file, err)) <
+            0 ||
         (rc = xend_config_get_str(cfg, "plugin-dir", NULL, &out->plugin_dir, err)) < 0 ||
         (rc = xend_config_get_list(cfg, "plugins", &out->plugins, &out->n_plugins, err)) < 0 ||
-        (rc = xend_config_get_str(cfg, "backend", XEND_DEFAULT_BACKEND, &out->backend, err)) <
-            0 ||
+        (rc = xend_config_get_str(cfg, "backend", XEND_DEFAULT_BACKEND, &out->backend, err)) < 0 ||
         (rc = xend_config_get_str(cfg, "script-dir", XEND_DEFAULT_SCRIPT_DIR, &out->script_dir,
                                   err)) < 0)
         return rc;

@@ -33,24 +33,23 @@
 
 /* Every string is borrowed from the config (or a default literal). */
 struct xend_settings {
-    long long port;             /* xend-port, 1..65535 */
-    const char *address;        /* xend-address; "" = all addresses */
-    const char *state_dir;      /* state-dir */
-    const char *log_file;       /* log-file; "" = no file */
+    long long port;                /* xend-port, 1..65535 */
+    const char *address;           /* xend-address; "" = all addresses */
+    const char *state_dir;         /* state-dir */
+    const char *log_file;          /* log-file; "" = no file */
     enum xend_log_level log_level; /* log-level: error, warn, notice, info, debug */
-    long long log_max_size;     /* log-max-size, bytes, 0 = never rotate */
-    long long log_max_files;    /* log-max-files, 0..100 */
-    const char *pid_file;       /* pid-file */
-    const char *plugin_dir;     /* plugin-dir; NULL = lib/xend/plugins beside the binary */
-    const char *const *plugins; /* plugins; NULL = every .so in plugin-dir, by name */
+    long long log_max_size;        /* log-max-size, bytes, 0 = never rotate */
+    long long log_max_files;       /* log-max-files, 0..100 */
+    const char *pid_file;          /* pid-file */
+    const char *plugin_dir;        /* plugin-dir; NULL = lib/xend/plugins beside the binary */
+    const char *const *plugins;    /* plugins; NULL = every .so in plugin-dir, by name */
     size_t n_plugins;
-    const char *backend;        /* backend: "auto" or a backend's name ("sim", "xenctrl") */
-    const char *script_dir;     /* script-dir */
+    const char *backend;    /* backend: "auto" or a backend's name ("sim", "xenctrl") */
+    const char *script_dir; /* script-dir */
 };
 
 /* Read (and so mark known) every core key. -XEND_EINVAL with "FILE:LINE: setting ..." on
  * the first bad value. */
-int xend_settings_read(struct xend_config *cfg, struct xend_settings *out,
-                       struct xend_err *err);
+int xend_settings_read(struct xend_config *cfg, struct xend_settings *out, struct xend_err *err);
 
 #endif

@@ -33,9 +33,8 @@
 /* ---- command line ----------------------------------------------------------------- */
 
 static const char *const cmd_names[] = {
-    [XEND_DAEMON_START] = "start",   [XEND_DAEMON_STOP] = "stop",
-    [XEND_DAEMON_RESTART] = "restart", [XEND_DAEMON_STATUS] = "status",
-    [XEND_DAEMON_HELP] = "help",     [XEND_DAEMON_VERSION] = "version",
+    [XEND_DAEMON_START] = "start",   [XEND_DAEMON_STOP] = "stop", [XEND_DAEMON_RESTART] = "restart",
+    [XEND_DAEMON_STATUS] = "status", [XEND_DAEMON_HELP] = "help", [XEND_DAEMON_VERSION] = "version",
 };
 
 const char *xend_daemon_cmd_name(enum xend_daemon_cmd cmd)
@@ -77,8 +76,8 @@ static int add_override(struct xend_daemon_args *out, const char *kv, struct xen
     const char *eq = strchr(kv, '=');
     if (eq == NULL || eq == kv)
         return xend_err_set(err, XEND_EINVAL, "option -o needs KEY=VALUE, not '%s'", kv);
-    out->overrides = xend_xrealloc(out->overrides,
-                                   (out->n_overrides + 1) * sizeof(*out->overrides));
+    out->overrides =
+        xend_xrealloc(out->overrides, (out->n_overrides + 1) * sizeof(*out->overrides));
     out->overrides[out->n_overrides].key = xend_xstrndup(kv, (size_t)(eq - kv));
     out->overrides[out->n_overrides].value = eq + 1;
     out->n_overrides++;
@@ -87,8 +86,8 @@ static int add_override(struct xend_daemon_args *out, const char *kv, struct xen
 
 /* The value of an option given as "-x VALUE", "-xVALUE", "--long VALUE" or "--long=VALUE";
  * NULL when `a` is not this option. */
-static const char *option_value(int argc, char **argv, int *i, const char *shrt,
-                                const char *lng, bool *missing)
+static const char *option_value(int argc, char **argv, int *i, const char *shrt, const char *lng,
+                                bool *missing)
 {
     const char *a = argv[*i];
     size_t sl = strlen(shrt), ll = lng ? strlen(lng) : 0;
@@ -295,10 +294,10 @@ int xend_daemon_pidfile_create(const char *path, struct xend_daemon_pidfile **ou
             pid_t pid = read_pid(fd);
             close(fd);
             if (e == EWOULDBLOCK)
-                return xend_err_set(err, XEND_EEXIST, "xend is already running (pid %d, pid file %s)",
-                                    (int)pid, path);
-            return xend_err_set(err, XEND_EIO, "cannot lock pid file %s: %s", path,
-                                strerror(e));
+                return xend_err_set(err, XEND_EEXIST,
+                                    "xend is already running (pid %d, pid file %s)", (int)pid,
+                                    path);
+            return xend_err_set(err, XEND_EIO, "cannot lock pid file %s: %s", path, strerror(e));
         }
         struct stat st;
         if (!same_file(fd, path, &st)) {
@@ -311,8 +310,7 @@ int xend_daemon_pidfile_create(const char *path, struct xend_daemon_pidfile **ou
         if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)len, 0) != len) {
             int e = errno;
             close(fd);
-            return xend_err_set(err, XEND_EIO, "cannot write pid file %s: %s", path,
-                                strerror(e));
+            return xend_err_set(err, XEND_EIO, "cannot write pid file %s: %s", path, strerror(e));
         }
         struct xend_daemon_pidfile *pf = xend_xcalloc(1, sizeof(*pf));
         pf->fd = fd;
@@ -473,8 +471,7 @@ int xend_daemon_detach(struct xend_daemon_ready *ready, struct xend_err *err)
     }
     if (child > 0) {
         close(sv[1]);
-        wait_for_child(sv[0], child, ready->timeout_ms > 0 ? ready->timeout_ms
-                                                           : READY_TIMEOUT_MS);
+        wait_for_child(sv[0], child, ready->timeout_ms > 0 ? ready->timeout_ms : READY_TIMEOUT_MS);
     }
     close(sv[0]);
     ready->fd = sv[1];

@@ -42,8 +42,8 @@ struct xend_daemon_override {
 
 struct xend_daemon_args {
     enum xend_daemon_cmd cmd;
-    const char *config_path; /* -c, borrowed from argv; NULL: the default file */
-    bool foreground;         /* -f / --foreground (start, restart) */
+    const char *config_path;                /* -c, borrowed from argv; NULL: the default file */
+    bool foreground;                        /* -f / --foreground (start, restart) */
     struct xend_daemon_override *overrides; /* -o KEY=VALUE, in order; owned */
     size_t n_overrides;
 };
@@ -101,7 +101,10 @@ struct xend_daemon_ready {
     int fd;         /* write end of the pipe to the waiting parent; -1: nobody waits */
     int timeout_ms; /* in: how long the parent waits for ok/fail */
 };
-#define XEND_DAEMON_READY_INIT {-1, 0}
+#define XEND_DAEMON_READY_INIT                                                                     \
+    {                                                                                              \
+        -1, 0                                                                                      \
+    }
 
 /*
  * Detach from the terminal. fork(); the parent waits on a pipe until the child calls

@@ -31,8 +31,8 @@
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static int log_fd = -1;
-static char *log_path;     /* owned; NULL when there is no file */
-static size_t log_size;    /* bytes in the current file, as far as we know */
+static char *log_path;  /* owned; NULL when there is no file */
+static size_t log_size; /* bytes in the current file, as far as we know */
 static size_t log_max_size;
 static unsigned log_max_files;
 /* Before xend_log_open, events go to stderr: early startup errors must be seen. */

@@ -204,8 +204,7 @@ static void int_past_32_bits_is_not_truncated(void **state)
                                                        "huge = 99999999999999999999999;\n");
     struct xend_err err = {0};
     long long v;
-    assert_int_equal(xend_config_get_int(cfg, "xend-port", 8000, 1, 65535, &v, &err),
-                     -XEND_EINVAL);
+    assert_int_equal(xend_config_get_int(cfg, "xend-port", 8000, 1, 65535, &v, &err), -XEND_EINVAL);
     assert_ends_with(err.msg, "overflow.conf:2: setting 'xend-port' must be an integer between "
                               "1 and 65535, not 99999999999");
     xend_err_clear(&err);
@@ -235,8 +234,9 @@ static void yes_no_strings_are_booleans(void **state)
     assert_true(d);
     assert_false(e);
     assert_int_equal(xend_config_get_bool(cfg, "f", true, &f, &err), -XEND_EINVAL);
-    assert_ends_with(err.msg, "yesno.conf:6: setting 'f' must be true or false (or \"yes\"/\"no\"), "
-                              "not 'maybe'");
+    assert_ends_with(err.msg,
+                     "yesno.conf:6: setting 'f' must be true or false (or \"yes\"/\"no\"), "
+                     "not 'maybe'");
     xend_config_free(cfg);
 }
 

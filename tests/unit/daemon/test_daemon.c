@@ -168,8 +168,8 @@ static void args_give_command_config_foreground_and_overrides(void **state)
     (void)state;
     struct xend_daemon_args a;
     struct xend_err err;
-    assert_int_equal(parse(&a, &err, "start", "-c", "/etc/xen/x.conf", "-f", "-o",
-                           "xend-port=8001", "-olog-level=debug", "-o", "xend-address=", NULL),
+    assert_int_equal(parse(&a, &err, "start", "-c", "/etc/xen/x.conf", "-f", "-o", "xend-port=8001",
+                           "-olog-level=debug", "-o", "xend-address=", NULL),
                      0);
     assert_int_equal(a.cmd, XEND_DAEMON_START);
     assert_string_equal(a.config_path, "/etc/xen/x.conf");
@@ -245,8 +245,8 @@ static void usage_lists_every_command_and_option(void **state)
     FILE *f = open_memstream(&text, &len);
     xend_daemon_usage(f, "xend");
     fclose(f);
-    const char *words[] = {"start", "stop", "restart", "status", "--config", "--foreground",
-                           "-o KEY=VALUE", "--help", "--version"};
+    const char *words[] = {"start",        "stop",         "restart", "status",   "--config",
+                           "--foreground", "-o KEY=VALUE", "--help",  "--version"};
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         if (strstr(text, words[i]) == NULL)
             fail_msg("usage lacks %s", words[i]);
@@ -269,8 +269,8 @@ static void pidfile_is_exclusive_and_removed(void **state)
     assert_int_equal(xend_daemon_pidfile_create(pidpath, &second, &err), -XEND_EEXIST);
     assert_null(second);
     char expect[800];
-    snprintf(expect, sizeof(expect), "xend is already running (pid %d, pid file %s)",
-             (int)getpid(), pidpath);
+    snprintf(expect, sizeof(expect), "xend is already running (pid %d, pid file %s)", (int)getpid(),
+             pidpath);
     assert_string_equal(err.msg, expect);
     xend_daemon_pidfile_remove(pf);
     assert_false(exists(pidpath));
@@ -321,7 +321,7 @@ static void unlocked_pidfile_of_another_program_is_not_running(void **state)
     assert_int_equal(xend_daemon_status(pidpath, &pid), -XEND_ENOENT);
     assert_int_equal(xend_daemon_stop(pidpath, 1000, &err), -XEND_ENOENT);
     assert_string_equal(err.msg, "xend is not running");
-    assert_false(exists(pidpath)); /* stale: removed */
+    assert_false(exists(pidpath));       /* stale: removed */
     assert_int_equal(kill(other, 0), 0); /* and the other program was not signalled */
     kill(other, SIGKILL);
     waitpid(other, NULL, 0);

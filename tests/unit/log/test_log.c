@@ -91,12 +91,25 @@ static void line_has_time_level_event_and_fields(void **state)
     for (int i = 0; i < 24; i++) {
         char c = t[i];
         switch (i) {
-        case 4: case 7: assert_int_equal(c, '-'); break;
-        case 10: assert_int_equal(c, 'T'); break;
-        case 13: case 16: assert_int_equal(c, ':'); break;
-        case 19: assert_int_equal(c, '.'); break;
-        case 23: assert_int_equal(c, 'Z'); break;
-        default: assert_true(c >= '0' && c <= '9');
+        case 4:
+        case 7:
+            assert_int_equal(c, '-');
+            break;
+        case 10:
+            assert_int_equal(c, 'T');
+            break;
+        case 13:
+        case 16:
+            assert_int_equal(c, ':');
+            break;
+        case 19:
+            assert_int_equal(c, '.');
+            break;
+        case 23:
+            assert_int_equal(c, 'Z');
+            break;
+        default:
+            assert_true(c >= '0' && c <= '9');
         }
     }
     char *nl = strchr(text, '\n');
@@ -152,7 +165,8 @@ static void newlines_are_escaped_and_secrets_masked(void **state)
     size_t n;
     char *text = slurp(logpath, &n);
     assert_int_equal(n, 1);
-    assert_non_null(strstr(text, "output=\"line1\\nline2\" vnc-password=*** token=*** user=root\n"));
+    assert_non_null(
+        strstr(text, "output=\"line1\\nline2\" vnc-password=*** token=*** user=root\n"));
     assert_null(strstr(text, "hunter2"));
     free(text);
 }
@@ -284,10 +298,10 @@ int main(void)
         cmocka_unit_test(level_names_parse_in_any_case),
         cmocka_unit_test_setup_teardown(newlines_are_escaped_and_secrets_masked, setup_test,
                                         teardown_test),
-        cmocka_unit_test_setup_teardown(rotation_keeps_max_files_and_drops_the_oldest,
-                                        setup_test, teardown_test),
-        cmocka_unit_test_setup_teardown(reopen_after_outside_rename_starts_a_new_file,
-                                        setup_test, teardown_test),
+        cmocka_unit_test_setup_teardown(rotation_keeps_max_files_and_drops_the_oldest, setup_test,
+                                        teardown_test),
+        cmocka_unit_test_setup_teardown(reopen_after_outside_rename_starts_a_new_file, setup_test,
+                                        teardown_test),
         cmocka_unit_test_setup_teardown(open_failure_is_reported, setup_test, teardown_test),
         cmocka_unit_test_setup_teardown(lines_from_threads_never_interleave, setup_test,
                                         teardown_test),
