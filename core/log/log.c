@@ -263,8 +263,8 @@ static void format_time(struct line *l)
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     size_t n = strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
-    n += (size_t)snprintf(t + n, sizeof(t) - n, ".%03ldZ ", ts.tv_nsec / 1000000);
-    put_raw(l, t, n);
+    snprintf(t + n, sizeof(t) - n, ".%03ldZ ", ts.tv_nsec / 1000000);
+    put_raw(l, t, strlen(t));
 }
 
 void xend_log_vemit(const char *source, enum xend_log_level level, const char *event,
