@@ -1,0 +1,246 @@
+/*
+ * Device scripts (see devscript.h): run a site script with an argument vector, a timeout
+ * and, in dry-run mode, XEND_SCRIPT_DRY_RUN=1 in its environment; log and describe the
+ * result. Never a shell, never a blocking wait: host->loop->spawn does the waiting.
+ */
+#include "devscript.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Output lines logged per script run: a chatty script must not flood the log. */
+#define DEVSCRIPT_LOG_LINES 40
+
+int devscript_setup(struct devscript *ds, struct xend_plugin *self, const struct xend_host *host,
+                    const char *who, struct xend_err *err)
+{
+    memset(ds, 0, sizeof(*ds));
+    ds->self = self;
+    ds->host = host;
+    ds->who = who;
+
+    long long timeout;
+    int rc = host->config->get_int(self, "script-timeout-ms", 30000, 100, 3600000, &timeout, err);
+    if (rc < 0)
+        return rc;
+    ds->timeout_ms = (uint64_t)timeout;
+
+    const char *mode;
+    rc = host->config->get_str(self, "script-dry-run", "auto", &mode, err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(mode, "auto") == 0)
+        ds->dry_run = DEVSCRIPT_DRY_AUTO;
+    else if (strcmp(mode, "yes") == 0 || strcmp(mode, "true") == 0 || strcmp(mode, "1") == 0)
+        ds->dry_run = DEVSCRIPT_DRY_YES;
+    else if (strcmp(mode, "no") == 0 || strcmp(mode, "false") == 0 || strcmp(mode, "0") == 0)
+        ds->dry_run = DEVSCRIPT_DRY_NO;
+    else
+        return xend_err_set(err, XEND_EINVAL,
+                            "script-dry-run must be auto, yes or no, not '%s'", mode);
+    return 0;
+}
+
+char *devscript_path(const struct devscript *ds, const char *name)
+{
+    char *path;
+    if (name[0] == '/') {
+        path = strdup(name);
+    } else {
+        const char *dir = ds->host->config->dir("script");
+        if (dir == NULL || dir[0] == '\0')
+            dir = ".";
+        size_t n = strlen(dir);
+        if (asprintf(&path, "%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name) < 0)
+            path = NULL;
+    }
+    if (path == NULL)
+        abort(); /* the ABI's OOM policy */
+    return path;
+}
+
+int devscript_check(const struct devscript *ds, const char *name, struct xend_err *err)
+{
+    char *path = devscript_path(ds, name);
+    int rc = 0;
+    if (access(path, X_OK) != 0)
+        rc = xend_err_set(err, XEND_ENOENT, "%s: script not found or not executable: %s",
+                          ds->who, path);
+    free(path);
+    return rc;
+}
+
+bool devscript_dry_run(const struct devscript *ds)
+{
+    if (ds->dry_run != DEVSCRIPT_DRY_AUTO)
+        return ds->dry_run == DEVSCRIPT_DRY_YES;
+    void *ctx;
+    const struct xend_backend_ops *hv = ds->host->hv ? ds->host->hv(&ctx) : NULL;
+    return hv != NULL && hv->name != NULL && strcmp(hv->name, "sim") == 0;
+}
+
+/* xend's environment without DEVSCRIPT_DRY_RUN_ENV, plus `extra` when not NULL: an owned
+ * array of borrowed strings (spawn copies them before we free the array). */
+static const char **devscript_env(const char *extra)
+{
+    size_t n = 0;
+    while (environ && environ[n])
+        n++;
+    const char **env = calloc(n + 2, sizeof(*env));
+    if (env == NULL)
+        abort();
+    size_t k = 0;
+    size_t len = strlen(DEVSCRIPT_DRY_RUN_ENV);
+    for (size_t i = 0; i < n; i++)
+        if (!(strncmp(environ[i], DEVSCRIPT_DRY_RUN_ENV, len) == 0 && environ[i][len] == '='))
+            env[k++] = environ[i];
+    if (extra)
+        env[k++] = extra;
+    env[k] = NULL;
+    return env;
+}
+
+/* argv as one line for the log: arguments holding a space in double quotes. */
+static char *devscript_cmdline(const char *const *argv)
+{
+    size_t n = 1;
+    for (size_t i = 0; argv[i]; i++)
+        n += strlen(argv[i]) + 3;
+    char *s = malloc(n);
+    if (s == NULL)
+        abort();
+    char *p = s;
+    for (size_t i = 0; argv[i]; i++) {
+        bool quote = strchr(argv[i], ' ') != NULL || argv[i][0] == '\0';
+        p += sprintf(p, "%s%s%s%s", i ? " " : "", quote ? "\"" : "", argv[i], quote ? "\"" : "");
+    }
+    *p = '\0';
+    return s;
+}
+
+int devscript_run(const struct devscript *ds, const char *const *argv, xend_spawn_fn *done,
+                  void *arg, struct xend_err *err)
+{
+    const char **env = NULL;
+    bool dry = devscript_dry_run(ds);
+    if (dry)
+        env = devscript_env(DEVSCRIPT_DRY_RUN_ENV "=1");
+    else if (ds->dry_run == DEVSCRIPT_DRY_NO)
+        env = devscript_env(NULL);
+
+    char *cmd = devscript_cmdline(argv);
+    ds->host->log->emit(ds->self, XEND_LOG_INFO, "script run", "cmd=\"%s\" dry_run=%s", cmd,
+                        dry ? "yes" : "no");
+    int rc = ds->host->loop->spawn(ds->self, argv, env, ds->timeout_ms, done, arg);
+    free(env);
+    if (rc < 0)
+        rc = xend_err_set(err, XEND_EIO, "%s: cannot run script %s", ds->who, cmd);
+    free(cmd);
+    return rc;
+}
+
+bool devscript_ok(const struct xend_spawn_result *res)
+{
+    return !res->timed_out && WIFEXITED(res->status) && WEXITSTATUS(res->status) == 0;
+}
+
+/* "exit status 1", "killed by signal 9", "timed out after 30000 ms" */
+static void devscript_status(const struct devscript *ds, const struct xend_spawn_result *res,
+                             char *buf, size_t len)
+{
+    if (res->timed_out)
+        snprintf(buf, len, "timed out after %llu ms", (unsigned long long)ds->timeout_ms);
+    else if (WIFEXITED(res->status))
+        snprintf(buf, len, "exit status %d", WEXITSTATUS(res->status));
+    else if (WIFSIGNALED(res->status))
+        snprintf(buf, len, "killed by signal %d", WTERMSIG(res->status));
+    else
+        snprintf(buf, len, "wait status %d", res->status);
+}
+
+/* Copy one output line for a log field or an error text: control characters and double
+ * quotes become '?', so the line cannot break the log's key="value" shape. */
+static void devscript_clean(const char *line, size_t n, char *out, size_t outlen)
+{
+    if (n >= outlen)
+        n = outlen - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)line[i];
+        out[i] = (c < 0x20 || c == 0x7f || c == '"') ? '?' : (char)c;
+    }
+    out[n] = '\0';
+}
+
+void devscript_log(const struct devscript *ds, enum xend_log_level level, const char *script,
+                   const char *action, const struct xend_spawn_result *res)
+{
+    bool ok = devscript_ok(res);
+    char status[64];
+    devscript_status(ds, res, status, sizeof(status));
+    ds->host->log->emit(ds->self, ok ? XEND_LOG_INFO : level, ok ? "script ok" : "script failed",
+                        "script=%s action=%s status=\"%s\"", script, action, status);
+
+    const char *p = res->output ? res->output : "";
+    const char *end = p + (res->output ? res->output_len : 0);
+    int lines = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (lines++ == DEVSCRIPT_LOG_LINES) {
+            ds->host->log->emit(ds->self, XEND_LOG_INFO, "script output",
+                                "script=%s line=\"(more output not logged)\"", script);
+            break;
+        }
+        char line[400];
+        devscript_clean(p, n, line, sizeof(line));
+        ds->host->log->emit(ds->self, ok ? XEND_LOG_INFO : level, "script output",
+                            "script=%s line=\"%s\"", script, line);
+        p += n + 1;
+    }
+}
+
+int devscript_fail(const struct devscript *ds, struct xend_err *err, const char *script,
+                   const char *action, const struct xend_spawn_result *res)
+{
+    char status[64];
+    devscript_status(ds, res, status, sizeof(status));
+
+    /* The last non-empty line is where scripts (set -e, or an explicit message) say why. */
+    const char *out = res->output ? res->output : "";
+    size_t n = res->output ? res->output_len : 0;
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
+        n--;
+    size_t start = n;
+    while (start > 0 && out[start - 1] != '\n')
+        start--;
+    char last[256];
+    devscript_clean(out + start, n - start, last, sizeof(last));
+
+    int code = res->timed_out ? XEND_ETIMEDOUT : XEND_EIO;
+    if (last[0] != '\0')
+        return xend_err_set(err, code, "%s: script %s %s failed: %s: %s", ds->who, script,
+                            action, status, last);
+    return xend_err_set(err, code, "%s: script %s %s failed: %s", ds->who, script, action,
+                        status);
+}
+
+char *devscript_first_line(const struct xend_spawn_result *res)
+{
+    if (res->output == NULL || res->output_len == 0)
+        return NULL;
+    const char *nl = memchr(res->output, '\n', res->output_len);
+    size_t n = nl ? (size_t)(nl - res->output) : res->output_len;
+    while (n > 0 && (res->output[n - 1] == '\r' || res->output[n - 1] == ' '))
+        n--;
+    if (n == 0)
+        return NULL;
+    char *line = strndup(res->output, n);
+    if (line == NULL)
+        abort();
+    return line;
+}
