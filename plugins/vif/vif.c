@@ -268,6 +268,28 @@ static bool vif_device_mac(const struct xend_device *dev, char out[18])
     return mac != NULL && vif_mac_norm(mac, out);
 }
 
+/* The record whose stored config is `config` itself: the core parses a new device's
+ * config in place, after making its record. NULL for a config no record holds (a
+ * device_configure's new config). */
+struct vif_self {
+    const struct xend_sxp *config;
+    const struct xend_device *found;
+};
+
+static void vif_self_fn(struct xend_device *dev, void *arg)
+{
+    struct vif_self *s = arg;
+    if (H->device->config(dev) == s->config)
+        s->found = dev;
+}
+
+static const struct xend_device *vif_self(const struct xend_sxp *config)
+{
+    struct vif_self s = {.config = config};
+    H->device->foreach("vif", vif_self_fn, &s);
+    return s.found;
+}
+
 struct vif_dup {
     const char *mac;
     const struct xend_device *self; /* skip this one */
@@ -377,11 +399,13 @@ static int vif_parse(void *ctx, struct xend_domain *dom, const struct xend_sxp *
             goto out;
     } else {
         /*
-         * Devices of an existing domain are left to attach: parse cannot tell a new vif of
-         * that domain (a clash) from device_configure of the vif that has the mac (no
-         * clash); attach and configure, which know the device, decide.
+         * A config that is some record's own is a new device: every other vif counts.
+         * Otherwise (device_configure's new config) the vifs of `dom` are left out: parse
+         * cannot tell a clash from the configured vif's own mac; configure (mac unchanged)
+         * and attach (which know the device) decide those.
          */
-        const struct xend_device *other = vif_mac_user(c.mac, NULL, dom);
+        const struct xend_device *self = vif_self(config);
+        const struct xend_device *other = vif_mac_user(c.mac, self, self ? NULL : dom);
         if (other != NULL) {
             rc = vif_dup_err(err, c.mac, other);
             goto out;
@@ -510,10 +534,15 @@ static void vif_script_done(const struct xend_spawn_result *res, void *arg)
                                  : XEND_LOG_WARN,
                   job->script, action, res);
     if (p == NULL) {
-        /* The device was released while its script ran (the core gave up on the op). */
+        /* The device was detached or released while its script ran: nothing to update,
+         * but the op lives until it is completed (the core may have timed it out). */
         vif_log(XEND_LOG_WARN, "vif script orphaned", "script=%s action=%s", job->script,
                 action);
+        struct xend_op *op = job->op;
+        int rc = xend_err_set(H->loop->op_err(op), XEND_ECANCELED,
+                              "vif: %s %s cancelled: the device went away", job->script, action);
         vif_job_free(job);
+        H->loop->op_complete(op, rc);
         return;
     }
     p->job = NULL;

@@ -383,6 +383,21 @@ static void test_duplicate_mac_on_the_host_is_refused(void **state)
     assert_int_equal(parse(vm2, "(vif (mac aa:00:00:12:34:56))", NULL, &err), -XEND_EEXIST);
 }
 
+static void test_same_mac_twice_in_one_new_config_is_refused_at_parse(void **state)
+{
+    (void)state;
+    init_plugin();
+    /* As the core does it: the record exists, and parse gets the record's own config. */
+    struct xend_device *a = fake_host_device_new(vm1, "vif", 0, "(vif (mac aa:00:00:12:34:56))");
+    struct xend_device *b = fake_host_device_new(vm1, "vif", 1, "(vif (mac aa:00:00:12:34:56))");
+    struct xend_err err = {0};
+    struct xend_sxp *norm = NULL;
+    assert_int_equal(ops->parse(ctx, vm1, host->device->config(b), &norm, &err), -XEND_EEXIST);
+    assert_null(norm);
+    assert_string_equal(err.msg, "vif: duplicate mac aa:00:00:12:34:56: domain vm1 (5) uses it");
+    (void)a;
+}
+
 static void test_unknown_backend_domain_is_refused(void **state)
 {
     (void)state;
@@ -828,6 +843,7 @@ int main(void)
         T(test_malformed_mac_is_refused),
         T(test_mac_is_normalised_to_lower_case),
         T(test_duplicate_mac_on_the_host_is_refused),
+        T(test_same_mac_twice_in_one_new_config_is_refused_at_parse),
         T(test_unknown_backend_domain_is_refused),
         T(test_bad_bridge_ip_vifname_and_missing_script_are_refused),
         T(test_attach_asks_backend_then_runs_up_with_exact_argv),
