@@ -14,6 +14,13 @@
  * `post` function given at open. It must never block the loop thread except in the
  * functions documented as synchronous (start-up, tests, and the plugin ABI's put).
  *
+ * Files: ns/KEY holds the record; ns/.KEY.tmp is its temp file. A write overwrites the
+ * temp file in place, makes it durable and exchanges it with KEY (RENAME_EXCHANGE; plain
+ * rename where the filesystem cannot), so .KEY.tmp then holds the previous version and is
+ * reused by the next write: no inode is created or freed per write, which is what costs
+ * most here (docs/store.md). A temp file is never read; load removes the ones without a
+ * record.
+ *
  * File format: the record printed as SXP on one line, then a trailer comment
  * `# xend-store len=N crc32=XXXXXXXX` that lets load tell a complete file from a truncated
  * or damaged one. A file without a trailer (written by hand) is accepted when it parses as
@@ -52,7 +59,7 @@ typedef void xend_store_done_fn(void *arg, int rc);
 
 /* How a batch's files are made durable before they are renamed. */
 enum xend_store_sync_mode {
-    XEND_STORE_SYNC_FDATASYNC = 0, /* fdatasync each temp file, back to back (default) */
+    XEND_STORE_SYNC_FDATASYNC = 0, /* fdatasync each temp file, 16 in parallel (default) */
     XEND_STORE_SYNC_SYNCFS = 1,    /* one syncfs() of the state-dir's filesystem */
 };
 

@@ -339,6 +339,32 @@ static void test_durable_write_leaves_no_temp_files(void **state)
     free(keys);
 }
 
+static void test_rewrite_keeps_previous_version_as_the_next_temp_file(void **state)
+{
+    struct fx *f = *state;
+    put_text_sync(f->store, "domain", "vm", "(vm (v 1))");
+    put_text_sync(f->store, "domain", "vm", "(vm (v 2))");
+    char listing[256];
+    dir_listing(f->dir, "domain", listing, sizeof(listing));
+    assert_string_equal(listing, ".vm.tmp vm");
+    size_t len;
+    char *spare = read_file(f->dir, "domain", ".vm.tmp", &len);
+    assert_memory_equal(spare, "(vm (v 1))\n", 11);
+    free(spare);
+    /* A shorter version overwrites the spare in place and cuts it to length. */
+    put_text_sync(f->store, "domain", "vm", "(vm)");
+    assert_record(f->store, "domain", "vm", "(vm)");
+    spare = read_file(f->dir, "domain", ".vm.tmp", &len);
+    assert_memory_equal(spare, "(vm (v 2))\n", 11);
+    free(spare);
+    /* Spares are not records, and a load keeps the spare of a live record. */
+    struct xend_sxp *v = NULL;
+    assert_int_equal(xend_store_get(f->store, "domain", ".vm.tmp", &v, NULL), -XEND_EINVAL);
+    assert_int_equal(xend_store_del_sync(f->store, "domain", "vm", NULL), 0);
+    dir_listing(f->dir, "domain", listing, sizeof(listing));
+    assert_string_equal(listing, "");
+}
+
 static void test_newer_put_supersedes_queued_one_and_both_callbacks_fire(void **state)
 {
     struct fx *f = *state;
@@ -514,10 +540,14 @@ static void test_crash_before_rename_keeps_old_record_and_removes_temp(void **st
     assert_int_equal(xend_store_load(f->store, "domain", on_record, &l, NULL), 1);
     assert_string_equal(l.keys[0], "vm");
     assert_string_equal(l.values[0], "(vm (v 1))");
+    /* The orphan goes; the temp file beside a live record is kept as its spare. */
     char listing[256];
     dir_listing(f->dir, "domain", listing, sizeof(listing));
-    assert_string_equal(listing, "vm");
-    assert_int_equal(log_matches("store temp file removed"), 2);
+    assert_string_equal(listing, ".vm.tmp vm");
+    assert_int_equal(log_matches("store temp file removed dir="), 1);
+    /* The next write of vm reuses the half-written spare and is whole. */
+    put_text_sync(f->store, "domain", "vm", "(vm (v 3) (long 'a longer value than before'))");
+    assert_record(f->store, "domain", "vm", "(vm (v 3) (long 'a longer value than before'))");
 }
 
 static void test_load_of_missing_namespace_is_empty(void **state)
@@ -582,7 +612,7 @@ static void test_close_writes_everything_queued(void **state)
     int total = 0;
     struct done_rec d[10];
     for (int i = 0; i < 10; i++) {
-        char key[8];
+        char key[16];
         snprintf(key, sizeof(key), "q%d", i);
         d[i] = (struct done_rec){.total = &total};
         struct xend_sxp *v = xend_sxp_list_of("q", key, NULL);
@@ -648,6 +678,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         T(test_put_then_get_round_trips_after_done),
         T(test_durable_write_leaves_no_temp_files),
+        T(test_rewrite_keeps_previous_version_as_the_next_temp_file),
         T(test_newer_put_supersedes_queued_one_and_both_callbacks_fire),
         T(test_delete_supersedes_queued_put),
         T(test_sync_put_and_delete_work_without_the_loop),

@@ -1,0 +1,291 @@
+/*
+ * bench-store: durable record writes per second through the store's group commit.
+ *
+ * C clients each keep one put in flight: when a put's done callback runs (on this
+ * program's stand-in for the loop), the client puts its next record. A put counts once it
+ * is durable. Records look like domain records (~600 bytes) and each client rewrites its
+ * own key, as xend does for a domain's changes.
+ *
+ *   bench-store [-c CLIENTS] [-t SECONDS] [-m fdatasync|syncfs|both] [-d DIR]
+ *
+ * CLIENTS may be a comma list (1,16,64); the default runs 1,4,16,64,256 for each mode.
+ * DIR defaults to a fresh directory under /var/tmp, removed afterwards.
+ * This is a measurement, never run by ctest; it never sleeps to pace itself.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log/log.h"
+#include "store/store.h"
+#include "sxp.h"
+
+/* The store logs through xend's log; here failures go to stderr. */
+void xend_log_vemit(const char *source, enum xend_log_level level, const char *event,
+                    const char *fmt, va_list ap)
+{
+    (void)source;
+    if (level > XEND_LOG_WARN)
+        return;
+    fprintf(stderr, "%s ", event);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void xend_log_emit(const char *source, enum xend_log_level level, const char *event,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    xend_log_vemit(source, level, event, fmt, ap);
+    va_end(ap);
+}
+
+/* --- the stand-in loop: a queue of posted functions run by main --------------------- */
+
+struct posted {
+    struct posted *next;
+    xend_work_fn *fn;
+    void *arg;
+};
+
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
+static struct posted *q_head, *q_tail;
+
+static int post(void *ctx, xend_work_fn *fn, void *arg)
+{
+    (void)ctx;
+    struct posted *p = malloc(sizeof(*p));
+    if (p == NULL)
+        return -XEND_ENOMEM;
+    *p = (struct posted){NULL, fn, arg};
+    pthread_mutex_lock(&q_lock);
+    if (q_tail)
+        q_tail->next = p;
+    else
+        q_head = p;
+    q_tail = p;
+    pthread_cond_signal(&q_cond);
+    pthread_mutex_unlock(&q_lock);
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* --- clients ------------------------------------------------------------------------ */
+
+struct run {
+    struct xend_store *store;
+    struct xend_sxp **records; /* one per client */
+    bool stopping;
+    unsigned long long done, failed;
+    unsigned in_flight;
+};
+
+struct client {
+    struct run *run;
+    char key[32];
+    int idx;
+};
+
+static void put_next(struct client *c);
+
+static void on_done(void *arg, int rc)
+{
+    struct client *c = arg;
+    c->run->in_flight--;
+    if (rc == 0)
+        c->run->done++;
+    else
+        c->run->failed++;
+    if (!c->run->stopping)
+        put_next(c);
+}
+
+static void put_next(struct client *c)
+{
+    struct xend_err err = {0};
+    if (xend_store_put(c->run->store, "domain", c->key, c->run->records[c->idx], on_done, c,
+                       &err) != 0) {
+        fprintf(stderr, "put: %s\n", xend_err_msg(&err));
+        exit(1);
+    }
+    c->run->in_flight++;
+}
+
+static struct xend_sxp *domain_record(int i)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "bench-vm-%d", i);
+    struct xend_sxp *vm = xend_sxp_list_of("vm", NULL);
+    xend_sxp_add_kv(vm, "name", name);
+    xend_sxp_add_kv_int(vm, "memory", 128);
+    xend_sxp_add_kv(vm, "restart", "onreboot");
+    struct xend_sxp *image = xend_sxp_list_of("linux", NULL);
+    xend_sxp_add_kv(image, "kernel", "/boot/vmlinuz-2.6.9-xenU");
+    xend_sxp_add_kv(image, "root", "/dev/sda1 ro");
+    xend_sxp_add_kv(image, "args", "console=ttyS0 quiet");
+    xend_sxp_add_kv_take(vm, "image", image);
+    struct xend_sxp *vbd = xend_sxp_list_of("vbd", NULL);
+    xend_sxp_add_kv(vbd, "uname", "file:/var/img/bench.img");
+    xend_sxp_add_kv(vbd, "dev", "sda1");
+    xend_sxp_add_kv(vbd, "mode", "w");
+    xend_sxp_add_kv_take(vm, "device", vbd);
+    struct xend_sxp *vif = xend_sxp_list_of("vif", NULL);
+    xend_sxp_add_kv(vif, "mac", "aa:00:00:12:34:56");
+    xend_sxp_add_kv(vif, "bridge", "xen-br0");
+    xend_sxp_add_kv_take(vm, "device", vif);
+
+    struct xend_sxp *dom = xend_sxp_list_of("domain", NULL);
+    xend_sxp_add_kv_int(dom, "id", i + 1);
+    xend_sxp_add_kv(dom, "name", name);
+    xend_sxp_add_kv_int(dom, "memory", 128);
+    xend_sxp_add_kv(dom, "state", "-b---");
+    xend_sxp_add_kv(dom, "cpu_time", "12.5");
+    xend_sxp_add_kv(dom, "start_time", "1101234567.8");
+    xend_sxp_add_kv_take(dom, "devices", xend_sxp_list());
+    xend_sxp_add_kv_take(dom, "config", vm);
+    return dom;
+}
+
+static double bench_one(const char *dir, enum xend_store_sync_mode mode, int clients,
+                        double seconds)
+{
+    struct xend_err err = {0};
+    struct run run = {0};
+    run.store = xend_store_open(dir, post, NULL, &err);
+    if (run.store == NULL) {
+        fprintf(stderr, "%s\n", xend_err_msg(&err));
+        exit(1);
+    }
+    xend_store_set_sync_mode(run.store, mode);
+    struct client *cl = calloc((size_t)clients, sizeof(*cl));
+    run.records = calloc((size_t)clients, sizeof(*run.records));
+    for (int i = 0; i < clients; i++) {
+        cl[i].run = &run;
+        cl[i].idx = i;
+        snprintf(cl[i].key, sizeof(cl[i].key), "bench-%d", i);
+        run.records[i] = domain_record(i);
+    }
+    struct xend_store_stats st0, st1;
+    xend_store_stats(run.store, &st0);
+
+    double t0 = now_s(), end = t0 + seconds;
+    for (int i = 0; i < clients; i++)
+        put_next(&cl[i]);
+    unsigned long long done_at_end = 0;
+    double t_end = 0;
+    pthread_mutex_lock(&q_lock);
+    while (run.in_flight > 0) {
+        while (q_head == NULL)
+            pthread_cond_wait(&q_cond, &q_lock);
+        struct posted *p = q_head;
+        q_head = p->next;
+        if (q_head == NULL)
+            q_tail = NULL;
+        pthread_mutex_unlock(&q_lock);
+        p->fn(p->arg);
+        free(p);
+        if (!run.stopping && now_s() >= end) {
+            run.stopping = true;
+            t_end = now_s();
+            done_at_end = run.done;
+        }
+        pthread_mutex_lock(&q_lock);
+    }
+    pthread_mutex_unlock(&q_lock);
+    xend_store_stats(run.store, &st1);
+    xend_store_close(run.store);
+
+    double rate = (double)done_at_end / (t_end - t0);
+    unsigned long long batches = st1.batches - st0.batches;
+    printf("%-9s clients=%-4d records=%-7llu seconds=%.2f durable_records/s=%-8.0f "
+           "batches=%llu avg_batch=%.1f failed=%llu\n",
+           mode == XEND_STORE_SYNC_SYNCFS ? "syncfs" : "fdatasync", clients, run.done, t_end - t0,
+           rate, batches, batches ? (double)(st1.records - st0.records) / batches : 0, run.failed);
+    fflush(stdout);
+    for (int i = 0; i < clients; i++)
+        xend_sxp_free(run.records[i]);
+    free(run.records);
+    free(cl);
+    return rate;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: bench-store [-c CLIENTS[,CLIENTS...]] [-t SECONDS] "
+                    "[-m fdatasync|syncfs|both] [-d DIR]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *clients_arg = "1,4,16,64,256", *mode_arg = "both", *dir_arg = NULL;
+    double seconds = 3;
+    for (int o; (o = getopt(argc, argv, "c:t:m:d:h")) != -1;) {
+        switch (o) {
+        case 'c':
+            clients_arg = optarg;
+            break;
+        case 't':
+            seconds = atof(optarg);
+            break;
+        case 'm':
+            mode_arg = optarg;
+            break;
+        case 'd':
+            dir_arg = optarg;
+            break;
+        default:
+            usage();
+        }
+    }
+    if (seconds <= 0 || (strcmp(mode_arg, "both") != 0 && strcmp(mode_arg, "fdatasync") != 0 &&
+                         strcmp(mode_arg, "syncfs") != 0))
+        usage();
+
+    char tmpdir[] = "/var/tmp/bench-store.XXXXXX";
+    const char *dir = dir_arg;
+    if (dir == NULL) {
+        if (mkdtemp(tmpdir) == NULL) {
+            perror("mkdtemp");
+            return 1;
+        }
+        dir = tmpdir;
+    }
+    printf("bench-store: dir=%s seconds=%.1f\n", dir, seconds);
+    for (int m = 0; m < 2; m++) {
+        enum xend_store_sync_mode mode = m ? XEND_STORE_SYNC_SYNCFS : XEND_STORE_SYNC_FDATASYNC;
+        const char *name = m ? "syncfs" : "fdatasync";
+        if (strcmp(mode_arg, "both") != 0 && strcmp(mode_arg, name) != 0)
+            continue;
+        char *list = strdup(clients_arg);
+        for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+            int c = atoi(tok);
+            if (c < 1)
+                usage();
+            bench_one(dir, mode, c, seconds);
+        }
+        free(list);
+    }
+    if (dir_arg == NULL) {
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", tmpdir);
+    }
+    return 0;
+}
