@@ -1,0 +1,460 @@
+/*
+ * Save and restore streams (see image.h). The saver produces stream bytes on demand; the
+ * restorer consumes them incrementally. Neither touches sockets or blocks.
+ */
+#include "image.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xend/backend.h>
+
+#include "sxp.h"
+
+#define REC_HDR 8u
+#define PAGE_ENTRY (8u + SIMHV_PAGE_SIZE)
+
+enum saver_phase { SAVE_HEADER, SAVE_ROUND, SAVE_LAST, SAVE_END, SAVE_DONE };
+
+struct simhv_saver {
+    uint32_t domid;
+    uint64_t uid;
+    bool live;
+    enum saver_phase phase;
+    uint64_t cursor;
+    uint8_t *round; /* owned: pages to send this round; NULL means every present page */
+    unsigned rounds;
+    uint64_t total; /* present pages at the start */
+    uint64_t sent;
+};
+
+struct simhv_saver *simhv_saver_new(struct simhv_machine *m, struct simhv_domain *d, bool live,
+                                    struct xend_err *err)
+{
+    if (d->domid == 0) {
+        xend_err_set(err, XEND_EPERM, "Domain-0 cannot be saved");
+        return NULL;
+    }
+    if (!d->built) {
+        xend_err_set(err, XEND_EINVAL, "domain %u has no image yet: build it first", d->domid);
+        return NULL;
+    }
+    if (!live && simhv_dom_alive(d))
+        simhv_dom_pause(m, d, NULL);
+    struct simhv_saver *s = xend_xcalloc(1, sizeof(*s));
+    s->domid = d->domid;
+    s->uid = d->uid;
+    s->live = live;
+    s->total = d->mem.present;
+    if (live)
+        simhv_mem_track_begin(&d->mem, SIMHV_MEM_TRACK_SAVE);
+    simhv_dmesg(m, "domain %u: %s save started, %" PRIu64 " pages", d->domid,
+                live ? "live" : "plain", s->total);
+    return s;
+}
+
+uint64_t simhv_saver_pages(const struct simhv_saver *s)
+{
+    return s->total;
+}
+
+static void put_rec_hdr(struct xend_buf *out, uint32_t type, uint32_t len)
+{
+    uint8_t h[REC_HDR];
+    simhv_put_le32(h, type);
+    simhv_put_le32(h + 4, len);
+    xend_buf_append(out, h, sizeof(h));
+}
+
+static void put_header(const struct simhv_domain *d, uint64_t pages, struct xend_buf *out)
+{
+    struct xend_sxp *h = xend_sxp_list();
+    xend_sxp_append_take(h, xend_sxp_atom("simhv-image"));
+    xend_sxp_add_kv(h, "name", d->name);
+    xend_sxp_add_kv_int(h, "mem_kb", (long long)d->mem_kb);
+    xend_sxp_add_kv_int(h, "maxmem_kb", (long long)d->maxmem_kb);
+    xend_sxp_add_kv_int(h, "vcpus", d->nvcpus);
+    xend_sxp_add_kv_int(h, "npages", (long long)d->mem.npages);
+    xend_sxp_add_kv_take(h, "seed", xend_sxp_atom_fmt("%016" PRIx64, d->mem.seed));
+    xend_sxp_add_kv_int(h, "pages", (long long)pages);
+    xend_sxp_add_kv(h, "kernel", d->kernel ? d->kernel : "");
+    xend_sxp_add_kv(h, "cmdline", d->cmdline ? d->cmdline : "");
+    xend_sxp_add_kv_int(h, "booted", d->guest.booted);
+    xend_sxp_add_kv_int(h, "run_ms", (long long)(d->guest.run_ns / 1000000u));
+    char *text = xend_sxp_print(h);
+    xend_sxp_free(h);
+    uint8_t pre[16];
+    memcpy(pre, SIMHV_IMAGE_MAGIC, 8);
+    simhv_put_le32(pre + 8, SIMHV_IMAGE_VERSION);
+    simhv_put_le32(pre + 12, (uint32_t)strlen(text));
+    xend_buf_append(out, pre, sizeof(pre));
+    xend_buf_puts(out, text);
+    free(text);
+}
+
+static void put_abort(struct xend_buf *out, int code, const char *msg)
+{
+    put_rec_hdr(out, SIMHV_REC_ABORT, (uint32_t)(4 + strlen(msg)));
+    uint8_t c[4];
+    simhv_put_le32(c, (uint32_t)code);
+    xend_buf_append(out, c, 4);
+    xend_buf_puts(out, msg);
+}
+
+static bool wanted(const struct simhv_saver *s, const struct simhv_domain *d, uint64_t pfn)
+{
+    if (s->round != NULL)
+        return (s->round[pfn / 8] >> (pfn % 8)) & 1u;
+    return d->mem.gen[pfn] != 0;
+}
+
+/* One PAGES record of up to SIMHV_PAGES_PER_REC pages from the cursor on. */
+static void put_pages(struct simhv_saver *s, struct simhv_domain *d, struct xend_buf *out)
+{
+    uint64_t pfns[SIMHV_PAGES_PER_REC];
+    uint32_t n = 0;
+    while (s->cursor < d->mem.npages && n < SIMHV_PAGES_PER_REC) {
+        if (wanted(s, d, s->cursor))
+            pfns[n++] = s->cursor;
+        s->cursor++;
+    }
+    if (n == 0)
+        return;
+    put_rec_hdr(out, SIMHV_REC_PAGES, 4 + n * PAGE_ENTRY);
+    uint8_t c[4];
+    simhv_put_le32(c, n);
+    xend_buf_append(out, c, 4);
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *p = (uint8_t *)xend_buf_reserve(out, PAGE_ENTRY);
+        simhv_put_le64(p, pfns[i]);
+        simhv_mem_page_bytes(d->mem.seed, pfns[i], d->mem.gen[pfns[i]], p + 8);
+        xend_buf_commit(out, PAGE_ENTRY);
+    }
+    s->sent += n;
+}
+
+static void next_round(struct simhv_saver *s, struct simhv_machine *m, struct simhv_domain *d)
+{
+    s->rounds++;
+    s->cursor = 0;
+    if (!s->live) {
+        s->phase = SAVE_END;
+        return;
+    }
+    if (s->phase == SAVE_LAST) {
+        s->phase = SAVE_END;
+        return;
+    }
+    if (s->round == NULL)
+        s->round = xend_xcalloc((size_t)(d->mem.npages + 8) / 8, 1);
+    /* Peek at the dirty count first: the last round must start after the pause. */
+    uint64_t dirty = 0;
+    size_t nbytes = (size_t)(d->mem.npages + 7) / 8;
+    for (size_t i = 0; i < nbytes; i++)
+        dirty += (uint64_t)__builtin_popcount(d->mem.track[SIMHV_MEM_TRACK_SAVE][i]);
+    if (dirty <= SIMHV_LIVE_DIRTY_DONE || s->rounds >= SIMHV_LIVE_MAX_ROUNDS) {
+        if (simhv_dom_alive(d))
+            simhv_dom_pause(m, d, NULL);
+        s->phase = SAVE_LAST;
+    }
+    simhv_mem_track_take(&d->mem, SIMHV_MEM_TRACK_SAVE, s->round, d->mem.npages);
+}
+
+bool simhv_saver_step(struct simhv_saver *s, struct simhv_machine *m, struct xend_buf *out,
+                      size_t budget)
+{
+    if (s->phase == SAVE_DONE)
+        return false;
+    struct simhv_domain *d = simhv_dom_find_uid(m, s->uid);
+    if (d == NULL) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "domain %u went away during the save", s->domid);
+        put_abort(out, XEND_ENOENT, msg);
+        s->phase = SAVE_DONE;
+        return false;
+    }
+    size_t start = out->len;
+    while (out->len - start < budget && s->phase != SAVE_DONE) {
+        switch (s->phase) {
+        case SAVE_HEADER:
+            put_header(d, s->total, out);
+            s->phase = SAVE_ROUND;
+            break;
+        case SAVE_ROUND:
+        case SAVE_LAST:
+            if (s->cursor >= d->mem.npages)
+                next_round(s, m, d);
+            else
+                put_pages(s, d, out);
+            break;
+        case SAVE_END: {
+            uint8_t e[16];
+            simhv_put_le64(e, simhv_mem_checksum(&d->mem));
+            simhv_put_le64(e + 8, s->sent);
+            put_rec_hdr(out, SIMHV_REC_END, sizeof(e));
+            xend_buf_append(out, e, sizeof(e));
+            simhv_mem_track_end(&d->mem, SIMHV_MEM_TRACK_SAVE);
+            simhv_dmesg(m, "domain %u: save done, %" PRIu64 " pages in %u round(s)", d->domid,
+                        s->sent, s->rounds);
+            s->phase = SAVE_DONE;
+            break;
+        }
+        case SAVE_DONE: break;
+        }
+    }
+    return s->phase != SAVE_DONE;
+}
+
+void simhv_saver_free(struct simhv_saver *s, struct simhv_machine *m)
+{
+    if (s == NULL)
+        return;
+    struct simhv_domain *d = simhv_dom_find_uid(m, s->uid);
+    if (d != NULL)
+        simhv_mem_track_end(&d->mem, SIMHV_MEM_TRACK_SAVE);
+    free(s->round);
+    free(s);
+}
+
+/* ---- restore ---- */
+
+enum restorer_phase { REST_PRE, REST_HEADER, REST_REC_HDR, REST_PAYLOAD, REST_DONE };
+
+struct simhv_restorer {
+    struct simhv_dom_args args;
+    char name[64];
+    const void *owner;
+    enum restorer_phase phase;
+    uint8_t *acc; /* owned: the unit being collected */
+    size_t acc_len, need;
+    uint32_t rtype;
+    uint64_t uid;
+    uint32_t domid;
+    bool have_domain;
+    uint64_t seed;
+    uint64_t pages;
+};
+
+struct simhv_restorer *simhv_restorer_new(const struct simhv_dom_args *args, const void *owner)
+{
+    struct simhv_restorer *r = xend_xcalloc(1, sizeof(*r));
+    r->args = *args;
+    snprintf(r->name, sizeof(r->name), "%s", args->name ? args->name : "");
+    r->args.name = r->name;
+    r->owner = owner;
+    r->phase = REST_PRE;
+    r->need = 16;
+    r->acc = xend_xmalloc(SIMHV_REC_MAX);
+    return r;
+}
+
+uint32_t simhv_restorer_domid(const struct simhv_restorer *r)
+{
+    return r->have_domain ? r->domid : 0;
+}
+
+static int header_u64(const struct xend_sxp *h, const char *key, uint64_t *out,
+                      struct xend_err *err)
+{
+    long long v;
+    if (xend_sxp_child_int(h, key, &v) < 0 || v < 0)
+        return xend_err_set(err, XEND_EINVAL, "image header has no valid %s", key);
+    *out = (uint64_t)v;
+    return 0;
+}
+
+static int take_header(struct simhv_restorer *r, struct simhv_machine *m, struct xend_err *err)
+{
+    struct xend_sxp *h = NULL;
+    char msg[128];
+    if (xend_sxp_parse((const char *)r->acc, r->acc_len, NULL, &h, msg, sizeof(msg)) < 0)
+        return xend_err_set(err, XEND_EINVAL, "bad image header: %s", msg);
+    int rc = 0;
+    uint64_t mem_kb = 0, maxmem_kb = 0, vcpus = 0, npages = 0, booted = 0, run_ms = 0;
+    const char *seed = xend_sxp_child_value(h, "seed", NULL);
+    if (xend_sxp_name(h) == NULL || strcmp(xend_sxp_name(h), "simhv-image") != 0) {
+        rc = xend_err_set(err, XEND_EINVAL, "bad image header: not a simhv-image");
+        goto out;
+    }
+    if ((rc = header_u64(h, "mem_kb", &mem_kb, err)) < 0 ||
+        (rc = header_u64(h, "maxmem_kb", &maxmem_kb, err)) < 0 ||
+        (rc = header_u64(h, "vcpus", &vcpus, err)) < 0 ||
+        (rc = header_u64(h, "npages", &npages, err)) < 0 ||
+        (rc = header_u64(h, "pages", &r->pages, err)) < 0 ||
+        (rc = header_u64(h, "booted", &booted, err)) < 0 ||
+        (rc = header_u64(h, "run_ms", &run_ms, err)) < 0)
+        goto out;
+    if (seed == NULL) {
+        rc = xend_err_set(err, XEND_EINVAL, "image header has no seed");
+        goto out;
+    }
+    r->seed = strtoull(seed, NULL, 16);
+    struct simhv_dom_args a = r->args;
+    if (a.mem_kb == 0)
+        a.mem_kb = mem_kb;
+    if (a.maxmem_kb == 0)
+        a.maxmem_kb = maxmem_kb;
+    if (a.vcpus == 0)
+        a.vcpus = (uint32_t)vcpus;
+    if (a.name == NULL || a.name[0] == '\0')
+        a.name = xend_sxp_child_value(h, "name", "");
+    if (npages * (SIMHV_PAGE_SIZE / 1024) > a.mem_kb || npages > (1ull << 28)) {
+        rc = xend_err_set(err, XEND_EINVAL,
+                          "image holds %" PRIu64 " KiB, more than the %" PRIu64
+                          " KiB given to the domain",
+                          npages * (SIMHV_PAGE_SIZE / 1024), a.mem_kb);
+        goto out;
+    }
+    struct simhv_domain *d;
+    rc = simhv_dom_create(m, &a, r->owner, &d, err);
+    if (rc < 0)
+        goto out;
+    r->have_domain = true;
+    r->uid = d->uid;
+    r->domid = d->domid;
+    simhv_mem_free(&d->mem);
+    simhv_mem_init(&d->mem, npages, r->seed);
+    rc = simhv_dom_set_guest(m, d, xend_sxp_child_value(h, "kernel", ""),
+                             xend_sxp_child_value(h, "cmdline", ""), err);
+    if (rc < 0)
+        goto out;
+    d->guest.booted = booted != 0;
+    d->guest.run_ns = run_ms * 1000000u;
+out:
+    xend_sxp_free(h);
+    return rc;
+}
+
+static int take_pages(struct simhv_restorer *r, struct simhv_domain *d, struct xend_err *err)
+{
+    if (r->acc_len < 4)
+        return xend_err_set(err, XEND_EINVAL, "truncated page record");
+    uint32_t n = simhv_get_le32(r->acc);
+    if ((uint64_t)n * PAGE_ENTRY + 4 != r->acc_len)
+        return xend_err_set(err, XEND_EINVAL, "page record of %zu bytes cannot hold %u pages",
+                            r->acc_len, n);
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = r->acc + 4 + (size_t)i * PAGE_ENTRY;
+        uint64_t pfn = simhv_get_le64(e);
+        uint32_t gen;
+        if (pfn >= d->mem.npages)
+            return xend_err_set(err, XEND_EINVAL, "page %" PRIu64 " is outside the image", pfn);
+        if (simhv_mem_page_check(r->seed, pfn, e + 8, &gen) < 0)
+            return xend_err_set(err, XEND_EIO, "corrupt page %" PRIu64 " in the image", pfn);
+        simhv_mem_set(&d->mem, pfn, gen);
+    }
+    return 0;
+}
+
+/* A whole unit (header, record header or record) is in acc: act on it. */
+static int take_unit(struct simhv_restorer *r, struct simhv_machine *m, struct xend_err *err)
+{
+    switch (r->phase) {
+    case REST_PRE: {
+        if (memcmp(r->acc, SIMHV_IMAGE_MAGIC, 8) != 0)
+            return xend_err_set(err, XEND_EINVAL, "not a simhv image (bad magic)");
+        uint32_t version = simhv_get_le32(r->acc + 8), hlen = simhv_get_le32(r->acc + 12);
+        if (version != SIMHV_IMAGE_VERSION)
+            return xend_err_set(err, XEND_EINVAL, "simhv image version %u, this simhv reads %u",
+                                version, SIMHV_IMAGE_VERSION);
+        if (hlen == 0 || hlen > SIMHV_IMAGE_HEADER_MAX)
+            return xend_err_set(err, XEND_EINVAL, "bad image header length %u", hlen);
+        r->phase = REST_HEADER;
+        r->need = hlen;
+        return 0;
+    }
+    case REST_HEADER: {
+        int rc = take_header(r, m, err);
+        if (rc < 0)
+            return rc;
+        r->phase = REST_REC_HDR;
+        r->need = REC_HDR;
+        return 0;
+    }
+    case REST_REC_HDR:
+        r->rtype = simhv_get_le32(r->acc);
+        r->need = simhv_get_le32(r->acc + 4);
+        if (r->need > SIMHV_REC_MAX)
+            return xend_err_set(err, XEND_EINVAL, "image record of %zu bytes is too large",
+                                r->need);
+        r->phase = REST_PAYLOAD;
+        return 0;
+    default: break;
+    }
+
+    struct simhv_domain *d = simhv_dom_find_uid(m, r->uid);
+    if (d == NULL)
+        return xend_err_set(err, XEND_ENOENT, "domain %u went away during the restore",
+                            r->domid);
+    int rc = 0;
+    switch (r->rtype) {
+    case SIMHV_REC_PAGES: rc = take_pages(r, d, err); break;
+    case SIMHV_REC_END: {
+        if (r->acc_len != 16)
+            return xend_err_set(err, XEND_EINVAL, "bad end record");
+        uint64_t want = simhv_get_le64(r->acc), have = simhv_mem_checksum(&d->mem);
+        if (want != have)
+            return xend_err_set(err, XEND_EIO,
+                                "image checksum mismatch: image says %016" PRIx64
+                                ", pages give %016" PRIx64,
+                                want, have);
+        d->owner = NULL;
+        if (d->guest.booted)
+            simhv_console_printf(&d->console, "\r\nsimhv: domain restored\r\n");
+        simhv_dmesg(m, "domain %u restored: %" PRIu64 " pages", d->domid, d->mem.present);
+        r->phase = REST_DONE;
+        return 1;
+    }
+    case SIMHV_REC_ABORT: {
+        int n = r->acc_len > 4 ? (int)(r->acc_len - 4) : 0;
+        return xend_err_set(err, XEND_EIO, "the image is incomplete: its save failed: %.*s", n,
+                            (const char *)r->acc + 4);
+    }
+    default:
+        return xend_err_set(err, XEND_EINVAL, "unknown image record type %u", r->rtype);
+    }
+    if (rc < 0)
+        return rc;
+    r->phase = REST_REC_HDR;
+    r->need = REC_HDR;
+    return 0;
+}
+
+int simhv_restorer_feed(struct simhv_restorer *r, struct simhv_machine *m, const uint8_t *data,
+                        size_t len, size_t *used, uint32_t *domid, struct xend_err *err)
+{
+    size_t off = 0;
+    int rc = 0;
+    while (r->phase != REST_DONE) {
+        size_t want = r->need - r->acc_len;
+        size_t n = len - off < want ? len - off : want;
+        memcpy(r->acc + r->acc_len, data + off, n);
+        r->acc_len += n;
+        off += n;
+        if (r->acc_len < r->need)
+            break;
+        rc = take_unit(r, m, err);
+        r->acc_len = 0;
+        if (rc != 0)
+            break;
+    }
+    *used = off;
+    if (rc == 1)
+        *domid = r->domid;
+    return rc;
+}
+
+void simhv_restorer_free(struct simhv_restorer *r, struct simhv_machine *m)
+{
+    if (r == NULL)
+        return;
+    if (r->have_domain && r->phase != REST_DONE) {
+        struct simhv_domain *d = simhv_dom_find_uid(m, r->uid);
+        if (d != NULL)
+            simhv_dom_destroy(m, d, NULL);
+    }
+    free(r->acc);
+    free(r);
+}

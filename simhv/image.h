@@ -1,0 +1,78 @@
+/*
+ * Save and restore streams: a domain's memory image as bytes, written a piece at a time
+ * so the single-threaded server can interleave it with everything else, and read back the
+ * same way into a new paused domain.
+ *
+ * Format (all integers little-endian):
+ *   "SIMHVIMG"  u32 version (1)  u32 hlen  hlen bytes of SXP:
+ *     (simhv-image (name N) (mem_kb N) (maxmem_kb N) (vcpus N) (npages N) (seed HEX)
+ *                  (pages N) (kernel PATH) (cmdline TEXT) (booted 0|1) (run_ms N))
+ *   then records, each u32 type, u32 len, len bytes:
+ *     1 PAGES  u32 count, count x (u64 pfn, 4096 page bytes)
+ *     2 END    u64 checksum (of the image at the end of the save), u64 pages sent
+ *     3 ABORT  u32 XEND_E code, message text (the save failed; never in a complete image)
+ * A live save sends every present page, then rounds of the pages dirtied meanwhile, and
+ * pauses the domain for the last round; a later copy of a page replaces an earlier one.
+ *
+ * Never touches sockets: the server moves the bytes.
+ */
+#ifndef SIMHV_IMAGE_H
+#define SIMHV_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xend/abi.h>
+
+#include "buf.h"
+#include "domain.h"
+
+#define SIMHV_IMAGE_MAGIC "SIMHVIMG"
+#define SIMHV_IMAGE_VERSION 1u
+#define SIMHV_IMAGE_HEADER_MAX (64u * 1024u)
+#define SIMHV_REC_PAGES 1u
+#define SIMHV_REC_END 2u
+#define SIMHV_REC_ABORT 3u
+#define SIMHV_REC_MAX (1024u * 1024u)
+#define SIMHV_PAGES_PER_REC 16u
+/* A live save stops iterating when this few pages are dirty, or after this many rounds. */
+#define SIMHV_LIVE_DIRTY_DONE 50u
+#define SIMHV_LIVE_MAX_ROUNDS 30u
+
+struct simhv_saver;
+struct simhv_restorer;
+
+/*
+ * Start saving d. Domain-0 and unbuilt domains cannot be saved. A non-live save of a
+ * running domain pauses it first. Owned: free with simhv_saver_free.
+ */
+struct simhv_saver *simhv_saver_new(struct simhv_machine *m, struct simhv_domain *d, bool live,
+                                    struct xend_err *err);
+/* Present pages at the start (the size of the first round). */
+uint64_t simhv_saver_pages(const struct simhv_saver *s);
+/*
+ * Append about `budget` more bytes of stream to out. Returns true while more remains,
+ * false once the stream ended (with END, or ABORT when the domain vanished).
+ */
+bool simhv_saver_step(struct simhv_saver *s, struct simhv_machine *m, struct xend_buf *out,
+                      size_t budget);
+void simhv_saver_free(struct simhv_saver *s, struct simhv_machine *m);
+
+/*
+ * Start a restore into a new domain made with args (mem_kb 0: as the image says; the
+ * name is copied), owned by `owner` until complete. Owned: free with simhv_restorer_free,
+ * which destroys the half-made domain unless the restore completed.
+ */
+struct simhv_restorer *simhv_restorer_new(const struct simhv_dom_args *args, const void *owner);
+/*
+ * Feed stream bytes; *used says how many were consumed. Returns 0 (need more), 1 (done:
+ * *domid is the new paused domain) or a negative XEND_E code with err set.
+ */
+int simhv_restorer_feed(struct simhv_restorer *r, struct simhv_machine *m, const uint8_t *data,
+                        size_t len, size_t *used, uint32_t *domid, struct xend_err *err);
+/* The domain being restored (0 before the header arrived) and its pages so far. */
+uint32_t simhv_restorer_domid(const struct simhv_restorer *r);
+void simhv_restorer_free(struct simhv_restorer *r, struct simhv_machine *m);
+
+#endif

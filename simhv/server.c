@@ -1,0 +1,457 @@
+/*
+ * The simhv server loop (see server.h): accept, read, dispatch, write, with each
+ * connection in one mode at a time. Never blocks on one client.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "image.h"
+#include "proto.h"
+
+#define READ_CHUNK (64u * 1024u)
+#define OUT_HIGH (1024u * 1024u)       /* stop reading requests while replies pile up */
+#define SAVE_BUDGET (256u * 1024u)     /* stream bytes prepared per step */
+#define CONSOLE_CHUNK (64u * 1024u)
+#define CLOSE_DRAIN_MAX (64u * 1024u * 1024u)
+
+enum conn_mode { MODE_REQ, MODE_CONSOLE, MODE_NOTIFY, MODE_SAVE, MODE_RESTORE, MODE_CLOSING };
+
+struct conn {
+    int fd;
+    enum conn_mode mode;
+    struct xend_buf in; /* MODE_REQ: the partial line */
+    bool discarding;    /* skipping the rest of an overlong line */
+    struct xend_buf out;
+    size_t out_off;
+    bool write_shut; /* MODE_CLOSING: our side is done, drain theirs */
+    uint64_t drained;
+    uint64_t dom_uid;     /* console */
+    uint64_t console_gen; /* console: which attach this is */
+    uint64_t seen_seq;    /* notify */
+    struct simhv_saver *saver;
+    struct simhv_restorer *restorer;
+    long long req_id; /* restore: the request to answer at the end */
+    bool dead;
+    struct conn *next;
+};
+
+struct server {
+    struct simhv_machine *m;
+    int listen_fd;
+    struct conn *conns;
+    bool stopping;
+};
+
+uint64_t simhv_clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void mkdir_parents(const char *path)
+{
+    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    snprintf(dir, sizeof(dir), "%s", path);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        mkdir(dir, 0700);
+        *p = '/';
+    }
+}
+
+int simhv_listen(const char *path, struct xend_err *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        xend_err_set(err, XEND_EINVAL, "socket path too long: %s", path);
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        xend_err_set(err, XEND_EIO, "socket: %s", strerror(errno));
+        return -1;
+    }
+    /* A socket file nobody answers on is left over from a crash: replace it. */
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+        close(probe);
+        close(fd);
+        xend_err_set(err, XEND_EEXIST, "a simhv is already running on %s", path);
+        return -1;
+    }
+    if (probe >= 0)
+        close(probe);
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path);
+    mkdir_parents(path);
+    mode_t old = umask(077);
+    int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (r < 0 || listen(fd, 128) < 0) {
+        xend_err_set(err, XEND_EIO, "cannot listen on %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- connections ---- */
+
+static void conn_close(struct server *s, struct conn *c)
+{
+    simhv_machine_owner_gone(s->m, c);
+    simhv_saver_free(c->saver, s->m);
+    simhv_restorer_free(c->restorer, s->m);
+    xend_buf_free(&c->in);
+    xend_buf_free(&c->out);
+    close(c->fd);
+    free(c);
+}
+
+static size_t out_pending(const struct conn *c)
+{
+    return c->out.len - c->out_off;
+}
+
+/* Our part is done: send what is queued, then drain the peer until it closes. */
+static void conn_finish(struct conn *c)
+{
+    c->mode = MODE_CLOSING;
+}
+
+static void conn_write(struct conn *c)
+{
+    while (out_pending(c) > 0) {
+        ssize_t n = send(c->fd, c->out.data + c->out_off, out_pending(c), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                c->dead = true;
+            return;
+        }
+        c->out_off += (size_t)n;
+    }
+    xend_buf_reset(&c->out);
+    c->out_off = 0;
+}
+
+static void apply_action(struct server *s, struct conn *c, struct simhv_proto_result *res)
+{
+    switch (res->action) {
+    case SIMHV_ACT_NONE: break;
+    case SIMHV_ACT_CONSOLE: {
+        struct simhv_domain *d = simhv_dom_find_uid(s->m, res->dom_uid);
+        c->mode = MODE_CONSOLE;
+        c->dom_uid = res->dom_uid;
+        c->console_gen = d ? d->console.attach_gen : 0;
+        break;
+    }
+    case SIMHV_ACT_NOTIFY:
+        c->mode = MODE_NOTIFY;
+        c->seen_seq = s->m->change_seq;
+        break;
+    case SIMHV_ACT_SAVE:
+        c->mode = MODE_SAVE;
+        c->saver = res->saver;
+        break;
+    case SIMHV_ACT_RESTORE:
+        c->mode = MODE_RESTORE;
+        c->restorer = res->restorer;
+        c->req_id = res->req_id;
+        break;
+    case SIMHV_ACT_STOP:
+        s->stopping = true;
+        break;
+    }
+}
+
+static void restore_feed(struct server *s, struct conn *c, const uint8_t *data, size_t len)
+{
+    while (len > 0 && c->mode == MODE_RESTORE) {
+        struct xend_err err = {0};
+        size_t used = 0;
+        uint32_t domid = 0;
+        int rc = simhv_restorer_feed(c->restorer, s->m, data, len, &used, &domid, &err);
+        data += used;
+        len -= used;
+        if (rc == 0)
+            continue;
+        simhv_proto_reply(&c->out, c->req_id, rc < 0 ? rc : 0, &err, rc > 0 ? "domid" : NULL,
+                          domid);
+        if (rc < 0)
+            simhv_log("restore failed: %s", xend_err_msg(&err));
+        simhv_restorer_free(c->restorer, s->m); /* destroys the domain unless complete */
+        c->restorer = NULL;
+        conn_finish(c);
+    }
+}
+
+static void console_input(struct server *s, struct conn *c, const uint8_t *data, size_t len)
+{
+    struct simhv_domain *d = simhv_dom_find_uid(s->m, c->dom_uid);
+    if (d == NULL || d->console.attach_gen != c->console_gen)
+        return;
+    simhv_console_input(&d->console, data, len);
+    simhv_guest_console(s->m, d);
+}
+
+/* Bytes that follow a request line belong to the connection's new mode. */
+static void stream_input(struct server *s, struct conn *c, const uint8_t *data, size_t len)
+{
+    switch (c->mode) {
+    case MODE_CONSOLE: console_input(s, c, data, len); break;
+    case MODE_RESTORE: restore_feed(s, c, data, len); break;
+    case MODE_CLOSING: c->drained += len; break;
+    default: break; /* notify and save streams only talk */
+    }
+}
+
+static void request_input(struct server *s, struct conn *c, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        if (c->mode != MODE_REQ) {
+            stream_input(s, c, data, len);
+            return;
+        }
+        const uint8_t *nl = memchr(data, '\n', len);
+        size_t take = nl ? (size_t)(nl - data) : len;
+        if (c->discarding) {
+            c->discarding = nl == NULL;
+        } else if (c->in.len + take > SIMHV_LINE_MAX) {
+            struct xend_err err = {0};
+            xend_err_set(&err, XEND_ELIMIT, "request line longer than %u bytes", SIMHV_LINE_MAX);
+            simhv_proto_reply(&c->out, 0, -XEND_ELIMIT, &err, NULL, 0);
+            xend_buf_reset(&c->in);
+            c->discarding = nl == NULL;
+        } else {
+            xend_buf_append(&c->in, data, take);
+            if (nl != NULL) {
+                size_t l = c->in.len;
+                while (l > 0 && (c->in.data[l - 1] == '\r' || c->in.data[l - 1] == ' '))
+                    l--;
+                if (l > 0) {
+                    struct simhv_proto_result res;
+                    simhv_proto_handle(s->m, c, c->in.data, l, simhv_clock_ns(), &c->out, &res);
+                    apply_action(s, c, &res);
+                }
+                xend_buf_reset(&c->in);
+            }
+        }
+        if (nl == NULL)
+            return;
+        len -= take + 1;
+        data += take + 1;
+    }
+}
+
+static void conn_read(struct server *s, struct conn *c)
+{
+    uint8_t buf[READ_CHUNK];
+    for (int rounds = 0; rounds < 16 && !c->dead; rounds++) {
+        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+        if (n == 0) {
+            c->dead = true;
+            return;
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                c->dead = true;
+            return;
+        }
+        if (c->mode == MODE_REQ)
+            request_input(s, c, buf, (size_t)n);
+        else
+            stream_input(s, c, buf, (size_t)n);
+        if (c->mode == MODE_CLOSING && c->drained > CLOSE_DRAIN_MAX)
+            c->dead = true;
+        if (c->mode == MODE_REQ && out_pending(c) > OUT_HIGH)
+            return;
+    }
+}
+
+/* Before polling: move machine output into connections, retire finished ones. */
+static void conn_prepare(struct server *s, struct conn *c)
+{
+    switch (c->mode) {
+    case MODE_CONSOLE: {
+        struct simhv_domain *d = simhv_dom_find_uid(s->m, c->dom_uid);
+        if (d == NULL || d->console.attach_gen != c->console_gen) {
+            conn_finish(c); /* the domain died, or another client took its console */
+            break;
+        }
+        if (out_pending(c) < CONSOLE_CHUNK && d->console.out_len > 0) {
+            size_t n = d->console.out_len < CONSOLE_CHUNK ? d->console.out_len : CONSOLE_CHUNK;
+            xend_buf_append(&c->out, d->console.out, n);
+            simhv_console_consume_out(&d->console, n);
+        }
+        break;
+    }
+    case MODE_NOTIFY:
+        if (c->seen_seq != s->m->change_seq && out_pending(c) == 0) {
+            xend_buf_putc(&c->out, '!');
+            c->seen_seq = s->m->change_seq;
+        }
+        break;
+    case MODE_SAVE:
+        if (out_pending(c) < SAVE_BUDGET && !simhv_saver_step(c->saver, s->m, &c->out,
+                                                               SAVE_BUDGET))
+            conn_finish(c);
+        break;
+    default: break;
+    }
+    if (c->mode == MODE_CLOSING && out_pending(c) == 0 && !c->write_shut) {
+        shutdown(c->fd, SHUT_WR);
+        c->write_shut = true;
+    }
+}
+
+static void accept_all(struct server *s)
+{
+    for (;;) {
+        int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                simhv_log("accept: %s", strerror(errno));
+            return;
+        }
+        struct conn *c = xend_xcalloc(1, sizeof(*c));
+        c->fd = fd;
+        c->mode = MODE_REQ;
+        c->next = s->conns;
+        s->conns = c;
+    }
+}
+
+static int poll_timeout(const struct server *s, bool busy)
+{
+    if (busy)
+        return 0;
+    uint64_t next = simhv_machine_next_event(s->m);
+    uint64_t tick = (uint64_t)SIMHV_TICK_MS * 1000000u;
+    if (next > tick)
+        next = tick;
+    return (int)((next + 999999u) / 1000000u);
+}
+
+static size_t count_conns(const struct server *s)
+{
+    size_t n = 0;
+    for (const struct conn *c = s->conns; c != NULL; c = c->next)
+        n++;
+    return n;
+}
+
+void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
+                 volatile sig_atomic_t *stop)
+{
+    struct server s = {.m = m, .listen_fd = listen_fd};
+    struct pollfd *pfds = NULL;
+    size_t pcap = 0;
+
+    while (!*stop && !s.stopping) {
+        simhv_machine_advance(m, simhv_clock_ns());
+        bool busy = false;
+        for (struct conn **pp = &s.conns; *pp != NULL;) {
+            struct conn *c = *pp;
+            if (!c->dead)
+                conn_prepare(&s, c);
+            if (c->dead) {
+                *pp = c->next;
+                conn_close(&s, c);
+                continue;
+            }
+            /* A save whose stream is waiting on nobody but us keeps the loop spinning. */
+            busy = busy || (c->mode == MODE_SAVE && out_pending(c) < SAVE_BUDGET);
+            pp = &c->next;
+        }
+
+        size_t n = count_conns(&s) + 1;
+        if (n > pcap) {
+            pcap = n * 2;
+            pfds = xend_xrealloc(pfds, pcap * sizeof(*pfds));
+        }
+        pfds[0] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
+        size_t i = 1;
+        for (struct conn *c = s.conns; c != NULL; c = c->next, i++) {
+            short ev = 0;
+            if (c->mode != MODE_REQ || out_pending(c) <= OUT_HIGH)
+                ev |= POLLIN;
+            if (out_pending(c) > 0)
+                ev |= POLLOUT;
+            pfds[i] = (struct pollfd){.fd = c->fd, .events = ev};
+        }
+        int r = poll(pfds, n, poll_timeout(&s, busy));
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            simhv_log("poll: %s", strerror(errno));
+            break;
+        }
+        simhv_machine_advance(m, simhv_clock_ns());
+        i = 1;
+        for (struct conn *c = s.conns; c != NULL; c = c->next, i++) {
+            short re = pfds[i].revents;
+            if (re & POLLOUT)
+                conn_write(c);
+            if (re & (POLLIN | POLLHUP | POLLERR))
+                conn_read(&s, c);
+            if (!c->dead && out_pending(c) > 0)
+                conn_write(c); /* replies go out at once: one less trip through poll */
+        }
+        if (pfds[0].revents & POLLIN)
+            accept_all(&s);
+    }
+
+    /* The socket goes first, so a client that sees its connection close can start
+     * another simhv on the same path at once. */
+    unlink(path);
+    close(listen_fd);
+    /* Best effort: the (stop) reply, then everyone sees the socket close. */
+    while (s.conns != NULL) {
+        struct conn *c = s.conns;
+        s.conns = c->next;
+        if (c->mode == MODE_REQ && out_pending(c) > 0) {
+            /* Blocking, but never for long: a client that does not read loses its reply. */
+            struct timeval tv = {.tv_sec = 1};
+            setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+            int fl = fcntl(c->fd, F_GETFL);
+            if (fl >= 0)
+                fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
+            conn_write(c);
+        }
+        /* Leaving: domains stay as they are until the machine goes with us. */
+        c->mode = MODE_CLOSING;
+        simhv_saver_free(c->saver, m);
+        c->saver = NULL;
+        simhv_restorer_free(c->restorer, m);
+        c->restorer = NULL;
+        xend_buf_free(&c->in);
+        xend_buf_free(&c->out);
+        close(c->fd);
+        free(c);
+    }
+    free(pfds);
+}
