@@ -123,7 +123,8 @@ static void transport_send(struct xend_request *req, const struct xend_http_resp
     bool close = k->rejecting || !keepalive(r);
     write_head(k, is_http10(r), close, resp->status, resp->reason, resp->content_type,
                (long long)resp->body_len, NULL, resp->headers, resp->nheaders);
-    evbuffer_add(output_of(k), resp->body, resp->body_len);
+    if (evhtp_request_get_method(r) != htp_method_HEAD)
+        evbuffer_add(output_of(k), resp->body, resp->body_len);
     if (k->rejecting) {
         linger_start(k);
         return;

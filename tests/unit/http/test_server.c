@@ -89,6 +89,7 @@ static int client_tcp(void)
 static int client_unix(const char *path)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    assert_true(strlen(path) < sizeof(sa.sun_path));
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     assert_true(fd >= 0);
@@ -580,9 +581,18 @@ static void test_unix_socket_replaces_a_stale_file(void **state)
     close(fd);
     xend_buf_free(&pending);
 
-    /* A second server on the same live socket is refused. */
     xend_http_stop();
     assert_int_equal(access(path, F_OK), -1); /* removed at stop */
+
+    /* A socket somebody still listens on is not taken over. */
+    s = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(s, 1), 0);
+    xend_err_clear(&err);
+    assert_int_equal(xend_http_start(base, &o, &err), -XEND_EEXIST);
+    assert_non_null(strstr(err.msg, "in use"));
+    close(s);
+    unlink(path);
     rmdir(dir);
 }
 
