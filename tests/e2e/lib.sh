@@ -1,0 +1,154 @@
+# Shared helpers for the end-to-end tests (sourced, bash).
+#
+#   xend_start [CONFIG-LINES]   start xend on the sim backend on free loopback ports, with a
+#                               private state dir, log and simhv; sets XEND_PORT, XEND (for
+#                               xm), T (the test's temp dir), CONSOLE_BASE
+#   xend_stop                   stop xend (and its simhv); also run on exit
+#   xget PATH, xpost PATH ARGS  curl as the xm client does (SXP replies); body on stdout,
+#                               status in $HTTP_STATUS
+#   wait_until SECONDS CMD...   poll CMD until it succeeds or the deadline passes
+#   check DESC CMD..., expect_eq DESC WANT GOT, expect_match DESC REGEX TEXT
+#   finish                      print the summary line and exit with the right status
+#
+# Tests only ever talk to 127.0.0.1.
+set -u
+: "${BUILD_DIR:?set BUILD_DIR to the build directory}"
+: "${SRC_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+PASSED=0
+FAILED=0
+T=$(mktemp -d /tmp/xend-e2e.XXXXXX)
+XEND_BIN=$BUILD_DIR/bin/xend
+XM=$BUILD_DIR/bin/xm
+SIMHV=$BUILD_DIR/bin/xend-simhv
+export PATH=$BUILD_DIR/bin:$PATH
+
+port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+
+# A free port with `span` free ports after it (for console ports base+id).
+free_port() {
+    local span=${1:-1} p i ok
+    for _ in $(seq 1 200); do
+        p=$((20000 + RANDOM % 40000))
+        ok=1
+        for i in $(seq 0 $((span - 1))); do
+            port_free $((p + i)) || { ok=0; break; }
+        done
+        [ $ok = 1 ] && { echo $p; return 0; }
+    done
+    return 1
+}
+
+wait_until() {
+    local deadline=$((SECONDS + $1))
+    shift
+    while ! "$@" >/dev/null 2>&1; do
+        [ $SECONDS -ge $deadline ] && return 1
+        sleep 0.05
+    done
+    return 0
+}
+
+write_config() {
+    cat > "$T/xend.conf" <<CONF
+xend-port = $XEND_PORT;
+xend-address = "127.0.0.1";
+xend-event-port = $EVENT_PORT;
+xend-relocation-port = $RELOC_PORT;
+state-dir = "$T/state";
+log-file = "$T/xend.log";
+log-level = "debug";
+pid-file = "$T/xend.pid";
+backend = "sim";
+script-dir = "$T/scripts";
+simhv-socket = "$T/state/simhv.sock";
+console-port-base = $CONSOLE_BASE;
+minimum-restart-time = 20;
+$XEND_EXTRA_CONFIG
+CONF
+}
+
+xend_start() {
+    XEND_EXTRA_CONFIG=${1:-${XEND_EXTRA_CONFIG:-}}
+    XEND_PORT=${XEND_PORT:-$(free_port)}
+    EVENT_PORT=${EVENT_PORT:-$(free_port)}
+    RELOC_PORT=${RELOC_PORT:-$(free_port)}
+    CONSOLE_BASE=${CONSOLE_BASE:-$(free_port 64)}
+    mkdir -p "$T/state" "$T/scripts"
+    cp -r "$SRC_DIR"/scripts/. "$T/scripts/" 2>/dev/null || true
+    write_config
+    export XEND=127.0.0.1:$XEND_PORT
+    "$XEND_BIN" start -c "$T/xend.conf"
+}
+
+xend_stop() {
+    [ -f "$T/xend.conf" ] || return 0
+    "$XEND_BIN" stop -c "$T/xend.conf" >/dev/null 2>&1 || true
+}
+
+simhv_stop() {
+    [ -S "$T/state/simhv.sock" ] && "$SIMHV" --stop --socket "$T/state/simhv.sock" >/dev/null 2>&1
+    return 0
+}
+
+cleanup() {
+    xend_stop
+    simhv_stop
+    if [ "${KEEP_T:-}" = "" ] && [ $FAILED = 0 ]; then rm -rf "$T"; else echo "kept $T"; fi
+}
+trap cleanup EXIT
+
+HTTP_STATUS=
+xget() {
+    local out
+    out=$(curl -s -g -o "$T/.body" -w '%{http_code}' "http://127.0.0.1:$XEND_PORT$1") || out=000
+    HTTP_STATUS=$out
+    cat "$T/.body"
+}
+
+# xpost PATH [name=value ...]: an urlencoded POST like the xm client's.
+xpost() {
+    local path=$1 args=() out
+    shift
+    for a in "$@"; do args+=(--data-urlencode "$a"); done
+    out=$(curl -s -g -o "$T/.body" -w '%{http_code}' "${args[@]}" "http://127.0.0.1:$XEND_PORT$path") || out=000
+    HTTP_STATUS=$out
+    cat "$T/.body"
+}
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; [ $# -gt 1 ] && echo "#   $2"; return 0; }
+
+check() {
+    local desc=$1
+    shift
+    if "$@" >/dev/null 2>&1; then ok "$desc"; else not_ok "$desc" "command failed: $*"; fi
+}
+
+expect_eq() {
+    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "want [$2] got [$3]"; fi
+}
+
+expect_match() {
+    if printf '%s' "$3" | grep -qE -- "$2"; then ok "$1"; else not_ok "$1" "[$3] does not match /$2/"; fi
+}
+
+expect_no_match() {
+    if printf '%s' "$3" | grep -qE -- "$2"; then not_ok "$1" "[$3] matches /$2/"; else ok "$1"; fi
+}
+
+finish() {
+    echo "$PASSED passed, $FAILED failed"
+    [ $FAILED = 0 ]
+    exit $?
+}
+
+# A kernel image for the sim backend: it only has to exist and be readable.
+sim_kernel() {
+    [ -f "$T/vmlinuz" ] || printf 'simulated kernel\n' > "$T/vmlinuz"
+    echo "$T/vmlinuz"
+}
+
+# vm_config NAME [MEMORY] [EXTRA-SXP]: a (vm ...) config for the sim backend.
+vm_config() {
+    echo "(vm (name $1) (memory ${2:-64}) (image (linux (kernel $(sim_kernel)) (args '${ARGS:-sim.load=10}'))) ${3:-})"
+}
