@@ -22,6 +22,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,11 @@ struct conn {
     size_t head_seen, line_len;
     bool line_seen, head_done;
     int nl_state;
+
+    bool dispatched; /* the current request's handler ran */
+    bool held;       /* reading stopped: a pipelined request waits for a deferred reply */
+    int busy;        /* inside one of our bufferevent callbacks */
+    bool dead;       /* libevhtp freed the connection while busy: free k on the way out */
 
     bool rejecting;     /* answering a refused request; libevhtp no longer drives it */
     bool shut;          /* write side shut down */
@@ -313,29 +319,76 @@ static bool head_scan(struct conn *k, const unsigned char *p, size_t n)
     return true;
 }
 
+static bool conn_paused(struct conn *k)
+{
+    return (evhtp_connection_get_flags(k->c) & EVHTP_CONN_FLAG_PAUSED) != 0;
+}
+
+static bool req_finished(evhtp_request_t *r)
+{
+    return (r->flags & EVHTP_REQ_FLAG_FINISHED) != 0;
+}
+
+static void conn_release(struct conn *k)
+{
+    if (--k->busy == 0 && k->dead)
+        free(k);
+}
+
+/*
+ * In front of libevhtp's read callback: the head scan, and pipelining. libevhtp 1.2.18
+ * parses one request per call and its "resume" is a no-op on a connection that is not
+ * paused, so a second request already in the buffer would wait for more input forever;
+ * this loop hands it over again while libevhtp makes progress. A request that arrives
+ * before the previous one was answered (a deferred handler) is held, reading off, until
+ * the reply is out (conn_writecb), because libevhtp would drop the connection instead.
+ */
 static void conn_readcb(struct bufferevent *bev, void *arg)
 {
     struct conn *k = arg;
-    if (!k->head_done && k->ev_req == NULL) {
-        struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t last = SIZE_MAX;
+    k->busy++;
+    for (;;) {
         size_t n = evbuffer_get_length(in);
-        const unsigned char *p = n ? evbuffer_pullup(in, (ssize_t)n) : NULL;
-        if (n > 0 && !head_scan(k, p, n))
-            return;
+        if (n == 0 || n >= last || k->dead || k->rejecting || conn_paused(k))
+            break;
+        if (k->ev_req != NULL && k->dispatched && !req_finished(k->ev_req)) {
+            bufferevent_disable(bev, EV_READ);
+            k->held = true;
+            break;
+        }
+        if (k->ev_req != NULL && req_finished(k->ev_req) && k->head_done)
+            head_reset(k); /* what follows is the next request's head */
+        if (!k->head_done && (k->ev_req == NULL || req_finished(k->ev_req)) &&
+            !head_scan(k, evbuffer_pullup(in, (ssize_t)n), n))
+            break;
+        last = n;
+        k->ev_readcb(bev, k->ev_arg); /* may free the connection (then k->dead) */
     }
-    k->ev_readcb(bev, k->ev_arg); /* may free the connection: k is dead afterwards */
+    conn_release(k);
 }
 
 static void conn_writecb(struct bufferevent *bev, void *arg)
 {
     struct conn *k = arg;
+    k->busy++;
     k->ev_writecb(bev, k->ev_arg);
+    if (!k->dead && k->held && k->ev_req == NULL) {
+        /* The reply before the held request is out: go on with it. */
+        k->held = false;
+        bufferevent_enable(bev, EV_READ);
+        conn_readcb(bev, k);
+    }
+    conn_release(k);
 }
 
 static void conn_eventcb(struct bufferevent *bev, short events, void *arg)
 {
     struct conn *k = arg;
+    k->busy++;
     k->ev_eventcb(bev, events, k->ev_arg);
+    conn_release(k);
 }
 
 /* ---- libevhtp hooks ---- */
@@ -407,6 +460,7 @@ static evhtp_res on_request_fini(evhtp_request_t *r, void *arg)
         if (req != NULL)
             xend_http_request_detach(req);
     }
+    k->dispatched = false;
     head_reset(k);
     return EVHTP_RES_OK;
 }
@@ -430,7 +484,11 @@ static evhtp_res on_conn_fini(evhtp_connection_t *c, void *arg)
         srv.conns = k->next;
     if (k->next)
         k->next->prev = k->prev;
-    free(k);
+    k->c = NULL;
+    if (k->busy > 0)
+        k->dead = true;
+    else
+        free(k);
     return EVHTP_RES_OK;
 }
 
@@ -482,6 +540,7 @@ static void gencb(evhtp_request_t *r, void *arg)
     struct conn *k = hooks->on_connection_fini_arg;
     if (k->req == NULL || k->ev_req != r)
         return; /* cannot happen: on_headers runs for every request */
+    k->dispatched = true;
     size_t len = evbuffer_get_length(r->buffer_in);
     const char *body = len ? (const char *)evbuffer_pullup(r->buffer_in, (ssize_t)len) : "";
     xend_http_request_run(k->req, body, len);

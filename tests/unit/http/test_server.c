@@ -315,6 +315,56 @@ static void test_root_over_keepalive_connection_twice(void **state)
     assert_true(fds_back_to_baseline());
 }
 
+static void test_pipelined_requests_are_both_answered(void **state)
+{
+    (void)state;
+    struct xend_buf pending = XEND_BUF_INIT;
+    struct resp r;
+    int fd = client_tcp();
+    const char *req = "GET /xend HTTP/1.1\r\nHost: x\r\n\r\nGET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n";
+    client_send(fd, req, strlen(req));
+    assert_true(client_read(fd, &r, &pending));
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    assert_true(client_read(fd, &r, &pending));
+    assert_int_equal(r.status, 404);
+    assert_string_equal(r.reason, "Not found /nowhere");
+    resp_free(&r);
+    close(fd);
+    xend_buf_free(&pending);
+    assert_true(fds_back_to_baseline());
+}
+
+static void test_request_pipelined_behind_a_deferred_one_waits_its_turn(void **state)
+{
+    (void)state;
+    struct xend_buf pending = XEND_BUF_INIT;
+    struct resp r;
+    int fd = client_tcp();
+    const char *req = "POST /xend/slow?op=wait HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "GET /xend HTTP/1.1\r\nHost: x\r\n\r\n";
+    client_send(fd, req, strlen(req));
+    uint64_t deadline = now_ms() + 5000;
+    while (held == NULL && now_ms() < deadline)
+        pump();
+    assert_non_null(held);
+    for (int i = 0; i < 10; i++)
+        pump(); /* the second request must not be answered first, nor kill the first */
+    xend_http_host_table()->complete(held, 0);
+    held = NULL;
+    assert_true(client_read(fd, &r, &pending));
+    assert_int_equal(r.status, 200);
+    assert_string_equal(xend_buf_str(&r.body), "0");
+    resp_free(&r);
+    assert_true(client_read(fd, &r, &pending));
+    assert_int_equal(r.status, 200);
+    assert_string_equal(xend_buf_str(&r.body), "(ls node domain console event device vnet)");
+    resp_free(&r);
+    close(fd);
+    xend_buf_free(&pending);
+    assert_true(fds_back_to_baseline());
+}
+
 static void test_http10_reply_closes_the_connection(void **state)
 {
     (void)state;
@@ -601,6 +651,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_root_over_keepalive_connection_twice, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_requests_are_both_answered, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_request_pipelined_behind_a_deferred_one_waits_its_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http10_reply_closes_the_connection, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_10mb_body_gets_413_and_server_keeps_serving, setup,
