@@ -1,0 +1,577 @@
+/*
+ * vbd plugin against the fake host: config errors with Xen's texts, virtual device numbers,
+ * phy devices that must be block devices, the sharing rules, file: through a block-file
+ * script (bind prints the node, unbind on detach), site block-TYPE scripts, failures that
+ * fail an attach and undo what was done, reattach without scripts.
+ *
+ * phy tests use /dev/loop0 and /dev/loop1 (block devices on most Linux hosts) and are
+ * skipped where they are missing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "fake_host.h"
+#include "sxp.h"
+
+extern const struct xend_plugin_desc xend_plugin_desc;
+
+/* ---- a fake backend that records device calls ---- */
+static struct {
+    int attach_calls, detach_calls;
+    uint32_t domid, devid, detach_devid;
+    char params[256];
+    int fail_attach;
+    bool detached_before_unbind_log; /* the script log was empty of unbind at detach time */
+} B;
+
+static char dir[64];
+static char logpath[128];
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return strdup("");
+    static char buf[16384];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
+static int fb_attach(void *ctx, uint32_t domid, const char *cls, uint32_t devid,
+                     const struct xend_sxp *params, char *name, size_t name_len,
+                     struct xend_err *err)
+{
+    (void)ctx;
+    assert_string_equal(cls, "vbd");
+    B.attach_calls++;
+    B.domid = domid;
+    B.devid = devid;
+    char *p = xend_sxp_print(params);
+    snprintf(B.params, sizeof(B.params), "%s", p);
+    free(p);
+    if (B.fail_attach)
+        return xend_err_set(err, XEND_EBACKEND, "blkback refused");
+    snprintf(name, name_len, "vbd-%u-%u", domid, devid);
+    return 0;
+}
+
+static int fb_detach(void *ctx, uint32_t domid, const char *cls, uint32_t devid,
+                     struct xend_err *err)
+{
+    (void)ctx;
+    (void)domid;
+    (void)err;
+    assert_string_equal(cls, "vbd");
+    B.detach_calls++;
+    B.detach_devid = devid;
+    char *log = slurp(logpath);
+    B.detached_before_unbind_log = strstr(log, "unbind") == NULL;
+    free(log);
+    return 0;
+}
+
+static const struct xend_backend_ops fake_backend = {
+    XEND_BACKEND_OPS_INIT, .name = "fake", .dev_attach = fb_attach, .dev_detach = fb_detach};
+
+/* ---- fixture ---- */
+static const struct xend_host *host;
+static const struct xend_device_ops *ops;
+static void *ctx;
+static struct xend_domain *vm1, *vm2;
+static char img[160], node[160];
+
+static void write_script(const char *name, const char *body)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\n{ for a in \"$0\" \"$@\"; do printf '%%s\\n' \"$a\"; done; "
+               "echo ---; } >> %s\n%s\n",
+            logpath, body);
+    fclose(f);
+    chmod(path, 0755);
+}
+
+static char *script_log(void)
+{
+    return slurp(logpath);
+}
+
+static char *expect_argv(const char *script, ...)
+{
+    static char buf[2048];
+    size_t n = (size_t)snprintf(buf, sizeof(buf), "%s/%s\n", dir, script);
+    va_list ap;
+    va_start(ap, script);
+    for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *))
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s\n", a);
+    va_end(ap);
+    snprintf(buf + n, sizeof(buf) - n, "---\n");
+    return buf;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/xend-test-vbd-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(logpath, sizeof(logpath), "%s/argv.log", dir);
+    snprintf(img, sizeof(img), "%s/disk.img", dir);
+    snprintf(node, sizeof(node), "%s/loop-node", dir);
+    FILE *f = fopen(img, "w");
+    assert_non_null(f);
+    fputs("an image", f);
+    fclose(f);
+
+    char body[512];
+    snprintf(body, sizeof(body), "[ \"$1\" = bind ] && echo %s\nexit 0", node);
+    write_script("block-file", body);
+    write_script("my-binder", body);
+    write_script("block-nbd", body);
+    write_script("block-silent", "exit 0");
+    write_script("block-fail", "echo 'losetup: cannot find an unused loop device'\nexit 2");
+
+    memset(&B, 0, sizeof(B));
+    host = fake_host_new("vbd");
+    fake_host_dir_set("script", dir);
+    fake_host_domain_add(0, "Domain-0", NULL);
+    vm1 = fake_host_domain_add(5, "vm1", NULL);
+    vm2 = fake_host_domain_add(7, "vm2", NULL);
+    fake_host_backend_set(&fake_backend, NULL);
+    return 0;
+}
+
+static void init_plugin(void)
+{
+    assert_int_equal(fake_host_init_plugin(&xend_plugin_desc), 0);
+    ops = fake_host_device_class("vbd", &ctx);
+    assert_non_null(ops);
+}
+
+static void free_priv(struct xend_device *dev, void *arg)
+{
+    (void)arg;
+    ops->free(ctx, dev);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (ops)
+        host->device->foreach("vbd", free_priv, NULL);
+    ops = NULL;
+    fake_host_free();
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static bool have_block(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISBLK(st.st_mode);
+}
+
+#define NEED_LOOP_DEVICES()                                                                   \
+    do {                                                                                      \
+        if (!have_block("/dev/loop0") || !have_block("/dev/loop1"))                           \
+            skip();                                                                           \
+    } while (0)
+
+static int parse(struct xend_domain *dom, const char *text, struct xend_err *err)
+{
+    struct xend_sxp *c;
+    char msg[128];
+    assert_int_equal(xend_sxp_parse(text, strlen(text), NULL, &c, msg, sizeof(msg)), 0);
+    struct xend_sxp *norm = NULL;
+    xend_err_clear(err);
+    int rc = ops->parse(ctx, dom, c, &norm, err);
+    assert_null(norm);
+    xend_sxp_free(c);
+    return rc;
+}
+
+static int attach(struct xend_device *dev, char *msg, size_t msglen)
+{
+    struct xend_op *op = fake_host_op_new();
+    ops->attach(ctx, dev, op);
+    int rc = fake_host_op_wait(op, 5000);
+    if (msg)
+        snprintf(msg, msglen, "%s", rc < 0 ? fake_host_op_msg(op) : "");
+    fake_host_op_free(op);
+    return rc;
+}
+
+static int detach(struct xend_device *dev)
+{
+    struct xend_op *op = fake_host_op_new();
+    ops->detach(ctx, dev, XEND_DEV_NORMAL, op);
+    int rc = fake_host_op_wait(op, 5000);
+    fake_host_op_free(op);
+    return rc;
+}
+
+static char *describe(struct xend_device *dev)
+{
+    struct xend_sxp *d = ops->describe(ctx, dev);
+    char *s = xend_sxp_print(d);
+    xend_sxp_free(d);
+    return s;
+}
+
+static struct xend_device *dev_new(struct xend_domain *dom, uint32_t idx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static struct xend_device *dev_new(struct xend_domain *dom, uint32_t idx, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    return fake_host_device_new(dom, "vbd", idx, text);
+}
+
+/* ---- config ---- */
+
+static void test_config_errors_use_xen_texts(void **state)
+{
+    (void)state;
+    init_plugin();
+    struct xend_err err;
+    assert_int_equal(parse(NULL, "(vbd (dev sda1))", &err), -XEND_EINVAL);
+    assert_string_equal(err.msg, "vbd: Missing uname");
+    assert_int_equal(parse(NULL, "(vbd (uname phy:loop0))", &err), -XEND_EINVAL);
+    assert_string_equal(err.msg, "vbd: Missing dev");
+    assert_int_equal(parse(NULL, "(vbd (uname loop0) (dev sda1))", &err), -XEND_EINVAL);
+    assert_string_equal(err.msg, "vbd: Invalid uname: loop0 (want TYPE:PARAMS)");
+    assert_int_equal(parse(NULL, "(vbd (uname ../x:y) (dev sda1))", &err), -XEND_EINVAL);
+    assert_string_equal(err.msg, "vbd: Invalid uname: ../x:y");
+    assert_int_equal(parse(NULL, "(vbd (uname phy:loop0) (dev sda1) (mode rw))", &err),
+                     -XEND_EINVAL);
+    assert_string_equal(err.msg, "vbd: Invalid mode: rw (want r, w, r! or w!)");
+    assert_int_equal(parse(NULL, "(vbd (uname phy:loop0) (dev sdq17))", &err), -XEND_EINVAL);
+    assert_string_equal(err.msg, "vbd: Invalid dev: sdq17");
+    assert_int_equal(parse(NULL, "(vbd (uname phy:nosuchdisk) (dev sda1))", &err), -XEND_ENOENT);
+    assert_string_equal(err.msg, "vbd: Device not found: nosuchdisk");
+    /* a character device is no disk */
+    assert_int_equal(parse(NULL, "(vbd (uname phy:/dev/null) (dev sda1))", &err), -XEND_ENOENT);
+    assert_string_equal(err.msg, "vbd: Device not found: /dev/null");
+    assert_int_equal(parse(NULL, "(vbd (uname file:/no/such.img) (dev sda1))", &err),
+                     -XEND_ENOENT);
+    assert_string_equal(err.msg, "vbd: Device not found: /no/such.img");
+    assert_int_equal(parse(NULL, "(vbd (uname file:disk.img) (dev sda1))", &err), -XEND_EINVAL);
+    assert_non_null(strstr(err.msg, "absolute path"));
+}
+
+static void test_unknown_backend_and_type_without_script_are_refused(void **state)
+{
+    (void)state;
+    init_plugin();
+    struct xend_err err;
+    char text[256];
+    snprintf(text, sizeof(text), "(vbd (uname file:%s) (dev sda1) (backend 3))", img);
+    assert_int_equal(parse(NULL, text, &err), -XEND_ENOENT);
+    assert_string_equal(err.msg, "vbd: unknown backend domain: 3");
+    assert_int_equal(parse(NULL, "(vbd (uname iscsi:target0) (dev sda1))", &err), -XEND_ENOENT);
+    char want[256];
+    snprintf(want, sizeof(want), "vbd: script not found or not executable: %s/block-iscsi", dir);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(parse(NULL, "(vbd (uname nbd:server:1234) (dev sda1))", &err), 0);
+}
+
+static void test_vdev_is_the_linux_number_of_the_name(void **state)
+{
+    (void)state;
+    init_plugin();
+    static const struct {
+        const char *dev;
+        unsigned vdev;
+    } cases[] = {
+        {"sda1", 2049},  {"sda", 2048},      {"/dev/sdb2", 2066}, {"sdp15", 2303},
+        {"sdq", 16640},  {"sdaa", 16800},    {"hda1", 769},       {"hdb", 832},
+        {"hdc", 5632},   {"hdd3", 5699},     {"xvda", 51712},     {"xvdb1", 51729},
+        {"0x801", 2049}, {"301", 769},
+    };
+    for (uint32_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct xend_device *dev =
+            dev_new(vm1, i, "(vbd (uname nbd:h:1) (dev %s) (mode r))", cases[i].dev);
+        char *d = describe(dev);
+        char want[64];
+        snprintf(want, sizeof(want), "(vdev %u) (device %u)", cases[i].vdev, cases[i].vdev);
+        if (strstr(d, want) == NULL)
+            fail_msg("%s: got %s, want %s", cases[i].dev, d, want);
+        free(d);
+    }
+}
+
+/* ---- sharing ---- */
+
+static void test_writable_segment_cannot_be_shared(void **state)
+{
+    (void)state;
+    NEED_LOOP_DEVICES();
+    init_plugin();
+    dev_new(vm1, 0, "(vbd (uname phy:loop0) (dev sda1) (mode w))");
+    struct xend_err err;
+    assert_int_equal(parse(vm2, "(vbd (uname phy:loop0) (dev sda1) (mode r))", &err), -XEND_EBUSY);
+    assert_string_equal(err.msg, "vbd: Segment phy:loop0 is in writable use");
+    assert_int_equal(parse(vm2, "(vbd (uname phy:/dev/loop0) (dev sda1) (mode w))", &err),
+                     -XEND_EBUSY);
+    assert_string_equal(err.msg, "vbd: Segment phy:/dev/loop0 is in writable use");
+    /* '!' overrides; another device is free */
+    assert_int_equal(parse(vm2, "(vbd (uname phy:loop0) (dev sda1) (mode 'w!'))", &err), 0);
+    assert_int_equal(parse(vm2, "(vbd (uname phy:loop1) (dev sda1) (mode w))", &err), 0);
+}
+
+static void test_read_only_segment_is_shared_read_only_only(void **state)
+{
+    (void)state;
+    NEED_LOOP_DEVICES();
+    init_plugin();
+    dev_new(vm1, 0, "(vbd (uname phy:loop0) (dev sda1))"); /* mode r by default */
+    struct xend_err err;
+    assert_int_equal(parse(vm2, "(vbd (uname phy:loop0) (dev sda1) (mode r))", &err), 0);
+    assert_int_equal(parse(vm2, "(vbd (uname phy:loop0) (dev sda1) (mode w))", &err),
+                     -XEND_EBUSY);
+    assert_string_equal(err.msg, "vbd: Segment phy:loop0 is in read-only use");
+    assert_int_equal(parse(vm2, "(vbd (uname phy:loop0) (dev sda1) (mode w!))", &err), 0);
+}
+
+static void test_file_segments_are_shared_by_identity_not_name(void **state)
+{
+    (void)state;
+    init_plugin();
+    char link[200];
+    snprintf(link, sizeof(link), "%s/other-name.img", dir);
+    assert_int_equal(symlink(img, link), 0);
+    dev_new(vm1, 0, "(vbd (uname file:%s) (dev sda1) (mode w))", img);
+    struct xend_err err;
+    char text[512];
+    snprintf(text, sizeof(text), "(vbd (uname file:%s) (dev sda1))", link);
+    assert_int_equal(parse(vm2, text, &err), -XEND_EBUSY);
+    assert_non_null(strstr(err.msg, "is in writable use"));
+}
+
+static void test_guest_device_name_is_unique_within_a_domain(void **state)
+{
+    (void)state;
+    init_plugin();
+    dev_new(vm1, 0, "(vbd (uname nbd:a:1) (dev sda1))");
+    struct xend_err err;
+    assert_int_equal(parse(vm1, "(vbd (uname nbd:b:1) (dev sda1))", &err), -XEND_EEXIST);
+    assert_string_equal(err.msg, "vbd: device sda1 already in use in domain 5");
+    /* the same number under another spelling */
+    assert_int_equal(parse(vm1, "(vbd (uname nbd:b:1) (dev 0x801))", &err), -XEND_EEXIST);
+    assert_int_equal(parse(vm2, "(vbd (uname nbd:b:1) (dev sda1))", &err), 0);
+    assert_int_equal(parse(vm1, "(vbd (uname nbd:b:1) (dev sda2))", &err), 0);
+}
+
+static void test_a_new_device_does_not_clash_with_its_own_record(void **state)
+{
+    (void)state;
+    NEED_LOOP_DEVICES();
+    init_plugin();
+    /* The core makes the record, then parses the record's own config. */
+    struct xend_device *dev = dev_new(vm1, 0, "(vbd (uname phy:loop0) (dev sda1) (mode w))");
+    struct xend_err err = {0};
+    struct xend_sxp *norm = NULL;
+    assert_int_equal(ops->parse(ctx, vm1, host->device->config(dev), &norm, &err), 0);
+    /* ...and a second record of the same config is seen */
+    struct xend_device *dup = dev_new(vm1, 1, "(vbd (uname phy:loop1) (dev sda1) (mode w))");
+    assert_int_equal(ops->parse(ctx, vm1, host->device->config(dup), &norm, &err), -XEND_EEXIST);
+}
+
+/* ---- attach, detach ---- */
+
+static void test_phy_attach_gives_the_backend_the_node_without_scripts(void **state)
+{
+    (void)state;
+    NEED_LOOP_DEVICES();
+    init_plugin();
+    struct xend_device *dev = dev_new(vm1, 0, "(vbd (uname phy:loop0) (dev sda1) (mode w))");
+    assert_int_equal(attach(dev, NULL, 0), 0);
+    assert_int_equal(B.attach_calls, 1);
+    assert_int_equal(B.domid, 5);
+    assert_int_equal(B.devid, 2049);
+    assert_string_equal(B.params, "(vbd (node /dev/loop0) (dev sda1) (vdev 2049) (mode w))");
+    char *d = describe(dev);
+    assert_string_equal(d, "(vbd (idx 0) (vdev 2049) (device 1792) (mode w) (dev sda1) "
+                           "(uname phy:loop0) (node /dev/loop0) (index 0))");
+    free(d);
+    assert_int_equal(detach(dev), 0);
+    assert_int_equal(B.detach_calls, 1);
+    assert_int_equal(B.detach_devid, 2049);
+    char *log = script_log();
+    assert_string_equal(log, "");
+    free(log);
+}
+
+static void test_file_is_bound_by_block_file_and_unbound_after_backend_detach(void **state)
+{
+    (void)state;
+    init_plugin();
+    struct xend_device *dev = dev_new(vm1, 1, "(vbd (uname file:%s) (dev xvda) (mode w!))", img);
+    assert_int_equal(attach(dev, NULL, 0), 0);
+    char *log = script_log();
+    assert_string_equal(log, expect_argv("block-file", "bind", img, NULL));
+    free(log);
+    char want[512];
+    snprintf(want, sizeof(want), "(vbd (node %s) (dev xvda) (vdev 51712) (mode w))", node);
+    assert_string_equal(B.params, want);
+    char *d = describe(dev);
+    snprintf(want, sizeof(want),
+             "(vbd (idx 1) (vdev 51712) (device 51712) (mode 'w!') (dev xvda) (uname file:%s) "
+             "(node %s) (index 1))",
+             img, node);
+    assert_string_equal(d, want);
+    free(d);
+
+    unlink(logpath);
+    assert_int_equal(detach(dev), 0);
+    assert_int_equal(B.detach_calls, 1);
+    assert_true(B.detached_before_unbind_log);
+    log = script_log();
+    assert_string_equal(log, expect_argv("block-file", "unbind", node, NULL));
+    free(log);
+}
+
+static void test_block_file_key_renames_the_script(void **state)
+{
+    (void)state;
+    fake_host_config_set("block-file", "my-binder");
+    init_plugin();
+    struct xend_device *dev = dev_new(vm1, 0, "(vbd (uname file:%s) (dev sda1))", img);
+    assert_int_equal(attach(dev, NULL, 0), 0);
+    char *log = script_log();
+    assert_string_equal(log, expect_argv("my-binder", "bind", img, NULL));
+    free(log);
+}
+
+static void test_site_type_runs_block_TYPE_with_params_split_at_colons(void **state)
+{
+    (void)state;
+    init_plugin();
+    struct xend_device *dev = dev_new(vm2, 0, "(vbd (uname nbd:server:1234) (dev hda1))");
+    assert_int_equal(attach(dev, NULL, 0), 0);
+    char *log = script_log();
+    assert_string_equal(log, expect_argv("block-nbd", "bind", "server", "1234", NULL));
+    free(log);
+    assert_int_equal(B.devid, 769);
+}
+
+static void test_failing_bind_fails_attach_before_the_backend(void **state)
+{
+    (void)state;
+    init_plugin();
+    struct xend_device *dev = dev_new(vm1, 0, "(vbd (uname fail:x) (dev sda1))");
+    char msg[512];
+    assert_int_equal(attach(dev, msg, sizeof(msg)), -XEND_EIO);
+    char want[512];
+    snprintf(want, sizeof(want),
+             "vbd: script %s/block-fail bind failed: exit status 2: losetup: cannot find an "
+             "unused loop device",
+             dir);
+    assert_string_equal(msg, want);
+    assert_int_equal(B.attach_calls, 0);
+    /* nothing bound: detach has nothing to unbind */
+    unlink(logpath);
+    assert_int_equal(detach(dev), 0);
+    char *log = script_log();
+    assert_string_equal(log, "");
+    free(log);
+}
+
+static void test_bind_that_prints_no_node_fails_attach(void **state)
+{
+    (void)state;
+    init_plugin();
+    struct xend_device *dev = dev_new(vm1, 0, "(vbd (uname silent:x) (dev sda1))");
+    char msg[512];
+    assert_int_equal(attach(dev, msg, sizeof(msg)), -XEND_EIO);
+    assert_string_equal(msg, "vbd: script block-silent bind x printed no device node (got '')");
+    assert_int_equal(B.attach_calls, 0);
+}
+
+static void test_backend_refusal_after_bind_unbinds(void **state)
+{
+    (void)state;
+    B.fail_attach = 1;
+    init_plugin();
+    struct xend_device *dev = dev_new(vm1, 0, "(vbd (uname file:%s) (dev sda1))", img);
+    char msg[512];
+    assert_int_equal(attach(dev, msg, sizeof(msg)), -XEND_EBACKEND);
+    assert_string_equal(msg, "blkback refused");
+    char *log = script_log();
+    char want[1024];
+    snprintf(want, sizeof(want), "%s", expect_argv("block-file", "bind", img, NULL));
+    strcat(want, expect_argv("block-file", "unbind", node, NULL));
+    assert_string_equal(log, want);
+    free(log);
+}
+
+static void test_reattach_takes_the_node_from_state_without_binding(void **state)
+{
+    (void)state;
+    init_plugin();
+    struct xend_device *dev = dev_new(vm1, 0, "(vbd (uname file:%s) (dev sda1) (mode w))", img);
+    struct xend_sxp *st;
+    char text[512], msg[128];
+    snprintf(text, sizeof(text),
+             "(vbd (idx 0) (vdev 2049) (device 1799) (mode w) (dev sda1) (uname file:%s) "
+             "(node /dev/loop7) (index 0))",
+             img);
+    assert_int_equal(xend_sxp_parse(text, strlen(text), NULL, &st, msg, sizeof(msg)), 0);
+    struct xend_err err = {0};
+    assert_int_equal(ops->reattach(ctx, dev, st, &err), 0);
+    xend_sxp_free(st);
+    char *log = script_log();
+    assert_string_equal(log, "");
+    free(log);
+    char *d = describe(dev);
+    assert_non_null(strstr(d, "(node /dev/loop7)"));
+    free(d);
+    assert_int_equal(detach(dev), 0);
+    assert_int_equal(B.detach_calls, 1);
+    log = script_log();
+    assert_string_equal(log, expect_argv("block-file", "unbind", "/dev/loop7", NULL));
+    free(log);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+        T(test_config_errors_use_xen_texts),
+        T(test_unknown_backend_and_type_without_script_are_refused),
+        T(test_vdev_is_the_linux_number_of_the_name),
+        T(test_writable_segment_cannot_be_shared),
+        T(test_read_only_segment_is_shared_read_only_only),
+        T(test_file_segments_are_shared_by_identity_not_name),
+        T(test_guest_device_name_is_unique_within_a_domain),
+        T(test_a_new_device_does_not_clash_with_its_own_record),
+        T(test_phy_attach_gives_the_backend_the_node_without_scripts),
+        T(test_file_is_bound_by_block_file_and_unbound_after_backend_detach),
+        T(test_block_file_key_renames_the_script),
+        T(test_site_type_runs_block_TYPE_with_params_split_at_colons),
+        T(test_failing_bind_fails_attach_before_the_backend),
+        T(test_bind_that_prints_no_node_fails_attach),
+        T(test_backend_refusal_after_bind_unbinds),
+        T(test_reattach_takes_the_node_from_state_without_binding),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
