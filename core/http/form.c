@@ -25,8 +25,8 @@ void xend_http_args_free(struct xend_http_args *a)
     a->n = a->cap = 0;
 }
 
-void xend_http_args_add(struct xend_http_args *a, const char *name, const char *value,
-                        size_t len, bool from_url, bool is_file)
+void xend_http_args_add(struct xend_http_args *a, const char *name, const char *value, size_t len,
+                        bool from_url, bool is_file)
 {
     if (a->n == a->cap) {
         a->cap = a->cap ? a->cap * 2 : 8;
@@ -43,8 +43,8 @@ void xend_http_args_add(struct xend_http_args *a, const char *name, const char *
     arg->is_file = is_file;
 }
 
-const struct xend_http_arg *xend_http_args_find(const struct xend_http_args *a,
-                                                const char *name, size_t *count)
+const struct xend_http_arg *xend_http_args_find(const struct xend_http_args *a, const char *name,
+                                                size_t *count)
 {
     const struct xend_http_arg *first = NULL;
     size_t n = 0;
@@ -80,8 +80,7 @@ int xend_http_unescape(const char *text, size_t len, bool plus_is_space, struct 
             int hi = i + 1 < len ? hexval((unsigned char)text[i + 1]) : -1;
             int lo = i + 2 < len ? hexval((unsigned char)text[i + 2]) : -1;
             if (hi < 0 || lo < 0)
-                return xend_err_set(err, XEND_EINVAL, "Malformed percent escape at offset %zu",
-                                    i);
+                return xend_err_set(err, XEND_EINVAL, "Malformed percent escape at offset %zu", i);
             xend_buf_putc(out, (char)(hi * 16 + lo));
             i += 2;
         } else if (c == '+' && plus_is_space) {
@@ -111,8 +110,7 @@ int xend_http_parse_urlencoded(const char *text, size_t len, bool from_url,
             xend_buf_reset(&value);
             rc = xend_http_unescape(text + i, nlen, true, &name, err);
             if (rc == 0 && eq != NULL)
-                rc = xend_http_unescape(eq + 1, (size_t)(text + end - (eq + 1)), true, &value,
-                                        err);
+                rc = xend_http_unescape(eq + 1, (size_t)(text + end - (eq + 1)), true, &value, err);
             if (rc < 0)
                 goto out;
             /* A pair with an empty name carries nothing a handler could ask for. */
@@ -173,8 +171,7 @@ int xend_http_multipart_boundary(const char *content_type, char *out, size_t out
                                  struct xend_err *err)
 {
     char b[72];
-    if (!header_param(content_type, "boundary", b, sizeof(b)) || b[0] == '\0' ||
-        strlen(b) > 70)
+    if (!header_param(content_type, "boundary", b, sizeof(b)) || b[0] == '\0' || strlen(b) > 70)
         return xend_err_set(err, XEND_EINVAL, "Malformed multipart boundary");
     if (strlen(b) + 1 > out_len)
         return xend_err_set(err, XEND_EINVAL, "Malformed multipart boundary");
@@ -192,8 +189,8 @@ static const char *find_delim(const char *p, const char *end, const char *delim,
         if (hit == NULL)
             return NULL;
         const char *after = hit + dlen;
-        if (after == end || *after == '-' || *after == '\r' || *after == '\n' ||
-            *after == ' ' || *after == '\t')
+        if (after == end || *after == '-' || *after == '\r' || *after == '\n' || *after == ' ' ||
+            *after == '\t')
             return hit;
         p = hit + 1;
     }
@@ -240,9 +237,8 @@ static int part_headers(const char *p, const char *hend, struct xend_buf *name, 
     return 0;
 }
 
-int xend_http_parse_multipart(const char *body, size_t len, const char *boundary,
-                              size_t max_parts, struct xend_http_args *args,
-                              struct xend_err *err)
+int xend_http_parse_multipart(const char *body, size_t len, const char *boundary, size_t max_parts,
+                              struct xend_http_args *args, struct xend_err *err)
 {
     const char *end = body + len;
     char delim[80];
@@ -287,8 +283,9 @@ int xend_http_parse_multipart(const char *body, size_t len, const char *boundary
             p = lend;
         }
         if (hend == NULL) {
-            rc = xend_err_set(err, XEND_EINVAL, "Malformed multipart body: unterminated part "
-                                                "headers");
+            rc = xend_err_set(err, XEND_EINVAL,
+                              "Malformed multipart body: unterminated part "
+                              "headers");
             goto out;
         }
         bool is_file;
@@ -307,13 +304,12 @@ int xend_http_parse_multipart(const char *body, size_t len, const char *boundary
                 cend--;
         }
         if (++parts > max_parts) {
-            rc = xend_err_set(err, XEND_ELIMIT, "Too many multipart parts (limit %zu)",
-                              max_parts);
+            rc = xend_err_set(err, XEND_ELIMIT, "Too many multipart parts (limit %zu)", max_parts);
             goto out;
         }
         if (name.len > 0)
-            xend_http_args_add(args, xend_buf_str(&name), cstart, (size_t)(cend - cstart),
-                               false, is_file);
+            xend_http_args_add(args, xend_buf_str(&name), cstart, (size_t)(cend - cstart), false,
+                               is_file);
         if (next == NULL)
             break; /* no closing delimiter: accept what came (a truncated client) */
         d = next;

@@ -66,8 +66,7 @@ static bool is_listing(const struct xend_request *req, const struct xend_sxp *v)
     return true;
 }
 
-static void listing(const struct xend_request *req, const struct xend_sxp *v,
-                    struct xend_buf *out)
+static void listing(const struct xend_request *req, const struct xend_sxp *v, struct xend_buf *out)
 {
     size_t len = xend_sxp_length(v);
     size_t from = (len > 0 && strcmp(xend_sxp_atom_text(xend_sxp_nth(v, 0)), "ls") == 0) ? 1 : 0;

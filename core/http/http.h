@@ -70,8 +70,7 @@ typedef void xend_http_stream_close_fn(struct xend_request *req, void *arg);
 int xend_http_stream_begin(struct xend_request *req, const char *content_type);
 int xend_http_stream_write(struct xend_request *req, const char *data, size_t len);
 void xend_http_stream_end(struct xend_request *req);
-void xend_http_stream_on_close(struct xend_request *req, xend_http_stream_close_fn *fn,
-                               void *arg);
+void xend_http_stream_on_close(struct xend_request *req, xend_http_stream_close_fn *fn, void *arg);
 
 /* The id of a request (increasing from 1), for log lines of handlers. */
 uint64_t xend_http_request_id(const struct xend_request *req);

@@ -37,11 +37,11 @@ struct xend_http_args {
 
 void xend_http_args_free(struct xend_http_args *a);
 /* Append a copy of name and value[0..len). */
-void xend_http_args_add(struct xend_http_args *a, const char *name, const char *value,
-                        size_t len, bool from_url, bool is_file);
+void xend_http_args_add(struct xend_http_args *a, const char *name, const char *value, size_t len,
+                        bool from_url, bool is_file);
 /* The first argument called name, or NULL; *count (if non-NULL) gets how many there are. */
-const struct xend_http_arg *xend_http_args_find(const struct xend_http_args *a,
-                                                const char *name, size_t *count);
+const struct xend_http_arg *xend_http_args_find(const struct xend_http_args *a, const char *name,
+                                                size_t *count);
 
 /*
  * Decode %XX escapes (and '+' as a space when plus_is_space) of text[0..len) into out.
@@ -64,9 +64,8 @@ int xend_http_multipart_boundary(const char *content_type, char *out, size_t out
  * line ends, and a body that ends without the closing "--boundary--". At most max_parts
  * parts. 0, or -XEND_EINVAL / -XEND_ELIMIT with err set.
  */
-int xend_http_parse_multipart(const char *body, size_t len, const char *boundary,
-                              size_t max_parts, struct xend_http_args *args,
-                              struct xend_err *err);
+int xend_http_parse_multipart(const char *body, size_t len, const char *boundary, size_t max_parts,
+                              struct xend_http_args *args, struct xend_err *err);
 
 /* ---- negotiation and rendering (render.c) ---- */
 
@@ -110,8 +109,7 @@ struct xend_http_match {
  * result in *domain. Release captures with xend_http_match_clear.
  */
 void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, const char *op,
-                           size_t op_count, struct xend_http_match *m,
-                           struct xend_domain **domain);
+                           size_t op_count, struct xend_http_match *m, struct xend_domain **domain);
 void xend_http_match_clear(struct xend_http_match *m);
 int xend_http_route_remove(struct xend_plugin *owner, const struct xend_route *route);
 xend_route_fn *xend_http_route_fn(const struct xend_http_route *r, void **arg);
@@ -168,11 +166,11 @@ struct xend_request {
     uint64_t start_ns;
     const struct xend_http_transport *transport;
     void *transport_arg; /* the server's connection state; NULL once the client is gone */
-    bool gone;      /* the client disconnected; the object waits for complete/stream_end */
-    bool deferred;  /* the handler called defer() and has not completed */
-    bool replied;   /* a reply (or a stream head) went out */
+    bool gone;           /* the client disconnected; the object waits for complete/stream_end */
+    bool deferred;       /* the handler called defer() and has not completed */
+    bool replied;        /* a reply (or a stream head) went out */
     bool streaming;
-    bool finished;  /* nothing more will be written */
+    bool finished; /* nothing more will be written */
 
     uint32_t method;
     char *method_name, *path, *query, *user_agent, *accept, *content_type, *peer;

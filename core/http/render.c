@@ -31,30 +31,54 @@ int xend_http_status_for(int code)
 const char *xend_http_reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
     }
 }
 
@@ -98,12 +122,24 @@ void xend_http_html_escape(const char *s, size_t len, struct xend_buf *out)
 {
     for (size_t i = 0; i < len; i++) {
         switch (s[i]) {
-        case '&': xend_buf_puts(out, "&amp;"); break;
-        case '<': xend_buf_puts(out, "&lt;"); break;
-        case '>': xend_buf_puts(out, "&gt;"); break;
-        case '"': xend_buf_puts(out, "&quot;"); break;
-        case '\'': xend_buf_puts(out, "&#39;"); break;
-        default: xend_buf_putc(out, s[i]); break;
+        case '&':
+            xend_buf_puts(out, "&amp;");
+            break;
+        case '<':
+            xend_buf_puts(out, "&lt;");
+            break;
+        case '>':
+            xend_buf_puts(out, "&gt;");
+            break;
+        case '"':
+            xend_buf_puts(out, "&quot;");
+            break;
+        case '\'':
+            xend_buf_puts(out, "&#39;");
+            break;
+        default:
+            xend_buf_putc(out, s[i]);
+            break;
         }
     }
 }
@@ -151,11 +187,21 @@ void xend_http_json_string(const char *s, struct xend_buf *out)
     for (; *s != '\0'; s++) {
         unsigned char c = (unsigned char)*s;
         switch (c) {
-        case '"': xend_buf_puts(out, "\\\""); break;
-        case '\\': xend_buf_puts(out, "\\\\"); break;
-        case '\n': xend_buf_puts(out, "\\n"); break;
-        case '\r': xend_buf_puts(out, "\\r"); break;
-        case '\t': xend_buf_puts(out, "\\t"); break;
+        case '"':
+            xend_buf_puts(out, "\\\"");
+            break;
+        case '\\':
+            xend_buf_puts(out, "\\\\");
+            break;
+        case '\n':
+            xend_buf_puts(out, "\\n");
+            break;
+        case '\r':
+            xend_buf_puts(out, "\\r");
+            break;
+        case '\t':
+            xend_buf_puts(out, "\\t");
+            break;
         default:
             if (c < 0x20 || c == 0x7f)
                 xend_buf_printf(out, "\\u%04x", c);

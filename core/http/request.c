@@ -105,8 +105,8 @@ static void log_request(struct xend_request *req, int status)
     double ms = (double)(now_ns() - req->start_ns) / 1e6;
     xend_log_emit(NULL, XEND_LOG_DEBUG, "http request",
                   "id=%llu method=%s path=%s op=%s status=%d ms=%.3f peer=%s",
-                  (unsigned long long)req->id, req->method_name, req->path,
-                  req->op ? req->op : "-", status, ms, req->peer);
+                  (unsigned long long)req->id, req->method_name, req->path, req->op ? req->op : "-",
+                  status, ms, req->peer);
 }
 
 /* A reason phrase made of the message (the xm client prints it for non-2xx replies),
@@ -281,8 +281,7 @@ static int decode_args(struct xend_request *req, struct xend_err *err)
             rc = xend_http_parse_urlencoded(req->body, req->body_len, false, &req->args, err);
         } else if (ctype_is(req->content_type, "multipart/form-data")) {
             char boundary[72];
-            rc = xend_http_multipart_boundary(req->content_type, boundary, sizeof(boundary),
-                                              err);
+            rc = xend_http_multipart_boundary(req->content_type, boundary, sizeof(boundary), err);
             if (rc == 0)
                 rc = xend_http_parse_multipart(req->body, req->body_len, boundary,
                                                MAX_MULTIPART_PARTS, &req->args, err);
@@ -424,8 +423,7 @@ void xend_http_stream_end(struct xend_request *req)
         req->transport->stream_end(req);
 }
 
-void xend_http_stream_on_close(struct xend_request *req, xend_http_stream_close_fn *fn,
-                               void *arg)
+void xend_http_stream_on_close(struct xend_request *req, xend_http_stream_close_fn *fn, void *arg)
 {
     if (!valid(req))
         return;
@@ -452,8 +450,7 @@ static const char *http_arg_str(struct xend_request *req, const char *name)
 }
 
 /* The single value of a required argument, or an error in req->err (2.0's messages). */
-static int one_value(struct xend_request *req, const char *name,
-                     const struct xend_http_arg **out)
+static int one_value(struct xend_request *req, const char *name, const struct xend_http_arg **out)
 {
     size_t n;
     *out = xend_http_args_find(&req->args, name, &n);
@@ -478,8 +475,8 @@ static int parse_int(struct xend_request *req, const struct xend_http_arg *a, lo
         while (*end == ' ' || *end == '\t' || *end == '\n')
             end++;
     if (end == NULL || *end != '\0' || strlen(a->value) != a->len)
-        return xend_err_set(&req->err, XEND_EINVAL,
-                            "invalid literal for int() with base 10: '%s'", a->value);
+        return xend_err_set(&req->err, XEND_EINVAL, "invalid literal for int() with base 10: '%s'",
+                            a->value);
     if (errno == ERANGE)
         return xend_err_set(&req->err, XEND_EINVAL, "integer out of range: '%s'", a->value);
     *out = v;
@@ -507,8 +504,7 @@ static int http_arg_int_opt(struct xend_request *req, const char *name, long lon
     return http_arg_int(req, name, out);
 }
 
-static int http_arg_sxp(struct xend_request *req, const char *name,
-                        const struct xend_sxp **out)
+static int http_arg_sxp(struct xend_request *req, const char *name, const struct xend_sxp **out)
 {
     if (!valid(req))
         return -XEND_EINVAL;
@@ -593,10 +589,9 @@ static bool header_safe(const char *s)
 
 static void http_reply_header(struct xend_request *req, const char *name, const char *value)
 {
-    if (!valid(req) || name == NULL || value == NULL || !header_safe(name) ||
-        !header_safe(value) || strchr(name, ':') != NULL) {
-        xend_log_emit(NULL, XEND_LOG_WARN, "reply header refused", "name=%s",
-                      name ? name : "-");
+    if (!valid(req) || name == NULL || value == NULL || !header_safe(name) || !header_safe(value) ||
+        strchr(name, ':') != NULL) {
+        xend_log_emit(NULL, XEND_LOG_WARN, "reply header refused", "name=%s", name ? name : "-");
         return;
     }
     req->headers = xend_xrealloc(req->headers, (req->nheaders + 1) * sizeof(*req->headers));
@@ -635,20 +630,17 @@ const struct xend_host_http *xend_http_host_table(void)
 static int root_get(struct xend_request *req, void *arg)
 {
     (void)arg;
-    http_reply_take(req, 0,
-                    xend_sxp_list_of("ls", "node", "domain", "console", "event", "device",
-                                     "vnet", NULL));
+    http_reply_take(
+        req, 0,
+        xend_sxp_list_of("ls", "node", "domain", "console", "event", "device", "vnet", NULL));
     return 0;
 }
 
 int xend_http_register_core_routes(void)
 {
     static const struct xend_route root = {
-        XEND_ROUTE_INIT,
-        .methods = XEND_HTTP_GET,
-        .path = "/xend",
-        .fn = root_get,
-        .doc = "the xend resource tree",
+        XEND_ROUTE_INIT, .methods = XEND_HTTP_GET,        .path = "/xend",
+        .fn = root_get,  .doc = "the xend resource tree",
     };
     return xend_http_route_add(NULL, &root);
 }

@@ -181,8 +181,7 @@ int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *rout
     r->fn = route->fn;
     r->arg = route->arg;
     r->flags = route->flags;
-    if (route->size >= offsetof(struct xend_route, doc) + sizeof(route->doc) &&
-        route->doc != NULL)
+    if (route->size >= offsetof(struct xend_route, doc) + sizeof(route->doc) && route->doc != NULL)
         r->doc = xend_xstrdup(route->doc);
 
     struct xend_http_route **tail = &routes;
@@ -190,9 +189,8 @@ int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *rout
         if ((o->methods & r->methods) && same_pattern(o, r) && same_op(o->op, r->op)) {
             xend_log_emit(NULL, XEND_LOG_ERROR, "route conflict",
                           "method=%s path=%s op=%s plugin=%s registered_by=%s",
-                          method_names(o->methods & r->methods), r->path,
-                          r->op ? r->op : "-", xend_plugin_name(owner),
-                          xend_plugin_name(o->owner));
+                          method_names(o->methods & r->methods), r->path, r->op ? r->op : "-",
+                          xend_plugin_name(owner), xend_plugin_name(o->owner));
             route_free(r);
             return -XEND_EEXIST;
         }
@@ -203,9 +201,10 @@ int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *rout
 
 fail:
     xend_log_emit(NULL, XEND_LOG_ERROR, "route refused", "plugin=%s path=%s reason=\"%s\"",
-                  xend_plugin_name(owner), route && route->size >= offsetof(struct xend_route, op)
-                                               ? (route->path ? route->path : "-")
-                                               : "-",
+                  xend_plugin_name(owner),
+                  route && route->size >= offsetof(struct xend_route, op)
+                      ? (route->path ? route->path : "-")
+                      : "-",
                   xend_err_msg(&err));
     return rc;
 }
@@ -298,8 +297,7 @@ static void set_err(struct xend_http_match *m, int status, const char *fmt, cons
 }
 
 void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, const char *op,
-                           size_t op_count, struct xend_http_match *m,
-                           struct xend_domain **domain)
+                           size_t op_count, struct xend_http_match *m, struct xend_domain **domain)
 {
     memset(m, 0, sizeof(*m));
     *domain = NULL;

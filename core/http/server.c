@@ -59,8 +59,8 @@ struct conn {
     int busy;        /* inside one of our bufferevent callbacks */
     bool dead;       /* libevhtp freed the connection while busy: free k on the way out */
 
-    bool rejecting;     /* answering a refused request; libevhtp no longer drives it */
-    bool shut;          /* write side shut down */
+    bool rejecting; /* answering a refused request; libevhtp no longer drives it */
+    bool shut;      /* write side shut down */
     struct event *reject_ev;
     int reject_status;
     char reject_msg[256];
@@ -148,8 +148,8 @@ static void transport_stream_head(struct xend_request *req, int status, const ch
     if (is_http10(r)) {
         /* No chunked encoding in 1.0: the end of the body is the end of the connection. */
         evhtp_request_set_keepalive(r, 0);
-        write_head(k, true, true, status, xend_http_reason(status), ctype, -1, NULL,
-                   req->headers, req->nheaders);
+        write_head(k, true, true, status, xend_http_reason(status), ctype, -1, NULL, req->headers,
+                   req->nheaders);
     } else {
         write_head(k, false, !keepalive(r), status, xend_http_reason(status), ctype, -1,
                    "Transfer-Encoding: chunked\r\n", req->headers, req->nheaders);
@@ -235,8 +235,7 @@ static void reject_raw(struct conn *k, int status, const char *msg)
     xend_sxp_print_buf(e, &body);
     xend_sxp_free(e);
     k->rejecting = true;
-    write_head(k, false, true, status, msg, "application/sxp", (long long)body.len, NULL, NULL,
-               0);
+    write_head(k, false, true, status, msg, "application/sxp", (long long)body.len, NULL, NULL, 0);
     evbuffer_add(output_of(k), body.data, body.len);
     xend_buf_free(&body);
     xend_log_emit(NULL, XEND_LOG_INFO, "http request refused", "status=%d peer=%s reason=\"%s\"",
@@ -294,8 +293,7 @@ static bool head_scan(struct conn *k, const unsigned char *p, size_t n)
             /* +2: the line end is not part of the limit. */
             if (k->head_seen > srv.max_uri + 2) {
                 char msg[96];
-                snprintf(msg, sizeof(msg), "Request line too long (limit %zu bytes)",
-                         srv.max_uri);
+                snprintf(msg, sizeof(msg), "Request line too long (limit %zu bytes)", srv.max_uri);
                 reject_raw(k, 414, msg);
                 return false;
             }
@@ -396,9 +394,12 @@ static void conn_eventcb(struct bufferevent *bev, short events, void *arg)
 static uint32_t method_bit(htp_method m)
 {
     switch (m) {
-    case htp_method_GET: return XEND_HTTP_GET;
-    case htp_method_POST: return XEND_HTTP_POST;
-    default: return 0;
+    case htp_method_GET:
+        return XEND_HTTP_GET;
+    case htp_method_POST:
+        return XEND_HTTP_POST;
+    default:
+        return 0;
     }
 }
 
@@ -428,7 +429,9 @@ static evhtp_res on_headers(evhtp_request_t *r, evhtp_headers_t *hdrs, void *arg
         char *end;
         errno = 0;
         unsigned long long n = strtoull(cl, &end, 10);
-        if (errno != 0 || end == cl || *end != '\0' || n > srv.max_body) {
+        if (errno != 0 || end == cl || *end != '\0' || cl[0] == '-')
+            return reject_later(k, 400, "Malformed Content-Length");
+        if (n > srv.max_body) {
             char msg[128];
             snprintf(msg, sizeof(msg), "Request body too large (%s bytes, limit %zu)", cl,
                      srv.max_body);

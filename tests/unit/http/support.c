@@ -82,7 +82,7 @@ struct xend_request *mkreq(const char *method, const char *path, const char *que
                            const char *ctype, const char *ua, const char *accept)
 {
     struct xend_http_request_init init = {
-        .method = strcmp(method, "GET") == 0 ? XEND_HTTP_GET
+        .method = strcmp(method, "GET") == 0    ? XEND_HTTP_GET
                   : strcmp(method, "POST") == 0 ? XEND_HTTP_POST
                                                 : 0,
         .method_name = method,

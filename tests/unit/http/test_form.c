@@ -46,8 +46,7 @@ static void test_unescape_rejects_malformed_escapes(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct xend_buf b = XEND_BUF_INIT;
         xend_err_clear(&err);
-        assert_int_equal(xend_http_unescape(bad[i], strlen(bad[i]), true, &b, &err),
-                         -XEND_EINVAL);
+        assert_int_equal(xend_http_unescape(bad[i], strlen(bad[i]), true, &b, &err), -XEND_EINVAL);
         assert_non_null(strstr(err.msg, "Malformed percent escape"));
         xend_buf_free(&b);
     }
@@ -76,8 +75,7 @@ static void test_urlencoded_malformed_escape_fails(void **state)
 {
     (void)state;
     const char *q = "op=x&cpu=%G1";
-    assert_int_equal(xend_http_parse_urlencoded(q, strlen(q), false, &args, &err),
-                     -XEND_EINVAL);
+    assert_int_equal(xend_http_parse_urlencoded(q, strlen(q), false, &args, &err), -XEND_EINVAL);
 }
 
 static void test_urlencoded_value_may_hold_nul(void **state)
@@ -93,13 +91,12 @@ static void test_boundary_from_content_type(void **state)
 {
     (void)state;
     char b[80];
-    assert_int_equal(xend_http_multipart_boundary("multipart/form-data; boundary=0123abcd", b,
-                                                  sizeof(b), &err),
-                     0);
+    assert_int_equal(
+        xend_http_multipart_boundary("multipart/form-data; boundary=0123abcd", b, sizeof(b), &err),
+        0);
     assert_string_equal(b, "0123abcd");
     assert_int_equal(xend_http_multipart_boundary(
-                         "multipart/form-data; charset=x; Boundary=\"a b;c\"", b, sizeof(b),
-                         &err),
+                         "multipart/form-data; charset=x; Boundary=\"a b;c\"", b, sizeof(b), &err),
                      0);
     assert_string_equal(b, "a b;c");
     assert_int_equal(xend_http_multipart_boundary("multipart/form-data", b, sizeof(b), &err),
@@ -131,9 +128,8 @@ static void test_multipart_file_part_straight_into_boundary(void **state)
                         "\r\n\r\n(vm (name vm1))--0123456789abcdef\r\n"
                         "Content-Disposition: form-data; name=\"op\"\r\n\r\ncreate\r\n"
                         "--0123456789abcdef--\r\n";
-    assert_int_equal(xend_http_parse_multipart(body, sizeof(body) - 1, "0123456789abcdef", 16,
-                                               &args, &err),
-                     0);
+    assert_int_equal(
+        xend_http_parse_multipart(body, sizeof(body) - 1, "0123456789abcdef", 16, &args, &err), 0);
     assert_string_equal(val("config"), "(vm (name vm1))");
     assert_string_equal(val("op"), "create");
 }

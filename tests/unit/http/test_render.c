@@ -30,8 +30,7 @@ static void test_negotiation_follows_protocol(void **state)
     /* curl: a program that accepts anything gets SXP (docs/http.md). */
     assert_int_equal(xend_http_negotiate("curl/7.88.1", "*/*"), XEND_HTTP_FMT_SXP);
     /* Substrings are not media types. */
-    assert_int_equal(xend_http_negotiate("x", "application/jsonx, text/htmlx"),
-                     XEND_HTTP_FMT_SXP);
+    assert_int_equal(xend_http_negotiate("x", "application/jsonx, text/htmlx"), XEND_HTTP_FMT_SXP);
 }
 
 static void test_status_table(void **state)
@@ -103,8 +102,7 @@ static void test_html_escape(void **state)
     struct xend_buf b = XEND_BUF_INIT;
     const char *s = "<a href=\"x\">'&'</a>";
     xend_http_html_escape(s, strlen(s), &b);
-    assert_string_equal(xend_buf_str(&b),
-                        "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    assert_string_equal(xend_buf_str(&b), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
     xend_buf_free(&b);
 }
 
@@ -122,8 +120,8 @@ static int h_value(struct xend_request *req, void *arg)
 
 static const char *html_get(const char *path, const char *sxp, struct xend_plugin *owner)
 {
-    struct xend_route r = {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = path,
-                           .fn = h_value, .arg = (void *)sxp};
+    struct xend_route r = {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = path, .fn = h_value,
+                           .arg = (void *)sxp};
     assert_int_equal(xend_http_route_add(owner, &r), 0);
     struct xend_request *req = mkreq("GET", path, NULL, NULL, "Mozilla/5.0", "text/html");
     xend_http_request_run(req, "", 0);
@@ -156,8 +154,7 @@ static void test_html_directory_lists_links_to_children(void **state)
 static void test_html_value_is_escaped_pretty_sxp(void **state)
 {
     (void)state;
-    const char *page = html_get("/xend/thing", "(thing (name '<script>alert(1)</script>'))",
-                                NULL);
+    const char *page = html_get("/xend/thing", "(thing (name '<script>alert(1)</script>'))", NULL);
     assert_null(strstr(page, "<script>"));
     assert_non_null(strstr(page, "<pre>"));
     assert_non_null(strstr(page, "&lt;script&gt;"));
@@ -173,12 +170,13 @@ static int h_noop(struct xend_request *req, void *arg)
 static void test_html_forms_from_route_docs(void **state)
 {
     (void)state;
-    struct xend_route shut = {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST,
-                              .path = "/xend/vm", .op = "shutdown", .fn = h_noop,
-                              .doc = "Shut the domain down. params: reason:poweroff|reboot"};
-    struct xend_route create = {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST,
-                                .path = "/xend/vm", .op = "create", .fn = h_noop,
-                                .doc = "params: config:file name"};
+    struct xend_route shut = {
+        XEND_ROUTE_INIT,    .methods = XEND_HTTP_POST,
+        .path = "/xend/vm", .op = "shutdown",
+        .fn = h_noop,       .doc = "Shut the domain down. params: reason:poweroff|reboot"};
+    struct xend_route create = {XEND_ROUTE_INIT,    .methods = XEND_HTTP_POST,
+                                .path = "/xend/vm", .op = "create",
+                                .fn = h_noop,       .doc = "params: config:file name"};
     assert_int_equal(xend_http_route_add(NULL, &shut), 0);
     assert_int_equal(xend_http_route_add(NULL, &create), 0);
     const char *page = html_get("/xend/vm", "(vm)", NULL);

@@ -51,8 +51,8 @@ static int h_fail(struct xend_request *req, void *arg)
 static void add(struct xend_plugin *p, uint32_t m, const char *path, const char *op,
                 xend_route_fn *fn, void *arg, uint32_t flags)
 {
-    struct xend_route r = {XEND_ROUTE_INIT, .methods = m, .path = path, .op = op, .fn = fn,
-                           .arg = arg, .flags = flags};
+    struct xend_route r = {XEND_ROUTE_INIT, .methods = m, .path = path,  .op = op,
+                           .fn = fn,        .arg = arg,   .flags = flags};
     assert_int_equal(http->route_add(p, &r), 0);
 }
 
@@ -66,12 +66,10 @@ static int setup(void **state)
     assert_int_equal(xend_http_register_core_routes(), 0);
     add(&plug_a, XEND_HTTP_GET, "/xend/domain", NULL, h_tag, "list", 0);
     add(&plug_a, XEND_HTTP_POST, "/xend/domain", "create", h_tag, "create", 0);
-    add(&plug_a, XEND_HTTP_GET, "/xend/domain/{domain}", NULL, h_tag, "info",
-        XEND_ROUTE_DOMAIN);
+    add(&plug_a, XEND_HTTP_GET, "/xend/domain/{domain}", NULL, h_tag, "info", XEND_ROUTE_DOMAIN);
     add(&plug_a, XEND_HTTP_POST, "/xend/domain/{domain}", "pause", h_tag, "pause",
         XEND_ROUTE_DOMAIN);
-    add(&plug_b, XEND_HTTP_GET | XEND_HTTP_POST, "/xend/console/{id}", NULL, h_tag, "console",
-        0);
+    add(&plug_b, XEND_HTTP_GET | XEND_HTTP_POST, "/xend/console/{id}", NULL, h_tag, "console", 0);
     add(&plug_b, XEND_HTTP_POST, "/xend/console/{id}", "disconnect", h_tag, "disconnect", 0);
     add(&plug_b, XEND_HTTP_GET, "/xend/node/{x}", NULL, h_tag, "node-any", 0);
     add(&plug_b, XEND_HTTP_GET, "/xend/node/dmesg", NULL, h_tag, "dmesg", 0);
@@ -103,8 +101,7 @@ static void test_trailing_slash_is_the_same_path(void **state)
     assert_int_equal(cap.status, 200);
     assert_string_equal(seen.tag, "list");
     xend_http_request_free(req);
-    req = run_req("POST", "/xend/domain", NULL, "application/x-www-form-urlencoded",
-                  "op=create");
+    req = run_req("POST", "/xend/domain", NULL, "application/x-www-form-urlencoded", "op=create");
     assert_string_equal(seen.tag, "create");
     xend_http_request_free(req);
 }
@@ -112,8 +109,8 @@ static void test_trailing_slash_is_the_same_path(void **state)
 static void test_post_without_op_is_406(void **state)
 {
     (void)state;
-    struct xend_request *req = run_req("POST", "/xend/domain", NULL,
-                                       "application/x-www-form-urlencoded", "config=x");
+    struct xend_request *req =
+        run_req("POST", "/xend/domain", NULL, "application/x-www-form-urlencoded", "config=x");
     assert_int_equal(cap.status, 406);
     assert_string_equal(cap.reason, "Invalid request");
     assert_int_equal(seen.calls, 0);
@@ -133,8 +130,8 @@ static void test_op_given_twice_is_406_even_split_between_url_and_body(void **st
 static void test_unknown_op_is_501_plain_text(void **state)
 {
     (void)state;
-    struct xend_request *req = run_req("POST", "/xend/domain", NULL,
-                                       "application/x-www-form-urlencoded", "op=frobnicate");
+    struct xend_request *req =
+        run_req("POST", "/xend/domain", NULL, "application/x-www-form-urlencoded", "op=frobnicate");
     assert_int_equal(cap.status, 501);
     assert_string_equal(cap.ctype, "text/plain");
     assert_string_equal(xend_buf_str(&cap.body), "Operation not implemented: frobnicate");
@@ -164,8 +161,8 @@ static void test_unknown_domain_is_404_invalid_domain_before_op_checks(void **st
 static void test_domain_route_gets_resolved_domain_and_capture(void **state)
 {
     (void)state;
-    struct xend_request *req = run_req("POST", "/xend/domain/vm1", NULL,
-                                       "application/x-www-form-urlencoded", "op=pause");
+    struct xend_request *req =
+        run_req("POST", "/xend/domain/vm1", NULL, "application/x-www-form-urlencoded", "op=pause");
     assert_int_equal(cap.status, 200);
     assert_string_equal(seen.tag, "pause");
     assert_ptr_equal(seen.dom, dom_vm1);
@@ -269,10 +266,8 @@ static void test_route_remove_and_remove_owner(void **state)
 static void test_handler_error_is_200_xend_err(void **state)
 {
     (void)state;
-    add(&plug_a, XEND_HTTP_POST, "/xend/fail", "einval", h_fail, (void *)(intptr_t)XEND_EINVAL,
-        0);
-    add(&plug_a, XEND_HTTP_POST, "/xend/fail", "elimit", h_fail, (void *)(intptr_t)XEND_ELIMIT,
-        0);
+    add(&plug_a, XEND_HTTP_POST, "/xend/fail", "einval", h_fail, (void *)(intptr_t)XEND_EINVAL, 0);
+    add(&plug_a, XEND_HTTP_POST, "/xend/fail", "elimit", h_fail, (void *)(intptr_t)XEND_ELIMIT, 0);
     struct xend_request *req = run_req("POST", "/xend/fail", "op=einval", NULL, NULL);
     assert_int_equal(cap.status, 200);
     assert_string_equal(cap.ctype, "application/sxp");
@@ -543,41 +538,38 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_root_answers_ls_form, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trailing_slash_is_the_same_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_without_op_is_406, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_op_given_twice_is_406_even_split_between_url_and_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_op_given_twice_is_406_even_split_between_url_and_body,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_op_is_501_plain_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_path_is_404_naming_it, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_unknown_domain_is_404_invalid_domain_before_op_checks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_domain_route_gets_resolved_domain_and_capture,
+        cmocka_unit_test_setup_teardown(test_unknown_domain_is_404_invalid_domain_before_op_checks,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_domain_route_gets_resolved_domain_and_capture, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_capture_is_percent_decoded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_literal_segment_beats_capture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_with_op_dispatches_on_op, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_escape_in_path_is_400, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conflicting_route_refused_naming_both_plugins,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conflicting_route_refused_naming_both_plugins, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_bad_routes_are_einval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_route_remove_and_remove_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handler_error_is_200_xend_err, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_forms_follow_negotiation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arg_int_messages_match_the_original, setup_args,
                                         teardown),
-        cmocka_unit_test_setup_teardown(
-            test_arg_str_returns_first_of_duplicates_and_url_args_too, setup_args, teardown),
+        cmocka_unit_test_setup_teardown(test_arg_str_returns_first_of_duplicates_and_url_args_too,
+                                        setup_args, teardown),
         cmocka_unit_test_setup_teardown(test_arg_sxp_parses_and_reports_errors, setup_args,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_created_reply_carries_status_text_and_location,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_raw_reply_keeps_its_content_type, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deferred_request_replies_on_complete, setup,
+        cmocka_unit_test_setup_teardown(test_created_reply_carries_status_text_and_location, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_raw_reply_keeps_its_content_type, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_request_replies_on_complete, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_deferred_request_whose_client_left_is_freed_by_complete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stream_writes_until_client_leaves, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_stream_end_finishes_a_live_stream, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stream_writes_until_client_leaves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_end_finishes_a_live_stream, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -321,7 +321,8 @@ static void test_pipelined_requests_are_both_answered(void **state)
     struct xend_buf pending = XEND_BUF_INIT;
     struct resp r;
     int fd = client_tcp();
-    const char *req = "GET /xend HTTP/1.1\r\nHost: x\r\n\r\nGET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n";
+    const char *req =
+        "GET /xend HTTP/1.1\r\nHost: x\r\n\r\nGET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n";
     client_send(fd, req, strlen(req));
     assert_true(client_read(fd, &r, &pending));
     assert_int_equal(r.status, 200);
@@ -503,7 +504,7 @@ static void test_deferred_request_survives_client_leaving(void **state)
         pump();
     assert_non_null(held);
     close(fd);
-    assert_true(fds_back_to_baseline()); /* the server noticed and closed its side */
+    assert_true(fds_back_to_baseline());       /* the server noticed and closed its side */
     xend_http_host_table()->complete(held, 0); /* a tombstone: freed, nothing written */
     held = NULL;
 }
@@ -649,24 +650,19 @@ static void test_unix_socket_replaces_a_stale_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_root_over_keepalive_connection_twice, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_pipelined_requests_are_both_answered, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(
-            test_request_pipelined_behind_a_deferred_one_waits_its_turn, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_http10_reply_closes_the_connection, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_root_over_keepalive_connection_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pipelined_requests_are_both_answered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_pipelined_behind_a_deferred_one_waits_its_turn,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http10_reply_closes_the_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_10mb_body_gets_413_and_server_keeps_serving, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_long_uri_gets_414_and_server_keeps_serving, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_huge_header_gets_431, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_query_escape_gets_400, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_op_reason_phrase_on_the_wire, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_multipart_create_from_the_2_0_client, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_op_reason_phrase_on_the_wire, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_multipart_create_from_the_2_0_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deferred_request_survives_client_leaving, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_deferred_request_replies_later_on_the_wire, setup,
@@ -675,8 +671,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_learns_the_client_left, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_frees_open_keepalive_connections, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_unix_socket_replaces_a_stale_file, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unix_socket_replaces_a_stale_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
