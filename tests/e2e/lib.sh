@@ -5,7 +5,7 @@
 #                               xm), T (the test's temp dir), CONSOLE_BASE
 #   xend_stop                   stop xend (and its simhv); also run on exit
 #   xget PATH, xpost PATH ARGS  curl as the xm client does (SXP replies); body on stdout,
-#                               status in $HTTP_STATUS
+#                               status from http_status
 #   wait_until SECONDS CMD...   poll CMD until it succeeds or the deadline passes
 #   check DESC CMD..., expect_eq DESC WANT GOT, expect_match DESC REGEX TEXT
 #   finish                      print the summary line and exit with the right status
@@ -97,21 +97,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-HTTP_STATUS=
 xget() {
     local out
     out=$(curl -s -g -o "$T/.body" -w '%{http_code}' "http://127.0.0.1:$XEND_PORT$1") || out=000
-    HTTP_STATUS=$out
+    echo "$out" > "$T/.status"
     cat "$T/.body"
 }
+
+# The HTTP status of the last xget/xpost (they run in $(...) subshells, so a file carries it).
+http_status() { cat "$T/.status"; }
 
 # xpost PATH [name=value ...]: an urlencoded POST like the xm client's.
 xpost() {
     local path=$1 args=() out
     shift
     for a in "$@"; do args+=(--data-urlencode "$a"); done
-    out=$(curl -s -g -o "$T/.body" -w '%{http_code}' "${args[@]}" "http://127.0.0.1:$XEND_PORT$path") || out=000
-    HTTP_STATUS=$out
+    out=$(curl -s -g -X POST -o "$T/.body" -w '%{http_code}' "${args[@]}" "http://127.0.0.1:$XEND_PORT$path") || out=000
+    echo "$out" > "$T/.status"
     cat "$T/.body"
 }
 

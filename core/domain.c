@@ -1,0 +1,572 @@
+/*
+ * The domain table, hooks, describers and the info SXP (see domain.h). Knows no device
+ * class and no backend: devices are described through device.c, the hypervisor through
+ * hv.c.
+ */
+#include "domain.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "device.h"
+#include "hv.h"
+#include "log/log.h"
+#include "loop.h"
+#include "plugin.h"
+
+#define DOMAIN_MAGIC 0x444f4d31u /* "DOM1" */
+#define NAME_BUCKETS 4096
+
+struct hook_reg {
+    struct xend_plugin *owner;
+    enum xend_hook_point point;
+    xend_hook_fn *fn;
+    void *arg;
+};
+
+struct describer_reg {
+    struct xend_plugin *owner;
+    xend_describe_fn *fn;
+    void *arg;
+};
+
+static struct {
+    struct xend_domain *by_name[NAME_BUCKETS];
+    struct xend_domain **by_id; /* buckets by id % id_buckets */
+    size_t id_buckets;
+    size_t count;
+    struct hook_reg *hooks;
+    size_t nhooks;
+    struct describer_reg *describers;
+    size_t ndescribers;
+} T;
+
+static unsigned name_hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % NAME_BUCKETS;
+}
+
+int xend_domain_table_init(void)
+{
+    T.id_buckets = 4096;
+    T.by_id = xend_xcalloc(T.id_buckets, sizeof(*T.by_id));
+    return 0;
+}
+
+static void id_unlink(struct xend_domain *dom)
+{
+    for (struct xend_domain **pp = &T.by_id[dom->id % T.id_buckets]; *pp; pp = &(*pp)->id_next)
+        if (*pp == dom) {
+            *pp = dom->id_next;
+            dom->id_next = NULL;
+            return;
+        }
+}
+
+static void id_link(struct xend_domain *dom)
+{
+    struct xend_domain **b = &T.by_id[dom->id % T.id_buckets];
+    dom->id_next = *b;
+    *b = dom;
+}
+
+struct xend_domain *xend_domain_new(const char *name)
+{
+    if (xend_domain_by_name(name) != NULL)
+        return NULL;
+    struct xend_domain *d = xend_xcalloc(1, sizeof(*d));
+    d->magic = DOMAIN_MAGIC;
+    d->id = UINT32_MAX; /* no hypervisor domain yet */
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    d->shutdown_requested = -1;
+    d->phase = XEND_DOM_CREATING;
+    struct xend_domain **b = &T.by_name[name_hash(d->name)];
+    d->name_next = *b;
+    *b = d;
+    id_link(d);
+    T.count++;
+    return d;
+}
+
+void xend_domain_set_id(struct xend_domain *dom, uint32_t id)
+{
+    id_unlink(dom);
+    dom->id = id;
+    id_link(dom);
+}
+
+void xend_domain_free(struct xend_domain *dom)
+{
+    if (dom == NULL)
+        return;
+    for (struct xend_domain **pp = &T.by_name[name_hash(dom->name)]; *pp; pp = &(*pp)->name_next)
+        if (*pp == dom) {
+            *pp = dom->name_next;
+            break;
+        }
+    id_unlink(dom);
+    T.count--;
+    for (size_t i = 0; i < dom->nprivs; i++)
+        if (dom->privs[i].free_fn)
+            dom->privs[i].free_fn(dom->privs[i].priv);
+    free(dom->privs);
+    xend_devices_free_all(dom);
+    xend_sxp_free(dom->config);
+    dom->magic = 0;
+    free(dom);
+}
+
+struct xend_domain *xend_domain_by_name(const char *name)
+{
+    for (struct xend_domain *d = T.by_name[name_hash(name)]; d; d = d->name_next)
+        if (strcmp(d->name, name) == 0)
+            return d;
+    return NULL;
+}
+
+struct xend_domain *xend_domain_by_id(uint32_t id)
+{
+    for (struct xend_domain *d = T.by_id[id % T.id_buckets]; d; d = d->id_next)
+        if (d->id == id)
+            return d;
+    return NULL;
+}
+
+struct xend_domain *xend_domain_lookup(const char *name_or_id)
+{
+    struct xend_domain *d = xend_domain_by_name(name_or_id);
+    long long id;
+    if (d == NULL && xend_sxp_text_int(name_or_id, &id) && id >= 0 && id < UINT32_MAX)
+        d = xend_domain_by_id((uint32_t)id);
+    return d;
+}
+
+static int cmp_dom(const void *a, const void *b)
+{
+    const struct xend_domain *x = *(struct xend_domain *const *)a;
+    const struct xend_domain *y = *(struct xend_domain *const *)b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+size_t xend_domain_all(struct xend_domain ***out)
+{
+    struct xend_domain **v = xend_xcalloc(T.count ? T.count : 1, sizeof(*v));
+    size_t n = 0;
+    for (size_t b = 0; b < NAME_BUCKETS; b++)
+        for (struct xend_domain *d = T.by_name[b]; d; d = d->name_next)
+            v[n++] = d;
+    qsort(v, n, sizeof(*v), cmp_dom);
+    *out = v;
+    return n;
+}
+
+size_t xend_domain_count(void)
+{
+    return T.count;
+}
+
+void xend_domain_table_free(void)
+{
+    struct xend_domain **all;
+    size_t n = xend_domain_all(&all);
+    for (size_t i = 0; i < n; i++)
+        xend_domain_free(all[i]);
+    free(all);
+    free(T.by_id);
+    free(T.hooks);
+    free(T.describers);
+    memset(&T, 0, sizeof(T));
+}
+
+/* ---- hooks ---- */
+
+static bool point_runs_reverse(enum xend_hook_point p)
+{
+    switch (p) {
+    case XEND_HOOK_PAUSE:
+    case XEND_HOOK_SHUTDOWN:
+    case XEND_HOOK_DIED:
+    case XEND_HOOK_DESTROY:
+    case XEND_HOOK_SAVE:
+    case XEND_HOOK_XEND_STOP:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool point_may_veto(enum xend_hook_point p)
+{
+    return p == XEND_HOOK_VALIDATE || p == XEND_HOOK_CREATE || p == XEND_HOOK_RESTORE;
+}
+
+static const char *point_name(enum xend_hook_point p)
+{
+    static const char *const names[XEND_HOOK_COUNT] = {
+        "validate", "create", "unpause", "pause", "shutdown", "died",
+        "destroy", "restart", "save", "restore", "xend-start", "xend-stop"};
+    return p < XEND_HOOK_COUNT ? names[p] : "?";
+}
+
+static int hook_add(struct xend_plugin *self, enum xend_hook_point point, xend_hook_fn *fn,
+                    void *arg)
+{
+    if ((unsigned)point >= XEND_HOOK_COUNT || fn == NULL)
+        return -XEND_EINVAL;
+    T.hooks = xend_xrealloc(T.hooks, (T.nhooks + 1) * sizeof(*T.hooks));
+    T.hooks[T.nhooks++] = (struct hook_reg){self, point, fn, arg};
+    return 0;
+}
+
+static int hook_remove(struct xend_plugin *self, enum xend_hook_point point, xend_hook_fn *fn,
+                       void *arg)
+{
+    for (size_t i = 0; i < T.nhooks; i++)
+        if (T.hooks[i].owner == self && T.hooks[i].point == point && T.hooks[i].fn == fn &&
+            T.hooks[i].arg == arg) {
+            memmove(&T.hooks[i], &T.hooks[i + 1], (T.nhooks - i - 1) * sizeof(*T.hooks));
+            T.nhooks--;
+            return 0;
+        }
+    return -XEND_ENOENT;
+}
+
+static int describe_add(struct xend_plugin *self, xend_describe_fn *fn, void *arg)
+{
+    if (fn == NULL)
+        return -XEND_EINVAL;
+    T.describers = xend_xrealloc(T.describers, (T.ndescribers + 1) * sizeof(*T.describers));
+    T.describers[T.ndescribers++] = (struct describer_reg){self, fn, arg};
+    return 0;
+}
+
+void xend_domain_remove_owner(struct xend_plugin *owner)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < T.nhooks; i++)
+        if (T.hooks[i].owner != owner)
+            T.hooks[j++] = T.hooks[i];
+    T.nhooks = j;
+    j = 0;
+    for (size_t i = 0; i < T.ndescribers; i++)
+        if (T.describers[i].owner != owner)
+            T.describers[j++] = T.describers[i];
+    T.ndescribers = j;
+    /* The plugin's per-domain state goes with it. */
+    struct xend_domain **all;
+    size_t n = xend_domain_all(&all);
+    for (size_t i = 0; i < n; i++) {
+        struct xend_domain *d = all[i];
+        for (size_t k = 0; k < d->nprivs;) {
+            if (d->privs[k].owner == owner) {
+                if (d->privs[k].free_fn)
+                    d->privs[k].free_fn(d->privs[k].priv);
+                d->privs[k] = d->privs[--d->nprivs];
+            } else {
+                k++;
+            }
+        }
+    }
+    free(all);
+}
+
+static int run_one(const struct hook_reg *h, enum xend_hook_point point, struct xend_domain *dom,
+                   int reason, int shutdown_reason, const struct xend_sxp *config,
+                   struct xend_err *err)
+{
+    struct xend_hook_event ev = {
+        .size = sizeof(ev),
+        .point = point,
+        .reason = (enum xend_hook_reason)reason,
+        .dom = dom,
+        .config = config ? config : (dom ? dom->config : NULL),
+        .shutdown_reason = shutdown_reason,
+        .err = err,
+    };
+    return h->fn(&ev, h->arg);
+}
+
+int xend_hooks_run(enum xend_hook_point point, struct xend_domain *dom, int reason,
+                   int shutdown_reason, const struct xend_sxp *config, struct xend_err *err,
+                   size_t *ran)
+{
+    bool reverse = point_runs_reverse(point), veto = point_may_veto(point);
+    size_t ok = 0;
+    /* Copy: a hook may register or remove hooks. */
+    size_t n = T.nhooks;
+    struct hook_reg *hooks = xend_xcalloc(n ? n : 1, sizeof(*hooks));
+    memcpy(hooks, T.hooks, n * sizeof(*hooks));
+    int result = 0;
+    for (size_t k = 0; k < n; k++) {
+        const struct hook_reg *h = &hooks[reverse ? n - 1 - k : k];
+        if (h->point != point)
+            continue;
+        struct xend_err local = {0};
+        struct xend_err *e = veto && err ? err : &local;
+        int rc = run_one(h, point, dom, reason, shutdown_reason, config, e);
+        if (rc < 0) {
+            if (e->code == 0)
+                xend_err_set(e, -rc, "%s hook of plugin %s failed", point_name(point),
+                             xend_plugin_name(h->owner));
+            xend_log_emit(xend_plugin_name(h->owner), veto ? XEND_LOG_WARN : XEND_LOG_ERROR,
+                          "hook failed", "point=%s domain=%s error=\"%s\"", point_name(point),
+                          dom ? dom->name : "-", xend_err_msg(e));
+            if (veto) {
+                result = rc;
+                break;
+            }
+        } else {
+            ok++;
+        }
+    }
+    free(hooks);
+    if (ran)
+        *ran = ok;
+    return result;
+}
+
+void xend_hooks_rollback(enum xend_hook_point point, struct xend_domain *dom, size_t ran)
+{
+    /* The first `ran` hooks of `point` succeeded; give each plugin its DESTROY, reversed.
+     * Only plugins that had a successful up-hook are told. */
+    struct xend_plugin **owners = xend_xcalloc(ran ? ran : 1, sizeof(*owners));
+    size_t n = 0;
+    for (size_t i = 0; i < T.nhooks && n < ran; i++)
+        if (T.hooks[i].point == point)
+            owners[n++] = T.hooks[i].owner;
+    for (size_t k = n; k-- > 0;)
+        for (size_t i = T.nhooks; i-- > 0;)
+            if (T.hooks[i].point == XEND_HOOK_DESTROY && T.hooks[i].owner == owners[k]) {
+                struct xend_err e = {0};
+                run_one(&T.hooks[i], XEND_HOOK_DESTROY, dom, XEND_HOOK_ROLLBACK, -1, NULL, &e);
+            }
+    free(owners);
+}
+
+/* ---- plugin accessors ---- */
+
+static struct xend_domain *host_lookup(const char *s)
+{
+    struct xend_domain *d = xend_domain_lookup(s);
+    return d && d->phase != XEND_DOM_CREATING ? d : d;
+}
+
+struct foreach_ctx {
+    xend_domain_fn *fn;
+    void *arg;
+};
+
+static void host_foreach(xend_domain_fn *fn, void *arg)
+{
+    struct xend_domain **all;
+    size_t n = xend_domain_all(&all);
+    for (size_t i = 0; i < n; i++)
+        fn(all[i], arg);
+    free(all);
+}
+
+static uint32_t host_id(const struct xend_domain *d)
+{
+    return d->id;
+}
+
+static const char *host_name(const struct xend_domain *d)
+{
+    return d->name;
+}
+
+static const struct xend_sxp *host_config(const struct xend_domain *d)
+{
+    return d->config;
+}
+
+static uint32_t host_flags(const struct xend_domain *d)
+{
+    return d->info.flags;
+}
+
+static struct priv_slot *priv_find(const struct xend_domain *d, struct xend_plugin *owner)
+{
+    for (size_t i = 0; i < d->nprivs; i++)
+        if (d->privs[i].owner == owner)
+            return &d->privs[i];
+    return NULL;
+}
+
+static void *host_priv_get(struct xend_plugin *self, const struct xend_domain *d)
+{
+    struct priv_slot *s = priv_find(d, self);
+    return s ? s->priv : NULL;
+}
+
+static void host_priv_set(struct xend_plugin *self, struct xend_domain *d, void *priv,
+                          xend_priv_free_fn *free_fn)
+{
+    struct priv_slot *s = priv_find(d, self);
+    if (s == NULL) {
+        d->privs = xend_xrealloc(d->privs, (d->nprivs + 1) * sizeof(*d->privs));
+        s = &d->privs[d->nprivs++];
+        s->owner = self;
+    } else if (s->priv != priv && s->free_fn) {
+        s->free_fn(s->priv);
+    }
+    s->priv = priv;
+    s->free_fn = free_fn;
+}
+
+/* Defined in lifecycle.c: replace a config key and persist. */
+int xend_lifecycle_config_set_take(struct xend_domain *dom, const char *key,
+                                   struct xend_sxp *value, struct xend_err *err);
+
+static const struct xend_host_domain host_table = {
+    .size = sizeof(struct xend_host_domain),
+    .hook_add = hook_add,
+    .hook_remove = hook_remove,
+    .describe_add = describe_add,
+    .lookup = host_lookup,
+    .foreach = host_foreach,
+    .id = host_id,
+    .name = host_name,
+    .config = host_config,
+    .config_set_take = xend_lifecycle_config_set_take,
+    .flags = host_flags,
+    .priv_get = host_priv_get,
+    .priv_set = host_priv_set,
+};
+
+const struct xend_host_domain *xend_domain_host_table(void)
+{
+    return &host_table;
+}
+
+/* ---- info ---- */
+
+struct refresh_ctx {
+    uint64_t seen_gen;
+};
+
+static void refresh_one(void *arg, const struct xend_dominfo *info)
+{
+    (void)arg;
+    struct xend_domain *d = xend_domain_by_id(info->domid);
+    if (d == NULL)
+        return;
+    d->info = *info;
+    d->info_known = true;
+}
+
+int xend_domain_refresh_all(struct xend_err *err)
+{
+    return XEND_HV_CALL(dom_list, err, refresh_one, NULL);
+}
+
+int xend_domain_refresh(struct xend_domain *dom, struct xend_err *err)
+{
+    if (dom->id == UINT32_MAX)
+        return 0;
+    struct xend_dominfo info = {.size = sizeof(info)};
+    int rc = XEND_HV_CALL(dom_info, err, dom->id, &info);
+    if (rc == 0) {
+        dom->info = info;
+        dom->info_known = true;
+    }
+    return rc;
+}
+
+void xend_domain_state_text(uint32_t f, char out[6])
+{
+    out[0] = (f & XEND_DOMF_RUNNING) ? 'r' : '-';
+    out[1] = (f & XEND_DOMF_BLOCKED) ? 'b' : '-';
+    out[2] = (f & XEND_DOMF_PAUSED) ? 'p' : '-';
+    out[3] = (f & XEND_DOMF_SHUTDOWN) ? 's' : '-';
+    out[4] = (f & XEND_DOMF_CRASHED) ? 'c' : '-';
+    out[5] = '\0';
+}
+
+const char *xend_shutdown_reason_name(int reason)
+{
+    switch (reason) {
+    case XEND_SHUTDOWN_POWEROFF: return "poweroff";
+    case XEND_SHUTDOWN_REBOOT: return "reboot";
+    case XEND_SHUTDOWN_SUSPEND: return "suspend";
+    case XEND_SHUTDOWN_CRASH: return "crash";
+    case XEND_SHUTDOWN_HALT: return "halt";
+    default: return "?";
+    }
+}
+
+struct xend_sxp *xend_domain_info(struct xend_domain *dom)
+{
+    struct xend_sxp *d = xend_sxp_list_of("domain", NULL);
+    xend_sxp_add_kv_int(d, "id", dom->id == UINT32_MAX ? -1 : (long long)dom->id);
+    xend_sxp_add_kv(d, "name", dom->name);
+    long long mem_mb = 0;
+    if (dom->info_known)
+        mem_mb = (long long)(dom->info.mem_kb / 1024);
+    else if (dom->config)
+        xend_sxp_child_int(dom->config, "memory", &mem_mb);
+    xend_sxp_add_kv_int(d, "memory", mem_mb);
+    if (dom->info_known && dom->phase != XEND_DOM_HALTED) {
+        xend_sxp_add_kv_int(d, "maxmem", (long long)(dom->info.maxmem_kb / 1024));
+        char st[6];
+        xend_domain_state_text(dom->info.flags, st);
+        xend_sxp_add_kv(d, "state", st);
+        if (dom->info.flags & XEND_DOMF_SHUTDOWN)
+            xend_sxp_add_kv(d, "shutdown_reason",
+                            xend_shutdown_reason_name((int)dom->info.shutdown_reason));
+        xend_sxp_add_kv_int(d, "cpu", dom->info.cpu);
+        xend_sxp_add_kv_take(d, "cpu_time",
+                             xend_sxp_atom_double((double)dom->info.cpu_time_ns / 1e9));
+    } else if (dom->phase == XEND_DOM_HALTED) {
+        xend_sxp_add_kv(d, "state", "-----");
+    }
+    if (dom->start_time > 0) {
+        xend_sxp_add_kv_take(d, "up_time",
+                             xend_sxp_atom_double(xend_loop_wall_time() - dom->start_time));
+        xend_sxp_add_kv_take(d, "start_time", xend_sxp_atom_double(dom->start_time));
+    }
+    for (size_t i = 0; i < T.ndescribers; i++)
+        T.describers[i].fn(dom, d, T.describers[i].arg);
+    if (dom->restart_state)
+        xend_sxp_add_kv(d, "restart_state", dom->restart_state);
+    else if (dom->phase == XEND_DOM_HALTED)
+        xend_sxp_add_kv(d, "restart_state", "refused");
+    if (dom->halt_reason[0])
+        xend_sxp_add_kv(d, "restart_refused", dom->halt_reason);
+    if (dom->restart_time > 0)
+        xend_sxp_add_kv_take(d, "restart_time", xend_sxp_atom_double(dom->restart_time));
+    xend_sxp_append_take(d, xend_devices_describe(dom));
+    if (dom->config)
+        xend_sxp_add_kv_take(d, "config", xend_sxp_copy(dom->config));
+    return d;
+}
+
+struct xend_sxp *xend_domain_record(struct xend_domain *dom)
+{
+    struct xend_sxp *r = xend_sxp_list_of("domain_record", NULL);
+    xend_sxp_add_kv(r, "uuid", dom->uuid);
+    xend_sxp_add_kv_int(r, "id", dom->id == UINT32_MAX ? -1 : (long long)dom->id);
+    xend_sxp_add_kv(r, "name", dom->name);
+    const char *phase = dom->phase == XEND_DOM_CREATING  ? "creating"
+                        : dom->phase == XEND_DOM_HALTED ? "halted"
+                                                        : "live";
+    xend_sxp_add_kv(r, "phase", phase);
+    xend_sxp_add_kv_take(r, "start_time", xend_sxp_atom_double(dom->start_time));
+    if (dom->restart_time > 0)
+        xend_sxp_add_kv_take(r, "restart_time", xend_sxp_atom_double(dom->restart_time));
+    if (dom->restart_state)
+        xend_sxp_add_kv(r, "restart_state", dom->restart_state);
+    if (dom->halt_reason[0])
+        xend_sxp_add_kv(r, "halt_reason", dom->halt_reason);
+    if (dom->config)
+        xend_sxp_add_kv_take(r, "config", xend_sxp_copy(dom->config));
+    xend_sxp_append_take(r, xend_devices_record(dom));
+    return r;
+}

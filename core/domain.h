@@ -1,0 +1,112 @@
+/*
+ * The domain table and the domain handle: what xend knows of each domain (config, last
+ * hypervisor info, devices, restart state, plugins' private state) and the info SXP of
+ * PROTOCOL.md. The lifecycle that changes domains is in lifecycle.c; devices in device.c.
+ *
+ * The loop thread owns every handle. A handle is freed only by xend_domain_free, after its
+ * final DESTROY hooks.
+ */
+#ifndef XEND_CORE_DOMAIN_H
+#define XEND_CORE_DOMAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xend/backend.h>
+#include <xend/domain.h>
+
+#include "sxp.h"
+
+struct xend_device;
+struct xend_plugin;
+
+enum xend_dom_phase {
+    XEND_DOM_CREATING = 0, /* being created; name reserved, not yet acknowledged */
+    XEND_DOM_LIVE,         /* exists in the hypervisor */
+    XEND_DOM_DYING,        /* exited or being destroyed; teardown in progress */
+    XEND_DOM_RESTARTING,   /* old instance gone, new one being built */
+    XEND_DOM_HALTED,       /* gone from the hypervisor, kept to show why (restart refused) */
+};
+
+enum xend_restart_mode {
+    XEND_RESTART_ONREBOOT = 0,
+    XEND_RESTART_ALWAYS,
+    XEND_RESTART_NEVER,
+};
+
+struct priv_slot {
+    struct xend_plugin *owner;
+    void *priv;
+    xend_priv_free_fn *free_fn;
+};
+
+struct xend_domain {
+    uint32_t magic;
+    uint32_t id;
+    char name[64];
+    char uuid[33];            /* the store key: stable across restarts */
+    struct xend_sxp *config;  /* (vm ...), owned; NULL for Domain-0 and adopted domains */
+    struct xend_dominfo info; /* last refresh */
+    bool info_known;
+    enum xend_dom_phase phase;
+    enum xend_restart_mode restart_mode;
+    double start_time;
+    double restart_time;      /* 0 when never restarted */
+    const char *restart_state; /* NULL, "pending", "booting" */
+    char halt_reason[640];    /* why a HALTED domain was not restarted */
+    int shutdown_requested;   /* enum xend_shutdown_reason asked for, or -1 */
+    bool restart_forced;      /* destroy reason=reboot */
+    bool busy;                /* a multi-step operation is running on it */
+    struct xend_device **devices; /* in config order */
+    size_t ndevices;
+    struct priv_slot *privs;
+    size_t nprivs;
+    struct xend_domain *name_next, *id_next; /* hash chains */
+};
+
+/* ---- the table ---- */
+int xend_domain_table_init(void);
+void xend_domain_table_free(void);
+/* A new handle in the table (owned by it), phase CREATING; NULL if the name is taken. */
+struct xend_domain *xend_domain_new(const char *name);
+/* Remove from the table and free, running the plugins' priv destructors. */
+void xend_domain_free(struct xend_domain *dom);
+struct xend_domain *xend_domain_by_name(const char *name);
+struct xend_domain *xend_domain_by_id(uint32_t id);
+/* Name first, then decimal id (the original's rule). */
+struct xend_domain *xend_domain_lookup(const char *name_or_id);
+void xend_domain_set_id(struct xend_domain *dom, uint32_t id);
+/* Number of domains, and all of them sorted by id into *out (owned array). */
+size_t xend_domain_all(struct xend_domain ***out);
+size_t xend_domain_count(void);
+
+/* ---- what plugins see ---- */
+const struct xend_host_domain *xend_domain_host_table(void);
+void xend_domain_remove_owner(struct xend_plugin *owner);
+
+/*
+ * Run the hooks of `point` in the order of domain.h's table. For veto points, stops at the
+ * first failure and returns it (err filled); `ran` (may be NULL) receives how many hooks
+ * succeeded, for a rollback. For the others, every hook runs and failures are logged.
+ */
+int xend_hooks_run(enum xend_hook_point point, struct xend_domain *dom, int reason,
+                   int shutdown_reason, const struct xend_sxp *config, struct xend_err *err,
+                   size_t *ran);
+/* Undo the first `ran` CREATE/RESTORE hooks: DESTROY with reason ROLLBACK, reversed. */
+void xend_hooks_rollback(enum xend_hook_point point, struct xend_domain *dom, size_t ran);
+
+/* ---- info ---- */
+/* Refresh every domain's info from the backend (one dom_list). */
+int xend_domain_refresh_all(struct xend_err *err);
+int xend_domain_refresh(struct xend_domain *dom, struct xend_err *err);
+/* The info SXP of PROTOCOL.md, owned. */
+struct xend_sxp *xend_domain_info(struct xend_domain *dom);
+/* The 5-letter state of flags: "-b---". */
+void xend_domain_state_text(uint32_t flags, char out[6]);
+const char *xend_shutdown_reason_name(int reason);
+
+/* The record the store keeps for the domain, owned. */
+struct xend_sxp *xend_domain_record(struct xend_domain *dom);
+
+#endif

@@ -1,0 +1,454 @@
+/*
+ * The /xend/domain resource of PROTOCOL.md: list, create, restore, info, and the domain
+ * ops. Handlers only read arguments, call the lifecycle and shape replies; validation and
+ * every state change live in lifecycle.c, devices in device.c.
+ */
+#include "domain_http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "device.h"
+#include "domain.h"
+#include "http/http.h"
+#include "lifecycle.h"
+#include "log/log.h"
+
+static const struct xend_host_http *http;
+
+/* ---- replies shared by the deferred ops ---- */
+
+static void reply_done(int rc, const struct xend_err *err, struct xend_domain *dom, void *arg)
+{
+    struct xend_request *req = arg;
+    (void)dom;
+    if (rc < 0) {
+        *http->err(req) = *err;
+        http->complete(req, rc);
+        return;
+    }
+    http->reply_take(req, 0, xend_sxp_atom_int(0));
+    http->complete(req, 0);
+}
+
+static void reply_created(int rc, const struct xend_err *err, struct xend_domain *dom, void *arg)
+{
+    struct xend_request *req = arg;
+    if (rc < 0) {
+        *http->err(req) = *err;
+        http->complete(req, rc);
+        return;
+    }
+    char loc[128];
+    snprintf(loc, sizeof(loc), "/xend/domain/%s", dom->name);
+    http->reply_header(req, "Location", loc);
+    http->reply_take(req, 201, xend_domain_info(dom));
+    http->complete(req, 0);
+}
+
+/* ---- /xend/domain ---- */
+
+static int list_domains(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    struct xend_err e = {0};
+    long long detail = 0;
+    int rc = http->arg_int_opt(req, "detail", 0, &detail);
+    if (rc < 0)
+        return rc;
+    if (detail)
+        xend_domain_refresh_all(&e);
+    struct xend_domain **all;
+    size_t n = xend_domain_all(&all);
+    struct xend_sxp *l = xend_sxp_list();
+    for (size_t i = 0; i < n; i++) {
+        if (all[i]->phase == XEND_DOM_CREATING)
+            continue;
+        xend_sxp_append_take(l, detail ? xend_domain_info(all[i]) : xend_sxp_atom(all[i]->name));
+    }
+    free(all);
+    http->reply_take(req, 0, l);
+    return 0;
+}
+
+static int create_domain(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    const struct xend_sxp *config;
+    int rc = http->arg_sxp(req, "config", &config);
+    if (rc < 0)
+        return rc;
+    http->defer(req);
+    xend_lifecycle_create(xend_sxp_copy(config), reply_created, req);
+    return 0;
+}
+
+static int restore_domain(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    const char *file = http->arg_str(req, "file");
+    if (file == NULL)
+        return xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: file");
+    http->defer(req);
+    xend_lifecycle_restore(file, reply_created, req);
+    return 0;
+}
+
+/* ---- /xend/domain/{domain} ---- */
+
+static int domain_info(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    struct xend_domain *dom = http->domain(req);
+    struct xend_err e = {0};
+    xend_domain_refresh(dom, &e);
+    http->reply_take(req, 0, xend_domain_info(dom));
+    return 0;
+}
+
+typedef int simple_op_fn(struct xend_domain *dom, struct xend_err *err);
+
+static int run_simple(struct xend_request *req, simple_op_fn *fn)
+{
+    int rc = fn(http->domain(req), http->err(req));
+    if (rc == 0)
+        http->reply_take(req, 0, xend_sxp_atom_int(0));
+    return rc;
+}
+
+static int op_pause(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    return run_simple(req, xend_lifecycle_pause);
+}
+
+static int op_unpause(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    return run_simple(req, xend_lifecycle_unpause);
+}
+
+static void set_parent_location(struct xend_request *req)
+{
+    http->reply_header(req, "Location", "/xend/domain");
+}
+
+static int op_shutdown(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    const char *reason = http->arg_str(req, "reason");
+    int rc = xend_lifecycle_shutdown(http->domain(req), reason ? reason : "poweroff",
+                                     http->err(req));
+    if (rc < 0)
+        return rc;
+    set_parent_location(req);
+    http->reply_take(req, 202, xend_sxp_atom_int(0));
+    return 0;
+}
+
+static int op_destroy(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    const char *reason = http->arg_str(req, "reason");
+    set_parent_location(req);
+    http->defer(req);
+    xend_lifecycle_destroy(http->domain(req), reason ? reason : "halt", reply_done, req);
+    return 0;
+}
+
+static int op_int(struct xend_request *req, const char *name,
+                  int (*fn)(struct xend_domain *, long long, struct xend_err *))
+{
+    long long v;
+    int rc = http->arg_int(req, name, &v);
+    if (rc == 0)
+        rc = fn(http->domain(req), v, http->err(req));
+    if (rc == 0)
+        http->reply_take(req, 0, xend_sxp_atom_int(0));
+    return rc;
+}
+
+static int op_pincpu(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    return op_int(req, "cpu", xend_lifecycle_pincpu);
+}
+
+static int op_maxmem(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    return op_int(req, "memory", xend_lifecycle_set_maxmem);
+}
+
+static int op_target(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    return op_int(req, "target", xend_lifecycle_set_target);
+}
+
+static int op_save(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    const char *file = http->arg_str(req, "file");
+    if (file == NULL)
+        return xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: file");
+    http->defer(req);
+    xend_lifecycle_save(http->domain(req), file, reply_done, req);
+    return 0;
+}
+
+static void reply_migrated(int rc, const struct xend_err *err, struct xend_domain *dom, void *arg)
+{
+    (void)dom;
+    struct xend_request *req = arg;
+    if (rc < 0) {
+        *http->err(req) = *err;
+        http->complete(req, rc);
+        return;
+    }
+    http->reply_take(req, 0, xend_sxp_atom_int(0));
+    http->complete(req, 0);
+}
+
+static int op_migrate(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    const char *dst = http->arg_str(req, "destination");
+    if (dst == NULL)
+        return xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: destination");
+    long long live = 0, resource = 0;
+    int rc = http->arg_int_opt(req, "live", 0, &live);
+    if (rc == 0)
+        rc = http->arg_int_opt(req, "resource", 0, &resource);
+    if (rc < 0)
+        return rc;
+    http->defer(req);
+    xend_lifecycle_migrate(http->domain(req), dst, live != 0, resource, reply_migrated, req);
+    return 0;
+}
+
+/* ---- devices ---- */
+
+struct device_req {
+    struct xend_request *req;
+    char cls[32];
+    bool reply_config;
+};
+
+static void device_persisted(void *arg, int rc)
+{
+    struct device_req *d = arg;
+    if (rc < 0) {
+        xend_err_set(http->err(d->req), XEND_EIO, "device changed but the store write failed");
+        http->complete(d->req, -XEND_EIO);
+    } else {
+        http->complete(d->req, 0);
+    }
+    free(d);
+}
+
+static void device_done(int rc, const struct xend_err *err, void *arg)
+{
+    struct device_req *d = arg;
+    if (rc < 0) {
+        *http->err(d->req) = *err;
+        http->complete(d->req, rc);
+        free(d);
+        return;
+    }
+    struct xend_domain *dom = http->domain(d->req);
+    if (d->reply_config) {
+        /* the device just added is the last of its class */
+        struct xend_sxp *list = xend_devices_list(dom, d->cls);
+        size_t n = xend_sxp_length(list);
+        struct xend_sxp *last = n ? xend_sxp_copy(xend_sxp_nth(list, n - 1)) : xend_sxp_atom_int(0);
+        xend_sxp_free(list);
+        http->reply_take(d->req, 0, last);
+    } else {
+        http->reply_take(d->req, 0, xend_sxp_atom_int(0));
+    }
+    xend_lifecycle_persist(dom, device_persisted, d);
+}
+
+static int op_device_create(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    const struct xend_sxp *config;
+    int rc = http->arg_sxp(req, "config", &config);
+    if (rc < 0)
+        return rc;
+    struct xend_domain *dom = http->domain(req);
+    if (dom->phase != XEND_DOM_LIVE || dom->busy)
+        return xend_err_set(http->err(req), XEND_EBUSY, "Domain %s is not running", dom->name);
+    struct device_req *d = xend_xcalloc(1, sizeof(*d));
+    d->req = req;
+    d->reply_config = true;
+    snprintf(d->cls, sizeof(d->cls), "%s", xend_sxp_name(config) ? xend_sxp_name(config) : "");
+    http->defer(req);
+    xend_device_hotplug_add(dom, config, device_done, d);
+    return 0;
+}
+
+static int find_device(struct xend_request *req, const char *cls, struct xend_device **out)
+{
+    long long idx;
+    int rc = http->arg_int(req, "idx", &idx);
+    if (rc < 0)
+        return rc;
+    struct xend_device *dev = idx >= 0 ? xend_devices_find(http->domain(req), cls, (uint32_t)idx) : NULL;
+    if (dev == NULL)
+        return xend_err_set(http->err(req), XEND_ENOENT, "invalid device: %s %lld", cls, idx);
+    *out = dev;
+    return 0;
+}
+
+static int op_device_destroy(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    const char *type = http->arg_str(req, "type");
+    if (type == NULL)
+        return xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: type");
+    struct xend_device *dev;
+    int rc = find_device(req, type, &dev);
+    if (rc < 0)
+        return rc;
+    struct device_req *d = xend_xcalloc(1, sizeof(*d));
+    d->req = req;
+    http->defer(req);
+    xend_device_hotplug_remove(http->domain(req), dev, device_done, d);
+    return 0;
+}
+
+static int op_device_configure(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    const struct xend_sxp *config;
+    int rc = http->arg_sxp(req, "config", &config);
+    if (rc < 0)
+        return rc;
+    const char *cls = xend_sxp_name(config);
+    struct xend_device *dev;
+    rc = find_device(req, cls ? cls : "", &dev);
+    if (rc < 0)
+        return rc;
+    struct device_req *d = xend_xcalloc(1, sizeof(*d));
+    d->req = req;
+    d->reply_config = false;
+    http->defer(req);
+    xend_device_hotplug_configure(http->domain(req), dev, config, device_done, d);
+    return 0;
+}
+
+/* ---- per-class listings: op=vifs, op=vif&vif=N ... ---- */
+
+struct class_route {
+    char name[32];
+    char op_list[40];
+    struct xend_route list, one;
+};
+
+static int class_list(struct xend_request *req, void *arg)
+{
+    struct class_route *cr = arg;
+    http->reply_take(req, 0, xend_devices_list(http->domain(req), cr->name));
+    return 0;
+}
+
+static int class_one(struct xend_request *req, void *arg)
+{
+    struct class_route *cr = arg;
+    long long idx;
+    int rc = http->arg_int(req, cr->name, &idx);
+    if (rc < 0)
+        return rc;
+    struct xend_device *dev =
+        idx >= 0 ? xend_devices_find(http->domain(req), cr->name, (uint32_t)idx) : NULL;
+    if (dev == NULL)
+        return xend_err_set(http->err(req), XEND_ENOENT, "invalid device: %s %lld", cr->name, idx);
+    struct xend_sxp *list = xend_devices_list(http->domain(req), cr->name);
+    struct xend_sxp *found = NULL;
+    for (size_t i = 0; i < xend_sxp_length(list); i++) {
+        long long k;
+        if (xend_sxp_child_int(xend_sxp_nth(list, i), "idx", &k) == 0 && k == idx)
+            found = xend_sxp_copy(xend_sxp_nth(list, i));
+    }
+    xend_sxp_free(list);
+    http->reply_take(req, 0, found ? found : xend_sxp_copy(dev->config));
+    return 0;
+}
+
+int xend_domain_http_class_routes(struct xend_plugin *owner, const char *cls)
+{
+    http = xend_http_host_table();
+    /* Lives as long as the process: routes keep pointers into it. */
+    struct class_route *cr = xend_xcalloc(1, sizeof(*cr));
+    snprintf(cr->name, sizeof(cr->name), "%s", cls);
+    snprintf(cr->op_list, sizeof(cr->op_list), "%ss", cls);
+    cr->list = (struct xend_route){XEND_ROUTE_INIT, .methods = XEND_HTTP_GET,
+                                   .path = "/xend/domain/{domain}", .op = cr->op_list,
+                                   .fn = class_list, .arg = cr, .flags = XEND_ROUTE_DOMAIN};
+    cr->one = (struct xend_route){XEND_ROUTE_INIT, .methods = XEND_HTTP_GET,
+                                  .path = "/xend/domain/{domain}", .op = cr->name,
+                                  .fn = class_one, .arg = cr, .flags = XEND_ROUTE_DOMAIN};
+    int rc = xend_http_route_add(owner, &cr->list);
+    if (rc == 0)
+        rc = xend_http_route_add(owner, &cr->one);
+    return rc;
+}
+
+/* ---- registration ---- */
+
+int xend_domain_http_register(void)
+{
+    http = xend_http_host_table();
+    static const struct xend_route routes[] = {
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/domain", .fn = list_domains,
+         .doc = "domains; detail=1 gives every domain's info"},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain", .op = "create",
+         .fn = create_domain, .doc = "create a domain. params: config:file"},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain", .op = "restore",
+         .fn = restore_domain, .doc = "restore a saved domain. params: file"},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/domain/{domain}",
+         .fn = domain_info, .flags = XEND_ROUTE_DOMAIN},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
+         .op = "unpause", .fn = op_unpause, .flags = XEND_ROUTE_DOMAIN, .doc = "unpause"},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
+         .op = "pause", .fn = op_pause, .flags = XEND_ROUTE_DOMAIN, .doc = "pause"},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
+         .op = "shutdown", .fn = op_shutdown, .flags = XEND_ROUTE_DOMAIN,
+         .doc = "shut down. params: reason:poweroff|halt|reboot"},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
+         .op = "destroy", .fn = op_destroy, .flags = XEND_ROUTE_DOMAIN,
+         .doc = "destroy. params: reason:halt|reboot"},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
+         .op = "save", .fn = op_save, .flags = XEND_ROUTE_DOMAIN, .doc = "save. params: file"},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
+         .op = "migrate", .fn = op_migrate, .flags = XEND_ROUTE_DOMAIN,
+         .doc = "migrate. params: destination live:0|1"},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
+         .op = "pincpu", .fn = op_pincpu, .flags = XEND_ROUTE_DOMAIN, .doc = "pin. params: cpu"},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
+         .op = "maxmem_set", .fn = op_maxmem, .flags = XEND_ROUTE_DOMAIN,
+         .doc = "maximum memory. params: memory"},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET | XEND_HTTP_POST,
+         .path = "/xend/domain/{domain}", .op = "mem_target_set", .fn = op_target,
+         .flags = XEND_ROUTE_DOMAIN, .doc = "balloon target. params: target"},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
+         .op = "device_create", .fn = op_device_create, .flags = XEND_ROUTE_DOMAIN,
+         .doc = "add a device. params: config"},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
+         .op = "device_destroy", .fn = op_device_destroy, .flags = XEND_ROUTE_DOMAIN,
+         .doc = "remove a device. params: type idx"},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
+         .op = "device_configure", .fn = op_device_configure, .flags = XEND_ROUTE_DOMAIN,
+         .doc = "reconfigure a device. params: config idx"},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        int rc = xend_http_route_add(NULL, &routes[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,1067 @@
+/*
+ * Domain lifecycle (see lifecycle.h). Every multi-step operation is a small state machine
+ * whose steps finish on the loop; a failing step undoes the ones before it. A change is
+ * acknowledged only after the store has made it durable. Never blocks the loop: device
+ * scripts and store writes finish later, backend calls are quick.
+ */
+#include "lifecycle.h"
+#include "lifecycle_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "device.h"
+#include "domain.h"
+#include "event/event.h"
+#include "hv.h"
+#include "log/log.h"
+#include "loop.h"
+#include "store/store.h"
+
+#define NS_DOMAIN "domain"
+#define CHECK_INTERVAL_MS 5000
+
+static struct {
+    struct xend_store *store;
+    struct xend_lifecycle_options opt;
+    struct xend_watch *notify_watch;
+    struct xend_timer *check_timer;
+    bool checking, check_again;
+} LC;
+
+/* ---- small helpers ---- */
+
+void xend_lifecycle_emit(const char *name, struct xend_domain *dom, const char *extra)
+{
+    struct xend_sxp *v = xend_sxp_list();
+    xend_sxp_append_take(v, xend_sxp_atom(dom->name));
+    xend_sxp_append_take(v, xend_sxp_atom_int(dom->id == UINT32_MAX ? -1 : (long long)dom->id));
+    if (extra)
+        xend_sxp_append_take(v, xend_sxp_atom(extra));
+    xend_event_emit(name, v);
+    xend_sxp_free(v);
+}
+
+static void make_uuid(char out[33])
+{
+    unsigned char b[16];
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+        /* getrandom cannot fail for 16 bytes once the pool is ready; keep going anyway */
+        for (size_t i = 0; i < sizeof(b); i++)
+            b[i] = (unsigned char)(rand() & 0xff);
+    }
+    for (size_t i = 0; i < sizeof(b); i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+struct persist_wait {
+    void (*done)(void *arg, int rc);
+    void *arg;
+};
+
+void xend_lifecycle_persist(struct xend_domain *dom, void (*done)(void *arg, int rc), void *arg)
+{
+    struct xend_err err = {0};
+    struct xend_sxp *rec = xend_domain_record(dom);
+    int rc = xend_store_put(LC.store, NS_DOMAIN, dom->uuid, rec, done, arg, &err);
+    xend_sxp_free(rec);
+    if (rc < 0) {
+        xend_log_error("store put failed", "domain=%s error=\"%s\"", dom->name, xend_err_msg(&err));
+        if (done)
+            done(arg, rc);
+    }
+}
+
+void xend_lifecycle_forget(struct xend_domain *dom, void (*done)(void *arg, int rc), void *arg)
+{
+    struct xend_err err = {0};
+    int rc = xend_store_del(LC.store, NS_DOMAIN, dom->uuid, done, arg, &err);
+    if (rc < 0) {
+        xend_log_error("store delete failed", "domain=%s error=\"%s\"", dom->name,
+                       xend_err_msg(&err));
+        if (done)
+            done(arg, rc);
+    }
+}
+
+int xend_lifecycle_config_set_take(struct xend_domain *dom, const char *key,
+                                   struct xend_sxp *value, struct xend_err *err)
+{
+    (void)err;
+    if (dom->config == NULL)
+        dom->config = xend_sxp_list_of("vm", NULL);
+    long i = xend_sxp_child_index(dom->config, key);
+    if (value == NULL) {
+        if (i >= 0)
+            xend_sxp_remove(dom->config, (size_t)i);
+    } else {
+        struct xend_sxp *kv = xend_sxp_list_of(key, NULL);
+        xend_sxp_append_take(kv, value);
+        if (i >= 0)
+            xend_sxp_replace_take(dom->config, (size_t)i, kv);
+        else
+            xend_sxp_append_take(dom->config, kv);
+    }
+    /* Durable soon; a domain still being created is persisted before it is acknowledged. */
+    if (dom->phase != XEND_DOM_CREATING && dom->uuid[0])
+        xend_lifecycle_persist(dom, NULL, NULL);
+    return 0;
+}
+
+/* ---- config validation ---- */
+
+struct vm_params {
+    const char *name;
+    long long mem_mb, maxmem_mb, cpu, vcpus;
+    enum xend_restart_mode restart;
+    const char *builder, *kernel, *ramdisk;
+    char cmdline[1024];
+};
+
+static bool name_char_ok(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           strchr("_-.:/+", c) != NULL;
+}
+
+static int parse_restart(const char *s, enum xend_restart_mode *out, struct xend_err *err)
+{
+    if (strcmp(s, "onreboot") == 0)
+        *out = XEND_RESTART_ONREBOOT;
+    else if (strcmp(s, "always") == 0)
+        *out = XEND_RESTART_ALWAYS;
+    else if (strcmp(s, "never") == 0)
+        *out = XEND_RESTART_NEVER;
+    else
+        return xend_err_set(err, XEND_EINVAL, "invalid restart mode: %s", s);
+    return 0;
+}
+
+static int int_field(const struct xend_sxp *vm, const char *key, long long dflt, long long *out,
+                     const char *what, struct xend_err *err)
+{
+    int rc = xend_sxp_child_int(vm, key, out);
+    if (rc == -XEND_ENOENT) {
+        *out = dflt;
+        return 0;
+    }
+    if (rc < 0)
+        return xend_err_set(err, XEND_EINVAL, "invalid %s: %s", what,
+                            xend_sxp_child_value(vm, key, "?"));
+    return 0;
+}
+
+static int validate_vm(const struct xend_sxp *vm, struct vm_params *p, struct xend_err *err)
+{
+    memset(p, 0, sizeof(*p));
+    const char *head = xend_sxp_name(vm);
+    if (head == NULL || strcmp(head, "vm") != 0)
+        return xend_err_set(err, XEND_EINVAL, "Configuration error: expected (vm ...), got %s",
+                            head ? head : "something else");
+    p->name = xend_sxp_child_value(vm, "name", NULL);
+    if (p->name == NULL || p->name[0] == '\0')
+        return xend_err_set(err, XEND_EINVAL, "missing vm name");
+    if (p->name[0] >= '0' && p->name[0] <= '9')
+        return xend_err_set(err, XEND_EINVAL, "invalid vm name: %s (must not start with a digit)",
+                            p->name);
+    for (const char *c = p->name; *c; c++)
+        if (!name_char_ok(*c))
+            return xend_err_set(err, XEND_EINVAL,
+                                "invalid vm name: %s (letters, digits and _-.:/+ only)", p->name);
+    if (strlen(p->name) > LC.opt.max_name)
+        return xend_err_set(err, XEND_EINVAL, "invalid vm name: %s (at most %zu characters)",
+                            p->name, LC.opt.max_name);
+    if (xend_sxp_child(vm, "memory") == NULL)
+        return xend_err_set(err, XEND_EINVAL, "missing memory");
+    if (int_field(vm, "memory", 0, &p->mem_mb, "memory", err) < 0)
+        return -XEND_EINVAL;
+    if (p->mem_mb <= 0)
+        return xend_err_set(err, XEND_EINVAL, "invalid memory: %lld (must be a positive number of MB)",
+                            p->mem_mb);
+    long long limit = LC.opt.max_memory_mb;
+    if (limit > 0 && p->mem_mb > limit)
+        return xend_err_set(err, XEND_EINVAL, "invalid memory: %lld MB is more than the host's %lld MB",
+                            p->mem_mb, limit);
+    if (int_field(vm, "maxmem", p->mem_mb, &p->maxmem_mb, "maxmem", err) < 0)
+        return -XEND_EINVAL;
+    if (p->maxmem_mb < p->mem_mb)
+        return xend_err_set(err, XEND_EINVAL, "invalid maxmem: %lld is less than memory %lld",
+                            p->maxmem_mb, p->mem_mb);
+    if (int_field(vm, "cpu", -1, &p->cpu, "cpu", err) < 0)
+        return -XEND_EINVAL;
+    if (int_field(vm, "vcpus", 1, &p->vcpus, "vcpus", err) < 0 || p->vcpus < 1 || p->vcpus > 64)
+        return xend_err_set(err, XEND_EINVAL, "invalid vcpus: %s",
+                            xend_sxp_child_value(vm, "vcpus", "?"));
+    const char *cw = xend_sxp_child_value(vm, "cpu_weight", NULL);
+    if (cw) {
+        char *end;
+        strtod(cw, &end);
+        if (*end != '\0' || end == cw)
+            return xend_err_set(err, XEND_EINVAL, "invalid cpu weight: %s", cw);
+    }
+    if (parse_restart(xend_sxp_child_value(vm, "restart", "onreboot"), &p->restart, err) < 0)
+        return -XEND_EINVAL;
+    const struct xend_sxp *image = xend_sxp_child(vm, "image");
+    if (image == NULL)
+        return xend_err_set(err, XEND_EINVAL, "missing image");
+    const struct xend_sxp *img = xend_sxp_nth(image, 1);
+    p->builder = xend_sxp_name(img);
+    if (p->builder == NULL || strcmp(p->builder, "linux") != 0)
+        return xend_err_set(err, XEND_EINVAL, "unknown image type: %s",
+                            p->builder ? p->builder : "?");
+    p->kernel = xend_sxp_child_value(img, "kernel", NULL);
+    if (p->kernel == NULL || p->kernel[0] == '\0')
+        return xend_err_set(err, XEND_EINVAL, "missing kernel in image");
+    p->ramdisk = xend_sxp_child_value(img, "ramdisk", NULL);
+    /* cmdline as the original built it: " ip=IP root=ROOT ARGS". */
+    struct xend_buf cl = XEND_BUF_INIT;
+    const char *ip = xend_sxp_child_value(img, "ip", NULL);
+    const char *root = xend_sxp_child_value(img, "root", NULL);
+    const char *args = xend_sxp_child_value(img, "args", NULL);
+    if (ip)
+        xend_buf_printf(&cl, " ip=%s", ip);
+    if (root)
+        xend_buf_printf(&cl, " root=%s", root);
+    if (args)
+        xend_buf_printf(&cl, " %s", args);
+    snprintf(p->cmdline, sizeof(p->cmdline), "%s", xend_buf_str(&cl));
+    xend_buf_free(&cl);
+    for (size_t i = 0; i < xend_sxp_length(vm); i++) {
+        const struct xend_sxp *c = xend_sxp_nth(vm, i);
+        const char *n = xend_sxp_name(c);
+        if (n && strcmp(n, "backend") == 0) {
+            const char *t = xend_sxp_name(xend_sxp_nth(c, 1));
+            if (t == NULL || (strcmp(t, "blkif") != 0 && strcmp(t, "netif") != 0))
+                return xend_err_set(err, XEND_EINVAL, "invalid backend type:%s", t ? t : "?");
+        }
+    }
+    return 0;
+}
+
+/* ---- building a domain instance: create, build, devices, hooks ---- */
+
+typedef void build_done_fn(int rc, const struct xend_err *err, void *arg);
+
+struct build {
+    struct xend_domain *dom;
+    struct vm_params p;
+    enum xend_hook_point hook_point; /* CREATE, or RESTART for a restart */
+    int hook_reason;
+    int64_t want_domid;
+    struct xend_err err;
+    int rc;
+    build_done_fn *done;
+    void *arg;
+};
+
+static void build_finish(struct build *b)
+{
+    b->done(b->rc, &b->err, b->arg);
+    free(b);
+}
+
+static void build_undo_destroyed(int rc, const struct xend_err *err, void *arg)
+{
+    (void)rc;
+    (void)err;
+    struct build *b = arg;
+    struct xend_err e = {0};
+    if (b->dom->id != UINT32_MAX)
+        XEND_HV_CALL(dom_destroy, &e, b->dom->id);
+    build_finish(b);
+}
+
+static void build_fail_after_devices(struct build *b)
+{
+    xend_devices_detach_all(b->dom, XEND_DEV_ROLLBACK, build_undo_destroyed, b);
+}
+
+static void build_devices_done(int rc, const struct xend_err *err, void *arg)
+{
+    struct build *b = arg;
+    struct xend_domain *dom = b->dom;
+    if (rc < 0) {
+        /* the device chain already detached what it had attached */
+        b->rc = rc;
+        b->err = *err;
+        build_undo_destroyed(0, NULL, b);
+        return;
+    }
+    if (b->hook_point == XEND_HOOK_CREATE || b->hook_point == XEND_HOOK_RESTORE) {
+        size_t ran = 0;
+        rc = xend_hooks_run(b->hook_point, dom, b->hook_reason, -1, NULL, &b->err, &ran);
+        if (rc < 0) {
+            b->rc = rc;
+            xend_hooks_rollback(b->hook_point, dom, ran);
+            build_fail_after_devices(b);
+            return;
+        }
+    } else {
+        xend_hooks_run(b->hook_point, dom, b->hook_reason, -1, NULL, NULL, NULL);
+    }
+    struct xend_err e = {0};
+    xend_domain_refresh(dom, &e);
+    build_finish(b);
+}
+
+/* Create the hypervisor domain from dom->config, build it, attach its devices, run hooks. */
+static void build_instance(struct xend_domain *dom, enum xend_hook_point point, int reason,
+                           int64_t want_domid, build_done_fn *done, void *arg)
+{
+    struct build *b = xend_xcalloc(1, sizeof(*b));
+    b->dom = dom;
+    b->hook_point = point;
+    b->hook_reason = reason;
+    b->done = done;
+    b->arg = arg;
+    if (validate_vm(dom->config, &b->p, &b->err) < 0) {
+        b->rc = -b->err.code;
+        build_finish(b);
+        return;
+    }
+    struct xend_dom_create args = {
+        .size = sizeof(args),
+        .name = dom->name,
+        .mem_kb = (uint64_t)b->p.mem_mb * 1024,
+        .maxmem_kb = (uint64_t)b->p.maxmem_mb * 1024,
+        .vcpus = (uint32_t)b->p.vcpus,
+        .want_domid = want_domid,
+        .cpu = (int32_t)b->p.cpu,
+    };
+    uint32_t domid = 0;
+    int rc = XEND_HV_CALL(dom_create, &b->err, &args, &domid);
+    if (rc < 0) {
+        b->rc = rc;
+        build_finish(b);
+        return;
+    }
+    xend_domain_set_id(dom, domid);
+    struct xend_dom_image image = {
+        .size = sizeof(image),
+        .builder = b->p.builder,
+        .kernel = b->p.kernel,
+        .ramdisk = b->p.ramdisk,
+        .cmdline = b->p.cmdline,
+    };
+    rc = XEND_HV_CALL(dom_build, &b->err, domid, &image);
+    if (rc < 0) {
+        b->rc = rc;
+        build_undo_destroyed(0, NULL, b);
+        return;
+    }
+    if (b->p.cpu >= 0) {
+        struct xend_err e = {0};
+        if (XEND_HV_CALL(dom_pin_vcpu, &e, domid, 0, (int32_t)b->p.cpu) < 0)
+            xend_log_warn("cpu pin failed", "domain=%s cpu=%lld error=\"%s\"", dom->name, b->p.cpu,
+                          xend_err_msg(&e));
+    }
+    xend_devices_attach_all(dom, build_devices_done, b);
+}
+
+void xend_lifecycle_attach_instance(struct xend_domain *dom, enum xend_hook_point point,
+                                    void (*done)(int rc, const struct xend_err *err, void *arg),
+                                    void *arg)
+{
+    struct build *b = xend_xcalloc(1, sizeof(*b));
+    b->dom = dom;
+    b->hook_point = point;
+    b->hook_reason = XEND_HOOK_NORMAL;
+    b->done = done;
+    b->arg = arg;
+    xend_devices_attach_all(dom, build_devices_done, b);
+}
+
+/* ---- create ---- */
+
+struct create {
+    struct xend_domain *dom;
+    xend_lifecycle_done_fn *done;
+    void *arg;
+    struct xend_err err;
+    int rc;
+};
+
+static void create_reply(struct create *c)
+{
+    c->done(c->rc, &c->err, c->rc == 0 ? c->dom : NULL, c->arg);
+    free(c);
+}
+
+static void create_forgotten(void *arg, int rc)
+{
+    (void)rc;
+    struct create *c = arg;
+    xend_domain_free(c->dom);
+    create_reply(c);
+}
+
+static void create_acknowledged(void *arg, int rc)
+{
+    struct create *c = arg;
+    if (rc < 0) {
+        /* Not durable, so not acknowledged: the domain must not stay. */
+        xend_err_set(&c->err, XEND_EIO, "Error creating domain: cannot write the store");
+        c->rc = -XEND_EIO;
+        struct xend_err e = {0};
+        xend_hooks_run(XEND_HOOK_DESTROY, c->dom, XEND_HOOK_ROLLBACK, -1, NULL, NULL, NULL);
+        XEND_HV_CALL(dom_destroy, &e, c->dom->id);
+        xend_lifecycle_forget(c->dom, create_forgotten, c);
+        return;
+    }
+    xend_log_info("domain created", "domain=%s id=%u", c->dom->name, c->dom->id);
+    xend_lifecycle_emit("xend.domain.create", c->dom, NULL);
+    create_reply(c);
+}
+
+static void create_built(int rc, const struct xend_err *err, void *arg)
+{
+    struct create *c = arg;
+    if (rc < 0) {
+        c->rc = rc;
+        c->err = *err;
+        if (c->err.code == 0)
+            xend_err_set(&c->err, -rc, "Error creating domain");
+        xend_log_warn("domain create failed", "domain=%s error=\"%s\"", c->dom->name,
+                      xend_err_msg(&c->err));
+        xend_lifecycle_forget(c->dom, create_forgotten, c);
+        return;
+    }
+    c->dom->phase = XEND_DOM_LIVE;
+    c->dom->start_time = xend_loop_wall_time();
+    xend_lifecycle_persist(c->dom, create_acknowledged, c);
+}
+
+static void create_intent_durable(void *arg, int rc)
+{
+    struct create *c = arg;
+    if (rc < 0) {
+        xend_err_set(&c->err, XEND_EIO, "Error creating domain: cannot write the store");
+        c->rc = -XEND_EIO;
+        xend_domain_free(c->dom);
+        create_reply(c);
+        return;
+    }
+    build_instance(c->dom, XEND_HOOK_CREATE, XEND_HOOK_NORMAL, -1, create_built, c);
+}
+
+int xend_lifecycle_prepare(struct xend_sxp *config, struct xend_domain **out,
+                           struct xend_err *err)
+{
+    struct vm_params p;
+    *out = NULL;
+    if (validate_vm(config, &p, err) < 0) {
+        xend_sxp_free(config);
+        return -err->code;
+    }
+    struct xend_domain *dom = xend_domain_new(p.name);
+    if (dom == NULL) {
+        xend_err_set(err, XEND_EEXIST, "vm name clash: %s", p.name);
+        xend_sxp_free(config);
+        return -XEND_EEXIST;
+    }
+    dom->config = config;
+    dom->restart_mode = p.restart;
+    make_uuid(dom->uuid);
+    int rc = xend_devices_parse(dom, dom->config, err);
+    if (rc == 0)
+        rc = xend_hooks_run(XEND_HOOK_VALIDATE, dom, XEND_HOOK_NORMAL, -1, dom->config, err, NULL);
+    if (rc < 0) {
+        xend_domain_free(dom);
+        return rc;
+    }
+    *out = dom;
+    return 0;
+}
+
+int xend_lifecycle_create_args(struct xend_domain *dom, struct xend_dom_create *args,
+                               struct xend_err *err)
+{
+    struct vm_params p;
+    if (validate_vm(dom->config, &p, err) < 0)
+        return -err->code;
+    *args = (struct xend_dom_create){
+        .size = sizeof(*args),
+        .name = dom->name,
+        .mem_kb = (uint64_t)p.mem_mb * 1024,
+        .maxmem_kb = (uint64_t)p.maxmem_mb * 1024,
+        .vcpus = (uint32_t)p.vcpus,
+        .want_domid = -1,
+        .cpu = (int32_t)p.cpu,
+    };
+    return 0;
+}
+
+void xend_lifecycle_create(struct xend_sxp *config, xend_lifecycle_done_fn *done, void *arg)
+{
+    struct create *c = xend_xcalloc(1, sizeof(*c));
+    c->done = done;
+    c->arg = arg;
+    c->rc = xend_lifecycle_prepare(config, &c->dom, &c->err);
+    if (c->rc < 0) {
+        create_reply(c);
+        return;
+    }
+    /* The intent first: a crash after the hypervisor made the domain but before it was
+     * acknowledged leaves a record that tells the next start to remove it. */
+    xend_lifecycle_persist(c->dom, create_intent_durable, c);
+}
+
+/* ---- simple ops ---- */
+
+static int require_live(struct xend_domain *dom, struct xend_err *err)
+{
+    if (dom->phase != XEND_DOM_LIVE || dom->id == UINT32_MAX)
+        return xend_err_set(err, XEND_EBUSY, "Domain %s is not running", dom->name);
+    return 0;
+}
+
+int xend_lifecycle_pause(struct xend_domain *dom, struct xend_err *err)
+{
+    int rc = require_live(dom, err);
+    if (rc == 0)
+        rc = XEND_HV_CALL(dom_pause, err, dom->id);
+    if (rc < 0)
+        return rc;
+    xend_hooks_run(XEND_HOOK_PAUSE, dom, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
+    struct xend_err e = {0};
+    xend_domain_refresh(dom, &e);
+    xend_lifecycle_emit("xend.domain.pause", dom, NULL);
+    return 0;
+}
+
+int xend_lifecycle_unpause(struct xend_domain *dom, struct xend_err *err)
+{
+    int rc = require_live(dom, err);
+    if (rc == 0)
+        rc = XEND_HV_CALL(dom_unpause, err, dom->id);
+    if (rc < 0)
+        return rc;
+    xend_hooks_run(XEND_HOOK_UNPAUSE, dom, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
+    struct xend_err e = {0};
+    xend_domain_refresh(dom, &e);
+    xend_lifecycle_emit("xend.domain.unpause", dom, NULL);
+    return 0;
+}
+
+static int reason_code(const char *reason, int *out)
+{
+    static const struct {
+        const char *name;
+        int code;
+    } reasons[] = {{"poweroff", XEND_SHUTDOWN_POWEROFF},
+                   {"reboot", XEND_SHUTDOWN_REBOOT},
+                   {"halt", XEND_SHUTDOWN_HALT},
+                   {"suspend", XEND_SHUTDOWN_SUSPEND}};
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+        if (strcmp(reasons[i].name, reason) == 0) {
+            *out = reasons[i].code;
+            return 0;
+        }
+    return -XEND_EINVAL;
+}
+
+int xend_lifecycle_shutdown(struct xend_domain *dom, const char *reason, struct xend_err *err)
+{
+    int code;
+    if (reason == NULL || reason_code(reason, &code) < 0)
+        return xend_err_set(err, XEND_EINVAL, "invalid reason:%s", reason ? reason : "");
+    int rc = require_live(dom, err);
+    if (rc < 0)
+        return rc;
+    /* halt is poweroff to the guest, but cancels any restart. */
+    int sent = code == XEND_SHUTDOWN_HALT ? XEND_SHUTDOWN_POWEROFF : code;
+    rc = XEND_HV_CALL(dom_shutdown, err, dom->id, (enum xend_shutdown_reason)sent);
+    if (rc < 0)
+        return rc;
+    dom->shutdown_requested = code;
+    xend_hooks_run(XEND_HOOK_SHUTDOWN, dom, XEND_HOOK_NORMAL, code, NULL, NULL, NULL);
+    xend_lifecycle_emit("xend.domain.shutdown", dom, reason);
+    xend_log_info("domain shutdown requested", "domain=%s reason=%s", dom->name, reason);
+    return 0;
+}
+
+int xend_lifecycle_set_maxmem(struct xend_domain *dom, long long mb, struct xend_err *err)
+{
+    if (mb <= 0)
+        return xend_err_set(err, XEND_EINVAL, "invalid memory: %lld", mb);
+    int rc = require_live(dom, err);
+    if (rc == 0)
+        rc = XEND_HV_CALL(dom_set_maxmem, err, dom->id, (uint64_t)mb * 1024);
+    if (rc == 0 && dom->config) {
+        xend_lifecycle_config_set_take(dom, "maxmem", xend_sxp_atom_int(mb), err);
+    }
+    return rc;
+}
+
+int xend_lifecycle_set_target(struct xend_domain *dom, long long mb, struct xend_err *err)
+{
+    if (mb <= 0)
+        return xend_err_set(err, XEND_EINVAL, "invalid target: %lld", mb);
+    int rc = require_live(dom, err);
+    if (rc == 0)
+        rc = XEND_HV_CALL(dom_set_target, err, dom->id, (uint64_t)mb * 1024);
+    return rc;
+}
+
+int xend_lifecycle_pincpu(struct xend_domain *dom, long long cpu, struct xend_err *err)
+{
+    int rc = require_live(dom, err);
+    if (rc == 0)
+        rc = XEND_HV_CALL(dom_pin_vcpu, err, dom->id, 0, (int32_t)cpu);
+    return rc;
+}
+
+/* ---- teardown: death, destroy, restart ---- */
+
+struct teardown {
+    struct xend_domain *dom;
+    int exit_reason;   /* enum xend_shutdown_reason, or -1 for an explicit destroy */
+    bool restart;
+    xend_lifecycle_done_fn *done;
+    void *arg;
+    struct xend_err err;
+    int rc;
+};
+
+static void teardown_reply(struct teardown *t, struct xend_domain *dom)
+{
+    if (t->done)
+        t->done(t->rc, &t->err, dom, t->arg);
+    free(t);
+}
+
+static void teardown_forgotten(void *arg, int rc)
+{
+    (void)rc;
+    struct teardown *t = arg;
+    struct xend_domain *dom = t->dom;
+    xend_lifecycle_emit("xend.domain.destroy", dom, NULL);
+    xend_lifecycle_emit("xend.domain.died", dom, NULL);
+    xend_log_info("domain gone", "domain=%s id=%u", dom->name, dom->id);
+    xend_domain_free(dom);
+    teardown_reply(t, NULL);
+}
+
+static void restart_persisted(void *arg, int rc)
+{
+    struct teardown *t = arg;
+    (void)rc;
+    t->dom->busy = false;
+    teardown_reply(t, t->dom);
+    xend_lifecycle_check(); /* the new instance may already have exited */
+}
+
+static void restart_built(int rc, const struct xend_err *err, void *arg)
+{
+    struct teardown *t = arg;
+    struct xend_domain *dom = t->dom;
+    if (rc < 0) {
+        xend_log_error("domain restart failed", "domain=%s error=\"%s\"", dom->name,
+                       xend_err_msg(err));
+        xend_lifecycle_emit("xend.domain.restart", dom, "fail");
+        dom->phase = XEND_DOM_HALTED;
+        dom->restart_state = NULL;
+        snprintf(dom->halt_reason, sizeof(dom->halt_reason), "restart failed: %s",
+                 xend_err_msg(err));
+        xend_domain_set_id(dom, UINT32_MAX);
+        dom->info_known = false;
+        xend_lifecycle_persist(dom, restart_persisted, t);
+        return;
+    }
+    struct xend_err e = {0};
+    if (XEND_HV_CALL(dom_unpause, &e, dom->id) < 0)
+        xend_log_warn("unpause after restart failed", "domain=%s error=\"%s\"", dom->name,
+                      xend_err_msg(&e));
+    xend_domain_refresh(dom, &e);
+    dom->phase = XEND_DOM_LIVE;
+    dom->restart_state = NULL;
+    dom->restart_time = xend_loop_wall_time();
+    dom->start_time = dom->restart_time;
+    dom->shutdown_requested = -1;
+    dom->restart_forced = false;
+    xend_log_notice("domain restarted", "domain=%s id=%u", dom->name, dom->id);
+    xend_lifecycle_emit("xend.domain.restart", dom, "success");
+    xend_lifecycle_emit("xend.domain.create", dom, NULL);
+    xend_lifecycle_persist(dom, restart_persisted, t);
+}
+
+static void teardown_destroyed(struct teardown *t)
+{
+    struct xend_domain *dom = t->dom;
+    uint32_t old_id = dom->id;
+    if (!t->restart) {
+        xend_lifecycle_forget(dom, teardown_forgotten, t);
+        return;
+    }
+    double now = xend_loop_wall_time();
+    if (dom->restart_time > 0 && now - dom->restart_time < LC.opt.min_restart_seconds) {
+        snprintf(dom->halt_reason, sizeof(dom->halt_reason),
+                 "VM %s restarting too fast (%.1f s since the last restart, minimum %.0f s)",
+                 dom->name, now - dom->restart_time, LC.opt.min_restart_seconds);
+        xend_log_warn("domain restart refused", "domain=%s reason=\"%s\"", dom->name,
+                      dom->halt_reason);
+        xend_lifecycle_emit("xend.domain.restart", dom, "fail");
+        dom->phase = XEND_DOM_HALTED;
+        dom->info_known = false;
+        xend_domain_set_id(dom, UINT32_MAX);
+        xend_lifecycle_persist(dom, restart_persisted, t);
+        return;
+    }
+    dom->phase = XEND_DOM_RESTARTING;
+    dom->restart_state = "booting";
+    dom->info_known = false;
+    xend_lifecycle_emit("xend.domain.restart", dom, "begin");
+    build_instance(dom, XEND_HOOK_RESTART, XEND_HOOK_NORMAL, old_id, restart_built, t);
+}
+
+static void teardown_detached(int rc, const struct xend_err *err, void *arg)
+{
+    (void)rc;
+    (void)err;
+    struct teardown *t = arg;
+    struct xend_domain *dom = t->dom;
+    xend_hooks_run(XEND_HOOK_DESTROY, dom, t->restart ? XEND_HOOK_FOR_RESTART : XEND_HOOK_NORMAL,
+                   t->exit_reason, NULL, NULL, NULL);
+    if (dom->id != UINT32_MAX) {
+        struct xend_err e = {0};
+        int r = XEND_HV_CALL(dom_destroy, &e, dom->id);
+        if (r < 0 && r != -XEND_ENOENT)
+            xend_log_warn("hypervisor destroy failed", "domain=%s id=%u error=\"%s\"", dom->name,
+                          dom->id, xend_err_msg(&e));
+    }
+    teardown_destroyed(t);
+}
+
+static bool wants_restart(struct xend_domain *dom, int exit_reason)
+{
+    if (dom->config == NULL)
+        return false;
+    if (dom->restart_forced)
+        return true;
+    if (dom->shutdown_requested == XEND_SHUTDOWN_HALT)
+        return false;
+    switch (dom->restart_mode) {
+    case XEND_RESTART_ALWAYS:
+        return exit_reason == XEND_SHUTDOWN_POWEROFF || exit_reason == XEND_SHUTDOWN_REBOOT ||
+               exit_reason == XEND_SHUTDOWN_CRASH;
+    case XEND_RESTART_ONREBOOT:
+        return exit_reason == XEND_SHUTDOWN_REBOOT;
+    default:
+        return false;
+    }
+}
+
+void xend_lifecycle_teardown(struct xend_domain *dom, int exit_reason, bool restart,
+                             xend_lifecycle_done_fn *done, void *arg)
+{
+    struct teardown *t = xend_xcalloc(1, sizeof(*t));
+    t->dom = dom;
+    t->exit_reason = exit_reason;
+    t->restart = restart;
+    t->done = done;
+    t->arg = arg;
+    dom->busy = true;
+    dom->phase = XEND_DOM_DYING;
+    if (restart)
+        dom->restart_state = "pending";
+    xend_hooks_run(XEND_HOOK_DIED, dom, XEND_HOOK_NORMAL, exit_reason, NULL, NULL, NULL);
+    xend_devices_detach_all(dom, restart ? XEND_DEV_RESTART : XEND_DEV_NORMAL, teardown_detached,
+                            t);
+}
+
+void xend_lifecycle_destroy(struct xend_domain *dom, const char *reason,
+                            xend_lifecycle_done_fn *done, void *arg)
+{
+    struct xend_err err = {0};
+    if (reason == NULL)
+        reason = "halt";
+    if (strcmp(reason, "halt") != 0 && strcmp(reason, "reboot") != 0) {
+        xend_err_set(&err, XEND_EINVAL, "invalid reason:%s", reason);
+        done(-XEND_EINVAL, &err, dom, arg);
+        return;
+    }
+    if (dom->id == 0 && dom->config == NULL) {
+        xend_err_set(&err, XEND_EPERM, "Cannot destroy Domain-0");
+        done(-XEND_EPERM, &err, dom, arg);
+        return;
+    }
+    if (dom->busy || dom->phase == XEND_DOM_CREATING) {
+        xend_err_set(&err, XEND_EBUSY, "Domain %s is busy", dom->name);
+        done(-XEND_EBUSY, &err, dom, arg);
+        return;
+    }
+    bool reboot = strcmp(reason, "reboot") == 0;
+    dom->restart_forced = reboot;
+    if (!reboot)
+        dom->shutdown_requested = XEND_SHUTDOWN_HALT;
+    if (dom->phase == XEND_DOM_HALTED) {
+        dom->busy = true;
+        struct teardown *t = xend_xcalloc(1, sizeof(*t));
+        t->dom = dom;
+        t->done = done;
+        t->arg = arg;
+        xend_lifecycle_forget(dom, teardown_forgotten, t);
+        return;
+    }
+    xend_log_info("domain destroy", "domain=%s id=%u reason=%s", dom->name, dom->id, reason);
+    xend_lifecycle_teardown(dom, -1, reboot && dom->config != NULL, done, arg);
+}
+
+/* ---- watching the hypervisor ---- */
+
+struct seen_set {
+    uint32_t *ids;
+    size_t n, cap;
+};
+
+static void note_domain(void *arg, const struct xend_dominfo *info)
+{
+    struct seen_set *s = arg;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 64;
+        s->ids = xend_xrealloc(s->ids, s->cap * sizeof(*s->ids));
+    }
+    s->ids[s->n++] = info->domid;
+    struct xend_domain *d = xend_domain_by_id(info->domid);
+    if (d == NULL) {
+        /* A domain xend did not create: adopt it so that it is listed. */
+        char name[64];
+        if (info->domid == 0)
+            snprintf(name, sizeof(name), "Domain-0");
+        else if (info->name[0] && xend_domain_by_name(info->name) == NULL)
+            snprintf(name, sizeof(name), "%s", info->name);
+        else
+            snprintf(name, sizeof(name), "Domain-%u", info->domid);
+        d = xend_domain_new(name);
+        if (d == NULL)
+            return;
+        xend_domain_set_id(d, info->domid);
+        d->phase = XEND_DOM_LIVE;
+        d->restart_mode = XEND_RESTART_NEVER;
+        if (info->domid != 0)
+            xend_log_notice("domain adopted", "domain=%s id=%u", name, info->domid);
+        xend_lifecycle_emit("xend.domain.create", d, NULL);
+    }
+    d->info = *info;
+    d->info_known = true;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool seen(const struct seen_set *s, uint32_t id)
+{
+    return bsearch(&id, s->ids, s->n, sizeof(*s->ids), cmp_u32) != NULL;
+}
+
+void xend_lifecycle_check(void)
+{
+    struct seen_set s = {0};
+    struct xend_err err = {0};
+    if (XEND_HV_CALL(dom_list, &err, note_domain, &s) < 0) {
+        xend_log_warn("hypervisor list failed", "error=\"%s\"", xend_err_msg(&err));
+        free(s.ids);
+        return;
+    }
+    if (s.n)
+        qsort(s.ids, s.n, sizeof(*s.ids), cmp_u32);
+    struct xend_domain **all;
+    size_t n = xend_domain_all(&all);
+    for (size_t i = 0; i < n; i++) {
+        struct xend_domain *d = all[i];
+        if (d->busy || d->phase != XEND_DOM_LIVE || d->id == UINT32_MAX)
+            continue;
+        if (!seen(&s, d->id)) {
+            /* Destroyed behind xend's back: it is gone, no restart. */
+            xend_log_notice("domain vanished", "domain=%s id=%u", d->name, d->id);
+            d->info_known = false;
+            if (d->config == NULL) {
+                xend_lifecycle_emit("xend.domain.died", d, NULL);
+                xend_domain_free(d);
+            } else {
+                xend_domain_set_id(d, UINT32_MAX);
+                xend_lifecycle_teardown(d, XEND_SHUTDOWN_POWEROFF, false, NULL, NULL);
+            }
+            continue;
+        }
+        uint32_t f = d->info.flags;
+        if (!(f & (XEND_DOMF_SHUTDOWN | XEND_DOMF_CRASHED)))
+            continue;
+        int reason = (f & XEND_DOMF_CRASHED) ? XEND_SHUTDOWN_CRASH : (int)d->info.shutdown_reason;
+        if (reason == XEND_SHUTDOWN_SUSPEND) {
+            xend_lifecycle_emit("xend.domain.suspended", d, NULL);
+            continue;
+        }
+        xend_lifecycle_emit("xend.domain.exit", d, xend_shutdown_reason_name(reason));
+        bool restart = wants_restart(d, reason);
+        xend_log_info("domain exited", "domain=%s id=%u reason=%s restart=%s", d->name, d->id,
+                      xend_shutdown_reason_name(reason), restart ? "yes" : "no");
+        xend_lifecycle_teardown(d, reason, restart, NULL, NULL);
+    }
+    free(all);
+    free(s.ids);
+}
+
+static void on_notify(int fd, uint32_t events, void *arg)
+{
+    (void)fd;
+    (void)events;
+    (void)arg;
+    void *ctx;
+    const struct xend_backend_ops *ops = xend_hv(&ctx);
+    if (ops && ops->notify_ack)
+        ops->notify_ack(ctx);
+    xend_lifecycle_check();
+}
+
+static void on_check_timer(void *arg)
+{
+    (void)arg;
+    xend_lifecycle_check();
+}
+
+/* ---- start: reconcile the store with the hypervisor ---- */
+
+struct reconcile {
+    bool boot_changed;
+    size_t restored, cleaned;
+};
+
+static void restart_after_reconcile(int rc, const struct xend_err *err, struct xend_domain *dom,
+                                    void *arg)
+{
+    (void)arg;
+    (void)dom;
+    if (rc < 0)
+        xend_log_warn("restart at start failed", "error=\"%s\"", xend_err_msg(err));
+}
+
+static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
+{
+    struct reconcile *rc = arg;
+    const char *name = xend_sxp_child_value(rec, "name", NULL);
+    const char *phase = xend_sxp_child_value(rec, "phase", "live");
+    long long id = -1;
+    xend_sxp_child_int(rec, "id", &id);
+    const struct xend_sxp *cfg = xend_sxp_nth(xend_sxp_child(rec, "config"), 1);
+    struct xend_err err = {0};
+    if (name == NULL || cfg == NULL) {
+        xend_log_warn("store record ignored", "key=%s reason=\"no name or config\"", key);
+        xend_store_del(LC.store, NS_DOMAIN, key, NULL, NULL, &err);
+        return;
+    }
+    struct xend_dominfo info = {.size = sizeof(info)};
+    bool exists = id >= 0 && XEND_HV_CALL(dom_info, &err, (uint32_t)id, &info) == 0 &&
+                  (info.name[0] == '\0' || strcmp(info.name, name) == 0);
+    if (strcmp(phase, "creating") == 0) {
+        /* Never acknowledged: remove whatever was made. */
+        if (exists)
+            XEND_HV_CALL(dom_destroy, &err, (uint32_t)id);
+        xend_store_del(LC.store, NS_DOMAIN, key, NULL, NULL, &err);
+        xend_log_notice("unfinished create removed", "domain=%s", name);
+        rc->cleaned++;
+        return;
+    }
+    struct xend_domain *dom = xend_domain_new(name);
+    if (dom == NULL) {
+        xend_log_warn("store record ignored", "key=%s reason=\"duplicate name %s\"", key, name);
+        return;
+    }
+    snprintf(dom->uuid, sizeof(dom->uuid), "%s", key);
+    dom->config = xend_sxp_copy(cfg);
+    enum xend_restart_mode mode = XEND_RESTART_ONREBOOT;
+    parse_restart(xend_sxp_child_value(cfg, "restart", "onreboot"), &mode, &err);
+    dom->restart_mode = mode;
+    const char *st = xend_sxp_child_value(rec, "start_time", "0");
+    const char *rt = xend_sxp_child_value(rec, "restart_time", "0");
+    dom->start_time = strtod(st, NULL);
+    dom->restart_time = strtod(rt, NULL);
+    snprintf(dom->halt_reason, sizeof(dom->halt_reason), "%s",
+             xend_sxp_child_value(rec, "halt_reason", ""));
+    const struct xend_sxp *devs = xend_sxp_child(rec, "devices");
+    if (strcmp(phase, "halted") == 0) {
+        dom->phase = XEND_DOM_HALTED;
+        xend_devices_reattach(dom, NULL, &err);
+        return;
+    }
+    if (exists) {
+        xend_domain_set_id(dom, (uint32_t)id);
+        dom->info = info;
+        dom->info_known = true;
+        xend_devices_reattach(dom, devs, &err);
+        dom->phase = XEND_DOM_LIVE;
+        struct xend_err e = {0};
+        if (xend_hooks_run(XEND_HOOK_CREATE, dom, XEND_HOOK_REATTACH, -1, NULL, &e, NULL) < 0)
+            xend_log_warn("reattach hook failed", "domain=%s error=\"%s\"", name, xend_err_msg(&e));
+        xend_log_info("domain reattached", "domain=%s id=%u", name, dom->id);
+        xend_lifecycle_emit("xend.domain.create", dom, NULL);
+        rc->restored++;
+        return;
+    }
+    /* It died while xend was down. Restart per its mode (as a poweroff), else forget it. */
+    xend_devices_reattach(dom, devs, &err);
+    for (size_t i = 0; i < dom->ndevices; i++)
+        dom->devices[i]->attached = false; /* the old instance's devices went with it */
+    dom->phase = XEND_DOM_LIVE;
+    bool restart = !rc->boot_changed && wants_restart(dom, XEND_SHUTDOWN_POWEROFF);
+    xend_log_notice("domain died while xend was down", "domain=%s restart=%s", name,
+                    restart ? "yes" : "no");
+    dom->restart_time = 0; /* xend was not there to restart it: no crash loop to stop */
+    xend_lifecycle_teardown(dom, XEND_SHUTDOWN_POWEROFF, restart, restart_after_reconcile, NULL);
+}
+
+int xend_lifecycle_init(struct xend_store *store, const struct xend_lifecycle_options *opts,
+                        struct xend_err *err)
+{
+    (void)err;
+    LC.store = store;
+    LC.opt = *opts;
+    if (LC.opt.max_name == 0)
+        LC.opt.max_name = 15;
+    return 0;
+}
+
+int xend_lifecycle_start(struct xend_err *err)
+{
+    struct reconcile rc = {0};
+    rc.boot_changed = xend_store_boot_id_changed(LC.store);
+    if (rc.boot_changed)
+        xend_log_notice("host rebooted since the store was written",
+                        "effect=\"domains that are gone are not restarted\"");
+    int r = xend_store_load(LC.store, NS_DOMAIN, load_record, &rc, err);
+    if (r < 0)
+        return r;
+    xend_log_info("store loaded", "records=%d reattached=%zu cleaned=%zu", r, rc.restored,
+                  rc.cleaned);
+    void *ctx;
+    const struct xend_backend_ops *ops = xend_hv(&ctx);
+    if (ops && ops->notify_fd) {
+        int fd = ops->notify_fd(ctx);
+        if (fd >= 0)
+            LC.notify_watch = xend_loop_host_table()->watch_add(NULL, fd, XEND_WATCH_READ,
+                                                                on_notify, NULL);
+    }
+    /* Adopt Domain-0 and anything else, and reap what died meanwhile. */
+    xend_lifecycle_check();
+    /* A safety net for a lost notification, as the original's periodic refresh. */
+    LC.check_timer = xend_loop_host_table()->timer_add(NULL, CHECK_INTERVAL_MS, true,
+                                                       on_check_timer, NULL);
+    return 0;
+}
+
+void xend_lifecycle_stop(void)
+{
+    xend_loop_host_table()->watch_remove(LC.notify_watch);
+    xend_loop_host_table()->timer_remove(LC.check_timer);
+    LC.notify_watch = NULL;
+    LC.check_timer = NULL;
+}

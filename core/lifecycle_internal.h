@@ -1,0 +1,34 @@
+/*
+ * The steps of the lifecycle that save, restore and migration (transfer.c) reuse, so that
+ * a restored domain is validated, attached, persisted and torn down exactly like a created
+ * one. Core-internal.
+ */
+#ifndef XEND_CORE_LIFECYCLE_INTERNAL_H
+#define XEND_CORE_LIFECYCLE_INTERNAL_H
+
+#include <stdbool.h>
+
+#include <xend/backend.h>
+#include <xend/domain.h>
+
+#include "lifecycle.h"
+
+/* Validate a (vm ...) config (taken), reserve its name, parse its devices, run VALIDATE.
+ * On success *out is a CREATING domain; on failure everything is undone. */
+int xend_lifecycle_prepare(struct xend_sxp *config, struct xend_domain **out,
+                           struct xend_err *err);
+/* What the hypervisor needs to make a shell for dom's config. */
+int xend_lifecycle_create_args(struct xend_domain *dom, struct xend_dom_create *args,
+                               struct xend_err *err);
+/* The hypervisor domain exists (dom->id set): attach devices, run `point` hooks (CREATE,
+ * RESTORE, RESTART), rolling back and destroying the hypervisor domain on failure. */
+void xend_lifecycle_attach_instance(struct xend_domain *dom, enum xend_hook_point point,
+                                    void (*done)(int rc, const struct xend_err *err, void *arg),
+                                    void *arg);
+/* Detach devices, DESTROY hooks, destroy in the hypervisor, then restart or forget. */
+void xend_lifecycle_teardown(struct xend_domain *dom, int exit_reason, bool restart,
+                             xend_lifecycle_done_fn *done, void *arg);
+void xend_lifecycle_forget(struct xend_domain *dom, void (*done)(void *arg, int rc), void *arg);
+void xend_lifecycle_emit(const char *name, struct xend_domain *dom, const char *extra);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * The plugin loader (see loader.h). Order of checks, each refusal logged with the file and
+ * the reason: dlopen, the xend_plugin_desc symbol, magic, ABI major, ABI minor, size,
+ * duplicate name, init. No plugin code runs before the descriptor has passed, which is
+ * why plugins must not have constructors.
+ */
+#include "loader.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "host.h"
+#include "log/log.h"
+#include "sxp.h"
+
+/* The size of the 1.0 descriptor: any plugin of this major has at least these fields. */
+#define DESC_SIZE_1_0 (offsetof(struct xend_plugin_desc, fini) + sizeof(xend_plugin_fini_fn *))
+
+struct xend_plugin {
+    struct xend_plugin *next;
+    char *file;
+    char name[64];
+    const struct xend_plugin_desc *desc; /* NULL when refused before the check passed */
+    void *dl;
+    bool loaded;
+    char reason[256];
+};
+
+static struct xend_plugin *plugins, **plugins_tail = &plugins;
+
+const char *xend_plugin_name(const struct xend_plugin *p)
+{
+    return p ? p->name : "core";
+}
+
+static struct xend_plugin *record_new(const char *path)
+{
+    struct xend_plugin *p = xend_xcalloc(1, sizeof(*p));
+    p->file = xend_xstrdup(path);
+    const char *base = strrchr(path, '/');
+    snprintf(p->name, sizeof(p->name), "%s", base ? base + 1 : path);
+    char *dot = strstr(p->name, ".so");
+    if (dot)
+        *dot = '\0';
+    *plugins_tail = p;
+    plugins_tail = &p->next;
+    return p;
+}
+
+static int refuse(struct xend_plugin *p, struct xend_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int refuse(struct xend_plugin *p, struct xend_err *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+    va_end(ap);
+    xend_log_error("plugin refused", "file=%s reason=\"%s\"", p->file, p->reason);
+    if (p->dl) {
+        dlclose(p->dl);
+        p->dl = NULL;
+    }
+    p->desc = NULL;
+    return xend_err_set(err, code, "plugin %s: %s", p->file, p->reason);
+}
+
+static bool name_taken(const struct xend_plugin *self, const char *name)
+{
+    for (const struct xend_plugin *q = plugins; q; q = q->next)
+        if (q != self && q->loaded && strcmp(q->name, name) == 0)
+            return true;
+    return false;
+}
+
+int xend_loader_load_file(const char *path, const struct xend_host *host, struct xend_err *err)
+{
+    struct xend_plugin *p = record_new(path);
+    p->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (p->dl == NULL)
+        return refuse(p, err, XEND_EIO, "dlopen failed: %s", dlerror());
+    const struct xend_plugin_desc *d = dlsym(p->dl, "xend_plugin_desc");
+    if (d == NULL)
+        return refuse(p, err, XEND_EABI, "no xend_plugin_desc symbol");
+    if (d->magic != XEND_PLUGIN_MAGIC)
+        return refuse(p, err, XEND_EABI, "bad magic 0x%08x in xend_plugin_desc", d->magic);
+    if (d->abi_major != XEND_ABI_MAJOR)
+        return refuse(p, err, XEND_EABI, "built for ABI %u.x, this xend speaks %d.%d",
+                      d->abi_major, XEND_ABI_MAJOR, XEND_ABI_MINOR);
+    if (d->abi_minor > XEND_ABI_MINOR)
+        return refuse(p, err, XEND_EABI, "needs ABI %u.%u, this xend speaks %d.%d",
+                      d->abi_major, d->abi_minor, XEND_ABI_MAJOR, XEND_ABI_MINOR);
+    if (d->size < DESC_SIZE_1_0)
+        return refuse(p, err, XEND_EABI, "descriptor too small (%u bytes)", d->size);
+    if (d->name == NULL || d->name[0] == '\0' || d->init == NULL)
+        return refuse(p, err, XEND_EABI, "descriptor without name or init");
+    if (name_taken(p, d->name))
+        return refuse(p, err, XEND_EEXIST, "a plugin named %s is already loaded", d->name);
+    snprintf(p->name, sizeof(p->name), "%s", d->name);
+    p->desc = d;
+
+    xend_host_plugin_err_reset();
+    int rc = d->init(p, host);
+    if (rc < 0) {
+        xend_host_remove_owner(p);
+        const char *msg = xend_host_plugin_err();
+        return refuse(p, err, -rc, "init failed: %s%s%s", xend_strerror(rc), *msg ? ": " : "",
+                      msg);
+    }
+    p->loaded = true;
+    xend_log_info("plugin loaded", "plugin=%s file=%s version=%s abi=%u.%u", p->name, p->file,
+                  d->version ? d->version : "?", d->abi_major, d->abi_minor);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t xend_loader_load_dir(const char *dir, const char *const *only, size_t n_only,
+                            const struct xend_host *host)
+{
+    size_t loaded = 0;
+    char **names = NULL;
+    size_t n = 0;
+    if (n_only > 0) {
+        names = xend_xcalloc(n_only, sizeof(*names));
+        for (size_t i = 0; i < n_only; i++)
+            names[n++] = strstr(only[i], ".so") ? xend_xstrdup(only[i])
+                                                 : xend_xasprintf("%s.so", only[i]);
+    } else {
+        DIR *d = opendir(dir);
+        if (d == NULL) {
+            xend_log_error("plugin dir unreadable", "dir=%s", dir);
+            return 0;
+        }
+        size_t cap = 0;
+        for (struct dirent *e; (e = readdir(d)) != NULL;) {
+            size_t len = strlen(e->d_name);
+            if (len < 4 || strcmp(e->d_name + len - 3, ".so") != 0)
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 16;
+                names = xend_xrealloc(names, cap * sizeof(*names));
+            }
+            names[n++] = xend_xstrdup(e->d_name);
+        }
+        closedir(d);
+        if (n)
+            qsort(names, n, sizeof(*names), cmp_str);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *path = names[i][0] == '/' ? xend_xstrdup(names[i])
+                                        : xend_xasprintf("%s/%s", dir, names[i]);
+        struct xend_err err = {0};
+        if (xend_loader_load_file(path, host, &err) == 0)
+            loaded++;
+        free(path);
+        free(names[i]);
+    }
+    free(names);
+    return loaded;
+}
+
+void xend_loader_fini_all(void)
+{
+    /* Reverse load order: collect, then walk backwards. */
+    size_t n = 0;
+    for (struct xend_plugin *p = plugins; p; p = p->next)
+        n++;
+    struct xend_plugin **v = xend_xcalloc(n ? n : 1, sizeof(*v));
+    n = 0;
+    for (struct xend_plugin *p = plugins; p; p = p->next)
+        v[n++] = p;
+    while (n-- > 0) {
+        struct xend_plugin *p = v[n];
+        if (!p->loaded)
+            continue;
+        if (p->desc->fini)
+            p->desc->fini(p);
+        xend_host_remove_owner(p);
+        p->loaded = false;
+        snprintf(p->reason, sizeof(p->reason), "stopped");
+    }
+    free(v);
+}
+
+struct xend_sxp *xend_loader_describe(void)
+{
+    struct xend_sxp *l = xend_sxp_list_of("plugins", NULL);
+    for (struct xend_plugin *p = plugins; p; p = p->next) {
+        struct xend_sxp *e = xend_sxp_list_of("plugin", NULL);
+        xend_sxp_add_kv(e, "name", p->name);
+        xend_sxp_add_kv(e, "file", p->file);
+        if (p->desc) {
+            xend_sxp_add_kv(e, "version", p->desc->version ? p->desc->version : "");
+            xend_sxp_add_kv_take(e, "abi",
+                                 xend_sxp_atom_fmt("%u.%u", p->desc->abi_major,
+                                                   p->desc->abi_minor));
+            if (p->desc->description)
+                xend_sxp_add_kv(e, "description", p->desc->description);
+        }
+        xend_sxp_add_kv(e, "status", p->loaded ? "loaded" : "refused");
+        if (!p->loaded && p->reason[0])
+            xend_sxp_add_kv(e, "reason", p->reason);
+        xend_sxp_append_take(l, e);
+    }
+    return l;
+}
+
+void xend_loader_free(void)
+{
+    /* Loaded plugins are never dlclosed (their code may still be referenced by libc
+     * atexit handlers or thread-local destructors); only the records go. */
+    while (plugins) {
+        struct xend_plugin *p = plugins;
+        plugins = p->next;
+        free(p->file);
+        free(p);
+    }
+    plugins_tail = &plugins;
+}

@@ -1,0 +1,628 @@
+/*
+ * The event loop and its services (see loop.h). Must never block: children are reaped on
+ * SIGCHLD, workers report through an eventfd, and ops finish on a later loop turn.
+ */
+#include "loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "buf.h"
+#include "log/log.h"
+#include "plugin.h"
+
+#define SPAWN_OUTPUT_MAX (64 * 1024)
+
+struct xend_watch {
+    struct event *ev;
+    int fd;
+    uint32_t events;
+    xend_watch_fn *fn;
+    void *arg;
+};
+
+struct xend_timer {
+    struct event *ev;
+    xend_timer_fn *fn;
+    void *arg;
+    bool repeat;
+};
+
+struct child {
+    struct child *next;
+    pid_t pid;
+    int fd;
+    struct event *rev;
+    struct event *timeout;
+    struct xend_buf out;
+    bool eof, exited, timed_out;
+    int status;
+    xend_spawn_fn *done;
+    void *arg;
+};
+
+struct posted {
+    struct posted *next;
+    xend_work_fn *fn;
+    void *arg;
+};
+
+struct work {
+    struct work *next;
+    xend_work_fn *work, *done;
+    void *arg;
+};
+
+struct xend_op {
+    char what[64];
+    struct event *deadline;
+    xend_op_done_fn *done;
+    void *arg;
+    struct xend_err err;
+    bool completed; /* by the plugin */
+    bool delivered; /* done() called */
+    int rc;
+};
+
+static struct {
+    struct event_base *base;
+    struct child *children;
+    struct event *sigchld, *sigterm, *sigint, *sighup;
+    void (*on_hup)(void);
+    /* posting from any thread */
+    pthread_mutex_t post_lock;
+    struct posted *post_head, **post_tail;
+    int post_fd;
+    struct event *post_ev;
+    /* workers */
+    pthread_t *threads;
+    unsigned nthreads;
+    pthread_mutex_t work_lock;
+    pthread_cond_t work_cond;
+    struct work *work_head, **work_tail;
+    bool stopping;
+} L = {.post_lock = PTHREAD_MUTEX_INITIALIZER,
+       .work_lock = PTHREAD_MUTEX_INITIALIZER,
+       .work_cond = PTHREAD_COND_INITIALIZER};
+
+uint64_t xend_loop_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+double xend_loop_wall_time(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct timeval ms_tv(uint64_t ms)
+{
+    return (struct timeval){.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+}
+
+/* ---- posting ---- */
+
+static void post_drain(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    (void)arg;
+    uint64_t v;
+    if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        xend_log_warn("loop post read failed", "error=\"%s\"", strerror(errno));
+    pthread_mutex_lock(&L.post_lock);
+    struct posted *p = L.post_head;
+    L.post_head = NULL;
+    L.post_tail = &L.post_head;
+    pthread_mutex_unlock(&L.post_lock);
+    while (p) {
+        struct posted *next = p->next;
+        p->fn(p->arg);
+        free(p);
+        p = next;
+    }
+}
+
+int xend_loop_post(xend_work_fn *fn, void *arg)
+{
+    struct posted *p = xend_xcalloc(1, sizeof(*p));
+    p->fn = fn;
+    p->arg = arg;
+    pthread_mutex_lock(&L.post_lock);
+    bool was_empty = L.post_head == NULL;
+    *L.post_tail = p;
+    L.post_tail = &p->next;
+    pthread_mutex_unlock(&L.post_lock);
+    if (was_empty) {
+        uint64_t one = 1;
+        if (write(L.post_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+            return -XEND_EIO;
+    }
+    return 0;
+}
+
+/* ---- workers ---- */
+
+static void *worker_main(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        pthread_mutex_lock(&L.work_lock);
+        while (L.work_head == NULL && !L.stopping)
+            pthread_cond_wait(&L.work_cond, &L.work_lock);
+        if (L.work_head == NULL) {
+            pthread_mutex_unlock(&L.work_lock);
+            return NULL;
+        }
+        struct work *w = L.work_head;
+        L.work_head = w->next;
+        if (L.work_head == NULL)
+            L.work_tail = &L.work_head;
+        pthread_mutex_unlock(&L.work_lock);
+        w->work(w->arg);
+        if (w->done)
+            xend_loop_post(w->done, w->arg);
+        free(w);
+    }
+}
+
+int xend_loop_work(xend_work_fn *work, xend_work_fn *done, void *arg)
+{
+    struct work *w = xend_xcalloc(1, sizeof(*w));
+    w->work = work;
+    w->done = done;
+    w->arg = arg;
+    pthread_mutex_lock(&L.work_lock);
+    *L.work_tail = w;
+    L.work_tail = &w->next;
+    pthread_cond_signal(&L.work_cond);
+    pthread_mutex_unlock(&L.work_lock);
+    return 0;
+}
+
+/* ---- watches and timers ---- */
+
+static void watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct xend_watch *w = arg;
+    uint32_t ev = 0;
+    if (what & EV_READ)
+        ev |= XEND_WATCH_READ;
+    if (what & EV_WRITE)
+        ev |= XEND_WATCH_WRITE;
+    w->fn((int)fd, ev, w->arg);
+}
+
+static void watch_arm(struct xend_watch *w)
+{
+    if (w->ev) {
+        event_del(w->ev);
+        event_free(w->ev);
+        w->ev = NULL;
+    }
+    short what = EV_PERSIST;
+    if (w->events & XEND_WATCH_READ)
+        what |= EV_READ;
+    if (w->events & XEND_WATCH_WRITE)
+        what |= EV_WRITE;
+    if (what == EV_PERSIST)
+        return;
+    w->ev = event_new(L.base, w->fd, what, watch_cb, w);
+    event_add(w->ev, NULL);
+}
+
+static struct xend_watch *watch_add(struct xend_plugin *self, int fd, uint32_t events,
+                                    xend_watch_fn *fn, void *arg)
+{
+    (void)self;
+    struct xend_watch *w = xend_xcalloc(1, sizeof(*w));
+    w->fd = fd;
+    w->events = events;
+    w->fn = fn;
+    w->arg = arg;
+    watch_arm(w);
+    return w;
+}
+
+static void watch_set(struct xend_watch *w, uint32_t events)
+{
+    if (w->events == events)
+        return;
+    w->events = events;
+    watch_arm(w);
+}
+
+static void watch_remove(struct xend_watch *w)
+{
+    if (w == NULL)
+        return;
+    if (w->ev) {
+        event_del(w->ev);
+        event_free(w->ev);
+    }
+    free(w);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct xend_timer *t = arg;
+    t->fn(t->arg);
+}
+
+static struct xend_timer *timer_add(struct xend_plugin *self, uint64_t ms, bool repeat,
+                                    xend_timer_fn *fn, void *arg)
+{
+    (void)self;
+    struct xend_timer *t = xend_xcalloc(1, sizeof(*t));
+    t->fn = fn;
+    t->arg = arg;
+    t->repeat = repeat;
+    t->ev = event_new(L.base, -1, repeat ? EV_PERSIST : 0, timer_cb, t);
+    struct timeval tv = ms_tv(ms);
+    event_add(t->ev, &tv);
+    return t;
+}
+
+static void timer_remove(struct xend_timer *t)
+{
+    if (t == NULL)
+        return;
+    event_del(t->ev);
+    event_free(t->ev);
+    free(t);
+}
+
+/* ---- children ---- */
+
+static void child_finish_if_done(struct child *c)
+{
+    if (!c->eof || !c->exited)
+        return;
+    for (struct child **pp = &L.children; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    struct xend_spawn_result res = {
+        .size = sizeof(res),
+        .status = c->status,
+        .timed_out = c->timed_out,
+        .output = xend_buf_str(&c->out),
+        .output_len = c->out.len,
+    };
+    c->done(&res, c->arg);
+    if (c->rev)
+        event_free(c->rev);
+    if (c->timeout)
+        event_free(c->timeout);
+    if (c->fd >= 0)
+        close(c->fd);
+    xend_buf_free(&c->out);
+    free(c);
+}
+
+static void child_close_pipe(struct child *c)
+{
+    c->eof = true;
+    if (c->rev) {
+        event_del(c->rev);
+    }
+}
+
+static void child_read(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct child *c = arg;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read((int)fd, buf, sizeof(buf));
+        if (n > 0) {
+            size_t keep = c->out.len < SPAWN_OUTPUT_MAX ? SPAWN_OUTPUT_MAX - c->out.len : 0;
+            xend_buf_append(&c->out, buf, (size_t)n < keep ? (size_t)n : keep);
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        child_close_pipe(c);
+        child_finish_if_done(c);
+        return;
+    }
+}
+
+static void child_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct child *c = arg;
+    c->timed_out = true;
+    kill(c->pid, SIGKILL);
+    /* A grandchild may still hold the pipe open; the result must not wait for it. */
+    child_close_pipe(c);
+    child_finish_if_done(c);
+}
+
+static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    (void)arg;
+    for (struct child *c = L.children, *next; c; c = next) {
+        next = c->next;
+        if (c->exited)
+            continue;
+        int status;
+        pid_t r = waitpid(c->pid, &status, WNOHANG);
+        if (r == c->pid) {
+            c->exited = true;
+            c->status = status;
+            child_finish_if_done(c);
+        }
+    }
+}
+
+static int spawn(struct xend_plugin *self, const char *const *argv, const char *const *envp,
+                 uint64_t timeout_ms, xend_spawn_fn *done, void *arg)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+        return -XEND_EIO;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -XEND_EIO;
+    }
+    if (pid == 0) {
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0)
+            dup2(nul, 0);
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        int fl = fcntl(1, F_GETFL);
+        fcntl(1, F_SETFL, fl & ~O_NONBLOCK);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        if (envp)
+            execve(argv[0], (char *const *)argv, (char *const *)envp);
+        else
+            execv(argv[0], (char *const *)argv);
+        dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(p[1]);
+    struct child *c = xend_xcalloc(1, sizeof(*c));
+    c->pid = pid;
+    c->fd = p[0];
+    c->done = done;
+    c->arg = arg;
+    c->rev = event_new(L.base, c->fd, EV_READ | EV_PERSIST, child_read, c);
+    event_add(c->rev, NULL);
+    c->timeout = evtimer_new(L.base, child_timeout, c);
+    struct timeval tv = ms_tv(timeout_ms);
+    event_add(c->timeout, &tv);
+    c->next = L.children;
+    L.children = c;
+    xend_log_debug("spawn", "plugin=%s pid=%d prog=%s", xend_plugin_name(self), (int)pid,
+                   argv[0]);
+    /* The child may already have exited before the SIGCHLD event was armed for it. */
+    sigchld_cb(SIGCHLD, 0, NULL);
+    return 0;
+}
+
+/* ---- ops ---- */
+
+static void op_maybe_free(struct xend_op *op)
+{
+    if (op->completed && op->delivered) {
+        if (op->deadline)
+            event_free(op->deadline);
+        free(op);
+    }
+}
+
+static void op_deliver(void *arg)
+{
+    struct xend_op *op = arg;
+    if (!op->delivered) {
+        op->delivered = true;
+        if (op->deadline)
+            event_del(op->deadline);
+        op->done(op->rc, &op->err, op->arg);
+    }
+    op_maybe_free(op);
+}
+
+static void op_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct xend_op *op = arg;
+    if (op->delivered)
+        return;
+    op->delivered = true;
+    struct xend_err err = {0};
+    xend_err_set(&err, XEND_ETIMEDOUT, "%s timed out", op->what);
+    xend_log_warn("operation timed out", "what=\"%s\"", op->what);
+    op->done(-XEND_ETIMEDOUT, &err, op->arg);
+    /* The op lives on until the plugin completes it (it still holds the pointer). */
+}
+
+struct xend_op *xend_op_new(const char *what, uint64_t timeout_ms, xend_op_done_fn *done,
+                            void *arg)
+{
+    struct xend_op *op = xend_xcalloc(1, sizeof(*op));
+    snprintf(op->what, sizeof(op->what), "%s", what);
+    op->done = done;
+    op->arg = arg;
+    if (timeout_ms) {
+        op->deadline = evtimer_new(L.base, op_deadline, op);
+        struct timeval tv = ms_tv(timeout_ms);
+        event_add(op->deadline, &tv);
+    }
+    return op;
+}
+
+void xend_op_complete(struct xend_op *op, int rc)
+{
+    if (op->completed)
+        return; /* completing twice is a plugin bug; the first one counts */
+    op->completed = true;
+    op->rc = rc > 0 ? -rc : rc;
+    if (op->rc < 0 && op->err.code == 0)
+        xend_err_set(&op->err, -op->rc, NULL);
+    if (op->delivered) {
+        op_maybe_free(op);
+        return;
+    }
+    xend_loop_post(op_deliver, op);
+}
+
+struct xend_err *xend_op_err(struct xend_op *op)
+{
+    return &op->err;
+}
+
+/* ---- signals and lifetime ---- */
+
+static void stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    (void)arg;
+    xend_log_notice("signal", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
+    event_base_loopbreak(L.base);
+}
+
+static void hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    (void)arg;
+    if (L.on_hup)
+        L.on_hup();
+}
+
+void xend_loop_on_signals(void (*on_hup)(void))
+{
+    L.on_hup = on_hup;
+    L.sigterm = evsignal_new(L.base, SIGTERM, stop_cb, NULL);
+    L.sigint = evsignal_new(L.base, SIGINT, stop_cb, NULL);
+    L.sighup = evsignal_new(L.base, SIGHUP, hup_cb, NULL);
+    event_add(L.sigterm, NULL);
+    event_add(L.sigint, NULL);
+    event_add(L.sighup, NULL);
+}
+
+int xend_loop_init(unsigned workers, struct xend_err *err)
+{
+    signal(SIGPIPE, SIG_IGN);
+    L.base = event_base_new();
+    if (L.base == NULL)
+        return xend_err_set(err, XEND_EIO, "cannot create the event loop");
+    L.post_tail = &L.post_head;
+    L.work_tail = &L.work_head;
+    L.post_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (L.post_fd < 0)
+        return xend_err_set(err, XEND_EIO, "eventfd: %s", strerror(errno));
+    L.post_ev = event_new(L.base, L.post_fd, EV_READ | EV_PERSIST, post_drain, NULL);
+    event_add(L.post_ev, NULL);
+    L.sigchld = evsignal_new(L.base, SIGCHLD, sigchld_cb, NULL);
+    event_add(L.sigchld, NULL);
+    L.nthreads = workers ? workers : 1;
+    L.threads = xend_xcalloc(L.nthreads, sizeof(*L.threads));
+    for (unsigned i = 0; i < L.nthreads; i++)
+        pthread_create(&L.threads[i], NULL, worker_main, NULL);
+    return 0;
+}
+
+struct event_base *xend_loop_base(void)
+{
+    return L.base;
+}
+
+void xend_loop_run(void)
+{
+    event_base_dispatch(L.base);
+}
+
+void xend_loop_stop(void)
+{
+    event_base_loopbreak(L.base);
+}
+
+void xend_loop_free(void)
+{
+    pthread_mutex_lock(&L.work_lock);
+    L.stopping = true;
+    pthread_cond_broadcast(&L.work_cond);
+    pthread_mutex_unlock(&L.work_lock);
+    for (unsigned i = 0; i < L.nthreads; i++)
+        pthread_join(L.threads[i], NULL);
+    free(L.threads);
+    /* Work finished by the workers posted completions; run them so nothing leaks. */
+    post_drain(L.post_fd, 0, NULL);
+    while (L.children) {
+        struct child *c = L.children;
+        L.children = c->next;
+        kill(c->pid, SIGKILL);
+        waitpid(c->pid, NULL, 0);
+        if (c->rev)
+            event_free(c->rev);
+        if (c->timeout)
+            event_free(c->timeout);
+        close(c->fd);
+        xend_buf_free(&c->out);
+        free(c);
+    }
+    struct event *evs[] = {L.post_ev, L.sigchld, L.sigterm, L.sigint, L.sighup};
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (evs[i])
+            event_free(evs[i]);
+    close(L.post_fd);
+    event_base_free(L.base);
+    L.base = NULL;
+}
+
+static int host_work_submit(struct xend_plugin *self, xend_work_fn *work, xend_work_fn *done,
+                            void *arg)
+{
+    (void)self;
+    return xend_loop_work(work, done, arg);
+}
+
+static const struct xend_host_loop loop_table = {
+    .size = sizeof(struct xend_host_loop),
+    .watch_add = watch_add,
+    .watch_set = watch_set,
+    .watch_remove = watch_remove,
+    .timer_add = timer_add,
+    .timer_remove = timer_remove,
+    .spawn = spawn,
+    .work_submit = host_work_submit,
+    .post = xend_loop_post,
+    .op_err = xend_op_err,
+    .op_complete = xend_op_complete,
+    .now_ms = xend_loop_now_ms,
+    .wall_time = xend_loop_wall_time,
+};
+
+const struct xend_host_loop *xend_loop_host_table(void)
+{
+    return &loop_table;
+}

@@ -1,0 +1,299 @@
+/*
+ * xend: the control daemon of a Xen host. main() decides the order of start-up and
+ * shut-down; every part it calls lives in its own file. Must never hold domain state of
+ * its own.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config/config.h"
+#include "config/settings.h"
+#include "daemon/daemon.h"
+#include "domain.h"
+#include "domain_http.h"
+#include "event/event.h"
+#include "event/event_http.h"
+#include "event/event_port.h"
+#include "host.h"
+#include "http/http.h"
+#include "hv.h"
+#include "lifecycle.h"
+#include "loader.h"
+#include "log/log.h"
+#include "loop.h"
+#include "node_http.h"
+#include "scheduler.h"
+#include "store/store.h"
+#include "store_plugin.h"
+#include "transfer.h"
+
+#define STOP_TIMEOUT_MS 30000
+
+struct xend_runtime {
+    struct xend_config *cfg;
+    struct xend_settings set;
+    struct xend_store *store;
+    struct xend_daemon_pidfile *pidfile;
+    struct xend_daemon_ready ready;
+    char exe_dir[PATH_MAX];
+    char plugin_dir[PATH_MAX + 64];
+    bool foreground;
+};
+
+static void die(struct xend_runtime *rt, const char *msg)
+{
+    xend_log_error("start failed", "error=\"%s\"", msg);
+    if (rt->ready.fd >= 0)
+        xend_daemon_ready_fail(&rt->ready, msg);
+    else
+        fprintf(stderr, "xend: %s\n", msg);
+    exit(1);
+}
+
+static void exe_dir(char *out, size_t len)
+{
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+    if (n <= 0) {
+        snprintf(out, len, "/usr/sbin");
+        return;
+    }
+    path[n] = '\0';
+    char *slash = strrchr(path, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(out, len, "%s", path);
+}
+
+/* An absolute version of path (the daemon chdirs to /); owned. */
+static char *absolute(const char *path)
+{
+    if (path == NULL || path[0] == '\0' || path[0] == '/')
+        return xend_xstrdup(path ? path : "");
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof(cwd)) == NULL)
+        return xend_xstrdup(path);
+    return xend_xasprintf("%s/%s", cwd, path);
+}
+
+static void on_hup(void)
+{
+    xend_log_reopen();
+    xend_log_notice("log reopened", "signal=HUP");
+}
+
+static struct xend_domain *resolve_domain(const char *name_or_id)
+{
+    struct xend_domain *d = xend_domain_lookup(name_or_id);
+    return d && d->phase != XEND_DOM_CREATING ? d : NULL;
+}
+
+static int post_to_loop(void *ctx, xend_work_fn *fn, void *arg)
+{
+    (void)ctx;
+    return xend_loop_post(fn, arg);
+}
+
+static void load_config(struct xend_runtime *rt, const struct xend_daemon_args *args)
+{
+    struct xend_err err = {0};
+    const char *path = args->config_path ? args->config_path : XEND_DEFAULT_CONFIG_FILE;
+    rt->cfg = xend_config_load(path, args->config_path != NULL, &err);
+    if (rt->cfg == NULL)
+        die(rt, xend_err_msg(&err));
+    for (size_t i = 0; i < args->n_overrides; i++)
+        if (xend_config_set(rt->cfg, args->overrides[i].key, args->overrides[i].value, &err) < 0)
+            die(rt, xend_err_msg(&err));
+    if (xend_settings_read(rt->cfg, &rt->set, &err) < 0)
+        die(rt, xend_err_msg(&err));
+}
+
+static int run_daemon(struct xend_runtime *rt)
+{
+    struct xend_err err = {0};
+    char msg[768];
+    exe_dir(rt->exe_dir, sizeof(rt->exe_dir));
+    if (rt->set.plugin_dir)
+        snprintf(rt->plugin_dir, sizeof(rt->plugin_dir), "%s", rt->set.plugin_dir);
+    else
+        snprintf(rt->plugin_dir, sizeof(rt->plugin_dir), "%s/" XEND_PLUGIN_RELDIR, rt->exe_dir);
+    char *state_dir = absolute(rt->set.state_dir);
+    char *log_file = absolute(rt->set.log_file);
+    char *plugin_dir = absolute(rt->plugin_dir);
+    char *script_dir = absolute(rt->set.script_dir);
+    char *pid_file = absolute(rt->set.pid_file);
+
+    const char *scheduler = "bvt";
+    long long min_restart = 20, max_body = 1 << 20, event_port = 8001, relocation_port = 8002;
+    const char *relocation_address = "127.0.0.1";
+    bool allow_node_shutdown = false;
+    const char *unix_path = "";
+    if (xend_config_get_str(rt->cfg, "scheduler", "bvt", &scheduler, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "minimum-restart-time", 20, 0, 86400, &min_restart, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "http-max-body", 1 << 20, 4096, 1 << 30, &max_body, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "xend-event-port", 8001, 0, 65535, &event_port, &err) < 0 ||
+        xend_config_get_bool(rt->cfg, "enable-node-shutdown", false, &allow_node_shutdown, &err) < 0 ||
+        xend_config_get_str(rt->cfg, "xend-unix-path", "", &unix_path, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "xend-relocation-port", 8002, 0, 65535, &relocation_port, &err) < 0 ||
+        xend_config_get_str(rt->cfg, "xend-relocation-address", "127.0.0.1", &relocation_address, &err) < 0)
+        die(rt, xend_err_msg(&err));
+
+    if (!rt->foreground && xend_daemon_detach(&rt->ready, &err) < 0)
+        die(rt, xend_err_msg(&err));
+    if (xend_daemon_pidfile_create(pid_file, &rt->pidfile, &err) < 0)
+        die(rt, xend_err_msg(&err));
+
+    struct xend_log_options lo = {
+        .path = log_file,
+        .level = rt->set.log_level,
+        .max_size = (size_t)rt->set.log_max_size,
+        .max_files = (unsigned)rt->set.log_max_files,
+        .to_stderr = rt->foreground,
+    };
+    if (xend_log_open(&lo, &err) < 0)
+        die(rt, xend_err_msg(&err));
+    xend_log_notice("xend starting", "version=%s pid=%d config=%s", XEND_VERSION, (int)getpid(),
+                    xend_config_path(rt->cfg));
+
+    xend_host_set_dir("state", state_dir);
+    xend_host_set_dir("script", script_dir);
+    xend_host_set_dir("bin", rt->exe_dir);
+    if (xend_loop_init(4, &err) < 0)
+        die(rt, xend_err_msg(&err));
+    rt->store = xend_store_open(state_dir, post_to_loop, NULL, &err);
+    if (rt->store == NULL)
+        die(rt, xend_err_msg(&err));
+    xend_store_plugin_init(rt->store);
+    xend_domain_table_init();
+    xend_sched_init(scheduler);
+    struct xend_lifecycle_options lco = {.min_restart_seconds = (double)min_restart, .max_name = 15};
+    xend_lifecycle_init(rt->store, &lco, &err);
+
+    xend_http_set_domain_resolver(resolve_domain);
+    struct xend_node_options no = {.allow_shutdown = allow_node_shutdown};
+    if (xend_http_register_core_routes() < 0 || xend_domain_http_register() < 0 ||
+        xend_node_http_register(&no) < 0 || xend_event_http_register() < 0)
+        die(rt, "cannot register the core's routes");
+
+    const struct xend_host *host = xend_host_table(rt->cfg);
+    size_t loaded = xend_loader_load_dir(plugin_dir, rt->set.plugins, rt->set.n_plugins, host);
+    xend_log_info("plugins loaded", "dir=%s count=%zu", plugin_dir, loaded);
+    if (xend_config_check_unknown(rt->cfg, &err) < 0)
+        die(rt, xend_err_msg(&err));
+    if (xend_hv_open(rt->set.backend, &err) < 0) {
+        snprintf(msg, sizeof(msg), "backend %s: %s", rt->set.backend, xend_err_msg(&err));
+        die(rt, msg);
+    }
+
+    struct xend_http_options ho = {
+        .address = rt->set.address,
+        .port = (int)rt->set.port,
+        .unix_path = unix_path[0] ? unix_path : NULL,
+        .max_body = (size_t)max_body,
+        .max_uri = 4000,
+        .max_header = 16384,
+        .sxp_limits = {.max_depth = 64, .max_nodes = 100000, .max_atom = (size_t)max_body},
+    };
+    if (xend_http_start(xend_loop_base(), &ho, &err) < 0)
+        die(rt, xend_err_msg(&err));
+    struct xend_event_port *evport = NULL;
+    if (event_port > 0 &&
+        (evport = xend_event_port_start(xend_loop_base(), "127.0.0.1", (int)event_port, &err)) == NULL)
+        xend_log_warn("event port not started", "port=%lld error=\"%s\"", event_port,
+                      xend_err_msg(&err));
+    if (relocation_port > 0 && xend_transfer_listen(relocation_address, (int)relocation_port, &err) < 0)
+        xend_log_warn("relocation port not started", "port=%lld error=\"%s\"", relocation_port,
+                      xend_err_msg(&err));
+    if (xend_lifecycle_start(&err) < 0)
+        die(rt, xend_err_msg(&err));
+    xend_hooks_run(XEND_HOOK_XEND_START, NULL, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
+    struct xend_sxp *zero = xend_sxp_atom_int(0);
+    xend_event_emit("xend.start", zero);
+    xend_sxp_free(zero);
+    xend_loop_on_signals(on_hup);
+    xend_log_notice("xend started", "address=%s port=%d backend=%s", rt->set.address,
+                    xend_http_port(), xend_hv_name());
+    xend_daemon_ready_ok(&rt->ready);
+
+    xend_loop_run();
+
+    xend_log_notice("xend stopping", "pid=%d", (int)getpid());
+    xend_hooks_run(XEND_HOOK_XEND_STOP, NULL, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
+    xend_lifecycle_stop();
+    xend_event_port_stop(evport);
+    xend_transfer_stop();
+    xend_http_stop();
+    xend_loader_fini_all();
+    xend_hv_close();
+    xend_store_close(rt->store);
+    xend_loop_free();
+    xend_domain_table_free();
+    xend_sched_remove_owner(NULL);
+    xend_http_routes_clear();
+    xend_loader_free();
+    xend_log_notice("xend stopped", "pid=%d", (int)getpid());
+    xend_daemon_pidfile_remove(rt->pidfile);
+    xend_log_close();
+    xend_config_free(rt->cfg);
+    free(state_dir);
+    free(log_file);
+    free(plugin_dir);
+    free(script_dir);
+    free(pid_file);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct xend_daemon_args args;
+    struct xend_err err = {0};
+    if (xend_daemon_parse_args(argc, argv, &args, &err) < 0) {
+        fprintf(stderr, "xend: %s\nTry 'xend --help'.\n", xend_err_msg(&err));
+        return 2;
+    }
+    int status = 0;
+    struct xend_runtime rt = {.ready = XEND_DAEMON_READY_INIT, .foreground = args.foreground};
+    switch (args.cmd) {
+    case XEND_DAEMON_HELP:
+        xend_daemon_usage(stdout, "xend");
+        break;
+    case XEND_DAEMON_VERSION:
+        printf("xend %s (plugin ABI %d.%d)\n", XEND_VERSION, XEND_ABI_MAJOR, XEND_ABI_MINOR);
+        break;
+    case XEND_DAEMON_STATUS:
+        load_config(&rt, &args);
+        status = xend_daemon_status_report(rt.set.pid_file, rt.set.port, stdout);
+        xend_config_free(rt.cfg);
+        break;
+    case XEND_DAEMON_STOP:
+        load_config(&rt, &args);
+        if (xend_daemon_stop(rt.set.pid_file, STOP_TIMEOUT_MS, &err) < 0) {
+            fprintf(stderr, "xend: %s\n", xend_err_msg(&err));
+            status = 1;
+        }
+        xend_config_free(rt.cfg);
+        break;
+    case XEND_DAEMON_RESTART:
+        load_config(&rt, &args);
+        if (xend_daemon_stop(rt.set.pid_file, STOP_TIMEOUT_MS, &err) < 0) {
+            fprintf(stderr, "xend: %s\n", xend_err_msg(&err));
+            status = 1;
+            xend_config_free(rt.cfg);
+            break;
+        }
+        status = run_daemon(&rt);
+        break;
+    case XEND_DAEMON_START:
+        load_config(&rt, &args);
+        status = run_daemon(&rt);
+        break;
+    }
+    xend_daemon_args_free(&args);
+    return status;
+}

@@ -1,0 +1,329 @@
+/*
+ * Scheduler registry and the ops served from each scheduler's schema (see sched.h).
+ * One generic handler serves every scheduler op, so that a third party's scheduler gets
+ * validation, persistence and HTML/SXP rendering without code of its own.
+ */
+#include "scheduler.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "domain.h"
+#include "http/http.h"
+#include "hv.h"
+#include "lifecycle.h"
+#include "log/log.h"
+#include "plugin.h"
+#include "sxp.h"
+
+#define MAX_PARAMS 32
+
+struct sched_reg;
+
+struct sched_route {
+    struct sched_reg *reg;
+    enum xend_sched_scope scope;
+    struct xend_route route;
+};
+
+struct sched_reg {
+    struct xend_plugin *owner;
+    const struct xend_sched_ops *ops;
+    void *ctx;
+    struct sched_route *routes;
+    size_t nroutes;
+};
+
+static struct {
+    const char *current;
+    struct sched_reg **regs;
+    size_t n;
+    bool hooks_added;
+} S;
+
+static struct sched_reg *find_reg(const char *name)
+{
+    for (size_t i = 0; i < S.n; i++)
+        if (strcmp(S.regs[i]->ops->name, name) == 0)
+            return S.regs[i];
+    return NULL;
+}
+
+/* The parameters of `scope`, in schema order. */
+static size_t scope_params(const struct xend_sched_ops *ops, enum xend_sched_scope scope,
+                           const struct xend_sched_param **out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ops->nparams && n < MAX_PARAMS; i++)
+        if (ops->params[i].scope == scope)
+            out[n++] = &ops->params[i];
+    return n;
+}
+
+/* The stored value of a domain's parameter, or the schema default. */
+static int64_t stored_value(const struct xend_domain *dom, const struct xend_sched_ops *ops,
+                            const struct xend_sched_param *p)
+{
+    const struct xend_sxp *s = dom->config ? xend_sxp_child(dom->config, "sched") : NULL;
+    long long v;
+    if (s && strcmp(xend_sxp_child_value(s, "name", ""), ops->name) == 0 &&
+        xend_sxp_child_int(s, p->name, &v) == 0)
+        return v;
+    return p->dflt;
+}
+
+static int read_param(struct xend_request *req, const struct xend_sched_param *p, bool *given,
+                      long long *v)
+{
+    const struct xend_host_http *http = xend_http_host_table();
+    const char *name = p->name;
+    if (http->arg_str(req, name) == NULL && p->alias && http->arg_str(req, p->alias))
+        name = p->alias;
+    *given = http->arg_str(req, name) != NULL;
+    if (!*given)
+        return p->optional ? 0 : xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: %s", p->name);
+    int rc = http->arg_int(req, name, v);
+    if (rc < 0)
+        return rc;
+    if (*v < p->min || *v > p->max)
+        return xend_err_set(http->err(req), XEND_EINVAL,
+                            "invalid %s: %lld (must be between %lld and %lld%s%s)", p->name, *v,
+                            (long long)p->min, (long long)p->max, p->unit && *p->unit ? " " : "",
+                            p->unit ? p->unit : "");
+    return 0;
+}
+
+static int handle_op(struct xend_request *req, void *arg)
+{
+    struct sched_route *sr = arg;
+    const struct xend_sched_ops *ops = sr->reg->ops;
+    const struct xend_host_http *http = xend_http_host_table();
+    struct xend_err *err = http->err(req);
+    if (strcmp(S.current, ops->name) != 0)
+        return xend_err_set(err, XEND_EINVAL,
+                            "%s parameters cannot be set: this host runs the %s scheduler",
+                            ops->name, S.current);
+    struct xend_domain *dom = sr->scope == XEND_SCHED_DOMAIN ? http->domain(req) : NULL;
+    const struct xend_sched_param *params[MAX_PARAMS];
+    size_t n = scope_params(ops, sr->scope, params);
+    struct xend_sched_value values[MAX_PARAMS];
+    for (size_t i = 0; i < n; i++) {
+        bool given;
+        long long v = 0;
+        int rc = read_param(req, params[i], &given, &v);
+        if (rc < 0)
+            return rc;
+        values[i].name = params[i]->name;
+        values[i].value = given ? v : (dom ? stored_value(dom, ops, params[i]) : params[i]->dflt);
+    }
+    if (ops->validate) {
+        int rc = ops->validate(sr->reg->ctx, sr->scope, values, n, err);
+        if (rc < 0)
+            return rc;
+    }
+    int rc;
+    if (sr->scope == XEND_SCHED_NODE) {
+        rc = XEND_HV_CALL(sched_node_set, err, ops->name, values, n);
+    } else {
+        if (dom->id == UINT32_MAX)
+            return xend_err_set(err, XEND_EBUSY, "Domain %s is not running", dom->name);
+        rc = XEND_HV_CALL(sched_set, err, dom->id, ops->name, values, n);
+    }
+    if (rc < 0)
+        return rc;
+    if (dom) {
+        /* (sched (name bvt) (mcuadv 10) ...) in the config: survives restarts */
+        struct xend_sxp *entry = xend_sxp_list_of("sched", NULL);
+        xend_sxp_add_kv(entry, "name", ops->name);
+        for (size_t i = 0; i < n; i++)
+            xend_sxp_add_kv_int(entry, values[i].name, values[i].value);
+        if (dom->config == NULL)
+            dom->config = xend_sxp_list_of("vm", NULL);
+        long at = xend_sxp_child_index(dom->config, "sched");
+        if (at >= 0)
+            xend_sxp_replace_take(dom->config, (size_t)at, entry);
+        else
+            xend_sxp_append_take(dom->config, entry);
+        xend_lifecycle_persist(dom, NULL, NULL);
+        xend_log_info("scheduler parameters set", "domain=%s scheduler=%s", dom->name, ops->name);
+    } else {
+        xend_log_info("node scheduler parameters set", "scheduler=%s", ops->name);
+    }
+    http->reply_take(req, 0, xend_sxp_atom_int(0));
+    return 0;
+}
+
+/* Apply a domain's stored parameters to a new instance (create, restart, reattach). */
+static int apply_stored(const struct xend_hook_event *ev, void *arg)
+{
+    (void)arg;
+    struct xend_domain *dom = ev->dom;
+    if (dom == NULL || dom->config == NULL || ev->reason == XEND_HOOK_REATTACH)
+        return 0;
+    const struct xend_sxp *s = xend_sxp_child(dom->config, "sched");
+    if (s == NULL)
+        return 0;
+    struct sched_reg *reg = find_reg(xend_sxp_child_value(s, "name", ""));
+    if (reg == NULL || strcmp(reg->ops->name, S.current) != 0)
+        return 0;
+    const struct xend_sched_param *params[MAX_PARAMS];
+    struct xend_sched_value values[MAX_PARAMS];
+    size_t n = scope_params(reg->ops, XEND_SCHED_DOMAIN, params);
+    for (size_t i = 0; i < n; i++) {
+        values[i].name = params[i]->name;
+        values[i].value = stored_value(dom, reg->ops, params[i]);
+    }
+    struct xend_err err = {0};
+    if (XEND_HV_CALL(sched_set, &err, dom->id, reg->ops->name, values, n) < 0)
+        xend_log_warn("scheduler parameters not applied", "domain=%s error=\"%s\"", dom->name,
+                      xend_err_msg(&err));
+    return 0;
+}
+
+static void describe(struct xend_domain *dom, struct xend_sxp *info, void *arg)
+{
+    (void)arg;
+    struct sched_reg *reg = find_reg(S.current);
+    if (reg == NULL || dom->id == UINT32_MAX)
+        return;
+    const struct xend_sched_param *params[MAX_PARAMS];
+    size_t n = scope_params(reg->ops, XEND_SCHED_DOMAIN, params);
+    if (n == 0)
+        return;
+    struct xend_sxp *s = xend_sxp_list_of("sched", NULL);
+    xend_sxp_add_kv(s, "name", reg->ops->name);
+    for (size_t i = 0; i < n; i++)
+        xend_sxp_add_kv_int(s, params[i]->name, stored_value(dom, reg->ops, params[i]));
+    xend_sxp_append_take(info, s);
+}
+
+static int sched_add(struct xend_plugin *self, const struct xend_sched_ops *ops, void *ctx)
+{
+    if (ops == NULL || ops->size < offsetof(struct xend_sched_ops, validate) ||
+        ops->name == NULL || (ops->nparams && ops->params == NULL))
+        return -XEND_EINVAL;
+    if (ops->flags != 0)
+        return -XEND_EINVAL;
+    if (find_reg(ops->name)) {
+        xend_log_error("scheduler refused", "plugin=%s scheduler=%s reason=\"already registered\"",
+                       xend_plugin_name(self), ops->name);
+        return -XEND_EEXIST;
+    }
+    struct sched_reg *reg = xend_xcalloc(1, sizeof(*reg));
+    reg->owner = self;
+    reg->ops = ops;
+    reg->ctx = ctx;
+    /* One route per op name; the array is sized first so route args stay put. */
+    for (const char *const *n = ops->domain_ops; n && *n; n++)
+        reg->nroutes++;
+    for (const char *const *n = ops->node_ops; n && *n; n++)
+        reg->nroutes++;
+    reg->routes = xend_xcalloc(reg->nroutes ? reg->nroutes : 1, sizeof(*reg->routes));
+    size_t k = 0;
+    int rc = 0;
+    for (int scope = 0; scope < 2 && rc == 0; scope++) {
+        const char *const *names = scope == XEND_SCHED_DOMAIN ? ops->domain_ops : ops->node_ops;
+        for (size_t i = 0; names && names[i] && rc == 0; i++, k++) {
+            struct sched_route *sr = &reg->routes[k];
+            sr->reg = reg;
+            sr->scope = (enum xend_sched_scope)scope;
+            sr->route = (struct xend_route){
+                XEND_ROUTE_INIT,
+                .methods = XEND_HTTP_POST,
+                .path = scope == XEND_SCHED_DOMAIN ? "/xend/domain/{domain}" : "/xend/node",
+                .op = names[i],
+                .fn = handle_op,
+                .arg = sr,
+                .flags = scope == XEND_SCHED_DOMAIN ? XEND_ROUTE_DOMAIN : 0,
+                .doc = "scheduler parameters",
+            };
+            rc = xend_http_route_add(self, &sr->route);
+        }
+    }
+    if (rc < 0) {
+        xend_http_routes_remove_owner(self);
+        free(reg->routes);
+        free(reg);
+        return rc;
+    }
+    S.regs = xend_xrealloc(S.regs, (S.n + 1) * sizeof(*S.regs));
+    S.regs[S.n++] = reg;
+    return 0;
+}
+
+static const char *sched_current(void)
+{
+    return S.current;
+}
+
+static const struct xend_host_sched host_table = {
+    .size = sizeof(struct xend_host_sched),
+    .add = sched_add,
+    .current = sched_current,
+};
+
+const struct xend_host_sched *xend_sched_host_table(void)
+{
+    return &host_table;
+}
+
+int xend_sched_init(const char *current)
+{
+    S.current = current;
+    if (!S.hooks_added) {
+        const struct xend_host_domain *d = xend_domain_host_table();
+        d->hook_add(NULL, XEND_HOOK_CREATE, apply_stored, NULL);
+        d->hook_add(NULL, XEND_HOOK_RESTART, apply_stored, NULL);
+        d->describe_add(NULL, describe, NULL);
+        S.hooks_added = true;
+    }
+    return 0;
+}
+
+void xend_sched_remove_owner(struct xend_plugin *owner)
+{
+    for (size_t i = 0; i < S.n;) {
+        if (S.regs[i]->owner == owner) {
+            free(S.regs[i]->routes);
+            free(S.regs[i]);
+            S.regs[i] = S.regs[--S.n];
+        } else {
+            i++;
+        }
+    }
+    if (owner == NULL) {
+        free(S.regs);
+        S.regs = NULL;
+        S.n = 0;
+    }
+}
+
+struct xend_sxp *xend_sched_describe(void)
+{
+    struct xend_sxp *l = xend_sxp_list_of("schedulers", NULL);
+    for (size_t i = 0; i < S.n; i++) {
+        const struct xend_sched_ops *ops = S.regs[i]->ops;
+        struct xend_sxp *s = xend_sxp_list_of("scheduler", NULL);
+        xend_sxp_add_kv(s, "name", ops->name);
+        xend_sxp_add_kv_int(s, "current", strcmp(ops->name, S.current) == 0);
+        struct xend_sxp *ps = xend_sxp_list_of("params", NULL);
+        for (size_t k = 0; k < ops->nparams; k++) {
+            const struct xend_sched_param *p = &ops->params[k];
+            struct xend_sxp *e = xend_sxp_list_of(p->name, NULL);
+            xend_sxp_add_kv(e, "scope", p->scope == XEND_SCHED_NODE ? "node" : "domain");
+            xend_sxp_add_kv_int(e, "min", p->min);
+            xend_sxp_add_kv_int(e, "max", p->max);
+            xend_sxp_add_kv_int(e, "default", p->dflt);
+            if (p->unit && *p->unit)
+                xend_sxp_add_kv(e, "unit", p->unit);
+            if (p->doc)
+                xend_sxp_add_kv(e, "doc", p->doc);
+            xend_sxp_append_take(ps, e);
+        }
+        xend_sxp_append_take(s, ps);
+        xend_sxp_append_take(l, s);
+    }
+    return l;
+}

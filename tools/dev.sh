@@ -1,0 +1,69 @@
+#!/bin/bash
+# Set-up and daily commands for xend on Debian 12 (run as root on a fresh machine).
+#
+#   tools/dev.sh run    install the build dependencies, build, and run xend in the
+#                       foreground on the simulated hypervisor (http://127.0.0.1:8000/xend)
+#   tools/dev.sh test   install, build (plain and with ASan/UBSan) and run every test
+#   tools/dev.sh build  install and build only
+#
+# Environment: BUILD_DIR (default ./build), JOBS (default: the number of cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SRC=$(pwd)
+BUILD_DIR=${BUILD_DIR:-$SRC/build}
+JOBS=${JOBS:-$(nproc)}
+PACKAGES=(build-essential cmake pkg-config libevhtp-dev libevent-dev libconfig-dev
+          libcmocka-dev libxen-dev libssl-dev curl iproute2 util-linux)
+
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+
+install_packages() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} = 0 ] && return 0
+    echo "== installing: ${missing[*]}"
+    if [ "$(id -u)" != 0 ]; then
+        echo "tools/dev.sh: need root to install ${missing[*]}" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+build() { # build DIR [cmake args...]
+    local dir=$1
+    shift
+    cmake -S "$SRC" -B "$dir" "$@" >/dev/null
+    cmake --build "$dir" -j "$JOBS"
+}
+
+case "${1:-}" in
+run)
+    install_packages
+    build "$BUILD_DIR"
+    mkdir -p /var/lib/xend
+    exec "$BUILD_DIR/bin/xend" start --foreground -c "$SRC/examples/xend.conf" "${@:2}"
+    ;;
+test)
+    install_packages
+    build "$BUILD_DIR"
+    echo "== tests (plain build)"
+    (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS")
+    echo "== tests (AddressSanitizer + UndefinedBehaviorSanitizer)"
+    build "$BUILD_DIR-asan" -DXEND_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+    (cd "$BUILD_DIR-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$JOBS")
+    ;;
+build)
+    install_packages
+    build "$BUILD_DIR"
+    ;;
+-h | --help | help)
+    usage
+    ;;
+*)
+    usage >&2
+    exit 2
+    ;;
+esac
