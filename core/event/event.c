@@ -1,0 +1,243 @@
+/*
+ * The event bus (event.h): a flat list of subscriptions matched against each event name.
+ * A handful of subscribers (plugins, event-port connections, followers of /xend/event)
+ * make a list cheaper than any index.
+ *
+ * Removal during an emit only marks a subscription dead; the list is compacted when the
+ * outermost emit returns, so a callback can never pull an entry from under the loop that
+ * is calling it.
+ */
+#include "event/event.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "log/log.h"
+#include "sxp.h"
+
+struct sub {
+    const void *owner;
+    char *pattern;
+    xend_event_fn *fn;
+    void *arg;
+    bool dead;
+};
+
+static struct {
+    struct sub **v;
+    size_t n, cap;
+    size_t live;
+    unsigned depth; /* emits in progress (callbacks may emit) */
+    bool dirty;     /* dead entries to sweep */
+    bool trace;
+} bus;
+
+/* --- patterns ----------------------------------------------------------------------- */
+
+static size_t seg_len(const char *s)
+{
+    return strcspn(s, ".");
+}
+
+bool xend_event_pattern_valid(const char *pattern)
+{
+    if (pattern == NULL || *pattern == '\0')
+        return false;
+    for (const char *p = pattern;;) {
+        size_t len = seg_len(p);
+        if (len == 0)
+            return false;
+        if (memchr(p, '*', len) != NULL && (len != 1 || p[len] != '\0'))
+            return false; /* `*` is a whole segment, and only the last one */
+        if (memchr(p, '?', len) != NULL && len != 1)
+            return false;
+        if (p[len] == '\0')
+            return true;
+        p += len + 1;
+    }
+}
+
+bool xend_event_match(const char *pattern, const char *name)
+{
+    const char *p = pattern, *n = name;
+    for (;;) {
+        size_t pl = seg_len(p);
+        if (pl == 1 && p[0] == '*')
+            return true; /* the rest, including nothing */
+        if (*n == '\0')
+            return false;
+        size_t nl = seg_len(n);
+        if (!(pl == 1 && p[0] == '?') && (pl != nl || memcmp(p, n, pl) != 0))
+            return false;
+        p += pl;
+        n += nl;
+        if (*p == '\0' || *n == '\0') {
+            if (*p == '\0')
+                return *n == '\0';
+            /* name ended, pattern goes on: only a trailing `.*` still matches */
+            return strcmp(p, ".*") == 0;
+        }
+        p++;
+        n++;
+    }
+}
+
+/* --- subscriptions ------------------------------------------------------------------ */
+
+static struct sub *find(const void *owner, const char *pattern, xend_event_fn *fn, void *arg)
+{
+    for (size_t i = 0; i < bus.n; i++) {
+        struct sub *s = bus.v[i];
+        if (!s->dead && s->owner == owner && s->fn == fn && s->arg == arg &&
+            strcmp(s->pattern, pattern) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+static void sweep(void)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < bus.n; i++) {
+        struct sub *s = bus.v[i];
+        if (s->dead) {
+            free(s->pattern);
+            free(s);
+        } else {
+            bus.v[j++] = s;
+        }
+    }
+    bus.n = j;
+    bus.dirty = false;
+}
+
+static void kill(struct sub *s)
+{
+    s->dead = true;
+    bus.live--;
+    bus.dirty = true;
+    if (bus.depth == 0)
+        sweep();
+}
+
+int xend_event_subscribe(const void *owner, const char *pattern, xend_event_fn *fn, void *arg)
+{
+    if (fn == NULL || !xend_event_pattern_valid(pattern))
+        return -XEND_EINVAL;
+    if (find(owner, pattern, fn, arg) != NULL)
+        return -XEND_EEXIST;
+    if (bus.n == bus.cap) {
+        bus.cap = bus.cap ? bus.cap * 2 : 16;
+        bus.v = xend_xrealloc(bus.v, bus.cap * sizeof(*bus.v));
+    }
+    struct sub *s = xend_xcalloc(1, sizeof(*s));
+    s->owner = owner;
+    s->pattern = xend_xstrdup(pattern);
+    s->fn = fn;
+    s->arg = arg;
+    bus.v[bus.n++] = s;
+    bus.live++;
+    return 0;
+}
+
+int xend_event_unsubscribe(const void *owner, const char *pattern, xend_event_fn *fn, void *arg)
+{
+    struct sub *s = pattern != NULL ? find(owner, pattern, fn, arg) : NULL;
+    if (s == NULL)
+        return -XEND_ENOENT;
+    kill(s);
+    return 0;
+}
+
+void xend_event_unsubscribe_owner(const void *owner)
+{
+    bus.depth++; /* sweep once at the end, not per entry */
+    for (size_t i = 0; i < bus.n; i++)
+        if (!bus.v[i]->dead && bus.v[i]->owner == owner)
+            kill(bus.v[i]);
+    if (--bus.depth == 0 && bus.dirty)
+        sweep();
+}
+
+size_t xend_event_emit(const char *name, const struct xend_sxp *value)
+{
+    if (name == NULL)
+        return 0;
+    if (bus.trace) {
+        char *v = value ? xend_sxp_print(value) : NULL;
+        xend_log_emit(NULL, XEND_LOG_INFO, "event", "name=%s value=%s", name, v ? v : "-");
+        free(v);
+    }
+    size_t called = 0;
+    bus.depth++;
+    /* Subscribers added by a callback first hear the next event. */
+    for (size_t i = 0, n = bus.n; i < n; i++) {
+        struct sub *s = bus.v[i];
+        if (!s->dead && xend_event_match(s->pattern, name)) {
+            s->fn(name, value, s->arg);
+            called++;
+        }
+    }
+    if (--bus.depth == 0 && bus.dirty)
+        sweep();
+    return called;
+}
+
+void xend_event_set_trace(bool on)
+{
+    bus.trace = on;
+}
+
+bool xend_event_trace(void)
+{
+    return bus.trace;
+}
+
+size_t xend_event_count(void)
+{
+    return bus.live;
+}
+
+void xend_event_reset(void)
+{
+    for (size_t i = 0; i < bus.n; i++) {
+        free(bus.v[i]->pattern);
+        free(bus.v[i]);
+    }
+    free(bus.v);
+    bus.v = NULL;
+    bus.n = bus.cap = bus.live = 0;
+    bus.dirty = false;
+    bus.trace = false;
+}
+
+/* --- host->event -------------------------------------------------------------------- */
+
+static void host_emit(const char *name, const struct xend_sxp *value)
+{
+    xend_event_emit(name, value);
+}
+
+static int host_subscribe(struct xend_plugin *self, const char *pattern, xend_event_fn *fn,
+                          void *arg)
+{
+    return xend_event_subscribe(self, pattern, fn, arg);
+}
+
+static int host_unsubscribe(struct xend_plugin *self, const char *pattern, xend_event_fn *fn,
+                            void *arg)
+{
+    return xend_event_unsubscribe(self, pattern, fn, arg);
+}
+
+const struct xend_host_event *xend_event_host_table(void)
+{
+    static const struct xend_host_event table = {
+        .size = sizeof(table),
+        .emit = host_emit,
+        .subscribe = host_subscribe,
+        .unsubscribe = host_unsubscribe,
+    };
+    return &table;
+}

@@ -1,0 +1,67 @@
+/*
+ * The event bus: named events (PROTOCOL-2.0.md §11: xend.domain.create, xend.console.*,
+ * ...) with SXP values, delivered synchronously to every subscriber whose pattern matches.
+ * Plugins reach it through host->event; the core's interfaces to it are the HTTP
+ * resource /xend/event (event_http.c) and the event/debug TCP port (event_port.c).
+ *
+ * Patterns are dot-separated segments: `a.b.c` matches that name only; `?` matches any one
+ * segment (`a.b.?` matches a.b.c, not a.b.c.d); a final `*` matches any rest, including
+ * none (`a.b.*` matches a.b, a.b.c and a.b.c.d, as in the original EventServer); `*` alone
+ * matches everything.
+ *
+ * The bus must never queue, copy or defer an event: emit returns once every subscriber
+ * has run. Subscribers may subscribe, unsubscribe (themselves or others) and emit from
+ * inside a callback: an unsubscribed subscriber is not called again, even for the event
+ * being delivered, and one added during an emit first hears the next event.
+ *
+ * Threads: loop thread only.
+ */
+#ifndef XEND_CORE_EVENT_H
+#define XEND_CORE_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <xend/host.h> /* xend_event_fn, struct xend_host_event */
+
+/*
+ * `owner` tags a subscription for bulk removal: a plugin handle, or any unique pointer of
+ * a core part (a connection). Borrowed, never dereferenced.
+ */
+
+/* True when `pattern` is well formed (non-empty segments, `*` only last). */
+bool xend_event_pattern_valid(const char *pattern);
+/* True when `name` matches `pattern` (rules above). */
+bool xend_event_match(const char *pattern, const char *name);
+
+/*
+ * Subscribe fn(name, value, arg) to events matching pattern (copied). Returns 0,
+ * -XEND_EINVAL (bad pattern, NULL fn) or -XEND_EEXIST (same owner, pattern, fn and arg
+ * already subscribed: delivering twice would help nobody).
+ */
+int xend_event_subscribe(const void *owner, const char *pattern, xend_event_fn *fn, void *arg);
+/* Remove that one subscription: 0 or -XEND_ENOENT. */
+int xend_event_unsubscribe(const void *owner, const char *pattern, xend_event_fn *fn, void *arg);
+/* Remove every subscription of owner (a plugin being unloaded, a closed connection). */
+void xend_event_unsubscribe_owner(const void *owner);
+
+/*
+ * Deliver now, in subscription order; name and value borrowed (value may be NULL for an
+ * event without one). Returns how many subscribers were called.
+ */
+size_t xend_event_emit(const char *name, const struct xend_sxp *value);
+
+/* Log every emitted event (the event port's `(trace on)`). */
+void xend_event_set_trace(bool on);
+bool xend_event_trace(void);
+
+/* Live subscriptions, for (info) and tests. */
+size_t xend_event_count(void);
+
+/* Drop every subscription (shutdown, tests). Not from inside a callback. */
+void xend_event_reset(void);
+
+/* The host->event table for plugins (subscriptions owned by the calling plugin). */
+const struct xend_host_event *xend_event_host_table(void);
+
+#endif

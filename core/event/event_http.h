@@ -1,0 +1,25 @@
+/*
+ * /xend/event over HTTP (PROTOCOL-2.0.md §5.5, DESIGN.md "Interfaces beyond 2004"):
+ *   GET  /xend/event                -> (ls)
+ *   POST /xend/event op=inject event=SXP -> delivers the event named by the value's head,
+ *                                      with the whole value, and replies 0
+ *   GET  /xend/event?follow=1       -> a stream of `(event NAME VALUE)` lines, one per
+ *                                      event, until the client goes; JSON lines
+ *                                      ({"event": {"name": N, "value": V}}) for
+ *                                      Accept: application/json.
+ * It must never buffer events for a follower without bound: the HTTP layer drops a
+ * client with more than 8 MiB unread, and the follower with it.
+ *
+ * Threads: loop thread only.
+ */
+#ifndef XEND_CORE_EVENT_HTTP_H
+#define XEND_CORE_EVENT_HTTP_H
+
+/* Register the routes with the core's router (owner NULL). 0 or a negative XEND_E code. */
+int xend_event_http_register(void);
+/* End every follow stream (before xend_http_stop, or in tests). */
+void xend_event_http_close_followers(void);
+/* Open follow streams. */
+unsigned xend_event_http_followers(void);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * The event and debug TCP port (PROTOCOL.md "Other ports", PROTOCOL-2.0.md §11; config key
+ * `xend-event-port`, default 8001): a client writes SXP requests and reads replies and
+ * events, each pretty-printed and followed by an empty line. Every connection is
+ * subscribed to `*` when it connects.
+ *
+ * Requests: (help), (info), (sys.subscribe PATTERN...) (replaces the connection's
+ * patterns), (sys.inject EVENT), (console.disconnect (id N)) (forwarded as the event
+ * xend.console.disconnect.request with the request as value: the console is a plugin),
+ * (trace on|off) (log every event), (quit). A malformed or unknown request drops the
+ * connection without a reply, as the original did.
+ *
+ * It must never bind anything but the address it is given (the caller passes 127.0.0.1
+ * or ::1) and never let a slow reader grow xend's memory without bound: a connection with
+ * more than 4 MiB unread is dropped.
+ *
+ * Threads: loop thread only.
+ */
+#ifndef XEND_CORE_EVENT_PORT_H
+#define XEND_CORE_EVENT_PORT_H
+
+#include <xend/abi.h>
+
+struct event_base;
+struct xend_event_port; /* opaque */
+
+/* The default of xend-event-port. */
+#define XEND_EVENT_PORT_DEFAULT 8001
+
+/*
+ * Listen on address:port (address NULL = 127.0.0.1; port 0 = a free one) on base
+ * (borrowed; must outlive the port). Returns an owned port (xend_event_port_stop), or NULL
+ * with err set ("cannot listen on 127.0.0.1:8001: Address already in use").
+ */
+struct xend_event_port *xend_event_port_start(struct event_base *base, const char *address,
+                                              int port, struct xend_err *err);
+/* Close the listener and every connection (their subscriptions go too). NULL is fine. */
+void xend_event_port_stop(struct xend_event_port *port);
+/* The TCP port bound. */
+int xend_event_port_number(const struct xend_event_port *port);
+/* Open connections. */
+unsigned xend_event_port_connections(const struct xend_event_port *port);
+
+#endif

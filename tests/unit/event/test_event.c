@@ -1,0 +1,258 @@
+/*
+ * Unit tests of the event bus (core/event/event.c): pattern matching, delivery order,
+ * changes of subscriptions from inside callbacks, owner cleanup, the host table.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event/event.h"
+#include "log/log.h"
+#include "sxp.h"
+
+static char last_log[512];
+static int log_count;
+
+void xend_log_vemit(const char *source, enum xend_log_level level, const char *event,
+                    const char *fmt, va_list ap)
+{
+    (void)source;
+    (void)level;
+    int n = snprintf(last_log, sizeof(last_log), "%s ", event);
+    vsnprintf(last_log + n, sizeof(last_log) - (size_t)n, fmt, ap);
+    log_count++;
+}
+
+void xend_log_emit(const char *source, enum xend_log_level level, const char *event,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    xend_log_vemit(source, level, event, fmt, ap);
+    va_end(ap);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    xend_event_reset();
+    return 0;
+}
+
+static void test_patterns_match_as_the_original_event_server(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pattern, *name;
+        bool match;
+    } cases[] = {
+        {"xend.domain.create", "xend.domain.create", true},
+        {"xend.domain.create", "xend.domain.created", false},
+        {"xend.domain.create", "xend.domain", false},
+        {"xend.domain.create", "xend.domain.create.x", false},
+        {"xend.domain.?", "xend.domain.create", true},
+        {"xend.domain.?", "xend.domain", false},
+        {"xend.domain.?", "xend.domain.create.x", false},
+        {"xend.?.create", "xend.domain.create", true},
+        {"xend.?.create", "xend.console.close", false},
+        {"xend.domain.*", "xend.domain.create", true},
+        {"xend.domain.*", "xend.domain.a.b.c", true},
+        {"xend.domain.*", "xend.domain", true}, /* as EventServer: a.b.* hears a.b */
+        {"xend.domain.*", "xend.domainx", false},
+        {"xend.domain.*", "xend.console.create", false},
+        {"xend.*", "xend", true},
+        {"*", "xend.start", true},
+        {"*", "x", true},
+        {"?", "xend", true},
+        {"?", "xend.start", false},
+        {"?.*", "xend.start", true},
+        {"xend", "xend", true},
+        {"xend", "xen", false},
+        {"xen", "xend", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (xend_event_match(cases[i].pattern, cases[i].name) != cases[i].match)
+            fail_msg("pattern %s on %s: expected %s", cases[i].pattern, cases[i].name,
+                     cases[i].match ? "match" : "no match");
+    }
+    const char *good[] = {"*", "a", "a.b.c", "a.?", "a.?.c", "a.b.*", "?.*"};
+    const char *bad[] = {"", ".", "a.", ".a", "a..b", "a.*.c", "a*", "*.", "a.b*", "a.??", NULL};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_true(xend_event_pattern_valid(good[i]));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(xend_event_pattern_valid(bad[i]));
+}
+
+/* A recorder: appends "tag:name" to a log string. */
+struct rec {
+    char seen[512];
+};
+
+static struct rec rec;
+
+static void record(const char *tag, const char *name)
+{
+    size_t n = strlen(rec.seen);
+    snprintf(rec.seen + n, sizeof(rec.seen) - n, "%s%s:%s", n ? " " : "", tag, name);
+}
+
+static void on_tag(const char *name, const struct xend_sxp *value, void *arg)
+{
+    (void)value;
+    record(arg, name);
+}
+
+static void test_emit_delivers_in_subscription_order_to_matching_only(void **state)
+{
+    (void)state;
+    memset(&rec, 0, sizeof(rec));
+    int owner = 0;
+    assert_int_equal(xend_event_subscribe(&owner, "xend.domain.*", on_tag, "A"), 0);
+    assert_int_equal(xend_event_subscribe(&owner, "*", on_tag, "B"), 0);
+    assert_int_equal(xend_event_subscribe(&owner, "xend.console.?", on_tag, "C"), 0);
+    assert_int_equal(xend_event_subscribe(&owner, "bad..pattern", on_tag, "D"), -XEND_EINVAL);
+    assert_int_equal(xend_event_subscribe(&owner, "*", on_tag, "B"), -XEND_EEXIST);
+    assert_int_equal(xend_event_subscribe(&owner, "*", NULL, "B"), -XEND_EINVAL);
+    struct xend_sxp *v = xend_sxp_list_of("vm1", "5", NULL);
+    assert_int_equal(xend_event_emit("xend.domain.create", v), 2);
+    assert_int_equal(xend_event_emit("xend.console.close", v), 2);
+    assert_int_equal(xend_event_emit("other", NULL), 1);
+    assert_string_equal(rec.seen, "A:xend.domain.create B:xend.domain.create "
+                                  "B:xend.console.close C:xend.console.close B:other");
+    assert_int_equal(xend_event_count(), 3);
+    xend_sxp_free(v);
+}
+
+/* The value reaches the subscriber unchanged. */
+static struct xend_sxp *got_value;
+
+static void on_copy(const char *name, const struct xend_sxp *value, void *arg)
+{
+    (void)name;
+    (void)arg;
+    xend_sxp_free(got_value);
+    got_value = value ? xend_sxp_copy(value) : NULL;
+}
+
+static void test_value_is_delivered_as_given(void **state)
+{
+    (void)state;
+    assert_int_equal(xend_event_subscribe(NULL, "xend.domain.shutdown", on_copy, NULL), 0);
+    struct xend_sxp *v = xend_sxp_list_of("vm1", "5", "reboot", NULL);
+    xend_event_emit("xend.domain.shutdown", v);
+    assert_non_null(got_value);
+    assert_true(xend_sxp_equal(got_value, v));
+    xend_sxp_free(v);
+    xend_sxp_free(got_value);
+    got_value = NULL;
+}
+
+/* Unsubscribes itself, then a later subscriber, then subscribes a new one. */
+static void on_meddle(const char *name, const struct xend_sxp *value, void *arg)
+{
+    (void)value;
+    record("M", name);
+    assert_int_equal(xend_event_unsubscribe(arg, "*", on_meddle, arg), 0);
+    assert_int_equal(xend_event_unsubscribe(arg, "*", on_tag, "late"), 0);
+    assert_int_equal(xend_event_subscribe(arg, "*", on_tag, "new"), 0);
+}
+
+static void test_subscribers_may_unsubscribe_inside_a_callback(void **state)
+{
+    (void)state;
+    memset(&rec, 0, sizeof(rec));
+    int owner = 0;
+    assert_int_equal(xend_event_subscribe(&owner, "*", on_tag, "early"), 0);
+    assert_int_equal(xend_event_subscribe(&owner, "*", on_meddle, &owner), 0);
+    assert_int_equal(xend_event_subscribe(&owner, "*", on_tag, "late"), 0);
+    /* "late" was unsubscribed before its turn; "new" first hears the next event. */
+    assert_int_equal(xend_event_emit("e1", NULL), 2);
+    assert_string_equal(rec.seen, "early:e1 M:e1");
+    assert_int_equal(xend_event_emit("e2", NULL), 2);
+    assert_string_equal(rec.seen, "early:e1 M:e1 early:e2 new:e2");
+    assert_int_equal(xend_event_count(), 2);
+    assert_int_equal(xend_event_unsubscribe(&owner, "*", on_meddle, &owner), -XEND_ENOENT);
+}
+
+/* Drops its whole owner from inside the emit, then emits a nested event. */
+static int nested_owner;
+
+static void on_drop_owner(const char *name, const struct xend_sxp *value, void *arg)
+{
+    (void)value;
+    (void)arg;
+    record("D", name);
+    xend_event_unsubscribe_owner(&nested_owner);
+    if (strcmp(name, "outer") == 0)
+        xend_event_emit("inner", NULL);
+}
+
+static void test_owner_cleanup_removes_every_subscription_even_mid_emit(void **state)
+{
+    (void)state;
+    memset(&rec, 0, sizeof(rec));
+    int other = 0;
+    assert_int_equal(xend_event_subscribe(&nested_owner, "*", on_drop_owner, NULL), 0);
+    assert_int_equal(xend_event_subscribe(&nested_owner, "outer", on_tag, "X"), 0);
+    assert_int_equal(xend_event_subscribe(&nested_owner, "inner", on_tag, "Y"), 0);
+    assert_int_equal(xend_event_subscribe(&other, "*", on_tag, "O"), 0);
+    xend_event_emit("outer", NULL);
+    assert_string_equal(rec.seen, "D:outer O:inner O:outer");
+    assert_int_equal(xend_event_count(), 1);
+    xend_event_unsubscribe_owner(&other);
+    assert_int_equal(xend_event_count(), 0);
+    assert_int_equal(xend_event_emit("outer", NULL), 0);
+}
+
+static void test_host_table_subscriptions_belong_to_the_plugin(void **state)
+{
+    (void)state;
+    memset(&rec, 0, sizeof(rec));
+    const struct xend_host_event *h = xend_event_host_table();
+    assert_int_equal(h->size, sizeof(struct xend_host_event));
+    struct xend_plugin *plugin = (struct xend_plugin *)&rec; /* any unique pointer */
+    assert_int_equal(h->subscribe(plugin, "xend.domain.?", on_tag, "P"), 0);
+    assert_int_equal(h->subscribe(plugin, "xend.start", on_tag, "S"), 0);
+    h->emit("xend.domain.pause", NULL);
+    assert_int_equal(h->unsubscribe(plugin, "xend.start", on_tag, "S"), 0);
+    assert_int_equal(h->unsubscribe(plugin, "xend.start", on_tag, "S"), -XEND_ENOENT);
+    h->emit("xend.start", NULL);
+    assert_string_equal(rec.seen, "P:xend.domain.pause");
+    xend_event_unsubscribe_owner(plugin);
+    assert_int_equal(xend_event_count(), 0);
+}
+
+static void test_trace_logs_every_event(void **state)
+{
+    (void)state;
+    int before = log_count;
+    struct xend_sxp *v = xend_sxp_list_of("vm1", "5", NULL);
+    xend_event_emit("xend.domain.pause", v);
+    assert_int_equal(log_count, before);
+    xend_event_set_trace(true);
+    xend_event_emit("xend.domain.pause", v);
+    assert_int_equal(log_count, before + 1);
+    assert_string_equal(last_log, "event name=xend.domain.pause value=(vm1 5)");
+    xend_sxp_free(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_patterns_match_as_the_original_event_server, teardown),
+        cmocka_unit_test_teardown(test_emit_delivers_in_subscription_order_to_matching_only,
+                                  teardown),
+        cmocka_unit_test_teardown(test_value_is_delivered_as_given, teardown),
+        cmocka_unit_test_teardown(test_subscribers_may_unsubscribe_inside_a_callback, teardown),
+        cmocka_unit_test_teardown(test_owner_cleanup_removes_every_subscription_even_mid_emit,
+                                  teardown),
+        cmocka_unit_test_teardown(test_host_table_subscriptions_belong_to_the_plugin, teardown),
+        cmocka_unit_test_teardown(test_trace_logs_every_event, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
