@@ -185,10 +185,12 @@ static int daemonise(void)
                 len += (size_t)n;
         msg[len] = '\0';
         waitpid(pid, NULL, 0);
+        /* _exit: the machine built before the fork belongs to the daemon now. */
         if (strncmp(msg, "ok", 2) == 0)
-            exit(0);
+            _exit(0);
         fprintf(stderr, "xend-simhv: %s\n", len ? msg : "the daemon died while starting");
-        exit(1);
+        fflush(stderr);
+        _exit(1);
     }
     close(ready[0]);
     setsid();

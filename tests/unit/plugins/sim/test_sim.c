@@ -1,0 +1,784 @@
+/*
+ * The sim backend through its backend table only: hv-sim.so is loaded with the fake host,
+ * its open() starts a real xend-simhv on a temporary socket, and every test drives
+ * domains through the ops and checks what simhv reports. Nothing sleeps to synchronise:
+ * each wait polls with a deadline.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fake_host.h"
+
+#define MB 1024ull
+#define DEADLINE_MS 5000
+
+static char dir[64];
+static char sock_path[128];
+static char kernel[128];
+static void *so;
+static const struct xend_plugin_desc *desc;
+static const struct xend_backend_ops *ops;
+static void *ctx;
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void run_stop(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        execl(SIMHV_BIN, SIMHV_BIN, "--stop", "--socket", sock_path, (char *)NULL);
+        _exit(127);
+    }
+    waitpid(pid, NULL, 0);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/simtest-XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    snprintf(sock_path, sizeof(sock_path), "%s/simhv.sock", dir);
+    snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
+    FILE *f = fopen(kernel, "w");
+    for (int i = 0; i < 3000; i++) /* a few pages of "kernel" */
+        fputs("simulated kernel image\n", f);
+    fclose(f);
+
+    fake_host_new("hv-sim");
+    fake_host_dir_set("state", dir);
+    fake_host_config_set("simhv-path", SIMHV_BIN);
+    fake_host_config_set("sim-memory", "1024");
+    fake_host_config_set("sim-cpus", "2");
+    fake_host_config_set("sim-shutdown-delay-ms", "50");
+    so = dlopen(HV_SIM_SO, RTLD_NOW | RTLD_LOCAL);
+    if (so == NULL) {
+        fprintf(stderr, "dlopen: %s\n", dlerror());
+        return -1;
+    }
+    desc = dlsym(so, "xend_plugin_desc");
+    if (desc == NULL || fake_host_init_plugin(desc) != 0)
+        return -1;
+    ops = fake_host_backend("sim", &ctx);
+    if (ops == NULL)
+        return -1;
+    struct xend_err err = {0};
+    if (ops->open(ctx, &err) != 0) {
+        fprintf(stderr, "open: %s\n", xend_err_msg(&err));
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (ops != NULL)
+        ops->close(ctx);
+    if (desc != NULL)
+        fake_host_fini_plugin(desc);
+    fake_host_free();
+    run_stop();
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        return -1;
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static struct xend_dominfo info_of(uint32_t domid)
+{
+    struct xend_err err = {0};
+    struct xend_dominfo info;
+    int rc = ops->dom_info(ctx, domid, &info, &err);
+    if (rc != 0)
+        fail_msg("dom_info %u: %s", domid, xend_err_msg(&err));
+    return info;
+}
+
+static uint32_t make_domain(const char *name, uint64_t mem_kb, const char *cmdline, bool run)
+{
+    struct xend_err err = {0};
+    struct xend_dom_create a = {.size = sizeof(a), .name = name, .mem_kb = mem_kb,
+                                .maxmem_kb = mem_kb, .vcpus = 1, .want_domid = -1, .cpu = -1};
+    uint32_t domid = 0;
+    assert_int_equal(ops->dom_create(ctx, &a, &domid, &err), 0);
+    struct xend_dom_image img = {.size = sizeof(img), .builder = "linux", .kernel = kernel,
+                                 .cmdline = cmdline};
+    int rc = ops->dom_build(ctx, domid, &img, &err);
+    if (rc != 0)
+        fail_msg("build: %s", xend_err_msg(&err));
+    if (run)
+        assert_int_equal(ops->dom_unpause(ctx, domid, &err), 0);
+    return domid;
+}
+
+static void destroy(uint32_t domid)
+{
+    struct xend_err err = {0};
+    assert_int_equal(ops->dom_destroy(ctx, domid, &err), 0);
+}
+
+static uint64_t free_kb(void)
+{
+    struct xend_err err = {0};
+    struct xend_physinfo pi;
+    assert_int_equal(ops->physinfo(ctx, &pi, &err), 0);
+    return pi.free_kb;
+}
+
+static uint64_t checksum(uint32_t domid)
+{
+    struct xend_err err = {0};
+    uint64_t sum = 0;
+    assert_int_equal(ops->mem_checksum(ctx, domid, &sum, &err), 0);
+    return sum;
+}
+
+/* Poll dom_info until flags has all of `want`, or fail at the deadline. */
+static struct xend_dominfo wait_flags(uint32_t domid, uint32_t want)
+{
+    uint64_t end = now_ms() + DEADLINE_MS;
+    for (;;) {
+        struct xend_dominfo i = info_of(domid);
+        if ((i.flags & want) == want)
+            return i;
+        if (now_ms() > end)
+            fail_msg("domain %u never got flags %#x (has %#x)", domid, want, i.flags);
+        poll(NULL, 0, 5);
+    }
+}
+
+static struct xend_dominfo wait_cpu_above(uint32_t domid, uint64_t ns)
+{
+    uint64_t end = now_ms() + DEADLINE_MS;
+    for (;;) {
+        struct xend_dominfo i = info_of(domid);
+        if (i.cpu_time_ns > ns)
+            return i;
+        if (now_ms() > end)
+            fail_msg("domain %u cpu time stuck at %llu", domid, (unsigned long long)i.cpu_time_ns);
+        poll(NULL, 0, 5);
+    }
+}
+
+struct list_seen {
+    uint32_t domid;
+    bool found;
+    char name[64];
+    size_t count;
+};
+
+static void on_dom(void *arg, const struct xend_dominfo *info)
+{
+    struct list_seen *s = arg;
+    s->count++;
+    if (info->domid == s->domid) {
+        s->found = true;
+        snprintf(s->name, sizeof(s->name), "%s", info->name);
+    }
+}
+
+static struct list_seen list_find(uint32_t domid)
+{
+    struct list_seen s = {.domid = domid};
+    struct xend_err err = {0};
+    assert_int_equal(ops->dom_list(ctx, on_dom, &s, &err), 0);
+    return s;
+}
+
+static bool notify_ready(void *arg)
+{
+    (void)arg;
+    struct pollfd p = {.fd = ops->notify_fd(ctx), .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
+}
+
+/* Read from a non-blocking fd until `needle` was seen; everything read goes to acc. */
+static bool read_until(int fd, const char *needle, char *acc, size_t cap)
+{
+    size_t len = strlen(acc);
+    uint64_t end = now_ms() + DEADLINE_MS;
+    while (strstr(acc, needle) == NULL) {
+        int left = (int)(end > now_ms() ? end - now_ms() : 0);
+        if (left == 0)
+            return false;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, left) <= 0)
+            continue;
+        ssize_t n = read(fd, acc + len, cap - 1 - len);
+        if (n <= 0)
+            return false;
+        len += (size_t)n;
+        acc[len] = '\0';
+    }
+    return true;
+}
+
+static int raw_connect(void)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    assert_true(strlen(sock_path) < sizeof(sa.sun_path));
+    memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* ---- tests ---- */
+
+static void test_open_started_simhv_with_domain0(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    struct xend_physinfo pi;
+    assert_int_equal(ops->physinfo(ctx, &pi, &err), 0);
+    assert_int_equal(pi.nr_cpus, 2);
+    assert_int_equal(pi.total_kb, 1024 * MB);
+    assert_int_equal(pi.free_kb, 512 * MB); /* Domain-0 holds the rest */
+    assert_string_equal(pi.scheduler, "bvt");
+    assert_non_null(strstr(pi.hypervisor, "simhv"));
+    struct list_seen s = list_find(0);
+    assert_true(s.found);
+    assert_string_equal(s.name, "Domain-0");
+    struct xend_dominfo d0 = info_of(0);
+    assert_true(d0.flags & (XEND_DOMF_RUNNING | XEND_DOMF_BLOCKED));
+    assert_false(d0.flags & XEND_DOMF_PAUSED);
+    struct stat st;
+    assert_int_equal(stat(sock_path, &st), 0); /* the default path under the state dir */
+}
+
+static void test_create_build_and_list(void **state)
+{
+    (void)state;
+    uint32_t id = make_domain("vm-list", 32 * MB, "", false);
+    struct list_seen s = list_find(id);
+    assert_true(s.found);
+    assert_string_equal(s.name, "vm-list");
+    struct xend_dominfo i = info_of(id);
+    assert_true(i.flags & XEND_DOMF_PAUSED);
+    assert_int_equal(i.mem_kb, 32 * MB);
+    assert_int_equal(i.vcpus, 1);
+    destroy(id);
+    assert_false(list_find(id).found);
+    struct xend_err err = {0};
+    struct xend_dominfo gone;
+    assert_int_equal(ops->dom_info(ctx, id, &gone, &err), -XEND_ENOENT);
+}
+
+static void test_build_refuses_missing_kernel(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    struct xend_dom_create a = {.size = sizeof(a), .name = "nokernel", .mem_kb = 16 * MB,
+                                .vcpus = 1, .want_domid = -1, .cpu = -1};
+    uint32_t id;
+    assert_int_equal(ops->dom_create(ctx, &a, &id, &err), 0);
+    char missing[160];
+    snprintf(missing, sizeof(missing), "%s/no-such-kernel", dir);
+    struct xend_dom_image img = {.size = sizeof(img), .builder = "linux", .kernel = missing,
+                                 .cmdline = ""};
+    assert_int_equal(ops->dom_build(ctx, id, &img, &err), -XEND_ENOENT);
+    char want[200];
+    snprintf(want, sizeof(want), "Kernel image does not exist: %s", missing);
+    assert_string_equal(err.msg, want);
+    xend_err_clear(&err);
+    assert_int_equal(ops->dom_unpause(ctx, id, &err), -XEND_EINVAL); /* nothing to run */
+    destroy(id);
+}
+
+static void test_bad_guest_knob_is_refused(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    struct xend_dom_create a = {.size = sizeof(a), .mem_kb = 16 * MB, .want_domid = -1,
+                                .cpu = -1};
+    uint32_t id;
+    assert_int_equal(ops->dom_create(ctx, &a, &id, &err), 0);
+    struct xend_dom_image img = {.size = sizeof(img), .kernel = kernel,
+                                 .cmdline = "root=/dev/sda1 sim.load=150"};
+    assert_int_equal(ops->dom_build(ctx, id, &img, &err), -XEND_EINVAL);
+    assert_non_null(strstr(err.msg, "sim.load"));
+    destroy(id);
+}
+
+static void test_paused_domain_gets_no_cpu_time(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    uint32_t id = make_domain("vm-cpu", 16 * MB, "sim.load=100", true);
+    struct xend_dominfo i = wait_cpu_above(id, 0);
+    assert_int_equal(ops->dom_pause(ctx, id, &err), 0);
+    uint64_t frozen = info_of(id).cpu_time_ns;
+    assert_true(frozen >= i.cpu_time_ns);
+    /* Watch it for 150 ms of real time: not a nanosecond more. */
+    uint64_t end = now_ms() + 150;
+    while (now_ms() < end) {
+        struct xend_dominfo p = info_of(id);
+        assert_int_equal(p.cpu_time_ns, frozen);
+        assert_true(p.flags & XEND_DOMF_PAUSED);
+        assert_false(p.flags & XEND_DOMF_RUNNING);
+        poll(NULL, 0, 10);
+    }
+    assert_int_equal(ops->dom_unpause(ctx, id, &err), 0);
+    wait_cpu_above(id, frozen);
+    destroy(id);
+}
+
+static void test_shutdown_reason_is_reported_after_the_delay(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    uint32_t id = make_domain("vm-reboot", 16 * MB, "", true);
+    ops->notify_ack(ctx);
+    assert_int_equal(ops->dom_shutdown(ctx, id, XEND_SHUTDOWN_REBOOT, &err), 0);
+    struct xend_dominfo i = wait_flags(id, XEND_DOMF_SHUTDOWN);
+    assert_int_equal(i.shutdown_reason, XEND_SHUTDOWN_REBOOT);
+    assert_true(fake_host_loop_until(notify_ready, NULL, DEADLINE_MS));
+    /* As in Xen, a shut down domain stays until it is destroyed. */
+    assert_true(list_find(id).found);
+    destroy(id);
+}
+
+static void test_ignore_shutdown_knob_keeps_it_running(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    uint32_t id = make_domain("vm-stubborn", 16 * MB, "sim.ignore_shutdown=1", true);
+    assert_int_equal(ops->dom_shutdown(ctx, id, XEND_SHUTDOWN_POWEROFF, &err), 0);
+    uint64_t end = now_ms() + 200; /* four times the configured delay */
+    while (now_ms() < end) {
+        assert_false(info_of(id).flags & XEND_DOMF_SHUTDOWN);
+        poll(NULL, 0, 10);
+    }
+    destroy(id);
+}
+
+static void test_sim_crash_sets_crashed_flag_and_notifies(void **state)
+{
+    (void)state;
+    uint32_t id = make_domain("vm-crash", 16 * MB, "quiet sim.crash=0.2", false);
+    fake_host_loop_until(notify_ready, NULL, 100);
+    ops->notify_ack(ctx);
+    assert_false(notify_ready(NULL));
+    struct xend_err err = {0};
+    assert_int_equal(ops->dom_unpause(ctx, id, &err), 0);
+    struct xend_dominfo i = wait_flags(id, XEND_DOMF_CRASHED);
+    assert_int_equal(i.shutdown_reason, XEND_SHUTDOWN_CRASH);
+    assert_false(i.flags & XEND_DOMF_RUNNING);
+    assert_true(fake_host_loop_until(notify_ready, NULL, DEADLINE_MS));
+    ops->notify_ack(ctx);
+    destroy(id);
+}
+
+static void test_sim_exit_knob_shuts_itself_down(void **state)
+{
+    (void)state;
+    uint32_t id = make_domain("vm-exit", 16 * MB, "sim.exit=poweroff:0.1", true);
+    struct xend_dominfo i = wait_flags(id, XEND_DOMF_SHUTDOWN);
+    assert_int_equal(i.shutdown_reason, XEND_SHUTDOWN_POWEROFF);
+    destroy(id);
+}
+
+static void test_memory_is_accounted(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    uint64_t before = free_kb();
+    struct xend_dom_create big = {.size = sizeof(big), .name = "too-big",
+                                  .mem_kb = before + 4 * MB, .want_domid = -1, .cpu = -1};
+    uint32_t id;
+    assert_int_equal(ops->dom_create(ctx, &big, &id, &err), -XEND_ENOMEM);
+    assert_memory_equal(err.msg, "Out of memory: ", 15);
+    assert_int_equal(free_kb(), before);
+
+    id = make_domain("vm-mem", 256 * MB, "", false);
+    assert_int_equal(free_kb(), before - 256 * MB);
+    xend_err_clear(&err);
+    big.mem_kb = before - 255 * MB; /* fitted before, not with vm-mem there */
+    uint32_t id2;
+    assert_int_equal(ops->dom_create(ctx, &big, &id2, &err), -XEND_ENOMEM);
+    destroy(id);
+    assert_int_equal(free_kb(), before);
+}
+
+static void test_want_domid_is_honoured_when_free(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    struct xend_dom_create a = {.size = sizeof(a), .mem_kb = 8 * MB, .want_domid = 77,
+                                .cpu = -1};
+    uint32_t id, id2;
+    assert_int_equal(ops->dom_create(ctx, &a, &id, &err), 0);
+    assert_int_equal(id, 77);
+    assert_int_equal(ops->dom_create(ctx, &a, &id2, &err), 0);
+    assert_int_not_equal(id2, 77);
+    destroy(id);
+    destroy(id2);
+}
+
+static void test_console_shows_boot_lines_and_echoes(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    uint32_t id = make_domain("vm-console", 16 * MB, "console=xvc0", true);
+    int fd;
+    assert_int_equal(ops->console_open(ctx, id, &fd, &err), 0);
+    assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+    char acc[8192] = "";
+    assert_true(read_until(fd, "login: ", acc, sizeof(acc)));
+    assert_non_null(strstr(acc, "Linux version"));
+    assert_non_null(strstr(acc, "console=xvc0"));
+    assert_int_equal(write(fd, "uname -a\r\n", 10), 10);
+    assert_true(read_until(fd, "echo: uname -a\r\n", acc, sizeof(acc)));
+    destroy(id);
+    /* The console ends with the domain. */
+    char buf[64];
+    uint64_t end = now_ms() + DEADLINE_MS;
+    ssize_t n;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        poll(&p, 1, 50);
+        n = read(fd, buf, sizeof(buf));
+        if (n == 0 || now_ms() > end)
+            break;
+    }
+    assert_int_equal(n, 0);
+    close(fd);
+}
+
+static void test_console_output_is_kept_until_a_client_attaches(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    uint32_t id = make_domain("vm-late", 16 * MB, "", true);
+    int fd;
+    assert_int_equal(ops->console_open(ctx, id, &fd, &err), 0);
+    char acc[8192] = "";
+    assert_true(read_until(fd, "vm-late login: ", acc, sizeof(acc)));
+    close(fd);
+    destroy(id);
+}
+
+struct progress_seen {
+    uint64_t calls, done, total;
+};
+
+static void on_progress(void *arg, uint64_t done, uint64_t total)
+{
+    struct progress_seen *p = arg;
+    p->calls++;
+    p->done = done;
+    p->total = total;
+    assert_true(done <= total);
+}
+
+static void save_restore(bool live)
+{
+    struct xend_err err = {0};
+    uint32_t id = make_domain(live ? "vm-live" : "vm-save", 32 * MB, "sim.dirty_rate=2000", true);
+    uint64_t first = checksum(id);
+    uint64_t end = now_ms() + DEADLINE_MS;
+    while (checksum(id) == first) { /* it dirties its memory while it runs */
+        assert_true(now_ms() < end);
+        poll(NULL, 0, 5);
+    }
+    char path[160];
+    snprintf(path, sizeof(path), "%s/%s.img", dir, live ? "live" : "plain");
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    struct progress_seen prog = {0};
+    int rc = ops->save(ctx, id, fd, live, on_progress, &prog, &err);
+    if (rc != 0)
+        fail_msg("save: %s", xend_err_msg(&err));
+    close(fd);
+    assert_true(prog.calls > 0);
+    assert_true(prog.done > 0);
+    struct xend_dominfo i = info_of(id);
+    assert_true(i.flags & XEND_DOMF_PAUSED); /* the save leaves it paused */
+    uint64_t saved = checksum(id);
+    destroy(id);
+
+    fd = open(path, O_RDONLY);
+    struct xend_dom_create a = {.size = sizeof(a), .name = "restored", .want_domid = -1,
+                                .cpu = -1};
+    uint32_t nid = 0;
+    rc = ops->restore(ctx, fd, &a, &nid, on_progress, &prog, &err);
+    if (rc != 0)
+        fail_msg("restore: %s", xend_err_msg(&err));
+    close(fd);
+    assert_int_equal(checksum(nid), saved);
+    struct xend_dominfo r = info_of(nid);
+    assert_true(r.flags & XEND_DOMF_PAUSED);
+    assert_int_equal(r.mem_kb, 32 * MB);
+    assert_int_equal(ops->dom_unpause(ctx, nid, &err), 0); /* and it runs again */
+    wait_cpu_above(nid, 0);
+    destroy(nid);
+}
+
+static void test_save_then_restore_keeps_the_memory_checksum(void **state)
+{
+    (void)state;
+    save_restore(false);
+}
+
+static void test_live_save_then_restore_keeps_the_memory_checksum(void **state)
+{
+    (void)state;
+    save_restore(true);
+}
+
+static void test_restore_refuses_a_corrupt_image(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    uint32_t id = make_domain("vm-corrupt", 16 * MB, "", false);
+    char path[160];
+    snprintf(path, sizeof(path), "%s/corrupt.img", dir);
+    int fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+    assert_int_equal(ops->save(ctx, id, fd, false, NULL, NULL, &err), 0);
+    destroy(id);
+    /* Flip a byte inside the first page's data. */
+    off_t size = lseek(fd, 0, SEEK_END);
+    assert_true(size > 20000);
+    unsigned char b;
+    assert_int_equal(pread(fd, &b, 1, size - 5000), 1);
+    b ^= 0xff;
+    assert_int_equal(pwrite(fd, &b, 1, size - 5000), 1);
+    lseek(fd, 0, SEEK_SET);
+    uint64_t before = free_kb();
+    struct xend_dom_create a = {.size = sizeof(a), .want_domid = -1, .cpu = -1};
+    uint32_t nid;
+    assert_int_equal(ops->restore(ctx, fd, &a, &nid, NULL, NULL, &err), -XEND_EIO);
+    assert_non_null(strstr(err.msg, "corrupt page"));
+    close(fd);
+    assert_int_equal(free_kb(), before); /* the half-restored domain is gone */
+}
+
+static void test_dirty_tracking_reports_written_pages(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    uint32_t id = make_domain("vm-dirty", 16 * MB, "sim.dirty_rate=5000", false);
+    assert_int_equal(ops->dirty_begin(ctx, id, &err), 0);
+    uint64_t npages = 16 * MB / 4;
+    uint8_t *bits = calloc(npages / 8, 1);
+    assert_int_equal(ops->dirty_read(ctx, id, bits, npages, &err), 0);
+    size_t set = 0;
+    for (size_t i = 0; i < npages / 8; i++)
+        set += (size_t)__builtin_popcount(bits[i]);
+    assert_int_equal(set, 0); /* paused: nothing written */
+    assert_int_equal(ops->dom_unpause(ctx, id, &err), 0);
+    uint64_t end = now_ms() + DEADLINE_MS;
+    while (set == 0 && now_ms() < end) {
+        poll(NULL, 0, 10);
+        assert_int_equal(ops->dirty_read(ctx, id, bits, npages, &err), 0);
+        for (size_t i = 0; i < npages / 8; i++)
+            set += (size_t)__builtin_popcount(bits[i]);
+    }
+    assert_true(set > 0);
+    assert_int_equal(ops->dirty_end(ctx, id, &err), 0);
+    assert_int_equal(ops->dirty_read(ctx, id, bits, npages, &err), -XEND_EINVAL);
+    free(bits);
+    destroy(id);
+}
+
+static void test_devices_get_backend_names(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    uint32_t id = make_domain("vm-dev", 16 * MB, "", false);
+    char name[64];
+    assert_int_equal(ops->dev_attach(ctx, id, "vif", 0, NULL, name, sizeof(name), &err), 0);
+    char want[32];
+    snprintf(want, sizeof(want), "vif%u.0", id);
+    assert_string_equal(name, want);
+    assert_int_equal(ops->dev_attach(ctx, id, "vif", 0, NULL, name, sizeof(name), &err),
+                     -XEND_EEXIST);
+    xend_err_clear(&err);
+    assert_int_equal(ops->dev_attach(ctx, id, "usb", 2, NULL, name, sizeof(name), &err), 0);
+    snprintf(want, sizeof(want), "usb-%u.2", id);
+    assert_string_equal(name, want);
+    assert_int_equal(ops->dev_detach(ctx, id, "usb", 2, &err), 0);
+    assert_int_equal(ops->dev_detach(ctx, id, "usb", 2, &err), -XEND_ENOENT);
+    destroy(id);
+}
+
+static void test_other_scheduler_is_not_supported(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    struct xend_sched_value v = {.name = "slice", .value = 0};
+    assert_int_equal(ops->sched_get(ctx, 0, "atropos", &v, 1, &err), -XEND_ENOTSUP);
+    assert_non_null(strstr(err.msg, "bvt"));
+}
+
+static void test_malformed_requests_get_errors_and_simhv_keeps_serving(void **state)
+{
+    (void)state;
+    int fd = raw_connect();
+    const char *req = "(garbage\n(nosuch 5)\n(dom_info 6 (domid banana))\n(hello 7)\n";
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    char acc[4096] = "";
+    assert_true(read_until(fd, "(ok 7", acc, sizeof(acc)));
+    assert_non_null(strstr(acc, "(err 0 1 "));
+    assert_non_null(strstr(acc, "(err 5 5 "));
+    assert_non_null(strstr(acc, "(err 6 1 "));
+    close(fd);
+    struct xend_err err = {0};
+    struct xend_physinfo pi;
+    assert_int_equal(ops->physinfo(ctx, &pi, &err), 0);
+}
+
+static bool domain_count_is(size_t want)
+{
+    struct list_seen s = list_find(UINT32_MAX);
+    return s.count == want;
+}
+
+static void test_killed_clients_leave_no_half_made_domain(void **state)
+{
+    (void)state;
+    size_t doms = list_find(UINT32_MAX).count;
+    uint64_t before = free_kb();
+
+    /* A client that creates a domain, starts another request and dies. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = raw_connect();
+        const char *req = "(dom_create 1 (name orphan) (mem_kb 131072))\n";
+        if (write(fd, req, strlen(req)) < 0)
+            _exit(1);
+        char acc[512] = "";
+        if (!read_until(fd, "\n", acc, sizeof(acc)))
+            _exit(1);
+        if (write(fd, "(dom_build 2 (domid", 19) < 0) /* half a request */
+            _exit(1);
+        raise(SIGKILL);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFSIGNALED(status));
+    uint64_t end = now_ms() + DEADLINE_MS;
+    while (!domain_count_is(doms) || free_kb() != before) {
+        assert_true(now_ms() < end);
+        poll(NULL, 0, 5);
+    }
+
+    /* A restore that dies half way through the image. */
+    uint32_t id = make_domain("vm-src", 64 * MB, "", false);
+    char path[160];
+    snprintf(path, sizeof(path), "%s/half.img", dir);
+    int img = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+    struct xend_err err = {0};
+    assert_int_equal(ops->save(ctx, id, img, false, NULL, NULL, &err), 0);
+    destroy(id);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid = fork();
+    if (pid == 0) {
+        close(p[1]);
+        struct xend_dom_create a = {.size = sizeof(a), .name = "half", .want_domid = -1,
+                                    .cpu = -1};
+        uint32_t nid;
+        ops->restore(ctx, p[0], &a, &nid, NULL, NULL, &err);
+        _exit(0);
+    }
+    close(p[0]);
+    char chunk[30000];
+    ssize_t n = pread(img, chunk, sizeof(chunk), 0);
+    assert_true(n == (ssize_t)sizeof(chunk));
+    assert_int_equal(write(p[1], chunk, sizeof(chunk)), (ssize_t)sizeof(chunk));
+    /* simhv has the header: the domain being restored shows up... */
+    end = now_ms() + DEADLINE_MS;
+    while (!domain_count_is(doms + 1)) {
+        assert_true(now_ms() < end);
+        poll(NULL, 0, 5);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(p[1]);
+    close(img);
+    /* ...and goes with the client. */
+    end = now_ms() + DEADLINE_MS;
+    while (!domain_count_is(doms) || free_kb() != before) {
+        assert_true(now_ms() < end);
+        poll(NULL, 0, 5);
+    }
+    struct xend_physinfo pi;
+    assert_int_equal(ops->physinfo(ctx, &pi, &err), 0);
+}
+
+static void test_dmesg_tells_what_happened(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    uint32_t id = make_domain("vm-dmesg", 8 * MB, "", false);
+    char *text = ops->dmesg(ctx, true, &err);
+    assert_non_null(text);
+    char want[64];
+    snprintf(want, sizeof(want), "domain %u created", id);
+    assert_non_null(strstr(text, want));
+    free(text);
+    text = ops->dmesg(ctx, false, &err);
+    assert_string_equal(text, ""); /* cleared */
+    free(text);
+    destroy(id);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_started_simhv_with_domain0),
+        cmocka_unit_test(test_create_build_and_list),
+        cmocka_unit_test(test_build_refuses_missing_kernel),
+        cmocka_unit_test(test_bad_guest_knob_is_refused),
+        cmocka_unit_test(test_paused_domain_gets_no_cpu_time),
+        cmocka_unit_test(test_shutdown_reason_is_reported_after_the_delay),
+        cmocka_unit_test(test_ignore_shutdown_knob_keeps_it_running),
+        cmocka_unit_test(test_sim_crash_sets_crashed_flag_and_notifies),
+        cmocka_unit_test(test_sim_exit_knob_shuts_itself_down),
+        cmocka_unit_test(test_memory_is_accounted),
+        cmocka_unit_test(test_want_domid_is_honoured_when_free),
+        cmocka_unit_test(test_console_shows_boot_lines_and_echoes),
+        cmocka_unit_test(test_console_output_is_kept_until_a_client_attaches),
+        cmocka_unit_test(test_save_then_restore_keeps_the_memory_checksum),
+        cmocka_unit_test(test_live_save_then_restore_keeps_the_memory_checksum),
+        cmocka_unit_test(test_restore_refuses_a_corrupt_image),
+        cmocka_unit_test(test_dirty_tracking_reports_written_pages),
+        cmocka_unit_test(test_devices_get_backend_names),
+        cmocka_unit_test(test_other_scheduler_is_not_supported),
+        cmocka_unit_test(test_malformed_requests_get_errors_and_simhv_keeps_serving),
+        cmocka_unit_test(test_killed_clients_leave_no_half_made_domain),
+        cmocka_unit_test(test_dmesg_tells_what_happened),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
