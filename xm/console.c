@@ -95,9 +95,9 @@ static void console_pump(int sock)
             if (got < 0 && errno == EINTR)
                 continue;
             if (got <= 0) {
-                /* stdin is done: let the console answer what was sent, then leave */
+                /* stdin is done: let the console answer what was sent, then leave. No
+                 * half-close: a console server may take it for a disconnect. */
                 stdin_open = false;
-                shutdown(sock, SHUT_WR);
                 quiet_until = now_ms() + XM_CONSOLE_LINGER_MS;
                 continue;
             }

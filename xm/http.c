@@ -281,8 +281,9 @@ int xm_http_parse_response(const char *data, size_t len, bool eof, struct xm_htt
         if (body == 0) {
             if (!eof)
                 return 0;
-            return xend_err_set(err, XEND_EINVAL, len == 0 ? "invalid reply from xend: empty"
-                                                           : "invalid reply from xend: truncated");
+            return xend_err_set(err, XEND_EINVAL,
+                                len == 0 ? "xend closed the connection without a reply"
+                                         : "invalid reply from xend: truncated");
         }
         struct http_framing fr;
         int rc = parse_head(data, body, resp, &fr, err);
