@@ -252,7 +252,14 @@ int xm_cmd_create(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *er
         }
         char *name = xend_xstrndup(args[i], (size_t)(eq - args[i]));
         const struct xm_var_spec *spec = xm_mkconfig_var(name);
-        xm_pyvars_set_cmdline(&vars, name, eq + 1, spec != NULL && spec->type == XM_VAR_LIST);
+        long long n;
+        /* vmid=3 is a number to the file (2.0's xm_vars.var(check=int)); the variables
+         * xm create knows keep their text and are checked by the builder */
+        if (spec == NULL && xend_sxp_text_int(eq + 1, &n))
+            xm_pyvars_set_cmdline_int(&vars, name, n);
+        else
+            xm_pyvars_set_cmdline(&vars, name, eq + 1,
+                                  spec != NULL && spec->type == XM_VAR_LIST);
         free(name);
     }
     struct xend_sxp *config = NULL;

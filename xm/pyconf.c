@@ -189,6 +189,16 @@ void xm_pyvars_set_cmdline(struct xm_pyvars *vars, const char *name, const char 
     v->line = 0;
 }
 
+void xm_pyvars_set_cmdline_int(struct xm_pyvars *vars, const char *name, long long value)
+{
+    struct xm_pyvar *v = vars_add(vars, name);
+    xm_pyval_free(&v->val);
+    v->val.type = XM_PY_INT;
+    v->val.i = value;
+    v->cmdline = true;
+    v->line = 0;
+}
+
 /* ---- lexer ------------------------------------------------------------------------- */
 
 enum tok { T_EOF, T_NEWLINE, T_NAME, T_INT, T_FLOAT, T_STR, T_OP };

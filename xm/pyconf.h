@@ -65,6 +65,10 @@ const struct xm_pyvar *xm_pyvars_get(const struct xm_pyvars *vars, const char *n
 void xm_pyvars_set_cmdline(struct xm_pyvars *vars, const char *name, const char *value,
                            bool append);
 
+/* Define `name` from the command line as an integer (a variable xm create does not know,
+ * such as vmid=3, whose text is a number: the file can compute with it). */
+void xm_pyvars_set_cmdline_int(struct xm_pyvars *vars, const char *name, long long value);
+
 /*
  * Run the config text of `filename` (used in messages) with vars as its environment;
  * assignments update vars. Returns 0 or -XEND_EINVAL with err = "FILE:LINE: problem".

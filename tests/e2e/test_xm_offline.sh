@@ -92,6 +92,15 @@ tr -d '\n' <"$TMP/out" | sed 's/  */ /g' >"$TMP/flat"
 expect_has "element order" "$TMP/flat" \
     "(vm (name ExampleDomain) (memory 64) (image (linux (kernel $SRC_DIR/examples/vmlinuz-sim) (root '/dev/hda1 ro') (args 4))) (device (vif (mac aa:00:00:"
 
+# variables from the command line reach the file (examples/xmexample2)
+"$XM" create -n -q examples/xmexample2 vmid=3 >"$TMP/out" 2>"$TMP/err"
+expect_eq "xmexample2 exit status" 0 $?
+expect_has "xmexample2 name" "$TMP/out" "(name VM3)"
+expect_has "xmexample2 mac" "$TMP/out" "(mac aa:00:00:00:01:03)"
+"$XM" create -n -q examples/xmexample2 >"$TMP/out" 2>"$TMP/err"
+expect_eq "xmexample2 without vmid" "Error: examples/xmexample2:16: name 'vmid' is not defined" \
+    "$(cat "$TMP/err")"
+
 # from another directory, by absolute path: the kernel still resolves beside the config
 cd "$TMP" || exit 1
 "$XM" create -n -q "$SRC_DIR/examples/xmexample1" name=vm2 memory=32 \

@@ -452,6 +452,20 @@ static void test_nothing_listening_says_so(void **state)
     free(cfg);
 }
 
+static void test_create_makes_numeric_unknown_variables_numbers(void **state)
+{
+    (void)state;
+    char *cfg = write_config("kernel = '/k'\nnics = 0\nname = 'vm%d' % (vmid + 1)\n");
+    const char *args[] = {"create", "-n", "-q", cfg, "vmid=3", "extra=5", NULL};
+    struct run_result r = run("unix:/nonexistent", args);
+    assert_int_equal(r.rc, 0);
+    assert_non_null(strstr(r.out, "(name vm4)"));
+    assert_non_null(strstr(r.out, "(args 5)"));
+    free(r.out);
+    unlink(cfg);
+    free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_host_console_and_device_outputs),
         cmocka_unit_test(test_help_is_grouped_and_per_command),
         cmocka_unit_test(test_nothing_listening_says_so),
+        cmocka_unit_test(test_create_makes_numeric_unknown_variables_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
