@@ -354,8 +354,7 @@ void xend_hooks_rollback(enum xend_hook_point point, struct xend_domain *dom, si
 
 static struct xend_domain *host_lookup(const char *s)
 {
-    struct xend_domain *d = xend_domain_lookup(s);
-    return d && d->phase != XEND_DOM_CREATING ? d : d;
+    return xend_domain_lookup(s);
 }
 
 struct foreach_ctx {
@@ -532,8 +531,12 @@ struct xend_sxp *xend_domain_info(struct xend_domain *dom)
                              xend_sxp_atom_double(xend_loop_wall_time() - dom->start_time));
         xend_sxp_add_kv_take(d, "start_time", xend_sxp_atom_double(dom->start_time));
     }
-    for (size_t i = 0; i < T.ndescribers; i++)
-        T.describers[i].fn(dom, d, T.describers[i].arg);
+    /* Plugins' fields (console ...) come where PROTOCOL.md puts them; the core's own
+     * additions (sched ...) after them. */
+    for (int core_pass = 0; core_pass < 2; core_pass++)
+        for (size_t i = 0; i < T.ndescribers; i++)
+            if ((T.describers[i].owner == NULL) == core_pass)
+                T.describers[i].fn(dom, d, T.describers[i].arg);
     if (dom->restart_state)
         xend_sxp_add_kv(d, "restart_state", dom->restart_state);
     else if (dom->phase == XEND_DOM_HALTED)

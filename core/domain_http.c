@@ -13,6 +13,7 @@
 #include "device.h"
 #include "domain.h"
 #include "http/http.h"
+#include "hv.h"
 #include "lifecycle.h"
 #include "log/log.h"
 
@@ -217,6 +218,8 @@ static int op_migrate(struct xend_request *req, void *arg)
     (void)arg;
     const char *dst = http->arg_str(req, "destination");
     if (dst == NULL)
+        dst = http->arg_str(req, "dst"); /* the manual's name */
+    if (dst == NULL)
         return xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: destination");
     long long live = 0, resource = 0;
     int rc = http->arg_int_opt(req, "live", 0, &live);
@@ -226,6 +229,49 @@ static int op_migrate(struct xend_request *req, void *arg)
         return rc;
     http->defer(req);
     xend_lifecycle_migrate(http->domain(req), dst, live != 0, resource, reply_migrated, req);
+    return 0;
+}
+
+/* The memory image's checksum, so tests can prove that save, restore and migration moved
+ * the right bytes (a backend op only the simulated hypervisor has). */
+static int op_mem_checksum(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    struct xend_domain *dom = http->domain(req);
+    uint64_t sum = 0;
+    int rc = XEND_HV_CALL(mem_checksum, http->err(req), dom->id, &sum);
+    if (rc < 0)
+        return rc;
+    struct xend_sxp *v = xend_sxp_list_of("mem_checksum", NULL);
+    xend_sxp_append_take(v, xend_sxp_atom_fmt("%llu", (unsigned long long)sum));
+    http->reply_take(req, 0, v);
+    return 0;
+}
+
+/* ---- configure: give a domain xend found (restored or adopted) its config ---- */
+
+static void reply_configured(int rc, const struct xend_err *err, struct xend_domain *dom,
+                             void *arg)
+{
+    struct xend_request *req = arg;
+    if (rc < 0) {
+        *http->err(req) = *err;
+        http->complete(req, rc);
+        return;
+    }
+    http->reply_take(req, 0, xend_domain_info(dom));
+    http->complete(req, 0);
+}
+
+static int op_configure(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    const struct xend_sxp *config;
+    int rc = http->arg_sxp(req, "config", &config);
+    if (rc < 0)
+        return rc;
+    http->defer(req);
+    xend_lifecycle_configure(http->domain(req), config, reply_configured, req);
     return 0;
 }
 
@@ -294,7 +340,9 @@ static int op_device_create(struct xend_request *req, void *arg)
 static int find_device(struct xend_request *req, const char *cls, struct xend_device **out)
 {
     long long idx;
-    int rc = http->arg_int(req, "idx", &idx);
+    /* idx in the 2.0 release, index in the manual */
+    int rc = http->arg_int(req, http->arg_str(req, "idx") || !http->arg_str(req, "index")
+                                    ? "idx" : "index", &idx);
     if (rc < 0)
         return rc;
     struct xend_device *dev = idx >= 0 ? xend_devices_find(http->domain(req), cls, (uint32_t)idx) : NULL;
@@ -412,6 +460,12 @@ int xend_domain_http_register(void)
          .fn = restore_domain, .doc = "restore a saved domain. params: file"},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/domain/{domain}",
          .fn = domain_info, .flags = XEND_ROUTE_DOMAIN},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/domain/{domain}",
+         .op = "mem_checksum", .fn = op_mem_checksum, .flags = XEND_ROUTE_DOMAIN,
+         .doc = "checksum of the memory image (simulated hypervisor)"},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
+         .op = "configure", .fn = op_configure, .flags = XEND_ROUTE_DOMAIN,
+         .doc = "give a domain its config. params: config"},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
          .op = "unpause", .fn = op_unpause, .flags = XEND_ROUTE_DOMAIN, .doc = "unpause"},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",

@@ -32,8 +32,16 @@ static struct {
     struct xend_lifecycle_options opt;
     struct xend_watch *notify_watch;
     struct xend_timer *check_timer;
-    bool checking, check_again;
+    unsigned adopt_holds; /* restores in flight: their new domains are not strangers */
 } LC;
+
+void xend_lifecycle_adopt_hold(bool hold)
+{
+    if (hold)
+        LC.adopt_holds++;
+    else if (LC.adopt_holds > 0)
+        LC.adopt_holds--;
+}
 
 /* ---- small helpers ---- */
 
@@ -512,6 +520,70 @@ void xend_lifecycle_create(struct xend_sxp *config, xend_lifecycle_done_fn *done
     xend_lifecycle_persist(c->dom, create_intent_durable, c);
 }
 
+/* ---- configure ---- */
+
+struct configure {
+    struct xend_domain *dom;
+    xend_lifecycle_done_fn *done;
+    void *arg;
+};
+
+static void configure_durable(void *arg, int rc)
+{
+    struct configure *c = arg;
+    struct xend_err err = {0};
+    if (rc < 0)
+        xend_err_set(&err, XEND_EIO, "configured, but the store write failed");
+    c->done(rc, &err, c->dom, c->arg);
+    free(c);
+}
+
+void xend_lifecycle_configure(struct xend_domain *dom, const struct xend_sxp *record,
+                              xend_lifecycle_done_fn *done, void *arg)
+{
+    struct xend_err err = {0};
+    const char *head = xend_sxp_name(record);
+    const struct xend_sxp *vm = record;
+    if (head && strcmp(head, "vm") != 0)
+        vm = xend_sxp_nth(xend_sxp_child(record, "config"), 1);
+    struct vm_params p;
+    int rc = 0;
+    if (dom->config != NULL)
+        rc = xend_err_set(&err, XEND_EEXIST, "Domain already configured: %u", dom->id);
+    else if (vm == NULL)
+        rc = xend_err_set(&err, XEND_EINVAL, "Configuration error: no (vm ...) config");
+    else if (dom->busy || dom->phase != XEND_DOM_LIVE)
+        rc = xend_err_set(&err, XEND_EBUSY, "Domain %s is busy", dom->name);
+    else
+        rc = validate_vm(vm, &p, &err);
+    if (rc < 0) {
+        done(rc, &err, dom, arg);
+        return;
+    }
+    dom->config = xend_sxp_copy(vm);
+    dom->restart_mode = p.restart;
+    if (dom->uuid[0] == '\0')
+        make_uuid(dom->uuid);
+    rc = xend_devices_parse(dom, dom->config, &err);
+    if (rc < 0) {
+        xend_sxp_free(dom->config);
+        dom->config = NULL;
+        done(rc, &err, dom, arg);
+        return;
+    }
+    /* The domain is already running with these devices: they are attached. */
+    for (size_t i = 0; i < dom->ndevices; i++)
+        dom->devices[i]->attached = true;
+    if (dom->start_time == 0)
+        dom->start_time = xend_loop_wall_time();
+    struct configure *c = xend_xcalloc(1, sizeof(*c));
+    c->dom = dom;
+    c->done = done;
+    c->arg = arg;
+    xend_log_info("domain configured", "domain=%s id=%u", dom->name, dom->id);
+    xend_lifecycle_persist(dom, configure_durable, c);
+}
+
 /* ---- simple ops ---- */
 
 static int require_live(struct xend_domain *dom, struct xend_err *err)
@@ -829,6 +901,8 @@ static void note_domain(void *arg, const struct xend_dominfo *info)
     }
     s->ids[s->n++] = info->domid;
     struct xend_domain *d = xend_domain_by_id(info->domid);
+    if (d == NULL && LC.adopt_holds > 0 && info->domid != 0)
+        return; /* maybe a restore's new domain: look again once it is done */
     if (d == NULL) {
         /* A domain xend did not create: adopt it so that it is listed. */
         char name[64];

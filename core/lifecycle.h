@@ -52,6 +52,15 @@ void xend_lifecycle_save(struct xend_domain *dom, const char *path, xend_lifecyc
 void xend_lifecycle_migrate(struct xend_domain *dom, const char *destination, bool live,
                             long long resource, xend_lifecycle_done_fn *done, void *arg);
 
+/*
+ * configure (the 2.0 op used by restore and migration): give a domain that xend found
+ * without a config (adopted) the config of `record` (borrowed: a (domain ... (config (vm
+ * ...))) record or a (vm ...) config): its devices are reattached, not re-created.
+ * "Domain already configured: N" for a domain that has one.
+ */
+void xend_lifecycle_configure(struct xend_domain *dom, const struct xend_sxp *record,
+                              xend_lifecycle_done_fn *done, void *arg);
+
 int xend_lifecycle_pause(struct xend_domain *dom, struct xend_err *err);
 int xend_lifecycle_unpause(struct xend_domain *dom, struct xend_err *err);
 /* reason: poweroff, reboot, halt, suspend. */

@@ -29,6 +29,9 @@ void xend_lifecycle_attach_instance(struct xend_domain *dom, enum xend_hook_poin
 void xend_lifecycle_teardown(struct xend_domain *dom, int exit_reason, bool restart,
                              xend_lifecycle_done_fn *done, void *arg);
 void xend_lifecycle_forget(struct xend_domain *dom, void (*done)(void *arg, int rc), void *arg);
+/* While held, domains the hypervisor has and xend does not are not adopted (a restore is
+ * making one). Calls nest. */
+void xend_lifecycle_adopt_hold(bool hold);
 void xend_lifecycle_emit(const char *name, struct xend_domain *dom, const char *extra);
 
 #endif

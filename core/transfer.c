@@ -173,7 +173,10 @@ static void send_failed_on_loop(struct send *s)
     struct xend_err e = {0};
     if (s->path)
         unlink(s->path);
-    if (XEND_HV_CALL(dom_unpause, &e, dom->id) < 0)
+    long long paused = 0;
+    if (s->record)
+        xend_sxp_child_int(s->record, "paused", &paused);
+    if (!paused && XEND_HV_CALL(dom_unpause, &e, dom->id) < 0)
         xend_log_warn("unpause after failed transfer", "domain=%s error=\"%s\"", dom->name,
                       xend_err_msg(&e));
     dom->busy = false;
@@ -239,6 +242,7 @@ static struct send *send_begin(struct xend_domain *dom, xend_lifecycle_done_fn *
                                const char *what)
 {
     struct send *s = xend_xcalloc(1, sizeof(*s));
+    bool was_paused = false;
     s->dom = dom;
     s->fd = -1;
     s->done = done;
@@ -250,6 +254,9 @@ static struct send *send_begin(struct xend_domain *dom, xend_lifecycle_done_fn *
     } else if (ops == NULL || ops->save == NULL) {
         s->rc = xend_hv_enotsup("save", &s->err);
     } else {
+        struct xend_err e = {0};
+        xend_domain_refresh(dom, &e);
+        was_paused = (dom->info.flags & XEND_DOMF_PAUSED) != 0;
         s->rc = XEND_HV_CALL(dom_pause, &s->err, dom->id);
     }
     if (s->rc < 0) {
@@ -260,6 +267,8 @@ static struct send *send_begin(struct xend_domain *dom, xend_lifecycle_done_fn *
     s->domid = dom->id;
     xend_hooks_run(XEND_HOOK_SAVE, dom, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
     s->record = xend_domain_record(dom);
+    /* A paused domain stays paused where it lands; a running one runs on. */
+    xend_sxp_add_kv_int(s->record, "paused", was_paused);
     return s;
 }
 
@@ -359,8 +368,6 @@ static void migrate_work(void *arg)
 static void migrate_finished(void *arg)
 {
     struct send *s = arg;
-    long long id = -1;
-    s->rc = read_reply(s->fd, "ok", &id, &s->err);
     if (s->rc < 0)
         xend_log_error("migration failed after release", "domain=%s error=\"%s\"",
                        xend_sxp_child_value(s->record, "name", "?"), xend_err_msg(&s->err));
@@ -374,6 +381,8 @@ static void migrate_wait_ok(void *arg)
         s->rc = xend_err_set(&s->err, XEND_EIO, "lost the destination after release");
         return;
     }
+    long long id = -1;
+    s->rc = read_reply(s->fd, "ok", &id, &s->err);
 }
 
 static void migrate_source_gone(int rc, const struct xend_err *err, struct xend_domain *dom,
@@ -447,6 +456,7 @@ struct recv {
 
 static void recv_reply(struct recv *r)
 {
+    xend_lifecycle_adopt_hold(false);
     if (r->done)
         r->done(r->rc, &r->err, r->rc == 0 ? r->dom : NULL, r->arg);
     if (!r->from_file && r->fd >= 0) {
@@ -515,7 +525,9 @@ static void recv_attached(int rc, const struct xend_err *err, void *arg)
     struct xend_domain *dom = r->dom;
     dom->phase = XEND_DOM_LIVE;
     dom->start_time = xend_loop_wall_time();
-    if (!r->from_file) {
+    long long paused = 0;
+    xend_sxp_child_int(r->record, "paused", &paused);
+    if (!r->from_file && !paused) {
         /* A migrated domain carries on running; a restored one waits for unpause. */
         struct xend_err e = {0};
         if (XEND_HV_CALL(dom_unpause, &e, dom->id) < 0)
@@ -529,15 +541,18 @@ static void recv_attached(int rc, const struct xend_err *err, void *arg)
 
 static void recv_take_over(struct recv *r)
 {
-    /* The hypervisor domain exists; make it xend's. */
-    const struct xend_sxp *cfg = xend_sxp_nth(xend_sxp_child(r->record, "config"), 1);
-    int rc = xend_lifecycle_prepare(xend_sxp_copy(cfg), &r->dom, &r->err);
-    if (rc < 0) {
-        struct xend_err e = {0};
-        XEND_HV_CALL(dom_destroy, &e, r->domid);
-        r->rc = rc;
-        recv_fail(r);
-        return;
+    /* The hypervisor domain exists; make it xend's. A restore reserved the name before
+     * reading the image; a migration can only now (the source may have had it). */
+    if (r->dom == NULL) {
+        const struct xend_sxp *cfg = xend_sxp_nth(xend_sxp_child(r->record, "config"), 1);
+        int rc = xend_lifecycle_prepare(xend_sxp_copy(cfg), &r->dom, &r->err);
+        if (rc < 0) {
+            struct xend_err e = {0};
+            XEND_HV_CALL(dom_destroy, &e, r->domid);
+            r->rc = rc;
+            recv_fail(r);
+            return;
+        }
     }
     xend_domain_set_id(r->dom, r->domid);
     xend_lifecycle_attach_instance(r->dom, XEND_HOOK_RESTORE, recv_attached, r);
@@ -587,6 +602,17 @@ static void recv_header_work(void *arg)
         r->rc = -r->err.code;
 }
 
+static void recv_intent_durable(void *arg, int rc)
+{
+    struct recv *r = arg;
+    if (rc < 0) {
+        r->rc = xend_err_set(&r->err, XEND_EIO, "cannot write the store");
+        recv_fail(r);
+        return;
+    }
+    xend_loop_work(recv_image_work, recv_image_done, r);
+}
+
 static void recv_header_done(void *arg)
 {
     struct recv *r = arg;
@@ -600,29 +626,36 @@ static void recv_header_done(void *arg)
         recv_fail(r);
         return;
     }
-    const char *name = xend_sxp_child_value(cfg, "name", "");
-    struct xend_domain *clash = xend_domain_by_name(name);
-    if (r->from_file && clash) {
-        r->rc = xend_err_set(&r->err, XEND_EEXIST, "vm name clash: %s", name);
-        recv_fail(r);
+    if (r->from_file) {
+        r->rc = xend_lifecycle_prepare(xend_sxp_copy(cfg), &r->dom, &r->err);
+        if (r->rc < 0) {
+            recv_fail(r);
+            return;
+        }
+        r->rc = xend_lifecycle_create_args(r->dom, &r->args, &r->err);
+        if (r->rc < 0) {
+            recv_fail(r);
+            return;
+        }
+        xend_lifecycle_persist(r->dom, recv_intent_durable, r);
         return;
     }
-    /* Shell parameters from the config; the name is checked again at take-over. */
+    /* Shell parameters from the config; the name is taken at take-over. */
     struct xend_domain tmp = {0};
     tmp.config = (struct xend_sxp *)cfg;
-    snprintf(tmp.name, sizeof(tmp.name), "%s", name);
     r->rc = xend_lifecycle_create_args(&tmp, &r->args, &r->err);
-    r->args.name = NULL; /* the shell is named at take-over */
     if (r->rc < 0) {
         recv_fail(r);
         return;
     }
+    r->args.name = NULL;
     xend_loop_work(recv_image_work, recv_image_done, r);
 }
 
 static void recv_start(int fd, bool from_file, xend_lifecycle_done_fn *done, void *arg)
 {
     struct recv *r = xend_xcalloc(1, sizeof(*r));
+    xend_lifecycle_adopt_hold(true);
     r->fd = fd;
     r->from_file = from_file;
     r->done = done;
