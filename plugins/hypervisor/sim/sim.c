@@ -595,6 +595,8 @@ static void sim_close(void *ctx)
     c->opened = false;
 }
 
+static int sim_physinfo(void *ctx, struct xend_physinfo *out, struct xend_err *err);
+
 static int sim_open(void *ctx, struct xend_err *err)
 {
     struct sim_ctx *c = ctx;
@@ -611,6 +613,17 @@ static int sim_open(void *ctx, struct xend_err *err)
         return xend_err_set(err, XEND_EBACKEND,
                             "xend-simhv at %s speaks protocol %lld, this plugin speaks 1",
                             c->socket_path, version);
+    /* A simhv that was already running keeps its machine: say so when it is not ours. */
+    struct xend_physinfo pi;
+    struct xend_err ignored = {0};
+    if (sim_physinfo(c, &pi, &ignored) == 0 &&
+        (pi.nr_cpus != (uint32_t)c->cpus || pi.total_kb != (uint64_t)c->memory_mb * 1024 ||
+         strcmp(pi.scheduler, c->scheduler) != 0))
+        c->host->log->emit(c->self, XEND_LOG_WARN, "simhv settings differ",
+                           "socket=%s cpus=%u memory_mb=%llu scheduler=%s configured_cpus=%lld "
+                           "configured_memory_mb=%lld configured_scheduler=%s",
+                           c->socket_path, pi.nr_cpus, (unsigned long long)(pi.total_kb / 1024),
+                           pi.scheduler, c->cpus, c->memory_mb, c->scheduler);
     if (pipe2(c->notify_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
         return xend_err_set(err, XEND_EIO, "pipe: %s", strerror(errno));
     c->notify_sock = -1;

@@ -754,6 +754,93 @@ static void test_dmesg_tells_what_happened(void **state)
     destroy(id);
 }
 
+/* ---- starting simhv: each test loads the plugin afresh ---- */
+
+static int load_plugin(const char *simhv_path, const char *scheduler)
+{
+    fake_host_new("hv-sim");
+    fake_host_dir_set("state", dir);
+    fake_host_config_set("simhv-path", simhv_path);
+    fake_host_config_set("sim-memory", "1024");
+    if (scheduler != NULL)
+        fake_host_config_set("scheduler", scheduler);
+    if (fake_host_init_plugin(desc) != 0)
+        return -1;
+    ops = fake_host_backend("sim", &ctx);
+    return ops ? 0 : -1;
+}
+
+static void unload_plugin(void)
+{
+    ops->close(ctx);
+    fake_host_fini_plugin(desc);
+    fake_host_free();
+}
+
+static int start_group_setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/simstart-XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    snprintf(sock_path, sizeof(sock_path), "%s/simhv.sock", dir);
+    snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
+    FILE *f = fopen(kernel, "w");
+    fputs("kernel\n", f);
+    fclose(f);
+    return 0;
+}
+
+static int start_group_teardown(void **state)
+{
+    (void)state;
+    run_stop();
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_open_explains_a_missing_simhv(void **state)
+{
+    (void)state;
+    char missing[160];
+    snprintf(missing, sizeof(missing), "%s/no/xend-simhv", dir);
+    assert_int_equal(load_plugin(missing, NULL), 0);
+    struct xend_err err = {0};
+    assert_int_equal(ops->open(ctx, &err), -XEND_EBACKEND);
+    assert_non_null(strstr(err.msg, "cannot start xend-simhv"));
+    assert_non_null(strstr(err.msg, missing));
+    unload_plugin();
+}
+
+static void test_open_passes_on_what_simhv_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(load_plugin(SIMHV_BIN, "lottery"), 0);
+    struct xend_err err = {0};
+    assert_int_equal(ops->open(ctx, &err), -XEND_EBACKEND);
+    assert_non_null(strstr(err.msg, "lottery")); /* simhv's own words */
+    unload_plugin();
+}
+
+static void test_simhv_outlives_the_backend(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    assert_int_equal(load_plugin(SIMHV_BIN, NULL), 0);
+    assert_int_equal(ops->open(ctx, &err), 0);
+    uint32_t id = make_domain("survivor", 16 * MB, "", true);
+    unload_plugin(); /* xend stops */
+
+    assert_int_equal(load_plugin(SIMHV_BIN, NULL), 0); /* xend starts again */
+    assert_int_equal(ops->open(ctx, &err), 0);
+    struct xend_dominfo i = info_of(id);
+    assert_string_equal(i.name, "survivor");
+    assert_false(i.flags & XEND_DOMF_PAUSED);
+    destroy(id);
+    unload_plugin();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -780,5 +867,11 @@ int main(void)
         cmocka_unit_test(test_killed_clients_leave_no_half_made_domain),
         cmocka_unit_test(test_dmesg_tells_what_happened),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    const struct CMUnitTest start_tests[] = {
+        cmocka_unit_test(test_open_explains_a_missing_simhv),
+        cmocka_unit_test(test_open_passes_on_what_simhv_refused),
+        cmocka_unit_test(test_simhv_outlives_the_backend),
+    };
+    int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return failed + cmocka_run_group_tests(start_tests, start_group_setup, start_group_teardown);
 }
