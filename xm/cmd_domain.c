@@ -246,11 +246,11 @@ static int shutdown_wait(struct xm_ctx *ctx, char **doms, char **names, size_t n
             free(names[i]);
             names[i] = NULL;
             left--;
-            if (prog.enabled)
-                xend_buf_puts(&out, "\r\033[K");
             xend_buf_printf(&out, "Domain %s terminated\n", doms[i]);
         }
         free_names(alive, nalive);
+        if (out.len > 0)
+            xm_progress_clear(&prog);
         xm_print(&out);
         if (left == 0)
             break;

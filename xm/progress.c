@@ -38,6 +38,14 @@ void xm_progress_tick(void *arg, unsigned elapsed_s)
     fflush(stderr);
 }
 
+void xm_progress_clear(struct xm_progress *p)
+{
+    if (!p->enabled)
+        return;
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
 void xm_progress_end(struct xm_progress *p, struct xm_client *c, bool ok)
 {
     if (c != NULL) {

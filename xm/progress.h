@@ -26,6 +26,10 @@ void xm_progress_begin(struct xm_progress *p, struct xm_client *c, const char *f
 /* Redraw with the elapsed seconds; an xm_http_tick_fn (arg is the xm_progress). */
 void xm_progress_tick(void *arg, unsigned elapsed_s);
 
+/* Erase the status line (before other output to the same terminal); the next tick
+ * redraws it. */
+void xm_progress_clear(struct xm_progress *p);
+
 /* Finish the line with "done" or "failed" and unhook it from c. */
 void xm_progress_end(struct xm_progress *p, struct xm_client *c, bool ok);
 
