@@ -248,8 +248,7 @@ static int vbd_conf_read(const struct xend_sxp *config, struct vbd_conf *c, stru
         return xend_err_set(err, XEND_EINVAL, "vbd: Missing dev");
     const char *colon = strchr(uname, ':');
     if (colon == NULL || colon == uname || colon[1] == '\0')
-        return xend_err_set(err, XEND_EINVAL, "vbd: Invalid uname: %s (want TYPE:PARAMS)",
-                            uname);
+        return xend_err_set(err, XEND_EINVAL, "vbd: Invalid uname: %s (want TYPE:PARAMS)", uname);
     char *type = vbd_strndup(uname, (size_t)(colon - uname));
     if (!vbd_type_ok(type)) {
         free(type);
@@ -272,8 +271,7 @@ static int vbd_conf_read(const struct xend_sxp *config, struct vbd_conf *c, stru
     if (strcmp(mode, "r") != 0 && strcmp(mode, "w") != 0 && strcmp(mode, "r!") != 0 &&
         strcmp(mode, "w!") != 0) {
         free(type);
-        return xend_err_set(err, XEND_EINVAL, "vbd: Invalid mode: %s (want r, w, r! or w!)",
-                            mode);
+        return xend_err_set(err, XEND_EINVAL, "vbd: Invalid mode: %s (want r, w, r! or w!)", mode);
     }
     uint32_t vdev;
     if (!vbd_vdev(dev, &vdev)) {
@@ -298,8 +296,8 @@ static int vbd_conf_read(const struct xend_sxp *config, struct vbd_conf *c, stru
  * which only their script understands) the uname itself. */
 struct vbd_seg {
     enum { VBD_SEG_BLOCK, VBD_SEG_FILE, VBD_SEG_NAME } kind;
-    dev_t rdev;       /* BLOCK */
-    dev_t fdev;       /* FILE: st_dev and st_ino */
+    dev_t rdev; /* BLOCK */
+    dev_t fdev; /* FILE: st_dev and st_ino */
     ino_t ino;
     const char *name; /* NAME: the uname, borrowed from the conf */
 };
@@ -322,8 +320,10 @@ static int vbd_seg(const struct vbd_conf *c, struct vbd_seg *seg, struct xend_er
     }
     if (strcmp(c->type, "file") == 0) {
         if (c->params[0] != '/')
-            return xend_err_set(err, XEND_EINVAL, "vbd: Invalid uname: %s (the file must be "
-                                "an absolute path)", c->uname);
+            return xend_err_set(err, XEND_EINVAL,
+                                "vbd: Invalid uname: %s (the file must be "
+                                "an absolute path)",
+                                c->uname);
         if (stat(c->params, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
             return xend_err_set(err, XEND_ENOENT, "vbd: Device not found: %s", c->params);
         seg->kind = VBD_SEG_FILE;
@@ -400,15 +400,15 @@ static void vbd_check_fn(struct xend_device *dev, void *arg)
     }
     const char *holder = odom ? H->domain->name(odom) : "?";
     if (o.writable) {
-        k->rc = xend_err_set(k->err, XEND_EBUSY, "vbd: Segment %s is in writable use",
-                             k->conf->uname);
-        vbd_log(XEND_LOG_INFO, "vbd refused", "uname=%s holder=%s holder_mode=%s",
-                k->conf->uname, holder, o.mode);
+        k->rc =
+            xend_err_set(k->err, XEND_EBUSY, "vbd: Segment %s is in writable use", k->conf->uname);
+        vbd_log(XEND_LOG_INFO, "vbd refused", "uname=%s holder=%s holder_mode=%s", k->conf->uname,
+                holder, o.mode);
     } else if (k->conf->writable) {
-        k->rc = xend_err_set(k->err, XEND_EBUSY, "vbd: Segment %s is in read-only use",
-                             k->conf->uname);
-        vbd_log(XEND_LOG_INFO, "vbd refused", "uname=%s holder=%s holder_mode=%s",
-                k->conf->uname, holder, o.mode);
+        k->rc =
+            xend_err_set(k->err, XEND_EBUSY, "vbd: Segment %s is in read-only use", k->conf->uname);
+        vbd_log(XEND_LOG_INFO, "vbd refused", "uname=%s holder=%s holder_mode=%s", k->conf->uname,
+                holder, o.mode);
     }
     vbd_conf_free(&o);
 }
@@ -434,8 +434,7 @@ static int vbd_check_mounts(const struct vbd_conf *c, const struct vbd_seg *seg,
         else if (c->writable)
             rc = xend_err_set(err, XEND_EBUSY, "vbd: Segment %s is in read-only use", c->uname);
         if (rc < 0)
-            vbd_log(XEND_LOG_INFO, "vbd refused", "uname=%s mounted_on=%s", c->uname,
-                    m->mnt_dir);
+            vbd_log(XEND_LOG_INFO, "vbd refused", "uname=%s mounted_on=%s", c->uname, m->mnt_dir);
     }
     endmntent(f);
     return rc;
@@ -462,10 +461,9 @@ static int vbd_parse(void *ctx, struct xend_domain *dom, const struct xend_sxp *
     }
     if (rc == 0) {
         struct vbd_self self = {.config = config};
-        H->device->foreach("vbd", vbd_self_fn, &self);
-        struct vbd_check k = {
-            .conf = &c, .seg = &seg, .self = self.found, .dom = dom, .err = err};
-        H->device->foreach("vbd", vbd_check_fn, &k);
+        H->device->foreach ("vbd", vbd_self_fn, &self);
+        struct vbd_check k = {.conf = &c, .seg = &seg, .self = self.found, .dom = dom, .err = err};
+        H->device->foreach ("vbd", vbd_check_fn, &k);
         rc = k.rc;
     }
     if (rc == 0)
@@ -490,8 +488,8 @@ static int vbd_backend_attach(struct vbd_priv *p, struct xend_err *err)
         S->add_kv(params, "mode", mode);
         char name[128] = "";
         /* The devid is the virtual device number, as Xen names vbds (device/vbd/2049). */
-        int rc = hv->dev_attach(hctx, p->domid, "vbd", p->conf.vdev, params, name,
-                                sizeof(name), err);
+        int rc =
+            hv->dev_attach(hctx, p->domid, "vbd", p->conf.vdev, params, name, sizeof(name), err);
         S->free(params);
         if (rc < 0)
             return xend_err_set(err, -rc, "vbd: backend %s cannot attach %s as %s", hv->name,
@@ -540,7 +538,8 @@ static int vbd_script(struct vbd_priv *p, struct vbd_job *job, struct xend_err *
         } else {
             params = vbd_strdup(p->conf.params);
             char *save = NULL;
-            for (char *t = strtok_r(params, ":", &save); t && n < 33; t = strtok_r(NULL, ":", &save))
+            for (char *t = strtok_r(params, ":", &save); t && n < 33;
+                 t = strtok_r(NULL, ":", &save))
                 argv[n++] = t;
         }
     } else {
@@ -580,8 +579,7 @@ static void vbd_script_done(const struct xend_spawn_result *res, void *arg)
     struct xend_err *err = H->loop->op_err(op);
     if (p == NULL) {
         /* The device went away while its script ran; the op lives until completed. */
-        vbd_log(XEND_LOG_WARN, "vbd script orphaned", "script=%s action=%s", job->script,
-                action);
+        vbd_log(XEND_LOG_WARN, "vbd script orphaned", "script=%s action=%s", job->script, action);
         int rc = xend_err_set(err, XEND_ECANCELED, "vbd: %s %s cancelled: the device went away",
                               job->script, action);
         free(job);
@@ -613,8 +611,8 @@ static void vbd_script_done(const struct xend_spawn_result *res, void *arg)
         p->bound = true;
         rc = vbd_backend_attach(p, err);
         if (rc == 0) {
-            vbd_log(XEND_LOG_INFO, "vbd attached", "domain=%s dev=%s uname=%s node=%s",
-                    p->domname, p->conf.dev, p->conf.uname, p->node);
+            vbd_log(XEND_LOG_INFO, "vbd attached", "domain=%s dev=%s uname=%s node=%s", p->domname,
+                    p->conf.dev, p->conf.uname, p->node);
             break;
         }
         job->rc = rc;
@@ -626,8 +624,8 @@ static void vbd_script_done(const struct xend_spawn_result *res, void *arg)
     case VBD_STEP_UNBIND:
         /* A failing unbind is logged (above) only: the device goes anyway. */
         p->bound = false;
-        vbd_log(XEND_LOG_INFO, "vbd detached", "domain=%s dev=%s node=%s", p->domname,
-                p->conf.dev, p->node ? p->node : "");
+        vbd_log(XEND_LOG_INFO, "vbd detached", "domain=%s dev=%s node=%s", p->domname, p->conf.dev,
+                p->node ? p->node : "");
         break;
     case VBD_STEP_UNDO:
         p->bound = false;
@@ -685,8 +683,8 @@ static void vbd_attach(void *ctx, struct xend_device *dev, struct xend_op *op)
         p->node = vbd_phy_path(p->conf.params);
         rc = vbd_backend_attach(p, err);
         if (rc == 0)
-            vbd_log(XEND_LOG_INFO, "vbd attached", "domain=%s dev=%s uname=%s node=%s",
-                    p->domname, p->conf.dev, p->conf.uname, p->node);
+            vbd_log(XEND_LOG_INFO, "vbd attached", "domain=%s dev=%s uname=%s node=%s", p->domname,
+                    p->conf.dev, p->conf.uname, p->node);
         H->loop->op_complete(op, rc);
         return;
     }

@@ -41,8 +41,8 @@ int devscript_setup(struct devscript *ds, struct xend_plugin *self, const struct
     else if (strcmp(mode, "no") == 0 || strcmp(mode, "false") == 0 || strcmp(mode, "0") == 0)
         ds->dry_run = DEVSCRIPT_DRY_NO;
     else
-        return xend_err_set(err, XEND_EINVAL,
-                            "script-dry-run must be auto, yes or no, not '%s'", mode);
+        return xend_err_set(err, XEND_EINVAL, "script-dry-run must be auto, yes or no, not '%s'",
+                            mode);
     return 0;
 }
 
@@ -69,8 +69,8 @@ int devscript_check(const struct devscript *ds, const char *name, struct xend_er
     char *path = devscript_path(ds, name);
     int rc = 0;
     if (access(path, X_OK) != 0)
-        rc = xend_err_set(err, XEND_ENOENT, "%s: script not found or not executable: %s",
-                          ds->who, path);
+        rc = xend_err_set(err, XEND_ENOENT, "%s: script not found or not executable: %s", ds->who,
+                          path);
     free(path);
     return rc;
 }
@@ -223,10 +223,9 @@ int devscript_fail(const struct devscript *ds, struct xend_err *err, const char 
 
     int code = res->timed_out ? XEND_ETIMEDOUT : XEND_EIO;
     if (last[0] != '\0')
-        return xend_err_set(err, code, "%s: script %s %s failed: %s: %s", ds->who, script,
-                            action, status, last);
-    return xend_err_set(err, code, "%s: script %s %s failed: %s", ds->who, script, action,
-                        status);
+        return xend_err_set(err, code, "%s: script %s %s failed: %s: %s", ds->who, script, action,
+                            status, last);
+    return xend_err_set(err, code, "%s: script %s %s failed: %s", ds->who, script, action, status);
 }
 
 char *devscript_first_line(const struct xend_spawn_result *res)

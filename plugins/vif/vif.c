@@ -198,7 +198,8 @@ static int vif_ips(const struct xend_sxp *config, char **out, struct xend_err *e
                 return xend_err_set(err, XEND_EINVAL, "vif: invalid ip: not an address");
             }
             char *copy = vif_strdup(text), *save = NULL;
-            for (char *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+            for (char *tok = strtok_r(copy, " \t", &save); tok;
+                 tok = strtok_r(NULL, " \t", &save)) {
                 if (!vif_ip_ok(tok)) {
                     int rc = xend_err_set(err, XEND_EINVAL, "vif: invalid ip: %s", tok);
                     free(copy);
@@ -286,7 +287,7 @@ static void vif_self_fn(struct xend_device *dev, void *arg)
 static const struct xend_device *vif_self(const struct xend_sxp *config)
 {
     struct vif_self s = {.config = config};
-    H->device->foreach("vif", vif_self_fn, &s);
+    H->device->foreach ("vif", vif_self_fn, &s);
     return s.found;
 }
 
@@ -314,7 +315,7 @@ static const struct xend_device *vif_mac_user(const char *mac, const struct xend
                                               struct xend_domain *skip_dom)
 {
     struct vif_dup d = {.mac = mac, .self = self, .skip_dom = skip_dom};
-    H->device->foreach("vif", vif_dup_fn, &d);
+    H->device->foreach ("vif", vif_dup_fn, &d);
     return d.found;
 }
 
@@ -322,8 +323,8 @@ static int vif_dup_err(struct xend_err *err, const char *mac, const struct xend_
 {
     struct xend_domain *dom = H->device->domain(other);
     if (dom != NULL)
-        return xend_err_set(err, XEND_EEXIST, "vif: duplicate mac %s: domain %s (%u) uses it",
-                            mac, H->domain->name(dom), H->domain->id(dom));
+        return xend_err_set(err, XEND_EEXIST, "vif: duplicate mac %s: domain %s (%u) uses it", mac,
+                            H->domain->name(dom), H->domain->id(dom));
     return xend_err_set(err, XEND_EEXIST, "vif: duplicate mac %s", mac);
 }
 
@@ -439,8 +440,7 @@ static int vif_backend_attach(struct vif_priv *p, struct xend_err *err)
         int rc = hv->dev_attach(hctx, p->domid, "vif", idx, params, name, sizeof(name), err);
         S->free(params);
         if (rc < 0)
-            return xend_err_set(err, -rc, "vif: backend %s cannot attach %s", hv->name,
-                                p->name);
+            return xend_err_set(err, -rc, "vif: backend %s cannot attach %s", hv->name, p->name);
         if (name[0] != '\0')
             snprintf(p->name, sizeof(p->name), "%s", name);
     }
@@ -529,15 +529,14 @@ static void vif_script_done(const struct xend_spawn_result *res, void *arg)
     struct vif_priv *p = job->p;
     const char *action = vif_step_action(job->step);
     bool ok = devscript_ok(res);
-    devscript_log(&vif_g.ds, job->step == VIF_STEP_UP || job->step == VIF_STEP_CONF_UP
-                                 ? XEND_LOG_ERROR
-                                 : XEND_LOG_WARN,
+    devscript_log(&vif_g.ds,
+                  job->step == VIF_STEP_UP || job->step == VIF_STEP_CONF_UP ? XEND_LOG_ERROR
+                                                                            : XEND_LOG_WARN,
                   job->script, action, res);
     if (p == NULL) {
         /* The device was detached or released while its script ran: nothing to update,
          * but the op lives until it is completed (the core may have timed it out). */
-        vif_log(XEND_LOG_WARN, "vif script orphaned", "script=%s action=%s", job->script,
-                action);
+        vif_log(XEND_LOG_WARN, "vif script orphaned", "script=%s action=%s", job->script, action);
         struct xend_op *op = job->op;
         int rc = xend_err_set(H->loop->op_err(op), XEND_ECANCELED,
                               "vif: %s %s cancelled: the device went away", job->script, action);
@@ -684,8 +683,7 @@ static void vif_detach(void *ctx, struct xend_device *dev, enum xend_dev_reason 
         return;
     }
     if (p->job) {
-        vif_log(XEND_LOG_WARN, "vif detach while busy", "vif=%s domain=%s", p->name,
-                p->domname);
+        vif_log(XEND_LOG_WARN, "vif detach while busy", "vif=%s domain=%s", p->name, p->domname);
         vif_job_orphan(p);
     }
     vif_log(XEND_LOG_DEBUG, "vif detach", "vif=%s domain=%s reason=%d", p->name, p->domname,
@@ -696,8 +694,7 @@ static void vif_detach(void *ctx, struct xend_device *dev, enum xend_dev_reason 
         if (vif_script(p, &p->conf, "down", job, &e) == 0)
             return;
         vif_job_free(job);
-        vif_log(XEND_LOG_WARN, "vif down failed", "vif=%s error=\"%s\"", p->name,
-                xend_err_msg(&e));
+        vif_log(XEND_LOG_WARN, "vif down failed", "vif=%s error=\"%s\"", p->name, xend_err_msg(&e));
         p->up = false;
     }
     vif_backend_detach(p);
@@ -742,8 +739,8 @@ static void vif_configure(void *ctx, struct xend_device *dev, const struct xend_
         H->loop->op_complete(op, rc);
         return;
     }
-    if (!p->up || (strcmp(c.bridge, p->conf.bridge) == 0 &&
-                   strcmp(c.script, p->conf.script) == 0 && strcmp(c.ip, p->conf.ip) == 0)) {
+    if (!p->up || (strcmp(c.bridge, p->conf.bridge) == 0 && strcmp(c.script, p->conf.script) == 0 &&
+                   strcmp(c.ip, p->conf.ip) == 0)) {
         /* Nothing runs: the next up uses the new settings. */
         vif_conf_move(&p->conf, &c);
         H->loop->op_complete(op, 0);
@@ -889,8 +886,8 @@ static int vif_network_hook(const struct xend_hook_event *ev, void *arg)
     char bridge[48];
     snprintf(bridge, sizeof(bridge), "bridge=%s", vif_g.bridge);
     char *path = devscript_path(&vif_g.ds, vif_g.network_script);
-    const char *argv[] = {path, action, bridge,
-                          vif_g.antispoof ? "antispoof=yes" : "antispoof=no", NULL};
+    const char *argv[] = {path, action, bridge, vif_g.antispoof ? "antispoof=yes" : "antispoof=no",
+                          NULL};
     struct xend_err e = {0};
     if (devscript_run(&vif_g.ds, argv, vif_network_done, (void *)action, &e) < 0)
         vif_log(XEND_LOG_ERROR, "network script failed", "error=\"%s\"", xend_err_msg(&e));
@@ -912,13 +909,11 @@ static int vif_init(struct xend_plugin *self, const struct xend_host *host)
     if (rc == 0)
         rc = host->config->get_str(self, "vif-script", "vif-bridge", &vif_g.script, &err);
     if (rc == 0)
-        rc = host->config->get_str(self, "network-script", "network", &vif_g.network_script,
-                                   &err);
+        rc = host->config->get_str(self, "network-script", "network", &vif_g.network_script, &err);
     if (rc == 0)
         rc = host->config->get_bool(self, "vif-antispoof", true, &vif_g.antispoof, &err);
     if (rc == 0 && !vif_ifname_ok(vif_g.bridge))
-        rc = xend_err_set(&err, XEND_EINVAL, "vif-bridge: invalid bridge name '%s'",
-                          vif_g.bridge);
+        rc = xend_err_set(&err, XEND_EINVAL, "vif-bridge: invalid bridge name '%s'", vif_g.bridge);
     if (rc == 0)
         rc = host->device->class_add(self, &vif_ops, NULL);
     if (rc == 0)

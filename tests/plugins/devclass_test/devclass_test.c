@@ -72,7 +72,7 @@ static int tpm_parse(void *ctx, struct xend_domain *dom, const struct xend_sxp *
         return xend_err_set(err, XEND_EINVAL, "tpm: invalid instance: %s",
                             H->sxp->child_value(config, "instance", "?"));
     struct tpm_clash c = {.instance = n, .config = config, .dom = dom};
-    H->device->foreach("tpm", tpm_clash_fn, &c);
+    H->device->foreach ("tpm", tpm_clash_fn, &c);
     if (c.other_dom || (c.same_dom && c.held))
         return xend_err_set(err, XEND_EEXIST, "tpm: instance %lld already in use", n);
     return 0;
@@ -181,8 +181,8 @@ static void tpm_configure(void *ctx, struct xend_device *dev, const struct xend_
     struct tpm_dev *t = tpm_priv(dev);
     long long n;
     if (H->sxp->child_int(new_config, "instance", &n) == 0 && n != t->instance) {
-        H->loop->op_complete(op, xend_err_set(H->loop->op_err(op), XEND_EINVAL,
-                                              "tpm: cannot change instance"));
+        H->loop->op_complete(
+            op, xend_err_set(H->loop->op_err(op), XEND_EINVAL, "tpm: cannot change instance"));
         return;
     }
     tpm_later(t, op, 0);
@@ -204,16 +204,11 @@ static void tpm_free(void *ctx, struct xend_device *dev)
 }
 
 static const struct xend_device_ops tpm_ops = {
-    XEND_DEVICE_OPS_INIT,
-    .name = "tpm",
-    .flags = XEND_DEVICE_HOTPLUG,
-    .parse = tpm_parse,
-    .attach = tpm_attach,
-    .detach = tpm_detach,
-    .describe = tpm_describe,
-    .reattach = tpm_reattach,
-    .configure = tpm_configure,
-    .free = tpm_free,
+    XEND_DEVICE_OPS_INIT,         .name = "tpm",
+    .flags = XEND_DEVICE_HOTPLUG, .parse = tpm_parse,
+    .attach = tpm_attach,         .detach = tpm_detach,
+    .describe = tpm_describe,     .reattach = tpm_reattach,
+    .configure = tpm_configure,   .free = tpm_free,
 };
 
 static int tpm_init(struct xend_plugin *self, const struct xend_host *host)

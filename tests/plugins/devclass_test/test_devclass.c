@@ -51,7 +51,7 @@ static void free_priv(struct xend_device *dev, void *arg)
 static int teardown(void **state)
 {
     (void)state;
-    host->device->foreach("tpm", free_priv, NULL);
+    host->device->foreach ("tpm", free_priv, NULL);
     fake_host_free();
     dlclose(so);
     return 0;

@@ -99,8 +99,9 @@ static void write_script(const char *name, const char *body)
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, "#!/bin/sh\n{ for a in \"$0\" \"$@\"; do printf '%%s\\n' \"$a\"; done; "
-               "echo ---; } >> %s\n%s\n",
+    fprintf(f,
+            "#!/bin/sh\n{ for a in \"$0\" \"$@\"; do printf '%%s\\n' \"$a\"; done; "
+            "echo ---; } >> %s\n%s\n",
             logpath, body);
     fclose(f);
     chmod(path, 0755);
@@ -172,7 +173,7 @@ static int teardown(void **state)
 {
     (void)state;
     if (ops)
-        host->device->foreach("vbd", free_priv, NULL);
+        host->device->foreach ("vbd", free_priv, NULL);
     ops = NULL;
     fake_host_free();
     char cmd[128];
@@ -186,10 +187,10 @@ static bool have_block(const char *path)
     return stat(path, &st) == 0 && S_ISBLK(st.st_mode);
 }
 
-#define NEED_LOOP_DEVICES()                                                                   \
-    do {                                                                                      \
-        if (!have_block("/dev/loop0") || !have_block("/dev/loop1"))                           \
-            skip();                                                                           \
+#define NEED_LOOP_DEVICES()                                                                        \
+    do {                                                                                           \
+        if (!have_block("/dev/loop0") || !have_block("/dev/loop1"))                                \
+            skip();                                                                                \
     } while (0)
 
 static int parse(struct xend_domain *dom, const char *text, struct xend_err *err)
@@ -270,8 +271,7 @@ static void test_config_errors_use_xen_texts(void **state)
     /* a character device is no disk */
     assert_int_equal(parse(NULL, "(vbd (uname phy:/dev/null) (dev sda1))", &err), -XEND_ENOENT);
     assert_string_equal(err.msg, "vbd: Device not found: /dev/null");
-    assert_int_equal(parse(NULL, "(vbd (uname file:/no/such.img) (dev sda1))", &err),
-                     -XEND_ENOENT);
+    assert_int_equal(parse(NULL, "(vbd (uname file:/no/such.img) (dev sda1))", &err), -XEND_ENOENT);
     assert_string_equal(err.msg, "vbd: Device not found: /no/such.img");
     assert_int_equal(parse(NULL, "(vbd (uname file:disk.img) (dev sda1))", &err), -XEND_EINVAL);
     assert_non_null(strstr(err.msg, "absolute path"));
@@ -301,10 +301,9 @@ static void test_vdev_is_the_linux_number_of_the_name(void **state)
         const char *dev;
         unsigned vdev;
     } cases[] = {
-        {"sda1", 2049},  {"sda", 2048},      {"/dev/sdb2", 2066}, {"sdp15", 2303},
-        {"sdq", 16640},  {"sdaa", 16800},    {"hda1", 769},       {"hdb", 832},
-        {"hdc", 5632},   {"hdd3", 5699},     {"xvda", 51712},     {"xvdb1", 51729},
-        {"0x801", 2049}, {"301", 769},
+        {"sda1", 2049},  {"sda", 2048},    {"/dev/sdb2", 2066}, {"sdp15", 2303}, {"sdq", 16640},
+        {"sdaa", 16800}, {"hda1", 769},    {"hdb", 832},        {"hdc", 5632},   {"hdd3", 5699},
+        {"xvda", 51712}, {"xvdb1", 51729}, {"0x801", 2049},     {"301", 769},
     };
     for (uint32_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct xend_device *dev =
@@ -345,8 +344,7 @@ static void test_read_only_segment_is_shared_read_only_only(void **state)
     dev_new(vm1, 0, "(vbd (uname phy:loop0) (dev sda1))"); /* mode r by default */
     struct xend_err err;
     assert_int_equal(parse(vm2, "(vbd (uname phy:loop0) (dev sda1) (mode r))", &err), 0);
-    assert_int_equal(parse(vm2, "(vbd (uname phy:loop0) (dev sda1) (mode w))", &err),
-                     -XEND_EBUSY);
+    assert_int_equal(parse(vm2, "(vbd (uname phy:loop0) (dev sda1) (mode w))", &err), -XEND_EBUSY);
     assert_string_equal(err.msg, "vbd: Segment phy:loop0 is in read-only use");
     assert_int_equal(parse(vm2, "(vbd (uname phy:loop0) (dev sda1) (mode w!))", &err), 0);
 }

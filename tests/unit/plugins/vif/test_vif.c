@@ -107,8 +107,9 @@ static void write_script(const char *name, const char *body)
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, "#!/bin/sh\n{ for a in \"$0\" \"$@\"; do printf '%%s\\n' \"$a\"; done; "
-               "echo ---; } >> %s\n%s\n",
+    fprintf(f,
+            "#!/bin/sh\n{ for a in \"$0\" \"$@\"; do printf '%%s\\n' \"$a\"; done; "
+            "echo ---; } >> %s\n%s\n",
             logpath, body);
     fclose(f);
     chmod(path, 0755);
@@ -161,8 +162,8 @@ static int setup(void **state)
     write_script("fail", "echo starting\necho 'something went wrong' >&2\nexit 3");
     write_script("faildown", "[ \"$1\" = down ] && { echo 'down broke'; exit 1; }\nexit 0");
     write_script("slow", "exec sleep 5");
-    write_script("envrec",
-                 "echo \"dry=${XEND_SCRIPT_DRY_RUN:-unset}\" >> " "$(dirname \"$0\")/env.log");
+    write_script("envrec", "echo \"dry=${XEND_SCRIPT_DRY_RUN:-unset}\" >> "
+                           "$(dirname \"$0\")/env.log");
 
     memset(&B, 0, sizeof(B));
     rnd_len = rnd_pos = 0;
@@ -194,7 +195,7 @@ static int teardown(void **state)
 {
     (void)state;
     if (ops)
-        host->device->foreach("vif", free_priv, NULL);
+        host->device->foreach ("vif", free_priv, NULL);
     ops = NULL;
     fake_host_free();
     char cmd[128];
@@ -213,8 +214,7 @@ static struct xend_sxp *sxp(const char *text)
 }
 
 /* parse(text) for dom: rc; *norm_text gets the printed normalised config (or NULL). */
-static int parse(struct xend_domain *dom, const char *text, char **norm_text,
-                 struct xend_err *err)
+static int parse(struct xend_domain *dom, const char *text, char **norm_text, struct xend_err *err)
 {
     struct xend_sxp *c = sxp(text);
     struct xend_sxp *norm = NULL;
@@ -346,7 +346,7 @@ static void test_malformed_mac_is_refused(void **state)
 {
     (void)state;
     init_plugin();
-    const char *bad[] = {"(vif (mac aa:00:00:12:34))", "(vif (mac zz:00:00:12:34:56))",
+    const char *bad[] = {"(vif (mac aa:00:00:12:34))",     "(vif (mac zz:00:00:12:34:56))",
                          "(vif (mac aa:00:00:12:34:567))", "(vif (mac aa-00-00-12-34-56))",
                          "(vif (mac aa:00:00:12:34:56:))", "(vif (mac ''))",
                          "(vif (mac 01:00:5e:00:00:01))"};
@@ -419,17 +419,14 @@ static void test_bad_bridge_ip_vifname_and_missing_script_are_refused(void **sta
     assert_string_equal(err.msg, "vif: invalid bridge: br 0");
     assert_int_equal(parse(NULL, "(vif (ip 10.0.0.300))", NULL, &err), -XEND_EINVAL);
     assert_string_equal(err.msg, "vif: invalid ip: 10.0.0.300");
-    assert_int_equal(parse(NULL, "(vif (ip '10.0.0.1/24 10.0.0.2/33'))", NULL, &err),
-                     -XEND_EINVAL);
+    assert_int_equal(parse(NULL, "(vif (ip '10.0.0.1/24 10.0.0.2/33'))", NULL, &err), -XEND_EINVAL);
     assert_string_equal(err.msg, "vif: invalid ip: 10.0.0.2/33");
-    assert_int_equal(parse(NULL, "(vif (vifname waytoolongforlinux0))", NULL, &err),
-                     -XEND_EINVAL);
+    assert_int_equal(parse(NULL, "(vif (vifname waytoolongforlinux0))", NULL, &err), -XEND_EINVAL);
     assert_int_equal(parse(NULL, "(vif (script nosuch))", NULL, &err), -XEND_ENOENT);
     assert_non_null(strstr(err.msg, "vif: script not found or not executable: "));
     assert_non_null(strstr(err.msg, "/nosuch"));
-    assert_int_equal(parse(NULL, "(vif (ip 10.0.0.1/24) (ip fe80::1/64) (vifname web0))", NULL,
-                           &err),
-                     0);
+    assert_int_equal(
+        parse(NULL, "(vif (ip 10.0.0.1/24) (ip fe80::1/64) (vifname web0))", NULL, &err), 0);
 }
 
 /* ---- attach, detach ---- */
@@ -648,9 +645,8 @@ static void test_configure_bridge_runs_down_old_then_up_new(void **state)
     struct xend_device *dev = fake_host_device_new(vm1, "vif", 0, "(vif (mac aa:00:00:12:34:56))");
     assert_int_equal(attach(dev, NULL, 0), 0);
     reset_log();
-    assert_int_equal(configure(dev, "(vif (mac aa:00:00:12:34:56) (bridge br2) (ip 10.1.1.1))",
-                               NULL, 0),
-                     0);
+    assert_int_equal(
+        configure(dev, "(vif (mac aa:00:00:12:34:56) (bridge br2) (ip 10.1.1.1))", NULL, 0), 0);
     char *log = script_log();
     char want[2048];
     snprintf(want, sizeof(want), "%s",
@@ -694,8 +690,8 @@ static void test_configure_whose_new_up_fails_goes_back_to_old_settings(void **s
     assert_int_equal(attach(dev, NULL, 0), 0);
     reset_log();
     char msg[512];
-    assert_int_equal(configure(dev, "(vif (mac aa:00:00:12:34:56) (script fail) (bridge br2))",
-                               msg, sizeof(msg)),
+    assert_int_equal(configure(dev, "(vif (mac aa:00:00:12:34:56) (script fail) (bridge br2))", msg,
+                               sizeof(msg)),
                      -XEND_EIO);
     assert_non_null(strstr(msg, "fail up failed: exit status 3: something went wrong"));
     char *log = script_log();
@@ -740,8 +736,8 @@ static void test_network_script_runs_at_xend_start_and_stop(void **state)
     assert_true(fake_host_loop_until(log_has_blocks, &want, 5000));
     char *log = script_log();
     char expect[1024];
-    snprintf(expect, sizeof(expect), "%s", expect_argv("net", "start", "bridge=br7",
-                                                       "antispoof=yes", NULL));
+    snprintf(expect, sizeof(expect), "%s",
+             expect_argv("net", "start", "bridge=br7", "antispoof=yes", NULL));
     strcat(expect, expect_argv("net", "stop", "bridge=br7", "antispoof=yes", NULL));
     assert_string_equal(log, expect);
     free(log);
