@@ -654,6 +654,10 @@ static uint32_t name_hash(const char *ns, const char *key)
 
 static void add_waiter(struct entry *e, xend_store_done_fn *fn, void *arg)
 {
+    /* A waiter without fn is a synchronous caller's slot (arg); a put whose caller wants
+     * no completion (done NULL) has no waiter at all. */
+    if (fn == NULL && arg == NULL)
+        return;
     if (e->n_waiters == e->cap_waiters) {
         e->cap_waiters = e->cap_waiters ? e->cap_waiters * 2 : 2;
         e->waiters = xend_xrealloc(e->waiters, e->cap_waiters * sizeof(*e->waiters));
@@ -722,7 +726,7 @@ int xend_store_put(struct xend_store *store, const char *ns, const char *key,
         rc = encode_checked(value, &data, &len, err);
     if (rc != 0)
         return rc;
-    enqueue(store, ns, key, data, len, done, arg);
+    enqueue(store, ns, key, data, len, done, done ? arg : NULL);
     return 0;
 }
 
@@ -732,7 +736,7 @@ int xend_store_del(struct xend_store *store, const char *ns, const char *key,
     int rc = check_names(ns, key, err);
     if (rc != 0)
         return rc;
-    enqueue(store, ns, key, NULL, 0, done, arg);
+    enqueue(store, ns, key, NULL, 0, done, done ? arg : NULL);
     return 0;
 }
 
