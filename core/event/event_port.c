@@ -30,6 +30,7 @@
 #define PORT_MAX_REQUEST (64u << 10) /* bytes of one request */
 #define PORT_MAX_UNREAD (4u << 20)   /* bytes queued for a client before it is dropped */
 #define PORT_MAX_CONNECTIONS 64u
+#define PORT_LINE_WIDTH 80u
 
 struct conn {
     struct conn *next, *prev;
@@ -98,8 +99,13 @@ static void conn_send(struct conn *c, const struct xend_sxp *msg)
         conn_close(c, "client does not read");
         return;
     }
+    /* Like the original's pretty printer: one line when it fits in 80 columns. */
     struct xend_buf b = XEND_BUF_INIT;
-    xend_sxp_pretty_buf(msg, &b);
+    xend_sxp_print_buf(msg, &b);
+    if (b.len > PORT_LINE_WIDTH) {
+        xend_buf_reset(&b);
+        xend_sxp_pretty_buf(msg, &b);
+    }
     xend_buf_puts(&b, "\n\n");
     bufferevent_write(c->bev, b.data, b.len);
     xend_buf_free(&b);

@@ -228,6 +228,27 @@ static void test_follow_with_a_pattern_and_stop_ends_the_stream(void **state)
     close(fd);
 }
 
+static void test_a_follower_that_does_not_read_is_dropped(void **state)
+{
+    (void)state;
+    char buf[8192] = "";
+    int fd = client("GET /xend/event?follow=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    turn_until_followers(1);
+    assert_true(read_until(fd, buf, sizeof(buf), "\r\n\r\n"));
+    char *big = malloc(65536);
+    memset(big, 'x', 65535);
+    big[65535] = '\0';
+    struct xend_sxp *v = xend_sxp_list_of("big", big, NULL);
+    free(big);
+    /* More than the HTTP layer's 8 MiB backlog while the loop does not turn. */
+    for (int i = 0; i < 160 && xend_event_http_followers() > 0; i++)
+        xend_event_emit("xend.flood", v);
+    xend_sxp_free(v);
+    assert_int_equal(xend_event_http_followers(), 0);
+    assert_int_equal(xend_event_count(), 0);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +257,7 @@ int main(void)
         T(test_inject_delivers_the_event_named_by_its_head),
         T(test_follow_streams_events_until_the_client_goes),
         T(test_follow_with_a_pattern_and_stop_ends_the_stream),
+        T(test_a_follower_that_does_not_read_is_dropped),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -293,6 +293,53 @@ static void test_trace_and_quit(void **state)
     close(fd);
 }
 
+static void test_long_messages_are_pretty_printed_over_several_lines(void **state)
+{
+    struct fx *f = *state;
+    memset(pending, 0, sizeof(pending));
+    int fd = client(f);
+    struct xend_sxp *v = xend_sxp_list_of("domain", NULL);
+    xend_sxp_add_kv(v, "name", "a-domain-with-a-rather-long-name");
+    xend_sxp_add_kv(v, "image", "/boot/vmlinuz-2.6.9-xenU");
+    xend_event_emit("xend.domain.create", v);
+    xend_sxp_free(v);
+    char raw[1024] = "";
+    for (long long dl = now_ms() + 5000; strstr(raw, "\n\n") == NULL;) {
+        assert_true(now_ms() < dl);
+        event_base_loop(f->base, EVLOOP_NONBLOCK | EVLOOP_ONCE);
+        ssize_t n = recv(fd, raw + strlen(raw), sizeof(raw) - 1 - strlen(raw), 0);
+        if (n > 0)
+            raw[strlen(raw) + (size_t)n] = '\0';
+    }
+    assert_string_equal(raw, "(event\n"
+                             "    xend.domain.create\n"
+                             "    (domain\n"
+                             "        (name a-domain-with-a-rather-long-name)\n"
+                             "        (image /boot/vmlinuz-2.6.9-xenU)))\n\n");
+    close(fd);
+}
+
+static void test_a_client_that_does_not_read_is_dropped(void **state)
+{
+    struct fx *f = *state;
+    int fd = client(f);
+    char *big = malloc(65536);
+    memset(big, 'x', 65535);
+    big[65535] = '\0';
+    struct xend_sxp *v = xend_sxp_list_of("big", big, NULL);
+    free(big);
+    /* 8 MiB of events while the loop does not turn: nothing can reach the socket. */
+    for (int i = 0; i < 128; i++)
+        xend_event_emit("xend.flood", v);
+    xend_sxp_free(v);
+    assert_int_equal(xend_event_count(), 0); /* unsubscribed at once */
+    for (long long dl = now_ms() + 5000; xend_event_port_connections(f->port) != 0;) {
+        assert_true(now_ms() < dl);
+        event_base_loop(f->base, EVLOOP_NONBLOCK | EVLOOP_ONCE);
+    }
+    close(fd);
+}
+
 static void test_second_port_on_the_same_address_is_refused(void **state)
 {
     struct fx *f = *state;
@@ -312,6 +359,8 @@ int main(void)
         T(test_console_disconnect_is_forwarded_to_the_console_plugin),
         T(test_bad_requests_drop_the_connection),
         T(test_trace_and_quit),
+        T(test_long_messages_are_pretty_printed_over_several_lines),
+        T(test_a_client_that_does_not_read_is_dropped),
         T(test_second_port_on_the_same_address_is_refused),
 #undef T
     };
