@@ -1,0 +1,107 @@
+#!/bin/bash
+# Request limits on the real daemon: a 10 MB body (with a length, chunked, or as a
+# multipart upload), a config nested 10,000 to 400,000 levels deep, a URI over 4 KB and
+# oversized headers each get an error reply, and after every one of them the same xend
+# process still answers.
+source "$(dirname "$0")/lib.sh"
+
+xend_start || { not_ok "xend starts"; finish; }
+ok "xend starts"
+PID=$(cat "$T/xend.pid")
+URL=http://127.0.0.1:$XEND_PORT
+
+still_up() { # the same process answers GET /xend with the ls form
+    expect_match "$1: xend still answers" '^\(ls ' "$(xget /xend)"
+    kill -0 "$PID" 2>/dev/null && ok "$1: same xend process" || not_ok "$1: same xend process"
+}
+
+# curl_status ARGS...: the HTTP status of a request (000 if the connection failed), body in
+# $T/.body.
+curl_status() { curl -s -g -o "$T/.body" -w '%{http_code}' --max-time 20 "$@" || true; }
+
+# 10 MB body with Content-Length: refused before it is read.
+head -c $((10 * 1024 * 1024)) /dev/zero | tr '\0' 'a' > "$T/big"
+st=$(curl_status -X POST -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data-binary @"$T/big" "$URL/xend/domain?op=create")
+expect_eq "a 10 MB body gets 413" 413 "$st"
+expect_match "the 413 says why" 'xend.err' "$(cat "$T/.body")"
+still_up "10 MB body"
+
+# The same 10 MB without a length (chunked): refused once it passes the limit.
+st=$(curl_status -X POST -H 'Transfer-Encoding: chunked' \
+    -H 'Content-Type: application/x-www-form-urlencoded' --data-binary @"$T/big" \
+    "$URL/xend/domain?op=create")
+case $st in 413 | 400) ok "a chunked 10 MB body gets an error ($st)" ;;
+*) not_ok "a chunked 10 MB body gets an error" "status $st" ;; esac
+still_up "chunked 10 MB body"
+
+# As a multipart upload, as xm create does with a config file.
+st=$(curl_status -F op=create -F "config=@$T/big" "$URL/xend/domain")
+expect_eq "a 10 MB multipart upload gets 413" 413 "$st"
+still_up "10 MB upload"
+
+# Deeply nested SXP configs: an error reply, no crash (a recursive parser would overflow
+# its stack on the deeper one, which still fits the 1 MiB body limit).
+nested() { # nested DEPTH: (((...))) DEPTH levels
+    python3 -c "import sys; d=int(sys.argv[1]); sys.stdout.write('(' * d + ')' * d)" "$1"
+}
+nested 10000 > "$T/deep"
+body=$(xpost /xend/domain op=create "config@$T/deep")
+st=$(http_status)
+expect_match "a config nested 10,000 levels is an error" 'xend.err' "$body"
+expect_match "the error is about the nesting" '(deep|depth|nest)' "$body"
+case $st in 200 | 4??) ok "10,000 levels: an error status or the 200 xend.err form ($st)" ;;
+*) not_ok "10,000 levels: an error reply" "status $st" ;; esac
+still_up "10,000 levels"
+
+# 150,000 levels urlencoded (900 KB) and 400,000 as an upload (800 KB): both under the
+# body limit, so it is the parser that has to refuse them.
+nested 150000 > "$T/deeper"
+body=$(xpost /xend/domain op=create "config@$T/deeper")
+expect_match "a config nested 150,000 levels is an error from the parser" \
+    'xend.err.*(deep|depth|nest)' "$body"
+still_up "150,000 levels"
+nested 400000 > "$T/deepest"
+st=$(curl_status -F op=create -F "config=@$T/deepest" "$URL/xend/domain")
+expect_match "a config nested 400,000 levels is an error from the parser" \
+    'xend.err.*(deep|depth|nest)' "$(cat "$T/.body")"
+still_up "400,000 levels"
+
+# The 10,000 levels as a multipart file, and in an unclosed form.
+st=$(curl_status -F op=create -F "config=@$T/deep" "$URL/xend/domain")
+expect_match "a nested config uploaded as a file is an error" 'xend.err.*(deep|depth|nest)' "$(cat "$T/.body")"
+still_up "nested upload"
+python3 -c "import sys; sys.stdout.write('(' * 10000)" > "$T/open"
+body=$(xpost /xend/domain op=create "config@$T/open")
+expect_match "an unclosed 10,000-level config is an error" 'xend.err' "$body"
+still_up "unclosed nesting"
+
+# A URI over 4 KB: 414.
+long=$(head -c 5000 /dev/zero | tr '\0' 'x')
+st=$(curl_status "$URL/xend/domain/$long")
+expect_eq "a 5,000-byte path gets 414" 414 "$st"
+still_up "long path"
+st=$(curl_status "$URL/xend/domain?detail=$long")
+expect_eq "a 5,000-byte query gets 414" 414 "$st"
+still_up "long query"
+st=$(curl_status "$URL/xend/$(head -c 64000 /dev/zero | tr '\0' 'y')")
+case $st in 414 | 400 | 431) ok "a 64 KB URI gets an error ($st)" ;;
+*) not_ok "a 64 KB URI gets an error" "status $st" ;; esac
+still_up "64 KB URI"
+
+# Oversized headers: 431.
+hdr=$(head -c 20000 /dev/zero | tr '\0' 'h')
+st=$(curl_status -H "X-Big: $hdr" "$URL/xend")
+expect_eq "20 KB of headers get 431" 431 "$st"
+still_up "big header"
+args=()
+for i in $(seq 1 400); do args+=(-H "X-H$i: $(head -c 60 /dev/zero | tr '\0' 'v')"); done
+st=$(curl_status "${args[@]}" "$URL/xend")
+expect_eq "400 headers of 60 bytes get 431" 431 "$st"
+still_up "many headers"
+
+# A normal request on the same daemon after all of that.
+xpost /xend/domain op=create "config=$(vm_config after 32)" >/dev/null
+expect_eq "a normal create still works" 201 "$(http_status)"
+
+finish
