@@ -20,7 +20,7 @@ still_up() { # the same process answers GET /xend with the ls form
 curl_status() { curl -s -g -o "$T/.body" -w '%{http_code}' --max-time 20 "$@" || true; }
 
 # 10 MB body with Content-Length: refused before it is read.
-head -c $((10 * 1024 * 1024)) /dev/zero | tr '\0' 'a' > "$T/big"
+head -c $((10 * 1024 * 1024)) /dev/zero | tr '\0' a > "$T/big"
 st=$(curl_status -X POST -H 'Content-Type: application/x-www-form-urlencoded' \
     --data-binary @"$T/big" "$URL/xend/domain?op=create")
 expect_eq "a 10 MB body gets 413" 413 "$st"
@@ -42,9 +42,8 @@ still_up "10 MB upload"
 
 # Deeply nested SXP configs: an error reply, no crash (a recursive parser would overflow
 # its stack on the deeper one, which still fits the 1 MiB body limit).
-nested() { # nested DEPTH: (((...))) DEPTH levels
-    python3 -c "import sys; d=int(sys.argv[1]); sys.stdout.write('(' * d + ')' * d)" "$1"
-}
+repeat() { head -c "$2" /dev/zero | tr '\0' "$1"; } # repeat CHAR COUNT
+nested() { repeat '(' "$1"; repeat ')' "$1"; }          # (((...))) DEPTH levels
 nested 10000 > "$T/deep"
 body=$(xpost /xend/domain op=create "config@$T/deep")
 st=$(http_status)
@@ -71,7 +70,7 @@ still_up "400,000 levels"
 st=$(curl_status -F op=create -F "config=@$T/deep" "$URL/xend/domain")
 expect_match "a nested config uploaded as a file is an error" 'xend.err.*(deep|depth|nest)' "$(cat "$T/.body")"
 still_up "nested upload"
-python3 -c "import sys; sys.stdout.write('(' * 10000)" > "$T/open"
+repeat '(' 10000 > "$T/open"
 body=$(xpost /xend/domain op=create "config@$T/open")
 expect_match "an unclosed 10,000-level config is an error" 'xend.err' "$body"
 still_up "unclosed nesting"
