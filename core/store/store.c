@@ -38,8 +38,9 @@
 
 /* One caller waiting for a record: an async callback, or a sync caller's slot. */
 struct waiter {
-    xend_store_done_fn *fn; /* NULL for a sync waiter */
-    void *arg;              /* the callback's arg, or the struct sync_slot */
+    xend_store_done_fn *fn; /* async: run on the loop */
+    void *arg;              /* its arg */
+    struct sync_slot *slot; /* sync: filled by the writer (fn is NULL) */
 };
 
 struct sync_slot {
@@ -581,13 +582,13 @@ static void finish_batch(struct xend_store *s, struct entry *batch)
         s->stats.failures += e->rc != 0;
         for (size_t i = 0; i < e->n_waiters; i++) {
             struct waiter *w = &e->waiters[i];
-            if (w->fn != NULL) {
+            if (w->slot == NULL) {
                 c->items[c->n].fn = w->fn;
                 c->items[c->n].arg = w->arg;
                 c->items[c->n].rc = e->rc;
                 c->n++;
             } else {
-                struct sync_slot *slot = w->arg;
+                struct sync_slot *slot = w->slot;
                 slot->rc = e->rc;
                 if (e->rc != 0)
                     snprintf(slot->msg, sizeof(slot->msg), "cannot store %s/%s in %s: %s", e->ns,
@@ -652,27 +653,25 @@ static uint32_t name_hash(const char *ns, const char *key)
     return h;
 }
 
-static void add_waiter(struct entry *e, xend_store_done_fn *fn, void *arg)
+/* Nothing to add for a put whose caller wants no completion (done NULL, slot NULL). */
+static void add_waiter(struct entry *e, xend_store_done_fn *fn, void *arg, struct sync_slot *slot)
 {
-    /* A waiter without fn is a synchronous caller's slot (arg); a put whose caller wants
-     * no completion (done NULL) has no waiter at all. */
-    if (fn == NULL && arg == NULL)
+    if (fn == NULL && slot == NULL)
         return;
     if (e->n_waiters == e->cap_waiters) {
         e->cap_waiters = e->cap_waiters ? e->cap_waiters * 2 : 2;
         e->waiters = xend_xrealloc(e->waiters, e->cap_waiters * sizeof(*e->waiters));
     }
-    e->waiters[e->n_waiters].fn = fn;
-    e->waiters[e->n_waiters].arg = arg;
+    e->waiters[e->n_waiters] = (struct waiter){.fn = fn, .arg = arg, .slot = slot};
     e->n_waiters++;
 }
 
 /*
- * Queue data (taken; NULL = delete) for ns/key with one waiter, superseding a queued
- * entry of the same record. Names already checked.
+ * Queue data (taken; NULL = delete) for ns/key with its waiter (a callback, a sync slot
+ * or neither), superseding a queued entry of the same record. Names already checked.
  */
 static void enqueue(struct xend_store *s, const char *ns, const char *key, char *data, size_t len,
-                    xend_store_done_fn *fn, void *arg)
+                    xend_store_done_fn *fn, void *arg, struct sync_slot *slot)
 {
     uint32_t h = name_hash(ns, key);
     pthread_mutex_lock(&s->qlock);
@@ -698,7 +697,7 @@ static void enqueue(struct xend_store *s, const char *ns, const char *key, char 
     }
     e->data = data;
     e->len = len;
-    add_waiter(e, fn, arg);
+    add_waiter(e, fn, arg, slot);
     pthread_mutex_unlock(&s->qlock);
 }
 
@@ -726,7 +725,7 @@ int xend_store_put(struct xend_store *store, const char *ns, const char *key,
         rc = encode_checked(value, &data, &len, err);
     if (rc != 0)
         return rc;
-    enqueue(store, ns, key, data, len, done, done ? arg : NULL);
+    enqueue(store, ns, key, data, len, done, arg, NULL);
     return 0;
 }
 
@@ -736,7 +735,7 @@ int xend_store_del(struct xend_store *store, const char *ns, const char *key,
     int rc = check_names(ns, key, err);
     if (rc != 0)
         return rc;
-    enqueue(store, ns, key, NULL, 0, done, done ? arg : NULL);
+    enqueue(store, ns, key, NULL, 0, done, arg, NULL);
     return 0;
 }
 
@@ -745,7 +744,7 @@ static int enqueue_wait(struct xend_store *s, const char *ns, const char *key, c
                         size_t len, struct xend_err *err)
 {
     struct sync_slot slot = {.done = false};
-    enqueue(s, ns, key, data, len, NULL, &slot);
+    enqueue(s, ns, key, data, len, NULL, NULL, &slot);
     pthread_mutex_lock(&s->qlock);
     while (!slot.done)
         pthread_cond_wait(&s->synccond, &s->qlock);

@@ -433,6 +433,23 @@ static void test_sync_put_and_delete_work_without_the_loop(void **state)
     assert_int_equal(q_len, 0); /* nothing was posted for sync callers */
 }
 
+static void test_put_without_a_callback_is_written_and_posts_nothing(void **state)
+{
+    struct fx *f = *state;
+    struct xend_sxp *v = parse("(vm (v 1))");
+    int not_a_slot = 0;
+    assert_int_equal(xend_store_put(f->store, "domain", "a", v, NULL, &not_a_slot, NULL), 0);
+    assert_int_equal(xend_store_put(f->store, "domain", "b", v, NULL, NULL, NULL), 0);
+    assert_int_equal(xend_store_del(f->store, "domain", "c", NULL, &not_a_slot, NULL), 0);
+    /* A sync put queued behind them is durable only after they are. */
+    put_text_sync(f->store, "domain", "z", "(vm)");
+    assert_record(f->store, "domain", "a", "(vm (v 1))");
+    assert_record(f->store, "domain", "b", "(vm (v 1))");
+    assert_int_equal(not_a_slot, 0);
+    assert_int_equal(q_len, 0);
+    xend_sxp_free(v);
+}
+
 static void test_bad_names_are_refused_before_queueing(void **state)
 {
     struct fx *f = *state;
@@ -682,6 +699,7 @@ int main(void)
         T(test_newer_put_supersedes_queued_one_and_both_callbacks_fire),
         T(test_delete_supersedes_queued_put),
         T(test_sync_put_and_delete_work_without_the_loop),
+        T(test_put_without_a_callback_is_written_and_posts_nothing),
         T(test_bad_names_are_refused_before_queueing),
         T(test_damaged_files_are_set_aside_and_load_continues),
         T(test_crash_before_rename_keeps_old_record_and_removes_temp),
