@@ -20,8 +20,7 @@ void xm_result_free(struct xm_result *r)
     memset(r, 0, sizeof(*r));
 }
 
-void xm_client_path(const struct xm_endpoint *ep, const char *rel, bool post,
-                    struct xend_buf *out)
+void xm_client_path(const struct xm_endpoint *ep, const char *rel, bool post, struct xend_buf *out)
 {
     static const char hex[] = "0123456789ABCDEF";
     xend_buf_puts(out, ep->root);
@@ -279,14 +278,14 @@ static int client_request(struct xm_client *c, const char *method, const char *r
     return rc;
 }
 
-int xm_client_get(struct xm_client *c, const char *rel, const struct xm_param *params,
-                  size_t n, struct xm_result *out, struct xend_err *err)
+int xm_client_get(struct xm_client *c, const char *rel, const struct xm_param *params, size_t n,
+                  struct xm_result *out, struct xend_err *err)
 {
     return client_request(c, "GET", rel, params, n, out, err);
 }
 
-int xm_client_post(struct xm_client *c, const char *rel, const struct xm_param *params,
-                   size_t n, struct xm_result *out, struct xend_err *err)
+int xm_client_post(struct xm_client *c, const char *rel, const struct xm_param *params, size_t n,
+                   struct xm_result *out, struct xend_err *err)
 {
     return client_request(c, "POST", rel, params, n, out, err);
 }

@@ -52,10 +52,10 @@ struct xm_result {
  * code with err set: the (xend.err "...") message, the reason phrase of a non-2xx reply, or
  * a socket error (then c->transport_failed is true).
  */
-int xm_client_get(struct xm_client *c, const char *rel, const struct xm_param *params,
-                  size_t n, struct xm_result *out, struct xend_err *err);
-int xm_client_post(struct xm_client *c, const char *rel, const struct xm_param *params,
-                   size_t n, struct xm_result *out, struct xend_err *err);
+int xm_client_get(struct xm_client *c, const char *rel, const struct xm_param *params, size_t n,
+                  struct xm_result *out, struct xend_err *err);
+int xm_client_post(struct xm_client *c, const char *rel, const struct xm_param *params, size_t n,
+                   struct xm_result *out, struct xend_err *err);
 
 void xm_result_free(struct xm_result *r);
 
@@ -65,8 +65,7 @@ int xm_read_file(const char *path, struct xend_buf *out, struct xend_err *err);
 
 /* The path of a resource under the root: root + rel, with unsafe bytes %-escaped; a POST
  * drops one trailing '/' as the 2.0 client did. Exposed for the unit tests. */
-void xm_client_path(const struct xm_endpoint *ep, const char *rel, bool post,
-                    struct xend_buf *out);
+void xm_client_path(const struct xm_endpoint *ep, const char *rel, bool post, struct xend_buf *out);
 
 /* application/x-www-form-urlencoded, as python's urllib.urlencode (quote_plus). */
 void xm_urlencode(const struct xm_param *params, size_t n, struct xend_buf *out);

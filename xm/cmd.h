@@ -20,8 +20,8 @@
 
 struct xm_ctx {
     struct xm_client client;
-    const char *prog;          /* how xm was called (basename of argv[0]) */
-    bool server_ok;            /* the server address parsed */
+    const char *prog;           /* how xm was called (basename of argv[0]) */
+    bool server_ok;             /* the server address parsed */
     struct xend_err server_err; /* why it did not */
 };
 
@@ -72,8 +72,8 @@ int xm_need_server(struct xm_ctx *ctx, struct xend_err *err);
 /* GET/POST "domain/DOM" with parameters; *out may be NULL when the result is not wanted. */
 int xm_domain_get(struct xm_ctx *ctx, const char *dom, const struct xm_param *params, size_t n,
                   struct xm_result *out, struct xend_err *err);
-int xm_domain_post(struct xm_ctx *ctx, const char *dom, const struct xm_param *params,
-                   size_t n, struct xm_result *out, struct xend_err *err);
+int xm_domain_post(struct xm_ctx *ctx, const char *dom, const struct xm_param *params, size_t n,
+                   struct xm_result *out, struct xend_err *err);
 
 /* POST op=OP to "rel" with NULL-terminated name, value pairs after it; result dropped. */
 int xm_post_op(struct xm_ctx *ctx, const char *rel, const char *op, struct xend_err *err, ...)

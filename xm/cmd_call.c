@@ -20,8 +20,8 @@ struct call_fn {
     bool id;            /* the first argument is appended to base */
     const char *op;     /* NULL for none */
     const char *params[CALL_MAX_PARAMS + 1]; /* names of the other arguments */
-    int required;       /* how many of them must be given */
-    unsigned configs;   /* bit i: params[i] is a config (file name or SXP text) */
+    int required;                            /* how many of them must be given */
+    unsigned configs; /* bit i: params[i] is a config (file name or SXP text) */
 };
 
 /* clang-format off */

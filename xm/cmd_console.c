@@ -19,8 +19,7 @@ int xm_cmd_console(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *e
         return rc;
     const struct xend_sxp *console =
         r.kind == XM_RESULT_SXP ? xend_sxp_child(r.sxp, "console") : NULL;
-    const char *port = console != NULL ? xend_sxp_child_value(console, "console_port", NULL)
-                                       : NULL;
+    const char *port = console != NULL ? xend_sxp_child_value(console, "console_port", NULL) : NULL;
     if (port == NULL) {
         rc = xend_err_set(err, XEND_ENOENT, "No console information");
     } else {
@@ -29,8 +28,8 @@ int xm_cmd_console(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *e
         struct xend_err cerr = {0};
         rc = xm_console_attach(host, port, &cerr);
         if (rc < 0)
-            rc = xend_err_set(err, XEND_EIO, "Cannot connect to console on %s:%s: %s", host,
-                              port, cerr.msg);
+            rc = xend_err_set(err, XEND_EIO, "Cannot connect to console on %s:%s: %s", host, port,
+                              cerr.msg);
     }
     xm_result_free(&r);
     return rc;

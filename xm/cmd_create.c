@@ -60,11 +60,11 @@ static const struct xm_opt create_opts_tab[OPT_COUNT] = {
                      "Connect to the console after the domain is created.", NULL},
 };
 
-#define CREATE_USE                                                                           \
-    "[options] [vars]\n\nCreate a domain.\n\n"                                               \
-    "Domain creation parameters can be set by command-line switches, from\n"                 \
-    "a python configuration script or an SXP config file. See documentation\n"               \
-    "for --defconfig, --config. Configuration variables can be set using\n"                  \
+#define CREATE_USE                                                                                 \
+    "[options] [vars]\n\nCreate a domain.\n\n"                                                     \
+    "Domain creation parameters can be set by command-line switches, from\n"                       \
+    "a python configuration script or an SXP config file. See documentation\n"                     \
+    "for --defconfig, --config. Configuration variables can be set using\n"                        \
     "VAR=VAL on the command line. For example vmid=3 sets vmid to 3.\n"
 
 const struct xm_optset xm_create_opts = {CREATE_USE, create_opts_tab, OPT_COUNT};
@@ -108,8 +108,8 @@ static char *find_config(const char *defconfig, const char *path)
     char *found = NULL;
     for (char *d = strtok_r(dirs, ":", &save); d != NULL && found == NULL;
          d = strtok_r(NULL, ":", &save)) {
-        char *p = defconfig[0] == '/' ? xend_xstrdup(defconfig)
-                                      : xend_xasprintf("%s/%s", d, defconfig);
+        char *p =
+            defconfig[0] == '/' ? xend_xstrdup(defconfig) : xend_xasprintf("%s/%s", d, defconfig);
         if (access(p, F_OK) == 0)
             found = p;
         else
@@ -217,8 +217,8 @@ static int make_domain(struct xm_ctx *ctx, const struct xend_sxp *config, const 
         if (port == NULL)
             rc = xend_err_set(err, XEND_ENOENT, "No console information");
         else
-            rc = xm_console_attach(ctx->client.ep.is_unix ? "localhost" : ctx->client.ep.host,
-                                   port, err);
+            rc = xm_console_attach(ctx->client.ep.is_unix ? "localhost" : ctx->client.ep.host, port,
+                                   err);
     }
     free(name);
     free(port);
@@ -240,8 +240,7 @@ int xm_cmd_create(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *er
         free(args);
         return 0;
     }
-    const char *defconfig = v[OPT_DEFCONFIG].value != NULL ? v[OPT_DEFCONFIG].value
-                                                             : "xmdefconfig";
+    const char *defconfig = v[OPT_DEFCONFIG].value != NULL ? v[OPT_DEFCONFIG].value : "xmdefconfig";
     const char *path = v[OPT_PATH].value != NULL ? v[OPT_PATH].value : ".:/etc/xen";
     struct xm_pyvars vars = XM_PYVARS_INIT;
     for (int i = 0; i < nargs; i++) {
@@ -258,8 +257,7 @@ int xm_cmd_create(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *er
         if (spec == NULL && xend_sxp_text_int(eq + 1, &n))
             xm_pyvars_set_cmdline_int(&vars, name, n);
         else
-            xm_pyvars_set_cmdline(&vars, name, eq + 1,
-                                  spec != NULL && spec->type == XM_VAR_LIST);
+            xm_pyvars_set_cmdline(&vars, name, eq + 1, spec != NULL && spec->type == XM_VAR_LIST);
         free(name);
     }
     struct xend_sxp *config = NULL;

@@ -208,8 +208,7 @@ static bool names_have(char **names, size_t n, const char *name)
 }
 
 /* The name of domain dom (it may be given by id), for the wait loop. */
-static int domain_name_of(struct xm_ctx *ctx, const char *dom, char **name,
-                          struct xend_err *err)
+static int domain_name_of(struct xm_ctx *ctx, const char *dom, char **name, struct xend_err *err)
 {
     struct xm_result r = {0};
     int rc = xm_domain_get(ctx, dom, NULL, 0, &r, err);
@@ -227,8 +226,7 @@ static int shutdown_wait(struct xm_ctx *ctx, char **doms, char **names, size_t n
                          struct xend_err *err)
 {
     struct xm_progress prog;
-    xm_progress_begin(&prog, NULL, "Waiting for %zu domain%s to terminate", n,
-                      n == 1 ? "" : "s");
+    xm_progress_begin(&prog, NULL, "Waiting for %zu domain%s to terminate", n, n == 1 ? "" : "s");
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
     size_t left = n;

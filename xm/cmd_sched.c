@@ -9,8 +9,8 @@
 #include "cmd.h"
 
 /* POST op to rel with the integer arguments argv[first..] named by keys. */
-static int sched_post(struct xm_ctx *ctx, const char *rel, const char *op, char **argv,
-                      int first, const char *const *keys, int nkeys, struct xend_err *err)
+static int sched_post(struct xm_ctx *ctx, const char *rel, const char *op, char **argv, int first,
+                      const char *const *keys, int nkeys, struct xend_err *err)
 {
     int rc = xm_need_server(ctx, err);
     if (rc < 0)
@@ -31,8 +31,8 @@ static int sched_post(struct xm_ctx *ctx, const char *rel, const char *op, char 
     return rc;
 }
 
-static int domain_sched(struct xm_ctx *ctx, char **argv, const char *op,
-                        const char *const *keys, int nkeys, struct xend_err *err)
+static int domain_sched(struct xm_ctx *ctx, char **argv, const char *op, const char *const *keys,
+                        int nkeys, struct xend_err *err)
 {
     char *rel = xend_xasprintf("domain/%s", argv[1]);
     int rc = sched_post(ctx, rel, op, argv, 2, keys, nkeys, err);

@@ -274,8 +274,8 @@ int xm_domain_get(struct xm_ctx *ctx, const char *dom, const struct xm_param *pa
     return domain_request(ctx, false, dom, params, n, out, err);
 }
 
-int xm_domain_post(struct xm_ctx *ctx, const char *dom, const struct xm_param *params,
-                   size_t n, struct xm_result *out, struct xend_err *err)
+int xm_domain_post(struct xm_ctx *ctx, const char *dom, const struct xm_param *params, size_t n,
+                   struct xm_result *out, struct xend_err *err)
 {
     return domain_request(ctx, true, dom, params, n, out, err);
 }

@@ -69,8 +69,8 @@ int xm_endpoint_parse(const char *spec, const char *root, struct xm_endpoint *ep
         const char *path = spec + 5;
         if (strncmp(path, "//", 2) == 0)
             path += 2;
-        if (path[0] == '\0' || copy_field(ep->unix_path, sizeof(ep->unix_path), path,
-                                          strlen(path)) < 0)
+        if (path[0] == '\0' ||
+            copy_field(ep->unix_path, sizeof(ep->unix_path), path, strlen(path)) < 0)
             return xend_err_set(err, XEND_EINVAL, "invalid xend address: %s", spec);
         ep->is_unix = true;
         return 0;
@@ -116,8 +116,8 @@ int xm_endpoint_parse(const char *spec, const char *root, struct xm_endpoint *ep
     char portbuf[16];
     if (port == NULL) {
         strcpy(portbuf, "8000");
-    } else if (copy_field(portbuf, sizeof(portbuf), port, port_len) < 0 ||
-               !all_digits(portbuf) || atol(portbuf) < 1 || atol(portbuf) > 65535) {
+    } else if (copy_field(portbuf, sizeof(portbuf), port, port_len) < 0 || !all_digits(portbuf) ||
+               atol(portbuf) < 1 || atol(portbuf) > 65535) {
         return xend_err_set(err, XEND_EINVAL, "invalid xend address: %s", spec);
     }
     if (copy_field(ep->host, sizeof(ep->host), host, host_len) < 0)
@@ -237,15 +237,14 @@ static int parse_head(const char *data, size_t hdr_len, struct xm_http_response 
 }
 
 /* Decode a chunked body into resp->body: 1 complete, 0 need more, <0 malformed. */
-static int decode_chunked(const char *p, const char *end, bool eof,
-                          struct xm_http_response *resp, struct xend_err *err)
+static int decode_chunked(const char *p, const char *end, bool eof, struct xm_http_response *resp,
+                          struct xend_err *err)
 {
     const char *next;
     size_t n;
     for (;;) {
         if (!next_line(p, end, &n, &next))
-            return eof ? xend_err_set(err, XEND_EINVAL, "invalid reply from xend: truncated")
-                       : 0;
+            return eof ? xend_err_set(err, XEND_EINVAL, "invalid reply from xend: truncated") : 0;
         char *e;
         unsigned long long size = strtoull(p, &e, 16);
         if (e == p || (e < p + n && *e != ';' && *e != ' ' && *e != '\t'))
@@ -261,13 +260,11 @@ static int decode_chunked(const char *p, const char *end, bool eof,
             return eof ? 1 : 0;
         }
         if ((unsigned long long)(end - p) < size)
-            return eof ? xend_err_set(err, XEND_EINVAL, "invalid reply from xend: truncated")
-                       : 0;
+            return eof ? xend_err_set(err, XEND_EINVAL, "invalid reply from xend: truncated") : 0;
         xend_buf_append(&resp->body, p, (size_t)size);
         p += size;
         if (!next_line(p, end, &n, &next))
-            return eof ? xend_err_set(err, XEND_EINVAL, "invalid reply from xend: truncated")
-                       : 0;
+            return eof ? xend_err_set(err, XEND_EINVAL, "invalid reply from xend: truncated") : 0;
         p = next;
     }
 }

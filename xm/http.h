@@ -19,10 +19,10 @@
 /* Where xend is: a TCP host and port, or a unix socket path; and the URL root. */
 struct xm_endpoint {
     bool is_unix;
-    char host[256];       /* TCP host, without IPv6 brackets */
-    char port[16];        /* TCP port */
-    char unix_path[108];  /* unix socket path */
-    char root[256];       /* URL root, always ending in '/', e.g. "/xend/" */
+    char host[256];      /* TCP host, without IPv6 brackets */
+    char port[16];       /* TCP port */
+    char unix_path[108]; /* unix socket path */
+    char root[256];      /* URL root, always ending in '/', e.g. "/xend/" */
 };
 
 /*
@@ -46,12 +46,15 @@ struct xm_http_request {
 
 struct xm_http_response {
     int status;
-    char *reason;        /* owned; the reason phrase ("" when none) */
-    char *content_type;  /* owned; NULL when the reply has none */
+    char *reason;       /* owned; the reason phrase ("" when none) */
+    char *content_type; /* owned; NULL when the reply has none */
     struct xend_buf body;
 };
 
-#define XM_HTTP_RESPONSE_INIT {0, NULL, NULL, XEND_BUF_INIT}
+#define XM_HTTP_RESPONSE_INIT                                                                      \
+    {                                                                                              \
+        0, NULL, NULL, XEND_BUF_INIT                                                               \
+    }
 
 /*
  * Send one request and read the whole reply. Returns 0, or -XEND_EIO with err set to the

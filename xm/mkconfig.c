@@ -12,7 +12,10 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#define VAR(n, t, v, u, d) {{(n), 0, XM_OPT_VAR, (v), (u), (d)}, (t)}
+#define VAR(n, t, v, u, d)                                                                         \
+    {                                                                                              \
+        {(n), 0, XM_OPT_VAR, (v), (u), (d)}, (t)                                                   \
+    }
 
 /* The variables of the 2.0 xm create, in its order, with its help texts and defaults. */
 const struct xm_var_spec xm_mkconfig_vars[] = {
@@ -27,8 +30,7 @@ const struct xm_var_spec xm_mkconfig_vars[] = {
         "Set the new domain's cpu weight.\n"
         "WEIGHT is a float that controls the domain's share of the cpu.",
         NULL),
-    VAR("console", XM_VAR_INT, "PORT", "Console port to use. Default is 9600 + domain id.",
-        NULL),
+    VAR("console", XM_VAR_INT, "PORT", "Console port to use. Default is 9600 + domain id.", NULL),
     VAR("restart", XM_VAR_STR, "onreboot|always|never",
         "Whether the domain should be restarted on exit.\n"
         "- onreboot: restart on exit with shutdown code reboot\n"
@@ -147,9 +149,8 @@ struct build {
 };
 
 /* An error about variable v: "FILE:LINE: " first when it came from the file. */
-__attribute__((format(printf, 3, 4))) static int var_err(struct build *b,
-                                                          const struct xm_pyvar *v,
-                                                          const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int var_err(struct build *b, const struct xm_pyvar *v,
+                                                         const char *fmt, ...)
 {
     char msg[XEND_ERR_MSG_MAX];
     va_list ap;
@@ -463,8 +464,7 @@ static int make_ip(struct build *b, char **out)
         if ((v[0] != NULL && v[0][0] != '\0') || strcmp(dhcp, "off") != 0) {
             *out = xend_xasprintf("%s:%s:%s:%s:%s:%s:%s", v[0] ? v[0] : "",
                                   v[1] && v[1][0] ? v[1] : "1.2.3.4", v[2] ? v[2] : "",
-                                  v[3] ? v[3] : "", v[4] ? v[4] : "", v[5] ? v[5] : "eth0",
-                                  dhcp);
+                                  v[3] ? v[3] : "", v[4] ? v[4] : "", v[5] ? v[5] : "eth0", dhcp);
         }
     }
     for (int i = 0; i < 7; i++)

@@ -35,10 +35,10 @@ extern const size_t xm_mkconfig_nvars;
 const struct xm_var_spec *xm_mkconfig_var(const char *name);
 
 struct xm_build_ctx {
-    const char *file;       /* the config file, for messages; NULL when none */
-    const char *config_dir; /* its directory: a relative kernel not found from the current
-                               directory is looked up there; NULL for none */
-    const char *defconfig;  /* the default name is its basename; may be NULL */
+    const char *file;              /* the config file, for messages; NULL when none */
+    const char *config_dir;        /* its directory: a relative kernel not found from the current
+                                      directory is looked up there; NULL for none */
+    const char *defconfig;         /* the default name is its basename; may be NULL */
     uint32_t (*random)(void *arg); /* random source for macs; NULL = getrandom() */
     void *random_arg;
 };

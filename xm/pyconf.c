@@ -170,8 +170,7 @@ static struct xm_pyvar *vars_add(struct xm_pyvars *vars, const char *name)
     return v;
 }
 
-void xm_pyvars_set_cmdline(struct xm_pyvars *vars, const char *name, const char *value,
-                           bool append)
+void xm_pyvars_set_cmdline(struct xm_pyvars *vars, const char *name, const char *value, bool append)
 {
     struct xm_pyvar *v = vars_add(vars, name);
     struct xm_pyval s = {.type = XM_PY_STR, .s = xend_xstrdup(value)};
@@ -296,8 +295,8 @@ static int lex_string(struct lexer *lx, bool raw)
         case 'x': {
             int v = 0, k = 0;
             for (; k < 2 && lx->p < lx->end && isxdigit((unsigned char)*lx->p); k++, lx->p++)
-                v = v * 16 + (isdigit((unsigned char)*lx->p) ? *lx->p - '0'
-                                                             : (tolower(*lx->p) - 'a' + 10));
+                v = v * 16 +
+                    (isdigit((unsigned char)*lx->p) ? *lx->p - '0' : (tolower(*lx->p) - 'a' + 10));
             if (k != 2)
                 return lex_err(lx, "invalid \\x escape");
             xend_buf_putc(&lx->text, (char)v);
@@ -387,8 +386,8 @@ static int lex_next(struct lexer *lx)
             while (lx->p < lx->end && *lx->p != '\n')
                 lx->p++;
         } else if (c == '\\' && lx->p + 1 < lx->end &&
-                   (lx->p[1] == '\n' || (lx->p[1] == '\r' && lx->p + 2 < lx->end &&
-                                         lx->p[2] == '\n'))) {
+                   (lx->p[1] == '\n' ||
+                    (lx->p[1] == '\r' && lx->p + 2 < lx->end && lx->p[2] == '\n'))) {
             lx->p += lx->p[1] == '\n' ? 2 : 3;
             lx->line++;
         } else if (c == '\n') {
@@ -433,9 +432,9 @@ static int lex_next(struct lexer *lx)
         }
     }
     if (strchr("=+-*/%()[]{},;.:<>", c) == NULL || c == '\0')
-        return isprint((unsigned char)c) ? lex_err(lx, "invalid character '%c'", c)
-                                         : lex_err(lx, "invalid character 0x%02x",
-                                                   (unsigned char)c);
+        return isprint((unsigned char)c)
+                   ? lex_err(lx, "invalid character '%c'", c)
+                   : lex_err(lx, "invalid character 0x%02x", (unsigned char)c);
     if (c == '(' || c == '[' || c == '{')
         lx->depth++;
     else if ((c == ')' || c == ']' || c == '}') && lx->depth > 0)
@@ -715,8 +714,7 @@ static int binop(struct eval *ev, const char *op, struct xm_pyval *a, struct xm_
 }
 
 /* Items up to `close` after an opening bracket; *trailing_comma tells (x) from (x,). */
-static int parse_items(struct eval *ev, const char *close, struct xm_pyval *seq,
-                       bool *comma)
+static int parse_items(struct eval *ev, const char *close, struct xm_pyval *seq, bool *comma)
 {
     *comma = false;
     while (!is_op(&ev->lx, close)) {
@@ -924,9 +922,9 @@ static int parse_simple(struct eval *ev)
         return skip_statement(ev);
     if (is_name(lx, "pass"))
         return lex_next(lx);
-    static const char *const keywords[] = {"if", "for", "while", "def", "class", "try",
-                                           "with", "print", "del", "return", "exec", "global",
-                                           "lambda", "else", "elif"};
+    static const char *const keywords[] = {"if",   "for",    "while",  "def",  "class",
+                                           "try",  "with",   "print",  "del",  "return",
+                                           "exec", "global", "lambda", "else", "elif"};
     for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
         if (is_name(lx, keywords[i]))
             return lex_err(lx, "'%s' statements are not supported", keywords[i]);

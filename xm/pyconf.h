@@ -51,7 +51,10 @@ struct xm_pyvars {
     size_t n, cap;
 };
 
-#define XM_PYVARS_INIT {NULL, 0, 0}
+#define XM_PYVARS_INIT                                                                             \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void xm_pyvars_free(struct xm_pyvars *vars);
 

@@ -13,7 +13,7 @@ struct fake_reply {
     const char *reason;
     const char *ctype; /* NULL: no Content-Type */
     const char *body;
-    int times;         /* serve at most this many times (0 = always) */
+    int times; /* serve at most this many times (0 = always) */
 };
 
 struct fake_xend;

@@ -253,8 +253,7 @@ static void test_domain_operations_send_the_2_0_ops(void **state)
         {{"vbd-create", "vm1", "phy:sda2", "sda2", "w"},
          "op=device_create&config=%28vbd+%28uname+phy%3Asda2%29+%28dev+sda2%29+%28mode+w%29%29"},
         {{"vbd-destroy", "vm1", "0"}, "op=device_destroy&type=vbd&idx=0"},
-        {{"migrate", "-l", "vm1", "host2"},
-         "op=migrate&destination=host2&live=1&resource=0"},
+        {{"migrate", "-l", "vm1", "host2"}, "op=migrate&destination=host2&live=1&resource=0"},
         {{"call", "domain_pincpu", "vm1", "-1"}, "op=pincpu&cpu=-1"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -55,8 +55,7 @@ static void test_endpoint_forms(void **state)
     assert_int_equal(xm_endpoint_parse("unix:", NULL, &ep, &err), -XEND_EINVAL);
 }
 
-static int parse(const char *text, bool eof, struct xm_http_response *resp,
-                 struct xend_err *err)
+static int parse(const char *text, bool eof, struct xm_http_response *resp, struct xend_err *err)
 {
     xend_err_clear(err);
     return xm_http_parse_response(text, strlen(text), eof, resp, err);
@@ -68,8 +67,7 @@ static void test_reply_framing(void **state)
     struct xm_http_response r = XM_HTTP_RESPONSE_INIT;
     struct xend_err err;
     /* Content-Length: complete only when the body is all there */
-    assert_int_equal(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n(a b", false, &r, &err),
-                     0);
+    assert_int_equal(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n(a b", false, &r, &err), 0);
     assert_int_equal(parse("HTTP/1.1 200 OK\r\ncontent-length: 5\r\nContent-Type: "
                            "application/sxp\r\n\r\n(a b)",
                            false, &r, &err),
@@ -90,14 +88,13 @@ static void test_reply_framing(void **state)
     assert_int_equal(parse("HTTP/1.0 200 OK\n\nhello", true, &r, &err), 1);
     assert_string_equal(xend_buf_str(&r.body), "hello");
     /* an interim 100 is skipped; 204 has no body */
-    assert_int_equal(parse("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
-                           false, &r, &err),
-                     1);
+    assert_int_equal(
+        parse("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", false, &r, &err), 1);
     assert_int_equal(r.status, 204);
     /* the reason phrase carries xend's message */
-    assert_int_equal(parse("HTTP/1.1 404 invalid domain:nosuch\r\nContent-Length: 0\r\n\r\n",
-                           false, &r, &err),
-                     1);
+    assert_int_equal(
+        parse("HTTP/1.1 404 invalid domain:nosuch\r\nContent-Length: 0\r\n\r\n", false, &r, &err),
+        1);
     assert_string_equal(r.reason, "invalid domain:nosuch");
     /* broken replies */
     assert_int_equal(parse("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort", true, &r, &err),
@@ -126,9 +123,9 @@ static void test_replies_follow_the_2_0_client_rules(void **state)
     assert_int_equal(xend_sxp_length(r.sxp), 2);
     xm_result_free(&r);
 
-    assert_int_equal(decode(200, "OK", "application/sxp", "(xend.err \"(22, 'Invalid')\")", &r,
-                            &err),
-                     -XEND_EIO);
+    assert_int_equal(
+        decode(200, "OK", "application/sxp", "(xend.err \"(22, 'Invalid')\")", &r, &err),
+        -XEND_EIO);
     assert_string_equal(err.msg, "(22, 'Invalid')");
 
     /* 2.0.0 xend wrote an HTML page after the error: the first value still counts */
@@ -137,8 +134,7 @@ static void test_replies_follow_the_2_0_client_rules(void **state)
                      -XEND_EIO);
     assert_string_equal(err.msg, "No such thing");
 
-    assert_int_equal(decode(404, "invalid domain:x", "text/html", "<html/>", &r, &err),
-                     -XEND_EIO);
+    assert_int_equal(decode(404, "invalid domain:x", "text/html", "<html/>", &r, &err), -XEND_EIO);
     assert_string_equal(err.msg, "invalid domain:x");
     assert_int_equal(r.status, 404);
 
@@ -153,23 +149,20 @@ static void test_replies_follow_the_2_0_client_rules(void **state)
     assert_string_equal(r.text, "boot lines\n");
     xm_result_free(&r);
 
-    assert_int_equal(decode(202, "Accepted", "application/sxp; charset=utf-8", "0", &r, &err),
-                     0);
+    assert_int_equal(decode(202, "Accepted", "application/sxp; charset=utf-8", "0", &r, &err), 0);
     assert_int_equal(r.kind, XM_RESULT_SXP);
     assert_string_equal(xend_sxp_atom_text(r.sxp), "0");
     xm_result_free(&r);
 
-    assert_int_equal(decode(200, "OK", "application/sxp", "(unclosed", &r, &err),
-                     -XEND_EINVAL);
+    assert_int_equal(decode(200, "OK", "application/sxp", "(unclosed", &r, &err), -XEND_EINVAL);
 }
 
 static void test_request_encodings(void **state)
 {
     (void)state;
     struct xend_buf b = XEND_BUF_INIT;
-    struct xm_param p[3] = {{"op", "create", NULL},
-                            {"config", "(vm (name 'a b') (x &=%+))", NULL},
-                            {"e", NULL, NULL}};
+    struct xm_param p[3] = {
+        {"op", "create", NULL}, {"config", "(vm (name 'a b') (x &=%+))", NULL}, {"e", NULL, NULL}};
     xm_urlencode(p, 3, &b);
     assert_string_equal(xend_buf_str(&b),
                         "op=create&config=%28vm+%28name+%27a+b%27%29+%28x+%26%3D%25%2B%29%29&e=");

@@ -35,8 +35,10 @@ static char *build(const char *text, const char *const *cmdline, struct xend_err
     char *out = NULL;
     if (xm_pyconf_parse(text, strlen(text), "cfg", &vars, err) == 0) {
         uint32_t seed = 0x123456;
-        struct xm_build_ctx ctx = {.file = "cfg", .defconfig = "/etc/xen/myvm",
-                                   .random = fixed_random, .random_arg = &seed};
+        struct xm_build_ctx ctx = {.file = "cfg",
+                                   .defconfig = "/etc/xen/myvm",
+                                   .random = fixed_random,
+                                   .random_arg = &seed};
         struct xend_sxp *vm = NULL;
         if (xm_mkconfig_build(&vars, &ctx, &vm, err) == 0) {
             out = xend_sxp_print(vm);
@@ -117,10 +119,9 @@ static void test_command_line_overrides_and_appends(void **state)
 {
     (void)state;
     struct xend_err err;
-    const char *cmd[] = {"memory=256", "disk=phy:a,a,r", "disk=phy:b,b,w", "cpu_weight=2",
-                         "name=other", NULL};
-    char *s = build("kernel = '/k'\nmemory = 64\nname = 'vm'\ndisk = ['phy:c,c,r']\n", cmd,
-                    &err);
+    const char *cmd[] = {"memory=256",   "disk=phy:a,a,r", "disk=phy:b,b,w",
+                         "cpu_weight=2", "name=other",     NULL};
+    char *s = build("kernel = '/k'\nmemory = 64\nname = 'vm'\ndisk = ['phy:c,c,r']\n", cmd, &err);
     assert_non_null(s);
     assert_non_null(strstr(s, "(name other) (memory 256) (cpu_weight 2.0)"));
     assert_non_null(strstr(s, "(uname phy:a)"));

@@ -32,8 +32,8 @@ static int parse(char **argv, int argc, struct xm_optval *v, char ***args, int *
 static void test_options_mix_with_arguments(void **state)
 {
     (void)state;
-    char *argv[] = {"create", "-qn", "cfg", "--defconfig=x", "memory=64", "-f", "y", "--dry",
-                    "-fz", "last"};
+    char *argv[] = {"create", "-qn", "cfg",   "--defconfig=x", "memory=64",
+                    "-f",     "y",   "--dry", "-fz",           "last"};
     struct xm_optval v[6];
     char **args;
     int nargs;
@@ -101,15 +101,16 @@ static void test_usage_is_the_2_0_text(void **state)
     (void)state;
     struct xend_buf b = XEND_BUF_INIT;
     xm_opt_usage(&set, "create", &b);
-    assert_string_equal(xend_buf_str(&b), "Usage:  create [options] [vars]\n\nCreate a domain.\n\n\n"
-                                          " -h, --help\n    Print this help.\n\n"
-                                          " -q, --quiet\n    Quiet.\n\n"
-                                          " -f, --defconfig FILE\n    Use the given\n"
-                                          "    Python script.\n    Default xmdefconfig\n\n"
-                                          " -n, --dryrun\n    Dry run.\n\n"
-                                          " --debug\n\n"
-                                          " memory=MEMORY\n    Domain memory in MB.\n"
-                                          "    Default 128\n\n\n");
+    assert_string_equal(xend_buf_str(&b),
+                        "Usage:  create [options] [vars]\n\nCreate a domain.\n\n\n"
+                        " -h, --help\n    Print this help.\n\n"
+                        " -q, --quiet\n    Quiet.\n\n"
+                        " -f, --defconfig FILE\n    Use the given\n"
+                        "    Python script.\n    Default xmdefconfig\n\n"
+                        " -n, --dryrun\n    Dry run.\n\n"
+                        " --debug\n\n"
+                        " memory=MEMORY\n    Domain memory in MB.\n"
+                        "    Default 128\n\n\n");
     xend_buf_free(&b);
     assert_int_equal(xm_opt_index(&set, "dryrun"), 3);
     assert_int_equal(xm_opt_index(&set, "memory"), -1);

@@ -114,8 +114,7 @@ static void test_imports_and_pass_are_ignored(void **state)
     (void)state;
     struct xm_pyvars vars = XM_PYVARS_INIT;
     struct xend_err err;
-    assert_int_equal(run("import os\nfrom xen.util.ip import *\npass\nx = 1; y = 2\n", &vars,
-                         &err),
+    assert_int_equal(run("import os\nfrom xen.util.ip import *\npass\nx = 1; y = 2\n", &vars, &err),
                      0);
     assert_int_equal(get(&vars, "y")->i, 2);
     xm_pyvars_free(&vars);
