@@ -73,8 +73,6 @@ static struct {
     struct xend_plugin *self;
     const struct xend_host *host;
     struct devscript ds;
-    const char *block_file; /* block-file */
-    const char *block_enbd; /* block-enbd */
 } vbd_g;
 
 #define H (vbd_g.host)
@@ -220,17 +218,23 @@ static bool vbd_type_ok(const char *t)
     return true;
 }
 
-/* The script that binds TYPE: the config's block-file / block-enbd, else block-TYPE. */
+/*
+ * The script that binds TYPE: config `block-TYPE`, default "block-TYPE". block-file and
+ * block-enbd are looked up at init, so that the config may set them (a key nobody looked
+ * up by then is a startup error); other types get their default name.
+ */
 static char *vbd_script_name(const char *type)
 {
-    if (strcmp(type, "file") == 0)
-        return vbd_strdup(vbd_g.block_file);
-    if (strcmp(type, "enbd") == 0)
-        return vbd_strdup(vbd_g.block_enbd);
-    char *name;
-    if (asprintf(&name, "block-%s", type) < 0)
+    char *key;
+    if (asprintf(&key, "block-%s", type) < 0)
         abort();
-    return name;
+    const char *name = key;
+    struct xend_err err = {0};
+    if (H->config->get_str(vbd_g.self, key, key, &name, &err) < 0)
+        name = key;
+    char *out = vbd_strdup(name);
+    free(key);
+    return out;
 }
 
 /* Read a (vbd ...) config into *c: the checks that need nothing but the config. */
@@ -838,10 +842,12 @@ static int vbd_init(struct xend_plugin *self, const struct xend_host *host)
     vbd_g.host = host;
     struct xend_err err = {0};
     int rc = devscript_setup(&vbd_g.ds, self, host, "vbd", &err);
+    /* The block script keys of the 2.0 config; see vbd_script_name. */
+    const char *unused;
     if (rc == 0)
-        rc = host->config->get_str(self, "block-file", "block-file", &vbd_g.block_file, &err);
+        rc = host->config->get_str(self, "block-file", "block-file", &unused, &err);
     if (rc == 0)
-        rc = host->config->get_str(self, "block-enbd", "block-enbd", &vbd_g.block_enbd, &err);
+        rc = host->config->get_str(self, "block-enbd", "block-enbd", &unused, &err);
     if (rc == 0)
         rc = host->device->class_add(self, &vbd_ops, NULL);
     if (rc < 0)
