@@ -229,13 +229,15 @@ static int run_daemon(struct xend_runtime *rt)
     xend_event_port_stop(evport);
     xend_transfer_stop();
     xend_http_stop();
-    xend_loader_fini_all();
+    /* The backend closes before its plugin's fini frees what close needs. */
     xend_hv_close();
+    xend_loader_fini_all();
     xend_store_close(rt->store);
     xend_loop_free();
     xend_domain_table_free();
     xend_sched_remove_owner(NULL);
     xend_http_routes_clear();
+    xend_event_reset();
     xend_loader_free();
     xend_log_notice("xend stopped", "pid=%d", (int)getpid());
     xend_daemon_pidfile_remove(rt->pidfile);
