@@ -3,6 +3,21 @@
 # its effect on the daemon. Run by ctest as `bash test_xm.sh` (BUILD_DIR, SRC_DIR set).
 source "$(dirname "$0")/lib.sh"
 
+# Listening ports below the ephemeral range (32768-60999 here): every xm request takes an
+# ephemeral port for its own end, and one taken in the console range makes a create fail
+# with "console port in use".
+low_free_port() {
+    local span=$1 p i ok
+    for _ in $(seq 1 200); do
+        p=$((10000 + RANDOM % 22000))
+        ok=1
+        for i in $(seq 0 $((span - 1))); do port_free $((p + i)) || { ok=0; break; }; done
+        [ $ok = 1 ] && { echo $p; return 0; }
+    done
+    return 1
+}
+CONSOLE_BASE=$(low_free_port 64)
+XEND_PORT=$(low_free_port 1)
 xend_start || { not_ok "xend starts"; finish; }
 ok "xend starts"
 cd "$SRC_DIR" || exit 1
@@ -15,6 +30,11 @@ run_xm() {
     ERR=$(cat "$T/.err")
 }
 
+# expect_rc DESC WANT: the exit status of the last run_xm, showing its stderr when wrong
+expect_rc() {
+    if [ "$RC" = "$2" ]; then ok "$1"; else not_ok "$1" "exit $RC, stderr [$ERR]"; fi
+}
+
 # The domain record of $1 as xend has it (for checking effects).
 record() { xget "/xend/domain/$1"; }
 field() { record "$1" | grep -oE "\\($2 [^()]*\\)" | head -n 1 | sed -E "s/^\\($2 (.*)\\)$/\\1/"; }
@@ -24,18 +44,18 @@ state_is() { field "$1" state | grep -qE "$2"; }
 
 # --- host ---------------------------------------------------------------------------
 run_xm info
-expect_eq "info exits 0" 0 "$RC"
+expect_rc "info exits 0" 0
 expect_match "info pads keys to 23" '^system                 : ' "$OUT"
 expect_match "info shows the cores" $'\n''cores                  : [0-9]+' "$OUT"
 run_xm dmesg
-expect_eq "dmesg exits 0" 0 "$RC"
+expect_rc "dmesg exits 0" 0
 expect_match "dmesg shows the hypervisor's messages" '\(XEN\)' "$OUT"
 run_xm log
 expect_match "log shows the xend log" 'xend started' "$OUT"
 
 # --- create -------------------------------------------------------------------------
 run_xm create examples/xmexample1
-expect_eq "create exits 0" 0 "$RC"
+expect_rc "create exits 0" 0
 expect_eq "create says which file" 'Using config file "examples/xmexample1".' \
     "$(printf '%s\n' "$OUT" | head -n 1)"
 expect_match "create reports the console port" \
@@ -47,34 +67,34 @@ expect_eq "the kernel was made absolute" "$SRC_DIR/examples/vmlinuz-sim" "$(fiel
 ID=$(field ExampleDomain id)
 
 run_xm create examples/xmexample1
-expect_eq "a second ExampleDomain fails" 1 "$RC"
+expect_rc "a second ExampleDomain fails" 1
 expect_match "with xend's message" '^Error: .*ExampleDomain' "$ERR"
 
 run_xm create -p -q examples/xmexample2 vmid=3
-expect_eq "create -p -q exits 0" 0 "$RC"
+expect_rc "create -p -q exits 0" 0
 expect_eq "create -q prints nothing" "" "$OUT"
 expect_match "create -p leaves it paused" '^--p--$' "$(field VM3 state)"
 expect_eq "VAR=VAL reached the config" "aa:00:00:00:01:03" "$(field VM3 mac)"
 
 vm_config sxp1 32 >"$T/sxp1.sxp"
 run_xm create -F "$T/sxp1.sxp"
-expect_eq "create -F exits 0" 0 "$RC"
+expect_rc "create -F exits 0" 0
 expect_match "create -F reports" '^Started domain sxp1, console on port [0-9]+$' "$OUT"
 check "create -F made the domain" present sxp1
 
 printf 'kernel = "%s"\nname = "bad"\nmemory = [ 1\n' "$(sim_kernel)" >"$T/bad.cfg"
 run_xm create "$T/bad.cfg"
-expect_eq "a broken config exits 1" 1 "$RC"
+expect_rc "a broken config exits 1" 1
 expect_match "its error names file and line" "^Error: $T/bad.cfg:4: " "$ERR"
 printf 'kernel = "/nonexistent/vmlinuz"\nname = "nokernel"\n' >"$T/nok.cfg"
 run_xm create "$T/nok.cfg"
-expect_eq "a missing kernel exits 1" 1 "$RC"
+expect_rc "a missing kernel exits 1" 1
 expect_match "with xend's message" '^Error: ' "$ERR"
 check "and leaves no domain" gone nokernel
 
 # --- list and friends ---------------------------------------------------------------
 run_xm list
-expect_eq "list exits 0" 0 "$RC"
+expect_rc "list exits 0" 0
 expect_eq "list header" "Name              Id  Mem(MB)  CPU  State  Time(s)  Console" \
     "$(printf '%s\n' "$OUT" | head -n 1)"
 expect_match "list row of Domain-0" $'\n''Domain-0 {9} {2}0 +[0-9]+ +[0-9]+  [-rbpsc]{5} +[0-9]+\.[0-9] {8}(\n|$)' "$OUT"
@@ -88,7 +108,7 @@ run_xm list -l ExampleDomain
 expect_eq "list -l pretty-prints the record" "(domain" "$(printf '%s\n' "$OUT" | head -n 1)"
 expect_match "list -l has the config" '\(config' "$OUT"
 run_xm list nosuch
-expect_eq "list of an unknown domain exits 1" 1 "$RC"
+expect_rc "list of an unknown domain exits 1" 1
 expect_eq "with 404's reason" "Error: invalid domain:nosuch" "$ERR"
 
 run_xm domid ExampleDomain
@@ -127,32 +147,32 @@ dev=""
 for d in /dev/loop7 /dev/loop6 /dev/loop0; do [ -b "$d" ] && { dev=$d; break; }; done
 if [ -n "$dev" ]; then
     run_xm vbd-create ExampleDomain "phy:$dev" sdb1 r
-    expect_eq "vbd-create exits 0" 0 "$RC"
+    expect_rc "vbd-create exits 0" 0
     run_xm vbd-list ExampleDomain
     expect_match "vbd-list shows the new vbd" '\(vbd .*\(dev sdb1\)' "$OUT"
     idx=$(printf '%s\n' "$OUT" | grep -oE '\(idx [0-9]+\)' | head -n 1 | grep -oE '[0-9]+')
     run_xm vbd-destroy ExampleDomain "$idx"
-    expect_eq "vbd-destroy exits 0" 0 "$RC"
+    expect_rc "vbd-destroy exits 0" 0
     run_xm vbd-list ExampleDomain
     expect_eq "vbd-destroy removed it" "" "$OUT"
 else
     ok "vbd-create/destroy # skip: no block device to export"
 fi
 run_xm vbd-create ExampleDomain phy:/nonexistent/dev sdb2 r
-expect_eq "vbd-create of a missing device exits 1" 1 "$RC"
+expect_rc "vbd-create of a missing device exits 1" 1
 expect_match "with the vbd message" '^Error: .*(not found|Device)' "$ERR"
 
 # --- domain operations --------------------------------------------------------------
 run_xm pause ExampleDomain
-expect_eq "pause exits 0" 0 "$RC"
+expect_rc "pause exits 0" 0
 expect_match "pause pauses" '^--p--$' "$(field ExampleDomain state)"
 run_xm unpause ExampleDomain
 expect_match "unpause runs it again" '^[rb-]{2}-' "$(field ExampleDomain state)"
 run_xm pause nosuch
-expect_eq "pause of an unknown domain exits 1" 1 "$RC"
+expect_rc "pause of an unknown domain exits 1" 1
 expect_eq "with 404's reason" "Error: invalid domain:nosuch" "$ERR"
 run_xm pincpu ExampleDomain 0
-expect_eq "pincpu exits 0" 0 "$RC"
+expect_rc "pincpu exits 0" 0
 wait_until 5 bash -c "[ \"\$(xm list ExampleDomain | sed 1d | awk '{print \$4}')\" = 0 ]" &&
     ok "pincpu moves it to cpu 0" || not_ok "pincpu moves it to cpu 0"
 run_xm pincpu ExampleDomain abc
@@ -160,10 +180,10 @@ expect_eq "pincpu with a bad cpu" "Error: invalid literal for int() with base 10
 
 # --- schedulers ---------------------------------------------------------------------
 run_xm bvt ExampleDomain 20 1 0 2000 1000
-expect_eq "bvt exits 0" 0 "$RC"
+expect_rc "bvt exits 0" 0
 expect_eq "bvt sets mcuadv" 20 "$(field ExampleDomain mcuadv)"
 run_xm bvt_ctxallow 5000000
-expect_eq "bvt_ctxallow exits 0" 0 "$RC"
+expect_rc "bvt_ctxallow exits 0" 0
 run_xm atropos ExampleDomain 10000000 2000000 10000000 1
 if [ "$RC" = 0 ]; then ok "atropos is accepted"; else
     expect_match "atropos under another scheduler is xend's error" '^Error: ' "$ERR"; fi
@@ -175,7 +195,7 @@ expect_eq "bvt with too few arguments" "Error: bvt: Invalid argument(s)" "$ERR"
 
 # --- dmesg -c -----------------------------------------------------------------------
 run_xm dmesg -c
-expect_eq "dmesg -c exits 0" 0 "$RC"
+expect_rc "dmesg -c exits 0" 0
 run_xm dmesg
 expect_no_match "dmesg -c cleared the buffer" 'domain [0-9]+ created' "$OUT"
 
@@ -187,9 +207,9 @@ expect_eq "call domain pretty-prints" "(domain" "$(printf '%s\n' "$OUT" | head -
 run_xm call xend
 expect_match "call xend gets the root" '\(ls .*domain' "$(printf '%s' "$OUT" | tr '\n' ' ')"
 run_xm call domain_pause VM3
-expect_eq "call domain_pause exits 0" 0 "$RC"
+expect_rc "call domain_pause exits 0" 0
 run_xm call -x "127.0.0.1:$XEND_PORT" domain_unpause VM3
-expect_eq "call -x HOST:PORT" 0 "$RC"
+expect_rc "call -x HOST:PORT" 0
 expect_match "call domain_unpause ran it" '^[rb-]{2}-' "$(field VM3 state)"
 run_xm call domain_pause
 expect_eq "call with too few arguments" "Error: call: usage: domain_pause ID" "$ERR"
@@ -199,31 +219,31 @@ xget /xend/vnet/ >/dev/null
 if [ "$(http_status)" = 200 ]; then
     printf '(vnet (id 97) (bridge vnet97) (security none))\n' >"$T/vnet.sxp"
     run_xm vnet-create "$T/vnet.sxp"
-    expect_eq "vnet-create exits 0" 0 "$RC"
+    expect_rc "vnet-create exits 0" 0
     run_xm vnet-list
     expect_match "vnet-list shows it" '\(id 97\)' "$OUT"
     run_xm vnet-delete 97
-    expect_eq "vnet-delete exits 0" 0 "$RC"
+    expect_rc "vnet-delete exits 0" 0
     run_xm vnet-list
     expect_no_match "vnet-delete removed it" '\(id 97\)' "$OUT"
 else
     run_xm vnet-list
-    expect_eq "vnet-list without vnet support fails" 1 "$RC"
+    expect_rc "vnet-list without vnet support fails" 1
     expect_match "with xend's reason" '^Error: ' "$ERR"
 fi
 
 # --- save, restore, migrate ---------------------------------------------------------
 run_xm save sxp1 "$T/sxp1.save"
-expect_eq "save exits 0" 0 "$RC"
+expect_rc "save exits 0" 0
 expect_eq "save prints nothing off a terminal" "" "$OUT$ERR"
 check "save wrote the file" test -s "$T/sxp1.save"
 check "the saved domain is gone" gone sxp1
 run_xm restore "$T/sxp1.save"
-expect_eq "restore exits 0" 0 "$RC"
+expect_rc "restore exits 0" 0
 expect_eq "restore prints the record" "(domain" "$(printf '%s\n' "$OUT" | head -n 1)"
 expect_match "restore gives the domain back" '^[rb-]{2}-' "$(field sxp1 state)"
 run_xm migrate sxp1 "127.0.0.1:$(free_port)"
-expect_eq "migrate to nowhere exits 1" 1 "$RC"
+expect_rc "migrate to nowhere exits 1" 1
 expect_match "with an error" '^Error: ' "$ERR"
 check "a failed migration keeps the domain" present sxp1
 run_xm migrate Domain-0 elsewhere
@@ -231,30 +251,30 @@ expect_eq "migrate of Domain-0 is refused" "Error: Cannot migrate Domain-0" "$ER
 
 # --- memory -------------------------------------------------------------------------
 run_xm maxmem ExampleDomain 128
-expect_eq "maxmem exits 0" 0 "$RC"
+expect_rc "maxmem exits 0" 0
 expect_eq "maxmem sets maxmem" 128 "$(field ExampleDomain maxmem)"
 run_xm balloon ExampleDomain 48
-expect_eq "balloon exits 0" 0 "$RC"
+expect_rc "balloon exits 0" 0
 wait_until 10 bash -c "[ \"\$(xm list ExampleDomain | sed 1d | awk '{print \$3}')\" = 48 ]" &&
     ok "balloon reaches the target" || not_ok "balloon reaches the target"
 
 # --- shutdown and destroy -----------------------------------------------------------
 run_xm destroy VM3
-expect_eq "destroy exits 0" 0 "$RC"
+expect_rc "destroy exits 0" 0
 check "destroy removes the domain" gone VM3
 run_xm shutdown -R ExampleDomain
-expect_eq "shutdown -R exits 0" 0 "$RC"
+expect_rc "shutdown -R exits 0" 0
 sleep 1
 check "shutdown -R restarts rather than removes" present ExampleDomain
 run_xm shutdown -w sxp1
-expect_eq "shutdown -w exits 0" 0 "$RC"
+expect_rc "shutdown -w exits 0" 0
 expect_eq "shutdown -w reports" $'Domain sxp1 terminated\nAll domains terminated' "$OUT"
 check "shutdown -w returns once it is gone" gone sxp1
 run_xm shutdown -w -R ExampleDomain
 expect_eq "shutdown -w -R is refused" "Error: Can't specify wait and reboot" "$ERR"
 xm create -q examples/xmexample2 vmid=4 >/dev/null 2>&1
 run_xm shutdown -a -w
-expect_eq "shutdown -a -w exits 0" 0 "$RC"
+expect_rc "shutdown -a -w exits 0" 0
 expect_eq "shutdown -a -w ends with the summary" "All domains terminated" \
     "$(printf '%s\n' "$OUT" | tail -n 1)"
 names=$(xget /xend/domain/)
@@ -270,7 +290,7 @@ run_xm destroy cvm
 # --- xend gone ----------------------------------------------------------------------
 xend_stop
 run_xm list
-expect_eq "list with xend stopped exits 1" 1 "$RC"
+expect_rc "list with xend stopped exits 1" 1
 expect_eq "says so" "Error: Error connecting to xend, is xend running?" \
     "$(printf '%s\n' "$ERR" | tail -n 1)"
 
