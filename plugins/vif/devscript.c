@@ -5,10 +5,15 @@
  */
 #include "devscript.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -123,15 +128,23 @@ static char *devscript_cmdline(const char *const *argv)
     return s;
 }
 
+/* The environment a script runs with (owned array, NULL for xend's own) and whether that
+ * is a dry run. */
+static const char **devscript_envp(const struct devscript *ds, bool *dry)
+{
+    *dry = devscript_dry_run(ds);
+    if (*dry)
+        return devscript_env(DEVSCRIPT_DRY_RUN_ENV "=1");
+    if (ds->dry_run == DEVSCRIPT_DRY_NO)
+        return devscript_env(NULL);
+    return NULL;
+}
+
 int devscript_run(const struct devscript *ds, const char *const *argv, xend_spawn_fn *done,
                   void *arg, struct xend_err *err)
 {
-    const char **env = NULL;
-    bool dry = devscript_dry_run(ds);
-    if (dry)
-        env = devscript_env(DEVSCRIPT_DRY_RUN_ENV "=1");
-    else if (ds->dry_run == DEVSCRIPT_DRY_NO)
-        env = devscript_env(NULL);
+    bool dry;
+    const char **env = devscript_envp(ds, &dry);
 
     char *cmd = devscript_cmdline(argv);
     ds->host->log->emit(ds->self, XEND_LOG_INFO, "script run", "cmd=\"%s\" dry_run=%s", cmd,
@@ -142,6 +155,91 @@ int devscript_run(const struct devscript *ds, const char *const *argv, xend_spaw
         rc = xend_err_set(err, XEND_EIO, "%s: cannot run script %s", ds->who, cmd);
     free(cmd);
     return rc;
+}
+
+static uint64_t devscript_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int devscript_run_sync(const struct devscript *ds, const char *const *argv, const char *script,
+                       const char *action)
+{
+    bool dry;
+    const char **env = devscript_envp(ds, &dry);
+    char *cmd = devscript_cmdline(argv);
+    ds->host->log->emit(ds->self, XEND_LOG_INFO, "script run", "cmd=\"%s\" dry_run=%s wait=yes",
+                        cmd, dry ? "yes" : "no");
+    free(cmd);
+
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        free(env);
+        return -XEND_EIO;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0)
+            dup2(nul, 0);
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        execve(argv[0], (char *const *)argv, env ? (char *const *)env : environ);
+        dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    free(env);
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        return -XEND_EIO;
+    }
+
+    char out[65536];
+    size_t len = 0;
+    bool timed_out = false;
+    uint64_t deadline = devscript_now_ms() + ds->timeout_ms;
+    for (;;) {
+        uint64_t now = devscript_now_ms();
+        if (now >= deadline) {
+            timed_out = true;
+            kill(pid, SIGKILL);
+            break;
+        }
+        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+        int r = poll(&pfd, 1, (int)(deadline - now));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            continue;
+        char buf[4096];
+        ssize_t n = read(p[0], buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* EOF: the script (and whatever shared its output) is done */
+        size_t keep = (size_t)n < sizeof(out) - 1 - len ? (size_t)n : sizeof(out) - 1 - len;
+        memcpy(out + len, buf, keep);
+        len += keep;
+    }
+    close(p[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    out[len] = '\0';
+    struct xend_spawn_result res = {
+        .size = sizeof(res),
+        .status = status,
+        .timed_out = timed_out,
+        .output = out,
+        .output_len = len,
+    };
+    devscript_log(ds, XEND_LOG_ERROR, script, action, &res);
+    if (devscript_ok(&res))
+        return 0;
+    return timed_out ? -XEND_ETIMEDOUT : -XEND_EIO;
 }
 
 bool devscript_ok(const struct xend_spawn_result *res)

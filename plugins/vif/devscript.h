@@ -69,6 +69,15 @@ bool devscript_dry_run(const struct devscript *ds);
 int devscript_run(const struct devscript *ds, const char *const *argv, xend_spawn_fn *done,
                   void *arg, struct xend_err *err);
 
+/*
+ * Run argv like devscript_run, but wait for it here (with the same timeout) and log the
+ * result. Only for xend's stop, when the loop no longer runs and would kill a child left
+ * behind: the network must be torn down before xend says it stopped.
+ * Returns 0 when it succeeded, else -XEND_EIO / -XEND_ETIMEDOUT (logged, err not set).
+ */
+int devscript_run_sync(const struct devscript *ds, const char *const *argv, const char *script,
+                       const char *action);
+
 /* True when the script exited with status 0 in time. */
 bool devscript_ok(const struct xend_spawn_result *res);
 

@@ -889,7 +889,10 @@ static int vif_network_hook(const struct xend_hook_event *ev, void *arg)
     const char *argv[] = {path, action, bridge, vif_g.antispoof ? "antispoof=yes" : "antispoof=no",
                           NULL};
     struct xend_err e = {0};
-    if (devscript_run(&vif_g.ds, argv, vif_network_done, (void *)action, &e) < 0)
+    if (ev->point == XEND_HOOK_XEND_STOP)
+        /* xend is stopping: the loop no longer runs, and a child left behind is killed. */
+        devscript_run_sync(&vif_g.ds, argv, vif_g.network_script, action);
+    else if (devscript_run(&vif_g.ds, argv, vif_network_done, (void *)action, &e) < 0)
         vif_log(XEND_LOG_ERROR, "network script failed", "error=\"%s\"", xend_err_msg(&e));
     free(path);
     return 0;
