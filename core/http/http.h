@@ -82,4 +82,11 @@ uint64_t xend_http_request_id(const struct xend_request *req);
  */
 int xend_http_status_for(int code);
 
+/* JSON for the streams that write their own lines (the event follow stream). */
+#define XEND_HTTP_HAVE_JSON 1
+struct xend_buf;
+bool xend_http_wants_json(struct xend_request *req);
+/* Append the JSON mapping of node (docs/http.md) to out. */
+void xend_http_json(const struct xend_sxp *node, struct xend_buf *out);
+
 #endif

@@ -538,6 +538,11 @@ static struct xend_domain *http_domain(struct xend_request *req)
     return valid(req) ? req->domain : NULL;
 }
 
+bool xend_http_wants_json(struct xend_request *req)
+{
+    return valid(req) && req->format == XEND_HTTP_FMT_JSON;
+}
+
 static bool http_wants_html(struct xend_request *req)
 {
     return valid(req) && req->format == XEND_HTTP_FMT_HTML;
