@@ -28,7 +28,7 @@ port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 free_port() {
     local span=${1:-1} p i ok
     for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % 22000)) # below the ephemeral range (32768-60999)
         ok=1
         for i in $(seq 0 $((span - 1))); do
             port_free $((p + i)) || { ok=0; break; }

@@ -18,7 +18,7 @@ status=0
 # the markers (_edata, _end, __bss_start) on older binutils.
 exported() {
     nm -D --defined-only "$1" | awk '$2 ~ /^[TDRBVWiu]$/ { print $3 }' |
-        grep -vxE '_init|_fini|_edata|_end|__bss_start' | sort
+        grep -vxE '_init|_fini|_edata|_end|__bss_start|__odr_asan[.].*' | sort  # ASan adds ODR markers
 }
 
 # Empty when the plugin obeys the rules, else what is wrong.
