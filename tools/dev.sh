@@ -44,7 +44,9 @@ run)
     install_packages
     build "$BUILD_DIR"
     mkdir -p /var/lib/xend
-    exec "$BUILD_DIR/bin/xend" start --foreground -c "$SRC/examples/xend.conf" "${@:2}"
+    # The scripts from the source tree: nothing is installed under /etc/xen.
+    exec "$BUILD_DIR/bin/xend" start --foreground -c "$SRC/examples/xend.conf" \
+        -o script-dir="$SRC/scripts" "${@:2}"
     ;;
 test)
     install_packages
