@@ -1,0 +1,218 @@
+/* The loop's services: spawned children (output, exit status, timeout), deferred ops
+ * (completion on a later turn, deadline, late completion ignored), posting from another
+ * thread, worker completions. Each test runs the real libevent loop with a deadline. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "loop.h"
+
+static const struct xend_host_loop *L;
+
+/* Run the loop until *flag is set or ms pass. */
+static void run_until(const bool *flag, int ms)
+{
+    uint64_t end = xend_loop_now_ms() + (uint64_t)ms;
+    while (!*flag && xend_loop_now_ms() < end) {
+        struct timeval tv = {0, 10000};
+        event_base_loopexit(xend_loop_base(), &tv);
+        event_base_dispatch(xend_loop_base());
+    }
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    assert_int_equal(xend_loop_init(2, &err), 0);
+    L = xend_loop_host_table();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    xend_loop_free();
+    return 0;
+}
+
+struct spawned {
+    bool done, timed_out;
+    int status;
+    char out[256];
+};
+
+static void on_spawned(const struct xend_spawn_result *r, void *arg)
+{
+    struct spawned *s = arg;
+    s->done = true;
+    s->status = r->status;
+    s->timed_out = r->timed_out;
+    snprintf(s->out, sizeof(s->out), "%s", r->output);
+}
+
+static void test_spawn_captures_output_and_status(void **state)
+{
+    (void)state;
+    struct spawned s = {0};
+    const char *argv[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 3", NULL};
+    assert_int_equal(L->spawn(NULL, argv, NULL, 5000, on_spawned, &s), 0);
+    run_until(&s.done, 5000);
+    assert_true(s.done);
+    assert_false(s.timed_out);
+    assert_true(WIFEXITED(s.status));
+    assert_int_equal(WEXITSTATUS(s.status), 3);
+    assert_non_null(strstr(s.out, "out"));
+    assert_non_null(strstr(s.out, "err"));
+}
+
+static void test_spawn_kills_at_the_deadline(void **state)
+{
+    (void)state;
+    struct spawned s = {0};
+    const char *argv[] = {"/bin/sleep", "30", NULL};
+    uint64_t t0 = xend_loop_now_ms();
+    assert_int_equal(L->spawn(NULL, argv, NULL, 200, on_spawned, &s), 0);
+    run_until(&s.done, 5000);
+    assert_true(s.done);
+    assert_true(s.timed_out);
+    assert_true(xend_loop_now_ms() - t0 < 5000);
+}
+
+static void test_spawn_of_a_missing_program_reports_it(void **state)
+{
+    (void)state;
+    struct spawned s = {0};
+    const char *argv[] = {"/nonexistent/prog", NULL};
+    assert_int_equal(L->spawn(NULL, argv, NULL, 5000, on_spawned, &s), 0);
+    run_until(&s.done, 5000);
+    assert_true(s.done);
+    assert_int_equal(WEXITSTATUS(s.status), 127);
+    assert_non_null(strstr(s.out, "cannot run /nonexistent/prog"));
+}
+
+struct op_result {
+    bool done;
+    int calls;
+    int rc;
+    char msg[XEND_ERR_MSG_MAX];
+};
+
+static void on_op(int rc, const struct xend_err *err, void *arg)
+{
+    struct op_result *r = arg;
+    r->done = true;
+    r->calls++;
+    r->rc = rc;
+    snprintf(r->msg, sizeof(r->msg), "%s", xend_err_msg(err));
+}
+
+static void test_op_completes_on_a_later_turn(void **state)
+{
+    (void)state;
+    struct op_result r = {0};
+    struct xend_op *op = xend_op_new("test op", 5000, on_op, &r);
+    xend_err_set(L->op_err(op), XEND_EIO, "disk on fire");
+    L->op_complete(op, -XEND_EIO);
+    assert_false(r.done); /* never inside op_complete */
+    run_until(&r.done, 2000);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.rc, -XEND_EIO);
+    assert_string_equal(r.msg, "disk on fire");
+}
+
+static void test_op_deadline_then_late_completion_is_ignored(void **state)
+{
+    (void)state;
+    struct op_result r = {0};
+    struct xend_op *op = xend_op_new("slow thing", 100, on_op, &r);
+    run_until(&r.done, 3000);
+    assert_int_equal(r.rc, -XEND_ETIMEDOUT);
+    assert_non_null(strstr(r.msg, "slow thing timed out"));
+    L->op_complete(op, 0); /* late: ignored, and frees the op */
+    bool never = false;
+    run_until(&never, 100);
+    assert_int_equal(r.calls, 1);
+}
+
+struct posted {
+    bool done;
+    pthread_t from;
+    pthread_t ran_on;
+};
+
+static void on_posted(void *arg)
+{
+    struct posted *p = arg;
+    p->ran_on = pthread_self();
+    p->done = true;
+}
+
+static void *poster(void *arg)
+{
+    xend_loop_post(on_posted, arg);
+    return NULL;
+}
+
+static void test_post_from_another_thread_runs_on_the_loop(void **state)
+{
+    (void)state;
+    struct posted p = {0};
+    pthread_create(&p.from, NULL, poster, &p);
+    pthread_join(p.from, NULL);
+    run_until(&p.done, 2000);
+    assert_true(p.done);
+    assert_true(pthread_equal(p.ran_on, pthread_self()));
+}
+
+struct work {
+    bool done;
+    pthread_t worker, completed_on;
+};
+
+static void work_fn(void *arg)
+{
+    ((struct work *)arg)->worker = pthread_self();
+}
+
+static void work_done(void *arg)
+{
+    struct work *w = arg;
+    w->completed_on = pthread_self();
+    w->done = true;
+}
+
+static void test_work_runs_off_the_loop_and_completes_on_it(void **state)
+{
+    (void)state;
+    struct work w = {0};
+    L->work_submit(NULL, work_fn, work_done, &w);
+    run_until(&w.done, 2000);
+    assert_true(w.done);
+    assert_false(pthread_equal(w.worker, pthread_self()));
+    assert_true(pthread_equal(w.completed_on, pthread_self()));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_spawn_captures_output_and_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spawn_kills_at_the_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spawn_of_a_missing_program_reports_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_op_completes_on_a_later_turn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_op_deadline_then_late_completion_is_ignored, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_post_from_another_thread_runs_on_the_loop, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_work_runs_off_the_loop_and_completes_on_it, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
