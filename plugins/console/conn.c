@@ -483,7 +483,10 @@ void console_free(void *priv)
     struct console *c = priv;
     if (c == NULL)
         return;
-    console_close(c, true);
+    /* Still open here means the handle went without a final DESTROY (a domain whose
+     * restart was refused, then forgotten): the host is live, so say it closed. After fini
+     * every console is already closed and nothing touches the host. */
+    console_close(c, false);
     free(c);
 }
 

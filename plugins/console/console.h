@@ -113,7 +113,7 @@ void console_client_drop(struct console *c, const char *why);
 /* Close client, stream and listener and leave the list; emits xend.console.close unless
  * quiet (xend is stopping). Idempotent. The memory stays until console_free. */
 void console_close(struct console *c, bool quiet);
-/* The priv free function: closes quietly if still open, then frees. */
+/* The priv free function: closes (with the close event) if still open, then frees. */
 void console_free(void *priv);
 
 /* The console SXP (owned): (console (status ..) (id ..) (domain ..) ...). */
