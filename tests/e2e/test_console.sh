@@ -109,6 +109,18 @@ expect_eq "GET op=disconnect (the manual's form) is accepted" 200 "$(http_status
 cclient fd:3 10 "" "" >/dev/null
 expect_eq "and drops the client too" 0 $?
 exec 3>&-
+# The event port's (console.disconnect (id N)) drops the client too, and the port shows the
+# console events.
+exec 5<>"/dev/tcp/127.0.0.1/$EVENT_PORT"
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+out=$(cclient fd:5 10 "" "xend\\.console\\.connect \\($cid 127\\.0\\.0\\.1 [0-9]+\\)")
+expect_match "the event port shows the connect" "xend\\.console\\.connect \\($cid 127\\.0\\.0\\.1 [0-9]+\\)" "$out"
+out=$(cclient fd:5 10 "(console.disconnect (id $cid))\\n" "xend\\.console\\.disconnect \\($cid ")
+expect_match "(console.disconnect (id N)) on the event port emits the disconnect" \
+    "xend\\.console\\.disconnect \\($cid 127\\.0\\.0\\.1 [0-9]+\\)" "$out"
+cclient fd:3 10 "" "" >/dev/null
+expect_eq "and drops the client" 0 $?
+exec 3>&- 5>&-
 # The core answers operation errors with 200 and the (xend.err ...) that xm prints.
 expect_match "an unknown console is an error naming it" 'xend\.err .invalid console:1.' \
     "$(xget /xend/console/1)"
