@@ -85,8 +85,8 @@ static void console_drop(struct console *c, size_t n)
     c->drop_episodes++;
     bool client = c->cfd >= 0;
     H->log->emit(P->self, client ? XEND_LOG_WARN : XEND_LOG_INFO, "console output dropped",
-                 "console=%lld domain=%u port=%d reason=%s limit=%zu", c->id, c->domid,
-                 c->port, client ? "slow-client" : "no-client", console_out_limit(c));
+                 "console=%lld domain=%u port=%d reason=%s limit=%zu", c->id, c->domid, c->port,
+                 client ? "slow-client" : "no-client", console_out_limit(c));
 }
 
 /* Send queued output to the client until it would block. */
@@ -167,8 +167,7 @@ static void console_flush_in(struct console *c)
                 continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 H->log->emit(P->self, XEND_LOG_INFO, "console stream closed",
-                             "console=%lld domain=%u reason=%s", c->id, c->domid,
-                             strerror(errno));
+                             "console=%lld domain=%u reason=%s", c->id, c->domid, strerror(errno));
                 console_stream_close(c);
             }
             return;
@@ -321,8 +320,7 @@ static void console_accept_cb(int fd, uint32_t events, void *arg)
                 continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK)
                 H->log->emit(P->self, XEND_LOG_WARN, "console accept failed",
-                             "console=%lld port=%d error=\"%s\"", c->id, c->port,
-                             strerror(errno));
+                             "console=%lld port=%d error=\"%s\"", c->id, c->port, strerror(errno));
             return;
         }
         if (c->cfd >= 0 && !P->takeover) {
@@ -409,8 +407,7 @@ static int console_listen(int port, int *out, struct xend_err *err)
             rc = xend_err_set(err, XEND_EEXIST, "console port in use: %d", port);
             break;
         }
-        rc = xend_err_set(err, XEND_EIO, "cannot listen on console port %d: %s", port,
-                          strerror(e));
+        rc = xend_err_set(err, XEND_EIO, "cannot listen on console port %d: %s", port, strerror(e));
     }
     freeaddrinfo(ai);
     if (fd < 0)

@@ -47,8 +47,7 @@ static int console_from_req(struct xend_request *req, struct console **out)
     if (text && *text && *end == '\0')
         c = console_find_port(port);
     if (c == NULL)
-        return xend_err_set(H->http->err(req), XEND_ENOENT, "invalid console:%s",
-                            text ? text : "");
+        return xend_err_set(H->http->err(req), XEND_ENOENT, "invalid console:%s", text ? text : "");
     *out = c;
     return 0;
 }
@@ -83,8 +82,7 @@ static const struct xend_route console_routes[] = {
      .fn = console_route_get, .doc = "a console (by TCP port)"},
     /* The release takes POST; the manual lists GET. Both drop the client. */
     {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET | XEND_HTTP_POST, .path = "/xend/console/{id}",
-     .op = "disconnect", .fn = console_route_disconnect,
-     .doc = "drop the TCP client of a console"},
+     .op = "disconnect", .fn = console_route_disconnect, .doc = "drop the TCP client of a console"},
 };
 
 int console_http_init(void)
@@ -94,8 +92,7 @@ int console_http_init(void)
         if (rc < 0) {
             H->plugin_err_set(console_plugin.self, "cannot add route %s %s: %s",
                               console_routes[i].path,
-                              console_routes[i].op ? console_routes[i].op : "",
-                              xend_strerror(rc));
+                              console_routes[i].op ? console_routes[i].op : "", xend_strerror(rc));
             return rc;
         }
     }

@@ -33,8 +33,7 @@ static struct console *console_of(struct xend_domain *dom)
  * which is then written back to the config so that it stays the same across xend restarts
  * and domain restarts (a restarted domain may get another id).
  */
-static int console_port_of(struct xend_domain *dom, uint32_t domid, int *port,
-                           struct xend_err *err)
+static int console_port_of(struct xend_domain *dom, uint32_t domid, int *port, struct xend_err *err)
 {
     const struct xend_sxp *cfg = H->domain->config(dom);
     long long p;
@@ -120,8 +119,8 @@ static int console_hook_create(const struct xend_hook_event *ev, void *arg)
     /* A running domain must not be lost because its console cannot listen. */
     struct xend_err err = {0};
     if (console_setup(dom, false, &err) < 0)
-        H->log->emit(P->self, XEND_LOG_ERROR, "console reattach failed",
-                     "domain=%u error=\"%s\"", H->domain->id(dom), xend_err_msg(&err));
+        H->log->emit(P->self, XEND_LOG_ERROR, "console reattach failed", "domain=%u error=\"%s\"",
+                     H->domain->id(dom), xend_err_msg(&err));
     return 0;
 }
 
@@ -172,8 +171,7 @@ static void console_describe(struct xend_domain *dom, struct xend_sxp *info, voi
 }
 
 /* The event port's (console.disconnect (id N)), which the core re-emits as a request. */
-static void console_disconnect_request(const char *name, const struct xend_sxp *value,
-                                       void *arg)
+static void console_disconnect_request(const char *name, const struct xend_sxp *value, void *arg)
 {
     (void)name;
     (void)arg;
@@ -231,11 +229,10 @@ static int console_init(struct xend_plugin *self, const struct xend_host *host)
         host->plugin_err_set(self, "cannot register hooks: %s", xend_strerror(rc));
         return rc;
     }
-    rc = host->event->subscribe(self, "xend.console.disconnect.request",
-                                console_disconnect_request, NULL);
+    rc = host->event->subscribe(self, "xend.console.disconnect.request", console_disconnect_request,
+                                NULL);
     if (rc < 0) {
-        host->plugin_err_set(self, "cannot subscribe to console requests: %s",
-                             xend_strerror(rc));
+        host->plugin_err_set(self, "cannot subscribe to console requests: %s", xend_strerror(rc));
         return rc;
     }
     return console_http_init();

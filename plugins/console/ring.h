@@ -21,7 +21,10 @@ struct console_ring {
     size_t len;  /* bytes queued */
 };
 
-#define CONSOLE_RING_INIT {NULL, 0, 0, 0}
+#define CONSOLE_RING_INIT                                                                          \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
 
 void console_ring_free(struct console_ring *r);
 

@@ -363,8 +363,7 @@ static void test_disconnect_route_drops_the_client_and_keeps_listening(void **st
     const char *caps[] = {cap, NULL};
     struct fake_reply rep;
     assert_int_equal(
-        fake_host_request("POST", "/xend/console/{id}", "disconnect", NULL, caps, NULL, &rep),
-        0);
+        fake_host_request("POST", "/xend/console/{id}", "disconnect", NULL, caps, NULL, &rep), 0);
     assert_string_equal(rep.body, "0");
     fake_reply_free(&rep);
     assert_true(read_eof(fd));
@@ -614,9 +613,8 @@ static void test_slow_client_never_makes_the_buffer_exceed_the_cap(void **state)
     size_t max_seen = 0;
     uint64_t end = host->loop->now_ms() + 20000;
     while (written < total && host->loop->now_ms() < end) {
-        ssize_t n = write(hv.guest[0], chunk, sizeof(chunk) < total - written
-                                                  ? sizeof(chunk)
-                                                  : total - written);
+        ssize_t n = write(hv.guest[0], chunk,
+                          sizeof(chunk) < total - written ? sizeof(chunk) : total - written);
         if (n > 0)
             written += (size_t)n;
         fake_host_loop_once(n > 0 ? 0 : 10);
@@ -700,8 +698,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_listens_on_base_plus_id_and_persists_the_port,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_boot_lines_written_before_connect_are_replayed,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_boot_lines_written_before_connect_are_replayed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_ring_keeps_the_first_64k_while_nobody_is_connected,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
@@ -710,8 +708,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_takeover_mode_gives_the_console_to_the_new_client,
                                         setup_takeover, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_disconnect_route_drops_the_client_and_keeps_listening, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disconnect_route_drops_the_client_and_keeps_listening,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_console_is_404_invalid_console, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_list_and_console_sxp_show_the_connected_peer, setup,
@@ -720,8 +718,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_eof_keeps_the_listener_until_destroy, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_destroy_closes_client_and_listener, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_closes_client_and_listener, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_closes_listener, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_in_use_fails_the_create_hook, setup, teardown),
         cmocka_unit_test_setup_teardown(
