@@ -258,6 +258,9 @@ int main(int argc, char **argv)
     }
     if (stop)
         return do_stop(sock, pidfile);
+    /* Whatever the starter left open (xend's listening sockets, a test's pipe) must not be
+     * held for the life of the machine. */
+    closefrom(3);
 
     if (logpath != NULL) {
         log_file = fopen(logpath, "ae");

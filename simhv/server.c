@@ -51,9 +51,31 @@ struct conn {
 struct server {
     struct simhv_machine *m;
     int listen_fd;
+    const char *path;
+    struct stat sock_st; /* the socket file we made: gone or replaced means unreachable */
+    uint64_t next_check_ns;
     struct conn *conns;
     bool stopping;
 };
+
+#define ORPHAN_CHECK_NS 1000000000ull
+
+/*
+ * Nobody can reach a simhv whose socket file was removed (its state dir deleted, another
+ * simhv took the path): once its last client has gone, it stops instead of lingering.
+ */
+static void check_orphaned(struct server *s, uint64_t now)
+{
+    if (now < s->next_check_ns || s->conns != NULL)
+        return;
+    s->next_check_ns = now + ORPHAN_CHECK_NS;
+    struct stat st;
+    if (lstat(s->path, &st) == 0 && st.st_ino == s->sock_st.st_ino &&
+        st.st_dev == s->sock_st.st_dev)
+        return;
+    simhv_log("socket %s is gone and no client is left: stopping", s->path);
+    s->stopping = true;
+}
 
 uint64_t simhv_clock_ns(void)
 {
@@ -367,12 +389,18 @@ static size_t count_conns(const struct server *s)
 void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
                  volatile sig_atomic_t *stop)
 {
-    struct server s = {.m = m, .listen_fd = listen_fd};
+    struct server s = {.m = m, .listen_fd = listen_fd, .path = path};
     struct pollfd *pfds = NULL;
     size_t pcap = 0;
+    if (lstat(path, &s.sock_st) < 0)
+        memset(&s.sock_st, 0, sizeof(s.sock_st));
 
     while (!*stop && !s.stopping) {
-        simhv_machine_advance(m, simhv_clock_ns());
+        uint64_t now = simhv_clock_ns();
+        simhv_machine_advance(m, now);
+        check_orphaned(&s, now);
+        if (s.stopping)
+            break;
         bool busy = false;
         for (struct conn **pp = &s.conns; *pp != NULL;) {
             struct conn *c = *pp;
@@ -426,8 +454,10 @@ void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
     }
 
     /* The socket goes first, so a client that sees its connection close can start
-     * another simhv on the same path at once. */
-    unlink(path);
+     * another simhv on the same path at once; but only if it is still ours. */
+    struct stat st;
+    if (lstat(path, &st) == 0 && st.st_ino == s.sock_st.st_ino && st.st_dev == s.sock_st.st_dev)
+        unlink(path);
     close(listen_fd);
     /* Best effort: the (stop) reply, then everyone sees the socket close. */
     while (s.conns != NULL) {

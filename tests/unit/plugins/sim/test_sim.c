@@ -841,6 +841,57 @@ static void test_simhv_outlives_the_backend(void **state)
     unload_plugin();
 }
 
+/* Run xend-simhv with args (NULL-terminated); its exit status, stderr into err. */
+static int run_simhv(char *err, size_t err_len, ...)
+{
+    const char *argv[16] = {SIMHV_BIN};
+    va_list ap;
+    va_start(ap, err_len);
+    for (int i = 1; i < 15 && (argv[i] = va_arg(ap, const char *)) != NULL; i++)
+        ;
+    va_end(ap);
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 2);
+        execv(SIMHV_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    close(p[1]);
+    ssize_t n = read(p[0], err, err_len - 1);
+    err[n > 0 ? n : 0] = '\0';
+    close(p[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_simhv_refuses_a_second_instance_and_stops_when_its_socket_goes(void **state)
+{
+    (void)state;
+    char sock[160], pidfile[160], err[512];
+    snprintf(sock, sizeof(sock), "%s/own/simhv.sock", dir);
+    snprintf(pidfile, sizeof(pidfile), "%s/simhv.pid", dir);
+    assert_int_equal(run_simhv(err, sizeof(err), "--socket", sock, "--pidfile", pidfile,
+                               "--memory", "256", (char *)NULL),
+                     0);
+    assert_int_equal(run_simhv(err, sizeof(err), "--socket", sock, (char *)NULL), 1);
+    assert_non_null(strstr(err, "already running"));
+    FILE *f = fopen(pidfile, "r");
+    int pid = 0;
+    assert_int_equal(fscanf(f, "%d", &pid), 1);
+    fclose(f);
+    assert_int_equal(kill(pid, 0), 0);
+    unlink(sock); /* as when its state dir is deleted */
+    uint64_t end = now_ms() + DEADLINE_MS;
+    while (kill(pid, 0) == 0) {
+        assert_true(now_ms() < end);
+        poll(NULL, 0, 20);
+    }
+    assert_int_equal(run_simhv(err, sizeof(err), "--stop", "--socket", sock, (char *)NULL), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -871,6 +922,7 @@ int main(void)
         cmocka_unit_test(test_open_explains_a_missing_simhv),
         cmocka_unit_test(test_open_passes_on_what_simhv_refused),
         cmocka_unit_test(test_simhv_outlives_the_backend),
+        cmocka_unit_test(test_simhv_refuses_a_second_instance_and_stops_when_its_socket_goes),
     };
     int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
     return failed + cmocka_run_group_tests(start_tests, start_group_setup, start_group_teardown);
