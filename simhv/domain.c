@@ -154,14 +154,12 @@ struct simhv_machine *simhv_machine_new(const struct simhv_machine_cfg *cfg, uin
         return NULL;
     }
     if (cfg->slice_ms < 1 || cfg->slice_ms > 10000) {
-        xend_err_set(err, XEND_EINVAL, "slice must be 1..10000 ms, not %" PRIu64,
-                     cfg->slice_ms);
+        xend_err_set(err, XEND_EINVAL, "slice must be 1..10000 ms, not %" PRIu64, cfg->slice_ms);
         return NULL;
     }
     char msg[256] = "";
     struct simhv_sched *s = simhv_sched_new(cfg->scheduler ? cfg->scheduler : "bvt", cfg->cpus,
-                                            cfg->slice_ms * NS_PER_MS, now_ns, msg,
-                                            sizeof(msg));
+                                            cfg->slice_ms * NS_PER_MS, now_ns, msg, sizeof(msg));
     if (s == NULL) {
         xend_err_set(err, XEND_EINVAL, "%s", msg[0] ? msg : "unknown scheduler");
         return NULL;
@@ -264,8 +262,7 @@ struct simhv_domain *simhv_dom_find_uid(const struct simhv_machine *m, uint64_t 
     return NULL;
 }
 
-struct simhv_domain *simhv_dom_get(struct simhv_machine *m, uint32_t domid,
-                                   struct xend_err *err)
+struct simhv_domain *simhv_dom_get(struct simhv_machine *m, uint32_t domid, struct xend_err *err)
 {
     struct simhv_domain *d = simhv_dom_find(m, domid);
     if (d == NULL)
@@ -296,8 +293,8 @@ static int check_fits(struct simhv_machine *m, uint64_t kb, struct xend_err *err
     return 0;
 }
 
-int simhv_dom_create(struct simhv_machine *m, const struct simhv_dom_args *args,
-                     const void *owner, struct simhv_domain **out, struct xend_err *err)
+int simhv_dom_create(struct simhv_machine *m, const struct simhv_dom_args *args, const void *owner,
+                     struct simhv_domain **out, struct xend_err *err)
 {
     uint64_t mem_kb = pages_of(args->mem_kb) * (SIMHV_PAGE_SIZE / 1024);
     uint32_t vcpus = args->vcpus ? args->vcpus : 1;
@@ -316,8 +313,7 @@ int simhv_dom_create(struct simhv_machine *m, const struct simhv_dom_args *args,
     uint32_t domid = pick_domid(m, args->want_domid);
     struct simhv_domain *d = dom_new(m, domid, args->name, mem_kb, maxmem_kb, vcpus, args->cpu);
     d->owner = owner;
-    simhv_dmesg(m, "domain %u created: %" PRIu64 " MB, %u vcpu(s)", domid, mb_up(mem_kb),
-                vcpus);
+    simhv_dmesg(m, "domain %u created: %" PRIu64 " MB, %u vcpu(s)", domid, mb_up(mem_kb), vcpus);
     simhv_machine_changed(m);
     *out = d;
     return 0;
@@ -410,11 +406,15 @@ int simhv_dom_shutdown(struct simhv_machine *m, struct simhv_domain *d, uint32_t
     if (d->domid == 0)
         return xend_err_set(err, XEND_EPERM, "Domain-0 cannot be shut down through simhv");
     switch (reason) {
-    case XEND_SHUTDOWN_HALT: reason = XEND_SHUTDOWN_POWEROFF; break;
+    case XEND_SHUTDOWN_HALT:
+        reason = XEND_SHUTDOWN_POWEROFF;
+        break;
     case XEND_SHUTDOWN_POWEROFF:
     case XEND_SHUTDOWN_REBOOT:
-    case XEND_SHUTDOWN_SUSPEND: break;
-    default: return xend_err_set(err, XEND_EINVAL, "invalid shutdown reason %u", reason);
+    case XEND_SHUTDOWN_SUSPEND:
+        break;
+    default:
+        return xend_err_set(err, XEND_EINVAL, "invalid shutdown reason %u", reason);
     }
     if (d->shutdown || d->crashed)
         return 0; /* already down: Xen ignores the request too */
@@ -472,8 +472,8 @@ int simhv_dom_set_target(struct simhv_machine *m, struct simhv_domain *d, uint64
         return xend_err_set(err, XEND_EINVAL, "balloon target must be more than 0 KiB");
     if (kb > d->maxmem_kb)
         return xend_err_set(err, XEND_EINVAL,
-                            "balloon target %" PRIu64 " KiB is above maxmem %" PRIu64 " KiB",
-                            kb, d->maxmem_kb);
+                            "balloon target %" PRIu64 " KiB is above maxmem %" PRIu64 " KiB", kb,
+                            d->maxmem_kb);
     if (kb > d->mem_kb) {
         int rc = check_fits(m, kb - d->mem_kb, err);
         if (rc < 0)
@@ -483,14 +483,14 @@ int simhv_dom_set_target(struct simhv_machine *m, struct simhv_domain *d, uint64
     return 0;
 }
 
-int simhv_dom_pin_vcpu(struct simhv_machine *m, struct simhv_domain *d, uint32_t vcpu,
-                       int32_t cpu, struct xend_err *err)
+int simhv_dom_pin_vcpu(struct simhv_machine *m, struct simhv_domain *d, uint32_t vcpu, int32_t cpu,
+                       struct xend_err *err)
 {
     if (vcpu >= d->nvcpus)
         return xend_err_set(err, XEND_EINVAL, "domain %u has no vcpu %u", d->domid, vcpu);
     if (cpu < -1 || cpu >= (int32_t)m->ncpus)
-        return xend_err_set(err, XEND_EINVAL, "cpu %d does not exist (this machine has %u)",
-                            cpu, m->ncpus);
+        return xend_err_set(err, XEND_EINVAL, "cpu %d does not exist (this machine has %u)", cpu,
+                            m->ncpus);
     d->vcpus[vcpu].pin = cpu;
     simhv_sched_update(m->sched, &d->vcpus[vcpu]);
     return 0;

@@ -64,8 +64,8 @@ struct simhv_domain {
 struct simhv_machine {
     unsigned ncpus;
     uint64_t total_kb;
-    uint64_t shutdown_delay_ms; /* default delay of a guest's shutdown */
-    struct simhv_sched *sched;  /* owned */
+    uint64_t shutdown_delay_ms;   /* default delay of a guest's shutdown */
+    struct simhv_sched *sched;    /* owned */
     struct simhv_domain *domains; /* owned, in domid order */
     uint32_t next_domid;
     uint64_t next_uid;
@@ -104,8 +104,7 @@ void simhv_dmesg(struct simhv_machine *m, const char *fmt, ...)
 char *simhv_dmesg_read(struct simhv_machine *m, bool clear);
 
 /* Borrowed, or NULL with ENOENT in err ("No such domain: 7"). */
-struct simhv_domain *simhv_dom_get(struct simhv_machine *m, uint32_t domid,
-                                   struct xend_err *err);
+struct simhv_domain *simhv_dom_get(struct simhv_machine *m, uint32_t domid, struct xend_err *err);
 struct simhv_domain *simhv_dom_find(const struct simhv_machine *m, uint32_t domid);
 struct simhv_domain *simhv_dom_find_uid(const struct simhv_machine *m, uint64_t uid);
 
@@ -119,8 +118,8 @@ struct simhv_dom_args {
 };
 
 /* A paused, empty domain owned by `owner` (NULL for none); *out borrowed. */
-int simhv_dom_create(struct simhv_machine *m, const struct simhv_dom_args *args,
-                     const void *owner, struct simhv_domain **out, struct xend_err *err);
+int simhv_dom_create(struct simhv_machine *m, const struct simhv_dom_args *args, const void *owner,
+                     struct simhv_domain **out, struct xend_err *err);
 /* Load a kernel: it must be a readable file; cmdline knobs are checked. Stays paused. */
 int simhv_dom_build(struct simhv_machine *m, struct simhv_domain *d, const char *kernel,
                     const char *ramdisk, const char *cmdline, struct xend_err *err);
@@ -138,8 +137,8 @@ int simhv_dom_set_maxmem(struct simhv_machine *m, struct simhv_domain *d, uint64
                          struct xend_err *err);
 int simhv_dom_set_target(struct simhv_machine *m, struct simhv_domain *d, uint64_t kb,
                          struct xend_err *err);
-int simhv_dom_pin_vcpu(struct simhv_machine *m, struct simhv_domain *d, uint32_t vcpu,
-                       int32_t cpu, struct xend_err *err);
+int simhv_dom_pin_vcpu(struct simhv_machine *m, struct simhv_domain *d, uint32_t vcpu, int32_t cpu,
+                       struct xend_err *err);
 /* enum xend_dom_flag bits as Xen would report them now. */
 uint32_t simhv_dom_flags(const struct simhv_domain *d);
 uint64_t simhv_dom_cpu_time(const struct simhv_domain *d);

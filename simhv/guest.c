@@ -106,8 +106,7 @@ static int parse_word(const char *word, struct simhv_guest_knobs *k, char *err, 
     return 0;
 }
 
-int simhv_guest_parse(const char *cmdline, struct simhv_guest_knobs *out, char *err,
-                      size_t err_len)
+int simhv_guest_parse(const char *cmdline, struct simhv_guest_knobs *out, char *err, size_t err_len)
 {
     struct simhv_guest_knobs k;
     simhv_guest_knobs_default(&k);
@@ -136,11 +135,16 @@ int simhv_guest_parse(const char *cmdline, struct simhv_guest_knobs *out, char *
 static const char *reason_text(uint32_t reason)
 {
     switch (reason) {
-    case XEND_SHUTDOWN_POWEROFF: return "poweroff";
-    case XEND_SHUTDOWN_REBOOT: return "reboot";
-    case XEND_SHUTDOWN_SUSPEND: return "suspend";
-    case XEND_SHUTDOWN_CRASH: return "crash";
-    default: return "halt";
+    case XEND_SHUTDOWN_POWEROFF:
+        return "poweroff";
+    case XEND_SHUTDOWN_REBOOT:
+        return "reboot";
+    case XEND_SHUTDOWN_SUSPEND:
+        return "suspend";
+    case XEND_SHUTDOWN_CRASH:
+        return "crash";
+    default:
+        return "halt";
     }
 }
 
@@ -164,15 +168,14 @@ void simhv_guest_unpaused(struct simhv_machine *m, struct simhv_domain *d)
         simhv_console_printf(c, "Kernel command line: %s\r\n", d->cmdline ? d->cmdline : "");
         simhv_console_printf(c, "Memory: %" PRIu64 "k/%" PRIu64 "k available\r\n", d->mem_kb,
                              d->maxmem_kb);
-        simhv_console_printf(c, "simhv: domain %u booted on %u vcpu(s)\r\n", d->domid,
-                             d->nvcpus);
+        simhv_console_printf(c, "simhv: domain %u booted on %u vcpu(s)\r\n", d->domid, d->nvcpus);
         simhv_console_printf(c, "\r\n%s login: ", d->name[0] ? d->name : "simhv");
     }
     simhv_guest_console(m, d);
 }
 
-void simhv_guest_shutdown_request(struct simhv_machine *m, struct simhv_domain *d,
-                                  uint32_t reason, uint64_t now_ns)
+void simhv_guest_shutdown_request(struct simhv_machine *m, struct simhv_domain *d, uint32_t reason,
+                                  uint64_t now_ns)
 {
     struct simhv_guest *g = &d->guest;
     if (g->knobs.ignore_shutdown) {

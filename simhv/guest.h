@@ -59,8 +59,8 @@ void simhv_guest_unpaused(struct simhv_machine *m, struct simhv_domain *d);
 void simhv_guest_tick(struct simhv_machine *m, struct simhv_domain *d, uint64_t now_ns,
                       uint64_t dt_ns);
 /* A shutdown request (reason is enum xend_shutdown_reason, halt already mapped). */
-void simhv_guest_shutdown_request(struct simhv_machine *m, struct simhv_domain *d,
-                                  uint32_t reason, uint64_t now_ns);
+void simhv_guest_shutdown_request(struct simhv_machine *m, struct simhv_domain *d, uint32_t reason,
+                                  uint64_t now_ns);
 /* Consume buffered console input (echo each complete line) if the guest is up. */
 void simhv_guest_console(struct simhv_machine *m, struct simhv_domain *d);
 /* Nanoseconds of machine time until the guest's next event, UINT64_MAX for none. */

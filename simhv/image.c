@@ -201,7 +201,8 @@ bool simhv_saver_step(struct simhv_saver *s, struct simhv_machine *m, struct xen
             s->phase = SAVE_DONE;
             break;
         }
-        case SAVE_DONE: break;
+        case SAVE_DONE:
+            break;
         }
     }
     return s->phase != SAVE_DONE;
@@ -381,16 +382,18 @@ static int take_unit(struct simhv_restorer *r, struct simhv_machine *m, struct x
                                 r->need);
         r->phase = REST_PAYLOAD;
         return 0;
-    default: break;
+    default:
+        break;
     }
 
     struct simhv_domain *d = simhv_dom_find_uid(m, r->uid);
     if (d == NULL)
-        return xend_err_set(err, XEND_ENOENT, "domain %u went away during the restore",
-                            r->domid);
+        return xend_err_set(err, XEND_ENOENT, "domain %u went away during the restore", r->domid);
     int rc = 0;
     switch (r->rtype) {
-    case SIMHV_REC_PAGES: rc = take_pages(r, d, err); break;
+    case SIMHV_REC_PAGES:
+        rc = take_pages(r, d, err);
+        break;
     case SIMHV_REC_END: {
         if (r->acc_len != 16)
             return xend_err_set(err, XEND_EINVAL, "bad end record");

@@ -61,31 +61,28 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: xend-simhv [options]        start the simulated hypervisor\n"
-            "       xend-simhv --stop [--socket PATH] [--pidfile FILE]\n"
-            "  --socket PATH            unix socket to listen on (" DEFAULT_SOCKET ")\n"
-            "  --cpus N                 physical cpus (2)\n"
-            "  --memory MB              physical memory (4096)\n"
-            "  --scheduler NAME         rrobin, bvt, fbvt or atropos (bvt)\n"
-            "  --slice-ms N             scheduling slice (10)\n"
-            "  --shutdown-delay-ms N    how long a guest takes to shut down (200)\n"
-            "  --foreground             do not daemonise\n"
-            "  --pidfile FILE           write the daemon's pid there\n"
-            "  --log FILE               append a log there\n"
-            "  --stop                   stop the simhv on that socket and wait for it\n"
-            "  --help, --version\n");
+    fprintf(f, "usage: xend-simhv [options]        start the simulated hypervisor\n"
+               "       xend-simhv --stop [--socket PATH] [--pidfile FILE]\n"
+               "  --socket PATH            unix socket to listen on (" DEFAULT_SOCKET ")\n"
+               "  --cpus N                 physical cpus (2)\n"
+               "  --memory MB              physical memory (4096)\n"
+               "  --scheduler NAME         rrobin, bvt, fbvt or atropos (bvt)\n"
+               "  --slice-ms N             scheduling slice (10)\n"
+               "  --shutdown-delay-ms N    how long a guest takes to shut down (200)\n"
+               "  --foreground             do not daemonise\n"
+               "  --pidfile FILE           write the daemon's pid there\n"
+               "  --log FILE               append a log there\n"
+               "  --stop                   stop the simhv on that socket and wait for it\n"
+               "  --help, --version\n");
 }
 
-static bool parse_num(const char *opt, const char *s, long long min, long long max,
-                      long long *out)
+static bool parse_num(const char *opt, const char *s, long long min, long long max, long long *out)
 {
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
     if (errno || end == s || *end || v < min || v > max) {
-        fprintf(stderr, "xend-simhv: %s wants a number %lld..%lld, not '%s'\n", opt, min, max,
-                s);
+        fprintf(stderr, "xend-simhv: %s wants a number %lld..%lld, not '%s'\n", opt, min, max, s);
         return false;
     }
     *out = v;
@@ -180,7 +177,8 @@ static int daemonise(void)
         size_t len = 0;
         ssize_t n;
         while (len < sizeof(msg) - 1 &&
-               ((n = read(ready[0], msg + len, sizeof(msg) - 1 - len)) > 0 || (n < 0 && errno == EINTR)))
+               ((n = read(ready[0], msg + len, sizeof(msg) - 1 - len)) > 0 ||
+                (n < 0 && errno == EINTR)))
             if (n > 0)
                 len += (size_t)n;
         msg[len] = '\0';
@@ -225,7 +223,9 @@ int main(int argc, char **argv)
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 's': sock = optarg; break;
+        case 's':
+            sock = optarg;
+            break;
         case 'c':
             if (!parse_num("--cpus", optarg, 1, 64, &cpus))
                 return 2;
@@ -234,7 +234,9 @@ int main(int argc, char **argv)
             if (!parse_num("--memory", optarg, 64, 1024 * 1024, &memory))
                 return 2;
             break;
-        case 'S': sched = optarg; break;
+        case 'S':
+            sched = optarg;
+            break;
         case 'l':
             if (!parse_num("--slice-ms", optarg, 1, 10000, &slice))
                 return 2;
@@ -243,13 +245,27 @@ int main(int argc, char **argv)
             if (!parse_num("--shutdown-delay-ms", optarg, 0, 3600000, &delay))
                 return 2;
             break;
-        case 'f': foreground = true; break;
-        case 'p': pidfile = optarg; break;
-        case 'L': logpath = optarg; break;
-        case 'x': stop = true; break;
-        case 'h': usage(stdout); return 0;
-        case 'V': printf("xend-simhv %s\n", SIMHV_VERSION); return 0;
-        default: usage(stderr); return 2;
+        case 'f':
+            foreground = true;
+            break;
+        case 'p':
+            pidfile = optarg;
+            break;
+        case 'L':
+            logpath = optarg;
+            break;
+        case 'x':
+            stop = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("xend-simhv %s\n", SIMHV_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -298,8 +314,8 @@ int main(int argc, char **argv)
         FILE *f = fopen(pidfile, "we");
         if (f == NULL || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {
             char msg[512];
-            int n = snprintf(msg, sizeof(msg), "cannot write pidfile %s: %s", pidfile,
-                             strerror(errno));
+            int n =
+                snprintf(msg, sizeof(msg), "cannot write pidfile %s: %s", pidfile, strerror(errno));
             if (ready >= 0 && write(ready, msg, (size_t)n) < 0)
                 _exit(1);
             fprintf(stderr, "xend-simhv: %s\n", msg);

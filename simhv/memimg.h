@@ -20,19 +20,15 @@
 #define SIMHV_PAGE_SIZE 4096u
 
 /* Who watches dirty pages: the dirty_* protocol ops, or a save in progress. */
-enum simhv_mem_tracker {
-    SIMHV_MEM_TRACK_API = 0,
-    SIMHV_MEM_TRACK_SAVE = 1,
-    SIMHV_MEM_TRACKERS
-};
+enum simhv_mem_tracker { SIMHV_MEM_TRACK_API = 0, SIMHV_MEM_TRACK_SAVE = 1, SIMHV_MEM_TRACKERS };
 
 struct simhv_mem {
     uint64_t seed;
     uint64_t npages;
-    uint32_t *gen;    /* owned: one generation per page */
-    uint64_t present; /* pages with gen > 0 */
+    uint32_t *gen;                      /* owned: one generation per page */
+    uint64_t present;                   /* pages with gen > 0 */
     uint8_t *track[SIMHV_MEM_TRACKERS]; /* owned dirty bitmaps, NULL while not tracking */
-    uint64_t rng;     /* chooses the pages a running guest dirties */
+    uint64_t rng;                       /* chooses the pages a running guest dirties */
 };
 
 void simhv_mem_init(struct simhv_mem *m, uint64_t npages, uint64_t seed);

@@ -109,8 +109,8 @@ void simhv_proto_reply(struct xend_buf *out, long long id, int rc, const struct 
         xend_sxp_append_take(s, xend_sxp_atom("err"));
         xend_sxp_append_take(s, xend_sxp_atom_int(id));
         xend_sxp_append_take(s, xend_sxp_atom_int(-rc));
-        xend_sxp_append_take(s, xend_sxp_atom(err && err->code ? xend_err_msg(err)
-                                                              : xend_strerror(rc)));
+        xend_sxp_append_take(
+            s, xend_sxp_atom(err && err->code ? xend_err_msg(err) : xend_strerror(rc)));
     } else {
         xend_sxp_append_take(s, xend_sxp_atom("ok"));
         xend_sxp_append_take(s, xend_sxp_atom_int(id));
@@ -209,12 +209,12 @@ static int op_dom_build(struct call *c, struct xend_err *err)
                            arg_str(c, "cmdline", ""), err);
 }
 
-#define DOM_OP(fname, call_expr)                                                            \
-    static int fname(struct call *c, struct xend_err *err)                                  \
-    {                                                                                       \
-        struct simhv_domain *d;                                                             \
-        int rc = arg_dom(c, &d, err);                                                       \
-        return rc < 0 ? rc : (call_expr);                                                   \
+#define DOM_OP(fname, call_expr)                                                                   \
+    static int fname(struct call *c, struct xend_err *err)                                         \
+    {                                                                                              \
+        struct simhv_domain *d;                                                                    \
+        int rc = arg_dom(c, &d, err);                                                              \
+        return rc < 0 ? rc : (call_expr);                                                          \
     }
 
 DOM_OP(op_dom_pause, simhv_dom_pause(c->m, d, err))
@@ -462,8 +462,7 @@ static int op_dirty_read(struct call *c, struct xend_err *err)
         (rc = arg_ll(c, "npages", 0, true, 0, 1ll << 28, &npages, err)) < 0)
         return rc;
     if (!simhv_mem_tracking(&d->mem, SIMHV_MEM_TRACK_API))
-        return xend_err_set(err, XEND_EINVAL, "dirty tracking is not on for domain %u",
-                            d->domid);
+        return xend_err_set(err, XEND_EINVAL, "dirty tracking is not on for domain %u", d->domid);
     size_t nbytes = (size_t)(npages + 7) / 8;
     uint8_t *bits = xend_xmalloc(nbytes ? nbytes : 1);
     uint64_t count = simhv_mem_track_take(&d->mem, SIMHV_MEM_TRACK_API, bits, (uint64_t)npages);
@@ -541,9 +540,8 @@ static const struct {
     {"stop", op_stop},
 };
 
-void simhv_proto_handle(struct simhv_machine *m, const void *client, const char *line,
-                        size_t len, uint64_t now_ns, struct xend_buf *out,
-                        struct simhv_proto_result *res)
+void simhv_proto_handle(struct simhv_machine *m, const void *client, const char *line, size_t len,
+                        uint64_t now_ns, struct xend_buf *out, struct simhv_proto_result *res)
 {
     static const struct xend_sxp_limits limits = {
         .max_depth = 16, .max_nodes = 100000, .max_atom = 256 * 1024};

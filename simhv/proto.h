@@ -41,9 +41,8 @@ struct simhv_proto_result {
  * Handle one request line (without its newline) from `client` (an opaque token that owns
  * the domains it creates until they are built). Appends the reply line, if any, to out.
  */
-void simhv_proto_handle(struct simhv_machine *m, const void *client, const char *line,
-                        size_t len, uint64_t now_ns, struct xend_buf *out,
-                        struct simhv_proto_result *res);
+void simhv_proto_handle(struct simhv_machine *m, const void *client, const char *line, size_t len,
+                        uint64_t now_ns, struct xend_buf *out, struct simhv_proto_result *res);
 /* Append the reply line (ok ID) or (err ID CODE "msg") for an operation that ended later. */
 void simhv_proto_reply(struct xend_buf *out, long long id, int rc, const struct xend_err *err,
                        const char *key, long long value);

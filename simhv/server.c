@@ -22,8 +22,8 @@
 #include "proto.h"
 
 #define READ_CHUNK (64u * 1024u)
-#define OUT_HIGH (1024u * 1024u)       /* stop reading requests while replies pile up */
-#define SAVE_BUDGET (256u * 1024u)     /* stream bytes prepared per step */
+#define OUT_HIGH (1024u * 1024u)   /* stop reading requests while replies pile up */
+#define SAVE_BUDGET (256u * 1024u) /* stream bytes prepared per step */
 #define CONSOLE_CHUNK (64u * 1024u)
 #define CLOSE_DRAIN_MAX (64u * 1024u * 1024u)
 
@@ -179,7 +179,8 @@ static void conn_write(struct conn *c)
 static void apply_action(struct server *s, struct conn *c, struct simhv_proto_result *res)
 {
     switch (res->action) {
-    case SIMHV_ACT_NONE: break;
+    case SIMHV_ACT_NONE:
+        break;
     case SIMHV_ACT_CONSOLE: {
         struct simhv_domain *d = simhv_dom_find_uid(s->m, res->dom_uid);
         c->mode = MODE_CONSOLE;
@@ -240,10 +241,17 @@ static void console_input(struct server *s, struct conn *c, const uint8_t *data,
 static void stream_input(struct server *s, struct conn *c, const uint8_t *data, size_t len)
 {
     switch (c->mode) {
-    case MODE_CONSOLE: console_input(s, c, data, len); break;
-    case MODE_RESTORE: restore_feed(s, c, data, len); break;
-    case MODE_CLOSING: c->drained += len; break;
-    default: break; /* notify and save streams only talk */
+    case MODE_CONSOLE:
+        console_input(s, c, data, len);
+        break;
+    case MODE_RESTORE:
+        restore_feed(s, c, data, len);
+        break;
+    case MODE_CLOSING:
+        c->drained += len;
+        break;
+    default:
+        break; /* notify and save streams only talk */
     }
 }
 
@@ -336,11 +344,11 @@ static void conn_prepare(struct server *s, struct conn *c)
         }
         break;
     case MODE_SAVE:
-        if (out_pending(c) < SAVE_BUDGET && !simhv_saver_step(c->saver, s->m, &c->out,
-                                                               SAVE_BUDGET))
+        if (out_pending(c) < SAVE_BUDGET && !simhv_saver_step(c->saver, s->m, &c->out, SAVE_BUDGET))
             conn_finish(c);
         break;
-    default: break;
+    default:
+        break;
     }
     if (c->mode == MODE_CLOSING && out_pending(c) == 0 && !c->write_shut) {
         shutdown(c->fd, SHUT_WR);

@@ -237,10 +237,22 @@ static int sim_start(struct sim_ctx *c, struct xend_err *err)
     snprintf(mem, sizeof(mem), "%lld", c->memory_mb);
     snprintf(slice, sizeof(slice), "%lld", c->slice_ms);
     snprintf(delay, sizeof(delay), "%lld", c->delay_ms);
-    const char *argv[] = {c->simhv_path, "--socket", c->socket_path, "--cpus", cpus,
-                          "--memory", mem, "--scheduler", c->scheduler, "--slice-ms", slice,
-                          "--shutdown-delay-ms", delay, c->log_path[0] ? "--log" : NULL,
-                          c->log_path, NULL};
+    const char *argv[] = {c->simhv_path,
+                          "--socket",
+                          c->socket_path,
+                          "--cpus",
+                          cpus,
+                          "--memory",
+                          mem,
+                          "--scheduler",
+                          c->scheduler,
+                          "--slice-ms",
+                          slice,
+                          "--shutdown-delay-ms",
+                          delay,
+                          c->log_path[0] ? "--log" : NULL,
+                          c->log_path,
+                          NULL};
     char nomsg[256];
     snprintf(nomsg, sizeof(nomsg), "cannot run %s: exec failed\n", c->simhv_path);
     int ep[2];
@@ -327,9 +339,10 @@ static int sim_start(struct sim_ctx *c, struct xend_err *err)
     }
     close(ep[0]);
     if (rc == 0)
-        c->host->log->emit(c->self, XEND_LOG_NOTICE, "simhv started", "socket=%s cpus=%lld "
-                           "memory_mb=%lld scheduler=%s", c->socket_path, c->cpus,
-                           c->memory_mb, c->scheduler);
+        c->host->log->emit(c->self, XEND_LOG_NOTICE, "simhv started",
+                           "socket=%s cpus=%lld "
+                           "memory_mb=%lld scheduler=%s",
+                           c->socket_path, c->cpus, c->memory_mb, c->scheduler);
     return rc;
 }
 
@@ -408,8 +421,7 @@ static int sim_call_fd(struct sim_ctx *c, int fd, struct xend_sxp *req, struct x
     int rc = 0;
     if (sx->parse(answer, strlen(answer), NULL, &rep, msg, sizeof(msg)) < 0) {
         *broken = true;
-        rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv sent a bad reply to %s: %s", opname,
-                          msg);
+        rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv sent a bad reply to %s: %s", opname, msg);
         goto out;
     }
     const char *head = sx->name(rep);
@@ -469,8 +481,8 @@ static int sim_call(struct sim_ctx *c, struct xend_sxp *req, struct xend_sxp **r
 }
 
 /* A fresh connection turned into a stream by req: the fd (owned by the caller). */
-static int sim_stream(struct sim_ctx *c, struct xend_sxp *req, struct xend_sxp **reply,
-                      int *out, struct xend_err *err)
+static int sim_stream(struct sim_ctx *c, struct xend_sxp *req, struct xend_sxp **reply, int *out,
+                      struct xend_err *err)
 {
     int fd;
     int rc = sim_connect(c, false, &fd, err);
@@ -488,8 +500,8 @@ static int sim_stream(struct sim_ctx *c, struct xend_sxp *req, struct xend_sxp *
     return 0;
 }
 
-static int reply_u64(struct sim_ctx *c, const struct xend_sxp *rep, const char *key,
-                     uint64_t *out, struct xend_err *err)
+static int reply_u64(struct sim_ctx *c, const struct xend_sxp *rep, const char *key, uint64_t *out,
+                     struct xend_err *err)
 {
     long long v;
     if (c->sxp->child_int(rep, key, &v) < 0 || v < 0)
@@ -551,8 +563,8 @@ static void notify_readable(int fd, uint32_t events, void *arg)
         notify_drop(c);
         changed = true;
         if (c->reconnect_timer == NULL)
-            c->reconnect_timer = c->host->loop->timer_add(c->self, SIM_RECONNECT_MS, true,
-                                                          notify_retry, c);
+            c->reconnect_timer =
+                c->host->loop->timer_add(c->self, SIM_RECONNECT_MS, true, notify_retry, c);
         break;
     }
     if (changed)
@@ -721,8 +733,7 @@ static int sim_dom_build(void *ctx, uint32_t domid, const struct xend_dom_image 
     return sim_call(c, r, NULL, err);
 }
 
-static int sim_dom_simple(struct sim_ctx *c, const char *op, uint32_t domid,
-                          struct xend_err *err)
+static int sim_dom_simple(struct sim_ctx *c, const char *op, uint32_t domid, struct xend_err *err)
 {
     return sim_call(c, req_dom(c, op, domid), NULL, err);
 }
@@ -779,8 +790,7 @@ static int dominfo_from(struct sim_ctx *c, const struct xend_sxp *d, struct xend
     return 0;
 }
 
-static int sim_dom_info(void *ctx, uint32_t domid, struct xend_dominfo *out,
-                        struct xend_err *err)
+static int sim_dom_info(void *ctx, uint32_t domid, struct xend_dominfo *out, struct xend_err *err)
 {
     struct sim_ctx *c = ctx;
     struct xend_sxp *rep = NULL;
@@ -819,8 +829,7 @@ static int sim_dom_list(void *ctx, xend_dominfo_fn *fn, void *arg, struct xend_e
 static int sim_dom_kb(struct sim_ctx *c, const char *op, uint32_t domid, uint64_t kb,
                       struct xend_err *err)
 {
-    return sim_call(c, c->sxp->add_kv_int(req_dom(c, op, domid), "kb", (long long)kb), NULL,
-                    err);
+    return sim_call(c, c->sxp->add_kv_int(req_dom(c, op, domid), "kb", (long long)kb), NULL, err);
 }
 
 static int sim_dom_set_maxmem(void *ctx, uint32_t domid, uint64_t kb, struct xend_err *err)
@@ -858,8 +867,7 @@ static int sim_sched_set(void *ctx, uint32_t domid, const char *sched,
                          const struct xend_sched_value *values, size_t n, struct xend_err *err)
 {
     struct sim_ctx *c = ctx;
-    return sim_call(c, sched_req(c, req_dom(c, "sched_set", domid), sched, values, n), NULL,
-                    err);
+    return sim_call(c, sched_req(c, req_dom(c, "sched_set", domid), sched, values, n), NULL, err);
 }
 
 static int sim_sched_get(void *ctx, uint32_t domid, const char *sched,
@@ -867,16 +875,14 @@ static int sim_sched_get(void *ctx, uint32_t domid, const char *sched,
 {
     struct sim_ctx *c = ctx;
     struct xend_sxp *rep = NULL;
-    int rc = sim_call(c, sched_req(c, req_dom(c, "sched_get", domid), sched, values, n), &rep,
-                      err);
+    int rc = sim_call(c, sched_req(c, req_dom(c, "sched_get", domid), sched, values, n), &rep, err);
     if (rc < 0)
         return rc;
     const struct xend_sxp *v = c->sxp->child(rep, "values");
     for (size_t i = 0; i < n && rc == 0; i++) {
         long long val;
         if (v == NULL || c->sxp->child_int(v, values[i].name, &val) < 0)
-            rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv did not return %s",
-                              values[i].name);
+            rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv did not return %s", values[i].name);
         else
             values[i].value = val;
     }
@@ -884,9 +890,8 @@ static int sim_sched_get(void *ctx, uint32_t domid, const char *sched,
     return rc;
 }
 
-static int sim_sched_node_set(void *ctx, const char *sched,
-                              const struct xend_sched_value *values, size_t n,
-                              struct xend_err *err)
+static int sim_sched_node_set(void *ctx, const char *sched, const struct xend_sched_value *values,
+                              size_t n, struct xend_err *err)
 {
     struct sim_ctx *c = ctx;
     return sim_call(c, sched_req(c, req_new(c, "sched_node_set"), sched, values, n), NULL, err);
@@ -966,8 +971,8 @@ static int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_
     struct sim_ctx *c = ctx;
     struct xend_sxp *rep = NULL;
     int sock;
-    int rc = sim_stream(c, c->sxp->add_kv_int(req_dom(c, "save", domid), "live", live), &rep,
-                        &sock, err);
+    int rc = sim_stream(c, c->sxp->add_kv_int(req_dom(c, "save", domid), "live", live), &rep, &sock,
+                        err);
     if (rc < 0)
         return rc;
     uint64_t total = 0, done = 0;
@@ -1196,9 +1201,9 @@ static int sim_dirty_read(void *ctx, uint32_t domid, uint8_t *bitmap, uint64_t n
 {
     struct sim_ctx *c = ctx;
     struct xend_sxp *rep = NULL;
-    int rc = sim_call(c, c->sxp->add_kv_int(req_dom(c, "dirty_read", domid), "npages",
-                                            (long long)npages),
-                      &rep, err);
+    int rc = sim_call(
+        c, c->sxp->add_kv_int(req_dom(c, "dirty_read", domid), "npages", (long long)npages), &rep,
+        err);
     if (rc < 0)
         return rc;
     const char *hex = c->sxp->child_value(rep, "bitmap", "");
@@ -1320,11 +1325,10 @@ static int sim_init(struct xend_plugin *self, const struct xend_host *host)
         (rc = cfg->get_str(self, "simhv-log", dflt_log, &log, &err)) < 0 ||
         (rc = cfg->get_str(self, "scheduler", "bvt", &c->scheduler, &err)) < 0 ||
         (rc = cfg->get_int(self, "sim-cpus", 2, 1, 64, &c->cpus, &err)) < 0 ||
-        (rc = cfg->get_int(self, "sim-memory", 4096, 64, 1024 * 1024, &c->memory_mb, &err)) <
-            0 ||
+        (rc = cfg->get_int(self, "sim-memory", 4096, 64, 1024 * 1024, &c->memory_mb, &err)) < 0 ||
         (rc = cfg->get_int(self, "sim-slice-ms", 10, 1, 10000, &c->slice_ms, &err)) < 0 ||
-        (rc = cfg->get_int(self, "sim-shutdown-delay-ms", 200, 0, 3600000, &c->delay_ms,
-                           &err)) < 0) {
+        (rc = cfg->get_int(self, "sim-shutdown-delay-ms", 200, 0, 3600000, &c->delay_ms, &err)) <
+            0) {
         host->plugin_err_set(self, "%s", xend_err_msg(&err));
         free(dflt_sock);
         free(dflt_bin);

@@ -48,8 +48,8 @@ static int teardown(void **state)
 
 static struct simhv_machine *machine(uint64_t mb)
 {
-    struct simhv_machine_cfg cfg = {.cpus = 2, .memory_mb = mb, .scheduler = "bvt",
-                                    .slice_ms = 10, .shutdown_delay_ms = 200};
+    struct simhv_machine_cfg cfg = {
+        .cpus = 2, .memory_mb = mb, .scheduler = "bvt", .slice_ms = 10, .shutdown_delay_ms = 200};
     struct xend_err err = {0};
     struct simhv_machine *m = simhv_machine_new(&cfg, T0, &err);
     if (m == NULL)

@@ -126,12 +126,17 @@ static struct xend_dominfo info_of(uint32_t domid)
 static uint32_t make_domain(const char *name, uint64_t mem_kb, const char *cmdline, bool run)
 {
     struct xend_err err = {0};
-    struct xend_dom_create a = {.size = sizeof(a), .name = name, .mem_kb = mem_kb,
-                                .maxmem_kb = mem_kb, .vcpus = 1, .want_domid = -1, .cpu = -1};
+    struct xend_dom_create a = {.size = sizeof(a),
+                                .name = name,
+                                .mem_kb = mem_kb,
+                                .maxmem_kb = mem_kb,
+                                .vcpus = 1,
+                                .want_domid = -1,
+                                .cpu = -1};
     uint32_t domid = 0;
     assert_int_equal(ops->dom_create(ctx, &a, &domid, &err), 0);
-    struct xend_dom_image img = {.size = sizeof(img), .builder = "linux", .kernel = kernel,
-                                 .cmdline = cmdline};
+    struct xend_dom_image img = {
+        .size = sizeof(img), .builder = "linux", .kernel = kernel, .cmdline = cmdline};
     int rc = ops->dom_build(ctx, domid, &img, &err);
     if (rc != 0)
         fail_msg("build: %s", xend_err_msg(&err));
@@ -298,14 +303,18 @@ static void test_build_refuses_missing_kernel(void **state)
 {
     (void)state;
     struct xend_err err = {0};
-    struct xend_dom_create a = {.size = sizeof(a), .name = "nokernel", .mem_kb = 16 * MB,
-                                .vcpus = 1, .want_domid = -1, .cpu = -1};
+    struct xend_dom_create a = {.size = sizeof(a),
+                                .name = "nokernel",
+                                .mem_kb = 16 * MB,
+                                .vcpus = 1,
+                                .want_domid = -1,
+                                .cpu = -1};
     uint32_t id;
     assert_int_equal(ops->dom_create(ctx, &a, &id, &err), 0);
     char missing[160];
     snprintf(missing, sizeof(missing), "%s/no-such-kernel", dir);
-    struct xend_dom_image img = {.size = sizeof(img), .builder = "linux", .kernel = missing,
-                                 .cmdline = ""};
+    struct xend_dom_image img = {
+        .size = sizeof(img), .builder = "linux", .kernel = missing, .cmdline = ""};
     assert_int_equal(ops->dom_build(ctx, id, &img, &err), -XEND_ENOENT);
     char want[200];
     snprintf(want, sizeof(want), "Kernel image does not exist: %s", missing);
@@ -319,12 +328,11 @@ static void test_bad_guest_knob_is_refused(void **state)
 {
     (void)state;
     struct xend_err err = {0};
-    struct xend_dom_create a = {.size = sizeof(a), .mem_kb = 16 * MB, .want_domid = -1,
-                                .cpu = -1};
+    struct xend_dom_create a = {.size = sizeof(a), .mem_kb = 16 * MB, .want_domid = -1, .cpu = -1};
     uint32_t id;
     assert_int_equal(ops->dom_create(ctx, &a, &id, &err), 0);
-    struct xend_dom_image img = {.size = sizeof(img), .kernel = kernel,
-                                 .cmdline = "root=/dev/sda1 sim.load=150"};
+    struct xend_dom_image img = {
+        .size = sizeof(img), .kernel = kernel, .cmdline = "root=/dev/sda1 sim.load=150"};
     assert_int_equal(ops->dom_build(ctx, id, &img, &err), -XEND_EINVAL);
     assert_non_null(strstr(err.msg, "sim.load"));
     destroy(id);
@@ -413,8 +421,11 @@ static void test_memory_is_accounted(void **state)
     (void)state;
     struct xend_err err = {0};
     uint64_t before = free_kb();
-    struct xend_dom_create big = {.size = sizeof(big), .name = "too-big",
-                                  .mem_kb = before + 4 * MB, .want_domid = -1, .cpu = -1};
+    struct xend_dom_create big = {.size = sizeof(big),
+                                  .name = "too-big",
+                                  .mem_kb = before + 4 * MB,
+                                  .want_domid = -1,
+                                  .cpu = -1};
     uint32_t id;
     assert_int_equal(ops->dom_create(ctx, &big, &id, &err), -XEND_ENOMEM);
     assert_memory_equal(err.msg, "Out of memory: ", 15);
@@ -434,8 +445,7 @@ static void test_want_domid_is_honoured_when_free(void **state)
 {
     (void)state;
     struct xend_err err = {0};
-    struct xend_dom_create a = {.size = sizeof(a), .mem_kb = 8 * MB, .want_domid = 77,
-                                .cpu = -1};
+    struct xend_dom_create a = {.size = sizeof(a), .mem_kb = 8 * MB, .want_domid = 77, .cpu = -1};
     uint32_t id, id2;
     assert_int_equal(ops->dom_create(ctx, &a, &id, &err), 0);
     assert_int_equal(id, 77);
@@ -528,8 +538,7 @@ static void save_restore(bool live)
     destroy(id);
 
     fd = open(path, O_RDONLY);
-    struct xend_dom_create a = {.size = sizeof(a), .name = "restored", .want_domid = -1,
-                                .cpu = -1};
+    struct xend_dom_create a = {.size = sizeof(a), .name = "restored", .want_domid = -1, .cpu = -1};
     uint32_t nid = 0;
     rc = ops->restore(ctx, fd, &a, &nid, on_progress, &prog, &err);
     if (rc != 0)
@@ -706,8 +715,7 @@ static void test_killed_clients_leave_no_half_made_domain(void **state)
     pid = fork();
     if (pid == 0) {
         close(p[1]);
-        struct xend_dom_create a = {.size = sizeof(a), .name = "half", .want_domid = -1,
-                                    .cpu = -1};
+        struct xend_dom_create a = {.size = sizeof(a), .name = "half", .want_domid = -1, .cpu = -1};
         uint32_t nid;
         ops->restore(ctx, p[0], &a, &nid, NULL, NULL, &err);
         _exit(0);
@@ -873,8 +881,8 @@ static void test_simhv_refuses_a_second_instance_and_stops_when_its_socket_goes(
     char sock[160], pidfile[160], err[512];
     snprintf(sock, sizeof(sock), "%s/own/simhv.sock", dir);
     snprintf(pidfile, sizeof(pidfile), "%s/simhv.pid", dir);
-    assert_int_equal(run_simhv(err, sizeof(err), "--socket", sock, "--pidfile", pidfile,
-                               "--memory", "256", (char *)NULL),
+    assert_int_equal(run_simhv(err, sizeof(err), "--socket", sock, "--pidfile", pidfile, "--memory",
+                               "256", (char *)NULL),
                      0);
     assert_int_equal(run_simhv(err, sizeof(err), "--socket", sock, (char *)NULL), 1);
     assert_non_null(strstr(err, "already running"));
