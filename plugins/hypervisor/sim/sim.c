@@ -594,14 +594,14 @@ static bool sim_probe(void *ctx)
 static void sim_close(void *ctx)
 {
     struct sim_ctx *c = ctx;
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
     if (!c->opened)
         return;
     c->host->loop->timer_remove(c->reconnect_timer);
     c->reconnect_timer = NULL;
     notify_drop(c);
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
     close(c->notify_pipe[0]);
     close(c->notify_pipe[1]);
     c->opened = false;
