@@ -23,6 +23,7 @@ struct class_reg {
     struct xend_plugin *owner;
     const struct xend_device_ops *ops;
     void *ctx;
+    struct class_route *routes; /* op=CLASSs and op=CLASS */
 };
 
 static struct {
@@ -60,20 +61,23 @@ static int class_add(struct xend_plugin *self, const struct xend_device_ops *ops
                        xend_plugin_name(self), ops->name, xend_plugin_name(old->owner));
         return -XEND_EEXIST;
     }
-    int rc = xend_domain_http_class_routes(self, ops->name);
-    if (rc < 0)
-        return rc;
+    struct class_route *routes = xend_domain_http_class_routes(self, ops->name);
+    if (routes == NULL)
+        return -XEND_EEXIST;
     C.classes = xend_xrealloc(C.classes, (C.n + 1) * sizeof(*C.classes));
-    C.classes[C.n++] = (struct class_reg){self, ops, ctx};
+    C.classes[C.n++] = (struct class_reg){self, ops, ctx, routes};
     return 0;
 }
 
 void xend_device_remove_owner(struct xend_plugin *owner)
 {
     size_t j = 0;
-    for (size_t i = 0; i < C.n; i++)
+    for (size_t i = 0; i < C.n; i++) {
         if (C.classes[i].owner != owner)
             C.classes[j++] = C.classes[i];
+        else
+            xend_domain_http_class_routes_free(C.classes[i].routes);
+    }
     C.n = j;
     if (C.n == 0) {
         free(C.classes);

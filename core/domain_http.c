@@ -392,6 +392,7 @@ static int op_device_configure(struct xend_request *req, void *arg)
 /* ---- per-class listings: op=vifs, op=vif&vif=N ... ---- */
 
 struct class_route {
+    struct xend_plugin *owner;
     char name[32];
     char op_list[40];
     struct xend_route list, one;
@@ -427,11 +428,12 @@ static int class_one(struct xend_request *req, void *arg)
     return 0;
 }
 
-int xend_domain_http_class_routes(struct xend_plugin *owner, const char *cls)
+struct class_route *xend_domain_http_class_routes(struct xend_plugin *owner, const char *cls)
 {
     http = xend_http_host_table();
-    /* Lives as long as the process: routes keep pointers into it. */
+    /* Owned by the class's registration: the routes point into it. */
     struct class_route *cr = xend_xcalloc(1, sizeof(*cr));
+    cr->owner = owner;
     snprintf(cr->name, sizeof(cr->name), "%s", cls);
     snprintf(cr->op_list, sizeof(cr->op_list), "%ss", cls);
     cr->list = (struct xend_route){XEND_ROUTE_INIT, .methods = XEND_HTTP_GET,
@@ -443,7 +445,20 @@ int xend_domain_http_class_routes(struct xend_plugin *owner, const char *cls)
     int rc = xend_http_route_add(owner, &cr->list);
     if (rc == 0)
         rc = xend_http_route_add(owner, &cr->one);
-    return rc;
+    if (rc < 0) {
+        xend_domain_http_class_routes_free(cr);
+        return NULL;
+    }
+    return cr;
+}
+
+void xend_domain_http_class_routes_free(struct class_route *cr)
+{
+    if (cr == NULL)
+        return;
+    xend_http_route_remove(cr->owner, &cr->list);
+    xend_http_route_remove(cr->owner, &cr->one);
+    free(cr);
 }
 
 /* ---- registration ---- */

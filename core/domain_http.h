@@ -8,7 +8,11 @@
 struct xend_plugin;
 
 int xend_domain_http_register(void);
-/* GET /xend/domain/D op=CLASSs and op=CLASS (CLASS=N), owned by the class's plugin. */
-int xend_domain_http_class_routes(struct xend_plugin *owner, const char *cls);
+struct class_route;
+/* GET /xend/domain/D op=CLASSs and op=CLASS (CLASS=N), registered for the class's plugin.
+ * Returns the registration (owned: xend_domain_http_class_routes_free), NULL on failure. */
+struct class_route *xend_domain_http_class_routes(struct xend_plugin *owner, const char *cls);
+/* Remove the routes (if still there) and free. NULL is fine. */
+void xend_domain_http_class_routes_free(struct class_route *cr);
 
 #endif

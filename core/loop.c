@@ -36,6 +36,7 @@ struct xend_timer {
     xend_timer_fn *fn;
     void *arg;
     bool repeat;
+    bool firing, removed; /* timer_remove from inside its own callback */
 };
 
 struct child {
@@ -256,12 +257,24 @@ static void watch_remove(struct xend_watch *w)
     free(w);
 }
 
+static void timer_free(struct xend_timer *t)
+{
+    event_del(t->ev);
+    event_free(t->ev);
+    free(t);
+}
+
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct xend_timer *t = arg;
+    t->firing = true;
     t->fn(t->arg);
+    t->firing = false;
+    /* A one-shot timer is done once it fired (loop.h); a removed one too. */
+    if (!t->repeat || t->removed)
+        timer_free(t);
 }
 
 static struct xend_timer *timer_add(struct xend_plugin *self, uint64_t ms, bool repeat,
@@ -282,9 +295,10 @@ static void timer_remove(struct xend_timer *t)
 {
     if (t == NULL)
         return;
-    event_del(t->ev);
-    event_free(t->ev);
-    free(t);
+    if (t->firing)
+        t->removed = true; /* freed when its callback returns */
+    else
+        timer_free(t);
 }
 
 /* ---- children ---- */

@@ -47,6 +47,8 @@ const struct xend_host_http *xend_http_host_table(void);
 /* Register a route for `owner` (NULL = the core itself). Same contract as route_add. */
 int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *route);
 /* Drop every route `owner` registered (a plugin whose init failed, or at stop). */
+/* Remove one route of owner; -XEND_ENOENT when it is not there. */
+int xend_http_route_remove(struct xend_plugin *owner, const struct xend_route *route);
 void xend_http_routes_remove_owner(struct xend_plugin *owner);
 /* Drop every route (at exit). */
 void xend_http_routes_clear(void);

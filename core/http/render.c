@@ -21,6 +21,10 @@ int xend_http_status_for(int code)
         return 200;
     case XEND_ELIMIT:
         return 413;
+    case XEND_ENOENT:
+        /* A resource that does not exist (console, vnet, device): 404 whose reason phrase
+         * is the message, which the 2.0 client prints as it does "invalid domain:X". */
+        return 404;
     default:
         /* Operation errors, argument errors of an op included: 200 with (xend.err "...")
          * so that the 2.0 xm client prints the message (PROTOCOL-2.0.md §3.3). */

@@ -62,7 +62,11 @@ struct xend_host_loop {
     void (*watch_set)(struct xend_watch *w, uint32_t events); /* change the events */
     void (*watch_remove)(struct xend_watch *w);               /* NULL is fine */
 
-    /* A timer that fires after ms (again every ms when repeat). */
+    /*
+     * A timer that fires after ms (again every ms when repeat). A one-shot timer belongs to
+     * the core once it has fired (it is freed after its callback returns); remove it only
+     * before then, or from inside its callback. A repeating one lives until removed.
+     */
     struct xend_timer *(*timer_add)(struct xend_plugin *self, uint64_t ms, bool repeat,
                                     xend_timer_fn *fn, void *arg);
     void (*timer_remove)(struct xend_timer *t); /* NULL is fine */

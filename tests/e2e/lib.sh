@@ -21,6 +21,10 @@ XEND_BIN=$BUILD_DIR/bin/xend
 XM=$BUILD_DIR/bin/xm
 SIMHV=$BUILD_DIR/bin/xend-simhv
 export PATH=$BUILD_DIR/bin:$PATH
+# In a sanitizer build the daemons report into $T/san.PID (their stderr is /dev/null);
+# finish fails the test when any report exists.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/san"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/san:print_stacktrace=1"
 
 port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 
@@ -138,7 +142,18 @@ expect_no_match() {
     if printf '%s' "$3" | grep -qE -- "$2"; then not_ok "$1" "[$3] matches /$2/"; else ok "$1"; fi
 }
 
+sanitizer_reports() {
+    ls "$T"/san.* 2>/dev/null
+}
+
 finish() {
+    xend_stop
+    simhv_stop
+    local reports
+    reports=$(sanitizer_reports)
+    if [ -n "$reports" ]; then
+        not_ok "no sanitizer reports" "$(head -c 3000 $reports)"
+    fi
     echo "$PASSED passed, $FAILED failed"
     [ $FAILED = 0 ]
     exit $?

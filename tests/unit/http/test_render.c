@@ -38,7 +38,7 @@ static void test_status_table(void **state)
     (void)state;
     assert_int_equal(xend_http_status_for(0), 200);
     assert_int_equal(xend_http_status_for(-XEND_EINVAL), 200);
-    assert_int_equal(xend_http_status_for(-XEND_ENOENT), 200);
+    assert_int_equal(xend_http_status_for(-XEND_ENOENT), 404); /* unknown console, vnet, device */
     assert_int_equal(xend_http_status_for(-XEND_EBACKEND), 200);
     assert_int_equal(xend_http_status_for(-XEND_ELIMIT), 413);
     assert_string_equal(xend_http_reason(201), "Created");
