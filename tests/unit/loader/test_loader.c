@@ -423,6 +423,23 @@ static void a_veto_rolls_back_only_the_plugins_before_it_in_reverse(void **state
     xend_domain_free(dom);
 }
 
+static void a_plugin_built_on_the_frozen_1_0_headers_loads_and_works(void **state)
+{
+    (void)state;
+#ifdef TEST_ABI_1_0_PLUGIN
+    struct xend_err err = {0};
+    assert_int_equal(xend_loader_load_file(so("abi_1_0"), host, &err), 0);
+    struct xend_domain *dom = xend_domain_new("vm10");
+    assert_int_equal(xend_hooks_run(XEND_HOOK_CREATE, dom, XEND_HOOK_NORMAL, -1, NULL, &err, NULL),
+                     0);
+    xend_domain_free(dom);
+    assert_int_equal(get("/xend/test/abi_1_0"), 200);
+    assert_string_equal(reply.body, "(abi_1_0 (create vm10 normal))");
+#else
+    skip();
+#endif
+}
+
 static void stopping_drops_every_registration(void **state)
 {
     (void)state;
@@ -461,6 +478,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_plugins_list_decides_the_load_order, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_veto_rolls_back_only_the_plugins_before_it_in_reverse,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_plugin_built_on_the_frozen_1_0_headers_loads_and_works,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(stopping_drops_every_registration, setup, teardown),
     };

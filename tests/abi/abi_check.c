@@ -1,0 +1,28 @@
+/*
+ * The frozen-ABI check: compiles every public header of include/xend/ (or, for the second
+ * build of this file, the frozen copy tests/abi/include-1.0/) together with the pinned
+ * 1.0 layout. An accidental change of a member's offset or size, of a struct that may not
+ * grow, or of a constant's value fails the build; the run only reports what was checked.
+ */
+#include <stddef.h>
+#include <stdio.h>
+
+#include <xend/abi.h>
+#include <xend/backend.h>
+#include <xend/device.h>
+#include <xend/domain.h>
+#include <xend/host.h>
+#include <xend/http.h>
+#include <xend/loop.h>
+#include <xend/plugin.h>
+#include <xend/sched.h>
+#include <xend/sxp.h>
+
+#include "abi_layout_1_0.h"
+
+int main(void)
+{
+    printf("ok - include/xend keeps the ABI 1.0 layout (this tree speaks %d.%d)\n",
+           XEND_ABI_MAJOR, XEND_ABI_MINOR);
+    return 0;
+}

@@ -1,0 +1,154 @@
+/*
+ * xend plugin ABI: version, error codes, log levels and the error object.
+ *
+ * This header is part of the public plugin ABI (include/xend/). It must never include a
+ * core header, and a plugin built against it needs nothing from core/.
+ *
+ * Ownership words used in every doc comment of include/xend/:
+ *   borrowed - valid until the callback returns (or the op completes, where stated);
+ *              the receiver neither frees nor keeps it.
+ *   owned    - the receiver frees it with the function named.
+ *   taken    - ownership passes to the callee, on success only; such functions end in _take.
+ *
+ * Threads: every callback runs on the event-loop thread and every host function is
+ * loop-thread-only, except where a doc comment says otherwise (loop->post, log->emit).
+ *
+ * ABI changelog (append a line per minor; never remove or reorder a member):
+ *   1.0  2026-11-27  first stable ABI: host table with log, config, sxp, http, domain,
+ *                    device, sched, backend, loop, store and event services.
+ */
+#ifndef XEND_ABI_H
+#define XEND_ABI_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define XEND_ABI_MAJOR 1
+#define XEND_ABI_MINOR 0
+
+/* Feature macros: one per addition, so plugins can #ifdef (as libxl's LIBXL_HAVE_*). */
+#define XEND_HAVE_DEVICE_CLASSES 1
+#define XEND_HAVE_SCHEDULERS 1
+#define XEND_HAVE_BACKENDS 1
+
+/* True when a size-prefixed table or struct `t` (pointer) is large enough to hold `member`. */
+#define XEND_HAS_MEMBER(t, member)                                                            \
+    ((t) != NULL && (t)->size >= offsetof(__typeof__(*(t)), member) + sizeof((t)->member))
+
+/*
+ * Error codes. Functions return 0 or a negative code; never a positive status.
+ * The HTTP layer maps each code to a status and an (xend.err "...") reply.
+ */
+enum xend_error {
+    XEND_OK = 0,
+    XEND_EINVAL = 1,    /* bad argument or config */
+    XEND_ENOENT = 2,    /* no such domain, device, file */
+    XEND_EEXIST = 3,    /* already exists (name clash, port in use) */
+    XEND_EBUSY = 4,     /* in use (device shared writable) */
+    XEND_ENOTSUP = 5,   /* operation not supported by this backend or scheduler */
+    XEND_ENOMEM = 6,    /* out of memory (hypervisor memory, or plugin-side limits) */
+    XEND_ETIMEDOUT = 7, /* a deferred operation passed its deadline */
+    XEND_EPERM = 8,     /* not allowed (guarded operation) */
+    XEND_EIO = 9,       /* I/O or script failure */
+    XEND_ELIMIT = 10,   /* a request limit was exceeded */
+    XEND_EABI = 11,     /* ABI version mismatch */
+    XEND_EBACKEND = 12, /* the hypervisor refused or failed */
+    XEND_ECANCELED = 13,
+    XEND_ERROR_COUNT
+};
+
+/* Log levels, most severe first. */
+enum xend_log_level {
+    XEND_LOG_ERROR = 0,
+    XEND_LOG_WARN = 1,
+    XEND_LOG_NOTICE = 2,
+    XEND_LOG_INFO = 3,
+    XEND_LOG_DEBUG = 4,
+};
+
+/*
+ * The error object: the message for the client is set once, where the error is known, and
+ * travels up unchanged (libvirt's virReportError). Callers own the struct (usually on the
+ * stack); callees fill it with xend_err_set. An empty msg with a non-zero code means "use
+ * the code's string".
+ */
+#define XEND_ERR_MSG_MAX 512
+struct xend_err {
+    int code; /* a positive enum xend_error value, 0 when no error */
+    char msg[XEND_ERR_MSG_MAX];
+};
+
+/*
+ * Set *err (if non-NULL) unless it already holds an error, and return -code, so that
+ * `return xend_err_set(err, XEND_EINVAL, "invalid mac: %s", mac);` reads naturally.
+ * The first message set wins: an upper layer never rewrites the text of a lower one.
+ */
+static inline int xend_err_vset(struct xend_err *err, int code, const char *fmt, va_list ap)
+{
+    if (err != NULL && err->code == 0) {
+        err->code = code;
+        if (fmt != NULL)
+            vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        else
+            err->msg[0] = '\0';
+    }
+    return -code;
+}
+
+__attribute__((format(printf, 3, 4))) static inline int xend_err_set(struct xend_err *err,
+                                                                      int code,
+                                                                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = xend_err_vset(err, code, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* The fixed string of an error code (positive or negative); never NULL. */
+static inline const char *xend_strerror(int code)
+{
+    static const char *const names[XEND_ERROR_COUNT] = {
+        [XEND_OK] = "ok",
+        [XEND_EINVAL] = "invalid argument",
+        [XEND_ENOENT] = "not found",
+        [XEND_EEXIST] = "already exists",
+        [XEND_EBUSY] = "busy",
+        [XEND_ENOTSUP] = "not supported",
+        [XEND_ENOMEM] = "out of memory",
+        [XEND_ETIMEDOUT] = "timed out",
+        [XEND_EPERM] = "not permitted",
+        [XEND_EIO] = "i/o error",
+        [XEND_ELIMIT] = "limit exceeded",
+        [XEND_EABI] = "abi mismatch",
+        [XEND_EBACKEND] = "hypervisor error",
+        [XEND_ECANCELED] = "canceled",
+    };
+    if (code < 0)
+        code = -code;
+    return code < XEND_ERROR_COUNT ? names[code] : "unknown error";
+}
+
+/* The message of an error object: its text, or the code's string when no text was set. */
+static inline const char *xend_err_msg(const struct xend_err *err)
+{
+    return err->msg[0] != '\0' ? err->msg : xend_strerror(err->code);
+}
+
+static inline void xend_err_clear(struct xend_err *err)
+{
+    err->code = 0;
+    err->msg[0] = '\0';
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,226 @@
+/*
+ * Hypervisor backends: what a hypervisor can do for xend, as one table of operations.
+ *
+ * The core never talks to a hypervisor except through this table. A backend plugin
+ * (plugins/hypervisor/sim, plugins/hypervisor/xenctrl, or a site's own) registers its ops
+ * with host->backend->add(); the core selects one by the `backend` config setting ("auto"
+ * takes the first registered backend whose `probe` says yes, in the order of their
+ * `priority`, highest first).
+ *
+ * Every op takes the backend's own context first (the `ctx` given to add()) and an error
+ * object last; it returns 0 or a negative XEND_E code and sets err with a message that can
+ * go to the client as it is ("Out of memory: domain needs 512 MB, 300 MB free").
+ * A NULL op means "not supported": the core answers -XEND_ENOTSUP naming the backend and op.
+ *
+ * Threads: ops are called on the loop thread and must be quick (a hypercall, a local RPC),
+ * except `save`, `restore` and `migrate_receive`, which the core calls from a worker thread:
+ * a backend must allow those three to run while the loop thread calls the others.
+ *
+ * Domain ids: 0 is the control domain. Memory is in KiB throughout.
+ */
+#ifndef XEND_BACKEND_H
+#define XEND_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xend/abi.h>
+#include <xend/sxp.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct xend_plugin;
+
+/* Domain state flags, as Xen reports them (xm list's r b p s c letters). */
+enum xend_dom_flag {
+    XEND_DOMF_RUNNING = 1u << 0,
+    XEND_DOMF_BLOCKED = 1u << 1,
+    XEND_DOMF_PAUSED = 1u << 2,
+    XEND_DOMF_SHUTDOWN = 1u << 3,
+    XEND_DOMF_CRASHED = 1u << 4,
+    XEND_DOMF_DYING = 1u << 5,
+};
+
+/* Shutdown reasons; the values are Xen's SHUTDOWN_* codes. */
+enum xend_shutdown_reason {
+    XEND_SHUTDOWN_POWEROFF = 0,
+    XEND_SHUTDOWN_REBOOT = 1,
+    XEND_SHUTDOWN_SUSPEND = 2,
+    XEND_SHUTDOWN_CRASH = 3,
+    XEND_SHUTDOWN_HALT = 4, /* requested as halt: sent to the guest as poweroff */
+};
+
+struct xend_physinfo {
+    size_t size;
+    uint32_t nr_cpus;
+    uint32_t cores_per_socket;
+    uint32_t threads_per_core;
+    uint32_t cpu_mhz;
+    uint64_t total_kb;
+    uint64_t free_kb;
+    char hypervisor[64]; /* "simhv 1.0", "Xen 4.17.1" */
+    char scheduler[16];  /* the scheduler the hypervisor runs: "bvt", "credit", ... */
+};
+
+struct xend_dominfo {
+    size_t size;
+    uint32_t domid;
+    uint32_t flags;           /* enum xend_dom_flag bits */
+    uint32_t shutdown_reason; /* enum xend_shutdown_reason, valid with XEND_DOMF_SHUTDOWN */
+    uint32_t vcpus;
+    int32_t cpu; /* the physical cpu vcpu 0 last ran on */
+    uint64_t cpu_time_ns;
+    uint64_t mem_kb;
+    uint64_t maxmem_kb;
+    char name[64]; /* the name the backend keeps, "" when it keeps none */
+};
+
+/* What a new domain shell needs. */
+struct xend_dom_create {
+    size_t size;
+    const char *name; /* borrowed */
+    uint64_t mem_kb;
+    uint64_t maxmem_kb;
+    uint32_t vcpus;
+    int64_t want_domid; /* -1 for any; a restart asks for the old id */
+    int32_t cpu;        /* -1 for any */
+};
+
+/* How to build a domain's memory image. Strings are borrowed. */
+struct xend_dom_image {
+    size_t size;
+    const char *builder; /* "linux" */
+    const char *kernel;
+    const char *ramdisk; /* NULL for none */
+    const char *cmdline; /* "" for none */
+};
+
+/* A scheduler parameter, by name; the value is an integer in the scheduler's units. */
+struct xend_sched_value {
+    const char *name; /* borrowed */
+    int64_t value;
+};
+
+/* Progress of a long operation (save, restore, migration), called on the worker thread. */
+typedef void xend_progress_fn(void *arg, uint64_t done, uint64_t total);
+
+typedef void xend_dominfo_fn(void *arg, const struct xend_dominfo *info);
+
+struct xend_backend_ops {
+    size_t size; /* sizeof(struct xend_backend_ops) as compiled: XEND_BACKEND_OPS_INIT */
+    const char *name; /* "sim", "xenctrl" */
+    uint32_t flags;   /* none defined yet: 0 */
+    int priority;     /* order for "auto"; higher wins */
+
+    /* May this backend run here? (xenctrl: /dev/xen/privcmd exists.) No side effects. */
+    bool (*probe)(void *ctx);
+    /* Connect to the hypervisor; called once, when chosen, before any other op. */
+    int (*open)(void *ctx, struct xend_err *err);
+    /* Disconnect; domains keep running. */
+    void (*close)(void *ctx);
+
+    int (*physinfo)(void *ctx, struct xend_physinfo *out, struct xend_err *err);
+    /* Hypervisor console ring (dmesg); returns an owned string (libc free), or NULL + err. */
+    char *(*dmesg)(void *ctx, bool clear, struct xend_err *err);
+
+    /* Create an empty, paused domain shell; sets *domid. */
+    int (*dom_create)(void *ctx, const struct xend_dom_create *args, uint32_t *domid,
+                      struct xend_err *err);
+    /* Load the kernel into a created domain; it stays paused. */
+    int (*dom_build)(void *ctx, uint32_t domid, const struct xend_dom_image *image,
+                     struct xend_err *err);
+    int (*dom_pause)(void *ctx, uint32_t domid, struct xend_err *err);
+    int (*dom_unpause)(void *ctx, uint32_t domid, struct xend_err *err);
+    /* Ask the guest to shut down with a reason (it may ignore it). */
+    int (*dom_shutdown)(void *ctx, uint32_t domid, enum xend_shutdown_reason reason,
+                        struct xend_err *err);
+    /* Destroy at once, returning its memory. Destroying a missing domain is -XEND_ENOENT. */
+    int (*dom_destroy)(void *ctx, uint32_t domid, struct xend_err *err);
+    /* One domain's info; -XEND_ENOENT when it does not exist. */
+    int (*dom_info)(void *ctx, uint32_t domid, struct xend_dominfo *out, struct xend_err *err);
+    /* Every domain, in domid order, through fn; the info is borrowed for the call. */
+    int (*dom_list)(void *ctx, xend_dominfo_fn *fn, void *arg, struct xend_err *err);
+    int (*dom_set_maxmem)(void *ctx, uint32_t domid, uint64_t kb, struct xend_err *err);
+    /* Balloon target. */
+    int (*dom_set_target)(void *ctx, uint32_t domid, uint64_t kb, struct xend_err *err);
+    /* Pin a vcpu to a physical cpu; cpu -1 means any. */
+    int (*dom_pin_vcpu)(void *ctx, uint32_t domid, uint32_t vcpu, int32_t cpu,
+                        struct xend_err *err);
+
+    /* Scheduler parameters of a domain, for scheduler `sched`, all given at once. */
+    int (*sched_set)(void *ctx, uint32_t domid, const char *sched,
+                     const struct xend_sched_value *values, size_t n, struct xend_err *err);
+    /* Fill values[i].value for each values[i].name. */
+    int (*sched_get)(void *ctx, uint32_t domid, const char *sched,
+                     struct xend_sched_value *values, size_t n, struct xend_err *err);
+    /* Node-wide scheduler settings (BVT ctx_allow, round-robin slice). */
+    int (*sched_node_set)(void *ctx, const char *sched, const struct xend_sched_value *values,
+                          size_t n, struct xend_err *err);
+
+    /*
+     * A byte stream to and from the domain's console: a non-blocking fd, owned by the
+     * caller (close() it). Reading gives what the guest writes; writing feeds its input.
+     * EOF means the console went away (the domain died).
+     */
+    int (*console_open)(void *ctx, uint32_t domid, int *fd, struct xend_err *err);
+
+    /*
+     * A file descriptor that becomes readable whenever any domain changes state (Xen's
+     * VIRQ_DOM_EXC); owned by the backend. After it fires the core calls notify_ack, then
+     * dom_list to see what changed.
+     */
+    int (*notify_fd)(void *ctx);
+    void (*notify_ack)(void *ctx);
+
+    /*
+     * Attach a device of class `cls` ("vbd", "vif", ...) to a domain with the back-end
+     * parameters the class chose (`params`, borrowed, e.g. (vif (mac ..) (bridge ..))).
+     * Writes the back-end device name (vif5.0, /dev/loop0) into name[0..name_len).
+     */
+    int (*dev_attach)(void *ctx, uint32_t domid, const char *cls, uint32_t devid,
+                      const struct xend_sxp *params, char *name, size_t name_len,
+                      struct xend_err *err);
+    int (*dev_detach)(void *ctx, uint32_t domid, const char *cls, uint32_t devid,
+                      struct xend_err *err);
+
+    /*
+     * Save the (suspended or paused) domain's memory image to fd (blocking, owned by the
+     * caller). With live, the domain keeps running while dirty pages are re-sent in rounds
+     * until few are left; then it is paused for the last round. Worker thread.
+     */
+    int (*save)(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *progress,
+                void *progress_arg, struct xend_err *err);
+    /* Create a paused domain from a stream written by save; sets *domid. Worker thread. */
+    int (*restore)(void *ctx, int fd, const struct xend_dom_create *args, uint32_t *domid,
+                   xend_progress_fn *progress, void *progress_arg, struct xend_err *err);
+
+    /* Dirty-page tracking, for backends whose save is built from these. */
+    int (*dirty_begin)(void *ctx, uint32_t domid, struct xend_err *err);
+    /* Fill bitmap (one bit per page, npages pages) and clear the set. */
+    int (*dirty_read)(void *ctx, uint32_t domid, uint8_t *bitmap, uint64_t npages,
+                      struct xend_err *err);
+    int (*dirty_end)(void *ctx, uint32_t domid, struct xend_err *err);
+
+    /* A checksum of the domain's memory image, for tests (sim only). */
+    int (*mem_checksum)(void *ctx, uint32_t domid, uint64_t *sum, struct xend_err *err);
+};
+
+#define XEND_BACKEND_OPS_INIT .size = sizeof(struct xend_backend_ops)
+
+struct xend_host_backend {
+    size_t size;
+    /*
+     * Register a backend. ops is borrowed and must stay valid until the plugin's fini
+     * (static storage); ctx is the plugin's, passed back to every op.
+     * Returns 0, -XEND_EEXIST (name taken), -XEND_EINVAL (bad size or flags).
+     */
+    int (*add)(struct xend_plugin *self, const struct xend_backend_ops *ops, void *ctx);
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,112 @@
+/*
+ * HTTP routes: how a plugin serves part of the /xend tree.
+ *
+ * The core owns the server, the router, form decoding (query string, urlencoded and
+ * multipart bodies), request limits, content negotiation (SXP for programs, HTML for
+ * browsers, JSON for Accept: application/json) and the error forms. A handler reads typed
+ * arguments and returns an SXP value; it never formats HTTP itself.
+ *
+ * Dispatch (PROTOCOL.md): a request that carries `op` goes to the route registered for its
+ * method, path and op; an op nobody registered on a path that exists is 501
+ * "Operation not implemented: OP"; a POST without op is 406. A GET without op goes to the
+ * route registered with op NULL.
+ *
+ * Threads: loop thread only. Handlers must not block: slow work defers the request.
+ */
+#ifndef XEND_HTTP_H
+#define XEND_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xend/abi.h>
+#include <xend/sxp.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct xend_plugin;
+struct xend_request; /* opaque; borrowed by handlers until the reply is sent */
+struct xend_domain;
+
+enum xend_http_method {
+    XEND_HTTP_GET = 1u << 0,
+    XEND_HTTP_POST = 1u << 1,
+};
+
+/*
+ * A handler: fill the reply with http->reply_take() (or reply_text) and return 0, or
+ * return a negative XEND_E code after setting http->err(req). A handler that called
+ * http->defer(req) returns 0 and later calls http->complete(req, rc).
+ */
+typedef int xend_route_fn(struct xend_request *req, void *arg);
+
+enum xend_route_flag {
+    /* The path holds {domain}: the core resolves it (name, then id) or answers 404 itself. */
+    XEND_ROUTE_DOMAIN = 1u << 0,
+};
+
+struct xend_route {
+    size_t size;       /* XEND_ROUTE_INIT */
+    uint32_t methods;  /* enum xend_http_method bits */
+    const char *path;  /* "/xend/console/{id}"; {name} captures one path segment */
+    const char *op;    /* the op this serves, or NULL for a request without op */
+    xend_route_fn *fn;
+    void *arg;
+    uint32_t flags;    /* enum xend_route_flag bits; unknown bits are refused */
+    const char *doc;   /* one line for the HTML index, may be NULL */
+};
+
+#define XEND_ROUTE_INIT .size = sizeof(struct xend_route)
+
+struct xend_host_http {
+    size_t size;
+
+    /* Register a route (copied). Returns 0, -XEND_EEXIST (same method+path+op, with both
+     * plugins named in the log), -XEND_EINVAL (bad pattern or flags). */
+    int (*route_add)(struct xend_plugin *self, const struct xend_route *route);
+    int (*route_remove)(struct xend_plugin *self, const struct xend_route *route);
+
+    /* The request's error object, to fill before returning a negative code. Borrowed. */
+    struct xend_err *(*err)(struct xend_request *req);
+
+    /* Arguments: from the query string, an urlencoded or a multipart body. Borrowed. */
+    const char *(*arg_str)(struct xend_request *req, const char *name); /* NULL if absent */
+    /* Required integer argument: 0, or -XEND_EINVAL with err set ("Missing parameter: cpu",
+     * "invalid literal for int(): 'abc'"). */
+    int (*arg_int)(struct xend_request *req, const char *name, long long *out);
+    /* Optional integer: *out = dflt when absent. */
+    int (*arg_int_opt)(struct xend_request *req, const char *name, long long dflt,
+                       long long *out);
+    /* Argument parsed as one SXP value (string or uploaded file); borrowed, freed with the
+     * request. -XEND_EINVAL with err set when missing or malformed. */
+    int (*arg_sxp)(struct xend_request *req, const char *name, const struct xend_sxp **out);
+    /* A {name} capture of the path, borrowed. */
+    const char *(*capture)(struct xend_request *req, const char *name);
+    /* The domain of a XEND_ROUTE_DOMAIN route, borrowed for the request. */
+    struct xend_domain *(*domain)(struct xend_request *req);
+    /* True when the client wants HTML (a browser). */
+    bool (*wants_html)(struct xend_request *req);
+    /* The peer address as text, borrowed. */
+    const char *(*peer)(struct xend_request *req);
+
+    /* Set the reply: an SXP value (taken) with a status (0 = 200). */
+    void (*reply_take)(struct xend_request *req, int status, struct xend_sxp *value);
+    /* Set a raw reply with its own content type (text/plain for dmesg and the log). */
+    void (*reply_raw)(struct xend_request *req, int status, const char *content_type,
+                      const char *body, size_t len);
+    /* Add a reply header (Location); copied. */
+    void (*reply_header)(struct xend_request *req, const char *name, const char *value);
+
+    /* Keep the request open after the handler returns; reply later with complete(). */
+    void (*defer)(struct xend_request *req);
+    /* Send a deferred request's reply: rc 0 sends what reply_take set, rc < 0 the error. */
+    void (*complete)(struct xend_request *req, int rc);
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif
