@@ -247,12 +247,12 @@ static int vnet_check_unique(const struct vnet *v, struct xend_err *err)
         return xend_err_set(err, XEND_EEXIST, "vnet: vnet %s already exists", v->id);
     const struct vnet *o = vnet_find_ifname(v->bridge, NULL);
     if (o != NULL)
-        return xend_err_set(err, XEND_EEXIST, "vnet: bridge %s is in use by vnet %s",
-                            v->bridge, o->id);
+        return xend_err_set(err, XEND_EEXIST, "vnet: bridge %s is in use by vnet %s", v->bridge,
+                            o->id);
     o = vnet_find_ifname(v->vnetif, NULL);
     if (o != NULL)
-        return xend_err_set(err, XEND_EEXIST, "vnet: vnetif %s is in use by vnet %s",
-                            v->vnetif, o->id);
+        return xend_err_set(err, XEND_EEXIST, "vnet: vnetif %s is in use by vnet %s", v->vnetif,
+                            o->id);
     return 0;
 }
 
@@ -416,8 +416,7 @@ static void vnet_script_done(const struct xend_spawn_result *res, void *arg)
          * and a delete or the next start tries again. */
         v->state = VNET_READY;
         if (!ok)
-            vnet_log(XEND_LOG_ERROR, "vnet not configured", "vnet=%s bridge=%s", v->id,
-                     v->bridge);
+            vnet_log(XEND_LOG_ERROR, "vnet not configured", "vnet=%s bridge=%s", v->id, v->bridge);
         break;
     case VNET_DELETING:
         if (ok) {
@@ -530,8 +529,7 @@ static int vnet_route_delete(struct xend_request *req, void *arg)
     if (rc < 0)
         return rc;
     if (v->state != VNET_READY)
-        return xend_err_set(err, XEND_EBUSY, "vnet: vnet %s is busy: its script is running",
-                            v->id);
+        return xend_err_set(err, XEND_EBUSY, "vnet: vnet %s is busy: its script is running", v->id);
     rc = devscript_check(&vnet_g.ds, vnet_g.script, err);
     if (rc < 0)
         return rc;
@@ -614,8 +612,8 @@ static int vnet_init(struct xend_plugin *self, const struct xend_host *host)
     if (rc == 0)
         rc = host->config->get_str(self, "vnet-script", "vnet", &vnet_g.script, &err);
     if (rc == 0 && (vnet_g.script[0] == '\0' || strstr(vnet_g.script, "..") != NULL))
-        rc = xend_err_set(&err, XEND_EINVAL, "vnet-script: invalid script name '%s'",
-                          vnet_g.script);
+        rc =
+            xend_err_set(&err, XEND_EINVAL, "vnet-script: invalid script name '%s'", vnet_g.script);
     for (size_t i = 0; rc == 0 && i < sizeof(vnet_routes) / sizeof(vnet_routes[0]); i++) {
         rc = host->http->route_add(self, &vnet_routes[i]);
         if (rc < 0)

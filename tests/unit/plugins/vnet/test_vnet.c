@@ -35,8 +35,9 @@ static void write_script(const char *name, const char *body)
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, "#!/bin/sh\n{ for a in \"$0\" \"$@\"; do printf '%%s\\n' \"$a\"; done; "
-               "echo ---; } >> %s\n%s\n",
+    fprintf(f,
+            "#!/bin/sh\n{ for a in \"$0\" \"$@\"; do printf '%%s\\n' \"$a\"; done; "
+            "echo ---; } >> %s\n%s\n",
             logpath, body);
     fclose(f);
     chmod(path, 0755);
@@ -206,8 +207,8 @@ static void test_create_fills_defaults_runs_add_and_stores_before_replying(void 
     fake_reply_free(&r);
 
     char *log = script_log();
-    assert_string_equal(log, expect_argv("vnet", "add", "id=97", "bridge=vnet97",
-                                         "vnetif=vnetif97", "security=none", NULL));
+    assert_string_equal(log, expect_argv("vnet", "add", "id=97", "bridge=vnet97", "vnetif=vnetif97",
+                                         "security=none", NULL));
     free(log);
     char *rec = stored("97");
     assert_non_null(rec);
@@ -523,7 +524,7 @@ static void test_xend_start_loads_stored_vnets_and_adds_them_again(void **state)
     init_plugin(NULL);
     put_record("5", "(vnet (id 5) (bridge br5) (vnetif vnetif5) (security auth))");
     put_record("6", "(vnet (id 6))");
-    put_record("8", "(vnet (id 9))");            /* wrong key: ignored */
+    put_record("8", "(vnet (id 9))");                /* wrong key: ignored */
     put_record("10", "(vnet (id 10) (security x))"); /* invalid: ignored */
     put_record("11", "(vnet (id 11) (bridge br5))"); /* clashes with 5: ignored */
     struct xend_err err = {0};
@@ -534,10 +535,10 @@ static void test_xend_start_loads_stored_vnets_and_adds_them_again(void **state)
     assert_string_equal(l, "(5 6)");
     free(l);
     char *log = script_log();
-    assert_non_null(strstr(log, expect_argv("vnet", "add", "id=5", "bridge=br5",
-                                            "vnetif=vnetif5", "security=auth", NULL)));
-    assert_non_null(strstr(log, expect_argv("vnet", "add", "id=6", "bridge=vnet6",
-                                            "vnetif=vnetif6", "security=none", NULL)));
+    assert_non_null(strstr(log, expect_argv("vnet", "add", "id=5", "bridge=br5", "vnetif=vnetif5",
+                                            "security=auth", NULL)));
+    assert_non_null(strstr(log, expect_argv("vnet", "add", "id=6", "bridge=vnet6", "vnetif=vnetif6",
+                                            "security=none", NULL)));
     free(log);
     assert_true(fake_host_log_contains("record of 8 holds vnet 9"));
     assert_true(fake_host_log_contains("invalid security: x"));
@@ -606,12 +607,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_create_fills_defaults_runs_add_and_stores_before_replying, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_keeps_given_names_and_unknown_children,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_keeps_given_names_and_unknown_children, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             test_create_refuses_invalid_configs_without_running_anything, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_refuses_a_duplicate_id_bridge_or_vnetif,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_refuses_a_duplicate_id_bridge_or_vnetif, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             test_a_failing_add_script_replies_its_error_and_keeps_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_script_past_its_timeout_fails_the_create, setup,
