@@ -590,7 +590,7 @@ static int vnet_start_hook(const struct xend_hook_event *ev, void *arg)
 {
     (void)ev;
     (void)arg;
-    int rc = H->store->foreach(vnet_g.self, vnet_load_one, NULL);
+    int rc = H->store->foreach (vnet_g.self, vnet_load_one, NULL);
     if (rc < 0)
         vnet_log(XEND_LOG_ERROR, "vnet records not read", "error=\"%s\"", xend_strerror(rc));
     size_t n = 0;
