@@ -634,10 +634,14 @@ static void vnet_fini(struct xend_plugin *self)
         struct vnet *v = vnet_g.list;
         vnet_g.list = v->next;
         if (v->job != NULL && v->job->req != NULL) {
-            /* The script goes on alone; its result is only logged. */
+            /* The script goes on alone; its result is only logged. The record decides what
+             * the next start finds: a create's is there, a delete's was not removed yet. */
             struct xend_request *req = v->job->req;
             v->job->req = NULL;
-            xend_err_set(H->http->err(req), XEND_ECANCELED, "vnet: xend is stopping");
+            xend_err_set(H->http->err(req), XEND_ECANCELED,
+                         "vnet: xend stopped before the vnet script finished: vnet %s stays "
+                         "stored and is set up again at the next start",
+                         v->id);
             H->http->complete(req, -XEND_ECANCELED);
         }
         vnet_free(v);
