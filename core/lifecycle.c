@@ -1019,6 +1019,20 @@ static void restart_after_reconcile(int rc, const struct xend_err *err, struct x
         xend_log_warn("restart at start failed", "error=\"%s\"", xend_err_msg(err));
 }
 
+struct name_search {
+    const char *name;
+    uint32_t ids[8];
+    size_t n;
+};
+
+static void find_by_name(void *arg, const struct xend_dominfo *info)
+{
+    struct name_search *ns = arg;
+    if (info->domid != 0 && info->name[0] && strcmp(info->name, ns->name) == 0 &&
+        ns->n < sizeof(ns->ids) / sizeof(ns->ids[0]))
+        ns->ids[ns->n++] = info->domid;
+}
+
 static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
 {
     struct reconcile *rc = arg;
@@ -1037,9 +1051,15 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
     bool exists = id >= 0 && XEND_HV_CALL(dom_info, &err, (uint32_t)id, &info) == 0 &&
                   (info.name[0] == '\0' || strcmp(info.name, name) == 0);
     if (strcmp(phase, "creating") == 0) {
-        /* Never acknowledged: remove whatever was made. */
+        /* Never acknowledged: remove whatever was made. The intent record was written
+         * before the hypervisor gave an id, so look for the domain by its name too. */
         if (exists)
             XEND_HV_CALL(dom_destroy, &err, (uint32_t)id);
+        struct name_search ns = {.name = name};
+        XEND_HV_CALL(dom_list, &err, find_by_name, &ns);
+        for (size_t i = 0; i < ns.n; i++)
+            if (xend_domain_by_id(ns.ids[i]) == NULL)
+                XEND_HV_CALL(dom_destroy, &err, ns.ids[i]);
         xend_store_del(LC.store, NS_DOMAIN, key, NULL, NULL, &err);
         xend_log_notice("unfinished create removed", "domain=%s", name);
         rc->cleaned++;
