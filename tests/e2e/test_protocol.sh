@@ -169,8 +169,8 @@ fetch() {
 #   text  text/plain in every format (matching REGEX)
 #   err   an operation error: (xend.err "...") / text/plain "Error : ..." / {"error": ...},
 #         the message matching REGEX
-#   nf    something named by the request does not exist: an error as for err, with status
-#         404 and the message as reason phrase, or 200 (either way xm prints the message)
+#   nf    something named by the request does not exist (-XEND_ENOENT): 404 with the
+#         message as reason phrase (what xm prints), the body the error form as for err
 #   eNNN  a refusal with that status: the reason phrase matches REGEX, the body is the
 #         error form of the format, except 501: text/plain "Operation not implemented: OP"
 #         for SXP clients (PROTOCOL.md) and browsers (with "Error : " before it);
@@ -258,6 +258,7 @@ VM="(vm (name vm-@F@) (memory 16) (image (linux (kernel $KERNEL))))"
 SD="(vm (name sd-@F@) (memory 16) (image (linux (kernel $KERNEL) (args 'sim.load=5'))))"
 
 # METHOD PATH | ARGS (^-separated) | STATUS (a,b: either) | KIND | REGEX | xfail reason
+# (a known failure: the bug report that explains it)
 # Placeholders: @F@ the format, @N@ its number (1-3), @T@ the temp dir, @PORT@ pv's
 # console, @VM@ and @SD@ configs of two domains per format.
 ROUTES=$(cat <<'EOF'
@@ -278,7 +279,7 @@ GET /xend/domain/pv|op=vbds|200|page|^\(\(vbd \(idx 0\) \(vdev 2049\) .*\(dev sd
 GET /xend/domain/0|op=vifs|200|page|^\(\)$|
 GET /xend/domain/pv|op=vif^vif=0|200|page|^\(vif \(idx 0\)|
 GET /xend/domain/pv|op=vbd^vbd=0|200|page|^\(vbd \(idx 0\)|
-GET /xend/domain/pv|op=vif^vif=9|404,200|nf|invalid device: vif 9|
+GET /xend/domain/pv|op=vif^vif=9|404|nf|invalid device: vif 9|
 GET /xend/domain/pv|op=vbd|200|err|Missing parameter: vbd|
 GET /xend/domain/pv|op=vbd^vbd=x|200|err|invalid literal for int\(\) with base 10: 'x'|
 GET /xend/console||200|page|^\(([0-9]+ )*@PORT@( [0-9]+)*\)$|
@@ -292,8 +293,8 @@ GET /xend/domain/nosuch|op=vifs|404|e404|^invalid domain:nosuch$|
 POST /xend/domain/nosuch|op=pause|404|e404|^invalid domain:nosuch$|
 GET /xend/nosuch||404|e404|Not found|
 GET /xend/domain/pv/nosuch||404|e404|Not found|
-GET /xend/vnet/12345||404|e404|invalid vnet:12345|the committed core/http/render.c maps -XEND_ENOENT to 200
-GET /xend/console/1||404|e404|invalid console:1|the committed core/http/render.c maps -XEND_ENOENT to 200
+GET /xend/vnet/12345||404|e404|invalid vnet:12345|
+GET /xend/console/1||404|e404|invalid console:1|
 POST /xend/domain/pv||406|e406|Invalid request|
 POST /xend/domain/pv|op=pause^op=unpause|406|e406|Invalid request|
 POST /xend/domain||406|e406|Invalid request|
@@ -321,7 +322,7 @@ POST /xend/domain|op=create^config=(vm (name x-@F@) (memory 16)) trailing|200|er
 POST /xend/domain|op=create^config=(vm (name x-@F@) (memory 16))|200|err|missing image|
 POST /xend/domain|op=create^config=(vm (name x-@F@) (memory lots) (image (linux (kernel /k))))|200|err||
 POST /xend/domain|op=create|200|err|Missing parameter: config|
-POST /xend/domain|op=restore^file=/nonexistent/save|404,200|nf|/nonexistent/save|
+POST /xend/domain|op=restore^file=/nonexistent/save|404|nf|/nonexistent/save|
 POST /xend/domain|op=restore|200|err|Missing parameter: file|
 POST /xend/domain/vm-@F@|op=unpause|200|page|^0$|
 POST /xend/domain/vm-@F@|op=pause|200|page|^0$|
@@ -343,7 +344,7 @@ POST /xend/domain/vm-@F@|op=fbvt_set^mcuadv=10^warp=0^warpl=0^warpu=0|200|err|fb
 POST /xend/domain/vm-@F@|op=device_create^config=(vif (mac aa:00:00:00:0@N@:02))|200|page|^\(vif \(idx 0\) .*\(mac aa:00:00:00:0@N@:02\)|
 POST /xend/domain/vm-@F@|op=device_create^config=(vbd (uname file:@T@/d-@F@.img) (dev sdb1) (mode r))|200|page|^\(vbd \(idx 0\) .*\(dev sdb1\)|
 POST /xend/domain/vm-@F@|op=device_create^config=(vif (mac zz:00))|200|err|invalid mac|
-POST /xend/domain/vm-@F@|op=device_create^config=(vbd (uname phy:nosuchdisk) (dev sdc1) (mode r))|404,200|nf||
+POST /xend/domain/vm-@F@|op=device_create^config=(vbd (uname phy:nosuchdisk) (dev sdc1) (mode r))|404|nf||
 POST /xend/domain/vm-@F@|op=device_create^config=(vif (mac|200|err||
 POST /xend/domain/vm-@F@|op=device_create|200|err|Missing parameter: config|
 GET /xend/domain/vm-@F@|op=vifs|200|page|^\(\(vif \(idx 0\)|
@@ -351,8 +352,8 @@ POST /xend/domain/vm-@F@|op=device_configure^config=(vif (mac aa:00:00:00:0@N@:0
 GET /xend/domain/vm-@F@|op=vif^vif=0|200|page|\(bridge br@N@\)|
 POST /xend/domain/vm-@F@|op=device_configure^config=(vif (mac aa:00:00:00:0@N@:03))^idx=0|200|err|mac|
 POST /xend/domain/vm-@F@|op=device_destroy^type=vif^idx=0|200|page||
-POST /xend/domain/vm-@F@|op=device_destroy^type=vif^idx=0|404,200|nf|invalid device: vif 0|
-POST /xend/domain/vm-@F@|op=device_destroy^type=nosuch^idx=0|404,200|nf||
+POST /xend/domain/vm-@F@|op=device_destroy^type=vif^idx=0|404|nf|invalid device: vif 0|
+POST /xend/domain/vm-@F@|op=device_destroy^type=nosuch^idx=0|404|nf||
 POST /xend/domain/vm-@F@|op=configure^config=(domain (id 1))|200|err|already configured|
 POST /xend/domain/vm-@F@|op=configure|200|err|Missing parameter: config|
 POST /xend/domain/vm-@F@|op=shutdown^reason=bogus|200|err|invalid reason:bogus|
@@ -368,7 +369,7 @@ POST /xend/domain/sd-@F@|op=unpause|200|page|^0$|
 POST /xend/domain/sd-@F@|op=shutdown^reason=poweroff|202|page|^0$|
 POST /xend/console/@PORT@|op=disconnect|200|page||
 GET /xend/console/@PORT@|op=disconnect|200|page||
-POST /xend/console/1|op=disconnect|404,200|nf|invalid console:1|
+POST /xend/console/1|op=disconnect|404|nf|invalid console:1|
 POST /xend/vnet|op=create^config=(vnet (id 20@N@) (security auth))|201|page|^\(vnet \(id 20@N@\) \(bridge vnet20@N@\) \(vnetif vnetif20@N@\) \(security auth\)\)$|
 POST /xend/vnet|op=create^config=(vnet (id 20@N@))|200|err|vnet 20@N@ already exists|
 POST /xend/vnet|op=create^config=(vnet (id 30@N@) (bridge vnet97))|200|err|bridge vnet97 is in use by vnet 97|
@@ -378,7 +379,7 @@ POST /xend/vnet|op=create^config=(vnet (id 1)|200|err||
 POST /xend/vnet|op=create|200|err|Missing parameter: config|
 GET /xend/vnet/20@N@||200|page|^\(vnet \(id 20@N@\)|
 POST /xend/vnet/20@N@|op=delete|200|page|^0$|
-POST /xend/vnet/20@N@|op=delete|404,200|nf|invalid vnet:20@N@|
+POST /xend/vnet/20@N@|op=delete|404|nf|invalid vnet:20@N@|
 POST /xend/event|op=inject^event=(test.protocol @F@)|200|page|^0$|
 POST /xend/event|op=inject^event=(test.protocol|200|err||
 POST /xend/event|op=inject|200|err|Missing parameter: event|

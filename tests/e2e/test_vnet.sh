@@ -57,12 +57,7 @@ expect_match "a config without id is refused" "xend.err.*missing id" "$body"
 expect_eq "refused creates leave the list alone" "(5 97)" "$(xget /xend/vnet)"
 body=$(xget /xend/vnet/12345)
 expect_match "an unknown vnet is invalid vnet:ID" "^\(xend.err 'invalid vnet:12345'\)$" "$body"
-st=$(http_status)
-if [ "$st" = 404 ]; then
-    ok "an unknown vnet is 404"
-else
-    echo "not ok - an unknown vnet is 404 # TODO known failure: got $st; core maps -XEND_ENOENT to 200"
-fi
+expect_eq "an unknown vnet is 404" "404" "$(http_status)"
 
 # ---- xm ----
 echo "(vnet (id 12) (vnetif vif12x) (security auth))" > "$T/vnet12.sxp"
