@@ -395,6 +395,7 @@ static uint32_t method_bit(htp_method m)
 {
     switch (m) {
     case htp_method_GET:
+    case htp_method_HEAD: /* a GET whose body the transport drops */
         return XEND_HTTP_GET;
     case htp_method_POST:
         return XEND_HTTP_POST;
