@@ -21,6 +21,7 @@
 #define XCB_MAX_GRANT_FRAMES 64
 #define XCB_MAX_MAPTRACK_FRAMES 1024
 #define XCB_CONSOLE_LIMIT 1048576
+#define XCB_MAXMEM_SLACK_KB 1024 /* LIBXL_MAXMEM_CONSTANT */
 
 struct home {
     uint32_t domid;
@@ -164,8 +165,15 @@ int xcb_create(struct xcb_conn *h, const struct xend_dom_create *args, uint32_t 
             return xcb_fail(h, err, errno, "cannot create domain %s", name);
     }
     struct xend_err ignore = {0};
+    /* max_vcpus in the config sizes the domain; this makes its vcpus (libxl does both). */
+    if (xc_domain_max_vcpus(h->xch, id, cfg.max_vcpus) < 0) {
+        int rc = xcb_fail(h, err, errno, "cannot give domain %s %u vcpus", name, cfg.max_vcpus);
+        xcb_destroy(h, id, &ignore);
+        return rc;
+    }
+    /* As libxl: the limit has a little room above the memory for what the builder adds. */
     uint64_t maxmem = args->maxmem_kb > args->mem_kb ? args->maxmem_kb : args->mem_kb;
-    if (xc_domain_setmaxmem(h->xch, id, maxmem) < 0) {
+    if (xc_domain_setmaxmem(h->xch, id, maxmem + XCB_MAXMEM_SLACK_KB) < 0) {
         int rc = xcb_fail(h, err, errno, "cannot set the memory limit of domain %s to %llu KiB",
                           name, (unsigned long long)maxmem);
         xcb_destroy(h, id, &ignore);

@@ -613,6 +613,19 @@ int __wrap_xc_domain_setmaxmem(xc_interface *xch, uint32_t domid, uint64_t kb)
     return 0;
 }
 
+int __wrap_xc_domain_max_vcpus(xc_interface *xch, uint32_t domid, unsigned max)
+{
+    (void)xch;
+    FAIL(-1);
+    DOM_OR_ESRCH(d, domid);
+    if (max != d->cfg.max_vcpus) {
+        errno = EINVAL;
+        return -1;
+    }
+    d->vcpus_made = true;
+    return 0;
+}
+
 xc_evtchn_port_or_error_t __wrap_xc_evtchn_alloc_unbound(xc_interface *xch, uint32_t dom,
                                                          uint32_t remote)
 {
@@ -893,6 +906,12 @@ int __wrap_xc_dom_boot_image(struct xc_dom_image *dom)
 {
     FAIL(-1);
     struct fx_dom *d = fx_dom(dom->guest_domid);
+    if (d && !d->vcpus_made) { /* SETVCPUCONTEXT on a domain without vcpus */
+        xtl_log(FX.logger, XTL_ERROR, -1, "xc",
+                "panic: xg_dom_x86.c:970: vcpu_x86_64: SETVCPUCONTEXT failed (rc=-1)");
+        errno = EINVAL;
+        return -1;
+    }
     if (d) {
         d->built = true;
         d->tot_pages = (uint64_t)FX.mem_mb * 256;

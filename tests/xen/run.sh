@@ -1,0 +1,231 @@
+#!/bin/bash
+# The real-hypervisor test: xend with backend = "xenctrl" on Xen 4.17, booted in QEMU.
+#
+#   tests/xen/run.sh [BUILD_DIR]      (default: $BUILD_DIR, else ./build of the source tree)
+#
+# Builds a dom0 initramfs holding the built xend and its hv-xenctrl and console plugins,
+# Xen's xenstored, xen-init-dom0 and xenconsoled with their libraries, busybox, curl, the
+# Xen drivers of the installed Debian kernel, and a PV guest (the same kernel with a busybox
+# initrd); boots Xen with a PV dom0 under QEMU's TCG (no KVM: its KVM cannot run Xen here,
+# see shared/design/XEN-IN-QEMU.md) and lets dom0 run tests/xen/dom0-test.sh, which drives
+# xend over HTTP. Results come back as "XENDTEST" lines on the serial console; this script
+# times each stage and fails naming the first stage that failed.
+#
+# Needs qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 linux-image-amd64
+# busybox-static (installed with apt-get when missing and run as root); prints
+# "SKIP: ..." and exits 0 when they cannot be had. Bounded: a watchdog in dom0 and
+# `timeout` around QEMU (XEN_TEST_TIMEOUT seconds, default 480). KEEP=1 keeps the work dir.
+set -u
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${1:-${BUILD_DIR:-$SRC/build}}
+BUILD=$(cd "$BUILD" 2>/dev/null && pwd || echo "$BUILD")
+TIMEOUT=${XEN_TEST_TIMEOUT:-480}
+WATCHDOG=$((TIMEOUT - 20))
+PACKAGES="qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 linux-image-amd64 busybox-static"
+XENBIN=/usr/lib/xen-4.17/bin
+T0=$EPOCHREALTIME
+
+WORK=$(mktemp -d /tmp/xend-xen.XXXXXX)
+cleanup() {
+    if [ "${KEEP:-}" = "" ] && [ "${RESULT:-fail}" = pass ]; then rm -rf "$WORK"; else echo "xen-test: kept $WORK"; fi
+}
+trap cleanup EXIT
+
+say() { echo "xen-test: $*"; }
+skip() {
+    echo "SKIP: $*"
+    RESULT=pass
+    exit 0
+}
+fail() {
+    echo "FAIL: $*"
+    exit 1
+}
+since() { awk -v a="$1" -v b="${2:-$EPOCHREALTIME}" 'BEGIN { printf "%.1f", b - a }'; }
+
+# ---- stage: packages ----
+t=$EPOCHREALTIME
+kernel_version() {
+    local k v
+    for k in $(ls -1v /boot/vmlinuz-* 2>/dev/null | sort -rV); do
+        v=${k#/boot/vmlinuz-}
+        [ -e "/lib/modules/$v/kernel/drivers/xen/xen-privcmd.ko" ] && { echo "$v"; return 0; }
+    done
+    return 1
+}
+have_all() {
+    [ -e /boot/xen-4.17-amd64.gz ] && command -v qemu-system-x86_64 >/dev/null &&
+        [ -x $XENBIN/xenstored ] && [ -x $XENBIN/xen-init-dom0 ] && [ -x $XENBIN/xenconsoled ] &&
+        [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 && kernel_version >/dev/null
+}
+if ! have_all; then
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null ||
+        skip "needs $PACKAGES (run as root to have them installed)"
+    say "installing $PACKAGES"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $PACKAGES \
+        > "$WORK/apt.log" 2>&1; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -q > "$WORK/apt-update.log" 2>&1
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $PACKAGES \
+            > "$WORK/apt.log" 2>&1 || skip "cannot install $PACKAGES: $(tail -n 1 "$WORK/apt.log")"
+    fi
+    have_all || skip "installed $PACKAGES but still miss a piece (Xen 4.17, its tools, a kernel with Xen drivers, static busybox)"
+fi
+command -v curl >/dev/null || skip "needs curl on the host (copied into dom0)"
+KVER=$(kernel_version)
+VMLINUZ=/boot/vmlinuz-$KVER
+say "stage packages ok ($(since "$t") s): kernel $KVER"
+
+# ---- stage: build ----
+t=$EPOCHREALTIME
+if [ ! -x "$BUILD/bin/xend" ] || [ ! -f "$BUILD/lib/xend/plugins/hv-xenctrl.so" ] ||
+    [ ! -f "$BUILD/lib/xend/plugins/console.so" ]; then
+    say "building xend in $BUILD"
+    { cmake -S "$SRC" -B "$BUILD" && make -C "$BUILD" -j2 xend hv-xenctrl console; } \
+        > "$WORK/build.log" 2>&1 || fail "stage build: cannot build xend (see $WORK/build.log)"
+fi
+[ -f "$BUILD/lib/xend/plugins/hv-xenctrl.so" ] ||
+    fail "stage build: $BUILD has no hv-xenctrl.so (is libxen-dev installed?)"
+say "stage build ok ($(since "$t") s)"
+
+# ---- stage: initramfs ----
+t=$EPOCHREALTIME
+ROOT=$WORK/dom0
+GROOT=$WORK/guest
+mkdir -p "$ROOT"/{bin,sbin,etc,proc,sys,dev,run,tmp,var,guest,opt/xend/bin,opt/xend/lib/xend/plugins} \
+    "$GROOT"/{bin,sbin,proc,sys,dev}
+
+# copy FILE... into $ROOT at the same path, with the shared libraries ldd names
+copy_with_libs() {
+    local f lib
+    for f in "$@"; do
+        mkdir -p "$ROOT$(dirname "$f")"
+        cp -L "$f" "$ROOT$f"
+        for lib in $(ldd "$f" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*'); do
+            [ -e "$ROOT$lib" ] && continue
+            mkdir -p "$ROOT$(dirname "$lib")"
+            cp -L "$lib" "$ROOT$lib"
+        done
+    done
+}
+
+cp /bin/busybox "$ROOT/bin/busybox"
+copy_with_libs $XENBIN/xenstored $XENBIN/xen-init-dom0 $XENBIN/xenconsoled "$(command -v curl)"
+# loaded at run time (pthread_cancel), so ldd does not list it
+for g in /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1; do
+    [ -e "$g" ] && { mkdir -p "$ROOT$(dirname "$g")"; cp -L "$g" "$ROOT$g"; break; }
+done
+# curl's name service and certificates are not needed: loopback only
+cp "$BUILD/bin/xend" "$ROOT/opt/xend/bin/xend"
+cp "$BUILD/lib/xend/plugins/hv-xenctrl.so" "$BUILD/lib/xend/plugins/console.so" \
+    "$ROOT/opt/xend/lib/xend/plugins/"
+for f in "$ROOT/opt/xend/bin/xend" "$ROOT"/opt/xend/lib/xend/plugins/*.so; do
+    for lib in $(ldd "$f" | grep -oE '/[^ ]+\.so[^ ]*'); do
+        [ -e "$ROOT$lib" ] || { mkdir -p "$ROOT$(dirname "$lib")"; cp -L "$lib" "$ROOT$lib"; }
+    done
+    ldd "$f" | grep -q "not found" && fail "stage initramfs: $f misses a library: $(ldd "$f" | grep 'not found')"
+done
+echo "root:x:0:0:root:/root:/bin/sh" > "$ROOT/etc/passwd"
+echo "127.0.0.1 localhost" > "$ROOT/etc/hosts"
+
+# The Xen drivers, their dependencies first (modules.dep), in the order to insmod them.
+MODDIR=/lib/modules/$KVER
+: > "$ROOT/modules.order"
+add_module() { # path relative to $MODDIR
+    local m=$1 dep
+    grep -qxF "$m" "$ROOT/modules.order" && return 0
+    for dep in $(grep -E "^$m:" "$MODDIR/modules.dep" | cut -d: -f2); do add_module "$dep"; done
+    mkdir -p "$ROOT$MODDIR/$(dirname "$m")"
+    cp "$MODDIR/$m" "$ROOT$MODDIR/$m"
+    echo "$m" >> "$ROOT/modules.order"
+}
+for name in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs; do
+    m=$(grep -oE "^[^:]*/$name\.ko[^:]*" "$MODDIR/modules.dep" | head -n 1)
+    if [ -n "$m" ]; then
+        case $m in *.xz | *.zst | *.gz) fail "stage initramfs: compressed module $m (not handled)" ;; esac
+        add_module "$m"
+    elif ! grep -q "/$name.ko" "$MODDIR/modules.builtin"; then
+        fail "stage initramfs: kernel $KVER has no $name driver"
+    fi
+done
+
+install -m 755 "$SRC/tests/xen/dom0-init.sh" "$ROOT/init"
+install -m 755 "$SRC/tests/xen/dom0-test.sh" "$ROOT/xen-test.sh"
+echo "WATCHDOG=$WATCHDOG" > "$ROOT/xen-test.conf"
+
+# The guest: the same kernel, and a busybox initrd whose /init says hello.
+cp /bin/busybox "$GROOT/bin/busybox"
+install -m 755 "$SRC/tests/xen/guest-init.sh" "$GROOT/init"
+install -m 755 "$SRC/tests/xen/guest-poweroff.sh" "$GROOT/sbin/poweroff"
+(cd "$GROOT" && find . | cpio -o -H newc --quiet | gzip -1) > "$ROOT/guest/initrd.gz"
+cp "$VMLINUZ" "$ROOT/guest/vmlinuz"
+
+(cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1) > "$WORK/dom0.cpio.gz"
+gunzip -c /boot/xen-4.17-amd64.gz > "$WORK/xen.elf"
+say "stage initramfs ok ($(since "$t") s): dom0 initramfs $(($(stat -c %s "$WORK/dom0.cpio.gz") / 1048576)) MB"
+
+# ---- the run: boot, and the stages dom0 reports ----
+XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all smap=0 smep=0"
+DOM0_CMDLINE="console=hvc0 earlyprintk=xen rdinit=/init"
+SERIAL=$WORK/serial.log
+say "booting Xen in QEMU (TCG; serial log $SERIAL)"
+tboot=$EPOCHREALTIME
+declare -A began
+failed=""
+last=""
+done_ok=0
+summary=()
+while IFS= read -r line; do
+    line=${line%$'\r'}
+    printf '%s\n' "$line" >> "$SERIAL"
+    case $line in
+    *XENDTEST\ dom0-up*)
+        summary+=("boot $(since "$tboot") s")
+        say "stage boot ok ($(since "$tboot") s): dom0 userspace up"
+        ;;
+    *XENDTEST\ stage\ *\ begin*)
+        s=${line#*XENDTEST stage }
+        s=${s%% *}
+        began[$s]=$EPOCHREALTIME
+        last=$s
+        ;;
+    *XENDTEST\ stage\ *\ ok*)
+        s=${line#*XENDTEST stage }
+        s=${s%% *}
+        summary+=("$s $(since "${began[$s]}") s")
+        say "stage $s ok ($(since "${began[$s]}") s)"
+        ;;
+    *XENDTEST\ stage\ *\ FAIL*)
+        s=${line#*XENDTEST stage }
+        s=${s%% *}
+        [ -z "$failed" ] && failed=$s
+        say "stage $s FAILED after $(since "${began[$s]}") s: ${line#*FAIL }"
+        ;;
+    *XENDTEST\ done\ ok*) done_ok=1 ;;
+    *XENDTEST\ watchdog*) say "${line#*XENDTEST }" ;;
+    *XENDTEST\ * | *XENDLOG\ *) say "  ${line#*XEND}" ;;
+    esac
+done < <(timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -machine q35 -cpu max -smp 2 -m 2048 \
+    -nographic -no-reboot -kernel "$WORK/xen.elf" -append "$XEN_CMDLINE" \
+    -initrd "$VMLINUZ $DOM0_CMDLINE,$WORK/dom0.cpio.gz" < /dev/null 2>&1)
+total=$(since "$T0")
+
+if [ $done_ok = 1 ] && [ -z "$failed" ]; then
+    RESULT=pass
+    joined=$(printf '%s, ' "${summary[@]}")
+    say "PASS in $total s: ${joined%, }"
+    exit 0
+fi
+if [ -z "$failed" ]; then
+    if grep -q "XENDTEST dom0-up" "$SERIAL" 2>/dev/null; then
+        failed=${last:-dom0}
+        why="no result (watchdog or timeout after ${TIMEOUT}s during stage $failed)"
+    else
+        failed=boot
+        why="dom0 never came up"
+    fi
+else
+    why="see above"
+fi
+echo "---- last serial lines ----"
+tail -n 40 "$SERIAL" 2>/dev/null
+fail "stage $failed failed: $why (total $total s)"
