@@ -1,0 +1,124 @@
+#!/bin/bash
+# Run the lifecycle benchmarks (bench/README.md, "bench-lifecycle"): start a private xend on
+# the sim backend on free loopback ports, and measure
+#   - list latency (GET /xend/domain?detail=1) with 1, 100 and 1,000 domains,
+#   - durable creates per second (each acknowledged create is in the store), at several
+#     client counts, while growing to 5,000 domains,
+#   - xend's resident memory (VmRSS) with 0, 1,000 and 5,000 domains,
+#   - GET /xend/domain/D per second against the bare libevhtp server with the same body.
+# Prints one line per measurement, then a summary against the targets.
+#
+#   bench/lifecycle/run.sh BUILD_DIR [SECONDS-PER-GET-RUN]
+#
+# PLUGINS="hv-sim sched-bvt vif vbd" loads only those (default: every plugin); COUNTS="1 100
+# 1000 5000" sets the domain counts at which list latency and memory are taken.
+set -u
+BUILD=$(cd "${1:?usage: run.sh BUILD_DIR [SECONDS]}" && pwd)
+SECS=${2:-5}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BL=$BUILD/bin/bench-lifecycle
+T=$(mktemp -d /tmp/bench-lifecycle.XXXXXX)
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+free_port() { local p; while :; do p=$((20000 + RANDOM % 12000)); port_free $p && { echo $p; return; }; done; }
+XEND_PORT=$(free_port)
+BARE_PORT=$(free_port)
+# Console ports are base + domain id: keep them below the ephemeral range (>= 32768).
+CONSOLE_BASE=${CONSOLE_BASE:-3000}
+
+mkdir -p "$T/state" "$T/scripts"
+cp -r "$SRC"/scripts/. "$T/scripts/" 2>/dev/null
+printf 'simulated kernel\n' > "$T/vmlinuz"
+cat > "$T/xend.conf" <<CONF
+xend-port = $XEND_PORT;
+xend-address = "127.0.0.1";
+xend-event-port = 0;
+xend-relocation-port = 0;
+state-dir = "$T/state";
+log-file = "$T/xend.log";
+log-level = "notice";
+pid-file = "$T/xend.pid";
+backend = "sim";
+script-dir = "$T/scripts";
+simhv-socket = "$T/state/simhv.sock";
+sim-memory = 65536;
+CONF
+if [ -n "${PLUGINS:-}" ]; then
+    printf 'plugins = [ %s ];\n' "$(printf '"%s", ' $PLUGINS | sed 's/, $//')" >> "$T/xend.conf"
+fi
+# (an unknown key is an error, so the console's only when it is loaded)
+case " ${PLUGINS:-console} " in *" console "*) echo "console-port-base = $CONSOLE_BASE;" >> "$T/xend.conf" ;; esac
+
+cleanup() {
+    [ -n "${BARE_PID:-}" ] && kill "$BARE_PID" 2>/dev/null
+    "$BUILD/bin/xend" stop -c "$T/xend.conf" >/dev/null 2>&1
+    "$BUILD/bin/xend-simhv" --stop --socket "$T/state/simhv.sock" >/dev/null 2>&1
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+"$BUILD/bin/xend" start -c "$T/xend.conf" || exit 1
+PID=$(cat "$T/xend.pid")
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$PID/status"; }
+field() { grep -oE "$1=[0-9.]+" "$2" | head -1 | cut -d= -f2; }
+ndom=0
+create() { # create N [CONNS]: N more domains
+    "$BL" create -p "$XEND_PORT" -k "$T/vmlinuz" -n "$1" -c "${2:-1}" -s "$ndom"
+    ndom=$((ndom + $1))
+}
+latency() { # latency REPS [-q]: detail=1 one request at a time
+    "$BL" latency -p "$XEND_PORT" -u '/xend/domain?detail=1' -r "$@" | sed "s/^/domains=$ndom /"
+}
+
+echo "# bench-lifecycle $(date -u +%FT%TZ) $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), plugins: ${PLUGINS:-all}"
+"$BL" latency -p "$XEND_PORT" -u /xend -r 200 >/dev/null # warm up
+echo "rss domains=0 vmrss_kb=$(rss)" | tee "$T/rss0"
+# Grow to each count, creating with more clients as the steps get bigger; at each count take
+# the list latency and the memory.
+for n in ${COUNTS:-1 100 1000 5000}; do
+    step=$((n - ndom))
+    conns=$((step >= 1000 ? 256 : step >= 100 ? 64 : step >= 10 ? 16 : 1))
+    create "$step" "$conns" > "$T/create$n"
+    sed "s/^/to=$n /" "$T/create$n"
+    echo "rss domains=$ndom vmrss_kb=$(rss)" | tee "$T/rss$n"
+    reps=$((n >= 5000 ? 20 : n >= 1000 ? 50 : 300))
+    latency "$reps" > "$T/lat$n"
+    latency "$reps" -q > "$T/latq$n"
+    cat "$T/lat$n" "$T/latq$n"
+    # The list builds and frees the whole reply; what glibc keeps of that shows here.
+    echo "rss-after-list domains=$ndom vmrss_kb=$(rss)" | tee "$T/rssl$n"
+done
+
+D=/xend/domain/b000000
+curl -s -o "$T/body" "http://127.0.0.1:$XEND_PORT$D"
+"$BUILD/bin/bench-bare-evhtp" "$BARE_PORT" "$T/body" &
+BARE_PID=$!
+until ! port_free "$BARE_PORT"; do sleep 0.05; done
+for c in 1 16; do
+    "$BL" get -p "$XEND_PORT" -u "$D" -c $c -t "$SECS" -q > "$T/xget$c"
+    sed "s/^/xend body=$(stat -c %s "$T/body") /" "$T/xget$c"
+    "$BL" get -p "$BARE_PORT" -u "$D" -c $c -t "$SECS" -q > "$T/bget$c"
+    sed 's/^/bare /' "$T/bget$c"
+done
+
+echo "# summary"
+for n in ${COUNTS:-1 100 1000 5000}; do
+    printf 'domains %5s: detail=1 median %8s ms (client quickack: %8s ms); creates/s on the way %6s; VmRSS %6s kB, after a list %6s kB\n' \
+        "$n" "$(field p50_ms "$T/lat$n")" "$(field p50_ms "$T/latq$n")" "$(field rate "$T/create$n")" \
+        "$(field vmrss_kb "$T/rss$n")" "$(field vmrss_kb "$T/rssl$n")"
+done
+echo "targets: creates >= 5000/s; detail=1 <= 5 ms at 1,000 domains; VmRSS <= 4096 kB + 4 kB/domain"
+r0=$(field vmrss_kb "$T/rss0")
+for n in ${COUNTS:-1 100 1000 5000}; do
+    r=$(field vmrss_kb "$T/rss$n")
+    rl=$(field vmrss_kb "$T/rssl$n")
+    printf 'VmRSS at %s domains: %s kB = %s kB + %s kB/domain (after a list: %s kB/domain); target %s kB\n' \
+        "$n" "$r" "$r0" "$(awk -v a="$r0" -v b="$r" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')" \
+        "$(awk -v a="$r0" -v b="$rl" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')" "$((4096 + 4 * n))"
+done
+for c in 1 16; do
+    x=$(field rate "$T/xget$c"); b=$(field rate "$T/bget$c")
+    printf 'GET %s with %s connection(s): xend %s/s, bare libevhtp %s/s = %s%%   target >= 80%%\n' \
+        "$D" "$c" "$x" "$b" "$(awk -v x="$x" -v b="$b" 'BEGIN { printf "%.0f", 100 * x / b }')"
+done
