@@ -3,6 +3,7 @@
  * socket: the requests each command makes, what it prints, and its errors.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
@@ -467,6 +468,9 @@ static void test_create_makes_numeric_unknown_variables_numbers(void **state)
 
 int main(void)
 {
+    /* The fake xend may close a connection while the client still writes (CI has no
+     * terminal and different timing): that must be an error return, not a dead test. */
+    signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list_asks_each_domain_when_xend_has_no_detail),
         cmocka_unit_test(test_list_uses_one_request_with_detail),
