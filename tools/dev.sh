@@ -3,7 +3,9 @@
 #
 #   tools/dev.sh run    install the build dependencies, build, and run xend in the
 #                       foreground on the simulated hypervisor (http://127.0.0.1:8000/xend)
-#   tools/dev.sh test   install, build (plain and with ASan/UBSan) and run every test
+#   tools/dev.sh test   install, build (plain and with ASan/UBSan) and run every test,
+#                       then the real-hypervisor test (Xen 4.17 in QEMU: tests/xen/run.sh)
+#                       where the machine can run it (XEND_SKIP_XEN=1 skips it)
 #   tools/dev.sh build  install and build only
 #
 # Environment: BUILD_DIR (default ./build), JOBS (default: the number of cores).
@@ -56,6 +58,10 @@ test)
     echo "== tests (AddressSanitizer + UndefinedBehaviorSanitizer)"
     build "$BUILD_DIR-asan" -DXEND_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
     (cd "$BUILD_DIR-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$JOBS")
+    if [ "${XEND_SKIP_XEN:-}" != 1 ]; then
+        echo "== the real-hypervisor test (xenctrl backend, Xen 4.17 in QEMU)"
+        tests/xen/run.sh "$BUILD_DIR"
+    fi
     ;;
 build)
     install_packages
