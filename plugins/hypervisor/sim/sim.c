@@ -484,7 +484,7 @@ static int sim_call(struct sim_ctx *c, struct xend_sxp *req, struct xend_sxp **r
 static int sim_stream(struct sim_ctx *c, struct xend_sxp *req, struct xend_sxp **reply, int *out,
                       struct xend_err *err)
 {
-    int fd;
+    int fd = -1;
     int rc = sim_connect(c, false, &fd, err);
     if (rc < 0) {
         c->sxp->free(req);
