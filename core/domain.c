@@ -5,6 +5,7 @@
  */
 #include "domain.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,7 @@ void xend_domain_free(struct xend_domain *dom)
     free(dom->privs);
     xend_devices_free_all(dom);
     xend_sxp_free(dom->config);
+    free(dom->halt_reason);
     dom->magic = 0;
     free(dom);
 }
@@ -451,19 +453,33 @@ struct refresh_ctx {
     uint64_t seen_gen;
 };
 
+static uint64_t refreshed_all_ms;
+
 static void refresh_one(void *arg, const struct xend_dominfo *info)
 {
-    (void)arg;
+    uint64_t now = *(const uint64_t *)arg;
     struct xend_domain *d = xend_domain_by_id(info->domid);
     if (d == NULL)
         return;
     d->info = *info;
     d->info_known = true;
+    d->info_ms = now;
 }
 
 int xend_domain_refresh_all(struct xend_err *err)
 {
-    return XEND_HV_CALL(dom_list, err, refresh_one, NULL);
+    uint64_t now = xend_loop_now_ms();
+    int rc = XEND_HV_CALL(dom_list, err, refresh_one, &now);
+    if (rc == 0)
+        refreshed_all_ms = now;
+    return rc;
+}
+
+int xend_domain_refresh_all_cached(struct xend_err *err)
+{
+    if (refreshed_all_ms && xend_loop_now_ms() - refreshed_all_ms < XEND_INFO_FRESH_MS)
+        return 0;
+    return xend_domain_refresh_all(err);
 }
 
 int xend_domain_refresh(struct xend_domain *dom, struct xend_err *err)
@@ -475,8 +491,30 @@ int xend_domain_refresh(struct xend_domain *dom, struct xend_err *err)
     if (rc == 0) {
         dom->info = info;
         dom->info_known = true;
+        dom->info_ms = xend_loop_now_ms();
     }
     return rc;
+}
+
+int xend_domain_refresh_cached(struct xend_domain *dom, struct xend_err *err)
+{
+    if (dom->info_known && xend_loop_now_ms() - dom->info_ms < XEND_INFO_FRESH_MS)
+        return 0;
+    return xend_domain_refresh(dom, err);
+}
+
+void xend_domain_set_halt_reason(struct xend_domain *dom, const char *fmt, ...)
+{
+    free(dom->halt_reason);
+    dom->halt_reason = NULL;
+    if (fmt == NULL)
+        return;
+    struct xend_buf b = XEND_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    xend_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    dom->halt_reason = xend_buf_steal(&b);
 }
 
 void xend_domain_state_text(uint32_t f, char out[6])
@@ -541,7 +579,7 @@ struct xend_sxp *xend_domain_info(struct xend_domain *dom)
         xend_sxp_add_kv(d, "restart_state", dom->restart_state);
     else if (dom->phase == XEND_DOM_HALTED)
         xend_sxp_add_kv(d, "restart_state", "refused");
-    if (dom->halt_reason[0])
+    if (dom->halt_reason)
         xend_sxp_add_kv(d, "restart_refused", dom->halt_reason);
     if (dom->restart_time > 0)
         xend_sxp_add_kv_take(d, "restart_time", xend_sxp_atom_double(dom->restart_time));
@@ -566,7 +604,7 @@ struct xend_sxp *xend_domain_record(struct xend_domain *dom)
         xend_sxp_add_kv_take(r, "restart_time", xend_sxp_atom_double(dom->restart_time));
     if (dom->restart_state)
         xend_sxp_add_kv(r, "restart_state", dom->restart_state);
-    if (dom->halt_reason[0])
+    if (dom->halt_reason)
         xend_sxp_add_kv(r, "halt_reason", dom->halt_reason);
     if (dom->config)
         xend_sxp_add_kv_take(r, "config", xend_sxp_copy(dom->config));

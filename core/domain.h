@@ -49,12 +49,13 @@ struct xend_domain {
     struct xend_sxp *config;  /* (vm ...), owned; NULL for Domain-0 and adopted domains */
     struct xend_dominfo info; /* last refresh */
     bool info_known;
+    uint64_t info_ms;         /* when info was last read from the backend (loop ms) */
     enum xend_dom_phase phase;
     enum xend_restart_mode restart_mode;
     double start_time;
     double restart_time;      /* 0 when never restarted */
     const char *restart_state; /* NULL, "pending", "booting" */
-    char halt_reason[640];    /* why a HALTED domain was not restarted */
+    char *halt_reason;        /* why a HALTED domain was not restarted; owned, NULL when not */
     int shutdown_requested;   /* enum xend_shutdown_reason asked for, or -1 */
     bool restart_forced;      /* destroy reason=reboot */
     bool busy;                /* a multi-step operation is running on it */
@@ -100,6 +101,17 @@ void xend_hooks_rollback(enum xend_hook_point point, struct xend_domain *dom, si
 /* Refresh every domain's info from the backend (one dom_list). */
 int xend_domain_refresh_all(struct xend_err *err);
 int xend_domain_refresh(struct xend_domain *dom, struct xend_err *err);
+/*
+ * For readers (GET): refresh only when the info is older than XEND_INFO_FRESH_MS, so a
+ * client polling at a high rate costs no backend round trip per request. State changes xend
+ * makes itself (pause, unpause, create, restart) refresh at once.
+ */
+#define XEND_INFO_FRESH_MS 20
+int xend_domain_refresh_all_cached(struct xend_err *err);
+int xend_domain_refresh_cached(struct xend_domain *dom, struct xend_err *err);
+/* Set or clear (NULL) why a halted domain was not restarted. */
+void xend_domain_set_halt_reason(struct xend_domain *dom, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* The info SXP of PROTOCOL.md, owned. */
 struct xend_sxp *xend_domain_info(struct xend_domain *dom);
 /* The 5-letter state of flags: "-b---". */

@@ -60,7 +60,7 @@ static int list_domains(struct xend_request *req, void *arg)
     if (rc < 0)
         return rc;
     if (detail)
-        xend_domain_refresh_all(&e);
+        xend_domain_refresh_all_cached(&e);
     struct xend_domain **all;
     size_t n = xend_domain_all(&all);
     struct xend_sxp *l = xend_sxp_list();
@@ -104,7 +104,7 @@ static int domain_info(struct xend_request *req, void *arg)
     (void)arg;
     struct xend_domain *dom = http->domain(req);
     struct xend_err e = {0};
-    xend_domain_refresh(dom, &e);
+    xend_domain_refresh_cached(dom, &e);
     http->reply_take(req, 0, xend_domain_info(dom));
     return 0;
 }

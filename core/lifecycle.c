@@ -26,6 +26,7 @@
 
 #define NS_DOMAIN "domain"
 #define CHECK_INTERVAL_MS 5000
+#define CHECK_COALESCE_MS 10
 
 static struct {
     struct xend_store *store;
@@ -33,6 +34,7 @@ static struct {
     struct xend_watch *notify_watch;
     struct xend_timer *check_timer;
     unsigned adopt_holds; /* restores in flight: their new domains are not strangers */
+    struct xend_timer *check_pending; /* a coalesced check is scheduled */
 } LC;
 
 void xend_lifecycle_adopt_hold(bool hold)
@@ -739,8 +741,7 @@ static void restart_built(int rc, const struct xend_err *err, void *arg)
         xend_lifecycle_emit("xend.domain.restart", dom, "fail");
         dom->phase = XEND_DOM_HALTED;
         dom->restart_state = NULL;
-        snprintf(dom->halt_reason, sizeof(dom->halt_reason), "restart failed: %s",
-                 xend_err_msg(err));
+        xend_domain_set_halt_reason(dom, "restart failed: %s", xend_err_msg(err));
         xend_domain_set_id(dom, UINT32_MAX);
         dom->info_known = false;
         xend_lifecycle_persist(dom, restart_persisted, t);
@@ -773,9 +774,9 @@ static void teardown_destroyed(struct teardown *t)
     }
     double now = xend_loop_wall_time();
     if (dom->restart_time > 0 && now - dom->restart_time < LC.opt.min_restart_seconds) {
-        snprintf(dom->halt_reason, sizeof(dom->halt_reason),
-                 "VM %s restarting too fast (%.1f s since the last restart, minimum %.0f s)",
-                 dom->name, now - dom->restart_time, LC.opt.min_restart_seconds);
+        xend_domain_set_halt_reason(
+            dom, "VM %s restarting too fast (%.1f s since the last restart, minimum %.0f s)",
+            dom->name, now - dom->restart_time, LC.opt.min_restart_seconds);
         xend_log_warn("domain restart refused", "domain=%s reason=\"%s\"", dom->name,
                       dom->halt_reason);
         xend_lifecycle_emit("xend.domain.restart", dom, "fail");
@@ -924,6 +925,7 @@ static void note_domain(void *arg, const struct xend_dominfo *info)
     }
     d->info = *info;
     d->info_known = true;
+    d->info_ms = xend_loop_now_ms();
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -985,6 +987,17 @@ void xend_lifecycle_check(void)
     free(s.ids);
 }
 
+static void on_coalesced_check(void *arg)
+{
+    (void)arg;
+    LC.check_pending = NULL; /* a one-shot timer: the core frees it */
+    xend_lifecycle_check();
+}
+
+/*
+ * A burst of state changes (a thousand creates) must not cost a full list each: one check
+ * covers every change up to it, so notifications within CHECK_COALESCE_MS share one.
+ */
 static void on_notify(int fd, uint32_t events, void *arg)
 {
     (void)fd;
@@ -994,7 +1007,9 @@ static void on_notify(int fd, uint32_t events, void *arg)
     const struct xend_backend_ops *ops = xend_hv(&ctx);
     if (ops && ops->notify_ack)
         ops->notify_ack(ctx);
-    xend_lifecycle_check();
+    if (LC.check_pending == NULL)
+        LC.check_pending = xend_loop_host_table()->timer_add(NULL, CHECK_COALESCE_MS, false,
+                                                             on_coalesced_check, NULL);
 }
 
 static void on_check_timer(void *arg)
@@ -1079,8 +1094,9 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
     const char *rt = xend_sxp_child_value(rec, "restart_time", "0");
     dom->start_time = strtod(st, NULL);
     dom->restart_time = strtod(rt, NULL);
-    snprintf(dom->halt_reason, sizeof(dom->halt_reason), "%s",
-             xend_sxp_child_value(rec, "halt_reason", ""));
+    const char *halt = xend_sxp_child_value(rec, "halt_reason", NULL);
+    if (halt)
+        xend_domain_set_halt_reason(dom, "%s", halt);
     const struct xend_sxp *devs = xend_sxp_child(rec, "devices");
     if (strcmp(phase, "halted") == 0) {
         dom->phase = XEND_DOM_HALTED;
@@ -1156,6 +1172,8 @@ void xend_lifecycle_stop(void)
 {
     xend_loop_host_table()->watch_remove(LC.notify_watch);
     xend_loop_host_table()->timer_remove(LC.check_timer);
+    xend_loop_host_table()->timer_remove(LC.check_pending);
     LC.notify_watch = NULL;
     LC.check_timer = NULL;
+    LC.check_pending = NULL;
 }
