@@ -388,6 +388,8 @@ int main(int argc, char **argv)
         }
     }
     nseeds = pool.n;
+    if (dump_file != NULL && iterations < dump_at)
+        iterations = dump_at;
     if (pool.n == 0)
         pool_add(&pool, (const uint8_t *)"", 0);
 
