@@ -21,9 +21,12 @@ struct xend_sxp {
     size_t len; /* atom bytes, or number of items */
     size_t cap; /* list capacity */
     union {
-        char *text;
+        char *text; /* atoms: points at inline[] */
         struct xend_sxp **items;
     } u;
+    /* An atom's text lives in the same allocation: one malloc per atom, as a domain info of
+     * a thousand domains is mostly atoms. */
+    char inline_text[];
 };
 
 static struct xend_sxp *node_new(bool is_list)
@@ -41,9 +44,14 @@ struct xend_sxp *xend_sxp_list(void)
 
 struct xend_sxp *xend_sxp_atom_len(const char *text, size_t len)
 {
-    struct xend_sxp *n = node_new(false);
-    n->u.text = xend_xstrndup(text, len);
+    struct xend_sxp *n = xend_xmalloc(sizeof(*n) + len + 1);
+    n->magic = SXP_MAGIC;
+    n->is_list = false;
+    n->cap = 0;
     n->len = len;
+    n->u.text = n->inline_text;
+    memcpy(n->inline_text, text, len);
+    n->inline_text[len] = '\0';
     return n;
 }
 
@@ -61,15 +69,20 @@ struct xend_sxp *xend_sxp_atom_int(long long value)
 
 struct xend_sxp *xend_sxp_atom_fmt(const char *fmt, ...)
 {
-    struct xend_buf b = XEND_BUF_INIT;
+    char tmp[128];
     va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof(tmp))
+        return xend_sxp_atom_len(tmp, (size_t)n);
+    struct xend_buf b = XEND_BUF_INIT;
     va_start(ap, fmt);
     xend_buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    struct xend_sxp *n = node_new(false);
-    n->len = b.len;
-    n->u.text = xend_buf_steal(&b);
-    return n;
+    struct xend_sxp *a = xend_sxp_atom_len(xend_buf_str(&b), b.len);
+    xend_buf_free(&b);
+    return a;
 }
 
 struct xend_sxp *xend_sxp_atom_double(double value)
@@ -90,8 +103,6 @@ void xend_sxp_free(struct xend_sxp *node)
         for (size_t i = 0; i < node->len; i++)
             xend_sxp_free(node->u.items[i]);
         free(node->u.items);
-    } else {
-        free(node->u.text);
     }
     node->magic = 0;
     free(node);
@@ -115,7 +126,7 @@ struct xend_sxp *xend_sxp_copy(const struct xend_sxp *node)
 struct xend_sxp *xend_sxp_append_take(struct xend_sxp *list, struct xend_sxp *item)
 {
     if (list->len == list->cap) {
-        list->cap = list->cap ? list->cap * 2 : 4;
+        list->cap = list->cap ? list->cap * 2 : 8;
         list->u.items = xend_xrealloc(list->u.items, list->cap * sizeof(*list->u.items));
     }
     list->u.items[list->len++] = item;
@@ -387,9 +398,8 @@ static struct xend_sxp *parse_string(struct parser *ps)
         return NULL;
     }
     ps->p++; /* closing quote */
-    struct xend_sxp *n = node_new(false);
-    n->len = b.len;
-    n->u.text = b.data ? xend_buf_steal(&b) : xend_xstrdup("");
+    struct xend_sxp *n = xend_sxp_atom_len(xend_buf_str(&b), b.len);
+    xend_buf_free(&b);
     return n;
 }
 
