@@ -18,7 +18,7 @@
 #include "buf.h"
 
 #define NS_PER_MS 1000000ull
-#define MAX_DOMID 0x7fefu /* Xen's DOMID_FIRST_RESERVED - 1 */
+#define MAX_DOMID SIMHV_MAX_DOMID
 #define DOM0_LOAD 2
 #define BUILD_EXTRA_PAGES 64 /* start info, page tables: touched by every build */
 
@@ -87,13 +87,74 @@ static void sched_sync(struct simhv_machine *m, struct simhv_domain *d)
     }
 }
 
+static size_t uid_slot(const struct simhv_machine *m, uint64_t uid)
+{
+    return (size_t)(simhv_mix64(uid) & (m->uid_buckets - 1));
+}
+
+static void uid_grow(struct simhv_machine *m)
+{
+    size_t n = m->uid_buckets ? m->uid_buckets * 2 : 64;
+    struct simhv_domain **old = m->by_uid;
+    size_t old_n = m->uid_buckets;
+    m->by_uid = xend_xcalloc(n, sizeof(*m->by_uid));
+    m->uid_buckets = n;
+    for (size_t i = 0; i < old_n; i++) {
+        while (old[i] != NULL) {
+            struct simhv_domain *d = old[i];
+            old[i] = d->uid_next;
+            size_t k = uid_slot(m, d->uid);
+            d->uid_next = m->by_uid[k];
+            m->by_uid[k] = d;
+        }
+    }
+    free(old);
+}
+
+/* Into the list (domid order; fresh ids usually go last) and both indexes. */
 static void insert(struct simhv_machine *m, struct simhv_domain *d)
 {
-    struct simhv_domain **pp = &m->domains;
-    while (*pp != NULL && (*pp)->domid < d->domid)
-        pp = &(*pp)->next;
-    d->next = *pp;
-    *pp = d;
+    struct simhv_domain *after = m->tail;
+    while (after != NULL && after->domid > d->domid)
+        after = after->prev;
+    d->prev = after;
+    d->next = after ? after->next : m->domains;
+    if (d->next != NULL)
+        d->next->prev = d;
+    else
+        m->tail = d;
+    if (after != NULL)
+        after->next = d;
+    else
+        m->domains = d;
+    m->by_id[d->domid] = d;
+    if (m->ndomains + 1 > m->uid_buckets)
+        uid_grow(m);
+    size_t k = uid_slot(m, d->uid);
+    d->uid_next = m->by_uid[k];
+    m->by_uid[k] = d;
+    m->ndomains++;
+}
+
+static void unlink_dom(struct simhv_machine *m, struct simhv_domain *d)
+{
+    if (d->prev != NULL)
+        d->prev->next = d->next;
+    else
+        m->domains = d->next;
+    if (d->next != NULL)
+        d->next->prev = d->prev;
+    else
+        m->tail = d->prev;
+    m->by_id[d->domid] = NULL;
+    for (struct simhv_domain **pp = &m->by_uid[uid_slot(m, d->uid)]; *pp != NULL;
+         pp = &(*pp)->uid_next) {
+        if (*pp == d) {
+            *pp = d->uid_next;
+            break;
+        }
+    }
+    m->ndomains--;
 }
 
 static struct simhv_domain *dom_new(struct simhv_machine *m, uint32_t domid, const char *name,
@@ -171,6 +232,8 @@ struct simhv_machine *simhv_machine_new(const struct simhv_machine_cfg *cfg, uin
     m->sched = s;
     m->now_ns = now_ns;
     m->next_domid = 1;
+    m->by_id = xend_xcalloc(MAX_DOMID + 1, sizeof(*m->by_id));
+    uid_grow(m);
     m->dmesg = xend_xcalloc(1, SIMHV_DMESG_MAX);
     simhv_dmesg(m, "simhv %s: %u cpus at %u MHz, %" PRIu64 " MB, scheduler %s", SIMHV_VERSION,
                 m->ncpus, SIMHV_CPU_MHZ, cfg->memory_mb, simhv_sched_name(s));
@@ -199,6 +262,8 @@ void simhv_machine_free(struct simhv_machine *m)
         dom_free(m, d);
     }
     simhv_sched_free(m->sched);
+    free(m->by_id);
+    free(m->by_uid);
     free(m->dmesg);
     free(m);
 }
@@ -248,15 +313,12 @@ void simhv_machine_owner_gone(struct simhv_machine *m, const void *owner)
 
 struct simhv_domain *simhv_dom_find(const struct simhv_machine *m, uint32_t domid)
 {
-    for (struct simhv_domain *d = m->domains; d != NULL; d = d->next)
-        if (d->domid == domid)
-            return d;
-    return NULL;
+    return domid <= MAX_DOMID ? m->by_id[domid] : NULL;
 }
 
 struct simhv_domain *simhv_dom_find_uid(const struct simhv_machine *m, uint64_t uid)
 {
-    for (struct simhv_domain *d = m->domains; d != NULL; d = d->next)
+    for (struct simhv_domain *d = m->by_uid[uid_slot(m, uid)]; d != NULL; d = d->uid_next)
         if (d->uid == uid)
             return d;
     return NULL;
@@ -442,12 +504,7 @@ int simhv_dom_destroy(struct simhv_machine *m, struct simhv_domain *d, struct xe
 {
     if (d->domid == 0)
         return xend_err_set(err, XEND_EPERM, "Domain-0 cannot be destroyed");
-    for (struct simhv_domain **pp = &m->domains; *pp != NULL; pp = &(*pp)->next) {
-        if (*pp == d) {
-            *pp = d->next;
-            break;
-        }
-    }
+    unlink_dom(m, d);
     simhv_dmesg(m, "domain %u destroyed: %" PRIu64 " MB returned", d->domid, mb_up(d->mem_kb));
     dom_free(m, d);
     simhv_machine_changed(m);

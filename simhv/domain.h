@@ -30,6 +30,7 @@
 #define SIMHV_DOM0_MB 512
 #define SIMHV_CPU_MHZ 2000
 #define SIMHV_DMESG_MAX (16u * 1024u)
+#define SIMHV_MAX_DOMID 0x7fefu /* Xen's DOMID_FIRST_RESERVED - 1 */
 
 struct simhv_dev {
     char cls[32];
@@ -59,6 +60,8 @@ struct simhv_domain {
     struct simhv_dev *devs; /* owned */
     const void *owner;      /* the client that must finish it, NULL once made */
     struct simhv_domain *next;
+    struct simhv_domain *prev;     /* the list is doubly linked: destroy is O(1) */
+    struct simhv_domain *uid_next; /* chain in the machine's uid index */
 };
 
 struct simhv_machine {
@@ -67,6 +70,13 @@ struct simhv_machine {
     uint64_t shutdown_delay_ms;   /* default delay of a guest's shutdown */
     struct simhv_sched *sched;    /* owned */
     struct simhv_domain *domains; /* owned, in domid order */
+    struct simhv_domain *tail;    /* the last of domains: new ids mostly go at the end */
+    /* Indexes, so lookups (every request, every console connection) do not walk the list:
+     * by_id has SIMHV_MAX_DOMID + 1 slots, by_uid uid_buckets (a power of two) chains. */
+    struct simhv_domain **by_id;  /* owned array, borrowed entries */
+    struct simhv_domain **by_uid; /* owned array, borrowed entries */
+    size_t uid_buckets;
+    size_t ndomains;
     uint32_t next_domid;
     uint64_t next_uid;
     uint64_t now_ns;     /* machine time of the last advance */

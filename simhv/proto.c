@@ -23,6 +23,7 @@ struct call {
     struct xend_sxp *reply; /* (ok ID ...) being built */
     struct simhv_proto_result *res;
     uint64_t now_ns;
+    struct xend_buf tail; /* printed reply items that follow the tree's (compact forms) */
 };
 
 typedef int op_fn(struct call *c, struct xend_err *err);
@@ -93,6 +94,21 @@ static struct xend_sxp *dom_sxp(const struct simhv_domain *d)
     xend_sxp_add_kv_int(s, "mem_kb", (long long)d->mem_kb);
     xend_sxp_add_kv_int(s, "maxmem_kb", (long long)d->maxmem_kb);
     return s;
+}
+
+/*
+ * A domain in the compact form dom_list and dom_info give with (compact 1): fixed
+ * positions, no keys, printed straight into the reply, so neither end builds a tree per
+ * domain: (d ID FLAGS REASON VCPUS CPU CPU_TIME MEM_KB MAXMEM_KB NAME).
+ */
+static void dom_compact(const struct simhv_domain *d, struct xend_buf *out)
+{
+    xend_buf_printf(out, " (d %u %u %u %u %d %" PRIu64 " %" PRIu64 " %" PRIu64 " ", d->domid,
+                    simhv_dom_flags(d), d->shutdown_reason, d->nvcpus,
+                    d->nvcpus ? d->vcpus[0].last_cpu : 0, simhv_dom_cpu_time(d), d->mem_kb,
+                    d->maxmem_kb);
+    xend_sxp_print_atom(d->name, strlen(d->name), out);
+    xend_buf_putc(out, ')');
 }
 
 static void put_line(struct xend_buf *out, const struct xend_sxp *s)
@@ -232,21 +248,40 @@ static int op_dom_shutdown(struct call *c, struct xend_err *err)
     return simhv_dom_shutdown(c->m, d, (uint32_t)reason, err);
 }
 
+static int arg_compact(const struct call *c, bool *compact, struct xend_err *err)
+{
+    long long v = 0;
+    int rc = arg_ll(c, "compact", 0, false, 0, 1, &v, err);
+    *compact = v == 1;
+    return rc;
+}
+
 static int op_dom_info(struct call *c, struct xend_err *err)
 {
     struct simhv_domain *d;
-    int rc = arg_dom(c, &d, err);
-    if (rc < 0)
+    bool compact;
+    int rc;
+    if ((rc = arg_dom(c, &d, err)) < 0 || (rc = arg_compact(c, &compact, err)) < 0)
         return rc;
-    xend_sxp_append_take(c->reply, dom_sxp(d));
+    if (compact)
+        dom_compact(d, &c->tail);
+    else
+        xend_sxp_append_take(c->reply, dom_sxp(d));
     return 0;
 }
 
 static int op_dom_list(struct call *c, struct xend_err *err)
 {
-    (void)err;
-    for (const struct simhv_domain *d = c->m->domains; d != NULL; d = d->next)
-        xend_sxp_append_take(c->reply, dom_sxp(d));
+    bool compact;
+    int rc = arg_compact(c, &compact, err);
+    if (rc < 0)
+        return rc;
+    for (const struct simhv_domain *d = c->m->domains; d != NULL; d = d->next) {
+        if (compact)
+            dom_compact(d, &c->tail);
+        else
+            xend_sxp_append_take(c->reply, dom_sxp(d));
+    }
     return 0;
 }
 
@@ -578,8 +613,15 @@ void simhv_proto_handle(struct simhv_machine *m, const void *client, const char 
     xend_sxp_append_take(c.reply, xend_sxp_atom_int(id));
     rc = ops[i].fn(&c, &err);
     res->req_id = id;
-    if (rc == 0 && res->action != SIMHV_ACT_RESTORE)
+    if (rc == 0 && res->action != SIMHV_ACT_RESTORE) {
         put_line(out, c.reply);
+        if (c.tail.len > 0) { /* "(ok ID ...)\n" becomes "(ok ID ... TAIL)\n" */
+            out->len -= 2;
+            xend_buf_append(out, c.tail.data, c.tail.len);
+            xend_buf_puts(out, ")\n");
+        }
+    }
+    xend_buf_free(&c.tail);
     xend_sxp_free(c.reply);
 reply:
     if (rc < 0) {

@@ -6,7 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +44,7 @@ struct conn {
     struct simhv_saver *saver;
     struct simhv_restorer *restorer;
     long long req_id; /* restore: the request to answer at the end */
+    uint32_t events;  /* what epoll watches for now: changed only when it must */
     bool dead;
     struct conn *next;
 };
@@ -55,6 +56,7 @@ struct server {
     struct stat sock_st; /* the socket file we made: gone or replaced means unreachable */
     uint64_t next_check_ns;
     struct conn *conns;
+    int ep; /* epoll: no per-turn poll set over every connection */
     bool stopping;
 };
 
@@ -139,6 +141,7 @@ int simhv_listen(const char *path, struct xend_err *err)
 
 static void conn_close(struct server *s, struct conn *c)
 {
+    epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
     simhv_machine_owner_gone(s->m, c);
     simhv_saver_free(c->saver, s->m);
     simhv_restorer_free(c->restorer, s->m);
@@ -350,7 +353,9 @@ static void conn_prepare(struct server *s, struct conn *c)
     default:
         break;
     }
-    if (c->mode == MODE_CLOSING && out_pending(c) == 0 && !c->write_shut) {
+    if (out_pending(c) > 0)
+        conn_write(c); /* now rather than after a trip through epoll */
+    if (c->mode == MODE_CLOSING && out_pending(c) == 0 && !c->write_shut && !c->dead) {
         shutdown(c->fd, SHUT_WR);
         c->write_shut = true;
     }
@@ -370,6 +375,14 @@ static void accept_all(struct server *s)
         struct conn *c = xend_xcalloc(1, sizeof(*c));
         c->fd = fd;
         c->mode = MODE_REQ;
+        c->events = EPOLLIN;
+        struct epoll_event ev = {.events = c->events, .data.ptr = c};
+        if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            simhv_log("epoll_ctl: %s", strerror(errno));
+            close(fd);
+            free(c);
+            continue;
+        }
         c->next = s->conns;
         s->conns = c;
     }
@@ -386,22 +399,38 @@ static int poll_timeout(const struct server *s, bool busy)
     return (int)((next + 999999u) / 1000000u);
 }
 
-static size_t count_conns(const struct server *s)
+/* Tell epoll what the connection waits for, when that changed. */
+static void conn_watch(struct server *s, struct conn *c)
 {
-    size_t n = 0;
-    for (const struct conn *c = s->conns; c != NULL; c = c->next)
-        n++;
-    return n;
+    uint32_t want = 0;
+    if (c->mode != MODE_REQ || out_pending(c) <= OUT_HIGH)
+        want |= EPOLLIN;
+    if (out_pending(c) > 0)
+        want |= EPOLLOUT;
+    if (want == c->events)
+        return;
+    struct epoll_event ev = {.events = want, .data.ptr = c};
+    if (epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+        c->dead = true;
+    else
+        c->events = want;
 }
+
+#define EVENTS_MAX 256
 
 void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
                  volatile sig_atomic_t *stop)
 {
     struct server s = {.m = m, .listen_fd = listen_fd, .path = path};
-    struct pollfd *pfds = NULL;
-    size_t pcap = 0;
     if (lstat(path, &s.sock_st) < 0)
         memset(&s.sock_st, 0, sizeof(s.sock_st));
+    s.ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event lev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (s.ep < 0 || epoll_ctl(s.ep, EPOLL_CTL_ADD, listen_fd, &lev) < 0) {
+        simhv_log("epoll: %s", strerror(errno));
+        s.stopping = true;
+    }
+    struct epoll_event evs[EVENTS_MAX];
 
     while (!*stop && !s.stopping) {
         uint64_t now = simhv_clock_ns();
@@ -414,6 +443,8 @@ void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
             struct conn *c = *pp;
             if (!c->dead)
                 conn_prepare(&s, c);
+            if (!c->dead)
+                conn_watch(&s, c);
             if (c->dead) {
                 *pp = c->next;
                 conn_close(&s, c);
@@ -424,40 +455,30 @@ void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
             pp = &c->next;
         }
 
-        size_t n = count_conns(&s) + 1;
-        if (n > pcap) {
-            pcap = n * 2;
-            pfds = xend_xrealloc(pfds, pcap * sizeof(*pfds));
-        }
-        pfds[0] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
-        size_t i = 1;
-        for (struct conn *c = s.conns; c != NULL; c = c->next, i++) {
-            short ev = 0;
-            if (c->mode != MODE_REQ || out_pending(c) <= OUT_HIGH)
-                ev |= POLLIN;
-            if (out_pending(c) > 0)
-                ev |= POLLOUT;
-            pfds[i] = (struct pollfd){.fd = c->fd, .events = ev};
-        }
-        int r = poll(pfds, n, poll_timeout(&s, busy));
+        int r = epoll_wait(s.ep, evs, EVENTS_MAX, poll_timeout(&s, busy));
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            simhv_log("poll: %s", strerror(errno));
+            simhv_log("epoll_wait: %s", strerror(errno));
             break;
         }
         simhv_machine_advance(m, simhv_clock_ns());
-        i = 1;
-        for (struct conn *c = s.conns; c != NULL; c = c->next, i++) {
-            short re = pfds[i].revents;
-            if (re & POLLOUT)
+        bool accept_now = false;
+        for (int i = 0; i < r; i++) {
+            struct conn *c = evs[i].data.ptr;
+            if (c == NULL) {
+                accept_now = true;
+                continue;
+            }
+            uint32_t re = evs[i].events;
+            if (re & EPOLLOUT)
                 conn_write(c);
-            if (re & (POLLIN | POLLHUP | POLLERR))
+            if (re & (EPOLLIN | EPOLLHUP | EPOLLERR))
                 conn_read(&s, c);
             if (!c->dead && out_pending(c) > 0)
-                conn_write(c); /* replies go out at once: one less trip through poll */
+                conn_write(c); /* replies go out at once: one less trip through epoll */
         }
-        if (pfds[0].revents & POLLIN)
+        if (accept_now)
             accept_all(&s);
     }
 
@@ -491,5 +512,6 @@ void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
         close(c->fd);
         free(c);
     }
-    free(pfds);
+    if (s.ep >= 0)
+        close(s.ep);
 }

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -51,8 +53,10 @@ struct sim_ctx {
     const char *scheduler;
     long long cpus, memory_mb, slice_ms, delay_ms;
 
-    pthread_mutex_t lock; /* the request connection */
+    pthread_mutex_t lock; /* the request connection and rbuf */
     int fd;               /* request connection, -1 while down */
+    char *rbuf;           /* owned: its replies are read here, reused from call to call */
+    size_t rcap;
     atomic_llong next_id;
 
     /* State changes: simhv's notify stream relayed into a pipe the core watches. */
@@ -204,6 +208,50 @@ static int read_line(int fd, char **line, uint64_t deadline)
             *line = buf;
             return 0;
         }
+    }
+}
+
+/*
+ * One reply line on the request connection, into c->rbuf (NUL-terminated, *len without
+ * the newline). Between requests simhv never speaks, so nothing can follow the line and
+ * large reads with a blocking socket (SO_RCVTIMEO bounds each wait) replace the
+ * poll + peek + read of read_line.
+ */
+static int read_reply(struct sim_ctx *c, int fd, uint64_t deadline, size_t *len)
+{
+    size_t have = 0;
+    for (;;) {
+        if (c->rcap - have < 8192) {
+            size_t cap = c->rcap ? c->rcap * 2 : 65536;
+            if (cap > SIM_LINE_MAX + 1)
+                return -EMSGSIZE;
+            char *nb = realloc(c->rbuf, cap);
+            if (nb == NULL)
+                abort(); /* the ABI's OOM policy */
+            c->rbuf = nb;
+            c->rcap = cap;
+        }
+        ssize_t n = recv(fd, c->rbuf + have, c->rcap - have - 1, 0);
+        if (n == 0)
+            return -EPIPE;
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return -ETIMEDOUT;
+            if (errno != EINTR)
+                return -errno;
+            n = 0;
+        }
+        char *nl = memchr(c->rbuf + have, '\n', (size_t)n);
+        have += (size_t)n;
+        if (nl != NULL) {
+            if (nl != c->rbuf + have - 1)
+                return -EPROTO; /* bytes after the reply: the connection is out of step */
+            *nl = '\0';
+            *len = have - 1;
+            return 0;
+        }
+        if (now_ms() >= deadline)
+            return -ETIMEDOUT;
     }
 }
 
@@ -379,47 +427,62 @@ static struct xend_sxp *req_dom(struct sim_ctx *c, const char *op, uint32_t domi
 }
 
 /*
- * Send req (freed here) on fd and read its reply: 0 and *reply (owned, may be NULL when
- * not wanted), the simhv error as it came, or -XEND_EIO for a broken connection (with
- * *broken set, so the caller can drop it).
+ * Send req (freed here) on fd and read its reply line: on the shared request connection
+ * (shared: into c->rbuf, *owned NULL) or on a connection about to become a stream (read
+ * without consuming what follows the line; *owned is the line, to free). 0 and *line for
+ * an ok reply with the right id, the simhv error as it came, or -XEND_EIO for a broken
+ * connection (with *broken set, so the caller can drop it).
  */
-static int sim_call_fd(struct sim_ctx *c, int fd, struct xend_sxp *req, struct xend_sxp **reply,
-                       bool *broken, struct xend_err *err)
+static int sim_exchange(struct sim_ctx *c, int fd, bool shared, struct xend_sxp *req,
+                        const char **line, size_t *line_len, char **owned, char *opname,
+                        size_t opname_len, bool *broken, struct xend_err *err)
 {
     const struct xend_host_sxp *sx = c->sxp;
-    long long id = 0;
-    sx->child_int(req, "domid", &id); /* only for messages */
     const char *op = sx->name(req);
-    char opname[32];
-    snprintf(opname, sizeof(opname), "%s", op ? op : "?");
+    snprintf(opname, opname_len, "%s", op ? op : "?");
     const char *id_text = sx->atom_text(sx->nth(req, 1));
     char want_id[32];
     snprintf(want_id, sizeof(want_id), "%s", id_text ? id_text : "");
     char *text = sx->print(req);
     sx->free(req);
     size_t tlen = strlen(text);
-    char *line = malloc(tlen + 2);
-    if (line == NULL)
+    char *nt = realloc(text, tlen + 2);
+    if (nt == NULL)
         abort();
-    memcpy(line, text, tlen);
-    line[tlen] = '\n';
-    free(text);
+    text = nt;
+    text[tlen] = '\n';
     uint64_t deadline = now_ms() + SIM_REPLY_TIMEOUT_MS;
-    int r = send_all(fd, line, tlen + 1, deadline);
-    free(line);
-    char *answer = NULL;
-    if (r == 0)
-        r = read_line(fd, &answer, deadline);
+    int r = send_all(fd, text, tlen + 1, deadline);
+    free(text);
+    *owned = NULL;
+    size_t alen = 0;
+    const char *answer = NULL;
+    if (r == 0 && shared) {
+        r = read_reply(c, fd, deadline, &alen);
+        answer = c->rbuf;
+    } else if (r == 0) {
+        r = read_line(fd, owned, deadline);
+        answer = *owned;
+        alen = r == 0 ? strlen(answer) : 0;
+    }
     if (r < 0) {
         *broken = true;
         return xend_err_set(err, r == -ETIMEDOUT ? XEND_ETIMEDOUT : XEND_EBACKEND,
                             "lost xend-simhv at %s during %s: %s", c->socket_path, opname,
                             r == -EPIPE ? "connection closed" : strerror(-r));
     }
+    /* The usual answer, (ok ID ...), needs no parse to be recognised. */
+    size_t idl = strlen(want_id);
+    if (alen > 4 + idl && memcmp(answer, "(ok ", 4) == 0 && memcmp(answer + 4, want_id, idl) == 0 &&
+        (answer[4 + idl] == ' ' || answer[4 + idl] == ')')) {
+        *line = answer;
+        *line_len = alen;
+        return 0;
+    }
     struct xend_sxp *rep = NULL;
     char msg[128];
     int rc = 0;
-    if (sx->parse(answer, strlen(answer), NULL, &rep, msg, sizeof(msg)) < 0) {
+    if (sx->parse(answer, alen, NULL, &rep, msg, sizeof(msg)) < 0) {
         *broken = true;
         rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv sent a bad reply to %s: %s", opname, msg);
         goto out;
@@ -440,21 +503,56 @@ static int sim_call_fd(struct sim_ctx *c, int fd, struct xend_sxp *req, struct x
         rc = xend_err_set(err, code, "%s", m ? m : xend_strerror(code));
         goto out;
     }
-    if (reply != NULL) {
-        *reply = rep;
-        rep = NULL;
-    }
+    *line = answer; /* an ok that is not spelt as simhv spells it: still an ok */
+    *line_len = alen;
 out:
     sx->free(rep);
-    free(answer);
+    if (rc < 0) {
+        free(*owned);
+        *owned = NULL;
+    }
     return rc;
 }
 
-/* A request on the shared connection, (re)connecting first when it is down. */
-static int sim_call(struct sim_ctx *c, struct xend_sxp *req, struct xend_sxp **reply,
-                    struct xend_err *err)
+/*
+ * The reply as a tree: `raw` borrowed from the exchange; 0 and *reply (owned) when wanted.
+ */
+static int reply_tree(struct sim_ctx *c, const char *raw, size_t len, const char *opname,
+                      struct xend_sxp **reply, bool *broken, struct xend_err *err)
 {
-    int rc = 0;
+    if (reply == NULL)
+        return 0;
+    char msg[128];
+    if (c->sxp->parse(raw, len, NULL, reply, msg, sizeof(msg)) < 0) {
+        *broken = true;
+        return xend_err_set(err, XEND_EBACKEND, "xend-simhv sent a bad reply to %s: %s", opname,
+                            msg);
+    }
+    return 0;
+}
+
+/* A connection about to become a stream: send req (freed here), read its reply. */
+static int sim_call_fd(struct sim_ctx *c, int fd, struct xend_sxp *req, struct xend_sxp **reply,
+                       bool *broken, struct xend_err *err)
+{
+    const char *line = NULL;
+    size_t len = 0;
+    char *owned = NULL;
+    char opname[32];
+    int rc = sim_exchange(c, fd, false, req, &line, &len, &owned, opname, sizeof(opname), broken,
+                          err);
+    if (rc == 0)
+        rc = reply_tree(c, line, len, opname, reply, broken, err);
+    free(owned);
+    return rc;
+}
+
+/*
+ * The shared connection, locked and (re)connected: 0, or an error with the lock released.
+ * SO_RCVTIMEO bounds read_reply's waits on it.
+ */
+static int shared_begin(struct sim_ctx *c, struct xend_err *err)
+{
     pthread_mutex_lock(&c->lock);
     if (c->fd >= 0) {
         /* Between requests simhv never speaks: readable now means it hung up. */
@@ -464,20 +562,66 @@ static int sim_call(struct sim_ctx *c, struct xend_sxp *req, struct xend_sxp **r
             c->fd = -1;
         }
     }
-    if (c->fd < 0)
-        rc = sim_connect(c, true, &c->fd, err);
-    if (rc == 0) {
-        bool broken = false;
-        rc = sim_call_fd(c, c->fd, req, reply, &broken, err);
-        req = NULL;
-        if (broken) {
-            close(c->fd);
-            c->fd = -1;
+    if (c->fd < 0) {
+        int rc = sim_connect(c, true, &c->fd, err);
+        if (rc < 0) {
+            pthread_mutex_unlock(&c->lock);
+            return rc;
         }
+        struct timeval tv = {.tv_sec = SIM_REPLY_TIMEOUT_MS / 1000};
+        setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    }
+    return 0;
+}
+
+static void shared_end(struct sim_ctx *c, bool broken)
+{
+    if (broken) {
+        close(c->fd);
+        c->fd = -1;
     }
     pthread_mutex_unlock(&c->lock);
-    c->sxp->free(req);
+}
+
+/*
+ * A request (freed here) on the shared connection whose ok reply is handed to `fn` as the
+ * raw line (borrowed for the call), with the connection still locked.
+ */
+typedef int reply_fn(struct sim_ctx *c, const char *line, size_t len, const char *opname,
+                     void *arg, bool *broken, struct xend_err *err);
+
+static int sim_call_raw(struct sim_ctx *c, struct xend_sxp *req, reply_fn *fn, void *arg,
+                        struct xend_err *err)
+{
+    int rc = shared_begin(c, err);
+    if (rc < 0) {
+        c->sxp->free(req);
+        return rc;
+    }
+    bool broken = false;
+    const char *line = NULL;
+    size_t len = 0;
+    char *owned = NULL;
+    char opname[32];
+    rc = sim_exchange(c, c->fd, true, req, &line, &len, &owned, opname, sizeof(opname), &broken,
+                      err);
+    if (rc == 0 && fn != NULL)
+        rc = fn(c, line, len, opname, arg, &broken, err);
+    shared_end(c, broken);
     return rc;
+}
+
+static int tree_fn(struct sim_ctx *c, const char *line, size_t len, const char *opname, void *arg,
+                   bool *broken, struct xend_err *err)
+{
+    return reply_tree(c, line, len, opname, arg, broken, err);
+}
+
+/* A request on the shared connection, (re)connecting first when it is down. */
+static int sim_call(struct sim_ctx *c, struct xend_sxp *req, struct xend_sxp **reply,
+                    struct xend_err *err)
+{
+    return sim_call_raw(c, req, reply ? tree_fn : NULL, reply, err);
 }
 
 /* A fresh connection turned into a stream by req: the fd (owned by the caller). */
@@ -761,68 +905,183 @@ static int sim_dom_shutdown(void *ctx, uint32_t domid, enum xend_shutdown_reason
                     NULL, err);
 }
 
-static int dominfo_from(struct sim_ctx *c, const struct xend_sxp *d, struct xend_dominfo *out,
-                        struct xend_err *err)
+/* ---- the compact domain form: (d ID FLAGS REASON VCPUS CPU CPU_TIME MEM_KB MAXMEM_KB NAME) ---- */
+
+static int hexdig(char ch);
+
+static bool scan_ull(const char **p, const char *end, unsigned long long *out)
 {
-    uint64_t domid = 0, flags = 0, reason = 0, vcpus = 0, cpu_time = 0, mem = 0, maxmem = 0;
-    long long cpu = 0;
-    int rc;
-    if ((rc = reply_u64(c, d, "domid", &domid, err)) < 0 ||
-        (rc = reply_u64(c, d, "flags", &flags, err)) < 0 ||
-        (rc = reply_u64(c, d, "shutdown_reason", &reason, err)) < 0 ||
-        (rc = reply_u64(c, d, "vcpus", &vcpus, err)) < 0 ||
-        (rc = reply_u64(c, d, "cpu_time", &cpu_time, err)) < 0 ||
-        (rc = reply_u64(c, d, "mem_kb", &mem, err)) < 0 ||
-        (rc = reply_u64(c, d, "maxmem_kb", &maxmem, err)) < 0)
-        return rc;
-    c->sxp->child_int(d, "cpu", &cpu);
+    const char *q = *p;
+    unsigned long long v = 0;
+    if (q >= end || *q < '0' || *q > '9')
+        return false;
+    for (; q < end && *q >= '0' && *q <= '9'; q++) {
+        if (v > (ULLONG_MAX - (unsigned)(*q - '0')) / 10)
+            return false;
+        v = v * 10 + (unsigned)(*q - '0');
+    }
+    if (q >= end || *q != ' ')
+        return false;
+    *p = q + 1;
+    *out = v;
+    return true;
+}
+
+/* An atom as simhv's SXP printer writes it (bare, or quoted with escapes) into name. */
+static bool scan_name(const char **p, const char *end, char *name, size_t cap)
+{
+    const char *q = *p;
+    size_t n = 0;
+    if (q < end && (*q == '\'' || *q == '"')) {
+        char quote = *q++;
+        while (q < end && *q != quote) {
+            char ch = *q++;
+            if (ch == '\\') {
+                if (q >= end)
+                    return false;
+                ch = *q++;
+                switch (ch) {
+                case 'a': ch = '\a'; break;
+                case 'b': ch = '\b'; break;
+                case 't': ch = '\t'; break;
+                case 'n': ch = '\n'; break;
+                case 'v': ch = '\v'; break;
+                case 'f': ch = '\f'; break;
+                case 'r': ch = '\r'; break;
+                case 'x': {
+                    int h1 = q < end ? hexdig(q[0]) : -1, h2 = q + 1 < end ? hexdig(q[1]) : -1;
+                    if (h1 < 0 || h2 < 0)
+                        return false;
+                    ch = (char)(h1 * 16 + h2);
+                    q += 2;
+                    break;
+                }
+                default:
+                    if (ch >= '0' && ch <= '7') {
+                        int v = ch - '0';
+                        for (int k = 0; k < 2 && q < end && *q >= '0' && *q <= '7'; k++)
+                            v = v * 8 + (*q++ - '0');
+                        ch = (char)v;
+                    }
+                    break;
+                }
+            }
+            if (n + 1 < cap)
+                name[n++] = ch;
+        }
+        if (q >= end)
+            return false;
+        q++;
+    } else {
+        while (q < end && *q != ')' && *q != ' ' && *q != '(') {
+            if (n + 1 < cap)
+                name[n++] = *q;
+            q++;
+        }
+    }
+    name[n] = '\0';
+    *p = q;
+    return true;
+}
+
+/* One compact domain at *p (after its "(d "), up to and past its ")". */
+static bool scan_dom(const char **p, const char *end, struct xend_dominfo *out)
+{
+    unsigned long long domid, flags, reason, vcpus, cpu_time, mem, maxmem, ucpu;
     memset(out, 0, sizeof(*out));
+    if (!scan_ull(p, end, &domid) || !scan_ull(p, end, &flags) || !scan_ull(p, end, &reason) ||
+        !scan_ull(p, end, &vcpus))
+        return false;
+    const char *q = *p;
+    bool neg = q < end && *q == '-';
+    if (neg)
+        q++;
+    if (!scan_ull(&q, end, &ucpu) || !scan_ull(&q, end, &cpu_time) || !scan_ull(&q, end, &mem) ||
+        !scan_ull(&q, end, &maxmem) || !scan_name(&q, end, out->name, sizeof(out->name)) ||
+        q >= end || *q != ')')
+        return false;
+    if (domid > UINT32_MAX || flags > UINT32_MAX || reason > UINT32_MAX || vcpus > UINT32_MAX ||
+        ucpu > INT32_MAX)
+        return false;
+    *p = q + 1;
     out->size = sizeof(*out);
     out->domid = (uint32_t)domid;
     out->flags = (uint32_t)flags;
     out->shutdown_reason = (uint32_t)reason;
     out->vcpus = (uint32_t)vcpus;
-    out->cpu = (int32_t)cpu;
+    out->cpu = neg ? -(int32_t)ucpu : (int32_t)ucpu;
     out->cpu_time_ns = cpu_time;
     out->mem_kb = mem;
     out->maxmem_kb = maxmem;
-    snprintf(out->name, sizeof(out->name), "%s", c->sxp->child_value(d, "name", ""));
-    return 0;
+    return true;
+}
+
+/* The domains of a reply, handed on only once the connection is unlocked (a callback
+ * may well call the backend again). */
+struct dom_scan {
+    struct xend_dominfo *v; /* owned */
+    size_t count, cap;
+};
+
+/*
+ * A (compact 1) reply, "(ok ID (d ...) (d ...))", read in place: no tree, no allocation.
+ * A reply that is not in this form is a protocol error (the connection is dropped).
+ */
+static int doms_fn(struct sim_ctx *c, const char *line, size_t len, const char *opname, void *arg,
+                   bool *broken, struct xend_err *err)
+{
+    (void)c;
+    struct dom_scan *ds = arg;
+    const char *end = line + len;
+    const char *p = memchr(line + 4, ' ', len - 4); /* after "(ok ID" */
+    if (p == NULL)
+        p = end - 1;
+    for (;;) {
+        while (p < end && *p == ' ')
+            p++;
+        if (p < end && *p == ')' && p + 1 == end)
+            return 0;
+        if (end - p < 3 || memcmp(p, "(d ", 3) != 0)
+            break;
+        p += 3;
+        if (ds->count == ds->cap) {
+            ds->cap = ds->cap ? ds->cap * 2 : 16;
+            ds->v = realloc(ds->v, ds->cap * sizeof(*ds->v));
+            if (ds->v == NULL)
+                abort(); /* the ABI's OOM policy */
+        }
+        if (!scan_dom(&p, end, &ds->v[ds->count]))
+            break;
+        ds->count++;
+    }
+    *broken = true;
+    return xend_err_set(err, XEND_EBACKEND, "xend-simhv sent a bad reply to %s: %.60s", opname,
+                        line);
 }
 
 static int sim_dom_info(void *ctx, uint32_t domid, struct xend_dominfo *out, struct xend_err *err)
 {
     struct sim_ctx *c = ctx;
-    struct xend_sxp *rep = NULL;
-    int rc = sim_call(c, req_dom(c, "dom_info", domid), &rep, err);
-    if (rc < 0)
-        return rc;
-    const struct xend_sxp *d = c->sxp->child(rep, "domain");
-    rc = d ? dominfo_from(c, d, out, err)
-           : xend_err_set(err, XEND_EBACKEND, "xend-simhv reply lacks the domain");
-    c->sxp->free(rep);
+    struct dom_scan ds = {0};
+    int rc = sim_call_raw(c, c->sxp->add_kv_int(req_dom(c, "dom_info", domid), "compact", 1),
+                          doms_fn, &ds, err);
+    if (rc == 0 && ds.count != 1)
+        rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv reply lacks the domain");
+    if (rc == 0)
+        *out = ds.v[0];
+    free(ds.v);
     return rc;
 }
 
 static int sim_dom_list(void *ctx, xend_dominfo_fn *fn, void *arg, struct xend_err *err)
 {
     struct sim_ctx *c = ctx;
-    struct xend_sxp *rep = NULL;
-    int rc = sim_call(c, req_new(c, "dom_list"), &rep, err);
-    if (rc < 0)
-        return rc;
-    size_t n = c->sxp->length(rep);
-    for (size_t i = 2; i < n && rc == 0; i++) {
-        const struct xend_sxp *d = c->sxp->nth(rep, i);
-        const char *name = c->sxp->name(d);
-        struct xend_dominfo info;
-        if (name == NULL || strcmp(name, "domain") != 0)
-            continue;
-        rc = dominfo_from(c, d, &info, err);
-        if (rc == 0)
-            fn(arg, &info);
-    }
-    c->sxp->free(rep);
+    struct dom_scan ds = {0};
+    int rc = sim_call_raw(c, c->sxp->add_kv_int(req_new(c, "dom_list"), "compact", 1), doms_fn,
+                          &ds, err);
+    for (size_t i = 0; rc == 0 && i < ds.count; i++)
+        fn(arg, &ds.v[i]);
+    free(ds.v);
     return rc;
 }
 
@@ -1187,7 +1446,7 @@ static int sim_dirty_end(void *ctx, uint32_t domid, struct xend_err *err)
     return sim_dom_simple(ctx, "dirty_end", domid, err);
 }
 
-static int hexval(char ch)
+static int hexdig(char ch)
 {
     if (ch >= '0' && ch <= '9')
         return ch - '0';
@@ -1212,7 +1471,7 @@ static int sim_dirty_read(void *ctx, uint32_t domid, uint8_t *bitmap, uint64_t n
         rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv sent a dirty bitmap of the wrong size");
     } else {
         for (size_t i = 0; i < nbytes && rc == 0; i++) {
-            int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+            int hi = hexdig(hex[2 * i]), lo = hexdig(hex[2 * i + 1]);
             if (hi < 0 || lo < 0)
                 rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv sent a bad dirty bitmap");
             else
@@ -1297,6 +1556,7 @@ static void sim_free(struct sim_ctx *c)
     free(c->socket_path);
     free(c->simhv_path);
     free(c->log_path);
+    free(c->rbuf);
     free(c);
 }
 
