@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -324,7 +325,18 @@ static int lex_string(struct lexer *lx, bool raw)
 
 static int lex_number(struct lexer *lx)
 {
-    const char *s = lx->p;
+    /* strtoll/strtod stop at a NUL, not at lx->end: work on a bounded copy of the token. */
+    char tok[64];
+    size_t tlen = 0;
+    while (lx->p + tlen < lx->end && tlen + 1 < sizeof(tok) &&
+           (isalnum((unsigned char)lx->p[tlen]) || lx->p[tlen] == '.' ||
+            ((lx->p[tlen] == '+' || lx->p[tlen] == '-') && tlen > 0 &&
+             (lx->p[tlen - 1] == 'e' || lx->p[tlen - 1] == 'E'))))
+        tlen++;
+    memcpy(tok, lx->p, tlen);
+    tok[tlen] = '\0';
+    const char *s = tok;
+    const char *tend = tok + tlen;
     char *e;
     bool is_float = false;
     errno = 0;
@@ -338,9 +350,9 @@ static int lex_number(struct lexer *lx)
             return lex_err(lx, "invalid number");
     } else {
         const char *q = s;
-        while (q < lx->end && isdigit((unsigned char)*q))
+        while (q < tend && isdigit((unsigned char)*q))
             q++;
-        if (q < lx->end && (*q == '.' || *q == 'e' || *q == 'E')) {
+        if (q < tend && (*q == '.' || *q == 'e' || *q == 'E')) {
             is_float = true;
             lx->fval = strtod(s, &e);
         } else if (s[0] == '0' && q - s > 1) {
@@ -351,11 +363,11 @@ static int lex_number(struct lexer *lx)
     }
     if (errno == ERANGE)
         return lex_err(lx, "number out of range");
-    if (!is_float && e < lx->end && (*e == 'L' || *e == 'l'))
+    if (!is_float && e < tend && (*e == 'L' || *e == 'l'))
         e++;
-    if (e < lx->end && (isalnum((unsigned char)*e) || *e == '_'))
+    if (e < tend && (isalnum((unsigned char)*e) || *e == '_'))
         return lex_err(lx, "invalid number");
-    lx->p = e;
+    lx->p += e - tok;
     lx->t = is_float ? T_FLOAT : T_INT;
     return 0;
 }
@@ -477,7 +489,13 @@ static int unexpected(struct lexer *lx)
 struct eval {
     struct lexer lx;
     struct xm_pyvars *vars;
+    int nest; /* expression nesting: brackets and unary signs, bounded */
 };
+
+/* Deeper expressions are refused, not recursed into: a config must not exhaust the stack. */
+#define PY_MAX_NEST 200
+/* The largest string or list a repetition may build. */
+#define PY_MAX_REPEAT_BYTES (1 << 20)
 
 static int parse_expr(struct eval *ev, struct xm_pyval *out);
 
@@ -653,12 +671,16 @@ static int binop(struct eval *ev, const char *op, struct xm_pyval *a, struct xm_
             a->f = x / y;
         else if (fl)
             a->f = x - y * floor(x / y);
-        else if (op[0] == '+')
-            a->i = i + j;
-        else if (op[0] == '-')
-            a->i = i - j;
-        else if (op[0] == '*')
-            a->i = i * j;
+        else if (op[0] == '+' && __builtin_add_overflow(i, j, &a->i))
+            rc = lex_err(&ev->lx, "integer overflow");
+        else if (op[0] == '-' && __builtin_sub_overflow(i, j, &a->i))
+            rc = lex_err(&ev->lx, "integer overflow");
+        else if (op[0] == '*' && __builtin_mul_overflow(i, j, &a->i))
+            rc = lex_err(&ev->lx, "integer overflow");
+        else if (op[0] == '+' || op[0] == '-' || op[0] == '*')
+            ; /* computed by the overflow check */
+        else if (i == LLONG_MIN && j == -1)
+            rc = lex_err(&ev->lx, "integer overflow");
         else if (op[0] == '/') /* python 2: integer division floors */
             a->i = i / j - ((i % j != 0) && ((i < 0) != (j < 0)));
         else
@@ -687,8 +709,11 @@ static int binop(struct eval *ev, const char *op, struct xm_pyval *a, struct xm_
             *b = t;
         }
         long long times = b->i < 0 ? 0 : b->i;
-        if (times > 4096)
+        size_t unit = a->type == XM_PY_STR ? strlen(a->s) : a->n * sizeof(struct xm_pyval);
+        if (times > 4096 || (unit && (unsigned long long)times > PY_MAX_REPEAT_BYTES / unit)) {
+            xm_pyval_free(b);
             return lex_err(&ev->lx, "repetition too large");
+        }
         struct xm_pyval r = {.type = a->type};
         if (a->type == XM_PY_STR) {
             struct xend_buf sb = XEND_BUF_INIT;
@@ -822,7 +847,19 @@ static int parse_atom(struct eval *ev, struct xm_pyval *out)
     }
 }
 
+static int parse_unary_nested(struct eval *ev, struct xm_pyval *out);
+
 static int parse_unary(struct eval *ev, struct xm_pyval *out)
+{
+    if (ev->nest >= PY_MAX_NEST)
+        return lex_err(&ev->lx, "expression nested too deeply");
+    ev->nest++;
+    int rc = parse_unary_nested(ev, out);
+    ev->nest--;
+    return rc;
+}
+
+static int parse_unary_nested(struct eval *ev, struct xm_pyval *out)
 {
     struct lexer *lx = &ev->lx;
     if (is_op(lx, "-") || is_op(lx, "+")) {
@@ -839,6 +876,10 @@ static int parse_unary(struct eval *ev, struct xm_pyval *out)
         if (out->type == XM_PY_BOOL)
             out->type = XM_PY_INT;
         if (neg) {
+            if (out->type == XM_PY_INT && out->i == LLONG_MIN) {
+                xm_pyval_free(out);
+                return lex_err(lx, "integer overflow");
+            }
             out->i = -out->i;
             out->f = -out->f;
         }
