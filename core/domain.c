@@ -595,10 +595,16 @@ struct xend_sxp *xend_domain_record(struct xend_domain *dom)
     xend_sxp_add_kv(r, "uuid", dom->uuid);
     xend_sxp_add_kv_int(r, "id", dom->id == UINT32_MAX ? -1 : (long long)dom->id);
     xend_sxp_add_kv(r, "name", dom->name);
-    const char *phase = dom->phase == XEND_DOM_CREATING  ? "creating"
-                        : dom->phase == XEND_DOM_HALTED ? "halted"
-                                                        : "live";
+    const char *phase = dom->phase == XEND_DOM_CREATING     ? "creating"
+                        : dom->phase == XEND_DOM_HALTED     ? "halted"
+                        : dom->phase == XEND_DOM_RESTARTING ? "restarting"
+                                                            : "live";
     xend_sxp_add_kv(r, "phase", phase);
+    /* What was asked decides whether an exit restarts it, across an xend restart too. */
+    if (dom->shutdown_requested >= 0)
+        xend_sxp_add_kv_int(r, "shutdown_requested", dom->shutdown_requested);
+    if (dom->restart_forced)
+        xend_sxp_add_kv_int(r, "restart_forced", 1);
     xend_sxp_add_kv_take(r, "start_time", xend_sxp_atom_double(dom->start_time));
     if (dom->restart_time > 0)
         xend_sxp_add_kv_take(r, "restart_time", xend_sxp_atom_double(dom->restart_time));

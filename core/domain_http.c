@@ -136,17 +136,33 @@ static void set_parent_location(struct xend_request *req)
     http->reply_header(req, "Location", "/xend/domain");
 }
 
+/* Reply once the domain's record is durable: what was asked must survive a crash. */
+static void reply_when_durable(void *arg, int rc)
+{
+    struct xend_request *req = arg;
+    if (rc < 0)
+        xend_err_set(http->err(req), XEND_EIO, "done, but the store write failed");
+    http->complete(req, rc < 0 ? -XEND_EIO : 0);
+}
+
+static int persist_then_reply(struct xend_request *req, int status, struct xend_domain *dom)
+{
+    http->reply_take(req, status, xend_sxp_atom_int(0));
+    http->defer(req);
+    xend_lifecycle_persist(dom, reply_when_durable, req);
+    return 0;
+}
+
 static int op_shutdown(struct xend_request *req, void *arg)
 {
     (void)arg;
     const char *reason = http->arg_str(req, "reason");
-    int rc = xend_lifecycle_shutdown(http->domain(req), reason ? reason : "poweroff",
-                                     http->err(req));
+    struct xend_domain *dom = http->domain(req);
+    int rc = xend_lifecycle_shutdown(dom, reason ? reason : "poweroff", http->err(req));
     if (rc < 0)
         return rc;
     set_parent_location(req);
-    http->reply_take(req, 202, xend_sxp_atom_int(0));
-    return 0;
+    return persist_then_reply(req, 202, dom);
 }
 
 static int op_destroy(struct xend_request *req, void *arg)
@@ -180,7 +196,8 @@ static int op_pincpu(struct xend_request *req, void *arg)
 static int op_maxmem(struct xend_request *req, void *arg)
 {
     (void)arg;
-    return op_int(req, "memory", xend_lifecycle_set_maxmem);
+    int rc = op_int(req, "memory", xend_lifecycle_set_maxmem);
+    return rc < 0 ? rc : persist_then_reply(req, 0, http->domain(req));
 }
 
 static int op_target(struct xend_request *req, void *arg)
@@ -279,20 +296,35 @@ static int op_configure(struct xend_request *req, void *arg)
 
 struct device_req {
     struct xend_request *req;
+    struct xend_domain *dom; /* held busy until the reply, so it cannot go meanwhile */
     char cls[32];
     bool reply_config;
 };
 
+static int device_begin(struct xend_request *req, struct xend_domain *dom)
+{
+    if (dom->phase != XEND_DOM_LIVE || dom->busy)
+        return xend_err_set(http->err(req), XEND_EBUSY, "Domain %s is busy or not running",
+                            dom->name);
+    dom->busy = true;
+    return 0;
+}
+
+static void device_end(struct device_req *d, int rc)
+{
+    d->dom->busy = false;
+    http->complete(d->req, rc);
+    free(d);
+    /* The domain may have exited while it was held. */
+    xend_lifecycle_check();
+}
+
 static void device_persisted(void *arg, int rc)
 {
     struct device_req *d = arg;
-    if (rc < 0) {
+    if (rc < 0)
         xend_err_set(http->err(d->req), XEND_EIO, "device changed but the store write failed");
-        http->complete(d->req, -XEND_EIO);
-    } else {
-        http->complete(d->req, 0);
-    }
-    free(d);
+    device_end(d, rc < 0 ? -XEND_EIO : 0);
 }
 
 static void device_done(int rc, const struct xend_err *err, void *arg)
@@ -300,14 +332,12 @@ static void device_done(int rc, const struct xend_err *err, void *arg)
     struct device_req *d = arg;
     if (rc < 0) {
         *http->err(d->req) = *err;
-        http->complete(d->req, rc);
-        free(d);
+        device_end(d, rc);
         return;
     }
-    struct xend_domain *dom = http->domain(d->req);
     if (d->reply_config) {
         /* the device just added is the last of its class */
-        struct xend_sxp *list = xend_devices_list(dom, d->cls);
+        struct xend_sxp *list = xend_devices_list(d->dom, d->cls);
         size_t n = xend_sxp_length(list);
         struct xend_sxp *last = n ? xend_sxp_copy(xend_sxp_nth(list, n - 1)) : xend_sxp_atom_int(0);
         xend_sxp_free(list);
@@ -315,7 +345,16 @@ static void device_done(int rc, const struct xend_err *err, void *arg)
     } else {
         http->reply_take(d->req, 0, xend_sxp_atom_int(0));
     }
-    xend_lifecycle_persist(dom, device_persisted, d);
+    xend_lifecycle_persist(d->dom, device_persisted, d);
+}
+
+static struct device_req *device_req_new(struct xend_request *req, struct xend_domain *dom)
+{
+    struct device_req *d = xend_xcalloc(1, sizeof(*d));
+    d->req = req;
+    d->dom = dom;
+    http->defer(req);
+    return d;
 }
 
 static int op_device_create(struct xend_request *req, void *arg)
@@ -323,16 +362,12 @@ static int op_device_create(struct xend_request *req, void *arg)
     (void)arg;
     const struct xend_sxp *config;
     int rc = http->arg_sxp(req, "config", &config);
-    if (rc < 0)
-        return rc;
     struct xend_domain *dom = http->domain(req);
-    if (dom->phase != XEND_DOM_LIVE || dom->busy)
-        return xend_err_set(http->err(req), XEND_EBUSY, "Domain %s is not running", dom->name);
-    struct device_req *d = xend_xcalloc(1, sizeof(*d));
-    d->req = req;
+    if (rc < 0 || (rc = device_begin(req, dom)) < 0)
+        return rc;
+    struct device_req *d = device_req_new(req, dom);
     d->reply_config = true;
     snprintf(d->cls, sizeof(d->cls), "%s", xend_sxp_name(config) ? xend_sxp_name(config) : "");
-    http->defer(req);
     xend_device_hotplug_add(dom, config, device_done, d);
     return 0;
 }
@@ -358,14 +393,12 @@ static int op_device_destroy(struct xend_request *req, void *arg)
     const char *type = http->arg_str(req, "type");
     if (type == NULL)
         return xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: type");
+    struct xend_domain *dom = http->domain(req);
     struct xend_device *dev;
     int rc = find_device(req, type, &dev);
-    if (rc < 0)
+    if (rc < 0 || (rc = device_begin(req, dom)) < 0)
         return rc;
-    struct device_req *d = xend_xcalloc(1, sizeof(*d));
-    d->req = req;
-    http->defer(req);
-    xend_device_hotplug_remove(http->domain(req), dev, device_done, d);
+    xend_device_hotplug_remove(dom, dev, device_done, device_req_new(req, dom));
     return 0;
 }
 
@@ -377,15 +410,12 @@ static int op_device_configure(struct xend_request *req, void *arg)
     if (rc < 0)
         return rc;
     const char *cls = xend_sxp_name(config);
+    struct xend_domain *dom = http->domain(req);
     struct xend_device *dev;
     rc = find_device(req, cls ? cls : "", &dev);
-    if (rc < 0)
+    if (rc < 0 || (rc = device_begin(req, dom)) < 0)
         return rc;
-    struct device_req *d = xend_xcalloc(1, sizeof(*d));
-    d->req = req;
-    d->reply_config = false;
-    http->defer(req);
-    xend_device_hotplug_configure(http->domain(req), dev, config, device_done, d);
+    xend_device_hotplug_configure(dom, dev, config, device_done, device_req_new(req, dom));
     return 0;
 }
 

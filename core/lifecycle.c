@@ -126,6 +126,19 @@ int xend_lifecycle_config_set_take(struct xend_domain *dom, const char *key,
 
 /* ---- config validation ---- */
 
+/* The most memory a domain may ask for, in MB: the host's, so that MB * 1024 can never
+ * wrap a KiB count. */
+static long long mem_limit_mb(void)
+{
+    if (LC.opt.max_memory_mb > 0)
+        return LC.opt.max_memory_mb;
+    struct xend_physinfo pi = {.size = sizeof(pi)};
+    struct xend_err err = {0};
+    if (XEND_HV_CALL(physinfo, &err, &pi) == 0 && pi.total_kb > 0)
+        LC.opt.max_memory_mb = (long long)(pi.total_kb / 1024);
+    return LC.opt.max_memory_mb > 0 ? LC.opt.max_memory_mb : (1LL << 40);
+}
+
 struct vm_params {
     const char *name;
     long long mem_mb, maxmem_mb, cpu, vcpus;
@@ -194,12 +207,15 @@ static int validate_vm(const struct xend_sxp *vm, struct vm_params *p, struct xe
     if (p->mem_mb <= 0)
         return xend_err_set(err, XEND_EINVAL, "invalid memory: %lld (must be a positive number of MB)",
                             p->mem_mb);
-    long long limit = LC.opt.max_memory_mb;
-    if (limit > 0 && p->mem_mb > limit)
+    long long limit = mem_limit_mb();
+    if (p->mem_mb > limit)
         return xend_err_set(err, XEND_EINVAL, "invalid memory: %lld MB is more than the host's %lld MB",
                             p->mem_mb, limit);
     if (int_field(vm, "maxmem", p->mem_mb, &p->maxmem_mb, "maxmem", err) < 0)
         return -XEND_EINVAL;
+    if (p->maxmem_mb > limit)
+        return xend_err_set(err, XEND_EINVAL, "invalid maxmem: %lld MB is more than the host's %lld MB",
+                            p->maxmem_mb, limit);
     if (p->maxmem_mb < p->mem_mb)
         return xend_err_set(err, XEND_EINVAL, "invalid maxmem: %lld is less than memory %lld",
                             p->maxmem_mb, p->mem_mb);
@@ -662,20 +678,31 @@ int xend_lifecycle_shutdown(struct xend_domain *dom, const char *reason, struct 
 
 int xend_lifecycle_set_maxmem(struct xend_domain *dom, long long mb, struct xend_err *err)
 {
-    if (mb <= 0)
-        return xend_err_set(err, XEND_EINVAL, "invalid memory: %lld", mb);
+    if (mb <= 0 || mb > mem_limit_mb())
+        return xend_err_set(err, XEND_EINVAL, "invalid memory: %lld (1 to %lld MB)", mb,
+                            mem_limit_mb());
     int rc = require_live(dom, err);
+    if (rc == 0 && dom->info_known && (uint64_t)mb * 1024 < dom->info.mem_kb)
+        rc = xend_err_set(err, XEND_EINVAL, "invalid memory: %lld MB is below the %llu MB in use",
+                          mb, (unsigned long long)(dom->info.mem_kb / 1024));
     if (rc == 0)
         rc = XEND_HV_CALL(dom_set_maxmem, err, dom->id, (uint64_t)mb * 1024);
     if (rc == 0 && dom->config) {
-        xend_lifecycle_config_set_take(dom, "maxmem", xend_sxp_atom_int(mb), err);
+        /* In memory now; the caller makes it durable before it acknowledges. */
+        long i = xend_sxp_child_index(dom->config, "maxmem");
+        struct xend_sxp *kv = xend_sxp_list_of("maxmem", NULL);
+        xend_sxp_append_take(kv, xend_sxp_atom_int(mb));
+        if (i >= 0)
+            xend_sxp_replace_take(dom->config, (size_t)i, kv);
+        else
+            xend_sxp_append_take(dom->config, kv);
     }
     return rc;
 }
 
 int xend_lifecycle_set_target(struct xend_domain *dom, long long mb, struct xend_err *err)
 {
-    if (mb <= 0)
+    if (mb <= 0 || mb > mem_limit_mb())
         return xend_err_set(err, XEND_EINVAL, "invalid target: %lld", mb);
     int rc = require_live(dom, err);
     if (rc == 0)
@@ -697,6 +724,8 @@ struct teardown {
     struct xend_domain *dom;
     int exit_reason;   /* enum xend_shutdown_reason, or -1 for an explicit destroy */
     bool restart;
+    bool refused;      /* a restart was due but came too soon after the last one */
+    uint32_t old_id;
     xend_lifecycle_done_fn *done;
     void *arg;
     struct xend_err err;
@@ -738,6 +767,8 @@ static void restart_built(int rc, const struct xend_err *err, void *arg)
     if (rc < 0) {
         xend_log_error("domain restart failed", "domain=%s error=\"%s\"", dom->name,
                        xend_err_msg(err));
+        /* Plugins kept state across the restart (console listener): release it now. */
+        xend_hooks_run(XEND_HOOK_DESTROY, dom, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
         xend_lifecycle_emit("xend.domain.restart", dom, "fail");
         dom->phase = XEND_DOM_HALTED;
         dom->restart_state = NULL;
@@ -764,23 +795,29 @@ static void restart_built(int rc, const struct xend_err *err, void *arg)
     xend_lifecycle_persist(dom, restart_persisted, t);
 }
 
+static void restart_intent_durable(void *arg, int rc)
+{
+    (void)rc; /* not durable: a crash would lose only the restart, the record says restarting */
+    struct teardown *t = arg;
+    /* The same id where the old instance had one (Xen 2.0 asked for it too). */
+    int64_t want = t->old_id == UINT32_MAX ? -1 : (int64_t)t->old_id;
+    build_instance(t->dom, XEND_HOOK_RESTART, XEND_HOOK_NORMAL, want, restart_built, t);
+}
+
 static void teardown_destroyed(struct teardown *t)
 {
     struct xend_domain *dom = t->dom;
     uint32_t old_id = dom->id;
-    if (!t->restart) {
+    if (!t->restart && !t->refused) {
         xend_lifecycle_forget(dom, teardown_forgotten, t);
         return;
     }
-    double now = xend_loop_wall_time();
-    if (dom->restart_time > 0 && now - dom->restart_time < LC.opt.min_restart_seconds) {
-        xend_domain_set_halt_reason(
-            dom, "VM %s restarting too fast (%.1f s since the last restart, minimum %.0f s)",
-            dom->name, now - dom->restart_time, LC.opt.min_restart_seconds);
+    if (t->refused) {
         xend_log_warn("domain restart refused", "domain=%s reason=\"%s\"", dom->name,
                       dom->halt_reason);
         xend_lifecycle_emit("xend.domain.restart", dom, "fail");
         dom->phase = XEND_DOM_HALTED;
+        dom->restart_state = NULL;
         dom->info_known = false;
         xend_domain_set_id(dom, UINT32_MAX);
         xend_lifecycle_persist(dom, restart_persisted, t);
@@ -789,8 +826,10 @@ static void teardown_destroyed(struct teardown *t)
     dom->phase = XEND_DOM_RESTARTING;
     dom->restart_state = "booting";
     dom->info_known = false;
+    t->old_id = old_id;
     xend_lifecycle_emit("xend.domain.restart", dom, "begin");
-    build_instance(dom, XEND_HOOK_RESTART, XEND_HOOK_NORMAL, old_id, restart_built, t);
+    /* Durable before the new instance exists: a crash now is finished at the next start. */
+    xend_lifecycle_persist(dom, restart_intent_durable, t);
 }
 
 static void teardown_detached(int rc, const struct xend_err *err, void *arg)
@@ -841,11 +880,21 @@ void xend_lifecycle_teardown(struct xend_domain *dom, int exit_reason, bool rest
     t->arg = arg;
     dom->busy = true;
     dom->phase = XEND_DOM_DYING;
-    if (restart)
+    double now = xend_loop_wall_time();
+    if (restart && dom->restart_time > 0 &&
+        now - dom->restart_time < LC.opt.min_restart_seconds) {
+        /* Decided before the hooks, so plugins get their final DESTROY, not FOR_RESTART. */
+        xend_domain_set_halt_reason(
+            dom, "VM %s restarting too fast (%.1f s since the last restart, minimum %.0f s)",
+            dom->name, now - dom->restart_time, LC.opt.min_restart_seconds);
+        t->restart = false;
+        t->refused = true;
+    }
+    if (t->restart)
         dom->restart_state = "pending";
     xend_hooks_run(XEND_HOOK_DIED, dom, XEND_HOOK_NORMAL, exit_reason, NULL, NULL, NULL);
-    xend_devices_detach_all(dom, restart ? XEND_DEV_RESTART : XEND_DEV_NORMAL, teardown_detached,
-                            t);
+    xend_devices_detach_all(dom, t->restart ? XEND_DEV_RESTART : XEND_DEV_NORMAL,
+                            teardown_detached, t);
 }
 
 void xend_lifecycle_destroy(struct xend_domain *dom, const char *reason,
@@ -1097,7 +1146,25 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
     const char *halt = xend_sxp_child_value(rec, "halt_reason", NULL);
     if (halt)
         xend_domain_set_halt_reason(dom, "%s", halt);
+    long long v;
+    if (xend_sxp_child_int(rec, "shutdown_requested", &v) == 0)
+        dom->shutdown_requested = (int)v;
+    if (xend_sxp_child_int(rec, "restart_forced", &v) == 0)
+        dom->restart_forced = v != 0;
     const struct xend_sxp *devs = xend_sxp_child(rec, "devices");
+    if (strcmp(phase, "restarting") == 0) {
+        /* xend died while building the new instance: remove what was made of it, then
+         * restart again, as was decided. */
+        if (exists)
+            XEND_HV_CALL(dom_destroy, &err, (uint32_t)id);
+        xend_devices_reattach(dom, devs, &err);
+        dom->phase = XEND_DOM_LIVE;
+        dom->restart_time = 0;
+        dom->restart_forced = true;
+        xend_log_notice("unfinished restart resumed", "domain=%s", name);
+        xend_lifecycle_teardown(dom, XEND_SHUTDOWN_REBOOT, true, restart_after_reconcile, NULL);
+        return;
+    }
     if (strcmp(phase, "halted") == 0) {
         dom->phase = XEND_DOM_HALTED;
         xend_devices_reattach(dom, NULL, &err);
@@ -1118,9 +1185,8 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
         return;
     }
     /* It died while xend was down. Restart per its mode (as a poweroff), else forget it. */
+    /* Reattached, so the teardown releases them (down scripts, unbinds) as at any death. */
     xend_devices_reattach(dom, devs, &err);
-    for (size_t i = 0; i < dom->ndevices; i++)
-        dom->devices[i]->attached = false; /* the old instance's devices went with it */
     dom->phase = XEND_DOM_LIVE;
     bool restart = !rc->boot_changed && wants_restart(dom, XEND_SHUTDOWN_POWEROFF);
     xend_log_notice("domain died while xend was down", "domain=%s restart=%s", name,

@@ -92,6 +92,7 @@ static struct {
     pthread_cond_t work_cond;
     struct work *work_head, **work_tail;
     bool stopping;
+    unsigned work_inflight; /* submitted, done not yet run (loop thread only) */
 } L = {.post_lock = PTHREAD_MUTEX_INITIALIZER,
        .work_lock = PTHREAD_MUTEX_INITIALIZER,
        .work_cond = PTHREAD_COND_INITIALIZER};
@@ -157,6 +158,20 @@ int xend_loop_post(xend_work_fn *fn, void *arg)
 
 /* ---- workers ---- */
 
+struct work_done {
+    xend_work_fn *done;
+    void *arg;
+};
+
+static void work_finished(void *arg)
+{
+    struct work_done *wd = arg;
+    L.work_inflight--;
+    if (wd->done)
+        wd->done(wd->arg);
+    free(wd);
+}
+
 static void *worker_main(void *unused)
 {
     (void)unused;
@@ -174,8 +189,10 @@ static void *worker_main(void *unused)
             L.work_tail = &L.work_head;
         pthread_mutex_unlock(&L.work_lock);
         w->work(w->arg);
-        if (w->done)
-            xend_loop_post(w->done, w->arg);
+        struct work_done *wd = xend_xcalloc(1, sizeof(*wd));
+        wd->done = w->done;
+        wd->arg = w->arg;
+        xend_loop_post(work_finished, wd);
         free(w);
     }
 }
@@ -186,6 +203,7 @@ int xend_loop_work(xend_work_fn *work, xend_work_fn *done, void *arg)
     w->work = work;
     w->done = done;
     w->arg = arg;
+    L.work_inflight++;
     pthread_mutex_lock(&L.work_lock);
     *L.work_tail = w;
     L.work_tail = &w->next;
@@ -573,6 +591,27 @@ struct event_base *xend_loop_base(void)
 void xend_loop_run(void)
 {
     event_base_dispatch(L.base);
+}
+
+static void drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+}
+
+void xend_loop_drain(uint64_t timeout_ms)
+{
+    uint64_t end = xend_loop_now_ms() + timeout_ms;
+    struct event *tick = event_new(L.base, -1, EV_PERSIST, drain_tick, NULL);
+    struct timeval tv = ms_tv(50);
+    event_add(tick, &tv);
+    while ((L.work_inflight > 0 || L.children != NULL) && xend_loop_now_ms() < end)
+        event_base_loop(L.base, EVLOOP_ONCE);
+    event_free(tick);
+    if (L.work_inflight > 0 || L.children != NULL)
+        xend_log_warn("stopping with work in flight", "workers=%u children=%s",
+                      L.work_inflight, L.children ? "yes" : "no");
 }
 
 void xend_loop_stop(void)

@@ -33,7 +33,8 @@
 #include "store_plugin.h"
 #include "transfer.h"
 
-#define STOP_TIMEOUT_MS 30000
+#define STOP_TIMEOUT_MS 60000
+#define STOP_DRAIN_MS 20000 /* within xend stop's wait, so a stop is never cut short */
 
 struct xend_runtime {
     struct xend_config *cfg;
@@ -224,10 +225,14 @@ static int run_daemon(struct xend_runtime *rt)
     xend_loop_run();
 
     xend_log_notice("xend stopping", "pid=%d", (int)getpid());
-    xend_hooks_run(XEND_HOOK_XEND_STOP, NULL, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
-    xend_lifecycle_stop();
-    xend_event_port_stop(evport);
+    /* Take no new work, let what is in flight (saves, migrations, scripts) finish on the
+     * loop while the store and the backend are still there, then take things down. */
     xend_transfer_stop();
+    xend_lifecycle_stop();
+    xend_loop_drain(STOP_DRAIN_MS);
+    xend_hooks_run(XEND_HOOK_XEND_STOP, NULL, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
+    xend_loop_drain(STOP_DRAIN_MS);
+    xend_event_port_stop(evport);
     xend_http_stop();
     /* The backend closes before its plugin's fini frees what close needs. */
     xend_hv_close();

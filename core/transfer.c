@@ -600,6 +600,8 @@ static void recv_header_work(void *arg)
     r->record = read_header(r->fd, &r->err);
     if (r->record == NULL)
         r->rc = -r->err.code;
+    else if (!r->from_file)
+        set_io_timeout(r->fd); /* the image may take a while between pages */
 }
 
 static void recv_intent_durable(void *arg, int rc)
@@ -678,10 +680,24 @@ void xend_lifecycle_restore(const char *path, xend_lifecycle_done_fn *done, void
 
 /* ---- the relocation listener ---- */
 
+#define RELOCATION_MAX_RECEIVES 2 /* concurrent incoming domains; more are refused */
+#define HEADER_TIMEOUT_S 10       /* a peer that sends no header in time is dropped */
+
 static struct {
     int fd;
     struct xend_watch *watch;
+    unsigned receiving;
 } R = {.fd = -1};
+
+static void relocation_done(int rc, const struct xend_err *err, struct xend_domain *dom,
+                            void *arg)
+{
+    (void)rc;
+    (void)err;
+    (void)dom;
+    (void)arg;
+    R.receiving--;
+}
 
 static void on_relocation(int fd, uint32_t events, void *arg)
 {
@@ -692,9 +708,18 @@ static void on_relocation(int fd, uint32_t events, void *arg)
     int c = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
     if (c < 0)
         return;
-    set_io_timeout(c);
+    /* Each receive holds a worker while it reads: idle peers must not starve saves. */
+    if (R.receiving >= RELOCATION_MAX_RECEIVES) {
+        xend_log_warn("relocation refused", "reason=\"%u receives in progress\"", R.receiving);
+        close(c);
+        return;
+    }
+    struct timeval tv = {.tv_sec = HEADER_TIMEOUT_S};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    R.receiving++;
     xend_log_info("relocation connection", "fd=%d", c);
-    recv_start(c, false, NULL, NULL);
+    recv_start(c, false, relocation_done, NULL);
 }
 
 int xend_transfer_listen(const char *address, int port, struct xend_err *err)

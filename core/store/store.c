@@ -35,6 +35,11 @@
 #define STORE_MAX_FILE (64u << 20) /* a record larger than this is damage, not data */
 #define STORE_HASH_BUCKETS 1024u
 #define STORE_SYNC_THREADS 15 /* plus the writer: 16 fdatasyncs in flight */
+#define STORE_SPARE_PREFIX ".spare-"
+#define STORE_SPARE_MAX 1024 /* files kept per namespace; a delete beyond unlinks */
+#define STORE_SPARE_LOW 64   /* a take leaving fewer wakes the refiller ... */
+#define STORE_SPARE_HIGH 256 /* ... which creates spares up to this many */
+#define STORE_SPARE_BUSY 16  /* empty-pool takes before a namespace gets refilled */
 
 /* One caller waiting for a record: an async callback, or a sync caller's slot. */
 struct waiter {
@@ -63,16 +68,29 @@ struct entry {
     /* writer scratch */
     struct nsdir *dir;
     int tmpfd;
+    unsigned spare; /* the pool file being written (valid while tmpfd >= 0 or installing) */
+    bool has_spare;
     int rc;
     char msg[160];
 };
 
-/* An open namespace directory, cached for the store's life (iolock). */
+/*
+ * An open namespace directory, cached for the store's life (the list and `touched` under
+ * iolock; ns and fd never change once listed). Its spare pool (slock): files named
+ * .spare-ID, recycled from deleted records or created ahead by the refiller, that a new
+ * key's temp file is taken from instead of creating an inode (docs/store.md).
+ */
 struct nsdir {
     struct nsdir *next;
     char *ns;
     int fd;
     bool touched; /* renamed into or unlinked from in the current batch */
+    unsigned *spares; /* ids of the pool's files */
+    size_t n_spares, cap_spares;
+    unsigned next_spare;  /* the next id to name a spare with */
+    unsigned long misses; /* takes that found the pool empty since open */
+    bool refill_queued;   /* on the refiller's list */
+    struct nsdir *refill_next;
 };
 
 struct xend_store {
@@ -95,6 +113,15 @@ struct xend_store {
     bool no_exchange; /* the filesystem refused RENAME_EXCHANGE once */
 
     pthread_t writer;
+
+    /* The spare pools (slock) and their refiller thread. */
+    pthread_mutex_t slock;
+    pthread_cond_t scond; /* refiller: a pool ran low, or stop */
+    struct nsdir *refill_head;
+    bool refill_stop;
+    bool has_refiller;
+    pthread_t refiller;
+    unsigned long long spares_taken, spares_created, spares_recycled; /* slock */
 
     /* The sync pool (plock): one job at a time, posted by the writer. */
     pthread_mutex_t plock;
@@ -294,6 +321,236 @@ static int fsync_dir(int fd)
     return fsync(fd) == 0 || errno == EINVAL ? 0 : -errno;
 }
 
+/* --- the spare pool ----------------------------------------------------------------- */
+
+/*
+ * Why a pool: creating an inode on this ext4 (no journal) scans the inodes freed in the
+ * last minutes (recently_deleted()), 0.3 ms and more per file, and every delete frees two.
+ * A create writes a new key twice (intent, then live), each time without a temp file to
+ * reuse. With the pool, a delete renames the record and its temp file into the pool and a
+ * new key's temp file is renamed out of it: in steady churn no inode is created or freed
+ * on the writer's path. A spare is never read; what it holds does not matter.
+ */
+
+static void spare_name(unsigned id, char *out, size_t len)
+{
+    snprintf(out, len, STORE_SPARE_PREFIX "%u", id);
+}
+
+/* The id of a pool file name (".spare-ID"), or false when `name` is not one. */
+static bool spare_id(const char *name, unsigned *id)
+{
+    size_t p = strlen(STORE_SPARE_PREFIX);
+    if (strncmp(name, STORE_SPARE_PREFIX, p) != 0)
+        return false;
+    const char *digits = name + p;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(digits, &end, 10);
+    if (digits[0] < '0' || digits[0] > '9' || *end != '\0' || errno != 0 || v > UINT_MAX - 1)
+        return false;
+    *id = (unsigned)v;
+    return true;
+}
+
+static void spare_push(struct nsdir *d, unsigned id)
+{
+    if (d->n_spares == d->cap_spares) {
+        d->cap_spares = d->cap_spares ? d->cap_spares * 2 : 64;
+        d->spares = xend_xrealloc(d->spares, d->cap_spares * sizeof(*d->spares));
+    }
+    d->spares[d->n_spares++] = id;
+}
+
+/* A per-key temp file of the previous layout (.KEY.tmp), or a first write cut short. */
+static bool is_tmp_name(const char *name)
+{
+    size_t n = strlen(name), t = strlen(STORE_TMP_SUFFIX);
+    return name[0] == '.' && n > t + 1 && strcmp(name + n - t, STORE_TMP_SUFFIX) == 0;
+}
+
+/*
+ * Take over the pool files a previous run left in a namespace just opened (iolock held,
+ * d not yet listed, so neither the writer nor the refiller can see it): regular files
+ * named .spare-ID up to the cap, and the .KEY.tmp files of the previous layout (renamed
+ * into the pool). Anything else under a pool name (a directory, a symlink, a malformed
+ * id, the excess) is removed, since only the store writes those names. None is ever read.
+ */
+static void spare_adopt(struct xend_store *s, struct nsdir *d)
+{
+    int fd = dup(d->fd);
+    DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+    if (dir == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    size_t removed = 0;
+    char **tmps = NULL;
+    size_t n_tmps = 0, cap_tmps = 0;
+    for (struct dirent *de; (de = readdir(dir)) != NULL;) {
+        if (is_tmp_name(de->d_name)) { /* renamed once the ids in use are known */
+            if (n_tmps == cap_tmps) {
+                cap_tmps = cap_tmps ? cap_tmps * 2 : 16;
+                tmps = xend_xrealloc(tmps, cap_tmps * sizeof(*tmps));
+            }
+            tmps[n_tmps++] = xend_xstrdup(de->d_name);
+            continue;
+        }
+        if (strncmp(de->d_name, STORE_SPARE_PREFIX, strlen(STORE_SPARE_PREFIX)) != 0)
+            continue;
+        unsigned id;
+        struct stat st;
+        bool keep = spare_id(de->d_name, &id) && d->n_spares < STORE_SPARE_MAX &&
+                    fstatat(d->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    S_ISREG(st.st_mode);
+        if (keep) {
+            spare_push(d, id);
+            if (id >= d->next_spare)
+                d->next_spare = id + 1;
+        } else if (unlinkat(d->fd, de->d_name, 0) == 0 ||
+                   (errno == EISDIR && unlinkat(d->fd, de->d_name, AT_REMOVEDIR) == 0)) {
+            removed++;
+        }
+    }
+    closedir(dir);
+    size_t pooled = 0;
+    for (size_t i = 0; i < n_tmps; i++) {
+        char sp[NAME_MAX + 1];
+        struct stat st;
+        bool keep = d->n_spares < STORE_SPARE_MAX &&
+                    fstatat(d->fd, tmps[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+        spare_name(d->next_spare, sp, sizeof(sp));
+        if (keep && renameat(d->fd, tmps[i], d->fd, sp) == 0) {
+            spare_push(d, d->next_spare++);
+            pooled++;
+        } else if (unlinkat(d->fd, tmps[i], 0) == 0) {
+            removed++;
+        }
+        free(tmps[i]);
+    }
+    free(tmps);
+    if (removed + pooled > 0) {
+        fsync_dir(d->fd);
+        xend_log_emit(NULL, XEND_LOG_NOTICE, "store spare pool cleaned",
+                      "dir=%s ns=%s removed=%zu temp_files_pooled=%zu", s->dir, d->ns, removed,
+                      pooled);
+    }
+}
+
+/* Ask the refiller to top up d's pool (slock held). */
+static void spare_want(struct xend_store *s, struct nsdir *d)
+{
+    if (d->n_spares >= STORE_SPARE_LOW || d->refill_queued || !s->has_refiller ||
+        d->misses < STORE_SPARE_BUSY)
+        return;
+    d->refill_queued = true;
+    d->refill_next = s->refill_head;
+    s->refill_head = d;
+    pthread_cond_signal(&s->scond);
+}
+
+/*
+ * A pool file to write a new version into (iolock held): its id in *id and an fd open for
+ * writing, or -errno. Creates one (the slow path) only when the pool is empty.
+ */
+static int spare_take(struct xend_store *s, struct nsdir *d, unsigned *id)
+{
+    char sp[NAME_MAX + 1];
+    for (;;) {
+        pthread_mutex_lock(&s->slock);
+        bool have = d->n_spares > 0;
+        *id = have ? d->spares[--d->n_spares] : d->next_spare++;
+        s->spares_taken += have;
+        d->misses += !have;
+        spare_want(s, d);
+        pthread_mutex_unlock(&s->slock);
+        spare_name(*id, sp, sizeof(sp));
+        int flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (have ? 0 : O_CREAT | O_EXCL);
+        int fd = openat(d->fd, sp, flags, 0600);
+        if (fd >= 0)
+            return fd;
+        if (!have || errno != ENOENT)
+            return -errno;
+        /* removed behind our back (by hand): try the next one */
+    }
+}
+
+/* Give a pool file back after a write (iolock held); unlink it when the pool is full. */
+static void spare_return(struct xend_store *s, struct nsdir *d, unsigned id)
+{
+    pthread_mutex_lock(&s->slock);
+    bool full = d->n_spares >= STORE_SPARE_MAX;
+    if (!full)
+        spare_push(d, id);
+    pthread_mutex_unlock(&s->slock);
+    if (full) {
+        char sp[NAME_MAX + 1];
+        spare_name(id, sp, sizeof(sp));
+        unlinkat(d->fd, sp, 0);
+    }
+}
+
+/*
+ * Move `name` into d's pool instead of unlinking it (iolock held); unlink it when the
+ * pool is full. 0, or -errno (-ENOENT when `name` does not exist).
+ */
+static int spare_recycle(struct xend_store *s, struct nsdir *d, const char *name)
+{
+    char sp[NAME_MAX + 1];
+    pthread_mutex_lock(&s->slock);
+    bool full = d->n_spares >= STORE_SPARE_MAX;
+    unsigned id = full ? 0 : d->next_spare++;
+    pthread_mutex_unlock(&s->slock);
+    if (full)
+        return unlinkat(d->fd, name, 0) == 0 ? 0 : -errno;
+    spare_name(id, sp, sizeof(sp));
+    if (renameat(d->fd, name, d->fd, sp) != 0)
+        return -errno;
+    pthread_mutex_lock(&s->slock);
+    spare_push(d, id);
+    s->spares_recycled++;
+    pthread_mutex_unlock(&s->slock);
+    return 0;
+}
+
+/*
+ * The refiller: creates empty spares for the pools that ran low, off the writer's path
+ * (creating the inode is the slow part, and it needs no lock but slock for the id). Its
+ * files need no fsync: a spare only becomes a record through a write that fdatasyncs it
+ * and a rename made durable by the directory fsync.
+ */
+static void *refill_main(void *arg)
+{
+    struct xend_store *s = arg;
+    char sp[NAME_MAX + 1];
+    pthread_mutex_lock(&s->slock);
+    for (;;) {
+        while (!s->refill_stop && s->refill_head == NULL)
+            pthread_cond_wait(&s->scond, &s->slock);
+        if (s->refill_stop)
+            break;
+        struct nsdir *d = s->refill_head;
+        s->refill_head = d->refill_next;
+        while (!s->refill_stop && d->n_spares < STORE_SPARE_HIGH) {
+            unsigned id = d->next_spare++;
+            pthread_mutex_unlock(&s->slock);
+            spare_name(id, sp, sizeof(sp));
+            int fd = openat(d->fd, sp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+            if (fd >= 0)
+                close(fd);
+            pthread_mutex_lock(&s->slock);
+            if (fd < 0)
+                break; /* a full disk or the like: the writer creates its own files */
+            spare_push(d, id);
+            s->spares_created++;
+        }
+        d->refill_queued = false;
+    }
+    pthread_mutex_unlock(&s->slock);
+    return NULL;
+}
+
 /*
  * The cached fd of ns, creating the directories (and making each creation durable in its
  * parent) when `create`. NULL with errno set when absent or on error.
@@ -306,11 +563,14 @@ static struct nsdir *ns_dir(struct xend_store *s, const char *ns, bool create)
     int parent = s->rootfd;
     char *path = xend_xstrdup(ns);
     int fd = -1;
+    bool made = false;
     for (char *seg = path;;) {
         char *slash = strchr(seg, '/');
         if (slash)
             *slash = '\0';
+        made = false;
         if (create && mkdirat(s->rootfd, path, 0700) == 0) {
+            made = true;
             if (fsync_dir(parent) != 0)
                 goto fail;
         } else if (create && errno != EEXIST) {
@@ -333,6 +593,8 @@ static struct nsdir *ns_dir(struct xend_store *s, const char *ns, bool create)
     struct nsdir *d = xend_xcalloc(1, sizeof(*d));
     d->ns = xend_xstrdup(ns);
     d->fd = fd;
+    if (!made)
+        spare_adopt(s, d);
     d->next = s->dirs;
     s->dirs = d;
     return d;
@@ -346,11 +608,6 @@ fail:;
 }
 
 /* --- the writer --------------------------------------------------------------------- */
-
-static void tmp_name(const char *key, char *out, size_t len)
-{
-    snprintf(out, len, ".%s" STORE_TMP_SUFFIX, key);
-}
 
 static void entry_fail(struct entry *e, const char *stage, int errnum)
 {
@@ -436,12 +693,16 @@ static void *sync_main(void *arg)
 }
 
 /*
- * Put the new version (the temp file) in place. An exchange rather than a rename over the
- * record keeps the old version's inode as the next temp file of this key: creating and
- * freeing an inode per write is what costs most on ext4 (docs/store.md).
+ * Put the new version (pool file `tmp`) in place. An exchange rather than a rename over
+ * the record keeps the old version's inode under the pool name, a spare for the next
+ * write: creating and freeing an inode per write is what costs most on ext4
+ * (docs/store.md). *consumed: the pool file became the record (a new key, or a rename
+ * over where exchanges are refused).
  */
-static int install(struct xend_store *s, int dirfd, const char *tmp, const char *key)
+static int install(struct xend_store *s, int dirfd, const char *tmp, const char *key,
+                   bool *consumed)
 {
+    *consumed = false;
     if (!s->no_exchange) {
         if (renameat2(dirfd, tmp, dirfd, key, RENAME_EXCHANGE) == 0)
             return 0;
@@ -450,18 +711,21 @@ static int install(struct xend_store *s, int dirfd, const char *tmp, const char 
         else if (errno != ENOENT)
             return -errno;
     }
-    return renameat(dirfd, tmp, dirfd, key) == 0 ? 0 : -errno;
+    if (renameat(dirfd, tmp, dirfd, key) != 0)
+        return -errno;
+    *consumed = true;
+    return 0;
 }
 
 /* Write a batch durably: temp files, one durability step, renames, directory fsyncs. */
 static void write_batch(struct xend_store *s, struct entry *batch, enum xend_store_sync_mode mode)
 {
-    char tmp[NAME_MAX + 1];
     size_t n_files = 0;
 
     for (struct entry *e = batch; e != NULL; e = e->next) {
         e->rc = 0;
         e->tmpfd = -1;
+        e->has_spare = false;
         e->dir = ns_dir(s, e->ns, true);
         if (e->dir == NULL) {
             entry_fail(e, "cannot create namespace directory", errno);
@@ -469,13 +733,14 @@ static void write_batch(struct xend_store *s, struct entry *batch, enum xend_sto
         }
         if (e->data == NULL)
             continue;
-        /* The temp file usually exists (the previous version): overwrite it in place. */
-        tmp_name(e->key, tmp, sizeof(tmp));
-        e->tmpfd = openat(e->dir->fd, tmp, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (e->tmpfd < 0) {
-            entry_fail(e, "cannot create temp file", errno);
+        /* A pool file, usually an old version of some record: overwrite it in place. */
+        int fd = spare_take(s, e->dir, &e->spare);
+        if (fd < 0) {
+            entry_fail(e, "cannot create temp file", -fd);
             continue;
         }
+        e->tmpfd = fd;
+        e->has_spare = true;
         int rc = write_all(e->tmpfd, e->data, e->len);
         if (rc == 0 && ftruncate(e->tmpfd, (off_t)e->len) != 0)
             rc = -errno;
@@ -510,23 +775,29 @@ static void write_batch(struct xend_store *s, struct entry *batch, enum xend_sto
         e->tmpfd = -1;
         if (e->dir == NULL)
             continue;
-        tmp_name(e->key, tmp, sizeof(tmp));
         if (e->data == NULL) {
-            if (unlinkat(e->dir->fd, e->key, 0) != 0 && errno != ENOENT)
-                entry_fail(e, "cannot remove record", errno);
-            unlinkat(e->dir->fd, tmp, 0);
+            /* Into the pool rather than unlinked: the next new keys' files. */
+            int rc = spare_recycle(s, e->dir, e->key);
+            if (rc != 0 && rc != -ENOENT)
+                entry_fail(e, "cannot remove record", -rc);
             e->dir->touched = true;
             continue;
         }
+        if (!e->has_spare)
+            continue;
+        char sp[NAME_MAX + 1];
+        spare_name(e->spare, sp, sizeof(sp));
+        bool consumed = false;
         if (e->rc == 0) {
-            int rc = install(s, e->dir->fd, tmp, e->key);
+            int rc = install(s, e->dir->fd, sp, e->key, &consumed);
             if (rc != 0)
                 entry_fail(e, "cannot rename temp file", -rc);
+            else
+                e->dir->touched = true;
         }
-        if (e->rc != 0)
-            unlinkat(e->dir->fd, tmp, 0);
-        else
-            e->dir->touched = true;
+        /* Exchanged, it holds the old version; failed, bytes never read: both are spares. */
+        if (!consumed)
+            spare_return(s, e->dir, e->spare);
     }
 
     /* One fsync per touched directory makes its renames and unlinks durable. */
@@ -834,6 +1105,8 @@ struct xend_store *xend_store_open(const char *dir, xend_store_post_fn *post, vo
     pthread_mutex_init(&s->plock, NULL);
     pthread_cond_init(&s->pcond, NULL);
     pthread_cond_init(&s->pdone, NULL);
+    pthread_mutex_init(&s->slock, NULL);
+    pthread_cond_init(&s->scond, NULL);
 
     /* The store's threads take no signals: they belong to the loop thread. */
     sigset_t all, old;
@@ -845,6 +1118,8 @@ struct xend_store *xend_store_open(const char *dir, xend_store_post_fn *post, vo
     while (s->n_pool < STORE_SYNC_THREADS &&
            pthread_create(&s->pool[s->n_pool], &attr, sync_main, s) == 0)
         s->n_pool++; /* fewer threads only means less parallel syncing */
+    /* Without a refiller the writer creates the files the pool lacks itself. */
+    s->has_refiller = pthread_create(&s->refiller, &attr, refill_main, s) == 0;
     pthread_attr_destroy(&attr);
     rc = pthread_create(&s->writer, NULL, writer_main, s);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -872,6 +1147,13 @@ void xend_store_close(struct xend_store *s)
 
 static void stop_pool(struct xend_store *s)
 {
+    pthread_mutex_lock(&s->slock);
+    s->refill_stop = true;
+    pthread_cond_signal(&s->scond);
+    pthread_mutex_unlock(&s->slock);
+    if (s->has_refiller)
+        pthread_join(s->refiller, NULL);
+    s->has_refiller = false;
     pthread_mutex_lock(&s->plock);
     s->pool_stop = true;
     pthread_cond_broadcast(&s->pcond);
@@ -887,6 +1169,7 @@ static void destroy(struct xend_store *s)
         s->dirs = d->next;
         close(d->fd);
         free(d->ns);
+        free(d->spares);
         free(d);
     }
     close(s->rootfd);
@@ -897,6 +1180,8 @@ static void destroy(struct xend_store *s)
     pthread_cond_destroy(&s->pcond);
     pthread_cond_destroy(&s->pdone);
     pthread_mutex_destroy(&s->plock);
+    pthread_cond_destroy(&s->scond);
+    pthread_mutex_destroy(&s->slock);
     free(s->dir);
     free(s);
 }
@@ -951,17 +1236,11 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool is_tmp_name(const char *name)
-{
-    size_t n = strlen(name), t = strlen(STORE_TMP_SUFFIX);
-    return name[0] == '.' && n > t + 1 && strcmp(name + n - t, STORE_TMP_SUFFIX) == 0;
-}
-
 /*
  * The sorted names in a namespace directory that may be records (valid keys, regular
- * files), plus leftover temp files when tmps != NULL. Owned arrays.
+ * files; never the pool's hidden files). Owned array.
  */
-static int list_dir(int dirfd, char ***names, size_t *n, char ***tmps, size_t *n_tmps)
+static int list_dir(int dirfd, char ***names, size_t *n)
 {
     int fd = dup(dirfd);
     DIR *dir = fd < 0 ? NULL : fdopendir(fd);
@@ -972,22 +1251,10 @@ static int list_dir(int dirfd, char ***names, size_t *n, char ***tmps, size_t *n
         return -e;
     }
     rewinddir(dir);
-    size_t cap = 0, cap_t = 0;
+    size_t cap = 0;
     *names = NULL;
     *n = 0;
-    if (tmps) {
-        *tmps = NULL;
-        *n_tmps = 0;
-    }
     for (struct dirent *de; (de = readdir(dir)) != NULL;) {
-        if (tmps && is_tmp_name(de->d_name)) {
-            if (*n_tmps == cap_t) {
-                cap_t = cap_t ? cap_t * 2 : 8;
-                *tmps = xend_xrealloc(*tmps, cap_t * sizeof(**tmps));
-            }
-            (*tmps)[(*n_tmps)++] = xend_xstrdup(de->d_name);
-            continue;
-        }
         if (!xend_store_key_valid(de->d_name))
             continue;
         if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
@@ -1025,7 +1292,7 @@ int xend_store_keys(struct xend_store *s, const char *ns, char ***keys, size_t *
         return xend_err_set(err, XEND_EINVAL, "invalid store namespace: %s", ns ? ns : "(null)");
     pthread_mutex_lock(&s->iolock);
     struct nsdir *d = ns_dir(s, ns, false);
-    int rc = d == NULL ? (errno == ENOENT ? 0 : -errno) : list_dir(d->fd, keys, n, NULL, NULL);
+    int rc = d == NULL ? (errno == ENOENT ? 0 : -errno) : list_dir(d->fd, keys, n);
     pthread_mutex_unlock(&s->iolock);
     if (rc != 0)
         return xend_err_set(err, XEND_EIO, "cannot list store namespace %s in %s: %s", ns, s->dir,
@@ -1061,8 +1328,8 @@ int xend_store_load(struct xend_store *s, const char *ns, xend_store_fn *fn, voi
     if (!xend_store_ns_valid(ns))
         return xend_err_set(err, XEND_EINVAL, "invalid store namespace: %s", ns ? ns : "(null)");
 
-    char **names = NULL, **tmps = NULL;
-    size_t n = 0, n_tmps = 0, n_ok = 0;
+    char **names = NULL;
+    size_t n = 0, n_ok = 0;
     struct xend_sxp **values = NULL;
     int rc = 0;
 
@@ -1072,25 +1339,11 @@ int xend_store_load(struct xend_store *s, const char *ns, xend_store_fn *fn, voi
         rc = errno == ENOENT ? 0 : -errno;
         goto unlock;
     }
-    rc = list_dir(d->fd, &names, &n, &tmps, &n_tmps);
+    /* The spare pool (hidden names) was cleaned when ns_dir first opened the namespace. */
+    rc = list_dir(d->fd, &names, &n);
     if (rc != 0)
         goto unlock;
     bool changed = false;
-    for (size_t i = 0; i < n_tmps; i++) {
-        /*
-         * A temp file beside its record is the record's spare (its previous version, only
-         * ever overwritten). One without a record is left by a first write interrupted
-         * before its rename, or by a delete: nothing refers to it.
-         */
-        char *key = xend_xstrndup(tmps[i] + 1, strlen(tmps[i]) - 1 - strlen(STORE_TMP_SUFFIX));
-        bool orphan = !bsearch(&key, names, n, sizeof(*names), cmp_names);
-        free(key);
-        if (orphan && unlinkat(d->fd, tmps[i], 0) == 0) {
-            changed = true;
-            xend_log_emit(NULL, XEND_LOG_NOTICE, "store temp file removed", "dir=%s ns=%s file=%s",
-                          s->dir, ns, tmps[i]);
-        }
-    }
     values = xend_xcalloc(n ? n : 1, sizeof(*values));
     for (size_t i = 0; i < n; i++) {
         char why[160] = "";
@@ -1105,7 +1358,6 @@ int xend_store_load(struct xend_store *s, const char *ns, xend_store_fn *fn, voi
         fsync_dir(d->fd);
 unlock:
     pthread_mutex_unlock(&s->iolock);
-    free_names(tmps, n_tmps);
     if (rc != 0) {
         free_names(names, n);
         return xend_err_set(err, XEND_EIO, "cannot read store namespace %s in %s: %s", ns, s->dir,
