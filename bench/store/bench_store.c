@@ -3,10 +3,16 @@
  *
  * C clients each keep one put in flight: when a put's done callback runs (on this
  * program's stand-in for the loop), the client puts its next record. A put counts once it
- * is durable. Records look like domain records (~600 bytes) and each client rewrites its
- * own key, as xend does for a domain's changes.
+ * is durable. Records look like domain records (~600 bytes).
  *
- *   bench-store [-c CLIENTS] [-t SECONDS] [-m fdatasync|syncfs|both] [-d DIR]
+ * Workloads (-w): `rewrite` (each client rewrites its own key, as xend does for a
+ * domain's changes) and `churn` (create/destroy as xend does them: each client writes a
+ * NEW key twice, the intent record then the live one, and after every second create
+ * deletes the key it created before, so half the keys are deleted a little later; a
+ * create counts once its second write is durable).
+ *
+ *   bench-store [-c CLIENTS] [-t SECONDS] [-m fdatasync|syncfs|both] [-w rewrite|churn|both]
+ *               [-d DIR]
  *
  * CLIENTS may be a comma list (1,16,64); the default runs 1,4,16,64,256 for each mode.
  * DIR defaults to a fresh directory under /var/tmp, removed afterwards.
@@ -90,40 +96,68 @@ static double now_s(void)
 struct run {
     struct xend_store *store;
     struct xend_sxp **records; /* one per client */
+    bool churn;
+    int run_id; /* keeps churn keys unique across the runs of one directory */
     bool stopping;
-    unsigned long long done, failed;
+    unsigned long long done, failed; /* records (rewrite) or creates (churn) */
+    unsigned long long ops;          /* store operations that completed */
     unsigned in_flight;
 };
 
 struct client {
     struct run *run;
-    char key[32];
+    char key[48];
+    char prev[48]; /* churn: the key created in the previous cycle */
     int idx;
+    unsigned long long seq; /* churn: creates so far */
+    int step;               /* churn: 0 intent put, 1 live put, 2 delete of prev */
 };
 
-static void put_next(struct client *c);
+static void op_next(struct client *c);
 
 static void on_done(void *arg, int rc)
 {
     struct client *c = arg;
-    c->run->in_flight--;
-    if (rc == 0)
-        c->run->done++;
-    else
-        c->run->failed++;
-    if (!c->run->stopping)
-        put_next(c);
+    struct run *r = c->run;
+    r->in_flight--;
+    r->ops++;
+    if (rc != 0)
+        r->failed++;
+    if (!r->churn) {
+        r->done += rc == 0;
+    } else if (c->step == 0) {
+        c->step = 1;
+    } else if (c->step == 1) {
+        r->done += rc == 0;
+        c->step = c->seq % 2 == 1 ? 2 : 0; /* every second create deletes the one before */
+        if (c->step == 0) {
+            memcpy(c->prev, c->key, sizeof(c->prev));
+            c->seq++;
+        }
+    } else {
+        c->step = 0;
+        c->seq++;
+    }
+    if (!r->stopping)
+        op_next(c);
 }
 
-static void put_next(struct client *c)
+static void op_next(struct client *c)
 {
     struct xend_err err = {0};
-    if (xend_store_put(c->run->store, "domain", c->key, c->run->records[c->idx], on_done, c,
-                       &err) != 0) {
-        fprintf(stderr, "put: %s\n", xend_err_msg(&err));
+    struct run *r = c->run;
+    int rc;
+    if (r->churn && c->step == 0)
+        snprintf(c->key, sizeof(c->key), "r%d-c%d-%llu", r->run_id, c->idx, c->seq);
+    if (r->churn && c->step == 2)
+        rc = xend_store_del(r->store, "domain", c->prev, on_done, c, &err);
+    else
+        rc = xend_store_put(r->store, "domain", c->key, r->records[c->idx], on_done, c, &err);
+    if (rc != 0) {
+        fprintf(stderr, "store: %s\n", xend_err_msg(&err));
         exit(1);
     }
-    c->run->in_flight++;
+    r->in_flight++;
 }
 
 static struct xend_sxp *domain_record(int i)
@@ -161,11 +195,12 @@ static struct xend_sxp *domain_record(int i)
     return dom;
 }
 
-static double bench_one(const char *dir, enum xend_store_sync_mode mode, int clients,
+static double bench_one(const char *dir, enum xend_store_sync_mode mode, bool churn, int clients,
                         double seconds)
 {
+    static int runs;
     struct xend_err err = {0};
-    struct run run = {0};
+    struct run run = {.churn = churn, .run_id = runs++};
     run.store = xend_store_open(dir, post, NULL, &err);
     if (run.store == NULL) {
         fprintf(stderr, "%s\n", xend_err_msg(&err));
@@ -185,8 +220,8 @@ static double bench_one(const char *dir, enum xend_store_sync_mode mode, int cli
 
     double t0 = now_s(), end = t0 + seconds;
     for (int i = 0; i < clients; i++)
-        put_next(&cl[i]);
-    unsigned long long done_at_end = 0;
+        op_next(&cl[i]);
+    unsigned long long done_at_end = 0, ops_at_end = 0;
     double t_end = 0;
     pthread_mutex_lock(&q_lock);
     while (run.in_flight > 0) {
@@ -203,6 +238,7 @@ static double bench_one(const char *dir, enum xend_store_sync_mode mode, int cli
             run.stopping = true;
             t_end = now_s();
             done_at_end = run.done;
+            ops_at_end = run.ops;
         }
         pthread_mutex_lock(&q_lock);
     }
@@ -212,10 +248,17 @@ static double bench_one(const char *dir, enum xend_store_sync_mode mode, int cli
 
     double rate = (double)done_at_end / (t_end - t0);
     unsigned long long batches = st1.batches - st0.batches;
-    printf("%-9s clients=%-4d records=%-7llu seconds=%.2f durable_records/s=%-8.0f "
-           "batches=%llu avg_batch=%.1f failed=%llu\n",
-           mode == XEND_STORE_SYNC_SYNCFS ? "syncfs" : "fdatasync", clients, run.done, t_end - t0,
-           rate, batches, batches ? (double)(st1.records - st0.records) / batches : 0, run.failed);
+    const char *mname = mode == XEND_STORE_SYNC_SYNCFS ? "syncfs" : "fdatasync";
+    double avg = batches ? (double)(st1.records - st0.records) / batches : 0;
+    if (churn)
+        printf("churn   %-9s clients=%-4d creates=%-7llu seconds=%.2f durable_creates/s=%-7.0f "
+               "ops/s=%-7.0f batches=%llu avg_batch=%.1f failed=%llu\n",
+               mname, clients, run.done, t_end - t0, rate, (double)ops_at_end / (t_end - t0),
+               batches, avg, run.failed);
+    else
+        printf("rewrite %-9s clients=%-4d records=%-7llu seconds=%.2f durable_records/s=%-8.0f "
+               "batches=%llu avg_batch=%.1f failed=%llu\n",
+               mname, clients, run.done, t_end - t0, rate, batches, avg, run.failed);
     fflush(stdout);
     for (int i = 0; i < clients; i++)
         xend_sxp_free(run.records[i]);
@@ -227,15 +270,16 @@ static double bench_one(const char *dir, enum xend_store_sync_mode mode, int cli
 static void usage(void)
 {
     fprintf(stderr, "usage: bench-store [-c CLIENTS[,CLIENTS...]] [-t SECONDS] "
-                    "[-m fdatasync|syncfs|both] [-d DIR]\n");
+                    "[-m fdatasync|syncfs|both] [-w rewrite|churn|both] [-d DIR]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     const char *clients_arg = "1,4,16,64,256", *mode_arg = "both", *dir_arg = NULL;
+    const char *work_arg = "both";
     double seconds = 3;
-    for (int o; (o = getopt(argc, argv, "c:t:m:d:h")) != -1;) {
+    for (int o; (o = getopt(argc, argv, "c:t:m:w:d:h")) != -1;) {
         switch (o) {
         case 'c':
             clients_arg = optarg;
@@ -246,6 +290,9 @@ int main(int argc, char **argv)
         case 'm':
             mode_arg = optarg;
             break;
+        case 'w':
+            work_arg = optarg;
+            break;
         case 'd':
             dir_arg = optarg;
             break;
@@ -255,6 +302,9 @@ int main(int argc, char **argv)
     }
     if (seconds <= 0 || (strcmp(mode_arg, "both") != 0 && strcmp(mode_arg, "fdatasync") != 0 &&
                          strcmp(mode_arg, "syncfs") != 0))
+        usage();
+    if (strcmp(work_arg, "both") != 0 && strcmp(work_arg, "rewrite") != 0 &&
+        strcmp(work_arg, "churn") != 0)
         usage();
 
     char tmpdir[] = "/var/tmp/bench-store.XXXXXX";
@@ -267,19 +317,24 @@ int main(int argc, char **argv)
         dir = tmpdir;
     }
     printf("bench-store: dir=%s seconds=%.1f\n", dir, seconds);
-    for (int m = 0; m < 2; m++) {
-        enum xend_store_sync_mode mode = m ? XEND_STORE_SYNC_SYNCFS : XEND_STORE_SYNC_FDATASYNC;
-        const char *name = m ? "syncfs" : "fdatasync";
-        if (strcmp(mode_arg, "both") != 0 && strcmp(mode_arg, name) != 0)
+    for (int w = 0; w < 2; w++) {
+        const char *wname = w ? "churn" : "rewrite";
+        if (strcmp(work_arg, "both") != 0 && strcmp(work_arg, wname) != 0)
             continue;
-        char *list = strdup(clients_arg);
-        for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
-            int c = atoi(tok);
-            if (c < 1)
-                usage();
-            bench_one(dir, mode, c, seconds);
+        for (int m = 0; m < 2; m++) {
+            enum xend_store_sync_mode mode = m ? XEND_STORE_SYNC_SYNCFS : XEND_STORE_SYNC_FDATASYNC;
+            const char *name = m ? "syncfs" : "fdatasync";
+            if (strcmp(mode_arg, "both") != 0 && strcmp(mode_arg, name) != 0)
+                continue;
+            char *list = strdup(clients_arg);
+            for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+                int c = atoi(tok);
+                if (c < 1)
+                    usage();
+                bench_one(dir, mode, w == 1, c, seconds);
+            }
+            free(list);
         }
-        free(list);
     }
     if (dir_arg == NULL) {
         char cmd[128];

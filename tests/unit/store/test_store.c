@@ -1,6 +1,7 @@
 /*
  * Unit tests of the persistent store (core/store): round trips, the durability protocol,
- * group commit and supersede, damaged and leftover files at load, the lastboot rule.
+ * group commit and supersede, the spare pool (reuse of deleted records' files, crash
+ * leftovers, load never delivering a pool file), damaged files at load, the lastboot rule.
  *
  * The loop is played by a small posted-function queue; a "gate" in it can hold the writer
  * inside its post call, which makes queue states (supersede, one big batch) deterministic.
@@ -228,8 +229,11 @@ static void put_text_sync(struct xend_store *s, const char *ns, const char *key,
     xend_sxp_free(v);
 }
 
-/* Names in dir/ns, sorted, joined by spaces. */
-static void dir_listing(const char *dir, const char *ns, char *out, size_t len)
+/*
+ * Names in dir/ns, sorted, joined by spaces. The pool's files are left out when
+ * `with_spares` is false: the refiller may add some at any time once a namespace is busy.
+ */
+static void dir_listing_x(const char *dir, const char *ns, char *out, size_t len, bool with_spares)
 {
     char path[256];
     snprintf(path, sizeof(path), "%s/%s", dir, ns);
@@ -237,7 +241,9 @@ static void dir_listing(const char *dir, const char *ns, char *out, size_t len)
     int n = scandir(path, &ents, NULL, alphasort);
     out[0] = '\0';
     for (int i = 0; i < n; i++) {
-        if (strcmp(ents[i]->d_name, ".") != 0 && strcmp(ents[i]->d_name, "..") != 0) {
+        bool spare = strncmp(ents[i]->d_name, ".spare-", 7) == 0;
+        if (strcmp(ents[i]->d_name, ".") != 0 && strcmp(ents[i]->d_name, "..") != 0 &&
+            (with_spares || !spare)) {
             if (out[0])
                 strncat(out, " ", len - strlen(out) - 1);
             strncat(out, ents[i]->d_name, len - strlen(out) - 1);
@@ -246,6 +252,20 @@ static void dir_listing(const char *dir, const char *ns, char *out, size_t len)
     }
     if (n >= 0)
         free(ents);
+}
+
+static void dir_listing(const char *dir, const char *ns, char *out, size_t len)
+{
+    dir_listing_x(dir, ns, out, len, true);
+}
+
+static ino_t inode_of(const char *dir, const char *ns, const char *name)
+{
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/%s/%s", dir, ns, name);
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_ino;
 }
 
 static void write_file(const char *dir, const char *ns, const char *name, const char *data,
@@ -311,7 +331,7 @@ static void test_put_then_get_round_trips_after_done(void **state)
     free(data);
 }
 
-static void test_durable_write_leaves_no_temp_files(void **state)
+static void test_durable_write_leaves_no_temp_files_beside_records(void **state)
 {
     struct fx *f = *state;
     int total = 0;
@@ -327,7 +347,7 @@ static void test_durable_write_leaves_no_temp_files(void **state)
     }
     run_until(&total, 20);
     char listing[1024];
-    dir_listing(f->dir, "plugin/console", listing, sizeof(listing));
+    dir_listing_x(f->dir, "plugin/console", listing, sizeof(listing), false);
     assert_string_equal(listing, "k00 k01 k02 k03 k04 k05 k06 k07 k08 k09 k10 k11 k12 k13 k14 "
                                  "k15 k16 k17 k18 k19");
     char **keys;
@@ -339,30 +359,66 @@ static void test_durable_write_leaves_no_temp_files(void **state)
     free(keys);
 }
 
-static void test_rewrite_keeps_previous_version_as_the_next_temp_file(void **state)
+static void test_rewrite_keeps_previous_version_in_the_pool_for_the_next_write(void **state)
 {
     struct fx *f = *state;
     put_text_sync(f->store, "domain", "vm", "(vm (v 1))");
     put_text_sync(f->store, "domain", "vm", "(vm (v 2))");
     char listing[256];
     dir_listing(f->dir, "domain", listing, sizeof(listing));
-    assert_string_equal(listing, ".vm.tmp vm");
+    assert_string_equal(listing, ".spare-1 vm"); /* .spare-0 became vm at the first write */
     size_t len;
-    char *spare = read_file(f->dir, "domain", ".vm.tmp", &len);
+    char *spare = read_file(f->dir, "domain", ".spare-1", &len);
     assert_memory_equal(spare, "(vm (v 1))\n", 11);
     free(spare);
-    /* A shorter version overwrites the spare in place and cuts it to length. */
+    /* A shorter version overwrites that spare in place, cut to length, and takes its inode. */
+    ino_t ino = inode_of(f->dir, "domain", ".spare-1");
     put_text_sync(f->store, "domain", "vm", "(vm)");
     assert_record(f->store, "domain", "vm", "(vm)");
-    spare = read_file(f->dir, "domain", ".vm.tmp", &len);
+    assert_true(inode_of(f->dir, "domain", "vm") == ino);
+    spare = read_file(f->dir, "domain", ".spare-1", &len);
     assert_memory_equal(spare, "(vm (v 2))\n", 11);
     free(spare);
-    /* Spares are not records, and a load keeps the spare of a live record. */
+    /* Spares are not records: not by name, not in keys, not at load. */
     struct xend_sxp *v = NULL;
-    assert_int_equal(xend_store_get(f->store, "domain", ".vm.tmp", &v, NULL), -XEND_EINVAL);
+    assert_int_equal(xend_store_get(f->store, "domain", ".spare-1", &v, NULL), -XEND_EINVAL);
     assert_int_equal(xend_store_del_sync(f->store, "domain", "vm", NULL), 0);
     dir_listing(f->dir, "domain", listing, sizeof(listing));
-    assert_string_equal(listing, "");
+    assert_string_equal(listing, ".spare-1 .spare-2"); /* the deleted record joined the pool */
+    char **keys;
+    size_t n;
+    assert_int_equal(xend_store_keys(f->store, "domain", &keys, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    free(keys);
+}
+
+static void test_new_keys_reuse_the_files_of_deleted_records(void **state)
+{
+    struct fx *f = *state;
+    put_text_sync(f->store, "domain", "old", "(vm (name old) (memory 256) (padding xxxxxxxxxx))");
+    ino_t old_ino = inode_of(f->dir, "domain", "old");
+    assert_int_equal(xend_store_del_sync(f->store, "domain", "old", NULL), 0);
+    char listing[256];
+    dir_listing(f->dir, "domain", listing, sizeof(listing));
+    assert_string_equal(listing, ".spare-1");
+
+    /* A create (intent, then live, as the lifecycle writes it) allocates no inode. */
+    put_text_sync(f->store, "domain", "new", "(vm (name new) (state intent))");
+    assert_true(inode_of(f->dir, "domain", "new") == old_ino);
+    dir_listing(f->dir, "domain", listing, sizeof(listing));
+    assert_string_equal(listing, "new");
+    put_text_sync(f->store, "domain", "new", "(vm (name new))"); /* shorter than old's */
+    assert_record(f->store, "domain", "new", "(vm (name new))");
+    /* The intent version is now the pool's file, and the next new key takes it. */
+    dir_listing(f->dir, "domain", listing, sizeof(listing));
+    assert_string_equal(listing, ".spare-2 new");
+    ino_t intent_ino = inode_of(f->dir, "domain", ".spare-2");
+    put_text_sync(f->store, "domain", "next", "(vm (name next))");
+    assert_true(inode_of(f->dir, "domain", "next") == intent_ino);
+    assert_record(f->store, "domain", "next", "(vm (name next))");
+    struct xend_store_stats st;
+    xend_store_stats(f->store, &st);
+    assert_int_equal(st.failures, 0);
 }
 
 static void test_newer_put_supersedes_queued_one_and_both_callbacks_fire(void **state)
@@ -546,25 +602,56 @@ static void test_damaged_files_are_set_aside_and_load_continues(void **state)
     assert_int_equal(count_corrupt(f->dir, "domain", "z"), 0);
 }
 
-static void test_crash_before_rename_keeps_old_record_and_removes_temp(void **state)
+static void test_crash_leftovers_join_the_pool_and_load_ignores_the_pool(void **state)
 {
     struct fx *f = *state;
     put_text_sync(f->store, "domain", "vm", "(vm (v 1))");
-    /* What a crash between writing the temp file and renaming it leaves behind. */
-    write_file(f->dir, "domain", ".vm.tmp", "(vm (v 2", 8);
+    xend_store_close(f->store);
+    /*
+     * What a crash can leave: a pool file half-overwritten before its rename (.spare-7),
+     * and the per-key temp files of the previous layout, one beside its record and one of
+     * a first write cut short. Plus names in the pool's space the store never makes.
+     */
+    write_file(f->dir, "domain", ".spare-7", "(vm (v 2", 8);
+    write_file(f->dir, "domain", ".vm.tmp", "(vm (v 0))\n", 11);
     write_file(f->dir, "domain", ".new.tmp", "", 0);
+    write_file(f->dir, "domain", ".spare-x", "junk", 4);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/domain/.spare-12", f->dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    struct xend_err err = {0};
+    f->store = xend_store_open(f->dir, fake_post, NULL, &err);
+    assert_non_null(f->store);
+
     struct loaded l = {0};
     assert_int_equal(xend_store_load(f->store, "domain", on_record, &l, NULL), 1);
     assert_string_equal(l.keys[0], "vm");
     assert_string_equal(l.values[0], "(vm (v 1))");
-    /* The orphan goes; the temp file beside a live record is kept as its spare. */
     char listing[256];
     dir_listing(f->dir, "domain", listing, sizeof(listing));
-    assert_string_equal(listing, ".vm.tmp vm");
-    assert_int_equal(log_matches("store temp file removed dir="), 1);
-    /* The next write of vm reuses the half-written spare and is whole. */
+    assert_string_equal(listing, ".spare-7 .spare-8 .spare-9 vm");
+    assert_int_equal(log_matches("store spare pool cleaned dir="), 1);
+    assert_non_null(strstr(log_lines[0], "removed=2 temp_files_pooled=2"));
+    char **keys;
+    size_t n;
+    assert_int_equal(xend_store_keys(f->store, "domain", &keys, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    free(keys[0]);
+    free(keys);
+
+    /* The half-written pool file is reused like any other and the result is whole. */
     put_text_sync(f->store, "domain", "vm", "(vm (v 3) (long 'a longer value than before'))");
     assert_record(f->store, "domain", "vm", "(vm (v 3) (long 'a longer value than before'))");
+    /* New keys take pool files: the directory does not grow. */
+    put_text_sync(f->store, "domain", "a", "(vm (name a))");
+    put_text_sync(f->store, "domain", "b", "(vm (name b))");
+    dir_listing(f->dir, "domain", listing, sizeof(listing));
+    int entries = 1;
+    for (const char *p = listing; *p; p++)
+        entries += *p == ' ';
+    assert_int_equal(entries, 4);
+    struct loaded l2 = {0};
+    assert_int_equal(xend_store_load(f->store, "domain", on_record, &l2, NULL), 3);
 }
 
 static void test_load_of_missing_namespace_is_empty(void **state)
@@ -694,15 +781,16 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         T(test_put_then_get_round_trips_after_done),
-        T(test_durable_write_leaves_no_temp_files),
-        T(test_rewrite_keeps_previous_version_as_the_next_temp_file),
+        T(test_durable_write_leaves_no_temp_files_beside_records),
+        T(test_rewrite_keeps_previous_version_in_the_pool_for_the_next_write),
+        T(test_new_keys_reuse_the_files_of_deleted_records),
         T(test_newer_put_supersedes_queued_one_and_both_callbacks_fire),
         T(test_delete_supersedes_queued_put),
         T(test_sync_put_and_delete_work_without_the_loop),
         T(test_put_without_a_callback_is_written_and_posts_nothing),
         T(test_bad_names_are_refused_before_queueing),
         T(test_damaged_files_are_set_aside_and_load_continues),
-        T(test_crash_before_rename_keeps_old_record_and_removes_temp),
+        T(test_crash_leftovers_join_the_pool_and_load_ignores_the_pool),
         T(test_load_of_missing_namespace_is_empty),
         T(test_thousand_puts_complete_in_few_batches_each_callback_once),
         T(test_close_writes_everything_queued),
