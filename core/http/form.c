@@ -113,6 +113,12 @@ int xend_http_parse_urlencoded(const char *text, size_t len, bool from_url,
                 rc = xend_http_unescape(eq + 1, (size_t)(text + end - (eq + 1)), true, &value, err);
             if (rc < 0)
                 goto out;
+            /* A name is a C string to every handler: a NUL inside (raw or %00) would let
+             * "op%00x" pass as "op". */
+            if (memchr(xend_buf_str(&name), '\0', name.len) != NULL) {
+                rc = xend_err_set(err, XEND_EINVAL, "NUL character in a parameter name");
+                goto out;
+            }
             /* A pair with an empty name carries nothing a handler could ask for. */
             if (name.len > 0)
                 xend_http_args_add(args, xend_buf_str(&name), xend_buf_str(&value), value.len,
