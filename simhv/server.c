@@ -39,6 +39,7 @@ struct conn {
     bool write_shut; /* MODE_CLOSING: our side is done, drain theirs */
     uint64_t drained;
     uint64_t dom_uid;     /* console */
+    uint32_t domid;       /* console: with dom_uid, an array lookup per turn */
     uint64_t console_gen; /* console: which attach this is */
     uint64_t seen_seq;    /* notify */
     struct simhv_saver *saver;
@@ -188,6 +189,7 @@ static void apply_action(struct server *s, struct conn *c, struct simhv_proto_re
         struct simhv_domain *d = simhv_dom_find_uid(s->m, res->dom_uid);
         c->mode = MODE_CONSOLE;
         c->dom_uid = res->dom_uid;
+        c->domid = d ? d->domid : 0;
         c->console_gen = d ? d->console.attach_gen : 0;
         break;
     }
@@ -231,9 +233,16 @@ static void restore_feed(struct server *s, struct conn *c, const uint8_t *data, 
     }
 }
 
+/* The console's domain, unless it is gone (its id may belong to another domain by now). */
+static struct simhv_domain *console_dom(const struct server *s, const struct conn *c)
+{
+    struct simhv_domain *d = simhv_dom_find(s->m, c->domid);
+    return d != NULL && d->uid == c->dom_uid ? d : NULL;
+}
+
 static void console_input(struct server *s, struct conn *c, const uint8_t *data, size_t len)
 {
-    struct simhv_domain *d = simhv_dom_find_uid(s->m, c->dom_uid);
+    struct simhv_domain *d = console_dom(s, c);
     if (d == NULL || d->console.attach_gen != c->console_gen)
         return;
     simhv_console_input(&d->console, data, len);
@@ -328,7 +337,7 @@ static void conn_prepare(struct server *s, struct conn *c)
 {
     switch (c->mode) {
     case MODE_CONSOLE: {
-        struct simhv_domain *d = simhv_dom_find_uid(s->m, c->dom_uid);
+        struct simhv_domain *d = console_dom(s, c);
         if (d == NULL || d->console.attach_gen != c->console_gen) {
             conn_finish(c); /* the domain died, or another client took its console */
             break;
@@ -432,10 +441,11 @@ void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
     }
     struct epoll_event evs[EVENTS_MAX];
 
+    simhv_machine_advance(m, simhv_clock_ns());
     while (!*stop && !s.stopping) {
-        uint64_t now = simhv_clock_ns();
-        simhv_machine_advance(m, now);
-        check_orphaned(&s, now);
+        /* The machine was advanced after the last wait (and before every request since):
+         * advancing it again here would only repeat the walk over every domain. */
+        check_orphaned(&s, simhv_clock_ns());
         if (s.stopping)
             break;
         bool busy = false;
