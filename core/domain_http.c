@@ -136,8 +136,7 @@ static void set_parent_location(struct xend_request *req)
     http->reply_header(req, "Location", "/xend/domain");
 }
 
-/* Reply once the domain's record is durable: what was asked must survive a crash. */
-static void reply_when_durable(void *arg, int rc)
+void xend_domain_http_reply_when_durable(void *arg, int rc)
 {
     struct xend_request *req = arg;
     if (rc < 0)
@@ -149,7 +148,7 @@ static int persist_then_reply(struct xend_request *req, int status, struct xend_
 {
     http->reply_take(req, status, xend_sxp_atom_int(0));
     http->defer(req);
-    xend_lifecycle_persist(dom, reply_when_durable, req);
+    xend_lifecycle_persist(dom, xend_domain_http_reply_when_durable, req);
     return 0;
 }
 

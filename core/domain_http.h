@@ -15,4 +15,8 @@ struct class_route *xend_domain_http_class_routes(struct xend_plugin *owner, con
 /* Remove the routes (if still there) and free. NULL is fine. */
 void xend_domain_http_class_routes_free(struct class_route *cr);
 
+/* A store completion (arg: a deferred struct xend_request) that sends the reply already set
+ * once the domain's record is durable, or an error when the write failed. */
+void xend_domain_http_reply_when_durable(void *arg, int rc);
+
 #endif

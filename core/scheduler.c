@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "domain.h"
+#include "domain_http.h"
 #include "http/http.h"
 #include "hv.h"
 #include "lifecycle.h"
@@ -95,15 +96,6 @@ static int read_param(struct xend_request *req, const struct xend_sched_param *p
     return 0;
 }
 
-static void reply_when_durable(void *arg, int rc)
-{
-    struct xend_request *req = arg;
-    const struct xend_host_http *http = xend_http_host_table();
-    if (rc < 0)
-        xend_err_set(http->err(req), XEND_EIO, "parameters set, but the store write failed");
-    http->complete(req, rc < 0 ? -XEND_EIO : 0);
-}
-
 static int handle_op(struct xend_request *req, void *arg)
 {
     struct sched_route *sr = arg;
@@ -159,7 +151,7 @@ static int handle_op(struct xend_request *req, void *arg)
         /* Acknowledged once durable: the parameters must survive a crash. */
         http->reply_take(req, 0, xend_sxp_atom_int(0));
         http->defer(req);
-        xend_lifecycle_persist(dom, reply_when_durable, req);
+        xend_lifecycle_persist(dom, xend_domain_http_reply_when_durable, req);
         return 0;
     }
     xend_log_info("node scheduler parameters set", "scheduler=%s", ops->name);
