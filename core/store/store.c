@@ -3,10 +3,12 @@
  * that group-commits it, and the readers used at start-up.
  *
  * Locks: `qlock` guards the queue, the supersede index, the stop flag and the sync
- * waiters; `iolock` guards the state-dir itself (namespace fds, temp files), held by the
- * writer for a whole batch and by get/load/keys while they read, so that load's removal
- * of leftover temp files can never race with a batch in progress. Nothing is called back
- * with either lock held.
+ * waiters; `iolock` guards the state-dir itself (namespace fds, renames), held by the
+ * writer for a whole batch and by get/load/keys while they read, so that load's setting
+ * aside of damaged files can never race with a batch in progress; `slock` guards the
+ * spare pools, shared by the writer and the refiller thread, which creates pool files
+ * without iolock (under names nothing else uses). Nothing is called back with a lock
+ * held.
  */
 #include "store/store.h"
 
@@ -741,8 +743,11 @@ static void write_batch(struct xend_store *s, struct entry *batch, enum xend_sto
         }
         e->tmpfd = fd;
         e->has_spare = true;
+        /* Cut to length only when the old bytes are longer: ftruncate is not free. */
+        struct stat st;
         int rc = write_all(e->tmpfd, e->data, e->len);
-        if (rc == 0 && ftruncate(e->tmpfd, (off_t)e->len) != 0)
+        if (rc == 0 && (fstat(e->tmpfd, &st) != 0 || st.st_size > (off_t)e->len) &&
+            ftruncate(e->tmpfd, (off_t)e->len) != 0)
             rc = -errno;
         if (rc != 0)
             entry_fail(e, "cannot write temp file", -rc);

@@ -14,12 +14,15 @@
  * `post` function given at open. It must never block the loop thread except in the
  * functions documented as synchronous (start-up, tests, and the plugin ABI's put).
  *
- * Files: ns/KEY holds the record; ns/.KEY.tmp is its temp file. A write overwrites the
- * temp file in place, makes it durable and exchanges it with KEY (RENAME_EXCHANGE; plain
- * rename where the filesystem cannot), so .KEY.tmp then holds the previous version and is
- * reused by the next write: no inode is created or freed per write, which is what costs
- * most here (docs/store.md). A temp file is never read; load removes the ones without a
- * record.
+ * Files: ns/KEY holds the record; ns/.spare-N are the namespace's spare pool. A write
+ * takes a spare, overwrites it in place, makes it durable and exchanges it with KEY
+ * (RENAME_EXCHANGE; a plain rename for a new key or where the filesystem cannot), so the
+ * spare then holds the previous version and goes back to the pool; a delete renames the
+ * record into the pool. No inode is created or freed per write, create or delete while
+ * the pool has files, which is what costs most here (docs/store.md); a background thread
+ * creates spares ahead when a busy namespace's pool runs low. Spares are never read; the
+ * first use of a namespace takes over the pool a previous run left (and the .KEY.tmp
+ * files of the older layout) and removes anything else under a pool name.
  *
  * File format: the record printed as SXP on one line, then a trailer comment
  * `# xend-store len=N crc32=XXXXXXXX` that lets load tell a complete file from a truncated
