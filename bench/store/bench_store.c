@@ -9,7 +9,8 @@
  * domain's changes) and `churn` (create/destroy as xend does them: each client writes a
  * NEW key twice, the intent record then the live one, and after every second create
  * deletes the key it created before, so half the keys are deleted a little later; a
- * create counts once its second write is durable).
+ * create counts once its second write is durable). files_created=W+R: files the writer
+ * created itself (spare pool empty) + files the refiller created ahead.
  *
  *   bench-store [-c CLIENTS] [-t SECONDS] [-m fdatasync|syncfs|both] [-w rewrite|churn|both]
  *               [-d DIR]
@@ -252,9 +253,10 @@ static double bench_one(const char *dir, enum xend_store_sync_mode mode, bool ch
     double avg = batches ? (double)(st1.records - st0.records) / batches : 0;
     if (churn)
         printf("churn   %-9s clients=%-4d creates=%-7llu seconds=%.2f durable_creates/s=%-7.0f "
-               "ops/s=%-7.0f batches=%llu avg_batch=%.1f failed=%llu\n",
+               "ops/s=%-7.0f batches=%llu avg_batch=%.1f failed=%llu files_created=%llu+%llu\n",
                mname, clients, run.done, t_end - t0, rate, (double)ops_at_end / (t_end - t0),
-               batches, avg, run.failed);
+               batches, avg, run.failed, st1.spare_misses - st0.spare_misses,
+               st1.spares_created - st0.spares_created);
     else
         printf("rewrite %-9s clients=%-4d records=%-7llu seconds=%.2f durable_records/s=%-8.0f "
                "batches=%llu avg_batch=%.1f failed=%llu\n",

@@ -79,8 +79,8 @@ struct entry {
 /*
  * An open namespace directory, cached for the store's life (the list and `touched` under
  * iolock; ns and fd never change once listed). Its spare pool (slock): files named
- * .spare-ID, recycled from deleted records or created ahead by the refiller, that a new
- * key's temp file is taken from instead of creating an inode (docs/store.md).
+ * .spare-ID (old versions, deleted records, or created ahead by the refiller) that every
+ * write's new version goes into instead of a new inode (docs/store.md).
  */
 struct nsdir {
     struct nsdir *next;
@@ -123,7 +123,7 @@ struct xend_store {
     bool refill_stop;
     bool has_refiller;
     pthread_t refiller;
-    unsigned long long spares_taken, spares_created, spares_recycled; /* slock */
+    unsigned long long spare_hits, spare_misses, spares_created; /* slock: for stats */
 
     /* The sync pool (plock): one job at a time, posted by the writer. */
     pthread_mutex_t plock;
@@ -327,11 +327,11 @@ static int fsync_dir(int fd)
 
 /*
  * Why a pool: creating an inode on this ext4 (no journal) scans the inodes freed in the
- * last minutes (recently_deleted()), 0.3 ms and more per file, and every delete frees two.
- * A create writes a new key twice (intent, then live), each time without a temp file to
- * reuse. With the pool, a delete renames the record and its temp file into the pool and a
- * new key's temp file is renamed out of it: in steady churn no inode is created or freed
- * on the writer's path. A spare is never read; what it holds does not matter.
+ * last minutes (recently_deleted()), 0.3 ms and more per file. Every write's new version
+ * goes into a pool file; an exchange with the record puts the old version back in the
+ * pool, a new key consumes the file, and a delete renames the record into the pool. In
+ * steady churn no inode is created or freed on the writer's path. A spare is never read;
+ * what it holds does not matter.
  */
 
 static void spare_name(unsigned id, char *out, size_t len)
@@ -463,7 +463,8 @@ static int spare_take(struct xend_store *s, struct nsdir *d, unsigned *id)
         pthread_mutex_lock(&s->slock);
         bool have = d->n_spares > 0;
         *id = have ? d->spares[--d->n_spares] : d->next_spare++;
-        s->spares_taken += have;
+        s->spare_hits += have;
+        s->spare_misses += !have;
         d->misses += !have;
         spare_want(s, d);
         pthread_mutex_unlock(&s->slock);
@@ -511,7 +512,6 @@ static int spare_recycle(struct xend_store *s, struct nsdir *d, const char *name
         return -errno;
     pthread_mutex_lock(&s->slock);
     spare_push(d, id);
-    s->spares_recycled++;
     pthread_mutex_unlock(&s->slock);
     return 0;
 }
@@ -1208,6 +1208,11 @@ void xend_store_stats(struct xend_store *s, struct xend_store_stats *out)
     pthread_mutex_lock(&s->qlock);
     *out = s->stats;
     pthread_mutex_unlock(&s->qlock);
+    pthread_mutex_lock(&s->slock);
+    out->spare_hits = s->spare_hits;
+    out->spare_misses = s->spare_misses;
+    out->spares_created = s->spares_created;
+    pthread_mutex_unlock(&s->slock);
 }
 
 /* --- readers ------------------------------------------------------------------------ */

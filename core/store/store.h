@@ -154,6 +154,9 @@ struct xend_store_stats {
     unsigned long long records;    /* files written or removed */
     unsigned long long superseded; /* queued puts/dels replaced before being written */
     unsigned long long failures;   /* records whose write failed */
+    unsigned long long spare_hits;     /* writes that took a file from the spare pool */
+    unsigned long long spare_misses;   /* writes that created a file (pool empty) */
+    unsigned long long spares_created; /* pool files created ahead by the refiller */
 };
 void xend_store_stats(struct xend_store *store, struct xend_store_stats *out);
 
