@@ -602,6 +602,40 @@ static void test_damaged_files_are_set_aside_and_load_continues(void **state)
     assert_int_equal(count_corrupt(f->dir, "domain", "z"), 0);
 }
 
+static void test_a_busy_namespace_gets_spares_created_ahead(void **state)
+{
+    struct fx *f = *state;
+    struct xend_store_stats st;
+    /* New keys that find the pool empty: after 16 the namespace counts as busy. */
+    for (int i = 0; i < 20; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "d%02d", i);
+        put_text_sync(f->store, "domain", key, "(vm)");
+    }
+    xend_store_stats(f->store, &st);
+    /* The refiller starts at the 16th; later puts may already find its files. */
+    assert_true(st.spare_misses >= 16 && st.spare_misses <= 20);
+    /* The refiller tops the pool up off the writer's path (poll with a deadline). */
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        xend_store_stats(f->store, &st);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (st.spares_created < 64 && now.tv_sec - t0.tv_sec < 10);
+    assert_true(st.spares_created >= 64);
+    unsigned long long misses = st.spare_misses, hits = st.spare_hits;
+    put_text_sync(f->store, "domain", "next", "(vm (name next))");
+    xend_store_stats(f->store, &st);
+    assert_int_equal(st.spare_misses, misses); /* no file created for the new key */
+    assert_int_equal(st.spare_hits, hits + 1);
+    assert_record(f->store, "domain", "next", "(vm (name next))");
+    /* A quiet namespace gets no pool ahead. */
+    put_text_sync(f->store, "vnet", "1", "(vnet)");
+    char listing[256];
+    dir_listing(f->dir, "vnet", listing, sizeof(listing));
+    assert_string_equal(listing, "1");
+}
+
 static void test_crash_leftovers_join_the_pool_and_load_ignores_the_pool(void **state)
 {
     struct fx *f = *state;
@@ -790,6 +824,7 @@ int main(void)
         T(test_put_without_a_callback_is_written_and_posts_nothing),
         T(test_bad_names_are_refused_before_queueing),
         T(test_damaged_files_are_set_aside_and_load_continues),
+        T(test_a_busy_namespace_gets_spares_created_ahead),
         T(test_crash_leftovers_join_the_pool_and_load_ignores_the_pool),
         T(test_load_of_missing_namespace_is_empty),
         T(test_thousand_puts_complete_in_few_batches_each_callback_once),
