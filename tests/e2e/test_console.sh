@@ -147,7 +147,7 @@ exec 3>&-
 # guest write as much back. xend may queue console-buffer-max (256 KiB by default) of it on
 # top of the kernel's socket buffers; the rest must be dropped, with one log line.
 rss_before=$(rss_kb VmRSS)
-# Write until xend logs the drop (at most 40 s): how long that takes depends on how fast
+# Write until xend logs the drop (at most 90 s): how long that takes depends on how fast
 # the simulated guest echoes and on the kernel's socket buffers in front of xend's queue.
 flood=$(perl -MIO::Socket::INET -MSocket -MTime::HiRes=time -e '
     my ($port, $secs, $log) = @ARGV;
@@ -165,7 +165,7 @@ flood=$(perl -MIO::Socket::INET -MSocket -MTime::HiRes=time -e '
         last if grep { /console output dropped.*reason=slow-client/ } <$f>;
     }
     printf "%d %.1f", $sent, time - $start;
-' "$port" 40 "$T/xend.log")
+' "$port" 90 "$T/xend.log")
 rss_after=$(rss_kb VmHWM)
 echo "# flood: ${flood% *} bytes of input in ${flood#* } s; xend VmRSS before ${rss_before} kB, peak after ${rss_after} kB"
 grep -q 'console output dropped.*reason=slow-client' "$T/xend.log" && ok "the guest output the client did not read is dropped, and logged" \
