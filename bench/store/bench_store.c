@@ -98,7 +98,7 @@ struct run {
     struct xend_store *store;
     struct xend_sxp **records; /* one per client */
     bool churn;
-    int run_id; /* keeps churn keys unique across the runs of one directory */
+    int run_id; /* with the pid, keeps churn keys unique across runs in one directory */
     bool stopping;
     unsigned long long done, failed; /* records (rewrite) or creates (churn) */
     unsigned long long ops;          /* store operations that completed */
@@ -149,7 +149,8 @@ static void op_next(struct client *c)
     struct run *r = c->run;
     int rc;
     if (r->churn && c->step == 0)
-        snprintf(c->key, sizeof(c->key), "r%d-c%d-%llu", r->run_id, c->idx, c->seq);
+        snprintf(c->key, sizeof(c->key), "p%ld-r%d-c%d-%llu", (long)getpid(), r->run_id, c->idx,
+                 c->seq);
     if (r->churn && c->step == 2)
         rc = xend_store_del(r->store, "domain", c->prev, on_done, c, &err);
     else
