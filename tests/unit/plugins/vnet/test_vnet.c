@@ -35,9 +35,10 @@ static void write_script(const char *name, const char *body)
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
+    /* One write per run: scripts of several vnets run at once and must not interleave. */
     fprintf(f,
-            "#!/bin/sh\n{ for a in \"$0\" \"$@\"; do printf '%%s\\n' \"$a\"; done; "
-            "echo ---; } >> %s\n%s\n",
+            "#!/bin/sh\nrec=$(for a in \"$0\" \"$@\"; do printf '%%s\\n' \"$a\"; done; "
+            "echo ---)\nprintf '%%s\\n' \"$rec\" >> %s\n%s\n",
             logpath, body);
     fclose(f);
     chmod(path, 0755);
