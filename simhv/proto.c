@@ -163,7 +163,7 @@ static int op_physinfo(struct call *c, struct xend_err *err)
 
 static int op_dmesg(struct call *c, struct xend_err *err)
 {
-    long long clear;
+    long long clear = 0;
     int rc = arg_ll(c, "clear", 0, false, 0, 1, &clear, err);
     if (rc < 0)
         return rc;
@@ -176,7 +176,7 @@ static int op_dmesg(struct call *c, struct xend_err *err)
 static int create_args(struct call *c, struct simhv_dom_args *a, bool mem_required,
                        struct xend_err *err)
 {
-    long long mem, maxmem, vcpus, want, cpu;
+    long long mem = 0, maxmem = 0, vcpus = 0, want = 0, cpu = 0;
     int rc;
     if ((rc = arg_ll(c, "mem_kb", 0, mem_required, 0, INT64_MAX / 2, &mem, err)) < 0 ||
         (rc = arg_ll(c, "maxmem_kb", 0, false, 0, INT64_MAX / 2, &maxmem, err)) < 0 ||
@@ -240,7 +240,7 @@ DOM_OP(op_dom_destroy, simhv_dom_destroy(c->m, d, err))
 static int op_dom_shutdown(struct call *c, struct xend_err *err)
 {
     struct simhv_domain *d;
-    long long reason;
+    long long reason = 0;
     int rc;
     if ((rc = arg_dom(c, &d, err)) < 0 ||
         (rc = arg_ll(c, "reason", 0, true, 0, 16, &reason, err)) < 0)
@@ -308,7 +308,7 @@ static int op_dom_set_target(struct call *c, struct xend_err *err)
 static int op_dom_pin_vcpu(struct call *c, struct xend_err *err)
 {
     struct simhv_domain *d;
-    long long vcpu, cpu;
+    long long vcpu = 0, cpu = 0;
     int rc;
     if ((rc = arg_dom(c, &d, err)) < 0 ||
         (rc = arg_ll(c, "vcpu", 0, true, 0, SIMHV_MAX_VCPUS, &vcpu, err)) < 0 ||
@@ -422,7 +422,7 @@ static int op_notify(struct call *c, struct xend_err *err)
 static int op_dev_attach(struct call *c, struct xend_err *err)
 {
     struct simhv_domain *d;
-    long long devid;
+    long long devid = 0;
     int rc;
     if ((rc = arg_dom(c, &d, err)) < 0 ||
         (rc = arg_ll(c, "devid", 0, true, 0, UINT32_MAX, &devid, err)) < 0)
@@ -442,7 +442,7 @@ static int op_dev_attach(struct call *c, struct xend_err *err)
 static int op_dev_detach(struct call *c, struct xend_err *err)
 {
     struct simhv_domain *d;
-    long long devid;
+    long long devid = 0;
     int rc;
     if ((rc = arg_dom(c, &d, err)) < 0 ||
         (rc = arg_ll(c, "devid", 0, true, 0, UINT32_MAX, &devid, err)) < 0)
@@ -453,7 +453,7 @@ static int op_dev_detach(struct call *c, struct xend_err *err)
 static int op_save(struct call *c, struct xend_err *err)
 {
     struct simhv_domain *d;
-    long long live;
+    long long live = 0;
     int rc;
     if ((rc = arg_dom(c, &d, err)) < 0 || (rc = arg_ll(c, "live", 0, false, 0, 1, &live, err)) < 0)
         return rc;
@@ -491,7 +491,7 @@ static int op_dirty_begin(struct call *c, struct xend_err *err)
 static int op_dirty_read(struct call *c, struct xend_err *err)
 {
     struct simhv_domain *d;
-    long long npages;
+    long long npages = 0;
     int rc;
     if ((rc = arg_dom(c, &d, err)) < 0 ||
         (rc = arg_ll(c, "npages", 0, true, 0, 1ll << 28, &npages, err)) < 0)

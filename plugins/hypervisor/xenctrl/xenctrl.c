@@ -55,9 +55,9 @@ __attribute__((format(printf, 5, 0))) static void xcb_vmessage(xentoollog_logger
             *p = '\'';
     if (level >= XTL_ERROR) {
         if (errnoval > 0)
-            snprintf(h->last, sizeof(h->last), "%s: %s", msg, strerror(errnoval));
+            snprintf(h->last, sizeof(h->last), "%.190s: %.60s", msg, strerror(errnoval));
         else
-            snprintf(h->last, sizeof(h->last), "%s", msg);
+            snprintf(h->last, sizeof(h->last), "%.255s", msg);
     }
     if (h->c == NULL)
         return;
