@@ -45,6 +45,8 @@ void xend_lifecycle_adopt_hold(bool hold)
         LC.adopt_holds--;
 }
 
+static void schedule_check(void);
+
 /* ---- small helpers ---- */
 
 void xend_lifecycle_emit(const char *name, struct xend_domain *dom, const char *extra)
@@ -427,19 +429,31 @@ static void create_forgotten(void *arg, int rc)
     create_reply(c);
 }
 
+static void create_undo_detached(int rc, const struct xend_err *err, void *arg)
+{
+    (void)rc;
+    (void)err;
+    struct create *c = arg;
+    struct xend_err e = {0};
+    /* domain.h's order: devices are gone by the time plugins see DESTROY. */
+    xend_hooks_run(XEND_HOOK_DESTROY, c->dom, XEND_HOOK_ROLLBACK, -1, NULL, NULL, NULL);
+    XEND_HV_CALL(dom_destroy, &e, c->dom->id);
+    xend_lifecycle_forget(c->dom, create_forgotten, c);
+}
+
 static void create_acknowledged(void *arg, int rc)
 {
     struct create *c = arg;
     if (rc < 0) {
-        /* Not durable, so not acknowledged: the domain must not stay. */
+        /* Not durable, so not acknowledged: the domain must not stay, nor its devices. */
         xend_err_set(&c->err, XEND_EIO, "Error creating domain: cannot write the store");
         c->rc = -XEND_EIO;
-        struct xend_err e = {0};
-        xend_hooks_run(XEND_HOOK_DESTROY, c->dom, XEND_HOOK_ROLLBACK, -1, NULL, NULL, NULL);
-        XEND_HV_CALL(dom_destroy, &e, c->dom->id);
-        xend_lifecycle_forget(c->dom, create_forgotten, c);
+        c->dom->busy = true;
+        xend_devices_detach_all(c->dom, XEND_DEV_ROLLBACK, create_undo_detached, c);
         return;
     }
+    c->dom->busy = false;
+    schedule_check(); /* it may have exited while held busy */
     xend_log_info("domain created", "domain=%s id=%u", c->dom->name, c->dom->id);
     xend_lifecycle_emit("xend.domain.create", c->dom, NULL);
     create_reply(c);
@@ -460,6 +474,7 @@ static void create_built(int rc, const struct xend_err *err, void *arg)
     }
     c->dom->phase = XEND_DOM_LIVE;
     c->dom->start_time = xend_loop_wall_time();
+    c->dom->busy = true; /* until acknowledged: a destroy or an exit waits for the reply */
     xend_lifecycle_persist(c->dom, create_acknowledged, c);
 }
 
@@ -1043,6 +1058,13 @@ static void on_coalesced_check(void *arg)
     xend_lifecycle_check();
 }
 
+static void schedule_check(void)
+{
+    if (LC.check_pending == NULL)
+        LC.check_pending = xend_loop_host_table()->timer_add(NULL, CHECK_COALESCE_MS, false,
+                                                             on_coalesced_check, NULL);
+}
+
 /*
  * A burst of state changes (a thousand creates) must not cost a full list each: one check
  * covers every change up to it, so notifications within CHECK_COALESCE_MS share one.
@@ -1056,9 +1078,7 @@ static void on_notify(int fd, uint32_t events, void *arg)
     const struct xend_backend_ops *ops = xend_hv(&ctx);
     if (ops && ops->notify_ack)
         ops->notify_ack(ctx);
-    if (LC.check_pending == NULL)
-        LC.check_pending = xend_loop_host_table()->timer_add(NULL, CHECK_COALESCE_MS, false,
-                                                             on_coalesced_check, NULL);
+    schedule_check();
 }
 
 static void on_check_timer(void *arg)
