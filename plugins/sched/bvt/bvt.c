@@ -15,46 +15,11 @@
 #include <xend/plugin.h>
 #include <xend/sched.h>
 
+#include "../bvt_params.h"
 #include "../sched_plugin.h"
 
 static const struct xend_sched_param bvt_params[] = {
-    {.name = "mcuadv",
-     .scope = XEND_SCHED_DOMAIN,
-     .min = 1,
-     .max = 1000000,
-     .dflt = 10,
-     .unit = "",
-     .doc = "MCU advance: the inverse of the weight; cpu share is proportional to 1/mcuadv"},
-    {.name = "warpback",
-     .scope = XEND_SCHED_DOMAIN,
-     .min = 0,
-     .max = 1,
-     .dflt = 0,
-     .optional = true,
-     .unit = "",
-     .doc = "1: the domain warps (borrows virtual time) when it wakes"},
-    {.name = "warpvalue",
-     .alias = "warp",
-     .scope = XEND_SCHED_DOMAIN,
-     .min = 0,
-     .max = 100000000,
-     .dflt = 0,
-     .unit = "",
-     .doc = "how much virtual time a warped domain borrows, in MCUs (100 us) at mcuadv 1"},
-    {.name = "warpl",
-     .scope = XEND_SCHED_DOMAIN,
-     .min = 0,
-     .max = 3600000,
-     .dflt = 2000,
-     .unit = "ms",
-     .doc = "warp limit: the longest a domain runs warped"},
-    {.name = "warpu",
-     .scope = XEND_SCHED_DOMAIN,
-     .min = 0,
-     .max = 3600000,
-     .dflt = 1000,
-     .unit = "ms",
-     .doc = "unwarp requirement: how long after hitting the limit before it warps again"},
+    XEND_BVT_DOMAIN_PARAMS
     {.name = "ctx_allow",
      .scope = XEND_SCHED_NODE,
      .min = 100000,
