@@ -77,10 +77,23 @@ struct persist_wait {
     void *arg;
 };
 
+void xend_lifecycle_new_key(char out[33])
+{
+    make_uuid(out);
+}
+
 void xend_lifecycle_persist(struct xend_domain *dom, void (*done)(void *arg, int rc), void *arg)
+{
+    xend_lifecycle_persist_marked(dom, NULL, done, arg);
+}
+
+void xend_lifecycle_persist_marked(struct xend_domain *dom, struct xend_sxp *mark,
+                                   void (*done)(void *arg, int rc), void *arg)
 {
     struct xend_err err = {0};
     struct xend_sxp *rec = xend_domain_record(dom);
+    if (mark)
+        xend_sxp_append_take(rec, mark);
     int rc = xend_store_put(LC.store, NS_DOMAIN, dom->uuid, rec, done, arg, &err);
     xend_sxp_free(rec);
     if (rc < 0) {
@@ -1117,6 +1130,20 @@ static void find_by_name(void *arg, const struct xend_dominfo *info)
         ns->ids[ns->n++] = info->domid;
 }
 
+/* An incoming migration's intent lists (spare ID...): the source's domain of the same name
+ * on this host, whose own record may load only after this one. */
+static bool spared(const struct xend_sxp *rec, uint32_t id)
+{
+    const struct xend_sxp *l = xend_sxp_child(rec, "spare");
+    for (size_t i = 1; i < xend_sxp_length(l); i++) {
+        long long v;
+        const char *t = xend_sxp_atom_text(xend_sxp_nth(l, i));
+        if (t && xend_sxp_text_int(t, &v) && v == (long long)id)
+            return true;
+    }
+    return false;
+}
+
 static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
 {
     struct reconcile *rc = arg;
@@ -1142,7 +1169,7 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
         struct name_search ns = {.name = name};
         XEND_HV_CALL(dom_list, &err, find_by_name, &ns);
         for (size_t i = 0; i < ns.n; i++)
-            if (xend_domain_by_id(ns.ids[i]) == NULL)
+            if (xend_domain_by_id(ns.ids[i]) == NULL && !spared(rec, ns.ids[i]))
                 XEND_HV_CALL(dom_destroy, &err, ns.ids[i]);
         xend_store_del(LC.store, NS_DOMAIN, key, NULL, NULL, &err);
         xend_log_notice("unfinished create removed", "domain=%s", name);
@@ -1172,6 +1199,19 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
     if (xend_sxp_child_int(rec, "restart_forced", &v) == 0)
         dom->restart_forced = v != 0;
     const struct xend_sxp *devs = xend_sxp_child(rec, "devices");
+    if (xend_sxp_child_int(rec, "released", &v) == 0 && v) {
+        /* Its image was saved before xend stopped: finish taking it down, never restart it
+         * (the save file is now the domain). */
+        if (exists)
+            xend_domain_set_id(dom, (uint32_t)id);
+        xend_devices_reattach(dom, devs, &err);
+        dom->phase = XEND_DOM_LIVE;
+        dom->shutdown_requested = XEND_SHUTDOWN_HALT;
+        xend_log_notice("saved domain released", "domain=%s", name);
+        rc->cleaned++;
+        xend_lifecycle_teardown(dom, XEND_SHUTDOWN_SUSPEND, false, restart_after_reconcile, NULL);
+        return;
+    }
     if (strcmp(phase, "restarting") == 0) {
         /* xend died while building the new instance: remove what was made of it, then
          * restart again, as was decided. */

@@ -28,6 +28,13 @@ void xend_lifecycle_attach_instance(struct xend_domain *dom, enum xend_hook_poin
 /* Detach devices, DESTROY hooks, destroy in the hypervisor, then restart or forget. */
 void xend_lifecycle_teardown(struct xend_domain *dom, int exit_reason, bool restart,
                              xend_lifecycle_done_fn *done, void *arg);
+/* Persist dom's record with `mark` (taken, may be NULL) appended: (released 1) after a save
+ * (the next start takes the domain down and forgets it), (spare ID...) on an incoming
+ * migration's intent (the next start's clean-up leaves those ids alone). */
+void xend_lifecycle_persist_marked(struct xend_domain *dom, struct xend_sxp *mark,
+                                   void (*done)(void *arg, int rc), void *arg);
+/* A new random store key (32 hex digits). */
+void xend_lifecycle_new_key(char out[33]);
 void xend_lifecycle_forget(struct xend_domain *dom, void (*done)(void *arg, int rc), void *arg);
 /* While held, domains the hypervisor has and xend does not are not adopted (a restore is
  * making one). Calls nest. */
