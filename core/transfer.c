@@ -144,7 +144,7 @@ struct send {
     struct xend_domain *dom;
     uint32_t domid;
     int fd;
-    char *path;        /* save: the file, unlinked on failure */
+    char *path;        /* save: the file (opened by the worker), unlinked on failure */
     char *host, *port; /* migrate */
     bool live;
     struct xend_sxp *record;
@@ -171,8 +171,6 @@ static void send_failed_on_loop(struct send *s)
 {
     struct xend_domain *dom = s->dom;
     struct xend_err e = {0};
-    if (s->path)
-        unlink(s->path);
     long long paused = 0;
     if (s->record)
         xend_sxp_child_int(s->record, "paused", &paused);
@@ -214,18 +212,55 @@ static void progress(void *arg, uint64_t done, uint64_t total)
                    (unsigned long long)done, (unsigned long long)total);
 }
 
+/* The file's name must survive a crash as well as its bytes: the record is dropped next. */
+static int fsync_parent(const char *path)
+{
+    char *dir = xend_xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    slash[slash == dir ? 1 : 0] = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    int rc = fd < 0 || fsync(fd) < 0 ? -1 : 0;
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Worker thread: every call on the file may block on slow storage. */
 static void save_work(void *arg)
 {
     struct send *s = arg;
     void *ctx;
     const struct xend_backend_ops *ops = xend_hv(&ctx);
+    s->fd = open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (s->fd < 0) {
+        s->rc = xend_err_set(&s->err, XEND_EIO, "cannot create %s: %s", s->path, strerror(errno));
+        return; /* nothing to unlink: it was never made */
+    }
     if (write_header(s->fd, s->record) < 0) {
         s->rc = xend_err_set(&s->err, XEND_EIO, "cannot write %s: %s", s->path, strerror(errno));
+    } else {
+        s->rc = ops->save(ctx, s->domid, s->fd, false, progress, s, &s->err);
+        if (s->rc == 0 && (fsync(s->fd) < 0 || fsync_parent(s->path) < 0))
+            s->rc = xend_err_set(&s->err, XEND_EIO, "cannot write %s: %s", s->path,
+                                 strerror(errno));
+    }
+    if (s->rc < 0)
+        unlink(s->path);
+}
+
+static void save_marked(void *arg, int rc)
+{
+    struct send *s = arg;
+    if (rc < 0) {
+        /* Without the mark a crash during the teardown could bring the domain back next to
+         * its image: keep the domain, drop the image. */
+        s->rc = xend_err_set(&s->err, XEND_EIO, "saved, but cannot write the store");
+        unlink(s->path);
+        send_failed_on_loop(s);
         return;
     }
-    s->rc = ops->save(ctx, s->domid, s->fd, false, progress, s, &s->err);
-    if (s->rc == 0 && fsync(s->fd) < 0)
-        s->rc = xend_err_set(&s->err, XEND_EIO, "cannot write %s: %s", s->path, strerror(errno));
+    release_source(s);
 }
 
 static void save_done(void *arg)
@@ -235,7 +270,9 @@ static void save_done(void *arg)
         send_failed_on_loop(s);
         return;
     }
-    release_source(s);
+    /* The image is durable: from now on the file is the domain. The mark, durable before
+     * the teardown starts, makes the next start finish the teardown if xend dies in it. */
+    xend_lifecycle_persist_marked(s->dom, xend_sxp_list_of("released", "1", NULL), save_marked, s);
 }
 
 static struct send *send_begin(struct xend_domain *dom, xend_lifecycle_done_fn *done, void *arg,
@@ -285,14 +322,6 @@ void xend_lifecycle_save(struct xend_domain *dom, const char *path, xend_lifecyc
     if (s == NULL)
         return;
     s->path = xend_xstrdup(path);
-    s->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (s->fd < 0) {
-        s->rc = xend_err_set(&s->err, XEND_EIO, "cannot create %s: %s", path, strerror(errno));
-        free(s->path);
-        s->path = NULL; /* nothing to unlink: it was never made */
-        send_failed_on_loop(s);
-        return;
-    }
     xend_lifecycle_emit("xend.domain.save", dom, "begin");
     xend_log_info("domain save", "domain=%s file=%s", dom->name, path);
     xend_loop_work(save_work, save_done, s);
@@ -443,9 +472,14 @@ void xend_lifecycle_migrate(struct xend_domain *dom, const char *destination, bo
 
 struct recv {
     int fd;
+    char *path;     /* restore: the file, opened by the worker */
     bool from_file; /* restore: no handshake */
     struct xend_sxp *record;
     struct xend_domain *dom;
+    /* migration, until the take-over: stands for the domain in its intent record (its name
+     * not reserved, the source may hold it); owned */
+    struct xend_domain *shadow;
+    bool intent_written;
     struct xend_dom_create args;
     uint32_t domid;
     xend_lifecycle_done_fn *done;
@@ -476,6 +510,8 @@ static void recv_reply(struct recv *r)
     if (r->fd >= 0)
         close(r->fd);
     xend_sxp_free(r->record);
+    free(r->shadow);
+    free(r->path);
     free(r);
 }
 
@@ -483,16 +519,22 @@ static void recv_forgotten(void *arg, int rc)
 {
     (void)rc;
     struct recv *r = arg;
-    xend_domain_free(r->dom);
+    if (r->dom)
+        xend_domain_free(r->dom);
     r->dom = NULL;
     recv_reply(r);
 }
 
+/* Whatever the hypervisor made of it is gone by now; the intent record goes last. */
 static void recv_fail(struct recv *r)
 {
     xend_log_warn("restore failed", "error=\"%s\"", xend_err_msg(&r->err));
     if (r->dom) {
         xend_lifecycle_forget(r->dom, recv_forgotten, r);
+        return;
+    }
+    if (r->shadow && r->intent_written) {
+        xend_lifecycle_forget(r->shadow, recv_forgotten, r);
         return;
     }
     recv_reply(r);
@@ -553,6 +595,10 @@ static void recv_take_over(struct recv *r)
             recv_fail(r);
             return;
         }
+        /* Its records replace the intent. */
+        memcpy(r->dom->uuid, r->shadow->uuid, sizeof(r->dom->uuid));
+        free(r->shadow);
+        r->shadow = NULL;
     }
     xend_domain_set_id(r->dom, r->domid);
     xend_lifecycle_attach_instance(r->dom, XEND_HOOK_RESTORE, recv_attached, r);
@@ -597,6 +643,15 @@ static void recv_image_done(void *arg)
 static void recv_header_work(void *arg)
 {
     struct recv *r = arg;
+    if (r->path) {
+        /* Worker thread: opening may block on slow storage. */
+        r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
+        if (r->fd < 0) {
+            r->rc = xend_err_set(&r->err, XEND_ENOENT, "cannot open %s: %s", r->path,
+                                 strerror(errno));
+            return;
+        }
+    }
     r->record = read_header(r->fd, &r->err);
     if (r->record == NULL)
         r->rc = -r->err.code;
@@ -612,6 +667,7 @@ static void recv_intent_durable(void *arg, int rc)
         recv_fail(r);
         return;
     }
+    r->intent_written = true;
     xend_loop_work(recv_image_work, recv_image_done, r);
 }
 
@@ -642,24 +698,40 @@ static void recv_header_done(void *arg)
         xend_lifecycle_persist(r->dom, recv_intent_durable, r);
         return;
     }
-    /* Shell parameters from the config; the name is taken at take-over. */
-    struct xend_domain tmp = {0};
-    tmp.config = (struct xend_sxp *)cfg;
-    r->rc = xend_lifecycle_create_args(&tmp, &r->args, &r->err);
+    /*
+     * A migration takes the name only at take-over (the source, maybe on this host, holds it
+     * until it lets go), but the intent is durable before the hypervisor holds the domain,
+     * as for a create: a crash in between leaves a record that tells the next start to
+     * remove the domain, which the hypervisor knows by this name. A source on this host
+     * has the same name: its id is spared (its own record may load later).
+     */
+    struct xend_domain *sh = r->shadow = xend_xcalloc(1, sizeof(*sh));
+    snprintf(sh->name, sizeof(sh->name), "%s", xend_sxp_child_value(cfg, "name", ""));
+    sh->id = UINT32_MAX;
+    sh->phase = XEND_DOM_CREATING;
+    sh->shutdown_requested = -1;
+    sh->config = (struct xend_sxp *)cfg; /* borrowed from r->record; the record copies it */
+    xend_lifecycle_new_key(sh->uuid);
+    r->rc = xend_lifecycle_create_args(sh, &r->args, &r->err); /* validates the name too */
     if (r->rc < 0) {
         recv_fail(r);
         return;
     }
-    r->args.name = NULL;
-    xend_loop_work(recv_image_work, recv_image_done, r);
+    struct xend_sxp *spare = xend_sxp_list_of("spare", NULL);
+    struct xend_domain *local = xend_domain_by_name(sh->name);
+    if (local && local->id != UINT32_MAX)
+        xend_sxp_append_take(spare, xend_sxp_atom_int(local->id));
+    xend_lifecycle_persist_marked(sh, spare, recv_intent_durable, r);
 }
 
-static void recv_start(int fd, bool from_file, xend_lifecycle_done_fn *done, void *arg)
+/* From a connected peer (fd taken) or from a file (path borrowed). */
+static void recv_start(int fd, const char *path, xend_lifecycle_done_fn *done, void *arg)
 {
     struct recv *r = xend_xcalloc(1, sizeof(*r));
     xend_lifecycle_adopt_hold(true);
     r->fd = fd;
-    r->from_file = from_file;
+    r->from_file = path != NULL;
+    r->path = path ? xend_xstrdup(path) : NULL;
     r->done = done;
     r->arg = arg;
     xend_loop_work(recv_header_work, recv_header_done, r);
@@ -667,15 +739,8 @@ static void recv_start(int fd, bool from_file, xend_lifecycle_done_fn *done, voi
 
 void xend_lifecycle_restore(const char *path, xend_lifecycle_done_fn *done, void *arg)
 {
-    struct xend_err err = {0};
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        xend_err_set(&err, XEND_ENOENT, "cannot open %s: %s", path, strerror(errno));
-        done(-XEND_ENOENT, &err, NULL, arg);
-        return;
-    }
     xend_log_info("domain restore", "file=%s", path);
-    recv_start(fd, true, done, arg);
+    recv_start(-1, path, done, arg);
 }
 
 /* ---- the relocation listener ---- */
@@ -719,7 +784,7 @@ static void on_relocation(int fd, uint32_t events, void *arg)
     setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     R.receiving++;
     xend_log_info("relocation connection", "fd=%d", c);
-    recv_start(c, false, relocation_done, NULL);
+    recv_start(c, NULL, relocation_done, NULL);
 }
 
 int xend_transfer_listen(const char *address, int port, struct xend_err *err)
