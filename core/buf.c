@@ -80,7 +80,7 @@ void xend_buf_commit(struct xend_buf *b, size_t n)
     b->data[b->len] = '\0';
 }
 
-void xend_buf_append(struct xend_buf *b, const void *data, size_t len)
+void xend_buf_append_slow(struct xend_buf *b, const void *data, size_t len)
 {
     char *p = xend_buf_reserve(b, len);
     if (len)
@@ -93,9 +93,18 @@ void xend_buf_puts(struct xend_buf *b, const char *s)
     xend_buf_append(b, s, strlen(s));
 }
 
-void xend_buf_putc(struct xend_buf *b, char c)
+void xend_buf_put_int(struct xend_buf *b, long long value)
 {
-    xend_buf_append(b, &c, 1);
+    char tmp[24];
+    char *p = tmp + sizeof(tmp);
+    unsigned long long u = value < 0 ? 0ull - (unsigned long long)value : (unsigned long long)value;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (value < 0)
+        *--p = '-';
+    xend_buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void xend_buf_vprintf(struct xend_buf *b, const char *fmt, va_list ap)

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct xend_buf {
     char *data; /* owned; NULL until the first append */
@@ -16,9 +17,25 @@ struct xend_buf {
 
 #define XEND_BUF_INIT {NULL, 0, 0}
 
-void xend_buf_append(struct xend_buf *b, const void *data, size_t len);
+void xend_buf_append_slow(struct xend_buf *b, const void *data, size_t len);
+/* Inline: the printers of large replies call these a few dozen times per domain. */
+static inline void xend_buf_append(struct xend_buf *b, const void *data, size_t len)
+{
+    if (b->len + len < b->cap) {
+        memcpy(b->data + b->len, data, len);
+        b->len += len;
+        b->data[b->len] = '\0';
+    } else {
+        xend_buf_append_slow(b, data, len);
+    }
+}
+static inline void xend_buf_putc(struct xend_buf *b, char c)
+{
+    xend_buf_append(b, &c, 1);
+}
 void xend_buf_puts(struct xend_buf *b, const char *s);
-void xend_buf_putc(struct xend_buf *b, char c);
+/* Decimal, as %lld prints it, without printf's cost. */
+void xend_buf_put_int(struct xend_buf *b, long long value);
 void xend_buf_printf(struct xend_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void xend_buf_vprintf(struct xend_buf *b, const char *fmt, va_list ap);
 /* Make room for n more bytes; returns where they go (commit with xend_buf_commit). */

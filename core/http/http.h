@@ -74,6 +74,15 @@ int xend_http_stream_write(struct xend_request *req, const char *data, size_t le
 void xend_http_stream_end(struct xend_request *req);
 void xend_http_stream_on_close(struct xend_request *req, xend_http_stream_close_fn *fn, void *arg);
 
+/*
+ * Set the reply to an SXP value already printed, with a status (0 = 200); the text is taken
+ * from `text` (left empty). Programs get the text as it is; HTML and JSON clients get the
+ * value parsed and rendered as reply_take's would be. For replies that are printed straight
+ * from the core's records (domain infos), so that the common case builds no tree.
+ */
+struct xend_buf;
+void xend_http_reply_sxp_text(struct xend_request *req, int status, struct xend_buf *text);
+
 /* The id of a request (increasing from 1), for log lines of handlers. */
 uint64_t xend_http_request_id(const struct xend_request *req);
 
@@ -86,7 +95,6 @@ int xend_http_status_for(int code);
 
 /* JSON for the streams that write their own lines (the event follow stream). */
 #define XEND_HTTP_HAVE_JSON 1
-struct xend_buf;
 bool xend_http_wants_json(struct xend_request *req);
 /* Append the JSON mapping of node (docs/http.md) to out. */
 void xend_http_json(const struct xend_sxp *node, struct xend_buf *out);

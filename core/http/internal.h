@@ -132,15 +132,18 @@ struct xend_http_response {
     int status;
     const char *reason;       /* borrowed, no CR/LF */
     const char *content_type; /* borrowed */
-    const char *body;         /* borrowed */
+    const char *body;         /* borrowed, unless body_owned */
     size_t body_len;
+    /* When non-NULL, `body` itself (libc-allocated), handed over: the transport frees it,
+     * so that a large reply (a list of a thousand infos) is written without a copy. */
+    char *body_owned;
     const struct xend_http_header *headers; /* extra headers, borrowed */
     size_t nheaders;
 };
 
 /* How a request talks to its connection; the server provides one, the tests another. */
 struct xend_http_transport {
-    /* Write a whole reply. */
+    /* Write a whole reply; frees resp->body_owned. */
     void (*send)(struct xend_request *req, const struct xend_http_response *resp);
     /* Chunked streaming: the head, one chunk, the end. write returns 0 or -XEND_EIO. */
     void (*stream_head)(struct xend_request *req, int status, const char *content_type);
@@ -189,8 +192,9 @@ struct xend_request {
     int status;             /* of the reply set by the handler (0 = 200) */
     struct xend_sxp *value; /* owned */
     char *raw_type;         /* owned; non-NULL for reply_raw */
-    char *raw_body;
+    char *raw_body;         /* owned; reply_raw's body, or printed SXP when raw_sxp */
     size_t raw_len;
+    bool raw_sxp;           /* raw_body is an SXP value already printed */
     struct xend_http_header *headers;
     size_t nheaders;
     int sent_status; /* for the log line */

@@ -8,6 +8,7 @@
  * to a socket: it hands finished replies to the transport.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,25 +120,35 @@ static void reason_from(const char *msg, char *out, size_t out_len)
     out[n] = '\0';
 }
 
-static void send_response(struct xend_request *req, int status, const char *reason,
-                          const char *ctype, const char *body, size_t len)
+/* Send a reply; `owned` (may be NULL) is the body's memory, taken. */
+static void send_response_owned(struct xend_request *req, int status, const char *reason,
+                                const char *ctype, const char *body, size_t len, char *owned)
 {
     req->sent_status = status;
     req->replied = true;
     req->finished = true;
     log_request(req, status);
-    if (req->gone || req->transport == NULL)
+    if (req->gone || req->transport == NULL) {
+        free(owned);
         return;
+    }
     struct xend_http_response resp = {
         .status = status,
         .reason = reason,
         .content_type = ctype,
         .body = body,
         .body_len = len,
+        .body_owned = owned,
         .headers = req->headers,
         .nheaders = req->nheaders,
     };
     req->transport->send(req, &resp);
+}
+
+static void send_response(struct xend_request *req, int status, const char *reason,
+                          const char *ctype, const char *body, size_t len)
+{
+    send_response_owned(req, status, reason, ctype, body, len, NULL);
 }
 
 /* An error reply in the request's format. `plain` keeps the text/plain form of PROTOCOL.md
@@ -205,6 +216,23 @@ static void finish(struct xend_request *req, int rc)
         send_response(req, status, reason, req->raw_type, req->raw_body ? req->raw_body : "",
                       req->raw_len);
         return;
+    }
+    if (req->raw_sxp) {
+        if (req->format == XEND_HTTP_FMT_SXP) {
+            char *body = req->raw_body;
+            req->raw_body = NULL;
+            send_response_owned(req, status, reason, "application/sxp", body, req->raw_len, body);
+            return;
+        }
+        /* Our own text: only the depth limit is kept, against a printer bug. */
+        static const struct xend_sxp_limits own = {.max_nodes = SIZE_MAX, .max_atom = SIZE_MAX};
+        char msg[256];
+        if (xend_sxp_parse(req->raw_body, req->raw_len, &own, &req->value, msg, sizeof(msg)) < 0) {
+            xend_log_emit(NULL, XEND_LOG_ERROR, "unparsable reply", "path=%s error=\"%s\"",
+                          req->path, msg);
+            send_error(req, 500, "Internal error: unparsable reply", false);
+            return;
+        }
     }
     struct xend_sxp *zero = NULL;
     const struct xend_sxp *v = req->value;
@@ -564,6 +592,21 @@ static void http_reply_take(struct xend_request *req, int status, struct xend_sx
     req->status = status;
     free(req->raw_type);
     req->raw_type = NULL;
+    free(req->raw_body);
+    req->raw_body = NULL;
+    req->raw_sxp = false;
+}
+
+void xend_http_reply_sxp_text(struct xend_request *req, int status, struct xend_buf *text)
+{
+    if (!valid(req)) {
+        xend_buf_free(text);
+        return;
+    }
+    http_reply_take(req, status, NULL);
+    req->raw_len = text->len;
+    req->raw_body = xend_buf_steal(text);
+    req->raw_sxp = true;
 }
 
 static void http_reply_raw(struct xend_request *req, int status, const char *content_type,
@@ -579,6 +622,7 @@ static void http_reply_raw(struct xend_request *req, int status, const char *con
         memcpy(req->raw_body, body, len);
     req->raw_body[len] = '\0';
     req->raw_len = len;
+    req->raw_sxp = false;
     req->status = status;
     xend_sxp_free(req->value);
     req->value = NULL;

@@ -1,6 +1,7 @@
 /* Stubs and the fake transport for the core/http unit tests (see support.h). */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log/log.h"
@@ -40,6 +41,7 @@ static void fake_send(struct xend_request *req, const struct xend_http_response 
     for (size_t i = 0; i < r->nheaders; i++)
         if (strcmp(r->headers[i].name, "Location") == 0)
             snprintf(cap.location, sizeof(cap.location), "%s", r->headers[i].value);
+    free(r->body_owned);
 }
 
 static void fake_head(struct xend_request *req, int status, const char *ctype)

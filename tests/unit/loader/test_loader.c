@@ -110,6 +110,7 @@ static void cap_send(struct xend_request *req, const struct xend_http_response *
     (void)req;
     reply.status = r->status;
     snprintf(reply.body, sizeof(reply.body), "%.*s", (int)r->body_len, r->body);
+    free(r->body_owned);
 }
 
 static void cap_head(struct xend_request *req, int status, const char *ctype)
