@@ -42,6 +42,8 @@ static struct {
     size_t nhooks;
     struct describer_reg *describers;
     size_t ndescribers;
+    xend_domain_info_printer_fn **printers;
+    size_t nprinters;
 } T;
 
 static unsigned name_hash(const char *s)
@@ -184,6 +186,7 @@ void xend_domain_table_free(void)
     free(T.by_id);
     free(T.hooks);
     free(T.describers);
+    free(T.printers);
     memset(&T, 0, sizeof(T));
 }
 
@@ -539,54 +542,113 @@ const char *xend_shutdown_reason_name(int reason)
     }
 }
 
-struct xend_sxp *xend_domain_info(struct xend_domain *dom)
+/* "(key value)" pieces of the info, printed as xend_sxp_print_buf would print them. */
+static void put_kv(struct xend_buf *out, const char *key, const char *value)
 {
+    xend_buf_puts(out, " (");
+    xend_buf_puts(out, key);
+    xend_buf_putc(out, ' ');
+    xend_sxp_print_atom(value, strlen(value), out);
+    xend_buf_putc(out, ')');
+}
+
+static void put_kv_int(struct xend_buf *out, const char *key, long long value)
+{
+    xend_buf_puts(out, " (");
+    xend_buf_puts(out, key);
+    xend_buf_putc(out, ' ');
+    xend_buf_put_int(out, value);
+    xend_buf_putc(out, ')');
+}
+
+static void put_kv_double(struct xend_buf *out, const char *key, double value)
+{
+    xend_buf_puts(out, " (");
+    xend_buf_puts(out, key);
+    xend_buf_putc(out, ' ');
+    xend_buf_puts(out, xend_sxp_double_text(value).text);
+    xend_buf_putc(out, ')');
+}
+
+/* The items after the head of `list`, each after a space. */
+static void put_items(struct xend_buf *out, const struct xend_sxp *list, size_t from)
+{
+    size_t n = xend_sxp_length(list);
+    for (size_t i = from; i < n; i++) {
+        xend_buf_putc(out, ' ');
+        xend_sxp_print_buf(xend_sxp_nth(list, i), out);
+    }
+}
+
+/* What the describers add; they write into a tree (the ABI), a small one that lives only
+ * while it is printed. */
+static void put_described(struct xend_buf *out, struct xend_domain *dom)
+{
+    if (T.ndescribers == 0)
+        return;
     struct xend_sxp *d = xend_sxp_list_of("domain", NULL);
-    xend_sxp_add_kv_int(d, "id", dom->id == UINT32_MAX ? -1 : (long long)dom->id);
-    xend_sxp_add_kv(d, "name", dom->name);
+    for (size_t i = 0; i < T.ndescribers; i++)
+        T.describers[i].fn(dom, d, T.describers[i].arg);
+    put_items(out, d, 1);
+    xend_sxp_free(d);
+}
+
+void xend_domain_info_printer_add(xend_domain_info_printer_fn *fn)
+{
+    T.printers = xend_xrealloc(T.printers, (T.nprinters + 1) * sizeof(*T.printers));
+    T.printers[T.nprinters++] = fn;
+}
+
+void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
+{
+    xend_buf_puts(out, "(domain");
+    put_kv_int(out, "id", dom->id == UINT32_MAX ? -1 : (long long)dom->id);
+    put_kv(out, "name", dom->name);
     long long mem_mb = 0;
     if (dom->info_known)
         mem_mb = (long long)(dom->info.mem_kb / 1024);
     else if (dom->config)
         xend_sxp_child_int(dom->config, "memory", &mem_mb);
-    xend_sxp_add_kv_int(d, "memory", mem_mb);
+    put_kv_int(out, "memory", mem_mb);
     if (dom->info_known && dom->phase != XEND_DOM_HALTED) {
-        xend_sxp_add_kv_int(d, "maxmem", (long long)(dom->info.maxmem_kb / 1024));
+        put_kv_int(out, "maxmem", (long long)(dom->info.maxmem_kb / 1024));
         char st[6];
         xend_domain_state_text(dom->info.flags, st);
-        xend_sxp_add_kv(d, "state", st);
+        put_kv(out, "state", st);
         if (dom->info.flags & XEND_DOMF_SHUTDOWN)
-            xend_sxp_add_kv(d, "shutdown_reason",
-                            xend_shutdown_reason_name((int)dom->info.shutdown_reason));
-        xend_sxp_add_kv_int(d, "cpu", dom->info.cpu);
-        xend_sxp_add_kv_take(d, "cpu_time",
-                             xend_sxp_atom_double((double)dom->info.cpu_time_ns / 1e9));
+            put_kv(out, "shutdown_reason", xend_shutdown_reason_name((int)dom->info.shutdown_reason));
+        put_kv_int(out, "cpu", dom->info.cpu);
+        put_kv_double(out, "cpu_time", (double)dom->info.cpu_time_ns / 1e9);
     } else if (dom->phase == XEND_DOM_HALTED) {
-        xend_sxp_add_kv(d, "state", "-----");
+        put_kv(out, "state", "-----");
     }
     if (dom->start_time > 0) {
-        xend_sxp_add_kv_take(d, "up_time",
-                             xend_sxp_atom_double(xend_loop_wall_time() - dom->start_time));
-        xend_sxp_add_kv_take(d, "start_time", xend_sxp_atom_double(dom->start_time));
+        put_kv_double(out, "up_time", xend_loop_wall_time() - dom->start_time);
+        put_kv_double(out, "start_time", dom->start_time);
     }
     /* Plugins' fields (console ...) come where PROTOCOL.md puts them; the core's own
      * additions (sched ...) after them. */
-    for (int core_pass = 0; core_pass < 2; core_pass++)
-        for (size_t i = 0; i < T.ndescribers; i++)
-            if ((T.describers[i].owner == NULL) == core_pass)
-                T.describers[i].fn(dom, d, T.describers[i].arg);
+    put_described(out, dom);
+    for (size_t i = 0; i < T.nprinters; i++)
+        T.printers[i](dom, out);
     if (dom->restart_state)
-        xend_sxp_add_kv(d, "restart_state", dom->restart_state);
+        put_kv(out, "restart_state", dom->restart_state);
     else if (dom->phase == XEND_DOM_HALTED)
-        xend_sxp_add_kv(d, "restart_state", "refused");
+        put_kv(out, "restart_state", "refused");
     if (dom->halt_reason)
-        xend_sxp_add_kv(d, "restart_refused", dom->halt_reason);
+        put_kv(out, "restart_refused", dom->halt_reason);
     if (dom->restart_time > 0)
-        xend_sxp_add_kv_take(d, "restart_time", xend_sxp_atom_double(dom->restart_time));
-    xend_sxp_append_take(d, xend_devices_describe(dom));
-    if (dom->config)
-        xend_sxp_add_kv_take(d, "config", xend_sxp_copy(dom->config));
-    return d;
+        put_kv_double(out, "restart_time", dom->restart_time);
+    xend_buf_putc(out, ' ');
+    struct xend_sxp *devices = xend_devices_describe(dom);
+    xend_sxp_print_buf(devices, out);
+    xend_sxp_free(devices);
+    if (dom->config) {
+        xend_buf_puts(out, " (config ");
+        xend_sxp_print_buf(dom->config, out);
+        xend_buf_putc(out, ')');
+    }
+    xend_buf_putc(out, ')');
 }
 
 struct xend_sxp *xend_domain_record(struct xend_domain *dom)

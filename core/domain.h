@@ -112,8 +112,19 @@ int xend_domain_refresh_cached(struct xend_domain *dom, struct xend_err *err);
 /* Set or clear (NULL) why a halted domain was not restarted. */
 void xend_domain_set_halt_reason(struct xend_domain *dom, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* The info SXP of PROTOCOL.md, owned. */
-struct xend_sxp *xend_domain_info(struct xend_domain *dom);
+/*
+ * Append the info SXP of PROTOCOL.md to `out`, printed straight from the record (a list
+ * of a thousand infos is one reply: building and freeing a tree per domain was most of its
+ * cost). Only the describers' fields go through a small tree, as their ABI wants.
+ */
+struct xend_buf;
+void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out);
+/*
+ * A core part's own info fields (the scheduler's), printed after the plugins' describers:
+ * each piece " (key ...)" with its leading space. Kept until xend_domain_table_free.
+ */
+typedef void xend_domain_info_printer_fn(struct xend_domain *dom, struct xend_buf *out);
+void xend_domain_info_printer_add(xend_domain_info_printer_fn *fn);
 /* The 5-letter state of flags: "-b---". */
 void xend_domain_state_text(uint32_t flags, char out[6]);
 const char *xend_shutdown_reason_name(int reason);

@@ -21,6 +21,13 @@ static const struct xend_host_http *http;
 
 /* ---- replies shared by the deferred ops ---- */
 
+static void reply_info(struct xend_request *req, int status, struct xend_domain *dom)
+{
+    struct xend_buf b = XEND_BUF_INIT;
+    xend_domain_info_print(dom, &b);
+    xend_http_reply_sxp_text(req, status, &b);
+}
+
 static void reply_done(int rc, const struct xend_err *err, struct xend_domain *dom, void *arg)
 {
     struct xend_request *req = arg;
@@ -45,7 +52,7 @@ static void reply_created(int rc, const struct xend_err *err, struct xend_domain
     char loc[128];
     snprintf(loc, sizeof(loc), "/xend/domain/%s", dom->name);
     http->reply_header(req, "Location", loc);
-    http->reply_take(req, 201, xend_domain_info(dom));
+    reply_info(req, 201, dom);
     http->complete(req, 0);
 }
 
@@ -63,14 +70,28 @@ static int list_domains(struct xend_request *req, void *arg)
         xend_domain_refresh_all_cached(&e);
     struct xend_domain **all;
     size_t n = xend_domain_all(&all);
-    struct xend_sxp *l = xend_sxp_list();
+    /* Sized like the last list: growing a reply of a thousand infos by doubling copied it
+     * and faulted in fresh pages several times over. */
+    static size_t last_len[2];
+    struct xend_buf b = XEND_BUF_INIT;
+    xend_buf_reserve(&b, last_len[detail != 0] + last_len[detail != 0] / 8);
+    xend_buf_putc(&b, '(');
+    bool first = true;
     for (size_t i = 0; i < n; i++) {
         if (all[i]->phase == XEND_DOM_CREATING)
             continue;
-        xend_sxp_append_take(l, detail ? xend_domain_info(all[i]) : xend_sxp_atom(all[i]->name));
+        if (!first)
+            xend_buf_putc(&b, ' ');
+        first = false;
+        if (detail)
+            xend_domain_info_print(all[i], &b);
+        else
+            xend_sxp_print_atom(all[i]->name, strlen(all[i]->name), &b);
     }
+    xend_buf_putc(&b, ')');
     free(all);
-    http->reply_take(req, 0, l);
+    last_len[detail != 0] = b.len;
+    xend_http_reply_sxp_text(req, 0, &b);
     return 0;
 }
 
@@ -105,7 +126,7 @@ static int domain_info(struct xend_request *req, void *arg)
     struct xend_domain *dom = http->domain(req);
     struct xend_err e = {0};
     xend_domain_refresh_cached(dom, &e);
-    http->reply_take(req, 0, xend_domain_info(dom));
+    reply_info(req, 0, dom);
     return 0;
 }
 
@@ -275,7 +296,7 @@ static void reply_configured(int rc, const struct xend_err *err, struct xend_dom
         http->complete(req, rc);
         return;
     }
-    http->reply_take(req, 0, xend_domain_info(dom));
+    reply_info(req, 0, dom);
     http->complete(req, 0);
 }
 

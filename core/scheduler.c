@@ -63,16 +63,26 @@ static size_t scope_params(const struct xend_sched_ops *ops, enum xend_sched_sco
     return n;
 }
 
+/* The domain's stored (sched ...) entry when it is for `ops`, borrowed, or NULL. */
+static const struct xend_sxp *stored_entry(const struct xend_domain *dom,
+                                           const struct xend_sched_ops *ops)
+{
+    const struct xend_sxp *s = dom->config ? xend_sxp_child(dom->config, "sched") : NULL;
+    return s && strcmp(xend_sxp_child_value(s, "name", ""), ops->name) == 0 ? s : NULL;
+}
+
+/* A parameter's value in a stored entry (may be NULL), or the schema default. */
+static int64_t entry_value(const struct xend_sxp *entry, const struct xend_sched_param *p)
+{
+    long long v;
+    return entry && xend_sxp_child_int(entry, p->name, &v) == 0 ? v : p->dflt;
+}
+
 /* The stored value of a domain's parameter, or the schema default. */
 static int64_t stored_value(const struct xend_domain *dom, const struct xend_sched_ops *ops,
                             const struct xend_sched_param *p)
 {
-    const struct xend_sxp *s = dom->config ? xend_sxp_child(dom->config, "sched") : NULL;
-    long long v;
-    if (s && strcmp(xend_sxp_child_value(s, "name", ""), ops->name) == 0 &&
-        xend_sxp_child_int(s, p->name, &v) == 0)
-        return v;
-    return p->dflt;
+    return entry_value(stored_entry(dom, ops), p);
 }
 
 static int read_param(struct xend_request *req, const struct xend_sched_param *p, bool *given,
@@ -186,9 +196,10 @@ static int apply_stored(const struct xend_hook_event *ev, void *arg)
     return 0;
 }
 
-static void describe(struct xend_domain *dom, struct xend_sxp *info, void *arg)
+/* (sched (name bvt) (mcuadv 10) ...) in the info: printed straight into it, as the info of
+ * every domain carries one. */
+static void print_info(struct xend_domain *dom, struct xend_buf *out)
 {
-    (void)arg;
     struct sched_reg *reg = find_reg(S.current);
     if (reg == NULL || dom->id == UINT32_MAX)
         return;
@@ -196,11 +207,18 @@ static void describe(struct xend_domain *dom, struct xend_sxp *info, void *arg)
     size_t n = scope_params(reg->ops, XEND_SCHED_DOMAIN, params);
     if (n == 0)
         return;
-    struct xend_sxp *s = xend_sxp_list_of("sched", NULL);
-    xend_sxp_add_kv(s, "name", reg->ops->name);
-    for (size_t i = 0; i < n; i++)
-        xend_sxp_add_kv_int(s, params[i]->name, stored_value(dom, reg->ops, params[i]));
-    xend_sxp_append_take(info, s);
+    const struct xend_sxp *entry = stored_entry(dom, reg->ops);
+    xend_buf_puts(out, " (sched (name ");
+    xend_sxp_print_atom(reg->ops->name, strlen(reg->ops->name), out);
+    xend_buf_putc(out, ')');
+    for (size_t i = 0; i < n; i++) {
+        xend_buf_puts(out, " (");
+        xend_sxp_print_atom(params[i]->name, strlen(params[i]->name), out);
+        xend_buf_putc(out, ' ');
+        xend_buf_put_int(out, entry_value(entry, params[i]));
+        xend_buf_putc(out, ')');
+    }
+    xend_buf_putc(out, ')');
 }
 
 static int sched_add(struct xend_plugin *self, const struct xend_sched_ops *ops, void *ctx)
@@ -280,7 +298,7 @@ int xend_sched_init(const char *current)
         const struct xend_host_domain *d = xend_domain_host_table();
         d->hook_add(NULL, XEND_HOOK_CREATE, apply_stored, NULL);
         d->hook_add(NULL, XEND_HOOK_RESTART, apply_stored, NULL);
-        d->describe_add(NULL, describe, NULL);
+        xend_domain_info_printer_add(print_info);
         S.hooks_added = true;
     }
     return 0;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,8 +64,9 @@ struct xend_sxp *xend_sxp_atom(const char *text)
 struct xend_sxp *xend_sxp_atom_int(long long value)
 {
     char tmp[32];
-    int n = snprintf(tmp, sizeof(tmp), "%lld", value);
-    return xend_sxp_atom_len(tmp, (size_t)n);
+    struct xend_buf b = {tmp, 0, sizeof(tmp)};
+    xend_buf_put_int(&b, value); /* fits: never reallocates the stack buffer */
+    return xend_sxp_atom_len(tmp, b.len);
 }
 
 struct xend_sxp *xend_sxp_atom_fmt(const char *fmt, ...)
@@ -85,14 +87,78 @@ struct xend_sxp *xend_sxp_atom_fmt(const char *fmt, ...)
     return a;
 }
 
+/*
+ * %.12g in fixed notation without printf, for the values an info list prints thousands of
+ * (times in seconds): 12 significant digits of |v| in [1e-4, 1e12), rounded half to even
+ * as printf does. Returns false when the value needs another form (or rounding reaches
+ * 13 digits, or it is too close to a half-way point to round without the exact value),
+ * and the caller asks printf.
+ */
+static bool fixed_12g(double v, char *out)
+{
+    static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    static const double exp10[] = {1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3,
+                                   1e4,  1e5,  1e6,  1e7,  1e8, 1e9, 1e10, 1e11};
+    double a = v < 0 ? -v : v;
+    if (!(a >= 1e-4 && a < 1e12))
+        return false;
+    int x = -4; /* the decimal exponent of a; off by one at a boundary, which the range
+                 * check of the scaled value below sends to printf */
+    while (x < 11 && a >= exp10[x + 5])
+        x++;
+    int decimals = 11 - x;
+    double product = a * pow10[decimals];
+    double scaled = nearbyint(product);
+    /* Near a half-way point the product's own rounding (at most 2^-13 here) could decide
+     * the digit: printf, which rounds the exact value, decides instead. */
+    if (scaled >= 1e12 || scaled < 1e11 || fabs(fabs(product - scaled) - 0.5) < 1e-3)
+        return false;
+    uint64_t m = (uint64_t)scaled;
+    char digits[13];
+    for (int i = 11; i >= 0; i--) {
+        digits[i] = (char)('0' + m % 10);
+        m /= 10;
+    }
+    int int_digits = 12 - decimals; /* may be <= 0: 0.000123 */
+    int last = 11;                  /* the last digit kept: trailing fraction zeros go */
+    while (last >= int_digits && last >= 0 && digits[last] == '0')
+        last--;
+    char *p = out;
+    if (v < 0)
+        *p++ = '-';
+    if (int_digits <= 0) {
+        *p++ = '0';
+    } else {
+        memcpy(p, digits, (size_t)int_digits);
+        p += int_digits;
+    }
+    if (last >= int_digits) {
+        *p++ = '.';
+        for (int i = int_digits; i < 0; i++)
+            *p++ = '0';
+        int from = int_digits < 0 ? 0 : int_digits;
+        memcpy(p, digits + from, (size_t)(last - from + 1));
+        p += last - from + 1;
+    }
+    *p = '\0';
+    return true;
+}
+
+struct xend_sxp_double xend_sxp_double_text(double value)
+{
+    struct xend_sxp_double d;
+    if (!fixed_12g(value, d.text))
+        snprintf(d.text, sizeof(d.text) - 2, "%.12g", value);
+    /* Python 2's str() always shows a float as a float: 12.0, not 12. */
+    if (strpbrk(d.text, ".eEn") == NULL)
+        strcat(d.text, ".0");
+    return d;
+}
+
 struct xend_sxp *xend_sxp_atom_double(double value)
 {
-    char tmp[64];
-    snprintf(tmp, sizeof(tmp), "%.12g", value);
-    /* Python 2's str() always shows a float as a float: 12.0, not 12. */
-    if (strpbrk(tmp, ".eEn") == NULL)
-        strcat(tmp, ".0");
-    return xend_sxp_atom(tmp);
+    return xend_sxp_atom(xend_sxp_double_text(value).text);
 }
 
 void xend_sxp_free(struct xend_sxp *node)
@@ -548,16 +614,24 @@ int xend_sxp_parse_all(const char *text, size_t len, const struct xend_sxp_limit
 
 /* ---- printer --------------------------------------------------------------------- */
 
+/* The characters an atom may have to be printed without quotes. */
+static bool bare_char(unsigned char c)
+{
+    if ((unsigned)((c | 0x20) - 'a') < 26u || (unsigned)(c - '0') < 10u)
+        return true;
+    switch (c) {
+    case '.': case '-': case '_': case ':': case '/': case '~': case '@': return true;
+    default: return false;
+    }
+}
+
 static bool is_bare_atom(const char *s, size_t len)
 {
     if (len == 0)
         return false; /* sxp.py writes nothing; we write '' so the value survives */
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              strchr(".-_:/~@", c) != NULL) || c == '\0')
+    for (size_t i = 0; i < len; i++)
+        if (!bare_char((unsigned char)s[i]))
             return false;
-    }
     return true;
 }
 

@@ -23,6 +23,11 @@ struct xend_sxp *xend_sxp_atom_int(long long value);
 struct xend_sxp *xend_sxp_atom_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A float as the original printed it (Python 2 str(): 12 significant digits). */
 struct xend_sxp *xend_sxp_atom_double(double value);
+/* The same text, for printers that write no tree. */
+struct xend_sxp_double {
+    char text[40];
+};
+struct xend_sxp_double xend_sxp_double_text(double value);
 struct xend_sxp *xend_sxp_copy(const struct xend_sxp *node);
 void xend_sxp_free(struct xend_sxp *node);
 

@@ -1,8 +1,10 @@
 /* SXP parser, printer and accessors: the quoting rules of the original and malformed input. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,6 +172,45 @@ static void test_builders_and_floats(void **state)
     xend_sxp_free(d);
 }
 
+/* The info printer formats floats without printf: it must print what %.12g (plus Python's
+ * ".0") prints, for the values it meets (times) and around every boundary. */
+static void expect_as_printf(double v)
+{
+    char want[64];
+    snprintf(want, sizeof(want) - 2, "%.12g", v);
+    if (strpbrk(want, ".eEn") == NULL)
+        strcat(want, ".0");
+    struct xend_sxp_double got = xend_sxp_double_text(v);
+    if (strcmp(got.text, want) != 0)
+        fail_msg("%.17g: printed %s, printf %s", v, got.text, want);
+}
+
+static void test_floats_print_as_printf_does(void **state)
+{
+    (void)state;
+    static const double fixed[] = {0, -0.0, 1, -1, 0.5, 12.5, 3, 1e-4, 9.99999999999e-5,
+                                   0.000123456789012345, 1e11, 99999999999.95, 999999999999.4,
+                                   999999999999.5, 1e12, 9.9999999999995, 9.99999999999949,
+                                   12345678901.25, 12345678901.35, 1795764738.99123456, 0.1,
+                                   0.3, 2.675, 1e15, 1e-300, 1e300, INFINITY, -INFINITY, NAN,
+                                   123.000000000049, 100, 1e-3, 0.001, 1e10, 1e-5};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        expect_as_printf(fixed[i]);
+    uint64_t seed = 88172645463325252ull; /* xorshift: the same values every run */
+    for (int i = 0; i < 200000; i++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        int e = (int)(seed % 20) - 6; /* 1e-6 .. 1e13 */
+        double mant = (double)(seed >> 11) / 9007199254740992.0;
+        double v = mant * pow(10, e);
+        expect_as_printf(v);
+        expect_as_printf(-v);
+        expect_as_printf((double)(seed % 2000000000) / 1000.0); /* ms as seconds */
+        expect_as_printf(1.7e9 + (double)(seed % 100000000) / 100.0);  /* wall times */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_depth_and_size_limits),
         cmocka_unit_test(test_parse_all_reads_every_value),
         cmocka_unit_test(test_builders_and_floats),
+        cmocka_unit_test(test_floats_print_as_printf_does),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
