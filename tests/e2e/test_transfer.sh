@@ -11,6 +11,9 @@ xpost /xend/domain/sv1 op=unpause >/dev/null
 body=$(xpost /xend/domain/sv1 op=save file=relative.img)
 expect_match "a relative save path is refused" 'absolute' "$body"
 expect_match "after a refused save the domain still runs" '\(state [rb-]{2}-' "$(xget /xend/domain/sv1)"
+body=$(xpost /xend/domain/sv1 op=save "file=$T/no-such-dir/sv1.img")
+expect_match "a save file that cannot be created is an error" 'cannot create' "$body"
+expect_match "after a failed save the domain runs on" '\(state [rb-]{2}-' "$(xget /xend/domain/sv1)"
 
 body=$(xpost /xend/domain/sv1 op=save "file=$T/sv1.img")
 expect_eq "save replies 0" 0 "$body"

@@ -1,0 +1,111 @@
+#!/bin/bash
+# kill -9 of xend in the middle of a save, a local migration and a restore, then a restart:
+# what the next start keeps is exactly what was acknowledged or still owned.
+#  - save: once the image is durable the record is marked released before the teardown, so
+#    a crash during the teardown does not bring the domain back (restart=always) next to
+#    its image; the image restores.
+#  - local migration: the receiver's intent is durable before the hypervisor holds the
+#    new domain, so a crash before the take-over removes the new domain and keeps the
+#    source (same name, same id, same memory), whatever order the records load in.
+#  - restore: a crash before it is acknowledged removes the half-restored domain, and the
+#    file restores again.
+# The windows are held open by a vif script that waits while $T/hold exists.
+source "$(dirname "$0")/lib.sh"
+
+mkdir -p "$T/scripts"
+cat > "$T/scripts/vif-hold" <<SCRIPT
+#!/bin/sh
+echo "\$1 \$*" >> $T/vif.log
+if [ -f $T/hold-\$1 ]; then
+    echo "\$1 held" >> $T/vif.log
+    i=0
+    while [ -f $T/hold-\$1 ] && [ \$i -lt 600 ]; do sleep 0.05; i=\$((i + 1)); done
+fi
+exit 0
+SCRIPT
+chmod 755 "$T/scripts/vif-hold"
+printf '#!/bin/sh\nexit 0\n' > "$T/scripts/net-ok"; chmod 755 "$T/scripts/net-ok"
+CONF="vif-script = \"vif-hold\";
+network-script = \"net-ok\";"
+
+sum() { xget "/xend/domain/$1?op=mem_checksum" | grep -oE '[0-9]+\)$' | tr -d ')'; }
+domid() { xget "/xend/domain/$1" | grep -oE '\(id [0-9]+\)' | grep -oE '[0-9]+'; }
+names() { xget /xend/domain | tr -d '()\n' | tr ' ' '\n' | grep -v '^$' | sort | tr '\n' ' '; }
+held() { [ "$(grep -c "^$1 held" "$T/vif.log" 2>/dev/null)" -ge "${2:-1}" ]; }
+crash() {
+    kill -9 "$(cat "$T/xend.pid")"
+    rm -f "$T"/hold-* "$T/xend.pid"
+    sleep 0.2
+}
+restart() { xend_start "$CONF" || { not_ok "xend restarts"; finish; }; }
+crash_and_restart() { crash; restart; }
+vif() { echo "(device (vif (mac aa:00:00:00:7c:0$1)))"; }
+
+xend_start "$CONF" || { not_ok "xend starts"; finish; }
+ok "xend starts"
+
+# ---- save: crash while the saved domain's devices are being released
+xpost /xend/domain op=create "config=$(vm_config sc1 32 "(restart always) $(vif 1)")" >/dev/null
+expect_eq "sc1 created" 201 "$(http_status)"
+s1=$(sum sc1)
+touch "$T/hold-down"
+( xpost /xend/domain/sc1 op=save "file=$T/sc1.img" > "$T/save.out" ) &
+wait_until 20 held down && ok "the save is releasing sc1's vif" ||
+    not_ok "the save is releasing sc1's vif" "$(cat "$T/vif.log")"
+crash_and_restart
+gone() { xget /xend/domain/sc1 >/dev/null; [ "$(http_status)" = 404 ]; }
+wait_until 10 gone && ok "a domain saved before the crash does not come back" ||
+    not_ok "a domain saved before the crash does not come back" "$(xget /xend/domain/sc1)"
+only_dom0() { [ "$(names)" = "Domain-0 " ]; }
+wait_until 10 only_dom0 && ok "the hypervisor no longer has it (nothing adopted)" ||
+    not_ok "the hypervisor no longer has it (nothing adopted)" "$(names)"
+grep -q 'saved domain released' "$T/xend.log" && ok "the start finished the release" ||
+    not_ok "the start finished the release" "$(grep -i sc1 "$T/xend.log" | tail -3)"
+xpost /xend/domain op=restore "file=$T/sc1.img" >/dev/null
+expect_eq "its image restores" 201 "$(http_status)"
+expect_eq "with the memory it had" "$s1" "$(sum sc1)"
+xpost /xend/domain/sc1 op=destroy >/dev/null
+
+# ---- local migration: crash while the source releases its copy
+xpost /xend/domain op=create "config=$(vm_config sc2 32 "$(vif 2)")" >/dev/null
+expect_eq "sc2 created" 201 "$(http_status)"
+id2=$(domid sc2)
+s2=$(sum sc2)
+: > "$T/vif.log"
+touch "$T/hold-down"
+( xpost /xend/domain/sc2 op=migrate "destination=127.0.0.1:$RELOC_PORT" live=0 > "$T/mig.out" ) &
+wait_until 20 held down && ok "the migration holds the image and the source is letting go" ||
+    not_ok "the migration holds the image and the source is letting go" "$(cat "$T/vif.log")"
+crash
+# The records load in key order, which is random: the source's may come after the intent's.
+grep -rqE "\(phase creating\).*\(spare $id2\)" "$T/state/domain" &&
+    ok "the receiver's intent spares the same-named source" ||
+    not_ok "the receiver's intent spares the same-named source" "$(cat "$T"/state/domain/* | head -c 600)"
+restart
+echo "# after restart: $(names)"
+expect_eq "the source is kept with its id" "$id2" "$(domid sc2)"
+expect_eq "and its memory" "$s2" "$(sum sc2)"
+only_sc2() { [ "$(names)" = "Domain-0 sc2 " ]; }
+wait_until 10 only_sc2 && ok "the half-received copy is removed, not adopted" ||
+    not_ok "the half-received copy is removed, not adopted" "$(names)"
+grep -q 'unfinished create removed.*sc2' "$T/xend.log" && ok "the receiver's intent was found" ||
+    not_ok "the receiver's intent was found" "$(grep -i sc2 "$T/xend.log" | tail -3)"
+xpost /xend/domain/sc2 op=destroy >/dev/null
+
+# ---- restore: crash while the restored domain's vif comes up
+xpost /xend/domain op=create "config=$(vm_config sc3 32 "$(vif 3)")" >/dev/null
+s3=$(sum sc3)
+expect_eq "sc3 saved" 0 "$(xpost /xend/domain/sc3 op=save "file=$T/sc3.img")"
+: > "$T/vif.log"
+touch "$T/hold-up"
+( xpost /xend/domain op=restore "file=$T/sc3.img" > "$T/restore.out" ) &
+wait_until 20 held up && ok "the restore is bringing up sc3's vif" ||
+    not_ok "the restore is bringing up sc3's vif" "$(cat "$T/vif.log")"
+crash_and_restart
+wait_until 10 only_dom0 && ok "an unacknowledged restore leaves nothing" ||
+    not_ok "an unacknowledged restore leaves nothing" "$(names)"
+xpost /xend/domain op=restore "file=$T/sc3.img" >/dev/null
+expect_eq "the file restores again" 201 "$(http_status)"
+expect_eq "with its memory" "$s3" "$(sum sc3)"
+
+finish
