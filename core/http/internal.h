@@ -176,6 +176,7 @@ struct xend_request {
     bool finished; /* nothing more will be written */
 
     uint32_t method;
+    /* in the request's own allocation, after the struct */
     char *method_name, *path, *query, *user_agent, *accept, *content_type, *peer;
     enum xend_http_format format;
     const char *body; /* borrowed from the server while the handler runs */

@@ -322,12 +322,20 @@ void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, cons
         }
     }
 
+    /* One pass over the pattern's routes finds the op's route and whether the pattern
+     * names a domain. */
+    bool wants_domain = false;
+    const struct xend_http_route *found = NULL;
+    for (const struct xend_http_route *r = routes; r != NULL; r = r->next) {
+        if (!same_pattern(r, pat))
+            continue;
+        if (r->flags & XEND_ROUTE_DOMAIN)
+            wants_domain = true;
+        if (found == NULL && (r->methods & method) && same_op(r->op, op))
+            found = r;
+    }
     /* The domain is a child of /xend/domain in the original: an unknown one is 404 before
      * any op is looked at. */
-    bool wants_domain = false;
-    for (const struct xend_http_route *r = routes; r != NULL; r = r->next)
-        if ((r->flags & XEND_ROUTE_DOMAIN) && same_pattern(r, pat))
-            wants_domain = true;
     if (wants_domain) {
         const char *name = NULL;
         for (size_t i = 0; i < m->ncap; i++)
@@ -344,11 +352,9 @@ void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, cons
         set_err(m, 406, "%s", "Invalid request");
         return;
     }
-    for (const struct xend_http_route *r = routes; r != NULL; r = r->next) {
-        if ((r->methods & method) && same_pattern(r, pat) && same_op(r->op, op)) {
-            m->route = r;
-            return;
-        }
+    if (found != NULL) {
+        m->route = found;
+        return;
     }
     if (op != NULL)
         set_err(m, 501, "Operation not implemented: %s", op);
