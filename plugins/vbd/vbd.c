@@ -16,7 +16,6 @@
  */
 #include <ctype.h>
 #include <mntent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,32 +40,20 @@ struct vbd_conf {
     bool force;    /* mode has '!': no sharing checks */
 };
 
+/* The step of a script job (struct devscript_job: a vbd needs nothing more in it). */
 enum vbd_step {
     VBD_STEP_BIND,   /* attach: the script's bind */
     VBD_STEP_UNBIND, /* detach: the script's unbind */
-    VBD_STEP_UNDO,   /* attach failed after bind: unbind, then report */
-};
-
-struct vbd_priv;
-
-struct vbd_job {
-    struct vbd_priv *p; /* NULL once the device went away: the result is only logged */
-    struct xend_op *op; /* borrowed until completed */
-    enum vbd_step step;
-    int rc; /* UNDO: the error being reported */
-    char script[64];
+    VBD_STEP_UNDO,   /* attach failed after bind: unbind, then report job->rc */
 };
 
 /* Per device (host->device->priv). */
 struct vbd_priv {
-    struct xend_device *dev; /* borrowed */
+    struct devscript_dev d; /* first: device, domain, the job in flight */
     struct vbd_conf conf;
     char *node; /* owned: what the guest's back end reads, "/dev/loop0"; NULL before bind */
-    uint32_t domid;
-    char domname[64];
     bool bound;    /* a bind script ran and its unbind did not */
     bool attached; /* the backend has it */
-    struct vbd_job *job;
 };
 
 static struct {
@@ -78,17 +65,7 @@ static struct {
 #define H (vbd_g.host)
 #define S (vbd_g.host->sxp)
 
-static void vbd_log(enum xend_log_level level, const char *event, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void vbd_log(enum xend_log_level level, const char *event, const char *fmt, ...)
-{
-    char fields[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(fields, sizeof(fields), fmt, ap);
-    va_end(ap);
-    H->log->emit(vbd_g.self, level, event, "%s", fields);
-}
+#define vbd_log(...) devscript_logf(&vbd_g.ds, __VA_ARGS__)
 
 static char *vbd_strdup(const char *s)
 {
@@ -355,20 +332,6 @@ static bool vbd_seg_same(const struct vbd_seg *a, const struct vbd_seg *b)
     return false;
 }
 
-/* The record whose stored config is `config` itself (the core parses a new device's config
- * in place, after making its record), or NULL. */
-struct vbd_self {
-    const struct xend_sxp *config;
-    const struct xend_device *found;
-};
-
-static void vbd_self_fn(struct xend_device *dev, void *arg)
-{
-    struct vbd_self *s = arg;
-    if (H->device->config(dev) == s->config)
-        s->found = dev;
-}
-
 struct vbd_check {
     const struct vbd_conf *conf;
     const struct vbd_seg *seg;
@@ -464,9 +427,8 @@ static int vbd_parse(void *ctx, struct xend_domain *dom, const struct xend_sxp *
         free(script);
     }
     if (rc == 0) {
-        struct vbd_self self = {.config = config};
-        H->device->foreach ("vbd", vbd_self_fn, &self);
-        struct vbd_check k = {.conf = &c, .seg = &seg, .self = self.found, .dom = dom, .err = err};
+        const struct xend_device *self = devscript_device_of(&vbd_g.ds, "vbd", config);
+        struct vbd_check k = {.conf = &c, .seg = &seg, .self = self, .dom = dom, .err = err};
         H->device->foreach ("vbd", vbd_check_fn, &k);
         rc = k.rc;
     }
@@ -493,13 +455,13 @@ static int vbd_backend_attach(struct vbd_priv *p, struct xend_err *err)
         char name[128] = "";
         /* The devid is the virtual device number, as Xen names vbds (device/vbd/2049). */
         int rc =
-            hv->dev_attach(hctx, p->domid, "vbd", p->conf.vdev, params, name, sizeof(name), err);
+            hv->dev_attach(hctx, p->d.domid, "vbd", p->conf.vdev, params, name, sizeof(name), err);
         S->free(params);
         if (rc < 0)
             return xend_err_set(err, -rc, "vbd: backend %s cannot attach %s as %s", hv->name,
                                 p->node, p->conf.dev);
         vbd_log(XEND_LOG_DEBUG, "vbd backend", "domain=%s dev=%s node=%s backend_name=%s",
-                p->domname, p->conf.dev, p->node, name);
+                p->d.domname, p->conf.dev, p->node, name);
     }
     p->attached = true;
     return 0;
@@ -510,13 +472,9 @@ static void vbd_backend_detach(struct vbd_priv *p)
     if (!p->attached)
         return;
     p->attached = false;
-    void *hctx = NULL;
-    const struct xend_backend_ops *hv = H->hv ? H->hv(&hctx) : NULL;
-    if (hv == NULL || !XEND_HAS_MEMBER(hv, dev_detach) || hv->dev_detach == NULL)
-        return;
     struct xend_err e = {0};
-    if (hv->dev_detach(hctx, p->domid, "vbd", p->conf.vdev, &e) < 0)
-        vbd_log(XEND_LOG_WARN, "vbd detach failed", "domain=%s dev=%s error=\"%s\"", p->domname,
+    if (devscript_backend_detach(&vbd_g.ds, &p->d, "vbd", p->conf.vdev, &e) < 0)
+        vbd_log(XEND_LOG_WARN, "vbd detach failed", "domain=%s dev=%s error=\"%s\"", p->d.domname,
                 p->conf.dev, xend_err_msg(&e));
 }
 
@@ -526,11 +484,10 @@ static void vbd_script_done(const struct xend_spawn_result *res, void *arg);
 
 /* Run the bind script of p's type: `bind PARAMS...` (file: the path as one argument; other
  * types: their params split at ':', as Xen 2.0 did) or `unbind NODE`. */
-static int vbd_script(struct vbd_priv *p, struct vbd_job *job, struct xend_err *err)
+static int vbd_script(struct vbd_priv *p, struct devscript_job *job, struct xend_err *err)
 {
     char *name = vbd_script_name(p->conf.type);
     char *path = devscript_path(&vbd_g.ds, name);
-    snprintf(job->script, sizeof(job->script), "%s", name);
     const char *argv[34];
     size_t n = 0;
     argv[n++] = path;
@@ -551,30 +508,23 @@ static int vbd_script(struct vbd_priv *p, struct vbd_job *job, struct xend_err *
         argv[n++] = p->node;
     }
     argv[n] = NULL;
-    int rc = devscript_run(&vbd_g.ds, argv, vbd_script_done, job, err);
+    int rc = devscript_run_job(&vbd_g.ds, job, name, argv, vbd_script_done, err);
     free(params);
     free(path);
     free(name);
-    if (rc == 0)
-        p->job = job;
     return rc;
 }
 
-static struct vbd_job *vbd_job_new(struct vbd_priv *p, struct xend_op *op, enum vbd_step step)
+static struct devscript_job *vbd_job_new(struct vbd_priv *p, struct xend_op *op,
+                                         enum vbd_step step)
 {
-    struct vbd_job *job = calloc(1, sizeof(*job));
-    if (job == NULL)
-        abort();
-    job->p = p;
-    job->op = op;
-    job->step = step;
-    return job;
+    return devscript_job_new(&p->d, op, step, sizeof(struct devscript_job));
 }
 
 static void vbd_script_done(const struct xend_spawn_result *res, void *arg)
 {
-    struct vbd_job *job = arg;
-    struct vbd_priv *p = job->p;
+    struct devscript_job *job = arg;
+    struct vbd_priv *p = (struct vbd_priv *)job->owner;
     const char *action = job->step == VBD_STEP_BIND ? "bind" : "unbind";
     bool ok = devscript_ok(res);
     devscript_log(&vbd_g.ds, job->step == VBD_STEP_BIND ? XEND_LOG_ERROR : XEND_LOG_WARN,
@@ -582,15 +532,12 @@ static void vbd_script_done(const struct xend_spawn_result *res, void *arg)
     struct xend_op *op = job->op;
     struct xend_err *err = H->loop->op_err(op);
     if (p == NULL) {
-        /* The device went away while its script ran; the op lives until completed. */
-        vbd_log(XEND_LOG_WARN, "vbd script orphaned", "script=%s action=%s", job->script, action);
-        int rc = xend_err_set(err, XEND_ECANCELED, "vbd: %s %s cancelled: the device went away",
-                              job->script, action);
+        int rc = devscript_job_cancelled(&vbd_g.ds, job, action);
         free(job);
         H->loop->op_complete(op, rc);
         return;
     }
-    p->job = NULL;
+    p->d.job = NULL;
     int rc = 0;
 
     switch (job->step) {
@@ -615,7 +562,7 @@ static void vbd_script_done(const struct xend_spawn_result *res, void *arg)
         p->bound = true;
         rc = vbd_backend_attach(p, err);
         if (rc == 0) {
-            vbd_log(XEND_LOG_INFO, "vbd attached", "domain=%s dev=%s uname=%s node=%s", p->domname,
+            vbd_log(XEND_LOG_INFO, "vbd attached", "domain=%s dev=%s uname=%s node=%s", p->d.domname,
                     p->conf.dev, p->conf.uname, p->node);
             break;
         }
@@ -628,7 +575,7 @@ static void vbd_script_done(const struct xend_spawn_result *res, void *arg)
     case VBD_STEP_UNBIND:
         /* A failing unbind is logged (above) only: the device goes anyway. */
         p->bound = false;
-        vbd_log(XEND_LOG_INFO, "vbd detached", "domain=%s dev=%s node=%s", p->domname, p->conf.dev,
+        vbd_log(XEND_LOG_INFO, "vbd detached", "domain=%s dev=%s node=%s", p->d.domname, p->conf.dev,
                 p->node ? p->node : "");
         break;
     case VBD_STEP_UNDO:
@@ -644,26 +591,7 @@ static void vbd_script_done(const struct xend_spawn_result *res, void *arg)
 
 static struct vbd_priv *vbd_priv_get(struct xend_device *dev)
 {
-    struct vbd_priv *p = H->device->priv(dev);
-    if (p == NULL) {
-        p = calloc(1, sizeof(*p));
-        if (p == NULL)
-            abort();
-        p->dev = dev;
-        H->device->priv_set(dev, p);
-    }
-    struct xend_domain *dom = H->device->domain(dev);
-    p->domid = dom ? H->domain->id(dom) : 0;
-    snprintf(p->domname, sizeof(p->domname), "%s", dom ? H->domain->name(dom) : "");
-    return p;
-}
-
-static void vbd_job_orphan(struct vbd_priv *p)
-{
-    if (p->job) {
-        p->job->p = NULL;
-        p->job = NULL;
-    }
+    return devscript_dev_get(&vbd_g.ds, dev, sizeof(struct vbd_priv));
 }
 
 static void vbd_attach(void *ctx, struct xend_device *dev, struct xend_op *op)
@@ -671,7 +599,7 @@ static void vbd_attach(void *ctx, struct xend_device *dev, struct xend_op *op)
     (void)ctx;
     struct xend_err *err = H->loop->op_err(op);
     struct vbd_priv *p = vbd_priv_get(dev);
-    vbd_job_orphan(p);
+    devscript_job_orphan(&p->d);
     struct vbd_conf c;
     int rc = vbd_conf_read(H->device->config(dev), &c, err);
     if (rc < 0) {
@@ -687,12 +615,12 @@ static void vbd_attach(void *ctx, struct xend_device *dev, struct xend_op *op)
         p->node = vbd_phy_path(p->conf.params);
         rc = vbd_backend_attach(p, err);
         if (rc == 0)
-            vbd_log(XEND_LOG_INFO, "vbd attached", "domain=%s dev=%s uname=%s node=%s", p->domname,
+            vbd_log(XEND_LOG_INFO, "vbd attached", "domain=%s dev=%s uname=%s node=%s", p->d.domname,
                     p->conf.dev, p->conf.uname, p->node);
         H->loop->op_complete(op, rc);
         return;
     }
-    struct vbd_job *job = vbd_job_new(p, op, VBD_STEP_BIND);
+    struct devscript_job *job = vbd_job_new(p, op, VBD_STEP_BIND);
     rc = vbd_script(p, job, err);
     if (rc < 0) {
         free(job);
@@ -709,18 +637,18 @@ static void vbd_detach(void *ctx, struct xend_device *dev, enum xend_dev_reason 
         H->loop->op_complete(op, 0);
         return;
     }
-    if (p->job) {
-        vbd_log(XEND_LOG_WARN, "vbd detach while busy", "domain=%s dev=%s", p->domname,
+    if (p->d.job) {
+        vbd_log(XEND_LOG_WARN, "vbd detach while busy", "domain=%s dev=%s", p->d.domname,
                 p->conf.dev);
-        vbd_job_orphan(p);
+        devscript_job_orphan(&p->d);
     }
-    vbd_log(XEND_LOG_DEBUG, "vbd detach", "domain=%s dev=%s reason=%d", p->domname,
+    vbd_log(XEND_LOG_DEBUG, "vbd detach", "domain=%s dev=%s reason=%d", p->d.domname,
             p->conf.dev ? p->conf.dev : "", (int)reason);
     /* The back end lets go of the node before the script releases it. */
     vbd_backend_detach(p);
     if (p->bound && p->node) {
         struct xend_err e = {0};
-        struct vbd_job *job = vbd_job_new(p, op, VBD_STEP_UNBIND);
+        struct devscript_job *job = vbd_job_new(p, op, VBD_STEP_UNBIND);
         if (vbd_script(p, job, &e) == 0)
             return;
         free(job);
@@ -802,10 +730,10 @@ static int vbd_reattach(void *ctx, struct xend_device *dev, const struct xend_sx
     } else {
         /* Without the node there is nothing to unbind later: say so now. */
         vbd_log(XEND_LOG_WARN, "vbd reattached without node", "domain=%s dev=%s uname=%s",
-                p->domname, c.dev, c.uname);
+                p->d.domname, c.dev, c.uname);
     }
     p->attached = true;
-    vbd_log(XEND_LOG_INFO, "vbd reattached", "domain=%s dev=%s node=%s", p->domname, c.dev,
+    vbd_log(XEND_LOG_INFO, "vbd reattached", "domain=%s dev=%s node=%s", p->d.domname, c.dev,
             p->node ? p->node : "");
     return 0;
 }
@@ -816,7 +744,7 @@ static void vbd_free(void *ctx, struct xend_device *dev)
     struct vbd_priv *p = H->device->priv(dev);
     if (p == NULL)
         return;
-    vbd_job_orphan(p);
+    devscript_job_orphan(&p->d);
     vbd_conf_free(&p->conf);
     free(p->node);
     free(p);

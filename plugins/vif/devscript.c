@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,4 +341,106 @@ char *devscript_first_line(const struct xend_spawn_result *res)
     if (line == NULL)
         abort();
     return line;
+}
+
+void devscript_logf(const struct devscript *ds, enum xend_log_level level, const char *event,
+                    const char *fmt, ...)
+{
+    char fields[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(fields, sizeof(fields), fmt, ap);
+    va_end(ap);
+    ds->host->log->emit(ds->self, level, event, "%s", fields);
+}
+
+/* ---- per-device state and script jobs ---- */
+
+void *devscript_dev_get(const struct devscript *ds, struct xend_device *dev, size_t size)
+{
+    const struct xend_host *h = ds->host;
+    struct devscript_dev *d = h->device->priv(dev);
+    if (d == NULL) {
+        d = calloc(1, size);
+        if (d == NULL)
+            abort();
+        d->dev = dev;
+        h->device->priv_set(dev, d);
+    }
+    struct xend_domain *dom = h->device->domain(dev);
+    d->domid = dom ? h->domain->id(dom) : 0;
+    snprintf(d->domname, sizeof(d->domname), "%s", dom ? h->domain->name(dom) : "");
+    return d;
+}
+
+void *devscript_job_new(struct devscript_dev *d, struct xend_op *op, int step, size_t size)
+{
+    struct devscript_job *job = calloc(1, size);
+    if (job == NULL)
+        abort();
+    job->owner = d;
+    job->op = op;
+    job->step = step;
+    return job;
+}
+
+int devscript_run_job(const struct devscript *ds, struct devscript_job *job, const char *script,
+                      const char *const *argv, xend_spawn_fn *done, struct xend_err *err)
+{
+    snprintf(job->script, sizeof(job->script), "%s", script);
+    int rc = devscript_run(ds, argv, done, job, err);
+    if (rc == 0)
+        job->owner->job = job;
+    return rc;
+}
+
+void devscript_job_orphan(struct devscript_dev *d)
+{
+    if (d->job) {
+        d->job->owner = NULL;
+        d->job = NULL;
+    }
+}
+
+int devscript_job_cancelled(const struct devscript *ds, const struct devscript_job *job,
+                            const char *action)
+{
+    /* The op lives until it is completed (the core may have timed it out meanwhile). */
+    char event[64];
+    snprintf(event, sizeof(event), "%s script orphaned", ds->who);
+    devscript_logf(ds, XEND_LOG_WARN, event, "script=%s action=%s", job->script, action);
+    return xend_err_set(ds->host->loop->op_err(job->op), XEND_ECANCELED,
+                        "%s: %s %s cancelled: the device went away", ds->who, job->script,
+                        action);
+}
+
+struct devscript_find {
+    const struct xend_host *host;
+    const struct xend_sxp *config;
+    const struct xend_device *found;
+};
+
+static void devscript_find_fn(struct xend_device *dev, void *arg)
+{
+    struct devscript_find *f = arg;
+    if (f->host->device->config(dev) == f->config)
+        f->found = dev;
+}
+
+const struct xend_device *devscript_device_of(const struct devscript *ds, const char *cls,
+                                              const struct xend_sxp *config)
+{
+    struct devscript_find f = {.host = ds->host, .config = config};
+    ds->host->device->foreach (cls, devscript_find_fn, &f);
+    return f.found;
+}
+
+int devscript_backend_detach(const struct devscript *ds, const struct devscript_dev *d,
+                             const char *cls, uint32_t devid, struct xend_err *err)
+{
+    void *hctx = NULL;
+    const struct xend_backend_ops *hv = ds->host->hv ? ds->host->hv(&hctx) : NULL;
+    if (hv == NULL || !XEND_HAS_MEMBER(hv, dev_detach) || hv->dev_detach == NULL)
+        return 0;
+    return hv->dev_detach(hctx, d->domid, cls, devid, err);
 }

@@ -1,12 +1,15 @@
 /*
- * Device scripts: how the vif and vbd plugins run the site's scripts (network, vif-bridge,
- * block-file, block-TYPE) through host->loop->spawn. One place for the script-dir lookup,
- * the timeout, the dry-run environment, the output in the log and the text of a failure,
- * so that every device class reports a failing script the same way.
+ * Device scripts: how the vif, vbd and vnet plugins run the site's scripts (network,
+ * vif-bridge, block-file, block-TYPE, vnet) through host->loop->spawn. One place for the
+ * script-dir lookup, the timeout, the dry-run environment, the output in the log and the
+ * text of a failure, so that every device class reports a failing script the same way;
+ * and for what a device class keeps around a script run (its per-device state, the job in
+ * flight and the op it completes, a job whose device went away), so that vif and vbd
+ * handle a detach during a script, or a device freed under it, the same way.
  *
- * Compiled into each plugin that uses it (vif.so and vbd.so each carry a private copy, with
- * hidden visibility); it holds no global state. It must never run a shell, wait for a child
- * or otherwise block the loop.
+ * Compiled into each plugin that uses it (vif.so, vbd.so and vnet.so each carry a private
+ * copy, with hidden visibility); it holds no global state. It must never run a shell, wait
+ * for a child or otherwise block the loop.
  *
  * Config keys it reads (every plugin that uses it reads the same ones):
  *   script-timeout-ms  how long a script may run before it is killed (default 30000)
@@ -98,5 +101,65 @@ int devscript_fail(const struct devscript *ds, struct xend_err *err, const char 
 
 /* The first line of the output without its newline, owned (libc free); NULL when empty. */
 char *devscript_first_line(const struct xend_spawn_result *res);
+
+/* A log line of the plugin: event, then fields from fmt (at most 600 bytes). */
+void devscript_logf(const struct devscript *ds, enum xend_log_level level, const char *event,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- per-device state and script jobs of a device class ---- */
+
+struct devscript_job;
+
+/* The first member of a class's per-device state (host->device->priv). */
+struct devscript_dev {
+    struct xend_device *dev;   /* borrowed: the core's record */
+    uint32_t domid;            /* of the device's domain when last looked at, 0 for none */
+    char domname[64];
+    struct devscript_job *job; /* the script run in flight, NULL when none */
+};
+
+/* The first member of a class's script run, with the op it will complete. */
+struct devscript_job {
+    struct devscript_dev *owner; /* NULL once the device went away: the result is only logged */
+    struct xend_op *op;          /* borrowed until completed */
+    int step;                    /* the class's own enum */
+    int rc;                      /* an undo step: the error reported once it is done */
+    char script[64];             /* for the log: the script's name */
+};
+
+/*
+ * dev's state: `size` bytes starting with a struct devscript_dev, zeroed and set as dev's
+ * priv on first use (libc free it in the class's free op), with domid and domname read
+ * again from dev's domain. Borrowed from dev.
+ */
+void *devscript_dev_get(const struct devscript *ds, struct xend_device *dev, size_t size);
+
+/* A job of `size` bytes starting with a struct devscript_job, for d, not yet running.
+ * Owned (libc free) until devscript_run_job took it. */
+void *devscript_job_new(struct devscript_dev *d, struct xend_op *op, int step, size_t size);
+
+/* Run argv (as devscript_run) as job (its owner's job in flight from now on); `script`
+ * names it in the log. Returns 0 or -XEND_EIO with err set (the job is not running). */
+int devscript_run_job(const struct devscript *ds, struct devscript_job *job, const char *script,
+                      const char *const *argv, xend_spawn_fn *done, struct xend_err *err);
+
+/* Drop d's job's claim on d (a detach or a free while it runs): its result is only logged. */
+void devscript_job_orphan(struct devscript_dev *d);
+
+/* For a finished job whose device went away: log it and set the op's error "<who>: SCRIPT
+ * ACTION cancelled: the device went away". Returns -XEND_ECANCELED to complete it with. */
+int devscript_job_cancelled(const struct devscript *ds, const struct devscript_job *job,
+                            const char *action);
+
+/* The record of class `cls` whose stored config is `config` itself (the core parses a new
+ * device's config in place, after making its record), or NULL (a config no record holds,
+ * such as a device_configure's new one). */
+const struct xend_device *devscript_device_of(const struct devscript *ds, const char *cls,
+                                              const struct xend_sxp *config);
+
+/* Ask the hypervisor backend to detach d's device (cls, devid); 0 when the backend has no
+ * device calls. Returns 0 or the backend's negative XEND_E code with err set. */
+int devscript_backend_detach(const struct devscript *ds, const struct devscript_dev *d,
+                             const char *cls, uint32_t devid, struct xend_err *err);
 
 #endif

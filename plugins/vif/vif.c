@@ -13,7 +13,6 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,7 @@ struct vif_conf {
     char *backend; /* owned: the driver domain, "0" by default */
 };
 
+/* The step of a script job. */
 enum vif_step {
     VIF_STEP_UP,        /* attach: the script's up */
     VIF_STEP_DOWN,      /* detach: the script's down */
@@ -43,28 +43,19 @@ enum vif_step {
     VIF_STEP_CONF_UNDO, /* configure failed: up with the old ones again */
 };
 
-struct vif_priv;
-
 /* One script run in flight, with the op it will complete. */
 struct vif_job {
-    struct vif_priv *p; /* NULL once the device went away: the result is only logged */
-    struct xend_op *op; /* borrowed until completed */
-    enum vif_step step;
-    struct vif_conf next; /* configure: the settings being applied */
-    int rc;               /* configure: the error being reported after the undo */
-    char script[64];      /* for the log: the script's name */
+    struct devscript_job j; /* first: owner (a struct vif_priv), op, step, rc, script */
+    struct vif_conf next;   /* configure: the settings being applied */
 };
 
 /* Per device (host->device->priv). */
 struct vif_priv {
-    struct xend_device *dev; /* borrowed: the core's record */
-    struct vif_conf conf;    /* what the device runs with now */
-    char name[64];           /* the back-end interface, vifD.N */
-    uint32_t domid;
-    char domname[64];
+    struct devscript_dev d; /* first: device, domain, the job in flight */
+    struct vif_conf conf;   /* what the device runs with now */
+    char name[64];          /* the back-end interface, vifD.N */
     bool backend_attached;
     bool up; /* the up script ran and the down script did not */
-    struct vif_job *job;
 };
 
 static struct {
@@ -80,17 +71,7 @@ static struct {
 #define H (vif_g.host)
 #define S (vif_g.host->sxp)
 
-static void vif_log(enum xend_log_level level, const char *event, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void vif_log(enum xend_log_level level, const char *event, const char *fmt, ...)
-{
-    char fields[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(fields, sizeof(fields), fmt, ap);
-    va_end(ap);
-    H->log->emit(vif_g.self, level, event, "%s", fields);
-}
+#define vif_log(...) devscript_logf(&vif_g.ds, __VA_ARGS__)
 
 static char *vif_strdup(const char *s)
 {
@@ -269,28 +250,6 @@ static bool vif_device_mac(const struct xend_device *dev, char out[18])
     return mac != NULL && vif_mac_norm(mac, out);
 }
 
-/* The record whose stored config is `config` itself: the core parses a new device's
- * config in place, after making its record. NULL for a config no record holds (a
- * device_configure's new config). */
-struct vif_self {
-    const struct xend_sxp *config;
-    const struct xend_device *found;
-};
-
-static void vif_self_fn(struct xend_device *dev, void *arg)
-{
-    struct vif_self *s = arg;
-    if (H->device->config(dev) == s->config)
-        s->found = dev;
-}
-
-static const struct xend_device *vif_self(const struct xend_sxp *config)
-{
-    struct vif_self s = {.config = config};
-    H->device->foreach ("vif", vif_self_fn, &s);
-    return s.found;
-}
-
 struct vif_dup {
     const char *mac;
     const struct xend_device *self; /* skip this one */
@@ -405,7 +364,7 @@ static int vif_parse(void *ctx, struct xend_domain *dom, const struct xend_sxp *
          * cannot tell a clash from the configured vif's own mac; configure (mac unchanged)
          * and attach (which know the device) decide those.
          */
-        const struct xend_device *self = vif_self(config);
+        const struct xend_device *self = devscript_device_of(&vif_g.ds, "vif", config);
         const struct xend_device *other = vif_mac_user(c.mac, self, self ? NULL : dom);
         if (other != NULL) {
             rc = vif_dup_err(err, c.mac, other);
@@ -424,8 +383,8 @@ out:
 
 static int vif_backend_attach(struct vif_priv *p, struct xend_err *err)
 {
-    uint32_t idx = H->device->index(p->dev);
-    snprintf(p->name, sizeof(p->name), "vif%u.%u", p->domid, idx);
+    uint32_t idx = H->device->index(p->d.dev);
+    snprintf(p->name, sizeof(p->name), "vif%u.%u", p->d.domid, idx);
 
     void *hctx = NULL;
     const struct xend_backend_ops *hv = H->hv ? H->hv(&hctx) : NULL;
@@ -437,7 +396,7 @@ static int vif_backend_attach(struct vif_priv *p, struct xend_err *err)
         if (p->conf.vifname)
             S->add_kv(params, "vifname", p->conf.vifname);
         char name[64] = "";
-        int rc = hv->dev_attach(hctx, p->domid, "vif", idx, params, name, sizeof(name), err);
+        int rc = hv->dev_attach(hctx, p->d.domid, "vif", idx, params, name, sizeof(name), err);
         S->free(params);
         if (rc < 0)
             return xend_err_set(err, -rc, "vif: backend %s cannot attach %s", hv->name, p->name);
@@ -455,14 +414,10 @@ static void vif_backend_detach(struct vif_priv *p)
     if (!p->backend_attached)
         return;
     p->backend_attached = false;
-    void *hctx = NULL;
-    const struct xend_backend_ops *hv = H->hv ? H->hv(&hctx) : NULL;
-    if (hv == NULL || !XEND_HAS_MEMBER(hv, dev_detach) || hv->dev_detach == NULL)
-        return;
     struct xend_err e = {0};
-    if (hv->dev_detach(hctx, p->domid, "vif", H->device->index(p->dev), &e) < 0)
+    if (devscript_backend_detach(&vif_g.ds, &p->d, "vif", H->device->index(p->d.dev), &e) < 0)
         vif_log(XEND_LOG_WARN, "vif detach failed", "vif=%s domain=%s error=\"%s\"", p->name,
-                p->domname, xend_err_msg(&e));
+                p->d.domname, xend_err_msg(&e));
 }
 
 /* ---- scripts ---- */
@@ -474,7 +429,7 @@ static int vif_script(struct vif_priv *p, const struct vif_conf *c, const char *
                       struct vif_job *job, struct xend_err *err)
 {
     char domain[96], vif[80], mac[32], bridge[48];
-    snprintf(domain, sizeof(domain), "domain=%s", p->domname);
+    snprintf(domain, sizeof(domain), "domain=%s", p->d.domname);
     snprintf(vif, sizeof(vif), "vif=%s", p->name);
     snprintf(mac, sizeof(mac), "mac=%s", c->mac);
     snprintf(bridge, sizeof(bridge), "bridge=%s", c->bridge);
@@ -485,24 +440,15 @@ static int vif_script(struct vif_priv *p, const struct vif_conf *c, const char *
     if (c->ip[0] != '\0' && asprintf(&ip, "ip=%s", c->ip) < 0)
         abort();
     const char *argv[] = {path, action, domain, vif, mac, bridge, ip, NULL};
-    snprintf(job->script, sizeof(job->script), "%s", c->script);
-    int rc = devscript_run(&vif_g.ds, argv, vif_script_done, job, err);
+    int rc = devscript_run_job(&vif_g.ds, &job->j, c->script, argv, vif_script_done, err);
     free(ip);
     free(path);
-    if (rc == 0)
-        p->job = job;
     return rc;
 }
 
 static struct vif_job *vif_job_new(struct vif_priv *p, struct xend_op *op, enum vif_step step)
 {
-    struct vif_job *job = calloc(1, sizeof(*job));
-    if (job == NULL)
-        abort();
-    job->p = p;
-    job->op = op;
-    job->step = step;
-    return job;
+    return devscript_job_new(&p->d, op, step, sizeof(struct vif_job));
 }
 
 static void vif_job_free(struct vif_job *job)
@@ -526,34 +472,31 @@ static void vif_conf_move(struct vif_conf *dst, struct vif_conf *src)
 static void vif_script_done(const struct xend_spawn_result *res, void *arg)
 {
     struct vif_job *job = arg;
-    struct vif_priv *p = job->p;
-    const char *action = vif_step_action(job->step);
+    struct vif_priv *p = (struct vif_priv *)job->j.owner;
+    const char *action = vif_step_action(job->j.step);
     bool ok = devscript_ok(res);
     devscript_log(&vif_g.ds,
-                  job->step == VIF_STEP_UP || job->step == VIF_STEP_CONF_UP ? XEND_LOG_ERROR
-                                                                            : XEND_LOG_WARN,
-                  job->script, action, res);
+                  job->j.step == VIF_STEP_UP || job->j.step == VIF_STEP_CONF_UP ? XEND_LOG_ERROR
+                                                                                : XEND_LOG_WARN,
+                  job->j.script, action, res);
     if (p == NULL) {
-        /* The device was detached or released while its script ran: nothing to update,
-         * but the op lives until it is completed (the core may have timed it out). */
-        vif_log(XEND_LOG_WARN, "vif script orphaned", "script=%s action=%s", job->script, action);
-        struct xend_op *op = job->op;
-        int rc = xend_err_set(H->loop->op_err(op), XEND_ECANCELED,
-                              "vif: %s %s cancelled: the device went away", job->script, action);
+        /* The device was detached or released while its script ran: nothing to update. */
+        struct xend_op *op = job->j.op;
+        int rc = devscript_job_cancelled(&vif_g.ds, &job->j, action);
         vif_job_free(job);
         H->loop->op_complete(op, rc);
         return;
     }
-    p->job = NULL;
-    struct xend_err *err = H->loop->op_err(job->op);
-    char *path = devscript_path(&vif_g.ds, job->script);
+    p->d.job = NULL;
+    struct xend_err *err = H->loop->op_err(job->j.op);
+    char *path = devscript_path(&vif_g.ds, job->j.script);
     int rc = 0;
 
-    switch (job->step) {
+    switch (job->j.step) {
     case VIF_STEP_UP:
         if (ok) {
             p->up = true;
-            vif_log(XEND_LOG_INFO, "vif up", "domain=%s vif=%s mac=%s bridge=%s", p->domname,
+            vif_log(XEND_LOG_INFO, "vif up", "domain=%s vif=%s mac=%s bridge=%s", p->d.domname,
                     p->name, p->conf.mac, p->conf.bridge);
         } else {
             /* Undo the back end; the core rolls back the devices attached before it. */
@@ -565,18 +508,18 @@ static void vif_script_done(const struct xend_spawn_result *res, void *arg)
         /* A failing down is logged (above) only: the device goes anyway. */
         p->up = false;
         vif_backend_detach(p);
-        vif_log(XEND_LOG_INFO, "vif down", "domain=%s vif=%s", p->domname, p->name);
+        vif_log(XEND_LOG_INFO, "vif down", "domain=%s vif=%s", p->d.domname, p->name);
         break;
     case VIF_STEP_CONF_DOWN:
         p->up = false;
-        job->step = VIF_STEP_CONF_UP;
+        job->j.step = VIF_STEP_CONF_UP;
         if (vif_script(p, &job->next, "up", job, err) == 0) {
             free(path);
             return;
         }
         rc = -err->code;
-        job->rc = rc;
-        job->step = VIF_STEP_CONF_UNDO;
+        job->j.rc = rc;
+        job->j.step = VIF_STEP_CONF_UNDO;
         if (vif_script(p, &p->conf, "up", job, NULL) == 0) {
             free(path);
             return;
@@ -586,26 +529,26 @@ static void vif_script_done(const struct xend_spawn_result *res, void *arg)
         if (ok) {
             p->up = true;
             vif_conf_move(&p->conf, &job->next);
-            vif_log(XEND_LOG_INFO, "vif configured", "domain=%s vif=%s bridge=%s", p->domname,
+            vif_log(XEND_LOG_INFO, "vif configured", "domain=%s vif=%s bridge=%s", p->d.domname,
                     p->name, p->conf.bridge);
             break;
         }
-        job->rc = devscript_fail(&vif_g.ds, err, path, action, res);
-        job->step = VIF_STEP_CONF_UNDO;
+        job->j.rc = devscript_fail(&vif_g.ds, err, path, action, res);
+        job->j.step = VIF_STEP_CONF_UNDO;
         if (vif_script(p, &p->conf, "up", job, NULL) == 0) {
             free(path);
             return;
         }
-        rc = job->rc;
+        rc = job->j.rc;
         break;
     case VIF_STEP_CONF_UNDO:
         /* Back on the old settings (or not: logged above); report why configure failed. */
         p->up = ok;
-        rc = job->rc;
+        rc = job->j.rc;
         break;
     }
     free(path);
-    struct xend_op *op = job->op;
+    struct xend_op *op = job->j.op;
     vif_job_free(job);
     H->loop->op_complete(op, rc);
 }
@@ -614,27 +557,7 @@ static void vif_script_done(const struct xend_spawn_result *res, void *arg)
 
 static struct vif_priv *vif_priv_get(struct xend_device *dev)
 {
-    struct vif_priv *p = H->device->priv(dev);
-    if (p == NULL) {
-        p = calloc(1, sizeof(*p));
-        if (p == NULL)
-            abort();
-        p->dev = dev;
-        H->device->priv_set(dev, p);
-    }
-    struct xend_domain *dom = H->device->domain(dev);
-    p->domid = dom ? H->domain->id(dom) : 0;
-    snprintf(p->domname, sizeof(p->domname), "%s", dom ? H->domain->name(dom) : "");
-    return p;
-}
-
-/* Drop an in-flight script's claim on p: its result is then only logged. */
-static void vif_job_orphan(struct vif_priv *p)
-{
-    if (p->job) {
-        p->job->p = NULL;
-        p->job = NULL;
-    }
+    return devscript_dev_get(&vif_g.ds, dev, sizeof(struct vif_priv));
 }
 
 static void vif_attach(void *ctx, struct xend_device *dev, struct xend_op *op)
@@ -642,7 +565,7 @@ static void vif_attach(void *ctx, struct xend_device *dev, struct xend_op *op)
     (void)ctx;
     struct xend_err *err = H->loop->op_err(op);
     struct vif_priv *p = vif_priv_get(dev);
-    vif_job_orphan(p);
+    devscript_job_orphan(&p->d);
 
     /* The stored config is the truth: a restart attaches what configure left there. */
     struct vif_conf c;
@@ -682,11 +605,11 @@ static void vif_detach(void *ctx, struct xend_device *dev, enum xend_dev_reason 
         H->loop->op_complete(op, 0);
         return;
     }
-    if (p->job) {
-        vif_log(XEND_LOG_WARN, "vif detach while busy", "vif=%s domain=%s", p->name, p->domname);
-        vif_job_orphan(p);
+    if (p->d.job) {
+        vif_log(XEND_LOG_WARN, "vif detach while busy", "vif=%s domain=%s", p->name, p->d.domname);
+        devscript_job_orphan(&p->d);
     }
-    vif_log(XEND_LOG_DEBUG, "vif detach", "vif=%s domain=%s reason=%d", p->name, p->domname,
+    vif_log(XEND_LOG_DEBUG, "vif detach", "vif=%s domain=%s reason=%d", p->name, p->d.domname,
             (int)reason);
     if (p->up) {
         struct xend_err e = {0};
@@ -717,7 +640,7 @@ static void vif_configure(void *ctx, struct xend_device *dev, const struct xend_
         H->loop->op_complete(op, 0);
         return;
     }
-    if (p->job) {
+    if (p->d.job) {
         H->loop->op_complete(op, xend_err_set(err, XEND_EBUSY, "vif: %s is busy", p->name));
         return;
     }
@@ -753,7 +676,7 @@ static void vif_configure(void *ctx, struct xend_device *dev, const struct xend_
         return;
     /* The old down cannot even start: go on with the new up, as a failed down would. */
     vif_log(XEND_LOG_WARN, "vif down failed", "vif=%s error=\"%s\"", p->name, xend_err_msg(&e));
-    job->step = VIF_STEP_CONF_UP;
+    job->j.step = VIF_STEP_CONF_UP;
     rc = vif_script(p, &job->next, "up", job, err);
     if (rc < 0) {
         vif_job_free(job);
@@ -836,10 +759,10 @@ static int vif_reattach(void *ctx, struct xend_device *dev, const struct xend_sx
     else if (p->conf.vifname)
         snprintf(p->name, sizeof(p->name), "%s", p->conf.vifname);
     else
-        snprintf(p->name, sizeof(p->name), "vif%u.%u", p->domid, H->device->index(dev));
+        snprintf(p->name, sizeof(p->name), "vif%u.%u", p->d.domid, H->device->index(dev));
     p->backend_attached = true;
     p->up = true;
-    vif_log(XEND_LOG_INFO, "vif reattached", "domain=%s vif=%s mac=%s", p->domname, p->name,
+    vif_log(XEND_LOG_INFO, "vif reattached", "domain=%s vif=%s mac=%s", p->d.domname, p->name,
             p->conf.mac);
     return 0;
 }
@@ -850,7 +773,7 @@ static void vif_free(void *ctx, struct xend_device *dev)
     struct vif_priv *p = H->device->priv(dev);
     if (p == NULL)
         return;
-    vif_job_orphan(p);
+    devscript_job_orphan(&p->d);
     vif_conf_free(&p->conf);
     free(p);
     H->device->priv_set(dev, NULL);

@@ -17,7 +17,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,17 +67,7 @@ static struct {
 /* Interface names (bridge, vnetif): what Linux accepts and a script can pass on safely. */
 #define VNET_IFNAME_MAX 15
 
-static void vnet_log(enum xend_log_level level, const char *event, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void vnet_log(enum xend_log_level level, const char *event, const char *fmt, ...)
-{
-    char fields[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(fields, sizeof(fields), fmt, ap);
-    va_end(ap);
-    H->log->emit(vnet_g.self, level, event, "%s", fields);
-}
+#define vnet_log(...) devscript_logf(&vnet_g.ds, __VA_ARGS__)
 
 /* ---- config ---- */
 
