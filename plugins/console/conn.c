@@ -2,10 +2,11 @@
  * One console: a TCP listener, at most one client, and the backend's byte stream for the
  * domain, with the pump between them.
  *
- * Bytes pass unchanged. Client input waits in a small buffer; while it is full (the guest
- * side does not take more) the client is not read. Guest output goes straight to the
- * client when it can; what the client cannot take yet is queued up to console-buffer-max,
- * and with no client up to the 64 KiB ring a late client is shown first. Past the limit,
+ * Bytes pass unchanged, straight through when the other side takes them. Client input the
+ * guest cannot take yet waits in a small queue; while it is full the client is not read.
+ * Guest output the client cannot take yet is queued up to console-buffer-max, and with no
+ * client up to console-replay-max, which a late client is shown first. Queues hold memory
+ * only while bytes wait in them, so an idle console costs no buffer. Past the limit,
  * output is dropped, with one log line per drop episode: xend must never block on a
  * console nor let one grow its memory without bound. Never blocks, never sleeps.
  */
@@ -73,7 +74,7 @@ static struct xend_sxp *console_peer_value(const struct console *c)
 
 static size_t console_out_limit(const struct console *c)
 {
-    return c->cfd >= 0 ? P->buffer_max : CONSOLE_RING_MAX;
+    return c->cfd >= 0 ? P->buffer_max : P->replay_max;
 }
 
 static void console_drop(struct console *c, size_t n)
@@ -158,22 +159,34 @@ static void console_read_guest(struct console *c)
 
 /* ---- the input side: client -> guest ---- */
 
+/* Write up to n bytes to the guest stream: the count taken (0 when it would block), or -1
+ * when the stream failed (and was closed). */
+static ssize_t console_write_guest(struct console *c, const char *p, size_t n)
+{
+    for (;;) {
+        ssize_t w = write(c->gfd, p, n);
+        if (w >= 0)
+            return w;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        H->log->emit(P->self, XEND_LOG_INFO, "console stream closed",
+                     "console=%lld domain=%u reason=%s", c->id, c->domid, strerror(errno));
+        console_stream_close(c);
+        return -1;
+    }
+}
+
 static void console_flush_in(struct console *c)
 {
-    while (c->gfd >= 0 && c->in_len > 0) {
-        ssize_t w = write(c->gfd, c->in, c->in_len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                H->log->emit(P->self, XEND_LOG_INFO, "console stream closed",
-                             "console=%lld domain=%u reason=%s", c->id, c->domid, strerror(errno));
-                console_stream_close(c);
-            }
+    while (c->gfd >= 0 && c->in.len > 0) {
+        const char *p;
+        size_t n = console_ring_peek(&c->in, &p);
+        ssize_t w = console_write_guest(c, p, n);
+        if (w <= 0)
             return;
-        }
-        memmove(c->in, c->in + w, c->in_len - (size_t)w);
-        c->in_len -= (size_t)w;
+        console_ring_consume(&c->in, (size_t)w);
     }
 }
 
@@ -181,17 +194,36 @@ static void console_read_client(struct console *c)
 {
     while (c->cfd >= 0) {
         /* With no guest stream (between instances, or a dead domain) input has nowhere to
-         * go: read and discard it, so that a client hanging up is still noticed. */
+         * go: read and discard it, so that a client hanging up is still noticed. Otherwise
+         * read no more than the input queue can still take: that is the backpressure. */
         bool discard = c->gfd < 0;
-        char *dst = discard ? console_scratch : c->in + c->in_len;
-        size_t room = discard ? sizeof(console_scratch) : CONSOLE_IN_MAX - c->in_len;
+        size_t room = discard ? sizeof(console_scratch) : CONSOLE_IN_MAX - c->in.len;
+        if (room > sizeof(console_scratch))
+            room = sizeof(console_scratch);
         if (room == 0)
             return;
-        ssize_t n = read(c->cfd, dst, room);
+        ssize_t n = read(c->cfd, console_scratch, room);
         if (n > 0) {
-            if (!discard) {
-                c->in_len += (size_t)n;
-                console_flush_in(c);
+            if (discard)
+                continue;
+            /* Straight to the guest when nothing waits before it; only what it does not
+             * take now is queued, so typing costs no buffer. */
+            const char *p = console_scratch;
+            size_t left = (size_t)n;
+            if (c->in.len == 0) {
+                ssize_t w = console_write_guest(c, p, left);
+                if (w < 0)
+                    continue; /* the stream went: the rest is discarded with it */
+                p += w;
+                left -= (size_t)w;
+            }
+            /* Fits: room was what the queue could still take. */
+            if (left > 0 && console_ring_push(&c->in, p, left, CONSOLE_IN_MAX) < left) {
+                /* Only when memory for the queue cannot be had: lose the rest, as a
+                 * terminal line with an overrun would, rather than block. */
+                H->log->emit(P->self, XEND_LOG_WARN, "console input dropped",
+                             "console=%lld domain=%u reason=no-memory bytes=%zu", c->id,
+                             c->domid, left);
             }
             continue;
         }
@@ -232,13 +264,13 @@ static void console_client_cb(int fd, uint32_t events, void *arg)
 static void console_update_watches(struct console *c)
 {
     if (c->gw) {
-        uint32_t ev = XEND_WATCH_READ | (c->in_len ? XEND_WATCH_WRITE : 0);
+        uint32_t ev = XEND_WATCH_READ | (c->in.len ? XEND_WATCH_WRITE : 0);
         if (ev != c->gw_events)
             H->loop->watch_set(c->gw, ev);
         c->gw_events = ev;
     }
     if (c->cw) {
-        uint32_t ev = (c->gfd < 0 || c->in_len < CONSOLE_IN_MAX ? XEND_WATCH_READ : 0) |
+        uint32_t ev = (c->gfd < 0 || c->in.len < CONSOLE_IN_MAX ? XEND_WATCH_READ : 0) |
                       (c->out.len ? XEND_WATCH_WRITE : 0);
         if (ev != c->cw_events)
             H->loop->watch_set(c->cw, ev);
@@ -371,7 +403,7 @@ void console_stream_close(struct console *c)
     close(c->gfd);
     c->gfd = -1;
     /* Input for the old instance must not reach the new one. */
-    c->in_len = 0;
+    console_ring_free(&c->in);
     console_update_watches(c);
 }
 
@@ -439,6 +471,7 @@ int console_open(struct xend_domain *dom, int port, struct console *reuse, struc
     c->cfd = -1;
     c->gfd = -1;
     c->out = (struct console_ring)CONSOLE_RING_INIT;
+    c->in = (struct console_ring)CONSOLE_RING_INIT;
     c->lw = H->loop->watch_add(P->self, lfd, XEND_WATCH_READ, console_accept_cb, c);
     c->next = P->list;
     P->list = c;
@@ -463,6 +496,7 @@ void console_close(struct console *c, bool quiet)
     c->lfd = -1;
     c->closed = true;
     console_ring_free(&c->out);
+    console_ring_free(&c->in);
     for (struct console **pp = &P->list; *pp; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
@@ -514,6 +548,8 @@ void console_stats_get(const struct console *c, struct console_stats *out)
         .buffered = c->out.len,
         .buffer_limit = console_out_limit(c),
         .capacity = c->out.cap,
+        .in_buffered = c->in.len,
+        .in_capacity = c->in.cap,
         .dropped = c->dropped,
         .drop_episodes = c->drop_episodes,
         .connected = c->cfd >= 0,

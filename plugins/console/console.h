@@ -25,11 +25,13 @@
 
 #include "ring.h"
 
-/* Output kept while no client is connected, replayed on connect (the original's 64 KiB). */
-#define CONSOLE_RING_MAX (64u * 1024u)
+/* Default cap on output kept while no client is connected, replayed on connect
+ * (console-replay-max; 2.0 kept 64 KiB, docs/console.md says why this is smaller). */
+#define CONSOLE_REPLAY_MAX_DEFAULT (16u * 1024u)
 /* Default cap on output queued for a connected client that reads slowly. */
 #define CONSOLE_BUFFER_MAX_DEFAULT (256u * 1024u)
-/* Client input waiting for the guest side; the client is not read while this is full. */
+/* Client input waiting for the guest side; the client is not read while this is full.
+ * Held only while the guest side lags (the ring frees itself when drained). */
 #define CONSOLE_IN_MAX (16u * 1024u)
 /* The domain-side port of the console channel, as the original reported it. */
 #define CONSOLE_REMOTE_PORT 1
@@ -42,6 +44,7 @@ struct console_plugin {
     const char *address;  /* console-address; borrowed from the config for the process */
     bool takeover;        /* console-takeover: a new client replaces the connected one */
     size_t buffer_max;    /* console-buffer-max */
+    size_t replay_max;    /* console-replay-max */
     struct console *list; /* open consoles, newest first */
 };
 
@@ -74,9 +77,10 @@ struct console {
     struct xend_watch *gw;
     uint32_t gw_events;
 
+    /* Both queues hold memory only while bytes wait in them: an idle console is this
+     * struct, a listener and its watch. */
     struct console_ring out; /* guest -> client */
-    char in[CONSOLE_IN_MAX]; /* client -> guest */
-    size_t in_len;
+    struct console_ring in;  /* client -> guest, up to CONSOLE_IN_MAX */
 
     bool dropping;          /* inside a drop episode: logged once, ends when out drains */
     uint64_t dropped;       /* bytes of guest output dropped, ever */
@@ -86,8 +90,10 @@ struct console {
 /* What tests and the benchmark read to check the accounting. */
 struct console_stats {
     size_t buffered;     /* guest output queued in the plugin now */
-    size_t buffer_limit; /* what it may reach now: buffer_max with a client, else the ring */
-    size_t capacity;     /* bytes allocated for the queue */
+    size_t buffer_limit; /* what it may reach now: buffer_max with a client, else replay_max */
+    size_t capacity;     /* bytes allocated for the output queue */
+    size_t in_buffered;  /* client input waiting for the guest */
+    size_t in_capacity;  /* bytes allocated for it */
     uint64_t dropped;
     uint64_t drop_episodes;
     bool connected;

@@ -194,18 +194,21 @@ static int console_settings(struct xend_err *err)
 {
     const struct xend_host_config *cfg = H->config;
     const char *xend_address;
-    long long buffer_max;
+    long long buffer_max, replay_max;
     int rc;
     if ((rc = cfg->get_int(P->self, "console-port-base", 9600, 1, 65535, &P->port_base, err)) < 0 ||
         (rc = cfg->get_str(P->self, "xend-address", "127.0.0.1", &xend_address, err)) < 0 ||
         (rc = cfg->get_str(P->self, "console-address", xend_address, &P->address, err)) < 0 ||
         (rc = cfg->get_bool(P->self, "console-takeover", false, &P->takeover, err)) < 0 ||
         (rc = cfg->get_int(P->self, "console-buffer-max", CONSOLE_BUFFER_MAX_DEFAULT, 4096,
-                           64LL * 1024 * 1024, &buffer_max, err)) < 0)
+                           64LL * 1024 * 1024, &buffer_max, err)) < 0 ||
+        (rc = cfg->get_int(P->self, "console-replay-max", CONSOLE_REPLAY_MAX_DEFAULT, 0,
+                           64LL * 1024 * 1024, &replay_max, err)) < 0)
         return rc;
     if (P->address == NULL)
         P->address = "";
     P->buffer_max = (size_t)buffer_max;
+    P->replay_max = (size_t)replay_max;
     return 0;
 }
 

@@ -1,11 +1,15 @@
 /*
- * The console output queue (see ring.h). Index arithmetic on one allocation that grows by
- * doubling up to the caller's limit.
+ * The console byte queue (see ring.h). Index arithmetic on one allocation that grows in
+ * small steps up to the caller's limit and is freed when the queue empties.
  */
 #include "ring.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* Growth granularity: a few boot lines, so that a quiet console holds about what it has
+ * queued rather than a page. */
+#define RING_STEP 256u
 
 void console_ring_free(struct console_ring *r)
 {
@@ -16,9 +20,12 @@ void console_ring_free(struct console_ring *r)
 /* Make room for `want` bytes in all (want <= limit); false when memory is short. */
 static bool ring_grow(struct console_ring *r, size_t want, size_t limit)
 {
-    size_t cap = r->cap ? r->cap : 4096;
-    while (cap < want)
-        cap *= 2;
+    /* At least 1.5x the old size, so a queue filled a line at a time is copied O(1) times
+     * per byte; rounded up to the step. */
+    size_t cap = r->cap + r->cap / 2;
+    if (cap < want)
+        cap = want;
+    cap = (cap + RING_STEP - 1) / RING_STEP * RING_STEP;
     if (cap > limit)
         cap = limit;
     char *data = malloc(cap);
@@ -70,6 +77,11 @@ size_t console_ring_peek(const struct console_ring *r, const char **p)
 void console_ring_consume(struct console_ring *r, size_t n)
 {
     r->len -= n;
-    /* An empty ring restarts at 0 so that the next peek is one long contiguous run. */
-    r->head = r->len == 0 ? 0 : (r->head + n) % r->cap;
+    if (r->len == 0) {
+        /* Drained: the memory goes back, so a console costs a buffer only while something
+         * waits in it. */
+        console_ring_free(r);
+        return;
+    }
+    r->head = (r->head + n) % r->cap;
 }

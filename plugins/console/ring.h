@@ -1,12 +1,13 @@
 /*
- * A bounded byte queue for console output: what the guest wrote and the client has not
- * read yet (or, with no client, what a late client will be shown first).
+ * A bounded byte queue for console output and input: what one side wrote and the other has
+ * not taken yet (or, with no client, what a late client will be shown first).
  *
- * Memory is allocated on the first push and grows (doubling) only up to the limit the
- * caller passes; it never shrinks while in use and never exceeds the largest limit ever
- * passed. A push takes what fits under the limit and reports how much that was: the caller
- * decides what to do with the rest (the console drops it and logs). It never blocks and
- * never touches a file descriptor.
+ * Memory is held only while bytes are queued: allocated on the first push, grown in small
+ * steps (the size needed rounded up to 256 bytes, at least half as much again, so growth
+ * stays amortised) up to the limit the caller passes, and freed as soon as the last byte is
+ * consumed. An idle console therefore costs no buffer. A push takes what fits under the
+ * limit and reports how much that was: the caller decides what to do with the rest (the
+ * console drops it and logs). It never blocks and never touches a file descriptor.
  */
 #ifndef XEND_CONSOLE_RING_H
 #define XEND_CONSOLE_RING_H
@@ -15,7 +16,7 @@
 #include <stddef.h>
 
 struct console_ring {
-    char *data; /* owned, cap bytes; NULL until the first push */
+    char *data; /* owned, cap bytes; NULL while empty */
     size_t cap;
     size_t head; /* index of the oldest byte */
     size_t len;  /* bytes queued */
@@ -35,7 +36,7 @@ void console_ring_free(struct console_ring *r);
 size_t console_ring_push(struct console_ring *r, const void *p, size_t n, size_t limit);
 /* The oldest contiguous run of queued bytes: *p borrowed until the next push/consume. */
 size_t console_ring_peek(const struct console_ring *r, const char **p);
-/* Forget the n oldest bytes (n <= len). */
+/* Forget the n oldest bytes (n <= len); the memory goes when the ring is empty. */
 void console_ring_consume(struct console_ring *r, size_t n);
 
 #endif

@@ -71,7 +71,8 @@ static int free_port(void)
     return ntohs(sa.sin_port);
 }
 
-static int setup_with(const char *takeover, const char *buffer_max)
+static int setup_with_replay(const char *takeover, const char *buffer_max,
+                             const char *replay_max)
 {
     memset(&hv, 0, sizeof(hv));
     for (int i = 0; i < 8; i++)
@@ -85,8 +86,15 @@ static int setup_with(const char *takeover, const char *buffer_max)
         fake_host_config_set("console-takeover", takeover);
     if (buffer_max)
         fake_host_config_set("console-buffer-max", buffer_max);
+    if (replay_max)
+        fake_host_config_set("console-replay-max", replay_max);
     fake_host_backend_set(&hv_ops, NULL);
     return fake_host_init_plugin(&xend_plugin_desc);
+}
+
+static int setup_with(const char *takeover, const char *buffer_max)
+{
+    return setup_with_replay(takeover, buffer_max, NULL);
 }
 
 static int setup(void **state)
@@ -105,6 +113,18 @@ static int setup_small_buffer(void **state)
 {
     (void)state;
     return setup_with(NULL, "65536");
+}
+
+static int setup_replay_100k(void **state)
+{
+    (void)state;
+    return setup_with_replay(NULL, NULL, "102400");
+}
+
+static int setup_no_replay(void **state)
+{
+    (void)state;
+    return setup_with_replay(NULL, NULL, "0");
 }
 
 static int teardown(void **state)
@@ -277,33 +297,167 @@ static void test_boot_lines_written_before_connect_are_replayed(void **state)
     close(fd);
 }
 
-static void test_ring_keeps_the_first_64k_while_nobody_is_connected(void **state)
+/* The guest writes `total` bytes while nobody is connected: the first `keep` are kept (and
+ * dropped past that in one logged episode), and a late client gets exactly those. */
+static void check_replay_keeps_the_first(size_t total, size_t keep)
 {
-    (void)state;
     create_domain(1, NULL);
-    static char big[100 * 1024];
-    for (size_t i = 0; i < sizeof(big); i++)
+    static char big[200 * 1024];
+    assert_true(total <= sizeof(big));
+    for (size_t i = 0; i < total; i++)
         big[i] = (char)('a' + i % 26);
-    assert_int_equal(write(hv.guest[0], big, sizeof(big)), (ssize_t)sizeof(big));
-    struct console_stats want = {.buffered = CONSOLE_RING_MAX};
-    assert_true(fake_host_loop_until(ring_has, &want, WAIT_MS));
+    size_t written = 0;
+    uint64_t end = host->loop->now_ms() + WAIT_MS;
+    while (written < total && host->loop->now_ms() < end) {
+        ssize_t n = write(hv.guest[0], big + written, total - written);
+        if (n > 0)
+            written += (size_t)n;
+        fake_host_loop_once(n > 0 ? 0 : 1);
+    }
+    assert_int_equal(written, total);
     /* Let the plugin read the rest: it must be dropped, not queued. */
     for (int i = 0; i < 20; i++)
         fake_host_loop_once(1);
     struct console_stats st;
     console_stats_get(console_at(base + 1), &st);
-    assert_int_equal(st.buffered, CONSOLE_RING_MAX);
-    assert_int_equal(st.dropped, sizeof(big) - CONSOLE_RING_MAX);
-    assert_int_equal(st.drop_episodes, 1);
+    assert_int_equal(st.buffered, keep);
+    assert_true(st.capacity <= keep);
+    assert_int_equal(st.dropped, total - keep);
+    assert_int_equal(st.drop_episodes, keep < total ? 1 : 0);
 
     int fd = attach_client(base + 1);
     static struct reader r;
     memset(&r, 0, sizeof(r));
     r.fd = fd;
-    r.want_len = CONSOLE_RING_MAX + 1;
+    r.want_len = keep + 1;
     fake_host_loop_until(reader_done, &r, 300);
-    assert_int_equal(r.len, CONSOLE_RING_MAX);
-    assert_memory_equal(r.buf, big, CONSOLE_RING_MAX);
+    assert_int_equal(r.len, keep);
+    assert_memory_equal(r.buf, big, keep);
+    /* Replayed: the queue's memory went back. */
+    console_stats_get(console_at(base + 1), &st);
+    assert_int_equal(st.buffered, 0);
+    assert_int_equal(st.capacity, 0);
+    close(fd);
+}
+
+static void test_replay_keeps_the_first_16k_while_nobody_is_connected(void **state)
+{
+    (void)state;
+    check_replay_keeps_the_first(100 * 1024, CONSOLE_REPLAY_MAX_DEFAULT);
+}
+
+static void test_console_replay_max_sets_what_a_late_client_is_shown(void **state)
+{
+    (void)state;
+    check_replay_keeps_the_first(150 * 1024, 100 * 1024);
+}
+
+static void test_console_replay_max_0_keeps_nothing_for_a_late_client(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    write_all(hv.guest[0], "boot line nobody will see\n");
+    uint64_t end = host->loop->now_ms() + WAIT_MS;
+    struct console_stats st;
+    do {
+        fake_host_loop_once(1);
+        console_stats_get(console_at(base + 1), &st);
+    } while (st.dropped == 0 && host->loop->now_ms() < end);
+    assert_int_equal(st.dropped, strlen("boot line nobody will see\n"));
+    assert_int_equal(st.capacity, 0);
+    assert_true(fake_host_log_contains("reason=no-client limit=0"));
+    /* Live output still flows once a client is there. */
+    int fd = attach_client(base + 1);
+    write_all(hv.guest[0], "live\n");
+    assert_string_equal(read_until(fd, "\n")->buf, "live\n");
+    close(fd);
+}
+
+/* What makes 1,000 idle domains cheap: a console holds no buffer until output waits, then
+ * about what waits (not a page, not the cap), and none again once it is delivered. */
+static void test_an_idle_console_holds_no_buffer_and_a_few_lines_hold_little(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    struct console *c = console_at(base + 1);
+    struct console_stats st;
+    console_stats_get(c, &st);
+    assert_int_equal(st.capacity, 0);
+    assert_int_equal(st.in_capacity, 0);
+
+    const char *boot = "Linux version 2.6-simhv\r\nKernel command line: ro\r\n\r\nvm login: ";
+    write_all(hv.guest[0], boot);
+    struct console_stats want = {.buffered = strlen(boot)};
+    assert_true(fake_host_loop_until(ring_has, &want, WAIT_MS));
+    console_stats_get(c, &st);
+    assert_true(st.capacity >= strlen(boot));
+    assert_true(st.capacity <= 512);
+
+    int fd = attach_client(base + 1);
+    assert_string_equal(read_until(fd, "login: ")->buf, boot);
+    console_stats_get(c, &st);
+    assert_int_equal(st.capacity, 0);
+    close(fd);
+}
+
+/* The guest's side: count what arrives and check every byte is the client's 'k'. */
+struct sink {
+    int fd;
+    size_t len;
+    size_t want;
+    bool bad;
+};
+
+static bool guest_took_everything(void *arg)
+{
+    struct sink *k = arg;
+    static char buf[64 * 1024];
+    ssize_t n;
+    while ((n = read(k->fd, buf, sizeof(buf))) > 0) {
+        for (ssize_t i = 0; i < n; i++)
+            k->bad |= buf[i] != 'k';
+        k->len += (size_t)n;
+    }
+    struct console_stats st;
+    console_stats_get(console_at(base + 1), &st);
+    return st.in_buffered == 0 && k->len >= k->want;
+}
+
+/* A client typing faster than the guest reads: its input waits in a queue of at most
+ * CONSOLE_IN_MAX (the client is then not read: TCP pushes back), nothing is lost, and the
+ * queue's memory goes once the guest has taken it all. */
+static void test_input_the_guest_cannot_take_waits_bounded_and_is_freed_when_taken(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int fd = attach_client(base + 1);
+    struct console *c = console_at(base + 1);
+    static char chunk[64 * 1024];
+    memset(chunk, 'k', sizeof(chunk));
+    /* The guest reads nothing yet: the socketpair fills, then the plugin's queue. */
+    size_t sent = 0;
+    size_t max_seen = 0;
+    struct console_stats st;
+    uint64_t end = host->loop->now_ms() + WAIT_MS;
+    do {
+        ssize_t n = write(fd, chunk, sizeof(chunk));
+        if (n > 0)
+            sent += (size_t)n;
+        fake_host_loop_once(n > 0 ? 0 : 1);
+        console_stats_get(c, &st);
+        if (st.in_buffered > max_seen)
+            max_seen = st.in_buffered;
+        assert_true(st.in_capacity <= CONSOLE_IN_MAX);
+    } while (st.in_buffered < CONSOLE_IN_MAX && host->loop->now_ms() < end);
+    assert_int_equal(st.in_buffered, CONSOLE_IN_MAX);
+    assert_true(max_seen <= CONSOLE_IN_MAX);
+
+    struct sink k = {.fd = hv.guest[0], .want = sent};
+    assert_true(fake_host_loop_until(guest_took_everything, &k, WAIT_MS));
+    assert_int_equal(k.len, sent);
+    assert_false(k.bad);
+    console_stats_get(c, &st);
+    assert_int_equal(st.in_capacity, 0);
     close(fd);
 }
 
@@ -700,8 +854,17 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_boot_lines_written_before_connect_are_replayed, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_ring_keeps_the_first_64k_while_nobody_is_connected,
+        cmocka_unit_test_setup_teardown(test_replay_keeps_the_first_16k_while_nobody_is_connected,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_console_replay_max_sets_what_a_late_client_is_shown,
+                                        setup_replay_100k, teardown),
+        cmocka_unit_test_setup_teardown(test_console_replay_max_0_keeps_nothing_for_a_late_client,
+                                        setup_no_replay, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_an_idle_console_holds_no_buffer_and_a_few_lines_hold_little, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_input_the_guest_cannot_take_waits_bounded_and_is_freed_when_taken, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(
             test_client_line_reaches_guest_and_guest_line_reaches_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_client_is_refused_with_the_message, setup,
