@@ -76,9 +76,32 @@ bool simhv_dom_alive(const struct simhv_domain *d)
     return d->built && !d->paused && !d->shutdown && !d->crashed;
 }
 
-/* Tell the scheduler what the domain wants now. */
+static void active_set(struct simhv_machine *m, struct simhv_domain *d, bool alive)
+{
+    if (alive == d->in_active)
+        return;
+    if (alive) {
+        d->active_prev = NULL;
+        d->active_next = m->active;
+        if (m->active != NULL)
+            m->active->active_prev = d;
+        m->active = d;
+    } else {
+        if (d->active_prev != NULL)
+            d->active_prev->active_next = d->active_next;
+        else
+            m->active = d->active_next;
+        if (d->active_next != NULL)
+            d->active_next->active_prev = d->active_prev;
+        d->active_next = d->active_prev = NULL;
+    }
+    d->in_active = alive;
+}
+
+/* Tell the scheduler (and the list of alive domains) what the domain wants now. */
 static void sched_sync(struct simhv_machine *m, struct simhv_domain *d)
 {
+    active_set(m, d, simhv_dom_alive(d));
     for (uint32_t i = 0; i < d->nvcpus; i++) {
         struct simhv_vcpu *v = &d->vcpus[i];
         v->runnable = simhv_dom_alive(d);
@@ -187,6 +210,7 @@ static struct simhv_domain *dom_new(struct simhv_machine *m, uint32_t domid, con
 
 static void dom_free(struct simhv_machine *m, struct simhv_domain *d)
 {
+    active_set(m, d, false);
     for (uint32_t i = 0; i < d->nvcpus; i++)
         simhv_sched_remove(m->sched, &d->vcpus[i]);
     free(d->vcpus);
@@ -275,14 +299,17 @@ void simhv_machine_advance(struct simhv_machine *m, uint64_t now_ns)
     uint64_t dt = now_ns - m->now_ns;
     simhv_sched_advance(m->sched, now_ns);
     m->now_ns = now_ns;
-    for (struct simhv_domain *d = m->domains; d != NULL; d = d->next)
+    /* A tick may stop its domain, which leaves the list: take the next one first. */
+    for (struct simhv_domain *d = m->active, *next; d != NULL; d = next) {
+        next = d->active_next;
         simhv_guest_tick(m, d, now_ns, dt);
+    }
 }
 
 uint64_t simhv_machine_next_event(const struct simhv_machine *m)
 {
     uint64_t next = UINT64_MAX;
-    for (const struct simhv_domain *d = m->domains; d != NULL; d = d->next) {
+    for (const struct simhv_domain *d = m->active; d != NULL; d = d->active_next) {
         uint64_t e = simhv_guest_next_event(m, d, m->now_ns);
         next = e < next ? e : next;
     }

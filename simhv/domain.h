@@ -62,6 +62,9 @@ struct simhv_domain {
     struct simhv_domain *next;
     struct simhv_domain *prev;     /* the list is doubly linked: destroy is O(1) */
     struct simhv_domain *uid_next; /* chain in the machine's uid index */
+    /* In the machine's list of alive domains (simhv_dom_alive) while it is one. */
+    struct simhv_domain *active_next, *active_prev;
+    bool in_active;
 };
 
 struct simhv_machine {
@@ -79,6 +82,9 @@ struct simhv_machine {
     size_t ndomains;
     uint32_t next_domid;
     uint64_t next_uid;
+    /* The alive domains, borrowed: only they tick or have events, so advancing the
+     * machine (before every request) walks these, not a thousand paused ones. */
+    struct simhv_domain *active;
     uint64_t now_ns;     /* machine time of the last advance */
     uint64_t change_seq; /* bumped at every domain state change (VIRQ_DOM_EXC) */
     char *dmesg;         /* owned ring text, NUL-terminated */

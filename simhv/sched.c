@@ -143,6 +143,7 @@ static int cpu_attach(struct simhv_sched *s, struct sched_vcpu *sv, unsigned c)
         cpu->cap = cap;
     }
     cpu->vcpus[cpu->n++] = sv;
+    cpu->nactive += sv->active;
     sv->cpu = c;
     return 0;
 }
@@ -155,6 +156,7 @@ static void cpu_detach(struct simhv_sched *s, struct sched_vcpu *sv)
         if (cpu->vcpus[i] == sv) {
             memmove(&cpu->vcpus[i], &cpu->vcpus[i + 1], (cpu->n - i - 1) * sizeof(sv));
             cpu->n--;
+            cpu->nactive -= sv->active;
             break;
         }
     }
@@ -224,6 +226,7 @@ static void sync_vcpu(struct simhv_sched *s, struct sched_vcpu *sv)
     if (active == sv->active && load == sv->load && v->runnable == sv->runnable)
         return;
     sv->runnable = v->runnable;
+    s->cpus[sv->cpu].nactive += (size_t)active - (size_t)sv->active;
     sv->active = active;
     sv->load = load;
     if (active)
@@ -316,7 +319,7 @@ static uint64_t next_event(const struct simhv_sched *s)
         if (cpu->curr != NULL && cpu->curr->wants && !cpu_bound(cpu->curr) &&
             cpu->since + cpu->curr->work_left < t)
             t = cpu->since + cpu->curr->work_left;
-        for (size_t i = 0; i < cpu->n; i++) {
+        for (size_t i = 0; cpu->nactive > 0 && i < cpu->n; i++) {
             const struct sched_vcpu *sv = cpu->vcpus[i];
             if (sv->active && !cpu_bound(sv) && sv->window_end < t)
                 t = sv->window_end;
@@ -333,7 +336,7 @@ static void process(struct simhv_sched *s, uint64_t t)
     /* New windows first: a guest whose window ends as its work does keeps running. */
     for (unsigned c = 0; c < s->ncpus; c++) {
         struct sched_cpu *cpu = &s->cpus[c];
-        for (size_t i = 0; i < cpu->n; i++) {
+        for (size_t i = 0; cpu->nactive > 0 && i < cpu->n; i++) {
             struct sched_vcpu *sv = cpu->vcpus[i];
             if (sv->active && !cpu_bound(sv) && sv->window_end <= t) {
                 start_window(s, sv);
