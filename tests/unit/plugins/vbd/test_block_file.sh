@@ -9,26 +9,7 @@ set -eu
 bf=${1:?usage: $0 SCRIPTS_DIR}/block-file
 tmp=$(mktemp -d /tmp/xend-test-block-file-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-
-check() { # check NAME EXPECTED ACTUAL
-    if [ "$2" = "$3" ]; then
-        echo "ok   $1"
-    else
-        echo "FAIL $1"
-        echo "  expected: $2"
-        echo "  got:      $3"
-        fails=$((fails + 1))
-    fi
-}
-
-status() {
-    set +e
-    "$@" >/dev/null 2>&1
-    s=$?
-    set -e
-    echo $s
-}
+. "$(dirname "$0")/../vif/script_check.sh"
 
 img=$tmp/disk.img
 dd if=/dev/zero of="$img" bs=1024 count=64 2>/dev/null

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "fake_host.h"
+#include "script_fixture.h"
 #include "sxp.h"
 
 extern const struct xend_plugin_desc xend_plugin_desc;
@@ -35,20 +36,6 @@ static struct {
     bool detached_before_unbind_log; /* the script log was empty of unbind at detach time */
 } B;
 
-static char dir[64];
-static char logpath[128];
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return strdup("");
-    static char buf[16384];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strdup(buf);
-}
 
 static int fb_attach(void *ctx, uint32_t domid, const char *cls, uint32_t devid,
                      const struct xend_sxp *params, char *name, size_t name_len,
@@ -77,7 +64,7 @@ static int fb_detach(void *ctx, uint32_t domid, const char *cls, uint32_t devid,
     assert_string_equal(cls, "vbd");
     B.detach_calls++;
     B.detach_devid = devid;
-    char *log = slurp(logpath);
+    char *log = slurp(script_logpath);
     B.detached_before_unbind_log = strstr(log, "unbind") == NULL;
     free(log);
     return 0;
@@ -88,52 +75,15 @@ static const struct xend_backend_ops fake_backend = {
 
 /* ---- fixture ---- */
 static const struct xend_host *host;
-static const struct xend_device_ops *ops;
-static void *ctx;
 static struct xend_domain *vm1, *vm2;
 static char img[160], node[160];
-
-static void write_script(const char *name, const char *body)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    /* One write per run, so scripts running at once cannot interleave their records. */
-    fprintf(f,
-            "#!/bin/sh\nrec=$(for a in \"$0\" \"$@\"; do printf '%%s\\n' \"$a\"; done; "
-            "echo ---)\nprintf '%%s\\n' \"$rec\" >> %s\n%s\n",
-            logpath, body);
-    fclose(f);
-    chmod(path, 0755);
-}
-
-static char *script_log(void)
-{
-    return slurp(logpath);
-}
-
-static char *expect_argv(const char *script, ...)
-{
-    static char buf[2048];
-    size_t n = (size_t)snprintf(buf, sizeof(buf), "%s/%s\n", dir, script);
-    va_list ap;
-    va_start(ap, script);
-    for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *))
-        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s\n", a);
-    va_end(ap);
-    snprintf(buf + n, sizeof(buf) - n, "---\n");
-    return buf;
-}
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/xend-test-vbd-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(logpath, sizeof(logpath), "%s/argv.log", dir);
-    snprintf(img, sizeof(img), "%s/disk.img", dir);
-    snprintf(node, sizeof(node), "%s/loop-node", dir);
+    script_fixture_setup("vbd");
+    snprintf(img, sizeof(img), "%s/disk.img", script_dir);
+    snprintf(node, sizeof(node), "%s/loop-node", script_dir);
     FILE *f = fopen(img, "w");
     assert_non_null(f);
     fputs("an image", f);
@@ -148,38 +98,20 @@ static int setup(void **state)
     write_script("block-fail", "echo 'losetup: cannot find an unused loop device'\nexit 2");
 
     memset(&B, 0, sizeof(B));
-    host = fake_host_new("vbd");
-    fake_host_dir_set("script", dir);
-    fake_host_domain_add(0, "Domain-0", NULL);
-    vm1 = fake_host_domain_add(5, "vm1", NULL);
-    vm2 = fake_host_domain_add(7, "vm2", NULL);
+    host = class_host_new("vbd", NULL, &vm1, &vm2);
     fake_host_backend_set(&fake_backend, NULL);
     return 0;
 }
 
 static void init_plugin(void)
 {
-    assert_int_equal(fake_host_init_plugin(&xend_plugin_desc), 0);
-    ops = fake_host_device_class("vbd", &ctx);
-    assert_non_null(ops);
-}
-
-static void free_priv(struct xend_device *dev, void *arg)
-{
-    (void)arg;
-    ops->free(ctx, dev);
+    class_init("vbd");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    if (ops)
-        host->device->foreach ("vbd", free_priv, NULL);
-    ops = NULL;
-    fake_host_free();
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return class_teardown(host, "vbd");
 }
 
 static bool have_block(const char *path)
@@ -204,26 +136,6 @@ static int parse(struct xend_domain *dom, const char *text, struct xend_err *err
     int rc = ops->parse(ctx, dom, c, &norm, err);
     assert_null(norm);
     xend_sxp_free(c);
-    return rc;
-}
-
-static int attach(struct xend_device *dev, char *msg, size_t msglen)
-{
-    struct xend_op *op = fake_host_op_new();
-    ops->attach(ctx, dev, op);
-    int rc = fake_host_op_wait(op, 5000);
-    if (msg)
-        snprintf(msg, msglen, "%s", rc < 0 ? fake_host_op_msg(op) : "");
-    fake_host_op_free(op);
-    return rc;
-}
-
-static int detach(struct xend_device *dev)
-{
-    struct xend_op *op = fake_host_op_new();
-    ops->detach(ctx, dev, XEND_DEV_NORMAL, op);
-    int rc = fake_host_op_wait(op, 5000);
-    fake_host_op_free(op);
     return rc;
 }
 
@@ -289,7 +201,8 @@ static void test_unknown_backend_and_type_without_script_are_refused(void **stat
     assert_string_equal(err.msg, "vbd: unknown backend domain: 3");
     assert_int_equal(parse(NULL, "(vbd (uname iscsi:target0) (dev sda1))", &err), -XEND_ENOENT);
     char want[256];
-    snprintf(want, sizeof(want), "vbd: script not found or not executable: %s/block-iscsi", dir);
+    snprintf(want, sizeof(want), "vbd: script not found or not executable: %s/block-iscsi",
+             script_dir);
     assert_string_equal(err.msg, want);
     assert_int_equal(parse(NULL, "(vbd (uname nbd:server:1234) (dev sda1))", &err), 0);
 }
@@ -355,7 +268,7 @@ static void test_file_segments_are_shared_by_identity_not_name(void **state)
     (void)state;
     init_plugin();
     char link[200];
-    snprintf(link, sizeof(link), "%s/other-name.img", dir);
+    snprintf(link, sizeof(link), "%s/other-name.img", script_dir);
     assert_int_equal(symlink(img, link), 0);
     dev_new(vm1, 0, "(vbd (uname file:%s) (dev sda1) (mode w))", img);
     struct xend_err err;
@@ -439,7 +352,7 @@ static void test_file_is_bound_by_block_file_and_unbound_after_backend_detach(vo
     assert_string_equal(d, want);
     free(d);
 
-    unlink(logpath);
+    unlink(script_logpath);
     assert_int_equal(detach(dev), 0);
     assert_int_equal(B.detach_calls, 1);
     assert_true(B.detached_before_unbind_log);
@@ -483,11 +396,11 @@ static void test_failing_bind_fails_attach_before_the_backend(void **state)
     snprintf(want, sizeof(want),
              "vbd: script %s/block-fail bind failed: exit status 2: losetup: cannot find an "
              "unused loop device",
-             dir);
+             script_dir);
     assert_string_equal(msg, want);
     assert_int_equal(B.attach_calls, 0);
     /* nothing bound: detach has nothing to unbind */
-    unlink(logpath);
+    unlink(script_logpath);
     assert_int_equal(detach(dev), 0);
     char *log = script_log();
     assert_string_equal(log, "");

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "fake_host.h"
+#include "script_fixture.h"
 #include "sxp.h"
 
 extern const struct xend_plugin_desc xend_plugin_desc;
@@ -94,70 +95,13 @@ static const struct xend_backend_ops sim_backend = {
 static const struct xend_backend_ops bare_backend = {XEND_BACKEND_OPS_INIT, .name = "bare"};
 
 /* ---- fixture ---- */
-static char dir[64];
-static char logpath[128];
 static const struct xend_host *host;
-static const struct xend_device_ops *ops;
-static void *ctx;
 static struct xend_domain *dom0, *vm1, *vm2;
-
-static void write_script(const char *name, const char *body)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    /* One write per run, so scripts running at once cannot interleave their records. */
-    fprintf(f,
-            "#!/bin/sh\nrec=$(for a in \"$0\" \"$@\"; do printf '%%s\\n' \"$a\"; done; "
-            "echo ---)\nprintf '%%s\\n' \"$rec\" >> %s\n%s\n",
-            logpath, body);
-    fclose(f);
-    chmod(path, 0755);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return strdup("");
-    static char buf[16384];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strdup(buf);
-}
-
-static char *script_log(void)
-{
-    return slurp(logpath);
-}
-
-static void reset_log(void)
-{
-    unlink(logpath);
-}
-
-/* The argv block a recording script writes for path + args. */
-static char *expect_argv(const char *script, ...)
-{
-    static char buf[2048];
-    size_t n = (size_t)snprintf(buf, sizeof(buf), "%s/%s\n", dir, script);
-    va_list ap;
-    va_start(ap, script);
-    for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *))
-        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s\n", a);
-    va_end(ap);
-    snprintf(buf + n, sizeof(buf) - n, "---\n");
-    return buf;
-}
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/xend-test-vif-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(logpath, sizeof(logpath), "%s/argv.log", dir);
+    script_fixture_setup("vif");
     write_script("rec", "exit 0");
     write_script("net", "exit 0");
     write_script("fail", "echo starting\necho 'something went wrong' >&2\nexit 3");
@@ -168,42 +112,22 @@ static int setup(void **state)
 
     memset(&B, 0, sizeof(B));
     rnd_len = rnd_pos = 0;
-    host = fake_host_new("vif");
-    fake_host_dir_set("script", dir);
+    host = class_host_new("vif", &dom0, &vm1, &vm2);
     fake_host_config_set("vif-script", "rec");
     fake_host_config_set("network-script", "net");
-    dom0 = fake_host_domain_add(0, "Domain-0", NULL);
-    vm1 = fake_host_domain_add(5, "vm1", NULL);
-    vm2 = fake_host_domain_add(7, "vm2", NULL);
     fake_host_backend_set(&fake_backend, NULL);
     return 0;
 }
 
 static void init_plugin(void)
 {
-    assert_int_equal(fake_host_init_plugin(&xend_plugin_desc), 0);
-    ops = fake_host_device_class("vif", &ctx);
-    assert_non_null(ops);
-}
-
-static void free_priv(struct xend_device *dev, void *arg)
-{
-    (void)arg;
-    ops->free(ctx, dev);
+    class_init("vif");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    if (ops)
-        host->device->foreach ("vif", free_priv, NULL);
-    ops = NULL;
-    fake_host_free();
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        return -1;
-    return 0;
+    return class_teardown(host, "vif");
 }
 
 static struct xend_sxp *sxp(const char *text)
@@ -225,26 +149,6 @@ static int parse(struct xend_domain *dom, const char *text, char **norm_text, st
         *norm_text = norm ? xend_sxp_print(norm) : NULL;
     xend_sxp_free(norm);
     xend_sxp_free(c);
-    return rc;
-}
-
-static int attach(struct xend_device *dev, char *msg, size_t msglen)
-{
-    struct xend_op *op = fake_host_op_new();
-    ops->attach(ctx, dev, op);
-    int rc = fake_host_op_wait(op, 5000);
-    if (msg)
-        snprintf(msg, msglen, "%s", rc < 0 ? fake_host_op_msg(op) : "");
-    fake_host_op_free(op);
-    return rc;
-}
-
-static int detach(struct xend_device *dev)
-{
-    struct xend_op *op = fake_host_op_new();
-    ops->detach(ctx, dev, XEND_DEV_NORMAL, op);
-    int rc = fake_host_op_wait(op, 5000);
-    fake_host_op_free(op);
     return rc;
 }
 
@@ -503,7 +407,7 @@ static void test_failing_up_script_fails_attach_and_undoes_backend(void **state)
     assert_int_equal(attach(dev, msg, sizeof(msg)), -XEND_EIO);
     char want[512];
     snprintf(want, sizeof(want),
-             "vif: script %s/fail up failed: exit status 3: something went wrong", dir);
+             "vif: script %s/fail up failed: exit status 3: something went wrong", script_dir);
     assert_string_equal(msg, want);
     assert_int_equal(B.attach_calls, 1);
     assert_int_equal(B.detach_calls, 1);
@@ -788,7 +692,7 @@ static void run_env_script(struct xend_domain *dom, uint32_t idx)
 static void test_sim_backend_runs_scripts_in_dry_run(void **state)
 {
     (void)state;
-    snprintf(envlog, sizeof(envlog), "%s/env.log", dir);
+    snprintf(envlog, sizeof(envlog), "%s/env.log", script_dir);
     fake_host_backend_set(&sim_backend, NULL);
     init_plugin();
     run_env_script(vm1, 0);
@@ -801,7 +705,7 @@ static void test_sim_backend_runs_scripts_in_dry_run(void **state)
 static void test_other_backends_run_scripts_for_real(void **state)
 {
     (void)state;
-    snprintf(envlog, sizeof(envlog), "%s/env.log", dir);
+    snprintf(envlog, sizeof(envlog), "%s/env.log", script_dir);
     unsetenv("XEND_SCRIPT_DRY_RUN");
     init_plugin();
     run_env_script(vm1, 0);
@@ -813,7 +717,7 @@ static void test_other_backends_run_scripts_for_real(void **state)
 static void test_script_dry_run_yes_forces_dry_run(void **state)
 {
     (void)state;
-    snprintf(envlog, sizeof(envlog), "%s/env.log", dir);
+    snprintf(envlog, sizeof(envlog), "%s/env.log", script_dir);
     fake_host_config_set("script-dry-run", "yes");
     init_plugin();
     run_env_script(vm1, 1);

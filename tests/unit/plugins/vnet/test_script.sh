@@ -10,37 +10,8 @@ set -eu
 
 dir=${1:?usage: $0 SCRIPTS_DIR}
 vnet=$dir/vnet
-fails=0
 
-check() { # check NAME EXPECTED ACTUAL
-    if [ "$2" = "$3" ]; then
-        echo "ok   $1"
-    else
-        echo "FAIL $1"
-        echo "  expected: $2"
-        echo "  got:      $3"
-        fails=$((fails + 1))
-    fi
-}
-
-contains() { # contains NAME NEEDLE HAYSTACK
-    case $3 in
-    *"$2"*) echo "ok   $1" ;;
-    *)
-        echo "FAIL $1: no '$2' in:"
-        echo "$3" | sed 's/^/  | /'
-        fails=$((fails + 1))
-        ;;
-    esac
-}
-
-status() { # the exit status of a command, without set -e stopping us
-    set +e
-    "$@" >/dev/null 2>&1
-    s=$?
-    set -e
-    echo $s
-}
+. "$(dirname "$0")/../vif/script_check.sh"
 
 # ---- dry run: no changes, every command printed ----
 out=$(XEND_SCRIPT_DRY_RUN=1 "$vnet" add id=97 bridge=vnet97 vnetif=vnetif97 security=auth 2>&1)

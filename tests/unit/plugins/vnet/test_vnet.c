@@ -21,61 +21,17 @@
 #include <unistd.h>
 
 #include "fake_host.h"
+#include "script_fixture.h"
 #include "sxp.h"
 
 extern const struct xend_plugin_desc xend_plugin_desc;
 
-static char dir[64];
-static char logpath[128];
 static const struct xend_host *host;
-
-static void write_script(const char *name, const char *body)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    /* One write per run: scripts of several vnets run at once and must not interleave. */
-    fprintf(f,
-            "#!/bin/sh\nrec=$(for a in \"$0\" \"$@\"; do printf '%%s\\n' \"$a\"; done; "
-            "echo ---)\nprintf '%%s\\n' \"$rec\" >> %s\n%s\n",
-            logpath, body);
-    fclose(f);
-    chmod(path, 0755);
-}
-
-static char *script_log(void)
-{
-    FILE *f = fopen(logpath, "r");
-    if (f == NULL)
-        return strdup("");
-    static char buf[16384];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strdup(buf);
-}
-
-/* The argv block a recording script writes for path + args. */
-static const char *expect_argv(const char *script, ...)
-{
-    static char buf[2048];
-    size_t n = (size_t)snprintf(buf, sizeof(buf), "%s/%s\n", dir, script);
-    va_list ap;
-    va_start(ap, script);
-    for (const char *a = va_arg(ap, const char *); a; a = va_arg(ap, const char *))
-        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s\n", a);
-    va_end(ap);
-    snprintf(buf + n, sizeof(buf) - n, "---\n");
-    return buf;
-}
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/xend-test-vnet-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(logpath, sizeof(logpath), "%s/argv.log", dir);
+    script_fixture_setup("vnet");
     write_script("vnet", "exit 0");
     write_script("fail", "echo starting\necho 'no vnet module here' >&2\nexit 3");
     write_script("faildel", "[ \"$1\" = del ] && { echo 'bridge vnet7 still has ports'; exit 1; }"
@@ -83,7 +39,7 @@ static int setup(void **state)
     write_script("slow", "exec sleep 5");
     write_script("gate", "while [ ! -e \"$(dirname \"$0\")/go\" ]; do sleep 0.01; done");
     host = fake_host_new("vnet");
-    fake_host_dir_set("script", dir);
+    fake_host_dir_set("script", script_dir);
     fake_host_config_set("script-dry-run", "no");
     return 0;
 }
@@ -93,9 +49,7 @@ static int teardown(void **state)
     (void)state;
     fake_host_fini_plugin(&xend_plugin_desc);
     fake_host_free();
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(script_fixture_teardown(), 0);
     return 0;
 }
 
@@ -395,7 +349,7 @@ static void test_delete_runs_del_then_forgets_the_vnet(void **state)
     struct fake_reply r;
     create("(vnet (id 7) (bridge br7))", &r);
     fake_reply_free(&r);
-    unlink(logpath);
+    unlink(script_logpath);
     del("7", &r);
     assert_int_equal(r.rc, 0);
     assert_string_equal(r.body, "0");
@@ -454,7 +408,7 @@ static void test_requests_while_a_script_runs_see_a_consistent_vnet(void **state
     (void)state;
     init_plugin("gate");
     char go[128];
-    snprintf(go, sizeof(go), "%s/go", dir);
+    snprintf(go, sizeof(go), "%s/go", script_dir);
 
     /* a create in flight: stored, not listed, its id taken */
     struct fake_reply pending;
@@ -596,7 +550,7 @@ static void test_fini_answers_a_create_in_flight(void **state)
     free(rec);
     /* the script's late result is only logged */
     char go[128];
-    snprintf(go, sizeof(go), "%s/go", dir);
+    snprintf(go, sizeof(go), "%s/go", script_dir);
     FILE *f = fopen(go, "w");
     fclose(f);
     for (int i = 0; i < 500 && !fake_host_log_contains("script ok"); i++)
