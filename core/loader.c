@@ -3,17 +3,26 @@
  * the reason: dlopen, the xend_plugin_desc symbol, magic, ABI major, ABI minor, size,
  * duplicate name, init. No plugin code runs before the descriptor has passed, which is
  * why plugins must not have constructors.
+ *
+ * Backend plugins that were not chosen are unloaded once the backend is open
+ * (xend_loader_unload_unused_backends): hv-xenctrl alone maps libxenctrl, libxenguest and
+ * their compressors, ~680 kB of xend's resident memory on a sim host. To know which plugin
+ * registered which backend, the loader hands plugins a copy of the host table whose
+ * backend->add records the pair before passing it on. Nothing else of the host table is
+ * changed, and no plugin that is in use is ever unloaded.
  */
 #include "loader.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "host.h"
+#include "hv.h"
 #include "log/log.h"
 #include "sxp.h"
 
@@ -27,8 +36,67 @@ struct xend_plugin {
     const struct xend_plugin_desc *desc; /* NULL when refused before the check passed */
     void *dl;
     bool loaded;
+    bool unloaded; /* a backend that was not chosen: stopped and dlclosed */
+    unsigned abi_major, abi_minor; /* kept for the listing once desc is gone */
     char reason[256];
 };
+
+/* Which plugin registered which backend ops (the core allows 8 backends in all). */
+#define LOADER_MAX_BACKENDS 8
+static struct {
+    struct xend_plugin *owner;
+    const struct xend_backend_ops *ops;
+} backends[LOADER_MAX_BACKENDS];
+static size_t n_backends;
+
+/* The host table plugins get: the core's (real_host), with backend_table.add recording. */
+static const struct xend_host *real_host;
+static struct xend_host wrapped_host;
+static struct xend_host_backend backend_table;
+
+static int record_backend_add(struct xend_plugin *owner, const struct xend_backend_ops *ops,
+                              void *ctx)
+{
+    int rc = real_host->backend->add(owner, ops, ctx);
+    if (rc == 0 && n_backends < LOADER_MAX_BACKENDS) {
+        backends[n_backends].owner = owner;
+        backends[n_backends++].ops = ops;
+    }
+    return rc;
+}
+
+/* The table to pass to plugins for `host` (the same for every plugin of one host). A host
+ * without a backend table is passed unchanged. */
+static const struct xend_host *host_for_plugins(const struct xend_host *host)
+{
+    if (host == NULL || host->size < offsetof(struct xend_host, backend) + sizeof(host->backend) ||
+        host->backend == NULL || host->backend->add == NULL)
+        return host;
+    if (real_host != host) {
+        real_host = host;
+        size_t n = host->size < sizeof(wrapped_host) ? host->size : sizeof(wrapped_host);
+        memset(&wrapped_host, 0, sizeof(wrapped_host));
+        memcpy(&wrapped_host, host, n);
+        n = host->backend->size < sizeof(backend_table) ? host->backend->size
+                                                        : sizeof(backend_table);
+        memset(&backend_table, 0, sizeof(backend_table));
+        memcpy(&backend_table, host->backend, n);
+        backend_table.add = record_backend_add;
+        wrapped_host.backend = &backend_table;
+    }
+    return &wrapped_host;
+}
+
+static void forget_backends_of(const struct xend_plugin *p)
+{
+    for (size_t i = 0; i < n_backends;) {
+        if (backends[i].owner == p) {
+            backends[i] = backends[--n_backends];
+        } else {
+            i++;
+        }
+    }
+}
 
 static struct xend_plugin *plugins, **plugins_tail = &plugins;
 
@@ -103,9 +171,10 @@ int xend_loader_load_file(const char *path, const struct xend_host *host, struct
     p->desc = d;
 
     xend_host_plugin_err_reset();
-    int rc = d->init(p, host);
+    int rc = d->init(p, host_for_plugins(host));
     if (rc < 0) {
         xend_host_remove_owner(p);
+        forget_backends_of(p);
         const char *msg = xend_host_plugin_err();
         return refuse(p, err, -rc, "init failed: %s%s%s", xend_strerror(rc), *msg ? ": " : "",
                       msg);
@@ -183,10 +252,54 @@ void xend_loader_fini_all(void)
         if (p->desc->fini)
             p->desc->fini(p);
         xend_host_remove_owner(p);
+        forget_backends_of(p);
         p->loaded = false;
         snprintf(p->reason, sizeof(p->reason), "stopped");
     }
     free(v);
+}
+
+/*
+ * Once the backend is open: stop and dlclose every plugin that registered a backend and
+ * none of them the open one. Such a plugin has done nothing but register (its backend was
+ * never opened), so the same teardown as at exit (fini, then its registrations) leaves no
+ * pointer into its code; its config keys were looked up at init and stay known. Returns
+ * the number unloaded. The caller (core/main.c, after xend_hv_open) declares it.
+ */
+size_t xend_loader_unload_unused_backends(void)
+{
+    const struct xend_backend_ops *open = xend_hv(NULL);
+    if (open == NULL)
+        return 0;
+    size_t unloaded = 0;
+    for (struct xend_plugin *p = plugins; p; p = p->next) {
+        if (!p->loaded || p->dl == NULL)
+            continue;
+        bool backend = false, chosen = false;
+        for (size_t i = 0; i < n_backends; i++)
+            if (backends[i].owner == p) {
+                backend = true;
+                chosen |= backends[i].ops == open;
+            }
+        if (!backend || chosen)
+            continue;
+        if (p->desc->fini)
+            p->desc->fini(p);
+        xend_host_remove_owner(p);
+        forget_backends_of(p);
+        p->loaded = false;
+        p->unloaded = true;
+        p->abi_major = p->desc->abi_major;
+        p->abi_minor = p->desc->abi_minor;
+        p->desc = NULL; /* it lives in the file about to go */
+        snprintf(p->reason, sizeof(p->reason), "backend %s is the one in use", open->name);
+        dlclose(p->dl);
+        p->dl = NULL;
+        xend_log_info("plugin unloaded", "plugin=%s file=%s reason=\"%s\"", p->name, p->file,
+                      p->reason);
+        unloaded++;
+    }
+    return unloaded;
 }
 
 struct xend_sxp *xend_loader_describe(void)
@@ -203,8 +316,11 @@ struct xend_sxp *xend_loader_describe(void)
                                                    p->desc->abi_minor));
             if (p->desc->description)
                 xend_sxp_add_kv(e, "description", p->desc->description);
+        } else if (p->unloaded) {
+            xend_sxp_add_kv_take(e, "abi",
+                                 xend_sxp_atom_fmt("%u.%u", p->abi_major, p->abi_minor));
         }
-        xend_sxp_add_kv(e, "status", p->loaded ? "loaded" : "refused");
+        xend_sxp_add_kv(e, "status", p->loaded ? "loaded" : p->unloaded ? "unloaded" : "refused");
         if (!p->loaded && p->reason[0])
             xend_sxp_add_kv(e, "reason", p->reason);
         xend_sxp_append_take(l, e);
@@ -223,4 +339,5 @@ void xend_loader_free(void)
         free(p);
     }
     plugins_tail = &plugins;
+    n_backends = 0;
 }
