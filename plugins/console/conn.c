@@ -5,8 +5,9 @@
  * Bytes pass unchanged, straight through when the other side takes them. Client input the
  * guest cannot take yet waits in a small queue; while it is full the client is not read.
  * Guest output the client cannot take yet is queued up to console-buffer-max, and with no
- * client up to console-replay-max, which a late client is shown first. Queues hold memory
- * only while bytes wait in them, so an idle console costs no buffer. Past the limit,
+ * client up to console-replay-max, which a late client is shown first. Queues are allocated
+ * when bytes first wait and freed, once empty, when the client leaves: a console nobody is
+ * connected to holds no buffer beyond its replay. Past the limit,
  * output is dropped, with one log line per drop episode: xend must never block on a
  * console nor let one grow its memory without bound. Never blocks, never sleeps.
  */
@@ -335,6 +336,10 @@ void console_client_drop(struct console *c, const char *why)
     close(c->cfd);
     c->cfd = -1;
     c->dropping = false;
+    /* What the client drained, it leaves no buffer behind: queues are kept while a client
+     * is there (freeing on every drain would re-allocate on every burst of a stream). */
+    console_ring_trim(&c->out);
+    console_ring_trim(&c->in);
     H->log->emit(P->self, XEND_LOG_INFO, "console disconnected",
                  "console=%lld domain=%u peer=%s:%d reason=%s", c->id, c->domid, c->peer_host,
                  c->peer_port, why);

@@ -31,7 +31,7 @@
 /* Default cap on output queued for a connected client that reads slowly. */
 #define CONSOLE_BUFFER_MAX_DEFAULT (256u * 1024u)
 /* Client input waiting for the guest side; the client is not read while this is full.
- * Held only while the guest side lags (the ring frees itself when drained). */
+ * Allocated only when the guest side lags, freed once empty when the client leaves. */
 #define CONSOLE_IN_MAX (16u * 1024u)
 /* The domain-side port of the console channel, as the original reported it. */
 #define CONSOLE_REMOTE_PORT 1
@@ -77,8 +77,8 @@ struct console {
     struct xend_watch *gw;
     uint32_t gw_events;
 
-    /* Both queues hold memory only while bytes wait in them: an idle console is this
-     * struct, a listener and its watch. */
+    /* Both queues are allocated when bytes first wait and freed (if empty) when the client
+     * leaves: a console nobody uses is this struct, a listener and its watch. */
     struct console_ring out; /* guest -> client */
     struct console_ring in;  /* client -> guest, up to CONSOLE_IN_MAX */
 

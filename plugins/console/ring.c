@@ -1,6 +1,6 @@
 /*
  * The console byte queue (see ring.h). Index arithmetic on one allocation that grows in
- * small steps up to the caller's limit and is freed when the queue empties.
+ * small steps up to the caller's limit and is freed by a trim of the empty queue.
  */
 #include "ring.h"
 
@@ -77,11 +77,12 @@ size_t console_ring_peek(const struct console_ring *r, const char **p)
 void console_ring_consume(struct console_ring *r, size_t n)
 {
     r->len -= n;
-    if (r->len == 0) {
-        /* Drained: the memory goes back, so a console costs a buffer only while something
-         * waits in it. */
+    /* An empty ring restarts at 0 so that the next peek is one long contiguous run. */
+    r->head = r->len == 0 ? 0 : (r->head + n) % r->cap;
+}
+
+void console_ring_trim(struct console_ring *r)
+{
+    if (r->len == 0)
         console_ring_free(r);
-        return;
-    }
-    r->head = (r->head + n) % r->cap;
 }

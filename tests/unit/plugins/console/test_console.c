@@ -176,6 +176,19 @@ static bool is_connected(void *arg)
     return c && c->cfd >= 0;
 }
 
+static bool is_disconnected(void *arg)
+{
+    struct console *c = console_find_port(*(int *)arg);
+    return c && c->cfd < 0;
+}
+
+/* Hang up a client and wait until the plugin has noticed. */
+static void detach_client(int fd, int port)
+{
+    close(fd);
+    assert_true(fake_host_loop_until(is_disconnected, &port, WAIT_MS));
+}
+
 /* Connect a client to port and wait until the plugin has accepted it. */
 static int attach_client(int port)
 {
@@ -333,11 +346,12 @@ static void check_replay_keeps_the_first(size_t total, size_t keep)
     fake_host_loop_until(reader_done, &r, 300);
     assert_int_equal(r.len, keep);
     assert_memory_equal(r.buf, big, keep);
-    /* Replayed: the queue's memory went back. */
+    /* Replayed: once the client leaves, the queue's memory goes back. */
     console_stats_get(console_at(base + 1), &st);
     assert_int_equal(st.buffered, 0);
+    detach_client(fd, base + 1);
+    console_stats_get(console_at(base + 1), &st);
     assert_int_equal(st.capacity, 0);
-    close(fd);
 }
 
 static void test_replay_keeps_the_first_16k_while_nobody_is_connected(void **state)
@@ -374,7 +388,7 @@ static void test_console_replay_max_0_keeps_nothing_for_a_late_client(void **sta
 }
 
 /* What makes 1,000 idle domains cheap: a console holds no buffer until output waits, then
- * about what waits (not a page, not the cap), and none again once it is delivered. */
+ * about what waits (not a page, not the cap), and none once a client took it and left. */
 static void test_an_idle_console_holds_no_buffer_and_a_few_lines_hold_little(void **state)
 {
     (void)state;
@@ -395,9 +409,10 @@ static void test_an_idle_console_holds_no_buffer_and_a_few_lines_hold_little(voi
 
     int fd = attach_client(base + 1);
     assert_string_equal(read_until(fd, "login: ")->buf, boot);
+    detach_client(fd, base + 1);
     console_stats_get(c, &st);
+    assert_int_equal(st.buffered, 0);
     assert_int_equal(st.capacity, 0);
-    close(fd);
 }
 
 /* The guest's side: count what arrives and check every byte is the client's 'k'. */
@@ -425,8 +440,8 @@ static bool guest_took_everything(void *arg)
 
 /* A client typing faster than the guest reads: its input waits in a queue of at most
  * CONSOLE_IN_MAX (the client is then not read: TCP pushes back), nothing is lost, and the
- * queue's memory goes once the guest has taken it all. */
-static void test_input_the_guest_cannot_take_waits_bounded_and_is_freed_when_taken(void **state)
+ * queue's memory goes when the client leaves after the guest took it all. */
+static void test_input_the_guest_cannot_take_waits_bounded_and_is_freed_after(void **state)
 {
     (void)state;
     create_domain(1, NULL);
@@ -456,9 +471,9 @@ static void test_input_the_guest_cannot_take_waits_bounded_and_is_freed_when_tak
     assert_true(fake_host_loop_until(guest_took_everything, &k, WAIT_MS));
     assert_int_equal(k.len, sent);
     assert_false(k.bad);
+    detach_client(fd, base + 1);
     console_stats_get(c, &st);
     assert_int_equal(st.in_capacity, 0);
-    close(fd);
 }
 
 static void test_client_line_reaches_guest_and_guest_line_reaches_client(void **state)
@@ -863,7 +878,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_an_idle_console_holds_no_buffer_and_a_few_lines_hold_little, setup, teardown),
         cmocka_unit_test_setup_teardown(
-            test_input_the_guest_cannot_take_waits_bounded_and_is_freed_when_taken, setup,
+            test_input_the_guest_cannot_take_waits_bounded_and_is_freed_after, setup,
             teardown),
         cmocka_unit_test_setup_teardown(
             test_client_line_reaches_guest_and_guest_line_reaches_client, setup, teardown),
