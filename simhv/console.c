@@ -19,6 +19,8 @@ void simhv_console_init(struct simhv_console *c)
 
 void simhv_console_free(struct simhv_console *c)
 {
+    if (c->wake != NULL)
+        c->wake(c->wake_arg);
     free(c->out);
     free(c->in);
     memset(c, 0, sizeof(*c));
@@ -37,6 +39,8 @@ void simhv_console_write(struct simhv_console *c, const void *data, size_t len)
         simhv_console_consume_out(c, c->out_len + len - SIMHV_CONSOLE_OUT_MAX);
     memcpy(c->out + c->out_len, p, len);
     c->out_len += len;
+    if (c->wake != NULL)
+        c->wake(c->wake_arg);
 }
 
 void simhv_console_printf(struct simhv_console *c, const char *fmt, ...)

@@ -24,6 +24,10 @@ struct simhv_console {
     uint64_t dropped;    /* output bytes lost to the bound */
     uint64_t attach_gen; /* bumped per client attach: an older client is detached */
     int after_cr;        /* the last line ended in CR: a following LF is its partner */
+    /* The reader to wake when output arrives or the console goes (the server's console
+     * connection, so that it looks at its consoles only when one has news); may be NULL. */
+    void (*wake)(void *arg);
+    void *wake_arg;
 };
 
 void simhv_console_init(struct simhv_console *c);

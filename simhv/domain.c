@@ -189,6 +189,7 @@ static struct simhv_domain *dom_new(struct simhv_machine *m, uint32_t domid, con
     d->uid = m->next_uid++;
     snprintf(d->name, sizeof(d->name), "%s", name ? name : "");
     d->mem_kb = mem_kb;
+    m->used_kb += mem_kb;
     d->maxmem_kb = maxmem_kb;
     d->nvcpus = vcpus;
     d->paused = true;
@@ -211,6 +212,7 @@ static struct simhv_domain *dom_new(struct simhv_machine *m, uint32_t domid, con
 static void dom_free(struct simhv_machine *m, struct simhv_domain *d)
 {
     active_set(m, d, false);
+    m->used_kb -= d->mem_kb;
     for (uint32_t i = 0; i < d->nvcpus; i++)
         simhv_sched_remove(m->sched, &d->vcpus[i]);
     free(d->vcpus);
@@ -318,10 +320,7 @@ uint64_t simhv_machine_next_event(const struct simhv_machine *m)
 
 uint64_t simhv_machine_free_kb(const struct simhv_machine *m)
 {
-    uint64_t used = 0;
-    for (const struct simhv_domain *d = m->domains; d != NULL; d = d->next)
-        used += d->mem_kb;
-    return used < m->total_kb ? m->total_kb - used : 0;
+    return m->used_kb < m->total_kb ? m->total_kb - m->used_kb : 0;
 }
 
 void simhv_machine_owner_gone(struct simhv_machine *m, const void *owner)
@@ -563,6 +562,7 @@ int simhv_dom_set_target(struct simhv_machine *m, struct simhv_domain *d, uint64
         if (rc < 0)
             return rc;
     }
+    m->used_kb = m->used_kb - d->mem_kb + kb;
     d->mem_kb = kb;
     return 0;
 }

@@ -106,6 +106,7 @@ void simhv_sched_free(struct simhv_sched *s)
         for (size_t i = 0; i < s->cpus[c].n; i++)
             free(s->cpus[c].vcpus[i]);
         free(s->cpus[c].vcpus);
+        free(s->cpus[c].act);
         free(s->cpus[c].priv);
     }
     free(s->cpus);
@@ -131,6 +132,22 @@ static unsigned home_cpu(const struct simhv_sched *s, const struct simhv_vcpu *v
     return best;
 }
 
+/* Never grows: cpu_attach keeps act as large as vcpus, and only attached vcpus are active. */
+static void act_add(struct sched_cpu *cpu, struct sched_vcpu *sv)
+{
+    cpu->act[cpu->nactive++] = sv;
+}
+
+static void act_remove(struct sched_cpu *cpu, struct sched_vcpu *sv)
+{
+    for (size_t i = 0; i < cpu->nactive; i++) {
+        if (cpu->act[i] == sv) {
+            cpu->act[i] = cpu->act[--cpu->nactive];
+            return;
+        }
+    }
+}
+
 static int cpu_attach(struct simhv_sched *s, struct sched_vcpu *sv, unsigned c)
 {
     struct sched_cpu *cpu = &s->cpus[c];
@@ -140,10 +157,15 @@ static int cpu_attach(struct simhv_sched *s, struct sched_vcpu *sv, unsigned c)
         if (a == NULL)
             return -1;
         cpu->vcpus = a;
+        a = realloc(cpu->act, cap * sizeof(*a));
+        if (a == NULL)
+            return -1;
+        cpu->act = a;
         cpu->cap = cap;
     }
     cpu->vcpus[cpu->n++] = sv;
-    cpu->nactive += sv->active;
+    if (sv->active)
+        act_add(cpu, sv);
     sv->cpu = c;
     return 0;
 }
@@ -156,7 +178,8 @@ static void cpu_detach(struct simhv_sched *s, struct sched_vcpu *sv)
         if (cpu->vcpus[i] == sv) {
             memmove(&cpu->vcpus[i], &cpu->vcpus[i + 1], (cpu->n - i - 1) * sizeof(sv));
             cpu->n--;
-            cpu->nactive -= sv->active;
+            if (sv->active)
+                act_remove(cpu, sv);
             break;
         }
     }
@@ -226,7 +249,12 @@ static void sync_vcpu(struct simhv_sched *s, struct sched_vcpu *sv)
     if (active == sv->active && load == sv->load && v->runnable == sv->runnable)
         return;
     sv->runnable = v->runnable;
-    s->cpus[sv->cpu].nactive += (size_t)active - (size_t)sv->active;
+    if (active != sv->active) {
+        if (active)
+            act_add(&s->cpus[sv->cpu], sv);
+        else
+            act_remove(&s->cpus[sv->cpu], sv);
+    }
     sv->active = active;
     sv->load = load;
     if (active)
@@ -319,9 +347,9 @@ static uint64_t next_event(const struct simhv_sched *s)
         if (cpu->curr != NULL && cpu->curr->wants && !cpu_bound(cpu->curr) &&
             cpu->since + cpu->curr->work_left < t)
             t = cpu->since + cpu->curr->work_left;
-        for (size_t i = 0; cpu->nactive > 0 && i < cpu->n; i++) {
-            const struct sched_vcpu *sv = cpu->vcpus[i];
-            if (sv->active && !cpu_bound(sv) && sv->window_end < t)
+        for (size_t i = 0; i < cpu->nactive; i++) {
+            const struct sched_vcpu *sv = cpu->act[i];
+            if (!cpu_bound(sv) && sv->window_end < t)
                 t = sv->window_end;
         }
     }

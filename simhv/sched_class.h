@@ -39,8 +39,11 @@ struct sched_vcpu {
 struct sched_cpu {
     struct sched_vcpu **vcpus; /* every vcpu homed here, wanting or not; owned array */
     size_t n, cap;
-    size_t nactive; /* how many of vcpus are active: the engine's scans skip a cpu with none,
-                     * so a thousand paused domains cost nothing per step */
+    /* The active ones among vcpus (any order; owned array, borrowed entries): the engine
+     * looks for the next event among these, so a thousand paused domains cost nothing per
+     * step. */
+    struct sched_vcpu **act; /* capacity: cap, as vcpus */
+    size_t nactive;
     struct sched_vcpu *curr; /* running, or NULL when idle */
     uint64_t since;          /* curr has been charged up to this time */
     uint64_t decide_at;      /* when the class wants to pick again */

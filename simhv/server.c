@@ -47,7 +47,12 @@ struct conn {
     long long req_id; /* restore: the request to answer at the end */
     uint32_t events;  /* what epoll watches for now: changed only when it must */
     bool dead;
-    struct conn *next;
+    bool in_console_list; /* moved to server.console_conns (prev links it there) */
+    bool touched;         /* in server.touched */
+    bool hooked;          /* it may be its console's wake_arg */
+    struct server *server;
+    struct conn *next, *prev;
+    struct conn *touched_next;
 };
 
 struct server {
@@ -57,6 +62,12 @@ struct server {
     struct stat sock_st; /* the socket file we made: gone or replaced means unreachable */
     uint64_t next_check_ns;
     struct conn *conns;
+    /* Console connections (one per domain xend follows) live apart and get a look only
+     * when touched: by console output or the console's end (its wake), a new attach, an
+     * event of their own, or work left from the last look. Walking thousands of them on
+     * every turn made simhv quadratic in creates. */
+    struct conn *console_conns;
+    struct conn *touched;
     int ep; /* epoll: no per-turn poll set over every connection */
     bool stopping;
 };
@@ -69,7 +80,7 @@ struct server {
  */
 static void check_orphaned(struct server *s, uint64_t now)
 {
-    if (now < s->next_check_ns || s->conns != NULL)
+    if (now < s->next_check_ns || s->conns != NULL || s->console_conns != NULL)
         return;
     s->next_check_ns = now + ORPHAN_CHECK_NS;
     struct stat st;
@@ -140,8 +151,48 @@ int simhv_listen(const char *path, struct xend_err *err)
 
 /* ---- connections ---- */
 
+static void touch(struct conn *c)
+{
+    if (c->touched)
+        return;
+    c->touched = true;
+    c->touched_next = c->server->touched;
+    c->server->touched = c;
+}
+
+static void console_wake(void *arg)
+{
+    touch(arg);
+}
+
+/* A console outlives its reader: it must not wake a freed one. */
+static void console_unhook(struct server *s, struct conn *c)
+{
+    if (!c->hooked)
+        return;
+    c->hooked = false;
+    struct simhv_domain *d = simhv_dom_find(s->m, c->domid);
+    if (d != NULL && d->uid == c->dom_uid && d->console.wake_arg == c)
+        d->console.wake = NULL;
+}
+
 static void conn_close(struct server *s, struct conn *c)
 {
+    if (c->touched) /* woken while still a request connection; the list is short */
+        for (struct conn **pp = &s->touched; *pp != NULL; pp = &(*pp)->touched_next)
+            if (*pp == c) {
+                *pp = c->touched_next;
+                break;
+            }
+    console_unhook(s, c);
+    if (c->in_console_list) {
+        if (c->prev != NULL)
+            c->prev->next = c->next;
+        else
+            s->console_conns = c->next;
+        if (c->next != NULL)
+            c->next->prev = c->prev;
+    }
     epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
     simhv_machine_owner_gone(s->m, c);
     simhv_saver_free(c->saver, s->m);
@@ -191,6 +242,13 @@ static void apply_action(struct server *s, struct conn *c, struct simhv_proto_re
         c->dom_uid = res->dom_uid;
         c->domid = d ? d->domid : 0;
         c->console_gen = d ? d->console.attach_gen : 0;
+        if (d != NULL) {
+            if (d->console.wake != NULL) /* an older client of this console must go */
+                d->console.wake(d->console.wake_arg);
+            d->console.wake = console_wake;
+            d->console.wake_arg = c;
+            c->hooked = true;
+        }
         break;
     }
     case SIMHV_ACT_NOTIFY:
@@ -382,6 +440,7 @@ static void accept_all(struct server *s)
             return;
         }
         struct conn *c = xend_xcalloc(1, sizeof(*c));
+        c->server = s;
         c->fd = fd;
         c->mode = MODE_REQ;
         c->events = EPOLLIN;
@@ -427,6 +486,71 @@ static void conn_watch(struct server *s, struct conn *c)
 
 #define EVENTS_MAX 256
 
+/* Whether a console connection needs another look on the next turn. */
+static bool console_backlog(const struct server *s, const struct conn *c)
+{
+    if (c->mode != MODE_CONSOLE || out_pending(c) > 0)
+        return true;
+    const struct simhv_domain *d = console_dom(s, c);
+    return d != NULL && d->console.out_len > 0;
+}
+
+/* One look at a connection: move machine output into it, retire it when finished. Returns
+ * false when it was closed (and freed). */
+static bool conn_turn(struct server *s, struct conn *c, bool *busy)
+{
+    if (!c->dead)
+        conn_prepare(s, c);
+    if (!c->dead)
+        conn_watch(s, c);
+    if (c->dead) {
+        conn_close(s, c);
+        return false;
+    }
+    /* A save whose stream is waiting on nobody but us keeps the loop spinning. */
+    *busy = *busy || (c->mode == MODE_SAVE && out_pending(c) < SAVE_BUDGET);
+    return true;
+}
+
+/* Every connection but the console ones, each turn; one that became a console connection
+ * moves to the console list. */
+static void walk_conns(struct server *s, bool *busy)
+{
+    for (struct conn **pp = &s->conns; *pp != NULL;) {
+        struct conn *c = *pp;
+        *pp = c->next; /* unlinked while looked at: conn_turn may free it */
+        if (!conn_turn(s, c, busy))
+            continue;
+        if (c->mode == MODE_CONSOLE) {
+            c->in_console_list = true;
+            c->prev = NULL;
+            c->next = s->console_conns;
+            if (s->console_conns != NULL)
+                s->console_conns->prev = c;
+            s->console_conns = c;
+            touch(c); /* what the guest wrote before the attach */
+            continue;
+        }
+        c->next = *pp;
+        *pp = c;
+        pp = &c->next;
+    }
+}
+
+/* The console connections touched since the last turn; those with work left stay touched. */
+static void walk_touched(struct server *s, bool *busy)
+{
+    struct conn *list = s->touched;
+    s->touched = NULL;
+    while (list != NULL) {
+        struct conn *c = list;
+        list = c->touched_next;
+        c->touched = false;
+        if (conn_turn(s, c, busy) && console_backlog(s, c))
+            touch(c);
+    }
+}
+
 void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
                  volatile sig_atomic_t *stop)
 {
@@ -449,21 +573,8 @@ void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
         if (s.stopping)
             break;
         bool busy = false;
-        for (struct conn **pp = &s.conns; *pp != NULL;) {
-            struct conn *c = *pp;
-            if (!c->dead)
-                conn_prepare(&s, c);
-            if (!c->dead)
-                conn_watch(&s, c);
-            if (c->dead) {
-                *pp = c->next;
-                conn_close(&s, c);
-                continue;
-            }
-            /* A save whose stream is waiting on nobody but us keeps the loop spinning. */
-            busy = busy || (c->mode == MODE_SAVE && out_pending(c) < SAVE_BUDGET);
-            pp = &c->next;
-        }
+        walk_conns(&s, &busy);
+        walk_touched(&s, &busy);
 
         int r = epoll_wait(s.ep, evs, EVENTS_MAX, poll_timeout(&s, busy));
         if (r < 0) {
@@ -481,6 +592,8 @@ void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
                 continue;
             }
             uint32_t re = evs[i].events;
+            if (c->in_console_list)
+                touch(c);
             if (re & EPOLLOUT)
                 conn_write(c);
             if (re & (EPOLLIN | EPOLLHUP | EPOLLERR))
@@ -499,6 +612,14 @@ void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
         unlink(path);
     close(listen_fd);
     /* Best effort: the (stop) reply, then everyone sees the socket close. */
+    if (s.console_conns != NULL) { /* one list to close */
+        struct conn **tail = &s.console_conns;
+        while (*tail != NULL)
+            tail = &(*tail)->next;
+        *tail = s.conns;
+        s.conns = s.console_conns;
+        s.console_conns = NULL;
+    }
     while (s.conns != NULL) {
         struct conn *c = s.conns;
         s.conns = c->next;
@@ -512,6 +633,7 @@ void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
             conn_write(c);
         }
         /* Leaving: domains stay as they are until the machine goes with us. */
+        console_unhook(&s, c);
         c->mode = MODE_CLOSING;
         simhv_saver_free(c->saver, m);
         c->saver = NULL;
