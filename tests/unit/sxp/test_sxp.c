@@ -211,6 +211,48 @@ static void test_floats_print_as_printf_does(void **state)
     }
 }
 
+/* Child lookup compares a prefix kept in each list node first: names sharing it, longer
+ * than it, and heads changed after the fact must still be told apart. */
+static void test_child_lookup_by_name_with_shared_prefixes(void **state)
+{
+    (void)state;
+    struct xend_sxp *vm = NULL;
+    const char *text = "(vm (console 1) (consoles 2) (cons 3) (schedulers 4) (sched 5) ('' 6) "
+                       "((x) 7) (scheduler_params 8))";
+    assert_int_equal(xend_sxp_parse(text, strlen(text), NULL, &vm, NULL, 0), 0);
+    long long v = 0;
+    static const struct {
+        const char *name;
+        long long want;
+    } cases[] = {{"console", 1}, {"consoles", 2}, {"cons", 3}, {"schedulers", 4}, {"sched", 5},
+                 {"", 6},        {"scheduler_params", 8}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(xend_sxp_child_int(vm, cases[i].name, &v), 0);
+        assert_int_equal(v, cases[i].want);
+    }
+    assert_null(xend_sxp_child(vm, "consol"));
+    assert_null(xend_sxp_child(vm, "scheduler"));
+    assert_null(xend_sxp_child(vm, "scheduler_param"));
+    /* The head changes: replaced, removed, or first added to an empty list. */
+    struct xend_sxp *c = xend_sxp_child(vm, "cons");
+    xend_sxp_replace_take(c, 0, xend_sxp_atom("memory"));
+    assert_null(xend_sxp_child(vm, "cons"));
+    assert_ptr_equal(xend_sxp_child(vm, "memory"), c);
+    xend_sxp_remove(c, 0); /* (3): the head is now the atom 3 */
+    assert_null(xend_sxp_child(vm, "memory"));
+    assert_ptr_equal(xend_sxp_child(vm, "3"), c);
+    struct xend_sxp *e = xend_sxp_list();
+    xend_sxp_append_take(vm, e);
+    xend_sxp_append_take(e, xend_sxp_atom("late"));
+    assert_ptr_equal(xend_sxp_child(vm, "late"), e);
+    struct xend_sxp *copy = xend_sxp_copy(vm);
+    assert_non_null(xend_sxp_child(copy, "late"));
+    assert_int_equal(xend_sxp_child_int(copy, "scheduler_params", &v), 0);
+    assert_int_equal(v, 8);
+    xend_sxp_free(copy);
+    xend_sxp_free(vm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_parse_all_reads_every_value),
         cmocka_unit_test(test_builders_and_floats),
         cmocka_unit_test(test_floats_print_as_printf_does),
+        cmocka_unit_test(test_child_lookup_by_name_with_shared_prefixes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
