@@ -264,7 +264,7 @@ void xend_loader_fini_all(void)
  * none of them the open one. Such a plugin has done nothing but register (its backend was
  * never opened), so the same teardown as at exit (fini, then its registrations) leaves no
  * pointer into its code; its config keys were looked up at init and stay known. Returns
- * the number unloaded. The caller (core/main.c, after xend_hv_open) declares it.
+ * the number unloaded.
  */
 size_t xend_loader_unload_unused_backends(void)
 {

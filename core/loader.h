@@ -23,6 +23,11 @@ size_t xend_loader_load_dir(const char *dir, const char *const *only, size_t n_o
 int xend_loader_load_file(const char *path, const struct xend_host *host, struct xend_err *err);
 /* Call every loaded plugin's fini in reverse load order and drop its registrations. */
 void xend_loader_fini_all(void);
+/*
+ * After xend_hv_open: stop (fini) and dlclose every plugin that registered backends none
+ * of which is the one open; /xend/node/plugins shows it as unloaded. Returns how many.
+ */
+size_t xend_loader_unload_unused_backends(void);
 /* (plugins (plugin (name N) (file F) (version V) (abi 1.0) (status loaded|refused)
  * (reason R)?) ...): owned. */
 struct xend_sxp *xend_loader_describe(void);

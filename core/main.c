@@ -191,6 +191,9 @@ static int run_daemon(struct xend_runtime *rt)
         snprintf(msg, sizeof(msg), "backend %s: %s", rt->set.backend, xend_err_msg(&err));
         die(rt, msg);
     }
+    /* The backends not chosen only cost memory from here on (hv-xenctrl maps libxenctrl
+     * and its friends, ~700 kB, on a sim host). */
+    xend_loader_unload_unused_backends();
 
     struct xend_http_options ho = {
         .address = rt->set.address,

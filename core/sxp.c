@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,10 +127,13 @@ static bool fixed_12g(double v, char *out)
         x++;
     int decimals = 11 - x;
     double product = a * pow10[decimals];
-    double scaled = nearbyint(product);
+    /* Round to an integer, half to even, without libm (xend's only use of it, and its code
+     * pages cost resident memory): below 2^52, adding 2^52 leaves no fraction bits. */
+    double scaled = (product + 0x1p52) - 0x1p52;
     /* Near a half-way point the product's own rounding (at most 2^-13 here) could decide
      * the digit: printf, which rounds the exact value, decides instead. */
-    if (scaled >= 1e12 || scaled < 1e11 || fabs(fabs(product - scaled) - 0.5) < 1e-3)
+    double off = product > scaled ? product - scaled : scaled - product;
+    if (scaled >= 1e12 || scaled < 1e11 || (off > 0.499 && off < 0.501))
         return false;
     uint64_t m = (uint64_t)scaled;
     char digits[13];

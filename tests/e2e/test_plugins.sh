@@ -55,6 +55,15 @@ expect_match "the listing gives the version and ABI of a loaded plugin" \
     '\(name good\) \(file [^)]*good.so\) \(version 1.2.3\) \(abi 1.0\)' "$plugins"
 expect_match "the listing gives the reason of a refusal" \
     "\(reason 'built for ABI 2.x, this xend speaks 1.0'\)" "$plugins"
+# The backend not chosen is stopped and unloaded once the sim backend is open (its
+# libraries only cost memory), and says so; the daemon does not map it any more.
+if [ -f "$PD/hv-xenctrl.so" ]; then
+    expect_eq "the unused xenctrl backend is listed as unloaded" "(status unloaded)" \
+        "$(status_of hv-xenctrl.so)"
+    expect_match "with the reason" "backend sim is the one in use" "$plugins"
+    check "and it is no longer mapped" bash -c "! grep -q hv-xenctrl /proc/$(cat "$T/xend.pid")/maps"
+    check "the log says it was unloaded" grep -q "plugin unloaded plugin=hv-xenctrl" "$T/xend.log"
+fi
 
 # Routes: good's is served (by good, not by the conflicting plugin); the failed init left none.
 expect_eq "the good plugin's route answers" "(good)" "$(xget /xend/test/good)"
