@@ -38,9 +38,14 @@ long long console_id_for_port(int port)
     return port >= P->port_base ? port - P->port_base : port + 65536LL;
 }
 
+static struct console **port_bucket(long long port)
+{
+    return &P->by_port[(unsigned long long)port % CONSOLE_PORT_BUCKETS];
+}
+
 struct console *console_find_port(long long port)
 {
-    for (struct console *c = P->list; c; c = c->next)
+    for (struct console *c = *port_bucket(port); c; c = c->port_next)
         if (c->port == port)
             return c;
     return NULL;
@@ -478,8 +483,13 @@ int console_open(struct xend_domain *dom, int port, struct console *reuse, struc
     c->out = (struct console_ring)CONSOLE_RING_INIT;
     c->in = (struct console_ring)CONSOLE_RING_INIT;
     c->lw = H->loop->watch_add(P->self, lfd, XEND_WATCH_READ, console_accept_cb, c);
+    c->prev = NULL;
     c->next = P->list;
+    if (P->list)
+        P->list->prev = c;
     P->list = c;
+    c->port_next = *port_bucket(port);
+    *port_bucket(port) = c;
     *out = c;
     return 0;
 }
@@ -502,9 +512,16 @@ void console_close(struct console *c, bool quiet)
     c->closed = true;
     console_ring_free(&c->out);
     console_ring_free(&c->in);
-    for (struct console **pp = &P->list; *pp; pp = &(*pp)->next)
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        P->list = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->next = c->prev = NULL;
+    for (struct console **pp = port_bucket(c->port); *pp; pp = &(*pp)->port_next)
         if (*pp == c) {
-            *pp = c->next;
+            *pp = c->port_next;
             break;
         }
     if (!quiet) {

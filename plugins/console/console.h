@@ -46,6 +46,10 @@ struct console_plugin {
     size_t buffer_max;    /* console-buffer-max */
     size_t replay_max;    /* console-replay-max */
     struct console *list; /* open consoles, newest first */
+    /* Open consoles by port % CONSOLE_PORT_BUCKETS: a create checks that its port is free,
+     * and a walk of the list made a thousand creates quadratic. */
+#define CONSOLE_PORT_BUCKETS 1024
+    struct console *by_port[CONSOLE_PORT_BUCKETS];
 };
 
 extern struct console_plugin console_plugin;
@@ -57,7 +61,8 @@ enum console_status {
 };
 
 struct console {
-    struct console *next;
+    struct console *next, *prev; /* the open list: a close unlinks without a walk */
+    struct console *port_next;   /* chain of its by_port bucket */
     struct xend_domain *dom; /* borrowed: the handle outlives the console */
     long long id;            /* small id shown by xm consoles; see console_id_for_port */
     int port;                /* TCP port, stable for the console's life */
