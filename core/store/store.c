@@ -661,8 +661,25 @@ static int write_all(int fd, const char *p, size_t len)
  */
 static void *sync_main(void *arg);
 
+/* Start sync threads up to what a batch of n can use, on the writer thread (they inherit
+ * its blocked signals). Started when first needed: an idle xend keeps no fifteen stacks
+ * resident. Fewer threads only means less parallel syncing. */
+static void pool_grow(struct xend_store *s, size_t n)
+{
+    size_t want = n < 2 ? 0 : n - 1 < STORE_SYNC_THREADS ? n - 1 : STORE_SYNC_THREADS;
+    if (s->n_pool >= want)
+        return;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 * 1024); /* they only call fdatasync */
+    while (s->n_pool < want && pthread_create(&s->pool[s->n_pool], &attr, sync_main, s) == 0)
+        s->n_pool++;
+    pthread_attr_destroy(&attr);
+}
+
 static void pool_run(struct xend_store *s, struct entry **items, size_t n)
 {
+    pool_grow(s, n);
     pthread_mutex_lock(&s->plock);
     s->job = items;
     s->job_n = n;
@@ -1143,11 +1160,9 @@ struct xend_store *xend_store_open(const char *dir, xend_store_post_fn *post, vo
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 64 * 1024); /* they only call fdatasync */
-    while (s->n_pool < STORE_SYNC_THREADS &&
-           pthread_create(&s->pool[s->n_pool], &attr, sync_main, s) == 0)
-        s->n_pool++; /* fewer threads only means less parallel syncing */
-    /* Without a refiller the writer creates the files the pool lacks itself. */
+    pthread_attr_setstacksize(&attr, 64 * 1024); /* the refiller only creates files */
+    /* The sync pool's threads start with the first batches that can use them (pool_grow).
+     * Without a refiller the writer creates the files the pool lacks itself. */
     s->has_refiller = pthread_create(&s->refiller, &attr, refill_main, s) == 0;
     pthread_attr_destroy(&attr);
     rc = pthread_create(&s->writer, NULL, writer_main, s);
