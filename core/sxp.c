@@ -119,6 +119,12 @@ static bool fixed_12g(double v, char *out)
     static const double exp10[] = {1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3,
                                    1e4,  1e5,  1e6,  1e7,  1e8, 1e9, 1e10, 1e11};
     double a = v < 0 ? -v : v;
+    if (v == 0) { /* the cpu time of every domain that never ran */
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof(bits));
+        strcpy(out, bits >> 63 ? "-0" : "0");
+        return true;
+    }
     if (!(a >= 1e-4 && a < 1e12))
         return false;
     int x = -4; /* the decimal exponent of a; off by one at a boundary, which the range

@@ -186,7 +186,7 @@ struct xend_request {
     char *op; /* borrowed from args */
     struct xend_http_match match;
     struct xend_domain *domain;
-    char **segs;
+    char **segs; /* owned: one block with the decoded segments after the pointers */
     size_t nseg;
 
     struct xend_err err;

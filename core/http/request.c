@@ -99,9 +99,7 @@ void xend_http_request_free(struct xend_request *req)
         return;
     xend_http_args_free(&req->args);
     xend_http_match_clear(&req->match);
-    for (size_t i = 0; i < req->nseg; i++)
-        free(req->segs[i]);
-    free(req->segs);
+    free(req->segs); /* one block with the segments' text */
     xend_sxp_free(req->value);
     free(req->raw_type);
     free(req->raw_body);
@@ -285,10 +283,18 @@ static int split_path(struct xend_request *req, struct xend_err *err)
     size_t len = strlen(p);
     if (len > 0 && p[len - 1] == '/')
         len--;
+    if (len == 0)
+        return 0;
+    /* One block: the pointers, then the decoded segments (never longer than the raw ones),
+     * each NUL-terminated. */
+    size_t nseg = 1;
+    for (size_t i = 0; i < len; i++)
+        nseg += p[i] == '/';
+    req->segs = xend_xmalloc(nseg * sizeof(*req->segs) + len + nseg);
+    char *text = (char *)(req->segs + nseg);
     struct xend_buf seg = XEND_BUF_INIT;
-    size_t i = 0;
     int rc = 0;
-    while (len > 0 && i <= len) {
+    for (size_t i = 0; i <= len;) {
         size_t e = i;
         while (e < len && p[e] != '/')
             e++;
@@ -300,8 +306,8 @@ static int split_path(struct xend_request *req, struct xend_err *err)
             rc = xend_err_set(err, XEND_EINVAL, "NUL in path");
             break;
         }
-        req->segs = xend_xrealloc(req->segs, (req->nseg + 1) * sizeof(*req->segs));
-        req->segs[req->nseg++] = xend_xstrdup(xend_buf_str(&seg));
+        req->segs[req->nseg++] = memcpy(text, xend_buf_str(&seg), seg.len + 1);
+        text += seg.len + 1;
         i = e + 1;
     }
     xend_buf_free(&seg);
