@@ -25,6 +25,7 @@
 #include "hv.h"
 #include "lifecycle.h"
 #include "loader.h"
+#include "trim.h"
 #include "log/log.h"
 #include "loop.h"
 #include "node_http.h"
@@ -224,8 +225,10 @@ static int run_daemon(struct xend_runtime *rt)
     xend_log_notice("xend started", "address=%s port=%d backend=%s", rt->set.address,
                     xend_http_port(), xend_hv_name());
     xend_daemon_ready_ok(&rt->ready);
+    xend_trim_start();
 
     xend_loop_run();
+    xend_trim_stop();
 
     xend_log_notice("xend stopping", "pid=%d", (int)getpid());
     /* Take no new work, let what is in flight (saves, migrations, scripts) finish on the

@@ -85,6 +85,8 @@ void xend_http_reply_sxp_text(struct xend_request *req, int status, struct xend_
 
 /* The id of a request (increasing from 1), for log lines of handlers. */
 uint64_t xend_http_request_id(const struct xend_request *req);
+/* How many requests have started so far (the last id given). */
+uint64_t xend_http_requests_started(void);
 
 /*
  * Map an XEND_E code to the HTTP status used for an (xend.err ...) reply. Operation

@@ -399,6 +399,11 @@ void xend_http_request_detach(struct xend_request *req)
     xend_http_request_free(req);
 }
 
+uint64_t xend_http_requests_started(void)
+{
+    return next_id;
+}
+
 uint64_t xend_http_request_id(const struct xend_request *req)
 {
     return req->id;
