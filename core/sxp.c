@@ -18,6 +18,7 @@
 struct xend_sxp {
     uint32_t magic;
     bool is_list;
+    bool items_inline; /* a list's items live in its own allocation (list_sized) */
     size_t len; /* atom bytes, or number of items */
     size_t cap; /* list capacity */
     union {
@@ -43,6 +44,24 @@ static struct xend_sxp *node_new(bool is_list)
     n->magic = SXP_MAGIC;
     n->is_list = is_list;
     return n;
+}
+
+/* A list with room for n items in its own allocation, for lists whose length is known
+ * (copies, and parsed lists once closed): one allocation instead of two, next to each
+ * other, for the config trees every domain keeps (less memory, fewer cache misses when an
+ * info list prints them). Appending past n moves the items out. */
+static struct xend_sxp *list_sized(size_t n)
+{
+    struct xend_sxp *l =
+        xend_xcalloc(1, sizeof(*l) + HEAD_BYTES + n * sizeof(struct xend_sxp *));
+    l->magic = SXP_MAGIC;
+    l->is_list = true;
+    if (n > 0) {
+        l->u.items = (struct xend_sxp **)(void *)(l->inline_text + HEAD_BYTES);
+        l->cap = n;
+        l->items_inline = true;
+    }
+    return l;
 }
 
 /* After any change to item 0 of a list. */
@@ -195,7 +214,8 @@ void xend_sxp_free(struct xend_sxp *node)
     if (node->is_list) {
         for (size_t i = 0; i < node->len; i++)
             xend_sxp_free(node->u.items[i]);
-        free(node->u.items);
+        if (!node->items_inline)
+            free(node->u.items);
     }
     node->magic = 0;
     free(node);
@@ -205,23 +225,27 @@ struct xend_sxp *xend_sxp_copy(const struct xend_sxp *node)
 {
     if (!node->is_list)
         return xend_sxp_atom_len(node->u.text, node->len);
-    struct xend_sxp *l = node_new(true);
-    if (node->len) {
-        l->u.items = xend_xmalloc(node->len * sizeof(*l->u.items));
-        l->cap = node->len;
-        for (size_t i = 0; i < node->len; i++)
-            l->u.items[i] = xend_sxp_copy(node->u.items[i]);
-        l->len = node->len;
-        head_sync(l);
-    }
+    struct xend_sxp *l = list_sized(node->len);
+    for (size_t i = 0; i < node->len; i++)
+        l->u.items[i] = xend_sxp_copy(node->u.items[i]);
+    l->len = node->len;
+    head_sync(l);
     return l;
 }
 
 struct xend_sxp *xend_sxp_append_take(struct xend_sxp *list, struct xend_sxp *item)
 {
     if (list->len == list->cap) {
-        list->cap = list->cap ? list->cap * 2 : 8;
-        list->u.items = xend_xrealloc(list->u.items, list->cap * sizeof(*list->u.items));
+        size_t cap = list->cap ? list->cap * 2 : 8;
+        if (list->items_inline) {
+            struct xend_sxp **items = xend_xmalloc(cap * sizeof(*items));
+            memcpy(items, list->u.items, list->len * sizeof(*items));
+            list->u.items = items;
+            list->items_inline = false;
+        } else {
+            list->u.items = xend_xrealloc(list->u.items, cap * sizeof(*list->u.items));
+        }
+        list->cap = cap;
     }
     list->u.items[list->len++] = item;
     if (list->len == 1)
@@ -538,6 +562,20 @@ static struct xend_sxp *parse_atom(struct parser *ps)
 
 /* Iterative over list nesting via an explicit stack, so depth limits are exact and deep
  * input cannot exhaust the C stack. */
+/* A parsed list, closed: moved into a list_sized node, as it will not grow any more. */
+static struct xend_sxp *list_closed(struct xend_sxp *l)
+{
+    if (l->len == 0)
+        return l;
+    struct xend_sxp *c = list_sized(l->len);
+    memcpy(c->u.items, l->u.items, l->len * sizeof(*c->u.items));
+    c->len = l->len;
+    memcpy(c->inline_text, l->inline_text, HEAD_BYTES);
+    free(l->u.items);
+    free(l);
+    return c;
+}
+
 static struct xend_sxp *parse_value(struct parser *ps)
 {
     struct xend_sxp **stack = NULL;
@@ -577,7 +615,7 @@ static struct xend_sxp *parse_value(struct parser *ps)
                 break;
             }
             ps->p++;
-            v = stack[--sp];
+            v = list_closed(stack[--sp]);
         } else {
             if (!count_node(ps))
                 break;
