@@ -235,6 +235,16 @@ size_t xend_loader_load_dir(const char *dir, const char *const *only, size_t n_o
     return loaded;
 }
 
+/* A loaded plugin's teardown: its fini, then everything it registered. */
+static void plugin_stop(struct xend_plugin *p)
+{
+    if (p->desc->fini)
+        p->desc->fini(p);
+    xend_host_remove_owner(p);
+    forget_backends_of(p);
+    p->loaded = false;
+}
+
 void xend_loader_fini_all(void)
 {
     /* Reverse load order: collect, then walk backwards. */
@@ -249,11 +259,7 @@ void xend_loader_fini_all(void)
         struct xend_plugin *p = v[n];
         if (!p->loaded)
             continue;
-        if (p->desc->fini)
-            p->desc->fini(p);
-        xend_host_remove_owner(p);
-        forget_backends_of(p);
-        p->loaded = false;
+        plugin_stop(p);
         snprintf(p->reason, sizeof(p->reason), "stopped");
     }
     free(v);
@@ -283,11 +289,7 @@ size_t xend_loader_unload_unused_backends(void)
             }
         if (!backend || chosen)
             continue;
-        if (p->desc->fini)
-            p->desc->fini(p);
-        xend_host_remove_owner(p);
-        forget_backends_of(p);
-        p->loaded = false;
+        plugin_stop(p);
         p->unloaded = true;
         p->abi_major = p->desc->abi_major;
         p->abi_minor = p->desc->abi_minor;
