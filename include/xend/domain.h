@@ -90,7 +90,9 @@ struct xend_hook_event {
 typedef int xend_hook_fn(const struct xend_hook_event *ev, void *arg);
 
 /* Add to a domain's info SXP: append (key ...) children to `info` (borrowed). They land
- * after start_time and before restart_state, in load order. */
+ * after start_time and before restart_state, in load order. `info` holds only what the
+ * describers appended so far (the core prints its own fields around them): read the
+ * domain itself through the host table, not from `info`. */
 typedef void xend_describe_fn(struct xend_domain *dom, struct xend_sxp *info, void *arg);
 
 /* Frees a plugin's per-domain state when the domain handle goes. */
