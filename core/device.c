@@ -438,6 +438,7 @@ static void hotplug_added(int rc, const struct xend_err *err, void *arg)
         long i = entry_index_of(h->dom, h->dev);
         if (i >= 0)
             xend_sxp_remove(h->dom->config, (size_t)i);
+        xend_domain_config_changed(h->dom);
         record_remove(h->dom, h->dev);
     } else {
         h->dev->attached = true;
@@ -469,9 +470,11 @@ void xend_device_hotplug_add(struct xend_domain *dom, const struct xend_sxp *con
     struct xend_sxp *entry = xend_sxp_list_of("device", NULL);
     xend_sxp_append_take(entry, xend_sxp_copy(config));
     xend_sxp_append_take(dom->config, entry);
+    xend_domain_config_changed(dom);
     int rc = parse_one(dom, entry, &err);
     if (rc < 0) {
         xend_sxp_remove(dom->config, xend_sxp_length(dom->config) - 1);
+        xend_domain_config_changed(dom);
         done(rc, &err, arg);
         return;
     }
@@ -497,6 +500,7 @@ static void hotplug_removed(int rc, const struct xend_err *err, void *arg)
     long i = entry_index_of(h->dom, h->dev);
     if (i >= 0)
         xend_sxp_remove(h->dom->config, (size_t)i);
+    xend_domain_config_changed(h->dom);
     record_remove(h->dom, h->dev);
     struct xend_err ok = {0};
     h->done(0, &ok, h->arg);
@@ -532,6 +536,7 @@ static void hotplug_configured(int rc, const struct xend_err *err, void *arg)
             struct xend_sxp *entry = xend_sxp_list_of("device", NULL);
             xend_sxp_append_take(entry, xend_sxp_copy(h->dev->config));
             xend_sxp_replace_take(h->dom->config, (size_t)i, entry);
+            xend_domain_config_changed(h->dom);
         }
         remember_state(h->dev);
     }

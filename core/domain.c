@@ -120,6 +120,7 @@ void xend_domain_free(struct xend_domain *dom)
     free(dom->privs);
     xend_devices_free_all(dom);
     xend_sxp_free(dom->config);
+    free(dom->config_text);
     free(dom->halt_reason);
     dom->magic = 0;
     free(dom);
@@ -599,6 +600,33 @@ void xend_domain_info_printer_add(xend_domain_info_printer_fn *fn)
     T.printers[T.nprinters++] = fn;
 }
 
+void xend_domain_config_changed(struct xend_domain *dom)
+{
+    free(dom->config_text);
+    dom->config_text = NULL;
+}
+
+/* The config's text, printed once per change. Builds with assertions print it again every
+ * time and stop on a difference: a change that did not call xend_domain_config_changed
+ * fails the tests instead of showing a stale config. */
+static const char *config_text(struct xend_domain *dom)
+{
+#ifndef NDEBUG
+    if (dom->config_text != NULL) {
+        char *now = xend_sxp_print(dom->config);
+        if (strcmp(now, dom->config_text) != 0) {
+            xend_log_error("stale config text", "domain=%s cached=\"%s\" config=\"%s\"",
+                           dom->name, dom->config_text, now);
+            abort();
+        }
+        free(now);
+    }
+#endif
+    if (dom->config_text == NULL)
+        dom->config_text = xend_sxp_print(dom->config);
+    return dom->config_text;
+}
+
 void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
 {
     xend_buf_puts(out, "(domain");
@@ -645,7 +673,7 @@ void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
     xend_sxp_free(devices);
     if (dom->config) {
         xend_buf_puts(out, " (config ");
-        xend_sxp_print_buf(dom->config, out);
+        xend_buf_puts(out, config_text(dom));
         xend_buf_putc(out, ')');
     }
     xend_buf_putc(out, ')');

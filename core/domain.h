@@ -47,6 +47,10 @@ struct xend_domain {
     char name[64];
     char uuid[33];            /* the store key: stable across restarts */
     struct xend_sxp *config;  /* (vm ...), owned; NULL for Domain-0 and adopted domains */
+    /* config as the info prints it, owned; NULL until an info needs it and after every
+     * change (xend_domain_config_changed): printing a thousand scattered config trees was
+     * most of a detail=1 list. */
+    char *config_text;
     struct xend_dominfo info; /* last refresh */
     bool info_known;
     uint64_t info_ms;         /* when info was last read from the backend (loop ms) */
@@ -109,6 +113,8 @@ int xend_domain_refresh(struct xend_domain *dom, struct xend_err *err);
 #define XEND_INFO_FRESH_MS 20
 int xend_domain_refresh_all_cached(struct xend_err *err);
 int xend_domain_refresh_cached(struct xend_domain *dom, struct xend_err *err);
+/* Call after any change to dom->config or a node in it (the info's cached text goes). */
+void xend_domain_config_changed(struct xend_domain *dom);
 /* Set or clear (NULL) why a halted domain was not restarted. */
 void xend_domain_set_halt_reason(struct xend_domain *dom, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

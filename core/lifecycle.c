@@ -133,6 +133,7 @@ int xend_lifecycle_config_set_take(struct xend_domain *dom, const char *key,
         else
             xend_sxp_append_take(dom->config, kv);
     }
+    xend_domain_config_changed(dom);
     /* Durable soon; a domain still being created is persisted before it is acknowledged. */
     if (dom->phase != XEND_DOM_CREATING && dom->uuid[0])
         xend_lifecycle_persist(dom, NULL, NULL);
@@ -520,6 +521,7 @@ int xend_lifecycle_prepare(struct xend_sxp *config, struct xend_domain **out,
         return -XEND_EEXIST;
     }
     dom->config = config;
+    xend_domain_config_changed(dom);
     dom->restart_mode = p.restart;
     make_uuid(dom->uuid);
     int rc = xend_devices_parse(dom, dom->config, err);
@@ -607,6 +609,7 @@ void xend_lifecycle_configure(struct xend_domain *dom, const struct xend_sxp *re
         return;
     }
     dom->config = xend_sxp_copy(vm);
+    xend_domain_config_changed(dom);
     dom->restart_mode = p.restart;
     if (dom->uuid[0] == '\0')
         make_uuid(dom->uuid);
@@ -614,6 +617,7 @@ void xend_lifecycle_configure(struct xend_domain *dom, const struct xend_sxp *re
     if (rc < 0) {
         xend_sxp_free(dom->config);
         dom->config = NULL;
+        xend_domain_config_changed(dom);
         done(rc, &err, dom, arg);
         return;
     }
@@ -724,6 +728,7 @@ int xend_lifecycle_set_maxmem(struct xend_domain *dom, long long mb, struct xend
             xend_sxp_replace_take(dom->config, (size_t)i, kv);
         else
             xend_sxp_append_take(dom->config, kv);
+        xend_domain_config_changed(dom);
     }
     return rc;
 }
@@ -1183,6 +1188,7 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
     }
     snprintf(dom->uuid, sizeof(dom->uuid), "%s", key);
     dom->config = xend_sxp_copy(cfg);
+    xend_domain_config_changed(dom);
     enum xend_restart_mode mode = XEND_RESTART_ONREBOOT;
     parse_restart(xend_sxp_child_value(cfg, "restart", "onreboot"), &mode, &err);
     dom->restart_mode = mode;

@@ -157,6 +157,7 @@ static int handle_op(struct xend_request *req, void *arg)
             xend_sxp_replace_take(dom->config, (size_t)at, entry);
         else
             xend_sxp_append_take(dom->config, entry);
+        xend_domain_config_changed(dom);
         xend_log_info("scheduler parameters set", "domain=%s scheduler=%s", dom->name, ops->name);
         /* Acknowledged once durable: the parameters must survive a crash. */
         http->reply_take(req, 0, xend_sxp_atom_int(0));
