@@ -176,6 +176,7 @@ struct xend_request {
     bool finished; /* nothing more will be written */
 
     uint32_t method;
+    bool pooled; /* its block goes back to the request pool (request.c) */
     /* in the request's own allocation, after the struct */
     char *method_name, *path, *query, *user_agent, *accept, *content_type, *peer;
     enum xend_http_format format;
@@ -220,6 +221,8 @@ void xend_http_request_fail(struct xend_request *req, int status, const char *ms
  * one that is done. */
 void xend_http_request_detach(struct xend_request *req);
 void xend_http_request_free(struct xend_request *req);
+/* Free the blocks kept for reuse (at stop). */
+void xend_http_request_pool_free(void);
 
 /* Render the HTML page for a successful SXP value (html.c). */
 void xend_http_html_page(const struct xend_request *req, const struct xend_sxp *value,

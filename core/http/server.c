@@ -721,6 +721,7 @@ void xend_http_stop(void)
     srv.tcp = srv.unix_htp = NULL;
     srv.unix_path = NULL;
     xend_buf_free(&srv_head);
+    xend_http_request_pool_free();
     srv.base = NULL;
     srv.port = 0;
 }
