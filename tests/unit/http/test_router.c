@@ -294,6 +294,78 @@ static void test_error_forms_follow_negotiation(void **state)
     xend_http_request_free(req);
 }
 
+/* A reply given as printed SXP reaches each kind of client as the same value given as a
+ * tree would: the text itself for programs, the parsed value rendered for JSON and HTML. */
+static const char printed_info[] = "(domain (id 7) (name 'my vm') (cpu_time 1.5) (devices))";
+
+static int h_printed(struct xend_request *req, void *arg)
+{
+    struct xend_buf b = XEND_BUF_INIT;
+    xend_buf_puts(&b, arg ? printed_info : "(domain (id");
+    xend_http_reply_sxp_text(req, 0, &b);
+    assert_int_equal(b.len, 0); /* taken */
+    return 0;
+}
+
+static int h_tree(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    struct xend_sxp *v = NULL;
+    assert_int_equal(xend_sxp_parse(printed_info, strlen(printed_info), NULL, &v, NULL, 0), 0);
+    http->reply_take(req, 0, v);
+    return 0;
+}
+
+static void reply_of(const char *path, const char *ua, const char *accept, struct xend_buf *out,
+                     char *ctype, size_t ctype_len)
+{
+    capture_reset();
+    struct xend_request *req = mkreq("GET", path, NULL, NULL, ua, accept);
+    xend_http_request_run(req, "", 0);
+    xend_buf_reset(out);
+    xend_buf_append(out, cap.body.data ? cap.body.data : "", cap.body.len);
+    snprintf(ctype, ctype_len, "%s", cap.ctype);
+    xend_http_request_free(req);
+}
+
+static void test_printed_sxp_replies_render_like_trees(void **state)
+{
+    (void)state;
+    add(&plug_a, XEND_HTTP_GET, "/xend/printed", NULL, h_printed, (void *)1, 0);
+    add(&plug_a, XEND_HTTP_GET, "/xend/tree", NULL, h_tree, NULL, 0);
+    static const struct {
+        const char *ua, *accept;
+    } clients[] = {{NULL, NULL}, {"x", "application/json"}, {"Mozilla/5.0", "text/html"}};
+    struct xend_buf a = XEND_BUF_INIT, b = XEND_BUF_INIT;
+    char ta[128], tb[128];
+    for (size_t i = 0; i < sizeof(clients) / sizeof(clients[0]); i++) {
+        reply_of("/xend/printed", clients[i].ua, clients[i].accept, &a, ta, sizeof(ta));
+        reply_of("/xend/tree", clients[i].ua, clients[i].accept, &b, tb, sizeof(tb));
+        assert_string_equal(ta, tb);
+        /* the HTML page names its path: compare what follows it */
+        const char *pa = strstr(xend_buf_str(&a), "</h1>"), *pb = strstr(xend_buf_str(&b), "</h1>");
+        assert_string_equal(pa ? pa : xend_buf_str(&a), pb ? pb : xend_buf_str(&b));
+        assert_int_equal(cap.status, 200);
+    }
+    reply_of("/xend/printed", NULL, NULL, &a, ta, sizeof(ta));
+    assert_string_equal(xend_buf_str(&a), printed_info);
+    assert_string_equal(ta, "application/sxp");
+    xend_buf_free(&a);
+    xend_buf_free(&b);
+}
+
+/* A printer bug (text that does not parse) is a 500 for a browser, not a crash. */
+static void test_unparsable_printed_reply_is_a_500_for_html(void **state)
+{
+    (void)state;
+    add(&plug_a, XEND_HTTP_GET, "/xend/broken", NULL, h_printed, NULL, 0);
+    struct xend_request *req = mkreq("GET", "/xend/broken", NULL, NULL, "Mozilla/5.0", "text/html");
+    xend_http_request_run(req, "", 0);
+    assert_int_equal(cap.status, 500);
+    assert_non_null(strstr(test_log.data, "unparsable reply"));
+    xend_http_request_free(req);
+}
+
 /* ---- arguments ---- */
 
 static struct {
@@ -556,6 +628,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_route_remove_and_remove_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handler_error_is_200_xend_err, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_forms_follow_negotiation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_printed_sxp_replies_render_like_trees, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unparsable_printed_reply_is_a_500_for_html, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_arg_int_messages_match_the_original, setup_args,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_arg_str_returns_first_of_duplicates_and_url_args_too,
