@@ -604,6 +604,7 @@ void xend_domain_config_changed(struct xend_domain *dom)
 {
     free(dom->config_text);
     dom->config_text = NULL;
+    dom->sched_entry_known = false;
 }
 
 /* The config's text, printed once per change. Builds with assertions print it again every
@@ -622,8 +623,12 @@ static const char *config_text(struct xend_domain *dom)
         free(now);
     }
 #endif
-    if (dom->config_text == NULL)
-        dom->config_text = xend_sxp_print(dom->config);
+    if (dom->config_text == NULL) {
+        struct xend_buf b = XEND_BUF_INIT;
+        xend_sxp_print_buf(dom->config, &b);
+        dom->config_text_len = b.len;
+        dom->config_text = xend_buf_steal(&b);
+    }
     return dom->config_text;
 }
 
@@ -673,7 +678,8 @@ void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
     xend_sxp_free(devices);
     if (dom->config) {
         xend_buf_puts(out, " (config ");
-        xend_buf_puts(out, config_text(dom));
+        const char *text = config_text(dom);
+        xend_buf_append(out, text, dom->config_text_len);
         xend_buf_putc(out, ')');
     }
     xend_buf_putc(out, ')');

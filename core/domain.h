@@ -51,6 +51,11 @@ struct xend_domain {
      * change (xend_domain_config_changed): printing a thousand scattered config trees was
      * most of a detail=1 list. */
     char *config_text;
+    size_t config_text_len;
+    /* The config's (sched ...) entry as scheduler.c last found it (borrowed from config),
+     * valid while sched_entry_known: every info prints the scheduler's parameters. */
+    const struct xend_sxp *sched_entry;
+    bool sched_entry_known;
     struct xend_dominfo info; /* last refresh */
     bool info_known;
     uint64_t info_ms;         /* when info was last read from the backend (loop ms) */

@@ -5,6 +5,7 @@
  */
 #include "scheduler.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,11 +64,22 @@ static size_t scope_params(const struct xend_sched_ops *ops, enum xend_sched_sco
     return n;
 }
 
-/* The domain's stored (sched ...) entry when it is for `ops`, borrowed, or NULL. */
+/* The domain's stored (sched ...) entry when it is for `ops`, borrowed, or NULL. The
+ * lookup is kept in the domain until its config changes (xend_domain_config_changed);
+ * builds with assertions check it against a fresh one. */
 static const struct xend_sxp *stored_entry(const struct xend_domain *dom,
                                            const struct xend_sched_ops *ops)
 {
-    const struct xend_sxp *s = dom->config ? xend_sxp_child(dom->config, "sched") : NULL;
+    struct xend_domain *d = (struct xend_domain *)dom; /* the cache only */
+    const struct xend_sxp *s;
+    if (d->sched_entry_known) {
+        s = d->sched_entry;
+        assert(s == (dom->config ? xend_sxp_child(dom->config, "sched") : NULL));
+    } else {
+        s = dom->config ? xend_sxp_child(dom->config, "sched") : NULL;
+        d->sched_entry = s;
+        d->sched_entry_known = true;
+    }
     return s && strcmp(xend_sxp_child_value(s, "name", ""), ops->name) == 0 ? s : NULL;
 }
 
