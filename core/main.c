@@ -25,6 +25,7 @@
 #include "hv.h"
 #include "lifecycle.h"
 #include "loader.h"
+#include "sxp.h"
 #include "trim.h"
 #include "log/log.h"
 #include "loop.h"
@@ -226,9 +227,11 @@ static int run_daemon(struct xend_runtime *rt)
                     xend_http_port(), xend_hv_name());
     xend_daemon_ready_ok(&rt->ready);
     xend_trim_start();
+    xend_sxp_node_cache(true); /* the loop builds and frees small trees all day */
 
     xend_loop_run();
     xend_trim_stop();
+    xend_sxp_node_cache(false);
 
     xend_log_notice("xend stopping", "pid=%d", (int)getpid());
     /* Take no new work, let what is in flight (saves, migrations, scripts) finish on the

@@ -30,6 +30,10 @@ struct xend_sxp_double {
 struct xend_sxp_double xend_sxp_double_text(double value);
 struct xend_sxp *xend_sxp_copy(const struct xend_sxp *node);
 void xend_sxp_free(struct xend_sxp *node);
+/* On the calling thread, keep freed small nodes for reuse (on), or stop and free what was
+ * kept (off). For a long-lived thread that builds many short-lived trees (xend's loop);
+ * turn it off before the thread ends. */
+void xend_sxp_node_cache(bool on);
 
 struct xend_sxp *xend_sxp_append_take(struct xend_sxp *list, struct xend_sxp *item);
 struct xend_sxp *xend_sxp_add_kv(struct xend_sxp *list, const char *key, const char *value);
