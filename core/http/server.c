@@ -101,10 +101,11 @@ static struct evbuffer *output_of(struct conn *k)
 static struct xend_buf srv_head;
 
 /* Status line and headers; `len` < 0 means no Content-Length (a stream). Formatted in one
- * buffer and added once: an evbuffer_add_printf per line was a tenth of a small GET's cost. */
-static void write_head(struct conn *k, bool http10, bool close, int status, const char *reason,
-                       const char *ctype, long long len, const char *extra,
-                       const struct xend_http_header *h, size_t nh)
+ * buffer (the loop's, reused; valid until the next reply) and added once: an
+ * evbuffer_add_printf per line was a tenth of a small GET's cost. */
+static struct xend_buf *format_head(bool http10, bool close, int status, const char *reason,
+                                    const char *ctype, long long len, const char *extra,
+                                    const struct xend_http_header *h, size_t nh)
 {
     struct xend_buf *b = &srv_head; /* the loop thread's, reused: no allocation per reply */
     xend_buf_reset(b);
@@ -134,10 +135,21 @@ static void write_head(struct conn *k, bool http10, bool close, int status, cons
         xend_buf_puts(b, "\r\n");
     }
     xend_buf_puts(b, "\r\n");
+    return b;
+}
+
+static void write_head(struct conn *k, bool http10, bool close, int status, const char *reason,
+                       const char *ctype, long long len, const char *extra,
+                       const struct xend_http_header *h, size_t nh)
+{
+    struct xend_buf *b = format_head(http10, close, status, reason, ctype, len, extra, h, nh);
     evbuffer_add(output_of(k), b->data, b->len);
 }
 
 static void linger_start(struct conn *k);
+
+/* A body this small goes out in the head's chain (libevent's chains hold about 1 KB). */
+#define SMALL_REPLY 640
 
 static void free_body(const void *data, size_t len, void *arg)
 {
@@ -151,14 +163,25 @@ static void transport_send(struct xend_request *req, const struct xend_http_resp
     struct conn *k = req->transport_arg;
     evhtp_request_t *r = k->ev_req;
     bool close = k->rejecting || !keepalive(r);
-    write_head(k, is_http10(r), close, resp->status, resp->reason, resp->content_type,
-               (long long)resp->body_len, NULL, resp->headers, resp->nheaders);
-    if (evhtp_request_get_method(r) == htp_method_HEAD)
+    struct xend_buf *head = format_head(is_http10(r), close, resp->status, resp->reason,
+                                        resp->content_type, (long long)resp->body_len, NULL,
+                                        resp->headers, resp->nheaders);
+    bool head_only = evhtp_request_get_method(r) == htp_method_HEAD;
+    if (!head_only && resp->body_len <= SMALL_REPLY) {
+        /* One add, so one libevent chain: each chain is a 1 KB block, which glibc
+         * allocates the slow way (after consolidating its fast bins). */
+        xend_buf_append(head, resp->body, resp->body_len);
+        evbuffer_add(output_of(k), head->data, head->len);
         free(resp->body_owned);
-    else if (resp->body_owned != NULL)
-        evbuffer_add_reference(output_of(k), resp->body, resp->body_len, free_body, NULL);
-    else
-        evbuffer_add(output_of(k), resp->body, resp->body_len);
+    } else {
+        evbuffer_add(output_of(k), head->data, head->len);
+        if (head_only)
+            free(resp->body_owned);
+        else if (resp->body_owned != NULL)
+            evbuffer_add_reference(output_of(k), resp->body, resp->body_len, free_body, NULL);
+        else
+            evbuffer_add(output_of(k), resp->body, resp->body_len);
+    }
     if (k->rejecting) {
         linger_start(k);
         return;
