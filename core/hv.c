@@ -58,6 +58,19 @@ void xend_hv_remove_owner(struct xend_plugin *owner)
     }
 }
 
+bool xend_hv_owns_only_closed(const struct xend_plugin *owner)
+{
+    bool owns = false;
+    for (size_t i = 0; i < H.n; i++) {
+        if (H.reg[i].owner != owner)
+            continue;
+        if (H.reg[i].ops == H.open_ops)
+            return false;
+        owns = true;
+    }
+    return owns;
+}
+
 static const struct xend_host_backend host_table = {
     .size = sizeof(struct xend_host_backend),
     .add = xend_hv_add,

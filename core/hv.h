@@ -6,6 +6,8 @@
 #ifndef XEND_CORE_HV_H
 #define XEND_CORE_HV_H
 
+#include <stdbool.h>
+
 #include <xend/backend.h>
 
 struct xend_plugin;
@@ -13,6 +15,8 @@ struct xend_plugin;
 int xend_hv_add(struct xend_plugin *owner, const struct xend_backend_ops *ops, void *ctx);
 void xend_hv_remove_owner(struct xend_plugin *owner);
 const struct xend_host_backend *xend_hv_host_table(void);
+/* True when `owner` registered backends and none of them is the open one. */
+bool xend_hv_owns_only_closed(const struct xend_plugin *owner);
 
 /* Choose and open the backend `name` ("auto" = highest priority whose probe says yes). */
 int xend_hv_open(const char *name, struct xend_err *err);

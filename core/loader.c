@@ -6,10 +6,9 @@
  *
  * Backend plugins that were not chosen are unloaded once the backend is open
  * (xend_loader_unload_unused_backends): hv-xenctrl alone maps libxenctrl, libxenguest and
- * their compressors, ~680 kB of xend's resident memory on a sim host. To know which plugin
- * registered which backend, the loader hands plugins a copy of the host table whose
- * backend->add records the pair before passing it on. Nothing else of the host table is
- * changed, and no plugin that is in use is ever unloaded.
+ * their compressors, ~680 kB of xend's resident memory on a sim host. Which plugin
+ * registered which backend is the backend registry's to say (hv.c); no plugin that is in
+ * use is ever unloaded.
  */
 #include "loader.h"
 
@@ -40,63 +39,6 @@ struct xend_plugin {
     unsigned abi_major, abi_minor; /* kept for the listing once desc is gone */
     char reason[256];
 };
-
-/* Which plugin registered which backend ops (the core allows 8 backends in all). */
-#define LOADER_MAX_BACKENDS 8
-static struct {
-    struct xend_plugin *owner;
-    const struct xend_backend_ops *ops;
-} backends[LOADER_MAX_BACKENDS];
-static size_t n_backends;
-
-/* The host table plugins get: the core's (real_host), with backend_table.add recording. */
-static const struct xend_host *real_host;
-static struct xend_host wrapped_host;
-static struct xend_host_backend backend_table;
-
-static int record_backend_add(struct xend_plugin *owner, const struct xend_backend_ops *ops,
-                              void *ctx)
-{
-    int rc = real_host->backend->add(owner, ops, ctx);
-    if (rc == 0 && n_backends < LOADER_MAX_BACKENDS) {
-        backends[n_backends].owner = owner;
-        backends[n_backends++].ops = ops;
-    }
-    return rc;
-}
-
-/* The table to pass to plugins for `host` (the same for every plugin of one host). A host
- * without a backend table is passed unchanged. */
-static const struct xend_host *host_for_plugins(const struct xend_host *host)
-{
-    if (host == NULL || host->size < offsetof(struct xend_host, backend) + sizeof(host->backend) ||
-        host->backend == NULL || host->backend->add == NULL)
-        return host;
-    if (real_host != host) {
-        real_host = host;
-        size_t n = host->size < sizeof(wrapped_host) ? host->size : sizeof(wrapped_host);
-        memset(&wrapped_host, 0, sizeof(wrapped_host));
-        memcpy(&wrapped_host, host, n);
-        n = host->backend->size < sizeof(backend_table) ? host->backend->size
-                                                        : sizeof(backend_table);
-        memset(&backend_table, 0, sizeof(backend_table));
-        memcpy(&backend_table, host->backend, n);
-        backend_table.add = record_backend_add;
-        wrapped_host.backend = &backend_table;
-    }
-    return &wrapped_host;
-}
-
-static void forget_backends_of(const struct xend_plugin *p)
-{
-    for (size_t i = 0; i < n_backends;) {
-        if (backends[i].owner == p) {
-            backends[i] = backends[--n_backends];
-        } else {
-            i++;
-        }
-    }
-}
 
 static struct xend_plugin *plugins, **plugins_tail = &plugins;
 
@@ -171,10 +113,9 @@ int xend_loader_load_file(const char *path, const struct xend_host *host, struct
     p->desc = d;
 
     xend_host_plugin_err_reset();
-    int rc = d->init(p, host_for_plugins(host));
+    int rc = d->init(p, host);
     if (rc < 0) {
         xend_host_remove_owner(p);
-        forget_backends_of(p);
         const char *msg = xend_host_plugin_err();
         return refuse(p, err, -rc, "init failed: %s%s%s", xend_strerror(rc), *msg ? ": " : "",
                       msg);
@@ -241,7 +182,6 @@ static void plugin_stop(struct xend_plugin *p)
     if (p->desc->fini)
         p->desc->fini(p);
     xend_host_remove_owner(p);
-    forget_backends_of(p);
     p->loaded = false;
 }
 
@@ -279,15 +219,7 @@ size_t xend_loader_unload_unused_backends(void)
         return 0;
     size_t unloaded = 0;
     for (struct xend_plugin *p = plugins; p; p = p->next) {
-        if (!p->loaded || p->dl == NULL)
-            continue;
-        bool backend = false, chosen = false;
-        for (size_t i = 0; i < n_backends; i++)
-            if (backends[i].owner == p) {
-                backend = true;
-                chosen |= backends[i].ops == open;
-            }
-        if (!backend || chosen)
+        if (!p->loaded || p->dl == NULL || !xend_hv_owns_only_closed(p))
             continue;
         plugin_stop(p);
         p->unloaded = true;
@@ -341,5 +273,4 @@ void xend_loader_free(void)
         free(p);
     }
     plugins_tail = &plugins;
-    n_backends = 0;
 }
