@@ -543,34 +543,6 @@ const char *xend_shutdown_reason_name(int reason)
     }
 }
 
-/* "(key value)" pieces of the info, printed as xend_sxp_print_buf would print them. */
-static void put_kv(struct xend_buf *out, const char *key, const char *value)
-{
-    xend_buf_puts(out, " (");
-    xend_buf_puts(out, key);
-    xend_buf_putc(out, ' ');
-    xend_sxp_print_atom(value, strlen(value), out);
-    xend_buf_putc(out, ')');
-}
-
-static void put_kv_int(struct xend_buf *out, const char *key, long long value)
-{
-    xend_buf_puts(out, " (");
-    xend_buf_puts(out, key);
-    xend_buf_putc(out, ' ');
-    xend_buf_put_int(out, value);
-    xend_buf_putc(out, ')');
-}
-
-static void put_kv_double(struct xend_buf *out, const char *key, double value)
-{
-    xend_buf_puts(out, " (");
-    xend_buf_puts(out, key);
-    xend_buf_putc(out, ' ');
-    xend_buf_puts(out, xend_sxp_double_text(value).text);
-    xend_buf_putc(out, ')');
-}
-
 /* The items after the head of `list`, each after a space. */
 static void put_items(struct xend_buf *out, const struct xend_sxp *list, size_t from)
 {
@@ -635,29 +607,32 @@ static const char *config_text(struct xend_domain *dom)
 void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
 {
     xend_buf_puts(out, "(domain");
-    put_kv_int(out, "id", dom->id == UINT32_MAX ? -1 : (long long)dom->id);
-    put_kv(out, "name", dom->name);
+    xend_sxp_print_kv_int(out, "id", dom->id == UINT32_MAX ? -1 : (long long)dom->id);
+    xend_sxp_print_kv(out, "name", dom->name);
     long long mem_mb = 0;
     if (dom->info_known)
         mem_mb = (long long)(dom->info.mem_kb / 1024);
     else if (dom->config)
         xend_sxp_child_int(dom->config, "memory", &mem_mb);
-    put_kv_int(out, "memory", mem_mb);
+    xend_sxp_print_kv_int(out, "memory", mem_mb);
     if (dom->info_known && dom->phase != XEND_DOM_HALTED) {
-        put_kv_int(out, "maxmem", (long long)(dom->info.maxmem_kb / 1024));
+        xend_sxp_print_kv_int(out, "maxmem", (long long)(dom->info.maxmem_kb / 1024));
         char st[6];
         xend_domain_state_text(dom->info.flags, st);
-        put_kv(out, "state", st);
+        xend_sxp_print_kv(out, "state", st);
         if (dom->info.flags & XEND_DOMF_SHUTDOWN)
-            put_kv(out, "shutdown_reason", xend_shutdown_reason_name((int)dom->info.shutdown_reason));
-        put_kv_int(out, "cpu", dom->info.cpu);
-        put_kv_double(out, "cpu_time", (double)dom->info.cpu_time_ns / 1e9);
+            xend_sxp_print_kv(out, "shutdown_reason",
+                              xend_shutdown_reason_name((int)dom->info.shutdown_reason));
+        xend_sxp_print_kv_int(out, "cpu", dom->info.cpu);
+        xend_sxp_print_kv(out, "cpu_time",
+                          xend_sxp_double_text((double)dom->info.cpu_time_ns / 1e9).text);
     } else if (dom->phase == XEND_DOM_HALTED) {
-        put_kv(out, "state", "-----");
+        xend_sxp_print_kv(out, "state", "-----");
     }
     if (dom->start_time > 0) {
-        put_kv_double(out, "up_time", xend_loop_wall_time() - dom->start_time);
-        put_kv_double(out, "start_time", dom->start_time);
+        xend_sxp_print_kv(out, "up_time",
+                          xend_sxp_double_text(xend_loop_wall_time() - dom->start_time).text);
+        xend_sxp_print_kv(out, "start_time", xend_sxp_double_text(dom->start_time).text);
     }
     /* Plugins' fields (console ...) come where PROTOCOL.md puts them; the core's own
      * additions (sched ...) after them. */
@@ -665,13 +640,13 @@ void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
     for (size_t i = 0; i < T.nprinters; i++)
         T.printers[i](dom, out);
     if (dom->restart_state)
-        put_kv(out, "restart_state", dom->restart_state);
+        xend_sxp_print_kv(out, "restart_state", dom->restart_state);
     else if (dom->phase == XEND_DOM_HALTED)
-        put_kv(out, "restart_state", "refused");
+        xend_sxp_print_kv(out, "restart_state", "refused");
     if (dom->halt_reason)
-        put_kv(out, "restart_refused", dom->halt_reason);
+        xend_sxp_print_kv(out, "restart_refused", dom->halt_reason);
     if (dom->restart_time > 0)
-        put_kv_double(out, "restart_time", dom->restart_time);
+        xend_sxp_print_kv(out, "restart_time", xend_sxp_double_text(dom->restart_time).text);
     xend_buf_putc(out, ' ');
     struct xend_sxp *devices = xend_devices_describe(dom);
     xend_sxp_print_buf(devices, out);

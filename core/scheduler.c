@@ -67,18 +67,17 @@ static size_t scope_params(const struct xend_sched_ops *ops, enum xend_sched_sco
 /* The domain's stored (sched ...) entry when it is for `ops`, borrowed, or NULL. The
  * lookup is kept in the domain until its config changes (xend_domain_config_changed);
  * builds with assertions check it against a fresh one. */
-static const struct xend_sxp *stored_entry(const struct xend_domain *dom,
+static const struct xend_sxp *stored_entry(struct xend_domain *dom,
                                            const struct xend_sched_ops *ops)
 {
-    struct xend_domain *d = (struct xend_domain *)dom; /* the cache only */
     const struct xend_sxp *s;
-    if (d->sched_entry_known) {
-        s = d->sched_entry;
+    if (dom->sched_entry_known) {
+        s = dom->sched_entry;
         assert(s == (dom->config ? xend_sxp_child(dom->config, "sched") : NULL));
     } else {
         s = dom->config ? xend_sxp_child(dom->config, "sched") : NULL;
-        d->sched_entry = s;
-        d->sched_entry_known = true;
+        dom->sched_entry = s;
+        dom->sched_entry_known = true;
     }
     return s && strcmp(xend_sxp_child_value(s, "name", ""), ops->name) == 0 ? s : NULL;
 }
@@ -91,7 +90,7 @@ static int64_t entry_value(const struct xend_sxp *entry, const struct xend_sched
 }
 
 /* The stored value of a domain's parameter, or the schema default. */
-static int64_t stored_value(const struct xend_domain *dom, const struct xend_sched_ops *ops,
+static int64_t stored_value(struct xend_domain *dom, const struct xend_sched_ops *ops,
                             const struct xend_sched_param *p)
 {
     return entry_value(stored_entry(dom, ops), p);
@@ -106,7 +105,9 @@ static int read_param(struct xend_request *req, const struct xend_sched_param *p
         name = p->alias;
     *given = http->arg_str(req, name) != NULL;
     if (!*given)
-        return p->optional ? 0 : xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: %s", p->name);
+        return p->optional
+                   ? 0
+                   : xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: %s", p->name);
     int rc = http->arg_int(req, name, v);
     if (rc < 0)
         return rc;
@@ -221,16 +222,10 @@ static void print_info(struct xend_domain *dom, struct xend_buf *out)
     if (n == 0)
         return;
     const struct xend_sxp *entry = stored_entry(dom, reg->ops);
-    xend_buf_puts(out, " (sched (name ");
-    xend_sxp_print_atom(reg->ops->name, strlen(reg->ops->name), out);
-    xend_buf_putc(out, ')');
-    for (size_t i = 0; i < n; i++) {
-        xend_buf_puts(out, " (");
-        xend_sxp_print_atom(params[i]->name, strlen(params[i]->name), out);
-        xend_buf_putc(out, ' ');
-        xend_buf_put_int(out, entry_value(entry, params[i]));
-        xend_buf_putc(out, ')');
-    }
+    xend_buf_puts(out, " (sched");
+    xend_sxp_print_kv(out, "name", reg->ops->name);
+    for (size_t i = 0; i < n; i++)
+        xend_sxp_print_kv_int(out, params[i]->name, entry_value(entry, params[i]));
     xend_buf_putc(out, ')');
 }
 

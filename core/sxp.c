@@ -61,17 +61,23 @@ static _Thread_local struct {
     size_t n[2];
 } node_cache;
 
-/* The size class of a node's block: 0, 1, or -1 (not cached). */
+/* The block size class of a node of `size` bytes: 0, 1, or -1 (not cached). */
+static int size_class(size_t size)
+{
+    return size <= NODE_SMALL ? 0 : size <= NODE_MEDIUM ? 1 : -1;
+}
+
+/* The class of an existing node's block (a list with inline items is larger). */
 static int node_class(const struct xend_sxp *n)
 {
     if (n->is_list)
         return n->items_inline ? -1 : 0;
-    return n->len + 1 <= NODE_SMALL - sizeof(*n) ? 0 : n->len + 1 <= NODE_MEDIUM - sizeof(*n) ? 1 : -1;
+    return size_class(sizeof(*n) + n->len + 1);
 }
 
 static void *node_alloc(size_t size, bool zero)
 {
-    int c = size <= NODE_SMALL ? 0 : size <= NODE_MEDIUM ? 1 : -1;
+    int c = size_class(size);
     if (c >= 0) {
         size = c == 0 ? NODE_SMALL : NODE_MEDIUM;
         struct free_block *b = node_cache.free[c];
@@ -640,8 +646,6 @@ static struct xend_sxp *parse_atom(struct parser *ps)
     return xend_sxp_atom_len(start, len);
 }
 
-/* Iterative over list nesting via an explicit stack, so depth limits are exact and deep
- * input cannot exhaust the C stack. */
 /* A parsed list, closed: moved into a list_sized node, as it will not grow any more. */
 static struct xend_sxp *list_closed(struct xend_sxp *l)
 {
@@ -656,6 +660,8 @@ static struct xend_sxp *list_closed(struct xend_sxp *l)
     return c;
 }
 
+/* Iterative over list nesting via an explicit stack, so depth limits are exact and deep
+ * input cannot exhaust the C stack. */
 static struct xend_sxp *parse_value(struct parser *ps)
 {
     struct xend_sxp **stack = NULL;
@@ -824,6 +830,27 @@ void xend_sxp_print_atom(const char *s, size_t len, struct xend_buf *out)
         }
     }
     xend_buf_putc(out, q);
+}
+
+static void print_key(struct xend_buf *out, const char *key)
+{
+    xend_buf_puts(out, " (");
+    xend_sxp_print_atom(key, strlen(key), out);
+    xend_buf_putc(out, ' ');
+}
+
+void xend_sxp_print_kv(struct xend_buf *out, const char *key, const char *value)
+{
+    print_key(out, key);
+    xend_sxp_print_atom(value, strlen(value), out);
+    xend_buf_putc(out, ')');
+}
+
+void xend_sxp_print_kv_int(struct xend_buf *out, const char *key, long long value)
+{
+    print_key(out, key);
+    xend_buf_put_int(out, value);
+    xend_buf_putc(out, ')');
 }
 
 void xend_sxp_print_buf(const struct xend_sxp *node, struct xend_buf *out)

@@ -75,6 +75,10 @@ void xend_sxp_print_buf(const struct xend_sxp *node, struct xend_buf *out);
 void xend_sxp_pretty_buf(const struct xend_sxp *node, struct xend_buf *out);
 /* Write one atom's text with the quoting rules of the printer. */
 void xend_sxp_print_atom(const char *text, size_t len, struct xend_buf *out);
+/* Append " (key value)", a list item after others as the printer writes it, for printers
+ * that build no tree. */
+void xend_sxp_print_kv(struct xend_buf *out, const char *key, const char *value);
+void xend_sxp_print_kv_int(struct xend_buf *out, const char *key, long long value);
 
 /* The host->sxp table over these functions. */
 extern const struct xend_host_sxp xend_sxp_host_table;
