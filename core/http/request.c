@@ -87,12 +87,10 @@ static struct {
 
 static struct xend_request *request_alloc(size_t size)
 {
-    struct xend_request *req;
-    if (!REQUEST_POOL || size > REQUEST_BLOCK) {
-        req = xend_xcalloc(1, size);
-        return req;
-    }
-    req = request_pool.n > 0 ? request_pool.blocks[--request_pool.n] : xend_xmalloc(REQUEST_BLOCK);
+    if (!REQUEST_POOL || size > REQUEST_BLOCK)
+        return xend_xcalloc(1, size);
+    struct xend_request *req =
+        request_pool.n > 0 ? request_pool.blocks[--request_pool.n] : xend_xmalloc(REQUEST_BLOCK);
     memset(req, 0, sizeof(*req));
     req->pooled = true;
     return req;

@@ -107,7 +107,7 @@ static struct xend_buf *format_head(bool http10, bool close, int status, const c
                                     const char *ctype, long long len, const char *extra,
                                     const struct xend_http_header *h, size_t nh)
 {
-    struct xend_buf *b = &srv_head; /* the loop thread's, reused: no allocation per reply */
+    struct xend_buf *b = &srv_head;
     xend_buf_reset(b);
     xend_buf_puts(b, http10 ? "HTTP/1.0 " : "HTTP/1.1 ");
     xend_buf_put_int(b, status);
@@ -166,21 +166,20 @@ static void transport_send(struct xend_request *req, const struct xend_http_resp
     struct xend_buf *head = format_head(is_http10(r), close, resp->status, resp->reason,
                                         resp->content_type, (long long)resp->body_len, NULL,
                                         resp->headers, resp->nheaders);
-    bool head_only = evhtp_request_get_method(r) == htp_method_HEAD;
-    if (!head_only && resp->body_len <= SMALL_REPLY) {
+    size_t body_len = evhtp_request_get_method(r) == htp_method_HEAD ? 0 : resp->body_len;
+    if (body_len <= SMALL_REPLY) {
         /* One add, so one libevent chain: each chain is a 1 KB block, which glibc
          * allocates the slow way (after consolidating its fast bins). */
-        xend_buf_append(head, resp->body, resp->body_len);
+        if (body_len > 0)
+            xend_buf_append(head, resp->body, body_len);
         evbuffer_add(output_of(k), head->data, head->len);
         free(resp->body_owned);
     } else {
         evbuffer_add(output_of(k), head->data, head->len);
-        if (head_only)
-            free(resp->body_owned);
-        else if (resp->body_owned != NULL)
-            evbuffer_add_reference(output_of(k), resp->body, resp->body_len, free_body, NULL);
+        if (resp->body_owned != NULL)
+            evbuffer_add_reference(output_of(k), resp->body, body_len, free_body, NULL);
         else
-            evbuffer_add(output_of(k), resp->body, resp->body_len);
+            evbuffer_add(output_of(k), resp->body, body_len);
     }
     if (k->rejecting) {
         linger_start(k);
