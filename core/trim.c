@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "http/http.h"
+#include "log/log.h"
 #include "loop.h"
 
 #define TRIM_CHECK_MS 500
@@ -37,7 +38,9 @@ static void check(void *arg)
     }
     if (TR.dirty) {
         TR.dirty = false;
-        malloc_trim(0);
+        int released = malloc_trim(0);
+        xend_log_debug("heap trimmed", "requests=%llu released=%d", (unsigned long long)now,
+                       released);
     }
 }
 

@@ -103,4 +103,17 @@ still_up "many headers"
 xpost /xend/domain op=create "config=$(vm_config after 32)" >/dev/null
 expect_eq "a normal create still works" 201 "$(http_status)"
 
+# Once quiet, xend hands the memory those requests left free back (core/trim.c): once, not
+# at every check while nothing happens.
+trims() { grep -c 'heap trimmed' "$T/xend.log"; }
+check "after the burst, a quiet xend trims its heap" wait_until 5 grep -q 'heap trimmed' "$T/xend.log"
+n=$(trims)
+more_trims() { [ "$(trims)" -gt "$n" ]; }
+xget /xend >/dev/null
+check "a request makes it trim again once quiet" wait_until 5 more_trims
+n=$(trims)
+# A negative needs a window: three checks (0.5 s apart) with no request in between.
+sleep 1.6
+expect_eq "and a quiet xend does not trim again" "$n" "$(trims)"
+
 finish
