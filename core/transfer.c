@@ -472,8 +472,8 @@ void xend_lifecycle_migrate(struct xend_domain *dom, const char *destination, bo
 
 struct recv {
     int fd;
-    char *path;     /* restore: the file, opened by the worker */
-    bool from_file; /* restore: no handshake */
+    char *path;     /* restore: the file, opened by the worker; NULL for a migration (a
+                     * handshake with the peer) */
     struct xend_sxp *record;
     struct xend_domain *dom;
     /* migration, until the take-over: stands for the domain in its intent record (its name
@@ -493,7 +493,7 @@ static void recv_reply(struct recv *r)
     xend_lifecycle_adopt_hold(false);
     if (r->done)
         r->done(r->rc, &r->err, r->rc == 0 ? r->dom : NULL, r->arg);
-    if (!r->from_file && r->fd >= 0) {
+    if (r->path == NULL && r->fd >= 0) {
         char line[700];
         if (r->rc == 0) {
             snprintf(line, sizeof(line), "(ok %u)\n", r->dom->id);
@@ -569,7 +569,7 @@ static void recv_attached(int rc, const struct xend_err *err, void *arg)
     dom->start_time = xend_loop_wall_time();
     long long paused = 0;
     xend_sxp_child_int(r->record, "paused", &paused);
-    if (!r->from_file && !paused) {
+    if (r->path == NULL && !paused) {
         /* A migrated domain carries on running; a restored one waits for unpause. */
         struct xend_err e = {0};
         if (XEND_HV_CALL(dom_unpause, &e, dom->id) < 0)
@@ -614,7 +614,7 @@ static void recv_image_work(void *arg)
         return;
     }
     r->rc = ops->restore(ctx, r->fd, &r->args, &r->domid, NULL, NULL, &r->err);
-    if (r->rc == 0 && !r->from_file) {
+    if (r->rc == 0 && r->path == NULL) {
         /* Hold the image; wait for the sender to let go of its copy. */
         if (write_all(r->fd, "(received)\n", 11) < 0) {
             r->rc = xend_err_set(&r->err, XEND_EIO, "lost the sender");
@@ -655,7 +655,7 @@ static void recv_header_work(void *arg)
     r->record = read_header(r->fd, &r->err);
     if (r->record == NULL)
         r->rc = -r->err.code;
-    else if (!r->from_file)
+    else if (r->path == NULL)
         set_io_timeout(r->fd); /* the image may take a while between pages */
 }
 
@@ -684,7 +684,7 @@ static void recv_header_done(void *arg)
         recv_fail(r);
         return;
     }
-    if (r->from_file) {
+    if (r->path != NULL) {
         r->rc = xend_lifecycle_prepare(xend_sxp_copy(cfg), &r->dom, &r->err);
         if (r->rc < 0) {
             recv_fail(r);
@@ -730,7 +730,6 @@ static void recv_start(int fd, const char *path, xend_lifecycle_done_fn *done, v
     struct recv *r = xend_xcalloc(1, sizeof(*r));
     xend_lifecycle_adopt_hold(true);
     r->fd = fd;
-    r->from_file = path != NULL;
     r->path = path ? xend_xstrdup(path) : NULL;
     r->done = done;
     r->arg = arg;
