@@ -356,6 +356,8 @@ void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, cons
         m->route = found;
         return;
     }
+    /* The 2.0 server's own reply to an op no route serves (PROTOCOL.md): the text the xm
+     * client shows, not a missing feature of this xend. */
     if (op != NULL)
         set_err(m, 501, "Operation not implemented: %s", op);
     else
