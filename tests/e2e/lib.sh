@@ -160,6 +160,17 @@ finish() {
 }
 
 # A kernel image for the sim backend: it only has to exist and be readable.
+# A test's own vif script NAME (its text on stdin) and a network script that does nothing;
+# sets CONF to the config lines that use them.
+use_vif_script() {
+    cat > "$T/scripts/$1"
+    chmod 755 "$T/scripts/$1"
+    printf '#!/bin/sh\nexit 0\n' > "$T/scripts/net-ok"
+    chmod 755 "$T/scripts/net-ok"
+    CONF="vif-script = \"$1\";
+network-script = \"net-ok\";"
+}
+
 sim_kernel() {
     [ -f "$T/vmlinuz" ] || printf 'simulated kernel\n' > "$T/vmlinuz"
     echo "$T/vmlinuz"

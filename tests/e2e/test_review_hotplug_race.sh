@@ -8,15 +8,11 @@
 source "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/scripts"
-cat > "$T/scripts/vif-slow" <<'SCRIPT'
+use_vif_script vif-slow <<'SCRIPT'
 #!/bin/sh
 [ "$1" = up ] && sleep 2
 exit 0
 SCRIPT
-chmod 755 "$T/scripts/vif-slow"
-printf '#!/bin/sh\nexit 0\n' > "$T/scripts/net-ok"; chmod 755 "$T/scripts/net-ok"
-CONF="vif-script = \"vif-slow\";
-network-script = \"net-ok\";"
 
 xend_start "$CONF" || { not_ok "xend starts"; finish; }
 ok "xend starts"

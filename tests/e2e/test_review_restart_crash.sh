@@ -11,17 +11,13 @@
 source "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/scripts"
-cat > "$T/scripts/vif-flag" <<SCRIPT
+use_vif_script vif-flag <<SCRIPT
 #!/bin/sh
 echo "\$1 start" >> $T/vif.log
 [ "\$1" = up ] && [ -f $T/slow ] && sleep 4
 echo "\$1 end" >> $T/vif.log
 exit 0
 SCRIPT
-chmod 755 "$T/scripts/vif-flag"
-printf '#!/bin/sh\nexit 0\n' > "$T/scripts/net-ok"; chmod 755 "$T/scripts/net-ok"
-CONF="vif-script = \"vif-flag\";
-network-script = \"net-ok\";"
 
 xend_start "$CONF" || { not_ok "xend starts"; finish; }
 ok "xend starts"

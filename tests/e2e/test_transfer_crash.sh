@@ -13,7 +13,7 @@
 source "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/scripts"
-cat > "$T/scripts/vif-hold" <<SCRIPT
+use_vif_script vif-hold <<SCRIPT
 #!/bin/sh
 echo "\$1 \$*" >> $T/vif.log
 if [ -f $T/hold-\$1 ]; then
@@ -23,10 +23,6 @@ if [ -f $T/hold-\$1 ]; then
 fi
 exit 0
 SCRIPT
-chmod 755 "$T/scripts/vif-hold"
-printf '#!/bin/sh\nexit 0\n' > "$T/scripts/net-ok"; chmod 755 "$T/scripts/net-ok"
-CONF="vif-script = \"vif-hold\";
-network-script = \"net-ok\";"
 
 sum() { xget "/xend/domain/$1?op=mem_checksum" | grep -oE '[0-9]+\)$' | tr -d ')'; }
 domid() { xget "/xend/domain/$1" | grep -oE '\(id [0-9]+\)' | grep -oE '[0-9]+'; }
