@@ -3,8 +3,10 @@
  */
 #include "hv.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "log/log.h"
 #include "plugin.h"
 
@@ -13,7 +15,7 @@
 static struct {
     struct {
         struct xend_plugin *owner;
-        const struct xend_backend_ops *ops;
+        struct xend_backend_ops *ops; /* owned: the plugin's table, zero-filled to our size */
         void *ctx;
     } reg[MAX_BACKENDS];
     size_t n;
@@ -38,8 +40,13 @@ int xend_hv_add(struct xend_plugin *owner, const struct xend_backend_ops *ops, v
         }
     if (H.n == MAX_BACKENDS)
         return -XEND_ELIMIT;
+    /* A plugin built for an older minor has a shorter table: the ops it does not know of
+     * read as NULL ("not supported"), so XEND_HV_CALL never reads past its end. */
+    struct xend_backend_ops *copy = xend_xcalloc(1, sizeof(*copy));
+    memcpy(copy, ops, ops->size < sizeof(*copy) ? ops->size : sizeof(*copy));
+    copy->size = sizeof(*copy);
     H.reg[H.n].owner = owner;
-    H.reg[H.n].ops = ops;
+    H.reg[H.n].ops = copy;
     H.reg[H.n++].ctx = ctx;
     return 0;
 }
@@ -50,6 +57,7 @@ void xend_hv_remove_owner(struct xend_plugin *owner)
         if (H.reg[i].owner == owner) {
             if (H.open_ops == H.reg[i].ops)
                 xend_hv_close();
+            free(H.reg[i].ops);
             memmove(&H.reg[i], &H.reg[i + 1], (H.n - i - 1) * sizeof(H.reg[0]));
             H.n--;
         } else {
@@ -81,21 +89,13 @@ const struct xend_host_backend *xend_hv_host_table(void)
     return &host_table;
 }
 
-/* Ops beyond the caller's compiled size read as NULL (the ABI's size rule). */
-static bool has_op(const struct xend_backend_ops *ops, size_t offset)
-{
-    return ops->size > offset;
-}
-
 int xend_hv_open(const char *name, struct xend_err *err)
 {
     int best = -1;
     for (size_t i = 0; i < H.n; i++) {
         const struct xend_backend_ops *o = H.reg[i].ops;
         if (strcmp(name, "auto") == 0) {
-            bool ok = has_op(o, offsetof(struct xend_backend_ops, probe)) && o->probe
-                          ? o->probe(H.reg[i].ctx)
-                          : false;
+            bool ok = o->probe ? o->probe(H.reg[i].ctx) : false;
             if (ok && (best < 0 || o->priority > H.reg[best].ops->priority))
                 best = (int)i;
         } else if (strcmp(o->name, name) == 0) {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -27,6 +28,9 @@
 #define NS_DOMAIN "domain"
 #define CHECK_INTERVAL_MS 5000
 #define CHECK_COALESCE_MS 10
+/* A check may take at most 1/CHECK_SHARE of the loop during a burst of notifications. */
+#define CHECK_SHARE 10
+#define CHECK_COALESCE_MAX_MS 500
 
 static struct {
     struct xend_store *store;
@@ -35,6 +39,7 @@ static struct {
     struct xend_timer *check_timer;
     unsigned adopt_holds; /* restores in flight: their new domains are not strangers */
     struct xend_timer *check_pending; /* a coalesced check is scheduled */
+    uint64_t check_cost_us;           /* what the last check took */
 } LC;
 
 void xend_lifecycle_adopt_hold(bool hold)
@@ -295,7 +300,8 @@ struct build {
     struct vm_params p;
     enum xend_hook_point hook_point; /* CREATE, or RESTART for a restart */
     int hook_reason;
-    int64_t want_domid;
+    bool hold;       /* ask the backend to hold the domain until dom_confirm */
+    bool info_fresh; /* the backend's create answered with the info: no refresh needed */
     struct xend_err err;
     int rc;
     build_done_fn *done;
@@ -348,18 +354,62 @@ static void build_devices_done(int rc, const struct xend_err *err, void *arg)
         xend_hooks_run(b->hook_point, dom, b->hook_reason, -1, NULL, NULL, NULL);
     }
     struct xend_err e = {0};
-    xend_domain_refresh(dom, &e);
+    if (!b->info_fresh)
+        xend_domain_refresh(dom, &e);
     build_finish(b);
 }
 
-/* Create the hypervisor domain from dom->config, build it, attach its devices, run hooks. */
+/* The domain is built (and paused): pin it as its config asks, then attach its devices. */
+static void build_attach(struct build *b, uint32_t domid)
+{
+    if (b->p.cpu >= 0) {
+        struct xend_err e = {0};
+        if (XEND_HV_CALL(dom_pin_vcpu, &e, domid, 0, (int32_t)b->p.cpu) < 0)
+            xend_log_warn("cpu pin failed", "domain=%s cpu=%lld error=\"%s\"", b->dom->name,
+                          b->p.cpu, xend_err_msg(&e));
+    }
+    xend_devices_attach_all(b->dom, build_devices_done, b);
+}
+
+static void build_created(void *arg, int rc, const struct xend_dominfo *info,
+                          const struct xend_err *err)
+{
+    struct build *b = arg;
+    xend_lifecycle_adopt_hold(false);
+    if (rc < 0) {
+        b->rc = rc;
+        b->err = *err;
+        build_finish(b);
+        return;
+    }
+    xend_domain_set_id(b->dom, info->domid);
+    b->dom->info = *info;
+    b->dom->info_known = true;
+    b->dom->info_ms = xend_loop_now_ms();
+    b->info_fresh = true;
+    build_attach(b, info->domid);
+}
+
+/* Does the backend hold a new domain until confirmed (XEND_DOM_CREATE_HOLD)? */
+static bool hv_holds_creates(void)
+{
+    const struct xend_backend_ops *ops = xend_hv(NULL);
+    return ops != NULL && ops->dom_create_async != NULL && ops->dom_confirm != NULL;
+}
+
+/*
+ * Create the hypervisor domain from dom->config, build it, attach its devices, run hooks.
+ * With hold (only where hv_holds_creates()), the backend destroys the domain should xend
+ * die before it calls dom_confirm.
+ */
 static void build_instance(struct xend_domain *dom, enum xend_hook_point point, int reason,
-                           int64_t want_domid, build_done_fn *done, void *arg)
+                           int64_t want_domid, bool hold, build_done_fn *done, void *arg)
 {
     struct build *b = xend_xcalloc(1, sizeof(*b));
     b->dom = dom;
     b->hook_point = point;
     b->hook_reason = reason;
+    b->hold = hold;
     b->done = done;
     b->arg = arg;
     if (validate_vm(dom->config, &b->p, &b->err) < 0) {
@@ -375,7 +425,23 @@ static void build_instance(struct xend_domain *dom, enum xend_hook_point point, 
         .vcpus = (uint32_t)b->p.vcpus,
         .want_domid = want_domid,
         .cpu = (int32_t)b->p.cpu,
+        .flags = hold ? XEND_DOM_CREATE_HOLD : 0,
     };
+    struct xend_dom_image image = {
+        .size = sizeof(image),
+        .builder = b->p.builder,
+        .kernel = b->p.kernel,
+        .ramdisk = b->p.ramdisk,
+        .cmdline = b->p.cmdline,
+    };
+    void *ctx;
+    const struct xend_backend_ops *ops = xend_hv(&ctx);
+    if (ops != NULL && ops->dom_create_async != NULL) {
+        /* Until the answer, the new domain may show in a list: not a stranger to adopt. */
+        xend_lifecycle_adopt_hold(true);
+        ops->dom_create_async(ctx, &args, &image, build_created, b);
+        return;
+    }
     uint32_t domid = 0;
     int rc = XEND_HV_CALL(dom_create, &b->err, &args, &domid);
     if (rc < 0) {
@@ -384,26 +450,13 @@ static void build_instance(struct xend_domain *dom, enum xend_hook_point point, 
         return;
     }
     xend_domain_set_id(dom, domid);
-    struct xend_dom_image image = {
-        .size = sizeof(image),
-        .builder = b->p.builder,
-        .kernel = b->p.kernel,
-        .ramdisk = b->p.ramdisk,
-        .cmdline = b->p.cmdline,
-    };
     rc = XEND_HV_CALL(dom_build, &b->err, domid, &image);
     if (rc < 0) {
         b->rc = rc;
         build_undo_destroyed(0, NULL, b);
         return;
     }
-    if (b->p.cpu >= 0) {
-        struct xend_err e = {0};
-        if (XEND_HV_CALL(dom_pin_vcpu, &e, domid, 0, (int32_t)b->p.cpu) < 0)
-            xend_log_warn("cpu pin failed", "domain=%s cpu=%lld error=\"%s\"", dom->name, b->p.cpu,
-                          xend_err_msg(&e));
-    }
-    xend_devices_attach_all(dom, build_devices_done, b);
+    build_attach(b, domid);
 }
 
 void xend_lifecycle_attach_instance(struct xend_domain *dom, enum xend_hook_point point,
@@ -427,6 +480,7 @@ struct create {
     void *arg;
     struct xend_err err;
     int rc;
+    bool held; /* no intent record: the backend holds the domain until dom_confirm */
 };
 
 static void create_reply(struct create *c)
@@ -466,6 +520,12 @@ static void create_acknowledged(void *arg, int rc)
         xend_devices_detach_all(c->dom, XEND_DEV_ROLLBACK, create_undo_detached, c);
         return;
     }
+    if (c->held) {
+        struct xend_err e = {0};
+        if (XEND_HV_CALL(dom_confirm, &e, c->dom->id) < 0)
+            xend_log_warn("domain confirm failed", "domain=%s id=%u error=\"%s\"", c->dom->name,
+                          c->dom->id, xend_err_msg(&e));
+    }
     c->dom->busy = false;
     schedule_check(); /* it may have exited while held busy */
     xend_log_info("domain created", "domain=%s id=%u", c->dom->name, c->dom->id);
@@ -483,7 +543,10 @@ static void create_built(int rc, const struct xend_err *err, void *arg)
             xend_err_set(&c->err, -rc, "Error creating domain");
         xend_log_warn("domain create failed", "domain=%s error=\"%s\"", c->dom->name,
                       xend_err_msg(&c->err));
-        xend_lifecycle_forget(c->dom, create_forgotten, c);
+        if (c->held)
+            create_forgotten(c, 0); /* nothing was written */
+        else
+            xend_lifecycle_forget(c->dom, create_forgotten, c);
         return;
     }
     c->dom->phase = XEND_DOM_LIVE;
@@ -502,7 +565,7 @@ static void create_intent_durable(void *arg, int rc)
         create_reply(c);
         return;
     }
-    build_instance(c->dom, XEND_HOOK_CREATE, XEND_HOOK_NORMAL, -1, create_built, c);
+    build_instance(c->dom, XEND_HOOK_CREATE, XEND_HOOK_NORMAL, -1, false, create_built, c);
 }
 
 int xend_lifecycle_prepare(struct xend_sxp *config, struct xend_domain **out,
@@ -561,6 +624,13 @@ void xend_lifecycle_create(struct xend_sxp *config, xend_lifecycle_done_fn *done
     c->rc = xend_lifecycle_prepare(config, &c->dom, &c->err);
     if (c->rc < 0) {
         create_reply(c);
+        return;
+    }
+    if (hv_holds_creates()) {
+        /* A crash before the live record is durable takes the held domain along: one
+         * durable write per create. */
+        c->held = true;
+        build_instance(c->dom, XEND_HOOK_CREATE, XEND_HOOK_NORMAL, -1, true, create_built, c);
         return;
     }
     /* The intent first: a crash after the hypervisor made the domain but before it was
@@ -834,7 +904,7 @@ static void restart_intent_durable(void *arg, int rc)
     struct teardown *t = arg;
     /* The same id where the old instance had one (Xen 2.0 asked for it too). */
     int64_t want = t->old_id == UINT32_MAX ? -1 : (int64_t)t->old_id;
-    build_instance(t->dom, XEND_HOOK_RESTART, XEND_HOOK_NORMAL, want, restart_built, t);
+    build_instance(t->dom, XEND_HOOK_RESTART, XEND_HOOK_NORMAL, want, false, restart_built, t);
 }
 
 static void teardown_destroyed(struct teardown *t)
@@ -1021,7 +1091,23 @@ static bool seen(const struct seen_set *s, uint32_t id)
     return bsearch(&id, s->ids, s->n, sizeof(*s->ids), cmp_u32) != NULL;
 }
 
+static uint64_t monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void check_domains(void);
+
 void xend_lifecycle_check(void)
+{
+    uint64_t t0 = monotonic_us();
+    check_domains();
+    LC.check_cost_us = monotonic_us() - t0;
+}
+
+static void check_domains(void)
 {
     struct seen_set s = {0};
     struct xend_err err = {0};
@@ -1076,17 +1162,25 @@ static void on_coalesced_check(void *arg)
     xend_lifecycle_check();
 }
 
-static void schedule_check(void)
-{
-    if (LC.check_pending == NULL)
-        LC.check_pending = xend_loop_host_table()->timer_add(NULL, CHECK_COALESCE_MS, false,
-                                                             on_coalesced_check, NULL);
-}
-
 /*
  * A burst of state changes (a thousand creates) must not cost a full list each: one check
- * covers every change up to it, so notifications within CHECK_COALESCE_MS share one.
+ * covers every change up to it, so notifications within the coalescing delay share one.
+ * The delay grows with what a check costs (a list of every domain), so that with thousands
+ * of domains a steady stream of notifications cannot take more than a tenth of the loop.
  */
+static void schedule_check(void)
+{
+    if (LC.check_pending != NULL)
+        return;
+    uint64_t delay_ms = LC.check_cost_us * CHECK_SHARE / 1000u;
+    if (delay_ms < CHECK_COALESCE_MS)
+        delay_ms = CHECK_COALESCE_MS;
+    if (delay_ms > CHECK_COALESCE_MAX_MS)
+        delay_ms = CHECK_COALESCE_MAX_MS;
+    LC.check_pending = xend_loop_host_table()->timer_add(NULL, delay_ms, false,
+                                                         on_coalesced_check, NULL);
+}
+
 static void on_notify(int fd, uint32_t events, void *arg)
 {
     (void)fd;

@@ -212,17 +212,56 @@ static int op_dom_create(struct call *c, struct xend_err *err)
     return 0;
 }
 
-static int op_dom_build(struct call *c, struct xend_err *err)
+static int build_args(struct call *c, struct simhv_domain *d, struct xend_err *err)
 {
-    struct simhv_domain *d;
-    int rc = arg_dom(c, &d, err);
-    if (rc < 0)
-        return rc;
     const char *builder = arg_str(c, "builder", "linux");
     if (strcmp(builder, "linux") != 0)
         return xend_err_set(err, XEND_ENOTSUP, "simhv builds linux domains, not %s", builder);
     return simhv_dom_build(c->m, d, arg_str(c, "kernel", NULL), arg_str(c, "ramdisk", NULL),
                            arg_str(c, "cmdline", ""), err);
+}
+
+static int op_dom_build(struct call *c, struct xend_err *err)
+{
+    struct simhv_domain *d;
+    int rc = arg_dom(c, &d, err);
+    return rc < 0 ? rc : build_args(c, d, err);
+}
+
+/*
+ * dom_create and dom_build in one request, answered with the new domain's compact info:
+ * what lets xend pipeline creates. With (hold 1) the domain stays its creator's until
+ * dom_confirm, so a creator that dies first takes it along (simhv_machine_owner_gone).
+ */
+static int op_dom_make(struct call *c, struct xend_err *err)
+{
+    struct simhv_dom_args a;
+    struct simhv_domain *d;
+    long long hold = 0;
+    int rc = create_args(c, &a, true, err);
+    if (rc < 0 || (rc = arg_ll(c, "hold", 0, false, 0, 1, &hold, err)) < 0)
+        return rc;
+    if (a.mem_kb == 0)
+        return xend_err_set(err, XEND_EINVAL, "domain memory must be more than 0 KiB");
+    if ((rc = simhv_dom_create(c->m, &a, c->client, &d, err)) < 0)
+        return rc;
+    if ((rc = build_args(c, d, err)) < 0) {
+        simhv_dom_destroy(c->m, d, NULL);
+        return rc;
+    }
+    if (hold)
+        d->owner = c->client;
+    dom_compact(d, &c->tail);
+    return 0;
+}
+
+static int op_dom_confirm(struct call *c, struct xend_err *err)
+{
+    struct simhv_domain *d;
+    int rc = arg_dom(c, &d, err);
+    if (rc == 0)
+        d->owner = NULL;
+    return rc;
 }
 
 #define DOM_OP(fname, call_expr)                                                                   \
@@ -550,6 +589,8 @@ static const struct {
     {"dmesg", op_dmesg},
     {"dom_create", op_dom_create},
     {"dom_build", op_dom_build},
+    {"dom_make", op_dom_make},
+    {"dom_confirm", op_dom_confirm},
     {"dom_pause", op_dom_pause},
     {"dom_unpause", op_dom_unpause},
     {"dom_shutdown", op_dom_shutdown},
@@ -613,7 +654,16 @@ void simhv_proto_handle(struct simhv_machine *m, const void *client, const char 
     xend_sxp_append_take(c.reply, xend_sxp_atom_int(id));
     rc = ops[i].fn(&c, &err);
     res->req_id = id;
-    if (rc == 0 && res->action != SIMHV_ACT_RESTORE) {
+    bool quiet = strcmp(xend_sxp_child_value(req, "quiet", "0"), "1") == 0;
+    if (rc < 0 && quiet) {
+        xend_sxp_free(c.reply);
+        xend_buf_free(&c.tail);
+        memset(res, 0, sizeof(*res));
+        res->action = SIMHV_ACT_HANGUP;
+        xend_sxp_free(req);
+        return;
+    }
+    if (rc == 0 && res->action != SIMHV_ACT_RESTORE && !quiet) {
         put_line(out, c.reply);
         if (c.tail.len > 0) { /* "(ok ID ...)\n" becomes "(ok ID ... TAIL)\n" */
             out->len -= 2;

@@ -27,6 +27,7 @@ enum simhv_proto_action {
     SIMHV_ACT_SAVE,    /* stream `saver`'s output, then close */
     SIMHV_ACT_RESTORE, /* feed the rest to `restorer`; reply (with req_id) when it ends */
     SIMHV_ACT_STOP,    /* simhv should exit after sending the reply */
+    SIMHV_ACT_HANGUP,  /* a (quiet 1) request failed: close without a reply */
 };
 
 struct simhv_proto_result {
@@ -39,7 +40,10 @@ struct simhv_proto_result {
 
 /*
  * Handle one request line (without its newline) from `client` (an opaque token that owns
- * the domains it creates until they are built). Appends the reply line, if any, to out.
+ * the domains it creates until they are built, or confirmed when made with (hold 1)).
+ * Appends the reply line, if any, to out. A request with (quiet 1) gets no reply line:
+ * on success it just takes effect (a console stream starts at once), on failure the
+ * action is SIMHV_ACT_HANGUP, so that its client need not wait for an answer.
  */
 void simhv_proto_handle(struct simhv_machine *m, const void *client, const char *line, size_t len,
                         uint64_t now_ns, struct xend_buf *out, struct simhv_proto_result *res);

@@ -267,6 +267,9 @@ static void apply_action(struct server *s, struct conn *c, struct simhv_proto_re
     case SIMHV_ACT_STOP:
         s->stopping = true;
         break;
+    case SIMHV_ACT_HANGUP:
+        c->dead = true;
+        break;
     }
 }
 
@@ -352,6 +355,8 @@ static void request_input(struct server *s, struct conn *c, const uint8_t *data,
                     struct simhv_proto_result res;
                     simhv_proto_handle(s->m, c, c->in.data, l, simhv_clock_ns(), &c->out, &res);
                     apply_action(s, c, &res);
+                    if (c->dead)
+                        return;
                 }
                 xend_buf_reset(&c->in);
             }

@@ -16,6 +16,9 @@
  * ABI changelog (append a line per minor; never remove or reorder a member):
  *   1.0  2026-11-27  first stable ABI: host table with log, config, sxp, http, domain,
  *                    device, sched, backend, loop, store and event services.
+ *   1.1  2026-11-27  backend.h: dom_create_async and dom_confirm ops at the end of
+ *                    xend_backend_ops, and xend_dom_create.flags (XEND_DOM_CREATE_HOLD).
+ *                    A 1.0 backend's shorter table reads as having neither.
  */
 #ifndef XEND_ABI_H
 #define XEND_ABI_H
@@ -30,12 +33,13 @@ extern "C" {
 #endif
 
 #define XEND_ABI_MAJOR 1
-#define XEND_ABI_MINOR 0
+#define XEND_ABI_MINOR 1
 
 /* Feature macros: one per addition, so plugins can #ifdef (as libxl's LIBXL_HAVE_*). */
 #define XEND_HAVE_DEVICE_CLASSES 1
 #define XEND_HAVE_SCHEDULERS 1
 #define XEND_HAVE_BACKENDS 1
+#define XEND_HAVE_ASYNC_CREATE 1 /* 1.1: dom_create_async, dom_confirm, XEND_DOM_CREATE_HOLD */
 
 /* True when a size-prefixed table or struct `t` (pointer) is large enough to hold `member`. */
 #define XEND_HAS_MEMBER(t, member)                                                            \

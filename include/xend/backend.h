@@ -15,6 +15,8 @@
  * Threads: ops are called on the loop thread and must be quick (a hypercall, a local RPC),
  * except `save`, `restore` and `migrate_receive`, which the core calls from a worker thread:
  * a backend must allow those three to run while the loop thread calls the others.
+ * A backend whose ops are remote calls may also offer `dom_create_async` (ABI 1.1), which
+ * lets the loop go on while the hypervisor creates and builds a domain.
  *
  * Domain ids: 0 is the control domain. Memory is in KiB throughout.
  */
@@ -87,7 +89,17 @@ struct xend_dom_create {
     uint32_t vcpus;
     int64_t want_domid; /* -1 for any; a restart asks for the old id */
     int32_t cpu;        /* -1 for any */
+    /* ABI 1.1 (read it only when XEND_HAS_MEMBER(args, flags)): XEND_DOM_CREATE_* bits. */
+    uint32_t flags;
 };
+
+/*
+ * Hold the new domain until dom_confirm: if xend goes away first (it crashed, so its
+ * connection to the hypervisor broke), the backend destroys the domain. Only asked of a
+ * backend that has dom_confirm. It is what lets the core acknowledge a create with one
+ * durable write: a crash before the record is durable leaves nothing in the hypervisor.
+ */
+#define XEND_DOM_CREATE_HOLD (1u << 0)
 
 /* How to build a domain's memory image. Strings are borrowed. */
 struct xend_dom_image {
@@ -108,6 +120,13 @@ struct xend_sched_value {
 typedef void xend_progress_fn(void *arg, uint64_t done, uint64_t total);
 
 typedef void xend_dominfo_fn(void *arg, const struct xend_dominfo *info);
+
+/*
+ * The end of dom_create_async, on the loop thread: rc 0 and the new domain's info, or
+ * rc < 0 and err (nothing left in the hypervisor). info and err are borrowed for the call.
+ */
+typedef void xend_dom_created_fn(void *arg, int rc, const struct xend_dominfo *info,
+                                 const struct xend_err *err);
 
 struct xend_backend_ops {
     size_t size; /* sizeof(struct xend_backend_ops) as compiled: XEND_BACKEND_OPS_INIT */
@@ -206,6 +225,28 @@ struct xend_backend_ops {
 
     /* A checksum of the domain's memory image, for tests (sim only). */
     int (*mem_checksum)(void *ctx, uint32_t domid, uint64_t *sum, struct xend_err *err);
+
+    /* ---- ABI 1.1 ---- */
+
+    /*
+     * Optional: dom_create then dom_build as one step that finishes later, for a backend
+     * whose ops are remote calls (xend-simhv): the loop serves other requests meanwhile,
+     * and the creates in flight share the hypervisor's wake-ups. Called on the loop thread;
+     * args, image and their strings are borrowed for the call only. done(arg, ...) runs on
+     * the loop thread exactly once, and never before this returns; a failed build leaves
+     * no domain behind. The domain comes out paused, as from dom_build.
+     * Until done has run, the domain may already show in dom_list: the core does not take
+     * it for a stranger meanwhile.
+     */
+    void (*dom_create_async)(void *ctx, const struct xend_dom_create *args,
+                             const struct xend_dom_image *image, xend_dom_created_fn *done,
+                             void *arg);
+    /*
+     * Let go of a domain created with XEND_DOM_CREATE_HOLD: from now on it outlives xend.
+     * It may be sent without waiting for an answer: what matters is that a crash after it
+     * returns no longer destroys the domain. A backend that has this op honours the flag.
+     */
+    int (*dom_confirm)(void *ctx, uint32_t domid, struct xend_err *err);
 };
 
 #define XEND_BACKEND_OPS_INIT .size = sizeof(struct xend_backend_ops)

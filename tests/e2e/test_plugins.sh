@@ -24,9 +24,9 @@ expect_match "xend serves" '^\(ls ' "$(xget /xend)"
 # One clear line per refusal, naming the file and the reason.
 log_has() { grep -F -- "$1" "$T/xend.log" >/dev/null; }
 check "wrong major: the log names file and reason" \
-    log_has "plugin refused file=$PD/wrong_major.so reason=\"built for ABI 2.x, this xend speaks 1.0\""
+    log_has "plugin refused file=$PD/wrong_major.so reason=\"built for ABI 2.x, this xend speaks 1.1\""
 check "newer minor: the log names file and reason" \
-    log_has "plugin refused file=$PD/newer_minor.so reason=\"needs ABI 1.1, this xend speaks 1.0\""
+    log_has "plugin refused file=$PD/newer_minor.so reason=\"needs ABI 1.2, this xend speaks 1.1\""
 check "no symbol: the log names file and reason" \
     log_has "plugin refused file=$PD/no_symbol.so reason=\"no xend_plugin_desc symbol\""
 check "bad magic: the log names file and reason" \
@@ -52,9 +52,9 @@ for p in "${refused[@]}"; do
     expect_eq "$p is listed as refused" "(status refused)" "$(status_of "$p.so")"
 done
 expect_match "the listing gives the version and ABI of a loaded plugin" \
-    '\(name good\) \(file [^)]*good.so\) \(version 1.2.3\) \(abi 1.0\)' "$plugins"
+    '\(name good\) \(file [^)]*good.so\) \(version 1.2.3\) \(abi 1.1\)' "$plugins"
 expect_match "the listing gives the reason of a refusal" \
-    "\(reason 'built for ABI 2.x, this xend speaks 1.0'\)" "$plugins"
+    "\(reason 'built for ABI 2.x, this xend speaks 1.1'\)" "$plugins"
 # The backend not chosen is stopped and unloaded once the sim backend is open (its
 # libraries only cost memory), and says so; the daemon does not map it any more.
 if [ -f "$PD/hv-xenctrl.so" ]; then

@@ -4,7 +4,10 @@
  *
  * open() connects, starting xend-simhv when nothing listens (it daemonises, so it is not
  * xend's child and outlives xend, as Xen would). Ops are synchronous request/reply on one
- * connection; save, restore and console streams each get a connection of their own, so
+ * connection, except creates (dom_create_async, with their confirms), which are pipelined
+ * on a second one (pipeline.c), held by simhv until confirmed when xend asks (so a crash
+ * of xend takes along what it had not acknowledged); save, restore and console streams each
+ * get a connection of their own, so
  * save and restore may run on a worker thread while the loop thread calls the rest. The
  * state-change stream is relayed into a pipe the core watches, so the fd it watches stays
  * the same even if simhv goes away and comes back.
@@ -30,6 +33,8 @@
 #include <unistd.h>
 
 #include <xend/host.h>
+
+#include "pipeline.h"
 
 #define SIM_REPLY_TIMEOUT_MS 15000
 #define SIM_STREAM_TIMEOUT_MS 60000
@@ -58,6 +63,9 @@ struct sim_ctx {
     char *rbuf;           /* owned: its replies are read here, reused from call to call */
     size_t rcap;
     atomic_llong next_id;
+
+    /* Creates and confirms, pipelined on a connection of their own (loop thread only). */
+    struct sim_pipeline *pipe; /* owned; NULL until the first */
 
     /* State changes: simhv's notify stream relayed into a pipe the core watches. */
     int notify_pipe[2];
@@ -427,6 +435,69 @@ static struct xend_sxp *req_dom(struct sim_ctx *c, const char *op, uint32_t domi
 }
 
 /*
+ * req (freed here) as its protocol line: owned text with its newline, *len bytes; its id
+ * and op name copied out for checking the answer.
+ */
+static char *req_line(struct sim_ctx *c, struct xend_sxp *req, size_t *len, char *want_id,
+                      size_t want_id_len, char *opname, size_t opname_len)
+{
+    const struct xend_host_sxp *sx = c->sxp;
+    const char *op = sx->name(req);
+    snprintf(opname, opname_len, "%s", op ? op : "?");
+    const char *id_text = sx->atom_text(sx->nth(req, 1));
+    snprintf(want_id, want_id_len, "%s", id_text ? id_text : "");
+    char *text = sx->print(req);
+    sx->free(req);
+    size_t tlen = strlen(text);
+    char *nt = realloc(text, tlen + 2);
+    if (nt == NULL)
+        abort();
+    nt[tlen] = '\n';
+    nt[tlen + 1] = '\0';
+    *len = tlen + 1;
+    return nt;
+}
+
+/*
+ * Is the reply line answer[0..alen) an ok for request want_id? 0, simhv's error as it came,
+ * or -XEND_EBACKEND with *broken set for a line that is not an answer to it.
+ */
+static int check_answer(struct sim_ctx *c, const char *answer, size_t alen, const char *want_id,
+                        const char *opname, bool *broken, struct xend_err *err)
+{
+    const struct xend_host_sxp *sx = c->sxp;
+    /* The usual answer, (ok ID ...), needs no parse to be recognised. */
+    size_t idl = strlen(want_id);
+    if (alen > 4 + idl && memcmp(answer, "(ok ", 4) == 0 && memcmp(answer + 4, want_id, idl) == 0 &&
+        (answer[4 + idl] == ' ' || answer[4 + idl] == ')'))
+        return 0;
+    struct xend_sxp *rep = NULL;
+    char msg[128];
+    int rc = 0;
+    if (sx->parse(answer, alen, NULL, &rep, msg, sizeof(msg)) < 0) {
+        *broken = true;
+        return xend_err_set(err, XEND_EBACKEND, "xend-simhv sent a bad reply to %s: %s", opname,
+                            msg);
+    }
+    const char *head = sx->name(rep);
+    const char *got_id = sx->atom_text(sx->nth(rep, 1));
+    if (head == NULL || got_id == NULL || strcmp(got_id, want_id) != 0) {
+        *broken = true;
+        rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv answered %s out of turn", opname);
+    } else if (strcmp(head, "err") == 0) {
+        const char *code_text = sx->atom_text(sx->nth(rep, 2));
+        const char *m = sx->atom_text(sx->nth(rep, 3));
+        int code = code_text ? atoi(code_text) : 0;
+        if (code <= 0 || code >= XEND_ERROR_COUNT)
+            code = XEND_EBACKEND;
+        rc = xend_err_set(err, code, "%s", m ? m : xend_strerror(code));
+    }
+    /* else an ok that is not spelt as simhv spells it: still an ok */
+    sx->free(rep);
+    return rc;
+}
+
+/*
  * Send req (freed here) on fd and read its reply line: on the shared request connection
  * (shared: into c->rbuf, *owned NULL) or on a connection about to become a stream (read
  * without consuming what follows the line; *owned is the line, to free). 0 and *line for
@@ -437,22 +508,11 @@ static int sim_exchange(struct sim_ctx *c, int fd, bool shared, struct xend_sxp 
                         const char **line, size_t *line_len, char **owned, char *opname,
                         size_t opname_len, bool *broken, struct xend_err *err)
 {
-    const struct xend_host_sxp *sx = c->sxp;
-    const char *op = sx->name(req);
-    snprintf(opname, opname_len, "%s", op ? op : "?");
-    const char *id_text = sx->atom_text(sx->nth(req, 1));
     char want_id[32];
-    snprintf(want_id, sizeof(want_id), "%s", id_text ? id_text : "");
-    char *text = sx->print(req);
-    sx->free(req);
-    size_t tlen = strlen(text);
-    char *nt = realloc(text, tlen + 2);
-    if (nt == NULL)
-        abort();
-    text = nt;
-    text[tlen] = '\n';
+    size_t tlen;
+    char *text = req_line(c, req, &tlen, want_id, sizeof(want_id), opname, opname_len);
     uint64_t deadline = now_ms() + SIM_REPLY_TIMEOUT_MS;
-    int r = send_all(fd, text, tlen + 1, deadline);
+    int r = send_all(fd, text, tlen, deadline);
     free(text);
     *owned = NULL;
     size_t alen = 0;
@@ -471,43 +531,11 @@ static int sim_exchange(struct sim_ctx *c, int fd, bool shared, struct xend_sxp 
                             "lost xend-simhv at %s during %s: %s", c->socket_path, opname,
                             r == -EPIPE ? "connection closed" : strerror(-r));
     }
-    /* The usual answer, (ok ID ...), needs no parse to be recognised. */
-    size_t idl = strlen(want_id);
-    if (alen > 4 + idl && memcmp(answer, "(ok ", 4) == 0 && memcmp(answer + 4, want_id, idl) == 0 &&
-        (answer[4 + idl] == ' ' || answer[4 + idl] == ')')) {
+    int rc = check_answer(c, answer, alen, want_id, opname, broken, err);
+    if (rc == 0) {
         *line = answer;
         *line_len = alen;
-        return 0;
-    }
-    struct xend_sxp *rep = NULL;
-    char msg[128];
-    int rc = 0;
-    if (sx->parse(answer, alen, NULL, &rep, msg, sizeof(msg)) < 0) {
-        *broken = true;
-        rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv sent a bad reply to %s: %s", opname, msg);
-        goto out;
-    }
-    const char *head = sx->name(rep);
-    const char *got_id = sx->atom_text(sx->nth(rep, 1));
-    if (head == NULL || got_id == NULL || strcmp(got_id, want_id) != 0) {
-        *broken = true;
-        rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv answered %s out of turn", opname);
-        goto out;
-    }
-    if (strcmp(head, "err") == 0) {
-        const char *code_text = sx->atom_text(sx->nth(rep, 2));
-        const char *m = sx->atom_text(sx->nth(rep, 3));
-        int code = code_text ? atoi(code_text) : 0;
-        if (code <= 0 || code >= XEND_ERROR_COUNT)
-            code = XEND_EBACKEND;
-        rc = xend_err_set(err, code, "%s", m ? m : xend_strerror(code));
-        goto out;
-    }
-    *line = answer; /* an ok that is not spelt as simhv spells it: still an ok */
-    *line_len = alen;
-out:
-    sx->free(rep);
-    if (rc < 0) {
+    } else {
         free(*owned);
         *owned = NULL;
     }
@@ -624,9 +652,30 @@ static int sim_call(struct sim_ctx *c, struct xend_sxp *req, struct xend_sxp **r
     return sim_call_raw(c, req, reply ? tree_fn : NULL, reply, err);
 }
 
-/* A fresh connection turned into a stream by req: the fd (owned by the caller). */
-static int sim_stream(struct sim_ctx *c, struct xend_sxp *req, struct xend_sxp **reply, int *out,
-                      struct xend_err *err)
+/*
+ * Send req (freed here) on fd without waiting for an answer: for a (quiet 1) request, which
+ * gets none.
+ */
+static int send_quiet(struct sim_ctx *c, int fd, struct xend_sxp *req, struct xend_err *err)
+{
+    char id[32], opname[32];
+    size_t len;
+    char *text = req_line(c, req, &len, id, sizeof(id), opname, sizeof(opname));
+    int r = send_all(fd, text, len, now_ms() + SIM_REPLY_TIMEOUT_MS);
+    free(text);
+    if (r < 0)
+        return xend_err_set(err, XEND_EBACKEND, "lost xend-simhv at %s during %s: %s",
+                            c->socket_path, opname, strerror(-r));
+    return 0;
+}
+
+/*
+ * A fresh connection turned into a stream by req (freed here): the fd (owned by the
+ * caller). A quiet request (with (quiet 1)) costs no round trip: should simhv refuse it,
+ * the stream just ends.
+ */
+static int sim_stream(struct sim_ctx *c, struct xend_sxp *req, bool quiet,
+                      struct xend_sxp **reply, int *out, struct xend_err *err)
 {
     int fd = -1;
     int rc = sim_connect(c, false, &fd, err);
@@ -635,7 +684,7 @@ static int sim_stream(struct sim_ctx *c, struct xend_sxp *req, struct xend_sxp *
         return rc;
     }
     bool broken = false;
-    rc = sim_call_fd(c, fd, req, reply, &broken, err);
+    rc = quiet ? send_quiet(c, fd, req, err) : sim_call_fd(c, fd, req, reply, &broken, err);
     if (rc < 0) {
         close(fd);
         return rc;
@@ -718,7 +767,7 @@ static void notify_readable(int fd, uint32_t events, void *arg)
 static int notify_subscribe(struct sim_ctx *c, struct xend_err *err)
 {
     int fd;
-    int rc = sim_stream(c, req_new(c, "notify"), NULL, &fd, err);
+    int rc = sim_stream(c, req_new(c, "notify"), false, NULL, &fd, err);
     if (rc < 0)
         return rc;
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -738,6 +787,8 @@ static bool sim_probe(void *ctx)
 static void sim_close(void *ctx)
 {
     struct sim_ctx *c = ctx;
+    sim_pipeline_free(c->pipe);
+    c->pipe = NULL;
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -864,17 +915,22 @@ static int sim_dom_create(void *ctx, const struct xend_dom_create *args, uint32_
     return rc;
 }
 
-static int sim_dom_build(void *ctx, uint32_t domid, const struct xend_dom_image *image,
-                         struct xend_err *err)
+static struct xend_sxp *image_args(struct sim_ctx *c, struct xend_sxp *r,
+                                   const struct xend_dom_image *image)
 {
-    struct sim_ctx *c = ctx;
-    struct xend_sxp *r = req_dom(c, "dom_build", domid);
     c->sxp->add_kv(r, "builder", image->builder ? image->builder : "linux");
     c->sxp->add_kv(r, "kernel", image->kernel ? image->kernel : "");
     if (image->ramdisk != NULL)
         c->sxp->add_kv(r, "ramdisk", image->ramdisk);
     c->sxp->add_kv(r, "cmdline", image->cmdline ? image->cmdline : "");
-    return sim_call(c, r, NULL, err);
+    return r;
+}
+
+static int sim_dom_build(void *ctx, uint32_t domid, const struct xend_dom_image *image,
+                         struct xend_err *err)
+{
+    struct sim_ctx *c = ctx;
+    return sim_call(c, image_args(c, req_dom(c, "dom_build", domid), image), NULL, err);
 }
 
 static int sim_dom_simple(struct sim_ctx *c, const char *op, uint32_t domid, struct xend_err *err)
@@ -1073,6 +1129,145 @@ static int sim_dom_info(void *ctx, uint32_t domid, struct xend_dominfo *out, str
     return rc;
 }
 
+/* ---- pipelined requests: creates and confirms ---- */
+
+struct piped;
+typedef void piped_fn(struct piped *q, int rc, const char *line, size_t len,
+                      const struct xend_err *err);
+
+/* One pipelined request: what to check its answer against, and whom to tell. */
+struct piped {
+    struct sim_ctx *c;
+    char want_id[32];
+    char opname[32];
+    piped_fn *fn;
+    xend_dom_created_fn *done; /* dom_create_async's caller */
+    void *arg;
+    uint32_t domid; /* dom_confirm's */
+    struct xend_err early; /* the connection could not be made */
+};
+
+static int pipe_dial(void *ctx, int *fd)
+{
+    struct sim_ctx *c = ctx;
+    int r = dial(c->socket_path);
+    if (r < 0)
+        return r;
+    *fd = r;
+    return 0;
+}
+
+static void piped_reply(void *arg, int rc, const char *line, size_t len, const char *why)
+{
+    struct piped *q = arg;
+    struct sim_ctx *c = q->c;
+    struct xend_err err = {0};
+    if (rc == -ECANCELED) { /* the backend is closing: its caller is going away too */
+        free(q);
+        return;
+    }
+    if (rc < 0) {
+        rc = xend_err_set(&err, rc == -ETIMEDOUT ? XEND_ETIMEDOUT : XEND_EBACKEND,
+                          "lost xend-simhv at %s during %s: %s", c->socket_path, q->opname, why);
+    } else {
+        bool broken = false;
+        rc = check_answer(c, line, len, q->want_id, q->opname, &broken, &err);
+        if (broken)
+            sim_pipeline_fail(c->pipe);
+    }
+    q->fn(q, rc, line, len, &err);
+    free(q);
+}
+
+static void piped_early(void *arg)
+{
+    struct piped *q = arg;
+    q->fn(q, -q->early.code, NULL, 0, &q->early);
+    free(q);
+}
+
+/* Send req (freed here) on the pipeline; q (taken) hears of its end, always later. */
+static void pipe_request(struct sim_ctx *c, struct xend_sxp *req, struct piped *q)
+{
+    q->c = c;
+    size_t len;
+    char *text = req_line(c, req, &len, q->want_id, sizeof(q->want_id), q->opname,
+                          sizeof(q->opname));
+    if (c->pipe == NULL)
+        c->pipe = sim_pipeline_new(c->self, c->host, pipe_dial, c, SIM_REPLY_TIMEOUT_MS);
+    int r = sim_pipeline_send(c->pipe, text, len, piped_reply, q);
+    free(text);
+    if (r == 0)
+        return;
+    xend_err_set(&q->early, XEND_EBACKEND, "cannot connect to xend-simhv at %s: %s",
+                 c->socket_path, strerror(-r));
+    if (c->host->loop->post(piped_early, q) < 0)
+        abort(); /* post fails only when the loop is gone */
+}
+
+static void make_replied(struct piped *q, int rc, const char *line, size_t len,
+                         const struct xend_err *err)
+{
+    struct dom_scan ds = {0};
+    struct xend_err e = {0};
+    if (rc == 0) {
+        bool broken = false;
+        rc = doms_fn(q->c, line, len, q->opname, &ds, &broken, &e);
+        if (rc == 0 && ds.count != 1)
+            rc = xend_err_set(&e, XEND_EBACKEND, "xend-simhv reply lacks the domain");
+        if (rc < 0)
+            sim_pipeline_fail(q->c->pipe); /* (a domain it made may be left: it is held) */
+        err = &e;
+    }
+    if (rc == 0)
+        q->done(q->arg, 0, &ds.v[0], NULL);
+    else
+        q->done(q->arg, rc, NULL, err);
+    free(ds.v);
+}
+
+static void sim_dom_create_async(void *ctx, const struct xend_dom_create *args,
+                                 const struct xend_dom_image *image, xend_dom_created_fn *done,
+                                 void *arg)
+{
+    struct sim_ctx *c = ctx;
+    struct xend_sxp *r = create_req(c, "dom_make", args);
+    image_args(c, r, image);
+    if (XEND_HAS_MEMBER(args, flags) && (args->flags & XEND_DOM_CREATE_HOLD))
+        c->sxp->add_kv_int(r, "hold", 1);
+    struct piped *q = calloc(1, sizeof(*q));
+    if (q == NULL)
+        abort();
+    q->fn = make_replied;
+    q->done = done;
+    q->arg = arg;
+    pipe_request(c, r, q);
+}
+
+static void confirm_replied(struct piped *q, int rc, const char *line, size_t len,
+                            const struct xend_err *err)
+{
+    (void)line;
+    (void)len;
+    if (rc < 0)
+        q->c->host->log->emit(q->c->self, XEND_LOG_WARN, "domain confirm failed",
+                              "id=%u error=\"%s\"", q->domid, err->msg);
+}
+
+/* Answered later, on the pipeline: what counts is that simhv reads it before any hang-up. */
+static int sim_dom_confirm(void *ctx, uint32_t domid, struct xend_err *err)
+{
+    (void)err;
+    struct sim_ctx *c = ctx;
+    struct piped *q = calloc(1, sizeof(*q));
+    if (q == NULL)
+        abort();
+    q->fn = confirm_replied;
+    q->domid = domid;
+    pipe_request(c, req_dom(c, "dom_confirm", domid), q);
+    return 0;
+}
+
 static int sim_dom_list(void *ctx, xend_dominfo_fn *fn, void *arg, struct xend_err *err)
 {
     struct sim_ctx *c = ctx;
@@ -1159,7 +1354,9 @@ static int sim_sched_node_set(void *ctx, const char *sched, const struct xend_sc
 static int sim_console_open(void *ctx, uint32_t domid, int *fd, struct xend_err *err)
 {
     struct sim_ctx *c = ctx;
-    int rc = sim_stream(c, req_dom(c, "console", domid), NULL, fd, err);
+    /* (quiet 1): no answer to wait for; should simhv refuse, the stream just ends. */
+    int rc = sim_stream(c, c->sxp->add_kv_int(req_dom(c, "console", domid), "quiet", 1), true,
+                        NULL, fd, err);
     if (rc == 0)
         fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK);
     return rc;
@@ -1230,8 +1427,8 @@ static int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_
     struct sim_ctx *c = ctx;
     struct xend_sxp *rep = NULL;
     int sock;
-    int rc = sim_stream(c, c->sxp->add_kv_int(req_dom(c, "save", domid), "live", live), &rep, &sock,
-                        err);
+    int rc = sim_stream(c, c->sxp->add_kv_int(req_dom(c, "save", domid), "live", live), false,
+                        &rep, &sock, err);
     if (rc < 0)
         return rc;
     uint64_t total = 0, done = 0;
@@ -1533,6 +1730,8 @@ static const struct xend_backend_ops sim_ops = {
     .dirty_read = sim_dirty_read,
     .dirty_end = sim_dirty_end,
     .mem_checksum = sim_mem_checksum,
+    .dom_create_async = sim_dom_create_async,
+    .dom_confirm = sim_dom_confirm,
 };
 
 /* ---- plugin ---- */

@@ -745,6 +745,157 @@ static void test_killed_clients_leave_no_half_made_domain(void **state)
     assert_int_equal(ops->physinfo(ctx, &pi, &err), 0);
 }
 
+/* ---- pipelined creates (dom_create_async, dom_confirm) ---- */
+
+struct made {
+    bool returned; /* dom_create_async had returned when done ran */
+    bool called;
+    bool called_early;
+    int rc;
+    struct xend_dominfo info;
+    char msg[200];
+};
+
+static bool create_returned;
+
+static void on_made(void *arg, int rc, const struct xend_dominfo *info,
+                    const struct xend_err *err)
+{
+    struct made *m = arg;
+    m->called_early = m->called_early || !create_returned;
+    m->called = true;
+    m->rc = rc;
+    if (rc == 0)
+        m->info = *info;
+    else
+        snprintf(m->msg, sizeof(m->msg), "%.199s", xend_err_msg(err));
+}
+
+static void make_async(struct made *m, const char *name, const char *kern, bool hold)
+{
+    struct xend_dom_create a = {.size = sizeof(a),
+                                .name = name,
+                                .mem_kb = 4 * MB,
+                                .maxmem_kb = 4 * MB,
+                                .vcpus = 1,
+                                .want_domid = -1,
+                                .cpu = -1,
+                                .flags = hold ? XEND_DOM_CREATE_HOLD : 0};
+    struct xend_dom_image img = {
+        .size = sizeof(img), .builder = "linux", .kernel = kern, .cmdline = ""};
+    create_returned = false;
+    ops->dom_create_async(ctx, &a, &img, on_made, m);
+    create_returned = true;
+}
+
+struct made_set {
+    struct made *v;
+    size_t n;
+};
+
+static bool all_made(void *arg)
+{
+    struct made_set *s = arg;
+    for (size_t i = 0; i < s->n; i++)
+        if (!s->v[i].called)
+            return false;
+    return true;
+}
+
+static void test_creates_in_flight_all_come_back_built_and_paused(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    struct made m[N] = {{0}};
+    char names[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof(names[i]), "pipe%d", i);
+        make_async(&m[i], names[i], kernel, false);
+    }
+    struct made_set set = {m, N};
+    assert_true(fake_host_loop_until(all_made, &set, DEADLINE_MS));
+    for (int i = 0; i < N; i++) {
+        assert_false(m[i].called_early);
+        if (m[i].rc != 0)
+            fail_msg("create %d: %s", i, m[i].msg);
+        assert_string_equal(m[i].info.name, names[i]);
+        assert_true(m[i].info.flags & XEND_DOMF_PAUSED);
+        assert_int_equal(m[i].info.mem_kb, 4 * MB);
+        for (int j = 0; j < i; j++)
+            assert_int_not_equal(m[i].info.domid, m[j].info.domid);
+        /* simhv has it, built: it can run */
+        struct xend_err err = {0};
+        assert_int_equal(ops->dom_unpause(ctx, m[i].info.domid, &err), 0);
+        assert_true(list_find(m[i].info.domid).found);
+    }
+    for (int i = 0; i < N; i++)
+        destroy(m[i].info.domid);
+}
+
+static void test_a_failed_async_build_leaves_no_domain(void **state)
+{
+    (void)state;
+    size_t doms = list_find(UINT32_MAX).count;
+    uint64_t before = free_kb();
+    struct made m = {0};
+    char missing[160];
+    snprintf(missing, sizeof(missing), "%s/no-such-kernel", dir);
+    make_async(&m, "nokernel", missing, true);
+    struct made_set set = {&m, 1};
+    assert_true(fake_host_loop_until(all_made, &set, DEADLINE_MS));
+    assert_false(m.called_early);
+    assert_int_equal(m.rc, -XEND_ENOENT);
+    assert_non_null(strstr(m.msg, "Kernel image does not exist"));
+    assert_int_equal(list_find(UINT32_MAX).count, doms);
+    assert_int_equal(free_kb(), before);
+}
+
+static bool gone(void *arg)
+{
+    return !list_find(*(uint32_t *)arg).found;
+}
+
+/*
+ * XEND_DOM_CREATE_HOLD: a held domain goes with the connection that made it (xend
+ * crashed before its record was durable), a confirmed one stays, even when the confirm
+ * was sent just before the hang-up and never answered.
+ */
+static void test_a_held_domain_dies_with_its_creator_unless_confirmed(void **state)
+{
+    (void)state;
+    struct made kept = {0}, dropped = {0};
+    make_async(&kept, "kept", kernel, true);
+    make_async(&dropped, "dropped", kernel, true);
+    struct made_set one = {&kept, 1}, two = {&dropped, 1};
+    assert_true(fake_host_loop_until(all_made, &one, DEADLINE_MS));
+    assert_true(fake_host_loop_until(all_made, &two, DEADLINE_MS));
+    assert_int_equal(kept.rc, 0);
+    assert_int_equal(dropped.rc, 0);
+    struct xend_err err = {0};
+    assert_int_equal(ops->dom_confirm(ctx, kept.info.domid, &err), 0);
+    /* The backend goes away with the confirm's answer still due (as in a crash). */
+    ops->close(ctx);
+    assert_int_equal(ops->open(ctx, &err), 0);
+    uint32_t id = dropped.info.domid;
+    assert_true(fake_host_loop_until(gone, &id, DEADLINE_MS));
+    assert_true(list_find(kept.info.domid).found);
+    destroy(kept.info.domid);
+}
+
+static void test_a_console_for_a_missing_domain_just_ends(void **state)
+{
+    (void)state;
+    int fd = -1;
+    struct xend_err err = {0};
+    /* No round trip for the console's request: a refusal shows as the end of the stream. */
+    assert_int_equal(ops->console_open(ctx, 4000, &fd, &err), 0);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, DEADLINE_MS), 1);
+    char c;
+    assert_int_equal(read(fd, &c, 1), 0); /* the end, not a reply line */
+    close(fd);
+}
+
 static void test_dmesg_tells_what_happened(void **state)
 {
     (void)state;
@@ -925,6 +1076,10 @@ int main(void)
         cmocka_unit_test(test_malformed_requests_get_errors_and_simhv_keeps_serving),
         cmocka_unit_test(test_killed_clients_leave_no_half_made_domain),
         cmocka_unit_test(test_dmesg_tells_what_happened),
+        cmocka_unit_test(test_creates_in_flight_all_come_back_built_and_paused),
+        cmocka_unit_test(test_a_failed_async_build_leaves_no_domain),
+        cmocka_unit_test(test_a_held_domain_dies_with_its_creator_unless_confirmed),
+        cmocka_unit_test(test_a_console_for_a_missing_domain_just_ends),
     };
     const struct CMUnitTest start_tests[] = {
         cmocka_unit_test(test_open_explains_a_missing_simhv),
