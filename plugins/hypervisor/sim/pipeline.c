@@ -1,11 +1,13 @@
 /*
- * The pipelined connection (pipeline.h). Writes go out at once when the socket takes them,
- * the rest when it becomes writable; replies are matched to requests by their order, which
- * is what simhv's protocol promises on one connection.
+ * The pipelined connection (pipeline.h). Requests wait in a buffer until the loop finds the
+ * socket writable, so that the requests of one loop iteration go out together; replies are
+ * matched to requests by their order, which is what simhv's protocol promises on one
+ * connection.
  */
 #include "pipeline.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +44,6 @@ struct sim_pipeline {
 
     struct pending *head, *tail; /* owned */
     size_t in_flight;
-    bool dispatching; /* replies are being handed out: writes wait for the end */
     bool failed;      /* sim_pipeline_fail: break once the dispatch is over */
 };
 
@@ -124,17 +125,14 @@ static int flush_out(struct sim_pipeline *p)
 static int dispatch_lines(struct sim_pipeline *p)
 {
     size_t start = 0;
-    p->dispatching = true;
     while (!p->failed) {
         char *nl = memchr(p->in + start, '\n', p->in_len - start);
         if (nl == NULL)
             break;
         size_t len = (size_t)(nl - (p->in + start));
         struct pending *q = p->head;
-        if (q == NULL) {
-            p->dispatching = false;
+        if (q == NULL)
             return -EPROTO; /* simhv speaks on this connection only to answer */
-        }
         p->head = q->next;
         if (p->head == NULL)
             p->tail = NULL;
@@ -143,7 +141,6 @@ static int dispatch_lines(struct sim_pipeline *p)
         free(q);
         start += len + 1;
     }
-    p->dispatching = false;
     memmove(p->in, p->in + start, p->in_len - start);
     p->in_len -= start;
     return 0;
@@ -178,7 +175,7 @@ static void pipe_ready(int fd, uint32_t events, void *arg)
             return;
         }
     }
-    /* Requests the callbacks sent, or what the socket did not take before. */
+    /* The requests sent since the last time (some perhaps by the callbacks just run). */
     int rc = p->out_len ? flush_out(p) : 0;
     if (rc < 0)
         pipe_break(p, rc, strerror(-rc));
@@ -254,15 +251,28 @@ int sim_pipeline_send(struct sim_pipeline *p, const char *text, size_t len, sim_
         p->head = q;
     p->tail = q;
     p->in_flight++;
-    if (p->dispatching) /* pipe_ready writes once the replies are handed out */
-        return 0;
-    int rc = flush_out(p);
-    if (rc < 0) {
-        /* The request is queued, so it ends through fn, later, like the others. */
-        p->out_len = p->out_off = 0;
-        set_events(p, XEND_WATCH_READ);
-    }
+    /* Written when the loop next finds the socket writable, together with whatever else
+     * this loop iteration sends: one write, and one wake-up of simhv, for a burst. */
+    set_events(p, XEND_WATCH_READ | XEND_WATCH_WRITE);
     return 0;
+}
+
+int sim_pipeline_flush(struct sim_pipeline *p, int timeout_ms)
+{
+    uint64_t end = now_ms() + (uint64_t)timeout_ms;
+    while (p->fd >= 0 && p->out_len > 0) {
+        int rc = flush_out(p);
+        if (rc < 0)
+            return rc; /* the read side will see the break and end the requests */
+        if (p->out_len == 0)
+            break;
+        uint64_t now = now_ms();
+        if (now >= end)
+            return -ETIMEDOUT;
+        struct pollfd pf = {.fd = p->fd, .events = POLLOUT};
+        poll(&pf, 1, (int)(end - now));
+    }
+    return p->fd >= 0 ? 0 : -EPIPE;
 }
 
 void sim_pipeline_fail(struct sim_pipeline *p)

@@ -32,12 +32,20 @@ struct sim_pipeline *sim_pipeline_new(struct xend_plugin *self, const struct xen
                                       uint64_t reply_timeout_ms);
 
 /*
- * Queue the request line text[0..len) (newline included; copied). fn(arg, ...) runs
- * exactly once, later, on the loop thread. Returns 0, or a negative errno when no
+ * Queue the request line text[0..len) (newline included; copied). It is written when the
+ * loop next finds the socket writable, with the other requests of the same loop iteration.
+ * fn(arg, ...) runs exactly once, later, on the loop thread. Returns 0, or a negative errno when no
  * connection can be made (fn is then never called).
  */
 int sim_pipeline_send(struct sim_pipeline *p, const char *text, size_t len, sim_pipeline_fn *fn,
                       void *arg);
+
+/*
+ * Write everything queued now, waiting up to timeout_ms for the socket to take it: for a
+ * request whose effect must not depend on the loop running again (a confirm: xend may
+ * crash right after). 0, or a negative errno (the requests still end through their fn).
+ */
+int sim_pipeline_flush(struct sim_pipeline *p, int timeout_ms);
 
 /*
  * From inside a callback: its line made no sense, so the answers are out of step. The

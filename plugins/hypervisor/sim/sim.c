@@ -1254,10 +1254,12 @@ static void confirm_replied(struct piped *q, int rc, const char *line, size_t le
                               "id=%u error=\"%s\"", q->domid, err->msg);
 }
 
-/* Answered later, on the pipeline: what counts is that simhv reads it before any hang-up. */
+/*
+ * Written now, answered later: what counts is that simhv reads it before any hang-up, so
+ * it is in the socket before this returns (and before xend acknowledges the create).
+ */
 static int sim_dom_confirm(void *ctx, uint32_t domid, struct xend_err *err)
 {
-    (void)err;
     struct sim_ctx *c = ctx;
     struct piped *q = calloc(1, sizeof(*q));
     if (q == NULL)
@@ -1265,6 +1267,10 @@ static int sim_dom_confirm(void *ctx, uint32_t domid, struct xend_err *err)
     q->fn = confirm_replied;
     q->domid = domid;
     pipe_request(c, req_dom(c, "dom_confirm", domid), q);
+    int r = c->pipe ? sim_pipeline_flush(c->pipe, SIM_REPLY_TIMEOUT_MS) : -EPIPE;
+    if (r < 0)
+        return xend_err_set(err, XEND_EBACKEND, "cannot confirm domain %u to xend-simhv: %s",
+                            domid, strerror(-r));
     return 0;
 }
 
