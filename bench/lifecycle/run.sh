@@ -67,8 +67,16 @@ rss() { awk '/^VmRSS/ { print $2 }' "/proc/$PID/status"; }
 rss_at_rest() { sleep 1.5; rss; }
 field() { grep -oE "$1=[0-9.]+" "$2" | head -1 | cut -d= -f2; }
 ndom=0
-create() { # create N [CONNS]: N more domains
+# CPU time (user + system, all threads) of a process, in clock ticks.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+SIMHV_PID=$(pgrep -f "xend-simhv.*$T/state/simhv.sock" | head -1)
+create() { # create N [CONNS]: N more domains; then the cpu each process spent per create
+    local x0 s0 hz
+    x0=$(ticks "$PID"); s0=$(ticks "$SIMHV_PID")
     "$BL" create -p "$XEND_PORT" -k "$T/vmlinuz" -n "$1" -c "${2:-1}" -s "$ndom"
+    hz=$(getconf CLK_TCK)
+    awk -v x="$(( $(ticks "$PID") - x0 ))" -v s="$(( $(ticks "$SIMHV_PID") - s0 ))" -v n="$1" \
+        -v hz="$hz" 'BEGIN { printf "cpu_us_per_create xend=%.0f simhv=%.0f\n", x * 1e6 / hz / n, s * 1e6 / hz / n }'
     ndom=$((ndom + $1))
 }
 latency() { # latency REPS [-q]: detail=1 one request at a time
@@ -119,8 +127,9 @@ done
 
 echo "# summary"
 for n in ${COUNTS:-1 100 1000 5000}; do
-    printf 'domains %5s: detail=1 median %8s ms (client quickack: %8s ms); creates/s on the way %6s; VmRSS %6s kB, after a list %6s kB\n' \
+    printf 'domains %5s: detail=1 median %8s ms (client quickack: %8s ms); creates/s on the way %6s (%s clients; cpu us/create xend %s, simhv %s); VmRSS %6s kB, after a list %6s kB\n' \
         "$n" "$(field p50_ms "$T/lat$n")" "$(field p50_ms "$T/latq$n")" "$(field rate "$T/create$n")" \
+        "$(field conns "$T/create$n")" "$(field xend "$T/create$n")" "$(field simhv "$T/create$n")" \
         "$(field vmrss_kb "$T/rss$n")" "$(field vmrss_kb "$T/rssl$n")"
 done
 echo "targets: creates >= 5000/s; detail=1 <= 5 ms at 1,000 domains; VmRSS (at rest) <= 4096 kB + 4 kB/domain"
