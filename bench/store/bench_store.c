@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,6 +84,21 @@ static int post(void *ctx, xend_work_fn *fn, void *arg)
     pthread_cond_signal(&q_cond);
     pthread_mutex_unlock(&q_lock);
     return 0;
+}
+
+/* CPU seconds (user + system) of the whole process, and its context switches. */
+struct cpu {
+    double user, sys;
+    long vcsw, ivcsw;
+};
+
+static struct cpu cpu_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (struct cpu){(double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+                        (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
+                        ru.ru_nvcsw, ru.ru_nivcsw};
 }
 
 static double now_s(void)
@@ -220,6 +236,7 @@ static double bench_one(const char *dir, enum xend_store_sync_mode mode, bool ch
     struct xend_store_stats st0, st1;
     xend_store_stats(run.store, &st0);
 
+    struct cpu c0 = cpu_now(), c1 = c0;
     double t0 = now_s(), end = t0 + seconds;
     for (int i = 0; i < clients; i++)
         op_next(&cl[i]);
@@ -241,6 +258,7 @@ static double bench_one(const char *dir, enum xend_store_sync_mode mode, bool ch
             t_end = now_s();
             done_at_end = run.done;
             ops_at_end = run.ops;
+            c1 = cpu_now();
         }
         pthread_mutex_lock(&q_lock);
     }
@@ -252,16 +270,22 @@ static double bench_one(const char *dir, enum xend_store_sync_mode mode, bool ch
     unsigned long long batches = st1.batches - st0.batches;
     const char *mname = mode == XEND_STORE_SYNC_SYNCFS ? "syncfs" : "fdatasync";
     double avg = batches ? (double)(st1.records - st0.records) / batches : 0;
+    /* Per store operation (a record written or removed): what the store costs the host. */
+    double n_ops = ops_at_end ? (double)ops_at_end : 1;
+    char cpu[160];
+    snprintf(cpu, sizeof(cpu), "cpu_us/op=%.1f (usr %.1f sys %.1f) csw/op=%.2f",
+             (c1.user + c1.sys - c0.user - c0.sys) * 1e6 / n_ops, (c1.user - c0.user) * 1e6 / n_ops,
+             (c1.sys - c0.sys) * 1e6 / n_ops, (double)(c1.vcsw - c0.vcsw) / n_ops);
     if (churn)
         printf("churn   %-9s clients=%-4d creates=%-7llu seconds=%.2f durable_creates/s=%-7.0f "
-               "ops/s=%-7.0f batches=%llu avg_batch=%.1f failed=%llu files_created=%llu+%llu\n",
+               "ops/s=%-7.0f batches=%llu avg_batch=%.1f failed=%llu files_created=%llu+%llu %s\n",
                mname, clients, run.done, t_end - t0, rate, (double)ops_at_end / (t_end - t0),
                batches, avg, run.failed, st1.spare_misses - st0.spare_misses,
-               st1.spares_created - st0.spares_created);
+               st1.spares_created - st0.spares_created, cpu);
     else
         printf("rewrite %-9s clients=%-4d records=%-7llu seconds=%.2f durable_records/s=%-8.0f "
-               "batches=%llu avg_batch=%.1f failed=%llu\n",
-               mname, clients, run.done, t_end - t0, rate, batches, avg, run.failed);
+               "batches=%llu avg_batch=%.1f failed=%llu %s\n",
+               mname, clients, run.done, t_end - t0, rate, batches, avg, run.failed, cpu);
     fflush(stdout);
     for (int i = 0; i < clients; i++)
         xend_sxp_free(run.records[i]);
