@@ -119,9 +119,11 @@ struct xend_store {
     /* The spare pools (slock) and their refiller thread. */
     pthread_mutex_t slock;
     pthread_cond_t scond; /* refiller: a pool ran low, or stop */
+    pthread_cond_t icond; /* refiller: the writer left the directories (or stop) */
     struct nsdir *refill_head;
     bool refill_stop;
-    bool dir_busy; /* the writer is renaming, opening or fsyncing in namespace dirs */
+    bool dir_busy;         /* the writer is renaming, opening or fsyncing in namespace dirs */
+    bool refill_waits_dir; /* the refiller waits on icond for !dir_busy */
     bool has_refiller;
     pthread_t refiller;
     unsigned long long spare_hits, spare_misses, spares_created; /* slock: for stats */
@@ -517,13 +519,17 @@ static int spare_recycle(struct xend_store *s, struct nsdir *d, const char *name
     return 0;
 }
 
-/* The writer enters or leaves its directory work; the refiller waits while it is in. */
+/*
+ * The writer enters or leaves its directory work; the refiller waits while it is in. The
+ * writer does this twice per batch: it wakes the refiller only when the refiller is
+ * waiting for exactly this (an idle refiller used to be woken for nothing each time).
+ */
 static void dir_busy(struct xend_store *s, bool busy)
 {
     pthread_mutex_lock(&s->slock);
     s->dir_busy = busy;
-    if (!busy)
-        pthread_cond_broadcast(&s->scond);
+    if (!busy && s->refill_waits_dir)
+        pthread_cond_signal(&s->icond);
     pthread_mutex_unlock(&s->slock);
 }
 
@@ -552,7 +558,9 @@ static void *refill_main(void *arg)
              * of a batch can queue behind one (p90 of xend creates doubled).
              */
             if (s->dir_busy) {
-                pthread_cond_wait(&s->scond, &s->slock);
+                s->refill_waits_dir = true;
+                pthread_cond_wait(&s->icond, &s->slock);
+                s->refill_waits_dir = false;
                 continue;
             }
             unsigned id = d->next_spare++;
@@ -1153,6 +1161,7 @@ struct xend_store *xend_store_open(const char *dir, xend_store_post_fn *post, vo
     pthread_cond_init(&s->pdone, NULL);
     pthread_mutex_init(&s->slock, NULL);
     pthread_cond_init(&s->scond, NULL);
+    pthread_cond_init(&s->icond, NULL);
 
     /* The store's threads take no signals: they belong to the loop thread. */
     sigset_t all, old;
@@ -1194,6 +1203,7 @@ static void stop_pool(struct xend_store *s)
     pthread_mutex_lock(&s->slock);
     s->refill_stop = true;
     pthread_cond_signal(&s->scond);
+    pthread_cond_signal(&s->icond);
     pthread_mutex_unlock(&s->slock);
     if (s->has_refiller)
         pthread_join(s->refiller, NULL);
@@ -1225,6 +1235,7 @@ static void destroy(struct xend_store *s)
     pthread_cond_destroy(&s->pdone);
     pthread_mutex_destroy(&s->plock);
     pthread_cond_destroy(&s->scond);
+    pthread_cond_destroy(&s->icond);
     pthread_mutex_destroy(&s->slock);
     free(s->dir);
     free(s);
