@@ -272,10 +272,13 @@ static double bench_one(const char *dir, enum xend_store_sync_mode mode, bool ch
     double avg = batches ? (double)(st1.records - st0.records) / batches : 0;
     /* Per store operation (a record written or removed): what the store costs the host. */
     double n_ops = ops_at_end ? (double)ops_at_end : 1;
-    char cpu[160];
-    snprintf(cpu, sizeof(cpu), "cpu_us/op=%.1f (usr %.1f sys %.1f) csw/op=%.2f",
+    char cpu[256];
+    snprintf(cpu, sizeof(cpu),
+             "cpu_us/op=%.1f (usr %.1f sys %.1f) csw/op=%.2f helpers/batch=%.1f fdatasync_us=%.0f",
              (c1.user + c1.sys - c0.user - c0.sys) * 1e6 / n_ops, (c1.user - c0.user) * 1e6 / n_ops,
-             (c1.sys - c0.sys) * 1e6 / n_ops, (double)(c1.vcsw - c0.vcsw) / n_ops);
+             (c1.sys - c0.sys) * 1e6 / n_ops, (double)(c1.vcsw - c0.vcsw) / n_ops,
+             batches ? (double)(st1.sync_wakeups - st0.sync_wakeups) / (double)batches : 0,
+             (double)st1.sync_ns / 1e3);
     if (churn)
         printf("churn   %-9s clients=%-4d creates=%-7llu seconds=%.2f durable_creates/s=%-7.0f "
                "ops/s=%-7.0f batches=%llu avg_batch=%.1f failed=%llu files_created=%llu+%llu %s\n",

@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,14 @@
 #define STORE_MAX_FILE (64u << 20) /* a record larger than this is damage, not data */
 #define STORE_HASH_BUCKETS 1024u
 #define STORE_SYNC_THREADS 15 /* plus the writer: 16 fdatasyncs in flight */
+/*
+ * An fdatasync measured under this (tmpfs, or a device that acknowledges at once) is done
+ * by the writer itself: waking a helper (futex, an IPI, two context switches) costs more
+ * CPU than the call it would take over. Disk fdatasyncs here take 0.3 ms and more.
+ */
+#define STORE_SYNC_FREE_NS 50000ull
+#define STORE_SYNC_GUESS_NS 1000000ull /* before the first measure: assume a disk */
+#define STORE_SYNC_PROBE_EVERY 64      /* fanned-out batches between two lone timings */
 #define STORE_SPARE_PREFIX ".spare-"
 #define STORE_SPARE_MAX 1024 /* files kept per namespace; a delete beyond unlinks */
 #define STORE_SPARE_LOW 64   /* a take leaving fewer wakes the refiller ... */
@@ -128,16 +137,28 @@ struct xend_store {
     pthread_t refiller;
     unsigned long long spare_hits, spare_misses, spares_created; /* slock: for stats */
 
-    /* The sync pool (plock): one job at a time, posted by the writer. */
+    /*
+     * The sync pool (plock): one job at a time, posted by the writer. Files are claimed
+     * through job_next without the lock; a helper takes plock only to join and to leave
+     * the job, and the writer publishes the next job only once no helper is in this one.
+     */
     pthread_mutex_t plock;
     pthread_cond_t pcond; /* pool threads: a new job or stop */
-    pthread_cond_t pdone; /* writer: the job's last file is synced */
+    pthread_cond_t pdone; /* writer: the last helper left the job */
     struct entry **job;
-    size_t job_n, job_next, job_done;
+    size_t job_n;
+    atomic_size_t job_next;
+    unsigned job_active; /* helpers inside the job */
+    bool job_waiting;    /* the writer waits on pdone */
     unsigned long long job_gen;
     bool pool_stop;
     size_t n_pool;
     pthread_t pool[STORE_SYNC_THREADS];
+
+    /* Writer only: its measure of one fdatasync, and counters finish_batch publishes. */
+    unsigned long long sync_ns;
+    unsigned since_probe; /* fanned-out batches since the last lone timing */
+    unsigned long long w_sync_inline, w_sync_wakeups;
 };
 
 /* What the writer hands the loop after a batch: every async callback with its result. */
@@ -665,16 +686,68 @@ static int write_all(int fd, const char *p, size_t len)
  * The sync pool: fdatasync of a batch's files, issued in parallel. Each fdatasync waits
  * for its own data and a cache flush; issued back to back they serialise those waits,
  * issued together the device overlaps them (docs/store.md: about 3x on this machine).
- * The writer takes part too, so a batch of one needs no other thread.
+ * The writer takes part too, so a batch of one needs no other thread, and it times its
+ * own calls: where they cost next to nothing it wakes no helper at all.
  */
 static void *sync_main(void *arg);
 
-/* Start sync threads up to what a batch of n can use, on the writer thread (they inherit
- * its blocked signals). Started when first needed: an idle xend keeps no fifteen stacks
- * resident. Fewer threads only means less parallel syncing. */
-static void pool_grow(struct xend_store *s, size_t n)
+unsigned xend_store_sync_fanout(size_t files, unsigned long long fdatasync_ns)
 {
-    size_t want = n < 2 ? 0 : n - 1 < STORE_SYNC_THREADS ? n - 1 : STORE_SYNC_THREADS;
+    if (files < 2 || fdatasync_ns < STORE_SYNC_FREE_NS)
+        return 0;
+    return files - 1 < STORE_SYNC_THREADS ? (unsigned)(files - 1) : STORE_SYNC_THREADS;
+}
+
+static unsigned long long mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+static void sync_one(struct entry *e)
+{
+    if (fdatasync(e->tmpfd) != 0)
+        entry_fail(e, "fdatasync", errno);
+}
+
+/*
+ * The writer's timings of its own fdatasyncs in a batch. Their median, not their mean: a
+ * call during which the writer was preempted (2 cpus, busy) lasts a time slice, and a
+ * few of those would make tmpfs look like a disk.
+ */
+#define STORE_SYNC_SAMPLES 31
+struct sync_times {
+    unsigned long long ns[STORE_SYNC_SAMPLES];
+    size_t n;
+};
+
+static void sync_timed(struct entry *e, struct sync_times *t)
+{
+    unsigned long long t0 = mono_ns();
+    sync_one(e);
+    if (t->n < STORE_SYNC_SAMPLES)
+        t->ns[t->n++] = mono_ns() - t0;
+}
+
+static int cmp_ull(const void *a, const void *b)
+{
+    unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sync files of the job until none is left to claim. */
+static void sync_claimed(struct xend_store *s, struct entry **items, size_t n)
+{
+    for (size_t i; (i = atomic_fetch_add_explicit(&s->job_next, 1, memory_order_relaxed)) < n;)
+        sync_one(items[i]);
+}
+
+/* Start sync threads up to `want`, on the writer thread (they inherit its blocked
+ * signals). Started when first needed: an idle xend keeps no fifteen stacks resident.
+ * Fewer threads only means less parallel syncing. */
+static void pool_grow(struct xend_store *s, unsigned want)
+{
     if (s->n_pool >= want)
         return;
     pthread_attr_t attr;
@@ -685,30 +758,61 @@ static void pool_grow(struct xend_store *s, size_t n)
     pthread_attr_destroy(&attr);
 }
 
-static void pool_run(struct xend_store *s, struct entry **items, size_t n)
+/*
+ * fdatasync every file of items[n]: with as many helpers as the batch and the measured
+ * cost call for (xend_store_sync_fanout), each woken on its own rather than all at once,
+ * then fold the writer's own timings into its measure.
+ */
+static void sync_files(struct xend_store *s, struct entry **items, size_t n)
 {
-    pool_grow(s, n);
+    unsigned helpers = xend_store_sync_fanout(n, s->sync_ns);
+    if (helpers > 0 && ++s->since_probe >= STORE_SYNC_PROBE_EVERY) {
+        /*
+         * Fanning out, the writer's own calls share two cpus with the helpers and time
+         * the crowd, not the device. So now and then it syncs one file alone, before
+         * waking anyone, and trusts that figure: a device gone fast (or a first guess
+         * that was wrong) sends the next batches in line, where each call is timed.
+         */
+        struct sync_times p = {.n = 0};
+        s->since_probe = 0;
+        sync_timed(items[0], &p);
+        s->sync_ns = p.ns[0];
+        items++;
+        n--;
+        helpers = xend_store_sync_fanout(n + 1, s->sync_ns);
+    }
+    if (helpers > 0)
+        pool_grow(s, helpers);
+    if (helpers > s->n_pool)
+        helpers = (unsigned)s->n_pool;
+    if (helpers == 0) {
+        struct sync_times t = {.n = 0};
+        for (size_t i = 0; i < n; i++)
+            sync_timed(items[i], &t);
+        s->w_sync_inline += n > 1;
+        if (t.n > 0) { /* and a moving average: one odd batch does not flip the choice */
+            qsort(t.ns, t.n, sizeof(t.ns[0]), cmp_ull);
+            s->sync_ns = (s->sync_ns + t.ns[t.n / 2]) / 2;
+        }
+        return;
+    }
     pthread_mutex_lock(&s->plock);
     s->job = items;
     s->job_n = n;
-    s->job_next = 0;
-    s->job_done = 0;
+    atomic_store_explicit(&s->job_next, 0, memory_order_relaxed);
     s->job_gen++;
-    if (n > 1)
-        pthread_cond_broadcast(&s->pcond);
-    for (;;) {
-        while (s->job_next < s->job_n) {
-            struct entry *e = s->job[s->job_next++];
-            pthread_mutex_unlock(&s->plock);
-            if (fdatasync(e->tmpfd) != 0)
-                entry_fail(e, "fdatasync", errno);
-            pthread_mutex_lock(&s->plock);
-            s->job_done++;
-        }
-        if (s->job_done == s->job_n)
-            break;
+    pthread_mutex_unlock(&s->plock);
+    /* After the unlock, so that the woken do not queue on plock behind the writer. */
+    for (unsigned i = 0; i < helpers; i++)
+        pthread_cond_signal(&s->pcond);
+    s->w_sync_wakeups += helpers;
+    sync_claimed(s, items, n);
+    pthread_mutex_lock(&s->plock);
+    while (s->job_active > 0) {
+        s->job_waiting = true;
         pthread_cond_wait(&s->pdone, &s->plock);
     }
+    s->job_waiting = false;
     s->job = NULL;
     s->job_n = 0;
     pthread_mutex_unlock(&s->plock);
@@ -720,20 +824,21 @@ static void *sync_main(void *arg)
     unsigned long long seen = 0;
     pthread_mutex_lock(&s->plock);
     for (;;) {
-        while (!s->pool_stop && (s->job_gen == seen || s->job_next >= s->job_n))
+        while (!s->pool_stop &&
+               (s->job_gen == seen ||
+                atomic_load_explicit(&s->job_next, memory_order_relaxed) >= s->job_n))
             pthread_cond_wait(&s->pcond, &s->plock);
         if (s->pool_stop)
             break;
         seen = s->job_gen;
-        while (s->job_next < s->job_n) {
-            struct entry *e = s->job[s->job_next++];
-            pthread_mutex_unlock(&s->plock);
-            if (fdatasync(e->tmpfd) != 0)
-                entry_fail(e, "fdatasync", errno);
-            pthread_mutex_lock(&s->plock);
-            if (++s->job_done == s->job_n)
-                pthread_cond_signal(&s->pdone);
-        }
+        struct entry **items = s->job;
+        size_t n = s->job_n;
+        s->job_active++; /* the job (and its entries) stays until we leave it */
+        pthread_mutex_unlock(&s->plock);
+        sync_claimed(s, items, n);
+        pthread_mutex_lock(&s->plock);
+        if (--s->job_active == 0 && s->job_waiting)
+            pthread_cond_signal(&s->pdone);
     }
     pthread_mutex_unlock(&s->plock);
     return NULL;
@@ -768,6 +873,8 @@ static int install(struct xend_store *s, int dirfd, const char *tmp, const char 
 static void write_batch(struct xend_store *s, struct entry *batch, enum xend_store_sync_mode mode)
 {
     size_t n_files = 0;
+    /* Starting write-back early only pays where fdatasync has a device to wait for. */
+    bool kick = mode == XEND_STORE_SYNC_FDATASYNC && s->sync_ns >= STORE_SYNC_FREE_NS;
 
     for (struct entry *e = batch; e != NULL; e = e->next) {
         e->rc = 0;
@@ -796,7 +903,7 @@ static void write_batch(struct xend_store *s, struct entry *batch, enum xend_sto
             rc = -errno;
         if (rc != 0)
             entry_fail(e, "cannot write temp file", -rc);
-        else if (mode == XEND_STORE_SYNC_FDATASYNC)
+        else if (kick)
             sync_file_range(e->tmpfd, 0, 0, SYNC_FILE_RANGE_WRITE); /* start the I/O now */
         n_files++;
     }
@@ -816,7 +923,7 @@ static void write_batch(struct xend_store *s, struct entry *batch, enum xend_sto
         for (struct entry *e = batch; e != NULL; e = e->next)
             if (e->tmpfd >= 0 && e->rc == 0)
                 items[n++] = e;
-        pool_run(s, items, n);
+        sync_files(s, items, n);
         free(items);
     }
     dir_busy(s, true);
@@ -921,6 +1028,9 @@ static void finish_batch(struct xend_store *s, struct entry *batch)
         }
     }
     s->stats.batches++;
+    s->stats.sync_inline = s->w_sync_inline;
+    s->stats.sync_wakeups = s->w_sync_wakeups;
+    s->stats.sync_ns = s->sync_ns;
     pthread_cond_broadcast(&s->synccond);
     pthread_mutex_unlock(&s->qlock);
 
@@ -1151,6 +1261,8 @@ struct xend_store *xend_store_open(const char *dir, xend_store_post_fn *post, vo
     s->post = post;
     s->post_ctx = post_ctx;
     s->sync_mode = XEND_STORE_SYNC_FDATASYNC;
+    s->sync_ns = STORE_SYNC_GUESS_NS;
+    s->since_probe = STORE_SYNC_PROBE_EVERY - 1; /* the first batch that fans out times one */
     pthread_mutex_init(&s->qlock, NULL);
     pthread_mutex_init(&s->iolock, NULL);
     pthread_cond_init(&s->qcond, NULL);

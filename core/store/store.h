@@ -157,7 +157,17 @@ struct xend_store_stats {
     unsigned long long spare_hits;     /* writes that took a file from the spare pool */
     unsigned long long spare_misses;   /* writes that created a file (pool empty) */
     unsigned long long spares_created; /* pool files created ahead by the refiller */
+    unsigned long long sync_inline;    /* batches of 2+ files synced by the writer alone */
+    unsigned long long sync_wakeups;   /* sync helper threads woken */
+    unsigned long long sync_ns;        /* the writer's measure of one fdatasync (ns) */
 };
 void xend_store_stats(struct xend_store *store, struct xend_store_stats *out);
+
+/*
+ * How many sync helper threads a batch of `files` files wakes, given the measured cost of
+ * one fdatasync: none for one file or where fdatasync is nearly free (tmpfs: the writer
+ * syncs them itself), else one per further file up to the pool's 15. Pure; for the tests.
+ */
+unsigned xend_store_sync_fanout(size_t files, unsigned long long fdatasync_ns);
 
 #endif
