@@ -116,6 +116,7 @@ struct xend_store {
     struct entry *head, *tail;
     struct entry *index[STORE_HASH_BUCKETS];
     bool stop;
+    bool writer_idle; /* waiting on qcond: the next put signals it, the ones after do not */
     struct xend_store_stats stats;
     enum xend_store_sync_mode sync_mode;
 
@@ -1051,8 +1052,11 @@ static void *writer_main(void *arg)
     struct xend_store *s = arg;
     pthread_mutex_lock(&s->qlock);
     for (;;) {
-        while (s->head == NULL && !s->stop)
+        while (s->head == NULL && !s->stop) {
+            s->writer_idle = true;
             pthread_cond_wait(&s->qcond, &s->qlock);
+        }
+        s->writer_idle = false;
         if (s->head == NULL)
             break;
         /* Take everything queued: this is the group commit. */
@@ -1109,6 +1113,14 @@ static void enqueue(struct xend_store *s, const char *ns, const char *key, char 
                     xend_store_done_fn *fn, void *arg, struct sync_slot *slot)
 {
     uint32_t h = name_hash(ns, key);
+    /* Allocated before the lock, which the writer needs to take its batch: a supersede
+     * (rare) throws it away. */
+    struct entry *fresh = xend_xcalloc(1, sizeof(*fresh));
+    fresh->hash = h;
+    fresh->ns = xend_xstrdup(ns);
+    fresh->key = xend_xstrdup(key);
+    fresh->cap_waiters = 2;
+    fresh->waiters = xend_xmalloc(fresh->cap_waiters * sizeof(*fresh->waiters));
     pthread_mutex_lock(&s->qlock);
     struct entry *e = s->index[h % STORE_HASH_BUCKETS];
     while (e != NULL && (e->hash != h || strcmp(e->key, key) != 0 || strcmp(e->ns, ns) != 0))
@@ -1117,10 +1129,8 @@ static void enqueue(struct xend_store *s, const char *ns, const char *key, char 
         free(e->data);
         s->stats.superseded++;
     } else {
-        e = xend_xcalloc(1, sizeof(*e));
-        e->hash = h;
-        e->ns = xend_xstrdup(ns);
-        e->key = xend_xstrdup(key);
+        e = fresh;
+        fresh = NULL;
         e->hnext = s->index[h % STORE_HASH_BUCKETS];
         s->index[h % STORE_HASH_BUCKETS] = e;
         if (s->tail)
@@ -1128,12 +1138,18 @@ static void enqueue(struct xend_store *s, const char *ns, const char *key, char 
         else
             s->head = e;
         s->tail = e;
-        pthread_cond_signal(&s->qcond);
     }
     e->data = data;
     e->len = len;
     add_waiter(e, fn, arg, slot);
+    /* Once per batch: the puts that follow find the writer already woken, or busy. */
+    bool wake = s->writer_idle;
+    s->writer_idle = false;
     pthread_mutex_unlock(&s->qlock);
+    if (wake)
+        pthread_cond_signal(&s->qcond);
+    if (fresh != NULL)
+        entry_free(fresh);
 }
 
 static int encode_checked(const struct xend_sxp *value, char **data, size_t *len,
