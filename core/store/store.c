@@ -46,6 +46,14 @@
 #define STORE_SYNC_FREE_NS 50000ull
 #define STORE_SYNC_GUESS_NS 1000000ull /* before the first measure: assume a disk */
 #define STORE_SYNC_PROBE_EVERY 64      /* fanned-out batches between two lone timings */
+/*
+ * XEND_STORE_SYNC_AUTO: a batch of at least this many files on a device is made durable
+ * by one syncfs (about 40% less CPU per record than as many fdatasyncs here: one flush
+ * and merged writes instead of an I/O and a flush per file), unless the system holds more
+ * than this much dirty or in-flight data that syncfs would have to write and wait for too.
+ */
+#define STORE_SYNCFS_MIN_FILES 8
+#define STORE_SYNCFS_MAX_DIRTY_KB (16 * 1024)
 #define STORE_SPARE_PREFIX ".spare-"
 #define STORE_SPARE_MAX 1024 /* files kept per namespace; a delete beyond unlinks */
 #define STORE_SPARE_LOW 64   /* a take leaving fewer wakes the refiller ... */
@@ -95,6 +103,7 @@ struct nsdir {
     struct nsdir *next;
     char *ns;
     int fd;
+    bool other_fs; /* not on the state-dir's file system: syncfs(rootfd) would miss it */
     bool touched; /* renamed into or unlinked from in the current batch */
     unsigned *spares; /* ids of the pool's files */
     size_t n_spares, cap_spares;
@@ -107,6 +116,8 @@ struct nsdir {
 struct xend_store {
     char *dir;
     int rootfd;
+    dev_t root_dev;
+    int meminfo_fd; /* /proc/meminfo, for AUTO's dirty-data check; -1: never syncfs */
     xend_store_post_fn *post;
     void *post_ctx;
 
@@ -159,7 +170,7 @@ struct xend_store {
     /* Writer only: its measure of one fdatasync, and counters finish_batch publishes. */
     unsigned long long sync_ns;
     unsigned since_probe; /* fanned-out batches since the last lone timing */
-    unsigned long long w_sync_inline, w_sync_wakeups;
+    unsigned long long w_sync_inline, w_sync_wakeups, w_sync_syncfs;
 };
 
 /* What the writer hands the loop after a batch: every async callback with its result. */
@@ -645,6 +656,8 @@ static struct nsdir *ns_dir(struct xend_store *s, const char *ns, bool create)
     struct nsdir *d = xend_xcalloc(1, sizeof(*d));
     d->ns = xend_xstrdup(ns);
     d->fd = fd;
+    struct stat st;
+    d->other_fs = fstat(fd, &st) != 0 || st.st_dev != s->root_dev;
     if (!made)
         spare_adopt(s, d);
     d->next = s->dirs;
@@ -870,10 +883,52 @@ static int install(struct xend_store *s, int dirfd, const char *tmp, const char 
     return 0;
 }
 
+bool xend_store_sync_by_syncfs(size_t files, unsigned long long fdatasync_ns, long long dirty_kb)
+{
+    return files >= STORE_SYNCFS_MIN_FILES && fdatasync_ns >= STORE_SYNC_FREE_NS &&
+           dirty_kb >= 0 && dirty_kb <= STORE_SYNCFS_MAX_DIRTY_KB;
+}
+
+/* Dirty + Writeback of /proc/meminfo in kB (what a syncfs may have to write), or -1. */
+static long long dirty_kb(struct xend_store *s)
+{
+    char buf[4096];
+    ssize_t n = s->meminfo_fd < 0 ? -1 : pread(s->meminfo_fd, buf, sizeof(buf) - 1, 0);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    long long total = 0;
+    int found = 0;
+    for (const char *p = buf; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+        long long kb;
+        if (sscanf(p, "Dirty: %lld kB", &kb) == 1 || sscanf(p, "Writeback: %lld kB", &kb) == 1) {
+            total += kb;
+            found++;
+        }
+    }
+    return found == 2 ? total : -1;
+}
+
+/* AUTO's choice for a batch of `files` files, before any of them is written. */
+static enum xend_store_sync_mode auto_mode(struct xend_store *s, size_t files)
+{
+    /* Only read meminfo for a batch the other rules already let through. */
+    if (!xend_store_sync_by_syncfs(files, s->sync_ns, 0))
+        return XEND_STORE_SYNC_FDATASYNC;
+    return xend_store_sync_by_syncfs(files, s->sync_ns, dirty_kb(s)) ? XEND_STORE_SYNC_SYNCFS
+                                                                     : XEND_STORE_SYNC_FDATASYNC;
+}
+
 /* Write a batch durably: temp files, one durability step, renames, directory fsyncs. */
 static void write_batch(struct xend_store *s, struct entry *batch, enum xend_store_sync_mode mode)
 {
     size_t n_files = 0;
+    if (mode == XEND_STORE_SYNC_AUTO) {
+        size_t n_data = 0;
+        for (struct entry *e = batch; e != NULL; e = e->next)
+            n_data += e->data != NULL;
+        mode = auto_mode(s, n_data);
+    }
     /* Starting write-back early only pays where fdatasync has a device to wait for. */
     bool kick = mode == XEND_STORE_SYNC_FDATASYNC && s->sync_ns >= STORE_SYNC_FREE_NS;
 
@@ -911,7 +966,11 @@ static void write_batch(struct xend_store *s, struct entry *batch, enum xend_sto
 
     /* Make every temp file's data durable before any of them replaces a record. */
     dir_busy(s, false); /* the refiller's window: this is mostly waiting for the disk */
+    for (struct entry *e = batch; e != NULL && mode == XEND_STORE_SYNC_SYNCFS; e = e->next)
+        if (e->dir != NULL && e->dir->other_fs && s->sync_mode == XEND_STORE_SYNC_AUTO)
+            mode = XEND_STORE_SYNC_FDATASYNC; /* a namespace mounted elsewhere */
     if (mode == XEND_STORE_SYNC_SYNCFS) {
+        s->w_sync_syncfs += n_files > 0;
         if (n_files > 0 && syncfs(s->rootfd) != 0) {
             int e0 = errno;
             for (struct entry *e = batch; e != NULL; e = e->next)
@@ -1031,6 +1090,7 @@ static void finish_batch(struct xend_store *s, struct entry *batch)
     s->stats.batches++;
     s->stats.sync_inline = s->w_sync_inline;
     s->stats.sync_wakeups = s->w_sync_wakeups;
+    s->stats.sync_syncfs = s->w_sync_syncfs;
     s->stats.sync_ns = s->sync_ns;
     pthread_cond_broadcast(&s->synccond);
     pthread_mutex_unlock(&s->qlock);
@@ -1276,7 +1336,10 @@ struct xend_store *xend_store_open(const char *dir, xend_store_post_fn *post, vo
     s->rootfd = fd;
     s->post = post;
     s->post_ctx = post_ctx;
-    s->sync_mode = XEND_STORE_SYNC_FDATASYNC;
+    s->sync_mode = XEND_STORE_SYNC_AUTO;
+    s->meminfo_fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    s->root_dev = fstat(fd, &st) == 0 ? st.st_dev : 0;
     s->sync_ns = STORE_SYNC_GUESS_NS;
     s->since_probe = STORE_SYNC_PROBE_EVERY - 1; /* the first batch that fans out times one */
     pthread_mutex_init(&s->qlock, NULL);
@@ -1355,6 +1418,8 @@ static void destroy(struct xend_store *s)
         free(d);
     }
     close(s->rootfd);
+    if (s->meminfo_fd >= 0)
+        close(s->meminfo_fd);
     pthread_cond_destroy(&s->qcond);
     pthread_cond_destroy(&s->synccond);
     pthread_mutex_destroy(&s->qlock);

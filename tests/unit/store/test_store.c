@@ -786,6 +786,34 @@ static void test_sync_fanout_follows_batch_size_and_measured_cost(void **state)
     assert_int_equal(xend_store_sync_fanout(2, tmpfs), 0);
 }
 
+static void test_auto_mode_takes_syncfs_only_for_large_batches_on_a_clean_device(void **state)
+{
+    (void)state;
+    const unsigned long long disk = 2000000, tmpfs = 800; /* ns per fdatasync */
+    assert_true(xend_store_sync_by_syncfs(8, disk, 0));
+    assert_true(xend_store_sync_by_syncfs(300, disk, 16 * 1024));
+    assert_false(xend_store_sync_by_syncfs(7, disk, 0));          /* small: fdatasyncs */
+    assert_false(xend_store_sync_by_syncfs(300, disk, 16 * 1024 + 1)); /* others' data */
+    assert_false(xend_store_sync_by_syncfs(300, disk, -1));      /* unknown: no guess */
+    assert_false(xend_store_sync_by_syncfs(300, tmpfs, 0));      /* in line is cheaper */
+}
+
+/* The default mode writes a batch large enough for syncfs as durably as any other. */
+static void test_auto_mode_writes_a_large_batch_durably(void **state)
+{
+    struct fx *f = *state;
+    write_one_batch(f->store, "big", 14); /* load below keeps at most 16 */
+    struct xend_store_stats st;
+    xend_store_stats(f->store, &st);
+    assert_int_equal(st.failures, 0);
+    xend_store_close(f->store);
+    f->store = xend_store_open(f->dir, fake_post, NULL, NULL);
+    assert_non_null(f->store);
+    struct loaded l = {0};
+    assert_int_equal(xend_store_load(f->store, "domain", on_record, &l, NULL), 15);
+    assert_string_equal(l.values[14], "(vm (name x))");
+}
+
 static void test_a_batch_wakes_at_most_one_sync_helper_per_further_file(void **state)
 {
     struct fx *f = *state;
@@ -821,9 +849,10 @@ static void test_on_tmpfs_batches_are_synced_by_the_writer_alone(void **state)
         xend_store_stats(s, &st0);
         write_one_batch(s, prefix, 8);
         xend_store_stats(s, &st1);
-    } while (st1.sync_wakeups != st0.sync_wakeups && ++tries < 200);
-    assert_int_equal(st1.sync_wakeups, st0.sync_wakeups);
+    } while (st1.sync_inline == st0.sync_inline && ++tries < 200);
     assert_true(st1.sync_inline > st0.sync_inline);
+    assert_int_equal(st1.sync_wakeups, st0.sync_wakeups);
+    assert_int_equal(st1.sync_syncfs, st0.sync_syncfs); /* AUTO: no syncfs where it is free */
     assert_true(st1.sync_ns < 50000);
     for (int i = 0; i < 3; i++) {
         char prefix[16];
@@ -832,6 +861,7 @@ static void test_on_tmpfs_batches_are_synced_by_the_writer_alone(void **state)
     }
     xend_store_stats(s, &st0);
     assert_int_equal(st0.sync_wakeups, st1.sync_wakeups);
+    assert_int_equal(st0.sync_syncfs, st1.sync_syncfs);
     assert_record(s, "domain", "u2-7", "(vm (name x))");
     xend_store_close(s);
     rm_rf(dir);
@@ -924,6 +954,8 @@ int main(void)
         T(test_close_writes_everything_queued),
         cmocka_unit_test(test_sync_fanout_follows_batch_size_and_measured_cost),
         T(test_a_batch_wakes_at_most_one_sync_helper_per_further_file),
+        cmocka_unit_test(test_auto_mode_takes_syncfs_only_for_large_batches_on_a_clean_device),
+        T(test_auto_mode_writes_a_large_batch_durably),
         T(test_on_tmpfs_batches_are_synced_by_the_writer_alone),
         T(test_syncfs_mode_is_as_durable_as_fdatasync),
         T(test_lastboot_detects_a_reboot_and_records_the_current_boot),
