@@ -899,9 +899,11 @@ static long long dirty_kb(struct xend_store *s)
     buf[n] = '\0';
     long long total = 0;
     int found = 0;
-    for (const char *p = buf; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+    for (const char *p = buf; p != NULL && *p != '\0' && found < 2;
+         p = strchr(p, '\n'), p = p ? p + 1 : p) {
         long long kb;
-        if (sscanf(p, "Dirty: %lld kB", &kb) == 1 || sscanf(p, "Writeback: %lld kB", &kb) == 1) {
+        bool want = strncmp(p, "Dirty:", 6) == 0 || strncmp(p, "Writeback:", 10) == 0;
+        if (want && sscanf(strchr(p, ':') + 1, "%lld", &kb) == 1) {
             total += kb;
             found++;
         }
