@@ -12,10 +12,12 @@
  * create counts once its second write is durable). files_created=W+R: files the writer
  * created itself (spare pool empty) + files the refiller created ahead.
  *
- *   bench-store [-c CLIENTS] [-t SECONDS] [-m fdatasync|syncfs|both] [-w rewrite|churn|both]
+ *   bench-store [-c CLIENTS] [-t SECONDS] [-m auto|fdatasync|syncfs|both|all]
+ *               [-w rewrite|churn|both]
  *               [-d DIR]
  *
- * CLIENTS may be a comma list (1,16,64); the default runs 1,4,16,64,256 for each mode.
+ * CLIENTS may be a comma list (1,16,64); the default runs 1,4,16,64,256 for each mode
+ * (all: auto, the store's default, then fdatasync and syncfs; both: those two).
  * DIR defaults to a fresh directory under /var/tmp, removed afterwards.
  * This is a measurement, never run by ctest; it never sleeps to pace itself.
  */
@@ -27,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,6 +86,21 @@ static int post(void *ctx, xend_work_fn *fn, void *arg)
     pthread_cond_signal(&q_cond);
     pthread_mutex_unlock(&q_lock);
     return 0;
+}
+
+/* CPU seconds (user + system) of the whole process, and its context switches. */
+struct cpu {
+    double user, sys;
+    long vcsw, ivcsw;
+};
+
+static struct cpu cpu_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (struct cpu){(double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+                        (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
+                        ru.ru_nvcsw, ru.ru_nivcsw};
 }
 
 static double now_s(void)
@@ -220,6 +238,7 @@ static double bench_one(const char *dir, enum xend_store_sync_mode mode, bool ch
     struct xend_store_stats st0, st1;
     xend_store_stats(run.store, &st0);
 
+    struct cpu c0 = cpu_now(), c1 = c0;
     double t0 = now_s(), end = t0 + seconds;
     for (int i = 0; i < clients; i++)
         op_next(&cl[i]);
@@ -241,6 +260,7 @@ static double bench_one(const char *dir, enum xend_store_sync_mode mode, bool ch
             t_end = now_s();
             done_at_end = run.done;
             ops_at_end = run.ops;
+            c1 = cpu_now();
         }
         pthread_mutex_lock(&q_lock);
     }
@@ -250,18 +270,31 @@ static double bench_one(const char *dir, enum xend_store_sync_mode mode, bool ch
 
     double rate = (double)done_at_end / (t_end - t0);
     unsigned long long batches = st1.batches - st0.batches;
-    const char *mname = mode == XEND_STORE_SYNC_SYNCFS ? "syncfs" : "fdatasync";
+    const char *mname = mode == XEND_STORE_SYNC_SYNCFS ? "syncfs"
+                        : mode == XEND_STORE_SYNC_AUTO ? "auto"
+                                                       : "fdatasync";
     double avg = batches ? (double)(st1.records - st0.records) / batches : 0;
+    /* Per store operation (a record written or removed): what the store costs the host. */
+    double n_ops = ops_at_end ? (double)ops_at_end : 1;
+    char cpu[256];
+    snprintf(cpu, sizeof(cpu),
+             "cpu_us/op=%.1f (usr %.1f sys %.1f) csw/op=%.2f helpers/batch=%.1f inline=%llu "
+             "syncfs=%llu fdatasync_us=%.0f",
+             (c1.user + c1.sys - c0.user - c0.sys) * 1e6 / n_ops, (c1.user - c0.user) * 1e6 / n_ops,
+             (c1.sys - c0.sys) * 1e6 / n_ops, (double)(c1.vcsw - c0.vcsw) / n_ops,
+             batches ? (double)(st1.sync_wakeups - st0.sync_wakeups) / (double)batches : 0,
+             st1.sync_inline - st0.sync_inline, st1.sync_syncfs - st0.sync_syncfs,
+             (double)st1.sync_ns / 1e3);
     if (churn)
         printf("churn   %-9s clients=%-4d creates=%-7llu seconds=%.2f durable_creates/s=%-7.0f "
-               "ops/s=%-7.0f batches=%llu avg_batch=%.1f failed=%llu files_created=%llu+%llu\n",
+               "ops/s=%-7.0f batches=%llu avg_batch=%.1f failed=%llu files_created=%llu+%llu %s\n",
                mname, clients, run.done, t_end - t0, rate, (double)ops_at_end / (t_end - t0),
                batches, avg, run.failed, st1.spare_misses - st0.spare_misses,
-               st1.spares_created - st0.spares_created);
+               st1.spares_created - st0.spares_created, cpu);
     else
         printf("rewrite %-9s clients=%-4d records=%-7llu seconds=%.2f durable_records/s=%-8.0f "
-               "batches=%llu avg_batch=%.1f failed=%llu\n",
-               mname, clients, run.done, t_end - t0, rate, batches, avg, run.failed);
+               "batches=%llu avg_batch=%.1f failed=%llu %s\n",
+               mname, clients, run.done, t_end - t0, rate, batches, avg, run.failed, cpu);
     fflush(stdout);
     for (int i = 0; i < clients; i++)
         xend_sxp_free(run.records[i]);
@@ -273,13 +306,13 @@ static double bench_one(const char *dir, enum xend_store_sync_mode mode, bool ch
 static void usage(void)
 {
     fprintf(stderr, "usage: bench-store [-c CLIENTS[,CLIENTS...]] [-t SECONDS] "
-                    "[-m fdatasync|syncfs|both] [-w rewrite|churn|both] [-d DIR]\n");
+                    "[-m auto|fdatasync|syncfs|both|all] [-w rewrite|churn|both] [-d DIR]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    const char *clients_arg = "1,4,16,64,256", *mode_arg = "both", *dir_arg = NULL;
+    const char *clients_arg = "1,4,16,64,256", *mode_arg = "all", *dir_arg = NULL;
     const char *work_arg = "both";
     double seconds = 3;
     for (int o; (o = getopt(argc, argv, "c:t:m:w:d:h")) != -1;) {
@@ -303,8 +336,13 @@ int main(int argc, char **argv)
             usage();
         }
     }
-    if (seconds <= 0 || (strcmp(mode_arg, "both") != 0 && strcmp(mode_arg, "fdatasync") != 0 &&
-                         strcmp(mode_arg, "syncfs") != 0))
+    static const char *const modes[] = {"auto", "fdatasync", "syncfs"};
+    static const enum xend_store_sync_mode mode_of[] = {
+        XEND_STORE_SYNC_AUTO, XEND_STORE_SYNC_FDATASYNC, XEND_STORE_SYNC_SYNCFS};
+    bool known = strcmp(mode_arg, "both") == 0 || strcmp(mode_arg, "all") == 0;
+    for (int m = 0; m < 3; m++)
+        known = known || strcmp(mode_arg, modes[m]) == 0;
+    if (seconds <= 0 || !known)
         usage();
     if (strcmp(work_arg, "both") != 0 && strcmp(work_arg, "rewrite") != 0 &&
         strcmp(work_arg, "churn") != 0)
@@ -324,10 +362,12 @@ int main(int argc, char **argv)
         const char *wname = w ? "churn" : "rewrite";
         if (strcmp(work_arg, "both") != 0 && strcmp(work_arg, wname) != 0)
             continue;
-        for (int m = 0; m < 2; m++) {
-            enum xend_store_sync_mode mode = m ? XEND_STORE_SYNC_SYNCFS : XEND_STORE_SYNC_FDATASYNC;
-            const char *name = m ? "syncfs" : "fdatasync";
-            if (strcmp(mode_arg, "both") != 0 && strcmp(mode_arg, name) != 0)
+        for (int m = 0; m < 3; m++) {
+            enum xend_store_sync_mode mode = mode_of[m];
+            const char *name = modes[m];
+            bool want = strcmp(mode_arg, name) == 0 || strcmp(mode_arg, "all") == 0 ||
+                        (strcmp(mode_arg, "both") == 0 && m > 0); /* both: the two fixed ones */
+            if (!want)
                 continue;
             char *list = strdup(clients_arg);
             for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {

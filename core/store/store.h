@@ -62,8 +62,11 @@ typedef void xend_store_done_fn(void *arg, int rc);
 
 /* How a batch's files are made durable before they are renamed. */
 enum xend_store_sync_mode {
-    XEND_STORE_SYNC_FDATASYNC = 0, /* fdatasync each temp file, 16 in parallel (default) */
+    XEND_STORE_SYNC_FDATASYNC = 0, /* fdatasync each temp file, up to 16 in parallel */
     XEND_STORE_SYNC_SYNCFS = 1,    /* one syncfs() of the state-dir's filesystem */
+    /* The default: SYNCFS for a batch of 8+ files on a device while the system has little
+     * other dirty data (xend_store_sync_by_syncfs), FDATASYNC otherwise. */
+    XEND_STORE_SYNC_AUTO = 2,
 };
 
 /*
@@ -145,7 +148,7 @@ int xend_store_keys(struct xend_store *store, const char *ns, char ***keys, size
  */
 bool xend_store_boot_id_changed(struct xend_store *store);
 
-/* Choose how batches are made durable (for the benchmark; default FDATASYNC). */
+/* Choose how batches are made durable (for the benchmark; default AUTO). */
 void xend_store_set_sync_mode(struct xend_store *store, enum xend_store_sync_mode mode);
 
 /* Counters since open, for the benchmark and /xend/node metrics. */
@@ -157,7 +160,26 @@ struct xend_store_stats {
     unsigned long long spare_hits;     /* writes that took a file from the spare pool */
     unsigned long long spare_misses;   /* writes that created a file (pool empty) */
     unsigned long long spares_created; /* pool files created ahead by the refiller */
+    unsigned long long sync_inline;    /* batches of 2+ files synced by the writer alone */
+    unsigned long long sync_wakeups;   /* sync helper threads woken */
+    unsigned long long sync_ns;        /* the writer's measure of one fdatasync (ns) */
+    unsigned long long sync_syncfs;    /* batches made durable by one syncfs */
 };
 void xend_store_stats(struct xend_store *store, struct xend_store_stats *out);
+
+/*
+ * How many sync helper threads a batch of `files` files wakes, given the measured cost of
+ * one fdatasync: none for one file or where fdatasync is nearly free (tmpfs: the writer
+ * syncs them itself), else one per further file up to the pool's 15. Pure; for the tests.
+ */
+unsigned xend_store_sync_fanout(size_t files, unsigned long long fdatasync_ns);
+
+/*
+ * AUTO's rule: true when a batch of `files` files is made durable by one syncfs rather than
+ * by fdatasyncs: 8 files or more, fdatasync measured as costly (a device, not tmpfs), and
+ * at most 16 MiB of dirty + write-back data in the system (`dirty_kb`, -1 when unknown:
+ * false), which bounds what syncfs may have to write for others. Pure; for the tests.
+ */
+bool xend_store_sync_by_syncfs(size_t files, unsigned long long fdatasync_ns, long long dirty_kb);
 
 #endif

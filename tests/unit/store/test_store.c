@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -744,6 +746,127 @@ static void test_thousand_puts_complete_in_few_batches_each_callback_once(void *
     xend_sxp_free(first);
 }
 
+/*
+ * Write n new keys (prefix-0 ...) in exactly one batch: the writer is held at the gate
+ * after a first record, the n puts queue behind it, then the gate opens.
+ */
+static void write_one_batch(struct xend_store *s, const char *prefix, int n)
+{
+    int total = 0;
+    struct done_rec first = {.total = &total}, d[64];
+    assert_true(n <= 64);
+    struct xend_sxp *v = parse("(vm (name x))");
+    char key[32];
+    snprintf(key, sizeof(key), "%s-first", prefix);
+    close_gate();
+    assert_int_equal(xend_store_put(s, "domain", key, v, on_done, &first, NULL), 0);
+    wait_writer_at_gate();
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "%s-%d", prefix, i);
+        d[i] = (struct done_rec){.total = &total};
+        assert_int_equal(xend_store_put(s, "domain", key, v, on_done, &d[i], NULL), 0);
+    }
+    open_gate();
+    run_until(&total, n + 1);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(d[i].rc, 0);
+    xend_sxp_free(v);
+}
+
+static void test_sync_fanout_follows_batch_size_and_measured_cost(void **state)
+{
+    (void)state;
+    const unsigned long long disk = 2000000, tmpfs = 800; /* ns per fdatasync */
+    assert_int_equal(xend_store_sync_fanout(1, disk), 0);  /* the writer alone */
+    assert_int_equal(xend_store_sync_fanout(2, disk), 1);  /* one helper per further file */
+    assert_int_equal(xend_store_sync_fanout(10, disk), 9);
+    assert_int_equal(xend_store_sync_fanout(16, disk), 15);
+    assert_int_equal(xend_store_sync_fanout(500, disk), 15); /* the pool's size */
+    assert_int_equal(xend_store_sync_fanout(500, tmpfs), 0); /* cheaper than a wake-up */
+    assert_int_equal(xend_store_sync_fanout(2, tmpfs), 0);
+}
+
+static void test_auto_mode_takes_syncfs_only_for_large_batches_on_a_clean_device(void **state)
+{
+    (void)state;
+    const unsigned long long disk = 2000000, tmpfs = 800; /* ns per fdatasync */
+    assert_true(xend_store_sync_by_syncfs(8, disk, 0));
+    assert_true(xend_store_sync_by_syncfs(300, disk, 16 * 1024));
+    assert_false(xend_store_sync_by_syncfs(7, disk, 0));          /* small: fdatasyncs */
+    assert_false(xend_store_sync_by_syncfs(300, disk, 16 * 1024 + 1)); /* others' data */
+    assert_false(xend_store_sync_by_syncfs(300, disk, -1));      /* unknown: no guess */
+    assert_false(xend_store_sync_by_syncfs(300, tmpfs, 0));      /* in line is cheaper */
+}
+
+/* The default mode writes a batch large enough for syncfs as durably as any other. */
+static void test_auto_mode_writes_a_large_batch_durably(void **state)
+{
+    struct fx *f = *state;
+    write_one_batch(f->store, "big", 14); /* load below keeps at most 16 */
+    struct xend_store_stats st;
+    xend_store_stats(f->store, &st);
+    assert_int_equal(st.failures, 0);
+    xend_store_close(f->store);
+    f->store = xend_store_open(f->dir, fake_post, NULL, NULL);
+    assert_non_null(f->store);
+    struct loaded l = {0};
+    assert_int_equal(xend_store_load(f->store, "domain", on_record, &l, NULL), 15);
+    assert_string_equal(l.values[14], "(vm (name x))");
+}
+
+static void test_a_batch_wakes_at_most_one_sync_helper_per_further_file(void **state)
+{
+    struct fx *f = *state;
+    struct xend_store_stats st0, st1;
+    xend_store_stats(f->store, &st0);
+    write_one_batch(f->store, "three", 3);
+    xend_store_stats(f->store, &st1);
+    assert_int_equal(st1.batches - st0.batches, 2);
+    assert_true(st1.sync_wakeups - st0.sync_wakeups <= 2); /* was: all 15, every batch */
+    assert_record(f->store, "domain", "three-2", "(vm (name x))");
+}
+
+static void test_on_tmpfs_batches_are_synced_by_the_writer_alone(void **state)
+{
+    (void)state;
+    struct statfs fs;
+    if (statfs("/dev/shm", &fs) != 0 || fs.f_type != TMPFS_MAGIC)
+        skip();
+    char dir[] = "/dev/shm/xend-store-test.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct xend_store *s = xend_store_open(dir, fake_post, NULL, NULL);
+    assert_non_null(s);
+    /*
+     * fdatasync is free here: the first batch that would fan out times one file alone,
+     * finds it cheap and syncs the rest itself. A probe slowed by preemption only delays
+     * that, so allow a few dozen batches for it, then none may wake a helper.
+     */
+    struct xend_store_stats st0, st1;
+    int tries = 0;
+    do {
+        char prefix[16];
+        snprintf(prefix, sizeof(prefix), "t%d", tries);
+        xend_store_stats(s, &st0);
+        write_one_batch(s, prefix, 8);
+        xend_store_stats(s, &st1);
+    } while (st1.sync_inline == st0.sync_inline && ++tries < 200);
+    assert_true(st1.sync_inline > st0.sync_inline);
+    assert_int_equal(st1.sync_wakeups, st0.sync_wakeups);
+    assert_int_equal(st1.sync_syncfs, st0.sync_syncfs); /* AUTO: no syncfs where it is free */
+    assert_true(st1.sync_ns < 50000);
+    for (int i = 0; i < 3; i++) {
+        char prefix[16];
+        snprintf(prefix, sizeof(prefix), "u%d", i);
+        write_one_batch(s, prefix, 8);
+    }
+    xend_store_stats(s, &st0);
+    assert_int_equal(st0.sync_wakeups, st1.sync_wakeups);
+    assert_int_equal(st0.sync_syncfs, st1.sync_syncfs);
+    assert_record(s, "domain", "u2-7", "(vm (name x))");
+    xend_store_close(s);
+    rm_rf(dir);
+}
+
 static void test_close_writes_everything_queued(void **state)
 {
     struct fx *f = *state;
@@ -829,6 +952,11 @@ int main(void)
         T(test_load_of_missing_namespace_is_empty),
         T(test_thousand_puts_complete_in_few_batches_each_callback_once),
         T(test_close_writes_everything_queued),
+        cmocka_unit_test(test_sync_fanout_follows_batch_size_and_measured_cost),
+        T(test_a_batch_wakes_at_most_one_sync_helper_per_further_file),
+        cmocka_unit_test(test_auto_mode_takes_syncfs_only_for_large_batches_on_a_clean_device),
+        T(test_auto_mode_writes_a_large_batch_durably),
+        T(test_on_tmpfs_batches_are_synced_by_the_writer_alone),
         T(test_syncfs_mode_is_as_durable_as_fdatasync),
         T(test_lastboot_detects_a_reboot_and_records_the_current_boot),
         cmocka_unit_test(test_open_reports_an_unusable_dir),
