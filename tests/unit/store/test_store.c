@@ -14,11 +14,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -924,6 +926,24 @@ static void test_lastboot_detects_a_reboot_and_records_the_current_boot(void **s
     assert_true(xend_store_boot_id_changed(f->store));
 }
 
+/*
+ * On a file system that has the flag (ext2/3/4), the state dir is marked as the top of its
+ * own tree, so that its namespace directories are placed away from its parent's block
+ * group (docs/store.md, "Where the records' inodes go").
+ */
+static void test_the_state_dir_is_marked_as_a_top_dir_for_the_allocator(void **state)
+{
+    struct fx *f = *state;
+    int fd = open(f->dir, O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    int flags = 0;
+    int r = ioctl(fd, FS_IOC_GETFLAGS, &flags);
+    close(fd);
+    if (r != 0) /* tmpfs and others: nothing to mark */
+        skip();
+    assert_true(flags & FS_TOPDIR_FL);
+}
+
 static void test_open_reports_an_unusable_dir(void **state)
 {
     (void)state;
@@ -959,6 +979,7 @@ int main(void)
         T(test_on_tmpfs_batches_are_synced_by_the_writer_alone),
         T(test_syncfs_mode_is_as_durable_as_fdatasync),
         T(test_lastboot_detects_a_reboot_and_records_the_current_boot),
+        T(test_the_state_dir_is_marked_as_a_top_dir_for_the_allocator),
         cmocka_unit_test(test_open_reports_an_unusable_dir),
 #undef T
     };
