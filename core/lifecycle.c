@@ -37,7 +37,8 @@ static struct {
     struct xend_lifecycle_options opt;
     struct xend_watch *notify_watch;
     struct xend_timer *check_timer;
-    unsigned adopt_holds; /* restores in flight: their new domains are not strangers */
+    unsigned adopt_holds; /* restores and async creates in flight: their new domains are not
+                             strangers */
     struct xend_timer *check_pending; /* a coalesced check is scheduled */
     uint64_t check_cost_us;           /* what the last check took */
 } LC;
@@ -300,7 +301,6 @@ struct build {
     struct vm_params p;
     enum xend_hook_point hook_point; /* CREATE, or RESTART for a restart */
     int hook_reason;
-    bool hold;       /* ask the backend to hold the domain until dom_confirm */
     bool info_fresh; /* the backend's create answered with the info: no refresh needed */
     struct xend_err err;
     int rc;
@@ -409,7 +409,6 @@ static void build_instance(struct xend_domain *dom, enum xend_hook_point point, 
     b->dom = dom;
     b->hook_point = point;
     b->hook_reason = reason;
-    b->hold = hold;
     b->done = done;
     b->arg = arg;
     if (validate_vm(dom->config, &b->p, &b->err) < 0) {

@@ -236,7 +236,8 @@ struct xend_backend_ops {
      * the loop thread exactly once, and never before this returns; a failed build leaves
      * no domain behind. The domain comes out paused, as from dom_build.
      * Until done has run, the domain may already show in dom_list: the core does not take
-     * it for a stranger meanwhile.
+     * it for a stranger meanwhile. close() may drop creates still in flight without calling
+     * their done (xend is stopping; a held domain then goes with it).
      */
     void (*dom_create_async)(void *ctx, const struct xend_dom_create *args,
                              const struct xend_dom_image *image, xend_dom_created_fn *done,
