@@ -66,6 +66,11 @@ char *simhv_dmesg_read(struct simhv_machine *m, bool clear)
     return text;
 }
 
+/*
+ * As Xen raises VIRQ_DOM_EXC: when a domain shuts down, crashes or is destroyed, not when
+ * it is created, paused or unpaused (whoever did that knows; a burst of creates must not
+ * make xend list every domain again and again).
+ */
 void simhv_machine_changed(struct simhv_machine *m)
 {
     m->change_seq++;
@@ -402,7 +407,6 @@ int simhv_dom_create(struct simhv_machine *m, const struct simhv_dom_args *args,
     struct simhv_domain *d = dom_new(m, domid, args->name, mem_kb, maxmem_kb, vcpus, args->cpu);
     d->owner = owner;
     simhv_dmesg(m, "domain %u created: %" PRIu64 " MB, %u vcpu(s)", domid, mb_up(mem_kb), vcpus);
-    simhv_machine_changed(m);
     *out = d;
     return 0;
 }
@@ -469,7 +473,6 @@ int simhv_dom_pause(struct simhv_machine *m, struct simhv_domain *d, struct xend
     if (!d->paused) {
         d->paused = true;
         sched_sync(m, d);
-        simhv_machine_changed(m);
     }
     return 0;
 }
@@ -483,7 +486,6 @@ int simhv_dom_unpause(struct simhv_machine *m, struct simhv_domain *d, struct xe
         d->paused = false;
         sched_sync(m, d);
         simhv_guest_unpaused(m, d);
-        simhv_machine_changed(m);
     }
     return 0;
 }

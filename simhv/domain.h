@@ -86,7 +86,7 @@ struct simhv_machine {
      * machine (before every request) walks these, not a thousand paused ones. */
     struct simhv_domain *active;
     uint64_t now_ns;     /* machine time of the last advance */
-    uint64_t change_seq; /* bumped at every domain state change (VIRQ_DOM_EXC) */
+    uint64_t change_seq; /* bumped when a domain shuts down, crashes or goes (VIRQ_DOM_EXC) */
     uint64_t used_kb;     /* the domains' mem_kb summed: checked at every create */
     char *dmesg;         /* owned ring text, NUL-terminated */
     size_t dmesg_len;

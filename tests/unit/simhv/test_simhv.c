@@ -229,6 +229,26 @@ static void test_unfinished_domains_go_with_their_creator(void **state)
     simhv_machine_free(m);
 }
 
+/* As Xen raises VIRQ_DOM_EXC: an exit or a destroy is news; a create, build, pause or
+ * unpause is not (whoever asked knows). */
+static void test_only_exits_and_destroys_notify(void **state)
+{
+    (void)state;
+    struct simhv_machine *m = machine(1024);
+    struct xend_err err = {0};
+    uint64_t seq = m->change_seq;
+    struct simhv_domain *d = domain(m, 16, "", NULL, true);
+    assert_int_equal(simhv_dom_unpause(m, d, &err), 0);
+    assert_int_equal(simhv_dom_pause(m, d, &err), 0);
+    assert_int_equal(simhv_dom_unpause(m, d, &err), 0);
+    assert_int_equal(m->change_seq, seq);
+    simhv_dom_stopped(m, d, XEND_SHUTDOWN_REBOOT);
+    assert_int_equal(m->change_seq, seq + 1);
+    assert_int_equal(simhv_dom_destroy(m, d, &err), 0);
+    assert_int_equal(m->change_seq, seq + 2);
+    simhv_machine_free(m);
+}
+
 static void test_crash_counts_run_time_only(void **state)
 {
     (void)state;
@@ -456,6 +476,66 @@ static void test_protocol_stream_requests_switch_the_connection(void **state)
     simhv_machine_free(m);
 }
 
+static void test_dom_make_holds_until_confirmed(void **state)
+{
+    (void)state;
+    struct simhv_machine *m = machine(1024);
+    static int client;
+    struct simhv_proto_result res;
+    struct xend_buf out = XEND_BUF_INIT;
+    char req[512];
+    /* made and built in one request, answered with the compact info; held */
+    snprintf(req, sizeof(req), "(dom_make 1 (name held) (mem_kb 16384) (kernel %s) (hold 1))",
+             kernel);
+    simhv_proto_handle(m, &client, req, strlen(req), T0, &out, &res);
+    assert_true(strncmp(out.data, "(ok 1 (d ", 9) == 0);
+    unsigned held_id = 0;
+    assert_int_equal(sscanf(out.data + 9, "%u", &held_id), 1);
+    xend_buf_reset(&out);
+    snprintf(req, sizeof(req), "(dom_make 2 (name kept) (mem_kb 16384) (kernel %s) (hold 1))",
+             kernel);
+    simhv_proto_handle(m, &client, req, strlen(req), T0, &out, &res);
+    unsigned kept_id = 0;
+    assert_int_equal(sscanf(out.data + 9, "%u", &kept_id), 1);
+    assert_true(simhv_dom_find(m, kept_id)->built);
+    xend_buf_reset(&out);
+    snprintf(req, sizeof(req), "(dom_confirm 3 (domid %u))", kept_id);
+    simhv_proto_handle(m, &client, req, strlen(req), T0, &out, &res);
+    assert_string_equal(out.data, "(ok 3)\n");
+    /* the creator goes: the held one with it, the confirmed one stays */
+    simhv_machine_owner_gone(m, &client);
+    assert_null(simhv_dom_find(m, held_id));
+    assert_non_null(simhv_dom_find(m, kept_id));
+    /* a failed build leaves no domain */
+    xend_buf_reset(&out);
+    uint64_t free_kb = simhv_machine_free_kb(m);
+    const char *bad = "(dom_make 4 (name nokernel) (mem_kb 16384) (kernel /nonexistent))";
+    simhv_proto_handle(m, &client, bad, strlen(bad), T0, &out, &res);
+    assert_non_null(strstr(out.data, "(err 4 2 'Kernel image does not exist"));
+    assert_int_equal(simhv_machine_free_kb(m), free_kb);
+    xend_buf_free(&out);
+    simhv_machine_free(m);
+}
+
+static void test_a_quiet_request_gets_no_reply_and_a_failed_one_hangs_up(void **state)
+{
+    (void)state;
+    struct simhv_machine *m = machine(1024);
+    struct simhv_proto_result res;
+    struct simhv_domain *d = domain(m, 16, "", NULL, true);
+    char req[128];
+    snprintf(req, sizeof(req), "(console 1 (domid %u) (quiet 1))", d->domid);
+    char *out = handle(m, req, &res);
+    assert_string_equal(out, "");
+    assert_int_equal(res.action, SIMHV_ACT_CONSOLE);
+    free(out);
+    out = handle(m, "(console 2 (domid 77) (quiet 1))", &res);
+    assert_string_equal(out, "");
+    assert_int_equal(res.action, SIMHV_ACT_HANGUP);
+    free(out);
+    simhv_machine_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -468,6 +548,9 @@ int main(void)
         cmocka_unit_test(test_console_lines_split_across_writes),
         cmocka_unit_test(test_memory_is_accounted_and_returned),
         cmocka_unit_test(test_unfinished_domains_go_with_their_creator),
+        cmocka_unit_test(test_only_exits_and_destroys_notify),
+        cmocka_unit_test(test_dom_make_holds_until_confirmed),
+        cmocka_unit_test(test_a_quiet_request_gets_no_reply_and_a_failed_one_hangs_up),
         cmocka_unit_test(test_crash_counts_run_time_only),
         cmocka_unit_test(test_shutdown_takes_the_delay_and_halt_is_poweroff),
         cmocka_unit_test(test_boot_lines_then_echo),
