@@ -11,13 +11,14 @@
 #   bench/lifecycle/run.sh BUILD_DIR [SECONDS-PER-GET-RUN]
 #
 # PLUGINS="hv-sim sched-bvt vif vbd" loads only those (default: every plugin); COUNTS="1 100
-# 1000 5000" sets the domain counts at which list latency and memory are taken.
+# 1000 5000" sets the domain counts at which list latency and memory are taken; BENCH_DIR
+# (default /tmp) is where the private state dir goes: /dev/shm takes the disk out.
 set -u
 BUILD=$(cd "${1:?usage: run.sh BUILD_DIR [SECONDS]}" && pwd)
 SECS=${2:-5}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BL=$BUILD/bin/bench-lifecycle
-T=$(mktemp -d /tmp/bench-lifecycle.XXXXXX)
+T=$(mktemp -d "${BENCH_DIR:-/tmp}/bench-lifecycle.XXXXXX")
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
