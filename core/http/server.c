@@ -42,6 +42,11 @@
 #define MAX_HEADER_CAP 8000u /* and drops connections with one header past ~8 KB */
 #define LINGER_SECONDS 5
 #define STREAM_BACKLOG_MAX (8u << 20)
+/* Connections the kernel may hold before xend accepts them. At 128 a burst of a few
+ * hundred clients overflowed it while the loop was busy, and the dropped handshakes came
+ * back after the 1 s SYN retransmission (bench-lifecycle's p99 of 1.1 s at 256 clients);
+ * the kernel caps it at net.core.somaxconn. */
+#define LISTEN_BACKLOG SOMAXCONN
 
 struct conn {
     evhtp_connection_t *c;
@@ -687,7 +692,7 @@ int xend_http_start(struct event_base *base, const struct xend_http_options *opt
     }
     errno = 0;
     if (opts->port < 0 || opts->port > 65535 ||
-        evhtp_bind_socket(srv.tcp, spec, (uint16_t)opts->port, 128) != 0) {
+        evhtp_bind_socket(srv.tcp, spec, (uint16_t)opts->port, LISTEN_BACKLOG) != 0) {
         rc = xend_err_set(err, XEND_EIO, "cannot listen on %s:%d: %s",
                           addr && addr[0] ? addr : "0.0.0.0", opts->port,
                           errno ? strerror(errno) : "bad address");
@@ -704,7 +709,7 @@ int xend_http_start(struct event_base *base, const struct xend_http_options *opt
         /* Only the owner (root) may talk to xend over the socket unless the operator
          * widens it: file permissions are the access check. */
         mode_t old = umask(0177);
-        int r = srv.unix_htp ? evhtp_bind_socket(srv.unix_htp, spec, 0, 128) : -1;
+        int r = srv.unix_htp ? evhtp_bind_socket(srv.unix_htp, spec, 0, LISTEN_BACKLOG) : -1;
         umask(old);
         if (r != 0) {
             rc = xend_err_set(err, XEND_EIO, "cannot listen on unix:%s: %s", opts->unix_path,
