@@ -29,7 +29,8 @@ struct hook_reg {
 
 struct describer_reg {
     struct xend_plugin *owner;
-    xend_describe_fn *fn;
+    xend_describe_fn *fn;         /* a tree describer, or */
+    xend_describe_print_fn *print; /* a text one */
     void *arg;
 };
 
@@ -244,13 +245,23 @@ static int hook_remove(struct xend_plugin *self, enum xend_hook_point point, xen
     return -XEND_ENOENT;
 }
 
-static int describe_add(struct xend_plugin *self, xend_describe_fn *fn, void *arg)
+static int describer_add(struct describer_reg reg)
 {
-    if (fn == NULL)
+    if (reg.fn == NULL && reg.print == NULL)
         return -XEND_EINVAL;
     T.describers = xend_xrealloc(T.describers, (T.ndescribers + 1) * sizeof(*T.describers));
-    T.describers[T.ndescribers++] = (struct describer_reg){self, fn, arg};
+    T.describers[T.ndescribers++] = reg;
     return 0;
+}
+
+static int describe_add(struct xend_plugin *self, xend_describe_fn *fn, void *arg)
+{
+    return describer_add((struct describer_reg){.owner = self, .fn = fn, .arg = arg});
+}
+
+static int describe_print_add(struct xend_plugin *self, xend_describe_print_fn *fn, void *arg)
+{
+    return describer_add((struct describer_reg){.owner = self, .print = fn, .arg = arg});
 }
 
 void xend_domain_remove_owner(struct xend_plugin *owner)
@@ -435,6 +446,7 @@ static const struct xend_host_domain host_table = {
     .hook_add = hook_add,
     .hook_remove = hook_remove,
     .describe_add = describe_add,
+    .describe_print_add = describe_print_add,
     .lookup = host_lookup,
     .foreach = host_foreach,
     .id = host_id,
@@ -553,17 +565,59 @@ static void put_items(struct xend_buf *out, const struct xend_sxp *list, size_t 
     }
 }
 
-/* What the describers add; they write into a tree (the ABI), a small one that lives only
- * while it is printed. */
+static void put_text(void *ctx, const char *text, size_t len)
+{
+    xend_buf_append(ctx, text, len);
+}
+
+#ifndef NDEBUG
+/* Builds with assertions parse what a text describer wrote: text that is not whole items
+ * would reach browsers as a 500 (the HTML and JSON forms parse the reply). */
+static void check_described_text(struct xend_domain *dom, const struct xend_buf *out,
+                                 size_t from)
+{
+    struct xend_buf b = XEND_BUF_INIT;
+    xend_buf_puts(&b, "(domain");
+    xend_buf_append(&b, out->data + from, out->len - from);
+    xend_buf_putc(&b, ')');
+    struct xend_sxp *v = NULL;
+    char msg[128];
+    if (out->len > from && out->data[from] != ' ') {
+        xend_log_error("describer text malformed", "domain=%s reason=\"no leading space\"",
+                       dom->name);
+        abort();
+    }
+    if (xend_sxp_parse(b.data, b.len, NULL, &v, msg, sizeof(msg)) < 0) {
+        xend_log_error("describer text malformed", "domain=%s reason=\"%s\" text=\"%.*s\"",
+                       dom->name, msg, (int)(out->len - from), out->data + from);
+        abort();
+    }
+    xend_sxp_free(v);
+    xend_buf_free(&b);
+}
+#endif
+
+/* What the describers add: text ones print straight into the reply; tree ones (the first
+ * ABI) write into a small tree that lives only while it is printed. */
 static void put_described(struct xend_buf *out, struct xend_domain *dom)
 {
-    if (T.ndescribers == 0)
-        return;
-    struct xend_sxp *d = xend_sxp_list_of("domain", NULL);
-    for (size_t i = 0; i < T.ndescribers; i++)
-        T.describers[i].fn(dom, d, T.describers[i].arg);
-    put_items(out, d, 1);
-    xend_sxp_free(d);
+    for (size_t i = 0; i < T.ndescribers; i++) {
+        const struct describer_reg *r = &T.describers[i];
+        if (r->print != NULL) {
+#ifndef NDEBUG
+            size_t from = out->len;
+#endif
+            r->print(dom, put_text, out, r->arg);
+#ifndef NDEBUG
+            check_described_text(dom, out, from);
+#endif
+            continue;
+        }
+        struct xend_sxp *d = xend_sxp_list_of("domain", NULL);
+        r->fn(dom, d, r->arg);
+        put_items(out, d, 1);
+        xend_sxp_free(d);
+    }
 }
 
 void xend_domain_info_printer_add(xend_domain_info_printer_fn *fn)

@@ -19,6 +19,7 @@
  *   1.1  2026-11-27  backend.h: dom_create_async and dom_confirm ops at the end of
  *                    xend_backend_ops, and xend_dom_create.flags (XEND_DOM_CREATE_HOLD).
  *                    A 1.0 backend's shorter table reads as having neither.
+ *                    domain.h: describe_print_add, text describers.
  */
 #ifndef XEND_ABI_H
 #define XEND_ABI_H

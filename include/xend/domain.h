@@ -95,6 +95,18 @@ typedef int xend_hook_fn(const struct xend_hook_event *ev, void *arg);
  * domain itself through the host table, not from `info`. */
 typedef void xend_describe_fn(struct xend_domain *dom, struct xend_sxp *info, void *arg);
 
+/*
+ * ABI 1.1: a describer that writes its items as SXP text instead of building a tree, which
+ * costs far less in a list of thousands of domains. Call put(put_ctx, text, len) with
+ * whole items, each preceded by one space: " (status listening) (id 3)". The text must be
+ * SXP as the core prints it (atoms quoted where they need it: print one with host->sxp if
+ * in doubt), since browsers get it parsed and rendered. Same place and order rules as
+ * xend_describe_fn; text and tree describers run in the order they were added.
+ */
+typedef void xend_describe_put_fn(void *put_ctx, const char *text, size_t len);
+typedef void xend_describe_print_fn(struct xend_domain *dom, xend_describe_put_fn *put,
+                                    void *put_ctx, void *arg);
+
 /* Frees a plugin's per-domain state when the domain handle goes. */
 typedef void xend_priv_free_fn(void *priv);
 
@@ -131,6 +143,10 @@ struct xend_host_domain {
     void *(*priv_get)(struct xend_plugin *self, const struct xend_domain *dom);
     void (*priv_set)(struct xend_plugin *self, struct xend_domain *dom, void *priv,
                      xend_priv_free_fn *free_fn);
+
+    /* ---- ABI 1.1 ---- */
+    /* Add a text describer (xend_describe_print_fn). */
+    int (*describe_print_add)(struct xend_plugin *self, xend_describe_print_fn *fn, void *arg);
 };
 
 #ifdef __cplusplus

@@ -543,24 +543,45 @@ void console_free(void *priv)
     free(c);
 }
 
+void console_print(const struct console *c, xend_describe_put_fn *put, void *put_ctx)
+{
+    char text[256];
+    int n = snprintf(text, sizeof(text),
+                     " (console (status %s) (id %lld) (domain %u) (local_port %lld)"
+                     " (remote_port %d) (console_port %d)",
+                     c->closed ? "closed" : c->cfd >= 0 ? "connected" : "listening", c->id,
+                     c->domid, c->id, CONSOLE_REMOTE_PORT, c->port);
+    put(put_ctx, text, (size_t)n);
+    if (c->cfd >= 0) {
+        /* the peer's address as an atom, quoted if it ever needs it */
+        struct xend_sxp *host = H->sxp->atom(c->peer_host);
+        char *host_text = H->sxp->print(host);
+        H->sxp->free(host);
+        n = snprintf(text, sizeof(text), " (connected %s %d)", host_text, c->peer_port);
+        free(host_text);
+        put(put_ctx, text, (size_t)n);
+    }
+    put(put_ctx, ")", 1);
+}
+
+static void put_into_buffer(void *ctx, const char *text, size_t len)
+{
+    struct console_text *t = ctx;
+    if (t->len + len < sizeof(t->data)) {
+        memcpy(t->data + t->len, text, len);
+        t->len += len;
+    }
+}
+
 struct xend_sxp *console_sxp(const struct console *c)
 {
-    const struct xend_host_sxp *s = H->sxp;
-    struct xend_sxp *v = s->list();
-    s->append_take(v, s->atom("console"));
-    s->add_kv(v, "status", c->closed ? "closed" : c->cfd >= 0 ? "connected" : "listening");
-    s->add_kv_int(v, "id", c->id);
-    s->add_kv_int(v, "domain", c->domid);
-    s->add_kv_int(v, "local_port", c->id);
-    s->add_kv_int(v, "remote_port", CONSOLE_REMOTE_PORT);
-    s->add_kv_int(v, "console_port", c->port);
-    if (c->cfd >= 0) {
-        struct xend_sxp *conn = s->list();
-        s->append_take(conn, s->atom("connected"));
-        s->append_take(conn, s->atom(c->peer_host));
-        s->append_take(conn, s->atom_int(c->peer_port));
-        s->append_take(v, conn);
-    }
+    struct console_text t = {.len = 0};
+    console_print(c, put_into_buffer, &t);
+    struct xend_sxp *v = NULL;
+    char msg[64];
+    /* The text is ours and whole (console_text holds the longest): one parse, one truth. */
+    if (H->sxp->parse(t.data + 1, t.len - 1, NULL, &v, msg, sizeof(msg)) < 0)
+        abort();
     return v;
 }
 

@@ -128,7 +128,19 @@ void console_close(struct console *c, bool quiet);
 void console_free(void *priv);
 
 /* The console SXP (owned): (console (status ..) (id ..) (domain ..) ...). */
+/*
+ * The console's (console (status ...) (id ...) ... [(connected HOST PORT)]) item, as text
+ * with a leading space, through put: what the domain info carries (a text describer) and,
+ * parsed, what console_sxp returns.
+ */
+void console_print(const struct console *c, xend_describe_put_fn *put, void *put_ctx);
+/* The same item as a tree; owned by the caller (host->sxp->free). */
 struct xend_sxp *console_sxp(const struct console *c);
+/* Room for console_print's longest text. */
+struct console_text {
+    char data[512];
+    size_t len;
+};
 
 /* The open console on TCP port / with console id; NULL when none. Borrowed. */
 struct console *console_find_port(long long port);

@@ -162,12 +162,13 @@ static int console_hook_restart(const struct xend_hook_event *ev, void *arg)
     return 0;
 }
 
-static void console_describe(struct xend_domain *dom, struct xend_sxp *info, void *arg)
+static void console_describe(struct xend_domain *dom, xend_describe_put_fn *put, void *put_ctx,
+                             void *arg)
 {
     (void)arg;
     struct console *c = console_of(dom);
     if (c != NULL)
-        H->sxp->append_take(info, console_sxp(c));
+        console_print(c, put, put_ctx);
 }
 
 /* The event port's (console.disconnect (id N)), which the core re-emits as a request. */
@@ -228,7 +229,7 @@ static int console_init(struct xend_plugin *self, const struct xend_host *host)
         (rc = d->hook_add(self, XEND_HOOK_RESTORE, console_hook_create, NULL)) < 0 ||
         (rc = d->hook_add(self, XEND_HOOK_DESTROY, console_hook_destroy, NULL)) < 0 ||
         (rc = d->hook_add(self, XEND_HOOK_RESTART, console_hook_restart, NULL)) < 0 ||
-        (rc = d->describe_add(self, console_describe, NULL)) < 0) {
+        (rc = d->describe_print_add(self, console_describe, NULL)) < 0) {
         host->plugin_err_set(self, "cannot register hooks: %s", xend_strerror(rc));
         return rc;
     }

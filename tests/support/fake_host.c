@@ -117,6 +117,7 @@ static struct {
     size_t nhooks;
     struct {
         xend_describe_fn *fn;
+        xend_describe_print_fn *print;
         void *arg;
     } describers[32];
     size_t ndescribers;
@@ -549,6 +550,16 @@ static int describe_add(struct xend_plugin *self, xend_describe_fn *fn, void *ar
 {
     (void)self;
     F.describers[F.ndescribers].fn = fn;
+    F.describers[F.ndescribers].print = NULL;
+    F.describers[F.ndescribers++].arg = arg;
+    return 0;
+}
+
+static int describe_print_add(struct xend_plugin *self, xend_describe_print_fn *fn, void *arg)
+{
+    (void)self;
+    F.describers[F.ndescribers].fn = NULL;
+    F.describers[F.ndescribers].print = fn;
     F.describers[F.ndescribers++].arg = arg;
     return 0;
 }
@@ -632,6 +643,7 @@ static const struct xend_host_domain domain_table = {
     .hook_add = hook_add,
     .hook_remove = hook_remove,
     .describe_add = describe_add,
+    .describe_print_add = describe_print_add,
     .lookup = dom_lookup,
     .foreach = dom_foreach,
     .id = dom_id,
@@ -701,12 +713,39 @@ int fake_host_run_hooks(enum xend_hook_point point, struct xend_domain *dom, int
     return 0;
 }
 
+static void describe_put(void *ctx, const char *text, size_t len)
+{
+    xend_buf_append(ctx, text, len);
+}
+
+/* As the core does: every describer's items in order, text ones as they wrote them; the
+ * whole is parsed back, so a text describer that writes bad SXP fails here. */
 struct xend_sxp *fake_host_describe(struct xend_domain *dom)
 {
-    struct xend_sxp *l = xend_sxp_list_of("domain", NULL);
-    for (size_t i = 0; i < F.ndescribers; i++)
+    struct xend_buf b = XEND_BUF_INIT;
+    xend_buf_puts(&b, "(domain");
+    for (size_t i = 0; i < F.ndescribers; i++) {
+        if (F.describers[i].print != NULL) {
+            F.describers[i].print(dom, describe_put, &b, F.describers[i].arg);
+            continue;
+        }
+        struct xend_sxp *l = xend_sxp_list_of("domain", NULL);
         F.describers[i].fn(dom, l, F.describers[i].arg);
-    return l;
+        for (size_t k = 1; k < xend_sxp_length(l); k++) {
+            xend_buf_putc(&b, ' ');
+            xend_sxp_print_buf(xend_sxp_nth(l, k), &b);
+        }
+        xend_sxp_free(l);
+    }
+    xend_buf_putc(&b, ')');
+    struct xend_sxp *v = NULL;
+    char msg[128];
+    if (xend_sxp_parse(b.data, b.len, NULL, &v, msg, sizeof(msg)) < 0) {
+        fprintf(stderr, "fake host: describers wrote bad SXP (%s): %s\n", msg, b.data);
+        abort();
+    }
+    xend_buf_free(&b);
+    return v;
 }
 
 /* ---- devices ---- */
