@@ -150,6 +150,7 @@ static void pipe_ready(int fd, uint32_t events, void *arg)
 {
     struct sim_pipeline *p = arg;
     if (events & XEND_WATCH_READ) {
+        int lost = 0; /* why the connection ended (-1: closed), told once the answers are out */
         for (;;) {
             reserve(&p->in, &p->in_cap, p->in_len + PIPE_READ_CHUNK);
             ssize_t n = recv(fd, p->in + p->in_len, p->in_cap - p->in_len, MSG_DONTWAIT);
@@ -163,15 +164,20 @@ static void pipe_ready(int fd, uint32_t events, void *arg)
                 continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
                 break;
-            pipe_break(p, -EPIPE, n == 0 ? "connection closed" : strerror(errno));
-            return;
+            lost = n == 0 ? -1 : errno;
+            break;
         }
+        /* Answers that came before a hang-up still count (simhv answers, then stops). */
         if (dispatch_lines(p) < 0) {
             pipe_break(p, -EPROTO, "a reply nobody asked for");
             return;
         }
         if (p->failed) {
             pipe_break(p, -EPROTO, "answers out of step");
+            return;
+        }
+        if (lost != 0) {
+            pipe_break(p, -EPIPE, lost < 0 ? "connection closed" : strerror(lost));
             return;
         }
     }
