@@ -23,8 +23,16 @@
 
 #define SPAWN_OUTPUT_MAX (64 * 1024)
 
+/*
+ * A watch is two libevent events on the fd, one per direction, made once: changing what
+ * is watched adds or deletes one of them, which libevent's epoll backend turns into one
+ * EPOLL_CTL_MOD, where one event for both directions had to be deleted and added again
+ * (two syscalls and a malloc each time; a sim pipeline toggles its write interest for
+ * every burst of requests). Both may fire in one loop turn: fn is then called once per
+ * direction.
+ */
 struct xend_watch {
-    struct event *ev;
+    struct event *rd, *wr;
     int fd;
     uint32_t events;
     xend_watch_fn *fn;
@@ -225,22 +233,22 @@ static void watch_cb(evutil_socket_t fd, short what, void *arg)
     w->fn((int)fd, ev, w->arg);
 }
 
-static void watch_arm(struct xend_watch *w)
+/* Make libevent watch what w->events says, touching only the direction that changed. */
+static void watch_apply(struct xend_watch *w, uint32_t old)
 {
-    if (w->ev) {
-        event_del(w->ev);
-        event_free(w->ev);
-        w->ev = NULL;
+    uint32_t changed = old ^ w->events;
+    if (changed & XEND_WATCH_READ) {
+        if (w->events & XEND_WATCH_READ)
+            event_add(w->rd, NULL);
+        else
+            event_del(w->rd);
     }
-    short what = EV_PERSIST;
-    if (w->events & XEND_WATCH_READ)
-        what |= EV_READ;
-    if (w->events & XEND_WATCH_WRITE)
-        what |= EV_WRITE;
-    if (what == EV_PERSIST)
-        return;
-    w->ev = event_new(L.base, w->fd, what, watch_cb, w);
-    event_add(w->ev, NULL);
+    if (changed & XEND_WATCH_WRITE) {
+        if (w->events & XEND_WATCH_WRITE)
+            event_add(w->wr, NULL);
+        else
+            event_del(w->wr);
+    }
 }
 
 static struct xend_watch *watch_add(struct xend_plugin *self, int fd, uint32_t events,
@@ -249,29 +257,31 @@ static struct xend_watch *watch_add(struct xend_plugin *self, int fd, uint32_t e
     (void)self;
     struct xend_watch *w = xend_xcalloc(1, sizeof(*w));
     w->fd = fd;
-    w->events = events;
     w->fn = fn;
     w->arg = arg;
-    watch_arm(w);
+    w->rd = event_new(L.base, fd, EV_READ | EV_PERSIST, watch_cb, w);
+    w->wr = event_new(L.base, fd, EV_WRITE | EV_PERSIST, watch_cb, w);
+    if (w->rd == NULL || w->wr == NULL)
+        abort(); /* libevent's allocation: the OOM policy */
+    w->events = events & (XEND_WATCH_READ | XEND_WATCH_WRITE);
+    watch_apply(w, 0);
     return w;
 }
 
 static void watch_set(struct xend_watch *w, uint32_t events)
 {
-    if (w->events == events)
-        return;
-    w->events = events;
-    watch_arm(w);
+    uint32_t old = w->events;
+    w->events = events & (XEND_WATCH_READ | XEND_WATCH_WRITE);
+    if (w->events != old)
+        watch_apply(w, old);
 }
 
 static void watch_remove(struct xend_watch *w)
 {
     if (w == NULL)
         return;
-    if (w->ev) {
-        event_del(w->ev);
-        event_free(w->ev);
-    }
+    event_free(w->rd); /* event_free deletes a pending or active event first */
+    event_free(w->wr);
     free(w);
 }
 

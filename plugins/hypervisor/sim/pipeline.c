@@ -1,6 +1,6 @@
 /*
- * The pipelined connection (pipeline.h). Requests wait in a buffer until the loop finds the
- * socket writable, so that the requests of one loop iteration go out together; replies are
+ * The pipelined connection (pipeline.h). Requests wait in a buffer until the loop's next
+ * turn, so that the requests of one loop iteration go out together; replies are
  * matched to requests by their order, which is what simhv's protocol promises on one
  * connection.
  */
@@ -34,7 +34,8 @@ struct sim_pipeline {
 
     int fd; /* -1 while not connected */
     struct xend_watch *watch;
-    struct xend_timer *timer; /* deadline checks while connected */
+    struct xend_timer *timer;       /* deadline checks while connected */
+    struct xend_timer *flush_timer; /* one-shot, 0 ms: write what this loop turn queued */
     uint32_t events;
 
     char *out; /* owned: bytes not yet written, from out_off */
@@ -84,6 +85,8 @@ static void pipe_break(struct sim_pipeline *p, int rc, const char *why)
     p->watch = NULL;
     p->host->loop->timer_remove(p->timer);
     p->timer = NULL;
+    p->host->loop->timer_remove(p->flush_timer);
+    p->flush_timer = NULL;
     if (p->fd >= 0)
         close(p->fd);
     p->fd = -1;
@@ -187,6 +190,15 @@ static void pipe_ready(int fd, uint32_t events, void *arg)
         pipe_break(p, rc, strerror(-rc));
 }
 
+static void pipe_flush_due(void *arg)
+{
+    struct sim_pipeline *p = arg;
+    p->flush_timer = NULL; /* a fired one-shot timer is the core's to free */
+    int rc = p->out_len ? flush_out(p) : 0;
+    if (rc < 0)
+        pipe_break(p, rc, strerror(-rc));
+}
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -257,9 +269,14 @@ int sim_pipeline_send(struct sim_pipeline *p, const char *text, size_t len, sim_
         p->head = q;
     p->tail = q;
     p->in_flight++;
-    /* Written when the loop next finds the socket writable, together with whatever else
-     * this loop iteration sends: one write, and one wake-up of simhv, for a burst. */
-    set_events(p, XEND_WATCH_READ | XEND_WATCH_WRITE);
+    /* Written on the loop's next turn, together with whatever else this turn sends: one
+     * write, and one wake-up of simhv, for a burst. A 0 ms timer costs no system call,
+     * where watching the socket for writability cost two epoll_ctl per burst. */
+    if (p->flush_timer == NULL && !(p->events & XEND_WATCH_WRITE)) {
+        p->flush_timer = p->host->loop->timer_add(p->self, 0, false, pipe_flush_due, p);
+        if (p->flush_timer == NULL)
+            set_events(p, XEND_WATCH_READ | XEND_WATCH_WRITE); /* the slower way */
+    }
     return 0;
 }
 
