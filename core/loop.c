@@ -24,12 +24,11 @@
 #define SPAWN_OUTPUT_MAX (64 * 1024)
 
 /*
- * A watch is two libevent events on the fd, one per direction, made once: changing what
- * is watched adds or deletes one of them, which libevent's epoll backend turns into one
- * EPOLL_CTL_MOD, where one event for both directions had to be deleted and added again
- * (two syscalls and a malloc each time; a sim pipeline toggles its write interest for
- * every burst of requests). Both may fire in one loop turn: fn is then called once per
- * direction.
+ * A watch is two libevent events on the fd, one per direction (the write one made when
+ * first wanted), kept for the watch's life: changing what is watched adds or deletes one
+ * of them, which libevent's epoll backend turns into one EPOLL_CTL_MOD, where one event
+ * for both directions had to be deleted and added again (two syscalls and a malloc each
+ * time). Both may fire in one loop turn: fn is then called once per direction.
  */
 struct xend_watch {
     struct event *rd, *wr;
@@ -244,10 +243,17 @@ static void watch_apply(struct xend_watch *w, uint32_t old)
             event_del(w->rd);
     }
     if (changed & XEND_WATCH_WRITE) {
-        if (w->events & XEND_WATCH_WRITE)
-            event_add(w->wr, NULL);
-        else
+        if (!(w->events & XEND_WATCH_WRITE)) {
             event_del(w->wr);
+        } else {
+            /* Made on first use: most watches (listeners) never write, and a domain has a
+             * few of them. */
+            if (w->wr == NULL)
+                w->wr = event_new(L.base, w->fd, EV_WRITE | EV_PERSIST, watch_cb, w);
+            if (w->wr == NULL)
+                abort(); /* libevent's allocation: the OOM policy */
+            event_add(w->wr, NULL);
+        }
     }
 }
 
@@ -260,8 +266,7 @@ static struct xend_watch *watch_add(struct xend_plugin *self, int fd, uint32_t e
     w->fn = fn;
     w->arg = arg;
     w->rd = event_new(L.base, fd, EV_READ | EV_PERSIST, watch_cb, w);
-    w->wr = event_new(L.base, fd, EV_WRITE | EV_PERSIST, watch_cb, w);
-    if (w->rd == NULL || w->wr == NULL)
+    if (w->rd == NULL)
         abort(); /* libevent's allocation: the OOM policy */
     w->events = events & (XEND_WATCH_READ | XEND_WATCH_WRITE);
     watch_apply(w, 0);
@@ -281,7 +286,8 @@ static void watch_remove(struct xend_watch *w)
     if (w == NULL)
         return;
     event_free(w->rd); /* event_free deletes a pending or active event first */
-    event_free(w->wr);
+    if (w->wr != NULL)
+        event_free(w->wr);
     free(w);
 }
 
