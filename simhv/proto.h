@@ -18,7 +18,8 @@
 #include "domain.h"
 #include "image.h"
 
-#define SIMHV_PROTO_VERSION 1
+/* 2: dom_make, dom_confirm and (quiet 1) requests; every version-1 request is unchanged. */
+#define SIMHV_PROTO_VERSION 2
 
 enum simhv_proto_action {
     SIMHV_ACT_NONE,    /* stay a request connection */

@@ -36,6 +36,7 @@
 
 #include "pipeline.h"
 
+#define SIM_PROTO_VERSION 2 /* simhv's, docs/simhv.md */
 #define SIM_REPLY_TIMEOUT_MS 15000
 #define SIM_STREAM_TIMEOUT_MS 60000
 #define SIM_START_TIMEOUT_MS 10000
@@ -816,10 +817,15 @@ static int sim_open(void *ctx, struct xend_err *err)
     long long version = 0;
     c->sxp->child_int(rep, "version", &version);
     c->sxp->free(rep);
-    if (version != 1)
+    /* Version 2 brought what creates rely on (dom_make, dom_confirm, quiet console
+     * requests). A simhv started by an older xend keeps running across an upgrade, as Xen
+     * would: say what to do rather than fail every create. */
+    if (version != SIM_PROTO_VERSION)
         return xend_err_set(err, XEND_EBACKEND,
-                            "xend-simhv at %s speaks protocol %lld, this plugin speaks 1",
-                            c->socket_path, version);
+                            "xend-simhv at %s speaks protocol %lld, this plugin speaks %d: "
+                            "stop it (xend-simhv --stop --socket %s; its domains go with it) "
+                            "and start xend again",
+                            c->socket_path, version, SIM_PROTO_VERSION, c->socket_path);
     /* A simhv that was already running keeps its machine: say so when it is not ours. */
     struct xend_physinfo pi;
     struct xend_err ignored = {0};

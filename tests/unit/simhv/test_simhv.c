@@ -442,7 +442,7 @@ static void test_protocol_answers_bad_requests_with_errors(void **state)
         {"(dom_info 5)", "(err 5 1 'missing argument: domid')\n"},
         {"(dom_info 6 (domid 99))", "(err 6 2 'No such domain: 99')\n"},
         {"(dom_create 7 (mem_kb -5))", "(err 7 1 "},
-        {"(hello 8)", "(ok 8 (version 1) (hypervisor 'simhv 1.0'))\n"},
+        {"(hello 8)", "(ok 8 (version 2) (hypervisor 'simhv 1.0'))\n"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *out = handle(m, cases[i].req, &res);

@@ -982,6 +982,49 @@ static void test_open_passes_on_what_simhv_refused(void **state)
     unload_plugin();
 }
 
+/* A simhv of an older protocol (left running across an upgrade) is named, with the fix. */
+static void test_open_refuses_a_simhv_of_an_older_protocol(void **state)
+{
+    (void)state;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+    int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(lfd >= 0);
+    unlink(sock_path);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(lfd, 4), 0);
+    pid_t pid = fork();
+    if (pid == 0) { /* the old simhv: answers hello with version 1, then waits */
+        int fd = accept(lfd, NULL, NULL);
+        char line[256] = "";
+        size_t n = 0;
+        while (n < sizeof(line) - 1 && read(fd, line + n, 1) == 1 && line[n] != '\n')
+            n++;
+        long id = 0;
+        sscanf(line, "(hello %ld", &id);
+        char reply[128];
+        int len = snprintf(reply, sizeof(reply), "(ok %ld (version 1) (hypervisor 'simhv old'))\n",
+                           id);
+        if (write(fd, reply, (size_t)len) != len)
+            _exit(1);
+        char c;
+        while (read(fd, &c, 1) > 0)
+            ;
+        _exit(0);
+    }
+    close(lfd);
+    assert_int_equal(load_plugin(SIMHV_BIN, NULL), 0);
+    struct xend_err err = {0};
+    assert_int_equal(ops->open(ctx, &err), -XEND_EBACKEND);
+    if (strstr(err.msg, "speaks protocol 1, this plugin speaks 2") == NULL ||
+        strstr(err.msg, "xend-simhv --stop") == NULL)
+        fail_msg("%s", err.msg);
+    unload_plugin();
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    unlink(sock_path);
+}
+
 static void test_simhv_outlives_the_backend(void **state)
 {
     (void)state;
@@ -1084,6 +1127,7 @@ int main(void)
     const struct CMUnitTest start_tests[] = {
         cmocka_unit_test(test_open_explains_a_missing_simhv),
         cmocka_unit_test(test_open_passes_on_what_simhv_refused),
+        cmocka_unit_test(test_open_refuses_a_simhv_of_an_older_protocol),
         cmocka_unit_test(test_simhv_outlives_the_backend),
         cmocka_unit_test(test_simhv_refuses_a_second_instance_and_stops_when_its_socket_goes),
     };
