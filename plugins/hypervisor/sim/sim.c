@@ -436,6 +436,19 @@ static struct xend_sxp *req_dom(struct sim_ctx *c, const char *op, uint32_t domi
 }
 
 /*
+ * The error of a request whose connection broke with r (a negative errno); why says how,
+ * or NULL to say it from r.
+ */
+static int lost_simhv(struct sim_ctx *c, const char *opname, int r, const char *why,
+                      struct xend_err *err)
+{
+    if (why == NULL)
+        why = r == -EPIPE ? "connection closed" : strerror(-r);
+    return xend_err_set(err, r == -ETIMEDOUT ? XEND_ETIMEDOUT : XEND_EBACKEND,
+                        "lost xend-simhv at %s during %s: %s", c->socket_path, opname, why);
+}
+
+/*
  * req (freed here) as its protocol line: owned text with its newline, *len bytes; its id
  * and op name copied out for checking the answer.
  */
@@ -528,9 +541,7 @@ static int sim_exchange(struct sim_ctx *c, int fd, bool shared, struct xend_sxp 
     }
     if (r < 0) {
         *broken = true;
-        return xend_err_set(err, r == -ETIMEDOUT ? XEND_ETIMEDOUT : XEND_EBACKEND,
-                            "lost xend-simhv at %s during %s: %s", c->socket_path, opname,
-                            r == -EPIPE ? "connection closed" : strerror(-r));
+        return lost_simhv(c, opname, r, NULL, err);
     }
     int rc = check_answer(c, answer, alen, want_id, opname, broken, err);
     if (rc == 0) {
@@ -664,10 +675,7 @@ static int send_quiet(struct sim_ctx *c, int fd, struct xend_sxp *req, struct xe
     char *text = req_line(c, req, &len, id, sizeof(id), opname, sizeof(opname));
     int r = send_all(fd, text, len, now_ms() + SIM_REPLY_TIMEOUT_MS);
     free(text);
-    if (r < 0)
-        return xend_err_set(err, XEND_EBACKEND, "lost xend-simhv at %s during %s: %s",
-                            c->socket_path, opname, strerror(-r));
-    return 0;
+    return r < 0 ? lost_simhv(c, opname, r, NULL, err) : 0;
 }
 
 /*
@@ -1153,6 +1161,15 @@ struct piped {
     struct xend_err early; /* the connection could not be made */
 };
 
+static struct piped *piped_new(piped_fn *fn)
+{
+    struct piped *q = calloc(1, sizeof(*q));
+    if (q == NULL)
+        abort(); /* the ABI's out-of-memory policy */
+    q->fn = fn;
+    return q;
+}
+
 static int pipe_dial(void *ctx, int *fd)
 {
     struct sim_ctx *c = ctx;
@@ -1173,8 +1190,7 @@ static void piped_reply(void *arg, int rc, const char *line, size_t len, const c
         return;
     }
     if (rc < 0) {
-        rc = xend_err_set(&err, rc == -ETIMEDOUT ? XEND_ETIMEDOUT : XEND_EBACKEND,
-                          "lost xend-simhv at %s during %s: %s", c->socket_path, q->opname, why);
+        rc = lost_simhv(c, q->opname, rc, why, &err);
     } else {
         bool broken = false;
         rc = check_answer(c, line, len, q->want_id, q->opname, &broken, &err);
@@ -1241,10 +1257,7 @@ static void sim_dom_create_async(void *ctx, const struct xend_dom_create *args,
     image_args(c, r, image);
     if (XEND_HAS_MEMBER(args, flags) && (args->flags & XEND_DOM_CREATE_HOLD))
         c->sxp->add_kv_int(r, "hold", 1);
-    struct piped *q = calloc(1, sizeof(*q));
-    if (q == NULL)
-        abort();
-    q->fn = make_replied;
+    struct piped *q = piped_new(make_replied);
     q->done = done;
     q->arg = arg;
     pipe_request(c, r, q);
@@ -1267,10 +1280,7 @@ static void confirm_replied(struct piped *q, int rc, const char *line, size_t le
 static int sim_dom_confirm(void *ctx, uint32_t domid, struct xend_err *err)
 {
     struct sim_ctx *c = ctx;
-    struct piped *q = calloc(1, sizeof(*q));
-    if (q == NULL)
-        abort();
-    q->fn = confirm_replied;
+    struct piped *q = piped_new(confirm_replied);
     q->domid = domid;
     pipe_request(c, req_dom(c, "dom_confirm", domid), q);
     int r = c->pipe ? sim_pipeline_flush(c->pipe, SIM_REPLY_TIMEOUT_MS) : -EPIPE;
