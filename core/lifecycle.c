@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "device.h"
 #include "domain.h"
 #include "event/event.h"
@@ -1090,20 +1090,13 @@ static bool seen(const struct seen_set *s, uint32_t id)
     return bsearch(&id, s->ids, s->n, sizeof(*s->ids), cmp_u32) != NULL;
 }
 
-static uint64_t monotonic_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void check_domains(void);
 
 void xend_lifecycle_check(void)
 {
-    uint64_t t0 = monotonic_us();
+    uint64_t t0 = xend_clock_ns();
     check_domains();
-    LC.check_cost_us = monotonic_us() - t0;
+    LC.check_cost_us = (xend_clock_ns() - t0) / 1000u;
 }
 
 static void check_domains(void)

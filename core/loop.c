@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "log/log.h"
 #include "plugin.h"
 
@@ -106,9 +107,7 @@ static struct {
 
 uint64_t xend_loop_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return xend_clock_ns() / 1000000u;
 }
 
 double xend_loop_wall_time(void)

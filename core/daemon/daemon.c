@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 
 #define READY_TIMEOUT_MS 30000
 #define POLL_INTERVAL_MS 10
@@ -171,9 +172,7 @@ int xend_daemon_parse_args(int argc, char **argv, struct xend_daemon_args *out,
 
 static long long now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long long)(xend_clock_ns() / 1000000u);
 }
 
 /* Read a small /proc file into buf without its trailing newline; false when unreadable. */

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "http/internal.h"
 #include "log/log.h"
 #include "sxp.h"
@@ -27,13 +28,6 @@ static struct xend_sxp_limits sxp_limits;
 struct xend_sxp_limits *xend_http_sxp_limits(void)
 {
     return &sxp_limits;
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Where the request's strings go: one block with the request object, so a request costs
@@ -122,7 +116,7 @@ struct xend_request *xend_http_request_new(const struct xend_http_request_init *
     struct strings st = {(char *)(req + 1)};
     req->magic = XEND_REQUEST_MAGIC;
     req->id = ++next_id;
-    req->start_ns = now_ns();
+    req->start_ns = xend_clock_ns();
     req->transport = init->transport;
     req->transport_arg = init->transport_arg;
     req->method = init->method;
@@ -161,7 +155,7 @@ void xend_http_request_free(struct xend_request *req)
 
 static void log_request(struct xend_request *req, int status)
 {
-    double ms = (double)(now_ns() - req->start_ns) / 1e6;
+    double ms = (double)(xend_clock_ns() - req->start_ns) / 1e6;
     xend_log_emit(NULL, XEND_LOG_DEBUG, "http request",
                   "id=%llu method=%s path=%s op=%s status=%d ms=%.3f peer=%s",
                   (unsigned long long)req->id, req->method_name, req->path, req->op ? req->op : "-",

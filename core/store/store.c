@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "log/log.h"
 #include "sxp.h"
 
@@ -714,13 +715,6 @@ unsigned xend_store_sync_fanout(size_t files, unsigned long long fdatasync_ns)
     return files - 1 < STORE_SYNC_THREADS ? (unsigned)(files - 1) : STORE_SYNC_THREADS;
 }
 
-static unsigned long long mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
-}
-
 static void sync_one(struct entry *e)
 {
     if (fdatasync(e->tmpfd) != 0)
@@ -740,10 +734,10 @@ struct sync_times {
 
 static void sync_timed(struct entry *e, struct sync_times *t)
 {
-    unsigned long long t0 = mono_ns();
+    unsigned long long t0 = xend_clock_ns();
     sync_one(e);
     if (t->n < STORE_SYNC_SAMPLES)
-        t->ns[t->n++] = mono_ns() - t0;
+        t->ns[t->n++] = xend_clock_ns() - t0;
 }
 
 static int cmp_ull(const void *a, const void *b)
