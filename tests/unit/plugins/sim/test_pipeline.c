@@ -27,9 +27,13 @@
 static int peer = -1;       /* simhv's end */
 static int dials;           /* connections made */
 
+static int dial_error; /* when set, the dial fails with it (simhv is not there) */
+
 static int dial_pair(void *ctx, int *fd)
 {
     (void)ctx;
+    if (dial_error)
+        return -dial_error;
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return -errno;
@@ -181,6 +185,23 @@ static void a_line_nobody_asked_for_breaks_the_connection(void **state)
     teardown_pipe(p);
 }
 
+static void a_send_with_no_simhv_to_reach_fails_at_once_and_calls_nobody(void **state)
+{
+    (void)state;
+    struct sim_pipeline *p = setup_pipe();
+    struct answer a = {0};
+    dial_error = ECONNREFUSED;
+    assert_int_equal(sim_pipeline_send(p, "(x 1)\n", 6, on_answer, &a), -ECONNREFUSED);
+    dial_error = 0;
+    assert_int_equal(sim_pipeline_in_flight(p), 0);
+    fake_host_loop_once(10);
+    assert_false(a.called);
+    /* simhv back: the next send connects */
+    assert_int_equal(sim_pipeline_send(p, "(x 2)\n", 6, on_answer, &a), 0);
+    assert_int_equal(dials, 1);
+    teardown_pipe(p);
+}
+
 static void freeing_ends_what_is_in_flight_as_cancelled(void **state)
 {
     (void)state;
@@ -203,6 +224,7 @@ int main(void)
         cmocka_unit_test(a_flush_writes_without_the_loop),
         cmocka_unit_test(answers_before_a_hang_up_count_and_the_rest_fail),
         cmocka_unit_test(a_line_nobody_asked_for_breaks_the_connection),
+        cmocka_unit_test(a_send_with_no_simhv_to_reach_fails_at_once_and_calls_nobody),
         cmocka_unit_test(freeing_ends_what_is_in_flight_as_cancelled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1025,6 +1025,25 @@ static void test_open_refuses_a_simhv_of_an_older_protocol(void **state)
     unlink(sock_path);
 }
 
+/* With simhv gone, a create ends with the reason, later, never inside the call. */
+static void test_a_create_with_simhv_gone_fails_later_with_the_reason(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    assert_int_equal(load_plugin(SIMHV_BIN, NULL), 0);
+    assert_int_equal(ops->open(ctx, &err), 0);
+    run_stop();
+    struct made m = {0};
+    make_async(&m, "orphan", kernel, true);
+    struct made_set set = {&m, 1};
+    assert_true(fake_host_loop_until(all_made, &set, DEADLINE_MS));
+    assert_false(m.called_early);
+    assert_int_equal(m.rc, -XEND_EBACKEND);
+    if (strstr(m.msg, "cannot connect to xend-simhv") == NULL)
+        fail_msg("%s", m.msg);
+    unload_plugin();
+}
+
 static void test_simhv_outlives_the_backend(void **state)
 {
     (void)state;
@@ -1128,6 +1147,7 @@ int main(void)
         cmocka_unit_test(test_open_explains_a_missing_simhv),
         cmocka_unit_test(test_open_passes_on_what_simhv_refused),
         cmocka_unit_test(test_open_refuses_a_simhv_of_an_older_protocol),
+        cmocka_unit_test(test_a_create_with_simhv_gone_fails_later_with_the_reason),
         cmocka_unit_test(test_simhv_outlives_the_backend),
         cmocka_unit_test(test_simhv_refuses_a_second_instance_and_stops_when_its_socket_goes),
     };
