@@ -27,9 +27,9 @@ int xend_hv_add(struct xend_plugin *owner, const struct xend_backend_ops *ops, v
 {
     if (ops == NULL || ops->size < offsetof(struct xend_backend_ops, physinfo) || ops->name == NULL)
         return -XEND_EINVAL;
-    if (ops->flags != 0) {
+    if (ops->flags & ~XEND_BACKEND_FLAGS_KNOWN) {
         xend_log_error("backend refused", "plugin=%s reason=\"unknown flags 0x%x\"",
-                       xend_plugin_name(owner), ops->flags);
+                       xend_plugin_name(owner), ops->flags & ~XEND_BACKEND_FLAGS_KNOWN);
         return -XEND_EINVAL;
     }
     for (size_t i = 0; i < H.n; i++)

@@ -34,13 +34,14 @@ extern "C" {
 #endif
 
 #define XEND_ABI_MAJOR 1
-#define XEND_ABI_MINOR 1
+#define XEND_ABI_MINOR 2
 
 /* Feature macros: one per addition, so plugins can #ifdef (as libxl's LIBXL_HAVE_*). */
 #define XEND_HAVE_DEVICE_CLASSES 1
 #define XEND_HAVE_SCHEDULERS 1
 #define XEND_HAVE_BACKENDS 1
 #define XEND_HAVE_ASYNC_CREATE 1 /* 1.1: dom_create_async, dom_confirm, XEND_DOM_CREATE_HOLD */
+#define XEND_HAVE_CONSOLE_KEEPS_OUTPUT 1 /* 1.2: backend flag XEND_BACKEND_CONSOLE_KEEPS_OUTPUT */
 
 /* True when a size-prefixed table or struct `t` (pointer) is large enough to hold `member`. */
 #define XEND_HAS_MEMBER(t, member)                                                            \

@@ -128,10 +128,25 @@ typedef void xend_dominfo_fn(void *arg, const struct xend_dominfo *info);
 typedef void xend_dom_created_fn(void *arg, int rc, const struct xend_dominfo *info,
                                  const struct xend_err *err);
 
+/* What a backend promises beyond its ops (xend_backend_ops.flags). */
+enum xend_backend_flag {
+    /*
+     * ABI 1.2. The hypervisor keeps each domain's recent console output while no
+     * console_open stream is open (bounded; the oldest bytes go first), a guest never waits
+     * for a reader, and console_open delivers what was kept before anything newer. A
+     * console plugin may then open a domain's stream only while someone watches it, so an
+     * idle domain costs no stream. Xen's console rings do not qualify: a guest whose ring is
+     * full waits for the reader, so the xenctrl backend leaves this clear.
+     */
+    XEND_BACKEND_CONSOLE_KEEPS_OUTPUT = 1u << 0,
+};
+/* Every flag this ABI defines; add() refuses others. */
+#define XEND_BACKEND_FLAGS_KNOWN ((uint32_t)XEND_BACKEND_CONSOLE_KEEPS_OUTPUT)
+
 struct xend_backend_ops {
     size_t size; /* sizeof(struct xend_backend_ops) as compiled: XEND_BACKEND_OPS_INIT */
     const char *name; /* "sim", "xenctrl" */
-    uint32_t flags;   /* none defined yet: 0 */
+    uint32_t flags;   /* enum xend_backend_flag bits */
     int priority;     /* order for "auto"; higher wins */
 
     /* May this backend run here? (xenctrl: /dev/xen/privcmd exists.) No side effects. */

@@ -32,6 +32,9 @@
 static char console_scratch[64 * 1024];
 
 static void console_update_watches(struct console *c);
+static bool console_on_demand(void);
+static int console_stream_connect(struct console *c, struct xend_err *err);
+static void console_stream_let_go(struct console *c);
 
 long long console_id_for_port(int port)
 {
@@ -328,6 +331,14 @@ static void console_attach(struct console *c, int fd)
     console_emit("xend.console.connect", console_peer_value(c));
     /* Replay what the ring kept: a late client sees the boot lines first. */
     console_flush_out(c);
+    if (c->live && c->gfd < 0) {
+        /* On demand: the backend kept the output, which now follows the ring's. */
+        struct xend_err err = {0};
+        if (console_stream_connect(c, &err) < 0)
+            H->log->emit(P->self, XEND_LOG_WARN, "console stream unavailable",
+                         "console=%lld domain=%u error=\"%s\"", c->id, c->domid,
+                         xend_err_msg(&err));
+    }
     console_update_watches(c);
 }
 
@@ -345,6 +356,11 @@ void console_client_drop(struct console *c, const char *why)
      * is there (freeing on every drain would re-allocate on every burst of a stream). */
     console_ring_trim(&c->out);
     console_ring_trim(&c->in);
+    if (c->live && console_on_demand()) {
+        /* What the backend already sent stays for the next client; the rest it keeps. */
+        console_read_guest(c);
+        console_stream_let_go(c);
+    }
     H->log->emit(P->self, XEND_LOG_INFO, "console disconnected",
                  "console=%lld domain=%u peer=%s:%d reason=%s", c->id, c->domid, c->peer_host,
                  c->peer_port, why);
@@ -376,22 +392,30 @@ static void console_accept_cb(int fd, uint32_t events, void *arg)
 
 /* ---- the backend stream ---- */
 
-int console_stream_open(struct console *c, uint32_t domid, struct xend_err *err)
+/* Whether streams are opened only while a client is connected: the backend keeps the
+ * output meanwhile (XEND_BACKEND_CONSOLE_KEEPS_OUTPUT), so an idle domain costs no stream. */
+static bool console_on_demand(void)
 {
-    console_stream_close(c);
-    c->domid = domid;
+    void *ctx = NULL;
+    const struct xend_backend_ops *ops = H->hv ? H->hv(&ctx) : NULL;
+    return ops != NULL && (ops->flags & XEND_BACKEND_CONSOLE_KEEPS_OUTPUT) != 0;
+}
+
+/* Open the backend stream of the live instance c->domid. */
+static int console_stream_connect(struct console *c, struct xend_err *err)
+{
     void *ctx = NULL;
     const struct xend_backend_ops *ops = H->hv ? H->hv(&ctx) : NULL;
     if (ops == NULL || !XEND_HAS_MEMBER(ops, console_open) || ops->console_open == NULL)
         return xend_err_set(err, XEND_ENOTSUP, "backend %s has no console stream",
                             ops ? ops->name : "(none)");
     int fd = -1;
-    int rc = ops->console_open(ctx, domid, &fd, err);
+    int rc = ops->console_open(ctx, c->domid, &fd, err);
     if (rc < 0)
         return rc;
     if (fd < 0)
         return xend_err_set(err, XEND_EBACKEND, "backend %s gave no console stream for domain %u",
-                            ops->name, domid);
+                            ops->name, c->domid);
     /* The backend promises a non-blocking fd; the loop must never block on one anyway. */
     int fl = fcntl(fd, F_GETFL);
     if (fl >= 0 && !(fl & O_NONBLOCK))
@@ -403,7 +427,8 @@ int console_stream_open(struct console *c, uint32_t domid, struct xend_err *err)
     return 0;
 }
 
-void console_stream_close(struct console *c)
+/* Close the stream, whatever the instance does next. */
+static void console_stream_let_go(struct console *c)
 {
     if (c->gfd < 0)
         return;
@@ -415,6 +440,25 @@ void console_stream_close(struct console *c)
     /* Input for the old instance must not reach the new one. */
     console_ring_free(&c->in);
     console_update_watches(c);
+}
+
+int console_stream_open(struct console *c, uint32_t domid, struct xend_err *err)
+{
+    console_stream_close(c);
+    c->domid = domid;
+    c->live = true;
+    if (c->cfd < 0 && console_on_demand())
+        return 0;
+    int rc = console_stream_connect(c, err);
+    if (rc < 0)
+        c->live = false;
+    return rc;
+}
+
+void console_stream_close(struct console *c)
+{
+    c->live = false;
+    console_stream_let_go(c);
 }
 
 /* ---- the console ---- */

@@ -78,7 +78,9 @@ struct console {
     char peer_host[INET6_ADDRSTRLEN];
     int peer_port;
 
-    int gfd; /* the backend's byte stream, -1 when none (dead domain, between instances) */
+    bool live; /* instance domid runs: its stream is open, or opens when a client comes */
+    int gfd;   /* the backend's byte stream, -1 when none (dead domain, between instances,
+                * or on demand with no client) */
     struct xend_watch *gw;
     uint32_t gw_events;
 
@@ -114,8 +116,13 @@ struct console_stats {
  */
 int console_open(struct xend_domain *dom, int port, struct console *reuse, struct console **out,
                  struct xend_err *err);
-/* Connect the backend stream of instance domid (closing any old one). -XEND_ENOTSUP when
- * the backend has no console stream. */
+/*
+ * Instance domid of the domain is live: connect its backend stream (closing any old one).
+ * Where the backend keeps console output while no stream is open
+ * (XEND_BACKEND_CONSOLE_KEEPS_OUTPUT) the stream is connected only while a client is, and
+ * let go when it leaves; this then only records the instance. -XEND_ENOTSUP when the
+ * backend has no console stream.
+ */
 int console_stream_open(struct console *c, uint32_t domid, struct xend_err *err);
 /* Let go of the backend stream (the instance is going); listener and client stay. */
 void console_stream_close(struct console *c);

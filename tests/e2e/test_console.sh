@@ -196,6 +196,23 @@ exec 3>&-
 wait_until 5 port_free "$port" && ok "destroy closes the listener" || not_ok "destroy closes the listener"
 expect_eq "GET /xend/console is empty" "()" "$(xget /xend/console)"
 
+# ---- an idle console holds a listener, and no stream to the hypervisor ----
+# simhv keeps a domain's output while nobody reads it, so xend opens the stream only while a
+# client is connected: ten new domains cost ten sockets, not twenty.
+nfds() { ls "/proc/$(cat "$T/xend.pid")/fd" | wc -l; }
+fds_before=$(nfds)
+for i in $(seq 1 10); do xpost /xend/domain op=create "config=$(vm_config idle$i 16)" >/dev/null; done
+fds_after=$(nfds)
+[ $((fds_after - fds_before)) -ge 10 ] && [ $((fds_after - fds_before)) -le 12 ] \
+    && ok "ten idle consoles hold ten sockets (+$((fds_after - fds_before)))" \
+    || not_ok "ten idle consoles hold ten sockets" "fds $fds_before -> $fds_after"
+iport=$(field idle1 console_port)
+xpost /xend/domain/idle1 op=unpause >/dev/null
+out=$(cclient "$iport" 10 'are you there\r\n' 'echo: are you there')
+expect_match "a client of an idle console sees its boot lines" 'Linux version .*simhv' "$out"
+expect_match "and reaches its guest" 'echo: are you there' "$out"
+for i in $(seq 1 10); do xpost /xend/domain/idle$i op=destroy reason=halt >/dev/null; done
+
 # ---- a taken port fails the create, with the port named ----
 perl -MIO::Socket::INET -e '
     my $l = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $ARGV[0], Listen => 1,

@@ -1720,7 +1720,8 @@ static int sim_mem_checksum(void *ctx, uint32_t domid, uint64_t *sum, struct xen
 static const struct xend_backend_ops sim_ops = {
     XEND_BACKEND_OPS_INIT,
     .name = "sim",
-    .flags = 0,
+    /* simhv keeps a domain's console output while no stream is open (simhv/console.h) */
+    .flags = XEND_BACKEND_CONSOLE_KEEPS_OUTPUT,
     .priority = 10,
     .probe = sim_probe,
     .open = sim_open,

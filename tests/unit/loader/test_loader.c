@@ -457,6 +457,29 @@ static void a_plugin_built_on_the_frozen_1_0_headers_loads_and_works(void **stat
 #endif
 }
 
+static void a_backend_may_set_only_the_flags_this_abi_defines(void **state)
+{
+    (void)state;
+    static const struct xend_backend_ops known = {
+        XEND_BACKEND_OPS_INIT,
+        .name = "flags-known",
+        .flags = XEND_BACKEND_CONSOLE_KEEPS_OUTPUT,
+    };
+    static const struct xend_backend_ops unknown = {
+        XEND_BACKEND_OPS_INIT,
+        .name = "flags-unknown",
+        .flags = XEND_BACKEND_CONSOLE_KEEPS_OUTPUT | (1u << 9),
+    };
+    assert_int_equal(xend_hv_add(NULL, &unknown, NULL), -XEND_EINVAL);
+    assert_int_equal(xend_hv_add(NULL, &known, NULL), 0);
+    struct xend_err err = {0};
+    assert_int_equal(xend_hv_open("flags-unknown", &err), -XEND_ENOENT);
+    assert_int_equal(xend_hv_open("flags-known", &err), 0);
+    assert_int_equal(xend_hv(NULL)->flags, XEND_BACKEND_CONSOLE_KEEPS_OUTPUT);
+    xend_hv_close();
+    xend_hv_remove_owner(NULL);
+}
+
 static void stopping_drops_every_registration(void **state)
 {
     (void)state;
@@ -498,6 +521,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_plugin_built_on_the_frozen_1_0_headers_loads_and_works,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_backend_may_set_only_the_flags_this_abi_defines, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(stopping_drops_every_registration, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -54,6 +54,14 @@ static const struct xend_backend_ops hv_ops = {
     .console_open = hv_console_open,
 };
 
+/* The same hypervisor, promising to keep console output while no stream is open. */
+static const struct xend_backend_ops hv_keeps_ops = {
+    XEND_BACKEND_OPS_INIT,
+    .name = "testhv-keeps",
+    .flags = XEND_BACKEND_CONSOLE_KEEPS_OUTPUT,
+    .console_open = hv_console_open,
+};
+
 /* ---- helpers ---- */
 
 static const struct xend_host *host;
@@ -71,8 +79,8 @@ static int free_port(void)
     return ntohs(sa.sin_port);
 }
 
-static int setup_with_replay(const char *takeover, const char *buffer_max,
-                             const char *replay_max)
+static int setup_on(const struct xend_backend_ops *ops, const char *takeover,
+                    const char *buffer_max, const char *replay_max)
 {
     memset(&hv, 0, sizeof(hv));
     for (int i = 0; i < 8; i++)
@@ -88,8 +96,20 @@ static int setup_with_replay(const char *takeover, const char *buffer_max,
         fake_host_config_set("console-buffer-max", buffer_max);
     if (replay_max)
         fake_host_config_set("console-replay-max", replay_max);
-    fake_host_backend_set(&hv_ops, NULL);
+    fake_host_backend_set(ops, NULL);
     return fake_host_init_plugin(&xend_plugin_desc);
+}
+
+static int setup_with_replay(const char *takeover, const char *buffer_max,
+                             const char *replay_max)
+{
+    return setup_on(&hv_ops, takeover, buffer_max, replay_max);
+}
+
+static int setup_on_demand(void **state)
+{
+    (void)state;
+    return setup_on(&hv_keeps_ops, NULL, NULL, NULL);
 }
 
 static int setup_with(const char *takeover, const char *buffer_max)
@@ -266,6 +286,18 @@ static bool ring_has(void *arg)
     struct console_stats st;
     console_stats_get(console_at(base + 1), &st);
     return st.buffered == want->buffered;
+}
+
+static bool not_streaming(void *arg)
+{
+    struct console_stats st;
+    console_stats_get(console_at(*(int *)arg), &st);
+    return !st.streaming;
+}
+
+static bool fake_host_loop_until_false_streaming(int port)
+{
+    return fake_host_loop_until(not_streaming, &port, WAIT_MS);
 }
 
 static char *describe_text(struct xend_domain *dom)
@@ -862,6 +894,105 @@ static void test_bad_console_port_in_config_fails_create(void **state)
     assert_string_equal(err.msg, "invalid console port: 70000");
 }
 
+/* ---- a backend that keeps console output: streams only while a client is connected ---- */
+
+static bool streaming(int port)
+{
+    struct console_stats st;
+    console_stats_get(console_at(port), &st);
+    return st.streaming;
+}
+
+static void test_on_demand_a_stream_is_open_only_while_a_client_is_connected(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    assert_int_equal(hv.opens, 0);
+    assert_false(streaming(base + 1));
+    int fd = attach_client(base + 1);
+    assert_int_equal(hv.opens, 1);
+    assert_int_equal(hv.domid[0], 1);
+    assert_true(streaming(base + 1));
+    write_all(hv.guest[0], "kept for you\n");
+    assert_string_equal(read_until(fd, "\n")->buf, "kept for you\n");
+    write_all(fd, "ls\n");
+    assert_string_equal(read_until(hv.guest[0], "\n")->buf, "ls\n");
+    detach_client(fd, base + 1);
+    /* The backend sees its stream end and keeps the output until the next client. */
+    assert_true(read_eof(hv.guest[0]));
+    assert_false(streaming(base + 1));
+    fd = attach_client(base + 1);
+    assert_int_equal(hv.opens, 2);
+    write_all(hv.guest[1], "again\n");
+    assert_string_equal(read_until(fd, "\n")->buf, "again\n");
+    close(fd);
+}
+
+static void test_on_demand_output_already_sent_stays_for_the_next_client(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int fd = attach_client(base + 1);
+    /* Sent by the backend, not yet read by the plugin, when the client is dropped. */
+    write_all(hv.guest[0], "in flight\n");
+    console_client_drop(console_at(base + 1), "request");
+    close(fd);
+    assert_true(read_eof(hv.guest[0]));
+    fd = attach_client(base + 1);
+    assert_string_equal(read_until(fd, "\n")->buf, "in flight\n");
+    close(fd);
+}
+
+static void test_on_demand_restart_opens_the_new_instance_when_a_client_comes(void **state)
+{
+    (void)state;
+    struct xend_domain *dom = create_domain(1, NULL);
+    struct xend_err err = {0};
+    fake_host_run_hooks(XEND_HOOK_DESTROY, dom, XEND_HOOK_FOR_RESTART, -1, &err);
+    assert_int_equal(fake_host_run_hooks(XEND_HOOK_RESTART, dom, XEND_HOOK_NORMAL, -1, &err), 0);
+    assert_int_equal(hv.opens, 0);
+    int fd = attach_client(base + 1);
+    assert_int_equal(hv.opens, 1);
+    /* With the client there, the next restart reconnects it at once. */
+    fake_host_run_hooks(XEND_HOOK_DESTROY, dom, XEND_HOOK_FOR_RESTART, -1, &err);
+    assert_true(read_eof(hv.guest[0]));
+    fake_host_run_hooks(XEND_HOOK_RESTART, dom, XEND_HOOK_NORMAL, -1, &err);
+    assert_int_equal(hv.opens, 2);
+    write_all(hv.guest[1], "reborn\n");
+    assert_string_equal(read_until(fd, "\n")->buf, "reborn\n");
+    close(fd);
+}
+
+static void test_on_demand_a_dead_instance_is_not_opened_again(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int fd = attach_client(base + 1);
+    assert_int_equal(hv.opens, 1);
+    close(hv.guest[0]); /* the guest died: its stream ends */
+    hv.guest[0] = -1;
+    assert_true(fake_host_loop_until_false_streaming(base + 1));
+    detach_client(fd, base + 1);
+    fd = attach_client(base + 1);
+    assert_int_equal(hv.opens, 1);
+    assert_false(streaming(base + 1));
+    close(fd);
+}
+
+static void test_on_demand_a_failed_open_keeps_the_create_and_the_client(void **state)
+{
+    (void)state;
+    hv.fail = XEND_EBACKEND;
+    create_domain(1, NULL); /* nothing opened, so nothing to fail */
+    int fd = attach_client(base + 1);
+    assert_false(streaming(base + 1));
+    assert_true(fake_host_log_contains("console stream unavailable"));
+    write_all(fd, "anyone?\n"); /* discarded, harmlessly */
+    fake_host_loop_once(10);
+    assert_true(console_at(base + 1)->cfd >= 0);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -911,6 +1042,19 @@ int main(void)
                                         setup_small_buffer, teardown),
         cmocka_unit_test_setup_teardown(test_drop_episode_ends_when_the_client_catches_up,
                                         setup_small_buffer, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_on_demand_a_stream_is_open_only_while_a_client_is_connected, setup_on_demand,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_on_demand_output_already_sent_stays_for_the_next_client, setup_on_demand,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_on_demand_restart_opens_the_new_instance_when_a_client_comes, setup_on_demand,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_on_demand_a_dead_instance_is_not_opened_again,
+                                        setup_on_demand, teardown),
+        cmocka_unit_test_setup_teardown(test_on_demand_a_failed_open_keeps_the_create_and_the_client,
+                                        setup_on_demand, teardown),
         cmocka_unit_test_setup_teardown(test_bad_console_port_in_config_fails_create, setup,
                                         teardown),
     };
