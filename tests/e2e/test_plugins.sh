@@ -8,6 +8,10 @@
 source "$(dirname "$0")/lib.sh"
 
 TP=$BUILD_DIR/tests/plugins
+# The ABI this xend speaks, from the header it was built with.
+abi_num() { awk -v k="XEND_ABI_$1" '$1 == "#define" && $2 == k { print $3 }' "$SRC_DIR/include/xend/abi.h"; }
+ABI="$(abi_num MAJOR).$(abi_num MINOR)"
+NEWER_MINOR="$(abi_num MAJOR).$(( $(abi_num MINOR) + 1 ))"
 PD=$T/plugins
 mkdir -p "$PD"
 cp "$BUILD_DIR"/lib/xend/plugins/*.so "$PD"/
@@ -24,9 +28,9 @@ expect_match "xend serves" '^\(ls ' "$(xget /xend)"
 # One clear line per refusal, naming the file and the reason.
 log_has() { grep -F -- "$1" "$T/xend.log" >/dev/null; }
 check "wrong major: the log names file and reason" \
-    log_has "plugin refused file=$PD/wrong_major.so reason=\"built for ABI 2.x, this xend speaks 1.1\""
+    log_has "plugin refused file=$PD/wrong_major.so reason=\"built for ABI 2.x, this xend speaks $ABI\""
 check "newer minor: the log names file and reason" \
-    log_has "plugin refused file=$PD/newer_minor.so reason=\"needs ABI 1.2, this xend speaks 1.1\""
+    log_has "plugin refused file=$PD/newer_minor.so reason=\"needs ABI $NEWER_MINOR, this xend speaks $ABI\""
 check "no symbol: the log names file and reason" \
     log_has "plugin refused file=$PD/no_symbol.so reason=\"no xend_plugin_desc symbol\""
 check "bad magic: the log names file and reason" \
@@ -52,9 +56,9 @@ for p in "${refused[@]}"; do
     expect_eq "$p is listed as refused" "(status refused)" "$(status_of "$p.so")"
 done
 expect_match "the listing gives the version and ABI of a loaded plugin" \
-    '\(name good\) \(file [^)]*good.so\) \(version 1.2.3\) \(abi 1.1\)' "$plugins"
+    '\(name good\) \(file [^)]*good.so\) \(version 1.2.3\) \(abi '"$ABI"'\)' "$plugins"
 expect_match "the listing gives the reason of a refusal" \
-    "\(reason 'built for ABI 2.x, this xend speaks 1.1'\)" "$plugins"
+    "\(reason 'built for ABI 2.x, this xend speaks $ABI'\)" "$plugins"
 # The backend not chosen is stopped and unloaded once the sim backend is open (its
 # libraries only cost memory), and says so; the daemon does not map it any more.
 if [ -f "$PD/hv-xenctrl.so" ]; then
