@@ -29,6 +29,7 @@
 #define STOP_WAIT_MS 10000
 
 static FILE *log_file;
+static int log_pid; /* once simhv is the daemon it stays: getpid is a system call per line */
 static volatile sig_atomic_t stop_flag;
 
 void simhv_log(const char *fmt, ...)
@@ -41,11 +42,20 @@ void simhv_log(const char *fmt, ...)
     strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
     va_list ap;
     va_start(ap, fmt);
-    fprintf(log_file, "%s simhv[%d]: ", stamp, (int)getpid());
+    fprintf(log_file, "%s simhv[%d]: ", stamp, log_pid ? log_pid : (int)getpid());
     vfprintf(log_file, fmt, ap);
     fputc('\n', log_file);
-    fflush(log_file);
+    /* The server flushes before it waits (simhv_log_flush): a burst of creates writes its
+     * lines together instead of one write each. Before serving, every line goes out now. */
+    if (log_pid == 0)
+        fflush(log_file);
     va_end(ap);
+}
+
+void simhv_log_flush(void)
+{
+    if (log_file != NULL)
+        fflush(log_file);
 }
 
 static void log_dmesg(const char *line)
@@ -347,10 +357,12 @@ int main(int argc, char **argv)
     }
     simhv_log("listening on %s: %lld cpus, %lld MB, scheduler %s", sock, cpus, memory,
               simhv_sched_name(m->sched));
+    log_pid = (int)getpid();
 
     simhv_serve(m, lfd, sock, &stop_flag);
 
     simhv_log("stopped");
+    simhv_log_flush();
     simhv_machine_free(m);
     if (pidfile != NULL)
         unlink(pidfile);

@@ -581,6 +581,7 @@ void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
         walk_conns(&s, &busy);
         walk_touched(&s, &busy);
 
+        simhv_log_flush();
         int r = epoll_wait(s.ep, evs, EVENTS_MAX, poll_timeout(&s, busy));
         if (r < 0) {
             if (errno == EINTR)

@@ -34,5 +34,7 @@ void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
 
 /* Log a line (set up by main: a file, stderr or nowhere). */
 void simhv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Write out buffered log lines; the server calls it before every wait. */
+void simhv_log_flush(void);
 
 #endif

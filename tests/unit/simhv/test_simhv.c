@@ -174,6 +174,27 @@ static void test_console_keeps_the_newest_output(void **state)
     simhv_console_free(&c);
 }
 
+static void test_dmesg_drops_whole_old_lines_and_keeps_the_newest(void **state)
+{
+    (void)state;
+    struct simhv_machine *m = machine(256);
+    for (int i = 0; i < 5000; i++)
+        simhv_dmesg(m, "line %05d of a long boot", i);
+    char *log = simhv_dmesg_read(m, false);
+    size_t len = strlen(log);
+    assert_true(len < SIMHV_DMESG_MAX);
+    assert_true(len > SIMHV_DMESG_MAX / 2); /* a cut frees a quarter, not everything */
+    assert_memory_equal(log, "(XEN) line ", 11); /* starts on a whole line */
+    assert_non_null(strstr(log, "(XEN) line 04999 of a long boot\n"));
+    /* every line present is whole and in order, none missing in between */
+    int first = atoi(log + 11), n = 0;
+    for (const char *p = log; (p = strstr(p, "(XEN) line ")) != NULL; p++, n++)
+        assert_int_equal(atoi(p + 11), first + n);
+    assert_int_equal(first + n, 5000);
+    free(log);
+    simhv_machine_free(m);
+}
+
 static void test_console_lines_split_across_writes(void **state)
 {
     (void)state;
@@ -545,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_guest_knobs_parse_from_the_command_line),
         cmocka_unit_test(test_guest_knobs_refuse_bad_values),
         cmocka_unit_test(test_console_keeps_the_newest_output),
+        cmocka_unit_test(test_dmesg_drops_whole_old_lines_and_keeps_the_newest),
         cmocka_unit_test(test_console_lines_split_across_writes),
         cmocka_unit_test(test_memory_is_accounted_and_returned),
         cmocka_unit_test(test_unfinished_domains_go_with_their_creator),
