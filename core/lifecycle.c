@@ -41,6 +41,7 @@ static struct {
                              strangers */
     struct xend_timer *check_pending; /* a coalesced check is scheduled */
     uint64_t check_cost_us;           /* what the last check took */
+    uint64_t checks;                  /* checks done so far */
 } LC;
 
 void xend_lifecycle_adopt_hold(bool hold)
@@ -480,6 +481,7 @@ struct create {
     struct xend_err err;
     int rc;
     bool held; /* no intent record: the backend holds the domain until dom_confirm */
+    uint64_t checks_before; /* LC.checks when it began: a later one skipped it as busy */
 };
 
 static void create_reply(struct create *c)
@@ -526,7 +528,10 @@ static void create_acknowledged(void *arg, int rc)
                           c->dom->id, xend_err_msg(&e));
     }
     c->dom->busy = false;
-    schedule_check(); /* it may have exited while held busy */
+    /* A check that ran while it was busy skipped it, and it may have exited since: look
+     * again. With none, an exit would have scheduled one that is still to come. */
+    if (LC.checks != c->checks_before)
+        schedule_check();
     xend_log_info("domain created", "domain=%s id=%u", c->dom->name, c->dom->id);
     xend_lifecycle_emit("xend.domain.create", c->dom, NULL);
     create_reply(c);
@@ -618,6 +623,7 @@ int xend_lifecycle_create_args(struct xend_domain *dom, struct xend_dom_create *
 void xend_lifecycle_create(struct xend_sxp *config, xend_lifecycle_done_fn *done, void *arg)
 {
     struct create *c = xend_xcalloc(1, sizeof(*c));
+    c->checks_before = LC.checks;
     c->done = done;
     c->arg = arg;
     c->rc = xend_lifecycle_prepare(config, &c->dom, &c->err);
@@ -1094,6 +1100,7 @@ static void check_domains(void);
 
 void xend_lifecycle_check(void)
 {
+    LC.checks++;
     uint64_t t0 = xend_clock_ns();
     check_domains();
     LC.check_cost_us = (xend_clock_ns() - t0) / 1000u;
