@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -617,6 +618,56 @@ static void *refill_main(void *arg)
     return NULL;
 }
 
+/* What a namespace directory is called while mkdir_spread makes it (never a namespace:
+ * those do not start with '.'). */
+#define NS_MAKING_PREFIX ".ns-making-"
+
+/*
+ * mkdir of a namespace right under the state dir, placed at random: made under a random
+ * name, then renamed into place. ext4's Orlov allocator starts its search for a top
+ * directory's group at the hash of its name, and the fewest-directories groups tie, so a
+ * fixed name ("domain") got the same group every time, the group whose inodes the last
+ * state dir there had just freed, and an inode next to freshly freed ones costs a scan of
+ * all of them (docs/store.md, "Where the records' inodes go"). -1 with errno (EEXIST when
+ * it is there already).
+ */
+static int mkdir_spread(int rootfd, const char *name)
+{
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+        r = xend_clock_ns();
+    char tmp[64];
+    snprintf(tmp, sizeof(tmp), NS_MAKING_PREFIX "%016" PRIx64, r);
+    if (mkdirat(rootfd, tmp, 0700) != 0)
+        return mkdirat(rootfd, name, 0700);
+    if (renameat2(rootfd, tmp, rootfd, name, RENAME_NOREPLACE) == 0)
+        return 0;
+    int e = errno;
+    (void)unlinkat(rootfd, tmp, AT_REMOVEDIR);
+    errno = e;
+    if (e == EEXIST)
+        return -1;
+    /* No RENAME_NOREPLACE here: a plain mkdir, placed as the file system likes. */
+    return mkdirat(rootfd, name, 0700);
+}
+
+/* Remove what a crash inside mkdir_spread left: empty directories under a making name. */
+static void drop_unfinished_namespaces(int rootfd)
+{
+    int fd = dup(rootfd);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (dir == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    for (struct dirent *e; (e = readdir(dir)) != NULL;)
+        if (strncmp(e->d_name, NS_MAKING_PREFIX, strlen(NS_MAKING_PREFIX)) == 0 &&
+            unlinkat(rootfd, e->d_name, AT_REMOVEDIR) == 0)
+            xend_log_info("store unfinished namespace removed", "name=%s", e->d_name);
+    closedir(dir);
+}
+
 /*
  * The cached fd of ns, creating the directories (and making each creation durable in its
  * parent) when `create`. NULL with errno set when absent or on error.
@@ -635,7 +686,8 @@ static struct nsdir *ns_dir(struct xend_store *s, const char *ns, bool create)
         if (slash)
             *slash = '\0';
         made = false;
-        if (create && mkdirat(s->rootfd, path, 0700) == 0) {
+        bool top = parent == s->rootfd;
+        if (create && (top ? mkdir_spread(s->rootfd, path) : mkdirat(s->rootfd, path, 0700)) == 0) {
             made = true;
             if (fsync_dir(parent) != 0)
                 goto fail;
@@ -1349,6 +1401,7 @@ struct xend_store *xend_store_open(const char *dir, xend_store_post_fn *post, vo
         return NULL;
     }
     spread_namespaces(fd);
+    drop_unfinished_namespaces(fd);
     struct xend_store *s = xend_xcalloc(1, sizeof(*s));
     s->dir = xend_xstrdup(dir);
     s->rootfd = fd;

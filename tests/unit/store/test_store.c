@@ -15,11 +15,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -944,6 +944,84 @@ static void test_the_state_dir_is_marked_as_a_top_dir_for_the_allocator(void **s
     assert_true(flags & FS_TOPDIR_FL);
 }
 
+static bool dir_has_making_leftover(const char *path)
+{
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    bool found = false;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (strncmp(e->d_name, ".ns-making-", 11) == 0)
+            found = true;
+    closedir(d);
+    return found;
+}
+
+/* A namespace dir is made under a temporary name and renamed: none of those stay behind. */
+static void test_namespace_dirs_are_made_in_place_with_nothing_left_over(void **state)
+{
+    struct fx *f = *state;
+    put_text_sync(f->store, "domain", "vm1", "(vm1)");
+    put_text_sync(f->store, "plugin/vnet", "n1", "(n1)");
+    char p[128];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/domain", f->dir);
+    assert_int_equal(stat(p, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    snprintf(p, sizeof(p), "%s/plugin/vnet", f->dir);
+    assert_int_equal(stat(p, &st), 0);
+    assert_false(dir_has_making_leftover(f->dir));
+    assert_record(f->store, "domain", "vm1", "(vm1)");
+}
+
+/* A crash between the mkdir and the rename leaves an empty directory: the next start drops it. */
+static void test_a_namespace_dir_left_half_made_is_removed_at_the_next_start(void **state)
+{
+    struct fx *f = *state;
+    put_text_sync(f->store, "domain", "vm1", "(vm1)");
+    xend_store_close(f->store);
+    char p[128];
+    snprintf(p, sizeof(p), "%s/.ns-making-00000000deadbeef", f->dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    struct xend_err err = {0};
+    f->store = xend_store_open(f->dir, fake_post, NULL, &err);
+    assert_non_null(f->store);
+    assert_false(dir_has_making_leftover(f->dir));
+    assert_int_equal(log_matches("store unfinished namespace removed"), 1);
+    assert_record(f->store, "domain", "vm1", "(vm1)");
+}
+
+/*
+ * ext4 places a top directory by the hash of its name among the groups with the fewest
+ * directories, so "domain" made, removed and made again came back to the same inode, next
+ * to the inodes its records had just freed. Made under a random name it lands apart.
+ */
+static void test_a_namespace_dir_made_again_lands_elsewhere_on_ext4(void **state)
+{
+    struct fx *f = *state;
+    struct statfs sf;
+    if (statfs(f->dir, &sf) != 0 || sf.f_type != EXT4_SUPER_MAGIC)
+        skip();
+    char p[128];
+    snprintf(p, sizeof(p), "%s/domain", f->dir);
+    ino_t first = 0;
+    bool moved = false;
+    for (int round = 0; round < 6; round++) {
+        xend_store_close(f->store);
+        rm_rf(p);
+        struct xend_err err = {0};
+        f->store = xend_store_open(f->dir, fake_post, NULL, &err);
+        assert_non_null(f->store);
+        put_text_sync(f->store, "domain", "vm1", "(vm1)");
+        struct stat st;
+        assert_int_equal(stat(p, &st), 0);
+        if (round == 0)
+            first = st.st_ino;
+        else if (st.st_ino != first)
+            moved = true;
+    }
+    assert_true(moved);
+}
+
 static void test_open_reports_an_unusable_dir(void **state)
 {
     (void)state;
@@ -980,6 +1058,9 @@ int main(void)
         T(test_syncfs_mode_is_as_durable_as_fdatasync),
         T(test_lastboot_detects_a_reboot_and_records_the_current_boot),
         T(test_the_state_dir_is_marked_as_a_top_dir_for_the_allocator),
+        T(test_namespace_dirs_are_made_in_place_with_nothing_left_over),
+        T(test_a_namespace_dir_left_half_made_is_removed_at_the_next_start),
+        T(test_a_namespace_dir_made_again_lands_elsewhere_on_ext4),
         cmocka_unit_test(test_open_reports_an_unusable_dir),
 #undef T
     };
