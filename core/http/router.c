@@ -28,10 +28,16 @@ struct xend_http_route {
     size_t nseg;
     char *seg[MAX_SEGS]; /* literal text, or the capture name when cap[i] */
     bool cap[MAX_SEGS];
+    /* Routes of one pattern share its number, and the first of them in the list stands for
+     * it: a request compares the path with each pattern once, then numbers, not strings
+     * (a walk of every route with strcmp was a tenth of a GET's cost in xend). */
+    unsigned pattern;
+    bool pattern_first;
     struct xend_http_route *next;
 };
 
 static struct xend_http_route *routes;
+static unsigned next_pattern = 1;
 static xend_http_domain_resolver_fn *resolver;
 
 void xend_http_set_domain_resolver(xend_http_domain_resolver_fn *fn)
@@ -186,7 +192,10 @@ int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *rout
 
     struct xend_http_route **tail = &routes;
     for (struct xend_http_route *o = routes; o != NULL; o = o->next) {
-        if ((o->methods & r->methods) && same_pattern(o, r) && same_op(o->op, r->op)) {
+        bool same = r->pattern ? o->pattern == r->pattern : same_pattern(o, r);
+        if (same)
+            r->pattern = o->pattern;
+        if ((o->methods & r->methods) && same && same_op(o->op, r->op)) {
             xend_log_emit(NULL, XEND_LOG_ERROR, "route conflict",
                           "method=%s path=%s op=%s plugin=%s registered_by=%s",
                           method_names(o->methods & r->methods), r->path, r->op ? r->op : "-",
@@ -195,6 +204,10 @@ int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *rout
             return -XEND_EEXIST;
         }
         tail = &o->next;
+    }
+    if (r->pattern == 0) {
+        r->pattern = next_pattern++;
+        r->pattern_first = true;
     }
     *tail = r;
     return 0;
@@ -207,6 +220,20 @@ fail:
                       : "-",
                   xend_err_msg(&err));
     return rc;
+}
+
+/* Take *pp out of the list and free it; the next route of its pattern stands for it. */
+static void route_unlink(struct xend_http_route **pp)
+{
+    struct xend_http_route *r = *pp;
+    *pp = r->next;
+    if (r->pattern_first)
+        for (struct xend_http_route *o = r->next; o != NULL; o = o->next)
+            if (o->pattern == r->pattern) {
+                o->pattern_first = true;
+                break;
+            }
+    route_free(r);
 }
 
 int xend_http_route_remove(struct xend_plugin *owner, const struct xend_route *route)
@@ -222,8 +249,7 @@ int xend_http_route_remove(struct xend_plugin *owner, const struct xend_route *r
             struct xend_http_route *r = *pp;
             if (r->owner == owner && r->methods == route->methods && same_pattern(r, &probe) &&
                 same_op(r->op, route->op)) {
-                *pp = r->next;
-                route_free(r);
+                route_unlink(pp);
                 rc = 0;
                 break;
             }
@@ -238,13 +264,10 @@ void xend_http_routes_remove_owner(struct xend_plugin *owner)
 {
     struct xend_http_route **pp = &routes;
     while (*pp != NULL) {
-        struct xend_http_route *r = *pp;
-        if (r->owner == owner) {
-            *pp = r->next;
-            route_free(r);
-        } else {
-            pp = &r->next;
-        }
+        if ((*pp)->owner == owner)
+            route_unlink(pp);
+        else
+            pp = &(*pp)->next;
     }
 }
 
@@ -284,7 +307,8 @@ static const struct xend_http_route *best_pattern(char *const *segs, size_t nseg
 {
     const struct xend_http_route *best = NULL;
     for (const struct xend_http_route *r = routes; r != NULL; r = r->next) {
-        if (pattern_matches(r, segs, nseg) && (best == NULL || specificity(r, best) > 0))
+        if (r->pattern_first && pattern_matches(r, segs, nseg) &&
+            (best == NULL || specificity(r, best) > 0))
             best = r;
     }
     return best;
@@ -327,7 +351,7 @@ void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, cons
     bool wants_domain = false;
     const struct xend_http_route *found = NULL;
     for (const struct xend_http_route *r = routes; r != NULL; r = r->next) {
-        if (!same_pattern(r, pat))
+        if (r->pattern != pat->pattern)
             continue;
         if (r->flags & XEND_ROUTE_DOMAIN)
             wants_domain = true;

@@ -263,6 +263,35 @@ static void test_route_remove_and_remove_owner(void **state)
     xend_http_request_free(req);
 }
 
+/* The first route registered for a pattern stands for it in matching: when it goes, the
+ * pattern's other routes must still be found, and a route added again must join them. */
+static void test_removing_the_first_route_of_a_pattern_keeps_its_others(void **state)
+{
+    (void)state;
+    struct xend_route info = {XEND_ROUTE_INIT,         .methods = XEND_HTTP_GET,
+                              .path = "/xend/domain/{domain}", .fn = h_tag,
+                              .flags = XEND_ROUTE_DOMAIN};
+    assert_int_equal(http->route_remove(&plug_a, &info), 0);
+    struct xend_request *req = run_req("POST", "/xend/domain/vm1", "op=pause", NULL, NULL);
+    assert_int_equal(cap.status, 200);
+    assert_string_equal(seen.tag, "pause");
+    xend_http_request_free(req);
+    req = run_req("GET", "/xend/domain/nosuch", NULL, NULL, NULL);
+    assert_int_equal(cap.status, 404); /* the pattern still names a domain */
+    xend_http_request_free(req);
+
+    add(&plug_b, XEND_HTTP_GET, "/xend/domain/{domain}", NULL, h_tag, "info-again",
+        XEND_ROUTE_DOMAIN);
+    req = run_req("GET", "/xend/domain/vm1", NULL, NULL, NULL);
+    assert_string_equal(seen.tag, "info-again");
+    xend_http_request_free(req);
+    /* and a conflict with the pattern's routes is still seen */
+    struct xend_route dup = {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST,
+                             .path = "/xend/domain/{domain}", .op = "pause", .fn = h_tag,
+                             .flags = XEND_ROUTE_DOMAIN};
+    assert_int_equal(http->route_add(&plug_b, &dup), -XEND_EEXIST);
+}
+
 static void test_handler_error_is_200_xend_err(void **state)
 {
     (void)state;
@@ -626,6 +655,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_routes_are_einval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_route_remove_and_remove_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_removing_the_first_route_of_a_pattern_keeps_its_others,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_handler_error_is_200_xend_err, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_forms_follow_negotiation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_printed_sxp_replies_render_like_trees, setup, teardown),
