@@ -587,25 +587,69 @@ void console_free(void *priv)
     free(c);
 }
 
+/* Text built by hand: the item goes into every domain's info in every list, and snprintf
+ * was most of its cost. Stops at the end of the array (which holds the longest item). */
+struct text_out {
+    char *p, *end;
+};
+
+static void text_put(struct text_out *t, const char *s, size_t n)
+{
+    if (n > (size_t)(t->end - t->p))
+        n = (size_t)(t->end - t->p);
+    memcpy(t->p, s, n);
+    t->p += n;
+}
+
+static void text_str(struct text_out *t, const char *s)
+{
+    text_put(t, s, strlen(s));
+}
+
+static void text_int(struct text_out *t, long long v)
+{
+    char d[24];
+    size_t i = sizeof(d);
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        d[--i] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        d[--i] = '-';
+    text_put(t, d + i, sizeof(d) - i);
+}
+
 void console_print(const struct console *c, xend_describe_put_fn *put, void *put_ctx)
 {
-    char text[256];
-    int n = snprintf(text, sizeof(text),
-                     " (console (status %s) (id %lld) (domain %u) (local_port %lld)"
-                     " (remote_port %d) (console_port %d)",
-                     c->closed ? "closed" : c->cfd >= 0 ? "connected" : "listening", c->id,
-                     c->domid, c->id, CONSOLE_REMOTE_PORT, c->port);
-    put(put_ctx, text, (size_t)n);
+    char buf[sizeof(((struct console_text *)0)->data)];
+    struct text_out t = {buf, buf + sizeof(buf)};
+    text_str(&t, " (console (status ");
+    text_str(&t, c->closed ? "closed" : c->cfd >= 0 ? "connected" : "listening");
+    text_str(&t, ") (id ");
+    text_int(&t, c->id);
+    text_str(&t, ") (domain ");
+    text_int(&t, c->domid);
+    text_str(&t, ") (local_port ");
+    text_int(&t, c->id);
+    text_str(&t, ") (remote_port ");
+    text_int(&t, CONSOLE_REMOTE_PORT);
+    text_str(&t, ") (console_port ");
+    text_int(&t, c->port);
+    text_str(&t, ")");
     if (c->cfd >= 0) {
         /* the peer's address as an atom, quoted if it ever needs it */
         struct xend_sxp *host = H->sxp->atom(c->peer_host);
         char *host_text = H->sxp->print(host);
         H->sxp->free(host);
-        n = snprintf(text, sizeof(text), " (connected %s %d)", host_text, c->peer_port);
+        text_str(&t, " (connected ");
+        text_str(&t, host_text);
+        text_str(&t, " ");
+        text_int(&t, c->peer_port);
+        text_str(&t, ")");
         free(host_text);
-        put(put_ctx, text, (size_t)n);
     }
-    put(put_ctx, ")", 1);
+    text_str(&t, ")");
+    put(put_ctx, buf, (size_t)(t.p - buf));
 }
 
 static void put_into_buffer(void *ctx, const char *text, size_t len)
