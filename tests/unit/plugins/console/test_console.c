@@ -280,6 +280,13 @@ static void write_all(int fd, const char *s)
     assert_int_equal(write(fd, s, n), (ssize_t)n);
 }
 
+/* A line written on one end arrives whole on the other (guest -> client or back). */
+static void assert_line_passes(int from, int to, const char *line)
+{
+    write_all(from, line);
+    assert_string_equal(read_until(to, "\n")->buf, line);
+}
+
 static bool ring_has(void *arg)
 {
     struct console_stats *want = arg;
@@ -414,8 +421,7 @@ static void test_console_replay_max_0_keeps_nothing_for_a_late_client(void **sta
     assert_true(fake_host_log_contains("reason=no-client limit=0"));
     /* Live output still flows once a client is there. */
     int fd = attach_client(base + 1);
-    write_all(hv.guest[0], "live\n");
-    assert_string_equal(read_until(fd, "\n")->buf, "live\n");
+    assert_line_passes(hv.guest[0], fd, "live\n");
     close(fd);
 }
 
@@ -513,8 +519,7 @@ static void test_client_line_reaches_guest_and_guest_line_reaches_client(void **
     (void)state;
     create_domain(1, NULL);
     int fd = attach_client(base + 1);
-    write_all(fd, "root\n");
-    assert_string_equal(read_until(hv.guest[0], "\n")->buf, "root\n");
+    assert_line_passes(fd, hv.guest[0], "root\n");
     write_all(hv.guest[0], "Password: ");
     assert_string_equal(read_until(fd, ": ")->buf, "Password: ");
     close(fd);
@@ -531,8 +536,7 @@ static void test_second_client_is_refused_with_the_message(void **state)
     assert_true(r->eof);
     assert_string_equal(r->buf, "Cannot connect to console 1 on domain 1\n");
     /* The first client is untouched. */
-    write_all(hv.guest[0], "still here\n");
-    assert_string_equal(read_until(a, "\n")->buf, "still here\n");
+    assert_line_passes(hv.guest[0], a, "still here\n");
     assert_int_equal(fake_host_event_count("xend.console.connect"), 1);
     close(a);
     close(b);
@@ -548,8 +552,7 @@ static void test_takeover_mode_gives_the_console_to_the_new_client(void **state)
     assert_true(read_eof(a));
     assert_int_equal(fake_host_event_count("xend.console.disconnect"), 1);
     assert_int_equal(fake_host_event_count("xend.console.connect"), 2);
-    write_all(hv.guest[0], "for b\n");
-    assert_string_equal(read_until(b, "\n")->buf, "for b\n");
+    assert_line_passes(hv.guest[0], b, "for b\n");
     close(a);
     close(b);
 }
@@ -642,10 +645,8 @@ static void test_restart_keeps_the_client_and_the_new_stream_flows(void **state)
     fake_host_run_hooks(XEND_HOOK_RESTART, dom, XEND_HOOK_NORMAL, -1, &err);
     assert_int_equal(hv.opens, 2);
     /* ...and the same client talks to the new one. */
-    write_all(hv.guest[1], "reborn\n");
-    assert_string_equal(read_until(fd, "\n")->buf, "reborn\n");
-    write_all(fd, "hello again\n");
-    assert_string_equal(read_until(hv.guest[1], "\n")->buf, "hello again\n");
+    assert_line_passes(hv.guest[1], fd, "reborn\n");
+    assert_line_passes(fd, hv.guest[1], "hello again\n");
     assert_int_equal(fake_host_event_count("xend.console.disconnect"), 0);
     assert_int_equal(fake_host_event_count("xend.console.close"), 0);
     close(fd);
@@ -744,8 +745,7 @@ static void test_reattach_listens_on_the_port_in_the_config(void **state)
     struct console *c = console_at(port);
     assert_int_equal(c->domid, 7);
     int fd = attach_client(port);
-    write_all(hv.guest[0], "after xend restart\n");
-    assert_string_equal(read_until(fd, "\n")->buf, "after xend restart\n");
+    assert_line_passes(hv.guest[0], fd, "after xend restart\n");
     close(fd);
 }
 
@@ -913,18 +913,15 @@ static void test_on_demand_a_stream_is_open_only_while_a_client_is_connected(voi
     assert_int_equal(hv.opens, 1);
     assert_int_equal(hv.domid[0], 1);
     assert_true(streaming(base + 1));
-    write_all(hv.guest[0], "kept for you\n");
-    assert_string_equal(read_until(fd, "\n")->buf, "kept for you\n");
-    write_all(fd, "ls\n");
-    assert_string_equal(read_until(hv.guest[0], "\n")->buf, "ls\n");
+    assert_line_passes(hv.guest[0], fd, "kept for you\n");
+    assert_line_passes(fd, hv.guest[0], "ls\n");
     detach_client(fd, base + 1);
     /* The backend sees its stream end and keeps the output until the next client. */
     assert_true(read_eof(hv.guest[0]));
     assert_false(streaming(base + 1));
     fd = attach_client(base + 1);
     assert_int_equal(hv.opens, 2);
-    write_all(hv.guest[1], "again\n");
-    assert_string_equal(read_until(fd, "\n")->buf, "again\n");
+    assert_line_passes(hv.guest[1], fd, "again\n");
     close(fd);
 }
 
@@ -958,8 +955,7 @@ static void test_on_demand_restart_opens_the_new_instance_when_a_client_comes(vo
     assert_true(read_eof(hv.guest[0]));
     fake_host_run_hooks(XEND_HOOK_RESTART, dom, XEND_HOOK_NORMAL, -1, &err);
     assert_int_equal(hv.opens, 2);
-    write_all(hv.guest[1], "reborn\n");
-    assert_string_equal(read_until(fd, "\n")->buf, "reborn\n");
+    assert_line_passes(hv.guest[1], fd, "reborn\n");
     close(fd);
 }
 
