@@ -334,13 +334,30 @@ static void head_reset(struct conn *k)
     k->nl_state = 0;
 }
 
-/* Scan new input of a request head; false after refusing the request. */
+/* Whether bytes p[0..n) hold anything but CR: a line with text between two line ends. */
+static bool has_text(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != '\r')
+            return true;
+    return false;
+}
+
+/*
+ * Scan new input of a request head; false after refusing the request. Line by line
+ * (memchr), not byte by byte: this runs for every request. The request line may be
+ * max_uri bytes plus its line end, the header lines max_header bytes in all; the head ends
+ * at an empty line (LF or CRLF).
+ */
 static bool head_scan(struct conn *k, const unsigned char *p, size_t n)
 {
-    for (size_t i = 0; i < n && !k->head_done; i++) {
-        k->head_seen++;
+    size_t i = 0;
+    while (i < n && !k->head_done) {
+        const unsigned char *nl = memchr(p + i, '\n', n - i);
+        size_t end = nl ? (size_t)(nl - p) + 1 : n; /* this step's bytes: [i, end) */
+        k->head_seen += end - i;
         if (!k->line_seen) {
-            if (p[i] == '\n') {
+            if (nl) {
                 k->line_seen = true;
                 k->line_len = k->head_seen;
                 k->nl_state = 1;
@@ -352,14 +369,15 @@ static bool head_scan(struct conn *k, const unsigned char *p, size_t n)
                 reject_raw(k, 414, msg);
                 return false;
             }
+            i = end;
             continue;
         }
-        if (p[i] == '\n') {
+        if (has_text(p + i, end - i - (nl ? 1 : 0)))
+            k->nl_state = 0;
+        if (nl) {
             if (k->nl_state == 1)
                 k->head_done = true;
             k->nl_state = 1;
-        } else if (p[i] != '\r') {
-            k->nl_state = 0;
         }
         if (k->head_seen - k->line_len > srv.max_header) {
             char msg[96];
@@ -368,6 +386,7 @@ static bool head_scan(struct conn *k, const unsigned char *p, size_t n)
             reject_raw(k, 431, msg);
             return false;
         }
+        i = end;
     }
     return true;
 }
@@ -389,7 +408,10 @@ static void conn_release(struct conn *k)
 }
 
 /*
- * In front of libevhtp's read callback: the head scan, and pipelining. libevhtp 1.2.18
+ * In front of libevhtp's read callback: the head scan, and pipelining. libevhtp gets a
+ * request's head only once all of it is here (docs/http.md, "Limits"): 1.2.18 assembles a
+ * request line that arrives in pieces wrongly ("/xend/domain/Domain-0" sent a byte at a
+ * time became "/xe-n-d-/d-o-m..."). libevhtp 1.2.18
  * parses one request per call and its "resume" is a no-op on a connection that is not
  * paused, so a second request already in the buffer would wait for more input forever;
  * this loop hands it over again while libevhtp makes progress. A request that arrives
@@ -413,9 +435,15 @@ static void conn_readcb(struct bufferevent *bev, void *arg)
         }
         if (k->ev_req != NULL && req_finished(k->ev_req) && k->head_done)
             head_reset(k); /* what follows is the next request's head */
-        if (!k->head_done && (k->ev_req == NULL || req_finished(k->ev_req)) &&
-            !head_scan(k, evbuffer_pullup(in, (ssize_t)n), n))
-            break;
+        if (!k->head_done && (k->ev_req == NULL || req_finished(k->ev_req))) {
+            /* The head stays in the buffer until it is whole, so what was scanned of it
+             * is its first head_seen bytes. */
+            const unsigned char *p = evbuffer_pullup(in, (ssize_t)n);
+            if (!head_scan(k, p + k->head_seen, n - k->head_seen))
+                break;
+            if (!k->head_done)
+                break; /* libevhtp mangles a request line that arrives in pieces */
+        }
         last = n;
         k->ev_readcb(bev, k->ev_arg); /* may free the connection (then k->dead) */
     }
