@@ -16,6 +16,17 @@
 
 #define MAX_SEGS 16
 
+/* A path pattern and the routes registered for it (by method and op). A request is matched
+ * against each pattern once, then against its own routes only: a walk of every route with
+ * strcmp on each literal segment was a tenth of a GET's cost in xend. */
+struct pattern {
+    size_t nseg;
+    char *seg[MAX_SEGS]; /* literal text, or the capture name when cap[i] */
+    bool cap[MAX_SEGS];
+    struct xend_http_route *routes; /* in registration order */
+    struct pattern *next;
+};
+
 struct xend_http_route {
     struct xend_plugin *owner;
     uint32_t methods;
@@ -25,19 +36,11 @@ struct xend_http_route {
     void *arg;
     uint32_t flags;
     char *doc;
-    size_t nseg;
-    char *seg[MAX_SEGS]; /* literal text, or the capture name when cap[i] */
-    bool cap[MAX_SEGS];
-    /* Routes of one pattern share its number, and the first of them in the list stands for
-     * it: a request compares the path with each pattern once, then numbers, not strings
-     * (a walk of every route with strcmp was a tenth of a GET's cost in xend). */
-    unsigned pattern;
-    bool pattern_first;
-    struct xend_http_route *next;
+    struct pattern *pat;
+    struct xend_http_route *next; /* the next route of its pattern */
 };
 
-static struct xend_http_route *routes;
-static unsigned next_pattern = 1;
+static struct pattern *patterns;
 static xend_http_domain_resolver_fn *resolver;
 
 void xend_http_set_domain_resolver(xend_http_domain_resolver_fn *fn)
@@ -50,9 +53,14 @@ static void route_free(struct xend_http_route *r)
     free(r->path);
     free(r->op);
     free(r->doc);
-    for (size_t i = 0; i < r->nseg; i++)
-        free(r->seg[i]);
     free(r);
+}
+
+static void pattern_free(struct pattern *p)
+{
+    for (size_t i = 0; i < p->nseg; i++)
+        free(p->seg[i]);
+    free(p);
 }
 
 static bool valid_name(const char *s, size_t n)
@@ -69,7 +77,7 @@ static bool valid_name(const char *s, size_t n)
 }
 
 /* Split a pattern into r->seg; "/" alone is zero segments, one trailing '/' is dropped. */
-static int parse_pattern(struct xend_http_route *r, const char *path, struct xend_err *err)
+static int parse_pattern(struct pattern *r, const char *path, struct xend_err *err)
 {
     if (path == NULL || path[0] != '/')
         return xend_err_set(err, XEND_EINVAL, "route path must start with '/'");
@@ -109,7 +117,7 @@ static int parse_pattern(struct xend_http_route *r, const char *path, struct xen
     return 0;
 }
 
-static bool has_capture(const struct xend_http_route *r, const char *name)
+static bool has_capture(const struct pattern *r, const char *name)
 {
     for (size_t i = 0; i < r->nseg; i++)
         if (r->cap[i] && strcmp(r->seg[i], name) == 0)
@@ -118,7 +126,7 @@ static bool has_capture(const struct xend_http_route *r, const char *name)
 }
 
 /* Same pattern shape: equal segment count, literals equal, captures in the same places. */
-static bool same_pattern(const struct xend_http_route *a, const struct xend_http_route *b)
+static bool same_pattern(const struct pattern *a, const struct pattern *b)
 {
     if (a->nseg != b->nseg)
         return false;
@@ -171,15 +179,42 @@ int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *rout
         goto fail;
     }
 
-    struct xend_http_route *r = xend_xcalloc(1, sizeof(*r));
-    rc = parse_pattern(r, route->path, &err);
-    if (rc == 0 && (route->flags & XEND_ROUTE_DOMAIN) && !has_capture(r, "domain"))
+    struct pattern *probe = xend_xcalloc(1, sizeof(*probe));
+    rc = parse_pattern(probe, route->path, &err);
+    if (rc == 0 && (route->flags & XEND_ROUTE_DOMAIN) && !has_capture(probe, "domain"))
         rc = xend_err_set(&err, XEND_EINVAL, "XEND_ROUTE_DOMAIN route %s has no {domain}",
                           route->path);
     if (rc < 0) {
-        route_free(r);
+        pattern_free(probe);
         goto fail;
     }
+    struct pattern **ptail = &patterns;
+    struct pattern *pat = NULL;
+    for (struct pattern *o = patterns; o != NULL && pat == NULL; o = o->next) {
+        if (same_pattern(o, probe))
+            pat = o;
+        ptail = &o->next;
+    }
+    struct xend_http_route **tail = pat ? &pat->routes : NULL;
+    for (struct xend_http_route *o = pat ? pat->routes : NULL; o != NULL; o = o->next) {
+        if ((o->methods & route->methods) && same_op(o->op, route->op)) {
+            xend_log_emit(NULL, XEND_LOG_ERROR, "route conflict",
+                          "method=%s path=%s op=%s plugin=%s registered_by=%s",
+                          method_names(o->methods & route->methods), route->path,
+                          route->op ? route->op : "-", xend_plugin_name(owner),
+                          xend_plugin_name(o->owner));
+            pattern_free(probe);
+            return -XEND_EEXIST;
+        }
+        tail = &o->next;
+    }
+    if (pat == NULL) {
+        pat = *ptail = probe;
+        tail = &pat->routes;
+    } else {
+        pattern_free(probe);
+    }
+    struct xend_http_route *r = xend_xcalloc(1, sizeof(*r));
     r->owner = owner;
     r->methods = route->methods;
     r->path = xend_xstrdup(route->path);
@@ -189,26 +224,7 @@ int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *rout
     r->flags = route->flags;
     if (route->size >= offsetof(struct xend_route, doc) + sizeof(route->doc) && route->doc != NULL)
         r->doc = xend_xstrdup(route->doc);
-
-    struct xend_http_route **tail = &routes;
-    for (struct xend_http_route *o = routes; o != NULL; o = o->next) {
-        bool same = r->pattern ? o->pattern == r->pattern : same_pattern(o, r);
-        if (same)
-            r->pattern = o->pattern;
-        if ((o->methods & r->methods) && same && same_op(o->op, r->op)) {
-            xend_log_emit(NULL, XEND_LOG_ERROR, "route conflict",
-                          "method=%s path=%s op=%s plugin=%s registered_by=%s",
-                          method_names(o->methods & r->methods), r->path, r->op ? r->op : "-",
-                          xend_plugin_name(owner), xend_plugin_name(o->owner));
-            route_free(r);
-            return -XEND_EEXIST;
-        }
-        tail = &o->next;
-    }
-    if (r->pattern == 0) {
-        r->pattern = next_pattern++;
-        r->pattern_first = true;
-    }
+    r->pat = pat;
     *tail = r;
     return 0;
 
@@ -222,38 +238,57 @@ fail:
     return rc;
 }
 
-/* Take *pp out of the list and free it; the next route of its pattern stands for it. */
-static void route_unlink(struct xend_http_route **pp)
+/* Remove the routes of `owner` that `match` accepts (NULL: all of them), at most `max`;
+ * a pattern left without routes goes too. Returns how many went. */
+static size_t routes_remove(struct xend_plugin *owner, bool any_owner,
+                            bool (*match)(const struct xend_http_route *, const void *),
+                            const void *arg, size_t max)
 {
-    struct xend_http_route *r = *pp;
-    *pp = r->next;
-    if (r->pattern_first)
-        for (struct xend_http_route *o = r->next; o != NULL; o = o->next)
-            if (o->pattern == r->pattern) {
-                o->pattern_first = true;
-                break;
+    size_t n = 0;
+    for (struct pattern **pp = &patterns; *pp != NULL && n < max;) {
+        struct pattern *p = *pp;
+        for (struct xend_http_route **rp = &p->routes; *rp != NULL && n < max;) {
+            struct xend_http_route *r = *rp;
+            if ((any_owner || r->owner == owner) && (match == NULL || match(r, arg))) {
+                *rp = r->next;
+                route_free(r);
+                n++;
+            } else {
+                rp = &r->next;
             }
-    route_free(r);
+        }
+        if (p->routes == NULL) {
+            *pp = p->next;
+            pattern_free(p);
+        } else {
+            pp = &p->next;
+        }
+    }
+    return n;
+}
+
+struct route_key {
+    const struct pattern *pat;
+    uint32_t methods;
+    const char *op;
+};
+
+static bool route_is(const struct xend_http_route *r, const void *arg)
+{
+    const struct route_key *k = arg;
+    return r->methods == k->methods && same_pattern(r->pat, k->pat) && same_op(r->op, k->op);
 }
 
 int xend_http_route_remove(struct xend_plugin *owner, const struct xend_route *route)
 {
     if (route == NULL || route->size < offsetof(struct xend_route, op) + sizeof(route->op))
         return -XEND_EINVAL;
-    struct xend_http_route probe = {0};
+    struct pattern probe = {0};
     struct xend_err err = {0};
     int rc = parse_pattern(&probe, route->path, &err);
     if (rc == 0) {
-        rc = -XEND_ENOENT;
-        for (struct xend_http_route **pp = &routes; *pp != NULL; pp = &(*pp)->next) {
-            struct xend_http_route *r = *pp;
-            if (r->owner == owner && r->methods == route->methods && same_pattern(r, &probe) &&
-                same_op(r->op, route->op)) {
-                route_unlink(pp);
-                rc = 0;
-                break;
-            }
-        }
+        struct route_key k = {.pat = &probe, .methods = route->methods, .op = route->op};
+        rc = routes_remove(owner, false, route_is, &k, 1) == 1 ? 0 : -XEND_ENOENT;
     }
     for (size_t i = 0; i < probe.nseg; i++)
         free(probe.seg[i]);
@@ -262,25 +297,15 @@ int xend_http_route_remove(struct xend_plugin *owner, const struct xend_route *r
 
 void xend_http_routes_remove_owner(struct xend_plugin *owner)
 {
-    struct xend_http_route **pp = &routes;
-    while (*pp != NULL) {
-        if ((*pp)->owner == owner)
-            route_unlink(pp);
-        else
-            pp = &(*pp)->next;
-    }
+    routes_remove(owner, false, NULL, NULL, SIZE_MAX);
 }
 
 void xend_http_routes_clear(void)
 {
-    while (routes != NULL) {
-        struct xend_http_route *r = routes;
-        routes = r->next;
-        route_free(r);
-    }
+    routes_remove(NULL, true, NULL, NULL, SIZE_MAX);
 }
 
-static bool pattern_matches(const struct xend_http_route *r, char *const *segs, size_t nseg)
+static bool pattern_matches(const struct pattern *r, char *const *segs, size_t nseg)
 {
     if (r->nseg != nseg)
         return false;
@@ -293,7 +318,7 @@ static bool pattern_matches(const struct xend_http_route *r, char *const *segs, 
 
 /* Positive when a is more specific than b: the first segment where one is literal and the
  * other a capture decides. */
-static int specificity(const struct xend_http_route *a, const struct xend_http_route *b)
+static int specificity(const struct pattern *a, const struct pattern *b)
 {
     for (size_t i = 0; i < a->nseg; i++) {
         if (a->cap[i] != b->cap[i])
@@ -302,15 +327,13 @@ static int specificity(const struct xend_http_route *a, const struct xend_http_r
     return 0;
 }
 
-/* The most specific pattern among the routes matching the path (one of its routes). */
-static const struct xend_http_route *best_pattern(char *const *segs, size_t nseg)
+/* The most specific pattern matching the path, or NULL. */
+static const struct pattern *best_pattern(char *const *segs, size_t nseg)
 {
-    const struct xend_http_route *best = NULL;
-    for (const struct xend_http_route *r = routes; r != NULL; r = r->next) {
-        if (r->pattern_first && pattern_matches(r, segs, nseg) &&
-            (best == NULL || specificity(r, best) > 0))
-            best = r;
-    }
+    const struct pattern *best = NULL;
+    for (const struct pattern *p = patterns; p != NULL; p = p->next)
+        if (pattern_matches(p, segs, nseg) && (best == NULL || specificity(p, best) > 0))
+            best = p;
     return best;
 }
 
@@ -326,7 +349,7 @@ void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, cons
     memset(m, 0, sizeof(*m));
     *domain = NULL;
 
-    const struct xend_http_route *pat = best_pattern(segs, nseg);
+    const struct pattern *pat = best_pattern(segs, nseg);
     if (pat == NULL) {
         /* The message names the path as the client sent it. */
         struct xend_buf p = XEND_BUF_INIT;
@@ -350,9 +373,7 @@ void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, cons
      * names a domain. */
     bool wants_domain = false;
     const struct xend_http_route *found = NULL;
-    for (const struct xend_http_route *r = routes; r != NULL; r = r->next) {
-        if (r->pattern != pat->pattern)
-            continue;
+    for (const struct xend_http_route *r = pat->routes; r != NULL; r = r->next) {
         if (r->flags & XEND_ROUTE_DOMAIN)
             wants_domain = true;
         if (found == NULL && (r->methods & method) && same_op(r->op, op))
@@ -416,10 +437,10 @@ const char *xend_http_route_op(const struct xend_http_route *r)
 void xend_http_routes_posts_for(char *const *segs, size_t nseg, xend_http_route_visit_fn *fn,
                                 void *arg)
 {
-    const struct xend_http_route *pat = best_pattern(segs, nseg);
+    const struct pattern *pat = best_pattern(segs, nseg);
     if (pat == NULL)
         return;
-    for (const struct xend_http_route *r = routes; r != NULL; r = r->next)
-        if ((r->methods & XEND_HTTP_POST) && r->op != NULL && same_pattern(r, pat))
+    for (const struct xend_http_route *r = pat->routes; r != NULL; r = r->next)
+        if ((r->methods & XEND_HTTP_POST) && r->op != NULL)
             fn(r->op, r->doc, arg);
 }
