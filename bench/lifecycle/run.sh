@@ -5,7 +5,8 @@
 #   - durable creates per second (each acknowledged create is in the store), at several
 #     client counts, while growing to 5,000 domains,
 #   - xend's resident memory (VmRSS) with 0, 1,000 and 5,000 domains,
-#   - GET /xend/domain/D per second against the bare libevhtp server with the same body.
+#   - GET /xend/domain/D per second against the bare libevhtp server with the same body,
+#     with client and servers sharing the cpus, then each on a cpu of its own.
 # Prints one line per measurement, then a summary against the targets.
 #
 #   bench/lifecycle/run.sh BUILD_DIR [SECONDS-PER-GET-RUN]
@@ -110,19 +111,32 @@ curl -s -o "$T/body" "http://127.0.0.1:$XEND_PORT$D"
 BARE_PID=$!
 until ! port_free "$BARE_PORT"; do sleep 0.05; done
 # Alternated rounds, the median of each side: on a shared 2-cpu VM one run against the
-# other moves by +-30%.
+# other moves by +-30%. Two placements: "shared", client and server wherever the scheduler
+# puts them (they compete for the cpus), and "pinned", each server on cpu 0 and the client
+# on cpu 1, which compares the servers' own cost per request and moves much less between
+# runs. Pinned needs taskset and two cpus.
 ROUNDS=${ROUNDS:-3}
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-for c in 1 16; do
-    : > "$T/xrates$c"
-    : > "$T/brates$c"
-    for r in $(seq "$ROUNDS"); do
-        "$BL" get -p "$XEND_PORT" -u "$D" -c $c -t "$SECS" -q > "$T/xget$c"
-        sed "s/^/xend body=$(stat -c %s "$T/body") round=$r /" "$T/xget$c"
-        field rate "$T/xget$c" >> "$T/xrates$c"
-        "$BL" get -p "$BARE_PORT" -u "$D" -c $c -t "$SECS" -q > "$T/bget$c"
-        sed "s/^/bare round=$r /" "$T/bget$c"
-        field rate "$T/bget$c" >> "$T/brates$c"
+PLACES=shared
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then PLACES="shared pinned"; fi
+for place in $PLACES; do
+    client=()
+    if [ "$place" = pinned ]; then
+        for t in /proc/"$PID"/task/*; do taskset -pc 0 "${t##*/}" >/dev/null; done
+        taskset -pc 0 "$BARE_PID" >/dev/null
+        client=(taskset -c 1)
+    fi
+    for c in 1 16; do
+        : > "$T/xrates$place$c"
+        : > "$T/brates$place$c"
+        for r in $(seq "$ROUNDS"); do
+            "${client[@]}" "$BL" get -p "$XEND_PORT" -u "$D" -c $c -t "$SECS" -q > "$T/xget$c"
+            sed "s/^/xend $place body=$(stat -c %s "$T/body") round=$r /" "$T/xget$c"
+            field rate "$T/xget$c" >> "$T/xrates$place$c"
+            "${client[@]}" "$BL" get -p "$BARE_PORT" -u "$D" -c $c -t "$SECS" -q > "$T/bget$c"
+            sed "s/^/bare $place round=$r /" "$T/bget$c"
+            field rate "$T/bget$c" >> "$T/brates$place$c"
+        done
     done
 done
 
@@ -142,8 +156,10 @@ for n in ${COUNTS:-1 100 1000 5000}; do
         "$n" "$r" "$r0" "$(awk -v a="$r0" -v b="$r" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')" \
         "$(awk -v a="$r0" -v b="$rl" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')" "$((4096 + 4 * n))"
 done
-for c in 1 16; do
-    x=$(median < "$T/xrates$c"); b=$(median < "$T/brates$c")
-    printf 'GET %s with %s connection(s): xend %s/s, bare libevhtp %s/s = %s%% (medians of %s alternated runs)   target >= 80%%\n' \
-        "$D" "$c" "$x" "$b" "$(awk -v x="$x" -v b="$b" 'BEGIN { printf "%.0f", 100 * x / b }')" "$ROUNDS"
+for place in $PLACES; do
+    for c in 1 16; do
+        x=$(median < "$T/xrates$place$c"); b=$(median < "$T/brates$place$c")
+        printf 'GET %s with %s connection(s), %s: xend %s/s, bare libevhtp %s/s = %s%% (medians of %s alternated runs)   target >= 80%%\n' \
+            "$D" "$c" "$place" "$x" "$b" "$(awk -v x="$x" -v b="$b" 'BEGIN { printf "%.0f", 100 * x / b }')" "$ROUNDS"
+    done
 done
