@@ -326,12 +326,16 @@ static struct xend_sxp *describe_one(struct xend_device *dev)
     return xend_sxp_copy(dev->config);
 }
 
-struct xend_sxp *xend_devices_describe(struct xend_domain *dom)
+void xend_devices_describe_print(struct xend_domain *dom, struct xend_buf *out)
 {
-    struct xend_sxp *l = xend_sxp_list_of("devices", NULL);
-    for (size_t i = 0; i < dom->ndevices; i++)
-        xend_sxp_append_take(l, describe_one(dom->devices[i]));
-    return l;
+    xend_buf_puts(out, "(devices");
+    for (size_t i = 0; i < dom->ndevices; i++) {
+        struct xend_sxp *d = describe_one(dom->devices[i]);
+        xend_buf_putc(out, ' ');
+        xend_sxp_print_buf(d, out);
+        xend_sxp_free(d);
+    }
+    xend_buf_putc(out, ')');
 }
 
 struct xend_sxp *xend_devices_list(struct xend_domain *dom, const char *cls)

@@ -18,6 +18,7 @@
 #include "sxp.h"
 
 struct xend_domain;
+struct xend_buf;
 struct xend_plugin;
 
 struct xend_device {
@@ -53,8 +54,9 @@ void xend_devices_detach_all(struct xend_domain *dom, enum xend_dev_reason reaso
 /* Free every record (class free op first). */
 void xend_devices_free_all(struct xend_domain *dom);
 
-/* (devices (vbd ...) (vif ...)), owned. */
-struct xend_sxp *xend_devices_describe(struct xend_domain *dom);
+/* (devices (vbd ...) (vif ...)) as text, appended to out (a domain info is printed, not
+ * built: a tree per request was two allocations for an empty list). */
+void xend_devices_describe_print(struct xend_domain *dom, struct xend_buf *out);
 /* Descriptions of one class: ((vif ...) ...), owned. */
 struct xend_sxp *xend_devices_list(struct xend_domain *dom, const char *cls);
 struct xend_device *xend_devices_find(struct xend_domain *dom, const char *cls, uint32_t index);

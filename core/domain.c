@@ -702,9 +702,7 @@ void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
     if (dom->restart_time > 0)
         xend_sxp_print_kv(out, "restart_time", xend_sxp_double_text(dom->restart_time).text);
     xend_buf_putc(out, ' ');
-    struct xend_sxp *devices = xend_devices_describe(dom);
-    xend_sxp_print_buf(devices, out);
-    xend_sxp_free(devices);
+    xend_devices_describe_print(dom, out);
     if (dom->config) {
         xend_buf_puts(out, " (config ");
         const char *text = config_text(dom);

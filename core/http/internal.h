@@ -96,10 +96,12 @@ struct xend_http_match {
     char msg[XEND_ERR_MSG_MAX];          /* the error message when status != 0 */
     const struct xend_http_route *route; /* the route to run (status 0); valid only until
                                           * the handler returns */
-    /* Captures of the matched pattern, owned (a deferred request may outlive its route). */
+    /* Captures of the matched pattern: the names owned (a deferred request may outlive its
+     * route), the values borrowed from the segments given to xend_http_route_match (the
+     * request's own). */
     size_t ncap;
     char *cap_name[8];
-    char *cap_value[8];
+    const char *cap_value[8];
 };
 
 /*

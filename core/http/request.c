@@ -336,6 +336,15 @@ static int split_path(struct xend_request *req, struct xend_err *err)
         size_t e = i;
         while (e < len && p[e] != '/')
             e++;
+        if (memchr(p + i, '%', e - i) == NULL) {
+            /* Nothing to decode (the usual case): no buffer. */
+            req->segs[req->nseg++] = text;
+            memcpy(text, p + i, e - i);
+            text[e - i] = '\0';
+            text += e - i + 1;
+            i = e + 1;
+            continue;
+        }
         xend_buf_reset(&seg);
         rc = xend_http_unescape(p + i, e - i, false, &seg, err);
         if (rc < 0)

@@ -364,7 +364,7 @@ void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, cons
     for (size_t i = 0; i < pat->nseg && m->ncap < 8; i++) {
         if (pat->cap[i]) {
             m->cap_name[m->ncap] = xend_xstrdup(pat->seg[i]);
-            m->cap_value[m->ncap] = xend_xstrdup(segs[i]);
+            m->cap_value[m->ncap] = segs[i];
             m->ncap++;
         }
     }
@@ -413,7 +413,6 @@ void xend_http_match_clear(struct xend_http_match *m)
 {
     for (size_t i = 0; i < m->ncap; i++) {
         free(m->cap_name[i]);
-        free(m->cap_value[i]);
     }
     m->ncap = 0;
 }
