@@ -472,6 +472,19 @@ void xend_lifecycle_attach_instance(struct xend_domain *dom, enum xend_hook_poin
     xend_devices_attach_all(dom, build_devices_done, b);
 }
 
+void xend_lifecycle_restored(struct xend_domain *dom, bool unpause,
+                             void (*done)(void *arg, int rc), void *arg)
+{
+    dom->phase = XEND_DOM_LIVE;
+    dom->start_time = xend_loop_wall_time();
+    struct xend_err e = {0};
+    if (unpause && XEND_HV_CALL(dom_unpause, &e, dom->id) < 0)
+        xend_log_warn("unpause after migration failed", "domain=%s error=\"%s\"", dom->name,
+                      xend_err_msg(&e));
+    xend_domain_refresh(dom, &e);
+    xend_lifecycle_persist(dom, done, arg);
+}
+
 /* ---- create ---- */
 
 struct create {
@@ -1214,6 +1227,104 @@ static void restart_after_reconcile(int rc, const struct xend_err *err, struct x
         xend_log_warn("restart at start failed", "error=\"%s\"", xend_err_msg(err));
 }
 
+/* A migrated domain whose take-over a start finishes (load_record). */
+struct taking_over {
+    struct xend_domain *dom;
+    bool unpause;
+};
+
+static void take_over_done(void *arg, int rc)
+{
+    struct taking_over *t = arg;
+    xend_lifecycle_adopt_hold(false);
+    t->dom->busy = false;
+    if (rc < 0)
+        xend_log_error("migrated domain not recorded", "domain=%s id=%u", t->dom->name,
+                       t->dom->id);
+    else
+        xend_log_notice("migrated domain taken over", "domain=%s id=%u", t->dom->name,
+                        t->dom->id);
+    xend_lifecycle_emit("xend.domain.create", t->dom, NULL);
+    free(t);
+    schedule_check(); /* it may have exited while busy */
+}
+
+static void take_over_forgotten(void *arg, int rc)
+{
+    (void)rc;
+    struct taking_over *t = arg;
+    xend_lifecycle_adopt_hold(false);
+    xend_lifecycle_emit("xend.domain.died", t->dom, NULL);
+    xend_domain_free(t->dom);
+    free(t);
+}
+
+static void take_over_attached(int rc, const struct xend_err *err, void *arg)
+{
+    struct taking_over *t = arg;
+    if (rc < 0) {
+        /* The attach rolled back and destroyed the domain (a take-over at migration time
+         * fails the same way): its record goes too. */
+        xend_log_error("migrated domain take-over failed", "domain=%s error=\"%s\"",
+                       t->dom->name, xend_err_msg(err));
+        xend_lifecycle_forget(t->dom, take_over_forgotten, t);
+        return;
+    }
+    xend_lifecycle_restored(t->dom, t->unpause, take_over_done, t);
+}
+
+/*
+ * Migrated in, and the sender had let go, when xend stopped: the domain exists only here.
+ * Finish taking it over as transfer.c would have (recv_take_over): prepare it from its
+ * config, attach its devices (a device the crash left attached is taken over, devscript.c),
+ * run on, record it. Run from the loop once the start's reconcile is over, as a create is:
+ * the device classes' checks want the domains it loads (Domain-0, a driver domain).
+ */
+struct resume_take_over {
+    char key[33];
+    struct xend_sxp *config; /* owned */
+    uint32_t id;
+    bool unpause;
+};
+
+static void take_over_resume(void *arg)
+{
+    struct resume_take_over *r = arg;
+    struct xend_domain *dom = NULL;
+    struct xend_err err = {0};
+    if (xend_lifecycle_prepare(r->config, &dom, &err) < 0) {
+        xend_log_error("migrated domain take-over failed", "key=%s id=%u error=\"%s\"", r->key,
+                       r->id, xend_err_msg(&err));
+        struct xend_err e = {0};
+        XEND_HV_CALL(dom_destroy, &e, r->id);
+        xend_store_del(LC.store, NS_DOMAIN, r->key, NULL, NULL, &e);
+        xend_lifecycle_adopt_hold(false);
+        free(r);
+        return;
+    }
+    snprintf(dom->uuid, sizeof(dom->uuid), "%s", r->key);
+    xend_domain_set_id(dom, r->id);
+    xend_log_notice("migrated domain take-over resumed", "domain=%s id=%u", dom->name, r->id);
+    struct taking_over *t = xend_xcalloc(1, sizeof(*t));
+    t->dom = dom;
+    t->unpause = r->unpause;
+    free(r);
+    dom->busy = true;
+    xend_lifecycle_attach_instance(dom, XEND_HOOK_RESTORE, take_over_attached, t);
+}
+
+static void take_over_later(const char *key, const struct xend_sxp *cfg, uint32_t id,
+                            bool unpause)
+{
+    struct resume_take_over *r = xend_xcalloc(1, sizeof(*r));
+    snprintf(r->key, sizeof(r->key), "%s", key);
+    r->config = xend_sxp_copy(cfg);
+    r->id = id;
+    r->unpause = unpause;
+    xend_lifecycle_adopt_hold(true); /* its domain is no stranger meanwhile */
+    xend_loop_host_table()->timer_add(NULL, 0, false, take_over_resume, r);
+}
+
 struct name_search {
     const char *name;
     uint32_t ids[8];
@@ -1259,7 +1370,9 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
     struct xend_dominfo info = {.size = sizeof(info)};
     bool exists = id >= 0 && XEND_HV_CALL(dom_info, &err, (uint32_t)id, &info) == 0 &&
                   (info.name[0] == '\0' || strcmp(info.name, name) == 0);
-    if (strcmp(phase, "creating") == 0) {
+    const char *received = xend_sxp_child_value(rec, "received", NULL);
+    bool take_over = strcmp(phase, "creating") == 0 && received != NULL && exists;
+    if (strcmp(phase, "creating") == 0 && !take_over) {
         /* Never acknowledged: remove whatever was made. The intent record was written
          * before the hypervisor gave an id, so look for the domain by its name too. */
         if (exists)
@@ -1272,6 +1385,11 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
         xend_store_del(LC.store, NS_DOMAIN, key, NULL, NULL, &err);
         xend_log_notice("unfinished create removed", "domain=%s", name);
         rc->cleaned++;
+        return;
+    }
+    if (take_over) {
+        take_over_later(key, cfg, (uint32_t)id, strcmp(received, "paused") != 0);
+        rc->restored++;
         return;
     }
     struct xend_domain *dom = xend_domain_new(name);

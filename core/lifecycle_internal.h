@@ -25,12 +25,18 @@ int xend_lifecycle_create_args(struct xend_domain *dom, struct xend_dom_create *
 void xend_lifecycle_attach_instance(struct xend_domain *dom, enum xend_hook_point point,
                                     void (*done)(int rc, const struct xend_err *err, void *arg),
                                     void *arg);
+/* A restored or migrated domain whose devices are attached: it is live from now, runs on
+ * if `unpause`, and its record is written; done as for a store put. */
+void xend_lifecycle_restored(struct xend_domain *dom, bool unpause,
+                             void (*done)(void *arg, int rc), void *arg);
 /* Detach devices, DESTROY hooks, destroy in the hypervisor, then restart or forget. */
 void xend_lifecycle_teardown(struct xend_domain *dom, int exit_reason, bool restart,
                              xend_lifecycle_done_fn *done, void *arg);
 /* Persist dom's record with `mark` (taken, may be NULL) appended: (released 1) after a save
  * (the next start takes the domain down and forgets it), (spare ID...) on an incoming
- * migration's intent (the next start's clean-up leaves those ids alone). */
+ * migration's intent (the next start's clean-up leaves those ids alone), (received
+ * running|paused) once the sender of a migration let go (the next start finishes the
+ * take-over instead of removing the domain). */
 void xend_lifecycle_persist_marked(struct xend_domain *dom, struct xend_sxp *mark,
                                    void (*done)(void *arg, int rc), void *arg);
 /* A new random store key (32 hex digits). */

@@ -564,21 +564,10 @@ static void recv_attached(int rc, const struct xend_err *err, void *arg)
         recv_fail(r);
         return;
     }
-    struct xend_domain *dom = r->dom;
-    dom->phase = XEND_DOM_LIVE;
-    dom->start_time = xend_loop_wall_time();
     long long paused = 0;
     xend_sxp_child_int(r->record, "paused", &paused);
-    if (r->path == NULL && !paused) {
-        /* A migrated domain carries on running; a restored one waits for unpause. */
-        struct xend_err e = {0};
-        if (XEND_HV_CALL(dom_unpause, &e, dom->id) < 0)
-            xend_log_warn("unpause after migration failed", "domain=%s error=\"%s\"", dom->name,
-                          xend_err_msg(&e));
-    }
-    struct xend_err e = {0};
-    xend_domain_refresh(dom, &e);
-    xend_lifecycle_persist(dom, recv_acknowledged, r);
+    /* A migrated domain carries on running; a restored one waits for unpause. */
+    xend_lifecycle_restored(r->dom, r->path == NULL && !paused, recv_acknowledged, r);
 }
 
 static void recv_take_over(struct recv *r)
@@ -626,6 +615,17 @@ static void recv_image_work(void *arg)
     }
 }
 
+static void recv_received_durable(void *arg, int rc)
+{
+    struct recv *r = arg;
+    if (rc < 0)
+        xend_log_error("migration take-over not recorded",
+                       "domain=%s id=%u reason=\"cannot write the store: a crash before the "
+                       "take-over ends loses the domain\"",
+                       r->shadow->name, r->domid);
+    recv_take_over(r);
+}
+
 static void recv_image_done(void *arg)
 {
     struct recv *r = arg;
@@ -635,6 +635,21 @@ static void recv_image_done(void *arg)
             XEND_HV_CALL(dom_destroy, &e, r->domid);
         }
         recv_fail(r);
+        return;
+    }
+    if (r->path == NULL) {
+        /*
+         * The sender let go: the domain exists only here now. Say so in its record before
+         * the take-over's steps (devices, scripts), so that a crash among them makes the
+         * next start finish the take-over instead of removing the domain as an unfinished
+         * create (lifecycle.c, load_record; docs/store.md).
+         */
+        long long paused = 0;
+        xend_sxp_child_int(r->record, "paused", &paused);
+        r->shadow->id = r->domid;
+        xend_lifecycle_persist_marked(
+            r->shadow, xend_sxp_list_of("received", paused ? "paused" : "running", NULL),
+            recv_received_durable, r);
         return;
     }
     recv_take_over(r);

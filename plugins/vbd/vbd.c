@@ -442,27 +442,23 @@ static int vbd_parse(void *ctx, struct xend_domain *dom, const struct xend_sxp *
 
 static int vbd_backend_attach(struct vbd_priv *p, struct xend_err *err)
 {
-    void *hctx = NULL;
-    const struct xend_backend_ops *hv = H->hv ? H->hv(&hctx) : NULL;
-    if (hv != NULL && XEND_HAS_MEMBER(hv, dev_attach) && hv->dev_attach != NULL) {
-        char mode[2] = {p->conf.writable ? 'w' : 'r', '\0'};
-        struct xend_sxp *params = S->list();
-        S->append_take(params, S->atom("vbd"));
-        S->add_kv(params, "node", p->node);
-        S->add_kv(params, "dev", p->conf.dev);
-        S->add_kv_int(params, "vdev", p->conf.vdev);
-        S->add_kv(params, "mode", mode);
-        char name[128] = "";
-        /* The devid is the virtual device number, as Xen names vbds (device/vbd/2049). */
-        int rc =
-            hv->dev_attach(hctx, p->d.domid, "vbd", p->conf.vdev, params, name, sizeof(name), err);
-        S->free(params);
-        if (rc < 0)
-            return xend_err_set(err, -rc, "vbd: backend %s cannot attach %s as %s", hv->name,
-                                p->node, p->conf.dev);
-        vbd_log(XEND_LOG_DEBUG, "vbd backend", "domain=%s dev=%s node=%s backend_name=%s",
-                p->d.domname, p->conf.dev, p->node, name);
-    }
+    char mode[2] = {p->conf.writable ? 'w' : 'r', '\0'};
+    struct xend_sxp *params = S->list();
+    S->append_take(params, S->atom("vbd"));
+    S->add_kv(params, "node", p->node);
+    S->add_kv(params, "dev", p->conf.dev);
+    S->add_kv_int(params, "vdev", p->conf.vdev);
+    S->add_kv(params, "mode", mode);
+    char name[128] = "";
+    /* The devid is the virtual device number, as Xen names vbds (device/vbd/2049). */
+    int rc = devscript_backend_attach(&vbd_g.ds, &p->d, "vbd", p->conf.vdev, params, name,
+                                      sizeof(name), err);
+    S->free(params);
+    if (rc < 0)
+        return xend_err_set(err, -rc, "vbd: backend %s cannot attach %s as %s",
+                            devscript_backend_name(&vbd_g.ds), p->node, p->conf.dev);
+    vbd_log(XEND_LOG_DEBUG, "vbd backend", "domain=%s dev=%s node=%s backend_name=%s",
+            p->d.domname, p->conf.dev, p->node, name);
     p->attached = true;
     return 0;
 }

@@ -435,6 +435,35 @@ const struct xend_device *devscript_device_of(const struct devscript *ds, const 
     return f.found;
 }
 
+int devscript_backend_attach(const struct devscript *ds, const struct devscript_dev *d,
+                             const char *cls, uint32_t devid, const struct xend_sxp *params,
+                             char *name, size_t name_len, struct xend_err *err)
+{
+    void *hctx = NULL;
+    const struct xend_backend_ops *hv = ds->host->hv ? ds->host->hv(&hctx) : NULL;
+    if (hv == NULL || !XEND_HAS_MEMBER(hv, dev_attach) || hv->dev_attach == NULL)
+        return 0;
+    int rc = hv->dev_attach(hctx, d->domid, cls, devid, params, name, name_len, err);
+    if (rc != -XEND_EEXIST || !XEND_HAS_MEMBER(hv, dev_detach) || hv->dev_detach == NULL)
+        return rc;
+    struct xend_err e = {0};
+    if (hv->dev_detach(hctx, d->domid, cls, devid, &e) < 0)
+        return rc;
+    ds->host->log->emit(ds->self, XEND_LOG_NOTICE, "device taken over",
+                        "class=%s domain=%s devid=%u reason=\"already attached: an attach "
+                        "cut short\"",
+                        cls, d->domname, devid);
+    *err = (struct xend_err){0};
+    return hv->dev_attach(hctx, d->domid, cls, devid, params, name, name_len, err);
+}
+
+const char *devscript_backend_name(const struct devscript *ds)
+{
+    void *hctx = NULL;
+    const struct xend_backend_ops *hv = ds->host->hv ? ds->host->hv(&hctx) : NULL;
+    return hv ? hv->name : "none";
+}
+
 int devscript_backend_detach(const struct devscript *ds, const struct devscript_dev *d,
                              const char *cls, uint32_t devid, struct xend_err *err)
 {

@@ -157,6 +157,19 @@ int devscript_job_cancelled(const struct devscript *ds, const struct devscript_j
 const struct xend_device *devscript_device_of(const struct devscript *ds, const char *cls,
                                               const struct xend_sxp *config);
 
+/*
+ * Ask the hypervisor backend to attach d's device (cls, devid) with `params` (borrowed),
+ * writing its back-end name into name[0..name_len); 0 without doing anything when the
+ * backend has no device calls. A device the backend already has on this instance is the
+ * trace of an attach cut short by a crash (a migrated domain whose take-over the next
+ * start finishes, docs/store.md): it is detached and attached again. Returns 0 or the
+ * backend's negative XEND_E code with err set.
+ */
+int devscript_backend_attach(const struct devscript *ds, const struct devscript_dev *d,
+                             const char *cls, uint32_t devid, const struct xend_sxp *params,
+                             char *name, size_t name_len, struct xend_err *err);
+/* The name of the hypervisor backend in use ("sim", "xenctrl"), for messages; "none". */
+const char *devscript_backend_name(const struct devscript *ds);
 /* Ask the hypervisor backend to detach d's device (cls, devid); 0 when the backend has no
  * device calls. Returns 0 or the backend's negative XEND_E code with err set. */
 int devscript_backend_detach(const struct devscript *ds, const struct devscript_dev *d,

@@ -386,23 +386,20 @@ static int vif_backend_attach(struct vif_priv *p, struct xend_err *err)
     uint32_t idx = H->device->index(p->d.dev);
     snprintf(p->name, sizeof(p->name), "vif%u.%u", p->d.domid, idx);
 
-    void *hctx = NULL;
-    const struct xend_backend_ops *hv = H->hv ? H->hv(&hctx) : NULL;
-    if (hv != NULL && XEND_HAS_MEMBER(hv, dev_attach) && hv->dev_attach != NULL) {
-        struct xend_sxp *params = S->list();
-        S->append_take(params, S->atom("vif"));
-        S->add_kv(params, "mac", p->conf.mac);
-        S->add_kv(params, "bridge", p->conf.bridge);
-        if (p->conf.vifname)
-            S->add_kv(params, "vifname", p->conf.vifname);
-        char name[64] = "";
-        int rc = hv->dev_attach(hctx, p->d.domid, "vif", idx, params, name, sizeof(name), err);
-        S->free(params);
-        if (rc < 0)
-            return xend_err_set(err, -rc, "vif: backend %s cannot attach %s", hv->name, p->name);
-        if (name[0] != '\0')
-            snprintf(p->name, sizeof(p->name), "%s", name);
-    }
+    struct xend_sxp *params = S->list();
+    S->append_take(params, S->atom("vif"));
+    S->add_kv(params, "mac", p->conf.mac);
+    S->add_kv(params, "bridge", p->conf.bridge);
+    if (p->conf.vifname)
+        S->add_kv(params, "vifname", p->conf.vifname);
+    char name[64] = "";
+    int rc = devscript_backend_attach(&vif_g.ds, &p->d, "vif", idx, params, name, sizeof(name), err);
+    S->free(params);
+    if (rc < 0)
+        return xend_err_set(err, -rc, "vif: backend %s cannot attach %s",
+                            devscript_backend_name(&vif_g.ds), p->name);
+    if (name[0] != '\0')
+        snprintf(p->name, sizeof(p->name), "%s", name);
     if (p->conf.vifname)
         snprintf(p->name, sizeof(p->name), "%s", p->conf.vifname);
     p->backend_attached = true;

@@ -7,6 +7,9 @@
 #  - local migration: the receiver's intent is durable before the hypervisor holds the
 #    new domain, so a crash before the take-over removes the new domain and keeps the
 #    source (same name, same id, same memory), whatever order the records load in.
+#  - local migration, after the source let go: the receiver marks its record (received)
+#    first, so a crash while it takes the domain over makes the next start finish the
+#    take-over (the half-attached vif taken over too) instead of losing the domain.
 #  - restore: a crash before it is acknowledged removes the half-restored domain, and the
 #    file restores again.
 # The windows are held open by a vif script that waits while $T/hold exists.
@@ -25,7 +28,7 @@ exit 0
 SCRIPT
 
 sum() { xget "/xend/domain/$1?op=mem_checksum" | grep -oE '[0-9]+\)$' | tr -d ')'; }
-domid() { xget "/xend/domain/$1" | grep -oE '\(id [0-9]+\)' | grep -oE '[0-9]+'; }
+domid() { xget "/xend/domain/$1" | grep -oE '^\(domain \(id [0-9]+\)' | grep -oE '[0-9]+'; }
 names() { xget /xend/domain | tr -d '()\n' | tr ' ' '\n' | grep -v '^$' | sort | tr '\n' ' '; }
 held() { [ "$(grep -c "^$1 held" "$T/vif.log" 2>/dev/null)" -ge "${2:-1}" ]; }
 crash() {
@@ -87,6 +90,42 @@ wait_until 10 only_sc2 && ok "the half-received copy is removed, not adopted" ||
 grep -q 'unfinished create removed.*sc2' "$T/xend.log" && ok "the receiver's intent was found" ||
     not_ok "the receiver's intent was found" "$(grep -i sc2 "$T/xend.log" | tail -3)"
 xpost /xend/domain/sc2 op=destroy >/dev/null
+
+# ---- local migration: crash while the receiver takes the domain over, after the source
+# let go. The domain then exists only on the receiving side: the next start must finish
+# the take-over (its vif, half attached at the crash, taken over too), not remove it.
+xpost /xend/domain op=create "config=$(vm_config sc4 32 "$(vif 4)")" >/dev/null
+expect_eq "sc4 created" 201 "$(http_status)"
+id4=$(domid sc4)
+s4=$(sum sc4)
+: > "$T/vif.log"
+touch "$T/hold-up"
+( xpost /xend/domain/sc4 op=migrate "destination=127.0.0.1:$RELOC_PORT" live=0 > "$T/mig4.out" ) &
+wait_until 20 held up && ok "the source let go and the receiver is bringing up sc4's vif" ||
+    not_ok "the source let go and the receiver is bringing up sc4's vif" "$(cat "$T/vif.log")"
+grep -q '^down ' "$T/vif.log" && ok "the source's vif went down first" ||
+    not_ok "the source's vif went down first" "$(cat "$T/vif.log")"
+crash
+grep -rqE "\(phase creating\).*\(received paused\)" "$T/state/domain" &&
+    ok "the receiver recorded that the domain is its own now" ||
+    not_ok "the receiver recorded that the domain is its own now" "$(cat "$T"/state/domain/* | head -c 600)"
+restart
+taken() { grep -q 'migrated domain taken over domain=sc4' "$T/xend.log"; }
+wait_until 10 taken && ok "the next start finished the take-over" ||
+    not_ok "the next start finished the take-over" "$(grep -i sc4 "$T/xend.log" | tail -5)"
+new4=$(domid sc4)
+[ -n "$new4" ] && [ "$new4" != "$id4" ] && ok "sc4 is the received copy (id $id4 -> $new4)" ||
+    not_ok "sc4 is the received copy" "ids $id4 -> '$new4'"
+expect_eq "with the memory it had" "$s4" "$(sum sc4)"
+expect_match "still paused, as it was sent" '^..p' "$(xget /xend/domain/sc4 | grep -oE '\(state [^)]*\)' | cut -c8-)"
+grep -q 'device taken over plugin=vif class=vif domain=sc4' "$T/xend.log" && ok "its half-attached vif was taken over" ||
+    not_ok "its half-attached vif was taken over" "$(grep -i 'sc4' "$T/xend.log" | tail -5)"
+only_sc4() { [ "$(names)" = "Domain-0 sc4 " ]; }
+wait_until 10 only_sc4 && ok "one sc4, nothing else" || not_ok "one sc4, nothing else" "$(names)"
+restart_again() { crash; restart; }
+restart_again
+expect_eq "and it stays across another restart" "$new4" "$(domid sc4)"
+xpost /xend/domain/sc4 op=destroy >/dev/null
 
 # ---- restore: crash while the restored domain's vif comes up
 xpost /xend/domain op=create "config=$(vm_config sc3 32 "$(vif 3)")" >/dev/null

@@ -56,6 +56,7 @@ static struct {
     char cls[16];
     char params[256];
     int fail_attach;
+    int attached_already; /* the next attach finds the device there (a crash cut one short) */
 } B;
 
 static int fb_attach(void *ctx, uint32_t domid, const char *cls, uint32_t devid,
@@ -72,6 +73,10 @@ static int fb_attach(void *ctx, uint32_t domid, const char *cls, uint32_t devid,
     free(p);
     if (B.fail_attach)
         return xend_err_set(err, XEND_EBACKEND, "netback refused");
+    if (B.attached_already) {
+        B.attached_already = 0;
+        return xend_err_set(err, XEND_EEXIST, "device vif %u is already attached", devid);
+    }
     snprintf(name, name_len, "vif%u.%u", domid, devid);
     return 0;
 }
@@ -421,6 +426,24 @@ static void test_failing_up_script_fails_attach_and_undoes_backend(void **state)
     assert_int_equal(B.detach_calls, 1);
 }
 
+/* A device the backend already has on the instance is what an attach cut short by a crash
+ * leaves (a migrated domain whose take-over the next start finishes): it is taken over. */
+static void test_attach_over_a_device_left_attached_detaches_it_first(void **state)
+{
+    (void)state;
+    B.attached_already = 1;
+    init_plugin();
+    struct xend_device *dev = fake_host_device_new(vm1, "vif", 0, "(vif (mac aa:00:00:12:34:56))");
+    char msg[512];
+    assert_int_equal(attach(dev, msg, sizeof(msg)), 0);
+    assert_int_equal(B.attach_calls, 2);
+    assert_int_equal(B.detach_calls, 1);
+    assert_true(fake_host_log_contains("device taken over"));
+    char *log = script_log();
+    assert_non_null(strstr(log, "up"));
+    free(log);
+}
+
 static void test_backend_refusal_fails_attach_without_running_script(void **state)
 {
     (void)state;
@@ -753,6 +776,7 @@ int main(void)
         T(test_backend_without_dev_attach_still_names_vifD_N),
         T(test_vifname_names_the_back_end),
         T(test_failing_up_script_fails_attach_and_undoes_backend),
+        T(test_attach_over_a_device_left_attached_detaches_it_first),
         T(test_backend_refusal_fails_attach_without_running_script),
         T(test_script_past_its_timeout_fails_attach),
         T(test_hotplug_vif_with_a_mac_of_the_same_domain_fails_before_anything),
