@@ -39,6 +39,19 @@ crash() {
 restart() { xend_start "$CONF" || { not_ok "xend restarts"; finish; }; }
 crash_and_restart() { crash; restart; }
 vif() { echo "(device (vif (mac aa:00:00:00:7c:0$1)))"; }
+# migrate_held NAME N HOLD WHAT: create NAME with vif N, keep its id and memory checksum in
+# ID and SUM, then migrate it to this xend with the vif script's HOLD action (up: the
+# receiver's, down: the source's) held open; WHAT says which moment that is.
+migrate_held() {
+    xpost /xend/domain op=create "config=$(vm_config "$1" 32 "$(vif "$2")")" >/dev/null
+    expect_eq "$1 created" 201 "$(http_status)"
+    ID=$(domid "$1")
+    SUM=$(sum "$1")
+    : > "$T/vif.log"
+    touch "$T/hold-$3"
+    ( xpost "/xend/domain/$1" op=migrate "destination=127.0.0.1:$RELOC_PORT" live=0 > "$T/mig-$1.out" ) &
+    wait_until 20 held "$3" && ok "$4" || not_ok "$4" "$(cat "$T/vif.log")"
+}
 
 xend_start "$CONF" || { not_ok "xend starts"; finish; }
 ok "xend starts"
@@ -66,15 +79,9 @@ expect_eq "with the memory it had" "$s1" "$(sum sc1)"
 xpost /xend/domain/sc1 op=destroy >/dev/null
 
 # ---- local migration: crash while the source releases its copy
-xpost /xend/domain op=create "config=$(vm_config sc2 32 "$(vif 2)")" >/dev/null
-expect_eq "sc2 created" 201 "$(http_status)"
-id2=$(domid sc2)
-s2=$(sum sc2)
-: > "$T/vif.log"
-touch "$T/hold-down"
-( xpost /xend/domain/sc2 op=migrate "destination=127.0.0.1:$RELOC_PORT" live=0 > "$T/mig.out" ) &
-wait_until 20 held down && ok "the migration holds the image and the source is letting go" ||
-    not_ok "the migration holds the image and the source is letting go" "$(cat "$T/vif.log")"
+migrate_held sc2 2 down "the migration holds the image and the source is letting go"
+id2=$ID
+s2=$SUM
 crash
 # The records load in key order, which is random: the source's may come after the intent's.
 grep -rqE "\(phase creating\).*\(spare $id2\)" "$T/state/domain" &&
@@ -94,15 +101,9 @@ xpost /xend/domain/sc2 op=destroy >/dev/null
 # ---- local migration: crash while the receiver takes the domain over, after the source
 # let go. The domain then exists only on the receiving side: the next start must finish
 # the take-over (its vif, half attached at the crash, taken over too), not remove it.
-xpost /xend/domain op=create "config=$(vm_config sc4 32 "$(vif 4)")" >/dev/null
-expect_eq "sc4 created" 201 "$(http_status)"
-id4=$(domid sc4)
-s4=$(sum sc4)
-: > "$T/vif.log"
-touch "$T/hold-up"
-( xpost /xend/domain/sc4 op=migrate "destination=127.0.0.1:$RELOC_PORT" live=0 > "$T/mig4.out" ) &
-wait_until 20 held up && ok "the source let go and the receiver is bringing up sc4's vif" ||
-    not_ok "the source let go and the receiver is bringing up sc4's vif" "$(cat "$T/vif.log")"
+migrate_held sc4 4 up "the source let go and the receiver is bringing up sc4's vif"
+id4=$ID
+s4=$SUM
 grep -q '^down ' "$T/vif.log" && ok "the source's vif went down first" ||
     not_ok "the source's vif went down first" "$(cat "$T/vif.log")"
 crash
