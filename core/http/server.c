@@ -58,6 +58,8 @@ struct conn {
     size_t head_seen, line_len;
     bool line_seen, head_done;
     int nl_state;
+    bool last_cr; /* the last byte scanned was CR */
+    bool bare_lf; /* a line of this head ended in LF alone */
 
     bool dispatched; /* the current request's handler ran */
     bool held;       /* reading stopped: a pipelined request waits for a deferred reply */
@@ -327,11 +329,33 @@ static evhtp_res reject_later(struct conn *k, int status, const char *msg)
 
 /* ---- the head scan, ahead of libevhtp's parser ---- */
 
+/*
+ * Give the head's `len` bytes at the start of `in` CRLF line ends. libevhtp 1.2.18 never
+ * answers a head whose lines end in LF alone, which HTTP allows a server to accept and
+ * 2.0's Python server did (`printf 'GET /xend HTTP/1.0\n\n' | nc` worked).
+ */
+static void head_to_crlf(struct evbuffer *in, size_t len)
+{
+    char *old = xend_xmalloc(len);
+    char *crlf = xend_xmalloc(2 * len);
+    size_t m = 0;
+    evbuffer_remove(in, old, len);
+    for (size_t i = 0; i < len; i++) {
+        if (old[i] == '\n' && (i == 0 || old[i - 1] != '\r'))
+            crlf[m++] = '\r';
+        crlf[m++] = old[i];
+    }
+    evbuffer_prepend(in, crlf, m);
+    free(old);
+    free(crlf);
+}
+
 static void head_reset(struct conn *k)
 {
     k->head_seen = k->line_len = 0;
     k->line_seen = k->head_done = false;
     k->nl_state = 0;
+    k->last_cr = k->bare_lf = false;
 }
 
 /* Whether bytes p[0..n) hold anything but CR: a line with text between two line ends. */
@@ -355,6 +379,9 @@ static bool head_scan(struct conn *k, const unsigned char *p, size_t n)
     while (i < n && !k->head_done) {
         const unsigned char *nl = memchr(p + i, '\n', n - i);
         size_t end = nl ? (size_t)(nl - p) + 1 : n; /* this step's bytes: [i, end) */
+        if (nl && !(nl > p + i ? nl[-1] == '\r' : k->last_cr))
+            k->bare_lf = true;
+        k->last_cr = p[end - 1] == '\r';
         k->head_seen += end - i;
         if (!k->line_seen) {
             if (nl) {
@@ -443,6 +470,8 @@ static void conn_readcb(struct bufferevent *bev, void *arg)
                 break;
             if (!k->head_done)
                 break; /* libevhtp mangles a request line that arrives in pieces */
+            if (k->bare_lf)
+                head_to_crlf(in, k->head_seen);
         }
         last = n;
         k->ev_readcb(bev, k->ev_arg); /* may free the connection (then k->dead) */

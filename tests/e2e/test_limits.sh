@@ -100,8 +100,8 @@ expect_eq "400 headers of 60 bytes get 431" 431 "$st"
 still_up "many headers"
 
 # The head arriving a few bytes at a time: xend hands it to libevhtp only once whole
-# (libevhtp 1.2.18 garbled a request line that came in pieces), CRLFs split across reads
-# still end it, and the header limit still counts every byte. (The pauses only split the
+# (libevhtp 1.2.18 garbled a request line that came in pieces), line ends split across
+# reads still end it, and the header limit still counts every byte. (The pauses only split the
 # request into separate reads; the replies are awaited, not slept for.)
 dribble() { # PAUSE_S CHUNK_BYTES REQUEST: send it in pieces, print the status line
     perl -MIO::Socket::INET -e '
@@ -122,6 +122,12 @@ expect_match "a head sent one byte at a time is answered" '^HTTP/1\.1 200 ' "$ou
 out=$(dribble 0.002 3 'POST /xend/domain/Domain-0 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 9\r\n\r\nop=nosuch')
 expect_match "a POST whose head and body come in pieces reads its op" \
     '^HTTP/1\.1 501 Operation not implemented: nosuch' "$out"
+# Lines ended by LF alone, as `printf 'GET /xend HTTP/1.0\n\n' | nc` sends: libevhtp never
+# answered them; xend gives libevhtp the head with CRLFs.
+out=$(dribble 0.001 1000 'GET /xend/domain/Domain-0 HTTP/1.0\n\n')
+expect_match "a head with bare LF line ends is answered" '^HTTP/1\.0 200 ' "$out"
+out=$(dribble 0.002 2 'GET /xend/domain/Domain-0 HTTP/1.1\nHost: x\r\nAccept: */*\n\n')
+expect_match "and one mixing LF and CRLF, in 2-byte pieces" '^HTTP/1\.1 200 ' "$out"
 out=$(dribble 0.001 997 "GET /xend HTTP/1.1\r\nHost: x\r\nX-Big: $(head -c 9000 /dev/zero | tr '\0' h)\r\n\r\n")
 expect_match "headers over the limit in pieces get 431" '^HTTP/1\.1 431 ' "$out"
 still_up "split heads"
