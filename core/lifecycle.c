@@ -1293,10 +1293,12 @@ static void take_over_resume(void *arg)
     struct xend_domain *dom = NULL;
     struct xend_err err = {0};
     if (xend_lifecycle_prepare(r->config, &dom, &err) < 0) {
-        xend_log_error("migrated domain take-over failed", "key=%s id=%u error=\"%s\"", r->key,
-                       r->id, xend_err_msg(&err));
+        /* It holds the only copy of the guest: leave it running, to be adopted (listed
+         * and managed) as a domain xend did not create, rather than destroy it. */
+        xend_log_error("migrated domain take-over failed",
+                       "key=%s id=%u error=\"%s\" action=\"left to be adopted\"", r->key, r->id,
+                       xend_err_msg(&err));
         struct xend_err e = {0};
-        XEND_HV_CALL(dom_destroy, &e, r->id);
         xend_store_del(LC.store, NS_DOMAIN, r->key, NULL, NULL, &e);
         xend_lifecycle_adopt_hold(false);
         free(r);
