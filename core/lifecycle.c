@@ -1227,41 +1227,53 @@ static void restart_after_reconcile(int rc, const struct xend_err *err, struct x
         xend_log_warn("restart at start failed", "error=\"%s\"", xend_err_msg(err));
 }
 
-/* A migrated domain whose take-over a start finishes (load_record). */
-struct taking_over {
-    struct xend_domain *dom;
+/*
+ * Migrated in, and the sender had let go, when xend stopped: the domain exists only here.
+ * A start finishes taking it over as transfer.c would have (recv_take_over): prepare it
+ * from its config, attach its devices (a device the crash left attached is taken over,
+ * devscript.c), run on, record it. It runs from the loop once the start's reconcile is
+ * over, as a create does: the device classes' checks want the domains it loads (Domain-0,
+ * a driver domain). Strangers are not adopted meanwhile.
+ */
+struct take_over {
+    char key[33];
+    struct xend_sxp *config; /* owned until prepared */
+    uint32_t id;
     bool unpause;
+    struct xend_domain *dom; /* once prepared */
 };
+
+static void take_over_end(struct take_over *t)
+{
+    xend_lifecycle_adopt_hold(false);
+    free(t);
+}
 
 static void take_over_done(void *arg, int rc)
 {
-    struct taking_over *t = arg;
-    xend_lifecycle_adopt_hold(false);
+    struct take_over *t = arg;
     t->dom->busy = false;
     if (rc < 0)
-        xend_log_error("migrated domain not recorded", "domain=%s id=%u", t->dom->name,
-                       t->dom->id);
+        xend_log_error("migrated domain not recorded", "domain=%s id=%u", t->dom->name, t->id);
     else
-        xend_log_notice("migrated domain taken over", "domain=%s id=%u", t->dom->name,
-                        t->dom->id);
+        xend_log_notice("migrated domain taken over", "domain=%s id=%u", t->dom->name, t->id);
     xend_lifecycle_emit("xend.domain.create", t->dom, NULL);
-    free(t);
+    take_over_end(t);
     schedule_check(); /* it may have exited while busy */
 }
 
 static void take_over_forgotten(void *arg, int rc)
 {
     (void)rc;
-    struct taking_over *t = arg;
-    xend_lifecycle_adopt_hold(false);
+    struct take_over *t = arg;
     xend_lifecycle_emit("xend.domain.died", t->dom, NULL);
     xend_domain_free(t->dom);
-    free(t);
+    take_over_end(t);
 }
 
 static void take_over_attached(int rc, const struct xend_err *err, void *arg)
 {
-    struct taking_over *t = arg;
+    struct take_over *t = arg;
     if (rc < 0) {
         /* The attach rolled back and destroyed the domain (a take-over at migration time
          * fails the same way): its record goes too. */
@@ -1273,58 +1285,40 @@ static void take_over_attached(int rc, const struct xend_err *err, void *arg)
     xend_lifecycle_restored(t->dom, t->unpause, take_over_done, t);
 }
 
-/*
- * Migrated in, and the sender had let go, when xend stopped: the domain exists only here.
- * Finish taking it over as transfer.c would have (recv_take_over): prepare it from its
- * config, attach its devices (a device the crash left attached is taken over, devscript.c),
- * run on, record it. Run from the loop once the start's reconcile is over, as a create is:
- * the device classes' checks want the domains it loads (Domain-0, a driver domain).
- */
-struct resume_take_over {
-    char key[33];
-    struct xend_sxp *config; /* owned */
-    uint32_t id;
-    bool unpause;
-};
-
 static void take_over_resume(void *arg)
 {
-    struct resume_take_over *r = arg;
-    struct xend_domain *dom = NULL;
+    struct take_over *t = arg;
     struct xend_err err = {0};
-    if (xend_lifecycle_prepare(r->config, &dom, &err) < 0) {
+    int rc = xend_lifecycle_prepare(t->config, &t->dom, &err);
+    t->config = NULL; /* taken */
+    if (rc < 0) {
         /* It holds the only copy of the guest: leave it running, to be adopted (listed
          * and managed) as a domain xend did not create, rather than destroy it. */
         xend_log_error("migrated domain take-over failed",
-                       "key=%s id=%u error=\"%s\" action=\"left to be adopted\"", r->key, r->id,
+                       "key=%s id=%u error=\"%s\" action=\"left to be adopted\"", t->key, t->id,
                        xend_err_msg(&err));
         struct xend_err e = {0};
-        xend_store_del(LC.store, NS_DOMAIN, r->key, NULL, NULL, &e);
-        xend_lifecycle_adopt_hold(false);
-        free(r);
+        xend_store_del(LC.store, NS_DOMAIN, t->key, NULL, NULL, &e);
+        take_over_end(t);
         return;
     }
-    snprintf(dom->uuid, sizeof(dom->uuid), "%s", r->key);
-    xend_domain_set_id(dom, r->id);
-    xend_log_notice("migrated domain take-over resumed", "domain=%s id=%u", dom->name, r->id);
-    struct taking_over *t = xend_xcalloc(1, sizeof(*t));
-    t->dom = dom;
-    t->unpause = r->unpause;
-    free(r);
-    dom->busy = true;
-    xend_lifecycle_attach_instance(dom, XEND_HOOK_RESTORE, take_over_attached, t);
+    snprintf(t->dom->uuid, sizeof(t->dom->uuid), "%s", t->key);
+    xend_domain_set_id(t->dom, t->id);
+    xend_log_notice("migrated domain take-over resumed", "domain=%s id=%u", t->dom->name, t->id);
+    t->dom->busy = true;
+    xend_lifecycle_attach_instance(t->dom, XEND_HOOK_RESTORE, take_over_attached, t);
 }
 
 static void take_over_later(const char *key, const struct xend_sxp *cfg, uint32_t id,
                             bool unpause)
 {
-    struct resume_take_over *r = xend_xcalloc(1, sizeof(*r));
-    snprintf(r->key, sizeof(r->key), "%s", key);
-    r->config = xend_sxp_copy(cfg);
-    r->id = id;
-    r->unpause = unpause;
-    xend_lifecycle_adopt_hold(true); /* its domain is no stranger meanwhile */
-    xend_loop_host_table()->timer_add(NULL, 0, false, take_over_resume, r);
+    struct take_over *t = xend_xcalloc(1, sizeof(*t));
+    snprintf(t->key, sizeof(t->key), "%s", key);
+    t->config = xend_sxp_copy(cfg);
+    t->id = id;
+    t->unpause = unpause;
+    xend_lifecycle_adopt_hold(true);
+    xend_loop_host_table()->timer_add(NULL, 0, false, take_over_resume, t);
 }
 
 struct name_search {
