@@ -394,10 +394,15 @@ static void console_accept_cb(int fd, uint32_t events, void *arg)
 
 /* Whether streams are opened only while a client is connected: the backend keeps the
  * output meanwhile (XEND_BACKEND_CONSOLE_KEEPS_OUTPUT), so an idle domain costs no stream. */
+static const struct xend_backend_ops *console_backend(void **ctx)
+{
+    return H->hv ? H->hv(ctx) : NULL;
+}
+
 static bool console_on_demand(void)
 {
     void *ctx = NULL;
-    const struct xend_backend_ops *ops = H->hv ? H->hv(&ctx) : NULL;
+    const struct xend_backend_ops *ops = console_backend(&ctx);
     return ops != NULL && (ops->flags & XEND_BACKEND_CONSOLE_KEEPS_OUTPUT) != 0;
 }
 
@@ -405,7 +410,7 @@ static bool console_on_demand(void)
 static int console_stream_connect(struct console *c, struct xend_err *err)
 {
     void *ctx = NULL;
-    const struct xend_backend_ops *ops = H->hv ? H->hv(&ctx) : NULL;
+    const struct xend_backend_ops *ops = console_backend(&ctx);
     if (ops == NULL || !XEND_HAS_MEMBER(ops, console_open) || ops->console_open == NULL)
         return xend_err_set(err, XEND_ENOTSUP, "backend %s has no console stream",
                             ops ? ops->name : "(none)");

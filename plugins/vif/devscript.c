@@ -81,12 +81,18 @@ int devscript_check(const struct devscript *ds, const char *name, struct xend_er
     return rc;
 }
 
+/* The hypervisor backend in use and its context (ctx may be NULL), or NULL for none. */
+static const struct xend_backend_ops *backend_of(const struct devscript *ds, void **ctx)
+{
+    void *unused;
+    return ds->host->hv ? ds->host->hv(ctx ? ctx : &unused) : NULL;
+}
+
 bool devscript_dry_run(const struct devscript *ds)
 {
     if (ds->dry_run != DEVSCRIPT_DRY_AUTO)
         return ds->dry_run == DEVSCRIPT_DRY_YES;
-    void *ctx;
-    const struct xend_backend_ops *hv = ds->host->hv ? ds->host->hv(&ctx) : NULL;
+    const struct xend_backend_ops *hv = backend_of(ds, NULL);
     return hv != NULL && hv->name != NULL && strcmp(hv->name, "sim") == 0;
 }
 
@@ -440,7 +446,7 @@ int devscript_backend_attach(const struct devscript *ds, const struct devscript_
                              char *name, size_t name_len, struct xend_err *err)
 {
     void *hctx = NULL;
-    const struct xend_backend_ops *hv = ds->host->hv ? ds->host->hv(&hctx) : NULL;
+    const struct xend_backend_ops *hv = backend_of(ds, &hctx);
     if (hv == NULL || !XEND_HAS_MEMBER(hv, dev_attach) || hv->dev_attach == NULL)
         return 0;
     int rc = hv->dev_attach(hctx, d->domid, cls, devid, params, name, name_len, err);
@@ -459,8 +465,7 @@ int devscript_backend_attach(const struct devscript *ds, const struct devscript_
 
 const char *devscript_backend_name(const struct devscript *ds)
 {
-    void *hctx = NULL;
-    const struct xend_backend_ops *hv = ds->host->hv ? ds->host->hv(&hctx) : NULL;
+    const struct xend_backend_ops *hv = backend_of(ds, NULL);
     return hv ? hv->name : "none";
 }
 
@@ -468,7 +473,7 @@ int devscript_backend_detach(const struct devscript *ds, const struct devscript_
                              const char *cls, uint32_t devid, struct xend_err *err)
 {
     void *hctx = NULL;
-    const struct xend_backend_ops *hv = ds->host->hv ? ds->host->hv(&hctx) : NULL;
+    const struct xend_backend_ops *hv = backend_of(ds, &hctx);
     if (hv == NULL || !XEND_HAS_MEMBER(hv, dev_detach) || hv->dev_detach == NULL)
         return 0;
     return hv->dev_detach(hctx, d->domid, cls, devid, err);
