@@ -57,6 +57,7 @@ static struct {
     char params[256];
     int fail_attach;
     int attached_already; /* the next attach finds the device there (a crash cut one short) */
+    int fail_detach;
 } B;
 
 static int fb_attach(void *ctx, uint32_t domid, const char *cls, uint32_t devid,
@@ -88,8 +89,9 @@ static int fb_detach(void *ctx, uint32_t domid, const char *cls, uint32_t devid,
     (void)domid;
     (void)cls;
     (void)devid;
-    (void)err;
     B.detach_calls++;
+    if (B.fail_detach)
+        return xend_err_set(err, XEND_EBACKEND, "netback will not let go");
     return 0;
 }
 
@@ -444,6 +446,25 @@ static void test_attach_over_a_device_left_attached_detaches_it_first(void **sta
     free(log);
 }
 
+/* One the backend will not let go of stays an error: the attach fails as the backend said. */
+static void test_attach_over_a_device_the_backend_keeps_fails(void **state)
+{
+    (void)state;
+    B.attached_already = 1;
+    B.fail_detach = 1;
+    init_plugin();
+    struct xend_device *dev = fake_host_device_new(vm1, "vif", 0, "(vif (mac aa:00:00:12:34:56))");
+    char msg[512];
+    assert_int_equal(attach(dev, msg, sizeof(msg)), -XEND_EEXIST);
+    assert_non_null(strstr(msg, "already attached"));
+    assert_int_equal(B.attach_calls, 1);
+    assert_int_equal(B.detach_calls, 1);
+    assert_false(fake_host_log_contains("device taken over"));
+    char *log = script_log();
+    assert_string_equal(log, "");
+    free(log);
+}
+
 static void test_backend_refusal_fails_attach_without_running_script(void **state)
 {
     (void)state;
@@ -777,6 +798,7 @@ int main(void)
         T(test_vifname_names_the_back_end),
         T(test_failing_up_script_fails_attach_and_undoes_backend),
         T(test_attach_over_a_device_left_attached_detaches_it_first),
+        T(test_attach_over_a_device_the_backend_keeps_fails),
         T(test_backend_refusal_fails_attach_without_running_script),
         T(test_script_past_its_timeout_fails_attach),
         T(test_hotplug_vif_with_a_mac_of_the_same_domain_fails_before_anything),
