@@ -336,17 +336,16 @@ static evhtp_res reject_later(struct conn *k, int status, const char *msg)
  */
 static void head_to_crlf(struct evbuffer *in, size_t len)
 {
-    char *old = xend_xmalloc(len);
+    const unsigned char *head = evbuffer_pullup(in, (ssize_t)len);
     char *crlf = xend_xmalloc(2 * len);
     size_t m = 0;
-    evbuffer_remove(in, old, len);
     for (size_t i = 0; i < len; i++) {
-        if (old[i] == '\n' && (i == 0 || old[i - 1] != '\r'))
+        if (head[i] == '\n' && (i == 0 || head[i - 1] != '\r'))
             crlf[m++] = '\r';
-        crlf[m++] = old[i];
+        crlf[m++] = (char)head[i];
     }
+    evbuffer_drain(in, len);
     evbuffer_prepend(in, crlf, m);
-    free(old);
     free(crlf);
 }
 
