@@ -488,6 +488,14 @@ struct recv {
     int rc;
 };
 
+/* Whether the sender's domain was paused: (paused 1) in the image's record. */
+static bool sent_paused(const struct recv *r)
+{
+    long long paused = 0;
+    xend_sxp_child_int(r->record, "paused", &paused);
+    return paused != 0;
+}
+
 static void recv_reply(struct recv *r)
 {
     xend_lifecycle_adopt_hold(false);
@@ -564,10 +572,8 @@ static void recv_attached(int rc, const struct xend_err *err, void *arg)
         recv_fail(r);
         return;
     }
-    long long paused = 0;
-    xend_sxp_child_int(r->record, "paused", &paused);
     /* A migrated domain carries on running; a restored one waits for unpause. */
-    xend_lifecycle_restored(r->dom, r->path == NULL && !paused, recv_acknowledged, r);
+    xend_lifecycle_restored(r->dom, r->path == NULL && !sent_paused(r), recv_acknowledged, r);
 }
 
 static void recv_take_over(struct recv *r)
@@ -644,11 +650,9 @@ static void recv_image_done(void *arg)
          * next start finish the take-over instead of removing the domain as an unfinished
          * create (lifecycle.c, load_record; docs/store.md).
          */
-        long long paused = 0;
-        xend_sxp_child_int(r->record, "paused", &paused);
         r->shadow->id = r->domid;
         xend_lifecycle_persist_marked(
-            r->shadow, xend_sxp_list_of("received", paused ? "paused" : "running", NULL),
+            r->shadow, xend_sxp_list_of("received", sent_paused(r) ? "paused" : "running", NULL),
             recv_received_durable, r);
         return;
     }
