@@ -204,6 +204,14 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Open f's store again after the test closed it (a restart of xend). */
+static void open_again(struct fx *f)
+{
+    struct xend_err err = {0};
+    f->store = xend_store_open(f->dir, fake_post, NULL, &err);
+    assert_non_null(f->store);
+}
+
 static struct xend_sxp *parse(const char *text)
 {
     struct xend_sxp *v = NULL;
@@ -657,9 +665,7 @@ static void test_crash_leftovers_join_the_pool_and_load_ignores_the_pool(void **
     char path[256];
     snprintf(path, sizeof(path), "%s/domain/.spare-12", f->dir);
     assert_int_equal(mkdir(path, 0700), 0);
-    struct xend_err err = {0};
-    f->store = xend_store_open(f->dir, fake_post, NULL, &err);
-    assert_non_null(f->store);
+    open_again(f);
 
     struct loaded l = {0};
     assert_int_equal(xend_store_load(f->store, "domain", on_record, &l, NULL), 1);
@@ -809,8 +815,7 @@ static void test_auto_mode_writes_a_large_batch_durably(void **state)
     xend_store_stats(f->store, &st);
     assert_int_equal(st.failures, 0);
     xend_store_close(f->store);
-    f->store = xend_store_open(f->dir, fake_post, NULL, NULL);
-    assert_non_null(f->store);
+    open_again(f);
     struct loaded l = {0};
     assert_int_equal(xend_store_load(f->store, "domain", on_record, &l, NULL), 15);
     assert_string_equal(l.values[14], "(vm (name x))");
@@ -884,8 +889,7 @@ static void test_close_writes_everything_queued(void **state)
     }
     xend_store_close(f->store);
     run_until(&total, 10); /* completions were posted before close returned */
-    f->store = xend_store_open(f->dir, fake_post, NULL, NULL);
-    assert_non_null(f->store);
+    open_again(f);
     struct loaded l = {0};
     assert_int_equal(xend_store_load(f->store, "domain", on_record, &l, NULL), 10);
     assert_string_equal(l.values[9], "(q q9)");
@@ -982,9 +986,7 @@ static void test_a_namespace_dir_left_half_made_is_removed_at_the_next_start(voi
     char p[128];
     snprintf(p, sizeof(p), "%s/.ns-making-00000000deadbeef", f->dir);
     assert_int_equal(mkdir(p, 0700), 0);
-    struct xend_err err = {0};
-    f->store = xend_store_open(f->dir, fake_post, NULL, &err);
-    assert_non_null(f->store);
+    open_again(f);
     assert_false(dir_has_making_leftover(f->dir));
     assert_int_equal(log_matches("store unfinished namespace removed"), 1);
     assert_record(f->store, "domain", "vm1", "(vm1)");
@@ -1008,9 +1010,7 @@ static void test_a_namespace_dir_made_again_lands_elsewhere_on_ext4(void **state
     for (int round = 0; round < 6; round++) {
         xend_store_close(f->store);
         rm_rf(p);
-        struct xend_err err = {0};
-        f->store = xend_store_open(f->dir, fake_post, NULL, &err);
-        assert_non_null(f->store);
+        open_again(f);
         put_text_sync(f->store, "domain", "vm1", "(vm1)");
         struct stat st;
         assert_int_equal(stat(p, &st), 0);
