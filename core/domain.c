@@ -123,6 +123,8 @@ void xend_domain_free(struct xend_domain *dom)
     xend_sxp_free(dom->config);
     free(dom->config_text);
     free(dom->halt_reason);
+    free(dom->doubt);
+    xend_sxp_free(dom->mark);
     dom->magic = 0;
     free(dom);
 }
@@ -519,18 +521,38 @@ int xend_domain_refresh_cached(struct xend_domain *dom, struct xend_err *err)
     return xend_domain_refresh(dom, err);
 }
 
-void xend_domain_set_halt_reason(struct xend_domain *dom, const char *fmt, ...)
+/* Replace an owned note with fmt's text (NULL clears it). */
+static void set_note(char **slot, const char *fmt, va_list ap)
 {
-    free(dom->halt_reason);
-    dom->halt_reason = NULL;
+    free(*slot);
+    *slot = NULL;
     if (fmt == NULL)
         return;
     struct xend_buf b = XEND_BUF_INIT;
+    xend_buf_vprintf(&b, fmt, ap);
+    *slot = xend_buf_steal(&b);
+}
+
+void xend_domain_set_halt_reason(struct xend_domain *dom, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    xend_buf_vprintf(&b, fmt, ap);
+    set_note(&dom->halt_reason, fmt, ap);
     va_end(ap);
-    dom->halt_reason = xend_buf_steal(&b);
+}
+
+void xend_domain_set_mark(struct xend_domain *dom, struct xend_sxp *mark)
+{
+    xend_sxp_free(dom->mark);
+    dom->mark = mark;
+}
+
+void xend_domain_set_doubt(struct xend_domain *dom, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_note(&dom->doubt, fmt, ap);
+    va_end(ap);
 }
 
 void xend_domain_state_text(uint32_t f, char out[6])
@@ -699,6 +721,8 @@ void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
         xend_sxp_print_kv(out, "restart_state", "refused");
     if (dom->halt_reason)
         xend_sxp_print_kv(out, "restart_refused", dom->halt_reason);
+    if (dom->doubt)
+        xend_sxp_print_kv(out, "migration_in_doubt", dom->doubt);
     if (dom->restart_time > 0)
         xend_sxp_print_kv(out, "restart_time", xend_sxp_double_text(dom->restart_time).text);
     xend_buf_putc(out, ' ');
@@ -738,5 +762,7 @@ struct xend_sxp *xend_domain_record(struct xend_domain *dom)
     if (dom->config)
         xend_sxp_add_kv_take(r, "config", xend_sxp_copy(dom->config));
     xend_sxp_append_take(r, xend_devices_record(dom));
+    if (dom->mark)
+        xend_sxp_append_take(r, xend_sxp_copy(dom->mark));
     return r;
 }

@@ -65,6 +65,11 @@ struct xend_domain {
     double restart_time;      /* 0 when never restarted */
     const char *restart_state; /* NULL, "pending", "booting" */
     char *halt_reason;        /* why a HALTED domain was not restarted; owned, NULL when not */
+    char *doubt;              /* why a migrated-in domain waits for its sender; owned, or NULL */
+    /* A save's, a migration's mark ((transfer ...), (received ...)) that every record of the
+     * domain carries until the operation ends, so that no other write of the record drops
+     * it (docs/durability.md); owned, or NULL. */
+    struct xend_sxp *mark;
     int shutdown_requested;   /* enum xend_shutdown_reason asked for, or -1 */
     bool restart_forced;      /* destroy reason=reboot */
     bool busy;                /* a multi-step operation is running on it */
@@ -120,6 +125,11 @@ int xend_domain_refresh_all_cached(struct xend_err *err);
 int xend_domain_refresh_cached(struct xend_domain *dom, struct xend_err *err);
 /* Call after any change to dom->config or a node in it (the info's cached text goes). */
 void xend_domain_config_changed(struct xend_domain *dom);
+/* Set (taken) or clear (NULL) the mark every record of dom carries; not persisted here. */
+void xend_domain_set_mark(struct xend_domain *dom, struct xend_sxp *mark);
+/* Set or clear (NULL) why a migrated-in domain is kept paused (transfer.c). */
+void xend_domain_set_doubt(struct xend_domain *dom, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Set or clear (NULL) why a halted domain was not restarted. */
 void xend_domain_set_halt_reason(struct xend_domain *dom, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

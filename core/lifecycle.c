@@ -20,7 +20,9 @@
 #include "device.h"
 #include "domain.h"
 #include "event/event.h"
+#include "handover.h"
 #include "hv.h"
+#include "transfer.h"
 #include "log/log.h"
 #include "loop.h"
 #include "store/store.h"
@@ -1289,6 +1291,14 @@ static void take_over_resume(void *arg)
 {
     struct take_over *t = arg;
     struct xend_err err = {0};
+    /* A local migration's source may still be going down (its teardown finishes after the
+     * reconcile): its name is the copy's once it is gone. */
+    struct xend_domain *holder =
+        xend_domain_by_name(xend_sxp_child_value(t->config, "name", ""));
+    if (holder && holder->phase == XEND_DOM_DYING) {
+        xend_loop_host_table()->timer_add(NULL, 50, false, take_over_resume, t);
+        return;
+    }
     int rc = xend_lifecycle_prepare(t->config, &t->dom, &err);
     t->config = NULL; /* taken */
     if (rc < 0) {
@@ -1349,6 +1359,75 @@ static bool spared(const struct xend_sxp *rec, uint32_t id)
     return false;
 }
 
+/*
+ * Whether a record's domain was let go of before xend stopped: the log line that says so,
+ * or NULL. A save let go once its file holds the complete image (transfer.c), a migration
+ * once its release record is durable (handover.h); (released 1) is the mark of saves of
+ * earlier versions.
+ */
+static const char *released_by(const char *key, const struct xend_sxp *rec)
+{
+    long long v;
+    const struct xend_sxp *transfer = xend_sxp_child(rec, "transfer");
+    const char *file = xend_sxp_child_value(transfer, "file", NULL);
+    if (file && xend_transfer_settle_save(file, xend_sxp_child_value(transfer, "token", "")))
+        return "saved domain released";
+    if (xend_sxp_child_int(rec, "released", &v) == 0 && v)
+        return "saved domain released";
+    if (xend_handover_released(key))
+        return "migrated domain released";
+    return NULL;
+}
+
+/* A save or migration that had not let go when xend stopped: the domain runs on as it was
+ * before it began, and its record loses the mark. */
+static void undo_transfer(struct xend_domain *dom, const struct xend_sxp *transfer)
+{
+    long long paused = 1;
+    xend_sxp_child_int(transfer, "paused", &paused);
+    struct xend_err e = {0};
+    if (!paused && XEND_HV_CALL(dom_unpause, &e, dom->id) < 0)
+        xend_log_warn("unpause after an unfinished transfer failed", "domain=%s error=\"%s\"",
+                      dom->name, xend_err_msg(&e));
+    xend_log_notice("unfinished transfer undone", "domain=%s running=%s", dom->name,
+                    paused ? "no" : "yes");
+    xend_domain_refresh(dom, &e);
+    xend_lifecycle_persist(dom, NULL, NULL);
+}
+
+/*
+ * A local migration's copy, made before the source let go of the name (transfer.c): this
+ * host's own store says what the source decided. Released: take the copy over. The
+ * source's record still there: it kept the domain, the copy goes. Neither: keep the copy,
+ * paused, rather than lose the guest.
+ */
+static void settle_local_migration(const char *key, const struct xend_sxp *cfg, uint32_t id,
+                                   const struct xend_sxp *received)
+{
+    const char *src_key = xend_sxp_child_value(received, "key", "");
+    long long paused = 0;
+    xend_sxp_child_int(received, "paused", &paused);
+    struct xend_err err = {0};
+    if (xend_handover_released(src_key)) {
+        xend_handover_forget(src_key);
+        take_over_later(key, cfg, id, !paused);
+        return;
+    }
+    struct xend_sxp *src = NULL;
+    bool kept = xend_store_key_valid(src_key) &&
+                xend_store_get(LC.store, NS_DOMAIN, src_key, &src, &err) == 0;
+    xend_sxp_free(src);
+    if (kept) {
+        XEND_HV_CALL(dom_destroy, &err, id);
+        xend_store_del(LC.store, NS_DOMAIN, key, NULL, NULL, &err);
+        xend_log_notice("migrated copy removed: the source kept the domain", "id=%u", id);
+        return;
+    }
+    xend_log_warn("migrated copy kept paused", "id=%u reason=\"the source's decision is unknown\"",
+                  id);
+    take_over_later(key, cfg, id, false);
+}
+
 static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
 {
     struct reconcile *rc = arg;
@@ -1366,8 +1445,17 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
     struct xend_dominfo info = {.size = sizeof(info)};
     bool exists = id >= 0 && XEND_HV_CALL(dom_info, &err, (uint32_t)id, &info) == 0 &&
                   (info.name[0] == '\0' || strcmp(info.name, name) == 0);
-    const char *received = xend_sxp_child_value(rec, "received", NULL);
-    bool take_over = strcmp(phase, "creating") == 0 && received != NULL && exists;
+    const struct xend_sxp *received = xend_sxp_child(rec, "received");
+    /* Migrated in, its record marked before it answered (received): settled with the
+     * sender (whatever phase a later write of the record gave it). */
+    bool take_over = received != NULL && exists;
+    long long taken = 0;
+    xend_sxp_child_int(received, "taken", &taken);
+    if (take_over && !taken) {
+        settle_local_migration(key, cfg, (uint32_t)id, received);
+        rc->restored++;
+        return;
+    }
     if (strcmp(phase, "creating") == 0 && !take_over) {
         /* Never acknowledged: remove whatever was made. The intent record was written
          * before the hypervisor gave an id, so look for the domain by its name too. */
@@ -1381,11 +1469,6 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
         xend_store_del(LC.store, NS_DOMAIN, key, NULL, NULL, &err);
         xend_log_notice("unfinished create removed", "domain=%s", name);
         rc->cleaned++;
-        return;
-    }
-    if (take_over) {
-        take_over_later(key, cfg, (uint32_t)id, strcmp(received, "paused") != 0);
-        rc->restored++;
         return;
     }
     struct xend_domain *dom = xend_domain_new(name);
@@ -1412,15 +1495,16 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
     if (xend_sxp_child_int(rec, "restart_forced", &v) == 0)
         dom->restart_forced = v != 0;
     const struct xend_sxp *devs = xend_sxp_child(rec, "devices");
-    if (xend_sxp_child_int(rec, "released", &v) == 0 && v) {
-        /* Its image was saved before xend stopped: finish taking it down, never restart it
-         * (the save file is now the domain). */
+    const char *released = released_by(key, rec);
+    if (released) {
+        /* Its image was saved, or the destination of its migration holds it, since before
+         * xend stopped: finish taking it down, never restart it. */
         if (exists)
             xend_domain_set_id(dom, (uint32_t)id);
         xend_devices_reattach(dom, devs, &err);
         dom->phase = XEND_DOM_LIVE;
         dom->shutdown_requested = XEND_SHUTDOWN_HALT;
-        xend_log_notice("saved domain released", "domain=%s", name);
+        xend_log_notice(released, "domain=%s", name);
         rc->cleaned++;
         xend_lifecycle_teardown(dom, XEND_SHUTDOWN_SUSPEND, false, restart_after_reconcile, NULL);
         return;
@@ -1455,6 +1539,17 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
         xend_log_info("domain reattached", "domain=%s id=%u", name, dom->id);
         xend_lifecycle_emit("xend.domain.create", dom, NULL);
         rc->restored++;
+        if (take_over) {
+            /* Migrated in from another host; its sender's decision is not known here. */
+            xend_domain_set_mark(dom, xend_sxp_copy(received));
+            long long paused = 0;
+            xend_sxp_child_int(received, "paused", &paused);
+            xend_transfer_doubt(dom, xend_sxp_child_value(received, "host", ""),
+                                xend_sxp_child_value(received, "port", "0"),
+                                xend_sxp_child_value(received, "key", ""), !paused);
+        } else if (xend_sxp_child(rec, "transfer")) {
+            undo_transfer(dom, xend_sxp_child(rec, "transfer"));
+        }
         return;
     }
     /* It died while xend was down. Restart per its mode (as a poweroff), else forget it. */

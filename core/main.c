@@ -21,6 +21,7 @@
 #include "event/event.h"
 #include "event/event_http.h"
 #include "event/event_port.h"
+#include "handover.h"
 #include "host.h"
 #include "http/http.h"
 #include "hv.h"
@@ -186,6 +187,7 @@ static int run_daemon(struct xend_runtime *rt)
     xend_sched_init(scheduler);
     struct xend_lifecycle_options lco = {.min_restart_seconds = (double)min_restart, .max_name = 15};
     xend_lifecycle_init(rt->store, &lco, &err);
+    xend_handover_init(rt->store);
 
     xend_http_set_domain_resolver(resolve_domain);
     struct xend_node_options no = {.allow_shutdown = allow_node_shutdown};

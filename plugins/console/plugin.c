@@ -124,6 +124,25 @@ static int console_hook_create(const struct xend_hook_event *ev, void *arg)
     return 0;
 }
 
+/*
+ * A save or a migration: a port chosen by this host's rule (base + id) is this host's, not
+ * the domain's; it goes from the config, so that wherever the domain lands it gets that
+ * host's base + its new id, as 2.0 did (and a migration between two hosts on one machine
+ * does not find its own port taken). A port the config pins otherwise travels with it.
+ */
+static int console_hook_save(const struct xend_hook_event *ev, void *arg)
+{
+    (void)arg;
+    struct xend_domain *dom = ev->dom;
+    long long p;
+    if (H->sxp->child_int(H->domain->config(dom), "console", &p) == 0 &&
+        p == P->port_base + H->domain->id(dom)) {
+        struct xend_err err = {0};
+        H->domain->config_set_take(dom, "console", NULL, &err);
+    }
+    return 0;
+}
+
 static int console_hook_destroy(const struct xend_hook_event *ev, void *arg)
 {
     (void)arg;
@@ -227,6 +246,7 @@ static int console_init(struct xend_plugin *self, const struct xend_host *host)
     const struct xend_host_domain *d = host->domain;
     if ((rc = d->hook_add(self, XEND_HOOK_CREATE, console_hook_create, NULL)) < 0 ||
         (rc = d->hook_add(self, XEND_HOOK_RESTORE, console_hook_create, NULL)) < 0 ||
+        (rc = d->hook_add(self, XEND_HOOK_SAVE, console_hook_save, NULL)) < 0 ||
         (rc = d->hook_add(self, XEND_HOOK_DESTROY, console_hook_destroy, NULL)) < 0 ||
         (rc = d->hook_add(self, XEND_HOOK_RESTART, console_hook_restart, NULL)) < 0 ||
         (rc = d->describe_print_add(self, console_describe, NULL)) < 0) {

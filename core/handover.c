@@ -1,0 +1,141 @@
+/*
+ * The migration hand-over (handover.h): the sender's release records and the control lines
+ * of the relocation port that let a receiver in doubt ask what became of a domain.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "handover.h"
+#include "log/log.h"
+#include "store/store.h"
+#include "sxp.h"
+#include "wire.h"
+
+#define NS_HANDOVER "handover"
+#define ASK_TIMEOUT_S 10
+
+static struct xend_store *store;
+
+void xend_handover_init(struct xend_store *s)
+{
+    store = s;
+}
+
+void xend_handover_release(const char *key, const char *name, const char *destination,
+                           void (*done)(void *arg, int rc), void *arg)
+{
+    struct xend_sxp *rec = xend_sxp_list_of("released", NULL);
+    xend_sxp_add_kv(rec, "name", name);
+    xend_sxp_add_kv(rec, "to", destination);
+    struct xend_err err = {0};
+    int rc = xend_store_put(store, NS_HANDOVER, key, rec, done, arg, &err);
+    xend_sxp_free(rec);
+    if (rc < 0) {
+        xend_log_error("release record not written", "domain=%s error=\"%s\"", name,
+                       xend_err_msg(&err));
+        done(arg, rc);
+    }
+}
+
+bool xend_handover_released(const char *key)
+{
+    struct xend_sxp *rec = NULL;
+    struct xend_err err = {0};
+    if (!xend_store_key_valid(key))
+        return false;
+    int rc = xend_store_get(store, NS_HANDOVER, key, &rec, &err);
+    xend_sxp_free(rec);
+    return rc == 0;
+}
+
+void xend_handover_forget(const char *key)
+{
+    struct xend_err err = {0};
+    if (xend_store_key_valid(key) && xend_store_del(store, NS_HANDOVER, key, NULL, NULL, &err) < 0)
+        xend_log_warn("release record not removed", "key=%s error=\"%s\"", key,
+                      xend_err_msg(&err));
+}
+
+/* "(VERB KEY)" -> KEY in out (a store key), or false. */
+static bool parse_control(const char *line, const char *verb, char *out, size_t max)
+{
+    struct xend_sxp *v = NULL;
+    char msg[64];
+    bool ok = false;
+    if (xend_sxp_parse(line, strlen(line), NULL, &v, msg, sizeof(msg)) == 0) {
+        const char *head = xend_sxp_name(v);
+        const char *key = xend_sxp_atom_text(xend_sxp_nth(v, 1));
+        ok = head && strcmp(head, verb) == 0 && key && strlen(key) < max &&
+             xend_store_key_valid(key);
+        if (ok)
+            snprintf(out, max, "%s", key);
+    }
+    xend_sxp_free(v);
+    return ok;
+}
+
+const char *xend_handover_answer(const char *line, int (*held)(const char *key))
+{
+    char key[64];
+    if (parse_control(line, "handover", key, sizeof(key))) {
+        if (xend_handover_released(key))
+            return "(released)\n";
+        switch (held(key)) {
+        case 1:
+            return "(held)\n";
+        case 2:
+            return "(pending)\n";
+        default:
+            return "(unknown)\n";
+        }
+    }
+    if (parse_control(line, "taken", key, sizeof(key))) {
+        xend_log_info("migrated domain taken over by the destination", "key=%s", key);
+        xend_handover_forget(key);
+        return "(ok)\n";
+    }
+    return "(err \"unknown relocation request\")\n";
+}
+
+/* Worker: one control line out, one line back; the line read, or NULL. */
+static bool ask_line(const char *host, const char *port, const char *verb, const char *key,
+                     char *reply, size_t max)
+{
+    struct xend_err err = {0};
+    int fd = xend_wire_connect(host, port, ASK_TIMEOUT_S, &err);
+    if (fd < 0)
+        return false;
+    char line[128];
+    snprintf(line, sizeof(line), "(%s %s)\n", verb, key);
+    bool ok = xend_wire_write_str(fd, line) == 0 && xend_wire_read_line(fd, reply, max) == 0;
+    close(fd);
+    return ok;
+}
+
+enum xend_handover_state xend_handover_ask(const char *host, const char *port, const char *key)
+{
+    char reply[128];
+    if (!ask_line(host, port, "handover", key, reply, sizeof(reply)))
+        return XEND_HANDOVER_UNREACHABLE;
+    if (strcmp(reply, "(released)") == 0)
+        return XEND_HANDOVER_RELEASED;
+    if (strcmp(reply, "(held)") == 0)
+        return XEND_HANDOVER_HELD;
+    if (strcmp(reply, "(pending)") == 0)
+        return XEND_HANDOVER_PENDING;
+    return XEND_HANDOVER_UNKNOWN;
+}
+
+void xend_handover_tell_taken(const char *host, const char *port, const char *key)
+{
+    char reply[64];
+    ask_line(host, port, "taken", key, reply, sizeof(reply));
+}
+
+const char *xend_handover_state_name(enum xend_handover_state s)
+{
+    static const char *const names[] = {"released", "held", "pending", "unknown",
+                                        "unreachable"};
+    return s <= XEND_HANDOVER_UNREACHABLE ? names[s] : "?";
+}
