@@ -7,7 +7,7 @@
 # Xen's xenstored, xen-init-dom0 and xenconsoled with their libraries, busybox, curl, the
 # Xen drivers of the installed Debian kernel, and a PV guest (the same kernel with a busybox
 # initrd); boots Xen with a PV dom0 under QEMU's TCG (no KVM: its KVM cannot run Xen here,
-# see shared/design/XEN-IN-QEMU.md) and lets dom0 run tests/xen/dom0-test.sh, which drives
+# see docs/xenctrl.md) and lets dom0 run tests/xen/dom0-test.sh, which drives
 # xend over HTTP. Results come back as "XENDTEST" lines on the serial console; this script
 # times each stage and fails naming the first stage that failed.
 #
