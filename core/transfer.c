@@ -567,7 +567,10 @@ void xend_lifecycle_migrate(struct xend_domain *dom, const char *destination, bo
         port = xend_xstrdup(colon + 1);
     } else {
         host = xend_xstrdup(destination);
-        port = xend_xstrdup(XEND_RELOCATION_DEFAULT_PORT);
+        /* As 2.0's xend: the peer listens where this host's relocation port does. */
+        char own[16];
+        snprintf(own, sizeof(own), "%d", R.port);
+        port = xend_xstrdup(R.port > 0 ? own : XEND_RELOCATION_DEFAULT_PORT);
     }
     if (host[0] == '[') {
         size_t n = strlen(host);

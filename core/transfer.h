@@ -12,6 +12,8 @@
 
 struct xend_domain;
 
+/* A destination without a port: this host's own relocation port, as in 2.0, or this when
+ * it has none. */
 #define XEND_RELOCATION_DEFAULT_PORT "8002"
 
 int xend_transfer_listen(const char *address, int port, struct xend_err *err);
