@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "crashpoint.h"
 #include "device.h"
 #include "domain.h"
 #include "http/http.h"
@@ -368,6 +369,7 @@ static void device_done(int rc, const struct xend_err *err, void *arg)
     } else {
         http->reply_take(d->req, 0, xend_sxp_atom_int(0));
     }
+    xend_crash_point("device.attached");
     xend_lifecycle_persist(d->dom, device_persisted, d);
 }
 

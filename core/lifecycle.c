@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "crashpoint.h"
 #include "device.h"
 #include "domain.h"
 #include "event/event.h"
@@ -536,6 +537,7 @@ static void create_acknowledged(void *arg, int rc)
         xend_devices_detach_all(c->dom, XEND_DEV_ROLLBACK, create_undo_detached, c);
         return;
     }
+    xend_crash_point("create.recorded");
     if (c->held) {
         struct xend_err e = {0};
         if (XEND_HV_CALL(dom_confirm, &e, c->dom->id) < 0)
@@ -547,6 +549,7 @@ static void create_acknowledged(void *arg, int rc)
      * again. With none, an exit would have scheduled one that is still to come. */
     if (LC.checks != c->checks_before)
         schedule_check();
+    xend_crash_point("create.confirmed");
     xend_log_info("domain created", "domain=%s id=%u", c->dom->name, c->dom->id);
     xend_lifecycle_emit("xend.domain.create", c->dom, NULL);
     create_reply(c);
@@ -571,6 +574,7 @@ static void create_built(int rc, const struct xend_err *err, void *arg)
     c->dom->phase = XEND_DOM_LIVE;
     c->dom->start_time = xend_loop_wall_time();
     c->dom->busy = true; /* until acknowledged: a destroy or an exit waits for the reply */
+    xend_crash_point("create.built");
     xend_lifecycle_persist(c->dom, create_acknowledged, c);
 }
 
@@ -584,6 +588,7 @@ static void create_intent_durable(void *arg, int rc)
         create_reply(c);
         return;
     }
+    xend_crash_point("create.intent");
     build_instance(c->dom, XEND_HOOK_CREATE, XEND_HOOK_NORMAL, -1, false, create_built, c);
 }
 
@@ -672,6 +677,8 @@ static void configure_durable(void *arg, int rc)
     struct xend_err err = {0};
     if (rc < 0)
         xend_err_set(&err, XEND_EIO, "configured, but the store write failed");
+    else
+        xend_crash_point("configure.recorded");
     c->done(rc, &err, c->dom, c->arg);
     free(c);
 }
@@ -912,6 +919,7 @@ static void restart_built(int rc, const struct xend_err *err, void *arg)
     dom->start_time = dom->restart_time;
     dom->shutdown_requested = -1;
     dom->restart_forced = false;
+    xend_crash_point("restart.built");
     xend_log_notice("domain restarted", "domain=%s id=%u", dom->name, dom->id);
     xend_lifecycle_emit("xend.domain.restart", dom, "success");
     xend_lifecycle_emit("xend.domain.create", dom, NULL);
@@ -922,6 +930,7 @@ static void restart_intent_durable(void *arg, int rc)
 {
     (void)rc; /* not durable: a crash would lose only the restart, the record says restarting */
     struct teardown *t = arg;
+    xend_crash_point("restart.intent");
     /* The same id where the old instance had one (Xen 2.0 asked for it too). */
     int64_t want = t->old_id == UINT32_MAX ? -1 : (int64_t)t->old_id;
     build_instance(t->dom, XEND_HOOK_RESTART, XEND_HOOK_NORMAL, want, false, restart_built, t);
@@ -931,6 +940,7 @@ static void teardown_destroyed(struct teardown *t)
 {
     struct xend_domain *dom = t->dom;
     uint32_t old_id = dom->id;
+    xend_crash_point("teardown.destroyed");
     if (!t->restart && !t->refused) {
         xend_lifecycle_forget(dom, teardown_forgotten, t);
         return;
@@ -963,6 +973,7 @@ static void teardown_detached(int rc, const struct xend_err *err, void *arg)
     struct xend_domain *dom = t->dom;
     xend_hooks_run(XEND_HOOK_DESTROY, dom, t->restart ? XEND_HOOK_FOR_RESTART : XEND_HOOK_NORMAL,
                    t->exit_reason, NULL, NULL, NULL);
+    xend_crash_point("teardown.detached");
     if (dom->id != UINT32_MAX) {
         struct xend_err e = {0};
         int r = XEND_HV_CALL(dom_destroy, &e, dom->id);
@@ -1586,6 +1597,7 @@ int xend_lifecycle_start(struct xend_err *err)
         return r;
     xend_log_info("store loaded", "records=%d reattached=%zu cleaned=%zu", r, rc.restored,
                   rc.cleaned);
+    xend_crash_point("reconcile.loaded");
     void *ctx;
     const struct xend_backend_ops *ops = xend_hv(&ctx);
     if (ops && ops->notify_fd) {

@@ -896,6 +896,7 @@ static void recv_image_done(void *arg)
         return;
     }
     if (r->path != NULL) {
+        xend_crash_point("restore.image");
         recv_take_over(r);
         return;
     }
@@ -979,6 +980,7 @@ static void recv_intent_durable(void *arg, int rc)
     }
     r->intent_written = true;
     if (r->path) {
+        xend_crash_point("restore.intent");
         recv_image(r);
         return;
     }

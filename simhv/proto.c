@@ -3,6 +3,7 @@
  * check its arguments, call the domain model, print the reply. Every failure becomes an
  * (err ...) reply; nothing here can stop the server.
  */
+#include "crashpoint.h"
 #include "proto.h"
 
 #include <inttypes.h>
@@ -251,6 +252,7 @@ static int op_dom_make(struct call *c, struct xend_err *err)
     }
     if (hold)
         d->owner = c->client;
+    xend_crash_point("simhv.created");
     dom_compact(d, &c->tail);
     return 0;
 }
@@ -499,6 +501,7 @@ static int op_save(struct call *c, struct xend_err *err)
     struct simhv_saver *s = simhv_saver_new(c->m, d, live != 0, err);
     if (s == NULL)
         return -err->code;
+    xend_crash_point("simhv.saving");
     xend_sxp_add_kv_int(c->reply, "pages", (long long)simhv_saver_pages(s));
     c->res->action = SIMHV_ACT_SAVE;
     c->res->saver = s;
