@@ -142,7 +142,8 @@ static int run_daemon(struct xend_runtime *rt)
 
     const char *scheduler = "bvt";
     long long min_restart = 20, max_body = 1 << 20, event_port = 8001, relocation_port = 8002;
-    const char *relocation_address = "127.0.0.1";
+    const char *relocation_address = "127.0.0.1", *relocation_allow = NULL;
+    long long reloc_header_s = 10, reloc_total_s = 3600, reloc_rate_kb = 64;
     bool allow_node_shutdown = false;
     const char *unix_path = "";
     if (xend_config_get_str(rt->cfg, "scheduler", "bvt", &scheduler, &err) < 0 ||
@@ -152,7 +153,12 @@ static int run_daemon(struct xend_runtime *rt)
         xend_config_get_bool(rt->cfg, "enable-node-shutdown", false, &allow_node_shutdown, &err) < 0 ||
         xend_config_get_str(rt->cfg, "xend-unix-path", "", &unix_path, &err) < 0 ||
         xend_config_get_int(rt->cfg, "xend-relocation-port", 8002, 0, 65535, &relocation_port, &err) < 0 ||
-        xend_config_get_str(rt->cfg, "xend-relocation-address", "127.0.0.1", &relocation_address, &err) < 0)
+        xend_config_get_str(rt->cfg, "xend-relocation-address", "127.0.0.1", &relocation_address, &err) < 0 ||
+        xend_config_get_str(rt->cfg, "xend-relocation-hosts-allow", XEND_RELOCATION_HOSTS_ALLOW,
+                            &relocation_allow, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "relocation-header-timeout", 10, 1, 3600, &reloc_header_s, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "relocation-timeout", 3600, 1, 7 * 86400, &reloc_total_s, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "relocation-min-rate", 64, 0, 1 << 30, &reloc_rate_kb, &err) < 0)
         die(rt, xend_err_msg(&err));
 
     if (!rt->foreground && xend_daemon_detach(&rt->ready, &err) < 0)
@@ -224,7 +230,15 @@ static int run_daemon(struct xend_runtime *rt)
         (evport = xend_event_port_start(xend_loop_base(), "127.0.0.1", (int)event_port, &err)) == NULL)
         xend_log_warn("event port not started", "port=%lld error=\"%s\"", event_port,
                       xend_err_msg(&err));
-    if (relocation_port > 0 && xend_transfer_listen(relocation_address, (int)relocation_port, &err) < 0)
+    struct xend_transfer_options to = {
+        .address = relocation_address,
+        .port = (int)relocation_port,
+        .hosts_allow = relocation_allow,
+        .header_timeout_s = (int)reloc_header_s,
+        .transfer_timeout_s = (int)reloc_total_s,
+        .min_rate_kb = (int)reloc_rate_kb,
+    };
+    if (relocation_port > 0 && xend_transfer_listen(&to, &err) < 0)
         xend_log_warn("relocation port not started", "port=%lld error=\"%s\"", relocation_port,
                       xend_err_msg(&err));
     if (xend_lifecycle_start(&err) < 0)

@@ -35,6 +35,8 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <regex.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +61,8 @@
 #define MAGIC_PARTIAL "XENDPART\n" /* a save file not yet complete; as long as MAGIC */
 #define RECORD_MAX (1u << 20)
 #define IO_TIMEOUT_S 60
+#define GUARD_TICK_MS 1000   /* how often a receive's deadlines are checked */
+#define RATE_WINDOW_MS 10000 /* the image's minimum rate holds over each such window */
 #define DOUBT_RETRY_MIN_MS 2000
 #define DOUBT_RETRY_MAX_MS 60000
 
@@ -67,6 +71,10 @@ static struct {
     int port; /* what a receiver in doubt asks (the header's (source (port P))) */
     struct xend_watch *watch;
     unsigned receiving;
+    regex_t *allow; /* the peers admitted (xend_transfer_options.hosts_allow) */
+    size_t nallow;
+    bool allow_all;
+    struct xend_transfer_options opt;
 } R = {.fd = -1};
 
 /* ---- the stream's header ---- */
@@ -615,6 +623,14 @@ struct recv {
     char peer_port[16];         /* its relocation port, from the header's (source ...) */
     char src_key[33];           /* the domain's key on the sender */
     enum recv_decision decision;
+    /* the relocation port's guard: deadlines and a minimum rate (loop timer) */
+    struct xend_timer *guard;
+    uint64_t started_ms;
+    bool header_done;
+    atomic_ullong image_bytes; /* the backend's progress, from the worker */
+    unsigned long long bytes_at_check;
+    bool in_image;        /* between (ready) and the image's end */
+    uint64_t rate_mark_ms; /* the start of the current minimum-rate window */
     xend_lifecycle_done_fn *done;
     void *arg;
     struct xend_err err;
@@ -631,6 +647,8 @@ static bool sent_paused(const struct recv *r)
 
 static void recv_reply(struct recv *r)
 {
+    xend_loop_host_table()->timer_remove(r->guard);
+    r->guard = NULL;
     xend_lifecycle_adopt_hold(false);
     if (r->done)
         r->done(r->rc, &r->err, r->rc == 0 ? r->dom : NULL, r->arg);
@@ -872,6 +890,13 @@ static void recv_prepared(int rc, const struct xend_err *err, void *arg)
     xend_lifecycle_persist(r->dom, recv_marked, r);
 }
 
+static void recv_progress(void *arg, uint64_t done, uint64_t total)
+{
+    (void)total;
+    struct recv *r = arg;
+    atomic_store(&r->image_bytes, done);
+}
+
 static void recv_image_work(void *arg)
 {
     struct recv *r = arg;
@@ -881,12 +906,13 @@ static void recv_image_work(void *arg)
         r->rc = xend_hv_enotsup("restore", &r->err);
         return;
     }
-    r->rc = ops->restore(ctx, r->fd, &r->args, &r->domid, NULL, NULL, &r->err);
+    r->rc = ops->restore(ctx, r->fd, &r->args, &r->domid, recv_progress, r, &r->err);
 }
 
 static void recv_image_done(void *arg)
 {
     struct recv *r = arg;
+    r->in_image = false;
     if (r->rc < 0) {
         if (r->domid) {
             struct xend_err e = {0};
@@ -985,6 +1011,8 @@ static void recv_intent_durable(void *arg, int rc)
         return;
     }
     xend_crash_point("receive.intent");
+    r->in_image = R.opt.min_rate_kb > 0;
+    r->rate_mark_ms = xend_loop_now_ms();
     xend_loop_work(recv_ready_work, recv_image_done, r);
 }
 
@@ -1045,6 +1073,7 @@ static int recv_check_local(struct recv *r, const struct xend_sxp *cfg)
 static void recv_header_done(void *arg)
 {
     struct recv *r = arg;
+    r->header_done = true;
     if (r->rc < 0) {
         recv_fail(r);
         return;
@@ -1091,10 +1120,12 @@ static void recv_header_done(void *arg)
     xend_lifecycle_persist(r->dom, recv_intent_durable, r);
 }
 
+static void recv_guard(void *arg);
+
 /* From a connected peer (fd taken, peer its numeric address) or from a file (path
  * borrowed). */
-static void recv_start(int fd, const char *peer, const char *path, xend_lifecycle_done_fn *done,
-                       void *arg)
+static struct recv *recv_start(int fd, const char *peer, const char *path,
+                               xend_lifecycle_done_fn *done, void *arg)
 {
     struct recv *r = xend_xcalloc(1, sizeof(*r));
     xend_lifecycle_adopt_hold(true);
@@ -1104,7 +1135,11 @@ static void recv_start(int fd, const char *peer, const char *path, xend_lifecycl
         snprintf(r->peer_host, sizeof(r->peer_host), "%s", peer);
     r->done = done;
     r->arg = arg;
+    r->started_ms = xend_loop_now_ms();
+    if (fd >= 0)
+        r->guard = xend_loop_host_table()->timer_add(NULL, GUARD_TICK_MS, true, recv_guard, r);
     xend_loop_work(recv_header_work, recv_header_done, r);
+    return r;
 }
 
 void xend_lifecycle_restore(const char *path, xend_lifecycle_done_fn *done, void *arg)
@@ -1272,7 +1307,59 @@ void xend_transfer_doubt(struct xend_domain *dom, const char *host, const char *
 /* ---- the relocation listener ---- */
 
 #define RELOCATION_MAX_RECEIVES 2 /* concurrent incoming domains; more are refused */
-#define HEADER_TIMEOUT_S 10       /* a peer that sends no header in time is dropped */
+
+/*
+ * A peer is admitted when its numeric address (or "localhost", for a loopback one) matches
+ * one of the hosts-allow expressions. Names are not looked up: a reverse lookup would block
+ * the loop and is the peer's own to forge.
+ */
+static bool peer_allowed(const struct sockaddr_storage *peer, const char *host)
+{
+    if (R.allow_all)
+        return true;
+    bool loopback = (peer->ss_family == AF_INET &&
+                     (ntohl(((const struct sockaddr_in *)peer)->sin_addr.s_addr) >> 24) == 127) ||
+                    (peer->ss_family == AF_INET6 &&
+                     IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)peer)->sin6_addr));
+    for (size_t i = 0; i < R.nallow; i++)
+        if (regexec(&R.allow[i], host, 0, NULL, 0) == 0 ||
+            (loopback && regexec(&R.allow[i], "localhost", 0, NULL, 0) == 0))
+            return true;
+    return false;
+}
+
+/*
+ * The receive's watchdog: the header must be whole within header_timeout_s of the accept,
+ * the image must keep coming at min_rate_kb per second, and the whole receive must end
+ * within transfer_timeout_s. Missing either shuts the socket down: the worker's read fails
+ * and the receive undoes itself like any failed one, freeing its slot.
+ */
+
+static void recv_guard(void *arg)
+{
+    struct recv *r = arg;
+    uint64_t now = xend_loop_now_ms();
+    const char *why = NULL;
+    if (!r->header_done && now - r->started_ms >= (uint64_t)R.opt.header_timeout_s * 1000) {
+        why = "no whole header in time";
+    } else if (now - r->started_ms >= (uint64_t)R.opt.transfer_timeout_s * 1000) {
+        why = "the transfer took too long";
+    } else if (r->in_image && now - r->rate_mark_ms >= RATE_WINDOW_MS) {
+        unsigned long long bytes = atomic_load(&r->image_bytes);
+        unsigned long long want = (unsigned long long)R.opt.min_rate_kb * 1024 *
+                                  (now - r->rate_mark_ms) / 1000;
+        if (bytes - r->bytes_at_check < want)
+            why = "the image came too slowly";
+        r->bytes_at_check = bytes;
+        r->rate_mark_ms = now;
+    }
+    if (why == NULL)
+        return;
+    xend_log_warn("relocation deadline passed", "peer=%s reason=\"%s\"", r->peer_host, why);
+    xend_loop_host_table()->timer_remove(r->guard);
+    r->guard = NULL;
+    shutdown(r->fd, SHUT_RDWR);
+}
 
 static void relocation_done(int rc, const struct xend_err *err, struct xend_domain *dom,
                             void *arg)
@@ -1301,14 +1388,62 @@ static void on_relocation(int fd, uint32_t events, void *arg)
     }
     char host[NI_MAXHOST] = "";
     getnameinfo((struct sockaddr *)&peer, len, host, sizeof(host), NULL, 0, NI_NUMERICHOST);
-    xend_wire_set_timeout(c, HEADER_TIMEOUT_S);
+    if (!peer_allowed(&peer, host)) {
+        xend_log_warn("relocation refused", "peer=%s reason=\"not in xend-relocation-hosts-allow\"",
+                      host);
+        close(c);
+        return;
+    }
+    xend_wire_set_timeout(c, R.opt.header_timeout_s);
     R.receiving++;
     xend_log_info("relocation connection", "fd=%d peer=%s", c, host);
     recv_start(c, host, NULL, relocation_done, NULL);
 }
 
-int xend_transfer_listen(const char *address, int port, struct xend_err *err)
+/* Compile the hosts-allow expressions (space-separated); "" admits every peer. */
+static int compile_allow(const char *list, struct xend_err *err)
 {
+    R.allow_all = list[0] == '\0';
+    char *copy = xend_xstrdup(list), *save = NULL;
+    int rc = 0;
+    for (char *re = strtok_r(copy, " \t", &save); re && rc == 0; re = strtok_r(NULL, " \t", &save)) {
+        R.allow = xend_xrealloc(R.allow, (R.nallow + 1) * sizeof(*R.allow));
+        int e = regcomp(&R.allow[R.nallow], re, REG_EXTENDED | REG_NOSUB | REG_ICASE);
+        if (e != 0) {
+            char msg[128];
+            regerror(e, &R.allow[R.nallow], msg, sizeof(msg));
+            rc = xend_err_set(err, XEND_EINVAL, "xend-relocation-hosts-allow: %s: %s", re, msg);
+        } else {
+            R.nallow++;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+static void free_allow(void)
+{
+    for (size_t i = 0; i < R.nallow; i++)
+        regfree(&R.allow[i]);
+    free(R.allow);
+    R.allow = NULL;
+    R.nallow = 0;
+}
+
+int xend_transfer_listen(const struct xend_transfer_options *opt, struct xend_err *err)
+{
+    const char *address = opt->address;
+    int port = opt->port;
+    R.opt = *opt;
+    if (R.opt.header_timeout_s <= 0)
+        R.opt.header_timeout_s = 10;
+    if (R.opt.transfer_timeout_s <= 0)
+        R.opt.transfer_timeout_s = 3600;
+    int crc = compile_allow(opt->hosts_allow ? opt->hosts_allow : XEND_RELOCATION_HOSTS_ALLOW, err);
+    if (crc < 0) {
+        free_allow();
+        return crc;
+    }
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res;
@@ -1343,4 +1478,5 @@ void xend_transfer_stop(void)
     if (R.fd >= 0)
         close(R.fd);
     R.fd = -1;
+    free_allow();
 }

@@ -16,7 +16,21 @@ struct xend_domain;
  * it has none. */
 #define XEND_RELOCATION_DEFAULT_PORT "8002"
 
-int xend_transfer_listen(const char *address, int port, struct xend_err *err);
+/* Who may send domains here, and how long they may take (docs/config.md). */
+struct xend_transfer_options {
+    const char *address; /* NULL or "" = every address */
+    int port;
+    /* Space-separated extended regular expressions, matched (case-blind) against a peer's
+     * numeric address, and against "localhost" for a loopback peer; "" admits every peer;
+     * NULL is XEND_RELOCATION_HOSTS_ALLOW. Borrowed for the call. */
+    const char *hosts_allow;
+    int header_timeout_s;   /* the whole header, from the accept (0: 10) */
+    int transfer_timeout_s; /* the whole receive, from the accept (0: 3600) */
+    int min_rate_kb;        /* KiB/s the image must keep up over each 10 s (0: none) */
+};
+#define XEND_RELOCATION_HOSTS_ALLOW "^localhost$ ^127\\. ^::1$"
+
+int xend_transfer_listen(const struct xend_transfer_options *opt, struct xend_err *err);
 void xend_transfer_stop(void);
 
 /*
