@@ -16,6 +16,7 @@
 #include "http/http.h"
 #include "hv.h"
 #include "lifecycle.h"
+#include "transfer.h"
 #include "log/log.h"
 
 static const struct xend_host_http *http;
@@ -118,7 +119,7 @@ static int restore_domain(struct xend_request *req, void *arg)
     if (file == NULL)
         return xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: file");
     http->defer(req);
-    xend_lifecycle_restore(file, reply_created, req);
+    xend_transfer_restore(file, reply_created, req);
     return 0;
 }
 
@@ -237,7 +238,7 @@ static int op_save(struct xend_request *req, void *arg)
     if (file == NULL)
         return xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: file");
     http->defer(req);
-    xend_lifecycle_save(http->domain(req), file, reply_done, req);
+    xend_transfer_save(http->domain(req), file, reply_done, req);
     return 0;
 }
 
@@ -269,7 +270,7 @@ static int op_migrate(struct xend_request *req, void *arg)
     if (rc < 0)
         return rc;
     http->defer(req);
-    xend_lifecycle_migrate(http->domain(req), dst, live != 0, resource, reply_migrated, req);
+    xend_transfer_migrate(http->domain(req), dst, live != 0, resource, reply_migrated, req);
     return 0;
 }
 

@@ -53,8 +53,7 @@ void xend_handover_forget(const char *key)
 {
     struct xend_err err = {0};
     if (xend_store_key_valid(key) && xend_store_del(store, NS_HANDOVER, key, NULL, NULL, &err) < 0)
-        xend_log_warn("release record not removed", "key=%s error=\"%s\"", key,
-                      xend_err_msg(&err));
+        xend_log_warn("release record not removed", "key=%s error=\"%s\"", key, xend_err_msg(&err));
 }
 
 /* "(VERB KEY)" -> KEY in out (a store key), or false. */
@@ -135,7 +134,6 @@ void xend_handover_tell_taken(const char *host, const char *port, const char *ke
 
 const char *xend_handover_state_name(enum xend_handover_state s)
 {
-    static const char *const names[] = {"released", "held", "pending", "unknown",
-                                        "unreachable"};
+    static const char *const names[] = {"released", "held", "pending", "unknown", "unreachable"};
     return s <= XEND_HANDOVER_UNREACHABLE ? names[s] : "?";
 }

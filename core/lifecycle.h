@@ -40,19 +40,6 @@ void xend_lifecycle_stop(void);
 /* Create from a (vm ...) config (taken). done gets the new paused domain. */
 void xend_lifecycle_create(struct xend_sxp *config, xend_lifecycle_done_fn *done, void *arg);
 /*
- * Restore a domain from a save file (an image stream written by xend_lifecycle_save):
- * create it from the config recorded in the file, devices and hooks as for create. The
- * domain is left paused.
- */
-void xend_lifecycle_restore(const char *path, xend_lifecycle_done_fn *done, void *arg);
-/* Save to path; the domain is gone afterwards. */
-void xend_lifecycle_save(struct xend_domain *dom, const char *path, xend_lifecycle_done_fn *done,
-                         void *arg);
-/* Migrate to another xend at host[:port] (its relocation port). */
-void xend_lifecycle_migrate(struct xend_domain *dom, const char *destination, bool live,
-                            long long resource, xend_lifecycle_done_fn *done, void *arg);
-
-/*
  * configure (the 2.0 op used by restore and migration): give a domain that xend found
  * without a config (adopted) the config of `record` (borrowed: a (domain ... (config (vm
  * ...))) record or a (vm ...) config): its devices are reattached, not re-created.

@@ -1,7 +1,16 @@
 /*
- * The relocation port: where another xend (or this one, for a local migration) sends a
- * domain (transfer.c). Save, restore and migrate themselves are lifecycle operations
- * declared in lifecycle.h.
+ * Save, restore and migration (core/transfer/): a domain's record and its memory image as
+ * one stream, to a file or to another xend's relocation port, and the relocation port
+ * itself. The image moves on a worker thread; everything else runs on the loop through the
+ * lifecycle's own steps (lifecycle_internal.h). Migration is a two-phase hand-over in
+ * which the sender decides (handover.h); docs/durability.md has the protocol and what a
+ * crash at each step leaves.
+ *
+ *   stream.c      the header of a save file and of a migration stream
+ *   send.c        save and migrate: the sending side
+ *   receive.c     restore and the receiving side of a migration, with its watchdog
+ *   doubt.c       a received domain whose sender's decision is unknown
+ *   relocation.c  the listener and who it admits
  */
 #ifndef XEND_CORE_TRANSFER_H
 #define XEND_CORE_TRANSFER_H
@@ -10,7 +19,22 @@
 
 #include <xend/abi.h>
 
+#include "lifecycle.h"
+
 struct xend_domain;
+
+/*
+ * Restore a domain from a save file (written by xend_transfer_save): created from the config
+ * recorded in the file, devices and hooks as for create, left paused.
+ */
+void xend_transfer_restore(const char *path, xend_lifecycle_done_fn *done, void *arg);
+/* Save to path (absolute; never over an existing file); the domain is gone afterwards. */
+void xend_transfer_save(struct xend_domain *dom, const char *path, xend_lifecycle_done_fn *done,
+                        void *arg);
+/* Migrate to another xend at host[:port] (its relocation port; this host's own port when
+ * none is given, as in 2.0). */
+void xend_transfer_migrate(struct xend_domain *dom, const char *destination, bool live,
+                           long long resource, xend_lifecycle_done_fn *done, void *arg);
 
 /* A destination without a port: this host's own relocation port, as in 2.0, or this when
  * it has none. */

@@ -95,7 +95,6 @@ int xend_wire_connect(const char *host, const char *port, int seconds, struct xe
     }
     freeaddrinfo(res);
     if (fd < 0)
-        return xend_err_set(err, XEND_EIO, "cannot connect to %s:%s: %s", host, port,
-                            strerror(e));
+        return xend_err_set(err, XEND_EIO, "cannot connect to %s:%s: %s", host, port, strerror(e));
     return fd;
 }

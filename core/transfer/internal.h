@@ -1,0 +1,45 @@
+/*
+ * What the parts of transfer/ share: the stream's format (stream.c) and the relocation
+ * port's settings (relocation.c). Core-internal; transfer.h is the interface.
+ */
+#ifndef XEND_CORE_TRANSFER_INTERNAL_H
+#define XEND_CORE_TRANSFER_INTERNAL_H
+
+#include <stdbool.h>
+
+#include <xend/abi.h>
+
+#include "sxp.h"
+#include "transfer.h"
+
+struct xend_domain;
+
+#define XEND_IMAGE_MAGIC "XENDIMG1\n"
+#define XEND_IMAGE_MAGIC_PARTIAL "XENDPART\n" /* a save file not yet complete; as long */
+#define XEND_IMAGE_RECORD_MAX (1u << 20)
+#define XEND_TRANSFER_IO_TIMEOUT_S 60
+
+/* ---- stream.c: blocking, for workers ---- */
+/* MAGIC LEN "\n" RECORD "\n": 0 or -1. */
+int xend_transfer_write_header(int fd, const struct xend_sxp *record, const char *magic);
+/*
+ * Read a header; `first` is its first byte when the caller has read it already, else -1.
+ * The record (owned) or NULL with err set. _any accepts a partial save's magic too and says
+ * which it was in *complete; the other refuses it.
+ */
+struct xend_sxp *xend_transfer_read_header(int fd, int first, struct xend_err *err);
+struct xend_sxp *xend_transfer_read_header_any(int fd, int first, bool *complete,
+                                               struct xend_err *err);
+/* A peer's answer line: `expect` (its argument, if any, into *value), or (err MSG) turned
+ * into "destination: MSG". */
+int xend_transfer_read_reply(int fd, const char *expect, long long *value, struct xend_err *err);
+
+/* ---- loop thread ---- */
+/* The domain of this xend whose store key is `key`, or NULL. */
+struct xend_domain *xend_transfer_domain_by_key(const char *key);
+/* The relocation port's settings (zeroes before xend_transfer_listen). */
+const struct xend_transfer_options *xend_transfer_settings(void);
+/* Receive from a connected peer (fd taken; peer its numeric address, borrowed). */
+void xend_transfer_receive(int fd, const char *peer, xend_lifecycle_done_fn *done, void *arg);
+
+#endif

@@ -1,0 +1,416 @@
+/*
+ * Sending a domain: a save to a file, a migration to another xend's relocation port. The
+ * sender's side of the two-phase hand-over (handover.h): nothing is let go before the
+ * file is complete or the receiver holds the domain durably; a durable (transfer ...) mark
+ * lets a start put the domain back as it was if neither happened (docs/durability.md).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crashpoint.h"
+#include "domain.h"
+#include "handover.h"
+#include "hv.h"
+#include "lifecycle.h"
+#include "lifecycle_internal.h"
+#include "log/log.h"
+#include "loop.h"
+#include "transfer/internal.h"
+#include "wire.h"
+
+struct send {
+    struct xend_domain *dom;
+    char key[33]; /* the domain's store key */
+    char name[64];
+    char token[33]; /* save: ties the record's (transfer ...) mark to the file it wrote */
+    uint32_t domid;
+    int fd;
+    char *path;        /* save: the file (made by the worker) */
+    bool created;      /* save: the worker made path, so a failure may remove it */
+    char *host, *port; /* migrate */
+    bool live;
+    bool was_paused;
+    struct xend_sxp *record;
+    void (*go)(struct send *s); /* the kind's next step once the domain is paused */
+    xend_lifecycle_done_fn *done;
+    void *arg;
+    struct xend_err err;
+    int rc;
+};
+
+static const char *send_what(const struct send *s)
+{
+    return s->path ? "xend.domain.save" : "xend.domain.migrate";
+}
+
+static void send_free(struct send *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    xend_sxp_free(s->record);
+    free(s->path);
+    free(s->host);
+    free(s->port);
+    free(s);
+}
+
+static void send_reply(struct send *s, struct xend_domain *dom)
+{
+    s->done(s->rc, &s->err, dom, s->arg);
+    send_free(s);
+}
+
+static void send_unmarked(void *arg, int rc)
+{
+    struct send *s = arg;
+    if (rc < 0)
+        xend_log_warn("transfer mark not removed", "domain=%s", s->name);
+    send_reply(s, s->dom);
+}
+
+/* Nothing was let go: the domain runs on as it was, and its record loses the mark. */
+static void send_failed_on_loop(struct send *s)
+{
+    struct xend_domain *dom = s->dom;
+    struct xend_err e = {0};
+    if (!s->was_paused && XEND_HV_CALL(dom_unpause, &e, dom->id) < 0)
+        xend_log_warn("unpause after failed transfer", "domain=%s error=\"%s\"", dom->name,
+                      xend_err_msg(&e));
+    dom->busy = false;
+    if (s->created)
+        unlink(s->path);
+    xend_domain_set_mark(dom, NULL);
+    xend_log_warn("transfer failed", "domain=%s error=\"%s\"", dom->name, xend_err_msg(&s->err));
+    xend_lifecycle_emit(send_what(s), dom, "error");
+    xend_lifecycle_persist(dom, send_unmarked, s);
+}
+
+static void progress(void *arg, uint64_t done, uint64_t total)
+{
+    struct send *s = arg;
+    xend_log_debug("transfer progress", "domain=%u done=%llu total=%llu", s->domid,
+                   (unsigned long long)done, (unsigned long long)total);
+}
+
+/* The file's name must survive a crash as well as its bytes. */
+static int fsync_parent(const char *path)
+{
+    char *dir = xend_xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    slash[slash == dir ? 1 : 0] = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    int rc = fd < 0 || fsync(fd) < 0 ? -1 : 0;
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+static void save_source_gone(int rc, const struct xend_err *err, struct xend_domain *dom, void *arg)
+{
+    (void)dom;
+    (void)rc;
+    (void)err;
+    struct send *s = arg;
+    xend_log_info("domain saved", "domain=%s file=%s", s->name, s->path);
+    send_reply(s, NULL);
+}
+
+/* Worker thread: every call on the file may block on slow storage. */
+static void save_work(void *arg)
+{
+    struct send *s = arg;
+    void *ctx;
+    const struct xend_backend_ops *ops = xend_hv(&ctx);
+    /* Never over anything: an existing file, a symlink planted where the image goes. */
+    s->fd = open(s->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (s->fd < 0) {
+        s->rc = errno == EEXIST ? xend_err_set(&s->err, XEND_EEXIST, "file exists: %s", s->path)
+                                : xend_err_set(&s->err, XEND_EIO, "cannot create %s: %s", s->path,
+                                               strerror(errno));
+        return;
+    }
+    s->created = true;
+    if (xend_transfer_write_header(s->fd, s->record, XEND_IMAGE_MAGIC_PARTIAL) < 0) {
+        s->rc = xend_err_set(&s->err, XEND_EIO, "cannot write %s: %s", s->path, strerror(errno));
+        return;
+    }
+    s->rc = ops->save(ctx, s->domid, s->fd, false, progress, s, &s->err);
+    if (s->rc == 0 && (fsync(s->fd) < 0 || fsync_parent(s->path) < 0))
+        s->rc = xend_err_set(&s->err, XEND_EIO, "cannot write %s: %s", s->path, strerror(errno));
+    if (s->rc < 0)
+        return;
+    xend_crash_point("save.image_written");
+    /* The commit: from this write on, the file is the domain. */
+    if (pwrite(s->fd, XEND_IMAGE_MAGIC, strlen(XEND_IMAGE_MAGIC), 0) !=
+            (ssize_t)strlen(XEND_IMAGE_MAGIC) ||
+        fdatasync(s->fd) < 0)
+        s->rc = xend_err_set(&s->err, XEND_EIO, "cannot write %s: %s", s->path, strerror(errno));
+}
+
+static void save_done(void *arg)
+{
+    struct send *s = arg;
+    if (s->rc < 0) {
+        send_failed_on_loop(s);
+        return;
+    }
+    xend_crash_point("save.completed");
+    struct xend_domain *dom = s->dom;
+    dom->busy = false;
+    dom->restart_forced = false;
+    dom->shutdown_requested = XEND_SHUTDOWN_HALT;
+    xend_lifecycle_emit("xend.domain.save", dom, "ok");
+    xend_lifecycle_teardown(dom, XEND_SHUTDOWN_SUSPEND, false, save_source_gone, s);
+}
+
+static void save_go(struct send *s)
+{
+    xend_loop_work(save_work, save_done, s);
+}
+
+/* The (transfer ...) mark is durable: now the domain may be paused. */
+static void send_marked(void *arg, int rc)
+{
+    struct send *s = arg;
+    struct xend_domain *dom = s->dom;
+    if (rc < 0) {
+        dom->busy = false;
+        xend_domain_set_mark(dom, NULL);
+        s->rc = xend_err_set(&s->err, XEND_EIO, "cannot write the store");
+        send_reply(s, dom);
+        return;
+    }
+    xend_crash_point(s->path ? "save.marked" : "migrate.marked");
+    s->rc = XEND_HV_CALL(dom_pause, &s->err, dom->id);
+    if (s->rc < 0) {
+        s->was_paused = true; /* nothing to undo in the hypervisor */
+        send_failed_on_loop(s);
+        return;
+    }
+    s->domid = dom->id;
+    xend_hooks_run(XEND_HOOK_SAVE, dom, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
+    struct xend_sxp *mark = dom->mark;
+    dom->mark = NULL; /* the sender's own business, not the image's */
+    s->record = xend_domain_record(dom);
+    dom->mark = mark;
+    /* A paused domain stays paused where it lands; a running one runs on. */
+    xend_sxp_add_kv_int(s->record, "paused", s->was_paused);
+    if (s->path) {
+        xend_sxp_add_kv(s->record, "save_token", s->token);
+    } else {
+        /* Where a receiver in doubt asks what became of the domain (handover.h). */
+        struct xend_sxp *src = xend_sxp_list_of("source", NULL);
+        xend_sxp_add_kv(src, "key", s->key);
+        xend_sxp_add_kv_int(src, "port", xend_transfer_settings()->port);
+        xend_sxp_append_take(s->record, src);
+    }
+    s->go(s);
+}
+
+static struct send *send_new(struct xend_domain *dom, const char *path,
+                             xend_lifecycle_done_fn *done, void *arg, void (*go)(struct send *s))
+{
+    struct send *s = xend_xcalloc(1, sizeof(*s));
+    s->dom = dom;
+    s->fd = -1;
+    s->done = done;
+    s->arg = arg;
+    s->go = go;
+    s->path = path ? xend_xstrdup(path) : NULL;
+    snprintf(s->key, sizeof(s->key), "%s", dom->uuid);
+    snprintf(s->name, sizeof(s->name), "%s", dom->name);
+    return s;
+}
+
+/*
+ * Checks, then a durable (transfer (paused W) ...) mark in the domain's record before it is
+ * paused: a start that finds the mark without the transfer having let go puts the domain
+ * back as it was (running or paused) and removes an unfinished save file.
+ */
+static void send_begin(struct send *s)
+{
+    struct xend_domain *dom = s->dom;
+    void *ctx;
+    const struct xend_backend_ops *ops = xend_hv(&ctx);
+    if (dom->phase != XEND_DOM_LIVE || dom->busy || dom->config == NULL) {
+        s->rc = xend_err_set(&s->err, XEND_EBUSY, "Domain %s cannot be %s now", dom->name,
+                             s->path ? "saved" : "migrated");
+    } else if (ops == NULL || ops->save == NULL) {
+        s->rc = xend_hv_enotsup("save", &s->err);
+    }
+    if (s->rc < 0) {
+        send_reply(s, dom);
+        return;
+    }
+    struct xend_err e = {0};
+    xend_domain_refresh(dom, &e);
+    s->was_paused = (dom->info.flags & XEND_DOMF_PAUSED) != 0;
+    dom->busy = true;
+    xend_lifecycle_emit(send_what(s), dom, "begin");
+    struct xend_sxp *mark = xend_sxp_list_of("transfer", NULL);
+    xend_sxp_add_kv_int(mark, "paused", s->was_paused);
+    if (s->path) {
+        xend_lifecycle_new_key(s->token);
+        xend_sxp_add_kv(mark, "file", s->path);
+        xend_sxp_add_kv(mark, "token", s->token);
+    }
+    xend_domain_set_mark(dom, mark);
+    xend_lifecycle_persist(dom, send_marked, s);
+}
+
+void xend_transfer_save(struct xend_domain *dom, const char *path, xend_lifecycle_done_fn *done,
+                        void *arg)
+{
+    if (path == NULL || path[0] != '/') {
+        struct xend_err err = {0};
+        xend_err_set(&err, XEND_EINVAL, "save file must be an absolute path: %s", path ? path : "");
+        done(-XEND_EINVAL, &err, dom, arg);
+        return;
+    }
+    xend_log_info("domain save", "domain=%s file=%s", dom->name, path);
+    send_begin(send_new(dom, path, done, arg, save_go));
+}
+
+/* Worker: up to (received); the sender has let go of nothing yet. */
+static void migrate_work(void *arg)
+{
+    struct send *s = arg;
+    void *ctx;
+    const struct xend_backend_ops *ops = xend_hv(&ctx);
+    s->fd = xend_wire_connect(s->host, s->port, XEND_TRANSFER_IO_TIMEOUT_S, &s->err);
+    if (s->fd < 0) {
+        s->rc = s->fd;
+        s->fd = -1;
+        return;
+    }
+    if (xend_transfer_write_header(s->fd, s->record, XEND_IMAGE_MAGIC) < 0) {
+        s->rc = xend_err_set(&s->err, XEND_EIO, "cannot send to %s: %s", s->host, strerror(errno));
+        return;
+    }
+    /* The destination's checks come before a byte of the image: a refusal costs nothing. */
+    s->rc = xend_transfer_read_reply(s->fd, "ready", NULL, &s->err);
+    if (s->rc == 0)
+        s->rc = ops->save(ctx, s->domid, s->fd, s->live, progress, s, &s->err);
+    if (s->rc == 0)
+        s->rc = xend_transfer_read_reply(s->fd, "received", NULL, &s->err);
+}
+
+static void migrate_finished(void *arg)
+{
+    struct send *s = arg;
+    if (s->rc == 0) {
+        xend_handover_forget(s->key);
+        xend_log_info("domain migrated out", "domain=%s destination=%s:%s", s->name, s->host,
+                      s->port);
+    } else {
+        /* The domain is the destination's whatever it says now: it asks if in doubt. */
+        xend_log_error("migration finished with an error after release",
+                       "domain=%s destination=%s:%s error=\"%s\"", s->name, s->host, s->port,
+                       xend_err_msg(&s->err));
+    }
+    send_reply(s, NULL);
+}
+
+/* Worker: tell the receiver the decision, wait for its take-over. */
+static void migrate_wait_ok(void *arg)
+{
+    struct send *s = arg;
+    if (xend_wire_write_str(s->fd, "(released)\n") < 0) {
+        s->rc = xend_err_set(&s->err, XEND_EIO, "lost the destination after release");
+        return;
+    }
+    long long id = -1;
+    s->rc = xend_transfer_read_reply(s->fd, "ok", &id, &s->err);
+}
+
+static void migrate_source_gone(int rc, const struct xend_err *err, struct xend_domain *dom,
+                                void *arg)
+{
+    (void)rc;
+    (void)err;
+    (void)dom;
+    struct send *s = arg;
+    xend_crash_point("migrate.torn_down");
+    xend_loop_work(migrate_wait_ok, migrate_finished, s);
+}
+
+static void migrate_abort(struct send *s)
+{
+    if (s->fd >= 0)
+        xend_wire_write_str(s->fd, "(abort)\n");
+    send_failed_on_loop(s);
+}
+
+/* The release record is durable: the domain is the receiver's now. */
+static void migrate_released(void *arg, int rc)
+{
+    struct send *s = arg;
+    struct xend_domain *dom = s->dom;
+    if (rc < 0) {
+        s->rc = xend_err_set(&s->err, XEND_EIO, "cannot write the store: the domain stays here");
+        migrate_abort(s);
+        return;
+    }
+    xend_crash_point("migrate.released");
+    dom->busy = false;
+    dom->restart_forced = false;
+    dom->shutdown_requested = XEND_SHUTDOWN_HALT;
+    xend_lifecycle_emit("xend.domain.migrate", dom, "ok");
+    xend_lifecycle_teardown(dom, XEND_SHUTDOWN_SUSPEND, false, migrate_source_gone, s);
+}
+
+static void migrate_done(void *arg)
+{
+    struct send *s = arg;
+    if (s->rc < 0) {
+        migrate_abort(s);
+        return;
+    }
+    xend_crash_point("migrate.received");
+    char dest[300];
+    snprintf(dest, sizeof(dest), "%s:%s", s->host, s->port);
+    xend_handover_release(s->key, s->name, dest, migrate_released, s);
+}
+
+static void migrate_go(struct send *s)
+{
+    xend_loop_work(migrate_work, migrate_done, s);
+}
+
+void xend_transfer_migrate(struct xend_domain *dom, const char *destination, bool live,
+                           long long resource, xend_lifecycle_done_fn *done, void *arg)
+{
+    (void)resource; /* the rate limit of 2.0's xfrd; the stream here is unthrottled */
+    char *host, *port;
+    const char *colon = strrchr(destination, ':');
+    if (colon && strchr(colon, ']') == NULL) {
+        host = xend_xstrndup(destination, (size_t)(colon - destination));
+        port = xend_xstrdup(colon + 1);
+    } else {
+        host = xend_xstrdup(destination);
+        /* As 2.0's xend: the peer listens where this host's relocation port does. */
+        char own[16];
+        int own_port = xend_transfer_settings()->port;
+        snprintf(own, sizeof(own), "%d", own_port);
+        port = xend_xstrdup(own_port > 0 ? own : XEND_RELOCATION_DEFAULT_PORT);
+    }
+    if (host[0] == '[') {
+        size_t n = strlen(host);
+        memmove(host, host + 1, n);
+        if (n > 1 && host[n - 2] == ']')
+            host[n - 2] = '\0';
+    }
+    xend_log_info("domain migrate", "domain=%s destination=%s:%s live=%d", dom->name, host, port,
+                  live);
+    struct send *s = send_new(dom, NULL, done, arg, migrate_go);
+    s->host = host;
+    s->port = port;
+    s->live = live;
+    send_begin(s);
+}
