@@ -13,7 +13,6 @@
 #include "wire.h"
 
 #define NS_HANDOVER "handover"
-#define ASK_TIMEOUT_S 10
 
 static struct xend_store *store;
 
@@ -97,25 +96,18 @@ const char *xend_handover_answer(const char *line, int (*held)(const char *key))
     return "(err \"unknown relocation request\")\n";
 }
 
-/* Worker: one control line out, one line back; the line read, or NULL. */
-static bool ask_line(const char *host, const char *port, const char *verb, const char *key,
-                     char *reply, size_t max)
+/* Worker: one control line out, one line back. */
+static bool ask_line(int fd, const char *verb, const char *key, char *reply, size_t max)
 {
-    struct xend_err err = {0};
-    int fd = xend_wire_connect(host, port, ASK_TIMEOUT_S, &err);
-    if (fd < 0)
-        return false;
     char line[128];
     snprintf(line, sizeof(line), "(%s %s)\n", verb, key);
-    bool ok = xend_wire_write_str(fd, line) == 0 && xend_wire_read_line(fd, reply, max) == 0;
-    close(fd);
-    return ok;
+    return xend_wire_write_str(fd, line) == 0 && xend_wire_read_line(fd, reply, max) == 0;
 }
 
-enum xend_handover_state xend_handover_ask(const char *host, const char *port, const char *key)
+enum xend_handover_state xend_handover_ask(int fd, const char *key)
 {
     char reply[128];
-    if (!ask_line(host, port, "handover", key, reply, sizeof(reply)))
+    if (!ask_line(fd, "handover", key, reply, sizeof(reply)))
         return XEND_HANDOVER_UNREACHABLE;
     if (strcmp(reply, "(released)") == 0)
         return XEND_HANDOVER_RELEASED;
@@ -126,10 +118,10 @@ enum xend_handover_state xend_handover_ask(const char *host, const char *port, c
     return XEND_HANDOVER_UNKNOWN;
 }
 
-void xend_handover_tell_taken(const char *host, const char *port, const char *key)
+void xend_handover_tell_taken(int fd, const char *key)
 {
     char reply[64];
-    ask_line(host, port, "taken", key, reply, sizeof(reply));
+    ask_line(fd, "taken", key, reply, sizeof(reply));
 }
 
 const char *xend_handover_state_name(enum xend_handover_state s)

@@ -52,10 +52,11 @@ void xend_handover_forget(const char *key);
  */
 const char *xend_handover_answer(const char *line, int (*held)(const char *key));
 
-/* Receiver, worker thread: ask host:port what became of key. */
-enum xend_handover_state xend_handover_ask(const char *host, const char *port, const char *key);
-/* Receiver, worker thread: tell host:port that key is taken over (best effort). */
-void xend_handover_tell_taken(const char *host, const char *port, const char *key);
+/* Receiver, worker thread: ask the sender, over fd (a connection to its relocation port,
+ * borrowed), what became of key. */
+enum xend_handover_state xend_handover_ask(int fd, const char *key);
+/* Receiver, worker thread: tell the sender over fd that key is taken over (best effort). */
+void xend_handover_tell_taken(int fd, const char *key);
 
 const char *xend_handover_state_name(enum xend_handover_state s);
 

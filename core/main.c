@@ -28,6 +28,7 @@
 #include "lifecycle.h"
 #include "loader.h"
 #include "sxp.h"
+#include "tls.h"
 #include "trim.h"
 #include "log/log.h"
 #include "loop.h"
@@ -74,6 +75,50 @@ static void exe_dir(char *out, size_t len)
     if (slash)
         *slash = '\0';
     snprintf(out, len, "%s", path);
+}
+
+/* The relocation port's TLS settings (docs/relocation.md); *on says whether it speaks TLS. */
+static int relocation_tls_settings(struct xend_runtime *rt, struct xend_tls_options *o, bool *on,
+                                   struct xend_err *err)
+{
+    *o = (struct xend_tls_options){0};
+    if (xend_config_get_bool(rt->cfg, "relocation-tls", false, on, err) < 0 ||
+        xend_config_get_str(rt->cfg, "relocation-cert", XEND_CONFIG_DIR "/xend-relocation-cert.pem",
+                            &o->cert, err) < 0 ||
+        xend_config_get_str(rt->cfg, "relocation-key", XEND_CONFIG_DIR "/xend-relocation-key.pem",
+                            &o->key, err) < 0 ||
+        xend_config_get_str(rt->cfg, "relocation-ca", "", &o->ca, err) < 0 ||
+        xend_config_get_str(rt->cfg, "relocation-peers", "", &o->pins, err) < 0)
+        return -err->code;
+    return 0;
+}
+
+/* xend cert: the host's relocation identity, made once; its fingerprint, every time. */
+static int make_relocation_identity(struct xend_runtime *rt)
+{
+    struct xend_err err = {0};
+    struct xend_tls_options o;
+    bool on;
+    char host[256] = "xend", fp[XEND_TLS_FINGERPRINT_LEN + 1];
+    gethostname(host, sizeof(host) - 1);
+    if (relocation_tls_settings(rt, &o, &on, &err) < 0) {
+        fprintf(stderr, "xend: %s\n", xend_err_msg(&err));
+        return 1;
+    }
+    struct stat st;
+    if (stat(o.cert, &st) < 0) {
+        if (xend_tls_make_identity(o.cert, o.key, host, &err) < 0) {
+            fprintf(stderr, "xend: %s\n", xend_err_msg(&err));
+            return 1;
+        }
+        printf("made %s and %s\n", o.key, o.cert);
+    }
+    if (xend_tls_fingerprint_file(o.cert, fp, &err) < 0) {
+        fprintf(stderr, "xend: %s\n", xend_err_msg(&err));
+        return 1;
+    }
+    printf("fingerprint %s\n", fp);
+    return 0;
 }
 
 /* A test asked this build to die here (crashpoint.h): say where, then go. */
@@ -144,6 +189,8 @@ static int run_daemon(struct xend_runtime *rt)
     long long min_restart = 20, max_body = 1 << 20, event_port = 8001, relocation_port = 8002;
     const char *relocation_address = "127.0.0.1", *relocation_allow = NULL;
     long long reloc_header_s = 10, reloc_total_s = 3600, reloc_rate_kb = 64;
+    struct xend_tls_options reloc_tls;
+    bool reloc_tls_on = false;
     bool allow_node_shutdown = false;
     const char *unix_path = "";
     if (xend_config_get_str(rt->cfg, "scheduler", "bvt", &scheduler, &err) < 0 ||
@@ -158,7 +205,8 @@ static int run_daemon(struct xend_runtime *rt)
                             &relocation_allow, &err) < 0 ||
         xend_config_get_int(rt->cfg, "relocation-header-timeout", 10, 1, 3600, &reloc_header_s, &err) < 0 ||
         xend_config_get_int(rt->cfg, "relocation-timeout", 3600, 1, 7 * 86400, &reloc_total_s, &err) < 0 ||
-        xend_config_get_int(rt->cfg, "relocation-min-rate", 64, 0, 1 << 30, &reloc_rate_kb, &err) < 0)
+        xend_config_get_int(rt->cfg, "relocation-min-rate", 64, 0, 1 << 30, &reloc_rate_kb, &err) < 0 ||
+        relocation_tls_settings(rt, &reloc_tls, &reloc_tls_on, &err) < 0)
         die(rt, xend_err_msg(&err));
 
     if (!rt->foreground && xend_daemon_detach(&rt->ready, &err) < 0)
@@ -237,6 +285,7 @@ static int run_daemon(struct xend_runtime *rt)
         .header_timeout_s = (int)reloc_header_s,
         .transfer_timeout_s = (int)reloc_total_s,
         .min_rate_kb = (int)reloc_rate_kb,
+        .tls = reloc_tls_on ? &reloc_tls : NULL,
     };
     if (relocation_port > 0 && xend_transfer_listen(&to, &err) < 0)
         xend_log_warn("relocation port not started", "port=%lld error=\"%s\"", relocation_port,
@@ -333,6 +382,11 @@ int main(int argc, char **argv)
     case XEND_DAEMON_START:
         load_config(&rt, &args);
         status = run_daemon(&rt);
+        break;
+    case XEND_DAEMON_CERT:
+        load_config(&rt, &args);
+        status = make_relocation_identity(&rt);
+        xend_config_free(rt.cfg);
         break;
     }
     xend_daemon_args_free(&args);

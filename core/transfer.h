@@ -20,6 +20,7 @@
 #include <xend/abi.h>
 
 #include "lifecycle.h"
+#include "tls.h"
 
 struct xend_domain;
 
@@ -51,6 +52,8 @@ struct xend_transfer_options {
     int header_timeout_s;   /* the whole header, from the accept (0: 10) */
     int transfer_timeout_s; /* the whole receive, from the accept (0: 3600) */
     int min_rate_kb;        /* KiB/s the image must keep up over each 10 s (0: none) */
+    /* Mutual TLS for every relocation connection, both ways; NULL: plain TCP. Borrowed. */
+    const struct xend_tls_options *tls;
 };
 #define XEND_RELOCATION_HOSTS_ALLOW "^localhost$ ^127\\. ^::1$"
 

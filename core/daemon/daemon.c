@@ -35,7 +35,8 @@
 
 static const char *const cmd_names[] = {
     [XEND_DAEMON_START] = "start",   [XEND_DAEMON_STOP] = "stop", [XEND_DAEMON_RESTART] = "restart",
-    [XEND_DAEMON_STATUS] = "status", [XEND_DAEMON_HELP] = "help", [XEND_DAEMON_VERSION] = "version",
+    [XEND_DAEMON_STATUS] = "status", [XEND_DAEMON_CERT] = "cert",    [XEND_DAEMON_HELP] = "help",
+    [XEND_DAEMON_VERSION] = "version",
 };
 
 const char *xend_daemon_cmd_name(enum xend_daemon_cmd cmd)
@@ -53,6 +54,9 @@ void xend_daemon_usage(FILE *out, const char *prog)
             "  stop               stop the running xend (SIGTERM) and wait for it to exit\n"
             "  restart            stop (if running), then start\n"
             "  status             say whether xend is running (exit 0) or not (exit 3)\n"
+            "  cert               make this host's relocation key and certificate (the files\n"
+            "                     relocation-key and relocation-cert name) unless they exist,\n"
+            "                     and print the certificate's fingerprint for the peers\n"
             "\n"
             "options:\n"
             "  -c, --config FILE  configuration file (default /etc/xen/xend.conf; *.sxp: legacy)\n"
@@ -147,7 +151,7 @@ int xend_daemon_parse_args(int argc, char **argv, struct xend_daemon_args *out,
             rc = xend_err_set(err, XEND_EINVAL, "unexpected argument '%s' (try --help)", a);
             continue;
         }
-        for (int c = XEND_DAEMON_START; c <= XEND_DAEMON_STATUS && !have_cmd; c++) {
+        for (int c = XEND_DAEMON_START; c <= XEND_DAEMON_CERT && !have_cmd; c++) {
             if (strcmp(a, cmd_names[c]) == 0) {
                 out->cmd = (enum xend_daemon_cmd)c;
                 have_cmd = true;
@@ -155,11 +159,11 @@ int xend_daemon_parse_args(int argc, char **argv, struct xend_daemon_args *out,
         }
         if (!have_cmd)
             rc = xend_err_set(err, XEND_EINVAL,
-                              "unknown command '%s' (start, stop, restart or status)", a);
+                              "unknown command '%s' (start, stop, restart, status or cert)", a);
     }
     if (rc == 0 && !have_cmd)
         rc = xend_err_set(err, XEND_EINVAL,
-                          "no command given: start, stop, restart or status (try --help)");
+                          "no command given: start, stop, restart, status or cert (try --help)");
     if (rc == 0 && out->foreground && out->cmd != XEND_DAEMON_START &&
         out->cmd != XEND_DAEMON_RESTART)
         rc = xend_err_set(err, XEND_EINVAL, "option -f applies to start and restart only");

@@ -31,6 +31,7 @@ enum xend_daemon_cmd {
     XEND_DAEMON_STOP,
     XEND_DAEMON_RESTART,
     XEND_DAEMON_STATUS,
+    XEND_DAEMON_CERT,    /* make the relocation identity if missing, print its fingerprint */
     XEND_DAEMON_HELP,    /* --help: print xend_daemon_usage to stdout, exit 0 */
     XEND_DAEMON_VERSION, /* --version */
 };

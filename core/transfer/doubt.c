@@ -38,7 +38,12 @@ static void doubt_end(struct doubt *d)
 static void doubt_taken_work(void *arg)
 {
     struct doubt *d = arg;
-    xend_handover_tell_taken(d->host, d->port, d->src_key);
+    struct xend_tls_conn *c;
+    struct xend_err err = {0};
+    if (xend_transfer_connect(d->host, d->port, &c, &err) == 0) {
+        xend_handover_tell_taken(xend_tls_conn_fd(c), d->src_key);
+        xend_tls_conn_close(c);
+    }
 }
 
 static void doubt_taken_told(void *arg)
@@ -70,7 +75,13 @@ static void doubt_dropped(int rc, const struct xend_err *err, struct xend_domain
 static void doubt_ask_work(void *arg)
 {
     struct doubt *d = arg;
-    d->state = xend_handover_ask(d->host, d->port, d->src_key);
+    struct xend_tls_conn *c;
+    struct xend_err err = {0};
+    d->state = XEND_HANDOVER_UNREACHABLE;
+    if (xend_transfer_connect(d->host, d->port, &c, &err) == 0) {
+        d->state = xend_handover_ask(xend_tls_conn_fd(c), d->src_key);
+        xend_tls_conn_close(c);
+    }
 }
 
 static void doubt_answered(void *arg)

@@ -10,6 +10,7 @@
 #include <xend/abi.h>
 
 #include "sxp.h"
+#include "tls.h"
 #include "transfer.h"
 
 struct xend_domain;
@@ -39,6 +40,12 @@ int xend_transfer_read_reply(int fd, const char *expect, long long *value, struc
 struct xend_domain *xend_transfer_domain_by_key(const char *key);
 /* The relocation port's settings (zeroes before xend_transfer_listen). */
 const struct xend_transfer_options *xend_transfer_settings(void);
+/* The relocation port's TLS identity and trust, or NULL when it speaks plain TCP. */
+struct xend_tls *xend_transfer_tls(void);
+/* Worker: connect to a peer's relocation port, over TLS when it is configured; *out is the
+ * connection (xend_tls_conn_close) or a negative code with err set. */
+int xend_transfer_connect(const char *host, const char *port, struct xend_tls_conn **out,
+                          struct xend_err *err);
 /* Receive from a connected peer (fd taken; peer its numeric address, borrowed). */
 void xend_transfer_receive(int fd, const char *peer, xend_lifecycle_done_fn *done, void *arg);
 

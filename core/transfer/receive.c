@@ -57,6 +57,9 @@ struct recv {
     char peer_port[16];         /* its relocation port, from the header's (source ...) */
     char src_key[33];           /* the domain's key on the sender */
     enum recv_decision decision;
+    int sock;                   /* from a peer: the TCP socket, open until the end */
+    struct xend_tls_conn *conn; /* from a peer: the connection (fd is its descriptor) */
+    char peer_cert[XEND_TLS_FINGERPRINT_LEN + 1]; /* the peer's, over TLS */
     /* the relocation port's guard: deadlines and a minimum rate (loop timer) */
     struct xend_timer *guard;
     uint64_t started_ms;
@@ -99,7 +102,9 @@ static void recv_reply(struct recv *r)
         xend_wire_write_str(r->fd, xend_buf_str(&b));
         xend_buf_free(&b);
     }
-    if (r->fd >= 0)
+    if (r->conn)
+        xend_tls_conn_close(r->conn);
+    else if (r->fd >= 0)
         close(r->fd);
     xend_sxp_free(r->record);
     free(r->shadow);
@@ -392,6 +397,11 @@ static void recv_header_work(void *arg)
         }
         fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) & ~O_NONBLOCK);
     } else {
+        /* Over TLS the peer is authenticated here, before a byte of its stream is read. */
+        if ((r->rc = xend_tls_conn_open(xend_transfer_tls(), r->fd, true, &r->conn, r->peer_cert,
+                                        &r->err)) < 0)
+            return; /* the socket is still r->fd's, closed at the end */
+        r->fd = xend_tls_conn_fd(r->conn);
         char c;
         if (xend_wire_read_all(r->fd, &c, 1) < 0) {
             r->rc = xend_err_set(&r->err, XEND_EIO, "the peer sent nothing");
@@ -512,6 +522,9 @@ static void recv_header_done(void *arg)
         recv_fail(r);
         return;
     }
+    if (r->peer_cert[0])
+        xend_log_info("relocation peer authenticated", "peer=%s cert=%s", r->peer_host,
+                      r->peer_cert);
     if (r->control) {
         xend_wire_write_str(r->fd, xend_handover_answer(r->control, held_here));
         recv_reply(r);
@@ -562,8 +575,9 @@ static void recv_start(int fd, const char *peer, const char *path, xend_lifecycl
                        void *arg)
 {
     struct recv *r = xend_xcalloc(1, sizeof(*r));
+    r->sock = fd;
     xend_lifecycle_adopt_hold(true);
-    r->fd = fd;
+    r->fd = fd; /* until the worker has authenticated it: then the connection's */
     r->path = path ? xend_xstrdup(path) : NULL;
     if (peer)
         snprintf(r->peer_host, sizeof(r->peer_host), "%s", peer);
@@ -639,7 +653,7 @@ static void recv_guard(void *arg)
     xend_log_warn("relocation deadline passed", "peer=%s reason=\"%s\"", r->peer_host, why);
     xend_loop_host_table()->timer_remove(r->guard);
     r->guard = NULL;
-    shutdown(r->fd, SHUT_RDWR);
+    shutdown(r->sock, SHUT_RDWR); /* the worker's next read or write fails */
 }
 
 void xend_transfer_receive(int fd, const char *peer, xend_lifecycle_done_fn *done, void *arg)

@@ -27,7 +27,26 @@ static struct {
     size_t nallow;
     bool allow_all;
     struct xend_transfer_options opt;
+    struct xend_tls *tls;
 } R = {.fd = -1};
+
+struct xend_tls *xend_transfer_tls(void)
+{
+    return R.tls;
+}
+
+int xend_transfer_connect(const char *host, const char *port, struct xend_tls_conn **out,
+                          struct xend_err *err)
+{
+    *out = NULL;
+    int sock = xend_wire_connect(host, port, XEND_TRANSFER_IO_TIMEOUT_S, err);
+    if (sock < 0)
+        return sock;
+    int rc = xend_tls_conn_open(R.tls, sock, false, out, NULL, err);
+    if (rc < 0)
+        close(sock);
+    return rc;
+}
 
 const struct xend_transfer_options *xend_transfer_settings(void)
 {
@@ -135,6 +154,8 @@ int xend_transfer_listen(const struct xend_transfer_options *opt, struct xend_er
     if (R.opt.transfer_timeout_s <= 0)
         R.opt.transfer_timeout_s = 3600;
     int crc = compile_allow(opt->hosts_allow ? opt->hosts_allow : XEND_RELOCATION_HOSTS_ALLOW, err);
+    if (crc == 0 && opt->tls)
+        crc = xend_tls_new(opt->tls, &R.tls, err);
     if (crc < 0) {
         free_allow();
         return crc;
@@ -175,4 +196,6 @@ void xend_transfer_stop(void)
         close(R.fd);
     R.fd = -1;
     free_allow();
+    xend_tls_free(R.tls);
+    R.tls = NULL;
 }

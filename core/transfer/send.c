@@ -29,7 +29,8 @@ struct send {
     char name[64];
     char token[33]; /* save: ties the record's (transfer ...) mark to the file it wrote */
     uint32_t domid;
-    int fd;
+    int fd;                     /* the save file, or conn's descriptor */
+    struct xend_tls_conn *conn; /* migrate: the connection to the destination */
     char *path;        /* save: the file (made by the worker) */
     bool created;      /* save: the worker made path, so a failure may remove it */
     char *host, *port; /* migrate */
@@ -50,7 +51,9 @@ static const char *send_what(const struct send *s)
 
 static void send_free(struct send *s)
 {
-    if (s->fd >= 0)
+    if (s->conn)
+        xend_tls_conn_close(s->conn);
+    else if (s->fd >= 0)
         close(s->fd);
     xend_sxp_free(s->record);
     free(s->path);
@@ -283,12 +286,10 @@ static void migrate_work(void *arg)
     struct send *s = arg;
     void *ctx;
     const struct xend_backend_ops *ops = xend_hv(&ctx);
-    s->fd = xend_wire_connect(s->host, s->port, XEND_TRANSFER_IO_TIMEOUT_S, &s->err);
-    if (s->fd < 0) {
-        s->rc = s->fd;
-        s->fd = -1;
+    s->rc = xend_transfer_connect(s->host, s->port, &s->conn, &s->err);
+    if (s->rc < 0)
         return;
-    }
+    s->fd = xend_tls_conn_fd(s->conn);
     if (xend_transfer_write_header(s->fd, s->record, XEND_IMAGE_MAGIC) < 0) {
         s->rc = xend_err_set(&s->err, XEND_EIO, "cannot send to %s: %s", s->host, strerror(errno));
         return;

@@ -13,41 +13,7 @@ source "$(dirname "$0")/lib.sh"
 # Guests that do not dirty their memory, so that its checksum proves what moved.
 export ARGS='sim.load=10 sim.dirty_rate=0'
 
-declare -A PORT EPORT RPORT CBASE
-start_host() { # start_host a|b [CRASH-POINT]
-    local h=$1 cp=${2:-}
-    mkdir -p "$T/$h"
-    (
-        T=$T/$h XEND_PORT=${PORT[$h]:-} EVENT_PORT=${EPORT[$h]:-} RELOC_PORT=${RPORT[$h]:-}
-        CONSOLE_BASE=${CBASE[$h]:-}
-        trap - EXIT
-        [ -n "$cp" ] && export XEND_CRASH_AT=$cp
-        rm -f "$T/xend.pid"
-        # Host b's consoles listen on 127.0.0.2: two hosts on one machine share port numbers.
-        local extra=""
-        [ "$h" = b ] && extra='console-address = "127.0.0.2";'
-        xend_start "$extra" >/dev/null && echo "$XEND_PORT $EVENT_PORT $RELOC_PORT $CONSOLE_BASE" > "$T/ports"
-    )
-    read -r PORT[$h] EPORT[$h] RPORT[$h] CBASE[$h] < "$T/$h/ports"
-}
-stop_host() { "$XEND_BIN" stop -c "$T/$1/xend.conf" >/dev/null 2>&1; }
-stop_all() {
-    for h in a b; do
-        [ -f "$T/$h/xend.conf" ] || continue
-        stop_host $h
-        "$SIMHV" --stop --socket "$T/$h/state/simhv.sock" >/dev/null 2>&1
-    done
-}
-trap 'stop_all; cleanup' EXIT
-on() { local h=$1; shift; XEND_PORT=${PORT[$h]} "$@"; }
-sum() { on "$1" xget "/xend/domain/$2?op=mem_checksum" | grep -oE '[0-9]+\)$' | tr -d ')'; }
-has() { on "$1" xget "/xend/domain/$2" >/dev/null; [ "$(http_status)" = 200 ]; }
-running_on() { # the hosts that list NAME, e.g. "a" or "a b"
-    local out=""
-    for h in a b; do has $h "$1" && out="$out$h "; done
-    echo "${out% }"
-}
-dead() { ! kill -0 "$(cat "$T/$1/xend.pid" 2>/dev/null)" 2>/dev/null; }
+source "$(dirname "$0")/lib_hosts.sh"
 
 start_host a || { not_ok "host a starts"; finish; }
 start_host b || { not_ok "host b starts"; finish; }

@@ -195,6 +195,11 @@ static void args_give_command_config_foreground_and_overrides(void **state)
     assert_false(a.foreground);
     xend_daemon_args_free(&a);
 
+    assert_int_equal(parse(&a, &err, "cert", "-c", "/c.conf", NULL), 0);
+    assert_int_equal(a.cmd, XEND_DAEMON_CERT);
+    assert_string_equal(a.config_path, "/c.conf");
+    xend_daemon_args_free(&a);
+
     assert_int_equal(parse(&a, &err, "stop", NULL), 0);
     assert_int_equal(a.cmd, XEND_DAEMON_STOP);
     assert_null(a.config_path);
@@ -223,7 +228,7 @@ static void bad_arguments_are_refused_with_a_reason(void **state)
     assert_int_equal(parse(&a, &err, NULL), -XEND_EINVAL);
     assert_non_null(strstr(err.msg, "no command given"));
     assert_int_equal(parse(&a, &err, "launch", NULL), -XEND_EINVAL);
-    assert_string_equal(err.msg, "unknown command 'launch' (start, stop, restart or status)");
+    assert_string_equal(err.msg, "unknown command 'launch' (start, stop, restart, status or cert)");
     assert_int_equal(parse(&a, &err, "start", "stop", NULL), -XEND_EINVAL);
     assert_non_null(strstr(err.msg, "unexpected argument 'stop'"));
     assert_int_equal(parse(&a, &err, "start", "-x", NULL), -XEND_EINVAL);
