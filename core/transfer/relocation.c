@@ -107,7 +107,7 @@ static void on_relocation(int fd, uint32_t events, void *arg)
         close(c);
         return;
     }
-    xend_wire_set_timeout(c, R.opt.header_timeout_s);
+    xend_wire_set_timeout(c, XEND_TRANSFER_IO_TIMEOUT_S); /* a backstop: the guard decides */
     R.receiving++;
     xend_log_info("relocation connection", "fd=%d peer=%s", c, host);
     xend_transfer_receive(c, host, relocation_done, NULL);
