@@ -1419,8 +1419,8 @@ static void settle_local_migration(const char *key, const struct xend_sxp *cfg, 
     long long paused = 0;
     xend_sxp_child_int(received, "paused", &paused);
     struct xend_err err = {0};
+    /* The release record stays: the source's own record, maybe loaded later, reads it. */
     if (xend_handover_released(src_key)) {
-        xend_handover_forget(src_key);
         take_over_later(key, cfg, id, !paused);
         return;
     }

@@ -244,6 +244,18 @@ static void recv_decide_work(void *arg)
 
 static void recv_local_in_doubt(struct recv *r);
 
+/* A local migration's source lets go of the name only once its teardown is over: the
+ * sender says (released) before that, so wait for it here. */
+static void recv_local_take_over(void *arg)
+{
+    struct recv *r = arg;
+    if (xend_transfer_domain_by_key(r->src_key) != NULL) {
+        xend_loop_host_table()->timer_add(NULL, 10, false, recv_local_take_over, r);
+        return;
+    }
+    recv_take_over(r);
+}
+
 static void recv_decided(void *arg)
 {
     struct recv *r = arg;
@@ -251,7 +263,7 @@ static void recv_decided(void *arg)
     case RECV_RELEASED:
         xend_crash_point("receive.released");
         if (r->local) {
-            recv_take_over(r);
+            recv_local_take_over(r);
             return;
         }
         xend_domain_set_mark(r->dom, NULL);
@@ -607,8 +619,7 @@ static void recv_local_recheck(void *arg)
 static void recv_local_in_doubt(struct recv *r)
 {
     if (xend_handover_released(r->src_key)) {
-        xend_handover_forget(r->src_key);
-        recv_take_over(r);
+        recv_local_take_over(r); /* the sender drops its release record once it is done */
         return;
     }
     if (held_here(r->src_key) == 2) {

@@ -12,8 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "crashpoint.h"
 #include "domain.h"
+#include "event/event.h"
 #include "handover.h"
 #include "hv.h"
 #include "lifecycle.h"
@@ -36,6 +38,8 @@ struct send {
     char *host, *port; /* migrate */
     bool live;
     bool was_paused;
+    uint64_t image_end_ns; /* migrate: when the backend sent the image's last round */
+    uint64_t downtime_ms;  /* migrate: from then to the destination's (ok), an upper bound */
     struct xend_sxp *record;
     void (*go)(struct send *s); /* the kind's next step once the domain is paused */
     xend_lifecycle_done_fn *done;
@@ -190,7 +194,11 @@ static void send_marked(void *arg, int rc)
         return;
     }
     xend_crash_point(s->path ? "save.marked" : "migrate.marked");
-    s->rc = XEND_HV_CALL(dom_pause, &s->err, dom->id);
+    /* A live migration copies a running guest in rounds while it runs; the backend stops it
+     * for the last round only. Everything else is copied paused. */
+    bool precopy = s->path == NULL && s->live && !s->was_paused;
+    if (!precopy)
+        s->rc = XEND_HV_CALL(dom_pause, &s->err, dom->id);
     if (s->rc < 0) {
         s->was_paused = true; /* nothing to undo in the hypervisor */
         send_failed_on_loop(s);
@@ -298,6 +306,7 @@ static void migrate_work(void *arg)
     s->rc = xend_transfer_read_reply(s->fd, "ready", NULL, &s->err);
     if (s->rc == 0)
         s->rc = ops->save(ctx, s->domid, s->fd, s->live, progress, s, &s->err);
+    s->image_end_ns = xend_clock_ns();
     if (s->rc == 0)
         s->rc = xend_transfer_read_reply(s->fd, "received", NULL, &s->err);
 }
@@ -307,8 +316,14 @@ static void migrate_finished(void *arg)
     struct send *s = arg;
     if (s->rc == 0) {
         xend_handover_forget(s->key);
-        xend_log_info("domain migrated out", "domain=%s destination=%s:%s", s->name, s->host,
-                      s->port);
+        xend_log_info("domain migrated out", "domain=%s destination=%s:%s live=%d downtime_ms=%llu",
+                      s->name, s->host, s->port, s->live, (unsigned long long)s->downtime_ms);
+        struct xend_sxp *v = xend_sxp_list();
+        xend_sxp_append_take(v, xend_sxp_atom(s->name));
+        xend_sxp_append_take(v, xend_sxp_atom("done"));
+        xend_sxp_add_kv_int(v, "downtime_ms", (long long)s->downtime_ms);
+        xend_event_emit("xend.domain.migrate", v);
+        xend_sxp_free(v);
     } else {
         /* The domain is the destination's whatever it says now: it asks if in doubt. */
         xend_log_error("migration finished with an error after release",
@@ -318,16 +333,15 @@ static void migrate_finished(void *arg)
     send_reply(s, NULL);
 }
 
-/* Worker: tell the receiver the decision, wait for its take-over. */
+/* Worker: wait for the destination's take-over; the guest runs there once it says. */
 static void migrate_wait_ok(void *arg)
 {
     struct send *s = arg;
-    if (xend_wire_write_str(s->fd, "(released)\n") < 0) {
-        s->rc = xend_err_set(&s->err, XEND_EIO, "lost the destination after release");
+    if (s->rc < 0)
         return;
-    }
     long long id = -1;
     s->rc = xend_transfer_read_reply(s->fd, "ok", &id, &s->err);
+    s->downtime_ms = (xend_clock_ns() - s->image_end_ns) / 1000000u;
 }
 
 static void migrate_source_gone(int rc, const struct xend_err *err, struct xend_domain *dom,
@@ -339,6 +353,21 @@ static void migrate_source_gone(int rc, const struct xend_err *err, struct xend_
     struct send *s = arg;
     xend_crash_point("migrate.torn_down");
     xend_loop_work(migrate_wait_ok, migrate_finished, s);
+}
+
+/* Worker: tell the destination the decision at once; the teardown here runs meanwhile
+ * (the copy here stays paused, and a start finishes its teardown from the release record). */
+static void migrate_tell_released(void *arg)
+{
+    struct send *s = arg;
+    if (xend_wire_write_str(s->fd, "(released)\n") < 0)
+        s->rc = xend_err_set(&s->err, XEND_EIO, "lost the destination after release");
+}
+
+static void migrate_told(void *arg)
+{
+    struct send *s = arg;
+    xend_lifecycle_teardown(s->dom, XEND_SHUTDOWN_SUSPEND, false, migrate_source_gone, s);
 }
 
 static void migrate_abort(struct send *s)
@@ -359,11 +388,11 @@ static void migrate_released(void *arg, int rc)
         return;
     }
     xend_crash_point("migrate.released");
-    dom->busy = false;
     dom->restart_forced = false;
     dom->shutdown_requested = XEND_SHUTDOWN_HALT;
     xend_lifecycle_emit("xend.domain.migrate", dom, "ok");
-    xend_lifecycle_teardown(dom, XEND_SHUTDOWN_SUSPEND, false, migrate_source_gone, s);
+    /* Still busy: nothing else may act on it until the teardown has taken it. */
+    xend_loop_work(migrate_tell_released, migrate_told, s);
 }
 
 static void migrate_done(void *arg)
