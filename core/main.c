@@ -208,6 +208,16 @@ static int run_daemon(struct xend_runtime *rt)
         xend_config_get_int(rt->cfg, "relocation-min-rate", 64, 0, 1 << 30, &reloc_rate_kb, &err) < 0 ||
         relocation_tls_settings(rt, &reloc_tls, &reloc_tls_on, &err) < 0)
         die(rt, xend_err_msg(&err));
+    /* Connection limits of the HTTP server (docs/http.md "Connections"); seconds. */
+    long long head_timeout = 10, body_timeout = 30, idle_timeout = 15, send_timeout = 30,
+              max_connections = 0;
+    if (xend_config_get_int(rt->cfg, "http-head-timeout", 10, 1, 3600, &head_timeout, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "http-body-timeout", 30, 1, 3600, &body_timeout, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "http-idle-timeout", 15, 1, 86400, &idle_timeout, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "http-send-timeout", 30, 1, 3600, &send_timeout, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "http-max-connections", 0, 0, 1000000, &max_connections,
+                            &err) < 0)
+        die(rt, xend_err_msg(&err));
 
     if (!rt->foreground && xend_daemon_detach(&rt->ready, &err) < 0)
         die(rt, xend_err_msg(&err));
@@ -270,6 +280,11 @@ static int run_daemon(struct xend_runtime *rt)
         .max_uri = 4000,
         .max_header = 16384,
         .sxp_limits = {.max_depth = 64, .max_nodes = 100000, .max_atom = (size_t)max_body},
+        .head_timeout_ms = (unsigned)head_timeout * 1000,
+        .body_timeout_ms = (unsigned)body_timeout * 1000,
+        .idle_timeout_ms = (unsigned)idle_timeout * 1000,
+        .send_timeout_ms = (unsigned)send_timeout * 1000,
+        .max_connections = (unsigned)max_connections,
     };
     if (xend_http_start(xend_loop_base(), &ho, &err) < 0)
         die(rt, xend_err_msg(&err));

@@ -24,6 +24,7 @@
 
 #include "buf.h"
 #include "event/event.h"
+#include "http/listen_guard.h"
 #include "log/log.h"
 #include "sxp.h"
 
@@ -438,6 +439,7 @@ struct xend_event_port *xend_event_port_start(struct event_base *base, const cha
         free(p);
         return NULL;
     }
+    xend_listen_guard_attach(p->listener, "event-port", NULL);
     struct sockaddr_storage bound;
     socklen_t blen = sizeof(bound);
     getsockname(evconnlistener_get_fd(p->listener), (struct sockaddr *)&bound, &blen);
@@ -452,6 +454,7 @@ void xend_event_port_stop(struct xend_event_port *p)
 {
     if (p == NULL)
         return;
+    xend_listen_guard_detach(p->listener);
     evconnlistener_free(p->listener);
     while (p->conns != NULL)
         conn_free(p->conns);

@@ -30,6 +30,12 @@ struct xend_http_options {
     size_t max_header;     /* bytes of headers after the request line; more gets 431
                             * (0 = 8000; clamped to 8000, libevhtp drops longer ones) */
     struct xend_sxp_limits sxp_limits; /* for arg_sxp */
+    /* Connection limits (docs/http.md "Connections"); 0 = the default in brackets. */
+    unsigned head_timeout_ms; /* first byte of a head to its end; then 408 [10000] */
+    unsigned body_timeout_ms; /* end of the head to the end of the body; then 408 [30000] */
+    unsigned idle_timeout_ms; /* no request in progress; then closed [15000] */
+    unsigned send_timeout_ms; /* a reply or stream makes no progress; then closed [30000] */
+    unsigned max_connections; /* open at once [1024, at most half of RLIMIT_NOFILE] */
 };
 
 /* Start listening; 0 or -XEND_EIO with err ("cannot listen on 127.0.0.1:8000: ..."). */
