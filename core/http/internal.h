@@ -67,6 +67,19 @@ int xend_http_multipart_boundary(const char *content_type, char *out, size_t out
 int xend_http_parse_multipart(const char *body, size_t len, const char *boundary, size_t max_parts,
                               struct xend_http_args *args, struct xend_err *err);
 
+/* ---- framing (framing.c) ---- */
+
+/*
+ * Check a whole request head (request line, headers, the empty line; CRLF or LF line ends)
+ * against RFC 9112's framing rules libevhtp does not enforce. Returns 0, or the status to
+ * answer with a message for the reason phrase in msg: 400 for a malformed request line or
+ * header line, a control byte (NUL included) in the request line or a header value,
+ * Transfer-Encoding with Content-Length, conflicting or malformed Content-Length, a folded
+ * header line; 501 for a transfer coding other than chunked; 505 for a version other than
+ * HTTP/1.0 and HTTP/1.1.
+ */
+int xend_http_head_check(const char *head, size_t len, char *msg, size_t msg_len);
+
 /* ---- negotiation and rendering (render.c) ---- */
 
 enum xend_http_format {

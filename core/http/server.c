@@ -596,6 +596,12 @@ static void conn_readcb(struct bufferevent *bev, void *arg)
                 break;
             if (!k->head_done)
                 break; /* libevhtp mangles a request line that arrives in pieces */
+            char why[128];
+            int status = xend_http_head_check((const char *)p, k->head_seen, why, sizeof(why));
+            if (status != 0) {
+                reject_raw(k, status, why);
+                break;
+            }
             if (k->bare_lf)
                 head_to_crlf(in, k->head_seen);
         }
