@@ -78,6 +78,8 @@ typedef void xend_http_stream_close_fn(struct xend_request *req, void *arg);
 int xend_http_stream_begin(struct xend_request *req, const char *content_type);
 int xend_http_stream_write(struct xend_request *req, const char *data, size_t len);
 void xend_http_stream_end(struct xend_request *req);
+/* Bytes of the stream written and not yet taken by the client (0 once it has gone). */
+size_t xend_http_stream_backlog(struct xend_request *req);
 void xend_http_stream_on_close(struct xend_request *req, xend_http_stream_close_fn *fn, void *arg);
 
 /*

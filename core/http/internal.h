@@ -164,6 +164,8 @@ struct xend_http_transport {
     void (*stream_head)(struct xend_request *req, int status, const char *content_type);
     int (*stream_chunk)(struct xend_request *req, const char *data, size_t len);
     void (*stream_end)(struct xend_request *req);
+    /* Bytes written and not yet taken by the client (NULL: the transport buffers nothing). */
+    size_t (*backlog)(struct xend_request *req);
 };
 
 /* What the server knows of a request when its headers have arrived. Strings borrowed. */

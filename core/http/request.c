@@ -507,6 +507,13 @@ int xend_http_stream_write(struct xend_request *req, const char *data, size_t le
     return req->transport->stream_chunk(req, data, len);
 }
 
+size_t xend_http_stream_backlog(struct xend_request *req)
+{
+    if (!valid(req) || req->gone || req->transport == NULL || req->transport->backlog == NULL)
+        return 0;
+    return req->transport->backlog(req);
+}
+
 void xend_http_stream_end(struct xend_request *req)
 {
     if (!valid(req))

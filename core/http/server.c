@@ -267,11 +267,18 @@ static void transport_stream_end(struct xend_request *req)
     k->ev_req->flags |= EVHTP_REQ_FLAG_FINISHED;
 }
 
+static size_t transport_backlog(struct xend_request *req)
+{
+    struct conn *k = req->transport_arg;
+    return evbuffer_get_length(output_of(k));
+}
+
 static const struct xend_http_transport transport = {
     .send = transport_send,
     .stream_head = transport_stream_head,
     .stream_chunk = transport_stream_chunk,
     .stream_end = transport_stream_end,
+    .backlog = transport_backlog,
 };
 
 /* ---- refusing a request: reply, then close gracefully ---- */
