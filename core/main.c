@@ -17,6 +17,7 @@
 #include "config/settings.h"
 #include "daemon/daemon.h"
 #include "domain.h"
+#include "device.h"
 #include "domain_http.h"
 #include "event/event.h"
 #include "event/budget.h"
@@ -230,6 +231,11 @@ static int run_daemon(struct xend_runtime *rt)
                             &err) < 0 ||
         xend_config_get_int(rt->cfg, "event-inject-max", ev_inject, 64, 1 << 30, &ev_inject, &err) < 0)
         die(rt, xend_err_msg(&err));
+    long long max_devices = XEND_DEVICES_MAX_DEFAULT;
+    if (xend_config_get_int(rt->cfg, "max-devices-per-domain", max_devices, 1, 65536, &max_devices,
+                            &err) < 0)
+        die(rt, xend_err_msg(&err));
+    xend_devices_set_max((unsigned)max_devices);
     xend_event_limits_set(&(struct xend_event_limits){
         .max_followers = (unsigned)ev_followers,
         .port_max_connections = (unsigned)ev_port_conns,
