@@ -231,6 +231,9 @@ static int run_daemon(struct xend_runtime *rt)
                             &err) < 0 ||
         xend_config_get_int(rt->cfg, "event-inject-max", ev_inject, 64, 1 << 30, &ev_inject, &err) < 0)
         die(rt, xend_err_msg(&err));
+    bool bulk_lane = true;
+    if (xend_config_get_bool(rt->cfg, "http-bulk-lane", true, &bulk_lane, &err) < 0)
+        die(rt, xend_err_msg(&err));
     long long max_devices = XEND_DEVICES_MAX_DEFAULT;
     if (xend_config_get_int(rt->cfg, "max-devices-per-domain", max_devices, 1, 65536, &max_devices,
                             &err) < 0)
@@ -296,6 +299,9 @@ static int run_daemon(struct xend_runtime *rt)
      * and its friends, ~700 kB, on a sim host). */
     xend_loader_unload_unused_backends();
 
+    /* The heavy POSTs wait while a destroy, a shutdown, a list or an info is ready. */
+    static const char *const bulk_ops[] = {"create", "restore", "save", "migrate",
+                                           "device_create", NULL};
     struct xend_http_options ho = {
         .address = rt->set.address,
         .port = (int)rt->set.port,
@@ -309,6 +315,7 @@ static int run_daemon(struct xend_runtime *rt)
         .idle_timeout_ms = (unsigned)idle_timeout * 1000,
         .send_timeout_ms = (unsigned)send_timeout * 1000,
         .max_connections = (unsigned)max_connections,
+        .bulk_ops = bulk_lane ? bulk_ops : NULL,
     };
     if (xend_http_start(xend_loop_base(), &ho, &err) < 0)
         die(rt, xend_err_msg(&err));

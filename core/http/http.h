@@ -36,6 +36,9 @@ struct xend_http_options {
     unsigned idle_timeout_ms; /* no request in progress; then closed [15000] */
     unsigned send_timeout_ms; /* a reply or stream makes no progress; then closed [30000] */
     unsigned max_connections; /* open at once [1024, at most half of RLIMIT_NOFILE] */
+    /* POST ops whose handlers wait in the bulk lane (docs/http.md "Priority"), NULL-
+     * terminated, borrowed while the server runs; NULL = none. */
+    const char *const *bulk_ops;
 };
 
 /* Start listening; 0 or -XEND_EIO with err ("cannot listen on 127.0.0.1:8000: ..."). */

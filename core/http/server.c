@@ -19,7 +19,10 @@
  *    phase: idle (closed quietly), head and body (answered 408), busy (none: handlers
  *    and streams may take as long as they need). A client that stops reading a reply is
  *    dropped by the bufferevent's write timeout, which counts progress, not reads;
- *  - the connection cap and descriptor shortages: see post_accept and listen_guard.h.
+ *  - the connection cap and descriptor shortages: see post_accept and listen_guard.h;
+ *  - the bulk lane: requests for the ops in xend_http_options.bulk_ops (create, restore ...)
+ *    are routed at once but their handlers wait in a FIFO run by an event of the loop's
+ *    lowest priority, one per turn, so a destroy or a list that is ready is served first.
  * A refused connection is closed gracefully: reply, shut down writing, drain what the
  * client still sends, close on EOF or after a few seconds.
  *
@@ -100,6 +103,8 @@ struct conn {
 
     enum conn_phase phase;
     struct event *timer;
+    struct conn *lane_next; /* in srv's bulk lane */
+    bool in_lane;
 
     /* srv.conns, most recently idle first: the cap closes from the tail. */
     struct conn *prev, *next;
@@ -115,6 +120,8 @@ static struct {
     unsigned max_conns, nconns;
     struct conn *conns, *tail;
     char refusal[256]; /* the 503 the accept guard writes with its reserve descriptor */
+    struct event *lane_ev;
+    struct conn *lane_head, *lane_tail;
 } srv;
 
 /* ---- writing replies ---- */
@@ -267,6 +274,56 @@ static void transport_stream_end(struct xend_request *req)
     k->ev_req->flags |= EVHTP_REQ_FLAG_FINISHED;
 }
 
+static void lane_remove(struct conn *k)
+{
+    if (!k->in_lane)
+        return;
+    struct conn **pp = &srv.lane_head;
+    while (*pp != k)
+        pp = &(*pp)->lane_next;
+    *pp = k->lane_next;
+    if (srv.lane_tail == k) {
+        srv.lane_tail = NULL;
+        for (struct conn *q = srv.lane_head; q != NULL; q = q->lane_next)
+            srv.lane_tail = q;
+    }
+    k->lane_next = NULL;
+    k->in_lane = false;
+}
+
+static void conn_release(struct conn *k);
+
+/* One bulk request per loop turn; the loop polls, and runs ready reads, in between. */
+static void lane_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    struct conn *k = srv.lane_head;
+    if (k == NULL)
+        return;
+    lane_remove(k);
+    if (srv.lane_head != NULL)
+        event_active(srv.lane_ev, EV_TIMEOUT, 0);
+    k->busy++;
+    if (k->req != NULL)
+        xend_http_request_resume(k->req);
+    conn_release(k);
+}
+
+static void transport_queue(struct xend_request *req)
+{
+    struct conn *k = req->transport_arg;
+    k->in_lane = true;
+    k->lane_next = NULL;
+    if (srv.lane_tail)
+        srv.lane_tail->lane_next = k;
+    else
+        srv.lane_head = k;
+    srv.lane_tail = k;
+    event_active(srv.lane_ev, EV_TIMEOUT, 0);
+}
+
 static size_t transport_backlog(struct xend_request *req)
 {
     struct conn *k = req->transport_arg;
@@ -279,6 +336,7 @@ static const struct xend_http_transport transport = {
     .stream_chunk = transport_stream_chunk,
     .stream_end = transport_stream_end,
     .backlog = transport_backlog,
+    .queue = transport_queue,
 };
 
 /* ---- refusing a request: reply, then close gracefully ---- */
@@ -747,6 +805,7 @@ static evhtp_res on_conn_fini(evhtp_connection_t *c, void *arg)
         event_free(k->reject_ev);
     event_free(k->timer);
     k->timer = NULL;
+    lane_remove(k);
     conn_unlink(k);
     srv.nconns--;
     k->c = NULL;
@@ -946,6 +1005,14 @@ int xend_http_start(struct event_base *base, const struct xend_http_options *opt
     srv.idle_ms = opts->idle_timeout_ms ? opts->idle_timeout_ms : DEFAULT_IDLE_TIMEOUT_MS;
     srv.send_ms = opts->send_timeout_ms ? opts->send_timeout_ms : DEFAULT_SEND_TIMEOUT_MS;
     srv.max_conns = connection_cap(opts->max_connections);
+    xend_http_set_bulk_ops(opts->bulk_ops);
+    srv.lane_ev = event_new(base, -1, 0, lane_cb, NULL);
+    if (srv.lane_ev == NULL)
+        abort(); /* out of memory: the ABI's policy */
+    /* The lowest priority the loop has (core/loop.c gives it three; every other event
+     * has the middle one): the lane runs only when nothing else is ready. */
+    if (event_base_get_npriorities(base) > 1)
+        event_priority_set(srv.lane_ev, event_base_get_npriorities(base) - 1);
     static const char refusal_body[] = "(xend.err \"Out of file descriptors\")\n";
     snprintf(srv.refusal, sizeof(srv.refusal),
              "HTTP/1.1 503 Out of file descriptors\r\nRetry-After: " RETRY_AFTER
@@ -1032,6 +1099,10 @@ void xend_http_stop(void)
     }
     srv.tcp = srv.unix_htp = NULL;
     srv.unix_path = NULL;
+    if (srv.lane_ev != NULL)
+        event_free(srv.lane_ev);
+    srv.lane_ev = NULL;
+    xend_http_set_bulk_ops(NULL);
     xend_buf_free(&srv_head);
     xend_http_request_pool_free();
     srv.base = NULL;
