@@ -98,6 +98,8 @@ void xend_http_reply_sxp_text(struct xend_request *req, int status, struct xend_
 uint64_t xend_http_request_id(const struct xend_request *req);
 /* How many requests have started so far (the last id given). */
 uint64_t xend_http_requests_started(void);
+/* How many HTTP connections have closed so far. */
+uint64_t xend_http_connections_closed(void);
 
 /*
  * Map an XEND_E code to the HTTP status used for an (xend.err ...) reply. Operation

@@ -118,6 +118,7 @@ static struct {
     size_t max_body, max_uri, max_header;
     unsigned head_ms, body_ms, idle_ms, send_ms;
     unsigned max_conns, nconns;
+    uint64_t closed; /* connections closed so far */
     struct conn *conns, *tail;
     char refusal[256]; /* the 503 the accept guard writes with its reserve descriptor */
     struct event *lane_ev;
@@ -808,6 +809,7 @@ static evhtp_res on_conn_fini(evhtp_connection_t *c, void *arg)
     lane_remove(k);
     conn_unlink(k);
     srv.nconns--;
+    srv.closed++;
     k->c = NULL;
     if (k->busy > 0)
         k->dead = true;
@@ -1107,6 +1109,11 @@ void xend_http_stop(void)
     xend_http_request_pool_free();
     srv.base = NULL;
     srv.port = 0;
+}
+
+uint64_t xend_http_connections_closed(void)
+{
+    return srv.closed;
 }
 
 int xend_http_port(void)
