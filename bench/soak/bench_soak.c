@@ -148,6 +148,8 @@ static int read_reply(int fd, bool *xerr)
         left -= (size_t)r;
     }
     *xerr = have >= 9 && memcmp(buf + head, "(xend.err", 9) == 0;
+    if ((status >= 300 || *xerr) && atomic_load(&opt.errors) < 5) /* say what went wrong */
+        fprintf(stderr, "error reply: %.*s\n", (int)(len < 300 ? len : 300), buf);
     return status;
 }
 
@@ -162,6 +164,8 @@ static uint64_t request(int *fd, const char *req, size_t len, bool expect_ok)
         bool xerr = false;
         int status = send_all(*fd, req, len) ? read_reply(*fd, &xerr) : -1;
         if (status < 0) {
+            if (attempt == 1 && atomic_load(&opt.errors) < 5)
+                fprintf(stderr, "error: %s on %.60s\n", strerror(errno), req);
             close(*fd);
             *fd = -1;
             continue; /* an idle keep-alive connection closed by xend: once more */
