@@ -7,7 +7,8 @@
 source "$(dirname "$0")/lib.sh"
 
 xend_start "http-head-timeout = 1; http-body-timeout = 1; http-idle-timeout = 2;
-http-max-connections = 4;" || { not_ok "xend starts"; finish; }
+http-send-timeout = 1; http-max-connections = 4; event-inject-max = 300000;
+event-backlog-budget = 268435456;" || { not_ok "xend starts"; finish; }
 ok "xend starts"
 PORT=$XEND_PORT
 
@@ -93,5 +94,28 @@ kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
 answers() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$PORT/xend")" = 200 ]; }
 wait_until 10 answers && ok "once they leave, requests are answered again" ||
     not_ok "once they leave, requests are answered again"
+
+# --- send timeout: a follower that stops reading is closed once writing stalls ---
+cat > "$T/stall.py" <<'PY'
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /xend/event?follow=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+time.sleep(float(sys.argv[2]))
+PY
+python3 "$T/stall.py" "$PORT" 30 &
+STALL=$!
+sleep 0.5
+head -c 250000 /dev/zero | tr '\0' c > "$T/mid"
+printf '(test.load %s)' "$(cat "$T/mid")" > "$T/midev"
+stalled() { grep -q 'reason="client did not read for 1000 ms"' "$T/xend.log"; }
+for i in $(seq 1 60); do
+    xpost /xend/event op=inject "event@$T/midev" >/dev/null
+    stalled && break
+done
+wait_until 10 stalled && ok "a client that stops reading is closed after the 1 s send timeout" ||
+    not_ok "a client that stops reading is closed after the 1 s send timeout"
+kill "$STALL" 2>/dev/null; wait "$STALL" 2>/dev/null
 
 finish
