@@ -173,8 +173,29 @@ static int parse_one(struct xend_domain *dom, struct xend_sxp *entry, struct xen
     return 0;
 }
 
+static unsigned max_devices = XEND_DEVICES_MAX_DEFAULT;
+
+void xend_devices_set_max(unsigned max)
+{
+    max_devices = max ? max : XEND_DEVICES_MAX_DEFAULT;
+}
+
+static int too_many(const char *domain, size_t n, struct xend_err *err)
+{
+    return xend_err_set(err, XEND_ELIMIT,
+                        "too many devices: domain %s would have %zu (max-devices-per-domain is %u)",
+                        domain, n, max_devices);
+}
+
 int xend_devices_parse(struct xend_domain *dom, struct xend_sxp *vm, struct xend_err *err)
 {
+    size_t n = 0;
+    for (size_t i = 0; i < xend_sxp_length(vm); i++) {
+        const char *name = xend_sxp_name(xend_sxp_nth(vm, i));
+        n += name != NULL && strcmp(name, "device") == 0;
+    }
+    if (n > max_devices)
+        return too_many(dom->name, n, err);
     for (size_t i = 0; i < xend_sxp_length(vm); i++) {
         struct xend_sxp *c = xend_sxp_nth(vm, i);
         const char *n = xend_sxp_name(c);
@@ -467,6 +488,10 @@ void xend_device_hotplug_add(struct xend_domain *dom, const struct xend_sxp *con
         xend_err_set(&err, XEND_ENOTSUP, "%s devices cannot be added to a running domain",
                      cls_name);
         done(-XEND_ENOTSUP, &err, arg);
+        return;
+    }
+    if (dom->ndevices >= max_devices) {
+        done(too_many(dom->name, dom->ndevices + 1, &err), &err, arg);
         return;
     }
     if (dom->config == NULL)

@@ -45,6 +45,12 @@ bool xend_device_class_known(const char *name);
  * records made so far are freed and err says which device was wrong.
  */
 int xend_devices_parse(struct xend_domain *dom, struct xend_sxp *vm, struct xend_err *err);
+
+/* Devices one domain may have (max-devices-per-domain): more in a config, or a hot-plug
+ * past it, is -XEND_ELIMIT "too many devices ...". Each hot-plug rewrites the domain's
+ * whole record, so the cap also bounds what one device_create costs. */
+#define XEND_DEVICES_MAX_DEFAULT 256u
+void xend_devices_set_max(unsigned max);
 /* Attach every not-yet-attached device in config order; on failure detach those this call
  * attached (reason ROLLBACK), then report. */
 void xend_devices_attach_all(struct xend_domain *dom, xend_devices_done_fn *done, void *arg);

@@ -582,6 +582,9 @@ int xend_loop_init(unsigned workers, struct xend_err *err)
     L.base = event_base_new();
     if (L.base == NULL)
         return xend_err_set(err, XEND_EIO, "cannot create the event loop");
+    /* Three priorities, every event at the middle one (libevent's default, n/2), so that
+     * the HTTP server's bulk lane can sit below them all (docs/http.md "Priority"). */
+    event_base_priority_init(L.base, 3);
     L.post_tail = &L.post_head;
     L.work_tail = &L.work_head;
     L.post_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

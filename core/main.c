@@ -17,8 +17,10 @@
 #include "config/settings.h"
 #include "daemon/daemon.h"
 #include "domain.h"
+#include "device.h"
 #include "domain_http.h"
 #include "event/event.h"
+#include "event/budget.h"
 #include "event/event_http.h"
 #include "event/event_port.h"
 #include "handover.h"
@@ -208,6 +210,43 @@ static int run_daemon(struct xend_runtime *rt)
         xend_config_get_int(rt->cfg, "relocation-min-rate", 64, 0, 1 << 30, &reloc_rate_kb, &err) < 0 ||
         relocation_tls_settings(rt, &reloc_tls, &reloc_tls_on, &err) < 0)
         die(rt, xend_err_msg(&err));
+    /* Connection limits of the HTTP server (docs/http.md "Connections"); seconds. */
+    long long head_timeout = 10, body_timeout = 30, idle_timeout = 15, send_timeout = 30,
+              max_connections = 0;
+    if (xend_config_get_int(rt->cfg, "http-head-timeout", 10, 1, 3600, &head_timeout, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "http-body-timeout", 30, 1, 3600, &body_timeout, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "http-idle-timeout", 15, 1, 86400, &idle_timeout, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "http-send-timeout", 30, 1, 3600, &send_timeout, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "http-max-connections", 0, 0, 1000000, &max_connections,
+                            &err) < 0)
+        die(rt, xend_err_msg(&err));
+    /* Event followers and injected events (docs/http.md "Events"). */
+    long long ev_followers = XEND_EVENT_MAX_FOLLOWERS, ev_port_conns = XEND_EVENT_PORT_MAX_CONNECTIONS,
+              ev_budget = XEND_EVENT_BACKLOG_BUDGET, ev_inject = XEND_EVENT_INJECT_MAX;
+    if (xend_config_get_int(rt->cfg, "event-max-followers", ev_followers, 1, 100000, &ev_followers,
+                            &err) < 0 ||
+        xend_config_get_int(rt->cfg, "event-port-max-connections", ev_port_conns, 1, 100000,
+                            &ev_port_conns, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "event-backlog-budget", ev_budget, 4096, 1LL << 32, &ev_budget,
+                            &err) < 0 ||
+        xend_config_get_int(rt->cfg, "event-inject-max", ev_inject, 64, 1 << 30, &ev_inject, &err) < 0)
+        die(rt, xend_err_msg(&err));
+    /* Off by default: on the shared 2-core machine its effect stayed within the noise of
+     * long runs (bench/README.md, "bench-soak"). */
+    bool bulk_lane = false;
+    if (xend_config_get_bool(rt->cfg, "http-bulk-lane", false, &bulk_lane, &err) < 0)
+        die(rt, xend_err_msg(&err));
+    long long max_devices = XEND_DEVICES_MAX_DEFAULT;
+    if (xend_config_get_int(rt->cfg, "max-devices-per-domain", max_devices, 1, 65536, &max_devices,
+                            &err) < 0)
+        die(rt, xend_err_msg(&err));
+    xend_devices_set_max((unsigned)max_devices);
+    xend_event_limits_set(&(struct xend_event_limits){
+        .max_followers = (unsigned)ev_followers,
+        .port_max_connections = (unsigned)ev_port_conns,
+        .backlog_budget = (size_t)ev_budget,
+        .inject_max = (size_t)ev_inject,
+    });
 
     if (!rt->foreground && xend_daemon_detach(&rt->ready, &err) < 0)
         die(rt, xend_err_msg(&err));
@@ -262,6 +301,9 @@ static int run_daemon(struct xend_runtime *rt)
      * and its friends, ~700 kB, on a sim host). */
     xend_loader_unload_unused_backends();
 
+    /* The heavy POSTs wait while a destroy, a shutdown, a list or an info is ready. */
+    static const char *const bulk_ops[] = {"create", "restore", "save", "migrate",
+                                           "device_create", NULL};
     struct xend_http_options ho = {
         .address = rt->set.address,
         .port = (int)rt->set.port,
@@ -270,6 +312,12 @@ static int run_daemon(struct xend_runtime *rt)
         .max_uri = 4000,
         .max_header = 16384,
         .sxp_limits = {.max_depth = 64, .max_nodes = 100000, .max_atom = (size_t)max_body},
+        .head_timeout_ms = (unsigned)head_timeout * 1000,
+        .body_timeout_ms = (unsigned)body_timeout * 1000,
+        .idle_timeout_ms = (unsigned)idle_timeout * 1000,
+        .send_timeout_ms = (unsigned)send_timeout * 1000,
+        .max_connections = (unsigned)max_connections,
+        .bulk_ops = bulk_lane ? bulk_ops : NULL,
     };
     if (xend_http_start(xend_loop_base(), &ho, &err) < 0)
         die(rt, xend_err_msg(&err));

@@ -4,9 +4,10 @@
  * arena), which glibc keeps resident: after 100 creates xend held ~140 kB of them, after a
  * detail=1 list of 1,000 domains ~500 kB. malloc_trim hands whole free pages back.
  *
- * It runs on the loop when a check finds that requests came in since the one before but
- * none since the last: a busy xend never pays for it, and a quiet one only reads a counter
- * twice a second.
+ * It runs on the loop when a check finds that requests came in (or HTTP connections
+ * closed: a flood of idle connections frees its buffers without a single request) since
+ * the one before but none since the last: a busy xend never pays for it, and a quiet one
+ * only reads two counters twice a second.
  */
 #include "trim.h"
 
@@ -30,7 +31,7 @@ static struct {
 static void check(void *arg)
 {
     (void)arg;
-    uint64_t now = xend_http_requests_started();
+    uint64_t now = xend_http_requests_started() + xend_http_connections_closed();
     if (now != TR.seen) {
         TR.seen = now;
         TR.dirty = true;

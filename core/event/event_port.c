@@ -23,16 +23,19 @@
 #include <event2/util.h>
 
 #include "buf.h"
+#include "event/budget.h"
 #include "event/event.h"
+#include "http/listen_guard.h"
 #include "log/log.h"
 #include "sxp.h"
 
 #define PORT_MAX_REQUEST (64u << 10) /* bytes of one request */
 #define PORT_MAX_UNREAD (4u << 20)   /* bytes queued for a client before it is dropped */
-#define PORT_MAX_CONNECTIONS 64u
+#define PORT_DROP_GRACE_SECONDS 30 /* a dropped client has this long to read its last line */
 #define PORT_LINE_WIDTH 80u
 
 struct conn {
+    struct xend_event_sink sink; /* first: the budget hands it back */
     struct conn *next, *prev;
     struct xend_event_port *port;
     struct bufferevent *bev;
@@ -62,6 +65,7 @@ static void conn_free(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     p->n_conns--;
+    xend_event_sink_remove(&c->sink);
     xend_event_unsubscribe_owner(c);
     bufferevent_free(c->bev);
     event_free(c->close_ev);
@@ -81,6 +85,7 @@ static void conn_close(struct conn *c, const char *why)
     if (c->closing)
         return;
     c->closing = true;
+    xend_event_sink_remove(&c->sink);
     if (why != NULL)
         xend_log_emit(NULL, XEND_LOG_INFO, "event port connection dropped", "peer=%s reason=\"%s\"",
                       c->peer, why);
@@ -135,6 +140,34 @@ static void on_event(const char *name, const struct xend_sxp *value, void *arg)
         xend_sxp_append_take(msg, xend_sxp_copy(value));
     conn_send(c, msg);
     xend_sxp_free(msg);
+    xend_event_budget_check();
+}
+
+static size_t conn_backlog(struct xend_event_sink *s)
+{
+    return evbuffer_get_length(bufferevent_get_output(((struct conn *)s)->bev));
+}
+
+/* Over the budget: no more events; a last (event xend.event.dropped (reason "...")), and
+ * the connection closes once that is written (write_cb), or after a grace period. */
+static void conn_drop(struct xend_event_sink *s, const char *why)
+{
+    struct conn *c = (struct conn *)s;
+    if (c->closing)
+        return;
+    xend_event_unsubscribe_owner(c);
+    struct xend_sxp *msg = xend_sxp_list_of("event", "xend.event.dropped", NULL);
+    xend_sxp_append_take(msg, xend_sxp_list_of("reason", why, NULL));
+    struct xend_buf b = XEND_BUF_INIT;
+    xend_sxp_print_buf(msg, &b);
+    xend_sxp_free(msg);
+    xend_buf_puts(&b, "\n\n");
+    bufferevent_write(c->bev, b.data, b.len);
+    xend_buf_free(&b);
+    c->quitting = true;
+    struct timeval grace = {PORT_DROP_GRACE_SECONDS, 0};
+    bufferevent_set_timeouts(c->bev, NULL, &grace);
+    bufferevent_disable(c->bev, EV_READ);
 }
 
 /* --- requests ----------------------------------------------------------------------- */
@@ -177,6 +210,11 @@ static int op_inject(struct conn *c, const struct xend_sxp *req)
     const char *name = xend_sxp_name(ev);
     if (name == NULL || xend_sxp_length(req) != 2)
         return -XEND_EINVAL;
+    char *text = xend_sxp_print(ev);
+    size_t len = strlen(text);
+    free(text);
+    if (len > xend_event_limits()->inject_max)
+        return -XEND_ELIMIT;
     /* The reply goes first, then the event reaches every subscriber, this one included. */
     reply_take(c, xend_sxp_list_of("ok", NULL));
     xend_event_emit(name, ev);
@@ -350,6 +388,8 @@ static void status_cb(struct bufferevent *bev, short what, void *arg)
     struct conn *c = arg;
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
         conn_close(c, NULL);
+    else if (what & BEV_EVENT_TIMEOUT)
+        conn_close(c, "did not read its last line");
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
@@ -369,7 +409,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         port = ntohs(in6->sin6_port);
     }
     (void)salen;
-    if (p->n_conns >= PORT_MAX_CONNECTIONS) {
+    if (p->n_conns >= xend_event_limits()->port_max_connections) {
         xend_log_emit(NULL, XEND_LOG_WARN, "event port connection refused",
                       "peer=%s:%d reason=\"%u connections open\"", host, port, p->n_conns);
         evutil_closesocket(fd);
@@ -392,6 +432,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         p->conns->prev = c;
     p->conns = c;
     p->n_conns++;
+    c->sink.backlog = conn_backlog;
+    c->sink.drop = conn_drop;
+    c->sink.kind = "port";
+    xend_event_sink_add(&c->sink);
     bufferevent_setcb(bev, read_cb, write_cb, status_cb, c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     xend_event_subscribe(c, "*", on_event, c);
@@ -438,6 +482,7 @@ struct xend_event_port *xend_event_port_start(struct event_base *base, const cha
         free(p);
         return NULL;
     }
+    xend_listen_guard_attach(p->listener, "event-port", NULL);
     struct sockaddr_storage bound;
     socklen_t blen = sizeof(bound);
     getsockname(evconnlistener_get_fd(p->listener), (struct sockaddr *)&bound, &blen);
@@ -452,6 +497,7 @@ void xend_event_port_stop(struct xend_event_port *p)
 {
     if (p == NULL)
         return;
+    xend_listen_guard_detach(p->listener);
     evconnlistener_free(p->listener);
     while (p->conns != NULL)
         conn_free(p->conns);

@@ -12,7 +12,8 @@
  *
  * It must never bind anything but the address it is given (the caller passes 127.0.0.1
  * or ::1) and never let a slow reader grow xend's memory without bound: a connection with
- * more than 4 MiB unread is dropped.
+ * more than 4 MiB unread is dropped, and all followers share one backlog budget
+ * (event/budget.h, which also caps the connections: event-port-max-connections).
  *
  * Threads: loop thread only.
  */

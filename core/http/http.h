@@ -30,6 +30,15 @@ struct xend_http_options {
     size_t max_header;     /* bytes of headers after the request line; more gets 431
                             * (0 = 8000; clamped to 8000, libevhtp drops longer ones) */
     struct xend_sxp_limits sxp_limits; /* for arg_sxp */
+    /* Connection limits (docs/http.md "Connections"); 0 = the default in brackets. */
+    unsigned head_timeout_ms; /* first byte of a head to its end; then 408 [10000] */
+    unsigned body_timeout_ms; /* end of the head to the end of the body; then 408 [30000] */
+    unsigned idle_timeout_ms; /* no request in progress; then closed [15000] */
+    unsigned send_timeout_ms; /* a reply or stream makes no progress; then closed [30000] */
+    unsigned max_connections; /* open at once [1024, at most half of RLIMIT_NOFILE] */
+    /* POST ops whose handlers wait in the bulk lane (docs/http.md "Priority"), NULL-
+     * terminated, borrowed while the server runs; NULL = none. */
+    const char *const *bulk_ops;
 };
 
 /* Start listening; 0 or -XEND_EIO with err ("cannot listen on 127.0.0.1:8000: ..."). */
@@ -72,6 +81,8 @@ typedef void xend_http_stream_close_fn(struct xend_request *req, void *arg);
 int xend_http_stream_begin(struct xend_request *req, const char *content_type);
 int xend_http_stream_write(struct xend_request *req, const char *data, size_t len);
 void xend_http_stream_end(struct xend_request *req);
+/* Bytes of the stream written and not yet taken by the client (0 once it has gone). */
+size_t xend_http_stream_backlog(struct xend_request *req);
 void xend_http_stream_on_close(struct xend_request *req, xend_http_stream_close_fn *fn, void *arg);
 
 /*
@@ -87,6 +98,8 @@ void xend_http_reply_sxp_text(struct xend_request *req, int status, struct xend_
 uint64_t xend_http_request_id(const struct xend_request *req);
 /* How many requests have started so far (the last id given). */
 uint64_t xend_http_requests_started(void);
+/* How many HTTP connections have closed so far. */
+uint64_t xend_http_connections_closed(void);
 
 /*
  * Map an XEND_E code to the HTTP status used for an (xend.err ...) reply. Operation

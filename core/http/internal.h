@@ -67,6 +67,19 @@ int xend_http_multipart_boundary(const char *content_type, char *out, size_t out
 int xend_http_parse_multipart(const char *body, size_t len, const char *boundary, size_t max_parts,
                               struct xend_http_args *args, struct xend_err *err);
 
+/* ---- framing (framing.c) ---- */
+
+/*
+ * Check a whole request head (request line, headers, the empty line; CRLF or LF line ends)
+ * against RFC 9112's framing rules libevhtp does not enforce. Returns 0, or the status to
+ * answer with a message for the reason phrase in msg: 400 for a malformed request line or
+ * header line, a control byte (NUL included) in the request line or a header value,
+ * Transfer-Encoding with Content-Length, conflicting or malformed Content-Length, a folded
+ * header line; 501 for a transfer coding other than chunked; 505 for a version other than
+ * HTTP/1.0 and HTTP/1.1.
+ */
+int xend_http_head_check(const char *head, size_t len, char *msg, size_t msg_len);
+
 /* ---- negotiation and rendering (render.c) ---- */
 
 enum xend_http_format {
@@ -151,6 +164,11 @@ struct xend_http_transport {
     void (*stream_head)(struct xend_request *req, int status, const char *content_type);
     int (*stream_chunk)(struct xend_request *req, const char *data, size_t len);
     void (*stream_end)(struct xend_request *req);
+    /* Bytes written and not yet taken by the client (NULL: the transport buffers nothing). */
+    size_t (*backlog)(struct xend_request *req);
+    /* Run this bulk request later (xend_http_request_resume), after the requests that are
+     * ready now; NULL: bulk requests run at once like any other. */
+    void (*queue)(struct xend_request *req);
 };
 
 /* What the server knows of a request when its headers have arrived. Strings borrowed. */
@@ -176,6 +194,7 @@ struct xend_request {
     bool replied;        /* a reply (or a stream head) went out */
     bool streaming;
     bool finished; /* nothing more will be written */
+    bool queued;   /* routed, waiting in the bulk lane for its handler to run */
 
     uint32_t method;
     bool pooled; /* its block goes back to the request pool (request.c) */
@@ -217,6 +236,11 @@ struct xend_request *xend_http_request_new(const struct xend_http_request_init *
 /* Decode, route and run the handler with the body (borrowed for the call). Unless the
  * handler deferred, the reply has been handed to the transport when this returns. */
 void xend_http_request_run(struct xend_request *req, const char *body, size_t len);
+/* Run the handler of a request the transport queued (a no-op for any other). */
+void xend_http_request_resume(struct xend_request *req);
+/* The POST ops whose requests go to the transport's queue (the bulk lane): NULL-terminated,
+ * borrowed until changed; NULL = none. */
+void xend_http_set_bulk_ops(const char *const *ops);
 /* Answer with an error before or instead of running (limits found by the server). */
 void xend_http_request_fail(struct xend_request *req, int status, const char *msg);
 /* The server lost the client: tombstone a deferred request (tells the streamer), free

@@ -387,6 +387,53 @@ static int decode_args(struct xend_request *req, struct xend_err *err)
     return rc;
 }
 
+/* POST ops run in the bulk lane (NULL-terminated, borrowed; NULL = none). */
+static const char *const *bulk_ops;
+
+void xend_http_set_bulk_ops(const char *const *ops)
+{
+    bulk_ops = ops;
+}
+
+static bool is_bulk(const struct xend_request *req)
+{
+    if (req->method != XEND_HTTP_POST || req->op == NULL || bulk_ops == NULL ||
+        req->transport == NULL || req->transport->queue == NULL)
+        return false;
+    for (const char *const *o = bulk_ops; *o != NULL; o++)
+        if (strcmp(*o, req->op) == 0)
+            return true;
+    return false;
+}
+
+static void run_handler(struct xend_request *req, xend_route_fn *fn, void *arg)
+{
+    int rc = fn(req, arg);
+    if (rc < 0) {
+        if (req->streaming) {
+            /* The head went out already; all that is left is to end the stream. */
+            xend_http_stream_end(req);
+            return;
+        }
+        finish(req, rc);
+    } else if (!req->deferred) {
+        finish(req, 0);
+    }
+    req->body = NULL;
+    req->body_len = 0;
+}
+
+void xend_http_request_resume(struct xend_request *req)
+{
+    if (!valid(req) || !req->queued)
+        return;
+    req->queued = false;
+    void *arg;
+    xend_route_fn *fn = xend_http_route_fn(req->match.route, &arg);
+    req->match.route = NULL;
+    run_handler(req, fn, arg);
+}
+
 void xend_http_request_run(struct xend_request *req, const char *body, size_t len)
 {
     struct xend_err err = {0};
@@ -415,20 +462,19 @@ void xend_http_request_run(struct xend_request *req, const char *body, size_t le
         goto out;
     }
 
+    if (is_bulk(req)) {
+        /* The body stays the server's until the request is freed; the route cannot go
+         * away in between (routes are removed only at plugin unload and stop, which drop
+         * every connection first). */
+        req->queued = true;
+        req->transport->queue(req);
+        return;
+    }
     void *arg;
     xend_route_fn *fn = xend_http_route_fn(req->match.route, &arg);
     req->match.route = NULL; /* not kept: a deferred request may outlive it */
-    rc = fn(req, arg);
-    if (rc < 0) {
-        if (req->streaming) {
-            /* The head went out already; all that is left is to end the stream. */
-            xend_http_stream_end(req);
-            return;
-        }
-        finish(req, rc);
-    } else if (!req->deferred) {
-        finish(req, 0);
-    }
+    run_handler(req, fn, arg);
+    return;
 out:
     req->body = NULL;
     req->body_len = 0;
@@ -505,6 +551,13 @@ int xend_http_stream_write(struct xend_request *req, const char *data, size_t le
     if (len == 0)
         return 0;
     return req->transport->stream_chunk(req, data, len);
+}
+
+size_t xend_http_stream_backlog(struct xend_request *req)
+{
+    if (!valid(req) || req->gone || req->transport == NULL || req->transport->backlog == NULL)
+        return 0;
+    return req->transport->backlog(req);
 }
 
 void xend_http_stream_end(struct xend_request *req)

@@ -13,7 +13,16 @@
  *  - limits: an over-long request line or head is refused by a wrapper around libevhtp's
  *    read callback before its parser sees it (traps 10, and oversized headers make the
  *    parser drop the connection); an oversized body is refused from the headers hook by
- *    pausing the request and answering on the next loop turn (traps 6, 13).
+ *    pausing the request and answering on the next loop turn (traps 6, 13);
+ *  - time: libevhtp's own timeouts are per read (a byte every few seconds resets them),
+ *    so each connection has one timer of ours whose meaning follows the connection's
+ *    phase: idle (closed quietly), head and body (answered 408), busy (none: handlers
+ *    and streams may take as long as they need). A client that stops reading a reply is
+ *    dropped by the bufferevent's write timeout, which counts progress, not reads;
+ *  - the connection cap and descriptor shortages: see post_accept and listen_guard.h;
+ *  - the bulk lane: requests for the ops in xend_http_options.bulk_ops (create, restore ...)
+ *    are routed at once but their handlers wait in a FIFO run by an event of the loop's
+ *    lowest priority, one per turn, so a destroy or a list that is ready is served first.
  * A refused connection is closed gracefully: reply, shut down writing, drain what the
  * client still sends, close on EOF or after a few seconds.
  *
@@ -26,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -34,6 +44,7 @@
 #include <evhtp.h>
 
 #include "http/internal.h"
+#include "http/listen_guard.h"
 #include "log/log.h"
 #include "sxp.h"
 
@@ -47,6 +58,20 @@
  * back after the 1 s SYN retransmission (bench-lifecycle's p99 of 1.1 s at 256 clients);
  * the kernel caps it at net.core.somaxconn. */
 #define LISTEN_BACKLOG SOMAXCONN
+#define DEFAULT_HEAD_TIMEOUT_MS 10000u
+#define DEFAULT_BODY_TIMEOUT_MS 30000u
+#define DEFAULT_IDLE_TIMEOUT_MS 15000u
+#define DEFAULT_SEND_TIMEOUT_MS 30000u
+#define DEFAULT_MAX_CONNECTIONS 1024u
+#define RETRY_AFTER "1" /* seconds, for the 503 past the connection cap */
+
+/* What the connection timer means now. */
+enum conn_phase {
+    PHASE_IDLE, /* no request in progress: the idle timeout */
+    PHASE_HEAD, /* part of a head has arrived: the head deadline, from its first byte */
+    PHASE_BODY, /* the head is in, the body is not: the body deadline, from the head */
+    PHASE_BUSY, /* a handler runs, a reply or a stream is being written: no timer */
+};
 
 struct conn {
     evhtp_connection_t *c;
@@ -76,6 +101,12 @@ struct conn {
     bufferevent_event_cb ev_eventcb;
     void *ev_arg;
 
+    enum conn_phase phase;
+    struct event *timer;
+    struct conn *lane_next; /* in srv's bulk lane */
+    bool in_lane;
+
+    /* srv.conns, most recently idle first: the cap closes from the tail. */
     struct conn *prev, *next;
 };
 
@@ -85,7 +116,13 @@ static struct {
     char *unix_path;
     int port;
     size_t max_body, max_uri, max_header;
-    struct conn *conns;
+    unsigned head_ms, body_ms, idle_ms, send_ms;
+    unsigned max_conns, nconns;
+    uint64_t closed; /* connections closed so far */
+    struct conn *conns, *tail;
+    char refusal[256]; /* the 503 the accept guard writes with its reserve descriptor */
+    struct event *lane_ev;
+    struct conn *lane_head, *lane_tail;
 } srv;
 
 /* ---- writing replies ---- */
@@ -238,11 +275,69 @@ static void transport_stream_end(struct xend_request *req)
     k->ev_req->flags |= EVHTP_REQ_FLAG_FINISHED;
 }
 
+static void lane_remove(struct conn *k)
+{
+    if (!k->in_lane)
+        return;
+    struct conn **pp = &srv.lane_head;
+    while (*pp != k)
+        pp = &(*pp)->lane_next;
+    *pp = k->lane_next;
+    if (srv.lane_tail == k) {
+        srv.lane_tail = NULL;
+        for (struct conn *q = srv.lane_head; q != NULL; q = q->lane_next)
+            srv.lane_tail = q;
+    }
+    k->lane_next = NULL;
+    k->in_lane = false;
+}
+
+static void conn_release(struct conn *k);
+
+/* One bulk request per loop turn; the loop polls, and runs ready reads, in between. */
+static void lane_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    struct conn *k = srv.lane_head;
+    if (k == NULL)
+        return;
+    lane_remove(k);
+    if (srv.lane_head != NULL)
+        event_active(srv.lane_ev, EV_TIMEOUT, 0);
+    k->busy++;
+    if (k->req != NULL)
+        xend_http_request_resume(k->req);
+    conn_release(k);
+}
+
+static void transport_queue(struct xend_request *req)
+{
+    struct conn *k = req->transport_arg;
+    k->in_lane = true;
+    k->lane_next = NULL;
+    if (srv.lane_tail)
+        srv.lane_tail->lane_next = k;
+    else
+        srv.lane_head = k;
+    srv.lane_tail = k;
+    event_active(srv.lane_ev, EV_TIMEOUT, 0);
+}
+
+static size_t transport_backlog(struct xend_request *req)
+{
+    struct conn *k = req->transport_arg;
+    return evbuffer_get_length(output_of(k));
+}
+
 static const struct xend_http_transport transport = {
     .send = transport_send,
     .stream_head = transport_stream_head,
     .stream_chunk = transport_stream_chunk,
     .stream_end = transport_stream_end,
+    .backlog = transport_backlog,
+    .queue = transport_queue,
 };
 
 /* ---- refusing a request: reply, then close gracefully ---- */
@@ -277,6 +372,8 @@ static void linger_start(struct conn *k)
 {
     struct bufferevent *bev = evhtp_connection_get_bev(k->c);
     struct timeval tv = {LINGER_SECONDS, 0};
+    evtimer_del(k->timer); /* the linger has its own deadline */
+    k->phase = PHASE_BUSY;
     bufferevent_setcb(bev, linger_read, linger_write, linger_event, k);
     bufferevent_set_timeouts(bev, &tv, &tv);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
@@ -284,20 +381,37 @@ static void linger_start(struct conn *k)
     linger_write(bev, k);
 }
 
-/* A refusal found before any request object exists (request line, head size). */
-static void reject_raw(struct conn *k, int status, const char *msg)
+/* A refusal found before any request object exists (request line, head size, cap);
+ * `extra` holds more header lines (or NULL). */
+static void reject_raw_extra(struct conn *k, int status, const char *msg, const char *extra)
 {
     struct xend_buf body = XEND_BUF_INIT;
     struct xend_sxp *e = xend_sxp_list_of("xend.err", msg, NULL);
     xend_sxp_print_buf(e, &body);
     xend_sxp_free(e);
     k->rejecting = true;
-    write_head(k, false, true, status, msg, "application/sxp", (long long)body.len, NULL, NULL, 0);
+    write_head(k, false, true, status, msg, "application/sxp", (long long)body.len, extra, NULL,
+               0);
     evbuffer_add(output_of(k), body.data, body.len);
     xend_buf_free(&body);
     xend_log_emit(NULL, XEND_LOG_INFO, "http request refused", "status=%d peer=%s reason=\"%s\"",
                   status, k->peer, msg);
     linger_start(k);
+}
+
+static void reject_raw(struct conn *k, int status, const char *msg)
+{
+    reject_raw_extra(k, status, msg, NULL);
+}
+
+/* Answer now, in the request's format when a request object exists. */
+static void reject_now(struct conn *k, int status, const char *msg)
+{
+    k->rejecting = true;
+    if (k->req != NULL && !k->req->finished)
+        xend_http_request_fail(k->req, status, msg);
+    else
+        reject_raw(k, status, msg);
 }
 
 /* Next loop turn after a hook paused the request: answer it in its own format. */
@@ -306,11 +420,7 @@ static void reject_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct conn *k = arg;
-    k->rejecting = true;
-    if (k->req != NULL && !k->req->finished)
-        xend_http_request_fail(k->req, k->reject_status, k->reject_msg);
-    else
-        reject_raw(k, k->reject_status, k->reject_msg);
+    reject_now(k, k->reject_status, k->reject_msg);
 }
 
 /* From a libevhtp hook: pause the request (the hook returns EVHTP_RES_PAUSE) and answer on
@@ -325,6 +435,87 @@ static evhtp_res reject_later(struct conn *k, int status, const char *msg)
         evtimer_add(k->reject_ev, &zero);
     }
     return EVHTP_RES_PAUSE;
+}
+
+/* ---- connection phases, their timer, and the list the cap works on ---- */
+
+static void conn_link_front(struct conn *k)
+{
+    k->prev = NULL;
+    k->next = srv.conns;
+    if (srv.conns)
+        srv.conns->prev = k;
+    else
+        srv.tail = k;
+    srv.conns = k;
+}
+
+static void conn_unlink(struct conn *k)
+{
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        srv.conns = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    else
+        srv.tail = k->prev;
+    k->prev = k->next = NULL;
+}
+
+static void phase_set(struct conn *k, enum conn_phase phase)
+{
+    unsigned ms = phase == PHASE_IDLE   ? srv.idle_ms
+                  : phase == PHASE_HEAD ? srv.head_ms
+                  : phase == PHASE_BODY ? srv.body_ms
+                                        : 0;
+    k->phase = phase;
+    if (phase == PHASE_IDLE) {
+        /* Most recently idle first: the cap closes the longest idle from the tail. */
+        conn_unlink(k);
+        conn_link_front(k);
+    }
+    if (ms == 0) {
+        evtimer_del(k->timer);
+        return;
+    }
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(k->timer, &tv);
+}
+
+/* A connection that may be closed without losing anything: no request in progress, no
+ * reply unsent. */
+static bool conn_idle(struct conn *k)
+{
+    struct bufferevent *bev = evhtp_connection_get_bev(k->c);
+    return k->phase == PHASE_IDLE && !k->rejecting && k->ev_req == NULL &&
+           evbuffer_get_length(bufferevent_get_input(bev)) == 0 &&
+           evbuffer_get_length(bufferevent_get_output(bev)) == 0;
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *k = arg;
+    char msg[96];
+    switch (k->phase) {
+    case PHASE_IDLE:
+        xend_log_emit(NULL, XEND_LOG_DEBUG, "http connection closed",
+                      "peer=%s reason=\"idle for %u ms\"", k->peer, srv.idle_ms);
+        evhtp_connection_free(k->c); /* runs on_conn_fini, which frees k */
+        return;
+    case PHASE_HEAD:
+        snprintf(msg, sizeof(msg), "Request head not complete after %u ms", srv.head_ms);
+        reject_raw(k, 408, msg);
+        return;
+    case PHASE_BODY:
+        snprintf(msg, sizeof(msg), "Request body not complete after %u ms", srv.body_ms);
+        reject_now(k, 408, msg);
+        return;
+    case PHASE_BUSY:
+        return;
+    }
 }
 
 /* ---- the head scan, ahead of libevhtp's parser ---- */
@@ -465,10 +656,18 @@ static void conn_readcb(struct bufferevent *bev, void *arg)
             /* The head stays in the buffer until it is whole, so what was scanned of it
              * is its first head_seen bytes. */
             const unsigned char *p = evbuffer_pullup(in, (ssize_t)n);
+            if (k->head_seen == 0)
+                phase_set(k, PHASE_HEAD); /* the head deadline runs from its first byte */
             if (!head_scan(k, p + k->head_seen, n - k->head_seen))
                 break;
             if (!k->head_done)
                 break; /* libevhtp mangles a request line that arrives in pieces */
+            char why[128];
+            int status = xend_http_head_check((const char *)p, k->head_seen, why, sizeof(why));
+            if (status != 0) {
+                reject_raw(k, status, why);
+                break;
+            }
             if (k->bare_lf)
                 head_to_crlf(in, k->head_seen);
         }
@@ -496,7 +695,14 @@ static void conn_eventcb(struct bufferevent *bev, short events, void *arg)
 {
     struct conn *k = arg;
     k->busy++;
-    k->ev_eventcb(bev, events, k->ev_arg);
+    if (events & BEV_EVENT_TIMEOUT) {
+        /* Only the write timeout is set: the client left a reply unread. */
+        xend_log_emit(NULL, XEND_LOG_INFO, "http connection closed",
+                      "peer=%s reason=\"client did not read for %u ms\"", k->peer, srv.send_ms);
+        evhtp_connection_free(k->c);
+    } else {
+        k->ev_eventcb(bev, events, k->ev_arg);
+    }
     conn_release(k);
 }
 
@@ -520,6 +726,7 @@ static evhtp_res on_headers(evhtp_request_t *r, evhtp_headers_t *hdrs, void *arg
     struct conn *k = arg;
     k->head_done = true;
     k->ev_req = r;
+    phase_set(k, PHASE_BODY); /* gencb ends it at once when there is no body */
     struct xend_http_request_init init = {
         .method = method_bit(evhtp_request_get_method(r)),
         .method_name = htparser_get_methodstr_m(evhtp_request_get_method(r)),
@@ -577,6 +784,10 @@ static evhtp_res on_request_fini(evhtp_request_t *r, void *arg)
     }
     k->dispatched = false;
     head_reset(k);
+    if (!k->rejecting) {
+        struct evbuffer *in = bufferevent_get_input(evhtp_connection_get_bev(k->c));
+        phase_set(k, evbuffer_get_length(in) > 0 ? PHASE_HEAD : PHASE_IDLE);
+    }
     return EVHTP_RES_OK;
 }
 
@@ -593,12 +804,12 @@ static evhtp_res on_conn_fini(evhtp_connection_t *c, void *arg)
     }
     if (k->reject_ev != NULL)
         event_free(k->reject_ev);
-    if (k->prev)
-        k->prev->next = k->next;
-    else
-        srv.conns = k->next;
-    if (k->next)
-        k->next->prev = k->prev;
+    event_free(k->timer);
+    k->timer = NULL;
+    lane_remove(k);
+    conn_unlink(k);
+    srv.nconns--;
+    srv.closed++;
     k->c = NULL;
     if (k->busy > 0)
         k->dead = true;
@@ -625,16 +836,51 @@ static void peer_text(const struct sockaddr *sa, char *out, size_t len)
     }
 }
 
+/* The connection idle the longest, or NULL when every one is busy. */
+static struct conn *oldest_idle(void)
+{
+    for (struct conn *k = srv.tail; k != NULL; k = k->prev)
+        if (conn_idle(k))
+            return k;
+    return NULL;
+}
+
+/*
+ * Past the cap, the connection idle the longest is closed to make room (a keep-alive
+ * client reconnects; nothing in flight is lost); when none is idle, the new one is
+ * answered 503 with Retry-After. Closing the idle first keeps xend reachable while a flood
+ * holds connections open without sending (each of those is idle until its first byte).
+ */
+static bool make_room(struct conn *k)
+{
+    if (srv.nconns <= srv.max_conns)
+        return true;
+    struct conn *victim = oldest_idle();
+    if (victim != NULL && victim != k) {
+        xend_log_emit(NULL, XEND_LOG_INFO, "http connection closed",
+                      "peer=%s reason=\"connection cap %u: idle the longest\"", victim->peer,
+                      srv.max_conns);
+        evhtp_connection_free(victim->c);
+        return true;
+    }
+    char msg[96];
+    snprintf(msg, sizeof(msg), "Too many connections (limit %u)", srv.max_conns);
+    reject_raw_extra(k, 503, msg, "Retry-After: " RETRY_AFTER "\r\n");
+    return false;
+}
+
 static evhtp_res post_accept(evhtp_connection_t *c, void *arg)
 {
     (void)arg;
     struct conn *k = xend_xcalloc(1, sizeof(*k));
     k->c = c;
     peer_text(c->saddr, k->peer, sizeof(k->peer));
-    k->next = srv.conns;
-    if (srv.conns)
-        srv.conns->prev = k;
-    srv.conns = k;
+    k->timer = evtimer_new(srv.base, conn_timer_cb, k);
+    if (k->timer == NULL)
+        abort(); /* out of memory: the ABI's policy */
+    conn_link_front(k);
+    srv.nconns++;
+    xend_listen_guard_accepted(c->htp->server);
 
     evhtp_connection_set_hook(c, evhtp_hook_on_headers, (evhtp_hook)on_headers, k);
     evhtp_connection_set_hook(c, evhtp_hook_on_read, (evhtp_hook)on_read, k);
@@ -645,6 +891,10 @@ static evhtp_res post_accept(evhtp_connection_t *c, void *arg)
     struct bufferevent *bev = evhtp_connection_get_bev(c);
     bufferevent_getcb(bev, &k->ev_readcb, &k->ev_writecb, &k->ev_eventcb, &k->ev_arg);
     bufferevent_setcb(bev, conn_readcb, conn_writecb, conn_eventcb, k);
+    struct timeval send_tv = {srv.send_ms / 1000, (srv.send_ms % 1000) * 1000};
+    bufferevent_set_timeouts(bev, NULL, &send_tv);
+    if (make_room(k))
+        phase_set(k, PHASE_IDLE);
     return EVHTP_RES_OK;
 }
 
@@ -656,6 +906,7 @@ static void gencb(evhtp_request_t *r, void *arg)
     if (k->req == NULL || k->ev_req != r)
         return; /* cannot happen: on_headers runs for every request */
     k->dispatched = true;
+    phase_set(k, PHASE_BUSY);
     size_t len = evbuffer_get_length(r->buffer_in);
     const char *body = len ? (const char *)evbuffer_pullup(r->buffer_in, (ssize_t)len) : "";
     xend_http_request_run(k->req, body, len);
@@ -717,6 +968,28 @@ static int bound_port(evhtp_t *h)
     return 0;
 }
 
+/*
+ * The connection cap: the configured one, or by default 1024 but at most half the
+ * descriptor limit, so that HTTP clients alone can never take the descriptors the store,
+ * consoles, the event port and scripts need. A configured cap above that is kept (the
+ * operator's choice) and logged.
+ */
+static unsigned connection_cap(unsigned configured)
+{
+    struct rlimit rl;
+    rlim_t half = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                      ? rl.rlim_cur / 2
+                      : DEFAULT_MAX_CONNECTIONS;
+    if (half < 1)
+        half = 1;
+    if (configured == 0)
+        return half < DEFAULT_MAX_CONNECTIONS ? (unsigned)half : DEFAULT_MAX_CONNECTIONS;
+    if (configured > half)
+        xend_log_emit(NULL, XEND_LOG_WARN, "http connection cap above half the descriptor limit",
+                      "cap=%u nofile=%llu", configured, (unsigned long long)rl.rlim_cur);
+    return configured;
+}
+
 int xend_http_start(struct event_base *base, const struct xend_http_options *opts,
                     struct xend_err *err)
 {
@@ -729,6 +1002,25 @@ int xend_http_start(struct event_base *base, const struct xend_http_options *opt
     srv.max_header =
         opts->max_header && opts->max_header < MAX_HEADER_CAP ? opts->max_header : MAX_HEADER_CAP;
     *xend_http_sxp_limits() = opts->sxp_limits;
+    srv.head_ms = opts->head_timeout_ms ? opts->head_timeout_ms : DEFAULT_HEAD_TIMEOUT_MS;
+    srv.body_ms = opts->body_timeout_ms ? opts->body_timeout_ms : DEFAULT_BODY_TIMEOUT_MS;
+    srv.idle_ms = opts->idle_timeout_ms ? opts->idle_timeout_ms : DEFAULT_IDLE_TIMEOUT_MS;
+    srv.send_ms = opts->send_timeout_ms ? opts->send_timeout_ms : DEFAULT_SEND_TIMEOUT_MS;
+    srv.max_conns = connection_cap(opts->max_connections);
+    xend_http_set_bulk_ops(opts->bulk_ops);
+    srv.lane_ev = event_new(base, -1, 0, lane_cb, NULL);
+    if (srv.lane_ev == NULL)
+        abort(); /* out of memory: the ABI's policy */
+    /* The lowest priority the loop has (core/loop.c gives it three; every other event
+     * has the middle one): the lane runs only when nothing else is ready. */
+    if (event_base_get_npriorities(base) > 1)
+        event_priority_set(srv.lane_ev, event_base_get_npriorities(base) - 1);
+    static const char refusal_body[] = "(xend.err \"Out of file descriptors\")\n";
+    snprintf(srv.refusal, sizeof(srv.refusal),
+             "HTTP/1.1 503 Out of file descriptors\r\nRetry-After: " RETRY_AFTER
+             "\r\nContent-Type: application/sxp\r\nContent-Length: %zu\r\n"
+             "Connection: close\r\n\r\n%s",
+             sizeof(refusal_body) - 1, refusal_body);
 
     const char *addr = opts->address;
     char spec[300];
@@ -755,6 +1047,7 @@ int xend_http_start(struct event_base *base, const struct xend_http_options *opt
         goto fail;
     }
     srv.port = bound_port(srv.tcp);
+    xend_listen_guard_attach(srv.tcp->server, "http", srv.refusal);
 
     if (opts->unix_path != NULL && opts->unix_path[0] != '\0') {
         rc = clear_stale_socket(opts->unix_path, err);
@@ -773,10 +1066,11 @@ int xend_http_start(struct event_base *base, const struct xend_http_options *opt
             goto fail;
         }
         srv.unix_path = xend_xstrdup(opts->unix_path);
+        xend_listen_guard_attach(srv.unix_htp->server, "http-unix", srv.refusal);
     }
-    xend_log_emit(NULL, XEND_LOG_NOTICE, "http listening", "address=%s port=%d unix=%s",
-                  addr && addr[0] ? addr : "0.0.0.0", srv.port,
-                  srv.unix_path ? srv.unix_path : "-");
+    xend_log_emit(NULL, XEND_LOG_NOTICE, "http listening",
+                  "address=%s port=%d unix=%s max_connections=%u", addr && addr[0] ? addr : "0.0.0.0",
+                  srv.port, srv.unix_path ? srv.unix_path : "-", srv.max_conns);
     return 0;
 
 fail:
@@ -787,10 +1081,14 @@ fail:
 void xend_http_stop(void)
 {
     /* Unbind before free, and free open connections ourselves (trap 12). */
-    if (srv.tcp != NULL)
+    if (srv.tcp != NULL && srv.tcp->server != NULL) {
+        xend_listen_guard_detach(srv.tcp->server);
         evhtp_unbind_socket(srv.tcp);
-    if (srv.unix_htp != NULL)
+    }
+    if (srv.unix_htp != NULL && srv.unix_htp->server != NULL) {
+        xend_listen_guard_detach(srv.unix_htp->server);
         evhtp_unbind_socket(srv.unix_htp);
+    }
     while (srv.conns != NULL)
         evhtp_connection_free(srv.conns->c); /* on_conn_fini unlinks it */
     if (srv.tcp != NULL)
@@ -803,10 +1101,19 @@ void xend_http_stop(void)
     }
     srv.tcp = srv.unix_htp = NULL;
     srv.unix_path = NULL;
+    if (srv.lane_ev != NULL)
+        event_free(srv.lane_ev);
+    srv.lane_ev = NULL;
+    xend_http_set_bulk_ops(NULL);
     xend_buf_free(&srv_head);
     xend_http_request_pool_free();
     srv.base = NULL;
     srv.port = 0;
+}
+
+uint64_t xend_http_connections_closed(void)
+{
+    return srv.closed;
 }
 
 int xend_http_port(void)

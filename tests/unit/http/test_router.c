@@ -589,6 +589,57 @@ static void test_deferred_request_whose_client_left_is_freed_by_complete(void **
     assert_int_equal(cap.nsent, 0); /* nothing written, nothing leaked (ASan) */
 }
 
+/* The bulk lane: a transport with a queue gets the requests of the bulk ops, routed but
+ * not run; resume runs them; any other request runs at once. */
+static struct xend_request *lane[4];
+static int nlane;
+static void fake_queue(struct xend_request *req)
+{
+    lane[nlane++] = req;
+}
+
+static struct xend_request *lane_req(const struct xend_http_transport *t, const char *query)
+{
+    struct xend_http_request_init init = {
+        .method = XEND_HTTP_POST, .method_name = "POST", .path = "/xend/made", .query = query,
+        .peer = "127.0.0.1:1", .transport = t,
+    };
+    struct xend_request *req = xend_http_request_new(&init);
+    xend_http_request_run(req, "", 0);
+    return req;
+}
+
+static void test_bulk_ops_wait_in_the_lane_until_resumed(void **state)
+{
+    (void)state;
+    static const char *const bulk[] = {"create", NULL};
+    struct xend_http_transport t = test_transport;
+    t.queue = fake_queue;
+    nlane = 0;
+    xend_http_set_bulk_ops(bulk);
+    add(&plug_a, XEND_HTTP_POST, "/xend/made", "create", h_created, NULL, 0);
+    add(&plug_a, XEND_HTTP_POST, "/xend/made", "other", h_created, NULL, 0);
+    struct xend_request *req = lane_req(&t, "op=create");
+    assert_int_equal(nlane, 1);
+    assert_int_equal(cap.nsent, 0); /* routed, not run */
+    struct xend_request *now = lane_req(&t, "op=other");
+    assert_int_equal(nlane, 1);
+    assert_int_equal(cap.nsent, 1); /* not a bulk op: at once */
+    xend_http_request_free(now);
+    xend_http_request_resume(lane[0]);
+    assert_int_equal(cap.nsent, 2);
+    assert_int_equal(cap.status, 201);
+    xend_http_request_resume(lane[0]); /* not queued any more: nothing */
+    assert_int_equal(cap.nsent, 2);
+    xend_http_request_free(req);
+    /* A client that leaves while its request waits: the request is freed, never run. */
+    req = lane_req(&t, "op=create");
+    assert_int_equal(nlane, 2);
+    xend_http_request_detach(req);
+    assert_int_equal(cap.nsent, 2);
+    xend_http_set_bulk_ops(NULL);
+}
+
 static int closed_calls;
 static void on_closed(struct xend_request *req, void *arg)
 {
@@ -672,6 +723,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_raw_reply_keeps_its_content_type, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deferred_request_replies_on_complete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_ops_wait_in_the_lane_until_resumed, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_deferred_request_whose_client_left_is_freed_by_complete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_writes_until_client_leaves, setup, teardown),
