@@ -585,6 +585,11 @@ int xend_loop_init(unsigned workers, struct xend_err *err)
     /* Three priorities, every event at the middle one (libevent's default, n/2), so that
      * the HTTP server's bulk lane can sit below them all (docs/http.md "Priority"). */
     event_base_priority_init(L.base, 3);
+    /* A loop made again after xend_loop_free (the unit tests do) starts afresh: a stale
+     * `stopping` sent new workers home before they took any work. */
+    L.stopping = false;
+    L.post_head = NULL;
+    L.work_head = NULL;
     L.post_tail = &L.post_head;
     L.work_tail = &L.work_head;
     L.post_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
