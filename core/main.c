@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "confine.h"
 #include "config/config.h"
 #include "crashpoint.h"
 #include "config/settings.h"
@@ -270,6 +271,7 @@ static int run_daemon(struct xend_runtime *rt)
     xend_host_set_dir("state", state_dir);
     xend_host_set_dir("script", script_dir);
     xend_host_set_dir("bin", rt->exe_dir);
+    xend_confine_set_save_dir(rt->set.save_dir);
     if (xend_loop_init(4, &err) < 0)
         die(rt, xend_err_msg(&err));
     rt->store = xend_store_open(state_dir, post_to_loop, NULL, &err);

@@ -35,13 +35,16 @@ int xend_settings_read(struct xend_config *cfg, struct xend_settings *out, struc
         (rc = xend_config_get_list(cfg, "plugins", &out->plugins, &out->n_plugins, err)) < 0 ||
         (rc = xend_config_get_str(cfg, "backend", XEND_DEFAULT_BACKEND, &out->backend, err)) < 0 ||
         (rc = xend_config_get_str(cfg, "script-dir", XEND_DEFAULT_SCRIPT_DIR, &out->script_dir,
-                                  err)) < 0)
+                                  err)) < 0 ||
+        (rc = xend_config_get_str(cfg, "save-dir", "", &out->save_dir, err)) < 0)
         return rc;
     out->log_level = (enum xend_log_level)level;
     if (out->state_dir[0] == '\0')
         return xend_config_invalid(cfg, "state-dir", err, "must not be empty");
     if (out->pid_file[0] == '\0')
         return xend_config_invalid(cfg, "pid-file", err, "must not be empty");
+    if (out->save_dir[0] != '\0' && out->save_dir[0] != '/')
+        return xend_config_invalid(cfg, "save-dir", err, "must be an absolute path");
     if (out->backend[0] == '\0')
         return xend_config_invalid(cfg, "backend", err, "must not be empty");
     return 0;

@@ -46,6 +46,7 @@ struct xend_settings {
     size_t n_plugins;
     const char *backend;    /* backend: "auto" or a backend's name ("sim", "xenctrl") */
     const char *script_dir; /* script-dir */
+    const char *save_dir;   /* save-dir; "" = save and restore anywhere (absolute paths) */
 };
 
 /* Read (and so mark known) every core key. -XEND_EINVAL with "FILE:LINE: setting ..." on

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "confine.h"
 #include "crashpoint.h"
 #include "domain.h"
 #include "handover.h"
@@ -397,17 +398,13 @@ static void recv_header_work(void *arg)
     int first = -1;
     if (r->path) {
         /* Worker thread: opening may block on slow storage. Only a regular file, never a
-         * symlink, a fifo or a device that a request names. */
-        r->fd = open(r->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        struct stat st;
-        if (r->fd < 0 || fstat(r->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-            r->rc = r->fd < 0
-                        ? xend_err_set(&r->err, XEND_ENOENT, "cannot open %s: %s", r->path,
-                                       strerror(errno))
-                        : xend_err_set(&r->err, XEND_EINVAL, "not a regular file: %s", r->path);
+         * symlink, a fifo or a device that a request names; inside save-dir when set. */
+        r->fd = xend_confine_open(r->path, &r->err);
+        if (r->fd < 0) {
+            r->rc = r->fd;
+            r->fd = -1;
             return;
         }
-        fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) & ~O_NONBLOCK);
     } else {
         /* Over TLS the peer is authenticated here, before a byte of its stream is read. */
         if ((r->rc = xend_tls_conn_open(xend_transfer_tls(), r->fd, true, &r->conn, r->peer_cert,

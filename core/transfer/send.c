@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "confine.h"
 #include "crashpoint.h"
 #include "domain.h"
 #include "event/event.h"
@@ -134,12 +135,12 @@ static void save_work(void *arg)
     struct send *s = arg;
     void *ctx;
     const struct xend_backend_ops *ops = xend_hv(&ctx);
-    /* Never over anything: an existing file, a symlink planted where the image goes. */
-    s->fd = open(s->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    /* Never over anything (an existing file, a symlink planted where the image goes),
+     * and inside save-dir when it is set (confine.h). */
+    s->fd = xend_confine_create(s->path, &s->err);
     if (s->fd < 0) {
-        s->rc = errno == EEXIST ? xend_err_set(&s->err, XEND_EEXIST, "file exists: %s", s->path)
-                                : xend_err_set(&s->err, XEND_EIO, "cannot create %s: %s", s->path,
-                                               strerror(errno));
+        s->rc = s->fd;
+        s->fd = -1;
         return;
     }
     s->created = true;
