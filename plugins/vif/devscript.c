@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -68,6 +69,43 @@ char *devscript_path(const struct devscript *ds, const char *name)
     if (path == NULL)
         abort(); /* the ABI's OOM policy */
     return path;
+}
+
+/* Inside means equal to root or below it: "/etc/xen2" is not inside "/etc/xen". */
+static bool devscript_inside(const char *path, const char *root)
+{
+    size_t n = strlen(root);
+    if (n == 1 && root[0] == '/')
+        return true;
+    return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+int devscript_confine(const struct devscript *ds, const char *name, struct xend_err *err)
+{
+    const char *dir = ds->host->config->dir("script");
+    if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return xend_err_set(err, XEND_EINVAL, "%s: invalid script: '%s'", ds->who, name);
+    if (name[0] != '/') {
+        if (strchr(name, '/') == NULL)
+            return 0; /* a bare name: devscript_path looks it up in script-dir */
+        return xend_err_set(err, XEND_EPERM,
+                            "%s: script %s refused: name a script in script-dir %s, or give "
+                            "its absolute path",
+                            ds->who, name, dir ? dir : "");
+    }
+    char real[PATH_MAX], root[PATH_MAX];
+    if (dir == NULL || dir[0] == '\0' || realpath(dir, root) == NULL)
+        return xend_err_set(err, XEND_EPERM, "%s: script %s refused: script-dir %s unusable",
+                            ds->who, name, dir ? dir : "");
+    if (realpath(name, real) == NULL)
+        return xend_err_set(err, XEND_ENOENT, "%s: script not found or not executable: %s",
+                            ds->who, name);
+    if (!devscript_inside(real, root))
+        return xend_err_set(err, XEND_EPERM,
+                            "%s: script %s refused: a device may only run scripts from "
+                            "script-dir %s",
+                            ds->who, name, dir);
+    return 0;
 }
 
 int devscript_check(const struct devscript *ds, const char *name, struct xend_err *err)

@@ -55,6 +55,16 @@ int devscript_setup(struct devscript *ds, struct xend_plugin *self, const struct
 char *devscript_path(const struct devscript *ds, const char *name);
 
 /*
+ * Confine a script named by a device's config (`(script NAME)`): a bare NAME is taken from
+ * script-dir; an absolute path only when its realpath lies inside script-dir's realpath.
+ * Anything else (a relative path with '/', "." or "..", a path resolving outside, a path
+ * that does not resolve) is refused, so that a request can never make xend run an
+ * arbitrary program as root. Scripts named by xend's own config are not subject to it.
+ * Returns 0, or -XEND_EPERM (-XEND_EINVAL for a malformed name) with err set.
+ */
+int devscript_confine(const struct devscript *ds, const char *name, struct xend_err *err);
+
+/*
  * Check that script `name` exists and is executable, so that a config naming a missing
  * script fails before anything is created. Returns 0, or -XEND_ENOENT with err set.
  */

@@ -228,6 +228,12 @@ static int vif_conf_read(const struct xend_sxp *config, struct vif_conf *c, bool
     const char *script = S->child_value(config, "script", vif_g.script);
     if (script[0] == '\0' || strstr(script, "..") != NULL)
         return xend_err_set(err, XEND_EINVAL, "vif: invalid script: '%s'", script);
+    /* xend's own vif-script is trusted; one a device names must be in script-dir. */
+    if (strcmp(script, vif_g.script) != 0) {
+        int rc = devscript_confine(&vif_g.ds, script, err);
+        if (rc < 0)
+            return rc;
+    }
     const char *vifname = S->child_value(config, "vifname", NULL);
     if (vifname != NULL && !vif_ifname_ok(vifname))
         return xend_err_set(err, XEND_EINVAL, "vif: invalid vifname: %s", vifname);

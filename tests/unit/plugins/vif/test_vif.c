@@ -341,6 +341,34 @@ static void test_bad_bridge_ip_vifname_and_missing_script_are_refused(void **sta
         parse(NULL, "(vif (ip 10.0.0.1/24) (ip fe80::1/64) (vifname web0))", NULL, &err), 0);
 }
 
+static void test_a_device_may_only_name_scripts_in_script_dir(void **state)
+{
+    (void)state;
+    init_plugin();
+    struct xend_err err = {0};
+    char cfg[256], link[128];
+    assert_int_equal(parse(NULL, "(vif (script /bin/sh))", NULL, &err), -XEND_EPERM);
+    assert_non_null(strstr(err.msg, "vif: script /bin/sh refused: a device may only run "
+                                    "scripts from script-dir"));
+    assert_int_equal(parse(NULL, "(vif (script sub/rec))", NULL, &err), -XEND_EPERM);
+    assert_non_null(strstr(err.msg, "vif: script sub/rec refused"));
+    assert_int_equal(parse(NULL, "(vif (script ../rec))", NULL, &err), -XEND_EINVAL);
+    /* A symlink in script-dir whose target is elsewhere. */
+    snprintf(link, sizeof(link), "%s/sh-link", script_dir);
+    assert_int_equal(symlink("/bin/sh", link), 0);
+    snprintf(cfg, sizeof(cfg), "(vif (script %s))", link);
+    assert_int_equal(parse(NULL, cfg, NULL, &err), -XEND_EPERM);
+    assert_non_null(strstr(err.msg, "refused"));
+    unlink(link);
+    /* Inside script-dir: by name or by absolute path. */
+    assert_int_equal(parse(NULL, "(vif (script fail))", NULL, &err), 0);
+    snprintf(cfg, sizeof(cfg), "(vif (script %s/fail))", script_dir);
+    assert_int_equal(parse(NULL, cfg, NULL, &err), 0);
+    char *log = script_log();
+    assert_string_equal(log, ""); /* validation runs nothing */
+    free(log);
+}
+
 /* ---- attach, detach ---- */
 
 static void test_attach_asks_backend_then_runs_up_with_exact_argv(void **state)
@@ -792,6 +820,7 @@ int main(void)
         T(test_same_mac_twice_in_one_new_config_is_refused_at_parse),
         T(test_unknown_backend_domain_is_refused),
         T(test_bad_bridge_ip_vifname_and_missing_script_are_refused),
+        T(test_a_device_may_only_name_scripts_in_script_dir),
         T(test_attach_asks_backend_then_runs_up_with_exact_argv),
         T(test_attach_uses_config_defaults_for_bridge_and_script),
         T(test_backend_without_dev_attach_still_names_vifD_N),
