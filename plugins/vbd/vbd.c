@@ -26,6 +26,7 @@
 #include <xend/host.h>
 
 #include "devscript.h"
+#include "vbd_allow.h"
 
 /* What a vbd's config says, checked and with the defaults applied. */
 struct vbd_conf {
@@ -60,6 +61,7 @@ static struct {
     struct xend_plugin *self;
     const struct xend_host *host;
     struct devscript ds;
+    struct vbd_allow allow; /* vbd-allow: which unames may be writable */
 } vbd_g;
 
 #define H (vbd_g.host)
@@ -421,6 +423,11 @@ static int vbd_parse(void *ctx, struct xend_domain *dom, const struct xend_sxp *
         rc = xend_err_set(err, XEND_ENOENT, "vbd: unknown backend domain: %s", c.backend);
     if (rc == 0)
         rc = vbd_seg(&c, &seg, err);
+    if (rc == 0 && c.writable) {
+        char *phy = strcmp(c.type, "phy") == 0 ? vbd_phy_path(c.params) : NULL;
+        rc = vbd_allow_check(&vbd_g.allow, c.uname, c.type, c.params, phy, err);
+        free(phy);
+    }
     if (rc == 0 && strcmp(c.type, "phy") != 0) {
         char *script = vbd_script_name(c.type);
         rc = devscript_check(&vbd_g.ds, script, err);
@@ -759,8 +766,15 @@ static const struct xend_device_ops vbd_ops = {
     .free = vbd_free,
 };
 
+static void vbd_fini(struct xend_plugin *self)
+{
+    (void)self;
+    vbd_allow_free(&vbd_g.allow);
+}
+
 static int vbd_init(struct xend_plugin *self, const struct xend_host *host)
 {
+    vbd_allow_free(&vbd_g.allow); /* a test may init twice without fini */
     memset(&vbd_g, 0, sizeof(vbd_g));
     vbd_g.self = self;
     vbd_g.host = host;
@@ -772,13 +786,20 @@ static int vbd_init(struct xend_plugin *self, const struct xend_host *host)
         rc = host->config->get_str(self, "block-file", "block-file", &unused, &err);
     if (rc == 0)
         rc = host->config->get_str(self, "block-enbd", "block-enbd", &unused, &err);
+    const char *allow = NULL;
+    if (rc == 0)
+        rc = host->config->get_str(self, "vbd-allow", NULL, &allow, &err);
+    if (rc == 0)
+        rc = vbd_allow_setup(&vbd_g.allow, allow);
     if (rc == 0)
         rc = host->device->class_add(self, &vbd_ops, NULL);
-    if (rc < 0)
+    if (rc < 0) {
+        vbd_allow_free(&vbd_g.allow);
         host->plugin_err_set(self, "%s", err.code ? xend_err_msg(&err) : xend_strerror(rc));
+    }
     return rc;
 }
 
 XEND_PLUGIN(.name = "vbd", .version = "1.0",
             .description = "virtual block devices: phy, file (loop) and site block-TYPE scripts",
-            .license = "GPL-2.0", .init = vbd_init);
+            .license = "GPL-2.0", .init = vbd_init, .fini = vbd_fini);

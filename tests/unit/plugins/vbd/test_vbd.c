@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +229,112 @@ static void test_vdev_is_the_linux_number_of_the_name(void **state)
         if (strstr(d, want) == NULL)
             fail_msg("%s: got %s, want %s", cases[i].dev, d, want);
         free(d);
+    }
+}
+
+/* ---- writable unames: the host's system is not a guest's disk ---- */
+
+static int parse_fmt(const char *fmt, const char *arg, struct xend_err *err)
+{
+    char text[512];
+    snprintf(text, sizeof(text), fmt, arg);
+    return parse(NULL, text, err);
+}
+
+static void test_writable_system_files_are_refused_without_vbd_allow(void **state)
+{
+    (void)state;
+    init_plugin();
+    struct xend_err err;
+    assert_int_equal(parse(NULL, "(vbd (uname file:/etc/passwd) (dev sda1) (mode w))", &err),
+                     -XEND_EPERM);
+    assert_string_equal(err.msg, "vbd: writable uname file:/etc/passwd refused: /etc/passwd is "
+                                 "in /etc, part of the host's system (vbd-allow can allow it)");
+    assert_int_equal(parse(NULL, "(vbd (uname file:/etc/passwd) (dev sda1) (mode w !))", &err),
+                     -XEND_EPERM);
+    assert_int_equal(parse(NULL, "(vbd (uname file:/usr/bin/env) (dev sda1) (mode w))", &err),
+                     -XEND_EPERM);
+    assert_int_equal(parse(NULL, "(vbd (uname file:/bin/sh) (dev sda1) (mode w))", &err),
+                     -XEND_EPERM);
+    /* Read-only is fine; so is a writable image elsewhere. */
+    assert_int_equal(parse(NULL, "(vbd (uname file:/etc/passwd) (dev sda1) (mode r))", &err), 0);
+    assert_int_equal(parse_fmt("(vbd (uname file:%s) (dev sda1) (mode w))", img, &err), 0);
+    /* A symlink beside the image that leads into /etc is judged by where it leads. */
+    char link[200];
+    snprintf(link, sizeof(link), "%s/innocent.img", script_dir);
+    assert_int_equal(symlink("/etc/passwd", link), 0);
+    assert_int_equal(parse_fmt("(vbd (uname file:%s) (dev sda1) (mode w))", link, &err),
+                     -XEND_EPERM);
+    assert_non_null(strstr(err.msg, "is in /etc"));
+    unlink(link);
+}
+
+/* The block node of the device holding /, or "" (in a container / is often no disk). */
+static void root_block_node(char *out, size_t len)
+{
+    struct stat root, st;
+    out[0] = '\0';
+    if (stat("/", &root) != 0)
+        return;
+    DIR *d = opendir("/dev");
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        char path[300];
+        snprintf(path, sizeof(path), "/dev/%s", e->d_name);
+        if (stat(path, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == root.st_dev) {
+            snprintf(out, len, "%s", path);
+            break;
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
+static void test_the_disk_holding_root_is_refused_writable(void **state)
+{
+    (void)state;
+    char node[300];
+    root_block_node(node, sizeof(node));
+    if (node[0] == '\0')
+        skip();
+    init_plugin();
+    struct xend_err err;
+    assert_int_equal(parse_fmt("(vbd (uname phy:%s) (dev sda1) (mode w !))", node, &err),
+                     -XEND_EPERM);
+    assert_non_null(strstr(err.msg, "it is the disk holding /"));
+}
+
+static void test_vbd_allow_patterns_decide_writable_unames(void **state)
+{
+    (void)state;
+    char pat[256];
+    snprintf(pat, sizeof(pat), "file:%s/*.img phy:/dev/loop1", script_dir);
+    fake_host_config_set("vbd-allow", pat);
+    init_plugin();
+    struct xend_err err;
+    assert_int_equal(parse_fmt("(vbd (uname file:%s) (dev sda1) (mode w))", img, &err), 0);
+    /* The deny list no longer applies, but /etc matches no pattern. */
+    assert_int_equal(parse(NULL, "(vbd (uname file:/etc/passwd) (dev sda1) (mode w))", &err),
+                     -XEND_EPERM);
+    assert_string_equal(err.msg, "vbd: writable uname file:/etc/passwd refused: "
+                                 "file:/etc/passwd matches no vbd-allow pattern");
+    char link[200];
+    snprintf(link, sizeof(link), "%s/innocent.img", script_dir);
+    assert_int_equal(symlink("/etc/passwd", link), 0);
+    assert_int_equal(parse_fmt("(vbd (uname file:%s) (dev sda1) (mode w))", link, &err),
+                     -XEND_EPERM);
+    unlink(link);
+    /* Other types are matched by their uname as written. */
+    assert_int_equal(parse(NULL, "(vbd (uname nbd:host:1) (dev sda1) (mode w))", &err),
+                     -XEND_EPERM);
+    assert_int_equal(parse(NULL, "(vbd (uname nbd:host:1) (dev sda1) (mode r))", &err), 0);
+    if (have_block("/dev/loop0") && have_block("/dev/loop1")) {
+        assert_int_equal(parse(NULL, "(vbd (uname phy:loop1) (dev sda1) (mode w))", &err), 0);
+        assert_int_equal(parse(NULL, "(vbd (uname phy:loop0) (dev sda1) (mode w))", &err),
+                         -XEND_EPERM);
+        assert_int_equal(
+            parse(NULL, "(vbd (uname phy:/dev/../dev/loop1) (dev sda1) (mode w))", &err),
+            -XEND_EPERM);
+        assert_non_null(strstr(err.msg, "'..' in it"));
     }
 }
 
@@ -470,6 +577,9 @@ int main(void)
         T(test_config_errors_use_xen_texts),
         T(test_unknown_backend_and_type_without_script_are_refused),
         T(test_vdev_is_the_linux_number_of_the_name),
+        T(test_writable_system_files_are_refused_without_vbd_allow),
+        T(test_the_disk_holding_root_is_refused_writable),
+        T(test_vbd_allow_patterns_decide_writable_unames),
         T(test_writable_segment_cannot_be_shared),
         T(test_read_only_segment_is_shared_read_only_only),
         T(test_file_segments_are_shared_by_identity_not_name),
