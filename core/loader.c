@@ -1,8 +1,10 @@
 /*
  * The plugin loader (see loader.h). Order of checks, each refusal logged with the file and
- * the reason: dlopen, the xend_plugin_desc symbol, magic, ABI major, ABI minor, size,
- * duplicate name, init. No plugin code runs before the descriptor has passed, which is
- * why plugins must not have constructors.
+ * the reason: trust (a regular file, owned by root or xend's user, and it and every
+ * directory up to / writable by nobody else: plugin_trust.h), dlopen, the xend_plugin_desc
+ * symbol, magic, ABI major, ABI minor, size, duplicate name, init. Nothing of a file that
+ * fails the trust check is opened, so its constructors never run; no plugin code runs
+ * before the descriptor has passed, which is why plugins must not have constructors.
  *
  * Backend plugins that were not chosen are unloaded once the backend is open
  * (xend_loader_unload_unused_backends): hv-xenctrl alone maps libxenctrl, libxenguest and
@@ -23,6 +25,7 @@
 #include "host.h"
 #include "hv.h"
 #include "log/log.h"
+#include "plugin_trust.h"
 #include "sxp.h"
 
 /* The size of the 1.0 descriptor: any plugin of this major has at least these fields. */
@@ -89,6 +92,9 @@ static bool name_taken(const struct xend_plugin *self, const char *name)
 int xend_loader_load_file(const char *path, const struct xend_host *host, struct xend_err *err)
 {
     struct xend_plugin *p = record_new(path);
+    char why[sizeof(p->reason)];
+    if (xend_plugin_trust_file(path, why, sizeof(why)) < 0)
+        return refuse(p, err, XEND_EPERM, "not trusted: %s", why);
     p->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (p->dl == NULL)
         return refuse(p, err, XEND_EIO, "dlopen failed: %s", dlerror());
@@ -143,6 +149,12 @@ size_t xend_loader_load_dir(const char *dir, const char *const *only, size_t n_o
             names[n++] = strstr(only[i], ".so") ? xend_xstrdup(only[i])
                                                  : xend_xasprintf("%s.so", only[i]);
     } else {
+        char why[256];
+        if (xend_plugin_trust_dir(dir, why, sizeof(why)) < 0) {
+            /* Each file would be refused for the same reason: say it once, open nothing. */
+            xend_log_error("plugin dir refused", "dir=%s reason=\"%s\"", dir, why);
+            return 0;
+        }
         DIR *d = opendir(dir);
         if (d == NULL) {
             xend_log_error("plugin dir unreadable", "dir=%s", dir);

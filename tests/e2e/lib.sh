@@ -4,6 +4,7 @@
 #                               private state dir, log and simhv; sets XEND_PORT, XEND (for
 #                               xm), T (the test's temp dir), CONSOLE_BASE
 #   xend_stop                   stop xend (and its simhv); also run on exit
+#   plugin_dir_new              a private plugin dir xend trusts (not under /tmp)
 #   xget PATH, xpost PATH ARGS  curl as the xm client does (SXP replies); body on stdout,
 #                               status from http_status
 #   wait_until SECONDS CMD...   poll CMD until it succeeds or the deadline passes
@@ -97,6 +98,7 @@ simhv_stop() {
 cleanup() {
     xend_stop
     simhv_stop
+    [ -f "$T/.plugin_dirs" ] && while read -r d; do rm -rf "$d"; done < "$T/.plugin_dirs"
     if [ "${KEEP_T:-}" = "" ] && [ $FAILED = 0 ]; then rm -rf "$T"; else echo "kept $T"; fi
 }
 trap cleanup EXIT
@@ -157,6 +159,16 @@ finish() {
     echo "$PASSED passed, $FAILED failed"
     [ $FAILED = 0 ]
     exit $?
+}
+
+# plugin_dir_new: print a new private plugin dir that xend trusts (it refuses plugins under
+# the world-writable /tmp, where $T is): made in the build tree, removed at exit.
+plugin_dir_new() {
+    local d
+    d=$(mktemp -d "$BUILD_DIR/tests/e2e-plugins.XXXXXX") || return 1
+    chmod 755 "$d"
+    echo "$d" >> "$T/.plugin_dirs"
+    echo "$d"
 }
 
 # A kernel image for the sim backend: it only has to exist and be readable.

@@ -8,7 +8,8 @@
 source "$(dirname "$0")/lib.sh"
 
 # ---- recording scripts: one line per run, the arguments separated by | ----
-mkdir -p "$T/scripts" "$T/plugins"
+mkdir -p "$T/scripts"
+PD=$(plugin_dir_new) || exit 1
 record() { # record NAME LOGFILE [BODY]
     cat > "$T/scripts/$1" <<EOF
 #!/bin/sh
@@ -25,15 +26,15 @@ record block-rec "$T/block.log" '[ "$1" = bind ] && echo "'"$T"'/node.$(basename
 for f in img1 img2 img3 img4 img5; do printf 'disk %s\n' $f > "$T/$f"; done
 
 # The build's plugins plus the test-only device class.
-for p in "$BUILD_DIR"/lib/xend/plugins/*.so; do ln -sf "$p" "$T/plugins/"; done
+for p in "$BUILD_DIR"/lib/xend/plugins/*.so; do ln -sf "$p" "$PD/"; done
 if [ -f "$BUILD_DIR/tests/plugins/devclass_test.so" ]; then
-    ln -sf "$BUILD_DIR/tests/plugins/devclass_test.so" "$T/plugins/"
+    ln -sf "$BUILD_DIR/tests/plugins/devclass_test.so" "$PD/"
     have_tpm=1
 else
     have_tpm=0
 fi
 
-CONF="plugin-dir = \"$T/plugins\";
+CONF="plugin-dir = \"$PD\";
 vif-script = \"vif-rec\";
 network-script = \"net-rec\";
 vif-bridge = \"xbr0\";

@@ -12,8 +12,7 @@ TP=$BUILD_DIR/tests/plugins
 abi_num() { awk -v k="XEND_ABI_$1" '$1 == "#define" && $2 == k { print $3 }' "$SRC_DIR/include/xend/abi.h"; }
 ABI="$(abi_num MAJOR).$(abi_num MINOR)"
 NEWER_MINOR="$(abi_num MAJOR).$(( $(abi_num MINOR) + 1 ))"
-PD=$T/plugins
-mkdir -p "$PD"
+PD=$(plugin_dir_new) || { not_ok "a plugin dir in the build tree"; finish; }
 cp "$BUILD_DIR"/lib/xend/plugins/*.so "$PD"/
 refused=(wrong_major newer_minor no_symbol bad_magic uses_core_symbol
          init_fails_after_registering route_conflict)

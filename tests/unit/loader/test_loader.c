@@ -33,7 +33,7 @@
 
 static const struct xend_host *host;
 static struct xend_config *cfg;
-static char tmpdir[] = "/tmp/xend-test-loader.XXXXXX";
+static char tmpdir[400]; /* TEST_TMP_DIR/xend-test-loader.XXXXXX, made by group_setup */
 static char log_path[512];
 static long log_mark; /* where the current test's log lines begin */
 
@@ -159,6 +159,7 @@ static int get(const char *path)
 static int group_setup(void **state)
 {
     (void)state;
+    snprintf(tmpdir, sizeof(tmpdir), "%s/xend-test-loader.XXXXXX", TEST_TMP_DIR);
     assert_non_null(mkdtemp(tmpdir));
     snprintf(log_path, sizeof(log_path), "%s/xend.log", tmpdir);
     struct xend_err err = {0};
@@ -178,7 +179,9 @@ static int group_teardown(void **state)
     xend_config_free(cfg);
     xend_log_close();
     unlink(log_path);
-    rmdir(tmpdir);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    assert_int_equal(system(cmd), 0);
     return 0;
 }
 
@@ -301,6 +304,114 @@ static void refused_plugins_leave_the_daemon_serving(void **state)
     size_t n = xend_loader_load_dir(TEST_PLUGIN_DIR, names, 6, host);
     assert_int_equal(n, 1);
     assert_int_equal(get("/xend/test/good"), 200);
+}
+
+/* ---- trust: what may be opened at all ---- */
+
+/* Copy src to dst with mode. */
+static void copy_file(const char *src, const char *dst, mode_t mode)
+{
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    fclose(out);
+    assert_int_equal(chmod(dst, mode), 0);
+}
+
+/* tmpdir/name, made a directory with exactly mode (umask aside). */
+static const char *scratch_dir(const char *name, mode_t mode)
+{
+    static char path[4][600];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(path[i], sizeof(path[i]), "%s/%s", tmpdir, name);
+    assert_int_equal(mkdir(path[i], 0700), 0);
+    assert_int_equal(chmod(path[i], mode), 0);
+    return path[i];
+}
+
+static void a_plugin_in_a_world_writable_dir_never_runs_a_constructor(void **state)
+{
+    (void)state;
+    char mark[600], path[700], reason[800];
+    snprintf(mark, sizeof(mark), "%s/constructor-ran", tmpdir);
+    setenv("XEND_TEST_CTOR_MARK", mark, 1);
+    const char *ww = scratch_dir("ww", 0777);
+    const char *sticky = scratch_dir("sticky", 01777);
+
+    snprintf(path, sizeof(path), "%s/has_constructor.so", ww);
+    copy_file(so("has_constructor"), path, 0755);
+    snprintf(reason, sizeof(reason), "not trusted: directory %s is writable by others", ww);
+    expect_refused(path, XEND_EPERM, reason);
+    snprintf(path, sizeof(path), "%s/has_constructor.so", sticky);
+    copy_file(so("has_constructor"), path, 0755);
+    snprintf(reason, sizeof(reason), "not trusted: directory %s is writable by others", sticky);
+    expect_refused(path, XEND_EPERM, reason);
+    assert_int_equal(access(mark, F_OK), -1); /* dlopen never saw it */
+
+    /* The whole directory: one line, nothing opened. */
+    assert_int_equal(xend_loader_load_dir(ww, NULL, 0, host), 0);
+    char *lines = log_lines("plugin dir refused");
+    snprintf(reason, sizeof(reason),
+             "ERROR plugin dir refused dir=%s reason=\"directory %s is writable by others\"", ww,
+             ww);
+    assert_non_null(strstr(lines, reason));
+    free(lines);
+    assert_int_equal(access(mark, F_OK), -1);
+
+    /* The control: the same file where only root can write is opened (and its
+     * constructor runs, which is why the check must come first). */
+    snprintf(path, sizeof(path), "%s/has_constructor.so", tmpdir);
+    copy_file(so("has_constructor"), path, 0755);
+    struct xend_err err = {0};
+    assert_int_equal(xend_loader_load_file(path, host, &err), 0);
+    assert_int_equal(access(mark, F_OK), 0);
+    unsetenv("XEND_TEST_CTOR_MARK");
+}
+
+static void a_plugin_file_writable_or_owned_by_others_is_refused(void **state)
+{
+    (void)state;
+    char path[700], reason[900];
+    snprintf(path, sizeof(path), "%s/gw.so", tmpdir);
+    copy_file(so("good"), path, 0775);
+    snprintf(reason, sizeof(reason), "not trusted: file %s is writable by its group", path);
+    expect_refused(path, XEND_EPERM, reason);
+    if (geteuid() == 0) {
+        assert_int_equal(chmod(path, 0755), 0);
+        assert_int_equal(chown(path, 65534, 65534), 0);
+        snprintf(reason, sizeof(reason),
+                 "not trusted: file %s is owned by uid 65534, not by root or the user xend runs as", path);
+        expect_refused(path, XEND_EPERM, reason);
+    }
+    snprintf(path, sizeof(path), "%s/dir.so", tmpdir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(reason, sizeof(reason), "not trusted: %s is not a regular file", path);
+    expect_refused(path, XEND_EPERM, reason);
+}
+
+static void a_symlinked_plugin_is_judged_by_its_target_too(void **state)
+{
+    (void)state;
+    char target[700], link[700], reason[900];
+    const char *ww = scratch_dir("ww-target", 0777);
+    snprintf(target, sizeof(target), "%s/good.so", ww);
+    copy_file(so("good"), target, 0755);
+    snprintf(link, sizeof(link), "%s/to-ww.so", tmpdir);
+    assert_int_equal(symlink(target, link), 0);
+    snprintf(reason, sizeof(reason), "not trusted: directory %s is writable by others", ww);
+    expect_refused(link, XEND_EPERM, reason);
+
+    /* A symlink to a trusted plugin is fine. */
+    snprintf(link, sizeof(link), "%s/to-build.so", tmpdir);
+    assert_int_equal(symlink(so("good"), link), 0);
+    struct xend_err err = {0};
+    assert_int_equal(xend_loader_load_file(link, host, &err), 0);
 }
 
 /* ---- a failing init ---- */
@@ -505,6 +616,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_file_that_is_not_a_shared_object_is_refused_by_dlopen,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_plugin_in_a_world_writable_dir_never_runs_a_constructor,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_plugin_file_writable_or_owned_by_others_is_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_symlinked_plugin_is_judged_by_its_target_too, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_second_plugin_with_the_same_name_is_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(refused_plugins_leave_the_daemon_serving, setup,
