@@ -148,4 +148,5 @@ void xend_host_remove_owner(struct xend_plugin *p)
     xend_sched_remove_owner(p);
     xend_hv_remove_owner(p);
     xend_event_unsubscribe_owner(p);
+    xend_loop_remove_owner(p); /* last: a destructor above may still remove its own watches */
 }

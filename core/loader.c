@@ -25,6 +25,7 @@
 #include "host.h"
 #include "hv.h"
 #include "log/log.h"
+#include "owner.h"
 #include "plugin_trust.h"
 #include "sxp.h"
 
@@ -119,7 +120,10 @@ int xend_loader_load_file(const char *path, const struct xend_host *host, struct
     p->desc = d;
 
     xend_host_plugin_err_reset();
+    /* host->loop->post takes no self: what init posts is p's (owner.h). */
+    struct xend_plugin *prev = xend_owner_enter(p);
     int rc = d->init(p, host);
+    xend_owner_leave(prev);
     if (rc < 0) {
         xend_host_remove_owner(p);
         const char *msg = xend_host_plugin_err();
@@ -191,8 +195,11 @@ size_t xend_loader_load_dir(const char *dir, const char *const *only, size_t n_o
 /* A loaded plugin's teardown: its fini, then everything it registered. */
 static void plugin_stop(struct xend_plugin *p)
 {
-    if (p->desc->fini)
+    if (p->desc->fini) {
+        struct xend_plugin *prev = xend_owner_enter(p);
         p->desc->fini(p);
+        xend_owner_leave(prev);
+    }
     xend_host_remove_owner(p);
     p->loaded = false;
 }

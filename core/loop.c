@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "log/log.h"
+#include "owner.h"
 #include "plugin.h"
 
 #define SPAWN_OUTPUT_MAX (64 * 1024)
@@ -32,6 +33,8 @@
  * time). Both may fire in one loop turn: fn is then called once per direction.
  */
 struct xend_watch {
+    struct xend_watch *prev, *next; /* L.watches: found by owner when a plugin goes */
+    struct xend_plugin *owner;
     struct event *rd, *wr;
     int fd;
     uint32_t events;
@@ -40,6 +43,8 @@ struct xend_watch {
 };
 
 struct xend_timer {
+    struct xend_timer *prev, *next; /* L.timers */
+    struct xend_plugin *owner;
     struct event *ev;
     xend_timer_fn *fn;
     void *arg;
@@ -49,6 +54,7 @@ struct xend_timer {
 
 struct child {
     struct child *next;
+    struct xend_plugin *owner;
     pid_t pid;
     int fd;
     struct event *rev;
@@ -56,18 +62,20 @@ struct child {
     struct xend_buf out;
     bool eof, exited, timed_out;
     int status;
-    xend_spawn_fn *done;
+    xend_spawn_fn *done; /* NULL once its plugin went: the result is dropped */
     void *arg;
 };
 
 struct posted {
     struct posted *next;
-    xend_work_fn *fn;
+    struct xend_plugin *owner;
+    xend_work_fn *fn; /* NULL once its plugin went */
     void *arg;
 };
 
 struct work {
     struct work *next;
+    struct xend_plugin *owner;
     xend_work_fn *work, *done;
     void *arg;
 };
@@ -86,6 +94,8 @@ struct xend_op {
 static struct {
     struct event_base *base;
     struct child *children;
+    struct xend_watch *watches;
+    struct xend_timer *timers;
     struct event *sigchld, *sigterm, *sigint, *sighup;
     void (*on_hup)(void);
     /* posting from any thread */
@@ -99,11 +109,15 @@ static struct {
     pthread_mutex_t work_lock;
     pthread_cond_t work_cond;
     struct work *work_head, **work_tail;
+    struct xend_plugin **running; /* per worker: the owner of the job it runs (work_lock) */
+    bool *busy;                   /* per worker: running a job (work_lock) */
+    pthread_cond_t work_idle;     /* a worker finished a job */
     bool stopping;
     unsigned work_inflight; /* submitted, done not yet run (loop thread only) */
 } L = {.post_lock = PTHREAD_MUTEX_INITIALIZER,
        .work_lock = PTHREAD_MUTEX_INITIALIZER,
-       .work_cond = PTHREAD_COND_INITIALIZER};
+       .work_cond = PTHREAD_COND_INITIALIZER,
+       .work_idle = PTHREAD_COND_INITIALIZER};
 
 uint64_t xend_loop_now_ms(void)
 {
@@ -138,15 +152,20 @@ static void post_drain(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_unlock(&L.post_lock);
     while (p) {
         struct posted *next = p->next;
-        p->fn(p->arg);
+        if (p->fn) {
+            struct xend_plugin *prev = xend_owner_enter(p->owner);
+            p->fn(p->arg);
+            xend_owner_leave(prev);
+        }
         free(p);
         p = next;
     }
 }
 
-int xend_loop_post(xend_work_fn *fn, void *arg)
+static int post_owned(struct xend_plugin *owner, xend_work_fn *fn, void *arg)
 {
     struct posted *p = xend_xcalloc(1, sizeof(*p));
+    p->owner = owner;
     p->fn = fn;
     p->arg = arg;
     pthread_mutex_lock(&L.post_lock);
@@ -162,10 +181,22 @@ int xend_loop_post(xend_work_fn *fn, void *arg)
     return 0;
 }
 
+int xend_loop_post(xend_work_fn *fn, void *arg)
+{
+    return post_owned(NULL, fn, arg);
+}
+
+/* A plugin's post: host->loop->post takes no self, so the owner is whoever's code runs on
+ * this thread (owner.h); a core call (an op completed) stays the core's. */
+static int host_post(xend_work_fn *fn, void *arg)
+{
+    return post_owned(xend_owner_current(), fn, arg);
+}
+
 /* ---- workers ---- */
 
 struct work_done {
-    xend_work_fn *done;
+    xend_work_fn *done; /* NULL once its plugin went */
     void *arg;
 };
 
@@ -178,9 +209,9 @@ static void work_finished(void *arg)
     free(wd);
 }
 
-static void *worker_main(void *unused)
+static void *worker_main(void *arg)
 {
-    (void)unused;
+    size_t me = (size_t)(uintptr_t)arg;
     for (;;) {
         pthread_mutex_lock(&L.work_lock);
         while (L.work_head == NULL && !L.stopping)
@@ -193,19 +224,30 @@ static void *worker_main(void *unused)
         L.work_head = w->next;
         if (L.work_head == NULL)
             L.work_tail = &L.work_head;
+        L.running[me] = w->owner;
+        L.busy[me] = true;
         pthread_mutex_unlock(&L.work_lock);
+        struct xend_plugin *prev = xend_owner_enter(w->owner);
         w->work(w->arg);
+        xend_owner_leave(prev);
         struct work_done *wd = xend_xcalloc(1, sizeof(*wd));
         wd->done = w->done;
         wd->arg = w->arg;
-        xend_loop_post(work_finished, wd);
+        post_owned(w->owner, work_finished, wd);
+        pthread_mutex_lock(&L.work_lock);
+        L.running[me] = NULL;
+        L.busy[me] = false;
+        pthread_cond_broadcast(&L.work_idle);
+        pthread_mutex_unlock(&L.work_lock);
         free(w);
     }
 }
 
-int xend_loop_work(xend_work_fn *work, xend_work_fn *done, void *arg)
+static int work_owned(struct xend_plugin *owner, xend_work_fn *work, xend_work_fn *done,
+                      void *arg)
 {
     struct work *w = xend_xcalloc(1, sizeof(*w));
+    w->owner = owner;
     w->work = work;
     w->done = done;
     w->arg = arg;
@@ -218,6 +260,11 @@ int xend_loop_work(xend_work_fn *work, xend_work_fn *done, void *arg)
     return 0;
 }
 
+int xend_loop_work(xend_work_fn *work, xend_work_fn *done, void *arg)
+{
+    return work_owned(NULL, work, done, arg);
+}
+
 /* ---- watches and timers ---- */
 
 static void watch_cb(evutil_socket_t fd, short what, void *arg)
@@ -228,7 +275,9 @@ static void watch_cb(evutil_socket_t fd, short what, void *arg)
         ev |= XEND_WATCH_READ;
     if (what & EV_WRITE)
         ev |= XEND_WATCH_WRITE;
+    struct xend_plugin *prev = xend_owner_enter(w->owner);
     w->fn((int)fd, ev, w->arg);
+    xend_owner_leave(prev);
 }
 
 /* Make libevent watch what w->events says, touching only the direction that changed. */
@@ -259,8 +308,12 @@ static void watch_apply(struct xend_watch *w, uint32_t old)
 static struct xend_watch *watch_add(struct xend_plugin *self, int fd, uint32_t events,
                                     xend_watch_fn *fn, void *arg)
 {
-    (void)self;
     struct xend_watch *w = xend_xcalloc(1, sizeof(*w));
+    w->owner = self;
+    w->next = L.watches;
+    if (L.watches)
+        L.watches->prev = w;
+    L.watches = w;
     w->fd = fd;
     w->fn = fn;
     w->arg = arg;
@@ -284,6 +337,12 @@ static void watch_remove(struct xend_watch *w)
 {
     if (w == NULL)
         return;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        L.watches = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
     event_free(w->rd); /* event_free deletes a pending or active event first */
     if (w->wr != NULL)
         event_free(w->wr);
@@ -292,6 +351,12 @@ static void watch_remove(struct xend_watch *w)
 
 static void timer_free(struct xend_timer *t)
 {
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        L.timers = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
     event_del(t->ev);
     event_free(t->ev);
     free(t);
@@ -303,7 +368,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct xend_timer *t = arg;
     t->firing = true;
+    struct xend_plugin *prev = xend_owner_enter(t->owner);
     t->fn(t->arg);
+    xend_owner_leave(prev);
     t->firing = false;
     /* A one-shot timer is done once it fired (loop.h); a removed one too. */
     if (!t->repeat || t->removed)
@@ -313,8 +380,12 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 static struct xend_timer *timer_add(struct xend_plugin *self, uint64_t ms, bool repeat,
                                     xend_timer_fn *fn, void *arg)
 {
-    (void)self;
     struct xend_timer *t = xend_xcalloc(1, sizeof(*t));
+    t->owner = self;
+    t->next = L.timers;
+    if (L.timers)
+        L.timers->prev = t;
+    L.timers = t;
     t->fn = fn;
     t->arg = arg;
     t->repeat = repeat;
@@ -328,10 +399,12 @@ static void timer_remove(struct xend_timer *t)
 {
     if (t == NULL)
         return;
-    if (t->firing)
+    if (t->firing) {
         t->removed = true; /* freed when its callback returns */
-    else
+        t->owner = NULL;   /* and no longer the plugin's to answer for */
+    } else {
         timer_free(t);
+    }
 }
 
 /* ---- children ---- */
@@ -352,7 +425,11 @@ static void child_finish_if_done(struct child *c)
         .output = xend_buf_str(&c->out),
         .output_len = c->out.len,
     };
-    c->done(&res, c->arg);
+    if (c->done) {
+        struct xend_plugin *prev = xend_owner_enter(c->owner);
+        c->done(&res, c->arg);
+        xend_owner_leave(prev);
+    }
     if (c->rev)
         event_free(c->rev);
     if (c->timeout)
@@ -455,6 +532,7 @@ static int spawn(struct xend_plugin *self, const char *const *argv, const char *
     }
     close(p[1]);
     struct child *c = xend_xcalloc(1, sizeof(*c));
+    c->owner = self;
     c->pid = pid;
     c->fd = p[0];
     c->done = done;
@@ -601,8 +679,10 @@ int xend_loop_init(unsigned workers, struct xend_err *err)
     event_add(L.sigchld, NULL);
     L.nthreads = workers ? workers : 1;
     L.threads = xend_xcalloc(L.nthreads, sizeof(*L.threads));
+    L.running = xend_xcalloc(L.nthreads, sizeof(*L.running));
+    L.busy = xend_xcalloc(L.nthreads, sizeof(*L.busy));
     for (unsigned i = 0; i < L.nthreads; i++)
-        pthread_create(&L.threads[i], NULL, worker_main, NULL);
+        pthread_create(&L.threads[i], NULL, worker_main, (void *)(uintptr_t)i);
     return 0;
 }
 
@@ -651,6 +731,10 @@ void xend_loop_free(void)
     for (unsigned i = 0; i < L.nthreads; i++)
         pthread_join(L.threads[i], NULL);
     free(L.threads);
+    free(L.running);
+    free(L.busy);
+    L.running = NULL;
+    L.busy = NULL;
     /* Work finished by the workers posted completions; run them so nothing leaks. */
     post_drain(L.post_fd, 0, NULL);
     while (L.children) {
@@ -678,8 +762,83 @@ void xend_loop_free(void)
 static int host_work_submit(struct xend_plugin *self, xend_work_fn *work, xend_work_fn *done,
                             void *arg)
 {
-    (void)self;
-    return xend_loop_work(work, done, arg);
+    return work_owned(self, work, done, arg);
+}
+
+/* True while a worker runs a job of owner (work_lock held). */
+static bool owner_job_running(const struct xend_plugin *owner)
+{
+    for (unsigned i = 0; i < L.nthreads; i++)
+        if (L.busy[i] && L.running[i] == owner)
+            return true;
+    return false;
+}
+
+void xend_loop_remove_owner(struct xend_plugin *owner)
+{
+    if (owner == NULL || L.base == NULL)
+        return; /* the core's own registrations are the core's to remove */
+    size_t watches = 0, timers = 0, children = 0, jobs = 0, posts = 0;
+    for (struct xend_watch *w = L.watches, *next; w; w = next) {
+        next = w->next;
+        if (w->owner == owner) {
+            watch_remove(w);
+            watches++;
+        }
+    }
+    for (struct xend_timer *t = L.timers, *next; t; t = next) {
+        next = t->next;
+        if (t->owner == owner) {
+            timer_remove(t);
+            timers++;
+        }
+    }
+    /* A child runs on, but its result must not reach code that is going away. */
+    for (struct child *c = L.children; c; c = c->next) {
+        if (c->owner == owner && c->done != NULL) {
+            if (!c->exited)
+                kill(c->pid, SIGKILL);
+            c->done = NULL;
+            children++;
+        }
+    }
+    /* Queued jobs never start; one running is waited for (the loop blocks, but this only
+     * happens when a plugin fails its init or is stopped), since its code is about to be
+     * unmapped. */
+    pthread_mutex_lock(&L.work_lock);
+    for (struct work **pp = &L.work_head; *pp;) {
+        struct work *w = *pp;
+        if (w->owner == owner) {
+            *pp = w->next;
+            free(w);
+            L.work_inflight--;
+            jobs++;
+        } else {
+            pp = &w->next;
+        }
+    }
+    L.work_tail = &L.work_head;
+    while (*L.work_tail)
+        L.work_tail = &(*L.work_tail)->next;
+    while (owner_job_running(owner))
+        pthread_cond_wait(&L.work_idle, &L.work_lock);
+    pthread_mutex_unlock(&L.work_lock);
+    /* Posted calls into it, a finished job's done among them, are dropped. */
+    pthread_mutex_lock(&L.post_lock);
+    for (struct posted *p = L.post_head; p; p = p->next) {
+        if (p->owner != owner || p->fn == NULL)
+            continue;
+        if (p->fn == work_finished)
+            ((struct work_done *)p->arg)->done = NULL; /* it still counts the job as done */
+        else
+            p->fn = NULL;
+        posts++;
+    }
+    pthread_mutex_unlock(&L.post_lock);
+    if (watches + timers + children + jobs + posts > 0)
+        xend_log_notice("plugin loop registrations removed",
+                        "plugin=%s watches=%zu timers=%zu children=%zu jobs=%zu posts=%zu",
+                        xend_plugin_name(owner), watches, timers, children, jobs, posts);
 }
 
 static const struct xend_host_loop loop_table = {
@@ -691,7 +850,7 @@ static const struct xend_host_loop loop_table = {
     .timer_remove = timer_remove,
     .spawn = spawn,
     .work_submit = host_work_submit,
-    .post = xend_loop_post,
+    .post = host_post,
     .op_err = xend_op_err,
     .op_complete = xend_op_complete,
     .now_ms = xend_loop_now_ms,

@@ -28,6 +28,13 @@ void xend_loop_drain(uint64_t timeout_ms);
 void xend_loop_free(void);
 
 const struct xend_host_loop *xend_loop_host_table(void);
+/*
+ * Undo everything `owner` (a plugin, never NULL) still has on the loop, so that none of its
+ * code is called again: watches and timers removed, its children killed with their results
+ * dropped, its queued jobs dropped and a running one waited for, its posted calls and
+ * jobs' done calls dropped. For a plugin whose init failed or that is being stopped.
+ */
+void xend_loop_remove_owner(struct xend_plugin *owner);
 
 /* Run fn(arg) on the loop thread soon. Any thread. */
 int xend_loop_post(xend_work_fn *fn, void *arg);

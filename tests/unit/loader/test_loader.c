@@ -23,12 +23,15 @@
 
 #include "buf.h"
 #include "config/config.h"
+#include "device.h"
 #include "domain.h"
 #include "host.h"
 #include "http/internal.h"
 #include "hv.h"
 #include "loader.h"
 #include "log/log.h"
+#include "loop.h"
+#include "scheduler.h"
 #include "sxp.h"
 
 static const struct xend_host *host;
@@ -165,6 +168,7 @@ static int group_setup(void **state)
     struct xend_err err = {0};
     struct xend_log_options lo = {.path = log_path, .level = XEND_LOG_DEBUG};
     assert_int_equal(xend_log_open(&lo, &err), 0);
+    assert_int_equal(xend_loop_init(2, &err), 0);
     cfg = xend_config_empty();
     xend_domain_table_init();
     host = xend_host_table(cfg);
@@ -177,6 +181,7 @@ static int group_teardown(void **state)
     xend_domain_table_free();
     xend_http_routes_clear();
     xend_config_free(cfg);
+    xend_loop_free();
     xend_log_close();
     unlink(log_path);
     char cmd[600];
@@ -414,6 +419,70 @@ static void a_symlinked_plugin_is_judged_by_its_target_too(void **state)
     assert_int_equal(xend_loader_load_file(link, host, &err), 0);
 }
 
+/* ---- a failing init leaves nothing of its code reachable ---- */
+
+static void expect_init_fails(const char *kind)
+{
+    char name[64], reason[160];
+    snprintf(name, sizeof(name), "init_fails_%s", kind);
+    snprintf(reason, sizeof(reason),
+             "init failed: invalid argument: failing on purpose after registering a %s", kind);
+    expect_refused(so(name), XEND_EINVAL, reason);
+}
+
+static void stop_loop(void *arg)
+{
+    (void)arg;
+    xend_loop_stop();
+}
+
+static void a_failing_init_leaves_no_timer_watch_child_job_or_post(void **state)
+{
+    (void)state;
+    const char *kinds[] = {"timer", "watch", "child", "work", "post"};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        expect_init_fails(kinds[i]);
+    /* Let the timers' time (100 ms) pass three times over, the watch wake, the child end
+     * and the posted calls come due: any of them reaching the unloaded code would crash. */
+    xend_loop_host_table()->timer_add(NULL, 300, false, stop_loop, NULL);
+    xend_loop_run();
+    char *lines = log_lines("plugin loop registrations removed");
+    assert_non_null(strstr(lines, "plugin=init_fails_timer watches=0 timers=2 children=0"));
+    assert_non_null(strstr(lines, "plugin=init_fails_watch watches=1 timers=0"));
+    assert_non_null(strstr(lines, "plugin=init_fails_child watches=0 timers=0 children=1"));
+    assert_non_null(strstr(lines, "plugin=init_fails_post watches=0 timers=0 children=0 jobs=0 "
+                                  "posts=1"));
+    free(lines);
+    /* The job was running when init failed: it was waited for, its done dropped. */
+    lines = log_lines("plugin=init_fails_work");
+    assert_non_null(strstr(lines, "posts=1"));
+    free(lines);
+}
+
+static void a_failing_init_leaves_no_class_scheduler_backend_subscriber_or_describer(void **state)
+{
+    (void)state;
+    const char *kinds[] = {"class", "sched", "backend", "event", "describe"};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        expect_init_fails(kinds[i]);
+    assert_false(xend_device_class_known("init_fails_dev"));
+    struct xend_sxp *scheds = xend_sched_describe();
+    char *text = xend_sxp_print(scheds);
+    assert_null(strstr(text, "init_fails_sched"));
+    free(text);
+    xend_sxp_free(scheds);
+    struct xend_err err = {0};
+    assert_true(xend_hv_open("auto", &err) < 0); /* no backend left to probe */
+    struct xend_sxp *v = xend_sxp_atom("ping");
+    host->event->emit("xend.test.ping", v);
+    xend_sxp_free(v);
+    struct xend_domain *dom = xend_domain_new("vm-described");
+    struct xend_buf out = XEND_BUF_INIT;
+    xend_domain_info_print(dom, &out);
+    xend_buf_free(&out);
+    xend_domain_free(dom);
+}
+
 /* ---- a failing init ---- */
 
 static void a_failing_init_leaves_no_route_and_no_hook(void **state)
@@ -628,6 +697,11 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_failing_init_leaves_no_route_and_no_hook, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_failing_init_leaves_no_timer_watch_child_job_or_post,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_failing_init_leaves_no_class_scheduler_backend_subscriber_or_describer, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(
             a_route_conflict_fails_the_second_plugin_and_keeps_the_first, setup, teardown),
         cmocka_unit_test_setup_teardown(hooks_run_up_in_load_order_and_down_reversed, setup,
