@@ -9,8 +9,10 @@ xend_start "save-dir = \"$T/saves\";" || { not_ok "xend starts"; finish; }
 
 xpost /xend/domain op=create "config=$(vm_config cf1 32)" >/dev/null
 xpost /xend/domain/cf1 op=unpause >/dev/null
-state() { xget /xend/domain/cf1 | grep -oE '\(state [^)]*\)'; }
+# The paused flag (the third of the five state letters): running and blocked alternate.
+state() { xget /xend/domain/cf1 | grep -oE '\(state [^)]*\)' | cut -c10; }
 before=$(state)
+expect_eq "the domain runs (not paused)" "-" "$before"
 
 echo "precious" > "$T/saves/taken.img"
 body=$(xpost /xend/domain/cf1 op=save "file=$T/saves/taken.img")
