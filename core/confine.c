@@ -45,8 +45,7 @@ static bool path_inside(const char *path, const char *root)
 static char *resolve(const char *path, struct xend_err *err)
 {
     if (path == NULL || path[0] != '/') {
-        xend_err_set(err, XEND_EINVAL, "save file must be an absolute path: %s",
-                     path ? path : "");
+        xend_err_set(err, XEND_EINVAL, "save file must be an absolute path: %s", path ? path : "");
         return NULL;
     }
     if (save_dir == NULL)

@@ -243,8 +243,7 @@ static void *worker_main(void *arg)
     }
 }
 
-static int work_owned(struct xend_plugin *owner, xend_work_fn *work, xend_work_fn *done,
-                      void *arg)
+static int work_owned(struct xend_plugin *owner, xend_work_fn *work, xend_work_fn *done, void *arg)
 {
     struct work *w = xend_xcalloc(1, sizeof(*w));
     w->owner = owner;

@@ -18,8 +18,8 @@ static int trusted(const char *path, const struct stat *st, const char *what, ch
                    size_t len)
 {
     if (st->st_uid != 0 && st->st_uid != geteuid()) {
-        snprintf(reason, len, "%s %s is owned by uid %u, not by root or the user xend runs as", what, path,
-                 (unsigned)st->st_uid);
+        snprintf(reason, len, "%s %s is owned by uid %u, not by root or the user xend runs as",
+                 what, path, (unsigned)st->st_uid);
         return -1;
     }
     if (st->st_mode & (S_IWGRP | S_IWOTH)) {
@@ -56,7 +56,7 @@ static int trusted_chain(const char *dir, char *reason, size_t len)
             return 0;
         char *slash = strrchr(path, '/');
         if (slash == NULL)
-            return 0; /* a relative path: main.c makes the plugin dir absolute */
+            return 0;  /* a relative path: main.c makes the plugin dir absolute */
         *slash = '\0'; /* "/a" becomes "", which stands for "/" */
     }
 }

@@ -98,8 +98,8 @@ int devscript_confine(const struct devscript *ds, const char *name, struct xend_
         return xend_err_set(err, XEND_EPERM, "%s: script %s refused: script-dir %s unusable",
                             ds->who, name, dir ? dir : "");
     if (realpath(name, real) == NULL)
-        return xend_err_set(err, XEND_ENOENT, "%s: script not found or not executable: %s",
-                            ds->who, name);
+        return xend_err_set(err, XEND_ENOENT, "%s: script not found or not executable: %s", ds->who,
+                            name);
     if (!devscript_inside(real, root))
         return xend_err_set(err, XEND_EPERM,
                             "%s: script %s refused: a device may only run scripts from "

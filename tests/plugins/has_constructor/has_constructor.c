@@ -29,4 +29,5 @@ static int has_constructor_init(struct xend_plugin *self, const struct xend_host
 }
 
 XEND_PLUGIN(.name = "has_constructor", .version = "1.0",
-            .description = "test plugin: runs code from a constructor", .init = has_constructor_init);
+            .description = "test plugin: runs code from a constructor",
+            .init = has_constructor_init);

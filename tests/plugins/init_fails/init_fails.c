@@ -83,12 +83,12 @@ static int if_parse(void *ctx, struct xend_domain *dom, const struct xend_sxp *c
     return 0;
 }
 
-static const struct xend_device_ops if_class = {
-    XEND_DEVICE_OPS_INIT, .name = "init_fails_dev", .parse = if_parse};
+static const struct xend_device_ops if_class = {XEND_DEVICE_OPS_INIT, .name = "init_fails_dev",
+                                                .parse = if_parse};
 
 static const char *const if_sched_ops[] = {"init_fails_sched_set", NULL};
-static const struct xend_sched_ops if_sched = {
-    XEND_SCHED_OPS_INIT, .name = "init_fails_sched", .domain_ops = if_sched_ops};
+static const struct xend_sched_ops if_sched = {XEND_SCHED_OPS_INIT, .name = "init_fails_sched",
+                                               .domain_ops = if_sched_ops};
 
 static bool if_probe(void *ctx)
 {
@@ -97,8 +97,8 @@ static bool if_probe(void *ctx)
     return false;
 }
 
-static const struct xend_backend_ops if_backend = {
-    XEND_BACKEND_OPS_INIT, .name = "init_fails_hv", .priority = 1000, .probe = if_probe};
+static const struct xend_backend_ops if_backend = {XEND_BACKEND_OPS_INIT, .name = "init_fails_hv",
+                                                   .priority = 1000, .probe = if_probe};
 
 static void if_event(const char *name, const struct xend_sxp *value, void *arg)
 {

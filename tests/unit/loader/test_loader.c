@@ -391,7 +391,8 @@ static void a_plugin_file_writable_or_owned_by_others_is_refused(void **state)
         assert_int_equal(chmod(path, 0755), 0);
         assert_int_equal(chown(path, 65534, 65534), 0);
         snprintf(reason, sizeof(reason),
-                 "not trusted: file %s is owned by uid 65534, not by root or the user xend runs as", path);
+                 "not trusted: file %s is owned by uid 65534, not by root or the user xend runs as",
+                 path);
         expect_refused(path, XEND_EPERM, reason);
     }
     snprintf(path, sizeof(path), "%s/dir.so", tmpdir);
