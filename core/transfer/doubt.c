@@ -25,7 +25,23 @@ struct doubt {
     bool unpause;
     uint64_t delay_ms;
     enum xend_handover_state state;
+    struct xend_timer *timer; /* while it waits to ask again */
+    struct doubt *next;       /* in `waiting` */
 };
+
+/* Doubts waiting to ask again: what a stop must take down (a question in flight ends
+ * through the loop's drain). */
+static struct doubt *waiting;
+
+static void unlink_waiting(struct doubt *d)
+{
+    for (struct doubt **p = &waiting; *p; p = &(*p)->next)
+        if (*p == d) {
+            *p = d->next;
+            break;
+        }
+    d->timer = NULL;
+}
 
 static void doubt_schedule(struct doubt *d);
 
@@ -120,6 +136,7 @@ static void doubt_answered(void *arg)
 static void doubt_tick(void *arg)
 {
     struct doubt *d = arg;
+    unlink_waiting(d);
     struct xend_domain *dom = xend_transfer_domain_by_key(d->key);
     if (dom == NULL) {
         doubt_end(d);
@@ -137,7 +154,19 @@ static void doubt_schedule(struct doubt *d)
 {
     uint64_t delay = d->delay_ms;
     d->delay_ms = d->delay_ms * 2 > DOUBT_RETRY_MAX_MS ? DOUBT_RETRY_MAX_MS : d->delay_ms * 2;
-    xend_loop_host_table()->timer_add(NULL, delay, false, doubt_tick, d);
+    d->timer = xend_loop_host_table()->timer_add(NULL, delay, false, doubt_tick, d);
+    d->next = waiting;
+    waiting = d;
+}
+
+void xend_transfer_doubts_stop(void)
+{
+    while (waiting) {
+        struct doubt *d = waiting;
+        waiting = d->next;
+        xend_loop_host_table()->timer_remove(d->timer);
+        doubt_end(d);
+    }
 }
 
 void xend_transfer_doubt(struct xend_domain *dom, const char *host, const char *port,

@@ -46,6 +46,9 @@ struct xend_tls *xend_transfer_tls(void);
  * connection (xend_tls_conn_close) or a negative code with err set. */
 int xend_transfer_connect(const char *host, const char *port, struct xend_tls_conn **out,
                           struct xend_err *err);
+/* Stop asking: the doubts that wait go (their domains stay paused, their records marked,
+ * for the next start). */
+void xend_transfer_doubts_stop(void);
 /* Receive from a connected peer (fd taken; peer its numeric address, borrowed). */
 void xend_transfer_receive(int fd, const char *peer, xend_lifecycle_done_fn *done, void *arg);
 

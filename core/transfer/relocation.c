@@ -196,6 +196,7 @@ void xend_transfer_stop(void)
         close(R.fd);
     R.fd = -1;
     free_allow();
+    xend_transfer_doubts_stop();
     xend_tls_free(R.tls);
     R.tls = NULL;
 }
