@@ -500,7 +500,9 @@ void xend_device_hotplug_add(struct xend_domain *dom, const struct xend_sxp *con
     xend_sxp_append_take(entry, xend_sxp_copy(config));
     xend_sxp_append_take(dom->config, entry);
     xend_domain_config_changed(dom);
-    int rc = parse_one(dom, entry, &err);
+    int rc = xend_domain_config_check(dom, &err);
+    if (rc == 0)
+        rc = parse_one(dom, entry, &err);
     if (rc < 0) {
         xend_sxp_remove(dom->config, xend_sxp_length(dom->config) - 1);
         xend_domain_config_changed(dom);

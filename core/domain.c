@@ -16,6 +16,7 @@
 #include "log/log.h"
 #include "loop.h"
 #include "plugin.h"
+#include "record_limits.h"
 
 #define DOMAIN_MAGIC 0x444f4d31u /* "DOM1" */
 #define NAME_BUCKETS 4096
@@ -678,6 +679,17 @@ static const char *config_text(struct xend_domain *dom)
         dom->config_text = xend_buf_steal(&b);
     }
     return dom->config_text;
+}
+
+int xend_domain_config_check(struct xend_domain *dom, struct xend_err *err)
+{
+    if (dom->config == NULL)
+        return 0;
+    config_text(dom); /* printed once: the reply's info prints the same text */
+    struct xend_err e = {0};
+    if (xend_record_check(dom->config, dom->config_text_len, true, &e) < 0)
+        return xend_err_set(err, XEND_EINVAL, "Configuration error: %s", xend_err_msg(&e));
+    return 0;
 }
 
 void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)

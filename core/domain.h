@@ -130,6 +130,9 @@ void xend_domain_set_mark(struct xend_domain *dom, struct xend_sxp *mark);
 /* Set or clear (NULL) why a migrated-in domain is kept paused (transfer.c). */
 void xend_domain_set_doubt(struct xend_domain *dom, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Whether dom->config is within the limits of a stored record (record_limits.h): 0, or
+ * -XEND_EINVAL with err set ("Configuration error: config nested 63 deep: ..."). */
+int xend_domain_config_check(struct xend_domain *dom, struct xend_err *err);
 /* Set or clear (NULL) why a halted domain was not restarted. */
 void xend_domain_set_halt_reason(struct xend_domain *dom, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -611,7 +611,9 @@ int xend_lifecycle_prepare(struct xend_sxp *config, struct xend_domain **out,
     xend_domain_config_changed(dom);
     dom->restart_mode = p.restart;
     make_uuid(dom->uuid);
-    int rc = xend_devices_parse(dom, dom->config, err);
+    int rc = xend_domain_config_check(dom, err);
+    if (rc == 0)
+        rc = xend_devices_parse(dom, dom->config, err);
     if (rc == 0)
         rc = xend_hooks_run(XEND_HOOK_VALIDATE, dom, XEND_HOOK_NORMAL, -1, dom->config, err, NULL);
     if (rc < 0) {
@@ -710,7 +712,9 @@ void xend_lifecycle_configure(struct xend_domain *dom, const struct xend_sxp *re
     dom->restart_mode = p.restart;
     if (dom->uuid[0] == '\0')
         make_uuid(dom->uuid);
-    rc = xend_devices_parse(dom, dom->config, &err);
+    rc = xend_domain_config_check(dom, &err);
+    if (rc == 0)
+        rc = xend_devices_parse(dom, dom->config, &err);
     if (rc < 0) {
         xend_sxp_free(dom->config);
         dom->config = NULL;

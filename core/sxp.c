@@ -491,6 +491,24 @@ bool xend_sxp_equal(const struct xend_sxp *a, const struct xend_sxp *b)
     return true;
 }
 
+static void measure(const struct xend_sxp *n, size_t level, size_t *depth, size_t *nodes)
+{
+    (*nodes)++;
+    if (!n->is_list)
+        return;
+    if (level > *depth)
+        *depth = level;
+    for (size_t i = 0; i < n->len; i++)
+        measure(n->u.items[i], level + 1, depth, nodes);
+}
+
+void xend_sxp_measure(const struct xend_sxp *node, size_t *depth, size_t *nodes)
+{
+    *depth = 0;
+    *nodes = 0;
+    measure(node, 1, depth, nodes);
+}
+
 /* ---- parser ---------------------------------------------------------------------- */
 
 struct parser {

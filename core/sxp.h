@@ -62,6 +62,10 @@ int xend_sxp_child_int(const struct xend_sxp *list, const char *name, long long 
 /* Parse a whole atom as a decimal integer (leading +/- allowed): true on success. */
 bool xend_sxp_text_int(const char *text, long long *out);
 bool xend_sxp_equal(const struct xend_sxp *a, const struct xend_sxp *b);
+/* Nesting of lists as the parser counts it (an atom 0, "(a)" 1, "(a (b))" 2) and the
+ * number of atoms and lists, so a tree can be checked against the limits a reader parses
+ * it with. */
+void xend_sxp_measure(const struct xend_sxp *node, size_t *depth, size_t *nodes);
 
 int xend_sxp_parse(const char *text, size_t len, const struct xend_sxp_limits *limits,
                    struct xend_sxp **out, char *err_msg, size_t err_len);

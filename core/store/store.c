@@ -34,6 +34,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "log/log.h"
+#include "record_limits.h"
 #include "sxp.h"
 
 #define STORE_TRAILER "# xend-store "
@@ -308,7 +309,7 @@ static int decode_record(const char *data, size_t len, struct xend_sxp **out, ch
         }
     }
     char msg[128] = "";
-    if (xend_sxp_parse(data, body, NULL, out, msg, sizeof(msg)) != 0) {
+    if (xend_sxp_parse(data, body, &xend_record_limits, out, msg, sizeof(msg)) != 0) {
         snprintf(why, why_len, "parse error: %s", msg[0] ? msg : "malformed");
         return -XEND_EIO;
     }
@@ -1272,7 +1273,11 @@ static int encode_checked(const struct xend_sxp *value, char **data, size_t *len
         free(*data);
         return xend_err_set(err, XEND_EINVAL, "cannot store an empty value");
     }
-    return 0;
+    /* Never write what load would set aside as damaged. */
+    int rc = xend_record_check(value, (size_t)(strchr(*data, '\n') - *data), false, err);
+    if (rc < 0)
+        free(*data);
+    return rc;
 }
 
 int xend_store_put(struct xend_store *store, const char *ns, const char *key,

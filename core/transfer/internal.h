@@ -17,7 +17,6 @@ struct xend_domain;
 
 #define XEND_IMAGE_MAGIC "XENDIMG1\n"
 #define XEND_IMAGE_MAGIC_PARTIAL "XENDPART\n" /* a save file not yet complete; as long */
-#define XEND_IMAGE_RECORD_MAX (1u << 20)
 #define XEND_TRANSFER_IO_TIMEOUT_S 60
 
 /* ---- stream.c: blocking, for workers ---- */

@@ -23,6 +23,7 @@
 #include "lifecycle_internal.h"
 #include "log/log.h"
 #include "loop.h"
+#include "record_limits.h"
 #include "transfer/internal.h"
 #include "wire.h"
 
@@ -182,6 +183,45 @@ static void save_go(struct send *s)
     xend_loop_work(save_work, save_done, s);
 }
 
+/* The record the image carries (owned). */
+static struct xend_sxp *sent_record(struct send *s)
+{
+    struct xend_domain *dom = s->dom;
+    struct xend_sxp *mark = dom->mark;
+    dom->mark = NULL; /* the sender's own business, not the image's */
+    struct xend_sxp *rec = xend_domain_record(dom);
+    dom->mark = mark;
+    /* A paused domain stays paused where it lands; a running one runs on. */
+    xend_sxp_add_kv_int(rec, "paused", s->was_paused);
+    if (s->path) {
+        xend_sxp_add_kv(rec, "save_token", s->token);
+    } else {
+        /* Where a receiver in doubt asks what became of the domain (handover.h). */
+        struct xend_sxp *src = xend_sxp_list_of("source", NULL);
+        xend_sxp_add_kv(src, "key", s->key);
+        xend_sxp_add_kv_int(src, "port", xend_transfer_settings()->port);
+        xend_sxp_append_take(rec, src);
+    }
+    return rec;
+}
+
+/* The record as its reader (xend_transfer_read_header) will take it: checked before anything
+ * is marked or paused, so that a save never takes down a domain whose image restore would
+ * refuse. */
+static int sent_record_fits(struct send *s)
+{
+    struct xend_sxp *rec = sent_record(s);
+    char *text = xend_sxp_print(rec);
+    struct xend_err e = {0};
+    int rc = xend_record_check(rec, strlen(text), false, &e);
+    free(text);
+    xend_sxp_free(rec);
+    if (rc < 0)
+        return xend_err_set(&s->err, XEND_EINVAL, "Domain %s cannot be %s: %s", s->dom->name,
+                            s->path ? "saved" : "migrated", xend_err_msg(&e));
+    return 0;
+}
+
 /* The (transfer ...) mark is durable: now the domain may be paused. */
 static void send_marked(void *arg, int rc)
 {
@@ -207,21 +247,7 @@ static void send_marked(void *arg, int rc)
     }
     s->domid = dom->id;
     xend_hooks_run(XEND_HOOK_SAVE, dom, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
-    struct xend_sxp *mark = dom->mark;
-    dom->mark = NULL; /* the sender's own business, not the image's */
-    s->record = xend_domain_record(dom);
-    dom->mark = mark;
-    /* A paused domain stays paused where it lands; a running one runs on. */
-    xend_sxp_add_kv_int(s->record, "paused", s->was_paused);
-    if (s->path) {
-        xend_sxp_add_kv(s->record, "save_token", s->token);
-    } else {
-        /* Where a receiver in doubt asks what became of the domain (handover.h). */
-        struct xend_sxp *src = xend_sxp_list_of("source", NULL);
-        xend_sxp_add_kv(src, "key", s->key);
-        xend_sxp_add_kv_int(src, "port", xend_transfer_settings()->port);
-        xend_sxp_append_take(s->record, src);
-    }
+    s->record = sent_record(s);
     s->go(s);
 }
 
@@ -263,12 +289,17 @@ static void send_begin(struct send *s)
     struct xend_err e = {0};
     xend_domain_refresh(dom, &e);
     s->was_paused = (dom->info.flags & XEND_DOMF_PAUSED) != 0;
+    if (s->path)
+        xend_lifecycle_new_key(s->token);
+    if ((s->rc = sent_record_fits(s)) < 0) {
+        send_reply(s, dom);
+        return;
+    }
     dom->busy = true;
     xend_lifecycle_emit(send_what(s), dom, "begin");
     struct xend_sxp *mark = xend_sxp_list_of("transfer", NULL);
     xend_sxp_add_kv_int(mark, "paused", s->was_paused);
     if (s->path) {
-        xend_lifecycle_new_key(s->token);
         xend_sxp_add_kv(mark, "file", s->path);
         xend_sxp_add_kv(mark, "token", s->token);
     }

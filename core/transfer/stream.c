@@ -13,6 +13,7 @@
 
 #include "domain.h"
 #include "log/log.h"
+#include "record_limits.h"
 #include "transfer/internal.h"
 #include "wire.h"
 
@@ -48,7 +49,7 @@ struct xend_sxp *xend_transfer_read_header_any(int fd, int first, bool *complete
     char line[32];
     long long len;
     if (xend_wire_read_line(fd, line, sizeof(line)) < 0 || !xend_sxp_text_int(line, &len) ||
-        len <= 0 || len > XEND_IMAGE_RECORD_MAX) {
+        len <= 0 || len > (long long)XEND_RECORD_MAX_BYTES) {
         xend_err_set(err, XEND_EINVAL, "damaged xend image header");
         return NULL;
     }
@@ -62,7 +63,7 @@ struct xend_sxp *xend_transfer_read_header_any(int fd, int first, bool *complete
     }
     struct xend_sxp *rec = NULL;
     char msg[256];
-    if (xend_sxp_parse(text, (size_t)len, NULL, &rec, msg, sizeof(msg)) < 0)
+    if (xend_sxp_parse(text, (size_t)len, &xend_record_limits, &rec, msg, sizeof(msg)) < 0)
         xend_err_set(err, XEND_EINVAL, "damaged xend image record: %s", msg);
     free(text);
     return rec;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "log/log.h"
+#include "record_limits.h"
 #include "store/store.h"
 #include "sxp.h"
 
@@ -516,6 +517,42 @@ static void test_put_without_a_callback_is_written_and_posts_nothing(void **stat
     assert_int_equal(not_a_slot, 0);
     assert_int_equal(q_len, 0);
     xend_sxp_free(v);
+}
+
+/* A record the loader would set aside (deeper than it parses) is refused at put, before
+ * anything is queued: a put never acknowledges what load would call damage. */
+static void test_a_record_load_would_refuse_is_refused_at_put(void **state)
+{
+    struct fx *f = *state;
+    struct xend_buf b = XEND_BUF_INIT;
+    for (int i = 0; i < XEND_RECORD_MAX_DEPTH + 1; i++)
+        xend_buf_puts(&b, "(n ");
+    for (int i = 0; i < XEND_RECORD_MAX_DEPTH + 1; i++)
+        xend_buf_putc(&b, ')');
+    struct xend_sxp *v = NULL;
+    char msg[128];
+    static const struct xend_sxp_limits deep = {.max_depth = 1000};
+    assert_int_equal(xend_sxp_parse(b.data, b.len, &deep, &v, msg, sizeof(msg)), 0);
+    struct xend_err err = {0};
+    assert_int_equal(xend_store_put(f->store, "domain", "deep", v, NULL, NULL, &err),
+                     -XEND_ELIMIT);
+    assert_non_null(strstr(xend_err_msg(&err), "nested 65 deep"));
+    assert_int_equal(xend_store_put_sync(f->store, "domain", "deep", v, &err), -XEND_ELIMIT);
+    xend_sxp_free(v);
+    xend_buf_free(&b);
+    /* The deepest the loader reads is stored and read back. */
+    b = (struct xend_buf)XEND_BUF_INIT;
+    for (int i = 0; i < XEND_RECORD_MAX_DEPTH; i++)
+        xend_buf_puts(&b, "(n ");
+    for (int i = 0; i < XEND_RECORD_MAX_DEPTH; i++)
+        xend_buf_putc(&b, ')');
+    assert_int_equal(xend_sxp_parse(b.data, b.len, NULL, &v, msg, sizeof(msg)), 0);
+    assert_int_equal(xend_store_put_sync(f->store, "domain", "deep", v, &err), 0);
+    xend_sxp_free(v);
+    v = NULL;
+    assert_int_equal(xend_store_get(f->store, "domain", "deep", &v, &err), 0);
+    xend_sxp_free(v);
+    xend_buf_free(&b);
 }
 
 static void test_bad_names_are_refused_before_queueing(void **state)
@@ -1044,6 +1081,7 @@ int main(void)
         T(test_sync_put_and_delete_work_without_the_loop),
         T(test_put_without_a_callback_is_written_and_posts_nothing),
         T(test_bad_names_are_refused_before_queueing),
+        T(test_a_record_load_would_refuse_is_refused_at_put),
         T(test_damaged_files_are_set_aside_and_load_continues),
         T(test_a_busy_namespace_gets_spares_created_ahead),
         T(test_crash_leftovers_join_the_pool_and_load_ignores_the_pool),

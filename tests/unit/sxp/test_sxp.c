@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "record_limits.h"
 #include "sxp.h"
 
 static struct xend_sxp *parse_ok(const char *text)
@@ -253,6 +254,64 @@ static void test_child_lookup_by_name_with_shared_prefixes(void **state)
     xend_sxp_free(vm);
 }
 
+/* What the parser would count is what measure counts, and the record limits say what
+ * every reader of a domain record accepts: a config 62 deep is fine, 63 is not, because
+ * its record wraps it 2 deeper, and the wrapped 62 parses with the readers' limits. */
+static void test_measure_and_record_limits(void **state)
+{
+    (void)state;
+    size_t depth, nodes;
+    struct xend_sxp *v = parse_ok("(a (b (c)) d)");
+    xend_sxp_measure(v, &depth, &nodes);
+    assert_int_equal(depth, 3);
+    assert_int_equal(nodes, 7);
+    xend_sxp_free(v);
+    v = xend_sxp_atom("x");
+    xend_sxp_measure(v, &depth, &nodes);
+    assert_int_equal(depth, 0);
+    assert_int_equal(nodes, 1);
+    xend_sxp_free(v);
+
+    for (size_t d = 61; d <= 64; d++) {
+        struct xend_buf b = XEND_BUF_INIT;
+        xend_buf_puts(&b, "(domain_record (config ");
+        for (size_t i = 0; i < d; i++)
+            xend_buf_puts(&b, "(vm ");
+        for (size_t i = 0; i < d; i++)
+            xend_buf_putc(&b, ')');
+        xend_buf_puts(&b, "))");
+        struct xend_sxp *rec = NULL;
+        char msg[128];
+        int prc = xend_sxp_parse(b.data, b.len, &xend_record_limits, &rec, msg, sizeof(msg));
+        const struct xend_sxp *cfg = NULL;
+        struct xend_sxp *cfg_own = NULL;
+        if (prc == 0) {
+            cfg = xend_sxp_nth(xend_sxp_child(rec, "config"), 1);
+        } else {
+            /* The reader refuses it: the config alone must be refused at create too. */
+            assert_int_equal(xend_sxp_parse(b.data + 23, b.len - 25, NULL, &cfg_own, msg,
+                                            sizeof(msg)), 0);
+            cfg = cfg_own;
+        }
+        struct xend_err err = {0};
+        int crc = xend_record_check(cfg, 4 * d, true, &err);
+        assert_int_equal(prc == 0, d <= XEND_CONFIG_MAX_DEPTH);
+        assert_int_equal(crc == 0, d <= XEND_CONFIG_MAX_DEPTH);
+        if (crc < 0)
+            assert_non_null(strstr(xend_err_msg(&err), "wraps it 2 levels deeper"));
+        xend_sxp_free(rec);
+        xend_sxp_free(cfg_own);
+        xend_buf_free(&b);
+    }
+    struct xend_err err = {0};
+    v = parse_ok("(vm (name x))");
+    assert_int_equal(xend_record_check(v, XEND_CONFIG_MAX_BYTES, true, &err), 0);
+    assert_int_equal(xend_record_check(v, XEND_CONFIG_MAX_BYTES + 1, true, &err), -XEND_ELIMIT);
+    assert_int_equal(xend_record_check(v, XEND_RECORD_MAX_BYTES, false, &err), 0);
+    assert_int_equal(xend_record_check(v, XEND_RECORD_MAX_BYTES + 1, false, &err), -XEND_ELIMIT);
+    xend_sxp_free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_builders_and_floats),
         cmocka_unit_test(test_floats_print_as_printf_does),
         cmocka_unit_test(test_child_lookup_by_name_with_shared_prefixes),
+        cmocka_unit_test(test_measure_and_record_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
