@@ -737,6 +737,10 @@ void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
         xend_sxp_print_kv(out, "migration_in_doubt", dom->doubt);
     if (dom->restart_time > 0)
         xend_sxp_print_kv(out, "restart_time", xend_sxp_double_text(dom->restart_time).text);
+    if (dom->record_failed)
+        xend_sxp_print_kv(out, "store_error",
+                          "its last change is not durable yet: the store could not write its "
+                          "record and retries");
     xend_buf_putc(out, ' ');
     xend_devices_describe_print(dom, out);
     if (dom->config) {

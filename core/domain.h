@@ -73,6 +73,7 @@ struct xend_domain {
     int shutdown_requested;   /* enum xend_shutdown_reason asked for, or -1 */
     bool restart_forced;      /* destroy reason=reboot */
     bool busy;                /* a multi-step operation is running on it */
+    bool record_failed;       /* the last write of its record failed; the store retries it */
     struct xend_device **devices; /* in config order */
     size_t ndevices;
     struct priv_slot *privs;

@@ -82,10 +82,25 @@ static void make_uuid(char out[33])
         snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
+/* A write of a domain's record in flight: on completion, the domain (if it is still the
+ * same one) learns whether its record is durable. */
 struct persist_wait {
+    char name[64];
+    char uuid[33];
     void (*done)(void *arg, int rc);
     void *arg;
 };
+
+static void persisted(void *arg, int rc)
+{
+    struct persist_wait *w = arg;
+    struct xend_domain *d = xend_domain_by_name(w->name);
+    if (d != NULL && strcmp(d->uuid, w->uuid) == 0)
+        d->record_failed = rc < 0;
+    if (w->done)
+        w->done(w->arg, rc);
+    free(w);
+}
 
 void xend_lifecycle_new_key(char out[33])
 {
@@ -104,12 +119,16 @@ void xend_lifecycle_persist_marked(struct xend_domain *dom, struct xend_sxp *mar
     struct xend_sxp *rec = xend_domain_record(dom);
     if (mark)
         xend_sxp_append_take(rec, mark);
-    int rc = xend_store_put(LC.store, NS_DOMAIN, dom->uuid, rec, done, arg, &err);
+    struct persist_wait *w = xend_xmalloc(sizeof(*w));
+    snprintf(w->name, sizeof(w->name), "%s", dom->name);
+    snprintf(w->uuid, sizeof(w->uuid), "%s", dom->uuid);
+    w->done = done;
+    w->arg = arg;
+    int rc = xend_store_put(LC.store, NS_DOMAIN, dom->uuid, rec, persisted, w, &err);
     xend_sxp_free(rec);
     if (rc < 0) {
         xend_log_error("store put failed", "domain=%s error=\"%s\"", dom->name, xend_err_msg(&err));
-        if (done)
-            done(arg, rc);
+        persisted(w, rc);
     }
 }
 
@@ -860,6 +879,7 @@ struct teardown {
     bool restart;
     bool refused;      /* a restart was due but came too soon after the last one */
     uint32_t old_id;
+    bool forget_halted; /* destroy of a HALTED domain: only its record goes */
     xend_lifecycle_done_fn *done;
     void *arg;
     struct xend_err err;
@@ -875,9 +895,20 @@ static void teardown_reply(struct teardown *t, struct xend_domain *dom)
 
 static void teardown_forgotten(void *arg, int rc)
 {
-    (void)rc;
     struct teardown *t = arg;
     struct xend_domain *dom = t->dom;
+    if (rc < 0) {
+        /* The store retries the delete. Until then the record stays, but it cannot bring
+         * the domain back: it says halt (destroy_marked) or its restart mode does not
+         * restart a domain found gone. A halted domain's record would list it again. */
+        xend_log_warn("domain record not deleted", "domain=%s retry=yes", dom->name);
+        if (t->forget_halted && t->rc == 0)
+            t->rc = xend_err_set(&t->err, XEND_EIO,
+                                 "Domain %s destroyed, but the store could not delete its "
+                                 "record: until it does (it retries), a restart of xend lists "
+                                 "it again as halted",
+                                 dom->name);
+    }
     xend_lifecycle_emit("xend.domain.destroy", dom, NULL);
     xend_lifecycle_emit("xend.domain.died", dom, NULL);
     xend_log_info("domain gone", "domain=%s id=%u", dom->name, dom->id);
@@ -888,7 +919,15 @@ static void teardown_forgotten(void *arg, int rc)
 static void restart_persisted(void *arg, int rc)
 {
     struct teardown *t = arg;
-    (void)rc;
+    if (rc < 0) {
+        /* Its info says so (store_error) until a later write of the record succeeds. */
+        xend_log_error("domain state not recorded", "domain=%s phase=%s retry=yes",
+                       t->dom->name, t->dom->phase == XEND_DOM_HALTED ? "halted" : "live");
+        if (t->rc == 0)
+            t->rc = xend_err_set(&t->err, XEND_EIO,
+                                 "Domain %s %s, but the store could not record it", t->dom->name,
+                                 t->dom->phase == XEND_DOM_HALTED ? "halted" : "restarted");
+    }
     t->dom->busy = false;
     teardown_reply(t, t->dom);
     xend_lifecycle_check(); /* the new instance may already have exited */
@@ -932,8 +971,23 @@ static void restart_built(int rc, const struct xend_err *err, void *arg)
 
 static void restart_intent_durable(void *arg, int rc)
 {
-    (void)rc; /* not durable: a crash would lose only the restart, the record says restarting */
     struct teardown *t = arg;
+    if (rc < 0) {
+        /* Without the intent a crash during the build could leave a half-made instance that
+         * the next start would take for the running domain: do not restart. */
+        struct xend_domain *dom = t->dom;
+        xend_log_error("domain restart refused", "domain=%s reason=\"the store cannot record "
+                       "the restart\"", dom->name);
+        xend_hooks_run(XEND_HOOK_DESTROY, dom, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
+        xend_lifecycle_emit("xend.domain.restart", dom, "fail");
+        dom->phase = XEND_DOM_HALTED;
+        dom->restart_state = NULL;
+        xend_domain_set_halt_reason(dom, "restart not done: the store cannot record it");
+        t->rc = xend_err_set(&t->err, XEND_EIO,
+                             "Domain %s not restarted: the store cannot record it", dom->name);
+        xend_lifecycle_persist(dom, restart_persisted, t);
+        return;
+    }
     xend_crash_point("restart.intent");
     /* The same id where the old instance had one (Xen 2.0 asked for it too). */
     int64_t want = t->old_id == UINT32_MAX ? -1 : (int64_t)t->old_id;
@@ -1035,6 +1089,65 @@ void xend_lifecycle_teardown(struct xend_domain *dom, int exit_reason, bool rest
                             teardown_detached, t);
 }
 
+/*
+ * A destroy whose stored record could restart the domain at the next start ((restart
+ * always), a forced reboot, or a record whose last write failed and is being retried) first
+ * makes the record say halt, durably: if xend dies after the hypervisor destroy, or the
+ * store cannot delete the record, the next start forgets the domain instead of restarting
+ * it. When that write fails the destroy is refused with the domain untouched
+ * (docs/durability.md).
+ */
+struct destroy_wait {
+    struct xend_domain *dom;
+    int was_shutdown_requested;
+    bool was_restart_forced;
+    xend_lifecycle_done_fn *done;
+    void *arg;
+};
+
+static void destroy_marked(void *arg, int rc)
+{
+    struct destroy_wait *w = arg;
+    struct xend_domain *dom = w->dom;
+    xend_lifecycle_done_fn *done = w->done;
+    void *done_arg = w->arg;
+    dom->busy = false;
+    if (rc < 0) {
+        dom->shutdown_requested = w->was_shutdown_requested;
+        dom->restart_forced = w->was_restart_forced;
+        free(w);
+        /* The store retries what failed: give it the record as it is again, which
+         * replaces the halt mark it would otherwise write later. */
+        xend_lifecycle_persist(dom, NULL, NULL);
+        struct xend_err err = {0};
+        xend_err_set(&err, XEND_EIO,
+                     "Domain %s not destroyed: the store cannot record the destroy, and its "
+                     "record would restart it when xend starts",
+                     dom->name);
+        xend_log_warn("domain destroy refused", "domain=%s reason=\"store write failed\"",
+                      dom->name);
+        done(-XEND_EIO, &err, dom, done_arg);
+        return;
+    }
+    free(w);
+    xend_log_info("domain destroy", "domain=%s id=%u reason=halt", dom->name, dom->id);
+    xend_lifecycle_teardown(dom, -1, false, done, done_arg);
+}
+
+static void destroy_mark(struct xend_domain *dom, xend_lifecycle_done_fn *done, void *arg)
+{
+    struct destroy_wait *w = xend_xcalloc(1, sizeof(*w));
+    w->dom = dom;
+    w->was_shutdown_requested = dom->shutdown_requested;
+    w->was_restart_forced = dom->restart_forced;
+    w->done = done;
+    w->arg = arg;
+    dom->busy = true; /* nothing else may start on it until the mark is durable */
+    dom->shutdown_requested = XEND_SHUTDOWN_HALT;
+    dom->restart_forced = false;
+    xend_lifecycle_persist(dom, destroy_marked, w);
+}
+
 void xend_lifecycle_destroy(struct xend_domain *dom, const char *reason,
                             xend_lifecycle_done_fn *done, void *arg)
 {
@@ -1057,18 +1170,27 @@ void xend_lifecycle_destroy(struct xend_domain *dom, const char *reason,
         return;
     }
     bool reboot = strcmp(reason, "reboot") == 0;
-    dom->restart_forced = reboot;
-    if (!reboot)
-        dom->shutdown_requested = XEND_SHUTDOWN_HALT;
     if (dom->phase == XEND_DOM_HALTED) {
+        dom->restart_forced = reboot;
+        if (!reboot)
+            dom->shutdown_requested = XEND_SHUTDOWN_HALT;
         dom->busy = true;
         struct teardown *t = xend_xcalloc(1, sizeof(*t));
         t->dom = dom;
+        t->forget_halted = true;
         t->done = done;
         t->arg = arg;
         xend_lifecycle_forget(dom, teardown_forgotten, t);
         return;
     }
+    if (!reboot && dom->config != NULL && dom->uuid[0] &&
+        (dom->restart_mode == XEND_RESTART_ALWAYS || dom->restart_forced || dom->record_failed)) {
+        destroy_mark(dom, done, arg);
+        return;
+    }
+    dom->restart_forced = reboot;
+    if (!reboot)
+        dom->shutdown_requested = XEND_SHUTDOWN_HALT;
     xend_log_info("domain destroy", "domain=%s id=%u reason=%s", dom->name, dom->id, reason);
     xend_lifecycle_teardown(dom, -1, reboot && dom->config != NULL, done, arg);
 }

@@ -64,6 +64,12 @@
 #define STORE_SPARE_LOW 64   /* a take leaving fewer wakes the refiller ... */
 #define STORE_SPARE_HIGH 256 /* ... which creates spares up to this many */
 #define STORE_SPARE_BUSY 16  /* empty-pool takes before a namespace gets refilled */
+/* A failed write is tried again after 100 ms, doubling up to 10 s, 30 times (about 4.5
+ * minutes) unless a newer put or delete of the key replaces it: a directory made read-only
+ * or full for a while converges once it is writable again (docs/durability.md). */
+#define STORE_RETRY_FIRST_NS 100000000ull
+#define STORE_RETRY_MAX_NS 10000000000ull
+#define STORE_RETRY_ATTEMPTS 30
 
 /* One caller waiting for a record: an async callback, or a sync caller's slot. */
 struct waiter {
@@ -96,6 +102,8 @@ struct entry {
     bool has_spare;
     int rc;
     char msg[160];
+    unsigned attempts; /* failed writes of this entry so far (retries) */
+    uint64_t due_ns;   /* on the retry list: when to try again (xend_clock_ns) */
 };
 
 /*
@@ -131,6 +139,7 @@ struct xend_store {
     pthread_cond_t synccond; /* sync callers: a batch finished */
     struct entry *head, *tail;
     struct entry *index[STORE_HASH_BUCKETS];
+    struct entry *retry; /* failed entries waiting for their next attempt (no waiters) */
     bool stop;
     bool writer_idle; /* waiting on qcond: the next put signals it, the ones after do not */
     struct xend_store_stats stats;
@@ -1100,14 +1109,79 @@ static void entry_free(struct entry *e)
     free(e);
 }
 
+static struct entry *find_queued(struct xend_store *s, uint32_t h, const char *ns,
+                                 const char *key)
+{
+    struct entry *e = s->index[h % STORE_HASH_BUCKETS];
+    while (e != NULL && (e->hash != h || strcmp(e->key, key) != 0 || strcmp(e->ns, ns) != 0))
+        e = e->hnext;
+    return e;
+}
+
+/* A failed entry (its waiters told) waits for another attempt, unless a newer put or
+ * delete of its key is already queued: that one is what the record must become. */
+static void retry_later(struct xend_store *s, struct entry *e)
+{
+    e->attempts++;
+    e->n_waiters = 0;
+    e->next = NULL;
+    uint64_t wait = STORE_RETRY_FIRST_NS << (e->attempts - 1 < 10 ? e->attempts - 1 : 10);
+    e->due_ns = xend_clock_ns() + (wait < STORE_RETRY_MAX_NS ? wait : STORE_RETRY_MAX_NS);
+    pthread_mutex_lock(&s->qlock);
+    bool newer = find_queued(s, e->hash, e->ns, e->key) != NULL;
+    if (!newer) {
+        e->next = s->retry;
+        s->retry = e;
+        s->stats.retries++;
+    }
+    pthread_mutex_unlock(&s->qlock);
+    if (newer)
+        entry_free(e);
+}
+
+/* Move the retries that are due into the queue (qlock held); *next_ns: the earliest one
+ * left, or UINT64_MAX. */
+static void retry_due(struct xend_store *s, uint64_t now, uint64_t *next_ns)
+{
+    *next_ns = UINT64_MAX;
+    for (struct entry **pp = &s->retry; *pp != NULL;) {
+        struct entry *e = *pp;
+        if (e->due_ns > now) {
+            if (e->due_ns < *next_ns)
+                *next_ns = e->due_ns;
+            pp = &e->next;
+            continue;
+        }
+        *pp = e->next;
+        e->next = NULL;
+        /* enqueue drops a key's retry when it queues a newer one: none is queued here. */
+        e->hnext = s->index[e->hash % STORE_HASH_BUCKETS];
+        s->index[e->hash % STORE_HASH_BUCKETS] = e;
+        if (s->tail)
+            s->tail->next = e;
+        else
+            s->head = e;
+        s->tail = e;
+    }
+}
+
 /* Tell every waiter of the batch how it went, then free the batch. */
 static void finish_batch(struct xend_store *s, struct entry *batch)
 {
     size_t n_async = 0;
     for (struct entry *e = batch; e != NULL; e = e->next) {
-        if (e->rc != 0)
+        if (e->rc != 0 && e->attempts == 0)
             xend_log_emit(NULL, XEND_LOG_ERROR, "store write failed",
-                          "dir=%s ns=%s key=%s error=\"%s\"", s->dir, e->ns, e->key, e->msg);
+                          "dir=%s ns=%s key=%s error=\"%s\" retry=yes", s->dir, e->ns, e->key,
+                          e->msg);
+        else if (e->rc == 0 && e->attempts > 0)
+            xend_log_emit(NULL, XEND_LOG_NOTICE, "store write retried",
+                          "dir=%s ns=%s key=%s attempts=%u", s->dir, e->ns, e->key,
+                          e->attempts + 1);
+        else if (e->rc != 0 && e->attempts + 1 >= STORE_RETRY_ATTEMPTS)
+            xend_log_emit(NULL, XEND_LOG_ERROR, "store write given up",
+                          "dir=%s ns=%s key=%s attempts=%u error=\"%s\"", s->dir, e->ns,
+                          e->key, e->attempts + 1, e->msg);
         for (size_t i = 0; i < e->n_waiters; i++)
             n_async += e->waiters[i].fn != NULL;
     }
@@ -1153,7 +1227,10 @@ static void finish_batch(struct xend_store *s, struct entry *batch)
     }
     while (batch != NULL) {
         struct entry *next = batch->next;
-        entry_free(batch);
+        if (batch->rc != 0 && batch->attempts + 1 < STORE_RETRY_ATTEMPTS)
+            retry_later(s, batch);
+        else
+            entry_free(batch);
         batch = next;
     }
 }
@@ -1163,9 +1240,18 @@ static void *writer_main(void *arg)
     struct xend_store *s = arg;
     pthread_mutex_lock(&s->qlock);
     for (;;) {
+        uint64_t next_retry;
+        retry_due(s, xend_clock_ns(), &next_retry);
         while (s->head == NULL && !s->stop) {
             s->writer_idle = true;
-            pthread_cond_wait(&s->qcond, &s->qlock);
+            if (next_retry == UINT64_MAX) {
+                pthread_cond_wait(&s->qcond, &s->qlock);
+            } else {
+                struct timespec ts = {.tv_sec = (time_t)(next_retry / 1000000000u),
+                                      .tv_nsec = (long)(next_retry % 1000000000u)};
+                pthread_cond_timedwait(&s->qcond, &s->qlock, &ts);
+            }
+            retry_due(s, xend_clock_ns(), &next_retry);
         }
         s->writer_idle = false;
         if (s->head == NULL)
@@ -1186,7 +1272,18 @@ static void *writer_main(void *arg)
 
         pthread_mutex_lock(&s->qlock);
     }
+    /* Closing: what still waits for a retry is left as it is on disk. */
+    size_t dropped = 0;
+    while (s->retry != NULL) {
+        struct entry *e = s->retry;
+        s->retry = e->next;
+        entry_free(e);
+        dropped++;
+    }
     pthread_mutex_unlock(&s->qlock);
+    if (dropped > 0)
+        xend_log_emit(NULL, XEND_LOG_ERROR, "store retries abandoned", "dir=%s records=%zu",
+                      s->dir, dropped);
     return NULL;
 }
 
@@ -1233,11 +1330,18 @@ static void enqueue(struct xend_store *s, const char *ns, const char *key, char 
     fresh->cap_waiters = 2;
     fresh->waiters = xend_xmalloc(fresh->cap_waiters * sizeof(*fresh->waiters));
     pthread_mutex_lock(&s->qlock);
-    struct entry *e = s->index[h % STORE_HASH_BUCKETS];
-    while (e != NULL && (e->hash != h || strcmp(e->key, key) != 0 || strcmp(e->ns, ns) != 0))
-        e = e->hnext;
+    /* A failed older write of the key must not be retried after this one. */
+    struct entry *stale = NULL;
+    for (struct entry **pp = &s->retry; *pp != NULL; pp = &(*pp)->next)
+        if ((*pp)->hash == h && strcmp((*pp)->key, key) == 0 && strcmp((*pp)->ns, ns) == 0) {
+            stale = *pp;
+            *pp = stale->next;
+            break;
+        }
+    struct entry *e = find_queued(s, h, ns, key);
     if (e != NULL) {
         free(e->data);
+        e->attempts = 0; /* new bytes: a fresh series of attempts */
         s->stats.superseded++;
     } else {
         e = fresh;
@@ -1261,6 +1365,8 @@ static void enqueue(struct xend_store *s, const char *ns, const char *key, char 
         pthread_cond_signal(&s->qcond);
     if (fresh != NULL)
         entry_free(fresh);
+    if (stale != NULL)
+        entry_free(stale);
 }
 
 static int encode_checked(const struct xend_sxp *value, char **data, size_t *len,
@@ -1420,7 +1526,11 @@ struct xend_store *xend_store_open(const char *dir, xend_store_post_fn *post, vo
     s->since_probe = STORE_SYNC_PROBE_EVERY - 1; /* the first batch that fans out times one */
     pthread_mutex_init(&s->qlock, NULL);
     pthread_mutex_init(&s->iolock, NULL);
-    pthread_cond_init(&s->qcond, NULL);
+    pthread_condattr_t ca; /* the retry timer must not follow a step of the wall clock */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->qcond, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&s->synccond, NULL);
 
     pthread_mutex_init(&s->plock, NULL);

@@ -57,7 +57,9 @@ struct xend_store; /* opaque; owned by the opener, freed by xend_store_close */
  */
 typedef int xend_store_post_fn(void *ctx, xend_work_fn *fn, void *arg);
 
-/* A put or delete is durable (rc 0) or failed (rc < 0, nothing changed on disk for it). */
+/* A put or delete is durable (rc 0) or failed (rc < 0, nothing changed on disk for it yet:
+ * the writer tries it again with a back-off until it succeeds, a newer put or delete of
+ * the key replaces it, or 30 attempts have failed). */
 typedef void xend_store_done_fn(void *arg, int rc);
 
 /* How a batch's files are made durable before they are renamed. */
@@ -157,6 +159,7 @@ struct xend_store_stats {
     unsigned long long records;    /* files written or removed */
     unsigned long long superseded; /* queued puts/dels replaced before being written */
     unsigned long long failures;   /* records whose write failed */
+    unsigned long long retries;    /* failed records put back for another attempt */
     unsigned long long spare_hits;     /* writes that took a file from the spare pool */
     unsigned long long spare_misses;   /* writes that created a file (pool empty) */
     unsigned long long spares_created; /* pool files created ahead by the refiller */

@@ -555,6 +555,80 @@ static void test_a_record_load_would_refuse_is_refused_at_put(void **state)
     xend_buf_free(&b);
 }
 
+/* chattr +i / -i on a directory; false where the file system has no such flag. */
+static bool set_immutable(const char *path, bool on)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return false;
+    int flags = 0;
+    bool ok = ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+    flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+    ok = ok && ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+    close(fd);
+    return ok;
+}
+
+/* The record's value as text, or "" when absent. */
+static void record_text(struct xend_store *s, const char *key, char *out, size_t len)
+{
+    struct xend_sxp *v = NULL;
+    struct xend_err err = {0};
+    out[0] = '\0';
+    if (xend_store_get(s, "domain", key, &v, &err) == 0) {
+        char *text = xend_sxp_print(v);
+        snprintf(out, len, "%s", text);
+        free(text);
+        xend_sxp_free(v);
+    }
+}
+
+static bool wait_record(struct xend_store *s, const char *key, const char *want)
+{
+    char got[256];
+    for (int i = 0; i < 400; i++) { /* 20 s */
+        record_text(s, key, got, sizeof(got));
+        if (strcmp(got, want) == 0)
+            return true;
+        usleep(50000);
+    }
+    return false;
+}
+
+/* A write that fails while the directory is immutable is reported failed, then retried
+ * until the directory is writable again: puts and deletes converge. A newer put of the
+ * key replaces a pending retry (the older value never comes back). */
+static void test_failed_writes_are_retried_until_the_directory_is_writable(void **state)
+{
+    struct fx *f = *state;
+    struct xend_err err = {0};
+    struct xend_sxp *v1 = parse("(v 1)"), *v2 = parse("(v 2)"), *v3 = parse("(v 3)");
+    assert_int_equal(xend_store_put_sync(f->store, "domain", "a", v1, &err), 0);
+    assert_int_equal(xend_store_put_sync(f->store, "domain", "b", v1, &err), 0);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/domain", f->dir);
+    if (!set_immutable(path, true)) {
+        xend_sxp_free(v1);
+        xend_sxp_free(v2);
+        xend_sxp_free(v3);
+        skip();
+    }
+    assert_int_not_equal(xend_store_put_sync(f->store, "domain", "a", v2, &err), 0);
+    assert_int_not_equal(xend_store_del_sync(f->store, "domain", "b", &err), 0);
+    assert_int_not_equal(xend_store_put_sync(f->store, "domain", "c", v2, &err), 0);
+    assert_int_not_equal(xend_store_put_sync(f->store, "domain", "c", v3, &err), 0);
+    assert_true(set_immutable(path, false));
+    assert_true(wait_record(f->store, "a", "(v 2)"));
+    assert_true(wait_record(f->store, "b", ""));
+    assert_true(wait_record(f->store, "c", "(v 3)"));
+    struct xend_store_stats st;
+    xend_store_stats(f->store, &st);
+    assert_true(st.retries >= 3);
+    xend_sxp_free(v1);
+    xend_sxp_free(v2);
+    xend_sxp_free(v3);
+}
+
 static void test_bad_names_are_refused_before_queueing(void **state)
 {
     struct fx *f = *state;
@@ -1081,6 +1155,7 @@ int main(void)
         T(test_sync_put_and_delete_work_without_the_loop),
         T(test_put_without_a_callback_is_written_and_posts_nothing),
         T(test_bad_names_are_refused_before_queueing),
+        T(test_failed_writes_are_retried_until_the_directory_is_writable),
         T(test_a_record_load_would_refuse_is_refused_at_put),
         T(test_damaged_files_are_set_aside_and_load_continues),
         T(test_a_busy_namespace_gets_spares_created_ahead),
