@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "device.h"
+#include "domain_time.h"
 #include "hv.h"
 #include "log/log.h"
 #include "loop.h"
@@ -719,7 +720,7 @@ void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
     }
     if (dom->start_time > 0) {
         xend_sxp_print_kv(out, "up_time",
-                          xend_sxp_double_text(xend_loop_wall_time() - dom->start_time).text);
+                          xend_sxp_double_text(xend_domain_up_time(dom)).text);
         xend_sxp_print_kv(out, "start_time", xend_sxp_double_text(dom->start_time).text);
     }
     /* Plugins' fields (console ...) come where PROTOCOL.md puts them; the core's own
@@ -771,6 +772,7 @@ struct xend_sxp *xend_domain_record(struct xend_domain *dom)
     xend_sxp_add_kv_take(r, "start_time", xend_sxp_atom_double(dom->start_time));
     if (dom->restart_time > 0)
         xend_sxp_add_kv_take(r, "restart_time", xend_sxp_atom_double(dom->restart_time));
+    xend_domain_time_record(dom, r);
     if (dom->restart_state)
         xend_sxp_add_kv(r, "restart_state", dom->restart_state);
     if (dom->halt_reason)

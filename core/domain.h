@@ -63,6 +63,9 @@ struct xend_domain {
     enum xend_restart_mode restart_mode;
     double start_time;
     double restart_time;      /* 0 when never restarted */
+    /* The same two on the boot clock (domain_time.h), which up_time and the restart
+     * throttle use: a wall-clock step changes neither. 0 = unknown / never. */
+    uint64_t start_ns, restart_ns;
     const char *restart_state; /* NULL, "pending", "booting" */
     char *halt_reason;        /* why a HALTED domain was not restarted; owned, NULL when not */
     char *doubt;              /* why a migrated-in domain waits for its sender; owned, or NULL */

@@ -20,6 +20,7 @@
 #include "crashpoint.h"
 #include "device.h"
 #include "domain.h"
+#include "domain_time.h"
 #include "event/event.h"
 #include "handover.h"
 #include "hv.h"
@@ -498,7 +499,7 @@ void xend_lifecycle_restored(struct xend_domain *dom, bool unpause,
                              void (*done)(void *arg, int rc), void *arg)
 {
     dom->phase = XEND_DOM_LIVE;
-    dom->start_time = xend_loop_wall_time();
+    xend_domain_time_started(dom, false);
     struct xend_err e = {0};
     if (unpause && XEND_HV_CALL(dom_unpause, &e, dom->id) < 0)
         xend_log_warn("unpause after migration failed", "domain=%s error=\"%s\"", dom->name,
@@ -591,7 +592,7 @@ static void create_built(int rc, const struct xend_err *err, void *arg)
         return;
     }
     c->dom->phase = XEND_DOM_LIVE;
-    c->dom->start_time = xend_loop_wall_time();
+    xend_domain_time_started(c->dom, false);
     c->dom->busy = true; /* until acknowledged: a destroy or an exit waits for the reply */
     xend_crash_point("create.built");
     xend_lifecycle_persist(c->dom, create_acknowledged, c);
@@ -744,8 +745,8 @@ void xend_lifecycle_configure(struct xend_domain *dom, const struct xend_sxp *re
     /* The domain is already running with these devices: they are attached. */
     for (size_t i = 0; i < dom->ndevices; i++)
         dom->devices[i]->attached = true;
-    if (dom->start_time == 0)
-        dom->start_time = xend_loop_wall_time();
+    if (dom->start_ns == 0)
+        xend_domain_time_started(dom, false);
     struct configure *c = xend_xcalloc(1, sizeof(*c));
     c->dom = dom;
     c->done = done;
@@ -958,8 +959,7 @@ static void restart_built(int rc, const struct xend_err *err, void *arg)
     xend_domain_refresh(dom, &e);
     dom->phase = XEND_DOM_LIVE;
     dom->restart_state = NULL;
-    dom->restart_time = xend_loop_wall_time();
-    dom->start_time = dom->restart_time;
+    xend_domain_time_started(dom, true);
     dom->shutdown_requested = -1;
     dom->restart_forced = false;
     xend_crash_point("restart.built");
@@ -1072,13 +1072,12 @@ void xend_lifecycle_teardown(struct xend_domain *dom, int exit_reason, bool rest
     t->arg = arg;
     dom->busy = true;
     dom->phase = XEND_DOM_DYING;
-    double now = xend_loop_wall_time();
-    if (restart && dom->restart_time > 0 &&
-        now - dom->restart_time < LC.opt.min_restart_seconds) {
+    double since;
+    if (restart && xend_domain_restart_too_soon(dom, LC.opt.min_restart_seconds, &since)) {
         /* Decided before the hooks, so plugins get their final DESTROY, not FOR_RESTART. */
         xend_domain_set_halt_reason(
             dom, "VM %s restarting too fast (%.1f s since the last restart, minimum %.0f s)",
-            dom->name, now - dom->restart_time, LC.opt.min_restart_seconds);
+            dom->name, since, LC.opt.min_restart_seconds);
         t->restart = false;
         t->refused = true;
     }
@@ -1619,10 +1618,7 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
     enum xend_restart_mode mode = XEND_RESTART_ONREBOOT;
     parse_restart(xend_sxp_child_value(cfg, "restart", "onreboot"), &mode, &err);
     dom->restart_mode = mode;
-    const char *st = xend_sxp_child_value(rec, "start_time", "0");
-    const char *rt = xend_sxp_child_value(rec, "restart_time", "0");
-    dom->start_time = strtod(st, NULL);
-    dom->restart_time = strtod(rt, NULL);
+    xend_domain_time_load(dom, rec);
     const char *halt = xend_sxp_child_value(rec, "halt_reason", NULL);
     if (halt)
         xend_domain_set_halt_reason(dom, "%s", halt);
@@ -1653,7 +1649,7 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
             XEND_HV_CALL(dom_destroy, &err, (uint32_t)id);
         xend_devices_reattach(dom, devs, &err);
         dom->phase = XEND_DOM_LIVE;
-        dom->restart_time = 0;
+        xend_domain_time_restart_forget(dom);
         dom->restart_forced = true;
         xend_log_notice("unfinished restart resumed", "domain=%s", name);
         xend_lifecycle_teardown(dom, XEND_SHUTDOWN_REBOOT, true, restart_after_reconcile, NULL);
@@ -1696,7 +1692,7 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
     bool restart = !rc->boot_changed && wants_restart(dom, XEND_SHUTDOWN_POWEROFF);
     xend_log_notice("domain died while xend was down", "domain=%s restart=%s", name,
                     restart ? "yes" : "no");
-    dom->restart_time = 0; /* xend was not there to restart it: no crash loop to stop */
+    xend_domain_time_restart_forget(dom); /* xend was not there to restart it */
     xend_lifecycle_teardown(dom, XEND_SHUTDOWN_POWEROFF, restart, restart_after_reconcile, NULL);
 }
 

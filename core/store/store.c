@@ -1832,12 +1832,9 @@ static struct xend_sxp *current_boot(void)
     char id[64], stat[8192];
     struct xend_sxp *v = xend_sxp_list_of("lastboot", NULL);
     bool any = false;
-    if (read_small("/proc/sys/kernel/random/boot_id", id, sizeof(id))) {
-        id[strcspn(id, " \n")] = '\0';
-        if (id[0] != '\0') {
-            xend_sxp_add_kv(v, "boot_id", id);
-            any = true;
-        }
+    if (xend_clock_boot_id(id, sizeof(id))) {
+        xend_sxp_add_kv(v, "boot_id", id);
+        any = true;
     }
     if (read_small("/proc/stat", stat, sizeof(stat))) {
         const char *b = strstr(stat, "\nbtime ");
