@@ -20,6 +20,7 @@
 #include "crashpoint.h"
 #include "device.h"
 #include "domain.h"
+#include "domain_runtime.h"
 #include "domain_time.h"
 #include "event/event.h"
 #include "handover.h"
@@ -386,6 +387,7 @@ static void build_devices_done(int rc, const struct xend_err *err, void *arg)
 /* The domain is built (and paused): pin it as its config asks, then attach its devices. */
 static void build_attach(struct build *b, uint32_t domid)
 {
+    xend_domain_runtime_reset(b->dom);
     if (b->p.cpu >= 0) {
         struct xend_err e = {0};
         if (XEND_HV_CALL(dom_pin_vcpu, &e, domid, 0, (int32_t)b->p.cpu) < 0)
@@ -861,6 +863,8 @@ int xend_lifecycle_set_target(struct xend_domain *dom, long long mb, struct xend
     int rc = require_live(dom, err);
     if (rc == 0)
         rc = XEND_HV_CALL(dom_set_target, err, dom->id, (uint64_t)mb * 1024);
+    if (rc == 0)
+        dom->target_kb = (uint64_t)mb * 1024; /* a save or migration carries it */
     return rc;
 }
 
@@ -869,6 +873,10 @@ int xend_lifecycle_pincpu(struct xend_domain *dom, long long cpu, struct xend_er
     int rc = require_live(dom, err);
     if (rc == 0)
         rc = XEND_HV_CALL(dom_pin_vcpu, err, dom->id, 0, (int32_t)cpu);
+    if (rc == 0) {
+        dom->pin_set = true; /* a save or migration carries it */
+        dom->pin_cpu = (int32_t)cpu;
+    }
     return rc;
 }
 

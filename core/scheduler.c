@@ -183,7 +183,8 @@ static int handle_op(struct xend_request *req, void *arg)
     return 0;
 }
 
-/* Apply a domain's stored parameters to a new instance (create, restart, reattach). */
+/* Apply a domain's stored parameters to a new instance (create, restart, restore and
+ * migration; not a reattach, whose instance has them). */
 static int apply_stored(const struct xend_hook_event *ev, void *arg)
 {
     (void)arg;
@@ -306,6 +307,8 @@ int xend_sched_init(const char *current)
         const struct xend_host_domain *d = xend_domain_host_table();
         d->hook_add(NULL, XEND_HOOK_CREATE, apply_stored, NULL);
         d->hook_add(NULL, XEND_HOOK_RESTART, apply_stored, NULL);
+        /* A restored or migrated-in instance is made afresh too. */
+        d->hook_add(NULL, XEND_HOOK_RESTORE, apply_stored, NULL);
         xend_domain_info_printer_add(print_info);
         S.hooks_added = true;
     }

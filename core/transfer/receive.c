@@ -20,6 +20,7 @@
 #include "confine.h"
 #include "crashpoint.h"
 #include "domain.h"
+#include "domain_runtime.h"
 #include "handover.h"
 #include "hv.h"
 #include "lifecycle.h"
@@ -194,6 +195,7 @@ static void recv_attached(int rc, const struct xend_err *err, void *arg)
         recv_fail(r);
         return;
     }
+    xend_domain_runtime_apply(r->dom, r->record); /* the balloon target, the pin */
     /* A migrated domain carries on running; a restored one waits for unpause. */
     xend_lifecycle_restored(r->dom, r->path == NULL && !sent_paused(r), recv_acknowledged, r);
 }
@@ -268,6 +270,7 @@ static void recv_decided(void *arg)
             return;
         }
         xend_domain_set_mark(r->dom, NULL);
+        xend_domain_runtime_apply(r->dom, r->record);
         xend_lifecycle_restored(r->dom, !sent_paused(r), recv_acknowledged, r);
         return;
     case RECV_ABORTED:
