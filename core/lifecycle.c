@@ -1351,10 +1351,25 @@ static void on_notify(int fd, uint32_t events, void *arg)
     schedule_check();
 }
 
+/* A domain whose last record write failed is written again (which also replaces the
+ * store's own retry of the older value): once the store can, its info stops saying
+ * store_error and the record is what the domain is now. */
+static void rewrite_failed_records(void)
+{
+    struct xend_domain **all;
+    size_t n = xend_domain_all(&all);
+    for (size_t i = 0; i < n; i++)
+        if (all[i]->record_failed && !all[i]->busy && all[i]->phase != XEND_DOM_CREATING &&
+            all[i]->uuid[0])
+            xend_lifecycle_persist(all[i], NULL, NULL);
+    free(all);
+}
+
 static void on_check_timer(void *arg)
 {
     (void)arg;
     xend_lifecycle_check();
+    rewrite_failed_records();
 }
 
 /* ---- start: reconcile the store with the hypervisor ---- */

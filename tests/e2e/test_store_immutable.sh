@@ -63,6 +63,9 @@ ok "domain directory writable again"
 gone() { [ ! -e "$plain1_key" ]; }
 wait_until 30 gone && ok "the store deletes plain1's record once it can" ||
     not_ok "the store deletes plain1's record once it can"
+clean() { ! xget /xend/domain/always1 | grep -q store_error; }
+wait_until 20 clean && ok "always1's record is written again: no store_error" ||
+    not_ok "always1's record is written again: no store_error"
 body=$(xpost /xend/domain/always1 op=destroy)
 expect_eq "now always1 can be destroyed" 0 "$body"
 
