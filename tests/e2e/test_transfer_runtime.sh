@@ -1,12 +1,24 @@
 #!/bin/bash
 # What an instance was changed to since it started travels with it: a ballooned domain
 # keeps its memory target across save/restore and migration (40 MB stayed 40, not the
-# config's 64), and so do its maximum memory, its cpu pin and its vcpus.
+# config's 64), and so do its maximum memory, its cpu pin, its vcpus and its scheduler
+# parameters (as the simulated hypervisor holds them, not only as xend prints them).
 source "$(dirname "$0")/lib.sh"
 
 xend_start || { not_ok "xend starts"; finish; }
 ok "xend starts"
 
+# The bvt parameters simhv applies to a domain (its own protocol: one SXP line each way).
+hv_bvt() {
+    python3 - "$T/state/simhv.sock" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(("(sched_get 1 (domid %s) (sched bvt) (values (mcuadv 0) (warpback 0) "
+           "(warpvalue 0) (warpl 0) (warpu 0)))\n" % sys.argv[2]).encode())
+print(s.makefile().readline().strip())
+PY
+}
 field() { grep -oE "\\($1 [^()]+\\)" | head -1 | sed -E "s/^\\($1 (.*)\\)$/\\1/"; } # the info's own, not the config's
 changed() { # NAME: create 64 MB pinned to cpu 1, then balloon to 40, maxmem 80, pin to cpu 0
     xpost /xend/domain op=create "config=$(vm_config $1 64 '(vcpus 2) (cpu 1)')" >/dev/null
@@ -15,6 +27,8 @@ changed() { # NAME: create 64 MB pinned to cpu 1, then balloon to 40, maxmem 80,
     expect_eq "$1 ballooned to 40" 0 "$(xpost /xend/domain/$1 op=mem_target_set target=40)"
     expect_eq "$1 maxmem 80" 0 "$(xpost /xend/domain/$1 op=maxmem_set memory=80)"
     expect_eq "$1 pinned to cpu 0" 0 "$(xpost /xend/domain/$1 op=pincpu cpu=0)"
+    expect_eq "$1 bvt parameters set" 0 \
+        "$(xpost /xend/domain/$1 op=cpu_bvt_set mcuadv=20 warpback=1 warpvalue=2 warpl=3 warpu=4)"
     at40() { xget /xend/domain/$1 | grep -q '(memory 40)'; }
     wait_until 10 at40 $1 && ok "$1 is at 40 MB" || not_ok "$1 is at 40 MB"
 }
@@ -29,6 +43,9 @@ check_kept() {
     expect_eq "$1: maxmem kept" 80 "$(printf '%s' "$info" | field maxmem)"
     expect_eq "$1: cpu pin kept" 0 "$(printf '%s' "$info" | field cpu)"
     expect_match "$1: vcpus kept (config)" '\(vcpus 2\)' "$info"
+    expect_match "$1: the hypervisor has its bvt parameters" \
+        '\(mcuadv 20\) \(warpback 1\) \(warpvalue 2\) \(warpl 3\) \(warpu 4\)' \
+        "$(hv_bvt "$(printf '%s' "$info" | field id)")"
 }
 
 changed bal1
