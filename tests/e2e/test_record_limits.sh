@@ -33,6 +33,15 @@ for d in 63 64; do
     expect_eq "no domain deep$d" 404 "$(http_status)"
 done
 
+# device_create: a device whose config would make the domain's config 63 deep
+# ((vm (device (vif ...)))) is refused, and the domain keeps its config.
+xpost /xend/domain op=create "config=$(vm_config dev1 16)" >/dev/null
+expect_eq "dev1 created" 201 "$(http_status)"
+{ printf '(vif (bridge br0) '; repeat '(' 60 | sed 's/(/(n /g'; repeat ')' 60; printf ')'; } > "$T/deepvif"
+body=$(xpost /xend/domain/dev1 op=device_create "config@$T/deepvif")
+expect_match "a device nesting the config 63 deep is refused" 'xend.err.*nested 63 deep: at most 62' "$body"
+expect_no_match "dev1 has no vif" '\(device \(vif' "$(xget /xend/domain/dev1)"
+
 deep_config deep62 62 > "$T/deep62"
 xpost /xend/domain op=create "config@$T/deep62" >/dev/null
 expect_eq "a config nested 62 deep is created" 201 "$(http_status)"
