@@ -169,6 +169,7 @@ static int parse_one(struct xend_domain *dom, struct xend_sxp *entry, struct xen
         xend_sxp_free(dev->config);
         dev->config = normalised;
         xend_sxp_replace_take(entry, 1, xend_sxp_copy(normalised));
+        xend_domain_config_changed(dom); /* the entry is part of dom->config */
     }
     return 0;
 }
