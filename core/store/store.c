@@ -103,6 +103,7 @@ struct entry {
     int rc;
     char msg[160];
     unsigned attempts; /* failed writes of this entry so far (retries) */
+    bool was_failing;  /* it replaced a failing write of its key: that one was logged */
     uint64_t due_ns;   /* on the retry list: when to try again (xend_clock_ns) */
 };
 
@@ -1170,11 +1171,11 @@ static void finish_batch(struct xend_store *s, struct entry *batch)
 {
     size_t n_async = 0;
     for (struct entry *e = batch; e != NULL; e = e->next) {
-        if (e->rc != 0 && e->attempts == 0)
+        if (e->rc != 0 && e->attempts == 0 && !e->was_failing)
             xend_log_emit(NULL, XEND_LOG_ERROR, "store write failed",
                           "dir=%s ns=%s key=%s error=\"%s\" retry=yes", s->dir, e->ns, e->key,
                           e->msg);
-        else if (e->rc == 0 && e->attempts > 0)
+        else if (e->rc == 0 && (e->attempts > 0 || e->was_failing))
             xend_log_emit(NULL, XEND_LOG_NOTICE, "store write retried",
                           "dir=%s ns=%s key=%s attempts=%u", s->dir, e->ns, e->key,
                           e->attempts + 1);
@@ -1220,11 +1221,8 @@ static void finish_batch(struct xend_store *s, struct entry *batch)
     pthread_cond_broadcast(&s->synccond);
     pthread_mutex_unlock(&s->qlock);
 
-    if (c != NULL && s->post(s->post_ctx, deliver, c) != 0) {
-        xend_log_emit(NULL, XEND_LOG_ERROR, "store completion lost", "dir=%s callbacks=%zu", s->dir,
-                      c->n);
-        free(c);
-    }
+    /* Failed entries wait for a retry before their callers hear of the failure, so that
+     * what a caller writes next knows it replaces a failing write. */
     while (batch != NULL) {
         struct entry *next = batch->next;
         if (batch->rc != 0 && batch->attempts + 1 < STORE_RETRY_ATTEMPTS)
@@ -1232,6 +1230,11 @@ static void finish_batch(struct xend_store *s, struct entry *batch)
         else
             entry_free(batch);
         batch = next;
+    }
+    if (c != NULL && s->post(s->post_ctx, deliver, c) != 0) {
+        xend_log_emit(NULL, XEND_LOG_ERROR, "store completion lost", "dir=%s callbacks=%zu", s->dir,
+                      c->n);
+        free(c);
     }
 }
 
@@ -1341,6 +1344,7 @@ static void enqueue(struct xend_store *s, const char *ns, const char *key, char 
     struct entry *e = find_queued(s, h, ns, key);
     if (e != NULL) {
         free(e->data);
+        e->was_failing = e->was_failing || e->attempts > 0;
         e->attempts = 0; /* new bytes: a fresh series of attempts */
         s->stats.superseded++;
     } else {
@@ -1356,6 +1360,8 @@ static void enqueue(struct xend_store *s, const char *ns, const char *key, char 
     }
     e->data = data;
     e->len = len;
+    if (stale != NULL)
+        e->was_failing = true;
     add_waiter(e, fn, arg, slot);
     /* Once per batch: the puts that follow find the writer already woken, or busy. */
     bool wake = s->writer_idle;
