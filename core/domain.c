@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "device.h"
+#include "domain_runtime.h"
 #include "domain_time.h"
 #include "hv.h"
 #include "log/log.h"
@@ -773,6 +774,7 @@ struct xend_sxp *xend_domain_record(struct xend_domain *dom)
     if (dom->restart_time > 0)
         xend_sxp_add_kv_take(r, "restart_time", xend_sxp_atom_double(dom->restart_time));
     xend_domain_time_record(dom, r);
+    xend_domain_runtime_add(dom, r);
     if (dom->restart_state)
         xend_sxp_add_kv(r, "restart_state", dom->restart_state);
     if (dom->halt_reason)

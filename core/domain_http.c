@@ -212,10 +212,17 @@ static int op_int(struct xend_request *req, const char *name,
     return rc;
 }
 
+/* A domain with a record keeps what it was changed to there (domain_runtime.h). */
+static int persist_recorded_then_reply(struct xend_request *req, int rc)
+{
+    struct xend_domain *dom = http->domain(req);
+    return rc < 0 || dom->uuid[0] == '\0' ? rc : persist_then_reply(req, 0, dom);
+}
+
 static int op_pincpu(struct xend_request *req, void *arg)
 {
     (void)arg;
-    return op_int(req, "cpu", xend_lifecycle_pincpu);
+    return persist_recorded_then_reply(req, op_int(req, "cpu", xend_lifecycle_pincpu));
 }
 
 static int op_maxmem(struct xend_request *req, void *arg)
@@ -228,7 +235,7 @@ static int op_maxmem(struct xend_request *req, void *arg)
 static int op_target(struct xend_request *req, void *arg)
 {
     (void)arg;
-    return op_int(req, "target", xend_lifecycle_set_target);
+    return persist_recorded_then_reply(req, op_int(req, "target", xend_lifecycle_set_target));
 }
 
 static int op_save(struct xend_request *req, void *arg)

@@ -53,6 +53,18 @@ void xend_domain_runtime_apply(struct xend_domain *dom, const struct xend_sxp *r
     }
 }
 
+void xend_domain_runtime_load(struct xend_domain *dom, const struct xend_sxp *record)
+{
+    const struct xend_sxp *rt = xend_sxp_child(record, "runtime");
+    long long v;
+    if (xend_sxp_child_int(rt, "mem_target_kb", &v) == 0 && v > 0)
+        dom->target_kb = (uint64_t)v;
+    if (xend_sxp_child_int(rt, "cpu", &v) == 0 && v != pin_of(dom)) {
+        dom->pin_set = true;
+        dom->pin_cpu = (int32_t)v;
+    }
+}
+
 void xend_domain_runtime_reset(struct xend_domain *dom)
 {
     dom->target_kb = 0;

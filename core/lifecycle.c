@@ -1642,6 +1642,7 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
     parse_restart(xend_sxp_child_value(cfg, "restart", "onreboot"), &mode, &err);
     dom->restart_mode = mode;
     xend_domain_time_load(dom, rec);
+    xend_domain_runtime_load(dom, rec);
     const char *halt = xend_sxp_child_value(rec, "halt_reason", NULL);
     if (halt)
         xend_domain_set_halt_reason(dom, "%s", halt);

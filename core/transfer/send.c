@@ -16,7 +16,6 @@
 #include "confine.h"
 #include "crashpoint.h"
 #include "domain.h"
-#include "domain_runtime.h"
 #include "event/event.h"
 #include "handover.h"
 #include "hv.h"
@@ -194,7 +193,6 @@ static struct xend_sxp *sent_record(struct send *s)
     dom->mark = mark;
     /* A paused domain stays paused where it lands; a running one runs on. */
     xend_sxp_add_kv_int(rec, "paused", s->was_paused);
-    xend_domain_runtime_add(dom, rec); /* the balloon target, the pin */
     if (s->path) {
         xend_sxp_add_kv(rec, "save_token", s->token);
     } else {

@@ -2,7 +2,8 @@
 # What an instance was changed to since it started travels with it: a ballooned domain
 # keeps its memory target across save/restore and migration (40 MB stayed 40, not the
 # config's 64), and so do its maximum memory, its cpu pin, its vcpus and its scheduler
-# parameters (as the simulated hypervisor holds them, not only as xend prints them).
+# parameters (as the simulated hypervisor holds them, not only as xend prints them), also
+# when xend restarted between the change and the save.
 source "$(dirname "$0")/lib.sh"
 
 xend_start || { not_ok "xend starts"; finish; }
@@ -63,6 +64,17 @@ changed bal2
 body=$(xpost /xend/domain/bal2 op=migrate "destination=127.0.0.1:$RELOC_PORT" live=0)
 expect_eq "bal2 migrated locally" 0 "$body"
 check_kept "local migration" bal2
+
+# The changes are in the domain's record: an xend restart keeps them, so a save after it
+# still carries them.
+changed bal3
+xend_stop
+xend_start || { not_ok "xend restarts"; finish; }
+expect_match "after an xend restart bal3 is still at 40 MB" '\(memory 40\)' "$(xget /xend/domain/bal3)"
+body=$(xpost /xend/domain/bal3 op=save "file=$T/bal3.img")
+expect_eq "bal3 saved after the xend restart" 0 "$body"
+xpost /xend/domain op=restore "file=$T/bal3.img" >/dev/null
+check_kept "save/restore after an xend restart" bal3
 
 # A restart is a fresh boot from the config: the config's memory again.
 xpost /xend/domain/bal2 op=destroy reason=reboot >/dev/null
