@@ -5,13 +5,14 @@
 # parameters (as the simulated hypervisor holds them, not only as xend prints them), also
 # when xend restarted between the change and the save.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_hosts.sh"
 
 xend_start || { not_ok "xend starts"; finish; }
 ok "xend starts"
 
 # The bvt parameters simhv applies to a domain (its own protocol: one SXP line each way).
 hv_bvt() {
-    python3 - "$T/state/simhv.sock" "$1" <<'PY'
+    python3 - "${SIMHV_SOCK:-$T/state/simhv.sock}" "$1" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
@@ -64,6 +65,15 @@ changed bal2
 body=$(xpost /xend/domain/bal2 op=migrate "destination=127.0.0.1:$RELOC_PORT" live=0)
 expect_eq "bal2 migrated locally" 0 "$body"
 check_kept "local migration" bal2
+
+# To another host (a second xend with its own simhv).
+start_host b
+changed bal4
+body=$(xpost /xend/domain/bal4 op=migrate "destination=127.0.0.1:${RPORT[b]}" live=0)
+expect_eq "bal4 migrated to host b" 0 "$body"
+A_PORT=$XEND_PORT
+XEND_PORT=${PORT[b]} SIMHV_SOCK=$T/b/state/simhv.sock check_kept "migration to another host" bal4
+XEND_PORT=$A_PORT
 
 # The changes are in the domain's record: an xend restart keeps them, so a save after it
 # still carries them.
