@@ -196,10 +196,15 @@ static void rm_rf(const char *path)
         fprintf(stderr, "cannot remove %s\n", path);
 }
 
+static bool set_immutable(const char *path, bool on);
+
 static int teardown(void **state)
 {
     struct fx *f = *state;
     xend_store_close(f->store);
+    char ns[128];
+    snprintf(ns, sizeof(ns), "%s/domain", f->dir);
+    set_immutable(ns, false); /* a failed retry test may have left it so */
     rm_rf(f->dir);
     free(f);
     return 0;
