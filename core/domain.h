@@ -79,9 +79,9 @@ struct xend_domain {
     bool record_failed;       /* the last write of its record failed; the store retries it */
     /* What the instance was changed to since it started, beyond its config; a save or a
      * migration carries them (domain_runtime.h). */
-    uint64_t target_kb;       /* memory target set by mem_target_set; 0 = none */
-    bool pin_set;             /* pin_cpu was set by pincpu (else the config's cpu holds) */
-    int32_t pin_cpu;          /* -1 = any cpu */
+    uint64_t target_kb;           /* memory target set by mem_target_set; 0 = none */
+    bool pin_set;                 /* pin_cpu was set by pincpu (else the config's cpu holds) */
+    int32_t pin_cpu;              /* -1 = any cpu */
     struct xend_device **devices; /* in config order */
     size_t ndevices;
     struct priv_slot *privs;

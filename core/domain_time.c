@@ -16,22 +16,19 @@ double xend_time_since(uint64_t now_ns, uint64_t then_ns)
     return now_ns > then_ns ? (double)(now_ns - then_ns) / 1e9 : 0.0;
 }
 
-bool xend_time_restart_too_soon(uint64_t now_ns, uint64_t last_ns, double min_s,
-                                double *since_s)
+bool xend_time_restart_too_soon(uint64_t now_ns, uint64_t last_ns, double min_s, double *since_s)
 {
     *since_s = xend_time_since(now_ns, last_ns);
     return last_ns != 0 && *since_s < min_s;
 }
 
 struct xend_time_stamps xend_time_reload(bool same_boot, struct xend_time_stamps stored,
-                                         double stored_start_wall, double now_wall,
-                                         uint64_t now_ns)
+                                         double stored_start_wall, double now_wall, uint64_t now_ns)
 {
     if (same_boot && stored.start_ns != 0 && stored.start_ns <= now_ns)
         return (struct xend_time_stamps){.start_ns = stored.start_ns,
-                                         .restart_ns = stored.restart_ns <= now_ns
-                                                           ? stored.restart_ns
-                                                           : 0};
+                                         .restart_ns =
+                                             stored.restart_ns <= now_ns ? stored.restart_ns : 0};
     struct xend_time_stamps t = {0};
     if (stored_start_wall <= 0)
         return t;
@@ -88,8 +85,8 @@ void xend_domain_time_record(const struct xend_domain *dom, struct xend_sxp *rec
         return;
     xend_sxp_add_kv(rec, "boot_id", boot_id());
     if (dom->start_ns)
-        xend_sxp_add_kv_take(rec, "start_ns", xend_sxp_atom_fmt("%llu",
-                                                                (unsigned long long)dom->start_ns));
+        xend_sxp_add_kv_take(rec, "start_ns",
+                             xend_sxp_atom_fmt("%llu", (unsigned long long)dom->start_ns));
     if (dom->restart_ns)
         xend_sxp_add_kv_take(rec, "restart_ns",
                              xend_sxp_atom_fmt("%llu", (unsigned long long)dom->restart_ns));

@@ -32,8 +32,7 @@ void xend_domain_time_restart_forget(struct xend_domain *dom);
 /* Seconds from then_ns to now_ns on the boot clock; 0 when then is later (never < 0). */
 double xend_time_since(uint64_t now_ns, uint64_t then_ns);
 /* A restart at now_ns after one at last_ns (0: never) is too soon under min_s. */
-bool xend_time_restart_too_soon(uint64_t now_ns, uint64_t last_ns, double min_s,
-                                double *since_s);
+bool xend_time_restart_too_soon(uint64_t now_ns, uint64_t last_ns, double min_s, double *since_s);
 struct xend_time_stamps {
     uint64_t start_ns, restart_ns; /* boot clock; 0 = unknown / never */
 };

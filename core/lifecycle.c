@@ -930,8 +930,8 @@ static void restart_persisted(void *arg, int rc)
     struct teardown *t = arg;
     if (rc < 0) {
         /* Its info says so (store_error) until a later write of the record succeeds. */
-        xend_log_error("domain state not recorded", "domain=%s phase=%s retry=yes",
-                       t->dom->name, t->dom->phase == XEND_DOM_HALTED ? "halted" : "live");
+        xend_log_error("domain state not recorded", "domain=%s phase=%s retry=yes", t->dom->name,
+                       t->dom->phase == XEND_DOM_HALTED ? "halted" : "live");
         if (t->rc == 0)
             t->rc = xend_err_set(&t->err, XEND_EIO,
                                  "Domain %s %s, but the store could not record it", t->dom->name,
@@ -984,8 +984,10 @@ static void restart_intent_durable(void *arg, int rc)
         /* Without the intent a crash during the build could leave a half-made instance that
          * the next start would take for the running domain: do not restart. */
         struct xend_domain *dom = t->dom;
-        xend_log_error("domain restart refused", "domain=%s reason=\"the store cannot record "
-                       "the restart\"", dom->name);
+        xend_log_error("domain restart refused",
+                       "domain=%s reason=\"the store cannot record "
+                       "the restart\"",
+                       dom->name);
         xend_hooks_run(XEND_HOOK_DESTROY, dom, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
         xend_lifecycle_emit("xend.domain.restart", dom, "fail");
         dom->phase = XEND_DOM_HALTED;

@@ -1110,8 +1110,7 @@ static void entry_free(struct entry *e)
     free(e);
 }
 
-static struct entry *find_queued(struct xend_store *s, uint32_t h, const char *ns,
-                                 const char *key)
+static struct entry *find_queued(struct xend_store *s, uint32_t h, const char *ns, const char *key)
 {
     struct entry *e = s->index[h % STORE_HASH_BUCKETS];
     while (e != NULL && (e->hash != h || strcmp(e->key, key) != 0 || strcmp(e->ns, ns) != 0))
@@ -1181,8 +1180,8 @@ static void finish_batch(struct xend_store *s, struct entry *batch)
                           e->attempts + 1);
         else if (e->rc != 0 && e->attempts + 1 >= STORE_RETRY_ATTEMPTS)
             xend_log_emit(NULL, XEND_LOG_ERROR, "store write given up",
-                          "dir=%s ns=%s key=%s attempts=%u error=\"%s\"", s->dir, e->ns,
-                          e->key, e->attempts + 1, e->msg);
+                          "dir=%s ns=%s key=%s attempts=%u error=\"%s\"", s->dir, e->ns, e->key,
+                          e->attempts + 1, e->msg);
         for (size_t i = 0; i < e->n_waiters; i++)
             n_async += e->waiters[i].fn != NULL;
     }
@@ -1285,8 +1284,8 @@ static void *writer_main(void *arg)
     }
     pthread_mutex_unlock(&s->qlock);
     if (dropped > 0)
-        xend_log_emit(NULL, XEND_LOG_ERROR, "store retries abandoned", "dir=%s records=%zu",
-                      s->dir, dropped);
+        xend_log_emit(NULL, XEND_LOG_ERROR, "store retries abandoned", "dir=%s records=%zu", s->dir,
+                      dropped);
     return NULL;
 }
 

@@ -539,8 +539,7 @@ static void test_a_record_load_would_refuse_is_refused_at_put(void **state)
     static const struct xend_sxp_limits deep = {.max_depth = 1000};
     assert_int_equal(xend_sxp_parse(b.data, b.len, &deep, &v, msg, sizeof(msg)), 0);
     struct xend_err err = {0};
-    assert_int_equal(xend_store_put(f->store, "domain", "deep", v, NULL, NULL, &err),
-                     -XEND_ELIMIT);
+    assert_int_equal(xend_store_put(f->store, "domain", "deep", v, NULL, NULL, &err), -XEND_ELIMIT);
     assert_non_null(strstr(xend_err_msg(&err), "nested 65 deep"));
     assert_int_equal(xend_store_put_sync(f->store, "domain", "deep", v, &err), -XEND_ELIMIT);
     xend_sxp_free(v);

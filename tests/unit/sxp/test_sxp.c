@@ -289,8 +289,8 @@ static void test_measure_and_record_limits(void **state)
             cfg = xend_sxp_nth(xend_sxp_child(rec, "config"), 1);
         } else {
             /* The reader refuses it: the config alone must be refused at create too. */
-            assert_int_equal(xend_sxp_parse(b.data + 23, b.len - 25, NULL, &cfg_own, msg,
-                                            sizeof(msg)), 0);
+            assert_int_equal(
+                xend_sxp_parse(b.data + 23, b.len - 25, NULL, &cfg_own, msg, sizeof(msg)), 0);
             cfg = cfg_own;
         }
         struct xend_err err = {0};
