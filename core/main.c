@@ -26,6 +26,7 @@
 #include "event/event_port.h"
 #include "handover.h"
 #include "host.h"
+#include "http/access.h"
 #include "http/http.h"
 #include "hv.h"
 #include "lifecycle.h"
@@ -321,6 +322,15 @@ static int run_daemon(struct xend_runtime *rt)
         .max_connections = (unsigned)max_connections,
         .bulk_ops = bulk_lane ? bulk_ops : NULL,
     };
+    struct xend_http_access_options ao = {
+        .admin_group = rt->set.admin_group,
+        .allow_remote_plain = rt->set.allow_remote_plain,
+        .listen_address = rt->set.address,
+        .names = rt->set.http_names,
+        .n_names = rt->set.n_http_names,
+    };
+    if (xend_http_access_configure(&ao, &err) < 0)
+        die(rt, xend_err_msg(&err));
     if (xend_http_start(xend_loop_base(), &ho, &err) < 0)
         die(rt, xend_err_msg(&err));
     struct xend_event_port *evport = NULL;
@@ -375,6 +385,7 @@ static int run_daemon(struct xend_runtime *rt)
     xend_domain_table_free();
     xend_sched_remove_owner(NULL);
     xend_http_routes_clear();
+    xend_http_access_reset();
     xend_event_reset();
     xend_loader_free();
     xend_log_notice("xend stopped", "pid=%d", (int)getpid());
