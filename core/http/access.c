@@ -450,3 +450,22 @@ void xend_http_access_audit(const struct xend_request *req, int status)
                     user, xend_peer_via_name(p->via), req->peer, req->method_name, path, op,
                     result);
 }
+
+/* ---- host->access ---- */
+
+static int host_peer_check(struct xend_plugin *self, int fd, struct xend_err *err)
+{
+    (void)self;
+    struct xend_http_who who = {0};
+    return xend_http_access_peer(fd, &who, err);
+}
+
+static const struct xend_host_access host_access = {
+    .size = sizeof(struct xend_host_access),
+    .peer_check = host_peer_check,
+};
+
+const struct xend_host_access *xend_http_access_host_table(void)
+{
+    return &host_access;
+}

@@ -11,7 +11,8 @@
  *    from a browser (Origin, Referer, Cookie or Sec-Fetch-Site present) must also carry the
  *    process's CSRF token in its body, which the HTML forms embed. Programs (the 2.0 xm,
  *    curl) send none of those headers and need no token.
-
+ *
+ * The console plugin asks the same identity question through host->access.
  * Threads: loop thread only.
  */
 #ifndef XEND_CORE_HTTP_ACCESS_H
@@ -20,7 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <xend/abi.h>
+#include <xend/access.h>
 
 #include "http/peer.h"
 
@@ -92,5 +93,8 @@ bool xend_http_access_host_ok(const char *host);
 bool xend_http_access_origin_ok(const char *value, const char *host);
 /* Constant-time comparison of a given token with the process's. */
 bool xend_http_access_token_ok(const char *given, size_t len);
+
+/* The host->access table for plugins. */
+const struct xend_host_access *xend_http_access_host_table(void);
 
 #endif

@@ -138,6 +138,32 @@ if [ $AS_ROOT = 1 ]; then
         audit "user=$USR via=sock_diag .*op=create status=201"
     out=$(asu env XEND="unix:$SOCK" "$XM" list 2>&1)
     expect_match "and uses xm over the unix socket" 'byadmin' "$out"
+
+    # ---- console ports: the same check ----
+    cport=$(xget /xend/domain/vm-curl | grep -oE '\(console_port [0-9]+\)' | grep -oE '[0-9]+')
+    xpost /xend/domain/vm-curl op=unpause >/dev/null
+    # console CLIENT: connect to the console port as CLIENT, send a line, print what came
+    # back until EOF or 3 s (perl: nobody can run it; no nc here)
+    console() {
+        runuser -u "$1" -- perl -MIO::Socket::INET -MIO::Select -e '
+            my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $ARGV[0]) or die "$!\n";
+            syswrite($s, "hello console\r\n");
+            my ($got, $sel, $end) = ("", IO::Select->new($s), time + 3);
+            while (time < $end && $sel->can_read(0.2)) {
+                my $n = sysread($s, my $buf, 65536);
+                last unless $n;
+                $got .= $buf;
+                last if $got =~ /echo: hello console/;
+            }
+            print $got;' "$cport"
+    }
+    out=$(console nobody)
+    expect_match "nobody on a console port is told why" \
+        "^Access denied: user nobody \\(uid 65534, by sock_diag\\) is neither root nor in group '$GRP'" "$out"
+    expect_no_match "and sees nothing of the guest" 'echo:|Linux' "$out"
+    check "the log says the console refused it" grep -q 'console client refused.*reason=access' "$T/xend.log"
+    out=$(console "$USR")
+    expect_match "a member of the admin group reaches the guest" 'echo: hello console' "$out"
 fi
 
 finish
