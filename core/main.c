@@ -154,6 +154,13 @@ static struct xend_domain *resolve_domain(const char *name_or_id)
     return d && d->phase != XEND_DOM_CREATING ? d : NULL;
 }
 
+/* The event port admits whom the HTTP API admits: it can inject events and read them all. */
+static int event_port_check(int fd, struct xend_err *err)
+{
+    struct xend_http_who who = {0};
+    return xend_http_access_peer(fd, &who, err);
+}
+
 static int post_to_loop(void *ctx, xend_work_fn *fn, void *arg)
 {
     (void)ctx;
@@ -338,6 +345,7 @@ static int run_daemon(struct xend_runtime *rt)
         (evport = xend_event_port_start(xend_loop_base(), "127.0.0.1", (int)event_port, &err)) == NULL)
         xend_log_warn("event port not started", "port=%lld error=\"%s\"", event_port,
                       xend_err_msg(&err));
+    xend_event_port_set_check(evport, event_port_check);
     struct xend_transfer_options to = {
         .address = relocation_address,
         .port = (int)relocation_port,

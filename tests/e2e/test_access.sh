@@ -1,7 +1,8 @@
 #!/bin/bash
 # Who may use xend (docs/security.md): the refusals (a page of another origin, a Host that
 # is not xend's, a browser form without its token, a local user who is neither root nor in
-# the admin group, over TCP and over the unix socket) and the successes (the xm client as
+# the admin group, over TCP, the unix socket, a console port and the event port) and the
+# successes (the xm client as
 # root, curl as the 2.0 client sends, the browser's own form with its token, a member of
 # the admin group), each with its audit line.
 #
@@ -164,6 +165,25 @@ if [ $AS_ROOT = 1 ]; then
     check "the log says the console refused it" grep -q 'console client refused.*reason=access' "$T/xend.log"
     out=$(console "$USR")
     expect_match "a member of the admin group reaches the guest" 'echo: hello console' "$out"
+
+    # ---- the event port: it can read every event and inject any ----
+    evport() {
+        runuser -u "$1" -- perl -MIO::Socket::INET -MIO::Select -e '
+            my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $ARGV[0]) or die "$!\n";
+            syswrite($s, "(help)\n");
+            my ($got, $sel, $end) = ("", IO::Select->new($s), time + 3);
+            while (time < $end && $sel->can_read(0.2)) {
+                my $n = sysread($s, my $buf, 65536);
+                last unless $n;
+                $got .= $buf;
+                last if $got =~ /\(ok /;
+            }
+            print $got;' "$EVENT_PORT"
+    }
+    out=$(evport nobody)
+    expect_match "nobody on the event port is told why" "^\\(xend.err .Access denied: user nobody" "$out"
+    expect_no_match "and gets no reply" '\(ok ' "$out"
+    expect_match "a member of the admin group gets the event port" '\(ok \(console.disconnect' "$(evport "$USR")"
 fi
 
 finish
