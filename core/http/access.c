@@ -42,6 +42,7 @@ void xend_http_access_reset(void)
     for (size_t i = 0; i < acc.n_names; i++)
         free(acc.names[i]);
     free(acc.names);
+    xend_peer_diag_close();
     char token[sizeof(acc.token)];
     memcpy(token, acc.token, sizeof(token)); /* the process keeps its token */
     memset(&acc, 0, sizeof(acc));
@@ -74,6 +75,7 @@ int xend_http_access_configure(const struct xend_http_access_options *o, struct 
     acc.admin_gid = gid;
     acc.admin_group = has_admin ? xend_xstrdup(o->admin_group) : NULL;
     acc.allow_remote_plain = o->allow_remote_plain;
+    xend_peer_diag_open();
     add_name(o->listen_address);
     for (size_t i = 0; i < o->n_names; i++)
         add_name(o->names[i]);
@@ -168,22 +170,23 @@ static void judge(struct xend_http_who *w)
 }
 
 /* The message a refused peer gets: who it is, why, and what to do. */
-static void refusal(const struct xend_http_who *w, const char *peer, char *msg, size_t len)
+static void refusal(struct xend_http_who *w, const char *peer, char *msg, size_t len)
 {
-    const struct xend_peer *p = &w->peer;
+    struct xend_peer *p = &w->peer;
     switch (w->verdict) {
     case XEND_HTTP_NOT_ADMIN:
         if (acc.has_admin)
             snprintf(msg, len,
                      "Access denied: user %s (uid %u, by %s) is neither root nor in group '%s'; "
                      "an administrator can add it to that group (see docs/security.md)",
-                     p->user, (unsigned)p->uid, xend_peer_via_name(p->via), acc.admin_group);
+                     xend_peer_user(p), (unsigned)p->uid, xend_peer_via_name(p->via),
+                     acc.admin_group);
         else
             snprintf(msg, len,
                      "Access denied: user %s (uid %u, by %s) is not root and xend has no "
                      "admin-group; an administrator can set admin-group in xend.conf and add "
                      "the user to it (see docs/security.md)",
-                     p->user, (unsigned)p->uid, xend_peer_via_name(p->via));
+                     xend_peer_user(p), (unsigned)p->uid, xend_peer_via_name(p->via));
         break;
     case XEND_HTTP_REMOTE:
         snprintf(msg, len,
@@ -236,7 +239,7 @@ int xend_http_access_peer(int fd, struct xend_http_who *who, struct xend_err *er
     refusal(who, peer, msg, sizeof(msg));
     xend_log_info("access refused", "peer=%s uid=%s%u user=%s via=%s", peer,
                   who->peer.has_uid ? "" : "-", who->peer.has_uid ? (unsigned)who->peer.uid : 0u,
-                  who->peer.has_uid ? who->peer.user : "-", xend_peer_via_name(who->peer.via));
+                  xend_peer_user(&who->peer), xend_peer_via_name(who->peer.via));
     return xend_err_set(err, XEND_EPERM, "%s", msg);
 }
 
@@ -431,7 +434,8 @@ static void log_safe(const char *s, char *out, size_t len)
 
 void xend_http_access_audit(const struct xend_request *req, int status)
 {
-    const struct xend_peer *p = &req->who.peer;
+    struct xend_peer peer = req->who.peer; /* its user name looked up here */
+    struct xend_peer *p = &peer;
     char path[512], op[96], uid[16];
     log_safe(req->path ? req->path : "/", path, sizeof(path));
     log_safe(req->op ? req->op : "-", op, sizeof(op));
@@ -440,7 +444,7 @@ void xend_http_access_audit(const struct xend_request *req, int status)
     else
         snprintf(uid, sizeof(uid), "-");
     char user[sizeof(p->user) * 3 + 1];
-    log_safe(p->has_uid ? p->user : "-", user, sizeof(user));
+    log_safe(xend_peer_user(p), user, sizeof(user));
     char result[16];
     if (status == 0)
         snprintf(result, sizeof(result), "gone"); /* the client left before the reply */

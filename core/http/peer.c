@@ -62,15 +62,48 @@ bool xend_peer_addr_is_loopback(const struct sockaddr *sa)
     return false;
 }
 
-static void user_name(struct xend_peer *out)
+const char *xend_peer_user(struct xend_peer *p)
 {
-    struct passwd pw, *res = NULL;
-    char buf[4096];
-    if (getpwuid_r((uid_t)out->uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL &&
-        strlen(res->pw_name) < sizeof(out->user))
-        snprintf(out->user, sizeof(out->user), "%s", res->pw_name);
-    else
-        snprintf(out->user, sizeof(out->user), "uid %u", (unsigned)out->uid);
+    if (!p->has_uid)
+        return "-";
+    if (p->user[0] == '\0') {
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+        if (getpwuid_r((uid_t)p->uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL &&
+            strlen(res->pw_name) < sizeof(p->user))
+            snprintf(p->user, sizeof(p->user), "%s", res->pw_name);
+        else
+            snprintf(p->user, sizeof(p->user), "uid %u", (unsigned)p->uid);
+    }
+    return p->user;
+}
+
+static int kept_nl = -1;
+static uint32_t diag_seq;
+
+static int diag_socket(void)
+{
+    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (nl >= 0) {
+        /* The kernel answers while handling send(); the timeout only guards against a
+         * kernel that never does. */
+        struct timeval tv = {1, 0};
+        setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    }
+    return nl;
+}
+
+void xend_peer_diag_open(void)
+{
+    if (kept_nl < 0)
+        kept_nl = diag_socket();
+}
+
+void xend_peer_diag_close(void)
+{
+    if (kept_nl >= 0)
+        close(kept_nl);
+    kept_nl = -1;
 }
 
 /* Put the address and port of sa into a sock_diag id, as the kernel stores them. */
@@ -104,7 +137,7 @@ static int diag_lookup(const struct sockaddr *client, const struct sockaddr *ser
     req.nlh.nlmsg_len = sizeof(req);
     req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
     req.nlh.nlmsg_flags = NLM_F_REQUEST; /* one socket, by its exact id: no dump */
-    req.nlh.nlmsg_seq = 1;
+    req.nlh.nlmsg_seq = ++diag_seq;
     /* An IPv4 client of an IPv6 listener shows up as v4-mapped here; the kernel's lookup
      * of an AF_INET6 id with mapped addresses finds the IPv4 socket. */
     req.r.sdiag_family = (uint8_t)server->sa_family;
@@ -114,13 +147,9 @@ static int diag_lookup(const struct sockaddr *client, const struct sockaddr *ser
     diag_addr(server, req.r.id.idiag_dst, &req.r.id.idiag_dport);
     req.r.id.idiag_cookie[0] = req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 
-    int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    int nl = kept_nl >= 0 ? kept_nl : diag_socket();
     if (nl < 0)
         return xend_err_set(err, XEND_EIO, "sock_diag: %s", strerror(errno));
-    /* The kernel answers while handling send(); the timeout only guards against a kernel
-     * that never does. */
-    struct timeval tv = {1, 0};
-    setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
     int rc = 0;
     if (sendto(nl, &req, sizeof(req), 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {
@@ -131,7 +160,10 @@ static int diag_lookup(const struct sockaddr *client, const struct sockaddr *ser
         struct nlmsghdr h;
         char bytes[8192];
     } reply;
-    ssize_t n = recv(nl, &reply, sizeof(reply), 0);
+    ssize_t n;
+    do /* a reply to an earlier lookup that timed out is not this one's */
+        n = recv(nl, &reply, sizeof(reply), 0);
+    while (n >= (ssize_t)sizeof(reply.h) && reply.h.nlmsg_seq != req.nlh.nlmsg_seq);
     if (n < 0) {
         rc = xend_err_set(err, XEND_EIO, "sock_diag: %s", strerror(errno));
         goto out;
@@ -165,7 +197,8 @@ static int diag_lookup(const struct sockaddr *client, const struct sockaddr *ser
         rc = kerr > 0 ? xend_err_set(err, XEND_ENOENT, "sock_diag: %s", strerror(kerr))
                       : xend_err_set(err, XEND_ENOENT, "sock_diag: %s", why);
 out:
-    close(nl);
+    if (nl != kept_nl)
+        close(nl);
     return rc;
 }
 
@@ -189,7 +222,6 @@ int xend_peer_identify(int fd, struct xend_peer *out, struct xend_err *err)
         out->uid = cred.uid;
         out->pid = cred.pid;
         out->has_uid = true;
-        user_name(out);
         return 0;
     }
     if (local.ss_family != AF_INET && local.ss_family != AF_INET6)
@@ -205,6 +237,5 @@ int xend_peer_identify(int fd, struct xend_peer *out, struct xend_err *err)
     out->via = XEND_PEER_SOCK_DIAG;
     out->uid = uid;
     out->has_uid = true;
-    user_name(out);
     return 0;
 }

@@ -4,7 +4,8 @@
  * client's own socket through NETLINK_SOCK_DIAG, what `ss -e` shows), or "remote" for a
  * TCP peer on another host, whose uid nobody can vouch for.
  *
- * Threads: any (no shared state); the lookups block for a few microseconds at most.
+ * Threads: any, except for the kept sock_diag socket (loop thread only); a lookup blocks
+ * for a few microseconds at most.
  */
 #ifndef XEND_CORE_HTTP_PEER_H
 #define XEND_CORE_HTTP_PEER_H
@@ -28,8 +29,21 @@ struct xend_peer {
     bool has_uid; /* uid (and user) are known */
     uint32_t uid;
     int32_t pid;   /* PEERCRED only, else 0 */
-    char user[33]; /* the uid's name, or "uid N" when the user database has none */
+    char user[33]; /* the uid's name: empty until xend_peer_user looks it up */
 };
+
+/* The name of p's uid ("uid N" when the user database has none; "-" without a uid),
+ * looked up at the first call and kept in p->user: the lookup reads the user database,
+ * which only refusals and audit lines need. */
+const char *xend_peer_user(struct xend_peer *p);
+
+/*
+ * Keep one sock_diag socket open for the lookups (at start: a lookup costs its syscalls,
+ * and opening and closing a socket were half of them) and close it (at stop). Without it
+ * each lookup opens its own. The kept socket is for the loop thread only.
+ */
+void xend_peer_diag_open(void);
+void xend_peer_diag_close(void);
 
 /* "peercred", "sock_diag", "remote", "failed", "none". */
 const char *xend_peer_via_name(int via);

@@ -240,6 +240,8 @@ static void test_unix_caller_by_peercred(void **state)
     assert_int_equal(p.via, XEND_PEER_PEERCRED);
     assert_int_equal(p.uid, geteuid());
     assert_int_equal(p.pid, getpid());
+    assert_string_equal(p.user, ""); /* looked up only when needed */
+    assert_string_equal(xend_peer_user(&p), geteuid() == 0 ? "root" : xend_peer_user(&p));
     close(sv[0]);
     close(sv[1]);
 }
