@@ -238,8 +238,8 @@ struct xend_request {
     xend_http_stream_close_fn *on_close;
     void *on_close_arg;
 
-    int fd;                         /* the connection's, while the request runs */
-    struct xend_http_who *conn_who; /* borrowed from the connection while it runs */
+    int fd;                         /* the connection's, until the check */
+    struct xend_http_who *conn_who; /* borrowed from the connection until the check */
     struct xend_http_who who;       /* the caller, copied by the access check */
     bool audit;                     /* state-changing: an audit line when answered */
 };

@@ -459,6 +459,8 @@ void xend_http_request_run(struct xend_request *req, const char *body, size_t le
     /* Who may ask comes before what was asked: a refused caller learns nothing more. */
     char denied[XEND_ERR_MSG_MAX];
     int refused = xend_http_access_check(req, denied, sizeof(denied));
+    req->conn_who = NULL; /* the connection's: not kept past the check */
+    req->fd = -1;
     if (refused != 0) {
         send_error(req, refused, denied, false);
         goto out;
@@ -495,8 +497,6 @@ void xend_http_request_run(struct xend_request *req, const char *body, size_t le
 out:
     req->body = NULL;
     req->body_len = 0;
-    req->conn_who = NULL;
-    req->fd = -1;
 }
 
 void xend_http_request_detach(struct xend_request *req)
