@@ -12,6 +12,7 @@
 #include "device.h"
 #include "domain.h"
 #include "event/event.h"
+#include "http/access.h"
 #include "http/http.h"
 #include "hv.h"
 #include "log/log.h"
@@ -136,6 +137,7 @@ const struct xend_host *xend_host_table(struct xend_config *cfg)
         .event = xend_event_host_table(),
         .hv = xend_hv,
         .plugin_err_set = plugin_err_set,
+        .access = xend_http_access_host_table(),
     };
     return &host;
 }

@@ -26,6 +26,7 @@
 #include "event/event_port.h"
 #include "handover.h"
 #include "host.h"
+#include "http/access.h"
 #include "http/http.h"
 #include "hv.h"
 #include "lifecycle.h"
@@ -151,6 +152,13 @@ static struct xend_domain *resolve_domain(const char *name_or_id)
 {
     struct xend_domain *d = xend_domain_lookup(name_or_id);
     return d && d->phase != XEND_DOM_CREATING ? d : NULL;
+}
+
+/* The event port admits whom the HTTP API admits: it can inject events and read them all. */
+static int event_port_check(int fd, struct xend_err *err)
+{
+    struct xend_http_who who = {0};
+    return xend_http_access_peer(fd, &who, err);
 }
 
 static int post_to_loop(void *ctx, xend_work_fn *fn, void *arg)
@@ -321,6 +329,15 @@ static int run_daemon(struct xend_runtime *rt)
         .max_connections = (unsigned)max_connections,
         .bulk_ops = bulk_lane ? bulk_ops : NULL,
     };
+    struct xend_http_access_options ao = {
+        .admin_group = rt->set.admin_group,
+        .allow_remote_plain = rt->set.allow_remote_plain,
+        .listen_address = rt->set.address,
+        .names = rt->set.http_names,
+        .n_names = rt->set.n_http_names,
+    };
+    if (xend_http_access_configure(&ao, &err) < 0)
+        die(rt, xend_err_msg(&err));
     if (xend_http_start(xend_loop_base(), &ho, &err) < 0)
         die(rt, xend_err_msg(&err));
     struct xend_event_port *evport = NULL;
@@ -328,6 +345,7 @@ static int run_daemon(struct xend_runtime *rt)
         (evport = xend_event_port_start(xend_loop_base(), "127.0.0.1", (int)event_port, &err)) == NULL)
         xend_log_warn("event port not started", "port=%lld error=\"%s\"", event_port,
                       xend_err_msg(&err));
+    xend_event_port_set_check(evport, event_port_check);
     struct xend_transfer_options to = {
         .address = relocation_address,
         .port = (int)relocation_port,
@@ -375,6 +393,7 @@ static int run_daemon(struct xend_runtime *rt)
     xend_domain_table_free();
     xend_sched_remove_owner(NULL);
     xend_http_routes_clear();
+    xend_http_access_reset();
     xend_event_reset();
     xend_loader_free();
     xend_log_notice("xend stopped", "pid=%d", (int)getpid());

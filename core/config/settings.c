@@ -38,6 +38,12 @@ int xend_settings_read(struct xend_config *cfg, struct xend_settings *out, struc
                                   err)) < 0 ||
         (rc = xend_config_get_str(cfg, "save-dir", "", &out->save_dir, err)) < 0)
         return rc;
+    if ((rc = xend_config_get_str(cfg, "admin-group", "", &out->admin_group, err)) < 0 ||
+        (rc = xend_config_get_bool(cfg, "xend-allow-remote-plain", false, &out->allow_remote_plain,
+                                   err)) < 0 ||
+        (rc = xend_config_get_list(cfg, "xend-http-names", &out->http_names, &out->n_http_names,
+                                   err)) < 0)
+        return rc;
     out->log_level = (enum xend_log_level)level;
     if (out->state_dir[0] == '\0')
         return xend_config_invalid(cfg, "state-dir", err, "must not be empty");

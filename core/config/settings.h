@@ -47,6 +47,12 @@ struct xend_settings {
     const char *backend;    /* backend: "auto" or a backend's name ("sim", "xenctrl") */
     const char *script_dir; /* script-dir */
     const char *save_dir;   /* save-dir; "" = save and restore anywhere (absolute paths) */
+
+    /* Who may use xend (docs/security.md). */
+    const char *admin_group;       /* admin-group: admitted besides root; "" = none */
+    bool allow_remote_plain;       /* xend-allow-remote-plain: other hosts over plain HTTP */
+    const char *const *http_names; /* xend-http-names: more Host names xend answers to */
+    size_t n_http_names;
 };
 
 /* Read (and so mark known) every core key. -XEND_EINVAL with "FILE:LINE: setting ..." on

@@ -51,6 +51,7 @@ struct xend_event_port {
     int number;
     unsigned n_conns;
     struct conn *conns;
+    xend_event_port_check_fn *check;
 };
 
 /* --- connections -------------------------------------------------------------------- */
@@ -415,6 +416,22 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
+    struct xend_err err = {0};
+    if (p->check != NULL && p->check(fd, &err) < 0) {
+        /* The reason, best effort (a fresh socket has room for it), then the close. */
+        struct xend_buf b = XEND_BUF_INIT;
+        struct xend_sxp *e = xend_sxp_list_of("xend.err", xend_err_msg(&err), NULL);
+        xend_sxp_print_buf(e, &b);
+        xend_buf_puts(&b, "\n\n");
+        if (send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+            (void)0;
+        xend_sxp_free(e);
+        xend_buf_free(&b);
+        xend_log_emit(NULL, XEND_LOG_INFO, "event port connection refused",
+                      "peer=%s:%d reason=access", host, port);
+        evutil_closesocket(fd);
+        return;
+    }
     struct bufferevent *bev = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL) {
         evutil_closesocket(fd);
@@ -442,6 +459,12 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 }
 
 /* --- the port ----------------------------------------------------------------------- */
+
+void xend_event_port_set_check(struct xend_event_port *port, xend_event_port_check_fn *check)
+{
+    if (port != NULL)
+        port->check = check;
+}
 
 struct xend_event_port *xend_event_port_start(struct event_base *base, const char *address,
                                               int port, struct xend_err *err)

@@ -166,6 +166,11 @@ static void form(const char *op, const char *doc, void *arg)
     xend_buf_puts(f->out, "<input type=\"hidden\" name=\"op\" value=\"");
     esc(op, f->out);
     xend_buf_puts(f->out, "\">\n");
+    /* A browser's state-changing request must carry it (access.c): a page of another
+     * origin cannot read it, so it cannot forge the form. */
+    xend_buf_puts(f->out, "<input type=\"hidden\" name=\"" XEND_HTTP_CSRF_FIELD "\" value=\"");
+    xend_buf_puts(f->out, xend_http_access_token());
+    xend_buf_puts(f->out, "\">\n");
     if (text_len > 0) {
         xend_buf_puts(f->out, "<p>");
         xend_http_html_escape(doc, text_len, f->out);

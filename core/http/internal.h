@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "http/access.h"
 #include "http/http.h"
 
 #define XEND_REQUEST_MAGIC 0x52514e44u /* "RQND" */
@@ -181,6 +182,13 @@ struct xend_http_request_init {
     const char *peer;
     const struct xend_http_transport *transport;
     void *transport_arg;
+    /* For the access check (access.h): the browser's headers (NULL when absent), the
+     * connection's socket and its identity, looked up at its first request (borrowed:
+     * used only while the request runs; NULL = no identity, refused). */
+    const char *host, *origin, *referer, *fetch_site;
+    bool has_cookie;
+    int fd;
+    struct xend_http_who *conn_who;
 };
 
 struct xend_request {
@@ -200,6 +208,8 @@ struct xend_request {
     bool pooled; /* its block goes back to the request pool (request.c) */
     /* in the request's own allocation, after the struct */
     char *method_name, *path, *query, *user_agent, *accept, *content_type, *peer;
+    char *host, *origin, *referer, *fetch_site; /* NULL when absent */
+    bool has_cookie;
     enum xend_http_format format;
     const char *body; /* borrowed from the server while the handler runs */
     size_t body_len;
@@ -227,6 +237,11 @@ struct xend_request {
 
     xend_http_stream_close_fn *on_close;
     void *on_close_arg;
+
+    int fd;                         /* the connection's, until the check */
+    struct xend_http_who *conn_who; /* borrowed from the connection until the check */
+    struct xend_http_who who;       /* the caller, copied by the access check */
+    bool audit;                     /* state-changing: an audit line when answered */
 };
 
 /* Settings the request logic reads (set by xend_http_start, defaults otherwise). */

@@ -111,7 +111,8 @@ struct xend_request *xend_http_request_new(const struct xend_http_request_init *
     const char *peer = init->peer ? init->peer : "";
     size_t texts = text_size(method) + text_size(path) + text_size(init->query) +
                    text_size(init->user_agent) + text_size(init->accept) +
-                   text_size(init->content_type) + text_size(peer);
+                   text_size(init->content_type) + text_size(peer) + text_size(init->host) +
+                   text_size(init->origin) + text_size(init->referer) + text_size(init->fetch_site);
     struct xend_request *req = request_alloc(sizeof(*req) + texts);
     struct strings st = {(char *)(req + 1)};
     req->magic = XEND_REQUEST_MAGIC;
@@ -127,6 +128,13 @@ struct xend_request *xend_http_request_new(const struct xend_http_request_init *
     req->accept = put_text(&st, init->accept);
     req->content_type = put_text(&st, init->content_type);
     req->peer = put_text(&st, peer);
+    req->host = put_text(&st, init->host);
+    req->origin = put_text(&st, init->origin);
+    req->referer = put_text(&st, init->referer);
+    req->fetch_site = put_text(&st, init->fetch_site);
+    req->has_cookie = init->has_cookie;
+    req->fd = init->fd;
+    req->conn_who = init->conn_who;
     req->format = xend_http_negotiate(init->user_agent, init->accept);
     return req;
 }
@@ -160,6 +168,8 @@ static void log_request(struct xend_request *req, int status)
                   "id=%llu method=%s path=%s op=%s status=%d ms=%.3f peer=%s",
                   (unsigned long long)req->id, req->method_name, req->path, req->op ? req->op : "-",
                   status, ms, req->peer);
+    if (req->audit)
+        xend_http_access_audit(req, status);
 }
 
 /* A reason phrase made of the message (the xm client prints it for non-2xx replies),
@@ -443,6 +453,18 @@ void xend_http_request_run(struct xend_request *req, const char *body, size_t le
     int rc = split_path(req, &err);
     if (rc == 0)
         rc = decode_args(req, &err);
+    size_t nop = 0;
+    const struct xend_http_arg *op = xend_http_args_find(&req->args, "op", &nop);
+    req->op = op ? op->value : NULL;
+    /* Who may ask comes before what was asked: a refused caller learns nothing more. */
+    char denied[XEND_ERR_MSG_MAX];
+    int refused = xend_http_access_check(req, denied, sizeof(denied));
+    req->conn_who = NULL; /* the connection's: not kept past the check */
+    req->fd = -1;
+    if (refused != 0) {
+        send_error(req, refused, denied, false);
+        goto out;
+    }
     if (rc < 0) {
         send_error(req, rc == -XEND_ELIMIT ? 413 : 400, xend_err_msg(&err), false);
         goto out;
@@ -452,9 +474,6 @@ void xend_http_request_run(struct xend_request *req, const char *body, size_t le
         goto out;
     }
 
-    size_t nop = 0;
-    const struct xend_http_arg *op = xend_http_args_find(&req->args, "op", &nop);
-    req->op = op ? op->value : NULL;
     xend_http_route_match(req->method, req->segs, req->nseg, req->op, nop, &req->match,
                           &req->domain);
     if (req->match.status != 0) {

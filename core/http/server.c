@@ -78,6 +78,7 @@ struct conn {
     evhtp_request_t *ev_req;  /* the request whose headers arrived, or NULL */
     struct xend_request *req; /* its xend request */
     char peer[INET6_ADDRSTRLEN + 8];
+    struct xend_http_who who; /* the caller, looked up at the first request (access.c) */
 
     /* Scan of the request head, before libevhtp's parser sees it. */
     size_t head_seen, line_len;
@@ -740,6 +741,13 @@ static evhtp_res on_headers(evhtp_request_t *r, evhtp_headers_t *hdrs, void *arg
         .peer = k->peer,
         .transport = &transport,
         .transport_arg = k,
+        .host = evhtp_header_find(hdrs, "Host"),
+        .origin = evhtp_header_find(hdrs, "Origin"),
+        .referer = evhtp_header_find(hdrs, "Referer"),
+        .fetch_site = evhtp_header_find(hdrs, "Sec-Fetch-Site"),
+        .has_cookie = evhtp_header_find(hdrs, "Cookie") != NULL,
+        .fd = k->c->sock,
+        .conn_who = &k->who,
     };
     k->req = xend_http_request_new(&init);
 
@@ -1055,8 +1063,7 @@ int xend_http_start(struct event_base *base, const struct xend_http_options *opt
             goto fail;
         snprintf(spec, sizeof(spec), "unix:%s", opts->unix_path);
         srv.unix_htp = server_new();
-        /* Only the owner (root) may talk to xend over the socket unless the operator
-         * widens it: file permissions are the access check. */
+        /* Nobody may connect before the access part gives the socket its group. */
         mode_t old = umask(0177);
         int r = srv.unix_htp ? evhtp_bind_socket(srv.unix_htp, spec, 0, LISTEN_BACKLOG) : -1;
         umask(old);
@@ -1067,6 +1074,9 @@ int xend_http_start(struct event_base *base, const struct xend_http_options *opt
         }
         srv.unix_path = xend_xstrdup(opts->unix_path);
         xend_listen_guard_attach(srv.unix_htp->server, "http-unix", srv.refusal);
+        rc = xend_http_access_own_socket(srv.unix_path, err);
+        if (rc < 0)
+            goto fail;
     }
     xend_log_emit(NULL, XEND_LOG_NOTICE, "http listening",
                   "address=%s port=%d unix=%s max_connections=%u", addr && addr[0] ? addr : "0.0.0.0",

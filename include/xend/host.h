@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include <xend/abi.h>
+#include <xend/access.h>
 #include <xend/backend.h>
 #include <xend/device.h>
 #include <xend/domain.h>
@@ -121,6 +122,9 @@ struct xend_host {
     /* Set the message explaining why init failed; logged with the plugin's name. */
     void (*plugin_err_set)(struct xend_plugin *self, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
+
+    /* 1.3: the identity check for a plugin's own listeners (access.h). */
+    const struct xend_host_access *access;
 };
 
 #ifdef __cplusplus

@@ -319,6 +319,34 @@ static void console_refuse(struct console *c, int fd)
                  "console=%lld domain=%u peer=%s:%d reason=busy", c->id, c->domid, host, port);
 }
 
+/*
+ * The identity rule of xend's HTTP (host->access): a console is as good as root over its
+ * domain, so only root and the admin group may connect. A refused client gets the reason on
+ * one line, then the socket closes.
+ */
+static bool console_peer_admitted(struct console *c, int fd)
+{
+    if (!XEND_HAS_MEMBER(H, access) || H->access == NULL || !XEND_HAS_MEMBER(H->access, peer_check))
+        return true; /* a core before 1.3, whose HTTP checks nobody either */
+    struct xend_err err = {0};
+    if (H->access->peer_check(P->self, fd, &err) == 0)
+        return true;
+    char line[XEND_ERR_MSG_MAX + 2];
+    int n = snprintf(line, sizeof(line), "%s\r\n", xend_err_msg(&err));
+    if (n > (int)sizeof(line) - 1)
+        n = (int)sizeof(line) - 1;
+    /* Best effort, as console_refuse's line. */
+    if (send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        (void)0;
+    char host[INET6_ADDRSTRLEN];
+    int port;
+    console_peer_name(fd, host, sizeof(host), &port);
+    close(fd);
+    H->log->emit(P->self, XEND_LOG_INFO, "console client refused",
+                 "console=%lld domain=%u peer=%s:%d reason=access", c->id, c->domid, host, port);
+    return false;
+}
+
 static void console_attach(struct console *c, int fd)
 {
     c->cfd = fd;
@@ -381,6 +409,8 @@ static void console_accept_cb(int fd, uint32_t events, void *arg)
                              "console=%lld port=%d error=\"%s\"", c->id, c->port, strerror(errno));
             return;
         }
+        if (!console_peer_admitted(c, cfd))
+            continue;
         if (c->cfd >= 0 && !P->takeover) {
             console_refuse(c, cfd);
             continue;

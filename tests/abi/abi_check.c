@@ -19,6 +19,9 @@
 #include <xend/sxp.h>
 
 #include "abi_layout_1_0.h"
+#ifdef XEND_HAVE_PEER_ACCESS
+#include "abi_layout_1_3.h"
+#endif
 
 int main(void)
 {

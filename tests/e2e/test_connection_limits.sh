@@ -42,7 +42,7 @@ else not_ok "the trickle did not extend the deadline" "$((t1 - t0)) ms"; fi
 
 # --- body deadline: a whole head, a tenth of the body ---
 exec 3<>"/dev/tcp/127.0.0.1/$PORT"
-printf 'POST /xend/domain HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nop=list&x' >&3
+printf 'POST /xend/domain HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nop=list&x' >&3
 reply=$(read_all 3 6)
 exec 3<&-
 expect_match "a body that stops short is answered 408" '^HTTP/1\.[01] 408 ' "$reply"
@@ -50,7 +50,7 @@ expect_match "the 408 names the body" 'body not complete' "$reply"
 
 # --- idle timeout: a keep-alive connection after its reply, and one that never spoke ---
 exec 3<>"/dev/tcp/127.0.0.1/$PORT"
-printf 'GET /xend HTTP/1.1\r\nHost: x\r\n\r\n' >&3
+printf 'GET /xend HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' >&3
 t0=$(now_ms)
 reply=$(read_all 3 8)
 t1=$(now_ms)
@@ -101,7 +101,7 @@ import socket, sys, time
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.connect(("127.0.0.1", int(sys.argv[1])))
-s.sendall(b"GET /xend/event?follow=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+s.sendall(b"GET /xend/event?follow=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 time.sleep(float(sys.argv[2]))
 PY
 python3 "$T/stall.py" "$PORT" 30 &

@@ -52,7 +52,7 @@ def small(s):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     return s
 h = small(socket.socket()); h.connect(("127.0.0.1", port))
-h.sendall(b"GET /xend/event?follow=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+h.sendall(b"GET /xend/event?follow=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 e = small(socket.socket()); e.connect(("127.0.0.1", evport))
 open(out + ".ready", "w").close()
 while not os.path.exists(go):

@@ -27,7 +27,7 @@ case_() {
     expect_match "$1: the body is an SXP error" '\(xend.err ' "$(cat "$T/raw")"
 }
 
-POSTH='POST /xend/domain HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n'
+POSTH='POST /xend/domain HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n'
 case_ "Transfer-Encoding with Content-Length" 400 'Transfer-Encoding together with Content-Length' \
     "${POSTH}Content-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n7\r\nop=list\r\n0\r\n\r\n"
 case_ "an unknown transfer coding" 501 'Transfer coding not implemented: xchunked' \

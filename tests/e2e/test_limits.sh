@@ -117,16 +117,16 @@ dribble() { # PAUSE_S CHUNK_BYTES REQUEST: send it in pieces, print the status l
         my $line = <$s>; $line = "" unless defined $line; $line =~ s/\r?\n$//; print $line, "\n";
     ' "$XEND_PORT" "$@"
 }
-out=$(dribble 0.002 1 'GET /xend/domain/Domain-0 HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n')
+out=$(dribble 0.002 1 'GET /xend/domain/Domain-0 HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\n\r\n')
 expect_match "a head sent one byte at a time is answered" '^HTTP/1\.1 200 ' "$out"
-out=$(dribble 0.002 3 'POST /xend/domain/Domain-0 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 9\r\n\r\nop=nosuch')
+out=$(dribble 0.002 3 'POST /xend/domain/Domain-0 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 9\r\n\r\nop=nosuch')
 expect_match "a POST whose head and body come in pieces reads its op" \
     '^HTTP/1\.1 501 Operation not implemented: nosuch' "$out"
 # Lines ended by LF alone, as `printf 'GET /xend HTTP/1.0\n\n' | nc` sends: libevhtp never
 # answered them; xend gives libevhtp the head with CRLFs.
 out=$(dribble 0.001 1000 'GET /xend/domain/Domain-0 HTTP/1.0\n\n')
 expect_match "a head with bare LF line ends is answered" '^HTTP/1\.0 200 ' "$out"
-out=$(dribble 0.002 2 'GET /xend/domain/Domain-0 HTTP/1.1\nHost: x\r\nAccept: */*\n\n')
+out=$(dribble 0.002 2 'GET /xend/domain/Domain-0 HTTP/1.1\nHost: 127.0.0.1\r\nAccept: */*\n\n')
 expect_match "and one mixing LF and CRLF, in 2-byte pieces" '^HTTP/1\.1 200 ' "$out"
 out=$(dribble 0.001 997 "GET /xend HTTP/1.1\r\nHost: x\r\nX-Big: $(head -c 9000 /dev/zero | tr '\0' h)\r\n\r\n")
 expect_match "headers over the limit in pieces get 431" '^HTTP/1\.1 431 ' "$out"

@@ -158,6 +158,8 @@ static struct {
         void *arg;
     } subs[32];
     size_t nsubs;
+    char access_refusal[256]; /* non-empty: access->peer_check refuses with it */
+    size_t access_checks;
 } F;
 
 static uint64_t now_ms(void)
@@ -1333,6 +1335,33 @@ static void plugin_err_set(struct xend_plugin *self, const char *fmt, ...)
     va_end(ap);
 }
 
+/* ---- access ---- */
+
+static int access_peer_check(struct xend_plugin *self, int fd, struct xend_err *err)
+{
+    (void)self;
+    (void)fd;
+    F.access_checks++;
+    if (F.access_refusal[0] != '\0')
+        return xend_err_set(err, XEND_EPERM, "%s", F.access_refusal);
+    return 0;
+}
+
+static const struct xend_host_access access_table = {
+    .size = sizeof(struct xend_host_access),
+    .peer_check = access_peer_check,
+};
+
+void fake_host_access_refuse(const char *msg)
+{
+    snprintf(F.access_refusal, sizeof(F.access_refusal), "%s", msg ? msg : "");
+}
+
+size_t fake_host_access_checks(void)
+{
+    return F.access_checks;
+}
+
 const struct xend_host *fake_host_new(const char *plugin_name)
 {
     memset(&F, 0, sizeof(F));
@@ -1357,6 +1386,7 @@ const struct xend_host *fake_host_new(const char *plugin_name)
         .event = &event_table,
         .hv = host_hv,
         .plugin_err_set = plugin_err_set,
+        .access = &access_table,
     };
     signal(SIGPIPE, SIG_IGN);
     return &F.host;

@@ -67,6 +67,11 @@ void fake_host_backend_set(const struct xend_backend_ops *ops, void *ctx);
 size_t fake_host_route_count(void);
 const struct xend_route *fake_host_route(const char *method, const char *path, const char *op);
 
+/* host->access: every peer is admitted, unless a refusal is set (NULL or "" clears it). */
+void fake_host_access_refuse(const char *msg);
+/* How many times a plugin asked. */
+size_t fake_host_access_checks(void);
+
 /* ---- HTTP requests ---- */
 struct fake_reply {
     int rc;          /* handler's return (or complete()'s rc when deferred) */

@@ -186,7 +186,7 @@ static void test_follow_streams_events_until_the_client_goes(void **state)
 {
     (void)state;
     char buf[8192] = "";
-    int fd = client("GET /xend/event?follow=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    int fd = client("GET /xend/event?follow=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     turn_until_followers(1);
     assert_true(read_until(fd, buf, sizeof(buf), "\r\n\r\n"));
     assert_non_null(strstr(buf, "HTTP/1.1 200"));
@@ -207,7 +207,7 @@ static void test_follow_with_a_pattern_and_stop_ends_the_stream(void **state)
 {
     (void)state;
     char buf[8192] = "";
-    int fd = client("GET /xend/event?follow=1&pattern=xend.console.* HTTP/1.1\r\nHost: x\r\n\r\n");
+    int fd = client("GET /xend/event?follow=1&pattern=xend.console.* HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     turn_until_followers(1);
     xend_event_emit("xend.domain.create", NULL);
     xend_event_emit("xend.console.close", NULL);
@@ -232,7 +232,7 @@ static void test_a_follower_that_does_not_read_is_dropped(void **state)
 {
     (void)state;
     char buf[8192] = "";
-    int fd = client("GET /xend/event?follow=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    int fd = client("GET /xend/event?follow=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     turn_until_followers(1);
     assert_true(read_until(fd, buf, sizeof(buf), "\r\n\r\n"));
     char *big = malloc(65536);

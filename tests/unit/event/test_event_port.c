@@ -349,11 +349,36 @@ static void test_second_port_on_the_same_address_is_refused(void **state)
     assert_non_null(strstr(err.msg, "cannot listen on 127.0.0.1:"));
 }
 
+static int refuse_all(int fd, struct xend_err *err)
+{
+    (void)fd;
+    return xend_err_set(err, XEND_EPERM, "Access denied: user nobody (uid 65534) is not root");
+}
+
+static void test_a_refused_client_gets_the_reason_and_nothing_else(void **state)
+{
+    struct fx *f = *state;
+    xend_event_port_set_check(f->port, refuse_all);
+    memset(pending, 0, sizeof(pending));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)xend_event_port_number(f->port)),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    char msg[256];
+    next_message(f, fd, msg, sizeof(msg));
+    assert_string_equal(msg, "(xend.err 'Access denied: user nobody (uid 65534) is not root')");
+    assert_dropped(f, fd);
+    assert_int_equal(xend_event_port_connections(f->port), 0);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         T(test_help_and_info_reply_ok),
+        T(test_a_refused_client_gets_the_reason_and_nothing_else),
         T(test_inject_reaches_every_connection_subscribed_to_everything),
         T(test_subscribe_replaces_the_patterns),
         T(test_console_disconnect_is_forwarded_to_the_console_plugin),

@@ -80,6 +80,12 @@ void capture_reset(void)
     xend_buf_reset(&test_log);
 }
 
+/* The fake transport's caller: root, as the kernel would have said over a unix socket. */
+struct xend_http_who test_who = {
+    .peer = {.via = XEND_PEER_PEERCRED, .has_uid = true, .uid = 0, .user = "root"},
+    .verdict = XEND_HTTP_ADMITTED,
+};
+
 struct xend_request *mkreq(const char *method, const char *path, const char *query,
                            const char *ctype, const char *ua, const char *accept)
 {
@@ -95,6 +101,8 @@ struct xend_request *mkreq(const char *method, const char *path, const char *que
         .accept = accept,
         .peer = "127.0.0.1:1",
         .transport = &test_transport,
+        .fd = -1,
+        .conn_who = &test_who,
     };
     return xend_http_request_new(&init);
 }

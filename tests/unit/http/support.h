@@ -33,6 +33,9 @@ struct captured {
 extern struct captured cap;
 extern const struct xend_http_transport test_transport;
 
+/* The caller of every mkreq request (root, admitted); tests may change it. */
+extern struct xend_http_who test_who;
+
 void capture_reset(void);
 /* A request as a client would send it; strings may be NULL. The fake transport is used. */
 struct xend_request *mkreq(const char *method, const char *path, const char *query,

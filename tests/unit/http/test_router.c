@@ -601,8 +601,14 @@ static void fake_queue(struct xend_request *req)
 static struct xend_request *lane_req(const struct xend_http_transport *t, const char *query)
 {
     struct xend_http_request_init init = {
-        .method = XEND_HTTP_POST, .method_name = "POST", .path = "/xend/made", .query = query,
-        .peer = "127.0.0.1:1", .transport = t,
+        .method = XEND_HTTP_POST,
+        .method_name = "POST",
+        .path = "/xend/made",
+        .query = query,
+        .peer = "127.0.0.1:1",
+        .transport = t,
+        .fd = -1,
+        .conn_who = &test_who,
     };
     struct xend_request *req = xend_http_request_new(&init);
     xend_http_request_run(req, "", 0);

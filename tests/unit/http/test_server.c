@@ -278,6 +278,10 @@ static int setup(void **state)
     baseline_fds = count_fds();
     struct xend_http_options o = {.address = "127.0.0.1", .port = 0};
     struct xend_err err = {0};
+    /* The requests below name the server "x". */
+    static const char *const names[] = {"x"};
+    struct xend_http_access_options ao = {.names = names, .n_names = 1};
+    assert_int_equal(xend_http_access_configure(&ao, &err), 0);
     assert_int_equal(xend_http_start(base, &o, &err), 0);
     assert_true(xend_http_port() > 0);
     baseline_fds = count_fds(); /* with the listener */
@@ -289,6 +293,7 @@ static int teardown(void **state)
     (void)state;
     xend_http_stop();
     xend_http_routes_clear();
+    xend_http_access_reset();
     event_base_free(base);
     base = NULL;
     return 0;

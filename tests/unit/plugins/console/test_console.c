@@ -542,6 +542,29 @@ static void test_second_client_is_refused_with_the_message(void **state)
     close(b);
 }
 
+static void test_a_client_the_host_refuses_gets_the_reason_and_is_closed(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    size_t checks = fake_host_access_checks();
+    fake_host_access_refuse("Access denied: user nobody (uid 65534, by sock_diag) is not root");
+    int b = connect_port(base + 1);
+    assert_true(b >= 0);
+    struct reader *r = read_until(b, NULL);
+    assert_true(r->eof);
+    assert_string_equal(r->buf,
+                        "Access denied: user nobody (uid 65534, by sock_diag) is not root\r\n");
+    close(b);
+    assert_int_equal(fake_host_access_checks(), checks + 1);
+    assert_int_equal(fake_host_event_count("xend.console.connect"), 0);
+    assert_true(fake_host_log_contains("reason=access"));
+    /* Nothing of the guest's reached it, and an admitted client still gets the console. */
+    fake_host_access_refuse(NULL);
+    int a = attach_client(base + 1);
+    assert_line_passes(hv.guest[0], a, "after\n");
+    close(a);
+}
+
 static void test_takeover_mode_gives_the_console_to_the_new_client(void **state)
 {
     (void)state;
@@ -1005,10 +1028,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_an_idle_console_holds_no_buffer_and_a_few_lines_hold_little, setup, teardown),
         cmocka_unit_test_setup_teardown(
-            test_input_the_guest_cannot_take_waits_bounded_and_is_freed_after, setup,
-            teardown),
+            test_input_the_guest_cannot_take_waits_bounded_and_is_freed_after, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_client_line_reaches_guest_and_guest_line_reaches_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_client_the_host_refuses_gets_the_reason_and_is_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_client_is_refused_with_the_message, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_takeover_mode_gives_the_console_to_the_new_client,
@@ -1049,8 +1073,9 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(test_on_demand_a_dead_instance_is_not_opened_again,
                                         setup_on_demand, teardown),
-        cmocka_unit_test_setup_teardown(test_on_demand_a_failed_open_keeps_the_create_and_the_client,
-                                        setup_on_demand, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_on_demand_a_failed_open_keeps_the_create_and_the_client, setup_on_demand,
+            teardown),
         cmocka_unit_test_setup_teardown(test_bad_console_port_in_config_fails_create, setup,
                                         teardown),
     };

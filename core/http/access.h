@@ -1,0 +1,100 @@
+/*
+ * Who may talk to xend (docs/security.md): every request passes xend_http_access_check
+ * once, before routing, and every state-changing one leaves an audit line when answered.
+ *
+ *  - the caller's identity, looked up once per connection (peer.h): root and members of
+ *    the admin group are admitted, other local users and (unless allowed) callers on other
+ *    hosts get 403 with a message that says who they are and how to get access;
+ *  - the Host header must be a name xend answers to (421 otherwise: DNS rebinding);
+ *  - a state-changing request (anything but GET/HEAD, or a GET of an op that is also a POST
+ *    op, which 2.0 accepted) whose Origin, else Referer, is not xend's own is refused; one
+ *    from a browser (Origin, Referer, Cookie or Sec-Fetch-Site present) must also carry the
+ *    process's CSRF token in its body, which the HTML forms embed. Programs (the 2.0 xm,
+ *    curl) send none of those headers and need no token.
+ *
+ * The console plugin asks the same identity question through host->access.
+ * Threads: loop thread only.
+ */
+#ifndef XEND_CORE_HTTP_ACCESS_H
+#define XEND_CORE_HTTP_ACCESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <xend/access.h>
+
+#include "http/peer.h"
+
+struct xend_request;
+
+/* The form field that carries the CSRF token. */
+#define XEND_HTTP_CSRF_FIELD "xend_csrf"
+
+struct xend_http_access_options {
+    const char *admin_group;    /* admin-group: members are admitted; NULL or "" = none */
+    bool allow_remote_plain;    /* xend-allow-remote-plain: admit peers on other hosts */
+    const char *listen_address; /* xend-address, a Host name xend answers to (may be "") */
+    const char *const *names;   /* xend-http-names: more Host names; copied */
+    size_t n_names;
+};
+
+/* Set the policy, replacing the previous one. 0, or -XEND_EINVAL with err set (an admin
+ * group that does not exist). Unconfigured: root only, no remote callers, no extra names. */
+int xend_http_access_configure(const struct xend_http_access_options *o, struct xend_err *err);
+/* Forget the policy (back to unconfigured) and free what configure copied. */
+void xend_http_access_reset(void);
+
+/* Give xend's unix socket its owner and mode: xend's user, the admin group (else xend's
+ * group), 0660, so that the file system admits the same callers as the check does. 0 or
+ * -XEND_EIO with err set. */
+int xend_http_access_own_socket(const char *path, struct xend_err *err);
+
+/* What a connection's peer is and whether it is admitted; looked up at its first request. */
+enum xend_http_verdict {
+    XEND_HTTP_UNJUDGED = 0,
+    XEND_HTTP_ADMITTED,
+    XEND_HTTP_NOT_ADMIN,   /* a local user that is neither root nor in the admin group */
+    XEND_HTTP_NO_IDENTITY, /* local, but its uid could not be found */
+    XEND_HTTP_REMOTE,      /* on another host, and plain remote access is not allowed */
+};
+
+struct xend_http_who {
+    struct xend_peer peer;
+    uint8_t verdict; /* enum xend_http_verdict */
+};
+
+/*
+ * Identify the peer of fd and judge it; a refusal's message goes into err (-XEND_EPERM).
+ * For the console ports as well as HTTP.
+ */
+int xend_http_access_peer(int fd, struct xend_http_who *who, struct xend_err *err);
+
+/*
+ * The one check of a request, after its arguments are decoded and before it is routed.
+ * Returns 0 to go on, or the HTTP status of a refusal (403, 421) with the message in msg.
+ * Looks the connection's identity up on its first request (req->conn_who) and copies it
+ * into the request for the audit line.
+ */
+int xend_http_access_check(struct xend_request *req, char *msg, size_t len);
+
+/* The audit line of a state-changing request (req->audit), with the reply's status
+ * (0: the client went away first). */
+void xend_http_access_audit(const struct xend_request *req, int status);
+
+/* The process's CSRF token (64 hex digits), made at first use. Never logged. */
+const char *xend_http_access_token(void);
+
+/* Pure parts, for the unit tests. */
+/* Whether a Host header names xend: an IP literal, localhost, the listen address or a
+ * configured name, with any port. */
+bool xend_http_access_host_ok(const char *host);
+/* Whether an Origin or Referer value is xend's own origin: http://HOST where HOST is the
+ * request's Host header (already checked), or, without one, a name xend answers to. */
+bool xend_http_access_origin_ok(const char *value, const char *host);
+/* Constant-time comparison of a given token with the process's. */
+bool xend_http_access_token_ok(const char *given, size_t len);
+
+/* The host->access table for plugins. */
+const struct xend_host_access *xend_http_access_host_table(void);
+
+#endif
