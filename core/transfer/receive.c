@@ -141,6 +141,14 @@ static void recv_fail(struct recv *r)
     recv_reply(r);
 }
 
+/* A step failed with its own error: the receive undoes itself. */
+static void recv_fail_with(struct recv *r, int rc, const struct xend_err *err)
+{
+    r->rc = rc;
+    r->err = *err;
+    recv_fail(r);
+}
+
 /* The prepared copy of a migration from another host goes: devices, domain, record. */
 static void recv_copy_dropped(int rc, const struct xend_err *err, struct xend_domain *dom,
                               void *arg)
@@ -190,9 +198,7 @@ static void recv_attached(int rc, const struct xend_err *err, void *arg)
 {
     struct recv *r = arg;
     if (rc < 0) {
-        r->rc = rc;
-        r->err = *err;
-        recv_fail(r);
+        recv_fail_with(r, rc, err);
         return;
     }
     xend_domain_runtime_apply(r->dom, r->record); /* the balloon target, the pin */
@@ -335,9 +341,7 @@ static void recv_prepared(int rc, const struct xend_err *err, void *arg)
     struct recv *r = arg;
     if (rc < 0) {
         /* The attach rolled back and destroyed the domain; its intent goes. */
-        r->rc = rc;
-        r->err = *err;
-        recv_fail(r);
+        recv_fail_with(r, rc, err);
         return;
     }
     r->dom->busy = true;
