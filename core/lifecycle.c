@@ -327,6 +327,7 @@ struct build {
     enum xend_hook_point hook_point; /* CREATE, or RESTART for a restart */
     int hook_reason;
     bool info_fresh; /* the backend's create answered with the info: no refresh needed */
+    bool keep_domain; /* a failure leaves the hypervisor's domain (the only copy of a guest) */
     struct xend_err err;
     int rc;
     build_done_fn *done;
@@ -345,7 +346,7 @@ static void build_undo_destroyed(int rc, const struct xend_err *err, void *arg)
     (void)err;
     struct build *b = arg;
     struct xend_err e = {0};
-    if (b->dom->id != UINT32_MAX)
+    if (b->dom->id != UINT32_MAX && !b->keep_domain)
         XEND_HV_CALL(dom_destroy, &e, b->dom->id);
     build_finish(b);
 }
@@ -485,11 +486,13 @@ static void build_instance(struct xend_domain *dom, enum xend_hook_point point, 
 }
 
 void xend_lifecycle_attach_instance(struct xend_domain *dom, enum xend_hook_point point,
+                                    bool keep_domain,
                                     void (*done)(int rc, const struct xend_err *err, void *arg),
                                     void *arg)
 {
     struct build *b = xend_xcalloc(1, sizeof(*b));
     b->dom = dom;
+    b->keep_domain = keep_domain;
     b->hook_point = point;
     b->hook_reason = XEND_HOOK_NORMAL;
     b->done = done;
@@ -1438,10 +1441,11 @@ static void take_over_attached(int rc, const struct xend_err *err, void *arg)
 {
     struct take_over *t = arg;
     if (rc < 0) {
-        /* The attach rolled back and destroyed the domain (a take-over at migration time
-         * fails the same way): its record goes too. */
-        xend_log_error("migrated domain take-over failed", "domain=%s error=\"%s\"",
-                       t->dom->name, xend_err_msg(err));
+        /* The attach rolled back what it had attached but kept the domain, which holds the
+         * only copy of the guest: its record goes, and the domain is adopted. */
+        xend_log_error("migrated domain take-over failed",
+                       "domain=%s error=\"%s\" action=\"left to be adopted\"", t->dom->name,
+                       xend_err_msg(err));
         xend_lifecycle_forget(t->dom, take_over_forgotten, t);
         return;
     }
@@ -1477,7 +1481,7 @@ static void take_over_resume(void *arg)
     xend_domain_set_id(t->dom, t->id);
     xend_log_notice("migrated domain take-over resumed", "domain=%s id=%u", t->dom->name, t->id);
     t->dom->busy = true;
-    xend_lifecycle_attach_instance(t->dom, XEND_HOOK_RESTORE, take_over_attached, t);
+    xend_lifecycle_attach_instance(t->dom, XEND_HOOK_RESTORE, true, take_over_attached, t);
 }
 
 static void take_over_later(const char *key, const struct xend_sxp *cfg, uint32_t id,

@@ -21,8 +21,10 @@ int xend_lifecycle_prepare(struct xend_sxp *config, struct xend_domain **out,
 int xend_lifecycle_create_args(struct xend_domain *dom, struct xend_dom_create *args,
                                struct xend_err *err);
 /* The hypervisor domain exists (dom->id set): attach devices, run `point` hooks (CREATE,
- * RESTORE, RESTART), rolling back and destroying the hypervisor domain on failure. */
+ * RESTORE, RESTART), rolling back on failure and destroying the hypervisor domain unless
+ * `keep_domain` (a migrated guest whose source let go: it is the only copy). */
 void xend_lifecycle_attach_instance(struct xend_domain *dom, enum xend_hook_point point,
+                                    bool keep_domain,
                                     void (*done)(int rc, const struct xend_err *err, void *arg),
                                     void *arg);
 /* A restored or migrated domain whose devices are attached: it is live from now, runs on

@@ -198,6 +198,10 @@ static void recv_attached(int rc, const struct xend_err *err, void *arg)
 {
     struct recv *r = arg;
     if (rc < 0) {
+        if (r->path == NULL)
+            xend_log_error("migrated domain take-over failed",
+                           "domain=%s error=\"%s\" action=\"left to be adopted\"", r->dom->name,
+                           xend_err_msg(err));
         recv_fail_with(r, rc, err);
         return;
     }
@@ -230,7 +234,8 @@ static void recv_take_over(struct recv *r)
         r->shadow = NULL;
     }
     xend_domain_set_id(r->dom, r->domid);
-    xend_lifecycle_attach_instance(r->dom, XEND_HOOK_RESTORE, recv_attached, r);
+    /* After a local migration's release the domain is the only copy of the guest. */
+    xend_lifecycle_attach_instance(r->dom, XEND_HOOK_RESTORE, r->path == NULL, recv_attached, r);
 }
 
 /* ---- migration: the receiver's decision ---- */
@@ -395,7 +400,7 @@ static void recv_image_done(void *arg)
     /* Everything that can still refuse happens before (received): devices, scripts, the
      * console port. A refusal here leaves the sender's domain untouched. */
     xend_domain_set_id(r->dom, r->domid);
-    xend_lifecycle_attach_instance(r->dom, XEND_HOOK_RESTORE, recv_prepared, r);
+    xend_lifecycle_attach_instance(r->dom, XEND_HOOK_RESTORE, false, recv_prepared, r);
 }
 
 /* Worker: a restore's file, or the first bytes from a peer (a header or a control line). */
