@@ -30,6 +30,16 @@ static int trusted(const char *path, const struct stat *st, const char *what, ch
     return 0;
 }
 
+/*
+ * An ancestor of the plugin's directory may be a root-owned sticky one such as /tmp: anyone
+ * may add entries there, but none may rename or remove the entry below it, which must be
+ * trusted in turn. The plugin's own directory never: a file added there would be loaded.
+ */
+static bool sticky_ancestor(const struct stat *st)
+{
+    return (st->st_mode & S_ISVTX) && st->st_uid == 0;
+}
+
 /* dir and each directory above it, as written (stat follows a symlinked one, whose target
  * the real-path walk judges as well; the walk here covers where the symlink itself lives). */
 static int trusted_chain(const char *dir, char *reason, size_t len)
@@ -50,7 +60,9 @@ static int trusted_chain(const char *dir, char *reason, size_t len)
             snprintf(reason, len, "%s is not a directory", path);
             return -1;
         }
-        if (trusted(path[0] ? path : "/", &st, "directory", reason, len) < 0)
+        bool ancestor = strcmp(path, dir) != 0;
+        if (!(ancestor && sticky_ancestor(&st)) &&
+            trusted(path[0] ? path : "/", &st, "directory", reason, len) < 0)
             return -1;
         if (path[0] == '\0' || strcmp(path, "/") == 0)
             return 0;

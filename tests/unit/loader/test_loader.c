@@ -31,6 +31,7 @@
 #include "loader.h"
 #include "log/log.h"
 #include "loop.h"
+#include "plugin_trust.h"
 #include "scheduler.h"
 #include "sxp.h"
 
@@ -345,6 +346,25 @@ static const char *scratch_dir(const char *name, mode_t mode)
     assert_int_equal(mkdir(path[i], 0700), 0);
     assert_int_equal(chmod(path[i], mode), 0);
     return path[i];
+}
+
+/* /tmp above a build tree is fine: nobody can move the root-owned entry below it. */
+static void a_sticky_dir_above_the_plugins_own_is_trusted(void **state)
+{
+    (void)state;
+    char sub[700], path[800], reason[800] = "";
+    const char *sticky = scratch_dir("sticky-above", 01777);
+    snprintf(sub, sizeof(sub), "%s/plugins", sticky);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    assert_int_equal(chmod(sub, 0755), 0);
+    snprintf(path, sizeof(path), "%s/p.so", sub);
+    copy_file(so("has_constructor"), path, 0755);
+    assert_int_equal(xend_plugin_trust_file(path, reason, sizeof(reason)), 0);
+    assert_int_equal(xend_plugin_trust_dir(sub, reason, sizeof(reason)), 0);
+    /* ... but never a writable directory of its own, sticky or not. */
+    assert_int_equal(chmod(sub, 01777), 0);
+    assert_int_equal(xend_plugin_trust_file(path, reason, sizeof(reason)), -1);
+    assert_non_null(strstr(reason, "is writable by others"));
 }
 
 static void a_plugin_in_a_world_writable_dir_never_runs_a_constructor(void **state)
@@ -693,6 +713,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_file_that_is_not_a_shared_object_is_refused_by_dlopen,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_sticky_dir_above_the_plugins_own_is_trusted, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_plugin_in_a_world_writable_dir_never_runs_a_constructor,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_plugin_file_writable_or_owned_by_others_is_refused,
