@@ -127,7 +127,9 @@ done
 echo "root:x:0:0:root:/root:/bin/sh" > "$ROOT/etc/passwd"
 echo "127.0.0.1 localhost" > "$ROOT/etc/hosts"
 
-# The Xen drivers, their dependencies first (modules.dep), in the order to insmod them.
+# The Xen drivers, and tcp_diag (xend identifies its local callers through sock_diag,
+# docs/security.md; a full system loads it on demand, this initramfs has no modprobe), their
+# dependencies first (modules.dep), in the order to insmod them.
 MODDIR=/lib/modules/$KVER
 : > "$ROOT/modules.order"
 add_module() { # path relative to $MODDIR
@@ -138,7 +140,7 @@ add_module() { # path relative to $MODDIR
     cp "$MODDIR/$m" "$ROOT$MODDIR/$m"
     echo "$m" >> "$ROOT/modules.order"
 }
-for name in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs; do
+for name in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs tcp_diag; do
     m=$(grep -oE "^[^:]*/$name\.ko[^:]*" "$MODDIR/modules.dep" | head -n 1)
     if [ -n "$m" ]; then
         case $m in *.xz | *.zst | *.gz) fail "stage initramfs: compressed module $m (not handled)" ;; esac
