@@ -60,6 +60,12 @@ expect_match "after a failed migration the domain runs" '\(state [rb-]{2}-' "$(x
 # a second xend on its own simulated host
 A_PORT=$XEND_PORT
 mkdir -p "$T/b"
+# Host b goes with the test, however it ends.
+stop_b() {
+    "$XEND_BIN" stop -c "$T/b/xend.conf" >/dev/null 2>&1
+    "$SIMHV" --stop --socket "$T/b/state/simhv.sock" >/dev/null 2>&1
+}
+trap 'stop_b; cleanup' EXIT
 (
     T=$T/b XEND_PORT= EVENT_PORT= RELOC_PORT= CONSOLE_BASE=
     trap - EXIT
