@@ -22,30 +22,13 @@ BL=$BUILD/bin/bench-lifecycle
 T=$(mktemp -d "${BENCH_DIR:-/tmp}/bench-lifecycle.XXXXXX")
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
-free_port() { local p; while :; do p=$((20000 + RANDOM % 12000)); port_free $p && { echo $p; return; }; done; }
+source "$(dirname "$0")/../lib.sh"
 XEND_PORT=$(free_port)
 BARE_PORT=$(free_port)
 # Console ports are base + domain id: keep them below the ephemeral range (>= 32768).
 CONSOLE_BASE=${CONSOLE_BASE:-3000}
 
-mkdir -p "$T/state" "$T/scripts"
-cp -r "$SRC"/scripts/. "$T/scripts/" 2>/dev/null
-printf 'simulated kernel\n' > "$T/vmlinuz"
-cat > "$T/xend.conf" <<CONF
-xend-port = $XEND_PORT;
-xend-address = "127.0.0.1";
-xend-event-port = 0;
-xend-relocation-port = 0;
-state-dir = "$T/state";
-log-file = "$T/xend.log";
-log-level = "notice";
-pid-file = "$T/xend.pid";
-backend = "sim";
-script-dir = "$T/scripts";
-simhv-socket = "$T/state/simhv.sock";
-sim-memory = 65536;
-CONF
+bench_xend_dir "$T" "$XEND_PORT" "sim-memory = 65536;"
 if [ -n "${PLUGINS:-}" ]; then
     printf 'plugins = [ %s ];\n' "$(printf '"%s", ' $PLUGINS | sed 's/, $//')" >> "$T/xend.conf"
 fi

@@ -9,27 +9,10 @@ set -u
 BUILD=$(cd "${1:?usage: devices.sh BUILD_DIR [COUNT]}" && pwd)
 COUNT=${2:-256}
 T=$(mktemp -d "${BENCH_DIR:-/tmp}/bench-devices.XXXXXX")
-port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
-free_port() { local p; while :; do p=$((20000 + RANDOM % 12000)); port_free $p && { echo $p; return; }; done; }
+source "$(dirname "$0")/../lib.sh"
 PORT=$(free_port)
-mkdir -p "$T/state" "$T/scripts"
-cp -r "$(dirname "$0")"/../../scripts/. "$T/scripts/" 2>/dev/null
-printf 'simulated kernel\n' > "$T/vmlinuz"
-cat > "$T/xend.conf" <<CONF
-xend-port = $PORT;
-xend-address = "127.0.0.1";
-xend-event-port = 0;
-xend-relocation-port = 0;
-state-dir = "$T/state";
-log-file = "$T/xend.log";
-log-level = "notice";
-pid-file = "$T/xend.pid";
-backend = "sim";
-script-dir = "$T/scripts";
-simhv-socket = "$T/state/simhv.sock";
-console-port-base = 3000;
-max-devices-per-domain = $COUNT;
-CONF
+bench_xend_dir "$T" "$PORT" "console-port-base = 3000;
+max-devices-per-domain = $COUNT;"
 cleanup() {
     "$BUILD/bin/xend" stop -c "$T/xend.conf" >/dev/null 2>&1
     "$BUILD/bin/xend-simhv" --stop --socket "$T/state/simhv.sock" >/dev/null 2>&1

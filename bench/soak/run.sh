@@ -21,31 +21,14 @@ BS=$BUILD/bin/bench-soak
 T=$(mktemp -d "${BENCH_DIR:-/tmp}/bench-soak.XXXXXX")
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
-free_port() { local p; while :; do p=$((20000 + RANDOM % 12000)); port_free $p && { echo $p; return; }; done; }
+source "$(dirname "$0")/../lib.sh"
 XEND_PORT=$(free_port)
-mkdir -p "$T/state" "$T/scripts"
-cp -r "$(dirname "$0")"/../../scripts/. "$T/scripts/" 2>/dev/null
-printf 'simulated kernel\n' > "$T/vmlinuz"
-cat > "$T/xend.conf" <<CONF
-xend-port = $XEND_PORT;
-xend-address = "127.0.0.1";
-xend-event-port = 0;
-xend-relocation-port = 0;
-state-dir = "$T/state";
-log-file = "$T/xend.log";
-log-level = "notice";
-pid-file = "$T/xend.pid";
-backend = "sim";
-script-dir = "$T/scripts";
-simhv-socket = "$T/state/simhv.sock";
-sim-memory = 65536;
+bench_xend_dir "$T" "$XEND_PORT" "sim-memory = 65536;
 # No console plugin: domain ids pass 10,000 in a soak, and console ports (base + id) then
-# collide with other programs' ports on a shared machine ("console port in use").
-plugins = [ "hv-sim", "sched-bvt", "vif", "vbd" ];
+# collide with other programs' ports on a shared machine (\"console port in use\").
+plugins = [ \"hv-sim\", \"sched-bvt\", \"vif\", \"vbd\" ];
 http-head-timeout = 2;
-${EXTRA:-}
-CONF
+${EXTRA:-}"
 cleanup() {
     "$BUILD/bin/xend" stop -c "$T/xend.conf" >/dev/null 2>&1
     "$BUILD/bin/xend-simhv" --stop --socket "$T/state/simhv.sock" >/dev/null 2>&1
