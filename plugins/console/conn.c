@@ -303,20 +303,28 @@ static void console_peer_name(int fd, char *host, size_t len, int *port)
         *port = atoi(serv);
 }
 
-static void console_refuse(struct console *c, int fd)
+/* Tell a client why on one line (best effort: a fresh socket has room for it), close it,
+ * and log the refusal with `reason`. */
+static void console_turn_away(struct console *c, int fd, const char *line, size_t len,
+                              const char *reason)
 {
-    char msg[128];
-    int n = snprintf(msg, sizeof(msg), "Cannot connect to console %lld on domain %u\n", c->id,
-                     c->domid);
-    /* Best effort: a fresh socket has room for one short line. */
-    if (send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+    if (send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
         (void)0;
     char host[INET6_ADDRSTRLEN];
     int port;
     console_peer_name(fd, host, sizeof(host), &port);
     close(fd);
     H->log->emit(P->self, XEND_LOG_INFO, "console client refused",
-                 "console=%lld domain=%u peer=%s:%d reason=busy", c->id, c->domid, host, port);
+                 "console=%lld domain=%u peer=%s:%d reason=%s", c->id, c->domid, host, port,
+                 reason);
+}
+
+static void console_refuse(struct console *c, int fd)
+{
+    char msg[128];
+    int n = snprintf(msg, sizeof(msg), "Cannot connect to console %lld on domain %u\n", c->id,
+                     c->domid);
+    console_turn_away(c, fd, msg, (size_t)n, "busy");
 }
 
 /*
@@ -335,15 +343,7 @@ static bool console_peer_admitted(struct console *c, int fd)
     int n = snprintf(line, sizeof(line), "%s\r\n", xend_err_msg(&err));
     if (n > (int)sizeof(line) - 1)
         n = (int)sizeof(line) - 1;
-    /* Best effort, as console_refuse's line. */
-    if (send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-        (void)0;
-    char host[INET6_ADDRSTRLEN];
-    int port;
-    console_peer_name(fd, host, sizeof(host), &port);
-    close(fd);
-    H->log->emit(P->self, XEND_LOG_INFO, "console client refused",
-                 "console=%lld domain=%u peer=%s:%d reason=access", c->id, c->domid, host, port);
+    console_turn_away(c, fd, line, (size_t)n, "access");
     return false;
 }
 
