@@ -1,12 +1,8 @@
 #!/bin/bash
-# Review repro: (1) idle connections to the relocation port hold every worker thread for up
-# to 60 s (recv_header_work blocks in read with a 60 s SO_RCVTIMEO; the loop has 4 workers),
-# so saves, restores and migrations stall behind them; (2) xend stopping while a save is
-# queued or running: main.c closes the backend, the plugins and the store before
-# xend_loop_free joins the workers and runs what they posted, so the save then runs
-# against a closed backend (save_work calls ops->save through a NULL ops: UBSan reports
-# transfer.c:226 "member access within null pointer", xend dies, exit 1) and its
-# completion against a freed store. Run on an ASan build to see the report in $T/san.*.
+# Idle connections to the relocation port do not hold the workers that saves, restores and
+# migrations need; and xend stopping while a save is queued or running finishes or fails
+# that save before it closes the backend, the plugins and the store (no call through a
+# closed backend, no completion against a freed store; ASan/UBSan report in $T/san.*).
 source "$(dirname "$0")/lib.sh"
 
 xend_start || { not_ok "xend starts"; finish; }

@@ -1,10 +1,8 @@
 #!/bin/bash
-# Review repro: a shutdown request's reason is not persisted. shutdown reason=halt must
-# cancel any restart (PROTOCOL-2.0 §14), but dom->shutdown_requested lives only in memory
-# (xend_domain_record() does not store it) and the 202 is sent without a store write. If
-# xend restarts before the guest has finished shutting down, the halt is forgotten and a
-# (restart always) domain is restarted when it exits (simhv.log: "shut down, reason 0",
-# "destroyed", "created" again).
+# A shutdown with reason halt cancels any restart of the domain (as in 2.0), and that
+# decision is durable: it is in the domain's record before the 202 goes out. If xend
+# restarts before the guest has finished shutting down, a (restart always) domain still
+# stays down when it exits (simhv.log shows no second create).
 source "$(dirname "$0")/lib.sh"
 
 xend_start || { not_ok "xend starts"; finish; }

@@ -1,10 +1,8 @@
 #!/bin/bash
-# Review repro: hot-plug operations do not mark the domain busy, so a destroy (or the
-# domain's death) can free the domain while a device_create's attach script still runs.
-# When the script finishes, the hot-plug completion (core/device.c hotplug_added and
-# core/domain_http.c device_done) works on the freed domain. Run on an ASan build
-# (-DXEND_SANITIZE=ON): the use-after-free is reported in $T/san.*.
-# Also: a device_destroy is accepted while the domain is being torn down.
+# A hot-plug marks its domain busy: a destroy (or the domain's death) while a
+# device_create's attach script still runs does not free the domain under the hot-plug's
+# completion, and a device_destroy is refused while the domain is torn down. Run on an
+# ASan build (-DXEND_SANITIZE=ON), a use-after-free would be reported in $T/san.*.
 source "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/scripts"

@@ -1,13 +1,8 @@
 #!/bin/bash
-# Review repro: a crash of xend during a domain restart leaves the new instance paused
-# forever and its devices believed attached.
-#
-# The restart (core/lifecycle.c teardown_destroyed -> build_instance -> restart_built)
-# persists nothing until the new instance is built, its devices attached and it was
-# unpaused. Until then the store still says "phase live, id N" of the old instance. The
-# sim backend (like Xen 2.0) gives the new instance the same id and name, so after a
-# kill -9 in that window, load_record() finds "the same" domain and re-attaches it as a
-# running, fully attached domain: nobody unpauses it, and its vif up script never finished.
+# A crash of xend while it restarts a domain neither leaves the new instance paused forever
+# nor believes its devices attached: the restart is recorded before the new instance is
+# built, so the next start finishes or undoes it (the sim backend, like Xen 2.0, gives the
+# new instance the same id and name, which must not be mistaken for the old live one).
 source "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/scripts"

@@ -1,12 +1,7 @@
 #!/bin/bash
-# Review repro: a domain whose restart is refused (minimum restart time) or fails never gets
-# its final DESTROY hooks. teardown_detached() runs DESTROY with reason FOR_RESTART before
-# teardown_destroyed() decides to refuse the restart; the domain then stays HALTED, and a
-# later destroy of the HALTED record (xend_lifecycle_destroy -> forget -> free) runs no
-# DESTROY hook at all. domain.h: a handle "is freed after the DESTROY hooks of its final
-# death". Visible effect: the console plugin keeps the halted domain's listener open (it
-# kept it for the restart) although no instance exists any more. Also: the refused domain
-# still says (restart_state pending).
+# A domain whose restart is refused (it restarts too fast) gets the DESTROY hooks of its
+# final death, so plugins let go of it: the console plugin closes the listener it kept for
+# the restart, and the halted domain does not say (restart_state pending).
 source "$(dirname "$0")/lib.sh"
 
 xend_start || { not_ok "xend starts"; finish; }
@@ -25,7 +20,6 @@ if [ -n "$port" ] && (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
 else
     ok "a halted domain (no instance) has no console listener"
 fi
-# teardown() set restart_state "pending"; the refusal in teardown_destroyed() never clears it.
 expect_no_match "a refused restart is not shown as pending" 'restart_state pending' "$info"
 grep -E 'hook|console' "$T/xend.log" | grep -i crashy | tail -3 | sed 's/^/# /'
 finish

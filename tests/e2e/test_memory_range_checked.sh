@@ -1,8 +1,6 @@
 #!/bin/bash
-# Review repro: memory is not range-checked before it is turned into KiB. main.c never sets
-# xend_lifecycle_options.max_memory_mb, so validate_vm() has no upper limit, and
-# build_instance() computes (uint64_t)mem_mb * 1024, which wraps: memory 2^54+64 MB becomes a
-# 64 MB domain that xend accepts with 201 while its config says 18014398509482048.
+# Memory is range-checked before it is turned into KiB: a config with memory 2^54+64 MB is
+# refused with (xend.err ...) instead of wrapping into a 64 MB domain, and so is maxmem_set.
 source "$(dirname "$0")/lib.sh"
 
 xend_start || { not_ok "xend starts"; finish; }
