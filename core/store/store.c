@@ -36,6 +36,7 @@
 #include "log/log.h"
 #include "record_limits.h"
 #include "sxp.h"
+#include "wire.h"
 
 #define STORE_TRAILER "# xend-store "
 #define STORE_TMP_SUFFIX ".tmp"
@@ -748,20 +749,6 @@ static void entry_fail(struct entry *e, const char *stage, int errnum)
     }
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /*
  * The sync pool: fdatasync of a batch's files, issued in parallel. Each fdatasync waits
  * for its own data and a cache flush; issued back to back they serialise those waits,
@@ -1014,7 +1001,7 @@ static void write_batch(struct xend_store *s, struct entry *batch, enum xend_sto
         e->has_spare = true;
         /* Cut to length only when the old bytes are longer: ftruncate is not free. */
         struct stat st;
-        int rc = write_all(e->tmpfd, e->data, e->len);
+        int rc = xend_wire_write_all(e->tmpfd, e->data, e->len) == 0 ? 0 : -errno;
         if (rc == 0 && (fstat(e->tmpfd, &st) != 0 || st.st_size > (off_t)e->len) &&
             ftruncate(e->tmpfd, (off_t)e->len) != 0)
             rc = -errno;

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The crash walk of one xend: for each crash point of create, destroy, death and restart,
-# device hot-plug, restore and the start-up reconcile (core/crashpoint.h,
+# device hot-plug, restore and the start-up reconcile (lib/crashpoint.h,
 # docs/durability.md), start xend told to die there, run the operation, restart it, and
 # check what the restart left: every domain it lists has its config and a record, no
 # record is left half-done (phase creating or restarting), each domain is listed once, and

@@ -6,7 +6,7 @@
 #    leave the domain running on the source, and the error carries the destination's reason;
 #  - a console port chosen by the source's rule (base + id) does not travel: the domain gets
 #    the destination's base + its new id;
-#  - the crash walk: each crash point of the sender and of the receiver (core/crashpoint.h,
+#  - the crash walk: each crash point of the sender and of the receiver (lib/crashpoint.h,
 #    docs/durability.md), one migration each, then a restart of the xend that died; the
 #    domain must end up on exactly one host, running, with the memory it had.
 source "$(dirname "$0")/lib.sh"

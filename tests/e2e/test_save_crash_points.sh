@@ -2,7 +2,7 @@
 # A save cut by a crash leaves exactly one copy of the guest: before its file is complete
 # the domain comes back as it was (running) and the unfinished file is gone; once the file
 # is complete the domain is gone and the file restores it. Each crash point of a save
-# (core/crashpoint.h, docs/durability.md) is walked once. Also: a save never overwrites.
+# (lib/crashpoint.h, docs/durability.md) is walked once. Also: a save never overwrites.
 source "$(dirname "$0")/lib.sh"
 export ARGS='sim.load=10 sim.dirty_rate=0'
 

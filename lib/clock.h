@@ -2,8 +2,8 @@
  * The monotonic clock, in nanoseconds: what every part of the core measures time spans
  * and deadlines with (never the wall clock, which an operator or NTP may step).
  */
-#ifndef XEND_CORE_CLOCK_H
-#define XEND_CORE_CLOCK_H
+#ifndef XEND_LIB_CLOCK_H
+#define XEND_LIB_CLOCK_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -12,8 +12,8 @@
  *
  * Any thread may pass a crash point.
  */
-#ifndef XEND_CORE_CRASHPOINT_H
-#define XEND_CORE_CRASHPOINT_H
+#ifndef XEND_LIB_CRASHPOINT_H
+#define XEND_LIB_CRASHPOINT_H
 
 #include <stdbool.h>
 

@@ -15,6 +15,8 @@ int xend_wire_write_all(int fd, const void *buf, size_t len)
         ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n == 0)
+            errno = EIO; /* a write that takes nothing will not take it on a retry */
         if (n <= 0)
             return -1;
         p += n;

@@ -6,8 +6,8 @@
  * Allocation failure aborts (the ABI's OOM policy), so constructors never return NULL.
  * Parsing is bounded (depth, nodes, atom size) and never crashes on malformed input.
  */
-#ifndef XEND_CORE_SXP_H
-#define XEND_CORE_SXP_H
+#ifndef XEND_LIB_SXP_H
+#define XEND_LIB_SXP_H
 
 #include <stdbool.h>
 #include <stddef.h>

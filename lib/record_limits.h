@@ -9,8 +9,8 @@
  * holds each device's part of the config a second time (devices ... (device ... (config
  * (CLASS ...)))), at the same depth as in the config.
  */
-#ifndef XEND_CORE_RECORD_LIMITS_H
-#define XEND_CORE_RECORD_LIMITS_H
+#ifndef XEND_LIB_RECORD_LIMITS_H
+#define XEND_LIB_RECORD_LIMITS_H
 
 #include <stdbool.h>
 #include <stddef.h>

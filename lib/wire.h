@@ -1,12 +1,13 @@
 /*
  * Blocking stream I/O for worker threads: whole writes, whole reads, one line at a time,
- * and a TCP connection with send and receive timeouts. Transfers (transfer.c) and the
- * migration hand-over (handover.c) speak through these; never call them on the loop.
+ * and a TCP connection with send and receive timeouts. Transfers (core/transfer/), the
+ * migration hand-over (core/handover.c) and the store's writer speak through these; never
+ * call them on the loop.
  *
  * Each returns 0 or -1 with errno set (0 from a read at end of stream is -1 with errno 0).
  */
-#ifndef XEND_CORE_WIRE_H
-#define XEND_CORE_WIRE_H
+#ifndef XEND_LIB_WIRE_H
+#define XEND_LIB_WIRE_H
 
 #include <stddef.h>
 

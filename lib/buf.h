@@ -2,8 +2,8 @@
  * A growable byte buffer, always NUL-terminated. Used by the SXP printer, the HTTP replies
  * and the clients. Allocation failure aborts.
  */
-#ifndef XEND_CORE_BUF_H
-#define XEND_CORE_BUF_H
+#ifndef XEND_LIB_BUF_H
+#define XEND_LIB_BUF_H
 
 #include <stdarg.h>
 #include <stddef.h>
