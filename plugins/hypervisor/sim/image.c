@@ -1,0 +1,234 @@
+/*
+ * Save and restore: simhv's image streamed between its socket and the caller's fd, on a
+ * worker thread (sim.h).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim.h"
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int io_err(struct xend_err *err, const char *what, int r)
+{
+    return xend_err_set(err, r == -ETIMEDOUT ? XEND_ETIMEDOUT : XEND_EIO, "%s: %s", what,
+                        r == -EPIPE ? "stream ended early" : strerror(-r));
+}
+
+int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *progress,
+             void *progress_arg, struct xend_err *err)
+{
+    struct sim_ctx *c = ctx;
+    struct xend_sxp *rep = NULL;
+    int sock;
+    int rc = sim_stream(c, c->sxp->add_kv_int(sim_req_dom(c, "save", domid), "live", live), false,
+                        &rep, &sock, err);
+    if (rc < 0)
+        return rc;
+    uint64_t total = 0, done = 0;
+    sim_reply_u64(c, rep, "pages", &total, NULL);
+    c->sxp->free(rep);
+
+    uint8_t *buf = malloc(SIM_REC_MAX + 16);
+    if (buf == NULL)
+        abort();
+    uint64_t deadline = sim_now_ms() + SIM_STREAM_TIMEOUT_MS;
+    int r = sim_recv_exact(sock, buf, 16, deadline);
+    if (r < 0) {
+        rc = io_err(err, "reading the image from xend-simhv", r);
+        goto out;
+    }
+    uint32_t hlen = get_le32(buf + 12);
+    if (memcmp(buf, SIM_IMAGE_MAGIC, 8) != 0 || hlen > SIM_REC_MAX) {
+        rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv sent a bad image header");
+        goto out;
+    }
+    if ((r = sim_recv_exact(sock, buf + 16, hlen, deadline)) < 0 ||
+        (r = sim_write_all(fd, buf, 16 + hlen, deadline)) < 0) {
+        rc = io_err(err, "saving the image header", r);
+        goto out;
+    }
+    for (;;) {
+        /* Each record restarts the clock: a long save is fine, a stalled one is not. */
+        deadline = sim_now_ms() + SIM_STREAM_TIMEOUT_MS;
+        if ((r = sim_recv_exact(sock, buf, 8, deadline)) < 0) {
+            rc = io_err(err, "reading the image from xend-simhv", r);
+            goto out;
+        }
+        uint32_t type = get_le32(buf), len = get_le32(buf + 4);
+        if (len > SIM_REC_MAX) {
+            rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv sent a record of %u bytes", len);
+            goto out;
+        }
+        if ((r = sim_recv_exact(sock, buf + 8, len, deadline)) < 0) {
+            rc = io_err(err, "reading the image from xend-simhv", r);
+            goto out;
+        }
+        if (type == SIM_REC_ABORT) {
+            uint32_t code = len >= 4 ? get_le32(buf + 8) : XEND_EBACKEND;
+            if (code == 0 || code >= XEND_ERROR_COUNT)
+                code = XEND_EBACKEND;
+            rc = xend_err_set(err, (int)code, "save failed: %.*s", len >= 4 ? (int)len - 4 : 0,
+                              (const char *)buf + 12);
+            goto out;
+        }
+        if ((r = sim_write_all(fd, buf, 8 + len, deadline)) < 0) {
+            rc = io_err(err, "writing the saved image", r);
+            goto out;
+        }
+        if (type == SIM_REC_PAGES && len >= 4)
+            done += get_le32(buf + 8);
+        if (progress != NULL)
+            progress(progress_arg, done, done > total ? done : total);
+        if (type == SIM_REC_END)
+            break;
+    }
+out:
+    free(buf);
+    close(sock);
+    return rc;
+}
+
+/* simhv answered before the stream ended (it refused the image): its error, or EIO. */
+static int restore_early_reply(struct sim_ctx *c, int sock, const char *want_id,
+                               struct xend_err *err)
+{
+    char *line = NULL;
+    if (sim_read_line(sock, &line, sim_now_ms() + 1000) < 0)
+        return xend_err_set(err, XEND_EIO, "xend-simhv dropped the restore");
+    struct xend_sxp *rep = NULL;
+    char msg[64];
+    int rc = -XEND_EIO;
+    if (c->sxp->parse(line, strlen(line), NULL, &rep, msg, sizeof(msg)) == 0 &&
+        c->sxp->name(rep) != NULL && strcmp(c->sxp->name(rep), "err") == 0 &&
+        c->sxp->atom_text(c->sxp->nth(rep, 1)) != NULL &&
+        strcmp(c->sxp->atom_text(c->sxp->nth(rep, 1)), want_id) == 0) {
+        const char *ct = c->sxp->atom_text(c->sxp->nth(rep, 2));
+        const char *m = c->sxp->atom_text(c->sxp->nth(rep, 3));
+        int code = ct ? atoi(ct) : XEND_EIO;
+        if (code <= 0 || code >= XEND_ERROR_COUNT)
+            code = XEND_EIO;
+        rc = xend_err_set(err, code, "%s", m ? m : xend_strerror(code));
+    } else {
+        xend_err_set(err, XEND_EIO, "xend-simhv dropped the restore");
+    }
+    c->sxp->free(rep);
+    free(line);
+    return rc;
+}
+
+int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t *domid,
+                xend_progress_fn *progress, void *progress_arg, struct xend_err *err)
+{
+    struct sim_ctx *c = ctx;
+    uint8_t *buf = malloc(SIM_REC_MAX + 16);
+    if (buf == NULL)
+        abort();
+    int sock = -1, rc = 0;
+    char *line = NULL, *text = NULL;
+    uint64_t deadline = sim_now_ms() + SIM_STREAM_TIMEOUT_MS;
+    int r = sim_recv_exact(fd, buf, 16, deadline);
+    if (r < 0) {
+        rc = io_err(err, "reading the image", r);
+        goto out;
+    }
+    uint32_t hlen = get_le32(buf + 12);
+    if (memcmp(buf, SIM_IMAGE_MAGIC, 8) != 0 || hlen == 0 || hlen > SIM_REC_MAX) {
+        rc = xend_err_set(err, XEND_EINVAL, "not a simhv image");
+        goto out;
+    }
+    if ((r = sim_recv_exact(fd, buf + 16, hlen, deadline)) < 0) {
+        rc = io_err(err, "reading the image header", r);
+        goto out;
+    }
+    uint64_t total = 0, done = 0;
+    struct xend_sxp *h = NULL;
+    char msg[64];
+    if (c->sxp->parse((const char *)buf + 16, hlen, NULL, &h, msg, sizeof(msg)) == 0) {
+        long long p = 0;
+        if (c->sxp->child_int(h, "pages", &p) == 0 && p > 0)
+            total = (uint64_t)p;
+        c->sxp->free(h);
+    }
+
+    struct xend_sxp *req = sim_create_req(c, "restore", args);
+    char want_id[32];
+    snprintf(want_id, sizeof(want_id), "%s", c->sxp->atom_text(c->sxp->nth(req, 1)));
+    text = c->sxp->print(req);
+    c->sxp->free(req);
+    rc = sim_connect(c, false, &sock, err);
+    if (rc < 0)
+        goto out;
+    size_t tlen = strlen(text);
+    if ((r = sim_send_all(sock, text, tlen, deadline)) < 0 ||
+        (r = sim_send_all(sock, "\n", 1, deadline)) < 0 ||
+        (r = sim_send_all(sock, buf, 16 + hlen, deadline)) < 0) {
+        rc = restore_early_reply(c, sock, want_id, err);
+        goto out;
+    }
+    for (;;) {
+        deadline = sim_now_ms() + SIM_STREAM_TIMEOUT_MS;
+        if ((r = sim_recv_exact(fd, buf, 8, deadline)) < 0) {
+            rc = io_err(err, "reading the image", r);
+            goto out;
+        }
+        uint32_t type = get_le32(buf), len = get_le32(buf + 4);
+        if (len > SIM_REC_MAX) {
+            rc = xend_err_set(err, XEND_EINVAL, "image record of %u bytes is too large", len);
+            goto out;
+        }
+        if ((r = sim_recv_exact(fd, buf + 8, len, deadline)) < 0) {
+            rc = io_err(err, "reading the image", r);
+            goto out;
+        }
+        /* simhv speaks before the end only to refuse: stop feeding it then. */
+        struct pollfd p = {.fd = sock, .events = POLLIN};
+        if (poll(&p, 1, 0) > 0 || sim_send_all(sock, buf, 8 + len, deadline) < 0) {
+            rc = restore_early_reply(c, sock, want_id, err);
+            goto out;
+        }
+        if (type == SIM_REC_PAGES && len >= 4)
+            done += get_le32(buf + 8);
+        if (progress != NULL)
+            progress(progress_arg, done, done > total ? done : total);
+        if (type == SIM_REC_END)
+            break;
+    }
+    if ((r = sim_read_line(sock, &line, sim_now_ms() + SIM_STREAM_TIMEOUT_MS)) < 0) {
+        rc = io_err(err, "waiting for xend-simhv to finish the restore", r);
+        goto out;
+    }
+    struct xend_sxp *rep = NULL;
+    if (c->sxp->parse(line, strlen(line), NULL, &rep, msg, sizeof(msg)) < 0 ||
+        c->sxp->name(rep) == NULL) {
+        c->sxp->free(rep);
+        rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv sent a bad reply to restore");
+        goto out;
+    }
+    if (strcmp(c->sxp->name(rep), "ok") == 0) {
+        uint64_t id = 0;
+        rc = sim_reply_u64(c, rep, "domid", &id, err);
+        *domid = (uint32_t)id;
+    } else {
+        const char *ct = c->sxp->atom_text(c->sxp->nth(rep, 2));
+        const char *m = c->sxp->atom_text(c->sxp->nth(rep, 3));
+        int code = ct ? atoi(ct) : XEND_EBACKEND;
+        if (code <= 0 || code >= XEND_ERROR_COUNT)
+            code = XEND_EBACKEND;
+        rc = xend_err_set(err, code, "%s", m ? m : xend_strerror(code));
+    }
+    c->sxp->free(rep);
+out:
+    if (sock >= 0)
+        close(sock);
+    free(line);
+    free(text);
+    free(buf);
+    return rc;
+}

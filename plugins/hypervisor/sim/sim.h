@@ -1,0 +1,167 @@
+/*
+ * The sim backend: xend's hypervisor operations carried out by xend-simhv, a separate
+ * process reached over a unix socket with simhv's line protocol (docs/simhv.md).
+ *
+ * open() connects, starting xend-simhv when nothing listens (it daemonises, so it is not
+ * xend's child and outlives xend, as Xen would). Ops are synchronous request/reply on one
+ * connection, except creates (dom_create_async, with their confirms), which are pipelined
+ * on a second one (pipeline.c), held by simhv until confirmed when xend asks (so a crash
+ * of xend takes along what it had not acknowledged); save, restore and console streams
+ * each get a connection of their own, so save and restore may run on a worker thread
+ * while the loop thread calls the rest. The state-change stream is relayed into a pipe the
+ * core watches, so the fd it watches stays the same even if simhv goes away and comes back.
+ *
+ * The plugin's files, one idea each: io.c (blocking socket I/O with deadlines), start.c
+ * (running xend-simhv), call.c (requests and their replies), notify.c (the state-change
+ * stream), compact.c (the compact domain form of replies), create.c (pipelined creates
+ * and confirms), image.c (save and restore streams), ops.c (the backend table), plugin.c
+ * (settings, init and fini). Every symbol here is hidden in the plugin's .so.
+ *
+ * Talks SXP only through host->sxp; includes nothing but include/xend/ and libc.
+ */
+#ifndef XEND_PLUGIN_SIM_H
+#define XEND_PLUGIN_SIM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xend/host.h>
+
+#include "pipeline.h"
+
+#define SIM_PROTO_VERSION 2 /* simhv's, docs/simhv.md */
+#define SIM_REPLY_TIMEOUT_MS 15000
+#define SIM_STREAM_TIMEOUT_MS 60000
+#define SIM_START_TIMEOUT_MS 10000
+#define SIM_RECONNECT_MS 1000
+#define SIM_LINE_MAX (64u * 1024u * 1024u)
+#define SIM_REC_MAX (1024u * 1024u)
+#define SIM_IMAGE_MAGIC "SIMHVIMG"
+#define SIM_REC_PAGES 1u
+#define SIM_REC_END 2u
+#define SIM_REC_ABORT 3u
+
+/* The backend's context: one per plugin instance, owned by plugin.c (sim_init/sim_fini). */
+struct sim_ctx {
+    struct xend_plugin *self;
+    const struct xend_host *host;
+    const struct xend_host_sxp *sxp;
+    char *socket_path; /* owned */
+    char *simhv_path;  /* owned */
+    char *log_path;    /* owned, "" for none */
+    const char *scheduler;
+    long long cpus, memory_mb, slice_ms, delay_ms;
+
+    pthread_mutex_t lock; /* the request connection and rbuf */
+    int fd;               /* request connection, -1 while down */
+    char *rbuf;           /* owned: its replies are read here, reused from call to call */
+    size_t rcap;
+    atomic_llong next_id;
+
+    /* Creates and confirms, pipelined on a connection of their own (loop thread only). */
+    struct sim_pipeline *pipe; /* owned; NULL until the first */
+
+    /* State changes: simhv's notify stream relayed into a pipe the core watches. */
+    int notify_pipe[2];
+    int notify_sock;
+    struct xend_watch *notify_watch;
+    struct xend_timer *reconnect_timer;
+    bool opened;
+};
+
+/* ---- io.c: blocking socket I/O; each returns 0 or a negative errno (-ETIMEDOUT at the
+ * deadline, -EPIPE at an early end). Any thread. ---- */
+uint64_t sim_now_ms(void);
+int sim_ms_left(uint64_t deadline);
+int sim_send_all(int fd, const void *data, size_t len, uint64_t deadline);
+/* Exactly len bytes from a socket or a file. */
+int sim_recv_exact(int fd, void *data, size_t len, uint64_t deadline);
+/* All of data to a caller's fd (file, pipe or socket; blocking or not). */
+int sim_write_all(int fd, const void *data, size_t len, uint64_t deadline);
+/* One line, without consuming what follows it (on a stream it is the caller's); *line
+ * owned (free), without its newline. */
+int sim_read_line(int fd, char **line, uint64_t deadline);
+/* A connected unix socket (owned), or a negative errno. */
+int sim_dial(const char *path);
+
+/* ---- start.c ---- */
+/* A connection to simhv (*out, owned), starting simhv first when `start` and nothing
+ * listens. 0 or an error with err set. */
+int sim_connect(struct sim_ctx *c, bool start, int *out, struct xend_err *err);
+
+/* ---- call.c: requests (SXP lists, owned by the caller until sent) ---- */
+/* (OP ID), with a fresh ID. */
+struct xend_sxp *sim_req_new(struct sim_ctx *c, const char *op);
+/* (OP ID (domid DOMID)). */
+struct xend_sxp *sim_req_dom(struct sim_ctx *c, const char *op, uint32_t domid);
+/* The error of a request whose connection broke with r (a negative errno); why says how,
+ * or NULL to say it from r. */
+int sim_lost(struct sim_ctx *c, const char *opname, int r, const char *why, struct xend_err *err);
+/* req (freed here) as its protocol line: owned text with its newline, *len bytes; its id
+ * and op name copied out for checking the answer. */
+char *sim_req_line(struct sim_ctx *c, struct xend_sxp *req, size_t *len, char *want_id,
+                   size_t want_id_len, char *opname, size_t opname_len);
+/* Is the reply line answer[0..alen) an ok for request want_id? 0, simhv's error as it came,
+ * or -XEND_EBACKEND with *broken set for a line that is not an answer to it. */
+int sim_check_answer(struct sim_ctx *c, const char *answer, size_t alen, const char *want_id,
+                     const char *opname, bool *broken, struct xend_err *err);
+/* What sim_call_raw hands an ok reply to: the raw line, borrowed for the call, with the
+ * connection still locked; *broken drops the connection. */
+typedef int sim_reply_fn(struct sim_ctx *c, const char *line, size_t len, const char *opname,
+                         void *arg, bool *broken, struct xend_err *err);
+/* A request (freed here) on the shared connection, (re)connecting first when it is down. */
+int sim_call_raw(struct sim_ctx *c, struct xend_sxp *req, sim_reply_fn *fn, void *arg,
+                 struct xend_err *err);
+/* The same with the reply as a tree (*reply owned) when reply is not NULL. */
+int sim_call(struct sim_ctx *c, struct xend_sxp *req, struct xend_sxp **reply,
+             struct xend_err *err);
+/* A fresh connection turned into a stream by req (freed here): *out owned by the caller. A
+ * quiet request (with (quiet 1)) costs no round trip: should simhv refuse it, the stream
+ * just ends. */
+int sim_stream(struct sim_ctx *c, struct xend_sxp *req, bool quiet, struct xend_sxp **reply,
+               int *out, struct xend_err *err);
+/* A non-negative integer of a reply, or -XEND_EBACKEND with err set. */
+int sim_reply_u64(struct sim_ctx *c, const struct xend_sxp *rep, const char *key, uint64_t *out,
+                  struct xend_err *err);
+
+/* ---- notify.c: the state-change stream (loop thread) ---- */
+int sim_notify_subscribe(struct sim_ctx *c, struct xend_err *err);
+void sim_notify_drop(struct sim_ctx *c);
+int sim_notify_fd(void *ctx);
+void sim_notify_ack(void *ctx);
+
+/* ---- compact.c: (d ID FLAGS REASON VCPUS CPU CPU_TIME MEM_KB MAXMEM_KB NAME) ---- */
+/* The domains of a reply, handed on only once the connection is unlocked (a callback may
+ * well call the backend again). */
+struct sim_dom_scan {
+    struct xend_dominfo *v; /* owned */
+    size_t count, cap;
+};
+/* A sim_reply_fn for a (compact 1) reply; arg is a struct sim_dom_scan. */
+int sim_doms_fn(struct sim_ctx *c, const char *line, size_t len, const char *opname, void *arg,
+                bool *broken, struct xend_err *err);
+/* A lower-case hex digit's value, or -1. */
+int sim_hexdig(char ch);
+
+/* ---- create.c: creates (the synchronous request too) and pipelined confirms ---- */
+struct xend_sxp *sim_create_req(struct sim_ctx *c, const char *op, const struct xend_dom_create *a);
+struct xend_sxp *sim_image_args(struct sim_ctx *c, struct xend_sxp *r,
+                                const struct xend_dom_image *image);
+void sim_dom_create_async(void *ctx, const struct xend_dom_create *args,
+                          const struct xend_dom_image *image, xend_dom_created_fn *done, void *arg);
+int sim_dom_confirm(void *ctx, uint32_t domid, struct xend_err *err);
+
+/* ---- image.c: save and restore (worker thread: only immutable ctx fields are used) ---- */
+int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *progress,
+             void *progress_arg, struct xend_err *err);
+int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t *domid,
+                xend_progress_fn *progress, void *progress_arg, struct xend_err *err);
+
+/* ---- ops.c ---- */
+extern const struct xend_backend_ops sim_backend_ops;
+void sim_close(void *ctx);
+
+#endif
