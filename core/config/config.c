@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "suggest.h"
 #include "sxp.h"
 
 /* Larger files are not configuration. */
@@ -64,6 +65,8 @@ struct xend_config {
     size_t n_files;
     void **retired; /* values replaced by xend_config_set, freed with the config */
     size_t n_retired;
+    char **absent; /* keys asked for that no file set: the names "did you mean" offers */
+    size_t n_absent;
 };
 
 static const char *const empty_list[1] = {NULL};
@@ -139,6 +142,9 @@ void xend_config_free(struct xend_config *cfg)
     for (size_t i = 0; i < cfg->n_retired; i++)
         free(cfg->retired[i]);
     free(cfg->retired);
+    for (size_t i = 0; i < cfg->n_absent; i++)
+        free(cfg->absent[i]);
+    free(cfg->absent);
     free(cfg->files);
     free(cfg->set);
     free(cfg->path);
@@ -591,11 +597,22 @@ int xend_config_set(struct xend_config *cfg, const char *key, const char *value,
 
 /* ---- lookups ---------------------------------------------------------------------- */
 
+static void note_absent(struct xend_config *cfg, const char *key)
+{
+    for (size_t i = 0; i < cfg->n_absent; i++)
+        if (strcmp(cfg->absent[i], key) == 0)
+            return;
+    cfg->absent = xend_xrealloc(cfg->absent, (cfg->n_absent + 1) * sizeof(*cfg->absent));
+    cfg->absent[cfg->n_absent++] = xend_xstrdup(key);
+}
+
 static struct cfg_setting *lookup(struct xend_config *cfg, const char *key)
 {
     struct cfg_setting *s = find(cfg, key);
     if (s != NULL)
         s->known = true;
+    else
+        note_absent(cfg, key);
     return s;
 }
 
@@ -781,16 +798,36 @@ int xend_config_invalid(const struct xend_config *cfg, const char *key, struct x
     return setting_err(err, s, "%s", what);
 }
 
+/* The known setting closest to an unknown one, as "; did you mean 'KEY'?", or "". */
+static void did_you_mean(const struct xend_config *cfg, const char *key, char *out, size_t len)
+{
+    const char **names = xend_xcalloc(cfg->n + cfg->n_absent + 1, sizeof(*names));
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->n; i++)
+        if (cfg->set[i].known)
+            names[n++] = cfg->set[i].key;
+    for (size_t i = 0; i < cfg->n_absent; i++)
+        names[n++] = cfg->absent[i];
+    const char *best = xend_suggest(key, names, n);
+    if (best != NULL)
+        snprintf(out, len, "; did you mean '%s'?", best);
+    else
+        out[0] = '\0';
+    free(names);
+}
+
 int xend_config_check_unknown(const struct xend_config *cfg, struct xend_err *err)
 {
     for (size_t i = 0; i < cfg->n; i++) {
         const struct cfg_setting *s = &cfg->set[i];
         if (s->known)
             continue;
+        char hint[128];
+        did_you_mean(cfg, s->key, hint, sizeof(hint));
         if (s->line > 0)
-            return xend_err_set(err, XEND_EINVAL, "%s:%u: unknown setting '%s'", s->file, s->line,
-                                s->key);
-        return xend_err_set(err, XEND_EINVAL, "%s: unknown setting '%s'", s->file, s->key);
+            return xend_err_set(err, XEND_EINVAL, "%s:%u: unknown setting '%s'%s", s->file, s->line,
+                                s->key, hint);
+        return xend_err_set(err, XEND_EINVAL, "%s: unknown setting '%s'%s", s->file, s->key, hint);
     }
     return 0;
 }

@@ -147,7 +147,29 @@ static void unknown_key_is_named_with_file_and_line(void **state)
     long long port;
     assert_int_equal(xend_config_get_int(cfg, "xend-port", 8000, 1, 65535, &port, &err), 0);
     assert_int_equal(xend_config_check_unknown(cfg, &err), -XEND_EINVAL);
-    assert_ends_with(err.msg, "unknown.conf:3: unknown setting 'xend-prot'");
+    assert_ends_with(err.msg,
+                     "unknown.conf:3: unknown setting 'xend-prot'; did you mean 'xend-port'?");
+    xend_config_free(cfg);
+}
+
+/* A setting some part asked for but no file sets is offered too; a far name gets no offer. */
+static void unknown_key_suggests_what_was_asked_for(void **state)
+{
+    (void)state;
+    struct xend_config *cfg = load_ok("typo.conf", "log-levle = \"info\";\n");
+    struct xend_err err = {0};
+    const char *level;
+    assert_int_equal(xend_config_get_str(cfg, "log-level", "notice", &level, &err), 0);
+    assert_int_equal(xend_config_check_unknown(cfg, &err), -XEND_EINVAL);
+    assert_ends_with(err.msg,
+                     "typo.conf:1: unknown setting 'log-levle'; did you mean 'log-level'?");
+    xend_config_free(cfg);
+
+    cfg = load_ok("far.conf", "frobnicate = 1;\n");
+    err = (struct xend_err){0};
+    assert_int_equal(xend_config_get_str(cfg, "log-level", "notice", &level, &err), 0);
+    assert_int_equal(xend_config_check_unknown(cfg, &err), -XEND_EINVAL);
+    assert_ends_with(err.msg, "far.conf:1: unknown setting 'frobnicate'");
     xend_config_free(cfg);
 }
 
@@ -464,6 +486,7 @@ int main(void)
         cmocka_unit_test(absent_keys_give_defaults),
         cmocka_unit_test(missing_file_is_empty_unless_required),
         cmocka_unit_test(unknown_key_is_named_with_file_and_line),
+        cmocka_unit_test(unknown_key_suggests_what_was_asked_for),
         cmocka_unit_test(wrong_type_names_file_line_and_key),
         cmocka_unit_test(out_of_range_int_is_refused),
         cmocka_unit_test(int_past_32_bits_is_not_truncated),
