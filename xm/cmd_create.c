@@ -3,6 +3,7 @@
  * with -F), print it (-n) or create the domain, unpause it (unless -p), report its console
  * port and attach to it (-c), as the 2.0 xm did (PROTOCOL-2.0.md §7.2).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@ enum {
     OPT_DRYRUN,
     OPT_PAUSED,
     OPT_CONSOLE,
+    OPT_STRICT,
     OPT_COUNT
 };
 
@@ -58,6 +60,11 @@ static const struct xm_opt create_opts_tab[OPT_COUNT] = {
                     "Leave the domain paused after it is created.", NULL},
     [OPT_CONSOLE] = {"console_autoconnect", 'c', XM_OPT_FLAG, NULL,
                      "Connect to the console after the domain is created.", NULL},
+    [OPT_STRICT] = {"strict", 0, XM_OPT_FLAG, NULL,
+                    "Refuse a configuration script that sets a variable xm create does not\n"
+                    "know and the script never uses (a typo, such as memroy = 64); without\n"
+                    "it such a variable is a warning.",
+                    NULL},
 };
 
 #define CREATE_USE                                                                                 \
@@ -121,7 +128,8 @@ static char *find_config(const char *defconfig, const char *path)
 
 /* Read and run the python config, then build the (vm ...) from it and the command line. */
 static int config_from_script(struct xm_pyvars *vars, const char *defconfig, const char *path,
-                              bool quiet, struct xend_sxp **config, struct xend_err *err)
+                              bool quiet, bool strict, struct xend_sxp **config,
+                              struct xend_err *err)
 {
     char *file = find_config(defconfig, path);
     if (file == NULL)
@@ -135,6 +143,13 @@ static int config_from_script(struct xm_pyvars *vars, const char *defconfig, con
     int rc = xm_read_file(file, &text, err);
     if (rc == 0)
         rc = xm_pyconf_parse(xend_buf_str(&text), text.len, file, vars, err);
+    if (rc == 0) {
+        struct xend_buf warnings = XEND_BUF_INIT;
+        rc = xm_mkconfig_check_vars(vars, file, strict, &warnings, err);
+        if (warnings.len > 0)
+            fputs(xend_buf_str(&warnings), stderr);
+        xend_buf_free(&warnings);
+    }
     if (rc == 0) {
         char *dir = xend_xstrdup(file);
         char *slash = strrchr(dir, '/');
@@ -265,7 +280,8 @@ int xm_cmd_create(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *er
     if (sxp_file != NULL)
         rc = config_from_sxp(sxp_file, &config, err);
     else
-        rc = config_from_script(&vars, defconfig, path, v[OPT_QUIET].count > 0, &config, err);
+        rc = config_from_script(&vars, defconfig, path, v[OPT_QUIET].count > 0,
+                                v[OPT_STRICT].count > 0, &config, err);
     if (rc == 0 && v[OPT_DRYRUN].count) {
         struct xend_buf out = XEND_BUF_INIT;
         xm_fmt_pretty(config, &out);

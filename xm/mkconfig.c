@@ -12,6 +12,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "suggest.h"
+
 #define VAR(n, t, v, u, d)                                                                         \
     {                                                                                              \
         {(n), 0, XM_OPT_VAR, (v), (u), (d)}, (t)                                                   \
@@ -93,6 +95,32 @@ const struct xm_var_spec *xm_mkconfig_var(const char *name)
         if (strcmp(xm_mkconfig_vars[i].opt.name, name) == 0)
             return &xm_mkconfig_vars[i];
     return NULL;
+}
+
+int xm_mkconfig_check_vars(const struct xm_pyvars *vars, const char *file, bool strict,
+                           struct xend_buf *warnings, struct xend_err *err)
+{
+    const char **names = xend_xcalloc(xm_mkconfig_nvars, sizeof(*names));
+    for (size_t i = 0; i < xm_mkconfig_nvars; i++)
+        names[i] = xm_mkconfig_vars[i].opt.name;
+    int rc = 0;
+    for (size_t i = 0; i < vars->n && rc == 0; i++) {
+        const struct xm_pyvar *v = &vars->v[i];
+        if (v->cmdline || v->read || v->line == 0 || xm_mkconfig_var(v->name) != NULL)
+            continue;
+        const char *best = xend_suggest(v->name, names, xm_mkconfig_nvars);
+        char hint[96] = "";
+        if (best != NULL)
+            snprintf(hint, sizeof(hint), "; did you mean '%s'?", best);
+        if (strict)
+            rc = xend_err_set(err, XEND_EINVAL, "%s:%d: unknown variable '%s'%s", file, v->line,
+                              v->name, hint);
+        else
+            xend_buf_printf(warnings, "Warning: %s:%d: unknown variable '%s'%s\n", file, v->line,
+                            v->name, hint);
+    }
+    free(names);
+    return rc;
 }
 
 void xm_random_mac(uint32_t r, char out[18])

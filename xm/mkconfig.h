@@ -11,11 +11,13 @@
 #ifndef XM_MKCONFIG_H
 #define XM_MKCONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <xend/abi.h>
 
+#include "buf.h"
 #include "opt.h"
 #include "pyconf.h"
 #include "sxp.h"
@@ -50,6 +52,15 @@ struct xm_build_ctx {
  */
 int xm_mkconfig_build(const struct xm_pyvars *vars, const struct xm_build_ctx *ctx,
                       struct xend_sxp **out, struct xend_err *err);
+
+/*
+ * Variables the file `file` set that xm create does not know and no expression of the file
+ * read (a helper such as vmid is read): a typo, whose value would be silently ignored. Each
+ * is a line "Warning: FILE:LINE: unknown variable 'memroy'; did you mean 'memory'?" added to
+ * warnings, or, with strict, the first is the error (-XEND_EINVAL). Returns 0 otherwise.
+ */
+int xm_mkconfig_check_vars(const struct xm_pyvars *vars, const char *file, bool strict,
+                           struct xend_buf *warnings, struct xend_err *err);
 
 /* "aa:00:00:XX:XX:XX" from 23 random bits (the 4th byte below 0x80, as in 2.0). */
 void xm_random_mac(uint32_t r, char out[18]);

@@ -805,11 +805,12 @@ static int parse_atom(struct eval *ev, struct xm_pyval *out)
             out->type = XM_PY_BOOL;
             out->i = name[0] == 'T';
         } else {
-            const struct xm_pyvar *v = vars_find(ev->vars, name);
+            struct xm_pyvar *v = vars_find(ev->vars, name);
             if (v == NULL) {
                 lx->tline = line;
                 rc = lex_err(lx, "name '%s' is not defined", name);
             } else {
+                v->read = true;
                 xm_pyval_copy(out, &v->val);
             }
         }

@@ -44,6 +44,7 @@ struct xm_pyvar {
     struct xm_pyval val;
     int line;     /* line of the last assignment in the file; 0 when set on the command line */
     bool cmdline; /* set by VAR=VAL: assignments in the file do not change it */
+    bool read;    /* an expression of the file used its value (a helper, as vmid often is) */
 };
 
 struct xm_pyvars {

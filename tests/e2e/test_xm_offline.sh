@@ -120,7 +120,24 @@ expect_has "bad config message" "$TMP/err" "Error: $TMP/bad1:3:"
 printf 'name = "x"\nkernel = 12\nkernel2 = ["a"]\nramdisk = ["r"]\n' >"$TMP/bad2"
 "$XM" create -n "$TMP/bad2" >"$TMP/out" 2>"$TMP/err"
 expect_eq "bad type exit status" 1 $?
-expect_eq "bad type message" "Error: $TMP/bad2:4: ramdisk: expected a string" "$(cat "$TMP/err")"
+expect_eq "bad type message" "Error: $TMP/bad2:4: ramdisk: expected a string" "$(tail -n 1 "$TMP/err")"
+
+# a variable xm create does not know, that nothing in the file reads, is a typo: a warning
+# with the closest known name, an error with --strict; a helper the file reads is neither
+printf 'name = "x"\nkernel = "/k"\nmemroy = 64\nbase = 10\ncpu = base + 1\n' >"$TMP/typo"
+"$XM" create -n -q "$TMP/typo" >"$TMP/out" 2>"$TMP/err"
+expect_eq "typo exit status" 0 $?
+expect_eq "typo warning" "Warning: $TMP/typo:3: unknown variable 'memroy'; did you mean 'memory'?" \
+    "$(cat "$TMP/err")"
+expect_has "typo: the config is still built" "$TMP/out" "(name x)"
+"$XM" create -n -q --strict "$TMP/typo" >"$TMP/out" 2>"$TMP/err"
+expect_eq "typo --strict exit status" 1 $?
+expect_eq "typo --strict error" "Error: $TMP/typo:3: unknown variable 'memroy'; did you mean 'memory'?" \
+    "$(cat "$TMP/err")"
+expect_eq "typo --strict prints no config" "" "$(cat "$TMP/out")"
+printf 'name = "x"\nkernel = "/k"\nfrobnicate = 1\n' >"$TMP/far"
+"$XM" create -n -q "$TMP/far" >"$TMP/out" 2>"$TMP/err"
+expect_eq "far name warning" "Warning: $TMP/far:3: unknown variable 'frobnicate'" "$(cat "$TMP/err")"
 "$XM" create -n "$TMP/nonexistent" >"$TMP/out" 2>"$TMP/err"
 expect_eq "missing config exit status" 1 $?
 expect_eq "missing config" "Error: Cannot open config file \"$TMP/nonexistent\"" "$(cat "$TMP/err")"
