@@ -352,11 +352,14 @@ static const char *syntax_hint(const char *file, int line)
     return hint;
 }
 
-static int load_libconfig(struct xend_config *cfg, struct xend_err *err)
+/* From the text already read, never by reading the path again: a config on a pipe or
+ * /dev/stdin can be read only once (the second read found nothing, and xend ran on its
+ * defaults without a word). text is NUL-terminated. */
+static int load_libconfig(struct xend_config *cfg, const char *text, struct xend_err *err)
 {
     config_t lc;
     config_init(&lc);
-    if (config_read_file(&lc, cfg->path) != CONFIG_TRUE) {
+    if (config_read_string(&lc, text) != CONFIG_TRUE) {
         const char *file = config_error_file(&lc) ? config_error_file(&lc) : cfg->path;
         int rc = xend_err_set(err, XEND_EINVAL, "%s:%d: %s%s", file, config_error_line(&lc),
                               config_error_text(&lc), syntax_hint(file, config_error_line(&lc)));
@@ -547,7 +550,7 @@ struct xend_config *xend_config_load(const char *path, bool must_exist, struct x
     if (looks_like_sxp(path, text, len))
         rc = load_sxp(cfg, text, len, err);
     else
-        rc = load_libconfig(cfg, err);
+        rc = load_libconfig(cfg, text, err);
     free(text);
     if (rc != 0) {
         xend_config_free(cfg);
