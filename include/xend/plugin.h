@@ -55,12 +55,26 @@ struct xend_plugin_desc {
 #define XEND_PLUGIN_EXPORT
 #endif
 
-/* Define the plugin's descriptor; version fields come from the headers compiled against. */
+/*
+ * The least ABI minor the plugin needs, stamped into its descriptor. By default the minor
+ * of the headers it is built against, which is always safe. A plugin that touches nothing
+ * newer than minor N, or reads every newer member only after an XEND_HAS_MEMBER check,
+ * loads on older 1.x cores too when it defines XEND_PLUGIN_ABI_MINOR to N before including
+ * this header (or on its compiler's command line); the scheduler plugins, pure data, say 0.
+ */
+#ifndef XEND_PLUGIN_ABI_MINOR
+#define XEND_PLUGIN_ABI_MINOR XEND_ABI_MINOR
+#endif
+#if XEND_PLUGIN_ABI_MINOR > XEND_ABI_MINOR
+#error "XEND_PLUGIN_ABI_MINOR names a minor newer than these headers"
+#endif
+
+/* Define the plugin's descriptor: major from the headers, minor XEND_PLUGIN_ABI_MINOR. */
 #define XEND_PLUGIN(...)                                                                      \
     XEND_PLUGIN_EXPORT extern const struct xend_plugin_desc xend_plugin_desc;                \
     const struct xend_plugin_desc xend_plugin_desc = {.magic = XEND_PLUGIN_MAGIC,            \
                                                       .abi_major = XEND_ABI_MAJOR,           \
-                                                      .abi_minor = XEND_ABI_MINOR,           \
+                                                      .abi_minor = XEND_PLUGIN_ABI_MINOR,    \
                                                       .size = sizeof(struct xend_plugin_desc), \
                                                       __VA_ARGS__}
 

@@ -56,6 +56,9 @@ for p in "${refused[@]}"; do
 done
 expect_match "the listing gives the version and ABI of a loaded plugin" \
     '\(name good\) \(file [^)]*good.so\) \(version 1.2.3\) \(abi '"$ABI"'\)' "$plugins"
+# A plugin stamps the least minor it needs: the schedulers, pure 1.0 data, load on any 1.x.
+expect_match "a scheduler plugin needs only ABI 1.0" \
+    '\(name sched-bvt\) \(file [^)]*sched-bvt.so\) \(version [^)]*\) \(abi 1.0\)' "$plugins"
 expect_match "the listing gives the reason of a refusal" \
     "\(reason 'built for ABI 2.x, this xend speaks $ABI'\)" "$plugins"
 # The backend not chosen is stopped and unloaded once the sim backend is open (its
