@@ -24,6 +24,8 @@
  *   1.3  2026-12-06  access.h: host->access (appended to struct xend_host) with
  *                    peer_check, the identity check of xend's HTTP for a plugin's own
  *                    listeners (console ports). A 1.2 core's shorter table has none.
+ *   1.4  2026-12-06  backend.h: flag XEND_BACKEND_SIMULATED (device scripts dry-run by
+ *                    default, where a plugin decided that by the backend's name before).
  */
 #ifndef XEND_ABI_H
 #define XEND_ABI_H
@@ -38,7 +40,7 @@ extern "C" {
 #endif
 
 #define XEND_ABI_MAJOR 1
-#define XEND_ABI_MINOR 3
+#define XEND_ABI_MINOR 4
 
 /* Feature macros: one per addition, so plugins can #ifdef (as libxl's LIBXL_HAVE_*). */
 #define XEND_HAVE_DEVICE_CLASSES 1
@@ -47,6 +49,7 @@ extern "C" {
 #define XEND_HAVE_ASYNC_CREATE 1 /* 1.1: dom_create_async, dom_confirm, XEND_DOM_CREATE_HOLD */
 #define XEND_HAVE_CONSOLE_KEEPS_OUTPUT 1 /* 1.2: backend flag XEND_BACKEND_CONSOLE_KEEPS_OUTPUT */
 #define XEND_HAVE_PEER_ACCESS 1          /* 1.3: host->access->peer_check */
+#define XEND_HAVE_BACKEND_SIMULATED 1    /* 1.4: backend flag XEND_BACKEND_SIMULATED */
 
 /* True when a size-prefixed table or struct `t` (pointer) is large enough to hold `member`. */
 #define XEND_HAS_MEMBER(t, member)                                                            \

@@ -139,9 +139,16 @@ enum xend_backend_flag {
      * full waits for the reader, so the xenctrl backend leaves this clear.
      */
     XEND_BACKEND_CONSOLE_KEEPS_OUTPUT = 1u << 0,
+    /*
+     * ABI 1.4. The hypervisor is simulated: its domains have no real devices, so a device
+     * plugin's site scripts (which would create bridges, loop devices, firewall rules on
+     * the host) run in dry-run mode where their plugin leaves that choice to the backend.
+     */
+    XEND_BACKEND_SIMULATED = 1u << 1,
 };
 /* Every flag this ABI defines; add() refuses others. */
-#define XEND_BACKEND_FLAGS_KNOWN ((uint32_t)XEND_BACKEND_CONSOLE_KEEPS_OUTPUT)
+#define XEND_BACKEND_FLAGS_KNOWN                                                              \
+    ((uint32_t)(XEND_BACKEND_CONSOLE_KEEPS_OUTPUT | XEND_BACKEND_SIMULATED))
 
 struct xend_backend_ops {
     size_t size; /* sizeof(struct xend_backend_ops) as compiled: XEND_BACKEND_OPS_INIT */

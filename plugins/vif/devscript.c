@@ -131,7 +131,7 @@ bool devscript_dry_run(const struct devscript *ds)
     if (ds->dry_run != DEVSCRIPT_DRY_AUTO)
         return ds->dry_run == DEVSCRIPT_DRY_YES;
     const struct xend_backend_ops *hv = backend_of(ds, NULL);
-    return hv != NULL && hv->name != NULL && strcmp(hv->name, "sim") == 0;
+    return hv != NULL && (hv->flags & XEND_BACKEND_SIMULATED) != 0;
 }
 
 /* xend's environment without DEVSCRIPT_DRY_RUN_ENV, plus `extra` when not NULL: an owned

@@ -22,6 +22,9 @@
 #ifdef XEND_HAVE_PEER_ACCESS
 #include "abi_layout_1_3.h"
 #endif
+#ifdef XEND_HAVE_BACKEND_SIMULATED
+#include "abi_layout_1_4.h"
+#endif
 
 int main(void)
 {

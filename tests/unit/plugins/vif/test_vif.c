@@ -97,8 +97,12 @@ static int fb_detach(void *ctx, uint32_t domid, const char *cls, uint32_t devid,
 
 static const struct xend_backend_ops fake_backend = {
     XEND_BACKEND_OPS_INIT, .name = "fake", .dev_attach = fb_attach, .dev_detach = fb_detach};
-static const struct xend_backend_ops sim_backend = {
-    XEND_BACKEND_OPS_INIT, .name = "sim", .dev_attach = fb_attach, .dev_detach = fb_detach};
+/* A simulated hypervisor, whatever its name: it says so by a flag. */
+static const struct xend_backend_ops sim_backend = {XEND_BACKEND_OPS_INIT,
+                                                    .name = "simulated",
+                                                    .flags = XEND_BACKEND_SIMULATED,
+                                                    .dev_attach = fb_attach,
+                                                    .dev_detach = fb_detach};
 static const struct xend_backend_ops bare_backend = {XEND_BACKEND_OPS_INIT, .name = "bare"};
 
 /* ---- fixture ---- */
@@ -761,7 +765,7 @@ static void run_env_script(struct xend_domain *dom, uint32_t idx)
     assert_true(fake_host_loop_until(env_written, NULL, 5000));
 }
 
-static void test_sim_backend_runs_scripts_in_dry_run(void **state)
+static void test_simulated_backend_runs_scripts_in_dry_run(void **state)
 {
     (void)state;
     snprintf(envlog, sizeof(envlog), "%s/env.log", script_dir);
@@ -841,7 +845,7 @@ int main(void)
         T(test_network_script_runs_at_xend_start_and_stop),
         T(test_network_script_antispoof_no_and_disabled),
         T(test_no_network_script_when_configured_empty),
-        T(test_sim_backend_runs_scripts_in_dry_run),
+        T(test_simulated_backend_runs_scripts_in_dry_run),
         T(test_other_backends_run_scripts_for_real),
         T(test_script_dry_run_yes_forces_dry_run),
         T(test_bad_dry_run_setting_fails_init),
