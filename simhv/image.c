@@ -251,11 +251,6 @@ struct simhv_restorer *simhv_restorer_new(const struct simhv_dom_args *args, con
     return r;
 }
 
-uint32_t simhv_restorer_domid(const struct simhv_restorer *r)
-{
-    return r->have_domain ? r->domid : 0;
-}
-
 static int header_u64(const struct xend_sxp *h, const char *key, uint64_t *out,
                       struct xend_err *err)
 {

@@ -71,8 +71,6 @@ struct simhv_restorer *simhv_restorer_new(const struct simhv_dom_args *args, con
  */
 int simhv_restorer_feed(struct simhv_restorer *r, struct simhv_machine *m, const uint8_t *data,
                         size_t len, size_t *used, uint32_t *domid, struct xend_err *err);
-/* The domain being restored (0 before the header arrived) and its pages so far. */
-uint32_t simhv_restorer_domid(const struct simhv_restorer *r);
 void simhv_restorer_free(struct simhv_restorer *r, struct simhv_machine *m);
 
 #endif

@@ -39,11 +39,6 @@ static const char *const cmd_names[] = {
     [XEND_DAEMON_VERSION] = "version",
 };
 
-const char *xend_daemon_cmd_name(enum xend_daemon_cmd cmd)
-{
-    return (unsigned)cmd < sizeof(cmd_names) / sizeof(cmd_names[0]) ? cmd_names[cmd] : "?";
-}
-
 void xend_daemon_usage(FILE *out, const char *prog)
 {
     fprintf(out,

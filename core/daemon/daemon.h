@@ -58,7 +58,6 @@ struct xend_daemon_args {
 int xend_daemon_parse_args(int argc, char **argv, struct xend_daemon_args *out,
                            struct xend_err *err);
 void xend_daemon_args_free(struct xend_daemon_args *args);
-const char *xend_daemon_cmd_name(enum xend_daemon_cmd cmd);
 /* The --help text: one line per command and option. */
 void xend_daemon_usage(FILE *out, const char *prog);
 

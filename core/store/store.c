@@ -1612,11 +1612,6 @@ static void destroy(struct xend_store *s)
     free(s);
 }
 
-const char *xend_store_dir(const struct xend_store *store)
-{
-    return store->dir;
-}
-
 void xend_store_set_sync_mode(struct xend_store *s, enum xend_store_sync_mode mode)
 {
     pthread_mutex_lock(&s->qlock);

@@ -85,9 +85,6 @@ struct xend_store *xend_store_open(const char *dir, xend_store_post_fn *post, vo
  */
 void xend_store_close(struct xend_store *store);
 
-/* The state-dir, borrowed. */
-const char *xend_store_dir(const struct xend_store *store);
-
 /* True when `ns` / `key` are valid names (see above). */
 bool xend_store_ns_valid(const char *ns);
 bool xend_store_key_valid(const char *key);
