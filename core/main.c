@@ -17,6 +17,7 @@
 #include "crashpoint.h"
 #include "config/settings.h"
 #include "daemon/daemon.h"
+#include "daemon/sd_notify.h"
 #include "domain.h"
 #include "device.h"
 #include "domain_http.h"
@@ -376,6 +377,7 @@ static int run_daemon(struct xend_runtime *rt)
     xend_sxp_node_cache(false);
 
     xend_log_notice("xend stopping", "pid=%d", (int)getpid());
+    xend_sd_notify("STOPPING=1\nSTATUS=stopping");
     /* Take no new work, let what is in flight (saves, migrations, scripts) finish on the
      * loop while the store and the backend are still there, then take things down. */
     xend_transfer_stop();

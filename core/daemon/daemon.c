@@ -27,6 +27,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "sd_notify.h"
 
 #define READY_TIMEOUT_MS 30000
 #define POLL_INTERVAL_MS 10
@@ -509,6 +510,10 @@ static void ready_send(struct xend_daemon_ready *ready, const char *word, const 
 void xend_daemon_ready_ok(struct xend_daemon_ready *ready)
 {
     ready_send(ready, "OK", NULL);
+    /* Under systemd (Type=notify, started with -f) the unit is ready now, too. */
+    char state[64];
+    snprintf(state, sizeof(state), "READY=1\nMAINPID=%d\nSTATUS=serving", (int)getpid());
+    xend_sd_notify(state);
 }
 
 void xend_daemon_ready_fail(struct xend_daemon_ready *ready, const char *msg)
