@@ -22,6 +22,11 @@
 
 static char *save_dir; /* owned; NULL = not confined */
 
+bool xend_confine_has_save_dir(void)
+{
+    return save_dir != NULL;
+}
+
 void xend_confine_set_save_dir(const char *dir)
 {
     free(save_dir);

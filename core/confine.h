@@ -9,10 +9,14 @@
 #ifndef XEND_CORE_CONFINE_H
 #define XEND_CORE_CONFINE_H
 
+#include <stdbool.h>
+
 #include <xend/abi.h>
 
 /* Confine save and restore paths to dir (copied); NULL or "" = any absolute path. */
 void xend_confine_set_save_dir(const char *dir);
+/* Whether save-dir is set (loop thread): without it only an admin may name a file. */
+bool xend_confine_has_save_dir(void);
 
 /*
  * Create the save file `path` (absolute) for writing, mode 0600: O_EXCL|O_NOFOLLOW, so an

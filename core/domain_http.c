@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "confine.h"
 #include "crashpoint.h"
 #include "device.h"
 #include "domain.h"
@@ -112,12 +113,28 @@ static int create_domain(struct xend_request *req, void *arg)
     return 0;
 }
 
+/* A caller below admin names a save or restore file only inside save-dir, where the open
+ * confines it (core/confine.c); without save-dir, it names none (docs/security.md). */
+static int file_allowed(struct xend_request *req)
+{
+    int role = http->caller_role(req);
+    if (role == XEND_ROLE_ADMIN || xend_confine_has_save_dir())
+        return 0;
+    return xend_err_set(http->err(req), XEND_EPERM,
+                        "Permission denied: role %s may save and restore only inside save-dir, "
+                        "and this xend has no save-dir (see docs/security.md)",
+                        xend_role_name(role));
+}
+
 static int restore_domain(struct xend_request *req, void *arg)
 {
     (void)arg;
     const char *file = http->arg_str(req, "file");
     if (file == NULL)
         return xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: file");
+    int rc = file_allowed(req);
+    if (rc < 0)
+        return rc;
     http->defer(req);
     xend_transfer_restore(file, reply_created, req);
     return 0;
@@ -244,6 +261,9 @@ static int op_save(struct xend_request *req, void *arg)
     const char *file = http->arg_str(req, "file");
     if (file == NULL)
         return xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: file");
+    int rc = file_allowed(req);
+    if (rc < 0)
+        return rc;
     http->defer(req);
     xend_transfer_save(http->domain(req), file, reply_done, req);
     return 0;
@@ -501,10 +521,12 @@ struct class_route *xend_domain_http_class_routes(struct xend_plugin *owner, con
     snprintf(cr->op_list, sizeof(cr->op_list), "%ss", cls);
     cr->list = (struct xend_route){XEND_ROUTE_INIT, .methods = XEND_HTTP_GET,
                                    .path = "/xend/domain/{domain}", .op = cr->op_list,
-                                   .fn = class_list, .arg = cr, .flags = XEND_ROUTE_DOMAIN};
+                                   .fn = class_list, .arg = cr, .flags = XEND_ROUTE_DOMAIN,
+                                   .role = XEND_ROLE_VIEWER};
     cr->one = (struct xend_route){XEND_ROUTE_INIT, .methods = XEND_HTTP_GET,
                                   .path = "/xend/domain/{domain}", .op = cr->name,
-                                  .fn = class_one, .arg = cr, .flags = XEND_ROUTE_DOMAIN};
+                                  .fn = class_one, .arg = cr, .flags = XEND_ROUTE_DOMAIN,
+                                  .role = XEND_ROLE_VIEWER};
     int rc = xend_http_route_add(owner, &cr->list);
     if (rc == 0)
         rc = xend_http_route_add(owner, &cr->one);
@@ -531,51 +553,52 @@ int xend_domain_http_register(void)
     http = xend_http_host_table();
     static const struct xend_route routes[] = {
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/domain", .fn = list_domains,
-         .doc = "domains; detail=1 gives every domain's info"},
+         .doc = "domains; detail=1 gives every domain's info", .role = XEND_ROLE_VIEWER},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain", .op = "create",
-         .fn = create_domain, .doc = "create a domain. params: config:file"},
+         .fn = create_domain, .doc = "create a domain. params: config:file", .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain", .op = "restore",
-         .fn = restore_domain, .doc = "restore a saved domain. params: file"},
+         .fn = restore_domain, .doc = "restore a saved domain. params: file", .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/domain/{domain}",
-         .fn = domain_info, .flags = XEND_ROUTE_DOMAIN},
+         .fn = domain_info, .flags = XEND_ROUTE_DOMAIN, .role = XEND_ROLE_VIEWER},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/domain/{domain}",
          .op = "mem_checksum", .fn = op_mem_checksum, .flags = XEND_ROUTE_DOMAIN,
-         .doc = "checksum of the memory image (simulated hypervisor)"},
+         .doc = "checksum of the memory image (simulated hypervisor)", .role = XEND_ROLE_VIEWER},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
          .op = "configure", .fn = op_configure, .flags = XEND_ROUTE_DOMAIN,
-         .doc = "give a domain its config. params: config"},
+         .doc = "give a domain its config. params: config", .role = XEND_ROLE_ADMIN},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
-         .op = "unpause", .fn = op_unpause, .flags = XEND_ROUTE_DOMAIN, .doc = "unpause"},
+         .op = "unpause", .fn = op_unpause, .flags = XEND_ROUTE_DOMAIN, .doc = "unpause", .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
-         .op = "pause", .fn = op_pause, .flags = XEND_ROUTE_DOMAIN, .doc = "pause"},
+         .op = "pause", .fn = op_pause, .flags = XEND_ROUTE_DOMAIN, .doc = "pause", .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
          .op = "shutdown", .fn = op_shutdown, .flags = XEND_ROUTE_DOMAIN,
-         .doc = "shut down. params: reason:poweroff|halt|reboot"},
+         .doc = "shut down. params: reason:poweroff|halt|reboot", .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
          .op = "destroy", .fn = op_destroy, .flags = XEND_ROUTE_DOMAIN,
-         .doc = "destroy. params: reason:halt|reboot"},
+         .doc = "destroy. params: reason:halt|reboot", .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
-         .op = "save", .fn = op_save, .flags = XEND_ROUTE_DOMAIN, .doc = "save. params: file"},
+         .op = "save", .fn = op_save, .flags = XEND_ROUTE_DOMAIN, .doc = "save. params: file", .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
          .op = "migrate", .fn = op_migrate, .flags = XEND_ROUTE_DOMAIN,
-         .doc = "migrate. params: destination live:0|1"},
+         .doc = "migrate. params: destination live:0|1", .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
-         .op = "pincpu", .fn = op_pincpu, .flags = XEND_ROUTE_DOMAIN, .doc = "pin. params: cpu"},
+         .op = "pincpu", .fn = op_pincpu, .flags = XEND_ROUTE_DOMAIN, .doc = "pin. params: cpu", .role = XEND_ROLE_ADMIN},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
          .op = "maxmem_set", .fn = op_maxmem, .flags = XEND_ROUTE_DOMAIN,
-         .doc = "maximum memory. params: memory"},
-        {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET | XEND_HTTP_POST,
+         .doc = "maximum memory. params: memory", .role = XEND_ROLE_ADMIN},
+        /* POST only: a GET never changes state (the 2.0 client POSTs it too). */
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST,
          .path = "/xend/domain/{domain}", .op = "mem_target_set", .fn = op_target,
-         .flags = XEND_ROUTE_DOMAIN, .doc = "balloon target. params: target"},
+         .flags = XEND_ROUTE_DOMAIN, .doc = "balloon target. params: target", .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
          .op = "device_create", .fn = op_device_create, .flags = XEND_ROUTE_DOMAIN,
-         .doc = "add a device. params: config"},
+         .doc = "add a device. params: config", .role = XEND_ROLE_ADMIN},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
          .op = "device_destroy", .fn = op_device_destroy, .flags = XEND_ROUTE_DOMAIN,
-         .doc = "remove a device. params: type idx"},
+         .doc = "remove a device. params: type idx", .role = XEND_ROLE_ADMIN},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
          .op = "device_configure", .fn = op_device_configure, .flags = XEND_ROUTE_DOMAIN,
-         .doc = "reconfigure a device. params: config idx"},
+         .doc = "reconfigure a device. params: config idx", .role = XEND_ROLE_ADMIN},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         int rc = xend_http_route_add(NULL, &routes[i]);

@@ -155,11 +155,11 @@ static struct xend_domain *resolve_domain(const char *name_or_id)
     return d && d->phase != XEND_DOM_CREATING ? d : NULL;
 }
 
-/* The event port admits whom the HTTP API admits: it can inject events and read them all. */
+/* The event port admits admins only: it can inject any event and drop console clients. */
 static int event_port_check(int fd, struct xend_err *err)
 {
     struct xend_http_who who = {0};
-    return xend_http_access_peer(fd, &who, err);
+    return xend_http_access_peer(fd, &who, XEND_ROLE_ADMIN, err);
 }
 
 static int post_to_loop(void *ctx, xend_work_fn *fn, void *arg)
@@ -332,6 +332,8 @@ static int run_daemon(struct xend_runtime *rt)
     };
     struct xend_http_access_options ao = {
         .admin_group = rt->set.admin_group,
+        .operator_group = rt->set.operator_group,
+        .viewer_group = rt->set.viewer_group,
         .allow_remote_plain = rt->set.allow_remote_plain,
         .listen_address = rt->set.address,
         .names = rt->set.http_names,

@@ -269,6 +269,8 @@ static int sched_add(struct xend_plugin *self, const struct xend_sched_ops *ops,
                 .arg = sr,
                 .flags = scope == XEND_SCHED_DOMAIN ? XEND_ROUTE_DOMAIN : 0,
                 .doc = "scheduler parameters",
+                /* What share of the host's cpu a domain gets: the host's, not a guest's. */
+                .role = XEND_ROLE_ADMIN,
             };
             rc = xend_http_route_add(self, &sr->route);
         }

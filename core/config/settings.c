@@ -39,6 +39,8 @@ int xend_settings_read(struct xend_config *cfg, struct xend_settings *out, struc
         (rc = xend_config_get_str(cfg, "save-dir", "", &out->save_dir, err)) < 0)
         return rc;
     if ((rc = xend_config_get_str(cfg, "admin-group", "", &out->admin_group, err)) < 0 ||
+        (rc = xend_config_get_str(cfg, "operator-group", "", &out->operator_group, err)) < 0 ||
+        (rc = xend_config_get_str(cfg, "viewer-group", "", &out->viewer_group, err)) < 0 ||
         (rc = xend_config_get_bool(cfg, "xend-allow-remote-plain", false, &out->allow_remote_plain,
                                    err)) < 0 ||
         (rc = xend_config_get_list(cfg, "xend-http-names", &out->http_names, &out->n_http_names,

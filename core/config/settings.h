@@ -49,7 +49,9 @@ struct xend_settings {
     const char *save_dir;   /* save-dir; "" = save and restore anywhere (absolute paths) */
 
     /* Who may use xend (docs/security.md). */
-    const char *admin_group;       /* admin-group: admitted besides root; "" = none */
+    const char *admin_group;       /* admin-group: admins besides root; "" = none */
+    const char *operator_group;    /* operator-group: operators; "" = none */
+    const char *viewer_group;      /* viewer-group: viewers; "" = none */
     bool allow_remote_plain;       /* xend-allow-remote-plain: other hosts over plain HTTP */
     const char *const *http_names; /* xend-http-names: more Host names xend answers to */
     size_t n_http_names;

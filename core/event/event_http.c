@@ -196,10 +196,12 @@ int xend_event_http_register(void)
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/event", .op = NULL,
          .fn = event_get,
          .doc = "Events. follow=1 streams (event NAME VALUE) lines (JSON lines for "
-                "Accept: application/json), pattern= narrows them."},
+                "Accept: application/json), pattern= narrows them.",
+         .role = XEND_ROLE_VIEWER},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/event", .op = "inject",
          .fn = event_inject,
-         .doc = "Inject an event named by the head of the value. params: event"},
+         .doc = "Inject an event named by the head of the value. params: event",
+         .role = XEND_ROLE_ADMIN},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         int rc = xend_http_route_add(NULL, &routes[i]);

@@ -21,14 +21,20 @@
 #include <unistd.h>
 
 #include "http/internal.h"
+#include "http/role.h"
 #include "log/log.h"
 
 #define TOKEN_BYTES 32
 
+/* A group whose members get a role (admin-group, operator-group, viewer-group). */
+struct role_group {
+    bool set;
+    gid_t gid;
+    char *name; /* owned */
+};
+
 static struct {
-    bool has_admin;
-    gid_t admin_gid;
-    char *admin_group; /* owned */
+    struct role_group group[XEND_ROLE_COUNT]; /* by enum xend_role */
     bool allow_remote_plain;
     char **names; /* owned: the listen address and xend-http-names */
     size_t n_names;
@@ -37,7 +43,8 @@ static struct {
 
 void xend_http_access_reset(void)
 {
-    free(acc.admin_group);
+    for (int r = 0; r < XEND_ROLE_COUNT; r++)
+        free(acc.group[r].name);
     for (size_t i = 0; i < acc.n_names; i++)
         free(acc.names[i]);
     free(acc.names);
@@ -58,21 +65,29 @@ static void add_name(const char *name)
 
 int xend_http_access_configure(const struct xend_http_access_options *o, struct xend_err *err)
 {
-    gid_t gid = 0;
-    bool has_admin = o->admin_group != NULL && o->admin_group[0] != '\0';
-    if (has_admin) {
+    const char *names[XEND_ROLE_COUNT] = {
+        [XEND_ROLE_ADMIN] = o->admin_group,
+        [XEND_ROLE_OPERATOR] = o->operator_group,
+        [XEND_ROLE_VIEWER] = o->viewer_group,
+    };
+    gid_t gids[XEND_ROLE_COUNT] = {0};
+    for (int r = 0; r < XEND_ROLE_COUNT; r++) {
+        if (names[r] == NULL || names[r][0] == '\0')
+            continue;
         struct group gr, *res = NULL;
         char buf[16384];
-        int rc = getgrnam_r(o->admin_group, &gr, buf, sizeof(buf), &res);
+        int rc = getgrnam_r(names[r], &gr, buf, sizeof(buf), &res);
         if (rc != 0 || res == NULL)
-            return xend_err_set(err, XEND_EINVAL, "admin-group '%s': no such group",
-                                o->admin_group);
-        gid = res->gr_gid;
+            return xend_err_set(err, XEND_EINVAL, "%s-group '%s': no such group",
+                                xend_role_name(r), names[r]);
+        gids[r] = res->gr_gid;
     }
     xend_http_access_reset();
-    acc.has_admin = has_admin;
-    acc.admin_gid = gid;
-    acc.admin_group = has_admin ? xend_xstrdup(o->admin_group) : NULL;
+    for (int r = 0; r < XEND_ROLE_COUNT; r++) {
+        acc.group[r].set = names[r] != NULL && names[r][0] != '\0';
+        acc.group[r].gid = gids[r];
+        acc.group[r].name = acc.group[r].set ? xend_xstrdup(names[r]) : NULL;
+    }
     acc.allow_remote_plain = o->allow_remote_plain;
     xend_peer_diag_open();
     add_name(o->listen_address);
@@ -83,10 +98,11 @@ int xend_http_access_configure(const struct xend_http_access_options *o, struct 
 
 int xend_http_access_own_socket(const char *path, struct xend_err *err)
 {
-    gid_t gid = acc.has_admin ? acc.admin_gid : getegid();
+    const struct role_group *admin = &acc.group[XEND_ROLE_ADMIN];
+    gid_t gid = admin->set ? admin->gid : getegid();
     if (chown(path, geteuid(), gid) != 0 || chmod(path, 0660) != 0)
         return xend_err_set(err, XEND_EIO, "cannot give unix:%s to group %s: %s", path,
-                            acc.has_admin ? acc.admin_group : "of xend", strerror(errno));
+                            admin->set ? admin->name : "of xend", strerror(errno));
     return 0;
 }
 
@@ -127,16 +143,18 @@ bool xend_http_access_token_ok(const char *given, size_t len)
 
 /* ---- who is calling ---- */
 
-static bool in_admin_group(uint32_t uid)
+/* The highest role whose group uid is in (primary group, then the others), or -1. */
+static int group_role(uint32_t uid)
 {
-    if (!acc.has_admin)
-        return false;
+    bool any = false;
+    for (int r = 0; r < XEND_ROLE_COUNT; r++)
+        any |= acc.group[r].set;
+    if (!any)
+        return -1;
     struct passwd pw, *res = NULL;
     char buf[4096];
     if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
-        return false;
-    if (res->pw_gid == acc.admin_gid)
-        return true;
+        return -1;
     int n = 64;
     gid_t *groups = xend_xmalloc((size_t)n * sizeof(*groups));
     if (getgrouplist(res->pw_name, res->pw_gid, groups, &n) < 0) {
@@ -144,23 +162,34 @@ static bool in_admin_group(uint32_t uid)
         if (getgrouplist(res->pw_name, res->pw_gid, groups, &n) < 0)
             n = 0;
     }
-    bool member = false;
-    for (int i = 0; i < n && !member; i++)
-        member = groups[i] == acc.admin_gid;
+    int role = -1;
+    for (int r = XEND_ROLE_COUNT - 1; r >= 0; r--) {
+        if (!acc.group[r].set)
+            continue;
+        bool member = res->pw_gid == acc.group[r].gid;
+        for (int i = 0; i < n && !member; i++)
+            member = groups[i] == acc.group[r].gid;
+        if (member)
+            role = r; /* the loop goes up to admin: the highest wins */
+    }
     free(groups);
-    return member;
+    return role;
 }
 
 static void judge(struct xend_http_who *w)
 {
     switch (w->peer.via) {
     case XEND_PEER_PEERCRED:
-    case XEND_PEER_SOCK_DIAG:
-        w->verdict = w->peer.uid == 0 || in_admin_group(w->peer.uid) ? XEND_HTTP_ADMITTED
-                                                                     : XEND_HTTP_NOT_ADMIN;
+    case XEND_PEER_SOCK_DIAG: {
+        int role = w->peer.uid == 0 ? XEND_ROLE_ADMIN : group_role(w->peer.uid);
+        w->verdict = role >= 0 ? XEND_HTTP_ADMITTED : XEND_HTTP_NOT_ADMIN;
+        w->role = role >= 0 ? (uint8_t)role : XEND_ROLE_VIEWER;
         break;
+    }
     case XEND_PEER_REMOTE:
+        /* Unidentified: the 2004 xend's everything, where the operator asked for it. */
         w->verdict = acc.allow_remote_plain ? XEND_HTTP_ADMITTED : XEND_HTTP_REMOTE;
+        w->role = XEND_ROLE_ADMIN;
         break;
     default:
         w->verdict = XEND_HTTP_NO_IDENTITY;
@@ -173,20 +202,39 @@ static void refusal(struct xend_http_who *w, const char *peer, char *msg, size_t
 {
     struct xend_peer *p = &w->peer;
     switch (w->verdict) {
-    case XEND_HTTP_NOT_ADMIN:
-        if (acc.has_admin)
+    case XEND_HTTP_NOT_ADMIN: {
+        char groups[200] = "";
+        size_t n = 0, count = 0;
+        for (int r = 0; r < XEND_ROLE_COUNT; r++)
+            count += acc.group[r].set;
+        for (int r = 0, k = 0; r < XEND_ROLE_COUNT && n < sizeof(groups); r++) {
+            if (!acc.group[r].set)
+                continue;
+            k++;
+            n += (size_t)snprintf(groups + n, sizeof(groups) - n, "%s'%s' (%s)",
+                                  k == 1 ? "" : (size_t)k == count ? " or " : ", ",
+                                  acc.group[r].name, xend_role_name(r));
+        }
+        if (count == 1 && acc.group[XEND_ROLE_ADMIN].set)
             snprintf(msg, len,
                      "Access denied: user %s (uid %u, by %s) is neither root nor in group '%s'; "
                      "an administrator can add it to that group (see docs/security.md)",
                      xend_peer_user(p), (unsigned)p->uid, xend_peer_via_name(p->via),
-                     acc.admin_group);
+                     acc.group[XEND_ROLE_ADMIN].name);
+        else if (count > 0)
+            snprintf(msg, len,
+                     "Access denied: user %s (uid %u, by %s) is neither root nor in group %s; "
+                     "an administrator can add it to the group of the role it needs "
+                     "(see docs/security.md)",
+                     xend_peer_user(p), (unsigned)p->uid, xend_peer_via_name(p->via), groups);
         else
             snprintf(msg, len,
                      "Access denied: user %s (uid %u, by %s) is not root and xend has no "
-                     "admin-group; an administrator can set admin-group in xend.conf and add "
-                     "the user to it (see docs/security.md)",
+                     "admin-group, operator-group or viewer-group; an administrator can set one "
+                     "in xend.conf and add the user to it (see docs/security.md)",
                      xend_peer_user(p), (unsigned)p->uid, xend_peer_via_name(p->via));
         break;
+    }
     case XEND_HTTP_REMOTE:
         snprintf(msg, len,
                  "Access denied: %s is not on this host; remote callers need TLS, which this "
@@ -224,7 +272,7 @@ static void peer_text(int fd, char *out, size_t len)
     }
 }
 
-int xend_http_access_peer(int fd, struct xend_http_who *who, struct xend_err *err)
+int xend_http_access_peer(int fd, struct xend_http_who *who, int need, struct xend_err *err)
 {
     struct xend_err why = {0};
     char peer[INET6_ADDRSTRLEN + 10];
@@ -232,10 +280,18 @@ int xend_http_access_peer(int fd, struct xend_http_who *who, struct xend_err *er
     if (xend_peer_identify(fd, &who->peer, &why) < 0)
         xend_log_warn("peer not identified", "peer=%s error=\"%s\"", peer, xend_err_msg(&why));
     judge(who);
-    if (who->verdict == XEND_HTTP_ADMITTED)
+    if (who->verdict == XEND_HTTP_ADMITTED && xend_role_allows(who->role, need))
         return 0;
     char msg[400];
-    refusal(who, peer, msg, sizeof(msg));
+    if (who->verdict == XEND_HTTP_ADMITTED)
+        snprintf(msg, sizeof(msg),
+                 "Access denied: user %s (uid %u, by %s) has role %s; this needs role %s "
+                 "(see docs/security.md)",
+                 xend_peer_user(&who->peer), (unsigned)who->peer.uid,
+                 xend_peer_via_name(who->peer.via), xend_role_name(who->role),
+                 xend_role_name(need));
+    else
+        refusal(who, peer, msg, sizeof(msg));
     xend_log_info("access refused", "peer=%s uid=%s%u user=%s via=%s", peer,
                   who->peer.has_uid ? "" : "-", who->peer.has_uid ? (unsigned)who->peer.uid : 0u,
                   xend_peer_user(&who->peer), xend_peer_via_name(who->peer.via));
@@ -374,7 +430,7 @@ int xend_http_access_check(struct xend_request *req, char *msg, size_t len)
     }
     if (conn->verdict == XEND_HTTP_UNJUDGED) {
         struct xend_err err = {0};
-        xend_http_access_peer(req->fd, conn, &err);
+        xend_http_access_peer(req->fd, conn, XEND_ROLE_VIEWER, &err);
     }
     req->who = *conn;
     req->audit = state_changing(req);
@@ -416,6 +472,16 @@ int xend_http_access_check(struct xend_request *req, char *msg, size_t len)
     return 0;
 }
 
+int xend_http_access_route_check(struct xend_request *req, int need, char *msg, size_t len)
+{
+    if (xend_role_allows(req->who.role, need))
+        return 0;
+    xend_role_refusal(req->who.role, need, req->op ? req->op : req->method_name, req->path, msg,
+                      len);
+    req->audit = true; /* a refused read is worth a line too */
+    return 403;
+}
+
 /* ---- the audit line ---- */
 
 /* Bytes a log line cannot hold as they are (blanks, quotes, controls) as %XX. */
@@ -449,18 +515,22 @@ void xend_http_access_audit(const struct xend_request *req, int status)
         snprintf(result, sizeof(result), "gone"); /* the client left before the reply */
     else
         snprintf(result, sizeof(result), "%d", status);
-    xend_log_notice("audit", "uid=%s user=%s via=%s peer=%s method=%s path=%s op=%s status=%s", uid,
+    xend_log_notice("audit",
+                    "uid=%s user=%s via=%s peer=%s method=%s path=%s op=%s status=%s role=%s", uid,
                     user, xend_peer_via_name(p->via), req->peer, req->method_name, path, op,
-                    result);
+                    result,
+                    req->who.verdict == XEND_HTTP_ADMITTED ? xend_role_name(req->who.role) : "-");
 }
 
 /* ---- host->access ---- */
 
+/* A plugin's own listener: the console ports, which give a guest's console (often a root
+ * shell): operators and admins (docs/security.md). */
 static int host_peer_check(struct xend_plugin *self, int fd, struct xend_err *err)
 {
     (void)self;
     struct xend_http_who who = {0};
-    return xend_http_access_peer(fd, &who, err);
+    return xend_http_access_peer(fd, &who, XEND_ROLE_OPERATOR, err);
 }
 
 static const struct xend_host_access host_access = {

@@ -2,9 +2,11 @@
  * Who may talk to xend (docs/security.md): every request passes xend_http_access_check
  * once, before routing, and every state-changing one leaves an audit line when answered.
  *
- *  - the caller's identity, looked up once per connection (peer.h): root and members of
- *    the admin group are admitted, other local users and (unless allowed) callers on other
+ *  - the caller's identity, looked up once per connection (peer.h), and its role (role.h):
+ *    root and members of the admin group are admins, members of the operator and viewer
+ *    groups operators and viewers; other local users and (unless allowed) callers on other
  *    hosts get 403 with a message that says who they are and how to get access;
+ *  - after routing, the route's role: a caller below it gets 403 (xend_http_access_route_check);
  *  - the Host header must be a name xend answers to (421 otherwise: DNS rebinding);
  *  - a state-changing request (anything but GET/HEAD, or a GET of an op that is also a POST
  *    op, which 2.0 accepted) whose Origin, else Referer, is not xend's own is refused; one
@@ -31,15 +33,17 @@ struct xend_request;
 #define XEND_HTTP_CSRF_FIELD "xend_csrf"
 
 struct xend_http_access_options {
-    const char *admin_group;    /* admin-group: members are admitted; NULL or "" = none */
+    const char *admin_group;    /* admin-group: members are admins; NULL or "" = none */
+    const char *operator_group; /* operator-group: members are operators; NULL or "" = none */
+    const char *viewer_group;   /* viewer-group: members are viewers; NULL or "" = none */
     bool allow_remote_plain;    /* xend-allow-remote-plain: admit peers on other hosts */
     const char *listen_address; /* xend-address, a Host name xend answers to (may be "") */
     const char *const *names;   /* xend-http-names: more Host names; copied */
     size_t n_names;
 };
 
-/* Set the policy, replacing the previous one. 0, or -XEND_EINVAL with err set (an admin
- * group that does not exist). Unconfigured: root only, no remote callers, no extra names. */
+/* Set the policy, replacing the previous one. 0, or -XEND_EINVAL with err set (a group
+ * that does not exist). Unconfigured: root only, no remote callers, no extra names. */
 int xend_http_access_configure(const struct xend_http_access_options *o, struct xend_err *err);
 /* Forget the policy (back to unconfigured) and free what configure copied. */
 void xend_http_access_reset(void);
@@ -52,22 +56,30 @@ int xend_http_access_own_socket(const char *path, struct xend_err *err);
 /* What a connection's peer is and whether it is admitted; looked up at its first request. */
 enum xend_http_verdict {
     XEND_HTTP_UNJUDGED = 0,
-    XEND_HTTP_ADMITTED,
-    XEND_HTTP_NOT_ADMIN,   /* a local user that is neither root nor in the admin group */
+    XEND_HTTP_ADMITTED,    /* with a role (who->role) */
+    XEND_HTTP_NOT_ADMIN,   /* a local user that is neither root nor in a role's group */
     XEND_HTTP_NO_IDENTITY, /* local, but its uid could not be found */
     XEND_HTTP_REMOTE,      /* on another host, and plain remote access is not allowed */
 };
 
+/*
+ * A connection's caller. Whoever admits it sets verdict ADMITTED and role; the route check
+ * reads only role (so a caller admitted by other means than the groups, a TLS client,
+ * is judged by routes the same way).
+ */
 struct xend_http_who {
     struct xend_peer peer;
     uint8_t verdict; /* enum xend_http_verdict */
+    uint8_t role;    /* enum xend_role; meaningful when verdict is ADMITTED */
 };
 
 /*
- * Identify the peer of fd and judge it; a refusal's message goes into err (-XEND_EPERM).
- * For the console ports as well as HTTP.
+ * Identify the peer of fd and judge it: 0 when it is admitted with at least role `need`
+ * (enum xend_role), else -XEND_EPERM with the refusal's message in err. For the console
+ * ports (need operator) and the event port (need admin) as well as HTTP (need viewer: the
+ * routes judge the rest).
  */
-int xend_http_access_peer(int fd, struct xend_http_who *who, struct xend_err *err);
+int xend_http_access_peer(int fd, struct xend_http_who *who, int need, struct xend_err *err);
 
 /*
  * The one check of a request, after its arguments are decoded and before it is routed.
@@ -76,6 +88,13 @@ int xend_http_access_peer(int fd, struct xend_http_who *who, struct xend_err *er
  * into the request for the audit line.
  */
 int xend_http_access_check(struct xend_request *req, char *msg, size_t len);
+
+/*
+ * The route's role check, after routing: 0 when the caller's role (req->who.role, set by
+ * the access check) reaches `need`, else 403 with "Permission denied: role ..." in msg;
+ * the refused request gets its audit line, GET or not.
+ */
+int xend_http_access_route_check(struct xend_request *req, int need, char *msg, size_t len);
 
 /* The audit line of a state-changing request (req->audit), with the reply's status
  * (0: the client went away first). */

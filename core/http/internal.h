@@ -108,6 +108,7 @@ struct xend_http_route; /* a registered route, owned by the table */
 struct xend_http_match {
     int status;                          /* 0 when a route was found, else the HTTP error */
     char msg[XEND_ERR_MSG_MAX];          /* the error message when status != 0 */
+    uint32_t allow;                      /* 405: the methods that serve the op (Allow) */
     const struct xend_http_route *route; /* the route to run (status 0); valid only until
                                           * the handler returns */
     /* Captures of the matched pattern: the names owned (a deferred request may outlive its
@@ -130,6 +131,10 @@ void xend_http_match_clear(struct xend_http_match *m);
 int xend_http_route_remove(struct xend_plugin *owner, const struct xend_route *route);
 xend_route_fn *xend_http_route_fn(const struct xend_http_route *r, void **arg);
 uint32_t xend_http_route_flags(const struct xend_http_route *r);
+/* The least role (enum xend_role) that may call the route. */
+int xend_http_route_role(const struct xend_http_route *r);
+/* "GET", "POST" or "GET,POST" (an Allow header's value). */
+const char *xend_http_method_names(uint32_t methods);
 const char *xend_http_route_op(const struct xend_http_route *r);
 /* Call fn for every POST route with an op whose pattern matches the path segments (for
  * the HTML forms), in registration order. */

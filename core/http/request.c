@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "http/internal.h"
+#include "http/role.h"
 #include "log/log.h"
 #include "sxp.h"
 
@@ -397,6 +398,8 @@ static int decode_args(struct xend_request *req, struct xend_err *err)
     return rc;
 }
 
+static void http_reply_header(struct xend_request *req, const char *name, const char *value);
+
 /* POST ops run in the bulk lane (NULL-terminated, borrowed; NULL = none). */
 static const char *const *bulk_ops;
 
@@ -418,7 +421,11 @@ static bool is_bulk(const struct xend_request *req)
 
 static void run_handler(struct xend_request *req, xend_route_fn *fn, void *arg)
 {
+    /* What the handler sets off synchronously (a create's device checks) acts for this
+     * caller: http->caller_role(NULL). */
+    int prev = xend_role_act_as(req->who.role);
     int rc = fn(req, arg);
+    xend_role_act_as(prev);
     if (rc < 0) {
         if (req->streaming) {
             /* The head went out already; all that is left is to end the stream. */
@@ -477,7 +484,16 @@ void xend_http_request_run(struct xend_request *req, const char *body, size_t le
     xend_http_route_match(req->method, req->segs, req->nseg, req->op, nop, &req->match,
                           &req->domain);
     if (req->match.status != 0) {
+        if (req->match.allow != 0)
+            http_reply_header(req, "Allow", xend_http_method_names(req->match.allow));
         send_error(req, req->match.status, req->match.msg, req->match.status == 501);
+        goto out;
+    }
+    /* The route's role: after routing (it is the route's), before anything runs. */
+    refused = xend_http_access_route_check(req, xend_http_route_role(req->match.route), denied,
+                                           sizeof(denied));
+    if (refused != 0) {
+        send_error(req, refused, denied, false);
         goto out;
     }
 
@@ -795,6 +811,13 @@ static void http_reply_header(struct xend_request *req, const char *name, const 
     req->nheaders++;
 }
 
+static int http_caller_role(struct xend_request *req)
+{
+    if (req == NULL)
+        return xend_role_acting();
+    return valid(req) ? req->who.role : XEND_ROLE_VIEWER; /* a bad handle: the least */
+}
+
 static const struct xend_host_http host_http = {
     .size = sizeof(struct xend_host_http),
     .route_add = xend_http_route_add,
@@ -813,6 +836,7 @@ static const struct xend_host_http host_http = {
     .reply_header = http_reply_header,
     .defer = http_defer,
     .complete = http_complete,
+    .caller_role = http_caller_role,
 };
 
 const struct xend_host_http *xend_http_host_table(void)
@@ -834,8 +858,8 @@ static int root_get(struct xend_request *req, void *arg)
 int xend_http_register_core_routes(void)
 {
     static const struct xend_route root = {
-        XEND_ROUTE_INIT, .methods = XEND_HTTP_GET,        .path = "/xend",
-        .fn = root_get,  .doc = "the xend resource tree",
+        XEND_ROUTE_INIT,        .methods = XEND_HTTP_GET, .path = "/xend", .fn = root_get,
+        .doc = "the xend resource tree", .role = XEND_ROLE_VIEWER,
     };
     return xend_http_route_add(NULL, &root);
 }

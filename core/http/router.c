@@ -35,6 +35,7 @@ struct xend_http_route {
     xend_route_fn *fn;
     void *arg;
     uint32_t flags;
+    uint32_t role; /* enum xend_role: the least that may call it */
     char *doc;
     struct pattern *pat;
     struct xend_http_route *next; /* the next route of its pattern */
@@ -178,6 +179,12 @@ int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *rout
         rc = xend_err_set(&err, XEND_EINVAL, "bad route op '%s'", route->op);
         goto fail;
     }
+    /* A route of a plugin built before 1.4 has no role: it needs admin. */
+    uint32_t role = XEND_HAS_MEMBER(route, role) ? route->role : XEND_ROLE_ADMIN;
+    if (role >= XEND_ROLE_COUNT) {
+        rc = xend_err_set(&err, XEND_EINVAL, "unknown route role %u", role);
+        goto fail;
+    }
 
     struct pattern *probe = xend_xcalloc(1, sizeof(*probe));
     rc = parse_pattern(probe, route->path, &err);
@@ -222,6 +229,7 @@ int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *rout
     r->fn = route->fn;
     r->arg = route->arg;
     r->flags = route->flags;
+    r->role = role;
     if (route->size >= offsetof(struct xend_route, doc) + sizeof(route->doc) && route->doc != NULL)
         r->doc = xend_xstrdup(route->doc);
     r->pat = pat;
@@ -373,11 +381,14 @@ void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, cons
      * names a domain. */
     bool wants_domain = false;
     const struct xend_http_route *found = NULL;
+    uint32_t other_methods = 0; /* of routes serving the op by another method */
     for (const struct xend_http_route *r = pat->routes; r != NULL; r = r->next) {
         if (r->flags & XEND_ROUTE_DOMAIN)
             wants_domain = true;
         if (found == NULL && (r->methods & method) && same_op(r->op, op))
             found = r;
+        else if (op != NULL && same_op(r->op, op))
+            other_methods |= r->methods;
     }
     /* The domain is a child of /xend/domain in the original: an unknown one is 404 before
      * any op is looked at. */
@@ -399,6 +410,15 @@ void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, cons
     }
     if (found != NULL) {
         m->route = found;
+        return;
+    }
+    /* An op served by another method: a GET of an op that changes state (docs/security.md,
+     * "GET never changes state"). */
+    if (other_methods != 0) {
+        m->allow = other_methods;
+        m->status = 405;
+        snprintf(m->msg, sizeof(m->msg), "Method not allowed: op %s takes %s", op,
+                 method_names(other_methods));
         return;
     }
     /* The 2.0 server's own reply to an op no route serves (PROTOCOL.md): the text the xm
@@ -426,6 +446,16 @@ xend_route_fn *xend_http_route_fn(const struct xend_http_route *r, void **arg)
 uint32_t xend_http_route_flags(const struct xend_http_route *r)
 {
     return r->flags;
+}
+
+int xend_http_route_role(const struct xend_http_route *r)
+{
+    return (int)r->role;
+}
+
+const char *xend_http_method_names(uint32_t methods)
+{
+    return method_names(methods);
 }
 
 const char *xend_http_route_op(const struct xend_http_route *r)

@@ -22,6 +22,7 @@
 #include "domain.h"
 #include "domain_runtime.h"
 #include "handover.h"
+#include "http/role.h"
 #include "hv.h"
 #include "lifecycle.h"
 #include "lifecycle_internal.h"
@@ -43,6 +44,7 @@ enum recv_decision {
 struct recv {
     int fd;
     char *path;    /* restore: the file, opened by the worker; NULL for the relocation port */
+    int role;      /* restore: the caller's (enum xend_role), for the devices' checks */
     char *control; /* the relocation port: a control line (handover.h) instead of an image */
     struct xend_sxp *record;
     /* a restore, and a migration from another host: the domain, prepared (name reserved)
@@ -558,7 +560,10 @@ static void recv_header_done(void *arg)
         return;
     }
     if (r->path != NULL) {
+        /* The image's devices are judged as the restoring caller's (a script, a disk). */
+        int prev = xend_role_act_as(r->role);
         r->rc = xend_lifecycle_prepare(xend_sxp_copy(cfg), &r->dom, &r->err);
+        xend_role_act_as(prev);
         if (r->rc == 0)
             r->rc = xend_lifecycle_create_args(r->dom, &r->args, &r->err);
         if (r->rc < 0) {
@@ -600,6 +605,7 @@ static void recv_start(int fd, const char *peer, const char *path, xend_lifecycl
     xend_lifecycle_adopt_hold(true);
     r->fd = fd; /* until the worker has authenticated it: then the connection's */
     r->path = path ? xend_xstrdup(path) : NULL;
+    r->role = xend_role_acting(); /* a restore's handler runs now: its caller's */
     if (peer)
         snprintf(r->peer_host, sizeof(r->peer_host), "%s", peer);
     r->done = done;

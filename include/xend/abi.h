@@ -26,6 +26,10 @@
  *                    listeners (console ports). A 1.2 core's shorter table has none.
  *   1.4  2026-12-06  backend.h: flag XEND_BACKEND_SIMULATED (device scripts dry-run by
  *                    default, where a plugin decided that by the backend's name before).
+ *   1.5  2026-12-06  http.h: roles (enum xend_role), xend_route.role (appended: the least
+ *                    role that may call the route; a shorter 1.0-1.4 route reads as
+ *                    XEND_ROLE_ADMIN) and xend_host_http.caller_role (appended). A 1.4
+ *                    core's shorter table has no caller_role: every caller was an admin.
  */
 #ifndef XEND_ABI_H
 #define XEND_ABI_H
@@ -40,7 +44,7 @@ extern "C" {
 #endif
 
 #define XEND_ABI_MAJOR 1
-#define XEND_ABI_MINOR 4
+#define XEND_ABI_MINOR 5
 
 /* Feature macros: one per addition, so plugins can #ifdef (as libxl's LIBXL_HAVE_*). */
 #define XEND_HAVE_DEVICE_CLASSES 1
@@ -50,6 +54,7 @@ extern "C" {
 #define XEND_HAVE_CONSOLE_KEEPS_OUTPUT 1 /* 1.2: backend flag XEND_BACKEND_CONSOLE_KEEPS_OUTPUT */
 #define XEND_HAVE_PEER_ACCESS 1          /* 1.3: host->access->peer_check */
 #define XEND_HAVE_BACKEND_SIMULATED 1    /* 1.4: backend flag XEND_BACKEND_SIMULATED */
+#define XEND_HAVE_ROUTE_ROLES 1          /* 1.5: xend_route.role, http->caller_role */
 
 /* True when a size-prefixed table or struct `t` (pointer) is large enough to hold `member`. */
 #define XEND_HAS_MEMBER(t, member)                                                            \

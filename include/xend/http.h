@@ -48,6 +48,26 @@ enum xend_route_flag {
     XEND_ROUTE_DOMAIN = 1u << 0,
 };
 
+/*
+ * Roles (1.4, XEND_HAVE_ROUTE_ROLES), as XAPI's but kept to three, from the most to the
+ * least allowed: a caller of role R may call a route that needs R or any role below it
+ * (docs/security.md has the table). ADMIN is 0 so that a route that sets no role, or a
+ * route of a plugin built before 1.4 (whose struct is shorter), needs admin.
+ */
+enum xend_role {
+    XEND_ROLE_ADMIN = 0,    /* everything */
+    XEND_ROLE_OPERATOR = 1, /* domain lifecycle, consoles, save/restore inside save-dir */
+    XEND_ROLE_VIEWER = 2,   /* reads without side effects, event following */
+};
+#define XEND_ROLE_COUNT 3
+
+/* "admin", "operator", "viewer"; "?" for anything else. */
+static inline const char *xend_role_name(int role)
+{
+    static const char *const names[XEND_ROLE_COUNT] = {"admin", "operator", "viewer"};
+    return role >= 0 && role < XEND_ROLE_COUNT ? names[role] : "?";
+}
+
 struct xend_route {
     size_t size;       /* XEND_ROUTE_INIT */
     uint32_t methods;  /* enum xend_http_method bits */
@@ -57,6 +77,10 @@ struct xend_route {
     void *arg;
     uint32_t flags;    /* enum xend_route_flag bits; unknown bits are refused */
     const char *doc;   /* one line for the HTML index, may be NULL */
+    /* 1.4: the least role that may call it (enum xend_role); a caller below gets 403
+     * before the handler runs. Unset (0) = XEND_ROLE_ADMIN. A GET route of role VIEWER
+     * must change nothing. */
+    uint32_t role;
 };
 
 #define XEND_ROUTE_INIT .size = sizeof(struct xend_route)
@@ -104,6 +128,16 @@ struct xend_host_http {
     void (*defer)(struct xend_request *req);
     /* Send a deferred request's reply: rc 0 sends what reply_take set, rc < 0 the error. */
     void (*complete)(struct xend_request *req, int rc);
+
+    /*
+     * 1.4 (check XEND_HAS_MEMBER(http, caller_role)): the role (enum xend_role) of req's
+     * caller, for limits finer than the route's role (a device script, a host path). With
+     * req NULL: of the caller on whose behalf xend acts right now, for code that has no
+     * request at hand (a device class's parse during a create, a restore); XEND_ROLE_ADMIN
+     * when xend acts on its own (start, a domain's restart, a migration from a trusted
+     * peer). A 1.3 core has no roles: treat every caller as an admin there.
+     */
+    int (*caller_role)(struct xend_request *req);
 };
 
 #ifdef __cplusplus

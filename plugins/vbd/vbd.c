@@ -61,7 +61,8 @@ static struct {
     struct xend_plugin *self;
     const struct xend_host *host;
     struct devscript ds;
-    struct vbd_allow allow; /* vbd-allow: which unames may be writable */
+    struct vbd_allow allow;    /* vbd-allow: which unames may be writable */
+    struct vbd_allow allow_op; /* vbd-allow-operator: and for a caller below admin */
 } vbd_g;
 
 #define H (vbd_g.host)
@@ -426,6 +427,15 @@ static int vbd_parse(void *ctx, struct xend_domain *dom, const struct xend_sxp *
     if (rc == 0 && c.writable) {
         char *phy = strcmp(c.type, "phy") == 0 ? vbd_phy_path(c.params) : NULL;
         rc = vbd_allow_check(&vbd_g.allow, c.uname, c.type, c.params, phy, err);
+        /* A caller below admin (the role xend acts for: the request's) is held to its own
+         * patterns as well. */
+        int role = devscript_caller_role(&vbd_g.ds);
+        if (rc == 0 && role != XEND_ROLE_ADMIN) {
+            rc = vbd_allow_check(&vbd_g.allow_op, c.uname, c.type, c.params, phy, err);
+            if (rc < 0)
+                vbd_log(XEND_LOG_INFO, "vbd refused", "uname=%s role=%s reason=vbd-allow-operator",
+                        c.uname, xend_role_name(role));
+        }
         free(phy);
     }
     if (rc == 0 && strcmp(c.type, "phy") != 0) {
@@ -770,11 +780,13 @@ static void vbd_fini(struct xend_plugin *self)
 {
     (void)self;
     vbd_allow_free(&vbd_g.allow);
+    vbd_allow_free(&vbd_g.allow_op);
 }
 
 static int vbd_init(struct xend_plugin *self, const struct xend_host *host)
 {
     vbd_allow_free(&vbd_g.allow); /* a test may init twice without fini */
+    vbd_allow_free(&vbd_g.allow_op);
     memset(&vbd_g, 0, sizeof(vbd_g));
     vbd_g.self = self;
     vbd_g.host = host;
@@ -790,11 +802,18 @@ static int vbd_init(struct xend_plugin *self, const struct xend_host *host)
     if (rc == 0)
         rc = host->config->get_str(self, "vbd-allow", NULL, &allow, &err);
     if (rc == 0)
-        rc = vbd_allow_setup(&vbd_g.allow, allow);
+        rc = vbd_allow_setup(&vbd_g.allow, "vbd-allow", allow);
+    const char *allow_op = NULL;
+    if (rc == 0)
+        rc = host->config->get_str(self, "vbd-allow-operator", NULL, &allow_op, &err);
+    /* Unset: no writable uname for an operator (an empty list, not the deny list). */
+    if (rc == 0)
+        rc = vbd_allow_setup(&vbd_g.allow_op, "vbd-allow-operator", allow_op ? allow_op : "");
     if (rc == 0)
         rc = host->device->class_add(self, &vbd_ops, NULL);
     if (rc < 0) {
         vbd_allow_free(&vbd_g.allow);
+        vbd_allow_free(&vbd_g.allow_op);
         host->plugin_err_set(self, "%s", err.code ? xend_err_msg(&err) : xend_strerror(rc));
     }
     return rc;

@@ -23,9 +23,10 @@ static void *vbd_allow_xalloc(void *p)
     return p;
 }
 
-int vbd_allow_setup(struct vbd_allow *a, const char *setting)
+int vbd_allow_setup(struct vbd_allow *a, const char *key, const char *setting)
 {
     memset(a, 0, sizeof(*a));
+    a->key = key;
     if (setting == NULL)
         return 0;
     a->set = true;
@@ -130,8 +131,8 @@ int vbd_allow_check(const struct vbd_allow *a, const char *uname, const char *ty
             ok = fnmatch(a->patterns[i], subject, FNM_PATHNAME) == 0;
         if (!ok)
             rc = xend_err_set(err, XEND_EPERM,
-                              "vbd: writable uname %s refused: %s matches no vbd-allow pattern",
-                              uname, subject);
+                              "vbd: writable uname %s refused: %s matches no %s pattern", uname,
+                              subject, a->key ? a->key : "vbd-allow");
     }
     free(subject);
     return rc;

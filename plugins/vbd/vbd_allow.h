@@ -6,6 +6,9 @@
  * /bin, /sbin, /lib*, /proc, /sys, and the block device holding / (and its whole disk).
  * Read-only unames are not checked.
  *
+ * The same patterns, under `vbd-allow-operator`, say which unames a caller below admin may
+ * use writable, on top of the rule above; unset, none (vbd.c reads it as an empty list).
+ *
  * Part of the vbd plugin (hidden visibility); no global state; loop thread only.
  */
 #ifndef XEND_PLUGIN_VBD_ALLOW_H
@@ -17,14 +20,15 @@
 #include <xend/abi.h>
 
 struct vbd_allow {
-    bool set;        /* vbd-allow was given (even empty: then nothing is writable) */
+    const char *key; /* the setting, for messages: "vbd-allow", "vbd-allow-operator" */
+    bool set;        /* the setting was given (even empty: then nothing is writable) */
     char **patterns; /* owned, with each string (libc free through vbd_allow_free) */
     size_t n;
 };
 
-/* Parse the setting (NULL = absent) into *a. Returns 0 (it cannot fail but for OOM, which
- * aborts). */
-int vbd_allow_setup(struct vbd_allow *a, const char *setting);
+/* Parse the setting `key` (a static string; its value setting, NULL = absent) into *a.
+ * Returns 0 (it cannot fail but for OOM, which aborts). */
+int vbd_allow_setup(struct vbd_allow *a, const char *key, const char *setting);
 void vbd_allow_free(struct vbd_allow *a);
 
 /*

@@ -80,9 +80,23 @@ static bool devscript_inside(const char *path, const char *root)
     return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
+int devscript_caller_role(const struct devscript *ds)
+{
+    const struct xend_host_http *http = ds->host->http;
+    if (!XEND_HAS_MEMBER(http, caller_role) || http->caller_role == NULL)
+        return XEND_ROLE_ADMIN; /* a core before roles: everyone it admits is an admin */
+    return http->caller_role(NULL);
+}
+
 int devscript_confine(const struct devscript *ds, const char *name, struct xend_err *err)
 {
     const char *dir = ds->host->config->dir("script");
+    int role = devscript_caller_role(ds);
+    if (role != XEND_ROLE_ADMIN)
+        return xend_err_set(err, XEND_EPERM,
+                            "%s: script %s refused: role %s may not name a device script; "
+                            "the default script runs (docs/security.md)",
+                            ds->who, name, xend_role_name(role));
     if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
         return xend_err_set(err, XEND_EINVAL, "%s: invalid script: '%s'", ds->who, name);
     if (name[0] != '/') {

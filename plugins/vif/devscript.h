@@ -60,9 +60,17 @@ char *devscript_path(const struct devscript *ds, const char *name);
  * Anything else (a relative path with '/', "." or "..", a path resolving outside, a path
  * that does not resolve) is refused, so that a request can never make xend run an
  * arbitrary program as root. Scripts named by xend's own config are not subject to it.
+ * A caller below admin (devscript_caller_role) may name no script at all.
  * Returns 0, or -XEND_EPERM (-XEND_EINVAL for a malformed name) with err set.
  */
 int devscript_confine(const struct devscript *ds, const char *name, struct xend_err *err);
+
+/*
+ * The role (enum xend_role) of the caller xend acts for now (http->caller_role(NULL)):
+ * devscript_confine refuses any script to a caller below admin, and a class may limit
+ * more (vbd's unames). XEND_ROLE_ADMIN on a core without roles (before ABI 1.4).
+ */
+int devscript_caller_role(const struct devscript *ds);
 
 /*
  * Check that script `name` exists and is executable, so that a config naming a missing

@@ -534,15 +534,16 @@ static int vnet_route_delete(struct xend_request *req, void *arg)
 
 static const struct xend_route vnet_routes[] = {
     {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/vnet", .op = NULL,
-     .fn = vnet_route_list, .doc = "virtual networks"},
+     .fn = vnet_route_list, .doc = "virtual networks", .role = XEND_ROLE_VIEWER},
     {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/vnet", .op = "create",
      .fn = vnet_route_create,
      .doc = "create a vnet from (vnet (id ID) [(bridge B)] [(vnetif IF)] "
-            "[(security none|auth|conf)]). params: config:file"},
+            "[(security none|auth|conf)]). params: config:file",
+     .role = XEND_ROLE_ADMIN /* the host's network, and a script run */},
     {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/vnet/{id}", .op = NULL,
-     .fn = vnet_route_get, .doc = "a vnet's config"},
+     .fn = vnet_route_get, .doc = "a vnet's config", .role = XEND_ROLE_VIEWER},
     {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/vnet/{id}", .op = "delete",
-     .fn = vnet_route_delete, .doc = "delete this vnet"},
+     .fn = vnet_route_delete, .doc = "delete this vnet", .role = XEND_ROLE_ADMIN},
 };
 
 /* ---- xend start: the stored vnets ---- */

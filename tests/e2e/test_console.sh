@@ -104,10 +104,14 @@ exec 3>&-
 expect_eq "the console listens again" listening "$(console_field "$port" status)"
 exec 3<>"/dev/tcp/127.0.0.1/$port"
 wait_until 5 sh -c "curl -s http://127.0.0.1:$XEND_PORT/xend/console/$port | grep -q connected"
-xget "/xend/console/$port?op=disconnect" >/dev/null
-expect_eq "GET op=disconnect (the manual's form) is accepted" 200 "$(http_status)"
+allow=$(curl -s -D - -o /dev/null "http://127.0.0.1:$XEND_PORT/xend/console/$port?op=disconnect")
+expect_match "GET op=disconnect (the manual's form) is 405: a GET never changes state" \
+    '^HTTP/1.1 405' "$allow"
+expect_match "and names the method that does it" $'Allow: POST\r' "$allow"
+expect_eq "the client is still connected" connected "$(console_field "$port" status)"
+xpost "/xend/console/$port" op=disconnect >/dev/null
 cclient fd:3 10 "" "" >/dev/null
-expect_eq "and drops the client too" 0 $?
+expect_eq "the POST drops it" 0 $?
 exec 3>&-
 # The event port's (console.disconnect (id N)) drops the client too, and the port shows the
 # console events.

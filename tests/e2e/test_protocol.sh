@@ -336,7 +336,7 @@ POST /xend/domain/vm-@F@|op=pincpu|200|err|Missing parameter: cpu|
 POST /xend/domain/vm-@F@|op=maxmem_set^memory=32|200|page|^0$|
 POST /xend/domain/vm-@F@|op=maxmem_set^memory=x|200|err|invalid literal|
 POST /xend/domain/vm-@F@|op=mem_target_set^target=16|200|page|^0$|
-GET /xend/domain/vm-@F@|op=mem_target_set^target=16|200|page|^0$|
+GET /xend/domain/vm-@F@|op=mem_target_set^target=16|405|e405|^Method not allowed: op mem_target_set takes POST$|
 POST /xend/domain/vm-@F@|op=mem_target_set|200|err|Missing parameter: target|
 POST /xend/domain/vm-@F@|op=cpu_bvt_set^mcuadv=10^warpback=0^warpvalue=0^warpl=2000^warpu=1000|200|page|^0$|
 POST /xend/domain/vm-@F@|op=cpu_bvt_set^mcuadv=10|200|err|Missing parameter|
@@ -371,7 +371,7 @@ POST /xend/domain|op=create^config=@SD@|201|page|\(name sd-@F@\)|
 POST /xend/domain/sd-@F@|op=unpause|200|page|^0$|
 POST /xend/domain/sd-@F@|op=shutdown^reason=poweroff|202|page|^0$|
 POST /xend/console/@PORT@|op=disconnect|200|page||
-GET /xend/console/@PORT@|op=disconnect|200|page||
+GET /xend/console/@PORT@|op=disconnect|405|e405|^Method not allowed: op disconnect takes POST$|
 POST /xend/console/1|op=disconnect|404|nf|invalid console:1|
 POST /xend/vnet|op=create^config=(vnet (id 20@N@) (security auth))|201|page|^\(vnet \(id 20@N@\) \(bridge vnet20@N@\) \(vnetif vnetif20@N@\) \(security auth\)\)$|
 POST /xend/vnet|op=create^config=(vnet (id 20@N@))|200|err|vnet 20@N@ already exists|

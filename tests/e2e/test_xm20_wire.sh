@@ -594,7 +594,9 @@ got "xm maxmem: memory=64&op=maxmem_set" value
 post_form /xend/domain/wire1 target 24 op mem_target_set
 got "xm balloon: target=24&op=mem_target_set" value
 http_get /xend/domain/wire1 "target=24&op=mem_target_set"
-got "mem_target_set via GET (2.0 accepted it)" any
+got "mem_target_set via GET: refused, the 2.0 client POSTs it (a GET never changes state)" \
+    'error:^Method not allowed: op mem_target_set takes POST$'
+expect_eq "mem_target_set via GET: 405" 405 "$R_STATUS"
 post_form /xend/domain/wire1 warpback 1 warpvalue 0 warpu 1000 warpl 2000 mcuadv 10 op cpu_bvt_set
 got "xm bvt: warpback&warpvalue&warpu&warpl&mcuadv&op=cpu_bvt_set" value
 post_form /xend/domain/wire1 xtratime 1 latency 10000000 slice 10000000 period 20000000 op cpu_atropos_set

@@ -159,6 +159,7 @@ static struct {
     } subs[32];
     size_t nsubs;
     char access_refusal[256]; /* non-empty: access->peer_check refuses with it */
+    int caller_role;          /* what http->caller_role answers (enum xend_role) */
     size_t access_checks;
 } F;
 
@@ -448,6 +449,12 @@ static void req_complete(struct xend_request *req, int rc)
     req_finish(req, rc);
 }
 
+static int req_caller_role(struct xend_request *req)
+{
+    (void)req;
+    return F.caller_role;
+}
+
 static const struct xend_host_http http_table = {
     .size = sizeof(http_table),
     .route_add = route_add,
@@ -466,6 +473,7 @@ static const struct xend_host_http http_table = {
     .reply_header = req_reply_header,
     .defer = req_defer,
     .complete = req_complete,
+    .caller_role = req_caller_role,
 };
 
 const struct xend_route *fake_host_route(const char *method, const char *path, const char *op)
@@ -1355,6 +1363,11 @@ static const struct xend_host_access access_table = {
 void fake_host_access_refuse(const char *msg)
 {
     snprintf(F.access_refusal, sizeof(F.access_refusal), "%s", msg ? msg : "");
+}
+
+void fake_host_caller_role_set(int role)
+{
+    F.caller_role = role;
 }
 
 size_t fake_host_access_checks(void)

@@ -71,6 +71,8 @@ const struct xend_route *fake_host_route(const char *method, const char *path, c
 void fake_host_access_refuse(const char *msg);
 /* How many times a plugin asked. */
 size_t fake_host_access_checks(void);
+/* What http->caller_role answers, for a request or none (enum xend_role; admin at start). */
+void fake_host_caller_role_set(int role);
 
 /* ---- HTTP requests ---- */
 struct fake_reply {

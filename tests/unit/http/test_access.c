@@ -258,7 +258,7 @@ static void test_admin_group_admits_and_others_are_told_how(void **state)
     /* nobody's own group is nogroup on Debian: membership by primary group. */
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    assert_int_equal(xend_http_access_peer(sv[0], &who, &err), 0); /* root */
+    assert_int_equal(xend_http_access_peer(sv[0], &who, XEND_ROLE_ADMIN, &err), 0); /* root */
     close(sv[0]);
     close(sv[1]);
 
@@ -285,7 +285,7 @@ static void test_admin_group_admits_and_others_are_told_how(void **state)
         int a = accept(l, NULL, NULL);
         memset(&who, 0, sizeof(who));
         xend_err_clear(&err);
-        int rc = xend_http_access_peer(a, &who, &err);
+        int rc = xend_http_access_peer(a, &who, XEND_ROLE_VIEWER, &err);
         close(a);
         waitpid(pid, NULL, 0);
         if (round == 0) {

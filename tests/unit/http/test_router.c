@@ -194,8 +194,13 @@ static void test_get_with_op_dispatches_on_op(void **state)
 {
     (void)state;
     struct xend_request *req = run_req("GET", "/xend/console/9601", "op=disconnect", NULL, NULL);
-    /* disconnect is registered for POST only: a GET with that op is not implemented. */
-    assert_int_equal(cap.status, 501);
+    /* disconnect is registered for POST only: a GET of it is refused, and told the method
+     * that serves it (GET never changes state). */
+    assert_int_equal(cap.status, 405);
+    assert_non_null(strstr(cap.reason, "op disconnect takes POST"));
+    xend_http_request_free(req);
+    req = run_req("GET", "/xend/console/9601", "op=nosuch", NULL, NULL);
+    assert_int_equal(cap.status, 501); /* an op nobody serves stays 2.0's 501 */
     xend_http_request_free(req);
 }
 

@@ -597,14 +597,13 @@ static void test_disconnect_route_drops_the_client_and_keeps_listening(void **st
     close(fd);
     assert_int_equal(fake_host_event_count("xend.console.disconnect"), 1);
 
-    /* GET op=disconnect, as the manual lists it, does the same. */
-    fd = attach_client(base + 1);
-    assert_int_equal(
-        fake_host_request("GET", "/xend/console/{id}", "disconnect", NULL, caps, NULL, &rep), 0);
-    fake_reply_free(&rep);
-    assert_true(read_eof(fd));
-    close(fd);
-    assert_int_equal(fake_host_event_count("xend.console.disconnect"), 2);
+    /* GET op=disconnect, as the manual lists it, is no route: a GET never changes state
+     * (the 2.0 client POSTs it), and the route needs an operator. */
+    assert_null(fake_host_route("GET", "/xend/console/{id}", "disconnect"));
+    const struct xend_route *r = fake_host_route("POST", "/xend/console/{id}", "disconnect");
+    assert_non_null(r);
+    assert_int_equal(r->role, XEND_ROLE_OPERATOR);
+    assert_int_equal(fake_host_route("GET", "/xend/console", NULL)->role, XEND_ROLE_VIEWER);
 }
 
 static void test_unknown_console_is_404_invalid_console(void **state)
