@@ -25,6 +25,9 @@
 #ifdef XEND_HAVE_BACKEND_SIMULATED
 #include "abi_layout_1_4.h"
 #endif
+#ifdef XEND_HAVE_ROUTE_ROLES
+#include "abi_layout_1_5.h"
+#endif
 
 int main(void)
 {

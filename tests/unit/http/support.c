@@ -41,6 +41,8 @@ static void fake_send(struct xend_request *req, const struct xend_http_response 
     for (size_t i = 0; i < r->nheaders; i++)
         if (strcmp(r->headers[i].name, "Location") == 0)
             snprintf(cap.location, sizeof(cap.location), "%s", r->headers[i].value);
+        else if (strcmp(r->headers[i].name, "Allow") == 0)
+            snprintf(cap.allow, sizeof(cap.allow), "%s", r->headers[i].value);
     free(r->body_owned);
 }
 

@@ -27,6 +27,7 @@ struct captured {
     char ctype[128];
     struct xend_buf body;
     char location[256];
+    char allow[64];
     bool stream_head, stream_ended;
     struct xend_buf stream;
 };

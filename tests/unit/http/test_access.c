@@ -266,11 +266,18 @@ static void test_admin_group_admits_and_others_are_told_how(void **state)
     struct sockaddr_storage ss;
     socklen_t sl;
     int l = listen_on(AF_INET, "127.0.0.1", true, &ss, &sl);
-    for (int round = 0; round < 2; round++) {
-        if (round == 1) {
-            struct xend_http_access_options o = {.admin_group = "nogroup"};
+    /* Rounds: no group; nogroup as admin-group, as operator-group, as viewer-group (asked
+     * for an operator, as the console ports do). */
+    for (int round = 0; round < 4; round++) {
+        struct xend_http_access_options o = {0};
+        if (round == 1)
+            o.admin_group = "nogroup";
+        if (round == 2)
+            o.operator_group = "nogroup";
+        if (round == 3)
+            o.viewer_group = "nogroup";
+        if (round > 0)
             assert_int_equal(xend_http_access_configure(&o, &err), 0);
-        }
         pid_t pid = fork();
         if (pid == 0) {
             if (setuid(65534) != 0)
@@ -285,7 +292,8 @@ static void test_admin_group_admits_and_others_are_told_how(void **state)
         int a = accept(l, NULL, NULL);
         memset(&who, 0, sizeof(who));
         xend_err_clear(&err);
-        int rc = xend_http_access_peer(a, &who, XEND_ROLE_VIEWER, &err);
+        int rc = xend_http_access_peer(a, &who, round == 3 ? XEND_ROLE_OPERATOR : XEND_ROLE_VIEWER,
+                                       &err);
         close(a);
         waitpid(pid, NULL, 0);
         if (round == 0) {
@@ -293,11 +301,22 @@ static void test_admin_group_admits_and_others_are_told_how(void **state)
             assert_int_equal(who.verdict, XEND_HTTP_NOT_ADMIN);
             assert_non_null(strstr(err.msg, "uid 65534, by sock_diag"));
             assert_non_null(strstr(err.msg, "admin-group"));
-        } else {
+        } else if (round < 3) {
             assert_int_equal(rc, 0);
             assert_int_equal(who.verdict, XEND_HTTP_ADMITTED);
+            assert_int_equal(who.role, round == 1 ? XEND_ROLE_ADMIN : XEND_ROLE_OPERATOR);
+        } else {
+            assert_int_equal(rc, -XEND_EPERM);
+            assert_int_equal(who.verdict, XEND_HTTP_ADMITTED);
+            assert_int_equal(who.role, XEND_ROLE_VIEWER);
+            assert_non_null(strstr(err.msg, "has role viewer; this needs role operator"));
         }
     }
+    /* A group that does not exist stops xend, named with its setting. */
+    struct xend_http_access_options nosuch = {.operator_group = "no-such-group-xend"};
+    xend_err_clear(&err);
+    assert_int_equal(xend_http_access_configure(&nosuch, &err), -XEND_EINVAL);
+    assert_string_equal(err.msg, "operator-group 'no-such-group-xend': no such group");
     close(l);
     struct xend_http_access_options bad = {.admin_group = "no-such-group-here"};
     xend_err_clear(&err);

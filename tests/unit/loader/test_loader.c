@@ -141,8 +141,9 @@ static void cap_end(struct xend_request *req)
 static const struct xend_http_transport capture = {
     .send = cap_send, .stream_head = cap_head, .stream_chunk = cap_chunk, .stream_end = cap_end};
 
-/* GET path as the xm client would; returns the status, the body in reply.body. */
-static int get(const char *path)
+/* GET path as the xm client would, as a caller of `role`; returns the status, the body in
+ * reply.body. */
+static int get_as(const char *path, int role)
 {
     memset(&reply, 0, sizeof(reply));
     /* From root, as the kernel would tell over a unix socket (http/access.h). */
@@ -150,6 +151,7 @@ static int get(const char *path)
         .peer = {.via = XEND_PEER_PEERCRED, .has_uid = true, .uid = 0, .user = "root"},
         .verdict = XEND_HTTP_ADMITTED,
     };
+    root.role = (uint8_t)role;
     struct xend_http_request_init init = {
         .method = XEND_HTTP_GET,
         .method_name = "GET",
@@ -163,6 +165,11 @@ static int get(const char *path)
     xend_http_request_run(req, "", 0);
     xend_http_request_free(req);
     return reply.status;
+}
+
+static int get(const char *path)
+{
+    return get_as(path, XEND_ROLE_ADMIN);
 }
 
 /* ---- fixtures ---- */
@@ -651,6 +658,9 @@ static void a_plugin_built_on_the_frozen_1_0_headers_loads_and_works(void **stat
     xend_domain_free(dom);
     assert_int_equal(get("/xend/test/abi_1_0"), 200);
     assert_string_equal(reply.body, "(abi_1_0 (create vm10 normal))");
+    /* Its route is shorter than 1.4's: it has no role, so it needs admin. */
+    assert_int_equal(get_as("/xend/test/abi_1_0", XEND_ROLE_OPERATOR), 403);
+    assert_int_equal(get_as("/xend/test/abi_1_0", XEND_ROLE_VIEWER), 403);
     /* Its 1.0 backend table is shorter than ours: the 1.1 ops read as not supported. */
     assert_int_equal(xend_hv_open("abi10", &err), 0);
     const struct xend_backend_ops *ops = xend_hv(NULL);

@@ -340,6 +340,49 @@ static void test_vbd_allow_patterns_decide_writable_unames(void **state)
 
 /* ---- sharing ---- */
 
+static void test_an_operator_writes_only_what_vbd_allow_operator_allows(void **state)
+{
+    (void)state;
+    /* Unset: no writable uname for an operator, any for an admin (the deny list aside). */
+    init_plugin();
+    struct xend_err err = {0};
+    fake_host_caller_role_set(XEND_ROLE_OPERATOR);
+    assert_int_equal(parse_fmt("(vbd (uname file:%s) (dev sda1) (mode w))", img, &err),
+                     -XEND_EPERM);
+    assert_non_null(strstr(err.msg, "matches no vbd-allow-operator pattern"));
+    xend_err_clear(&err);
+    assert_int_equal(parse_fmt("(vbd (uname file:%s) (dev sda1) (mode r))", img, &err), 0);
+    fake_host_caller_role_set(XEND_ROLE_ADMIN);
+    assert_int_equal(parse_fmt("(vbd (uname file:%s) (dev sda1) (mode w))", img, &err), 0);
+}
+
+static void test_vbd_allow_operator_patterns_open_writable_unames_to_operators(void **state)
+{
+    (void)state;
+    char pat[256], other[200];
+    snprintf(pat, sizeof(pat), "file:%s/*.img", script_dir);
+    snprintf(other, sizeof(other), "%s/other.dat", script_dir);
+    FILE *f = fopen(other, "w");
+    assert_non_null(f);
+    fclose(f);
+    fake_host_config_set("vbd-allow-operator", pat);
+    init_plugin();
+    struct xend_err err = {0};
+    fake_host_caller_role_set(XEND_ROLE_OPERATOR);
+    assert_int_equal(parse_fmt("(vbd (uname file:%s) (dev sda1) (mode w))", img, &err), 0);
+    assert_int_equal(parse_fmt("(vbd (uname file:%s) (dev sda1) (mode w))", other, &err),
+                     -XEND_EPERM);
+    assert_non_null(strstr(err.msg, "matches no vbd-allow-operator pattern"));
+    /* The host's own system stays refused whatever the operator patterns say. */
+    xend_err_clear(&err);
+    assert_int_equal(parse(NULL, "(vbd (uname file:/etc/passwd) (dev sda1) (mode w))", &err),
+                     -XEND_EPERM);
+    assert_non_null(strstr(err.msg, "part of the host's system"));
+    fake_host_caller_role_set(XEND_ROLE_ADMIN);
+    assert_int_equal(parse_fmt("(vbd (uname file:%s) (dev sda1) (mode w))", other, &err), 0);
+    unlink(other);
+}
+
 static void test_writable_segment_cannot_be_shared(void **state)
 {
     (void)state;
@@ -580,6 +623,8 @@ int main(void)
         T(test_writable_system_files_are_refused_without_vbd_allow),
         T(test_the_disk_holding_root_is_refused_writable),
         T(test_vbd_allow_patterns_decide_writable_unames),
+        T(test_an_operator_writes_only_what_vbd_allow_operator_allows),
+        T(test_vbd_allow_operator_patterns_open_writable_unames_to_operators),
         T(test_writable_segment_cannot_be_shared),
         T(test_read_only_segment_is_shared_read_only_only),
         T(test_file_segments_are_shared_by_identity_not_name),

@@ -345,6 +345,22 @@ static void test_bad_bridge_ip_vifname_and_missing_script_are_refused(void **sta
         parse(NULL, "(vif (ip 10.0.0.1/24) (ip fe80::1/64) (vifname web0))", NULL, &err), 0);
 }
 
+static void test_an_operator_may_name_no_script(void **state)
+{
+    (void)state;
+    init_plugin();
+    struct xend_err err = {0};
+    fake_host_caller_role_set(XEND_ROLE_OPERATOR);
+    /* Even one of script-dir: only the default (vif-script) runs for an operator. */
+    assert_int_equal(parse(NULL, "(vif (script fail))", NULL, &err), -XEND_EPERM);
+    assert_string_equal(err.msg, "vif: script fail refused: role operator may not name a device "
+                                 "script; the default script runs (docs/security.md)");
+    xend_err_clear(&err);
+    assert_int_equal(parse(NULL, "(vif (vifname web0))", NULL, &err), 0);
+    fake_host_caller_role_set(XEND_ROLE_ADMIN);
+    assert_int_equal(parse(NULL, "(vif (script fail))", NULL, &err), 0);
+}
+
 static void test_a_device_may_only_name_scripts_in_script_dir(void **state)
 {
     (void)state;
@@ -824,6 +840,7 @@ int main(void)
         T(test_same_mac_twice_in_one_new_config_is_refused_at_parse),
         T(test_unknown_backend_domain_is_refused),
         T(test_bad_bridge_ip_vifname_and_missing_script_are_refused),
+        T(test_an_operator_may_name_no_script),
         T(test_a_device_may_only_name_scripts_in_script_dir),
         T(test_attach_asks_backend_then_runs_up_with_exact_argv),
         T(test_attach_uses_config_defaults_for_bridge_and_script),
