@@ -177,8 +177,7 @@ int xend_node_http_register(const struct xend_node_options *opts)
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/node/log", .fn = node_log,
          .doc = "the xend log", .role = XEND_ROLE_ADMIN},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/node/plugins",
-         .fn = node_plugins, .doc = "loaded plugins and schedulers",
-         .role = XEND_ROLE_VIEWER},
+         .fn = node_plugins, .doc = "loaded plugins and schedulers", .role = XEND_ROLE_VIEWER},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/device", .fn = empty_dir,
          .role = XEND_ROLE_VIEWER},
     };

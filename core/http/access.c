@@ -78,8 +78,8 @@ int xend_http_access_configure(const struct xend_http_access_options *o, struct 
         char buf[16384];
         int rc = getgrnam_r(names[r], &gr, buf, sizeof(buf), &res);
         if (rc != 0 || res == NULL)
-            return xend_err_set(err, XEND_EINVAL, "%s-group '%s': no such group",
-                                xend_role_name(r), names[r]);
+            return xend_err_set(err, XEND_EINVAL, "%s-group '%s': no such group", xend_role_name(r),
+                                names[r]);
         gids[r] = res->gr_gid;
     }
     xend_http_access_reset();
@@ -212,7 +212,9 @@ static void refusal(struct xend_http_who *w, const char *peer, char *msg, size_t
                 continue;
             k++;
             n += (size_t)snprintf(groups + n, sizeof(groups) - n, "%s'%s' (%s)",
-                                  k == 1 ? "" : (size_t)k == count ? " or " : ", ",
+                                  k == 1               ? ""
+                                  : (size_t)k == count ? " or "
+                                                       : ", ",
                                   acc.group[r].name, xend_role_name(r));
         }
         if (count == 1 && acc.group[XEND_ROLE_ADMIN].set)
@@ -517,8 +519,7 @@ void xend_http_access_audit(const struct xend_request *req, int status)
         snprintf(result, sizeof(result), "%d", status);
     xend_log_notice("audit",
                     "uid=%s user=%s via=%s peer=%s method=%s path=%s op=%s status=%s role=%s", uid,
-                    user, xend_peer_via_name(p->via), req->peer, req->method_name, path, op,
-                    result,
+                    user, xend_peer_via_name(p->via), req->peer, req->method_name, path, op, result,
                     req->who.verdict == XEND_HTTP_ADMITTED ? xend_role_name(req->who.role) : "-");
 }
 

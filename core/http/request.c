@@ -858,8 +858,8 @@ static int root_get(struct xend_request *req, void *arg)
 int xend_http_register_core_routes(void)
 {
     static const struct xend_route root = {
-        XEND_ROUTE_INIT,        .methods = XEND_HTTP_GET, .path = "/xend", .fn = root_get,
-        .doc = "the xend resource tree", .role = XEND_ROLE_VIEWER,
+        XEND_ROUTE_INIT, .methods = XEND_HTTP_GET,        .path = "/xend",
+        .fn = root_get,  .doc = "the xend resource tree", .role = XEND_ROLE_VIEWER,
     };
     return xend_http_route_add(NULL, &root);
 }

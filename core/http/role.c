@@ -31,8 +31,7 @@ void xend_role_refusal(int caller, int needed, const char *what, const char *pat
     if (needed < 0 || needed >= XEND_ROLE_COUNT)
         needed = XEND_ROLE_ADMIN;
     snprintf(msg, len, "Permission denied: role %s may not %s on %s; needs role %s",
-             xend_role_name(caller), what ? what : "?", path ? path : "/",
-             xend_role_name(needed));
+             xend_role_name(caller), what ? what : "?", path ? path : "/", xend_role_name(needed));
 }
 
 static int acting = XEND_ROLE_ADMIN;

@@ -82,8 +82,8 @@ static const struct xend_route console_routes[] = {
      .fn = console_route_get, .doc = "a console (by TCP port)", .role = XEND_ROLE_VIEWER},
     /* POST only (the 2.0 client POSTs it; the manual's GET is refused, 405): a GET never
      * changes state. */
-    {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/console/{id}",
-     .op = "disconnect", .fn = console_route_disconnect, .doc = "drop the TCP client of a console",
+    {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/console/{id}", .op = "disconnect",
+     .fn = console_route_disconnect, .doc = "drop the TCP client of a console",
      .role = XEND_ROLE_OPERATOR},
 };
 

@@ -79,6 +79,12 @@ xend_start "$BASE_CONF
 save-dir = \"$T/saves\";" || { not_ok "xend starts with save-dir"; finish; }
 ok "xend starts with operator-group, viewer-group, save-dir and vbd-allow-operator"
 
+# ---- anyone else ----
+as nobody "$URL/xend/domain"
+expect_eq "a user in no group is still refused" 403 "$ST"
+expect_match "and told which groups give which role" \
+    "user nobody .* is neither root nor in group '$OPG' \\(operator\\) or '$VWG' \\(viewer\\)" "$BODY"
+
 # ---- viewer ----
 as "$VWU" "$URL/xend/domain"
 expect_eq "a viewer lists the domains" 200 "$ST"

@@ -59,9 +59,8 @@ static void test_the_role_table(void **state)
     char msg[200];
     xend_role_refusal(XEND_ROLE_VIEWER, XEND_ROLE_OPERATOR, "destroy", "/xend/domain/vm1", msg,
                       sizeof(msg));
-    assert_string_equal(msg,
-                        "Permission denied: role viewer may not destroy on /xend/domain/vm1; "
-                        "needs role operator");
+    assert_string_equal(msg, "Permission denied: role viewer may not destroy on /xend/domain/vm1; "
+                             "needs role operator");
     /* xend acting on its own is admin; a handler's caller is put back after it. */
     assert_int_equal(xend_role_acting(), XEND_ROLE_ADMIN);
     assert_int_equal(xend_role_act_as(XEND_ROLE_VIEWER), XEND_ROLE_ADMIN);
@@ -129,8 +128,7 @@ static int get(const char *path, const char *query)
 static int post(const char *path, const char *body)
 {
     capture_reset();
-    xend_http_request_free(
-        run_req("POST", path, NULL, "application/x-www-form-urlencoded", body));
+    xend_http_request_free(run_req("POST", path, NULL, "application/x-www-form-urlencoded", body));
     return cap.status;
 }
 
@@ -140,7 +138,7 @@ static void test_each_role_calls_what_its_role_reaches(void **state)
     const int viewer[] = {200, 403, 403, 403};
     const int operator[] = {200, 200, 403, 403};
     const int admin[] = {200, 200, 200, 200};
-    const int *want[] = {admin, operator, viewer};
+    const int *want[] = {admin, operator, viewer };
     for (int r = 0; r < XEND_ROLE_COUNT; r++) {
         test_who.role = (uint8_t)r;
         int got[] = {get("/xend/domain", NULL), post("/xend/domain/vm1", "op=destroy"),
@@ -156,8 +154,9 @@ static void test_a_refusal_names_both_roles_and_leaves_an_audit_line(void **stat
 {
     (void)state;
     test_who.role = XEND_ROLE_VIEWER;
-    struct xend_route r = {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/vm",
-                           .op = "destroy", .fn = h_ok, .role = XEND_ROLE_OPERATOR};
+    struct xend_route r = {XEND_ROUTE_INIT,    .methods = XEND_HTTP_POST,
+                           .path = "/xend/vm", .op = "destroy",
+                           .fn = h_ok,         .role = XEND_ROLE_OPERATOR};
     assert_int_equal(xend_http_route_add(NULL, &r), 0);
     assert_int_equal(post("/xend/vm", "op=destroy"), 403);
     assert_int_equal(calls, 0);
@@ -202,8 +201,9 @@ static void test_caller_role_is_the_requests_and_acting_during_the_handler(void 
 static void test_a_get_of_a_post_op_is_405_with_allow(void **state)
 {
     (void)state;
-    struct xend_route r = {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/thing",
-                           .op = "poke", .fn = h_ok, .role = XEND_ROLE_OPERATOR};
+    struct xend_route r = {
+        XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/thing", .op = "poke",
+        .fn = h_ok,      .role = XEND_ROLE_OPERATOR};
     assert_int_equal(xend_http_route_add(NULL, &r), 0);
     assert_int_equal(get("/xend/thing", "op=poke"), 405);
     assert_string_equal(cap.allow, "POST");
