@@ -394,9 +394,10 @@ struct op_find {
     bool found;
 };
 
-static void find_post_op(const char *op, const char *doc, void *arg)
+static void find_post_op(const char *op, const char *doc, int role, void *arg)
 {
     (void)doc;
+    (void)role;
     struct op_find *f = arg;
     if (strcmp(op, f->op) == 0)
         f->found = true;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "http/internal.h"
+#include "http/role.h"
 #include "sxp.h"
 
 static void esc(const char *s, struct xend_buf *out)
@@ -135,9 +136,11 @@ static void field(const char *tok, size_t n, struct xend_buf *out, bool *multipa
     xend_buf_free(&name);
 }
 
-static void form(const char *op, const char *doc, void *arg)
+static void form(const char *op, const char *doc, int role, void *arg)
 {
     struct forms *f = arg;
+    if (!xend_role_allows(f->req->who.role, role))
+        return; /* a form the caller could only get a 403 from */
     struct xend_buf fields = XEND_BUF_INIT, href = XEND_BUF_INIT;
     bool multipart = false;
     const char *params = doc ? strstr(doc, "params:") : NULL;

@@ -137,8 +137,8 @@ int xend_http_route_role(const struct xend_http_route *r);
 const char *xend_http_method_names(uint32_t methods);
 const char *xend_http_route_op(const struct xend_http_route *r);
 /* Call fn for every POST route with an op whose pattern matches the path segments (for
- * the HTML forms), in registration order. */
-typedef void xend_http_route_visit_fn(const char *op, const char *doc, void *arg);
+ * the HTML forms), in registration order, with the route's role. */
+typedef void xend_http_route_visit_fn(const char *op, const char *doc, int role, void *arg);
 void xend_http_routes_posts_for(char *const *segs, size_t nseg, xend_http_route_visit_fn *fn,
                                 void *arg);
 

@@ -471,5 +471,5 @@ void xend_http_routes_posts_for(char *const *segs, size_t nseg, xend_http_route_
         return;
     for (const struct xend_http_route *r = pat->routes; r != NULL; r = r->next)
         if ((r->methods & XEND_HTTP_POST) && r->op != NULL)
-            fn(r->op, r->doc, arg);
+            fn(r->op, r->doc, (int)r->role, arg);
 }

@@ -214,6 +214,28 @@ static void test_a_get_of_a_post_op_is_405_with_allow(void **state)
     assert_string_equal(cap.allow, "");
 }
 
+static void test_the_html_page_offers_only_the_forms_the_caller_may_use(void **state)
+{
+    (void)state;
+    struct xend_route r = {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain",
+                           .op = "create", .fn = h_ok, .doc = "create a domain. params: config",
+                           .role = XEND_ROLE_OPERATOR};
+    assert_int_equal(xend_http_route_add(NULL, &r), 0);
+    for (int role = 0; role < XEND_ROLE_COUNT; role++) {
+        test_who.role = (uint8_t)role;
+        capture_reset();
+        struct xend_request *req =
+            mkreq("GET", "/xend/domain", NULL, NULL, "Mozilla/5.0", "text/html");
+        xend_http_request_run(req, "", 0);
+        xend_http_request_free(req);
+        assert_int_equal(cap.status, 200);
+        bool has_form = strstr(xend_buf_str(&cap.body), "value=\"create\"") != NULL;
+        if (has_form != (role != XEND_ROLE_VIEWER))
+            fail_msg("role %s: create form %s", xend_role_name(role),
+                     has_form ? "shown" : "missing");
+    }
+}
+
 static void test_an_unknown_role_is_refused_at_registration(void **state)
 {
     (void)state;
@@ -238,6 +260,8 @@ int main(void)
             teardown_routes),
         cmocka_unit_test_setup_teardown(test_a_get_of_a_post_op_is_405_with_allow, setup_routes,
                                         teardown_routes),
+        cmocka_unit_test_setup_teardown(test_the_html_page_offers_only_the_forms_the_caller_may_use,
+                                        setup_routes, teardown_routes),
         cmocka_unit_test_setup_teardown(test_an_unknown_role_is_refused_at_registration,
                                         setup_routes, teardown_routes),
     };
