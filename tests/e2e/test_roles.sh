@@ -169,5 +169,17 @@ xpost /xend/domain/adm1 op=pincpu cpu=0 >/dev/null
 expect_eq "root pins a cpu" 200 "$(http_status)"
 out=$(xm list 2>&1)
 expect_match "xm as root works" 'adm1' "$out"
+
+# ---- a restore is judged as its caller: an image with root's script is not an operator's ----
+body=$(xpost /xend/domain/adm1 op=save "file=$T/saves/adm1.save")
+expect_eq "root saves a domain with its own script into save-dir" "200 0" "$(http_status) $body"
+rm -f "$T/custom-ran"
+post_as "$OPU" /xend/domain op=restore "file=$T/saves/adm1.save"
+expect_match "an operator's restore of it is refused for the script" \
+    'xend.err.*vif: script vif-custom refused: role operator may not name a device script' "$BODY"
+exists adm1 && not_ok "no domain was restored" || ok "no domain was restored"
+check "and the script did not run" test ! -e "$T/custom-ran"
+body=$(xpost /xend/domain op=restore "file=$T/saves/adm1.save")
+expect_eq "root restores it" 201 "$(http_status)"
 check "xm destroy as root works" xm destroy adm1
 finish
