@@ -179,7 +179,7 @@ int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *rout
         rc = xend_err_set(&err, XEND_EINVAL, "bad route op '%s'", route->op);
         goto fail;
     }
-    /* A route of a plugin built before 1.4 has no role: it needs admin. */
+    /* A route of a plugin built before 1.5 has no role: it needs admin. */
     uint32_t role = XEND_HAS_MEMBER(route, role) ? route->role : XEND_ROLE_ADMIN;
     if (role >= XEND_ROLE_COUNT) {
         rc = xend_err_set(&err, XEND_EINVAL, "unknown route role %u", role);

@@ -25,7 +25,7 @@ struct xend_host_access {
      * Whether the peer of the connected socket fd may use xend: 0, or -XEND_EPERM with
      * err holding a one-line reason meant for that peer ("Access denied: user nobody (uid
      * 65534, by sock_diag) is not root ..."). A local peer is identified by the kernel
-     * (SO_PEERCRED, or sock_diag over loopback TCP); since 1.4 it must have the role
+     * (SO_PEERCRED, or sock_diag over loopback TCP); since 1.5 it must have the role
      * operator at least (root, admin-group, operator-group: what a console needs; a
      * viewer is told "has role viewer; this needs role operator"); a peer on another
      * host only where the operator allowed plain remote access. Looks the peer up each

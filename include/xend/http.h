@@ -49,10 +49,10 @@ enum xend_route_flag {
 };
 
 /*
- * Roles (1.4, XEND_HAVE_ROUTE_ROLES), as XAPI's but kept to three, from the most to the
+ * Roles (1.5, XEND_HAVE_ROUTE_ROLES), as XAPI's but kept to three, from the most to the
  * least allowed: a caller of role R may call a route that needs R or any role below it
  * (docs/security.md has the table). ADMIN is 0 so that a route that sets no role, or a
- * route of a plugin built before 1.4 (whose struct is shorter), needs admin.
+ * route of a plugin built before 1.5 (whose struct is shorter), needs admin.
  */
 enum xend_role {
     XEND_ROLE_ADMIN = 0,    /* everything */
@@ -77,7 +77,7 @@ struct xend_route {
     void *arg;
     uint32_t flags;    /* enum xend_route_flag bits; unknown bits are refused */
     const char *doc;   /* one line for the HTML index, may be NULL */
-    /* 1.4: the least role that may call it (enum xend_role); a caller below gets 403
+    /* 1.5: the least role that may call it (enum xend_role); a caller below gets 403
      * before the handler runs. Unset (0) = XEND_ROLE_ADMIN. A GET route of role VIEWER
      * must change nothing. */
     uint32_t role;
@@ -130,12 +130,12 @@ struct xend_host_http {
     void (*complete)(struct xend_request *req, int rc);
 
     /*
-     * 1.4 (check XEND_HAS_MEMBER(http, caller_role)): the role (enum xend_role) of req's
+     * 1.5 (check XEND_HAS_MEMBER(http, caller_role)): the role (enum xend_role) of req's
      * caller, for limits finer than the route's role (a device script, a host path). With
      * req NULL: of the caller on whose behalf xend acts right now, for code that has no
      * request at hand (a device class's parse during a create, a restore); XEND_ROLE_ADMIN
      * when xend acts on its own (start, a domain's restart, a migration from a trusted
-     * peer). A 1.3 core has no roles: treat every caller as an admin there.
+     * peer). A 1.4 core has no roles: treat every caller as an admin there.
      */
     int (*caller_role)(struct xend_request *req);
 };

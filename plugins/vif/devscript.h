@@ -68,7 +68,7 @@ int devscript_confine(const struct devscript *ds, const char *name, struct xend_
 /*
  * The role (enum xend_role) of the caller xend acts for now (http->caller_role(NULL)):
  * devscript_confine refuses any script to a caller below admin, and a class may limit
- * more (vbd's unames). XEND_ROLE_ADMIN on a core without roles (before ABI 1.4).
+ * more (vbd's unames). XEND_ROLE_ADMIN on a core without roles (before ABI 1.5).
  */
 int devscript_caller_role(const struct devscript *ds);
 

@@ -2,7 +2,7 @@
  * Roles (core/http/role.c, and their use by router.c, request.c and access.c): the table
  * of who may call what, the refusal a caller below a route's role gets (403, its message,
  * its audit line), the role of a route that declares none or comes from a plugin built
- * before ABI 1.4 (admin), a caller whose role was set by other means than the groups
+ * before ABI 1.5 (admin), a caller whose role was set by other means than the groups
  * (judged by the role alone), http->caller_role, and the 405 of a GET of a POST op.
  */
 #include <setjmp.h>
@@ -67,8 +67,8 @@ static void test_the_role_table(void **state)
     assert_int_equal(xend_role_act_as(XEND_ROLE_ADMIN), XEND_ROLE_VIEWER);
 }
 
-/* The 1.3 layout of struct xend_route: what a plugin built before roles hands over. */
-struct route_1_3 {
+/* The 1.0-1.4 layout of struct xend_route: what a plugin built before roles hands over. */
+struct route_1_4 {
     size_t size;
     uint32_t methods;
     const char *path;
@@ -98,11 +98,11 @@ static int setup_routes(void **state)
     };
     for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
         assert_int_equal(xend_http_route_add(NULL, &r[i]), 0);
-    /* A 1.3 plugin's route, with garbage where 1.4 put the role: it must read as admin. */
+    /* A 1.4 plugin's route, with garbage where 1.5 put the role: it must read as admin. */
     struct {
-        struct route_1_3 r;
+        struct route_1_4 r;
         uint32_t junk;
-    } old = {{sizeof(struct route_1_3), XEND_HTTP_GET, "/xend/old", NULL, h_ok, NULL, 0, NULL},
+    } old = {{sizeof(struct route_1_4), XEND_HTTP_GET, "/xend/old", NULL, h_ok, NULL, 0, NULL},
              XEND_ROLE_VIEWER};
     assert_int_equal(xend_http_route_add(NULL, (const struct xend_route *)&old.r), 0);
     return 0;

@@ -658,7 +658,7 @@ static void a_plugin_built_on_the_frozen_1_0_headers_loads_and_works(void **stat
     xend_domain_free(dom);
     assert_int_equal(get("/xend/test/abi_1_0"), 200);
     assert_string_equal(reply.body, "(abi_1_0 (create vm10 normal))");
-    /* Its route is shorter than 1.4's: it has no role, so it needs admin. */
+    /* Its route is shorter than 1.5's: it has no role, so it needs admin. */
     assert_int_equal(get_as("/xend/test/abi_1_0", XEND_ROLE_OPERATOR), 403);
     assert_int_equal(get_as("/xend/test/abi_1_0", XEND_ROLE_VIEWER), 403);
     /* Its 1.0 backend table is shorter than ours: the 1.1 ops read as not supported. */
