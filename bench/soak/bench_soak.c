@@ -207,7 +207,7 @@ static void *client_run(void *arg)
                          "%%28linux+%%28kernel+%s%%29%%29%%29%%29",
                          name, opt.kernel);
         m = snprintf(req, sizeof(req),
-                         "POST /xend/domain HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                         "POST /xend/domain HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                          "application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s",
                          n, body);
         t = request(&fd, req, (size_t)m, true);
@@ -218,19 +218,19 @@ static void *client_run(void *arg)
             continue;
     reads:
         for (int i = 0; i < 3 && done < opt.requests; i++, done++) {
-            m = snprintf(req, sizeof(req), "GET /xend/domain/%s HTTP/1.1\r\nHost: x\r\n\r\n", name);
+            m = snprintf(req, sizeof(req), "GET /xend/domain/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", name);
             if ((t = request(&fd, req, (size_t)m, true)))
                 lat_add(&c->lat[K_INFO], t);
         }
         for (int i = 0; i < 3 && done < opt.requests; i++, done++) {
-            m = snprintf(req, sizeof(req), "GET /xend/domain HTTP/1.1\r\nHost: x\r\n\r\n");
+            m = snprintf(req, sizeof(req), "GET /xend/domain HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
             if ((t = request(&fd, req, (size_t)m, true)))
                 lat_add(&c->lat[K_LIST], t);
         }
         if (opt.reads_only)
             continue;
         m = snprintf(req, sizeof(req),
-                     "POST /xend/domain/%s HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                     "POST /xend/domain/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                      "application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\nop=destroy",
                      name);
         if ((t = request(&fd, req, (size_t)m, true)))
@@ -317,7 +317,7 @@ static int flood(void)
     for (int p = 0; p < 2; p++) {
         struct lat l = {0};
         char req[256];
-        int m = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        int m = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
                          paths[p]);
         for (int i = 0; i < opt.reps; i++) {
             int fd = -1;
