@@ -109,13 +109,24 @@ void xend_lifecycle_new_key(char out[33])
     make_uuid(out);
 }
 
+static void persist(struct xend_domain *dom, struct xend_sxp *mark, bool first,
+                    void (*done)(void *arg, int rc), void *arg);
+
 void xend_lifecycle_persist(struct xend_domain *dom, void (*done)(void *arg, int rc), void *arg)
 {
-    xend_lifecycle_persist_marked(dom, NULL, done, arg);
+    persist(dom, NULL, false, done, arg);
 }
 
 void xend_lifecycle_persist_marked(struct xend_domain *dom, struct xend_sxp *mark,
                                    void (*done)(void *arg, int rc), void *arg)
+{
+    persist(dom, mark, false, done, arg);
+}
+
+/* first: ahead of the store's queue (xend_store_put_first), for a destroy's writes, which
+ * must answer under a flood of creates (docs/store.md, "Priority"). */
+static void persist(struct xend_domain *dom, struct xend_sxp *mark, bool first,
+                    void (*done)(void *arg, int rc), void *arg)
 {
     struct xend_err err = {0};
     struct xend_sxp *rec = xend_domain_record(dom);
@@ -126,7 +137,8 @@ void xend_lifecycle_persist_marked(struct xend_domain *dom, struct xend_sxp *mar
     snprintf(w->uuid, sizeof(w->uuid), "%s", dom->uuid);
     w->done = done;
     w->arg = arg;
-    int rc = xend_store_put(LC.store, NS_DOMAIN, dom->uuid, rec, persisted, w, &err);
+    int rc = (first ? xend_store_put_first : xend_store_put)(LC.store, NS_DOMAIN, dom->uuid, rec,
+                                                             persisted, w, &err);
     xend_sxp_free(rec);
     if (rc < 0) {
         xend_log_error("store put failed", "domain=%s error=\"%s\"", dom->name, xend_err_msg(&err));
@@ -134,10 +146,21 @@ void xend_lifecycle_persist_marked(struct xend_domain *dom, struct xend_sxp *mar
     }
 }
 
+static void forget(struct xend_domain *dom, bool first, void (*done)(void *arg, int rc),
+                   void *arg);
+
 void xend_lifecycle_forget(struct xend_domain *dom, void (*done)(void *arg, int rc), void *arg)
 {
+    forget(dom, false, done, arg);
+}
+
+/* first: as persist's. */
+static void forget(struct xend_domain *dom, bool first, void (*done)(void *arg, int rc),
+                   void *arg)
+{
     struct xend_err err = {0};
-    int rc = xend_store_del(LC.store, NS_DOMAIN, dom->uuid, done, arg, &err);
+    int rc = (first ? xend_store_del_first : xend_store_del)(LC.store, NS_DOMAIN, dom->uuid, done,
+                                                             arg, &err);
     if (rc < 0) {
         xend_log_error("store delete failed", "domain=%s error=\"%s\"", dom->name,
                        xend_err_msg(&err));
@@ -1013,7 +1036,7 @@ static void teardown_destroyed(struct teardown *t)
     uint32_t old_id = dom->id;
     xend_crash_point("teardown.destroyed");
     if (!t->restart && !t->refused) {
-        xend_lifecycle_forget(dom, teardown_forgotten, t);
+        forget(dom, true, teardown_forgotten, t);
         return;
     }
     if (t->refused) {
@@ -1157,7 +1180,7 @@ static void destroy_mark(struct xend_domain *dom, xend_lifecycle_done_fn *done, 
     dom->busy = true; /* nothing else may start on it until the mark is durable */
     dom->shutdown_requested = XEND_SHUTDOWN_HALT;
     dom->restart_forced = false;
-    xend_lifecycle_persist(dom, destroy_marked, w);
+    persist(dom, NULL, true, destroy_marked, w);
 }
 
 void xend_lifecycle_destroy(struct xend_domain *dom, const char *reason,
@@ -1192,7 +1215,7 @@ void xend_lifecycle_destroy(struct xend_domain *dom, const char *reason,
         t->forget_halted = true;
         t->done = done;
         t->arg = arg;
-        xend_lifecycle_forget(dom, teardown_forgotten, t);
+        forget(dom, true, teardown_forgotten, t);
         return;
     }
     if (!reboot && dom->config != NULL && dom->uuid[0] &&

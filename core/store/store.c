@@ -106,6 +106,7 @@ struct entry {
     unsigned attempts; /* failed writes of this entry so far (retries) */
     bool was_failing;  /* it replaced a failing write of its key: that one was logged */
     uint64_t due_ns;   /* on the retry list: when to try again (xend_clock_ns) */
+    bool first;        /* queued with put_first/del_first: taken ahead of the others */
 };
 
 /*
@@ -142,6 +143,7 @@ struct xend_store {
     struct entry *head, *tail;
     struct entry *index[STORE_HASH_BUCKETS];
     struct entry *retry; /* failed entries waiting for their next attempt (no waiters) */
+    size_t n_first;      /* queued entries marked first */
     bool stop;
     bool writer_idle; /* waiting on qcond: the next put signals it, the ones after do not */
     struct xend_store_stats stats;
@@ -1141,6 +1143,7 @@ static void retry_due(struct xend_store *s, uint64_t now, uint64_t *next_ns)
         }
         *pp = e->next;
         e->next = NULL;
+        s->n_first += e->first;
         /* enqueue drops a key's retry when it queues a newer one: none is queued here. */
         e->hnext = s->index[e->hash % STORE_HASH_BUCKETS];
         s->index[e->hash % STORE_HASH_BUCKETS] = e;
@@ -1224,6 +1227,46 @@ static void finish_batch(struct xend_store *s, struct entry *batch)
     }
 }
 
+/* Unhook from the supersede index (qlock held). */
+static void index_remove(struct xend_store *s, struct entry *e)
+{
+    struct entry **pp = &s->index[e->hash % STORE_HASH_BUCKETS];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    e->hnext = NULL;
+}
+
+/*
+ * The entries queued first, in queue order, out of the queue (qlock held). Taking them
+ * ahead of older entries is safe for each record, since a record has at most one entry
+ * queued (a newer put or delete supersedes it in place); across records it is the
+ * documented exception to queue order (store.h).
+ */
+static struct entry *take_first(struct xend_store *s)
+{
+    struct entry *batch = NULL, **bt = &batch, *prev = NULL;
+    for (struct entry *e = s->head, *next; e != NULL; e = next) {
+        next = e->next;
+        if (!e->first) {
+            prev = e;
+            continue;
+        }
+        if (prev)
+            prev->next = next;
+        else
+            s->head = next;
+        if (s->tail == e)
+            s->tail = prev;
+        index_remove(s, e);
+        e->next = NULL;
+        *bt = e;
+        bt = &e->next;
+    }
+    s->n_first = 0;
+    return batch;
+}
+
 static void *writer_main(void *arg)
 {
     struct xend_store *s = arg;
@@ -1245,10 +1288,16 @@ static void *writer_main(void *arg)
         s->writer_idle = false;
         if (s->head == NULL)
             break;
-        /* Take everything queued: this is the group commit. */
-        struct entry *batch = s->head;
-        s->head = s->tail = NULL;
-        memset(s->index, 0, sizeof(s->index));
+        /* Take everything queued: this is the group commit. When some entries were
+         * queued first, they make a batch of their own, and the rest waits for the next. */
+        struct entry *batch;
+        if (s->n_first > 0) {
+            batch = take_first(s);
+        } else {
+            batch = s->head;
+            s->head = s->tail = NULL;
+            memset(s->index, 0, sizeof(s->index));
+        }
         enum xend_store_sync_mode mode = s->sync_mode;
         pthread_mutex_unlock(&s->qlock);
 
@@ -1307,7 +1356,7 @@ static void add_waiter(struct entry *e, xend_store_done_fn *fn, void *arg, struc
  * or neither), superseding a queued entry of the same record. Names already checked.
  */
 static void enqueue(struct xend_store *s, const char *ns, const char *key, char *data, size_t len,
-                    xend_store_done_fn *fn, void *arg, struct sync_slot *slot)
+                    bool first, xend_store_done_fn *fn, void *arg, struct sync_slot *slot)
 {
     uint32_t h = name_hash(ns, key);
     /* Allocated before the lock, which the writer needs to take its batch: a supersede
@@ -1346,6 +1395,10 @@ static void enqueue(struct xend_store *s, const char *ns, const char *key, char 
     }
     e->data = data;
     e->len = len;
+    if (first && !e->first) {
+        e->first = true;
+        s->n_first++;
+    }
     if (stale != NULL)
         e->was_failing = true;
     add_waiter(e, fn, arg, slot);
@@ -1378,9 +1431,9 @@ static int encode_checked(const struct xend_sxp *value, char **data, size_t *len
     return rc;
 }
 
-int xend_store_put(struct xend_store *store, const char *ns, const char *key,
-                   const struct xend_sxp *value, xend_store_done_fn *done, void *arg,
-                   struct xend_err *err)
+static int put_async(struct xend_store *store, const char *ns, const char *key,
+                     const struct xend_sxp *value, bool first, xend_store_done_fn *done,
+                     void *arg, struct xend_err *err)
 {
     char *data;
     size_t len;
@@ -1389,18 +1442,44 @@ int xend_store_put(struct xend_store *store, const char *ns, const char *key,
         rc = encode_checked(value, &data, &len, err);
     if (rc != 0)
         return rc;
-    enqueue(store, ns, key, data, len, done, arg, NULL);
+    enqueue(store, ns, key, data, len, first, done, arg, NULL);
     return 0;
+}
+
+static int del_async(struct xend_store *store, const char *ns, const char *key, bool first,
+                     xend_store_done_fn *done, void *arg, struct xend_err *err)
+{
+    int rc = check_names(ns, key, err);
+    if (rc != 0)
+        return rc;
+    enqueue(store, ns, key, NULL, 0, first, done, arg, NULL);
+    return 0;
+}
+
+int xend_store_put(struct xend_store *store, const char *ns, const char *key,
+                   const struct xend_sxp *value, xend_store_done_fn *done, void *arg,
+                   struct xend_err *err)
+{
+    return put_async(store, ns, key, value, false, done, arg, err);
 }
 
 int xend_store_del(struct xend_store *store, const char *ns, const char *key,
                    xend_store_done_fn *done, void *arg, struct xend_err *err)
 {
-    int rc = check_names(ns, key, err);
-    if (rc != 0)
-        return rc;
-    enqueue(store, ns, key, NULL, 0, done, arg, NULL);
-    return 0;
+    return del_async(store, ns, key, false, done, arg, err);
+}
+
+int xend_store_put_first(struct xend_store *store, const char *ns, const char *key,
+                         const struct xend_sxp *value, xend_store_done_fn *done, void *arg,
+                         struct xend_err *err)
+{
+    return put_async(store, ns, key, value, true, done, arg, err);
+}
+
+int xend_store_del_first(struct xend_store *store, const char *ns, const char *key,
+                         xend_store_done_fn *done, void *arg, struct xend_err *err)
+{
+    return del_async(store, ns, key, true, done, arg, err);
 }
 
 /* Queue with a sync slot and wait for the writer to fill it (no loop involved). */
@@ -1408,7 +1487,7 @@ static int enqueue_wait(struct xend_store *s, const char *ns, const char *key, c
                         size_t len, struct xend_err *err)
 {
     struct sync_slot slot = {.done = false};
-    enqueue(s, ns, key, data, len, NULL, NULL, &slot);
+    enqueue(s, ns, key, data, len, false, NULL, NULL, &slot);
     pthread_mutex_lock(&s->qlock);
     while (!slot.done)
         pthread_cond_wait(&s->synccond, &s->qlock);

@@ -105,6 +105,20 @@ int xend_store_del(struct xend_store *store, const char *ns, const char *key,
                    xend_store_done_fn *done, void *arg, struct xend_err *err);
 
 /*
+ * As put and del, but ahead of the queue: the writer takes the entries queued "first" as a
+ * batch of their own before anything else queued, so that an operation that must answer
+ * fast under load (a destroy) does not wait for a batch of hundreds of other records. Its
+ * only cost is that such a record may become durable before records of OTHER keys queued
+ * earlier; callers that need an order across keys wait for the first's done callback.
+ * Between two writes of the same key the order is always kept (one entry per key).
+ */
+int xend_store_put_first(struct xend_store *store, const char *ns, const char *key,
+                         const struct xend_sxp *value, xend_store_done_fn *done, void *arg,
+                         struct xend_err *err);
+int xend_store_del_first(struct xend_store *store, const char *ns, const char *key,
+                         xend_store_done_fn *done, void *arg, struct xend_err *err);
+
+/*
  * Synchronous forms: queue like put/del, then wait until the record is durable. Ordered
  * with the asynchronous ones (a sync put after an async put of the same key wins). They
  * do not need the loop to run, so they are safe on the loop thread.

@@ -468,6 +468,60 @@ static void test_newer_put_supersedes_queued_one_and_both_callbacks_fire(void **
     xend_sxp_free(c);
 }
 
+/* The order in which done callbacks ran: the calls' positions. */
+struct seq_rec {
+    int at;
+    int *total;
+};
+
+static void on_seq(void *arg, int rc)
+{
+    struct seq_rec *r = arg;
+    assert_int_equal(rc, 0);
+    r->at = ++*r->total;
+}
+
+static void test_first_entries_are_written_ahead_of_those_queued_before(void **state)
+{
+    struct fx *f = *state;
+    int total = 0;
+    struct seq_rec other = {.total = &total}, p[10], urgent = {.total = &total},
+                   gone = {.total = &total};
+    struct xend_sxp *v = parse("(vm (v 1))");
+
+    assert_int_equal(xend_store_put(f->store, "domain", "old", v, on_seq, &gone, NULL), 0);
+    run_until(&total, 1);
+    close_gate();
+    assert_int_equal(xend_store_put(f->store, "domain", "other", v, on_seq, &other, NULL), 0);
+    wait_writer_at_gate(); /* the writer holds no batch: the next one is what follows */
+    for (int i = 0; i < 10; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "p%d", i);
+        p[i] = (struct seq_rec){.total = &total};
+        assert_int_equal(xend_store_put(f->store, "domain", key, v, on_seq, &p[i], NULL), 0);
+    }
+    assert_int_equal(xend_store_put_first(f->store, "domain", "urgent", v, on_seq, &urgent, NULL),
+                     0);
+    assert_int_equal(xend_store_del_first(f->store, "domain", "old", on_seq, &gone, NULL), 0);
+    struct xend_store_stats st0, st1;
+    xend_store_stats(f->store, &st0);
+    open_gate();
+    run_until(&total, 14);
+    /* "other", then the two first entries as a batch of their own, then the ten. */
+    assert_int_equal(other.at, 2);
+    assert_true(urgent.at == 3 || urgent.at == 4);
+    assert_true(gone.at == 3 || gone.at == 4);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(p[i].at, 5 + i);
+    xend_store_stats(f->store, &st1);
+    assert_int_equal(st1.batches - st0.batches, 2); /* "other" was counted already */
+    assert_record(f->store, "domain", "urgent", "(vm (v 1))");
+    assert_record(f->store, "domain", "p9", "(vm (v 1))");
+    struct xend_sxp *out = NULL;
+    assert_int_equal(xend_store_get(f->store, "domain", "old", &out, NULL), -XEND_ENOENT);
+    xend_sxp_free(v);
+}
+
 static void test_delete_supersedes_queued_put(void **state)
 {
     struct fx *f = *state;
@@ -1156,6 +1210,7 @@ int main(void)
         T(test_new_keys_reuse_the_files_of_deleted_records),
         T(test_newer_put_supersedes_queued_one_and_both_callbacks_fire),
         T(test_delete_supersedes_queued_put),
+        T(test_first_entries_are_written_ahead_of_those_queued_before),
         T(test_sync_put_and_delete_work_without_the_loop),
         T(test_put_without_a_callback_is_written_and_posts_nothing),
         T(test_bad_names_are_refused_before_queueing),
