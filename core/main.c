@@ -29,6 +29,7 @@
 #include "host.h"
 #include "http/access.h"
 #include "http/http.h"
+#include "http/ratelimit.h"
 #include "hv.h"
 #include "lifecycle.h"
 #include "loader.h"
@@ -246,6 +247,11 @@ static int run_daemon(struct xend_runtime *rt)
     bool bulk_lane = false;
     if (xend_config_get_bool(rt->cfg, "http-bulk-lane", false, &bulk_lane, &err) < 0)
         die(rt, xend_err_msg(&err));
+    long long rate_limit = 0, rate_burst = 0;
+    if (xend_config_get_int(rt->cfg, "http-rate-limit", 0, 0, 1000000, &rate_limit, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "http-rate-burst", 0, 0, 1000000, &rate_burst, &err) < 0)
+        die(rt, xend_err_msg(&err));
+    xend_http_ratelimit_configure((unsigned)rate_limit, (unsigned)rate_burst);
     long long max_devices = XEND_DEVICES_MAX_DEFAULT;
     if (xend_config_get_int(rt->cfg, "max-devices-per-domain", max_devices, 1, 65536, &max_devices,
                             &err) < 0)
@@ -389,6 +395,7 @@ static int run_daemon(struct xend_runtime *rt)
     xend_loop_drain(STOP_DRAIN_MS);
     xend_event_port_stop(evport);
     xend_http_stop();
+    xend_http_ratelimit_reset();
     /* The backend closes before its plugin's fini frees what close needs. */
     xend_hv_close();
     xend_loader_fini_all();

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "http/ratelimit.h"
 #include "http/internal.h"
 #include "http/role.h"
 #include "log/log.h"
@@ -451,6 +452,42 @@ void xend_http_request_resume(struct xend_request *req)
     run_handler(req, fn, arg);
 }
 
+static void http_reply_header(struct xend_request *req, const char *name, const char *value);
+
+/*
+ * The per-client rate limit (ratelimit.h): false when the request was answered 429. The
+ * client is its uid where the access check found one, else its address without the port.
+ */
+static bool rate_allowed(struct xend_request *req)
+{
+    if (xend_http_ratelimit_rate() == 0)
+        return true;
+    char key[80];
+    if (req->who.peer.has_uid) {
+        snprintf(key, sizeof(key), "uid %u", (unsigned)req->who.peer.uid);
+    } else {
+        snprintf(key, sizeof(key), "%s", req->peer ? req->peer : "?");
+        char *colon = strrchr(key, ':'); /* "127.0.0.1:40312", "[::1]:40312", "unix" */
+        if (colon != NULL)
+            *colon = '\0';
+    }
+    unsigned retry_s;
+    bool newly;
+    if (xend_http_ratelimit_take(key, xend_clock_ns(), &retry_s, &newly))
+        return true;
+    if (newly)
+        xend_log_emit(NULL, XEND_LOG_NOTICE, "http rate limited",
+                      "client=\"%s\" limit=%u/s retry_after=%u", key, xend_http_ratelimit_rate(),
+                      retry_s);
+    char secs[16], msg[160];
+    snprintf(secs, sizeof(secs), "%u", retry_s);
+    http_reply_header(req, "Retry-After", secs);
+    snprintf(msg, sizeof(msg), "Too many requests: more than %u a second from %s (http-rate-limit)",
+             xend_http_ratelimit_rate(), key);
+    send_error(req, 429, msg, false);
+    return false;
+}
+
 void xend_http_request_run(struct xend_request *req, const char *body, size_t len)
 {
     struct xend_err err = {0};
@@ -472,6 +509,8 @@ void xend_http_request_run(struct xend_request *req, const char *body, size_t le
         send_error(req, refused, denied, false);
         goto out;
     }
+    if (!rate_allowed(req))
+        goto out;
     if (rc < 0) {
         send_error(req, rc == -XEND_ELIMIT ? 413 : 400, xend_err_msg(&err), false);
         goto out;
