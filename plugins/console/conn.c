@@ -114,6 +114,7 @@ static void console_flush_out(struct console *c)
             return;
         }
         console_ring_consume(&c->out, (size_t)w);
+        c->active_ms = c->sent_ms = H->loop->now_ms();
     }
     /* The client caught up: a later drop is a new episode, worth a new line. */
     if (c->out.len == 0)
@@ -131,12 +132,15 @@ static void console_output(struct console *c, const char *p, size_t n)
         if (w > 0) {
             p += w;
             n -= (size_t)w;
+            c->active_ms = c->sent_ms = H->loop->now_ms();
         } else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
             console_client_drop(c, strerror(errno));
         }
     }
     if (n == 0)
         return;
+    if (c->out.len == 0)
+        c->sent_ms = H->loop->now_ms(); /* output starts to wait for the client now */
     size_t taken = console_ring_push(&c->out, p, n, console_out_limit(c));
     if (taken < n)
         console_drop(c, n - taken);
@@ -213,6 +217,7 @@ static void console_read_client(struct console *c)
             return;
         ssize_t n = read(c->cfd, console_scratch, room);
         if (n > 0) {
+            c->active_ms = H->loop->now_ms();
             if (discard)
                 continue;
             /* Straight to the guest when nothing waits before it; only what it does not
@@ -354,6 +359,7 @@ static void console_attach(struct console *c, int fd)
     c->cw_events = XEND_WATCH_READ;
     c->cw = H->loop->watch_add(P->self, fd, c->cw_events, console_client_cb, c);
     c->dropping = false;
+    console_deadline_start(c);
     H->log->emit(P->self, XEND_LOG_INFO, "console connected", "console=%lld domain=%u peer=%s:%d",
                  c->id, c->domid, c->peer_host, c->peer_port);
     console_emit("xend.console.connect", console_peer_value(c));
@@ -377,6 +383,7 @@ void console_client_drop(struct console *c, const char *why)
     H->loop->watch_remove(c->cw);
     c->cw = NULL;
     c->cw_events = 0;
+    console_deadline_stop(c);
     close(c->cfd);
     c->cfd = -1;
     c->dropping = false;

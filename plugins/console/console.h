@@ -28,6 +28,9 @@
 /* Default cap on output kept while no client is connected, replayed on connect
  * (console-replay-max; 2.0 kept 64 KiB, docs/console.md says why this is smaller). */
 #define CONSOLE_REPLAY_MAX_DEFAULT (16u * 1024u)
+/* Default deadlines of a connected client, in seconds (docs/console.md, "Deadlines"). */
+#define CONSOLE_IDLE_TIMEOUT_DEFAULT 3600
+#define CONSOLE_SEND_TIMEOUT_DEFAULT 30
 /* Default cap on output queued for a connected client that reads slowly. */
 #define CONSOLE_BUFFER_MAX_DEFAULT (256u * 1024u)
 /* Client input waiting for the guest side; the client is not read while this is full.
@@ -45,6 +48,8 @@ struct console_plugin {
     bool takeover;        /* console-takeover: a new client replaces the connected one */
     size_t buffer_max;    /* console-buffer-max */
     size_t replay_max;    /* console-replay-max */
+    uint64_t idle_ms;     /* console-idle-timeout: no byte either way; 0 = none */
+    uint64_t send_ms;     /* console-send-timeout: queued output unread; 0 = none */
     struct console *list; /* open consoles, newest first */
     /* Open consoles by port % CONSOLE_PORT_BUCKETS: a create checks that its port is free,
      * and a walk of the list made a thousand creates quadratic. */
@@ -77,6 +82,10 @@ struct console {
     uint32_t cw_events;
     char peer_host[INET6_ADDRSTRLEN];
     int peer_port;
+    /* The client's deadlines (deadline.c): the last byte moved either way, and the last
+     * progress of queued output (or when it started to wait); the timer, or NULL. */
+    uint64_t active_ms, sent_ms;
+    struct xend_timer *ct;
 
     bool live; /* instance domid runs: its stream is open, or opens when a client comes */
     int gfd;   /* the backend's byte stream, -1 when none (dead domain, between instances,
@@ -126,6 +135,9 @@ int console_open(struct xend_domain *dom, int port, struct console *reuse, struc
 int console_stream_open(struct console *c, uint32_t domid, struct xend_err *err);
 /* Let go of the backend stream (the instance is going); listener and client stay. */
 void console_stream_close(struct console *c);
+/* Arm a new client's deadlines / stop them (deadline.c). */
+void console_deadline_start(struct console *c);
+void console_deadline_stop(struct console *c);
 /* Drop the connected client, if any (emits xend.console.disconnect). */
 void console_client_drop(struct console *c, const char *why);
 /* Close client, stream and listener and leave the list; emits xend.console.close unless

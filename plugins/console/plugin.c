@@ -214,7 +214,7 @@ static int console_settings(struct xend_err *err)
 {
     const struct xend_host_config *cfg = H->config;
     const char *xend_address;
-    long long buffer_max, replay_max;
+    long long buffer_max, replay_max, idle_s, send_s;
     int rc;
     if ((rc = cfg->get_int(P->self, "console-port-base", 9600, 1, 65535, &P->port_base, err)) < 0 ||
         (rc = cfg->get_str(P->self, "xend-address", "127.0.0.1", &xend_address, err)) < 0 ||
@@ -223,8 +223,14 @@ static int console_settings(struct xend_err *err)
         (rc = cfg->get_int(P->self, "console-buffer-max", CONSOLE_BUFFER_MAX_DEFAULT, 4096,
                            64LL * 1024 * 1024, &buffer_max, err)) < 0 ||
         (rc = cfg->get_int(P->self, "console-replay-max", CONSOLE_REPLAY_MAX_DEFAULT, 0,
-                           64LL * 1024 * 1024, &replay_max, err)) < 0)
+                           64LL * 1024 * 1024, &replay_max, err)) < 0 ||
+        (rc = cfg->get_int(P->self, "console-idle-timeout", CONSOLE_IDLE_TIMEOUT_DEFAULT, 0,
+                           30LL * 86400, &idle_s, err)) < 0 ||
+        (rc = cfg->get_int(P->self, "console-send-timeout", CONSOLE_SEND_TIMEOUT_DEFAULT, 0,
+                           86400, &send_s, err)) < 0)
         return rc;
+    P->idle_ms = (uint64_t)idle_s * 1000;
+    P->send_ms = (uint64_t)send_s * 1000;
     if (P->address == NULL)
         P->address = "";
     P->buffer_max = (size_t)buffer_max;
