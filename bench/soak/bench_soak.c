@@ -7,7 +7,11 @@
  *         cycles of: create a domain (a fresh name), 3 x info of it, 3 x list, destroy it.
  *         SLOW more threads act as slow clients meanwhile: each sends half a request head
  *         and holds it until xend answers 408 or closes, then starts over. Prints
- *         p50/p99/max latency per request type and the errors. -R: reads only (info of
+ *         p50/p99/max latency per request type and the errors. -C BASE: the domains of
+ *         client k get console port BASE + k, and each cycle also connects to the console
+ *         (TCP connect to the port, timed, then closed) before the destroy. -f N: N event
+ *         followers read /xend/event?follow=1 meanwhile (lines counted, drops reported).
+ *         -R: reads only (info of
  *         Domain-0 and list, no creates or destroys): the control run that shows what the
  *         creates add to the reads' latency.
  *   flood -p PORT [-m HOLD] [-r REPS] [-t SECONDS]
@@ -34,19 +38,21 @@
 #include <time.h>
 #include <unistd.h>
 
-enum kind { K_CREATE, K_INFO, K_LIST, K_DESTROY, K_N };
-static const char *kind_name[K_N] = {"create", "info", "list", "destroy"};
+enum kind { K_CREATE, K_INFO, K_LIST, K_CONSOLE, K_DESTROY, K_N };
+static const char *kind_name[K_N] = {"create", "info", "list", "console", "destroy"};
 
 static struct {
     int port;
     const char *kernel;
     int clients, slow;
+    int console_base; /* -C: client k's domains get console port BASE + k; 0 = no consoles */
+    int followers;    /* -f: event followers (GET /xend/event?follow=1) reading meanwhile */
     bool reads_only; /* -R: no creates or destroys, info of Domain-0 (the control run) */
     long requests;
     int hold, reps;
     double seconds;
     atomic_bool stop;
-    atomic_long errors, slow_cycles;
+    atomic_long errors, slow_cycles, follower_lines, follower_drops;
 } opt = {.clients = 100, .requests = 1000, .hold = 1000, .reps = 50, .seconds = 1};
 
 struct lat {
@@ -181,6 +187,60 @@ static uint64_t request(int *fd, const char *req, size_t len, bool expect_ok)
     return 0;
 }
 
+/* A console connect: TCP connect to the port, then close; the latency in us, 0 on error. A
+ * refusal ("Cannot connect", another client holds it) would come as a line: none can here,
+ * each client has its own port. */
+static uint64_t console_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    uint64_t t0 = now_us();
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        if (atomic_load(&opt.errors) < 5)
+            fprintf(stderr, "error: console connect %d: %s\n", port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        atomic_fetch_add(&opt.errors, 1);
+        return 0;
+    }
+    uint64_t t = now_us() - t0;
+    close(fd);
+    return t ? t : 1;
+}
+
+/* An event follower: reads the stream until stopped, counting lines. */
+static void *follower_run(void *arg)
+{
+    (void)arg;
+    int fd = dial();
+    static const char req[] = "GET /xend/event?follow=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    if (fd < 0 || !send_all(fd, req, sizeof(req) - 1)) {
+        atomic_fetch_add(&opt.errors, 1);
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    struct timeval tv = {0, 200000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char b[65536];
+    while (!atomic_load(&opt.stop)) {
+        ssize_t r = recv(fd, b, sizeof(b), 0);
+        if (r == 0)
+            break;
+        if (r < 0)
+            continue; /* the timeout: look at stop again */
+        long lines = 0;
+        for (ssize_t i = 0; i < r; i++)
+            lines += b[i] == '\n';
+        atomic_fetch_add(&opt.follower_lines, lines);
+        if (memmem(b, (size_t)r, "xend.event.dropped", 18) != NULL)
+            atomic_fetch_add(&opt.follower_drops, 1);
+    }
+    close(fd);
+    return NULL;
+}
+
 struct client {
     pthread_t th;
     int id;
@@ -202,10 +262,13 @@ static void *client_run(void *arg)
             goto reads;
         }
         snprintf(name, sizeof(name), "k%02d_%05u", c->id % 100, cycle++ % 100000);
+        char console[48] = "";
+        if (opt.console_base > 0)
+            snprintf(console, sizeof(console), "+%%28console+%d%%29", opt.console_base + c->id);
         int n = snprintf(body, sizeof(body),
-                         "op=create&config=%%28vm+%%28name+%s%%29+%%28memory+16%%29+%%28image+"
+                         "op=create&config=%%28vm+%%28name+%s%%29+%%28memory+16%%29%s+%%28image+"
                          "%%28linux+%%28kernel+%s%%29%%29%%29%%29",
-                         name, opt.kernel);
+                         name, console, opt.kernel);
         m = snprintf(req, sizeof(req),
                          "POST /xend/domain HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                          "application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s",
@@ -229,6 +292,11 @@ static void *client_run(void *arg)
         }
         if (opt.reads_only)
             continue;
+        if (opt.console_base > 0 && done < opt.requests) {
+            if ((t = console_connect(opt.console_base + c->id)))
+                lat_add(&c->lat[K_CONSOLE], t);
+            done++;
+        }
         m = snprintf(req, sizeof(req),
                      "POST /xend/domain/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                      "application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\nop=destroy",
@@ -268,6 +336,9 @@ static int soak(void)
     pthread_t *slow = calloc((size_t)opt.slow + 1, sizeof(*slow));
     for (int i = 0; i < opt.slow; i++)
         pthread_create(&slow[i], NULL, slow_run, NULL);
+    pthread_t *fol = calloc((size_t)opt.followers + 1, sizeof(*fol));
+    for (int i = 0; i < opt.followers; i++)
+        pthread_create(&fol[i], NULL, follower_run, NULL);
     uint64_t t0 = now_us();
     for (int i = 0; i < opt.clients; i++) {
         cs[i].id = i;
@@ -286,6 +357,9 @@ static int soak(void)
     atomic_store(&opt.stop, true);
     for (int i = 0; i < opt.slow; i++)
         pthread_cancel(slow[i]), pthread_join(slow[i], NULL);
+    for (int i = 0; i < opt.followers; i++)
+        pthread_join(fol[i], NULL);
+    free(fol);
     size_t total = 0;
     for (int k = 0; k < K_N; k++)
         total += all[k].n;
@@ -293,6 +367,9 @@ static int soak(void)
            "req_per_s=%.0f slow_cycles=%ld\n",
            opt.clients, opt.requests, opt.slow, secs, total, atomic_load(&opt.errors),
            total / secs, atomic_load(&opt.slow_cycles));
+    if (opt.followers > 0)
+        printf("followers=%d event_lines=%ld dropped=%ld\n", opt.followers,
+               atomic_load(&opt.follower_lines), atomic_load(&opt.follower_drops));
     for (int k = 0; k < K_N; k++) {
         lat_print(kind_name[k], &all[k]);
         free(all[k].v);
@@ -355,7 +432,7 @@ int main(int argc, char **argv)
     const char *mode = argv[1];
     int c;
     optind = 2;
-    while ((c = getopt(argc, argv, "p:k:c:n:s:m:r:t:R")) != -1) {
+    while ((c = getopt(argc, argv, "p:k:c:n:s:m:r:t:RC:f:")) != -1) {
         switch (c) {
         case 'p': opt.port = atoi(optarg); break;
         case 'k': opt.kernel = optarg; break;
@@ -366,6 +443,8 @@ int main(int argc, char **argv)
         case 'r': opt.reps = atoi(optarg); break;
         case 't': opt.seconds = atof(optarg); break;
         case 'R': opt.reads_only = true; break;
+        case 'C': opt.console_base = atoi(optarg); break;
+        case 'f': opt.followers = atoi(optarg); break;
         default: return 2;
         }
     }

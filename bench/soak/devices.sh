@@ -16,7 +16,7 @@ max-devices-per-domain = $COUNT;"
 cleanup() {
     "$BUILD/bin/xend" stop -c "$T/xend.conf" >/dev/null 2>&1
     "$BUILD/bin/xend-simhv" --stop --socket "$T/state/simhv.sock" >/dev/null 2>&1
-    rm -rf "$T"
+    [ -n "${KEEP:-}" ] && cp "$T/xend.log" "$KEEP"; rm -rf "$T"
 }
 trap cleanup EXIT
 "$BUILD/bin/xend" start -c "$T/xend.conf" || exit 1
