@@ -369,6 +369,14 @@ struct xend_sxp *xend_devices_list(struct xend_domain *dom, const char *cls)
     return l;
 }
 
+struct xend_sxp *xend_devices_describe_last(struct xend_domain *dom, const char *cls)
+{
+    for (size_t i = dom->ndevices; i-- > 0;)
+        if (strcmp(dom->devices[i]->ops->name, cls) == 0)
+            return describe_one(dom->devices[i]);
+    return NULL;
+}
+
 struct xend_device *xend_devices_find(struct xend_domain *dom, const char *cls, uint32_t index)
 {
     for (size_t i = 0; i < dom->ndevices; i++)

@@ -65,6 +65,9 @@ void xend_devices_free_all(struct xend_domain *dom);
 void xend_devices_describe_print(struct xend_domain *dom, struct xend_buf *out);
 /* Descriptions of one class: ((vif ...) ...), owned. */
 struct xend_sxp *xend_devices_list(struct xend_domain *dom, const char *cls);
+/* The description of the last device of class cls (owned), or NULL when it has none: what
+ * device_create answers, without describing the domain's other devices. */
+struct xend_sxp *xend_devices_describe_last(struct xend_domain *dom, const char *cls);
 struct xend_device *xend_devices_find(struct xend_domain *dom, const char *cls, uint32_t index);
 /* (devices (device (class C) (index I) (config ...) (state ...)) ...), owned. */
 struct xend_sxp *xend_devices_record(struct xend_domain *dom);

@@ -388,12 +388,10 @@ static void device_done(int rc, const struct xend_err *err, void *arg)
         return;
     }
     if (d->reply_config) {
-        /* the device just added is the last of its class */
-        struct xend_sxp *list = xend_devices_list(d->dom, d->cls);
-        size_t n = xend_sxp_length(list);
-        struct xend_sxp *last = n ? xend_sxp_copy(xend_sxp_nth(list, n - 1)) : xend_sxp_atom_int(0);
-        xend_sxp_free(list);
-        http->reply_take(d->req, 0, last);
+        /* the device just added is the last of its class; the others are not described,
+         * which cost a hot-plug time in proportion to the domain's devices */
+        struct xend_sxp *last = xend_devices_describe_last(d->dom, d->cls);
+        http->reply_take(d->req, 0, last ? last : xend_sxp_atom_int(0));
     } else {
         http->reply_take(d->req, 0, xend_sxp_atom_int(0));
     }
