@@ -242,8 +242,8 @@ static int run_daemon(struct xend_runtime *rt)
                             &err) < 0 ||
         xend_config_get_int(rt->cfg, "event-inject-max", ev_inject, 64, 1 << 30, &ev_inject, &err) < 0)
         die(rt, xend_err_msg(&err));
-    /* Off by default: on the shared 2-core machine its effect stayed within the noise of
-     * long runs (bench/README.md, "bench-soak"). */
+    /* Off by default: it orders handlers, and a list's or a destroy's time is not spent
+     * behind handlers (docs/http.md, "Priority"). */
     bool bulk_lane = false;
     if (xend_config_get_bool(rt->cfg, "http-bulk-lane", false, &bulk_lane, &err) < 0)
         die(rt, xend_err_msg(&err));
