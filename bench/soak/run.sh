@@ -13,7 +13,8 @@
 #   bench/soak/run.sh BUILD_DIR [CLIENTS] [REQS] [SLOW] [HOLD]
 #
 # EXTRA="key = value; ..." adds settings (http-max-connections = 19000; to let a flood in).
-# FOLLOWERS (default 10) event followers; CONSOLES=0 leaves the console plugin out.
+# FOLLOWERS (default 10) event followers; CONSOLES=0 leaves the console plugin out;
+# FLOOD_ONLY=1 skips the soaks.
 set -u
 BUILD=$(cd "${1:?usage: run.sh BUILD_DIR [CLIENTS] [REQS] [SLOW] [HOLD]}" && pwd)
 CLIENTS=${2:-100}
@@ -39,10 +40,14 @@ if [ "${CONSOLES:-1}" != 0 ]; then
     done
 fi
 PLUGINS='"hv-sim", "sched-bvt", "vif", "vbd"'
-[ "$CBASE" != 0 ] && PLUGINS="$PLUGINS, \"console\""
+CONSOLE_CONF=""
+if [ "$CBASE" != 0 ]; then
+    PLUGINS="$PLUGINS, \"console\""
+    CONSOLE_CONF="console-port-base = $CBASE;"
+fi
 bench_xend_dir "$T" "$XEND_PORT" "sim-memory = 65536;
 plugins = [ $PLUGINS ];
-console-port-base = ${CBASE/#0/3000};
+$CONSOLE_CONF
 http-head-timeout = 2;
 ${EXTRA:-}"
 cleanup() {
@@ -61,11 +66,13 @@ echo "# bench-soak $(date -u +%FT%TZ) $(nproc) cpus, load $(cut -d' ' -f1-3 /pro
 echo "rss start vmrss_kb=$(rss_at_rest)"
 # The anchor: the same fresh requests on an idle xend, in this run, on this load.
 "$BS" flood -p "$XEND_PORT" -m 0 -r 200 -t 0 | grep '^fresh' | sed 's/^/idle /'
+if [ "${FLOOD_ONLY:-0}" = 0 ]; then
 "$BS" soak -R -p "$XEND_PORT" -k "$T/vmlinuz" -c "$CLIENTS" -n "$REQS" -s "$SLOW" | sed 's/^/reads-only /'
 x0=$(ticks "$PID")
 "$BS" soak -p "$XEND_PORT" -k "$T/vmlinuz" -c "$CLIENTS" -n "$REQS" -s "$SLOW" -C "$CBASE" -f "$FOLLOWERS"
 echo "soak xend_cpu_s=$(( ($(ticks "$PID") - x0) / $(getconf CLK_TCK) ))"
 echo "rss after-soak vmrss_kb=$(rss_at_rest)"
+fi
 # The first half is held by a process that times nothing; the second times the fresh
 # requests once both halves are held.
 "$BS" flood -p "$XEND_PORT" -m $((HOLD / 2)) -r 0 -t 600 > "$T/flood1" &
@@ -75,11 +82,11 @@ while ! grep -q '^flood errors' "$T/flood1" 2>/dev/null; do sleep 0.1; done
 FL=$!
 while ! grep -q '^flood errors' "$T/flood" 2>/dev/null; do sleep 0.1; done
 a=$(ticks "$PID"); sleep 1; b=$(ticks "$PID")
-echo "flood xend_open_fds_while_held=$(ls /proc/$PID/fd | wc -l)"
+echo "flood xend_open_fds_while_held=$(ls /proc/$PID/fd | wc -l) vmrss_kb_while_held=$(rss)"
 wait "$FL"
 kill "$FL1" 2>/dev/null; wait "$FL1" 2>/dev/null
 grep '^flood held' "$T/flood1"
 cat "$T/flood"
 echo "flood xend_cpu_ticks_per_s=$((b - a)) (of $(getconf CLK_TCK))"
-echo "rss after-flood vmrss_kb=$(rss_at_rest)"
+echo "rss after-flood vmrss_kb=$(rss_at_rest) (1.5 s) $(sleep 3.5; rss) (5 s)"
 grep -c 'accept paused' "$T/xend.log" | sed 's/^/accept_paused_lines=/'
