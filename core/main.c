@@ -23,6 +23,7 @@
 #include "domain_http.h"
 #include "event/event.h"
 #include "event/budget.h"
+#include "event/history.h"
 #include "event/event_http.h"
 #include "event/event_port.h"
 #include "handover.h"
@@ -233,14 +234,16 @@ static int run_daemon(struct xend_runtime *rt)
         die(rt, xend_err_msg(&err));
     /* Event followers and injected events (docs/http.md "Events"). */
     long long ev_followers = XEND_EVENT_MAX_FOLLOWERS, ev_port_conns = XEND_EVENT_PORT_MAX_CONNECTIONS,
-              ev_budget = XEND_EVENT_BACKLOG_BUDGET, ev_inject = XEND_EVENT_INJECT_MAX;
+              ev_budget = XEND_EVENT_BACKLOG_BUDGET, ev_inject = XEND_EVENT_INJECT_MAX,
+              ev_history = XEND_EVENT_HISTORY_DEFAULT;
     if (xend_config_get_int(rt->cfg, "event-max-followers", ev_followers, 1, 100000, &ev_followers,
                             &err) < 0 ||
         xend_config_get_int(rt->cfg, "event-port-max-connections", ev_port_conns, 1, 100000,
                             &ev_port_conns, &err) < 0 ||
         xend_config_get_int(rt->cfg, "event-backlog-budget", ev_budget, 4096, 1LL << 32, &ev_budget,
                             &err) < 0 ||
-        xend_config_get_int(rt->cfg, "event-inject-max", ev_inject, 64, 1 << 30, &ev_inject, &err) < 0)
+        xend_config_get_int(rt->cfg, "event-inject-max", ev_inject, 64, 1 << 30, &ev_inject, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "event-history", ev_history, 0, 1000000, &ev_history, &err) < 0)
         die(rt, xend_err_msg(&err));
     /* Off by default: it orders handlers, and a list's or a destroy's time is not spent
      * behind handlers (docs/http.md, "Priority"). */
@@ -263,6 +266,7 @@ static int run_daemon(struct xend_runtime *rt)
         .backlog_budget = (size_t)ev_budget,
         .inject_max = (size_t)ev_inject,
     });
+    xend_event_history_set_max((unsigned)ev_history);
 
     if (!rt->foreground && xend_daemon_detach(&rt->ready, &err) < 0)
         die(rt, xend_err_msg(&err));

@@ -79,6 +79,12 @@ void xend_event_budget_check(void)
         }
         if (total <= limits.backlog_budget || worst == NULL || worst_len == 0)
             break;
+        if (worst->trim != NULL) {
+            worst->trim(worst, total - limits.backlog_budget);
+            if (worst->backlog(worst) >= worst_len)
+                break; /* nothing given back: do not spin */
+            continue;
+        }
         char why[192];
         snprintf(why, sizeof(why),
                  "dropped: followers hold %zu unread bytes, over the budget of %zu; this one "

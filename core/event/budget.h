@@ -7,6 +7,9 @@
  * 1.3 GB (issue 17). Past the budget, the follower with the most unread bytes (the
  * slowest) is dropped: it gets a last line that says why and its stream ends.
  *
+ * The event history (history.h) is a sink too: its bytes count against the same budget,
+ * and when it holds the most its oldest events are trimmed instead of a follower dropped.
+ *
  * A follower is a `struct xend_event_sink` embedded in the follower's own state (owned by
  * it; registered while it follows). backlog() says how many bytes wait unread; drop()
  * writes the last line and ends the follower, after which the sink is unregistered
@@ -39,6 +42,10 @@ const struct xend_event_limits *xend_event_limits(void);
 struct xend_event_sink {
     size_t (*backlog)(struct xend_event_sink *s);
     void (*drop)(struct xend_event_sink *s, const char *why);
+    /* Optional: a holder that can give bytes back without ending (the event history).
+     * When set and this sink holds the most, trim(s, excess) is called instead of drop
+     * and the sink stays registered; it should free at least `excess` bytes. */
+    void (*trim)(struct xend_event_sink *s, size_t excess);
     const char *kind; /* "http" or "port", for the log line */
     struct xend_event_sink *prev, *next; /* the registry's */
 };

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "event/history.h"
 #include "log/log.h"
 #include "sxp.h"
 
@@ -31,6 +32,7 @@ static struct {
     unsigned depth; /* emits in progress (callbacks may emit) */
     bool dirty;     /* dead entries to sweep */
     bool trace;
+    uint64_t current; /* number of the event being delivered (history.h) */
 } bus;
 
 /* --- patterns ----------------------------------------------------------------------- */
@@ -166,9 +168,15 @@ size_t xend_event_emit(const char *name, const struct xend_sxp *value)
         return 0;
     if (bus.trace) {
         char *v = value ? xend_sxp_print(value) : NULL;
-        xend_log_emit(NULL, XEND_LOG_INFO, "event", "name=%s value=%s", name, v ? v : "-");
+        xend_log_emit(NULL, XEND_LOG_INFO, "event", "seq=%llu name=%s value=%s",
+                      (unsigned long long)xend_event_history_last() + 1, name, v ? v : "-");
         free(v);
     }
+    /* Numbered and kept before anyone hears it: a follower that replays the history and
+     * then follows must not miss an event a callback emits meanwhile. */
+    uint64_t seq = xend_event_history_record(name, value);
+    uint64_t outer = bus.current;
+    bus.current = seq;
     size_t called = 0;
     bus.depth++;
     /* Subscribers added by a callback first hear the next event. */
@@ -181,7 +189,13 @@ size_t xend_event_emit(const char *name, const struct xend_sxp *value)
     }
     if (--bus.depth == 0 && bus.dirty)
         sweep();
+    bus.current = outer;
     return called;
+}
+
+uint64_t xend_event_seq_current(void)
+{
+    return bus.current;
 }
 
 void xend_event_set_trace(bool on)
@@ -210,6 +224,8 @@ void xend_event_reset(void)
     bus.n = bus.cap = bus.live = 0;
     bus.dirty = false;
     bus.trace = false;
+    bus.current = 0;
+    xend_event_history_reset();
 }
 
 /* --- host->event -------------------------------------------------------------------- */

@@ -9,8 +9,8 @@
  * none (`a.b.*` matches a.b, a.b.c and a.b.c.d, as in the original EventServer); `*` alone
  * matches everything.
  *
- * The bus must never queue, copy or defer an event: emit returns once every subscriber
- * has run. Subscribers may subscribe, unsubscribe (themselves or others) and emit from
+ * The bus must never queue or defer an event: emit returns once every subscriber has run.
+ * Each event is numbered and a copy kept in the bounded history (history.h) first. Subscribers may subscribe, unsubscribe (themselves or others) and emit from
  * inside a callback: an unsubscribed subscriber is not called again, even for the event
  * being delivered, and one added during an emit first hears the next event.
  *
@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <xend/host.h> /* xend_event_fn, struct xend_host_event */
 
@@ -50,6 +51,10 @@ void xend_event_unsubscribe_owner(const void *owner);
  * event without one). Returns how many subscribers were called.
  */
 size_t xend_event_emit(const char *name, const struct xend_sxp *value);
+
+/* The sequence number (history.h) of the event being delivered, for a callback that
+ * writes it out; 0 outside a delivery. */
+uint64_t xend_event_seq_current(void);
 
 /* Log every emitted event (the event port's `(trace on)`). */
 void xend_event_set_trace(bool on);

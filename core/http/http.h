@@ -111,6 +111,10 @@ int xend_http_status_for(int code);
 /* JSON for the streams that write their own lines (the event follow stream). */
 #define XEND_HTTP_HAVE_JSON 1
 bool xend_http_wants_json(struct xend_request *req);
+/* Whether the request's Accept header names media type `type` (text/event-stream). */
+bool xend_http_accepts(struct xend_request *req, const char *type);
+/* The Last-Event-ID header (an EventSource resuming), NULL when absent. */
+const char *xend_http_last_event_id(struct xend_request *req);
 /* Append the JSON mapping of node (docs/http.md) to out. */
 void xend_http_json(const struct xend_sxp *node, struct xend_buf *out);
 

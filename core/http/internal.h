@@ -91,6 +91,8 @@ enum xend_http_format {
 
 /* The reply format for these request headers (either may be NULL = absent). */
 enum xend_http_format xend_http_negotiate(const char *user_agent, const char *accept);
+/* Whether a comma-separated Accept value names media type `type` (parameters ignored). */
+bool xend_http_accept_has(const char *accept, const char *type);
 /* Append the JSON form of node (docs/http.md gives the mapping). */
 void xend_http_json(const struct xend_sxp *node, struct xend_buf *out);
 /* Append s as a JSON string literal. */
@@ -191,6 +193,7 @@ struct xend_http_request_init {
      * connection's socket and its identity, looked up at its first request (borrowed:
      * used only while the request runs; NULL = no identity, refused). */
     const char *host, *origin, *referer, *fetch_site;
+    const char *last_event_id; /* Last-Event-ID, for an EventSource resuming */
     bool has_cookie;
     int fd;
     struct xend_http_who *conn_who;
@@ -214,6 +217,7 @@ struct xend_request {
     /* in the request's own allocation, after the struct */
     char *method_name, *path, *query, *user_agent, *accept, *content_type, *peer;
     char *host, *origin, *referer, *fetch_site; /* NULL when absent */
+    char *last_event_id;                        /* NULL when absent */
     bool has_cookie;
     enum xend_http_format format;
     const char *body; /* borrowed from the server while the handler runs */

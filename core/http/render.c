@@ -88,8 +88,8 @@ const char *xend_http_reason(int status)
     }
 }
 
-/* Whether a comma-separated Accept value names media type `type` (parameters ignored). */
-static bool accept_has(const char *accept, const char *type)
+/* Media types are compared whole, case-blind; parameters (;q=...) are ignored. */
+bool xend_http_accept_has(const char *accept, const char *type)
 {
     size_t tlen = strlen(type);
     const char *p = accept;
@@ -111,15 +111,16 @@ static bool accept_has(const char *accept, const char *type)
 enum xend_http_format xend_http_negotiate(const char *user_agent, const char *accept)
 {
     /* PROTOCOL.md: programs (no User-Agent, or no Accept, or asking for it) get SXP. */
-    if (accept != NULL && accept_has(accept, "application/sxp"))
+    if (accept != NULL && xend_http_accept_has(accept, "application/sxp"))
         return XEND_HTTP_FMT_SXP;
-    if (accept != NULL && accept_has(accept, "application/json"))
+    if (accept != NULL && xend_http_accept_has(accept, "application/json"))
         return XEND_HTTP_FMT_JSON;
     if (user_agent == NULL || accept == NULL)
         return XEND_HTTP_FMT_SXP;
     /* Browsers name text/html. A client that only says what it accepts in general
      * (curl's "*" "/" "*") is a program and gets SXP: see docs/http.md. */
-    if (accept_has(accept, "text/html") || accept_has(accept, "application/xhtml+xml"))
+    if (xend_http_accept_has(accept, "text/html") ||
+        xend_http_accept_has(accept, "application/xhtml+xml"))
         return XEND_HTTP_FMT_HTML;
     return XEND_HTTP_FMT_SXP;
 }

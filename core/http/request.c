@@ -114,7 +114,8 @@ struct xend_request *xend_http_request_new(const struct xend_http_request_init *
     size_t texts = text_size(method) + text_size(path) + text_size(init->query) +
                    text_size(init->user_agent) + text_size(init->accept) +
                    text_size(init->content_type) + text_size(peer) + text_size(init->host) +
-                   text_size(init->origin) + text_size(init->referer) + text_size(init->fetch_site);
+                   text_size(init->origin) + text_size(init->referer) + text_size(init->fetch_site) +
+                   text_size(init->last_event_id);
     struct xend_request *req = request_alloc(sizeof(*req) + texts);
     struct strings st = {(char *)(req + 1)};
     req->magic = XEND_REQUEST_MAGIC;
@@ -134,6 +135,7 @@ struct xend_request *xend_http_request_new(const struct xend_http_request_init *
     req->origin = put_text(&st, init->origin);
     req->referer = put_text(&st, init->referer);
     req->fetch_site = put_text(&st, init->fetch_site);
+    req->last_event_id = put_text(&st, init->last_event_id);
     req->has_cookie = init->has_cookie;
     req->fd = init->fd;
     req->conn_who = init->conn_who;
@@ -770,6 +772,16 @@ static struct xend_domain *http_domain(struct xend_request *req)
 bool xend_http_wants_json(struct xend_request *req)
 {
     return valid(req) && req->format == XEND_HTTP_FMT_JSON;
+}
+
+bool xend_http_accepts(struct xend_request *req, const char *type)
+{
+    return valid(req) && req->accept != NULL && xend_http_accept_has(req->accept, type);
+}
+
+const char *xend_http_last_event_id(struct xend_request *req)
+{
+    return valid(req) ? req->last_event_id : NULL;
 }
 
 static bool http_wants_html(struct xend_request *req)

@@ -745,6 +745,7 @@ static evhtp_res on_headers(evhtp_request_t *r, evhtp_headers_t *hdrs, void *arg
         .origin = evhtp_header_find(hdrs, "Origin"),
         .referer = evhtp_header_find(hdrs, "Referer"),
         .fetch_site = evhtp_header_find(hdrs, "Sec-Fetch-Site"),
+        .last_event_id = evhtp_header_find(hdrs, "Last-Event-ID"),
         .has_cookie = evhtp_header_find(hdrs, "Cookie") != NULL,
         .fd = k->c->sock,
         .conn_who = &k->who,

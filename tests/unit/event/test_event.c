@@ -1,6 +1,7 @@
 /*
  * Unit tests of the event bus (core/event/event.c): pattern matching, delivery order,
- * changes of subscriptions from inside callbacks, owner cleanup, the host table.
+ * changes of subscriptions from inside callbacks, owner cleanup, the host table, and the
+ * numbered history (history.c): order, bounds, replay, the budget's trim.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event/budget.h"
 #include "event/event.h"
+#include "event/history.h"
 #include "log/log.h"
 #include "sxp.h"
 
@@ -237,8 +240,100 @@ static void test_trace_logs_every_event(void **state)
     xend_event_set_trace(true);
     xend_event_emit("xend.domain.pause", v);
     assert_int_equal(log_count, before + 1);
-    assert_string_equal(last_log, "event name=xend.domain.pause value=(vm1 5)");
+    assert_string_equal(last_log, "event seq=2 name=xend.domain.pause value=(vm1 5)");
     xend_sxp_free(v);
+}
+
+static uint64_t seen_seq[8];
+static size_t n_seen;
+
+static void on_seq(const char *name, const struct xend_sxp *value, void *arg)
+{
+    (void)name;
+    (void)value;
+    (void)arg;
+    if (n_seen < 8)
+        seen_seq[n_seen++] = xend_event_seq_current();
+    if (n_seen == 1)
+        xend_event_emit("inner", NULL); /* numbered after the outer one */
+}
+
+static void test_events_are_numbered_in_emit_order_even_when_nested(void **state)
+{
+    (void)state;
+    n_seen = 0;
+    assert_int_equal(xend_event_subscribe(&n_seen, "*", on_seq, NULL), 0);
+    xend_event_emit("outer", NULL);
+    assert_int_equal(n_seen, 2);
+    assert_int_equal(seen_seq[0], 1); /* outer */
+    assert_int_equal(seen_seq[1], 2); /* inner, delivered inside outer */
+    assert_int_equal(xend_event_seq_current(), 0);
+    assert_int_equal(xend_event_history_last(), 2);
+    assert_int_equal(strlen(xend_event_history_epoch()), 16);
+}
+
+struct collected {
+    uint64_t seq[16];
+    char names[16][16];
+    size_t n;
+    size_t stop_after;
+};
+
+static int collect(uint64_t seq, const char *name, const struct xend_sxp *value, void *arg)
+{
+    (void)value;
+    struct collected *c = arg;
+    c->seq[c->n] = seq;
+    snprintf(c->names[c->n], sizeof(c->names[0]), "%s", name);
+    c->n++;
+    return c->stop_after != 0 && c->n == c->stop_after ? 7 : 0;
+}
+
+static void test_history_keeps_the_last_n_and_replays_after_a_number(void **state)
+{
+    (void)state;
+    xend_event_history_set_max(3);
+    char name[16];
+    for (int i = 1; i <= 5; i++) {
+        snprintf(name, sizeof(name), "e%d", i);
+        xend_event_emit(name, NULL);
+    }
+    assert_int_equal(xend_event_history_count(), 3);
+    assert_int_equal(xend_event_history_oldest(), 3);
+    assert_int_equal(xend_event_history_last(), 5);
+    struct collected c = {0};
+    assert_int_equal(xend_event_history_replay(3, collect, &c), 0);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.seq[0], 4);
+    assert_string_equal(c.names[1], "e5");
+    c = (struct collected){.stop_after = 1};
+    assert_int_equal(xend_event_history_replay(0, collect, &c), 7); /* the callback's stop */
+    assert_int_equal(c.seq[0], 3);
+    /* None kept: numbers still given, nothing held. */
+    xend_event_history_set_max(0);
+    xend_event_emit("e6", NULL);
+    assert_int_equal(xend_event_history_last(), 6);
+    assert_int_equal(xend_event_history_count(), 0);
+    assert_int_equal(xend_event_history_oldest(), 7);
+    xend_event_history_set_max(XEND_EVENT_HISTORY_DEFAULT);
+}
+
+static void test_history_is_trimmed_oldest_first_past_the_budget(void **state)
+{
+    (void)state;
+    xend_event_limits_set(&(struct xend_event_limits){.backlog_budget = 4096});
+    char big[700];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    struct xend_sxp *v = xend_sxp_list_of("blob", big, NULL);
+    for (int i = 0; i < 20; i++)
+        xend_event_emit("big", v);
+    xend_sxp_free(v);
+    assert_true(xend_event_history_bytes() <= 4096);
+    assert_true(xend_event_history_count() >= 4); /* only what the budget needs goes */
+    assert_int_equal(xend_event_history_last(), 20);
+    assert_int_equal(xend_event_history_oldest(), 20 - xend_event_history_count() + 1);
+    xend_event_limits_set(&(struct xend_event_limits){0});
 }
 
 int main(void)
@@ -253,6 +348,12 @@ int main(void)
                                   teardown),
         cmocka_unit_test_teardown(test_host_table_subscriptions_belong_to_the_plugin, teardown),
         cmocka_unit_test_teardown(test_trace_logs_every_event, teardown),
+        cmocka_unit_test_teardown(test_events_are_numbered_in_emit_order_even_when_nested,
+                                  teardown),
+        cmocka_unit_test_teardown(test_history_keeps_the_last_n_and_replays_after_a_number,
+                                  teardown),
+        cmocka_unit_test_teardown(test_history_is_trimmed_oldest_first_past_the_budget,
+                                  teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
