@@ -17,12 +17,14 @@
 #include "buf.h"
 #include "client.h"
 #include "opt.h"
+#include "output.h"
 
 struct xm_ctx {
     struct xm_client client;
     const char *prog;           /* how xm was called (basename of argv[0]) */
     bool server_ok;             /* the server address parsed */
     struct xend_err server_err; /* why it did not */
+    enum xm_output_form output; /* -o of a data command (xm_run takes it out) */
 };
 
 /* argv[0] is the command's name; argv[1..argc) its arguments. */
@@ -51,6 +53,9 @@ void xm_help_all(const char *prog, struct xend_buf *out);
 
 /* `xm help CMD` and `xm CMD -h`. */
 void xm_help_cmd(const struct xm_cmd *cmd, struct xend_buf *out);
+
+/* Whether the command prints data, and so takes -o json|sxp. */
+bool xm_cmd_prints_data(const struct xm_cmd *cmd);
 
 /* Run argv[0] (a command name or prefix) with its arguments. */
 int xm_run(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err);
@@ -127,5 +132,8 @@ int xm_cmd_call(struct xm_ctx *, int, char **, struct xend_err *);
 void xm_call_help(const struct xm_cmd *cmd, struct xend_buf *out);
 
 int xm_cmd_help(struct xm_ctx *, int, char **, struct xend_err *);
+
+int xm_cmd_events(struct xm_ctx *, int, char **, struct xend_err *);
+extern const struct xm_optset xm_events_opts;
 
 #endif

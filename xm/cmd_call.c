@@ -217,7 +217,11 @@ int xm_cmd_call(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err)
     if (rc < 0)
         return rc;
     struct xend_buf out = XEND_BUF_INIT;
-    if (r.kind == XM_RESULT_SXP)
+    if (r.kind == XM_RESULT_SXP && ctx->output != XM_OUT_TEXT)
+        xm_output_one(ctx->output, r.sxp, false, &out);
+    else if (r.kind == XM_RESULT_NONE && ctx->output == XM_OUT_JSON)
+        xend_buf_puts(&out, "null\n");
+    else if (r.kind == XM_RESULT_SXP)
         xm_fmt_pretty(r.sxp, &out);
     else if (r.kind == XM_RESULT_TEXT)
         xend_buf_printf(&out, "%s\n", r.text);

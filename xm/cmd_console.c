@@ -51,8 +51,13 @@ int xm_cmd_consoles(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *
         return rc;
     }
     struct xend_buf out = XEND_BUF_INIT;
-    xm_fmt_consoles_header(&out);
-    xm_print(&out);
+    struct xm_out doc;
+    if (ctx->output != XM_OUT_TEXT) {
+        xm_out_begin(&doc, ctx->output);
+    } else {
+        xm_fmt_consoles_header(&out);
+        xm_print(&out);
+    }
     for (size_t i = 0; i < xend_sxp_length(list.sxp) && rc == 0; i++) {
         const char *id = xend_sxp_atom_text(xend_sxp_nth(list.sxp, i));
         if (id == NULL)
@@ -61,12 +66,21 @@ int xm_cmd_consoles(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *
         struct xm_result c = {0};
         rc = xm_client_get(&ctx->client, rel, NULL, 0, &c, err);
         free(rel);
-        if (rc == 0 && c.kind == XM_RESULT_SXP) {
+        if (rc == 0 && c.kind == XM_RESULT_SXP && ctx->output != XM_OUT_TEXT) {
+            xm_out_record(&doc, c.sxp);
+        } else if (rc == 0 && c.kind == XM_RESULT_SXP) {
             xm_fmt_console_row(c.sxp, &out);
             xm_print(&out);
         }
         xm_result_free(&c);
     }
     xm_result_free(&list);
+    if (ctx->output != XM_OUT_TEXT) {
+        xm_out_end(&doc, &out);
+        if (rc == 0)
+            xm_print(&out);
+        else
+            xend_buf_free(&out);
+    }
     return rc;
 }

@@ -21,8 +21,16 @@ static int device_list(struct xm_ctx *ctx, int argc, char **argv, const char *op
         rc = xm_result_list(&r, err);
     if (rc == 0) {
         struct xend_buf out = XEND_BUF_INIT;
-        for (size_t i = 0; i < xend_sxp_length(r.sxp); i++)
-            xm_fmt_line(xend_sxp_nth(r.sxp, i), &out);
+        if (ctx->output != XM_OUT_TEXT) {
+            struct xm_out doc;
+            xm_out_begin(&doc, ctx->output);
+            for (size_t i = 0; i < xend_sxp_length(r.sxp); i++)
+                xm_out_record(&doc, xend_sxp_nth(r.sxp, i));
+            xm_out_end(&doc, &out);
+        } else {
+            for (size_t i = 0; i < xend_sxp_length(r.sxp); i++)
+                xm_fmt_line(xend_sxp_nth(r.sxp, i), &out);
+        }
         xm_print(&out);
     }
     xm_result_free(&r);
@@ -73,6 +81,9 @@ int xm_cmd_vnet_list(struct xm_ctx *ctx, int argc, char **argv, struct xend_err 
     int rc = xm_need_server(ctx, err);
     if (rc < 0)
         return rc;
+    struct xm_out doc;
+    if (ctx->output != XM_OUT_TEXT)
+        xm_out_begin(&doc, ctx->output);
     struct xm_result list = {0};
     rc = xm_client_get(&ctx->client, "vnet/", NULL, 0, &list, err);
     if (rc == 0)
@@ -85,7 +96,9 @@ int xm_cmd_vnet_list(struct xm_ctx *ctx, int argc, char **argv, struct xend_err 
         struct xm_result v = {0};
         rc = xm_client_get(&ctx->client, rel, NULL, 0, &v, err);
         free(rel);
-        if (rc == 0 && v.kind == XM_RESULT_SXP) {
+        if (rc == 0 && v.kind == XM_RESULT_SXP && ctx->output != XM_OUT_TEXT) {
+            xm_out_record(&doc, v.sxp);
+        } else if (rc == 0 && v.kind == XM_RESULT_SXP) {
             struct xend_buf out = XEND_BUF_INIT;
             xm_fmt_pretty(v.sxp, &out);
             xm_print(&out);
@@ -93,6 +106,14 @@ int xm_cmd_vnet_list(struct xm_ctx *ctx, int argc, char **argv, struct xend_err 
         xm_result_free(&v);
     }
     xm_result_free(&list);
+    if (ctx->output != XM_OUT_TEXT) {
+        struct xend_buf out = XEND_BUF_INIT;
+        xm_out_end(&doc, &out);
+        if (rc == 0)
+            xm_print(&out);
+        else
+            xend_buf_free(&out);
+    }
     return rc;
 }
 

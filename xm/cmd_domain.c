@@ -39,19 +39,60 @@ static int by_text(const void *a, const void *b)
     return strcmp(tx != NULL ? tx : "", ty != NULL ? ty : "");
 }
 
-/* Print one domain (a row, or the pretty record with -l). */
-static void list_one(const struct xend_sxp *info, bool use_long, struct xend_buf *out)
+/* How `xm list` prints: 2.0's text as each domain comes, or one document at the end. */
+struct lister {
+    bool use_long;
+    enum xm_output_form form;
+    struct xm_out doc; /* -o json|sxp */
+};
+
+static void list_begin(struct lister *l, struct xm_ctx *ctx, bool use_long)
 {
-    if (use_long)
-        xm_fmt_pretty(info, out);
+    l->use_long = use_long;
+    l->form = ctx->output;
+    if (l->form != XM_OUT_TEXT) {
+        xm_out_begin(&l->doc, l->form);
+    } else if (!use_long) {
+        struct xend_buf out = XEND_BUF_INIT;
+        xm_fmt_list_header(&out);
+        xm_print(&out);
+    }
+}
+
+/* Print one domain (a row, or the pretty record with -l), or add it to the document. */
+static void list_one(struct lister *l, const struct xend_sxp *info)
+{
+    struct xend_buf out = XEND_BUF_INIT;
+    if (l->form != XM_OUT_TEXT && l->use_long) {
+        xm_out_record(&l->doc, info);
+        return;
+    }
+    if (l->form != XM_OUT_TEXT) {
+        xm_fmt_list_item(info, l->form, xm_out_item(&l->doc));
+        return;
+    }
+    if (l->use_long)
+        xm_fmt_pretty(info, &out);
     else
-        xm_fmt_list_row(info, out);
-    xm_print(out);
+        xm_fmt_list_row(info, &out);
+    xm_print(&out);
+}
+
+static void list_end(struct lister *l, int rc)
+{
+    if (l->form == XM_OUT_TEXT)
+        return;
+    struct xend_buf out = XEND_BUF_INIT;
+    xm_out_end(&l->doc, &out);
+    if (rc == 0)
+        xm_print(&out);
+    else
+        xend_buf_free(&out);
 }
 
 /* Every domain: one request with detail=1 where xend has it (ours), else the 2.0 way of
  * the name list then one request per domain. A domain gone in between is skipped. */
-static int list_all(struct xm_ctx *ctx, bool use_long, struct xend_err *err)
+static int list_all(struct xm_ctx *ctx, struct lister *l, struct xend_err *err)
 {
     struct xm_param detail = {"detail", "1", NULL};
     struct xm_result r = {0};
@@ -71,14 +112,9 @@ static int list_all(struct xm_ctx *ctx, bool use_long, struct xend_err *err)
         detailed &= head != NULL && strcmp(head, "domain") == 0;
     }
     qsort(items, n, sizeof(*items), detailed ? by_name : by_text);
-    struct xend_buf out = XEND_BUF_INIT;
-    if (!use_long) {
-        xm_fmt_list_header(&out);
-        xm_print(&out);
-    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (detailed) {
-            list_one(items[i], use_long, &out);
+            list_one(l, items[i]);
             continue;
         }
         const char *name = xend_sxp_atom_text(items[i]);
@@ -92,7 +128,7 @@ static int list_all(struct xm_ctx *ctx, bool use_long, struct xend_err *err)
             continue;
         }
         if (rc == 0 && d.kind == XM_RESULT_SXP)
-            list_one(d.sxp, use_long, &out);
+            list_one(l, d.sxp);
         if (rc == 0)
             xm_result_free(&d);
     }
@@ -109,24 +145,21 @@ int xm_cmd_list(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err)
     int rc = xm_opt_parse(&list_opts, argc, argv, v, &args, &nargs, err);
     if (rc < 0)
         return rc;
-    bool use_long = v[0].count > 0;
+    struct lister l;
+    list_begin(&l, ctx, v[0].count > 0);
     if (nargs == 0) {
-        rc = list_all(ctx, use_long, err);
+        rc = list_all(ctx, &l, err);
     } else {
-        struct xend_buf out = XEND_BUF_INIT;
-        if (!use_long) {
-            xm_fmt_list_header(&out);
-            xm_print(&out);
-        }
         for (int i = 0; i < nargs && rc == 0; i++) {
             struct xm_result d = {0};
             rc = xm_domain_get(ctx, args[i], NULL, 0, &d, err);
             if (rc == 0 && d.kind == XM_RESULT_SXP)
-                list_one(d.sxp, use_long, &out);
+                list_one(&l, d.sxp);
             if (rc == 0)
                 xm_result_free(&d);
         }
     }
+    list_end(&l, rc);
     free(args);
     return rc;
 }
@@ -355,7 +388,12 @@ static int print_field(struct xm_ctx *ctx, int argc, char **argv, const char *fi
         return rc;
     struct xend_buf out = XEND_BUF_INIT;
     const char *v = r.kind == XM_RESULT_SXP ? xend_sxp_child_value(r.sxp, field, NULL) : NULL;
-    xend_buf_printf(&out, "%s\n", v != NULL ? v : "None");
+    if (ctx->output != XM_OUT_TEXT) {
+        /* both fields, whichever was asked: {"id": 5, "name": "vm1"} */
+        xm_fmt_id_name(r.kind == XM_RESULT_SXP ? r.sxp : NULL, ctx->output, &out);
+    } else {
+        xend_buf_printf(&out, "%s\n", v != NULL ? v : "None");
+    }
     xm_print(&out);
     xm_result_free(&r);
     return 0;

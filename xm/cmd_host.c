@@ -6,6 +6,7 @@
 
 #include "cmd.h"
 #include "fmt.h"
+#include "sxp_json.h"
 
 int xm_cmd_info(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err)
 {
@@ -20,7 +21,10 @@ int xm_cmd_info(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err)
         rc = xm_result_list(&r, err);
     if (rc == 0) {
         struct xend_buf out = XEND_BUF_INIT;
-        xm_fmt_info(r.sxp, &out);
+        if (ctx->output != XM_OUT_TEXT)
+            xm_output_one(ctx->output, r.sxp, true, &out);
+        else
+            xm_fmt_info(r.sxp, &out);
         xm_print(&out);
     }
     xm_result_free(&r);
@@ -42,6 +46,16 @@ static int print_text(struct xm_ctx *ctx, const char *rel, struct xend_err *err)
         xend_buf_append(&out, r.text, r.text_len);
     else if (r.kind == XM_RESULT_SXP)
         xm_fmt_text(r.sxp, &out);
+    if (ctx->output != XM_OUT_TEXT) {
+        /* the text as one string: "..." in JSON, '...' in SXP */
+        struct xend_sxp *text = xend_sxp_atom(xend_buf_str(&out));
+        xend_buf_reset(&out);
+        if (ctx->output == XM_OUT_JSON)
+            xend_sxp_json_string(xend_sxp_atom_text(text), &out);
+        else
+            xend_sxp_print_atom(xend_sxp_atom_text(text), strlen(xend_sxp_atom_text(text)), &out);
+        xend_sxp_free(text);
+    }
     xend_buf_putc(&out, '\n');
     xm_print(&out);
     xm_result_free(&r);

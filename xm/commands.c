@@ -101,6 +101,9 @@ const struct xm_cmd xm_commands[] = {
     {"vnet-delete", "vnet", "Delete a vnet.", "VNET", "Delete vnet VNET.", NULL, NULL,
      xm_cmd_vnet_delete},
     {"vnet-list", "vnet", "List vnets.", NULL, NULL, NULL, NULL, xm_cmd_vnet_list},
+
+    {"events", "host", "Print xend's events, and follow them.", NULL, NULL, &xm_events_opts,
+     NULL, xm_cmd_events},
 };
 /* clang-format on */
 
@@ -195,6 +198,18 @@ int xm_cmd_help(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err)
     return 0;
 }
 
+/* The commands that print data take -o json|sxp (docs/xm.md "Output for scripts"). */
+bool xm_cmd_prints_data(const struct xm_cmd *cmd)
+{
+    static const char *const data[] = {"call",    "consoles", "dmesg",    "domid",
+                                       "domname", "events",   "info",     "list",
+                                       "log",     "vbd-list", "vif-list", "vnet-list"};
+    for (size_t i = 0; i < sizeof(data) / sizeof(data[0]); i++)
+        if (strcmp(cmd->name, data[i]) == 0)
+            return true;
+    return false;
+}
+
 int xm_run(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err)
 {
     if (argc < 1) {
@@ -214,6 +229,12 @@ int xm_run(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err)
             xm_print(&out);
             return 0;
         }
+    }
+    if (xm_cmd_prints_data(cmd)) {
+        int n = xm_output_take(argc, argv, &ctx->output, err);
+        if (n < 0)
+            return n;
+        argc = n;
     }
     char *name = argv[0];
     argv[0] = (char *)cmd->name;

@@ -3,6 +3,9 @@
  */
 #include "fmt.h"
 
+#include "output.h"
+#include "sxp_json.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,4 +96,68 @@ void xm_fmt_pretty(const struct xend_sxp *v, struct xend_buf *out)
     xend_sxp_pretty_buf(v, out);
     if (out->len == 0 || out->data[out->len - 1] != '\n')
         xend_buf_putc(out, '\n');
+}
+
+/* A JSON integer for an integer child, null otherwise. */
+static void json_int_or_null(const struct xend_sxp *l, const char *name, struct xend_buf *out)
+{
+    long long v;
+    if (l != NULL && xend_sxp_child_int(l, name, &v) == 0)
+        xend_buf_printf(out, "%lld", v);
+    else
+        xend_buf_puts(out, "null");
+}
+
+void xm_fmt_list_item(const struct xend_sxp *info, int form, struct xend_buf *out)
+{
+    const struct xend_sxp *console = xend_sxp_child(info, "console");
+    const char *name = xend_sxp_child_value(info, "name", "??");
+    const char *state = xend_sxp_child_value(info, "state", "??");
+    if (form == XM_OUT_JSON) {
+        xend_buf_puts(out, "{\"name\": ");
+        xend_sxp_json_string(name, out);
+        xend_buf_printf(out, ", \"id\": %lld, \"memory\": %lld, \"cpu\": %lld, \"state\": ",
+                        child_int(info, "id", -1), child_int(info, "memory", 0),
+                        child_int(info, "cpu", 0));
+        xend_sxp_json_string(state, out);
+        xend_buf_printf(out, ", \"cpu_time\": %.3f, \"console_port\": ",
+                        child_double(info, "cpu_time"));
+        json_int_or_null(console, "console_port", out);
+        xend_buf_putc(out, '}');
+        return;
+    }
+    struct xend_sxp *row = xend_sxp_list_of("domain", NULL);
+    xend_sxp_add_kv(row, "name", name);
+    xend_sxp_add_kv_int(row, "id", child_int(info, "id", -1));
+    xend_sxp_add_kv_int(row, "memory", child_int(info, "memory", 0));
+    xend_sxp_add_kv_int(row, "cpu", child_int(info, "cpu", 0));
+    xend_sxp_add_kv(row, "state", state);
+    xend_sxp_add_kv_take(row, "cpu_time", xend_sxp_atom_double(child_double(info, "cpu_time")));
+    const char *port = console != NULL ? xend_sxp_child_value(console, "console_port", NULL) : NULL;
+    xend_sxp_append_take(row, port != NULL ? xend_sxp_list_of("console_port", port, NULL)
+                                           : xend_sxp_list_of("console_port", NULL));
+    xend_sxp_print_buf(row, out);
+    xend_sxp_free(row);
+}
+
+void xm_fmt_id_name(const struct xend_sxp *info, int form, struct xend_buf *out)
+{
+    const char *name = info != NULL ? xend_sxp_child_value(info, "name", NULL) : NULL;
+    if (form == XM_OUT_JSON) {
+        xend_buf_puts(out, "{\"id\": ");
+        json_int_or_null(info, "id", out);
+        xend_buf_puts(out, ", \"name\": ");
+        if (name != NULL)
+            xend_sxp_json_string(name, out);
+        else
+            xend_buf_puts(out, "null");
+        xend_buf_puts(out, "}\n");
+        return;
+    }
+    struct xend_sxp *pair = xend_sxp_list_of("domain", NULL);
+    const char *id = info != NULL ? xend_sxp_child_value(info, "id", NULL) : NULL;
+    xend_sxp_add_kv(pair, "id", id != NULL ? id : "None");
+    xend_sxp_add_kv(pair, "name", name != NULL ? name : "None");
+    xm_fmt_line(pair, out);
+    xend_sxp_free(pair);
 }

@@ -18,6 +18,16 @@ void xm_fmt_list_header(struct xend_buf *out);
  * console port, with the 2.0 defaults ("??", -1, 0, "") for missing fields. */
 void xm_fmt_list_row(const struct xend_sxp *info, struct xend_buf *out);
 
+/* The `xm list` row for scripts, with the same fields and defaults as the text row:
+ * JSON {"name": S, "id": N, "memory": N, "cpu": N, "state": S, "cpu_time": F,
+ * "console_port": N or null} (names and states always strings), or SXP
+ * (domain (name S) (id N) ...). form is XM_OUT_JSON or XM_OUT_SXP. */
+void xm_fmt_list_item(const struct xend_sxp *info, int form, struct xend_buf *out);
+
+/* `xm domid` / `xm domname` for scripts: {"id": N, "name": S} or (domain (id N) (name S)),
+ * then a newline; a missing field is null (SXP: None). info may be NULL. */
+void xm_fmt_id_name(const struct xend_sxp *info, int form, struct xend_buf *out);
+
 /* `xm info`: "%-23s: VALUE\n" for each child of (node ...). */
 void xm_fmt_info(const struct xend_sxp *node, struct xend_buf *out);
 

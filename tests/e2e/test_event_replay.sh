@@ -49,7 +49,7 @@ expect_match "format=json asks for them too" '^\{"event": \{"seq": ' "$got"
 curl -s -D "$T/sse.h" -H 'Accept: text/event-stream' "$U/xend/event?since=$((last + 5))" > "$T/sse"
 expect_match "SSE has its content type" 'Content-Type: text/event-stream' "$(cat "$T/sse.h")"
 expect_eq "SSE: id is the number, data the JSON" \
-    "id: $((last + 6))|data: {\"event\": {\"seq\": $((last + 6)), \"epoch\": \"$epoch\", \"name\": \"test.a\", \"value\": {\"test.a\": 9}}}|" \
+    "id: $((last + 6))|data: {\"event\": {\"seq\": $((last + 6)), \"epoch\": \"$epoch\", \"name\": \"test.a\", \"value\": {\"test.a\": 9}}}||" \
     "$(tr '\n' '|' < "$T/sse")"
 
 # Follow: the old line form unless asked; Last-Event-ID resumes then goes on live.
