@@ -24,6 +24,7 @@
 #include "event/event.h"
 #include "event/budget.h"
 #include "event/history.h"
+#include "metrics_http.h"
 #include "event/event_http.h"
 #include "event/event_port.h"
 #include "handover.h"
@@ -306,7 +307,8 @@ static int run_daemon(struct xend_runtime *rt)
     xend_http_set_domain_resolver(resolve_domain);
     struct xend_node_options no = {.allow_shutdown = allow_node_shutdown};
     if (xend_http_register_core_routes() < 0 || xend_domain_http_register() < 0 ||
-        xend_node_http_register(&no) < 0 || xend_event_http_register() < 0)
+        xend_node_http_register(&no) < 0 || xend_event_http_register() < 0 ||
+        xend_metrics_http_register() < 0)
         die(rt, "cannot register the core's routes");
 
     const struct xend_host *host = xend_host_table(rt->cfg);
@@ -359,6 +361,7 @@ static int run_daemon(struct xend_runtime *rt)
         xend_log_warn("event port not started", "port=%lld error=\"%s\"", event_port,
                       xend_err_msg(&err));
     xend_event_port_set_check(evport, event_port_check);
+    xend_metrics_http_set_event_port(evport);
     struct xend_transfer_options to = {
         .address = relocation_address,
         .port = (int)relocation_port,
@@ -397,6 +400,7 @@ static int run_daemon(struct xend_runtime *rt)
     xend_loop_drain(STOP_DRAIN_MS);
     xend_hooks_run(XEND_HOOK_XEND_STOP, NULL, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
     xend_loop_drain(STOP_DRAIN_MS);
+    xend_metrics_http_set_event_port(NULL);
     xend_event_port_stop(evport);
     xend_http_stop();
     xend_http_ratelimit_reset();

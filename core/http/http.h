@@ -100,6 +100,8 @@ uint64_t xend_http_request_id(const struct xend_request *req);
 uint64_t xend_http_requests_started(void);
 /* How many HTTP connections have closed so far. */
 uint64_t xend_http_connections_closed(void);
+/* HTTP connections open now. */
+unsigned xend_http_connections_open(void);
 
 /*
  * Map an XEND_E code to the HTTP status used for an (xend.err ...) reply. Operation

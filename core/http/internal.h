@@ -240,6 +240,7 @@ struct xend_request {
     struct xend_http_header *headers;
     size_t nheaders;
     int sent_status; /* for the log line */
+    bool failed;     /* the reply is an error (an operation error is 200 with xend.err) */
 
     struct xend_sxp **parsed; /* arg_sxp results, owned */
     size_t nparsed;

@@ -20,6 +20,7 @@
 #include "http/internal.h"
 #include "http/role.h"
 #include "log/log.h"
+#include "metrics/metrics.h"
 #include "sxp.h"
 
 #define MAX_MULTIPART_PARTS 256
@@ -167,7 +168,11 @@ void xend_http_request_free(struct xend_request *req)
 
 static void log_request(struct xend_request *req, int status)
 {
-    double ms = (double)(xend_clock_ns() - req->start_ns) / 1e6;
+    uint64_t ns = xend_clock_ns() - req->start_ns;
+    double ms = (double)ns / 1e6;
+    xend_metrics_http_request(req->method_name, status);
+    if (req->audit && req->op != NULL)
+        xend_metrics_op_done(req->op, status < 300 && !req->failed, ns);
     xend_log_emit(NULL, XEND_LOG_DEBUG, "http request",
                   "id=%llu method=%s path=%s op=%s status=%d ms=%.3f peer=%s",
                   (unsigned long long)req->id, req->method_name, req->path, req->op ? req->op : "-",
@@ -221,6 +226,7 @@ static void send_response(struct xend_request *req, int status, const char *reas
  * for programs too (501). */
 static void send_error(struct xend_request *req, int status, const char *msg, bool plain)
 {
+    req->failed = true;
     struct xend_buf b = XEND_BUF_INIT;
     char reason[256];
     const char *ctype;

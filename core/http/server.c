@@ -1127,6 +1127,11 @@ uint64_t xend_http_connections_closed(void)
     return srv.closed;
 }
 
+unsigned xend_http_connections_open(void)
+{
+    return srv.nconns;
+}
+
 int xend_http_port(void)
 {
     return srv.port;

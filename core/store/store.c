@@ -34,6 +34,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "log/log.h"
+#include "metrics/metrics.h"
 #include "record_limits.h"
 #include "sxp.h"
 #include "wire.h"
@@ -1301,11 +1302,16 @@ static void *writer_main(void *arg)
         enum xend_store_sync_mode mode = s->sync_mode;
         pthread_mutex_unlock(&s->qlock);
 
+        size_t records = 0;
+        for (struct entry *e = batch; e != NULL; e = e->next)
+            records++;
         pthread_mutex_lock(&s->iolock);
+        uint64_t t0 = xend_clock_ns();
         dir_busy(s, true);
         write_batch(s, batch, mode);
         dir_busy(s, false);
         pthread_mutex_unlock(&s->iolock);
+        xend_metrics_store_commit(xend_clock_ns() - t0, records);
         finish_batch(s, batch);
 
         pthread_mutex_lock(&s->qlock);
