@@ -4,9 +4,12 @@
  *   POST /xend/event op=inject event=SXP -> delivers the event named by the value's head,
  *                                      with the whole value, and replies 0
  *   GET  /xend/event?follow=1       -> a stream of `(event NAME VALUE)` lines, one per
- *                                      event, until the client goes; JSON lines
- *                                      ({"event": {"name": N, "value": V}}) for
- *                                      Accept: application/json.
+ *                                      event, until the client goes (2004's form)
+ *   GET  /xend/event?since=N[&follow=1] -> the held events numbered above N first (a
+ *                                      xend.event.missed notice when N is too old), then
+ *                                      new ones when following; numbered lines as SXP,
+ *                                      JSON lines or Server-Sent Events (docs/http.md
+ *                                      "Events: sequence numbers and replay").
  * It must never buffer events for a follower without bound: the HTTP layer drops a
  * client with more than 8 MiB unread, and the follower with it.
  *
