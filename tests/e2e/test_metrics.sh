@@ -48,6 +48,19 @@ wait_until 10 sh -c "curl -s $U/xend/metrics | grep -qx 'xend_event_followers{ki
     ok "an event follower is counted" || not_ok "an event follower is counted"
 kill $p; wait $p 2>/dev/null
 
+# Console clients: one attached shows, and goes when it leaves.
+port=$(xget /xend/domain/vm1 | grep -oE '\(console_port [0-9]+\)' | grep -oE '[0-9]+')
+gauge_is() { curl -s "$U/xend/metrics" | grep -qx "$1"; }
+if [ -n "$port" ] && exec 5<>"/dev/tcp/127.0.0.1/$port"; then
+    wait_until 10 gauge_is 'xend_console_clients 1' && ok "a console client is counted" ||
+        not_ok "a console client is counted" "$(curl -s "$U/xend/metrics" | grep console)"
+    exec 5<&-
+    wait_until 10 gauge_is 'xend_console_clients 0' && ok "and uncounted when it leaves" ||
+        not_ok "and uncounted when it leaves"
+else
+    not_ok "a console client is counted" "no console port for vm1"
+fi
+
 # Read-only: no op changes anything.
 xpost /xend/metrics op=reset >/dev/null
 expect_match "a POST is refused" '^(404|405|501)$' "$(http_status)"
