@@ -5,6 +5,10 @@
  * HTTP layer refuses more than 8 MiB unread, and budget.c drops the slowest follower when
  * all of them together hold more than the backlog budget), or at shutdown. Followers and
  * injected events are capped (budget.h).
+ *
+ * A resuming follower (since=N, Last-Event-ID) is first written the held events after N
+ * from the history (history.h), then subscribed, in the same turn of the loop, so that no
+ * event falls between the two. Without follow=1 its stream ends after the replay.
  */
 #include "event/event_http.h"
 
