@@ -76,10 +76,12 @@ python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/xj"
     ok "xm events -o json prints JSON lines" || not_ok "xm events -o json" "$(cat "$T/xj")"
 out=$("$XM" events --since 1)
 expect_match "xm events says when events were missed" "missed" "$out"
+# xm's stream is the only follower once the curl ones are gone: then it is subscribed.
+followers_are() { curl -s "$U/xend/metrics" | grep -qx "xend_event_followers{kind=\"http\"} $1"; }
+wait_until 10 followers_are 0
 "$XM" events --follow > "$T/xf" &
 p3=$!
-wait_until 10 sh -c "curl -s $U/xend/metrics | grep -q '^xend_event_followers{kind=\"http\"} 1'" ||
-    wait_until 3 false
+wait_until 10 followers_are 1
 inject "test.c follow"
 wait_until 10 grep -q 'test.c follow' "$T/xf" && ok "xm events --follow prints new events" ||
     not_ok "xm events --follow" "$(cat "$T/xf")"
