@@ -16,4 +16,6 @@ expect_eq "commands from xm help" "create " "$(complete_xm cre)"
 expect_match "both sh... commands" "^shutdown " "$(complete_xm shu)"
 expect_eq "a domain name for destroy" "webserver " "$(complete_xm destroy web)"
 expect_eq "help completes commands" "unpause " "$(complete_xm help unp)"
+expect_eq "-o completes the output formats" "json sxp text " "$(complete_xm list -o '')"
+expect_eq "events is a command" "events " "$(complete_xm eve)"
 finish
