@@ -170,7 +170,8 @@ int xend_metrics_http_register(void)
     static const struct xend_route route = {
         XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/metrics", .op = NULL,
         .fn = metrics_get,
-        .doc = "Metrics in the Prometheus text format (version 0.0.4)."};
+        .doc = "Metrics in the Prometheus text format (version 0.0.4).",
+        .role = XEND_ROLE_VIEWER};
     int rc = xend_http_route_add(NULL, &route);
     if (rc == 0)
         rc = xend_event_subscribe(&console_owner, "xend.console.connect", on_console, NULL);
