@@ -136,6 +136,19 @@ static struct timeval ms_tv(uint64_t ms)
     return (struct timeval){.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
 }
 
+/*
+ * Arm ev to fire ms from now. libevent measures a timeout from the time it cached when the
+ * loop last woke; a callback that blocked for long before arming (a hypervisor backend
+ * waiting on its devices, seconds under emulation) would otherwise get a deadline already
+ * in the past, and a script's 30 s timeout would fire at once.
+ */
+static void arm_in(struct event *ev, uint64_t ms)
+{
+    event_base_update_cache_time(L.base);
+    struct timeval tv = ms_tv(ms);
+    event_add(ev, &tv);
+}
+
 /* ---- posting ---- */
 
 static void post_drain(evutil_socket_t fd, short what, void *arg)
@@ -389,8 +402,7 @@ static struct xend_timer *timer_add(struct xend_plugin *self, uint64_t ms, bool 
     t->arg = arg;
     t->repeat = repeat;
     t->ev = event_new(L.base, -1, repeat ? EV_PERSIST : 0, timer_cb, t);
-    struct timeval tv = ms_tv(ms);
-    event_add(t->ev, &tv);
+    arm_in(t->ev, ms);
     return t;
 }
 
@@ -539,8 +551,7 @@ static int spawn(struct xend_plugin *self, const char *const *argv, const char *
     c->rev = event_new(L.base, c->fd, EV_READ | EV_PERSIST, child_read, c);
     event_add(c->rev, NULL);
     c->timeout = evtimer_new(L.base, child_timeout, c);
-    struct timeval tv = ms_tv(timeout_ms);
-    event_add(c->timeout, &tv);
+    arm_in(c->timeout, timeout_ms);
     c->next = L.children;
     L.children = c;
     xend_log_debug("spawn", "plugin=%s pid=%d prog=%s", xend_plugin_name(self), (int)pid,
@@ -597,8 +608,7 @@ struct xend_op *xend_op_new(const char *what, uint64_t timeout_ms, xend_op_done_
     op->arg = arg;
     if (timeout_ms) {
         op->deadline = evtimer_new(L.base, op_deadline, op);
-        struct timeval tv = ms_tv(timeout_ms);
-        event_add(op->deadline, &tv);
+        arm_in(op->deadline, timeout_ms);
     }
     return op;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <event2/event.h>
@@ -84,6 +85,39 @@ static void test_spawn_kills_at_the_deadline(void **state)
     assert_true(s.done);
     assert_true(s.timed_out);
     assert_true(xend_loop_now_ms() - t0 < 5000);
+}
+
+/* A callback that blocked (a backend waiting on dom0's drivers) and then spawns: the
+ * child's timeout counts from the spawn, not from when the loop last woke. */
+struct late_spawn {
+    struct spawned s;
+    int rc;
+};
+
+static void spawn_after_blocking(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct late_spawn *l = arg;
+    struct timespec blocked = {0, 400 * 1000 * 1000};
+    nanosleep(&blocked, NULL);
+    static const char *const argv[] = {"/bin/sh", "-c", "sleep 0.1; echo late", NULL};
+    l->rc = L->spawn(NULL, argv, NULL, 300, on_spawned, &l->s);
+}
+
+static void test_spawn_timeout_counts_from_the_spawn(void **state)
+{
+    (void)state;
+    struct late_spawn l = {.rc = -1};
+    struct timeval now = {0, 0};
+    struct event *ev = evtimer_new(xend_loop_base(), spawn_after_blocking, &l);
+    event_add(ev, &now);
+    run_until(&l.s.done, 5000);
+    event_free(ev);
+    assert_int_equal(l.rc, 0);
+    assert_true(l.s.done);
+    assert_false(l.s.timed_out);
+    assert_int_equal(l.s.status, 0);
 }
 
 static void test_spawn_of_a_missing_program_reports_it(void **state)
@@ -206,6 +240,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spawn_captures_output_and_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spawn_kills_at_the_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spawn_of_a_missing_program_reports_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spawn_timeout_counts_from_the_spawn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_op_completes_on_a_later_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_op_deadline_then_late_completion_is_ignored, setup,
                                         teardown),
