@@ -37,7 +37,7 @@ done < /modules.order
 mkdir -p /proc/xen
 mount -t xenfs xenfs /proc/xen
 
-sh /xen-test.sh
+/bin/busybox sh /xen-test.sh
 echo "XENDTEST exit $?"
 sync
 poweroff -f

@@ -3,7 +3,11 @@
 # loaded: start Xen's daemons and xend with backend = "xenctrl", then drive xend over HTTP
 # (curl) the way the xm client does: create a PV guest from an SXP config, list it, read its
 # console through xend's console port, pause, unpause, shut it down (poweroff), create
-# another and destroy it, and create one that crashes.
+# another and destroy it, and create one that crashes; then the devices (a ram disk as a
+# phy: vbd, a file: vbd through the block-file script and a loop device, hot-plug; a vif on
+# the bridge the network script made, with anti-spoofing, hot-plug) and save and restore
+# of a guest that counts. Network addresses: 192.168.77.0/24, inside this machine only
+# (QEMU runs with no NIC; the "uplink" eth0 is a veth whose peer is in a namespace).
 #
 # Each stage prints "XENDTEST stage NAME begin" and "... ok" or "... FAIL why"; the first
 # failure prints diagnostics and ends the run. Never waits without a deadline.
@@ -12,12 +16,18 @@ GUEST=/guest
 CONSOLE_BASE=9600
 STAGE=none
 
+# busybox sh prefers its applets: the real ip and losetup (what the device scripts use) by path
+ip() { /usr/sbin/ip "$@"; }
+losetup() { /usr/sbin/losetup "$@"; }
+
 mark() { echo "XENDTEST $*"; }
 begin() { STAGE=$1; mark "stage $1 begin"; }
 pass() { mark "stage $STAGE ok"; }
 diag() {
+    mark "diag: xend log (tail, warnings and errors)"
+    grep -v "DEBUG" /run/xend.log 2>/dev/null | grep "WARN\|ERROR" | tail -n 10 | sed 's/^/XENDLOG /'
     mark "diag: xend log (tail)"
-    tail -n 40 /run/xend.log 2>/dev/null | sed 's/^/XENDLOG /'
+    grep -v "context=domainbuilder\|heap trimmed" /run/xend.log 2>/dev/null | tail -n 40 | sed 's/^/XENDLOG /'
     mark "diag: processes, sockets, a request"
     ps | grep -v '\[' | sed 's/^/XENDLOG /'
     for t in /proc/$(cat /run/xend.pid)/task/*; do
@@ -95,15 +105,50 @@ paused() { field "$1" state && case $F in ??p*) true ;; *) false ;; esac; }
 unpaused() { field "$1" state && case $F in ??p*) false ;; ???*) true ;; *) false ;; esac; }
 running() { field "$1" state && case $F in r* | ?b*) true ;; *) false ;; esac; }
 logged() { grep -q "$1" /run/xend.log; }
-hello() { grep -q XEND-GUEST-HELLO /tmp/console.g1; }
 
-config() { # NAME [extra kernel args]
-    echo "(vm (name $1) (memory 128) (image (linux (kernel $GUEST/vmlinuz) (ramdisk $GUEST/initrd.gz) (args 'console=hvc0 rdinit=/init quiet $2'))))"
+config() { # NAME [extra kernel args [devices]]
+    echo "(vm (name $1) (memory 128) (image (linux (kernel $GUEST/vmlinuz) (ramdisk $GUEST/initrd.gz) (args 'console=hvc0 rdinit=/init quiet $2'))) $3)"
 }
 
-create() { # NAME [args]: create, expect the domain in the reply
-    post /xend/domain op=create "config=$(config "$1" "$2")"
+create() { # NAME [args [devices]]: create, expect the domain in the reply
+    post /xend/domain op=create "config=$(config "$1" "$2" "$3")"
     case $B in *"(name $1)"*) ;; *) die "create $1 answered: $B" ;; esac
+}
+
+# console NAME: read NAME's console (xend's port for its current id) into /tmp/console.NAME
+# in the background, from now on (appending). nc ends when its input does: it reads a FIFO
+# this shell holds open and never writes, so that $! is nc itself and a reader that died
+# can be seen and started again. (Under TCG the busybox nc has been seen to segfault before
+# it connected; xend keeps the guest's boot output for a late client, so the new reader
+# sees what the first would have.)
+mkfifo /tmp/nc.hold
+exec 3<> /tmp/nc.hold
+console() {
+    field "$1" id || die "no id for $1: $B"
+    CPORT=$((CONSOLE_BASE + F))
+    timeout 400 nc 127.0.0.1 "$CPORT" < /tmp/nc.hold >> "/tmp/console.$1" 2>&1 &
+    eval "CREADER_$1=\$!"
+}
+# said NAME TEXT: NAME's console has shown TEXT (starting a reader that died again)
+said() {
+    grep -q "$2" "/tmp/console.$1" 2>/dev/null && return 0
+    eval "r=\$CREADER_$1"
+    kill -0 "$r" 2>/dev/null || console "$1"
+    return 1
+}
+# boot NAME ARGS DEVICES: create, unpause, read its console; wait for its hello
+boot() {
+    : > "/tmp/console.$1"
+    create "$1" "$2" "$3"
+    post "/xend/domain/$1" op=unpause
+    wait_for 30 unpaused "$1" || die "$1 still paused: state '$F'"
+    console "$1"
+    wait_for 200 said "$1" XEND-GUEST-HELLO || die "no hello from $1: $(tail -c 300 "/tmp/console.$1" | tr -d '\r' | tr '\n' '|')"
+}
+cons() { tail -c 400 "/tmp/console.$1" | tr -d '\r' | tr '\n' '|'; }
+destroyed() { # NAME: destroy and wait until it is gone
+    post "/xend/domain/$1" op=destroy
+    wait_for 60 gone "$1" || die "$1 still there after destroy: state '$F'"
 }
 
 # ---- Xen's daemons ----
@@ -112,6 +157,22 @@ xenstored --pid-file /run/xenstored.pid || die "xenstored did not start"
 wait_for 20 test -S /run/xenstored/socket || die "xenstored socket missing"
 xen-init-dom0 || die "xen-init-dom0 failed"
 xenconsoled --pid-file=/run/xenconsoled.pid || die "xenconsoled did not start"
+pass
+
+# ---- the network: eth0 stands for the uplink, a veth whose peer (192.168.77.3) lives in a
+# network namespace of its own; the network script, run by xend at start, puts eth0 and
+# its address (192.168.77.1) on the bridge and sets up anti-spoofing ----
+begin netns
+ip link add eth0 type veth peer name peer0 || die "cannot make the veth pair"
+unshare -n sleep 100000 &
+PEERNS=$!
+MYNS=$(readlink /proc/self/ns/net)
+other_ns() { [ "$(readlink /proc/$PEERNS/ns/net 2>/dev/null)" != "$MYNS" ]; }
+wait_for 20 other_ns || die "unshare -n made no namespace"
+ip link set peer0 netns "$PEERNS" || die "cannot move peer0"
+nsenter -t "$PEERNS" -n sh -c 'ip link set lo up && ip addr add 192.168.77.3/24 dev peer0 && ip link set peer0 up' ||
+    die "cannot set up the peer"
+ip addr add 192.168.77.1/24 dev eth0 && ip link set eth0 up || die "cannot set up eth0"
 pass
 
 # ---- xend ----
@@ -126,15 +187,26 @@ log-file = "/run/xend.log";
 log-level = "debug";
 pid-file = "/run/xend.pid";
 backend = "xenctrl";
-plugins = ["hv-xenctrl", "console"];
+plugins = ["hv-xenctrl", "console", "vbd", "vif"];
 console-port-base = $CONSOLE_BASE;
+script-dir = "/opt/xend/scripts";
+script-dry-run = "no";
+vif-bridge = "xen-br0";
 CONF
-/opt/xend/bin/xend start -c /etc/xend.conf || die "xend start failed"
+# In the foreground, under a shell that reports how it ended: a xend that dies says so.
+(
+    /opt/xend/bin/xend start --foreground -c /etc/xend.conf > /run/xend.stderr 2>&1
+    echo "XENDTEST xend exited: status $? $(tail -c 300 /run/xend.stderr | tr '\n' '|')"
+) &
 wait_for 60 node_is_xenctrl || die "GET /xend/node does not name the xenctrl backend: $B"
 listed Domain-0 || die "Domain-0 is not listed: $B"
+bridged() { ip -o addr show dev xen-br0 2>/dev/null | grep -q 192.168.77.1/; }
+wait_for 60 bridged || die "the network script made no xen-br0 with eth0's address: $(grep 'script' /run/xend.log | tail -n 3)"
 pass
 
 # ---- a PV guest ----
+. /xen-test.conf # SKIP_BASIC
+if [ "${SKIP_BASIC:-0}" != 1 ]; then
 begin create
 create g1
 listed g1 || die "g1 is not in GET /xend/domain: $B"
@@ -154,24 +226,9 @@ pass
 
 begin console
 PORT=$((CONSOLE_BASE + ID))
-# nc ends when its input does: give it one that stays open.
-console_reader() { sleep 300 | timeout 200 nc 127.0.0.1 "$PORT" >> /tmp/console.g1 2>&1; }
 : > /tmp/console.g1
-console_reader &
-READER=$!
-# Under TCG the busybox nc has been seen to segfault before it connected (CI, once): a
-# reader that is gone without the hello is started again. xend keeps the guest's boot
-# output for a late client, so the new one sees the hello as the first would have.
-hello_or_reconnect() {
-    hello && return 0
-    if ! kill -0 "$READER" 2>/dev/null; then
-        mark "console: the reader exited without the hello, connecting again"
-        console_reader &
-        READER=$!
-    fi
-    return 1
-}
-wait_for 200 hello_or_reconnect || die "no hello on console port $PORT: $(tail -c 300 /tmp/console.g1 | tr -d '\r' | tr '\n' '|')"
+console g1
+wait_for 200 said g1 XEND-GUEST-HELLO || die "no hello on console port $PORT: $(cons g1)"
 mark "console: $(grep XEND-GUEST-HELLO /tmp/console.g1 | tr -d '\r' | head -n 1)"
 pass
 
@@ -214,6 +271,110 @@ pass
 get /xend/domain
 mark "domains left: $B"
 case $B in *g1* | *g2* | *g3*) die "a guest is still listed: $B" ;; esac
+fi
+
+# ---- block devices: phy: (a ram disk) read-only and file: (block-file, a loop device)
+# writable; the guest reads the one and writes the other ----
+begin vbd
+printf XEND-PATTERN-RAM0-abcdef | dd of=/dev/ram0 conv=fsync 2>/dev/null || die "cannot write /dev/ram0"
+dd if=/dev/zero of=/tmp/out.img bs=4096 count=256 2>/dev/null
+dd if=/dev/zero of=/tmp/hot.img bs=4096 count=256 2>/dev/null
+printf XEND-PATTERN-HOTP-abcdef | dd of=/tmp/hot.img conv=notrunc 2>/dev/null
+boot g4 xend.test=vbd "(device (vbd (uname phy:ram0) (dev xvda) (mode r))) (device (vbd (uname file:/tmp/out.img) (dev xvdb) (mode w)))"
+losetup -a | grep -q /tmp/out.img || die "block-file bound no loop device to /tmp/out.img: $(losetup -a)"
+wait_for 120 said g4 XEND-GUEST-WROTE || die "g4 wrote nothing: $(cons g4)"
+grep -q "XEND-GUEST-READ XEND-PATTERN-RAM0-abcdef" /tmp/console.g4 || die "g4 did not read the pattern: $(cons g4)"
+mark "vbd: $(losetup -a | grep /tmp/out.img)"
+pass
+
+begin vbd-shared
+post /xend/domain op=create "config=$(config g5 "" "(device (vbd (uname file:/tmp/out.img) (dev xvda) (mode w)))")"
+case $B in *"writable use"*) ;; *) die "a second writable use of /tmp/out.img answered: $B" ;; esac
+mark "refused:$B"
+gone g5 || die "g5 is listed after its refusal: $B"
+pass
+
+begin vbd-hotplug
+post /xend/domain/g4 op=device_create "config=(vbd (uname file:/tmp/hot.img) (dev xvdc) (mode r))"
+wait_for 60 said g4 "XEND-GUEST-ADDED xvdc XEND-PATTERN-HOTP-abcdef" || die "xvdc did not appear in g4: $B | $(cons g4)"
+post /xend/domain/g4 op=device_destroy type=vbd idx=2
+wait_for 60 said g4 "XEND-GUEST-REMOVED xvdc" || die "xvdc did not go from g4: $B | $(cons g4)"
+hot_unbound() { ! losetup -a | grep -q /tmp/hot.img; }
+wait_for 30 hot_unbound || die "hot.img is still bound: $(losetup -a)"
+pass
+
+begin vbd-destroy
+destroyed g4
+out_unbound() { ! losetup -a | grep -q /tmp/out.img; }
+wait_for 30 out_unbound || die "out.img is still bound after destroy: $(losetup -a)"
+grep -q XEND-WRITTEN-BY-GUEST /tmp/out.img || die "the guest's data is not in /tmp/out.img: $(head -c 40 /tmp/out.img | tr -cd 'A-Z-')"
+pass
+
+# ---- network: a vif on xen-br0 with anti-spoofing ----
+begin vif
+MAC=aa:00:00:77:00:02
+boot g6 "xend.test=net xend.ip=192.168.77.2,192.168.77.1,192.168.77.3,192.168.77.66" "(device (vif (mac $MAC) (bridge xen-br0) (ip 192.168.77.2)))"
+wait_for 150 said g6 XEND-GUEST-NET-DONE || die "g6 did not finish its network checks: $(cons g6)"
+field g6 id
+VIF=vif$F.0
+mark "g6: $(grep XEND-GUEST- /tmp/console.g6 | tr -d '\r' | tr '\n' '|')"
+grep -q "XEND-GUEST-MAC eth0 $MAC" /tmp/console.g6 || die "g6's eth0 has not mac $MAC: $(cons g6)"
+ip -o link show master xen-br0 | grep -q "$VIF" || die "$VIF is not on xen-br0: $(ip -o link show master xen-br0)"
+grep -q "XEND-GUEST-PING dom0 ok" /tmp/console.g6 || die "g6 cannot ping dom0: $(cons g6)"
+grep -q "XEND-GUEST-PING peer ok" /tmp/console.g6 || die "g6 cannot ping the peer behind the bridge: $(cons g6)"
+ping -c 3 -W 3 192.168.77.2 > /dev/null || die "dom0 cannot ping g6"
+ip neigh show 192.168.77.2 | grep -q "$MAC" || die "dom0 sees g6 with another mac: $(ip neigh show 192.168.77.2)"
+RULES=$(iptables -S FORWARD)
+mark "rules: $(echo "$RULES" | tr '\n' '|')"
+case $RULES in *"-P FORWARD DROP"*) ;; *) die "the FORWARD policy is not DROP" ;; esac
+echo "$RULES" | grep -- "--physdev-in $VIF " | grep -- "-s 192.168.77.2/32" | grep -q -- "-j ACCEPT" ||
+    die "no anti-spoofing rule for $VIF"
+grep -q "XEND-GUEST-SPOOF blocked" /tmp/console.g6 || die "a spoofed source address passed: $(cons g6)"
+pass
+
+begin vif-hotplug
+MAC2=aa:00:00:77:00:03
+post /xend/domain/g6 op=device_create "config=(vif (mac $MAC2) (bridge xen-br0))"
+wait_for 60 said g6 "XEND-GUEST-ADDED eth1 $MAC2" || die "eth1 did not appear in g6: $B | $(cons g6)"
+F2=${VIF%.0}.1
+ip -o link show master xen-br0 | grep -q "$F2" || die "$F2 is not on xen-br0: $(ip -o link show master xen-br0)"
+destroyed g6
+vifs_gone() { ! ip -o link show master xen-br0 | grep -q "$VIF\|$F2"; }
+wait_for 30 vifs_gone || die "g6's vifs are still on xen-br0: $(ip -o link show master xen-br0)"
+case $(iptables -S FORWARD) in *"$VIF"*) die "$VIF's rules are still there" ;; esac
+pass
+
+# ---- save and restore of a guest that counts ----
+begin save
+boot g7 xend.test=count
+wait_for 60 said g7 "XEND-COUNT 5" || die "g7 does not count: $(cons g7)"
+post /xend/domain/g7 op=save file=/tmp/g7.save
+wait_for 120 gone g7 || die "g7 still there after save ($B): state '$F'"
+[ -s /tmp/g7.save ] || die "no save file: $B"
+last_count() { N=$(grep -o 'XEND-COUNT [0-9]*' "/tmp/console.$1" | tail -n 1); N=${N#XEND-COUNT }; }
+last_count g7
+BEFORE=$N
+mark "saved: $(($(stat -c %s /tmp/g7.save) / 1024)) KiB, last count $BEFORE"
+pass
+
+begin restore
+mv /tmp/console.g7 /tmp/console.g7-before
+: > /tmp/console.g7
+post /xend/domain op=restore file=/tmp/g7.save
+case $B in *"(name g7)"*) ;; *) die "restore answered: $B" ;; esac
+wait_for 60 running g7 || die "g7 is not running after restore: state '$F'"
+console g7
+counted_on() { said g7 "XEND-COUNT $((BEFORE + 3))"; }
+wait_for 90 counted_on || die "g7 did not count on after restore: $(cons g7)"
+FIRST=$(grep -o 'XEND-COUNT [0-9]*' /tmp/console.g7 | head -n 1)
+FIRST=${FIRST#XEND-COUNT }
+mark "counted up to $BEFORE before the save, first count after the restore $FIRST"
+[ "$FIRST" -gt 1 ] && [ "$FIRST" -le $((BEFORE + 2)) ] || die "g7 counts from $FIRST after the restore, was at $BEFORE"
+destroyed g7
+pass
+
+get /xend/domain
+case $B in *g4* | *g5* | *g6* | *g7*) die "a guest is still listed: $B" ;; esac
 
 begin xend-stop
 /opt/xend/bin/xend stop -c /etc/xend.conf || die "xend stop failed"
