@@ -105,6 +105,8 @@ paused() { field "$1" state && case $F in ??p*) true ;; *) false ;; esac; }
 unpaused() { field "$1" state && case $F in ??p*) false ;; ???*) true ;; *) false ;; esac; }
 running() { field "$1" state && case $F in r* | ?b*) true ;; *) false ;; esac; }
 logged() { grep -q "$1" /run/xend.log; }
+# out CMD...: its output in $V (status: the command's)
+out() { V=$("$@" 2>&1); }
 
 config() { # NAME [extra kernel args [devices]]
     echo "(vm (name $1) (memory 128) (image (linux (kernel $GUEST/vmlinuz) (ramdisk $GUEST/initrd.gz) (args 'console=hvc0 rdinit=/init quiet $2'))) $3)"
@@ -191,6 +193,8 @@ plugins = ["hv-xenctrl", "console", "vbd", "vif"];
 console-port-base = $CONSOLE_BASE;
 script-dir = "/opt/xend/scripts";
 script-dry-run = "no";
+script-timeout-ms = 55000; # a script forks and execs a dozen times: seconds each under TCG
+xenctrl-device-timeout-ms = 30000;
 vif-bridge = "xen-br0";
 CONF
 # In the foreground, under a shell that reports how it ended: a xend that dies says so.
@@ -200,7 +204,7 @@ CONF
 ) &
 wait_for 60 node_is_xenctrl || die "GET /xend/node does not name the xenctrl backend: $B"
 listed Domain-0 || die "Domain-0 is not listed: $B"
-bridged() { ip -o addr show dev xen-br0 2>/dev/null | grep -q 192.168.77.1/; }
+bridged() { out ip -o addr show dev xen-br0 && case $V in *192.168.77.1/*) true ;; *) false ;; esac; }
 wait_for 60 bridged || die "the network script made no xen-br0 with eth0's address: $(grep 'script' /run/xend.log | tail -n 3)"
 pass
 
@@ -281,10 +285,11 @@ dd if=/dev/zero of=/tmp/out.img bs=4096 count=256 2>/dev/null
 dd if=/dev/zero of=/tmp/hot.img bs=4096 count=256 2>/dev/null
 printf XEND-PATTERN-HOTP-abcdef | dd of=/tmp/hot.img conv=notrunc 2>/dev/null
 boot g4 xend.test=vbd "(device (vbd (uname phy:ram0) (dev xvda) (mode r))) (device (vbd (uname file:/tmp/out.img) (dev xvdb) (mode w)))"
-losetup -a | grep -q /tmp/out.img || die "block-file bound no loop device to /tmp/out.img: $(losetup -a)"
+bound() { out losetup -a && case $V in *"($1)"*) true ;; *) false ;; esac; }
+wait_for 10 bound /tmp/out.img || die "block-file bound no loop device to /tmp/out.img: $V"
 wait_for 120 said g4 XEND-GUEST-WROTE || die "g4 wrote nothing: $(cons g4)"
-grep -q "XEND-GUEST-READ XEND-PATTERN-RAM0-abcdef" /tmp/console.g4 || die "g4 did not read the pattern: $(cons g4)"
-mark "vbd: $(losetup -a | grep /tmp/out.img)"
+wait_for 5 said g4 "XEND-GUEST-READ XEND-PATTERN-RAM0-abcdef" || die "g4 did not read the pattern: $(cons g4)"
+mark "vbd: $V"
 pass
 
 begin vbd-shared
@@ -299,15 +304,17 @@ post /xend/domain/g4 op=device_create "config=(vbd (uname file:/tmp/hot.img) (de
 wait_for 60 said g4 "XEND-GUEST-ADDED xvdc XEND-PATTERN-HOTP-abcdef" || die "xvdc did not appear in g4: $B | $(cons g4)"
 post /xend/domain/g4 op=device_destroy type=vbd idx=2
 wait_for 60 said g4 "XEND-GUEST-REMOVED xvdc" || die "xvdc did not go from g4: $B | $(cons g4)"
-hot_unbound() { ! losetup -a | grep -q /tmp/hot.img; }
+unbound() { out losetup -a && case $V in *"($1)"*) false ;; *) true ;; esac; }
+hot_unbound() { unbound /tmp/hot.img; }
 wait_for 30 hot_unbound || die "hot.img is still bound: $(losetup -a)"
 pass
 
 begin vbd-destroy
 destroyed g4
-out_unbound() { ! losetup -a | grep -q /tmp/out.img; }
+out_unbound() { unbound /tmp/out.img; }
 wait_for 30 out_unbound || die "out.img is still bound after destroy: $(losetup -a)"
-grep -q XEND-WRITTEN-BY-GUEST /tmp/out.img || die "the guest's data is not in /tmp/out.img: $(head -c 40 /tmp/out.img | tr -cd 'A-Z-')"
+written() { grep -q XEND-WRITTEN-BY-GUEST /tmp/out.img; }
+wait_for 5 written || die "the guest's data is not in /tmp/out.img: $(head -c 40 /tmp/out.img | tr -cd 'A-Z-')"
 pass
 
 # ---- network: a vif on xen-br0 with anti-spoofing ----
@@ -318,18 +325,20 @@ wait_for 150 said g6 XEND-GUEST-NET-DONE || die "g6 did not finish its network c
 field g6 id
 VIF=vif$F.0
 mark "g6: $(grep XEND-GUEST- /tmp/console.g6 | tr -d '\r' | tr '\n' '|')"
-grep -q "XEND-GUEST-MAC eth0 $MAC" /tmp/console.g6 || die "g6's eth0 has not mac $MAC: $(cons g6)"
-ip -o link show master xen-br0 | grep -q "$VIF" || die "$VIF is not on xen-br0: $(ip -o link show master xen-br0)"
-grep -q "XEND-GUEST-PING dom0 ok" /tmp/console.g6 || die "g6 cannot ping dom0: $(cons g6)"
-grep -q "XEND-GUEST-PING peer ok" /tmp/console.g6 || die "g6 cannot ping the peer behind the bridge: $(cons g6)"
+wait_for 5 said g6 "XEND-GUEST-MAC eth0 $MAC" || die "g6's eth0 has not mac $MAC: $(cons g6)"
+on_bridge() { out ip -o link show master xen-br0 && case $V in *"$1"*) true ;; *) false ;; esac; }
+wait_for 10 on_bridge "$VIF:" || die "$VIF is not on xen-br0: $V"
+wait_for 5 said g6 "XEND-GUEST-PING dom0 ok" || die "g6 cannot ping dom0: $(cons g6)"
+wait_for 5 said g6 "XEND-GUEST-PING peer ok" || die "g6 cannot ping the peer behind the bridge: $(cons g6)"
 ping -c 3 -W 3 192.168.77.2 > /dev/null || die "dom0 cannot ping g6"
-ip neigh show 192.168.77.2 | grep -q "$MAC" || die "dom0 sees g6 with another mac: $(ip neigh show 192.168.77.2)"
+neigh() { out ip neigh show 192.168.77.2 && case $V in *"$MAC"*) true ;; *) false ;; esac; }
+wait_for 10 neigh || die "dom0 sees g6 with another mac: $V"
 RULES=$(iptables -S FORWARD)
 mark "rules: $(echo "$RULES" | tr '\n' '|')"
 case $RULES in *"-P FORWARD DROP"*) ;; *) die "the FORWARD policy is not DROP" ;; esac
-echo "$RULES" | grep -- "--physdev-in $VIF " | grep -- "-s 192.168.77.2/32" | grep -q -- "-j ACCEPT" ||
+case $RULES in *"-A FORWARD -s 192.168.77.2/32 -m physdev --physdev-in $VIF --physdev-is-bridged -j ACCEPT"*) true ;; *) false ;; esac ||
     die "no anti-spoofing rule for $VIF"
-grep -q "XEND-GUEST-SPOOF blocked" /tmp/console.g6 || die "a spoofed source address passed: $(cons g6)"
+wait_for 5 said g6 "XEND-GUEST-SPOOF blocked" || die "a spoofed source address passed: $(cons g6)"
 pass
 
 begin vif-hotplug
@@ -337,11 +346,12 @@ MAC2=aa:00:00:77:00:03
 post /xend/domain/g6 op=device_create "config=(vif (mac $MAC2) (bridge xen-br0))"
 wait_for 60 said g6 "XEND-GUEST-ADDED eth1 $MAC2" || die "eth1 did not appear in g6: $B | $(cons g6)"
 F2=${VIF%.0}.1
-ip -o link show master xen-br0 | grep -q "$F2" || die "$F2 is not on xen-br0: $(ip -o link show master xen-br0)"
+wait_for 10 on_bridge "$F2:" || die "$F2 is not on xen-br0: $V"
 destroyed g6
-vifs_gone() { ! ip -o link show master xen-br0 | grep -q "$VIF\|$F2"; }
+vifs_gone() { out ip -o link show master xen-br0 && case $V in *"$VIF:"* | *"$F2:"*) false ;; *) true ;; esac; }
 wait_for 30 vifs_gone || die "g6's vifs are still on xen-br0: $(ip -o link show master xen-br0)"
-case $(iptables -S FORWARD) in *"$VIF"*) die "$VIF's rules are still there" ;; esac
+rules_gone() { out iptables -S FORWARD && case $V in *"$VIF "*) false ;; *"-P FORWARD"*) true ;; *) false ;; esac; }
+wait_for 10 rules_gone || die "$VIF's rules are still there: $V"
 pass
 
 # ---- save and restore of a guest that counts ----
@@ -362,6 +372,8 @@ mv /tmp/console.g7 /tmp/console.g7-before
 : > /tmp/console.g7
 post /xend/domain op=restore file=/tmp/g7.save
 case $B in *"(name g7)"*) ;; *) die "restore answered: $B" ;; esac
+# a restored domain waits for unpause, as xm restore sends it
+post /xend/domain/g7 op=unpause
 wait_for 60 running g7 || die "g7 is not running after restore: state '$F'"
 console g7
 counted_on() { said g7 "XEND-COUNT $((BEFORE + 3))"; }

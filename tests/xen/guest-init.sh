@@ -73,7 +73,7 @@ net_test() {
     ping -c 3 -W 3 "$DOM0_IP" > /dev/null && echo "XEND-GUEST-PING dom0 ok" || echo "XEND-GUEST-PING dom0 failed"
     ping -c 3 -W 3 "$PEER_IP" > /dev/null && echo "XEND-GUEST-PING peer ok" || echo "XEND-GUEST-PING peer failed"
     ip addr add "$SPOOF_IP/24" dev eth0
-    ping -c 3 -W 3 -I "$SPOOF_IP" "$PEER_IP" > /dev/null && echo "XEND-GUEST-SPOOF passed" ||
+    ping -c 2 -W 2 -I "$SPOOF_IP" "$PEER_IP" > /dev/null && echo "XEND-GUEST-SPOOF passed" ||
         echo "XEND-GUEST-SPOOF blocked"
     echo "XEND-GUEST-NET-DONE"
     watch_dev /sys/class/net/eth1 eth1 "cat /sys/class/net/eth1/address"

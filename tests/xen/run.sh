@@ -14,12 +14,12 @@
 # Needs qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 linux-image-amd64
 # busybox-static (installed with apt-get when missing and run as root); prints
 # "SKIP: ..." and exits 0 when they cannot be had. Bounded: a watchdog in dom0 and
-# `timeout` around QEMU (XEN_TEST_TIMEOUT seconds, default 900). KEEP=1 keeps the work dir.
+# `timeout` around QEMU (XEN_TEST_TIMEOUT seconds, default 1500). KEEP=1 keeps the work dir.
 set -u
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${1:-${BUILD_DIR:-$SRC/build}}
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd || echo "$BUILD")
-TIMEOUT=${XEN_TEST_TIMEOUT:-900}
+TIMEOUT=${XEN_TEST_TIMEOUT:-1500}
 WATCHDOG=$((TIMEOUT - 20))
 PACKAGES="qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 linux-image-amd64 busybox-static
     iptables iproute2 mount dash"
