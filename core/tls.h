@@ -21,7 +21,9 @@
 
 #include <xend/abi.h>
 
-#define XEND_TLS_FINGERPRINT_LEN 64 /* lowercase hex of SHA-256, without separators */
+#include "fingerprint.h"
+
+#define XEND_TLS_FINGERPRINT_LEN XEND_FINGERPRINT_LEN /* lowercase hex of SHA-256 */
 
 struct xend_tls_options {
     const char *cert; /* this host's certificate (PEM) */
