@@ -136,7 +136,7 @@ static void tokens_refresh(void)
         xend_log_error("token file refused: no token is accepted until it is fixed",
                        "error=\"%s\"", xend_err_msg(&err));
     } else {
-        xend_log_notice("token file read", "file=%s tokens=%zu", rem.token_file, rem.tokens.n);
+        xend_log_notice("token file read", "file=%s entries=%zu", rem.token_file, rem.tokens.n);
     }
 }
 
@@ -292,6 +292,14 @@ static int judge_cert(struct xend_request *req, const struct xend_http_cert *c, 
     return 403;
 }
 
+static int refuse(struct xend_request *req, const char *reason)
+{
+    char safe[160];
+    printable(reason, safe, sizeof(safe));
+    xend_log_info("access refused", "peer=%s via=tls reason=\"%s\"", req->peer, safe);
+    return 403;
+}
+
 int xend_http_remote_judge(struct xend_request *req, char *msg, size_t len)
 {
     memset(&req->who, 0, sizeof(req->who));
@@ -306,13 +314,13 @@ int xend_http_remote_judge(struct xend_request *req, char *msg, size_t len)
             snprintf(msg, len,
                      "Access denied: only \"Authorization: Bearer TOKEN\" is understood "
                      "(see docs/security.md)");
-            return 403;
+            return refuse(req, "an Authorization scheme other than Bearer");
         }
         if (!xend_http_remote_token(tok, n, name, sizeof(name), &role)) {
             snprintf(msg, len,
                      "Access denied: the bearer token is not valid%s (see docs/security.md)",
                      rem.token_file ? "" : "; this xend has no xend-token-file");
-            return 403;
+            return refuse(req, "a bearer token that is not valid");
         }
         admit(req, role, "token:%s%s", name, "");
         return 0;
@@ -322,11 +330,19 @@ int xend_http_remote_judge(struct xend_request *req, char *msg, size_t len)
         return 0;
     }
     const struct xend_http_cert *c = req->cert;
-    if (c != NULL && c->present)
-        return judge_cert(req, c, msg, len);
+    if (c != NULL && c->present) {
+        int rc = judge_cert(req, c, msg, len);
+        if (rc != 0) {
+            char why[160];
+            snprintf(why, sizeof(why), "certificate CN=%.64s fp=%.16s %s", c->cn, c->fp,
+                     c->verified ? "not in xend-https-clients" : "not trusted");
+            return refuse(req, why);
+        }
+        return 0;
+    }
     snprintf(msg, len,
              "Access denied: no client certificate and no token; present a certificate "
              "listed in xend-https-clients, an \"Authorization: Bearer TOKEN\" header, or log "
              "in at /xend/login (see docs/security.md)");
-    return 403;
+    return refuse(req, "no client certificate and no token");
 }
