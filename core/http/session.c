@@ -179,10 +179,10 @@ int xend_http_session_serve(struct xend_request *req, const char **set_cookie, c
         snprintf(msg, len, "Method not allowed: POST");
         return 405;
     }
+    req->audit = true; /* state-changing: the origin rule applies, and an audit line */
     int refused = xend_http_access_origin_check(req, msg, len);
     if (refused != 0)
         return refused;
-    req->audit = true;
     req->who.peer.via = XEND_PEER_TLS;
     if (!login) {
         bool had = req->cookie != NULL && xend_http_session_forget(req->cookie);

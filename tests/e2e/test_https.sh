@@ -115,4 +115,34 @@ check "the token is never logged" bash -c "! grep -q '$TOKEN' '$T/xend.log'"
 TOKEN2=$("$XEND_BIN" token add -c "$T/token.conf" late viewer 2>/dev/null)
 expect_eq "a token added while xend runs works" 200 \
     "$(hget late -H "Authorization: Bearer $TOKEN2" "$U/xend/domain")"
+
+# Browsers: a login turns a token into a session cookie.
+st=$(curl -s -o "$T/lp.body" -w '%{http_code}' --data-urlencode "token=$TOKEN" "http://127.0.0.1:$XEND_PORT/xend/login")
+expect_eq "a login over plain http is refused" 403 "$st"
+expect_match "and told to use https" 'only over https' "$(cat "$T/lp.body")"
+expect_eq "GET /xend/login shows the form" 200 "$(hget form -H 'Accept: text/html' "$U/xend/login")"
+expect_match "a form that posts the token" 'name="token"' "$(cat "$T/form.body")"
+expect_eq "a login with a wrong token is refused" 403 \
+    "$(hget badlogin --data-urlencode "token=nope" "$U/xend/login")"
+expect_eq "a login from another origin is refused" 403 \
+    "$(hget evil -H 'Origin: https://evil.example' --data-urlencode "token=$TOKEN" "$U/xend/login")"
+st=$(hget login -D "$T/login.head" --data-urlencode "token=$TOKEN" "$U/xend/login")
+expect_eq "a login with the token" 200 "$st"
+setc=$(grep -i '^Set-Cookie:' "$T/login.head" | tr -d '\r')
+expect_match "gives a session cookie" '^Set-Cookie: xend_session=[0-9a-f]{64};' "$setc"
+for attr in 'HttpOnly' 'Secure' 'SameSite=Strict' 'Path=/xend' 'Max-Age=[0-9]+'; do
+    expect_match "the cookie is $attr" "; $attr(;|$)" "$setc"
+done
+cookie=$(printf '%s' "$setc" | sed 's/^Set-Cookie: //; s/;.*//')
+expect_eq "the cookie admits its requests" 200 "$(hget withc -H "Cookie: $cookie" "$U/xend/domain")"
+expect_eq "a made-up cookie does not" 403 \
+    "$(hget madeup -H "Cookie: xend_session=$(printf '%064d' 0)" "$U/xend/domain")"
+expect_eq "a browser's POST with the cookie still needs the form's CSRF token" 403 \
+    "$(hget csrf -H "Cookie: $cookie" -d op=destroy "$U/xend/domain/nosuch")"
+st=$(hget logout -D "$T/logout.head" -H "Cookie: $cookie" -X POST "$U/xend/logout")
+expect_eq "logout" 200 "$st"
+expect_match "clears the cookie" 'Set-Cookie: xend_session=;.*Max-Age=0' "$(tr -d '\r' < "$T/logout.head")"
+expect_eq "the session is forgotten" 403 "$(hget after -H "Cookie: $cookie" "$U/xend/domain")"
+check "the login is audited by the token's name" grep -q 'audit .*by=login:ci .*path=/xend/login' "$T/xend.log"
+check "the session id is never logged" bash -c "! grep -q '${cookie#xend_session=}' '$T/xend.log'"
 finish
