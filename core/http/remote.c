@@ -185,25 +185,23 @@ int xend_http_remote_tls_setup(void *vctx, const char *cert, const char *key, co
 {
     SSL_CTX *ctx = vctx;
     ERR_clear_error(); /* libevhtp's own loading leaves errors behind */
-    char why[256] = "";
-    int rc = 0;
+    const char *what = NULL, *file = NULL;
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
-        rc = xend_err_set(err, XEND_EINVAL, "xend-https-cert %s: cannot read it", cert);
+        what = "xend-https-cert", file = cert;
     else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
-        rc = xend_err_set(err, XEND_EINVAL, "xend-https-key %s: cannot read it", key);
+        what = "xend-https-key", file = key;
     else if (SSL_CTX_check_private_key(ctx) != 1)
-        rc = xend_err_set(err, XEND_EINVAL, "xend-https-key %s does not match xend-https-cert %s",
-                          key, cert);
+        what = "xend-https-key (it does not match xend-https-cert)", file = key;
     else if (ca && ca[0] && SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
-        rc = xend_err_set(err, XEND_EINVAL, "xend-https-ca %s: cannot read it", ca);
-    if (rc < 0) {
+        what = "xend-https-ca", file = ca;
+    if (what != NULL) {
+        char why[256] = "";
         unsigned long e = ERR_get_error();
         if (e)
             ERR_error_string_n(e, why, sizeof(why));
         ERR_clear_error();
-        if (why[0])
-            xend_err_set(err, -rc, "%s (%s)", xend_err_msg(err), why);
-        return rc;
+        return xend_err_set(err, XEND_EINVAL, "%s %s: cannot use it%s%s%s", what, file,
+                            why[0] ? " (" : "", why, why[0] ? ")" : "");
     }
     if (ca && ca[0]) {
         /* The CA names in the certificate request: browsers offer only matching certs. */
