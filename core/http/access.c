@@ -56,7 +56,7 @@ void xend_http_access_reset(void)
     memcpy(acc.token, token, sizeof(token));
 }
 
-static void add_name(const char *name)
+void xend_http_access_add_name(const char *name)
 {
     if (name == NULL || name[0] == '\0')
         return;
@@ -91,9 +91,9 @@ int xend_http_access_configure(const struct xend_http_access_options *o, struct 
     }
     acc.allow_remote_plain = o->allow_remote_plain;
     xend_peer_diag_open();
-    add_name(o->listen_address);
+    xend_http_access_add_name(o->listen_address);
     for (size_t i = 0; i < o->n_names; i++)
-        add_name(o->names[i]);
+        xend_http_access_add_name(o->names[i]);
     return 0;
 }
 

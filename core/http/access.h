@@ -47,6 +47,9 @@ struct xend_http_access_options {
 /* Set the policy, replacing the previous one. 0, or -XEND_EINVAL with err set (a group
  * that does not exist). Unconfigured: root only, no remote callers, no extra names. */
 int xend_http_access_configure(const struct xend_http_access_options *o, struct xend_err *err);
+/* One more Host name xend answers to (the names in the HTTPS port's certificate); copied,
+ * until the next configure or reset. */
+void xend_http_access_add_name(const char *name);
 /* Forget the policy (back to unconfigured) and free what configure copied. */
 void xend_http_access_reset(void);
 

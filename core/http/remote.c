@@ -13,7 +13,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
+#include "http/access.h"
 #include "http/internal.h"
 #include "http/role.h"
 #include "http/session.h"
@@ -180,6 +182,33 @@ static int accept_any(int ok, X509_STORE_CTX *store)
     return 1;
 }
 
+/* A browser reaches the HTTPS port by a name its certificate holds (it checks): xend
+ * answers to those names (CN and DNS subjectAltNames) without listing them again in
+ * xend-http-names. An attacker's rebound name is not among them. */
+static void answer_to_cert_names(X509 *x)
+{
+    if (x == NULL)
+        return;
+    char cn[256] = "";
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn)) > 0)
+        xend_http_access_add_name(cn);
+    GENERAL_NAMES *sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+        if (g->type != GEN_DNS)
+            continue;
+        const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
+        int n = ASN1_STRING_length(g->d.dNSName);
+        if (n > 0 && n < 256 && memchr(d, '\0', (size_t)n) == NULL && d[0] != '*') {
+            char name[256];
+            memcpy(name, d, (size_t)n);
+            name[n] = '\0';
+            xend_http_access_add_name(name);
+        }
+    }
+    GENERAL_NAMES_free(sans);
+}
+
 int xend_http_remote_tls_setup(void *vctx, const char *cert, const char *key, const char *ca,
                                struct xend_err *err)
 {
@@ -209,6 +238,7 @@ int xend_http_remote_tls_setup(void *vctx, const char *cert, const char *key, co
         if (names)
             SSL_CTX_set_client_CA_list(ctx, names);
     }
+    answer_to_cert_names(SSL_CTX_get0_certificate(ctx));
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any);
     /* A resumed session would carry its first connection's verdict; each connection shows
