@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -223,6 +224,11 @@ int xend_http_remote_tls_setup(void *vctx, const char *cert, const char *key, co
         what = "xend-https-key (it does not match xend-https-cert)", file = key;
     else if (ca && ca[0] && SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
         what = "xend-https-ca", file = ca;
+    if (what != NULL && access(file, R_OK) != 0 && errno == ENOENT) {
+        ERR_clear_error();
+        return xend_err_set(err, XEND_EINVAL, "%s %s does not exist (`xend cert` makes this "
+                            "host's certificate and key)", what, file);
+    }
     if (what != NULL) {
         char why[256] = "";
         unsigned long e = ERR_get_error();

@@ -12,6 +12,16 @@ case "$addr" in
 *) echo "# $host resolves to '$addr', not loopback: skipped"; finish ;;
 esac
 
+# Without the host's certificate, an HTTPS port stops xend and says what makes one.
+HTTPS_PORT=$(free_port)
+cat > "$T/base.conf" <<CONF
+relocation-cert = "$T/host-cert.pem";
+relocation-key = "$T/host-key.pem";
+CONF
+xend_start "$(cat "$T/base.conf")
+xend-https-port = $HTTPS_PORT;" 2>"$T/start.err" && { not_ok "no certificate, no start"; xend_stop; } ||
+    expect_match "no certificate, no start" 'does not exist .*xend cert' "$(cat "$T/start.err")"
+
 # On the xend host, once:
 cat > "$T/base.conf" <<CONF
 relocation-cert = "$T/host-cert.pem";
@@ -21,7 +31,6 @@ CONF
 "$XEND_BIN" cert -c "$T/base.conf" >/dev/null || { not_ok "xend cert"; finish; }
 TOKEN=$("$XEND_BIN" token add -c "$T/base.conf" laptop admin 2>/dev/null)
 expect_match "xend token add" '^[0-9a-f]{64}$' "$TOKEN"
-HTTPS_PORT=$(free_port)
 xend_start "$(cat "$T/base.conf")
 xend-https-port = $HTTPS_PORT;
 xend-https-address = \"127.0.0.1\";" || { not_ok "xend starts"; finish; }
