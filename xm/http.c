@@ -376,8 +376,8 @@ int xm_http_do(const struct xm_endpoint *ep, const struct xm_http_request *req,
     }
     struct xm_tls *tls = NULL;
     int rc = 0;
-    if (ep->tls && (rc = xm_tls_open(fd, ep->host, &ep->tls_opt, HTTP_CONNECT_TIMEOUT_MS, &tls,
-                                     err)) < 0) {
+    if (ep->tls &&
+        (rc = xm_tls_open(fd, ep->host, &ep->tls_opt, HTTP_CONNECT_TIMEOUT_MS, &tls, err)) < 0) {
         close(fd); /* xend is there: a TLS failure is no "is xend running?" */
         return rc;
     }

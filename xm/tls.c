@@ -117,8 +117,7 @@ int xm_tls_open(int fd, const char *host, const struct xm_tls_options *o, int ti
         if (r == 1)
             break;
         int e = SSL_get_error(t->ssl, r);
-        if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) &&
-            wait_fd(fd, e, timeout_ms))
+        if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && wait_fd(fd, e, timeout_ms))
             continue;
         long v = SSL_get_verify_result(t->ssl);
         if (v != X509_V_OK) {

@@ -22,8 +22,8 @@ struct xend_plugin;
 
 /* The HTTPS listener (docs/security.md, "Remote callers"); strings borrowed for start. */
 struct xend_https_options {
-    const char *address; /* "" = all addresses */
-    int port;            /* 0 = pick a free one (see xend_http_https_port) */
+    const char *address;    /* "" = all addresses */
+    int port;               /* 0 = pick a free one (see xend_http_https_port) */
     const char *cert, *key; /* this host's certificate (chain) and key, PEM */
     const char *ca;         /* CA of client certificates; NULL or "" = pinned ones only */
 };

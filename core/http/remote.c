@@ -129,15 +129,15 @@ static void tokens_refresh(void)
         return;
     if (st.st_ino == rem.tokens_st.st_ino && st.st_size == rem.tokens_st.st_size &&
         st.st_mtim.tv_sec == rem.tokens_st.st_mtim.tv_sec &&
-        st.st_mtim.tv_nsec == rem.tokens_st.st_mtim.tv_nsec && st.st_mode == rem.tokens_st.st_mode &&
-        st.st_uid == rem.tokens_st.st_uid)
+        st.st_mtim.tv_nsec == rem.tokens_st.st_mtim.tv_nsec &&
+        st.st_mode == rem.tokens_st.st_mode && st.st_uid == rem.tokens_st.st_uid)
         return;
     struct xend_err err = {0};
     if (tokens_reload(&err) < 0) {
         rem.tokens_bad = true;
         rem.tokens_st = st;
-        xend_log_error("token file refused: no token is accepted until it is fixed",
-                       "error=\"%s\"", xend_err_msg(&err));
+        xend_log_error("token file refused: no token is accepted until it is fixed", "error=\"%s\"",
+                       xend_err_msg(&err));
     } else {
         xend_log_notice("token file read", "file=%s entries=%zu", rem.token_file, rem.tokens.n);
     }
@@ -226,8 +226,10 @@ int xend_http_remote_tls_setup(void *vctx, const char *cert, const char *key, co
         what = "xend-https-ca", file = ca;
     if (what != NULL && access(file, R_OK) != 0 && errno == ENOENT) {
         ERR_clear_error();
-        return xend_err_set(err, XEND_EINVAL, "%s %s does not exist (`xend cert` makes this "
-                            "host's certificate and key)", what, file);
+        return xend_err_set(err, XEND_EINVAL,
+                            "%s %s does not exist (`xend cert` makes this "
+                            "host's certificate and key)",
+                            what, file);
     }
     if (what != NULL) {
         char why[256] = "";
@@ -277,8 +279,7 @@ void xend_http_remote_cert_read(void *vssl, struct xend_http_cert *out)
 
 /* ---- the judge ---- */
 
-static void admit(struct xend_request *req, int role, const char *fmt, const char *a,
-                  const char *b)
+static void admit(struct xend_request *req, int role, const char *fmt, const char *a, const char *b)
 {
     req->who.verdict = XEND_HTTP_ADMITTED;
     req->who.role = (uint8_t)role;

@@ -38,8 +38,8 @@ struct xend_http_cert {
 struct xend_http_remote_options {
     const char *const *clients; /* xend-https-clients: "CN-or-fingerprint role"; copied */
     size_t n_clients;
-    const char *token_file;    /* xend-token-file; NULL or "" = no tokens */
-    unsigned session_seconds;  /* xend-session-timeout; 0 = 8 hours */
+    const char *token_file;   /* xend-token-file; NULL or "" = no tokens */
+    unsigned session_seconds; /* xend-session-timeout; 0 = 8 hours */
 };
 
 /* Set the policy (replacing the previous one) and load the token file, which must exist
@@ -67,8 +67,7 @@ int xend_http_remote_judge(struct xend_request *req, char *msg, size_t len);
 const char *xend_http_remote_bearer(const char *authorization, size_t *len);
 
 /* The name and role of a token (for a login), or false. */
-bool xend_http_remote_token(const char *token, size_t len, char *name, size_t name_len,
-                            int *role);
+bool xend_http_remote_token(const char *token, size_t len, char *name, size_t name_len, int *role);
 
 /* The configured session lifetime, seconds. */
 unsigned xend_http_remote_session_seconds(void);

@@ -117,8 +117,8 @@ int xend_tokens_parse(const char *text, size_t len, const char *file, struct xen
             rc = xend_err_set(err, XEND_EINVAL, "%s:%d: a line is NAME ROLE SHA256HEX", file,
                               lineno);
         else if (!xend_token_name_ok(f[0]))
-            rc = xend_err_set(err, XEND_EINVAL, "%s:%d: bad token name '%.64s'", file, lineno,
-                              f[0]);
+            rc =
+                xend_err_set(err, XEND_EINVAL, "%s:%d: bad token name '%.64s'", file, lineno, f[0]);
         else if ((role = xend_role_parse(f[1])) < 0)
             rc = xend_err_set(err, XEND_EINVAL,
                               "%s:%d: role must be admin, operator or viewer, not '%.32s'", file,
@@ -194,9 +194,9 @@ int xend_tokens_load(const char *path, struct xend_tokens *out, struct xend_err 
                             path, strerror(errno));
     /* The checks on the descriptor read: the file cannot change between check and read. */
     struct stat st;
-    int rc = fstat(fd, &st) == 0 ? check_stat(path, &st, err)
-                                 : xend_err_set(err, XEND_EIO, "token file %s: %s", path,
-                                                strerror(errno));
+    int rc = fstat(fd, &st) == 0
+                 ? check_stat(path, &st, err)
+                 : xend_err_set(err, XEND_EIO, "token file %s: %s", path, strerror(errno));
     struct xend_buf b = XEND_BUF_INIT;
     while (rc == 0) {
         char *dst = xend_buf_reserve(&b, 4096);

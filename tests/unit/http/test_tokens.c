@@ -207,9 +207,10 @@ static void test_origin_over_tls(void **state)
 static void test_https_clients_config(void **state)
 {
     (void)state;
-    static const char *const good[] = {"CN=alice admin", "bob viewer",
-                                       "AA:BB:cc:dd:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:"
-                                       "00:11:22:33:44:55:66:77:88:99:aa:bb operator"};
+    static const char *const good[] = {
+        "CN=alice admin", "bob viewer",
+        "AA:BB:cc:dd:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:"
+        "00:11:22:33:44:55:66:77:88:99:aa:bb operator"};
     struct xend_http_remote_options o = {.clients = good, .n_clients = 3};
     struct xend_err err = {0};
     assert_int_equal(xend_http_remote_configure(&o, &err), 0);
