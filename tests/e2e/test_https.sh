@@ -116,6 +116,18 @@ TOKEN2=$("$XEND_BIN" token add -c "$T/token.conf" late viewer 2>/dev/null)
 expect_eq "a token added while xend runs works" 200 \
     "$(hget late -H "Authorization: Bearer $TOKEN2" "$U/xend/domain")"
 
+# Browsers: a client certificate needs no login; the pages' forms carry the CSRF token.
+xmc create -F "$T/tvm.sxp" >/dev/null 2>&1
+bc=(--cert "$T/alice.crt" --key "$T/alice.key")
+expect_eq "a browser with a certificate gets the pages" 200 \
+    "$(hget page "${bc[@]}" -H 'Accept: text/html' "$U/xend/domain/tvm")"
+csrf=$(grep -o 'name="xend_csrf" value="[0-9a-f]*"' "$T/page.body" | head -1 | sed 's/.*value="//; s/"//')
+expect_match "with the CSRF token in its forms" '^[0-9a-f]{64}$' "$csrf"
+expect_eq "a form post from another origin is refused" 403 \
+    "$(hget foreign "${bc[@]}" -H 'Origin: https://evil.example' -d op=destroy -d "xend_csrf=$csrf" "$U/xend/domain/tvm")"
+expect_eq "a same-origin form post with the token works" 200 \
+    "$(hget form "${bc[@]}" -H "Origin: $U" -d op=destroy -d "xend_csrf=$csrf" "$U/xend/domain/tvm")"
+
 # Browsers: a login turns a token into a session cookie.
 st=$(curl -s -o "$T/lp.body" -w '%{http_code}' --data-urlencode "token=$TOKEN" "http://127.0.0.1:$XEND_PORT/xend/login")
 expect_eq "a login over plain http is refused" 403 "$st"
