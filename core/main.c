@@ -419,6 +419,9 @@ static int run_daemon(struct xend_runtime *rt)
     if (xend_http_access_configure(&ao, &err) < 0 ||
         xend_http_remote_configure(&https.remote, &err) < 0)
         die(rt, xend_err_msg(&err));
+    if (https.port > 0 && https.remote.n_clients == 0 && https.remote.token_file[0] == '\0')
+        xend_log_warn("the HTTPS port admits nobody",
+                      "hint=\"list certificates in xend-https-clients or set xend-token-file\"");
     if (xend_http_start(xend_loop_base(), &ho, &err) < 0)
         die(rt, xend_err_msg(&err));
     struct xend_event_port *evport = NULL;
