@@ -18,6 +18,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "buf.h"
 #include "fingerprint.h"
@@ -358,6 +359,19 @@ int xend_tls_make_identity(const char *cert, const char *key, const char *name,
     X509_NAME_add_entry_by_txt(nm, "O", MBSTRING_ASC, (const unsigned char *)"xend", -1, -1, 0);
     X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)name, -1, -1, 0);
     X509_set_issuer_name(x, nm);
+    /* The name again as a subjectAltName: browsers (and RFC 6125 clients) ignore the CN
+     * when they check the name of the HTTPS port's certificate. */
+    char san[300];
+    snprintf(san, sizeof(san), "DNS:%s", name);
+    X509V3_CTX v3;
+    X509V3_set_ctx_nodb(&v3);
+    X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
+    if (ext != NULL) {
+        X509_add_ext(x, ext, -1);
+        X509_EXTENSION_free(ext);
+    }
+    ERR_clear_error();
     if (X509_sign(x, pkey, EVP_sha256()) == 0) {
         rc = ssl_err(err, XEND_EIO, "cannot sign the certificate");
         goto out;

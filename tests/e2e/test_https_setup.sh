@@ -29,6 +29,8 @@ relocation-key = "$T/host-key.pem";
 xend-token-file = "$T/xend-tokens";
 CONF
 "$XEND_BIN" cert -c "$T/base.conf" >/dev/null || { not_ok "xend cert"; finish; }
+expect_match "the host certificate names the host as a subjectAltName, as browsers need" \
+    "DNS:$host" "$(openssl x509 -in "$T/host-cert.pem" -noout -ext subjectAltName 2>&1)"
 TOKEN=$("$XEND_BIN" token add -c "$T/base.conf" laptop admin 2>/dev/null)
 expect_match "xend token add" '^[0-9a-f]{64}$' "$TOKEN"
 xend_start "$(cat "$T/base.conf")
