@@ -117,6 +117,9 @@ check "the token is never logged" bash -c "! grep -q '$TOKEN' '$T/xend.log'"
 TOKEN2=$("$XEND_BIN" token add -c "$T/token.conf" late viewer 2>/dev/null)
 expect_eq "a token added while xend runs works" 200 \
     "$(hget late -H "Authorization: Bearer $TOKEN2" "$U/xend/domain")"
+expect_eq "its role (viewer) comes with it: a destroy is refused" 403 \
+    "$(hget viewer -H "Authorization: Bearer $TOKEN2" -d op=destroy "$U/xend/domain/Domain-0")"
+expect_match "by the role check" 'role viewer may not destroy' "$(cat "$T/viewer.body")"
 
 # Browsers: a client certificate needs no login; the pages' forms carry the CSRF token.
 xmc create -F "$T/tvm.sxp" >/dev/null 2>&1
