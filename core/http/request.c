@@ -116,9 +116,9 @@ struct xend_request *xend_http_request_new(const struct xend_http_request_init *
     size_t texts = text_size(method) + text_size(path) + text_size(init->query) +
                    text_size(init->user_agent) + text_size(init->accept) +
                    text_size(init->content_type) + text_size(peer) + text_size(init->host) +
-                   text_size(init->origin) + text_size(init->referer) + text_size(init->fetch_site) +
-                   text_size(init->last_event_id) + text_size(init->authorization) +
-                   text_size(init->cookie);
+                   text_size(init->origin) + text_size(init->referer) +
+                   text_size(init->fetch_site) + text_size(init->last_event_id) +
+                   text_size(init->authorization) + text_size(init->cookie);
     struct xend_request *req = request_alloc(sizeof(*req) + texts);
     struct strings st = {(char *)(req + 1)};
     req->magic = XEND_REQUEST_MAGIC;
