@@ -32,6 +32,8 @@
 #include "http/access.h"
 #include "http/http.h"
 #include "http/ratelimit.h"
+#include "http/remote.h"
+#include "http/tokens.h"
 #include "hv.h"
 #include "lifecycle.h"
 #include "loader.h"
@@ -98,6 +100,65 @@ static int relocation_tls_settings(struct xend_runtime *rt, struct xend_tls_opti
         xend_config_get_str(rt->cfg, "relocation-ca", "", &o->ca, err) < 0 ||
         xend_config_get_str(rt->cfg, "relocation-peers", "", &o->pins, err) < 0)
         return -err->code;
+    return 0;
+}
+
+/* The HTTPS port and who it admits (docs/security.md, "Remote callers"). The host
+ * certificate is the relocation one unless told otherwise: `xend cert` makes one for both. */
+struct https_settings {
+    long long port; /* 0 = no HTTPS port */
+    struct xend_https_options tls;
+    struct xend_http_remote_options remote;
+    long long session_s;
+};
+
+static int https_settings(struct xend_runtime *rt, struct https_settings *h, struct xend_err *err)
+{
+    struct xend_tls_options reloc;
+    bool on;
+    *h = (struct https_settings){.session_s = 28800};
+    if (relocation_tls_settings(rt, &reloc, &on, err) < 0 ||
+        xend_config_get_int(rt->cfg, "xend-https-port", 0, 0, 65535, &h->port, err) < 0 ||
+        xend_config_get_str(rt->cfg, "xend-https-address", "", &h->tls.address, err) < 0 ||
+        xend_config_get_str(rt->cfg, "xend-https-cert", reloc.cert, &h->tls.cert, err) < 0 ||
+        xend_config_get_str(rt->cfg, "xend-https-key", reloc.key, &h->tls.key, err) < 0 ||
+        xend_config_get_str(rt->cfg, "xend-https-ca", "", &h->tls.ca, err) < 0 ||
+        xend_config_get_list(rt->cfg, "xend-https-clients", &h->remote.clients,
+                             &h->remote.n_clients, err) < 0 ||
+        xend_config_get_str(rt->cfg, "xend-token-file", "", &h->remote.token_file, err) < 0 ||
+        xend_config_get_int(rt->cfg, "xend-session-timeout", 28800, 60, 30 * 86400, &h->session_s,
+                            err) < 0)
+        return -err->code;
+    h->tls.port = (int)h->port;
+    h->remote.session_seconds = (unsigned)h->session_s;
+    return 0;
+}
+
+/* xend token add NAME ROLE: the token is printed once and stored nowhere but in the
+ * caller's hands; the file gets its hash. */
+static int add_token(struct xend_runtime *rt, const char *name, const char *role)
+{
+    struct xend_err err = {0};
+    struct https_settings h;
+    char token[XEND_TOKEN_TEXT_LEN + 1];
+    if (https_settings(rt, &h, &err) < 0) {
+        fprintf(stderr, "xend: %s\n", xend_err_msg(&err));
+        return 1;
+    }
+    if (h.remote.token_file == NULL || h.remote.token_file[0] == '\0') {
+        fprintf(stderr, "xend: xend-token-file is not set in %s: name the file first\n",
+                xend_config_path(rt->cfg));
+        return 1;
+    }
+    if (xend_tokens_add(h.remote.token_file, name, role, token, &err) < 0) {
+        fprintf(stderr, "xend: %s\n", xend_err_msg(&err));
+        return 1;
+    }
+    printf("%s\n", token);
+    fflush(stdout);
+    memset(token, 0, sizeof(token));
+    fprintf(stderr, "token '%s' (%s) added to %s; it is shown only this once\n", name, role,
+            h.remote.token_file);
     return 0;
 }
 
@@ -223,6 +284,9 @@ static int run_daemon(struct xend_runtime *rt)
         xend_config_get_int(rt->cfg, "relocation-min-rate", 64, 0, 1 << 30, &reloc_rate_kb, &err) < 0 ||
         relocation_tls_settings(rt, &reloc_tls, &reloc_tls_on, &err) < 0)
         die(rt, xend_err_msg(&err));
+    struct https_settings https;
+    if (https_settings(rt, &https, &err) < 0)
+        die(rt, xend_err_msg(&err));
     /* Connection limits of the HTTP server (docs/http.md "Connections"); seconds. */
     long long head_timeout = 10, body_timeout = 30, idle_timeout = 15, send_timeout = 30,
               max_connections = 0;
@@ -341,6 +405,7 @@ static int run_daemon(struct xend_runtime *rt)
         .send_timeout_ms = (unsigned)send_timeout * 1000,
         .max_connections = (unsigned)max_connections,
         .bulk_ops = bulk_lane ? bulk_ops : NULL,
+        .https = https.port > 0 ? &https.tls : NULL,
     };
     struct xend_http_access_options ao = {
         .admin_group = rt->set.admin_group,
@@ -351,8 +416,12 @@ static int run_daemon(struct xend_runtime *rt)
         .names = rt->set.http_names,
         .n_names = rt->set.n_http_names,
     };
-    if (xend_http_access_configure(&ao, &err) < 0)
+    if (xend_http_access_configure(&ao, &err) < 0 ||
+        xend_http_remote_configure(&https.remote, &err) < 0)
         die(rt, xend_err_msg(&err));
+    if (https.port > 0 && https.remote.n_clients == 0 && https.remote.token_file[0] == '\0')
+        xend_log_warn("the HTTPS port admits nobody",
+                      "hint=\"list certificates in xend-https-clients or set xend-token-file\"");
     if (xend_http_start(xend_loop_base(), &ho, &err) < 0)
         die(rt, xend_err_msg(&err));
     struct xend_event_port *evport = NULL;
@@ -381,8 +450,8 @@ static int run_daemon(struct xend_runtime *rt)
     xend_event_emit("xend.start", zero);
     xend_sxp_free(zero);
     xend_loop_on_signals(on_hup);
-    xend_log_notice("xend started", "address=%s port=%d backend=%s", rt->set.address,
-                    xend_http_port(), xend_hv_name());
+    xend_log_notice("xend started", "address=%s port=%d https_port=%d backend=%s",
+                    rt->set.address, xend_http_port(), xend_http_https_port(), xend_hv_name());
     xend_daemon_ready_ok(&rt->ready);
     xend_trim_start();
     xend_sxp_node_cache(true); /* the loop builds and frees small trees all day */
@@ -413,6 +482,7 @@ static int run_daemon(struct xend_runtime *rt)
     xend_sched_remove_owner(NULL);
     xend_http_routes_clear();
     xend_http_access_reset();
+    xend_http_remote_reset();
     xend_event_reset();
     xend_loader_free();
     xend_log_notice("xend stopped", "pid=%d", (int)getpid());
@@ -474,6 +544,11 @@ int main(int argc, char **argv)
     case XEND_DAEMON_CERT:
         load_config(&rt, &args);
         status = make_relocation_identity(&rt);
+        xend_config_free(rt.cfg);
+        break;
+    case XEND_DAEMON_TOKEN:
+        load_config(&rt, &args);
+        status = add_token(&rt, args.token_name, args.token_role);
         xend_config_free(rt.cfg);
         break;
     }

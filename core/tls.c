@@ -18,8 +18,10 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "buf.h"
+#include "fingerprint.h"
 #include "tls.h"
 
 #define PUMP_BUF 65536
@@ -53,13 +55,7 @@ static int ssl_err(struct xend_err *err, int code, const char *what)
 
 static void fingerprint(X509 *cert, char out[XEND_TLS_FINGERPRINT_LEN + 1])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    out[0] = '\0';
-    if (X509_digest(cert, EVP_sha256(), md, &n) != 1)
-        return;
-    for (unsigned int i = 0; i < n && 2 * i + 2 <= XEND_TLS_FINGERPRINT_LEN; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    xend_fingerprint_x509(cert, out);
 }
 
 static int verify_index;
@@ -83,22 +79,6 @@ static int verify_peer(int ok, X509_STORE_CTX *store)
     return 0;
 }
 
-/* "AB:cd:..." -> "abcd..."; false unless 64 hex digits. */
-static bool normalise_pin(const char *in, char out[XEND_TLS_FINGERPRINT_LEN + 1])
-{
-    size_t n = 0;
-    for (const char *p = in; *p; p++) {
-        if (*p == ':')
-            continue;
-        char c = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) || n >= XEND_TLS_FINGERPRINT_LEN)
-            return false;
-        out[n++] = c;
-    }
-    out[n] = '\0';
-    return n == XEND_TLS_FINGERPRINT_LEN;
-}
-
 int xend_tls_new(const struct xend_tls_options *opt, struct xend_tls **out, struct xend_err *err)
 {
     *out = NULL;
@@ -109,7 +89,7 @@ int xend_tls_new(const struct xend_tls_options *opt, struct xend_tls **out, stru
         for (char *p = strtok_r(copy, " \t,", &save); p && rc == 0;
              p = strtok_r(NULL, " \t,", &save)) {
             t->pins = xend_xrealloc(t->pins, (t->npins + 1) * sizeof(*t->pins));
-            if (!normalise_pin(p, t->pins[t->npins]))
+            if (!xend_fingerprint_normalise(p, t->pins[t->npins]))
                 rc = xend_err_set(err, XEND_EINVAL, "not a SHA-256 fingerprint: %s", p);
             else
                 t->npins++;
@@ -379,6 +359,19 @@ int xend_tls_make_identity(const char *cert, const char *key, const char *name,
     X509_NAME_add_entry_by_txt(nm, "O", MBSTRING_ASC, (const unsigned char *)"xend", -1, -1, 0);
     X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)name, -1, -1, 0);
     X509_set_issuer_name(x, nm);
+    /* The name again as a subjectAltName: browsers (and RFC 6125 clients) ignore the CN
+     * when they check the name of the HTTPS port's certificate. */
+    char san[300];
+    snprintf(san, sizeof(san), "DNS:%s", name);
+    X509V3_CTX v3;
+    X509V3_set_ctx_nodb(&v3);
+    X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
+    if (ext != NULL) {
+        X509_add_ext(x, ext, -1);
+        X509_EXTENSION_free(ext);
+    }
+    ERR_clear_error();
     if (X509_sign(x, pkey, EVP_sha256()) == 0) {
         rc = ssl_err(err, XEND_EIO, "cannot sign the certificate");
         goto out;

@@ -21,7 +21,9 @@
 
 #include <xend/abi.h>
 
-#define XEND_TLS_FINGERPRINT_LEN 64 /* lowercase hex of SHA-256, without separators */
+#include "fingerprint.h"
+
+#define XEND_TLS_FINGERPRINT_LEN XEND_FINGERPRINT_LEN /* lowercase hex of SHA-256 */
 
 struct xend_tls_options {
     const char *cert; /* this host's certificate (PEM) */
@@ -52,8 +54,9 @@ void xend_tls_conn_abort(struct xend_tls_conn *c);
 /* Cut it, wait for its pump, free everything. NULL is fine. */
 void xend_tls_conn_close(struct xend_tls_conn *c);
 
-/* Make a host key (EC P-256) and a self-signed certificate for `name`, valid ten years,
- * written to key (mode 0600) and cert; neither may exist yet. */
+/* Make a host key (EC P-256) and a self-signed certificate for `name` (its CN and a DNS
+ * subjectAltName), valid ten years, written to key (mode 0600) and cert; neither may exist
+ * yet. */
 int xend_tls_make_identity(const char *cert, const char *key, const char *name,
                            struct xend_err *err);
 /* The fingerprint of the certificate in a PEM file. */

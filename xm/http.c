@@ -81,6 +81,10 @@ int xm_endpoint_parse(const char *spec, const char *root, struct xm_endpoint *ep
     if (strncasecmp(s, "http://", 7) == 0) {
         s += 7;
         url = true;
+    } else if (strncasecmp(s, "https://", 8) == 0) {
+        s += 8;
+        url = true;
+        ep->tls = true;
     }
     size_t hp_len = url ? strcspn(s, "/") : strlen(s);
     const char *path = s + hp_len;
@@ -115,7 +119,7 @@ int xm_endpoint_parse(const char *spec, const char *root, struct xm_endpoint *ep
     size_t port_len = port != NULL ? (size_t)(s + hp_len - port) : 0;
     char portbuf[16];
     if (port == NULL) {
-        strcpy(portbuf, "8000");
+        strcpy(portbuf, ep->tls ? "8443" : "8000");
     } else if (copy_field(portbuf, sizeof(portbuf), port, port_len) < 0 || !all_digits(portbuf) ||
                atol(portbuf) < 1 || atol(portbuf) > 65535) {
         return xend_err_set(err, XEND_EINVAL, "invalid xend address: %s", spec);
@@ -314,6 +318,9 @@ int xm_http_parse_response(const char *data, size_t len, bool eof, struct xm_htt
 static void build_request(const struct xm_endpoint *ep, const struct xm_http_request *req,
                           struct xend_buf *out)
 {
+    /* Never in clear: a token on plain http would be readable on the way (xend refuses
+     * it there anyway). */
+    bool bearer = ep->tls && ep->token != NULL && ep->token[0] != '\0';
     xend_buf_printf(out, "%s %s HTTP/1.1\r\n", req->method, req->target);
     if (ep->is_unix)
         xend_buf_puts(out, "Host: localhost\r\n");
@@ -322,6 +329,8 @@ static void build_request(const struct xm_endpoint *ep, const struct xm_http_req
     else
         xend_buf_printf(out, "Host: %s:%s\r\n", ep->host, ep->port);
     xend_buf_puts(out, "Accept-Encoding: identity\r\n");
+    if (bearer)
+        xend_buf_printf(out, "Authorization: Bearer %s\r\n", ep->token);
     xend_buf_puts(out, "Connection: close\r\n");
     if (req->content_type != NULL)
         xend_buf_printf(out, "Content-Type: %s\r\n", req->content_type);
@@ -365,11 +374,21 @@ int xm_http_do(const struct xm_endpoint *ep, const struct xm_http_request *req,
         *transport_failed = true;
         return fd;
     }
+    struct xm_tls *tls = NULL;
+    int rc = 0;
+    if (ep->tls &&
+        (rc = xm_tls_open(fd, ep->host, &ep->tls_opt, HTTP_CONNECT_TIMEOUT_MS, &tls, err)) < 0) {
+        close(fd); /* xend is there: a TLS failure is no "is xend running?" */
+        return rc;
+    }
     struct xend_buf out = XEND_BUF_INIT;
     build_request(ep, req, &out);
-    int rc = send_all(fd, out.data, out.len);
+    rc = tls ? xm_tls_write_all(tls, out.data, out.len) : send_all(fd, out.data, out.len);
+    if (out.data)
+        memset(out.data, 0, out.len); /* it may hold the token */
     xend_buf_free(&out);
     if (rc < 0) {
+        xm_tls_close(tls);
         close(fd);
         *transport_failed = true;
         return xend_err_set(err, XEND_EIO, "[Errno %d] %s", -rc, strerror(-rc));
@@ -382,7 +401,7 @@ int xm_http_do(const struct xm_endpoint *ep, const struct xm_http_request *req,
     bool eof = false;
     for (;;) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int n = poll(&p, 1, 1000);
+        int n = tls && xm_tls_pending(tls) ? 1 : poll(&p, 1, 1000);
         if (n < 0 && errno != EINTR) {
             rc = xend_err_set(err, XEND_EIO, "[Errno %d] %s", errno, strerror(errno));
             *transport_failed = true;
@@ -396,7 +415,14 @@ int xm_http_do(const struct xm_endpoint *ep, const struct xm_http_request *req,
         if (n <= 0)
             continue;
         char *dst = xend_buf_reserve(&in, HTTP_READ_CHUNK);
-        ssize_t got = read(fd, dst, HTTP_READ_CHUNK);
+        ssize_t got = tls ? xm_tls_read(tls, dst, HTTP_READ_CHUNK) : read(fd, dst, HTTP_READ_CHUNK);
+        if (tls && got < 0) {
+            if (got == -EAGAIN)
+                continue;
+            rc = xend_err_set(err, XEND_EIO, "TLS: the connection to xend failed");
+            *transport_failed = true;
+            break;
+        }
         if (got < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
@@ -412,6 +438,7 @@ int xm_http_do(const struct xm_endpoint *ep, const struct xm_http_request *req,
         if (rc != 0)
             break;
     }
+    xm_tls_close(tls);
     close(fd);
     xend_buf_free(&in);
     return rc < 0 ? rc : 0;

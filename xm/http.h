@@ -15,10 +15,16 @@
 #include <xend/abi.h>
 
 #include "buf.h"
+#include "tls.h"
 
-/* Where xend is: a TCP host and port, or a unix socket path; and the URL root. */
+/* Where xend is: a TCP host and port, or a unix socket path; and the URL root. With
+ * `tls` (https://), the TLS options and the API token (XM_TOKEN) apply; the token is sent
+ * only over TLS. */
 struct xm_endpoint {
     bool is_unix;
+    bool tls;
+    struct xm_tls_options tls_opt; /* strings borrowed (argv, environment) */
+    const char *token;             /* NULL = none; borrowed */
     char host[256];      /* TCP host, without IPv6 brackets */
     char port[16];       /* TCP port */
     char unix_path[108]; /* unix socket path */
@@ -26,9 +32,10 @@ struct xm_endpoint {
 };
 
 /*
- * Parse a server spec: "host:port", "host" (port 8000), "[v6addr]:port", "unix:/path" or
- * "http://host[:port][/root/]". `root` (may be NULL = "/xend/") is the URL root unless the
- * URL names one. Returns 0 or -XEND_EINVAL with err set.
+ * Parse a server spec: "host:port", "host" (port 8000), "[v6addr]:port", "unix:/path",
+ * "http://host[:port][/root/]" or "https://host[:port][/root/]" (port 8443). `root` (may be
+ * NULL = "/xend/") is the URL root unless the URL names one. The TLS options and token
+ * are the caller's to set afterwards. Returns 0 or -XEND_EINVAL with err set.
  */
 int xm_endpoint_parse(const char *spec, const char *root, struct xm_endpoint *ep,
                       struct xend_err *err);

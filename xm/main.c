@@ -2,6 +2,7 @@
  * xm: the command-line client of xend, compatible in commands and output with the Xen 2.0
  * xm. Finds xend through --server URL, or XEND=host:port (or unix:/path) and XEND_ROOT as
  * the 2.0 client did, runs one command and exits 0, or 1 with "Error: MSG" on stderr.
+ * For https:// URLs: --cert/--key/--ca (XM_CERT, XM_KEY, XM_CA) and XM_TOKEN.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,17 @@ static const char *base_name(const char *path)
     return slash != NULL ? slash + 1 : path;
 }
 
+/* The value of a global option given as "NAME VALUE" or "NAME=VALUE", or NULL. */
+static const char *global_opt(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (strcmp(argv[*i], name) == 0 && *i + 1 < argc)
+        return argv[++*i];
+    if (strncmp(argv[*i], name, n) == 0 && argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -24,12 +36,18 @@ int main(int argc, char **argv)
     ctx.prog = argc > 0 ? base_name(argv[0]) : "xm";
 
     const char *server = getenv("XEND");
+    struct xm_tls_options tls = {getenv("XM_CERT"), getenv("XM_KEY"), getenv("XM_CA")};
     int i = 1;
     for (; i < argc; i++) {
-        if (strcmp(argv[i], "--server") == 0 && i + 1 < argc) {
-            server = argv[++i];
-        } else if (strncmp(argv[i], "--server=", 9) == 0) {
-            server = argv[i] + 9;
+        const char *v;
+        if ((v = global_opt(argc, argv, &i, "--server")) != NULL) {
+            server = v;
+        } else if ((v = global_opt(argc, argv, &i, "--cert")) != NULL) {
+            tls.cert = v;
+        } else if ((v = global_opt(argc, argv, &i, "--key")) != NULL) {
+            tls.key = v;
+        } else if ((v = global_opt(argc, argv, &i, "--ca")) != NULL) {
+            tls.ca = v;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             argc = i; /* "xm -h": the general help */
             break;
@@ -40,6 +58,8 @@ int main(int argc, char **argv)
     /* A bad address only matters to commands that talk to xend (not help, not create -n). */
     ctx.server_ok =
         xm_endpoint_parse(server, getenv("XEND_ROOT"), &ctx.client.ep, &ctx.server_err) == 0;
+    ctx.client.ep.tls_opt = tls;
+    ctx.client.ep.token = getenv("XM_TOKEN");
 
     struct xend_err err = {0};
     int rc = xm_run(&ctx, argc - i, argv + i, &err);

@@ -36,7 +36,8 @@
 
 static const char *const cmd_names[] = {
     [XEND_DAEMON_START] = "start",   [XEND_DAEMON_STOP] = "stop", [XEND_DAEMON_RESTART] = "restart",
-    [XEND_DAEMON_STATUS] = "status", [XEND_DAEMON_CERT] = "cert",    [XEND_DAEMON_HELP] = "help",
+    [XEND_DAEMON_STATUS] = "status", [XEND_DAEMON_CERT] = "cert",    [XEND_DAEMON_TOKEN] = "token",
+    [XEND_DAEMON_HELP] = "help",
     [XEND_DAEMON_VERSION] = "version",
 };
 
@@ -53,6 +54,9 @@ void xend_daemon_usage(FILE *out, const char *prog)
             "  cert               make this host's relocation key and certificate (the files\n"
             "                     relocation-key and relocation-cert name) unless they exist,\n"
             "                     and print the certificate's fingerprint for the peers\n"
+            "  token add NAME ROLE  make an API token for the HTTPS port (ROLE: admin,\n"
+            "                     operator or viewer), print it once and append its hash\n"
+            "                     to xend-token-file\n"
             "\n"
             "options:\n"
             "  -c, --config FILE  configuration file (default /etc/xen/xend.conf; *.sxp: legacy)\n"
@@ -112,7 +116,7 @@ int xend_daemon_parse_args(int argc, char **argv, struct xend_daemon_args *out,
 {
     memset(out, 0, sizeof(*out));
     bool have_cmd = false, options_done = false;
-    int rc = 0;
+    int rc = 0, ntoken = 0;
     for (int i = 1; i < argc && rc == 0; i++) {
         const char *a = argv[i];
         bool missing = false;
@@ -143,11 +147,21 @@ int xend_daemon_parse_args(int argc, char **argv, struct xend_daemon_args *out,
             }
             continue;
         }
+        if (have_cmd && out->cmd == XEND_DAEMON_TOKEN && ntoken < 3) {
+            if (ntoken == 0 && strcmp(a, "add") != 0)
+                rc = xend_err_set(err, XEND_EINVAL, "unknown token command '%s' (add)", a);
+            else if (ntoken == 1)
+                out->token_name = a;
+            else if (ntoken == 2)
+                out->token_role = a;
+            ntoken++;
+            continue;
+        }
         if (have_cmd) {
             rc = xend_err_set(err, XEND_EINVAL, "unexpected argument '%s' (try --help)", a);
             continue;
         }
-        for (int c = XEND_DAEMON_START; c <= XEND_DAEMON_CERT && !have_cmd; c++) {
+        for (int c = XEND_DAEMON_START; c <= XEND_DAEMON_TOKEN && !have_cmd; c++) {
             if (strcmp(a, cmd_names[c]) == 0) {
                 out->cmd = (enum xend_daemon_cmd)c;
                 have_cmd = true;
@@ -155,11 +169,16 @@ int xend_daemon_parse_args(int argc, char **argv, struct xend_daemon_args *out,
         }
         if (!have_cmd)
             rc = xend_err_set(err, XEND_EINVAL,
-                              "unknown command '%s' (start, stop, restart, status or cert)", a);
+                              "unknown command '%s' (start, stop, restart, status, cert or "
+                              "token)",
+                              a);
     }
     if (rc == 0 && !have_cmd)
         rc = xend_err_set(err, XEND_EINVAL,
-                          "no command given: start, stop, restart, status or cert (try --help)");
+                          "no command given: start, stop, restart, status, cert or token (try "
+                          "--help)");
+    if (rc == 0 && out->cmd == XEND_DAEMON_TOKEN && ntoken != 3)
+        rc = xend_err_set(err, XEND_EINVAL, "usage: xend token add NAME ROLE");
     if (rc == 0 && out->foreground && out->cmd != XEND_DAEMON_START &&
         out->cmd != XEND_DAEMON_RESTART)
         rc = xend_err_set(err, XEND_EINVAL, "option -f applies to start and restart only");

@@ -32,6 +32,7 @@ enum xend_daemon_cmd {
     XEND_DAEMON_RESTART,
     XEND_DAEMON_STATUS,
     XEND_DAEMON_CERT,    /* make the relocation identity if missing, print its fingerprint */
+    XEND_DAEMON_TOKEN,   /* token add NAME ROLE: make an API token, print it once */
     XEND_DAEMON_HELP,    /* --help: print xend_daemon_usage to stdout, exit 0 */
     XEND_DAEMON_VERSION, /* --version */
 };
@@ -47,6 +48,7 @@ struct xend_daemon_args {
     bool foreground;                        /* -f / --foreground (start, restart) */
     struct xend_daemon_override *overrides; /* -o KEY=VALUE, in order; owned */
     size_t n_overrides;
+    const char *token_name, *token_role; /* token add NAME ROLE; borrowed from argv */
 };
 
 /*

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "http/internal.h"
+#include "http/remote.h"
 #include "http/role.h"
 #include "log/log.h"
 
@@ -55,7 +56,7 @@ void xend_http_access_reset(void)
     memcpy(acc.token, token, sizeof(token));
 }
 
-static void add_name(const char *name)
+void xend_http_access_add_name(const char *name)
 {
     if (name == NULL || name[0] == '\0')
         return;
@@ -90,9 +91,9 @@ int xend_http_access_configure(const struct xend_http_access_options *o, struct 
     }
     acc.allow_remote_plain = o->allow_remote_plain;
     xend_peer_diag_open();
-    add_name(o->listen_address);
+    xend_http_access_add_name(o->listen_address);
     for (size_t i = 0; i < o->n_names; i++)
-        add_name(o->names[i]);
+        xend_http_access_add_name(o->names[i]);
     return 0;
 }
 
@@ -239,9 +240,9 @@ static void refusal(struct xend_http_who *w, const char *peer, char *msg, size_t
     }
     case XEND_HTTP_REMOTE:
         snprintf(msg, len,
-                 "Access denied: %s is not on this host; remote callers need TLS, which this "
-                 "xend does not offer yet (xend-allow-remote-plain allows plain HTTP, unsafe; "
-                 "see docs/security.md)",
+                 "Access denied: %s is not on this host; remote callers use the HTTPS port "
+                 "(xend-https-port) with a client certificate or a token (see "
+                 "docs/security.md)",
                  peer);
         break;
     default:
@@ -356,35 +357,44 @@ bool xend_http_access_host_ok(const char *host)
     return false;
 }
 
-/* The authority of an http:// URL ("host:port"), lower-cased and without ":80"; false for
- * anything else (another scheme, "null"). */
-static bool authority(const char *url, char *out, size_t len)
+/* The authority of an http:// URL (https:// when tls) ("host:port"), lower-cased and
+ * without the default port; false for anything else (another scheme, "null"). */
+static bool authority(const char *url, bool tls, char *out, size_t len)
 {
-    if (url == NULL || strncasecmp(url, "http://", 7) != 0)
+    const char *scheme = tls ? "https://" : "http://";
+    size_t sl = strlen(scheme);
+    if (url == NULL || strncasecmp(url, scheme, sl) != 0)
         return false;
-    const char *a = url + 7;
+    const char *a = url + sl;
     size_t n = strcspn(a, "/?#");
     if (n == 0 || n >= len || memchr(a, '@', n) != NULL)
         return false;
     for (size_t i = 0; i < n; i++)
         out[i] = (char)((a[i] >= 'A' && a[i] <= 'Z') ? a[i] + 32 : a[i]);
     out[n] = '\0';
-    if (n > 3 && strcmp(out + n - 3, ":80") == 0)
-        out[n - 3] = '\0';
+    const char *dflt = tls ? ":443" : ":80";
+    size_t dl = strlen(dflt);
+    if (n > dl && strcmp(out + n - dl, dflt) == 0)
+        out[n - dl] = '\0';
     return true;
 }
 
-bool xend_http_access_origin_ok(const char *value, const char *host)
+bool xend_http_access_origin_ok_tls(const char *value, const char *host, bool tls)
 {
     char got[300];
-    if (!authority(value, got, sizeof(got)))
+    if (!authority(value, tls, got, sizeof(got)))
         return false;
     if (host == NULL || host[0] == '\0')
         return xend_http_access_host_ok(got);
     char want[300];
     char url[310];
-    snprintf(url, sizeof(url), "http://%s", host);
-    return authority(url, want, sizeof(want)) && strcmp(got, want) == 0;
+    snprintf(url, sizeof(url), "%s%s", tls ? "https://" : "http://", host);
+    return authority(url, tls, want, sizeof(want)) && strcmp(got, want) == 0;
+}
+
+bool xend_http_access_origin_ok(const char *value, const char *host)
+{
+    return xend_http_access_origin_ok_tls(value, host, false);
 }
 
 /* ---- the check ---- */
@@ -424,8 +434,12 @@ static const struct xend_http_arg *body_token(const struct xend_request *req)
     return NULL;
 }
 
-int xend_http_access_check(struct xend_request *req, char *msg, size_t len)
+/* Who is calling: the connection's local identity, or on the HTTPS port what the request
+ * proves (remote.h). 0, or 403 with msg. */
+static int identify(struct xend_request *req, char *msg, size_t len)
 {
+    if (req->tls)
+        return xend_http_remote_judge(req, msg, len);
     struct xend_http_who *conn = req->conn_who;
     if (conn == NULL) {
         snprintf(msg, len, "Access denied: the connection has no identity");
@@ -436,11 +450,24 @@ int xend_http_access_check(struct xend_request *req, char *msg, size_t len)
         xend_http_access_peer(req->fd, conn, XEND_ROLE_VIEWER, &err);
     }
     req->who = *conn;
-    req->audit = state_changing(req);
     if (conn->verdict != XEND_HTTP_ADMITTED) {
         refusal(conn, req->peer, msg, len);
         return 403;
     }
+    size_t n;
+    if (xend_http_remote_bearer(req->authorization, &n) != NULL) {
+        /* Refused even from root: the token has just crossed the network in clear, and a
+         * script that does this should learn it at once. */
+        snprintf(msg, len,
+                 "Forbidden: a bearer token is accepted only over https; use "
+                 "https://HOST:PORT (xend-https-port) and consider this token exposed");
+        return 403;
+    }
+    return 0;
+}
+
+int xend_http_access_origin_check(struct xend_request *req, char *msg, size_t len)
+{
     if (!xend_http_access_host_ok(req->host)) {
         snprintf(msg, len,
                  "Misdirected request: xend does not answer to the name in Host (a DNS "
@@ -451,7 +478,7 @@ int xend_http_access_check(struct xend_request *req, char *msg, size_t len)
     if (!req->audit)
         return 0;
     const char *from = req->origin ? req->origin : req->referer;
-    if (from != NULL && !xend_http_access_origin_ok(from, req->host)) {
+    if (from != NULL && !xend_http_access_origin_ok_tls(from, req->host, req->tls)) {
         snprintf(msg, len, "Forbidden: a state-changing request from another origin (%s: %.120s)",
                  req->origin ? "Origin" : "Referer", from);
         return 403;
@@ -461,6 +488,17 @@ int xend_http_access_check(struct xend_request *req, char *msg, size_t len)
         snprintf(msg, len, "Forbidden: a state-changing request from another site");
         return 403;
     }
+    return 0;
+}
+
+int xend_http_access_check(struct xend_request *req, char *msg, size_t len)
+{
+    req->audit = state_changing(req);
+    int refused = identify(req, msg, len);
+    if (refused == 0)
+        refused = xend_http_access_origin_check(req, msg, len);
+    if (refused != 0 || !req->audit)
+        return refused;
     bool browser = req->origin || req->referer || req->has_cookie || req->fetch_site;
     if (browser) {
         const struct xend_http_arg *t = body_token(req);
@@ -518,9 +556,18 @@ void xend_http_access_audit(const struct xend_request *req, int status)
         snprintf(result, sizeof(result), "gone"); /* the client left before the reply */
     else
         snprintf(result, sizeof(result), "%d", status);
+    /* How a caller on the HTTPS port proved who it is: a token's or a certificate's name,
+     * never the secret. */
+    char by[sizeof(req->who.by) * 3 + 8] = "";
+    if (req->who.by[0] != '\0') {
+        char safe[sizeof(req->who.by) * 3 + 1];
+        log_safe(req->who.by, safe, sizeof(safe));
+        snprintf(by, sizeof(by), " by=%s", safe);
+    }
     xend_log_notice("audit",
-                    "uid=%s user=%s via=%s peer=%s method=%s path=%s op=%s status=%s role=%s", uid,
-                    user, xend_peer_via_name(p->via), req->peer, req->method_name, path, op, result,
+                    "uid=%s user=%s via=%s%s peer=%s method=%s path=%s op=%s status=%s role=%s",
+                    uid, user, xend_peer_via_name(p->via), by, req->peer, req->method_name, path,
+                    op, result,
                     req->who.verdict == XEND_HTTP_ADMITTED ? xend_role_name(req->who.role) : "-");
 }
 

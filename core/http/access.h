@@ -8,6 +8,8 @@
  *    hosts get 403 with a message that says who they are and how to get access;
  *  - after routing, the route's role: a caller below it gets 403 (xend_http_access_route_check);
  *  - the Host header must be a name xend answers to (421 otherwise: DNS rebinding);
+ *  - callers on the HTTPS port are judged by remote.h instead (certificate, token or
+ *    session), and a bearer token on the plain port is refused;
  *  - a state-changing request (anything but GET/HEAD, or a GET of an op that is also a POST
  *    op, which 2.0 accepted) whose Origin, else Referer, is not xend's own is refused; one
  *    from a browser (Origin, Referer, Cookie or Sec-Fetch-Site present) must also carry the
@@ -45,6 +47,9 @@ struct xend_http_access_options {
 /* Set the policy, replacing the previous one. 0, or -XEND_EINVAL with err set (a group
  * that does not exist). Unconfigured: root only, no remote callers, no extra names. */
 int xend_http_access_configure(const struct xend_http_access_options *o, struct xend_err *err);
+/* One more Host name xend answers to (the names in the HTTPS port's certificate); copied,
+ * until the next configure or reset. */
+void xend_http_access_add_name(const char *name);
 /* Forget the policy (back to unconfigured) and free what configure copied. */
 void xend_http_access_reset(void);
 
@@ -71,6 +76,9 @@ struct xend_http_who {
     struct xend_peer peer;
     uint8_t verdict; /* enum xend_http_verdict */
     uint8_t role;    /* enum xend_role; meaningful when verdict is ADMITTED */
+    char by[96];     /* how a caller on the HTTPS port proved who it is ("token:ci",
+                      * "cert:CN=alice,fp=...", "session:ci"), for the audit line; "" for
+                      * local callers */
 };
 
 /*
@@ -107,9 +115,16 @@ const char *xend_http_access_token(void);
 /* Whether a Host header names xend: an IP literal, localhost, the listen address or a
  * configured name, with any port. */
 bool xend_http_access_host_ok(const char *host);
-/* Whether an Origin or Referer value is xend's own origin: http://HOST where HOST is the
- * request's Host header (already checked), or, without one, a name xend answers to. */
+/* Whether an Origin or Referer value is xend's own origin: http://HOST (https://HOST when
+ * `tls`, the request came to the HTTPS port) where HOST is the request's Host header
+ * (already checked), or, without one, a name xend answers to. */
 bool xend_http_access_origin_ok(const char *value, const char *host);
+bool xend_http_access_origin_ok_tls(const char *value, const char *host, bool tls);
+
+/* The browser checks without the CSRF token: Host, then, for a state-changing request,
+ * Origin/Referer and Sec-Fetch-Site (for a login, which has no session to forge yet).
+ * 0, or the status with the message in msg. */
+int xend_http_access_origin_check(struct xend_request *req, char *msg, size_t len);
 /* Constant-time comparison of a given token with the process's. */
 bool xend_http_access_token_ok(const char *given, size_t len);
 

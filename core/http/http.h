@@ -20,6 +20,14 @@ struct event_base;
 struct xend_domain;
 struct xend_plugin;
 
+/* The HTTPS listener (docs/security.md, "Remote callers"); strings borrowed for start. */
+struct xend_https_options {
+    const char *address;    /* "" = all addresses */
+    int port;               /* 0 = pick a free one (see xend_http_https_port) */
+    const char *cert, *key; /* this host's certificate (chain) and key, PEM */
+    const char *ca;         /* CA of client certificates; NULL or "" = pinned ones only */
+};
+
 struct xend_http_options {
     const char *address;   /* "" or NULL = all; default the caller's (127.0.0.1) */
     int port;              /* 0 = pick a free one (see xend_http_port) */
@@ -39,6 +47,8 @@ struct xend_http_options {
     /* POST ops whose handlers wait in the bulk lane (docs/http.md "Priority"), NULL-
      * terminated, borrowed while the server runs; NULL = none. */
     const char *const *bulk_ops;
+    /* The HTTPS listener; NULL = none. Who it admits is remote.h's configuration. */
+    const struct xend_https_options *https;
 };
 
 /* Start listening; 0 or -XEND_EIO with err ("cannot listen on 127.0.0.1:8000: ..."). */
@@ -49,6 +59,8 @@ int xend_http_start(struct event_base *base, const struct xend_http_options *opt
 void xend_http_stop(void);
 /* The TCP port actually bound (after start). */
 int xend_http_port(void);
+/* The HTTPS port actually bound; 0 without one. */
+int xend_http_https_port(void);
 
 /* The host->http table for plugins. */
 const struct xend_host_http *xend_http_host_table(void);

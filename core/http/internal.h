@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "http/access.h"
 #include "http/http.h"
+#include "http/remote.h"
 
 #define XEND_REQUEST_MAGIC 0x52514e44u /* "RQND" */
 
@@ -197,6 +198,12 @@ struct xend_http_request_init {
     bool has_cookie;
     int fd;
     struct xend_http_who *conn_who;
+    /* The HTTPS port (remote.h): the request came over TLS, its Authorization and Cookie
+     * headers (NULL when absent; secrets: never logged), the connection's client
+     * certificate (borrowed like conn_who; NULL without TLS). */
+    bool tls;
+    const char *authorization, *cookie;
+    const struct xend_http_cert *cert;
 };
 
 struct xend_request {
@@ -219,6 +226,8 @@ struct xend_request {
     char *host, *origin, *referer, *fetch_site; /* NULL when absent */
     char *last_event_id;                        /* NULL when absent */
     bool has_cookie;
+    bool tls;                     /* came to the HTTPS port */
+    char *authorization, *cookie; /* NULL when absent; secrets, never logged */
     enum xend_http_format format;
     const char *body; /* borrowed from the server while the handler runs */
     size_t body_len;
@@ -250,6 +259,7 @@ struct xend_request {
 
     int fd;                         /* the connection's, until the check */
     struct xend_http_who *conn_who; /* borrowed from the connection until the check */
+    const struct xend_http_cert *cert; /* likewise; NULL without TLS */
     struct xend_http_who who;       /* the caller, copied by the access check */
     bool audit;                     /* state-changing: an audit line when answered */
 };

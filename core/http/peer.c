@@ -35,6 +35,8 @@ const char *xend_peer_via_name(int via)
         return "remote";
     case XEND_PEER_FAILED:
         return "failed";
+    case XEND_PEER_TLS:
+        return "tls";
     default:
         return "none";
     }

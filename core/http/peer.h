@@ -21,6 +21,7 @@ enum xend_peer_via {
     XEND_PEER_SOCK_DIAG, /* loopback TCP: the client socket's owner, from sock_diag */
     XEND_PEER_REMOTE,    /* TCP from another host: no local identity */
     XEND_PEER_FAILED,    /* local, but the kernel would not tell (see the error) */
+    XEND_PEER_TLS,       /* the HTTPS port: identified by certificate or token (remote.h) */
 };
 
 /* What a lookup found. Plain data, copied freely. */
@@ -45,7 +46,7 @@ const char *xend_peer_user(struct xend_peer *p);
 void xend_peer_diag_open(void);
 void xend_peer_diag_close(void);
 
-/* "peercred", "sock_diag", "remote", "failed", "none". */
+/* "peercred", "sock_diag", "remote", "failed", "tls", "none". */
 const char *xend_peer_via_name(int via);
 
 /*

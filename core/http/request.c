@@ -19,6 +19,7 @@
 #include "http/ratelimit.h"
 #include "http/internal.h"
 #include "http/role.h"
+#include "http/session.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
 #include "sxp.h"
@@ -115,8 +116,9 @@ struct xend_request *xend_http_request_new(const struct xend_http_request_init *
     size_t texts = text_size(method) + text_size(path) + text_size(init->query) +
                    text_size(init->user_agent) + text_size(init->accept) +
                    text_size(init->content_type) + text_size(peer) + text_size(init->host) +
-                   text_size(init->origin) + text_size(init->referer) + text_size(init->fetch_site) +
-                   text_size(init->last_event_id);
+                   text_size(init->origin) + text_size(init->referer) +
+                   text_size(init->fetch_site) + text_size(init->last_event_id) +
+                   text_size(init->authorization) + text_size(init->cookie);
     struct xend_request *req = request_alloc(sizeof(*req) + texts);
     struct strings st = {(char *)(req + 1)};
     req->magic = XEND_REQUEST_MAGIC;
@@ -138,6 +140,10 @@ struct xend_request *xend_http_request_new(const struct xend_http_request_init *
     req->fetch_site = put_text(&st, init->fetch_site);
     req->last_event_id = put_text(&st, init->last_event_id);
     req->has_cookie = init->has_cookie;
+    req->tls = init->tls;
+    req->authorization = put_text(&st, init->authorization);
+    req->cookie = put_text(&st, init->cookie);
+    req->cert = init->cert;
     req->fd = init->fd;
     req->conn_who = init->conn_who;
     req->format = xend_http_negotiate(init->user_agent, init->accept);
@@ -496,6 +502,35 @@ static bool rate_allowed(struct xend_request *req)
     return false;
 }
 
+static void http_reply_take(struct xend_request *req, int status, struct xend_sxp *value);
+static void http_reply_raw(struct xend_request *req, int status, const char *content_type,
+                           const char *body, size_t len);
+
+/* /xend/login and /xend/logout (session.h): before the access check, since a login has no
+ * identity yet; the session part checks TLS and the origin itself. */
+static void serve_session(struct xend_request *req)
+{
+    char msg[2048];
+    const char *cookie = NULL;
+    req->conn_who = NULL;
+    req->cert = NULL;
+    req->fd = -1;
+    int status = xend_http_session_serve(req, &cookie, msg, sizeof(msg));
+    if (status == 0) {
+        http_reply_raw(req, 200, "text/html; charset=utf-8", msg, strlen(msg));
+        finish(req, 0);
+        return;
+    }
+    if (status != 200) {
+        send_error(req, status, msg, false);
+        return;
+    }
+    http_reply_header(req, "Set-Cookie", cookie);
+    http_reply_header(req, "Cache-Control", "no-store");
+    http_reply_take(req, 0, xend_sxp_list_of("ok", msg, NULL));
+    finish(req, 0);
+}
+
 void xend_http_request_run(struct xend_request *req, const char *body, size_t len)
 {
     struct xend_err err = {0};
@@ -508,10 +543,15 @@ void xend_http_request_run(struct xend_request *req, const char *body, size_t le
     size_t nop = 0;
     const struct xend_http_arg *op = xend_http_args_find(&req->args, "op", &nop);
     req->op = op ? op->value : NULL;
+    if (rc == 0 && xend_http_session_path(req)) {
+        serve_session(req);
+        goto out;
+    }
     /* Who may ask comes before what was asked: a refused caller learns nothing more. */
     char denied[XEND_ERR_MSG_MAX];
     int refused = xend_http_access_check(req, denied, sizeof(denied));
     req->conn_who = NULL; /* the connection's: not kept past the check */
+    req->cert = NULL;
     req->fd = -1;
     if (refused != 0) {
         send_error(req, refused, denied, false);

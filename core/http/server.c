@@ -79,6 +79,8 @@ struct conn {
     struct xend_request *req; /* its xend request */
     char peer[INET6_ADDRSTRLEN + 8];
     struct xend_http_who who; /* the caller, looked up at the first request (access.c) */
+    bool tls;                   /* on the HTTPS listener */
+    struct xend_http_cert cert; /* its client certificate, read at the first request */
 
     /* Scan of the request head, before libevhtp's parser sees it. */
     size_t head_seen, line_len;
@@ -113,9 +115,10 @@ struct conn {
 
 static struct {
     struct event_base *base;
-    evhtp_t *tcp, *unix_htp;
+    evhtp_t *tcp, *unix_htp, *https;
+    evhtp_ssl_cfg_t ssl_cfg; /* libevhtp keeps a pointer to it while the listener lives */
     char *unix_path;
-    int port;
+    int port, https_port;
     size_t max_body, max_uri, max_header;
     unsigned head_ms, body_ms, idle_ms, send_ms;
     unsigned max_conns, nconns;
@@ -696,6 +699,16 @@ static void conn_eventcb(struct bufferevent *bev, short events, void *arg)
 {
     struct conn *k = arg;
     k->busy++;
+    if (k->tls && (events & BEV_EVENT_ERROR) && !k->cert.looked) {
+        /* Before any request: most likely the handshake (a client that does not trust
+         * xend's certificate, or speaks plain HTTP to the HTTPS port). */
+        char why[160] = "";
+        unsigned long e = bufferevent_get_openssl_error(bev);
+        if (e)
+            ERR_error_string_n(e, why, sizeof(why));
+        xend_log_emit(NULL, XEND_LOG_INFO, "https connection failed", "peer=%s error=\"%s\"",
+                      k->peer, why[0] ? why : "closed during the handshake");
+    }
     if (events & BEV_EVENT_TIMEOUT) {
         /* Only the write timeout is set: the client left a reply unread. */
         xend_log_emit(NULL, XEND_LOG_INFO, "http connection closed",
@@ -725,6 +738,8 @@ static uint32_t method_bit(htp_method m)
 static evhtp_res on_headers(evhtp_request_t *r, evhtp_headers_t *hdrs, void *arg)
 {
     struct conn *k = arg;
+    if (k->tls && !k->cert.looked)
+        xend_http_remote_cert_read(k->c->ssl, &k->cert); /* the handshake is over by now */
     k->head_done = true;
     k->ev_req = r;
     phase_set(k, PHASE_BODY); /* gencb ends it at once when there is no body */
@@ -749,6 +764,10 @@ static evhtp_res on_headers(evhtp_request_t *r, evhtp_headers_t *hdrs, void *arg
         .has_cookie = evhtp_header_find(hdrs, "Cookie") != NULL,
         .fd = k->c->sock,
         .conn_who = &k->who,
+        .tls = k->tls,
+        .authorization = evhtp_header_find(hdrs, "Authorization"),
+        .cookie = evhtp_header_find(hdrs, "Cookie"),
+        .cert = k->tls ? &k->cert : NULL,
     };
     k->req = xend_http_request_new(&init);
 
@@ -883,6 +902,7 @@ static evhtp_res post_accept(evhtp_connection_t *c, void *arg)
     (void)arg;
     struct conn *k = xend_xcalloc(1, sizeof(*k));
     k->c = c;
+    k->tls = c->ssl != NULL;
     peer_text(c->saddr, k->peer, sizeof(k->peer));
     k->timer = evtimer_new(srv.base, conn_timer_cb, k);
     if (k->timer == NULL)
@@ -999,6 +1019,50 @@ static unsigned connection_cap(unsigned configured)
     return configured;
 }
 
+/* The evhtp bind spec of an address: "" = all (IPv4), "localhost", v4 or v6 literal. */
+static void bind_spec(const char *addr, char *spec, size_t len)
+{
+    if (addr == NULL || addr[0] == '\0')
+        snprintf(spec, len, "ipv4:0.0.0.0");
+    else if (strcmp(addr, "localhost") == 0)
+        snprintf(spec, len, "ipv4:127.0.0.1");
+    else if (strchr(addr, ':') != NULL)
+        snprintf(spec, len, "ipv6:%s", addr);
+    else
+        snprintf(spec, len, "ipv4:%s", addr);
+}
+
+/* The HTTPS listener (remote.h): libevhtp's OpenSSL support, so each connection is a
+ * bufferevent_openssl on the loop like any other; remote.c sets the context up. */
+static int https_start(const struct xend_https_options *o, struct xend_err *err)
+{
+    char spec[300];
+    bind_spec(o->address, spec, sizeof(spec));
+    srv.https = server_new();
+    if (srv.https == NULL)
+        return xend_err_set(err, XEND_EIO, "cannot create the HTTPS server");
+    srv.ssl_cfg = (evhtp_ssl_cfg_t){
+        .pemfile = (char *)o->cert,
+        .privfile = (char *)o->key,
+        .scache_type = evhtp_ssl_scache_type_disabled,
+    };
+    if (evhtp_ssl_init(srv.https, &srv.ssl_cfg) != 0 || srv.https->ssl_ctx == NULL)
+        return xend_err_set(err, XEND_EIO, "cannot set up TLS for the HTTPS port");
+    int rc = xend_http_remote_tls_setup(srv.https->ssl_ctx, o->cert, o->key, o->ca, err);
+    if (rc < 0)
+        return rc;
+    errno = 0;
+    if (o->port < 0 || o->port > 65535 ||
+        evhtp_bind_socket(srv.https, spec, (uint16_t)o->port, LISTEN_BACKLOG) != 0)
+        return xend_err_set(err, XEND_EIO, "cannot listen on %s:%d (xend-https-port): %s",
+                            o->address && o->address[0] ? o->address : "0.0.0.0", o->port,
+                            errno ? strerror(errno) : "bad address");
+    srv.https_port = bound_port(srv.https);
+    /* No refusal text: a plain 503 means nothing inside a TLS stream. */
+    xend_listen_guard_attach(srv.https->server, "https", NULL);
+    return 0;
+}
+
 int xend_http_start(struct event_base *base, const struct xend_http_options *opts,
                     struct xend_err *err)
 {
@@ -1033,14 +1097,7 @@ int xend_http_start(struct event_base *base, const struct xend_http_options *opt
 
     const char *addr = opts->address;
     char spec[300];
-    if (addr == NULL || addr[0] == '\0')
-        snprintf(spec, sizeof(spec), "ipv4:0.0.0.0");
-    else if (strcmp(addr, "localhost") == 0)
-        snprintf(spec, sizeof(spec), "ipv4:127.0.0.1");
-    else if (strchr(addr, ':') != NULL)
-        snprintf(spec, sizeof(spec), "ipv6:%s", addr);
-    else
-        snprintf(spec, sizeof(spec), "ipv4:%s", addr);
+    bind_spec(addr, spec, sizeof(spec));
 
     srv.tcp = server_new();
     if (srv.tcp == NULL) {
@@ -1079,9 +1136,15 @@ int xend_http_start(struct event_base *base, const struct xend_http_options *opt
         if (rc < 0)
             goto fail;
     }
+    if (opts->https != NULL) {
+        rc = https_start(opts->https, err);
+        if (rc < 0)
+            goto fail;
+    }
     xend_log_emit(NULL, XEND_LOG_NOTICE, "http listening",
-                  "address=%s port=%d unix=%s max_connections=%u", addr && addr[0] ? addr : "0.0.0.0",
-                  srv.port, srv.unix_path ? srv.unix_path : "-", srv.max_conns);
+                  "address=%s port=%d unix=%s https_port=%d max_connections=%u",
+                  addr && addr[0] ? addr : "0.0.0.0", srv.port,
+                  srv.unix_path ? srv.unix_path : "-", srv.https_port, srv.max_conns);
     return 0;
 
 fail:
@@ -1100,17 +1163,24 @@ void xend_http_stop(void)
         xend_listen_guard_detach(srv.unix_htp->server);
         evhtp_unbind_socket(srv.unix_htp);
     }
+    if (srv.https != NULL && srv.https->server != NULL) {
+        xend_listen_guard_detach(srv.https->server);
+        evhtp_unbind_socket(srv.https);
+    }
     while (srv.conns != NULL)
         evhtp_connection_free(srv.conns->c); /* on_conn_fini unlinks it */
     if (srv.tcp != NULL)
         evhtp_free(srv.tcp);
     if (srv.unix_htp != NULL)
         evhtp_free(srv.unix_htp);
+    if (srv.https != NULL)
+        evhtp_free(srv.https); /* and its SSL_CTX */
     if (srv.unix_path != NULL) {
         unlink(srv.unix_path);
         free(srv.unix_path);
     }
-    srv.tcp = srv.unix_htp = NULL;
+    srv.tcp = srv.unix_htp = srv.https = NULL;
+    srv.https_port = 0;
     srv.unix_path = NULL;
     if (srv.lane_ev != NULL)
         event_free(srv.lane_ev);
@@ -1135,4 +1205,9 @@ unsigned xend_http_connections_open(void)
 int xend_http_port(void)
 {
     return srv.port;
+}
+
+int xend_http_https_port(void)
+{
+    return srv.https_port;
 }

@@ -204,6 +204,13 @@ static void args_give_command_config_foreground_and_overrides(void **state)
     assert_int_equal(a.cmd, XEND_DAEMON_STOP);
     assert_null(a.config_path);
     xend_daemon_args_free(&a);
+
+    assert_int_equal(parse(&a, &err, "token", "add", "-c", "/t.conf", "ci", "operator", NULL), 0);
+    assert_int_equal(a.cmd, XEND_DAEMON_TOKEN);
+    assert_string_equal(a.token_name, "ci");
+    assert_string_equal(a.token_role, "operator");
+    assert_string_equal(a.config_path, "/t.conf");
+    xend_daemon_args_free(&a);
 }
 
 static void help_and_version_win_over_everything(void **state)
@@ -228,7 +235,14 @@ static void bad_arguments_are_refused_with_a_reason(void **state)
     assert_int_equal(parse(&a, &err, NULL), -XEND_EINVAL);
     assert_non_null(strstr(err.msg, "no command given"));
     assert_int_equal(parse(&a, &err, "launch", NULL), -XEND_EINVAL);
-    assert_string_equal(err.msg, "unknown command 'launch' (start, stop, restart, status or cert)");
+    assert_string_equal(err.msg,
+                        "unknown command 'launch' (start, stop, restart, status, cert or token)");
+    assert_int_equal(parse(&a, &err, "token", "add", "ci", NULL), -XEND_EINVAL);
+    assert_string_equal(err.msg, "usage: xend token add NAME ROLE");
+    assert_int_equal(parse(&a, &err, "token", "del", "ci", "admin", NULL), -XEND_EINVAL);
+    assert_non_null(strstr(err.msg, "unknown token command 'del'"));
+    assert_int_equal(parse(&a, &err, "token", "add", "ci", "admin", "x", NULL), -XEND_EINVAL);
+    assert_non_null(strstr(err.msg, "unexpected argument 'x'"));
     assert_int_equal(parse(&a, &err, "start", "stop", NULL), -XEND_EINVAL);
     assert_non_null(strstr(err.msg, "unexpected argument 'stop'"));
     assert_int_equal(parse(&a, &err, "start", "-x", NULL), -XEND_EINVAL);

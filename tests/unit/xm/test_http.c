@@ -44,6 +44,16 @@ static void test_endpoint_forms(void **state)
     assert_int_equal(xm_endpoint_parse("http://h2", NULL, &ep, &err), 0);
     assert_string_equal(ep.port, "8000");
     assert_string_equal(ep.root, "/xend/");
+    assert_false(ep.tls);
+
+    assert_int_equal(xm_endpoint_parse("https://h3.example", NULL, &ep, &err), 0);
+    assert_true(ep.tls);
+    assert_string_equal(ep.host, "h3.example");
+    assert_string_equal(ep.port, "8443");
+    assert_int_equal(xm_endpoint_parse("HTTPS://[::1]:9443/xend", NULL, &ep, &err), 0);
+    assert_true(ep.tls);
+    assert_string_equal(ep.host, "::1");
+    assert_string_equal(ep.port, "9443");
 
     assert_int_equal(xm_endpoint_parse("unix:/run/xend.sock", NULL, &ep, &err), 0);
     assert_true(ep.is_unix);
