@@ -4,6 +4,7 @@
  * we write and we read what it sends. Must never crash on malformed input.
  */
 #include "sxp.h"
+#include "hex.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -569,17 +570,6 @@ static bool count_node(struct parser *ps)
     return true;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static struct xend_sxp *parse_string(struct parser *ps)
 {
     char quote = *ps->p++;
@@ -599,8 +589,8 @@ static struct xend_sxp *parse_string(struct parser *ps)
             case 'f': c = '\f'; break;
             case 'r': c = '\r'; break;
             case 'x': {
-                int h1 = ps->p < ps->end ? hexval(ps->p[0]) : -1;
-                int h2 = ps->p + 1 < ps->end ? hexval(ps->p[1]) : -1;
+                int h1 = ps->p < ps->end ? xend_hex_value(ps->p[0]) : -1;
+                int h2 = ps->p + 1 < ps->end ? xend_hex_value(ps->p[1]) : -1;
                 if (h1 < 0 || h2 < 0) {
                     perr(ps, XEND_EINVAL, "invalid \\x escape in string");
                     xend_buf_free(&b);

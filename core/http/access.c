@@ -24,6 +24,7 @@
 #include "http/remote.h"
 #include "http/role.h"
 #include "log/log.h"
+#include "hex.h"
 
 #define TOKEN_BYTES 32
 
@@ -112,21 +113,11 @@ int xend_http_access_own_socket(const char *path, struct xend_err *err)
 const char *xend_http_access_token(void)
 {
     if (acc.token[0] == '\0') {
-        unsigned char raw[TOKEN_BYTES];
-        size_t got = 0;
-        while (got < sizeof(raw)) {
-            ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                /* No getrandom: an xend that cannot make a secret must not run. */
-                xend_log_error("no randomness for the CSRF token", "error=\"%s\"", strerror(errno));
-                abort();
-            }
-            got += (size_t)n;
+        if (xend_hex_random(TOKEN_BYTES, acc.token) < 0) {
+            /* No getrandom: an xend that cannot make a secret must not run. */
+            xend_log_error("no randomness for the CSRF token", "error=\"%s\"", strerror(errno));
+            abort();
         }
-        for (size_t i = 0; i < sizeof(raw); i++)
-            snprintf(acc.token + 2 * i, 3, "%02x", raw[i]);
     }
     return acc.token;
 }

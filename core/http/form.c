@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "http/internal.h"
+#include "hex.h"
 
 void xend_http_args_free(struct xend_http_args *a)
 {
@@ -60,25 +61,14 @@ const struct xend_http_arg *xend_http_args_find(const struct xend_http_args *a, 
     return first;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int xend_http_unescape(const char *text, size_t len, bool plus_is_space, struct xend_buf *out,
                        struct xend_err *err)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
         if (c == '%') {
-            int hi = i + 1 < len ? hexval((unsigned char)text[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval((unsigned char)text[i + 2]) : -1;
+            int hi = i + 1 < len ? xend_hex_value(text[i + 1]) : -1;
+            int lo = i + 2 < len ? xend_hex_value(text[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return xend_err_set(err, XEND_EINVAL, "Malformed percent escape at offset %zu", i);
             xend_buf_putc(out, (char)(hi * 16 + lo));

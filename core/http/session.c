@@ -17,6 +17,7 @@
 #include "http/role.h"
 #include "http/tokens.h"
 #include "log/log.h"
+#include "hex.h"
 
 #define MAX_SESSIONS 1024
 
@@ -55,21 +56,11 @@ void xend_http_session_new(const char *name, int role, unsigned seconds,
                            char id[XEND_SESSION_ID_LEN + 1])
 {
     expire();
-    unsigned char raw[XEND_SESSION_ID_LEN / 2];
-    size_t got = 0;
-    while (got < sizeof(raw)) {
-        ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            /* A guessable session id would be a login for anyone. */
-            xend_log_error("no randomness for a session id", "error=\"%s\"", strerror(errno));
-            abort();
-        }
-        got += (size_t)n;
+    if (xend_hex_random(XEND_SESSION_ID_LEN / 2, id) < 0) {
+        /* A guessable session id would be a login for anyone. */
+        xend_log_error("no randomness for a session id", "error=\"%s\"", strerror(errno));
+        abort();
     }
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(id + 2 * i, 3, "%02x", raw[i]);
     struct session *s;
     if (ses.n == MAX_SESSIONS) {
         size_t oldest = 0;

@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "http/role.h"
+#include "hex.h"
 
 #define TOKEN_FILE_MAX (1 << 20)
 
@@ -46,23 +47,12 @@ bool xend_token_name_ok(const char *name)
     return true;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool parse_hash(const char *s, unsigned char out[XEND_TOKEN_HASH_LEN])
 {
     if (strlen(s) != 2 * XEND_TOKEN_HASH_LEN)
         return false;
     for (size_t i = 0; i < XEND_TOKEN_HASH_LEN; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        int hi = xend_hex_value(s[2 * i]), lo = xend_hex_value(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return false;
         out[i] = (unsigned char)(hi << 4 | lo);
@@ -243,11 +233,8 @@ int xend_tokens_add(const char *path, const char *name, const char *role,
     if (rc < 0)
         return rc;
 
-    unsigned char raw[XEND_TOKEN_TEXT_LEN / 2];
-    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+    if (xend_hex_random(XEND_TOKEN_TEXT_LEN / 2, out) < 0)
         return xend_err_set(err, XEND_EIO, "no randomness for a token: %s", strerror(errno));
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(out + 2 * i, 3, "%02x", raw[i]);
     char hex[2 * XEND_TOKEN_HASH_LEN + 1];
     xend_tokens_sha256_hex(out, strlen(out), hex);
 

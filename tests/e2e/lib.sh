@@ -72,7 +72,10 @@ $XEND_EXTRA_CONFIG
 CONF
 }
 
-xend_start() {
+# xend_prepare [EXTRA]: what xend_start does short of starting: free ports, the state and
+# script dirs, $T/xend.conf (EXTRA appended), XEND exported. For tests that start xend
+# their own way (on a pipe, under a fake systemd).
+xend_prepare() {
     XEND_EXTRA_CONFIG=${1:-${XEND_EXTRA_CONFIG:-}}
     XEND_PORT=${XEND_PORT:-$(free_port)}
     EVENT_PORT=${EVENT_PORT:-$(free_port)}
@@ -82,6 +85,10 @@ xend_start() {
     cp -r "$SRC_DIR"/scripts/. "$T/scripts/" 2>/dev/null || true
     write_config
     export XEND=127.0.0.1:$XEND_PORT
+}
+
+xend_start() {
+    xend_prepare "$@"
     "$XEND_BIN" start -c "$T/xend.conf"
 }
 

@@ -5,11 +5,7 @@
 # defaults without a word).
 source "$(dirname "$0")/lib.sh"
 
-XEND_PORT=$(free_port) EVENT_PORT=$(free_port) RELOC_PORT=$(free_port) CONSOLE_BASE=$(free_port 64)
-mkdir -p "$T/state" "$T/scripts"
-cp -r "$SRC_DIR"/scripts/. "$T/scripts/"
-XEND_EXTRA_CONFIG=""
-write_config
+xend_prepare
 # Never start on the defaults (the developer's ports and state dir), whatever is read from
 # the pipe: the same settings are given on the command line too.
 grep -q "xend-port = $XEND_PORT;" "$T/xend.conf" || { not_ok "the test's config is written"; finish; }
@@ -25,7 +21,6 @@ expect_match "the typo is named with its line and a suggestion" \
 # The same config, well spelt, on a pipe: xend serves on the port it names.
 cat "$T/xend.conf" | "$XEND_BIN" start -c /dev/stdin "${safe[@]}"
 expect_eq "a config on a pipe starts xend" 0 $?
-export XEND=127.0.0.1:$XEND_PORT
 xget /xend/node >/dev/null
 expect_eq "it answers on the port of the piped config" 200 "$(http_status)"
 finish

@@ -4,12 +4,7 @@
 # spoken without libsystemd. Plays systemd's part with a unix datagram socket of its own.
 source "$(dirname "$0")/lib.sh"
 
-XEND_PORT=$(free_port) EVENT_PORT=$(free_port) RELOC_PORT=$(free_port) CONSOLE_BASE=$(free_port 64)
-mkdir -p "$T/state" "$T/scripts"
-cp -r "$SRC_DIR"/scripts/. "$T/scripts/"
-XEND_EXTRA_CONFIG=""
-write_config
-export XEND=127.0.0.1:$XEND_PORT
+xend_prepare
 
 # Receive datagrams on $T/notify until one holds $1 (or 20 s pass); each goes to stdout.
 python3 - "$T/notify" > "$T/notify.log" <<'PY' &
