@@ -424,12 +424,14 @@ static int vbd_parse(void *ctx, struct xend_domain *dom, const struct xend_sxp *
         rc = xend_err_set(err, XEND_ENOENT, "vbd: unknown backend domain: %s", c.backend);
     if (rc == 0)
         rc = vbd_seg(&c, &seg, err);
-    if (rc == 0 && c.writable) {
+    /* A caller below admin (the role xend acts for: the request's) is held to its own
+     * patterns for every uname it names: read-only, a host file is still handed to the
+     * guest to read (/etc/shadow). */
+    int role = devscript_caller_role(&vbd_g.ds);
+    if (rc == 0 && (c.writable || role != XEND_ROLE_ADMIN)) {
         char *phy = strcmp(c.type, "phy") == 0 ? vbd_phy_path(c.params) : NULL;
-        rc = vbd_allow_check(&vbd_g.allow, c.uname, c.type, c.params, phy, err);
-        /* A caller below admin (the role xend acts for: the request's) is held to its own
-         * patterns as well. */
-        int role = devscript_caller_role(&vbd_g.ds);
+        if (c.writable)
+            rc = vbd_allow_check(&vbd_g.allow, c.uname, c.type, c.params, phy, err);
         if (rc == 0 && role != XEND_ROLE_ADMIN) {
             rc = vbd_allow_check(&vbd_g.allow_op, c.uname, c.type, c.params, phy, err);
             if (rc < 0)

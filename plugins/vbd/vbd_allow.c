@@ -117,8 +117,7 @@ int vbd_allow_check(const struct vbd_allow *a, const char *uname, const char *ty
                                 "(vbd-allow can allow it)",
                                 uname);
         if (!is_file && vbd_allow_has_dotdot(phy_path))
-            return xend_err_set(err, XEND_EPERM, "vbd: writable uname %s refused: '..' in it",
-                                uname);
+            return xend_err_set(err, XEND_EPERM, "vbd: uname %s refused: '..' in it", uname);
         if (asprintf(&subject, "%s:%s", type, is_file ? real : phy_path) < 0)
             abort();
     } else {
@@ -130,9 +129,8 @@ int vbd_allow_check(const struct vbd_allow *a, const char *uname, const char *ty
         for (size_t i = 0; i < a->n && !ok; i++)
             ok = fnmatch(a->patterns[i], subject, FNM_PATHNAME) == 0;
         if (!ok)
-            rc = xend_err_set(err, XEND_EPERM,
-                              "vbd: writable uname %s refused: %s matches no %s pattern", uname,
-                              subject, a->key ? a->key : "vbd-allow");
+            rc = xend_err_set(err, XEND_EPERM, "vbd: uname %s refused: %s matches no %s pattern",
+                              uname, subject, a->key ? a->key : "vbd-allow");
     }
     free(subject);
     return rc;

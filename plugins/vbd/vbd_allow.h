@@ -35,7 +35,7 @@ void vbd_allow_free(struct vbd_allow *a);
  * May `uname` (type and params already split, "file" and "/srv/x.img") be used
  * writable? `phy_path` is the /dev path of a phy: uname (NULL for other types). The file
  * or device must exist (vbd's parse checked it). Returns 0, or -XEND_EPERM with err set
- * ("vbd: writable uname U refused: ...").
+ * ("vbd: writable uname U refused: ...", "vbd: uname U refused: ... matches no P pattern").
  */
 int vbd_allow_check(const struct vbd_allow *a, const char *uname, const char *type,
                     const char *params, const char *phy_path, struct xend_err *err);

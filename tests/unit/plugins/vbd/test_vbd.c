@@ -315,7 +315,7 @@ static void test_vbd_allow_patterns_decide_writable_unames(void **state)
     /* The deny list no longer applies, but /etc matches no pattern. */
     assert_int_equal(parse(NULL, "(vbd (uname file:/etc/passwd) (dev sda1) (mode w))", &err),
                      -XEND_EPERM);
-    assert_string_equal(err.msg, "vbd: writable uname file:/etc/passwd refused: "
+    assert_string_equal(err.msg, "vbd: uname file:/etc/passwd refused: "
                                  "file:/etc/passwd matches no vbd-allow pattern");
     char link[200];
     snprintf(link, sizeof(link), "%s/innocent.img", script_dir);
@@ -340,10 +340,11 @@ static void test_vbd_allow_patterns_decide_writable_unames(void **state)
 
 /* ---- sharing ---- */
 
-static void test_an_operator_writes_only_what_vbd_allow_operator_allows(void **state)
+static void test_an_operator_names_only_what_vbd_allow_operator_allows(void **state)
 {
     (void)state;
-    /* Unset: no writable uname for an operator, any for an admin (the deny list aside). */
+    /* Unset: no uname at all for an operator, read-only ones included (a host file given
+     * read-only is given away); any for an admin (the deny list aside). */
     init_plugin();
     struct xend_err err = {0};
     fake_host_caller_role_set(XEND_ROLE_OPERATOR);
@@ -351,9 +352,16 @@ static void test_an_operator_writes_only_what_vbd_allow_operator_allows(void **s
                      -XEND_EPERM);
     assert_non_null(strstr(err.msg, "matches no vbd-allow-operator pattern"));
     xend_err_clear(&err);
-    assert_int_equal(parse_fmt("(vbd (uname file:%s) (dev sda1) (mode r))", img, &err), 0);
+    assert_int_equal(parse_fmt("(vbd (uname file:%s) (dev sda1) (mode r))", img, &err),
+                     -XEND_EPERM);
+    assert_non_null(strstr(err.msg, "matches no vbd-allow-operator pattern"));
+    xend_err_clear(&err);
+    assert_int_equal(parse(NULL, "(vbd (uname file:/etc/shadow) (dev sda1) (mode r))", &err),
+                     -XEND_EPERM);
     fake_host_caller_role_set(XEND_ROLE_ADMIN);
+    xend_err_clear(&err);
     assert_int_equal(parse_fmt("(vbd (uname file:%s) (dev sda1) (mode w))", img, &err), 0);
+    assert_int_equal(parse_fmt("(vbd (uname file:%s) (dev sda1) (mode r))", img, &err), 0);
 }
 
 static void test_vbd_allow_operator_patterns_open_writable_unames_to_operators(void **state)
@@ -623,7 +631,7 @@ int main(void)
         T(test_writable_system_files_are_refused_without_vbd_allow),
         T(test_the_disk_holding_root_is_refused_writable),
         T(test_vbd_allow_patterns_decide_writable_unames),
-        T(test_an_operator_writes_only_what_vbd_allow_operator_allows),
+        T(test_an_operator_names_only_what_vbd_allow_operator_allows),
         T(test_vbd_allow_operator_patterns_open_writable_unames_to_operators),
         T(test_writable_segment_cannot_be_shared),
         T(test_read_only_segment_is_shared_read_only_only),
