@@ -102,7 +102,7 @@ int xend_tokens_parse(const char *text, size_t len, const char *file, struct xen
             continue;
         char *f[3];
         unsigned char h[XEND_TOKEN_HASH_LEN];
-        int role;
+        int role = 0;
         if (!fields(line, f))
             rc = xend_err_set(err, XEND_EINVAL, "%s:%d: a line is NAME ROLE SHA256HEX", file,
                               lineno);
