@@ -215,7 +215,7 @@ int xend_devices_parse(struct xend_domain *dom, struct xend_sxp *vm, struct xend
 
 struct chain {
     struct xend_domain *dom;
-    size_t pos;      /* next device to handle */
+    size_t pos; /* next device to handle */
     bool attaching;
     enum xend_dev_reason reason;
     struct xend_device **done_list; /* attached by this chain, for rollback */
@@ -317,8 +317,7 @@ static void chain_detach_next(struct chain *ch)
         return;
     }
     char what[96];
-    snprintf(what, sizeof(what), "%s %u detach of %s", dev->ops->name, dev->index,
-             ch->dom->name);
+    snprintf(what, sizeof(what), "%s %u detach of %s", dev->ops->name, dev->index, ch->dom->name);
     struct xend_op *op = xend_op_new(what, DEVICE_OP_TIMEOUT_MS, on_detached, ch);
     dev->ops->detach(dev->ctx, dev, ch->reason, op);
 }
@@ -614,7 +613,8 @@ void xend_device_hotplug_configure(struct xend_domain *dom, struct xend_device *
     h->done = done;
     h->arg = arg;
     h->new_config = normalised ? normalised : xend_sxp_copy(config);
-    struct xend_op *op = xend_op_new("device configure", DEVICE_OP_TIMEOUT_MS, hotplug_configured, h);
+    struct xend_op *op =
+        xend_op_new("device configure", DEVICE_OP_TIMEOUT_MS, hotplug_configured, h);
     dev->ops->configure(dev->ctx, dev, h->new_config, op);
 }
 

@@ -32,7 +32,7 @@ struct hook_reg {
 
 struct describer_reg {
     struct xend_plugin *owner;
-    xend_describe_fn *fn;         /* a tree describer, or */
+    xend_describe_fn *fn;          /* a tree describer, or */
     xend_describe_print_fn *print; /* a text one */
     void *arg;
 };
@@ -222,8 +222,8 @@ static bool point_may_veto(enum xend_hook_point p)
 static const char *point_name(enum xend_hook_point p)
 {
     static const char *const names[XEND_HOOK_COUNT] = {
-        "validate", "create", "unpause", "pause", "shutdown", "died",
-        "destroy", "restart", "save", "restore", "xend-start", "xend-stop"};
+        "validate", "create",  "unpause", "pause",   "shutdown",   "died",
+        "destroy",  "restart", "save",    "restore", "xend-start", "xend-stop"};
     return p < XEND_HOOK_COUNT ? names[p] : "?";
 }
 
@@ -443,8 +443,8 @@ static void host_priv_set(struct xend_plugin *self, struct xend_domain *d, void 
 }
 
 /* Defined in lifecycle.c: replace a config key and persist. */
-int xend_lifecycle_config_set_take(struct xend_domain *dom, const char *key,
-                                   struct xend_sxp *value, struct xend_err *err);
+int xend_lifecycle_config_set_take(struct xend_domain *dom, const char *key, struct xend_sxp *value,
+                                   struct xend_err *err);
 
 static const struct xend_host_domain host_table = {
     .size = sizeof(struct xend_host_domain),
@@ -571,12 +571,18 @@ void xend_domain_state_text(uint32_t f, char out[6])
 const char *xend_shutdown_reason_name(int reason)
 {
     switch (reason) {
-    case XEND_SHUTDOWN_POWEROFF: return "poweroff";
-    case XEND_SHUTDOWN_REBOOT: return "reboot";
-    case XEND_SHUTDOWN_SUSPEND: return "suspend";
-    case XEND_SHUTDOWN_CRASH: return "crash";
-    case XEND_SHUTDOWN_HALT: return "halt";
-    default: return "?";
+    case XEND_SHUTDOWN_POWEROFF:
+        return "poweroff";
+    case XEND_SHUTDOWN_REBOOT:
+        return "reboot";
+    case XEND_SHUTDOWN_SUSPEND:
+        return "suspend";
+    case XEND_SHUTDOWN_CRASH:
+        return "crash";
+    case XEND_SHUTDOWN_HALT:
+        return "halt";
+    default:
+        return "?";
     }
 }
 
@@ -598,8 +604,7 @@ static void put_text(void *ctx, const char *text, size_t len)
 #ifndef NDEBUG
 /* Builds with assertions parse what a text describer wrote: text that is not whole items
  * would reach browsers as a 500 (the HTML and JSON forms parse the reply). */
-static void check_described_text(struct xend_domain *dom, const struct xend_buf *out,
-                                 size_t from)
+static void check_described_text(struct xend_domain *dom, const struct xend_buf *out, size_t from)
 {
     struct xend_buf b = XEND_BUF_INIT;
     xend_buf_puts(&b, "(domain");
@@ -667,8 +672,8 @@ static const char *config_text(struct xend_domain *dom)
     if (dom->config_text != NULL) {
         char *now = xend_sxp_print(dom->config);
         if (strcmp(now, dom->config_text) != 0) {
-            xend_log_error("stale config text", "domain=%s cached=\"%s\" config=\"%s\"",
-                           dom->name, dom->config_text, now);
+            xend_log_error("stale config text", "domain=%s cached=\"%s\" config=\"%s\"", dom->name,
+                           dom->config_text, now);
             abort();
         }
         free(now);

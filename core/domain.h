@@ -45,8 +45,8 @@ struct xend_domain {
     uint32_t magic;
     uint32_t id;
     char name[64];
-    char uuid[33];            /* the store key: stable across restarts */
-    struct xend_sxp *config;  /* (vm ...), owned; NULL for Domain-0 and adopted domains */
+    char uuid[33];           /* the store key: stable across restarts */
+    struct xend_sxp *config; /* (vm ...), owned; NULL for Domain-0 and adopted domains */
     /* config as the info prints it, owned; NULL until an info needs it and after every
      * change (xend_domain_config_changed): printing a thousand scattered config trees was
      * most of a detail=1 list. */
@@ -58,25 +58,25 @@ struct xend_domain {
     bool sched_entry_known;
     struct xend_dominfo info; /* last refresh */
     bool info_known;
-    uint64_t info_ms;         /* when info was last read from the backend (loop ms) */
+    uint64_t info_ms; /* when info was last read from the backend (loop ms) */
     enum xend_dom_phase phase;
     enum xend_restart_mode restart_mode;
     double start_time;
-    double restart_time;      /* 0 when never restarted */
+    double restart_time; /* 0 when never restarted */
     /* The same two on the boot clock (domain_time.h), which up_time and the restart
      * throttle use: a wall-clock step changes neither. 0 = unknown / never. */
     uint64_t start_ns, restart_ns;
     const char *restart_state; /* NULL, "pending", "booting" */
-    char *halt_reason;        /* why a HALTED domain was not restarted; owned, NULL when not */
-    char *doubt;              /* why a migrated-in domain waits for its sender; owned, or NULL */
+    char *halt_reason;         /* why a HALTED domain was not restarted; owned, NULL when not */
+    char *doubt;               /* why a migrated-in domain waits for its sender; owned, or NULL */
     /* A save's, a migration's mark ((transfer ...), (received ...)) that every record of the
      * domain carries until the operation ends, so that no other write of the record drops
      * it (docs/durability.md); owned, or NULL. */
     struct xend_sxp *mark;
-    int shutdown_requested;   /* enum xend_shutdown_reason asked for, or -1 */
-    bool restart_forced;      /* destroy reason=reboot */
-    bool busy;                /* a multi-step operation is running on it */
-    bool record_failed;       /* the last write of its record failed; the store retries it */
+    int shutdown_requested; /* enum xend_shutdown_reason asked for, or -1 */
+    bool restart_forced;    /* destroy reason=reboot */
+    bool busy;              /* a multi-step operation is running on it */
+    bool record_failed;     /* the last write of its record failed; the store retries it */
     /* What the instance was changed to since it started, beyond its config; a save or a
      * migration carries them (domain_runtime.h). */
     uint64_t target_kb;           /* memory target set by mem_target_set; 0 = none */

@@ -319,8 +319,7 @@ static int op_mem_checksum(struct xend_request *req, void *arg)
 
 /* ---- configure: give a domain xend found (restored or adopted) its config ---- */
 
-static void reply_configured(int rc, const struct xend_err *err, struct xend_domain *dom,
-                             void *arg)
+static void reply_configured(int rc, const struct xend_err *err, struct xend_domain *dom, void *arg)
 {
     struct xend_request *req = arg;
     if (rc < 0) {
@@ -427,11 +426,12 @@ static int find_device(struct xend_request *req, const char *cls, struct xend_de
 {
     long long idx;
     /* idx in the 2.0 release, index in the manual */
-    int rc = http->arg_int(req, http->arg_str(req, "idx") || !http->arg_str(req, "index")
-                                    ? "idx" : "index", &idx);
+    int rc = http->arg_int(
+        req, http->arg_str(req, "idx") || !http->arg_str(req, "index") ? "idx" : "index", &idx);
     if (rc < 0)
         return rc;
-    struct xend_device *dev = idx >= 0 ? xend_devices_find(http->domain(req), cls, (uint32_t)idx) : NULL;
+    struct xend_device *dev =
+        idx >= 0 ? xend_devices_find(http->domain(req), cls, (uint32_t)idx) : NULL;
     if (dev == NULL)
         return xend_err_set(http->err(req), XEND_ENOENT, "invalid device: %s %lld", cls, idx);
     *out = dev;
@@ -517,13 +517,21 @@ struct class_route *xend_domain_http_class_routes(struct xend_plugin *owner, con
     cr->owner = owner;
     snprintf(cr->name, sizeof(cr->name), "%s", cls);
     snprintf(cr->op_list, sizeof(cr->op_list), "%ss", cls);
-    cr->list = (struct xend_route){XEND_ROUTE_INIT, .methods = XEND_HTTP_GET,
-                                   .path = "/xend/domain/{domain}", .op = cr->op_list,
-                                   .fn = class_list, .arg = cr, .flags = XEND_ROUTE_DOMAIN,
+    cr->list = (struct xend_route){XEND_ROUTE_INIT,
+                                   .methods = XEND_HTTP_GET,
+                                   .path = "/xend/domain/{domain}",
+                                   .op = cr->op_list,
+                                   .fn = class_list,
+                                   .arg = cr,
+                                   .flags = XEND_ROUTE_DOMAIN,
                                    .role = XEND_ROLE_VIEWER};
-    cr->one = (struct xend_route){XEND_ROUTE_INIT, .methods = XEND_HTTP_GET,
-                                  .path = "/xend/domain/{domain}", .op = cr->name,
-                                  .fn = class_one, .arg = cr, .flags = XEND_ROUTE_DOMAIN,
+    cr->one = (struct xend_route){XEND_ROUTE_INIT,
+                                  .methods = XEND_HTTP_GET,
+                                  .path = "/xend/domain/{domain}",
+                                  .op = cr->name,
+                                  .fn = class_one,
+                                  .arg = cr,
+                                  .flags = XEND_ROUTE_DOMAIN,
                                   .role = XEND_ROLE_VIEWER};
     int rc = xend_http_route_add(owner, &cr->list);
     if (rc == 0)

@@ -34,7 +34,8 @@ int xend_hv_add(struct xend_plugin *owner, const struct xend_backend_ops *ops, v
     }
     for (size_t i = 0; i < H.n; i++)
         if (strcmp(H.reg[i].ops->name, ops->name) == 0) {
-            xend_log_error("backend refused", "plugin=%s backend=%s reason=\"already registered by %s\"",
+            xend_log_error("backend refused",
+                           "plugin=%s backend=%s reason=\"already registered by %s\"",
                            xend_plugin_name(owner), ops->name, xend_plugin_name(H.reg[i].owner));
             return -XEND_EEXIST;
         }

@@ -29,13 +29,12 @@ const char *xend_hv_name(void);
 int xend_hv_enotsup(const char *op, struct xend_err *err);
 
 /* Call op `fn` of the open backend with its ctx, or fail with ENOTSUP naming it. */
-#define XEND_HV_CALL(fn, err, ...)                                                            \
-    ({                                                                                        \
-        void *hv_ctx_;                                                                        \
-        const struct xend_backend_ops *hv_ops_ = xend_hv(&hv_ctx_);                           \
-        (hv_ops_ == NULL || hv_ops_->fn == NULL)                                              \
-            ? xend_hv_enotsup(#fn, (err))                                                     \
-            : hv_ops_->fn(hv_ctx_, __VA_ARGS__, (err));                                       \
+#define XEND_HV_CALL(fn, err, ...)                                                                 \
+    ({                                                                                             \
+        void *hv_ctx_;                                                                             \
+        const struct xend_backend_ops *hv_ops_ = xend_hv(&hv_ctx_);                                \
+        (hv_ops_ == NULL || hv_ops_->fn == NULL) ? xend_hv_enotsup(#fn, (err))                     \
+                                                 : hv_ops_->fn(hv_ctx_, __VA_ARGS__, (err));       \
     })
 
 #endif

@@ -146,8 +146,7 @@ static void persist(struct xend_domain *dom, struct xend_sxp *mark, bool first,
     }
 }
 
-static void forget(struct xend_domain *dom, bool first, void (*done)(void *arg, int rc),
-                   void *arg);
+static void forget(struct xend_domain *dom, bool first, void (*done)(void *arg, int rc), void *arg);
 
 void xend_lifecycle_forget(struct xend_domain *dom, void (*done)(void *arg, int rc), void *arg)
 {
@@ -155,8 +154,7 @@ void xend_lifecycle_forget(struct xend_domain *dom, void (*done)(void *arg, int 
 }
 
 /* first: as persist's. */
-static void forget(struct xend_domain *dom, bool first, void (*done)(void *arg, int rc),
-                   void *arg)
+static void forget(struct xend_domain *dom, bool first, void (*done)(void *arg, int rc), void *arg)
 {
     struct xend_err err = {0};
     int rc = (first ? xend_store_del_first : xend_store_del)(LC.store, NS_DOMAIN, dom->uuid, done,
@@ -169,8 +167,8 @@ static void forget(struct xend_domain *dom, bool first, void (*done)(void *arg, 
     }
 }
 
-int xend_lifecycle_config_set_take(struct xend_domain *dom, const char *key,
-                                   struct xend_sxp *value, struct xend_err *err)
+int xend_lifecycle_config_set_take(struct xend_domain *dom, const char *key, struct xend_sxp *value,
+                                   struct xend_err *err)
 {
     (void)err;
     if (dom->config == NULL)
@@ -275,17 +273,19 @@ static int validate_vm(const struct xend_sxp *vm, struct vm_params *p, struct xe
     if (int_field(vm, "memory", 0, &p->mem_mb, "memory", err) < 0)
         return -XEND_EINVAL;
     if (p->mem_mb <= 0)
-        return xend_err_set(err, XEND_EINVAL, "invalid memory: %lld (must be a positive number of MB)",
-                            p->mem_mb);
+        return xend_err_set(err, XEND_EINVAL,
+                            "invalid memory: %lld (must be a positive number of MB)", p->mem_mb);
     long long limit = mem_limit_mb();
     if (p->mem_mb > limit)
-        return xend_err_set(err, XEND_EINVAL, "invalid memory: %lld MB is more than the host's %lld MB",
-                            p->mem_mb, limit);
+        return xend_err_set(err, XEND_EINVAL,
+                            "invalid memory: %lld MB is more than the host's %lld MB", p->mem_mb,
+                            limit);
     if (int_field(vm, "maxmem", p->mem_mb, &p->maxmem_mb, "maxmem", err) < 0)
         return -XEND_EINVAL;
     if (p->maxmem_mb > limit)
-        return xend_err_set(err, XEND_EINVAL, "invalid maxmem: %lld MB is more than the host's %lld MB",
-                            p->maxmem_mb, limit);
+        return xend_err_set(err, XEND_EINVAL,
+                            "invalid maxmem: %lld MB is more than the host's %lld MB", p->maxmem_mb,
+                            limit);
     if (p->maxmem_mb < p->mem_mb)
         return xend_err_set(err, XEND_EINVAL, "invalid maxmem: %lld is less than memory %lld",
                             p->maxmem_mb, p->mem_mb);
@@ -349,7 +349,7 @@ struct build {
     struct vm_params p;
     enum xend_hook_point hook_point; /* CREATE, or RESTART for a restart */
     int hook_reason;
-    bool info_fresh; /* the backend's create answered with the info: no refresh needed */
+    bool info_fresh;  /* the backend's create answered with the info: no refresh needed */
     bool keep_domain; /* a failure leaves the hypervisor's domain (the only copy of a guest) */
     struct xend_err err;
     int rc;
@@ -523,8 +523,8 @@ void xend_lifecycle_attach_instance(struct xend_domain *dom, enum xend_hook_poin
     xend_devices_attach_all(dom, build_devices_done, b);
 }
 
-void xend_lifecycle_restored(struct xend_domain *dom, bool unpause,
-                             void (*done)(void *arg, int rc), void *arg)
+void xend_lifecycle_restored(struct xend_domain *dom, bool unpause, void (*done)(void *arg, int rc),
+                             void *arg)
 {
     dom->phase = XEND_DOM_LIVE;
     xend_domain_time_started(dom, false);
@@ -544,7 +544,7 @@ struct create {
     void *arg;
     struct xend_err err;
     int rc;
-    bool held; /* no intent record: the backend holds the domain until dom_confirm */
+    bool held;              /* no intent record: the backend holds the domain until dom_confirm */
     uint64_t checks_before; /* LC.checks when it began: a later one skipped it as busy */
 };
 
@@ -640,8 +640,7 @@ static void create_intent_durable(void *arg, int rc)
     build_instance(c->dom, XEND_HOOK_CREATE, XEND_HOOK_NORMAL, -1, false, create_built, c);
 }
 
-int xend_lifecycle_prepare(struct xend_sxp *config, struct xend_domain **out,
-                           struct xend_err *err)
+int xend_lifecycle_prepare(struct xend_sxp *config, struct xend_domain **out, struct xend_err *err)
 {
     struct vm_params p;
     *out = NULL;
@@ -910,9 +909,9 @@ int xend_lifecycle_pincpu(struct xend_domain *dom, long long cpu, struct xend_er
 
 struct teardown {
     struct xend_domain *dom;
-    int exit_reason;   /* enum xend_shutdown_reason, or -1 for an explicit destroy */
+    int exit_reason; /* enum xend_shutdown_reason, or -1 for an explicit destroy */
     bool restart;
-    bool refused;      /* a restart was due but came too soon after the last one */
+    bool refused; /* a restart was due but came too soon after the last one */
     uint32_t old_id;
     bool forget_halted; /* destroy of a HALTED domain: only its record goes */
     xend_lifecycle_done_fn *done;
@@ -1120,8 +1119,8 @@ void xend_lifecycle_teardown(struct xend_domain *dom, int exit_reason, bool rest
     if (t->restart)
         dom->restart_state = "pending";
     xend_hooks_run(XEND_HOOK_DIED, dom, XEND_HOOK_NORMAL, exit_reason, NULL, NULL, NULL);
-    xend_devices_detach_all(dom, t->restart ? XEND_DEV_RESTART : XEND_DEV_NORMAL,
-                            teardown_detached, t);
+    xend_devices_detach_all(dom, t->restart ? XEND_DEV_RESTART : XEND_DEV_NORMAL, teardown_detached,
+                            t);
 }
 
 /*
@@ -1363,8 +1362,8 @@ static void schedule_check(void)
         delay_ms = CHECK_COALESCE_MS;
     if (delay_ms > CHECK_COALESCE_MAX_MS)
         delay_ms = CHECK_COALESCE_MAX_MS;
-    LC.check_pending = xend_loop_host_table()->timer_add(NULL, delay_ms, false,
-                                                         on_coalesced_check, NULL);
+    LC.check_pending =
+        xend_loop_host_table()->timer_add(NULL, delay_ms, false, on_coalesced_check, NULL);
 }
 
 static void on_notify(int fd, uint32_t events, void *arg)
@@ -1546,8 +1545,7 @@ static void take_over_resume(void *arg)
     struct xend_err err = {0};
     /* A local migration's source may still be going down (its teardown finishes after the
      * reconcile): its name is the copy's once it is gone. */
-    struct xend_domain *holder =
-        xend_domain_by_name(xend_sxp_child_value(t->config, "name", ""));
+    struct xend_domain *holder = xend_domain_by_name(xend_sxp_child_value(t->config, "name", ""));
     if (holder && holder->phase == XEND_DOM_DYING) {
         xend_loop_host_table()->timer_add(NULL, 50, false, take_over_resume, t);
         return;
@@ -1572,8 +1570,7 @@ static void take_over_resume(void *arg)
     xend_lifecycle_attach_instance(t->dom, XEND_HOOK_RESTORE, true, take_over_attached, t);
 }
 
-static void take_over_later(const char *key, const struct xend_sxp *cfg, uint32_t id,
-                            bool unpause)
+static void take_over_later(const char *key, const struct xend_sxp *cfg, uint32_t id, bool unpause)
 {
     struct take_over *t = xend_xcalloc(1, sizeof(*t));
     snprintf(t->key, sizeof(t->key), "%s", key);
@@ -1851,14 +1848,14 @@ int xend_lifecycle_start(struct xend_err *err)
     if (ops && ops->notify_fd) {
         int fd = ops->notify_fd(ctx);
         if (fd >= 0)
-            LC.notify_watch = xend_loop_host_table()->watch_add(NULL, fd, XEND_WATCH_READ,
-                                                                on_notify, NULL);
+            LC.notify_watch =
+                xend_loop_host_table()->watch_add(NULL, fd, XEND_WATCH_READ, on_notify, NULL);
     }
     /* Adopt Domain-0 and anything else, and reap what died meanwhile. */
     xend_lifecycle_check();
     /* A safety net for a lost notification, as the original's periodic refresh. */
-    LC.check_timer = xend_loop_host_table()->timer_add(NULL, CHECK_INTERVAL_MS, true,
-                                                       on_check_timer, NULL);
+    LC.check_timer =
+        xend_loop_host_table()->timer_add(NULL, CHECK_INTERVAL_MS, true, on_check_timer, NULL);
     return 0;
 }
 

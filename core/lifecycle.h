@@ -63,8 +63,8 @@ int xend_lifecycle_pincpu(struct xend_domain *dom, long long cpu, struct xend_er
 void xend_lifecycle_persist(struct xend_domain *dom, void (*done)(void *arg, int rc), void *arg);
 
 /* Replace (key ...) of the domain's config (value taken; NULL removes) and persist. */
-int xend_lifecycle_config_set_take(struct xend_domain *dom, const char *key,
-                                   struct xend_sxp *value, struct xend_err *err);
+int xend_lifecycle_config_set_take(struct xend_domain *dom, const char *key, struct xend_sxp *value,
+                                   struct xend_err *err);
 
 /* Check the hypervisor for exited domains now (also runs on its notification). */
 void xend_lifecycle_check(void);

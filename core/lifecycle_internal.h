@@ -15,8 +15,7 @@
 
 /* Validate a (vm ...) config (taken), reserve its name, parse its devices, run VALIDATE.
  * On success *out is a CREATING domain; on failure everything is undone. */
-int xend_lifecycle_prepare(struct xend_sxp *config, struct xend_domain **out,
-                           struct xend_err *err);
+int xend_lifecycle_prepare(struct xend_sxp *config, struct xend_domain **out, struct xend_err *err);
 /* What the hypervisor needs to make a shell for dom's config. */
 int xend_lifecycle_create_args(struct xend_domain *dom, struct xend_dom_create *args,
                                struct xend_err *err);
@@ -29,8 +28,8 @@ void xend_lifecycle_attach_instance(struct xend_domain *dom, enum xend_hook_poin
                                     void *arg);
 /* A restored or migrated domain whose devices are attached: it is live from now, runs on
  * if `unpause`, and its record is written; done as for a store put. */
-void xend_lifecycle_restored(struct xend_domain *dom, bool unpause,
-                             void (*done)(void *arg, int rc), void *arg);
+void xend_lifecycle_restored(struct xend_domain *dom, bool unpause, void (*done)(void *arg, int rc),
+                             void *arg);
 /* Detach devices, DESTROY hooks, destroy in the hypervisor, then restart or forget. */
 void xend_lifecycle_teardown(struct xend_domain *dom, int exit_reason, bool restart,
                              xend_lifecycle_done_fn *done, void *arg);

@@ -39,7 +39,7 @@ struct xend_plugin {
     const struct xend_plugin_desc *desc; /* NULL when refused before the check passed */
     void *dl;
     bool loaded;
-    bool unloaded; /* a backend that was not chosen: stopped and dlclosed */
+    bool unloaded;                 /* a backend that was not chosen: stopped and dlclosed */
     unsigned abi_major, abi_minor; /* kept for the listing once desc is gone */
     char reason[256];
 };
@@ -105,11 +105,11 @@ int xend_loader_load_file(const char *path, const struct xend_host *host, struct
     if (d->magic != XEND_PLUGIN_MAGIC)
         return refuse(p, err, XEND_EABI, "bad magic 0x%08x in xend_plugin_desc", d->magic);
     if (d->abi_major != XEND_ABI_MAJOR)
-        return refuse(p, err, XEND_EABI, "built for ABI %u.x, this xend speaks %d.%d",
-                      d->abi_major, XEND_ABI_MAJOR, XEND_ABI_MINOR);
+        return refuse(p, err, XEND_EABI, "built for ABI %u.x, this xend speaks %d.%d", d->abi_major,
+                      XEND_ABI_MAJOR, XEND_ABI_MINOR);
     if (d->abi_minor > XEND_ABI_MINOR)
-        return refuse(p, err, XEND_EABI, "needs ABI %u.%u, this xend speaks %d.%d",
-                      d->abi_major, d->abi_minor, XEND_ABI_MAJOR, XEND_ABI_MINOR);
+        return refuse(p, err, XEND_EABI, "needs ABI %u.%u, this xend speaks %d.%d", d->abi_major,
+                      d->abi_minor, XEND_ABI_MAJOR, XEND_ABI_MINOR);
     if (d->size < DESC_SIZE_1_0)
         return refuse(p, err, XEND_EABI, "descriptor too small (%u bytes)", d->size);
     if (d->name == NULL || d->name[0] == '\0' || d->init == NULL)
@@ -127,8 +127,7 @@ int xend_loader_load_file(const char *path, const struct xend_host *host, struct
     if (rc < 0) {
         xend_host_remove_owner(p);
         const char *msg = xend_host_plugin_err();
-        return refuse(p, err, -rc, "init failed: %s%s%s", xend_strerror(rc), *msg ? ": " : "",
-                      msg);
+        return refuse(p, err, -rc, "init failed: %s%s%s", xend_strerror(rc), *msg ? ": " : "", msg);
     }
     p->loaded = true;
     xend_log_info("plugin loaded", "plugin=%s file=%s version=%s abi=%u.%u", p->name, p->file,
@@ -150,8 +149,8 @@ size_t xend_loader_load_dir(const char *dir, const char *const *only, size_t n_o
     if (n_only > 0) {
         names = xend_xcalloc(n_only, sizeof(*names));
         for (size_t i = 0; i < n_only; i++)
-            names[n++] = strstr(only[i], ".so") ? xend_xstrdup(only[i])
-                                                 : xend_xasprintf("%s.so", only[i]);
+            names[n++] =
+                strstr(only[i], ".so") ? xend_xstrdup(only[i]) : xend_xasprintf("%s.so", only[i]);
     } else {
         char why[256];
         if (xend_plugin_trust_dir(dir, why, sizeof(why)) < 0) {
@@ -180,8 +179,8 @@ size_t xend_loader_load_dir(const char *dir, const char *const *only, size_t n_o
             qsort(names, n, sizeof(*names), cmp_str);
     }
     for (size_t i = 0; i < n; i++) {
-        char *path = names[i][0] == '/' ? xend_xstrdup(names[i])
-                                        : xend_xasprintf("%s/%s", dir, names[i]);
+        char *path =
+            names[i][0] == '/' ? xend_xstrdup(names[i]) : xend_xasprintf("%s/%s", dir, names[i]);
         struct xend_err err = {0};
         if (xend_loader_load_file(path, host, &err) == 0)
             loaded++;
@@ -264,14 +263,12 @@ struct xend_sxp *xend_loader_describe(void)
         xend_sxp_add_kv(e, "file", p->file);
         if (p->desc) {
             xend_sxp_add_kv(e, "version", p->desc->version ? p->desc->version : "");
-            xend_sxp_add_kv_take(e, "abi",
-                                 xend_sxp_atom_fmt("%u.%u", p->desc->abi_major,
-                                                   p->desc->abi_minor));
+            xend_sxp_add_kv_take(
+                e, "abi", xend_sxp_atom_fmt("%u.%u", p->desc->abi_major, p->desc->abi_minor));
             if (p->desc->description)
                 xend_sxp_add_kv(e, "description", p->desc->description);
         } else if (p->unloaded) {
-            xend_sxp_add_kv_take(e, "abi",
-                                 xend_sxp_atom_fmt("%u.%u", p->abi_major, p->abi_minor));
+            xend_sxp_add_kv_take(e, "abi", xend_sxp_atom_fmt("%u.%u", p->abi_major, p->abi_minor));
         }
         xend_sxp_add_kv(e, "status", p->loaded ? "loaded" : p->unloaded ? "unloaded" : "refused");
         if (!p->loaded && p->reason[0])

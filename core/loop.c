@@ -133,7 +133,8 @@ double xend_loop_wall_time(void)
 
 static struct timeval ms_tv(uint64_t ms)
 {
-    return (struct timeval){.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    return (struct timeval){.tv_sec = (time_t)(ms / 1000),
+                            .tv_usec = (suseconds_t)(ms % 1000) * 1000};
 }
 
 /*
@@ -554,8 +555,7 @@ static int spawn(struct xend_plugin *self, const char *const *argv, const char *
     arm_in(c->timeout, timeout_ms);
     c->next = L.children;
     L.children = c;
-    xend_log_debug("spawn", "plugin=%s pid=%d prog=%s", xend_plugin_name(self), (int)pid,
-                   argv[0]);
+    xend_log_debug("spawn", "plugin=%s pid=%d prog=%s", xend_plugin_name(self), (int)pid, argv[0]);
     /* The child may already have exited before the SIGCHLD event was armed for it. */
     sigchld_cb(SIGCHLD, 0, NULL);
     return 0;
@@ -599,8 +599,7 @@ static void op_deadline(evutil_socket_t fd, short what, void *arg)
     /* The op lives on until the plugin completes it (it still holds the pointer). */
 }
 
-struct xend_op *xend_op_new(const char *what, uint64_t timeout_ms, xend_op_done_fn *done,
-                            void *arg)
+struct xend_op *xend_op_new(const char *what, uint64_t timeout_ms, xend_op_done_fn *done, void *arg)
 {
     struct xend_op *op = xend_xcalloc(1, sizeof(*op));
     snprintf(op->what, sizeof(op->what), "%s", what);
@@ -722,8 +721,8 @@ void xend_loop_drain(uint64_t timeout_ms)
         event_base_loop(L.base, EVLOOP_ONCE);
     event_free(tick);
     if (L.work_inflight > 0 || L.children != NULL)
-        xend_log_warn("stopping with work in flight", "workers=%u children=%s",
-                      L.work_inflight, L.children ? "yes" : "no");
+        xend_log_warn("stopping with work in flight", "workers=%u children=%s", L.work_inflight,
+                      L.children ? "yes" : "no");
 }
 
 void xend_loop_stop(void)

@@ -270,18 +270,26 @@ static int run_daemon(struct xend_runtime *rt)
     bool allow_node_shutdown = false;
     const char *unix_path = "";
     if (xend_config_get_str(rt->cfg, "scheduler", "bvt", &scheduler, &err) < 0 ||
-        xend_config_get_int(rt->cfg, "minimum-restart-time", 20, 0, 86400, &min_restart, &err) < 0 ||
-        xend_config_get_int(rt->cfg, "http-max-body", 1 << 20, 4096, 1 << 30, &max_body, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "minimum-restart-time", 20, 0, 86400, &min_restart, &err) <
+            0 ||
+        xend_config_get_int(rt->cfg, "http-max-body", 1 << 20, 4096, 1 << 30, &max_body, &err) <
+            0 ||
         xend_config_get_int(rt->cfg, "xend-event-port", 8001, 0, 65535, &event_port, &err) < 0 ||
-        xend_config_get_bool(rt->cfg, "enable-node-shutdown", false, &allow_node_shutdown, &err) < 0 ||
+        xend_config_get_bool(rt->cfg, "enable-node-shutdown", false, &allow_node_shutdown, &err) <
+            0 ||
         xend_config_get_str(rt->cfg, "xend-unix-path", "", &unix_path, &err) < 0 ||
-        xend_config_get_int(rt->cfg, "xend-relocation-port", 8002, 0, 65535, &relocation_port, &err) < 0 ||
-        xend_config_get_str(rt->cfg, "xend-relocation-address", "127.0.0.1", &relocation_address, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "xend-relocation-port", 8002, 0, 65535, &relocation_port,
+                            &err) < 0 ||
+        xend_config_get_str(rt->cfg, "xend-relocation-address", "127.0.0.1", &relocation_address,
+                            &err) < 0 ||
         xend_config_get_str(rt->cfg, "xend-relocation-hosts-allow", XEND_RELOCATION_HOSTS_ALLOW,
                             &relocation_allow, &err) < 0 ||
-        xend_config_get_int(rt->cfg, "relocation-header-timeout", 10, 1, 3600, &reloc_header_s, &err) < 0 ||
-        xend_config_get_int(rt->cfg, "relocation-timeout", 3600, 1, 7 * 86400, &reloc_total_s, &err) < 0 ||
-        xend_config_get_int(rt->cfg, "relocation-min-rate", 64, 0, 1 << 30, &reloc_rate_kb, &err) < 0 ||
+        xend_config_get_int(rt->cfg, "relocation-header-timeout", 10, 1, 3600, &reloc_header_s,
+                            &err) < 0 ||
+        xend_config_get_int(rt->cfg, "relocation-timeout", 3600, 1, 7 * 86400, &reloc_total_s,
+                            &err) < 0 ||
+        xend_config_get_int(rt->cfg, "relocation-min-rate", 64, 0, 1 << 30, &reloc_rate_kb, &err) <
+            0 ||
         relocation_tls_settings(rt, &reloc_tls, &reloc_tls_on, &err) < 0)
         die(rt, xend_err_msg(&err));
     struct https_settings https;
@@ -298,7 +306,8 @@ static int run_daemon(struct xend_runtime *rt)
                             &err) < 0)
         die(rt, xend_err_msg(&err));
     /* Event followers and injected events (docs/http.md "Events"). */
-    long long ev_followers = XEND_EVENT_MAX_FOLLOWERS, ev_port_conns = XEND_EVENT_PORT_MAX_CONNECTIONS,
+    long long ev_followers = XEND_EVENT_MAX_FOLLOWERS,
+              ev_port_conns = XEND_EVENT_PORT_MAX_CONNECTIONS,
               ev_budget = XEND_EVENT_BACKLOG_BUDGET, ev_inject = XEND_EVENT_INJECT_MAX,
               ev_history = XEND_EVENT_HISTORY_DEFAULT;
     if (xend_config_get_int(rt->cfg, "event-max-followers", ev_followers, 1, 100000, &ev_followers,
@@ -307,8 +316,10 @@ static int run_daemon(struct xend_runtime *rt)
                             &ev_port_conns, &err) < 0 ||
         xend_config_get_int(rt->cfg, "event-backlog-budget", ev_budget, 4096, 1LL << 32, &ev_budget,
                             &err) < 0 ||
-        xend_config_get_int(rt->cfg, "event-inject-max", ev_inject, 64, 1 << 30, &ev_inject, &err) < 0 ||
-        xend_config_get_int(rt->cfg, "event-history", ev_history, 0, 1000000, &ev_history, &err) < 0)
+        xend_config_get_int(rt->cfg, "event-inject-max", ev_inject, 64, 1 << 30, &ev_inject, &err) <
+            0 ||
+        xend_config_get_int(rt->cfg, "event-history", ev_history, 0, 1000000, &ev_history, &err) <
+            0)
         die(rt, xend_err_msg(&err));
     /* Off by default: it orders handlers, and a list's or a destroy's time is not spent
      * behind handlers (docs/http.md, "Priority"). */
@@ -364,7 +375,8 @@ static int run_daemon(struct xend_runtime *rt)
     xend_store_plugin_init(rt->store);
     xend_domain_table_init();
     xend_sched_init(scheduler);
-    struct xend_lifecycle_options lco = {.min_restart_seconds = (double)min_restart, .max_name = 15};
+    struct xend_lifecycle_options lco = {.min_restart_seconds = (double)min_restart,
+                                         .max_name = 15};
     xend_lifecycle_init(rt->store, &lco, &err);
     xend_handover_init(rt->store);
 
@@ -389,8 +401,8 @@ static int run_daemon(struct xend_runtime *rt)
     xend_loader_unload_unused_backends();
 
     /* The heavy POSTs wait while a destroy, a shutdown, a list or an info is ready. */
-    static const char *const bulk_ops[] = {"create", "restore", "save", "migrate",
-                                           "device_create", NULL};
+    static const char *const bulk_ops[] = {"create",  "restore",       "save",
+                                           "migrate", "device_create", NULL};
     struct xend_http_options ho = {
         .address = rt->set.address,
         .port = (int)rt->set.port,
@@ -425,8 +437,8 @@ static int run_daemon(struct xend_runtime *rt)
     if (xend_http_start(xend_loop_base(), &ho, &err) < 0)
         die(rt, xend_err_msg(&err));
     struct xend_event_port *evport = NULL;
-    if (event_port > 0 &&
-        (evport = xend_event_port_start(xend_loop_base(), "127.0.0.1", (int)event_port, &err)) == NULL)
+    if (event_port > 0 && (evport = xend_event_port_start(xend_loop_base(), "127.0.0.1",
+                                                          (int)event_port, &err)) == NULL)
         xend_log_warn("event port not started", "port=%lld error=\"%s\"", event_port,
                       xend_err_msg(&err));
     xend_event_port_set_check(evport, event_port_check);
@@ -450,8 +462,8 @@ static int run_daemon(struct xend_runtime *rt)
     xend_event_emit("xend.start", zero);
     xend_sxp_free(zero);
     xend_loop_on_signals(on_hup);
-    xend_log_notice("xend started", "address=%s port=%d https_port=%d backend=%s",
-                    rt->set.address, xend_http_port(), xend_http_https_port(), xend_hv_name());
+    xend_log_notice("xend started", "address=%s port=%d https_port=%d backend=%s", rt->set.address,
+                    xend_http_port(), xend_http_https_port(), xend_hv_name());
     xend_daemon_ready_ok(&rt->ready);
     xend_trim_start();
     xend_sxp_node_cache(true); /* the loop builds and frees small trees all day */

@@ -43,9 +43,9 @@ void xend_metrics_http_set_event_port(const struct xend_event_port *port)
 }
 
 /* The state label of a domain: its phase, or for a live one its strongest flag. */
-static const char *const state_names[] = {"running", "blocked", "paused",     "shutdown",
-                                          "crashed", "creating", "dying", "restarting",
-                                          "halted"};
+static const char *const state_names[] = {"running",  "blocked",    "paused",
+                                          "shutdown", "crashed",    "creating",
+                                          "dying",    "restarting", "halted"};
 #define NSTATES (sizeof(state_names) / sizeof(state_names[0]))
 
 static size_t state_of(const struct xend_domain *d)
@@ -138,8 +138,7 @@ static int metrics_get(struct xend_request *req, void *arg)
                         (double)xend_http_connections_closed());
     xend_metrics_family(&out, "xend_event_followers", "gauge",
                         "Event followers: GET /xend/event streams and event port connections.");
-    xend_metrics_sample(&out, "xend_event_followers", "kind=\"http\"",
-                        xend_event_http_followers());
+    xend_metrics_sample(&out, "xend_event_followers", "kind=\"http\"", xend_event_http_followers());
     xend_metrics_sample(&out, "xend_event_followers", "kind=\"port\"",
                         evport != NULL ? xend_event_port_connections(evport) : 0);
     xend_metrics_family(&out, "xend_event_seq", "gauge",
@@ -150,8 +149,7 @@ static int metrics_get(struct xend_request *req, void *arg)
                         (double)xend_event_history_count());
     xend_metrics_family(&out, "xend_event_history_bytes", "gauge",
                         "Bytes held for replay (counted against event-backlog-budget).");
-    xend_metrics_sample(&out, "xend_event_history_bytes", NULL,
-                        (double)xend_event_history_bytes());
+    xend_metrics_sample(&out, "xend_event_history_bytes", NULL, (double)xend_event_history_bytes());
     xend_metrics_family(&out, "xend_console_clients", "gauge",
                         "Console clients connected (from the console's events).");
     xend_metrics_sample(&out, "xend_console_clients", NULL,
@@ -168,9 +166,9 @@ static int metrics_get(struct xend_request *req, void *arg)
 int xend_metrics_http_register(void)
 {
     static const struct xend_route route = {
-        XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/metrics", .op = NULL,
-        .fn = metrics_get,
-        .doc = "Metrics in the Prometheus text format (version 0.0.4).",
+        XEND_ROUTE_INIT,         .methods = XEND_HTTP_GET,
+        .path = "/xend/metrics", .op = NULL,
+        .fn = metrics_get,       .doc = "Metrics in the Prometheus text format (version 0.0.4).",
         .role = XEND_ROLE_VIEWER};
     int rc = xend_http_route_add(NULL, &route);
     if (rc == 0)

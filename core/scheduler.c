@@ -232,8 +232,8 @@ static void print_info(struct xend_domain *dom, struct xend_buf *out)
 
 static int sched_add(struct xend_plugin *self, const struct xend_sched_ops *ops, void *ctx)
 {
-    if (ops == NULL || ops->size < offsetof(struct xend_sched_ops, validate) ||
-        ops->name == NULL || (ops->nparams && ops->params == NULL))
+    if (ops == NULL || ops->size < offsetof(struct xend_sched_ops, validate) || ops->name == NULL ||
+        (ops->nparams && ops->params == NULL))
         return -XEND_EINVAL;
     if (ops->flags != 0)
         return -XEND_EINVAL;

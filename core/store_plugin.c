@@ -50,7 +50,7 @@ static int del(struct xend_plugin *self, const char *key, struct xend_err *err)
     return rc < 0 ? rc : xend_store_del_sync(plugin_store, ns, key, err);
 }
 
-static int foreach(struct xend_plugin *self, xend_store_fn *fn, void *arg)
+static int foreach (struct xend_plugin *self, xend_store_fn * fn, void *arg)
 {
     char ns[96];
     struct xend_err err = {0};

@@ -24,8 +24,8 @@
 
 static struct {
     struct xend_timer *timer;
-    uint64_t seen;   /* requests started, at the last check */
-    bool dirty;      /* some came in before the last check */
+    uint64_t seen; /* requests started, at the last check */
+    bool dirty;    /* some came in before the last check */
 } TR;
 
 static void check(void *arg)

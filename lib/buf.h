@@ -15,7 +15,10 @@ struct xend_buf {
     size_t cap;
 };
 
-#define XEND_BUF_INIT {NULL, 0, 0}
+#define XEND_BUF_INIT                                                                              \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void xend_buf_append_slow(struct xend_buf *b, const void *data, size_t len);
 /* Inline: the printers of large replies call these a few dozen times per domain. */
@@ -36,7 +39,8 @@ static inline void xend_buf_putc(struct xend_buf *b, char c)
 void xend_buf_puts(struct xend_buf *b, const char *s);
 /* Decimal, as %lld prints it, without printf's cost. */
 void xend_buf_put_int(struct xend_buf *b, long long value);
-void xend_buf_printf(struct xend_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void xend_buf_printf(struct xend_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void xend_buf_vprintf(struct xend_buf *b, const char *fmt, va_list ap);
 /* Make room for n more bytes; returns where they go (commit with xend_buf_commit). */
 char *xend_buf_reserve(struct xend_buf *b, size_t n);

@@ -20,8 +20,8 @@ struct xend_sxp {
     uint32_t magic;
     bool is_list;
     bool items_inline; /* a list's items live in its own allocation (list_sized) */
-    size_t len; /* atom bytes, or number of items */
-    size_t cap; /* list capacity */
+    size_t len;        /* atom bytes, or number of items */
+    size_t cap;        /* list capacity */
     union {
         char *text; /* atoms: points at inline[] */
         struct xend_sxp **items;
@@ -138,8 +138,7 @@ static struct xend_sxp *node_new(bool is_list)
  * info list prints them). Appending past n moves the items out. */
 static struct xend_sxp *list_sized(size_t n)
 {
-    struct xend_sxp *l =
-        xend_xcalloc(1, sizeof(*l) + HEAD_BYTES + n * sizeof(struct xend_sxp *));
+    struct xend_sxp *l = xend_xcalloc(1, sizeof(*l) + HEAD_BYTES + n * sizeof(struct xend_sxp *));
     l->magic = SXP_MAGIC;
     l->is_list = true;
     if (n > 0) {
@@ -220,9 +219,9 @@ struct xend_sxp *xend_sxp_atom_fmt(const char *fmt, ...)
  */
 static bool fixed_12g(double v, char *out)
 {
-    static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-    static const double exp10[] = {1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3,
+    static const double exp10[] = {1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2,  1e3,
                                    1e4,  1e5,  1e6,  1e7,  1e8, 1e9, 1e10, 1e11};
     double a = v < 0 ? -v : v;
     if (v == 0) { /* the cpu time of every domain that never ran */
@@ -376,8 +375,7 @@ void xend_sxp_remove(struct xend_sxp *list, size_t i)
     if (!list->is_list || i >= list->len)
         return;
     xend_sxp_free(list->u.items[i]);
-    memmove(&list->u.items[i], &list->u.items[i + 1],
-            (list->len - i - 1) * sizeof(*list->u.items));
+    memmove(&list->u.items[i], &list->u.items[i + 1], (list->len - i - 1) * sizeof(*list->u.items));
     list->len--;
     if (i == 0)
         head_sync(list);
@@ -450,8 +448,7 @@ struct xend_sxp *xend_sxp_child(const struct xend_sxp *list, const char *name)
     return i < 0 ? NULL : list->u.items[i];
 }
 
-const char *xend_sxp_child_value(const struct xend_sxp *list, const char *name,
-                                 const char *dflt)
+const char *xend_sxp_child_value(const struct xend_sxp *list, const char *name, const char *dflt)
 {
     const char *v = xend_sxp_atom_text(xend_sxp_nth(xend_sxp_child(list, name), 1));
     return v != NULL ? v : dflt;
@@ -581,13 +578,27 @@ static struct xend_sxp *parse_string(struct parser *ps)
                 break;
             c = *ps->p++;
             switch (c) {
-            case 'a': c = '\a'; break;
-            case 'b': c = '\b'; break;
-            case 't': c = '\t'; break;
-            case 'n': c = '\n'; break;
-            case 'v': c = '\v'; break;
-            case 'f': c = '\f'; break;
-            case 'r': c = '\r'; break;
+            case 'a':
+                c = '\a';
+                break;
+            case 'b':
+                c = '\b';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'v':
+                c = '\v';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'r':
+                c = '\r';
+                break;
             case 'x': {
                 int h1 = ps->p < ps->end ? xend_hex_value(ps->p[0]) : -1;
                 int h2 = ps->p + 1 < ps->end ? xend_hex_value(ps->p[1]) : -1;
@@ -794,8 +805,16 @@ static bool bare_char(unsigned char c)
     if ((unsigned)((c | 0x20) - 'a') < 26u || (unsigned)(c - '0') < 10u)
         return true;
     switch (c) {
-    case '.': case '-': case '_': case ':': case '/': case '~': case '@': return true;
-    default: return false;
+    case '.':
+    case '-':
+    case '_':
+    case ':':
+    case '/':
+    case '~':
+    case '@':
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -822,10 +841,18 @@ void xend_sxp_print_atom(const char *s, size_t len, struct xend_buf *out)
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         switch (c) {
-        case '\n': xend_buf_puts(out, "\\n"); break;
-        case '\t': xend_buf_puts(out, "\\t"); break;
-        case '\r': xend_buf_puts(out, "\\r"); break;
-        case '\\': xend_buf_puts(out, "\\\\"); break;
+        case '\n':
+            xend_buf_puts(out, "\\n");
+            break;
+        case '\t':
+            xend_buf_puts(out, "\\t");
+            break;
+        case '\r':
+            xend_buf_puts(out, "\\r");
+            break;
+        case '\\':
+            xend_buf_puts(out, "\\\\");
+            break;
         default:
             if (c == (unsigned char)q) {
                 xend_buf_putc(out, '\\');

@@ -56,8 +56,7 @@ const char *xend_sxp_name(const struct xend_sxp *node);
 struct xend_sxp *xend_sxp_child(const struct xend_sxp *list, const char *name);
 /* The index of child `name` in list, or -1. */
 long xend_sxp_child_index(const struct xend_sxp *list, const char *name);
-const char *xend_sxp_child_value(const struct xend_sxp *list, const char *name,
-                                 const char *dflt);
+const char *xend_sxp_child_value(const struct xend_sxp *list, const char *name, const char *dflt);
 int xend_sxp_child_int(const struct xend_sxp *list, const char *name, long long *out);
 /* Parse a whole atom as a decimal integer (leading +/- allowed): true on success. */
 bool xend_sxp_text_int(const char *text, long long *out);

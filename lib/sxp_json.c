@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <string.h>
 
-
 static bool is_digits(const char *s, size_t *n)
 {
     size_t i = 0;

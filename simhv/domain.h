@@ -87,7 +87,7 @@ struct simhv_machine {
     struct simhv_domain *active;
     uint64_t now_ns;     /* machine time of the last advance */
     uint64_t change_seq; /* bumped when a domain shuts down, crashes or goes (VIRQ_DOM_EXC) */
-    uint64_t used_kb;     /* the domains' mem_kb summed: checked at every create */
+    uint64_t used_kb;    /* the domains' mem_kb summed: checked at every create */
     char *dmesg;         /* owned ring text, NUL-terminated */
     size_t dmesg_len;
     void (*log)(const char *line); /* optional: every dmesg line is also logged here */

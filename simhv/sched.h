@@ -21,13 +21,13 @@
 
 struct simhv_vcpu {
     uint32_t domid;
-    unsigned load_pct;     /* 0..100: how much of the time the guest wants the cpu */
-    bool runnable;         /* false while paused, shut down, crashed or not yet built */
-    int pin;               /* physical cpu it is pinned to, or -1 */
-    uint64_t cpu_time_ns;  /* accumulated by the scheduler */
-    int last_cpu;          /* the physical cpu it last ran on */
-    bool running;          /* running at this instant (for the r/b state flags) */
-    void *sched_priv;      /* the scheduler's */
+    unsigned load_pct;    /* 0..100: how much of the time the guest wants the cpu */
+    bool runnable;        /* false while paused, shut down, crashed or not yet built */
+    int pin;              /* physical cpu it is pinned to, or -1 */
+    uint64_t cpu_time_ns; /* accumulated by the scheduler */
+    int last_cpu;         /* the physical cpu it last ran on */
+    bool running;         /* running at this instant (for the r/b state flags) */
+    void *sched_priv;     /* the scheduler's */
 };
 
 struct simhv_sched; /* opaque */
@@ -59,13 +59,12 @@ void simhv_sched_advance(struct simhv_sched *s, uint64_t now_ns);
 
 /* Per-domain parameters of this scheduler: 0, or -1 with err (unknown name, bad value). */
 int simhv_sched_set(struct simhv_sched *s, struct simhv_vcpu *v,
-                    const struct simhv_sched_value *values, size_t n, char *err,
-                    size_t err_len);
-int simhv_sched_get(struct simhv_sched *s, struct simhv_vcpu *v,
-                    struct simhv_sched_value *values, size_t n, char *err, size_t err_len);
+                    const struct simhv_sched_value *values, size_t n, char *err, size_t err_len);
+int simhv_sched_get(struct simhv_sched *s, struct simhv_vcpu *v, struct simhv_sched_value *values,
+                    size_t n, char *err, size_t err_len);
 /* Node-wide settings (bvt ctx_allow, rrobin slice). */
-int simhv_sched_node_set(struct simhv_sched *s, const struct simhv_sched_value *values,
-                         size_t n, char *err, size_t err_len);
+int simhv_sched_node_set(struct simhv_sched *s, const struct simhv_sched_value *values, size_t n,
+                         char *err, size_t err_len);
 
 /* --- appended by the scheduler work (issue 8); declarations above are unchanged --- */
 

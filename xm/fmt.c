@@ -120,8 +120,8 @@ void xm_fmt_list_item(const struct xend_sxp *info, int form, struct xend_buf *ou
                         child_int(info, "id", -1), child_int(info, "memory", 0),
                         child_int(info, "cpu", 0));
         xend_sxp_json_string(state, out);
-        xend_buf_printf(out, ", \"cpu_time\": %.3f, \"console_port\": ",
-                        child_double(info, "cpu_time"));
+        xend_buf_printf(out,
+                        ", \"cpu_time\": %.3f, \"console_port\": ", child_double(info, "cpu_time"));
         json_int_or_null(console, "console_port", out);
         xend_buf_putc(out, '}');
         return;

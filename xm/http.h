@@ -25,10 +25,10 @@ struct xm_endpoint {
     bool tls;
     struct xm_tls_options tls_opt; /* strings borrowed (argv, environment) */
     const char *token;             /* NULL = none; borrowed */
-    char host[256];      /* TCP host, without IPv6 brackets */
-    char port[16];       /* TCP port */
-    char unix_path[108]; /* unix socket path */
-    char root[256];      /* URL root, always ending in '/', e.g. "/xend/" */
+    char host[256];                /* TCP host, without IPv6 brackets */
+    char port[16];                 /* TCP port */
+    char unix_path[108];           /* unix socket path */
+    char root[256];                /* URL root, always ending in '/', e.g. "/xend/" */
 };
 
 /*

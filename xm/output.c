@@ -16,8 +16,7 @@ static int form_of(const char *s, enum xm_output_form *form, struct xend_err *er
     else if (strcmp(s, "text") == 0)
         *form = XM_OUT_TEXT;
     else
-        return xend_err_set(err, XEND_EINVAL, "invalid output format: %s (json, sxp or text)",
-                            s);
+        return xend_err_set(err, XEND_EINVAL, "invalid output format: %s (json, sxp or text)", s);
     return 0;
 }
 

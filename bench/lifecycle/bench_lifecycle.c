@@ -34,11 +34,11 @@
 
 struct conn {
     int fd;
-    char *req;          /* the request being sent, owned */
+    char *req; /* the request being sent, owned */
     size_t req_len, req_off;
-    char in[1 << 16];   /* response bytes received so far (the body is counted, not kept) */
+    char in[1 << 16]; /* response bytes received so far (the body is counted, not kept) */
     size_t in_len;
-    size_t body_left;   /* once the head is parsed */
+    size_t body_left; /* once the head is parsed */
     bool head_done;
     int status;
     uint64_t start_ns;
@@ -56,12 +56,18 @@ static struct {
     long count, reps;
     long next_name; /* create: the next name's number */
     long ok, failed, sent;
-    uint64_t *lat;  /* per-request latencies in ns */
+    uint64_t *lat; /* per-request latencies in ns */
     size_t nlat, cap_lat;
     char fail_sample[512];
     bool quickack;
-} B = {.port = 8000, .path = "/xend/domain/Domain-0", .prefix = "b", .memory = 1,
-       .conns = 64, .seconds = 5, .count = 1000, .reps = 200};
+} B = {.port = 8000,
+       .path = "/xend/domain/Domain-0",
+       .prefix = "b",
+       .memory = 1,
+       .conns = 64,
+       .seconds = 5,
+       .count = 1000,
+       .reps = 200};
 
 static uint64_t now_ns(void)
 {
@@ -114,8 +120,10 @@ static size_t urlencode(const char *s, char *out)
 static char *request_get(size_t *len)
 {
     char *r;
-    int n = asprintf(&r, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench-lifecycle\r\n"
-                         "\r\n", B.path);
+    int n = asprintf(&r,
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench-lifecycle\r\n"
+                     "\r\n",
+                     B.path);
     if (n < 0)
         die("asprintf");
     *len = (size_t)n;
@@ -125,14 +133,14 @@ static char *request_get(size_t *len)
 static char *request_create(size_t *len)
 {
     char config[1024], enc[3072], *r;
-    snprintf(config, sizeof(config),
-             "(vm (name %s%06ld) (memory %ld) (image (linux (kernel %s))))", B.prefix,
-             B.next_name++, B.memory, B.kernel);
+    snprintf(config, sizeof(config), "(vm (name %s%06ld) (memory %ld) (image (linux (kernel %s))))",
+             B.prefix, B.next_name++, B.memory, B.kernel);
     size_t elen = urlencode(config, enc);
-    int n = asprintf(&r, "POST /xend/domain HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                         "User-Agent: bench-lifecycle\r\n"
-                         "Content-Type: application/x-www-form-urlencoded\r\n"
-                         "Content-Length: %zu\r\n\r\nop=create&config=%s",
+    int n = asprintf(&r,
+                     "POST /xend/domain HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "User-Agent: bench-lifecycle\r\n"
+                     "Content-Type: application/x-www-form-urlencoded\r\n"
+                     "Content-Length: %zu\r\n\r\nop=create&config=%s",
                      elen + strlen("op=create&config="), enc);
     if (n < 0)
         die("asprintf");
@@ -270,8 +278,10 @@ static void run(void)
                     die("read");
                 }
                 if (r == 0) {
-                    fprintf(stderr, "bench-lifecycle: server closed a connection (after %ld "
-                                    "replies)\n", B.ok + B.failed);
+                    fprintf(stderr,
+                            "bench-lifecycle: server closed a connection (after %ld "
+                            "replies)\n",
+                            B.ok + B.failed);
                     exit(2);
                 }
                 if (dst != tmp || !c->head_done) {
@@ -349,18 +359,41 @@ int main(int argc, char **argv)
     optind = 2;
     while ((o = getopt(argc, argv, "p:k:n:c:x:s:m:u:t:r:q")) != -1) {
         switch (o) {
-        case 'p': B.port = atoi(optarg); break;
-        case 'k': B.kernel = optarg; break;
-        case 'n': B.count = atol(optarg); break;
-        case 'c': B.conns = atoi(optarg); break;
-        case 'x': B.prefix = optarg; break;
-        case 's': B.next_name = atol(optarg); break;
-        case 'm': B.memory = atol(optarg); break;
-        case 'u': B.path = optarg; break;
-        case 't': B.seconds = atof(optarg); break;
-        case 'r': B.reps = atol(optarg); break;
-        case 'q': B.quickack = true; break;
-        default: usage();
+        case 'p':
+            B.port = atoi(optarg);
+            break;
+        case 'k':
+            B.kernel = optarg;
+            break;
+        case 'n':
+            B.count = atol(optarg);
+            break;
+        case 'c':
+            B.conns = atoi(optarg);
+            break;
+        case 'x':
+            B.prefix = optarg;
+            break;
+        case 's':
+            B.next_name = atol(optarg);
+            break;
+        case 'm':
+            B.memory = atol(optarg);
+            break;
+        case 'u':
+            B.path = optarg;
+            break;
+        case 't':
+            B.seconds = atof(optarg);
+            break;
+        case 'r':
+            B.reps = atol(optarg);
+            break;
+        case 'q':
+            B.quickack = true;
+            break;
+        default:
+            usage();
         }
     }
     if (mode == MODE_CREATE && B.kernel == NULL)

@@ -47,7 +47,7 @@ static struct {
     int clients, slow;
     int console_base; /* -C: client k's domains get console port BASE + k; 0 = no consoles */
     int followers;    /* -f: event followers (GET /xend/event?follow=1) reading meanwhile */
-    bool reads_only; /* -R: no creates or destroys, info of Domain-0 (the control run) */
+    bool reads_only;  /* -R: no creates or destroys, info of Domain-0 (the control run) */
     long requests;
     int hold, reps;
     double seconds;
@@ -270,9 +270,9 @@ static void *client_run(void *arg)
                          "%%28linux+%%28kernel+%s%%29%%29%%29%%29",
                          name, console, opt.kernel);
         m = snprintf(req, sizeof(req),
-                         "POST /xend/domain HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-                         "application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s",
-                         n, body);
+                     "POST /xend/domain HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                     "application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s",
+                     n, body);
         t = request(&fd, req, (size_t)m, true);
         done++;
         if (t)
@@ -281,7 +281,8 @@ static void *client_run(void *arg)
             continue;
     reads:
         for (int i = 0; i < 3 && done < opt.requests; i++, done++) {
-            m = snprintf(req, sizeof(req), "GET /xend/domain/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", name);
+            m = snprintf(req, sizeof(req),
+                         "GET /xend/domain/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", name);
             if ((t = request(&fd, req, (size_t)m, true)))
                 lat_add(&c->lat[K_INFO], t);
         }
@@ -365,8 +366,8 @@ static int soak(void)
         total += all[k].n;
     printf("soak clients=%d requests_per_client=%ld slow=%d seconds=%.1f ok=%zu errors=%ld "
            "req_per_s=%.0f slow_cycles=%ld\n",
-           opt.clients, opt.requests, opt.slow, secs, total, atomic_load(&opt.errors),
-           total / secs, atomic_load(&opt.slow_cycles));
+           opt.clients, opt.requests, opt.slow, secs, total, atomic_load(&opt.errors), total / secs,
+           atomic_load(&opt.slow_cycles));
     if (opt.followers > 0)
         printf("followers=%d event_lines=%ld dropped=%ld\n", opt.followers,
                atomic_load(&opt.follower_lines), atomic_load(&opt.follower_drops));
@@ -394,8 +395,9 @@ static int flood(void)
     for (int p = 0; p < 2; p++) {
         struct lat l = {0};
         char req[256];
-        int m = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-                         paths[p]);
+        int m =
+            snprintf(req, sizeof(req),
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", paths[p]);
         for (int i = 0; i < opt.reps; i++) {
             int fd = -1;
             uint64_t t0 = now_us();
@@ -434,18 +436,41 @@ int main(int argc, char **argv)
     optind = 2;
     while ((c = getopt(argc, argv, "p:k:c:n:s:m:r:t:RC:f:")) != -1) {
         switch (c) {
-        case 'p': opt.port = atoi(optarg); break;
-        case 'k': opt.kernel = optarg; break;
-        case 'c': opt.clients = atoi(optarg); break;
-        case 'n': opt.requests = atol(optarg); break;
-        case 's': opt.slow = atoi(optarg); break;
-        case 'm': opt.hold = atoi(optarg); break;
-        case 'r': opt.reps = atoi(optarg); break;
-        case 't': opt.seconds = atof(optarg); break;
-        case 'R': opt.reads_only = true; break;
-        case 'C': opt.console_base = atoi(optarg); break;
-        case 'f': opt.followers = atoi(optarg); break;
-        default: return 2;
+        case 'p':
+            opt.port = atoi(optarg);
+            break;
+        case 'k':
+            opt.kernel = optarg;
+            break;
+        case 'c':
+            opt.clients = atoi(optarg);
+            break;
+        case 'n':
+            opt.requests = atol(optarg);
+            break;
+        case 's':
+            opt.slow = atoi(optarg);
+            break;
+        case 'm':
+            opt.hold = atoi(optarg);
+            break;
+        case 'r':
+            opt.reps = atoi(optarg);
+            break;
+        case 't':
+            opt.seconds = atof(optarg);
+            break;
+        case 'R':
+            opt.reads_only = true;
+            break;
+        case 'C':
+            opt.console_base = atoi(optarg);
+            break;
+        case 'f':
+            opt.followers = atoi(optarg);
+            break;
+        default:
+            return 2;
         }
     }
     if (opt.port <= 0)

@@ -99,8 +99,8 @@ static struct cpu cpu_now(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (struct cpu){(double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
-                        (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
-                        ru.ru_nvcsw, ru.ru_nivcsw};
+                        (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, ru.ru_nvcsw,
+                        ru.ru_nivcsw};
 }
 
 static double now_s(void)

@@ -35,10 +35,10 @@
 /* ---- command line ----------------------------------------------------------------- */
 
 static const char *const cmd_names[] = {
-    [XEND_DAEMON_START] = "start",   [XEND_DAEMON_STOP] = "stop", [XEND_DAEMON_RESTART] = "restart",
-    [XEND_DAEMON_STATUS] = "status", [XEND_DAEMON_CERT] = "cert",    [XEND_DAEMON_TOKEN] = "token",
-    [XEND_DAEMON_HELP] = "help",
-    [XEND_DAEMON_VERSION] = "version",
+    [XEND_DAEMON_START] = "start",     [XEND_DAEMON_STOP] = "stop",
+    [XEND_DAEMON_RESTART] = "restart", [XEND_DAEMON_STATUS] = "status",
+    [XEND_DAEMON_CERT] = "cert",       [XEND_DAEMON_TOKEN] = "token",
+    [XEND_DAEMON_HELP] = "help",       [XEND_DAEMON_VERSION] = "version",
 };
 
 void xend_daemon_usage(FILE *out, const char *prog)

@@ -46,7 +46,7 @@ struct xend_event_sink {
      * When set and this sink holds the most, trim(s, excess) is called instead of drop
      * and the sink stays registered; it should free at least `excess` bytes. */
     void (*trim)(struct xend_event_sink *s, size_t excess);
-    const char *kind; /* "http" or "port", for the log line */
+    const char *kind;                    /* "http" or "port", for the log line */
     struct xend_event_sink *prev, *next; /* the registry's */
 };
 

@@ -10,9 +10,10 @@
  * matches everything.
  *
  * The bus must never queue or defer an event: emit returns once every subscriber has run.
- * Each event is numbered and a copy kept in the bounded history (history.h) first. Subscribers may subscribe, unsubscribe (themselves or others) and emit from
- * inside a callback: an unsubscribed subscriber is not called again, even for the event
- * being delivered, and one added during an emit first hears the next event.
+ * Each event is numbered and a copy kept in the bounded history (history.h) first. Subscribers may
+ * subscribe, unsubscribe (themselves or others) and emit from inside a callback: an unsubscribed
+ * subscriber is not called again, even for the event being delivered, and one added during an emit
+ * first hears the next event.
  *
  * Threads: loop thread only.
  */

@@ -164,8 +164,8 @@ static void follower_drop(struct xend_event_sink *s, const char *why)
 /* What a request asked for: the form, and where to start (since, when resuming). */
 struct follow_args {
     enum line_form form;
-    bool resume;    /* since= or Last-Event-ID given */
-    uint64_t since; /* the last number the client saw */
+    bool resume;       /* since= or Last-Event-ID given */
+    uint64_t since;    /* the last number the client saw */
     const char *epoch; /* the epoch the client's numbers belong to, NULL = not said */
 };
 
@@ -199,8 +199,8 @@ static int follow_args_get(struct xend_request *req, struct follow_args *a)
     }
     const char *seq = http()->arg_str(req, "seq");
     /* Old clients get the 2004 lines; numbers only for those who ask. */
-    if (a->form == FORM_SXP_PLAIN && (a->resume || (seq != NULL && strcmp(seq, "1") == 0) ||
-                                      fmt != NULL))
+    if (a->form == FORM_SXP_PLAIN &&
+        (a->resume || (seq != NULL && strcmp(seq, "1") == 0) || fmt != NULL))
         a->form = FORM_SXP;
     a->epoch = http()->arg_str(req, "epoch");
     if (a->epoch != NULL && *a->epoch == '\0')
@@ -342,8 +342,8 @@ static int event_inject(struct xend_request *req, void *arg)
     const char *text = http()->arg_str(req, "event");
     size_t max = xend_event_limits()->inject_max;
     if (text != NULL && strlen(text) > max)
-        return xend_err_set(http()->err(req), XEND_ELIMIT,
-                            "Event too large: %zu bytes (limit %zu)", strlen(text), max);
+        return xend_err_set(http()->err(req), XEND_ELIMIT, "Event too large: %zu bytes (limit %zu)",
+                            strlen(text), max);
     const struct xend_sxp *ev;
     int rc = http()->arg_sxp(req, "event", &ev);
     if (rc != 0)
@@ -367,8 +367,7 @@ int xend_event_http_register(void)
                 "format=sxp|json|sse, or Accept: application/json or text/event-stream).",
          .role = XEND_ROLE_VIEWER},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/event", .op = "inject",
-         .fn = event_inject,
-         .doc = "Inject an event named by the head of the value. params: event",
+         .fn = event_inject, .doc = "Inject an event named by the head of the value. params: event",
          .role = XEND_ROLE_ADMIN},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {

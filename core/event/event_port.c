@@ -31,7 +31,7 @@
 
 #define PORT_MAX_REQUEST (64u << 10) /* bytes of one request */
 #define PORT_MAX_UNREAD (4u << 20)   /* bytes queued for a client before it is dropped */
-#define PORT_DROP_GRACE_SECONDS 30 /* a dropped client has this long to read its last line */
+#define PORT_DROP_GRACE_SECONDS 30   /* a dropped client has this long to read its last line */
 #define PORT_LINE_WIDTH 80u
 
 struct conn {

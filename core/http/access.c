@@ -555,11 +555,10 @@ void xend_http_access_audit(const struct xend_request *req, int status)
         log_safe(req->who.by, safe, sizeof(safe));
         snprintf(by, sizeof(by), " by=%s", safe);
     }
-    xend_log_notice("audit",
-                    "uid=%s user=%s via=%s%s peer=%s method=%s path=%s op=%s status=%s role=%s",
-                    uid, user, xend_peer_via_name(p->via), by, req->peer, req->method_name, path,
-                    op, result,
-                    req->who.verdict == XEND_HTTP_ADMITTED ? xend_role_name(req->who.role) : "-");
+    xend_log_notice(
+        "audit", "uid=%s user=%s via=%s%s peer=%s method=%s path=%s op=%s status=%s role=%s", uid,
+        user, xend_peer_via_name(p->via), by, req->peer, req->method_name, path, op, result,
+        req->who.verdict == XEND_HTTP_ADMITTED ? xend_role_name(req->who.role) : "-");
 }
 
 /* ---- host->access ---- */

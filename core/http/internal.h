@@ -245,7 +245,7 @@ struct xend_request {
     char *raw_type;         /* owned; non-NULL for reply_raw */
     char *raw_body;         /* owned; reply_raw's body, or printed SXP when raw_sxp */
     size_t raw_len;
-    bool raw_sxp;           /* raw_body is an SXP value already printed */
+    bool raw_sxp; /* raw_body is an SXP value already printed */
     struct xend_http_header *headers;
     size_t nheaders;
     int sent_status; /* for the log line */
@@ -257,11 +257,11 @@ struct xend_request {
     xend_http_stream_close_fn *on_close;
     void *on_close_arg;
 
-    int fd;                         /* the connection's, until the check */
-    struct xend_http_who *conn_who; /* borrowed from the connection until the check */
+    int fd;                            /* the connection's, until the check */
+    struct xend_http_who *conn_who;    /* borrowed from the connection until the check */
     const struct xend_http_cert *cert; /* likewise; NULL without TLS */
-    struct xend_http_who who;       /* the caller, copied by the access check */
-    bool audit;                     /* state-changing: an audit line when answered */
+    struct xend_http_who who;          /* the caller, copied by the access check */
+    bool audit;                        /* state-changing: an audit line when answered */
 };
 
 /* Settings the request logic reads (set by xend_http_start, defaults otherwise). */

@@ -8,9 +8,9 @@
  *    (if any: the HTTP server's 503) and closes it, then reopens the reserve, so a client
  *    gets an answer instead of waiting in the backlog;
  *  - disables the listener for a back-off (50 ms, doubling to 1 s while accepts fail right
- *    after each resume), so a shortage costs at most a few failed accepts a second; connections keep
- *    queueing in the kernel backlog and are accepted once descriptors are free again.
- * One log line per shortage (and a count of refused connections every 10 s while it lasts).
+ *    after each resume), so a shortage costs at most a few failed accepts a second; connections
+ * keep queueing in the kernel backlog and are accepted once descriptors are free again. One log
+ * line per shortage (and a count of refused connections every 10 s while it lasts).
  *
  * Threads: loop thread only.
  */

@@ -78,7 +78,7 @@ struct conn {
     evhtp_request_t *ev_req;  /* the request whose headers arrived, or NULL */
     struct xend_request *req; /* its xend request */
     char peer[INET6_ADDRSTRLEN + 8];
-    struct xend_http_who who; /* the caller, looked up at the first request (access.c) */
+    struct xend_http_who who;   /* the caller, looked up at the first request (access.c) */
     bool tls;                   /* on the HTTPS listener */
     struct xend_http_cert cert; /* its client certificate, read at the first request */
 
@@ -211,9 +211,9 @@ static void transport_send(struct xend_request *req, const struct xend_http_resp
     struct conn *k = req->transport_arg;
     evhtp_request_t *r = k->ev_req;
     bool close = k->rejecting || !keepalive(r);
-    struct xend_buf *head = format_head(is_http10(r), close, resp->status, resp->reason,
-                                        resp->content_type, (long long)resp->body_len, NULL,
-                                        resp->headers, resp->nheaders);
+    struct xend_buf *head =
+        format_head(is_http10(r), close, resp->status, resp->reason, resp->content_type,
+                    (long long)resp->body_len, NULL, resp->headers, resp->nheaders);
     size_t body_len = evhtp_request_get_method(r) == htp_method_HEAD ? 0 : resp->body_len;
     if (body_len <= SMALL_REPLY) {
         /* One add, so one libevent chain: each chain is a 1 KB block, which glibc
@@ -394,8 +394,7 @@ static void reject_raw_extra(struct conn *k, int status, const char *msg, const 
     xend_sxp_print_buf(e, &body);
     xend_sxp_free(e);
     k->rejecting = true;
-    write_head(k, false, true, status, msg, "application/sxp", (long long)body.len, extra, NULL,
-               0);
+    write_head(k, false, true, status, msg, "application/sxp", (long long)body.len, extra, NULL, 0);
     evbuffer_add(output_of(k), body.data, body.len);
     xend_buf_free(&body);
     xend_log_emit(NULL, XEND_LOG_INFO, "http request refused", "status=%d peer=%s reason=\"%s\"",
@@ -1143,8 +1142,8 @@ int xend_http_start(struct event_base *base, const struct xend_http_options *opt
     }
     xend_log_emit(NULL, XEND_LOG_NOTICE, "http listening",
                   "address=%s port=%d unix=%s https_port=%d max_connections=%u",
-                  addr && addr[0] ? addr : "0.0.0.0", srv.port,
-                  srv.unix_path ? srv.unix_path : "-", srv.https_port, srv.max_conns);
+                  addr && addr[0] ? addr : "0.0.0.0", srv.port, srv.unix_path ? srv.unix_path : "-",
+                  srv.https_port, srv.max_conns);
     return 0;
 
 fail:

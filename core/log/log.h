@@ -15,11 +15,11 @@
 #include <xend/abi.h>
 
 struct xend_log_options {
-    const char *path;         /* NULL or "" = no file */
+    const char *path;          /* NULL or "" = no file */
     enum xend_log_level level; /* lines above this level are dropped */
-    size_t max_size;          /* rotate when the file would pass this (bytes) */
-    unsigned max_files;       /* keep path.1 .. path.N */
-    bool to_stderr;           /* also copy every line to stderr */
+    size_t max_size;           /* rotate when the file would pass this (bytes) */
+    unsigned max_files;        /* keep path.1 .. path.N */
+    bool to_stderr;            /* also copy every line to stderr */
 };
 
 /* Open (or re-open with new options). Returns 0 or -XEND_EIO with err set. */

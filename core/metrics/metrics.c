@@ -13,7 +13,7 @@
 
 /* Upper bounds of the buckets (+Inf implied). */
 static const double op_bounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                   0.5,   1,     2.5,  5,     10,  30,  60};
+                                   0.5,   1,     2.5,  5,     10,   30,  60};
 static const double commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                        0.05,   0.1,   0.25,   0.5,   1,    2.5};
 static const double batch_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
@@ -123,8 +123,7 @@ void xend_metrics_label_escape(const char *text, struct xend_buf *out)
     }
 }
 
-void xend_metrics_family(struct xend_buf *out, const char *name, const char *type,
-                         const char *help)
+void xend_metrics_family(struct xend_buf *out, const char *name, const char *type, const char *help)
 {
     xend_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }

@@ -120,8 +120,8 @@ struct nsdir {
     struct nsdir *next;
     char *ns;
     int fd;
-    bool other_fs; /* not on the state-dir's file system: syncfs(rootfd) would miss it */
-    bool touched; /* renamed into or unlinked from in the current batch */
+    bool other_fs;    /* not on the state-dir's file system: syncfs(rootfd) would miss it */
+    bool touched;     /* renamed into or unlinked from in the current batch */
     unsigned *spares; /* ids of the pool's files */
     size_t n_spares, cap_spares;
     unsigned next_spare;  /* the next id to name a spare with */
@@ -934,8 +934,8 @@ static int install(struct xend_store *s, int dirfd, const char *tmp, const char 
 
 bool xend_store_sync_by_syncfs(size_t files, unsigned long long fdatasync_ns, long long dirty_kb)
 {
-    return files >= STORE_SYNCFS_MIN_FILES && fdatasync_ns >= STORE_SYNC_FREE_NS &&
-           dirty_kb >= 0 && dirty_kb <= STORE_SYNCFS_MAX_DIRTY_KB;
+    return files >= STORE_SYNCFS_MIN_FILES && fdatasync_ns >= STORE_SYNC_FREE_NS && dirty_kb >= 0 &&
+           dirty_kb <= STORE_SYNCFS_MAX_DIRTY_KB;
 }
 
 /* Dirty + Writeback of /proc/meminfo in kB (what a syncfs may have to write), or -1. */
@@ -1438,8 +1438,8 @@ static int encode_checked(const struct xend_sxp *value, char **data, size_t *len
 }
 
 static int put_async(struct xend_store *store, const char *ns, const char *key,
-                     const struct xend_sxp *value, bool first, xend_store_done_fn *done,
-                     void *arg, struct xend_err *err)
+                     const struct xend_sxp *value, bool first, xend_store_done_fn *done, void *arg,
+                     struct xend_err *err)
 {
     char *data;
     size_t len;

@@ -166,11 +166,11 @@ void xend_store_set_sync_mode(struct xend_store *store, enum xend_store_sync_mod
 
 /* Counters since open, for the benchmark and /xend/node metrics. */
 struct xend_store_stats {
-    unsigned long long batches;    /* durable commits */
-    unsigned long long records;    /* files written or removed */
-    unsigned long long superseded; /* queued puts/dels replaced before being written */
-    unsigned long long failures;   /* records whose write failed */
-    unsigned long long retries;    /* failed records put back for another attempt */
+    unsigned long long batches;        /* durable commits */
+    unsigned long long records;        /* files written or removed */
+    unsigned long long superseded;     /* queued puts/dels replaced before being written */
+    unsigned long long failures;       /* records whose write failed */
+    unsigned long long retries;        /* failed records put back for another attempt */
     unsigned long long spare_hits;     /* writes that took a file from the spare pool */
     unsigned long long spare_misses;   /* writes that created a file (pool empty) */
     unsigned long long spares_created; /* pool files created ahead by the refiller */

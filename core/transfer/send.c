@@ -35,9 +35,9 @@ struct send {
     uint32_t domid;
     int fd;                     /* the save file, or conn's descriptor */
     struct xend_tls_conn *conn; /* migrate: the connection to the destination */
-    char *path;        /* save: the file (made by the worker) */
-    bool created;      /* save: the worker made path, so a failure may remove it */
-    char *host, *port; /* migrate */
+    char *path;                 /* save: the file (made by the worker) */
+    bool created;               /* save: the worker made path, so a failure may remove it */
+    char *host, *port;          /* migrate */
     bool live;
     bool was_paused;
     uint64_t image_end_ns; /* migrate: when the backend sent the image's last round */

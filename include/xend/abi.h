@@ -57,7 +57,7 @@ extern "C" {
 #define XEND_HAVE_ROUTE_ROLES 1          /* 1.5: xend_route.role, http->caller_role */
 
 /* True when a size-prefixed table or struct `t` (pointer) is large enough to hold `member`. */
-#define XEND_HAS_MEMBER(t, member)                                                            \
+#define XEND_HAS_MEMBER(t, member)                                                                 \
     ((t) != NULL && (t)->size >= offsetof(__typeof__(*(t)), member) + sizeof((t)->member))
 
 /*
@@ -120,9 +120,8 @@ static inline int xend_err_vset(struct xend_err *err, int code, const char *fmt,
     return -code;
 }
 
-__attribute__((format(printf, 3, 4))) static inline int xend_err_set(struct xend_err *err,
-                                                                      int code,
-                                                                      const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static inline int xend_err_set(struct xend_err *err, int code,
+                                                                     const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

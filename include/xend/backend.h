@@ -147,11 +147,11 @@ enum xend_backend_flag {
     XEND_BACKEND_SIMULATED = 1u << 1,
 };
 /* Every flag this ABI defines; add() refuses others. */
-#define XEND_BACKEND_FLAGS_KNOWN                                                              \
+#define XEND_BACKEND_FLAGS_KNOWN                                                                   \
     ((uint32_t)(XEND_BACKEND_CONSOLE_KEEPS_OUTPUT | XEND_BACKEND_SIMULATED))
 
 struct xend_backend_ops {
-    size_t size; /* sizeof(struct xend_backend_ops) as compiled: XEND_BACKEND_OPS_INIT */
+    size_t size;      /* sizeof(struct xend_backend_ops) as compiled: XEND_BACKEND_OPS_INIT */
     const char *name; /* "sim", "xenctrl" */
     uint32_t flags;   /* enum xend_backend_flag bits */
     int priority;     /* order for "auto"; higher wins */
@@ -195,8 +195,8 @@ struct xend_backend_ops {
     int (*sched_set)(void *ctx, uint32_t domid, const char *sched,
                      const struct xend_sched_value *values, size_t n, struct xend_err *err);
     /* Fill values[i].value for each values[i].name. */
-    int (*sched_get)(void *ctx, uint32_t domid, const char *sched,
-                     struct xend_sched_value *values, size_t n, struct xend_err *err);
+    int (*sched_get)(void *ctx, uint32_t domid, const char *sched, struct xend_sched_value *values,
+                     size_t n, struct xend_err *err);
     /* Node-wide scheduler settings (BVT ctx_allow, round-robin slice). */
     int (*sched_node_set)(void *ctx, const char *sched, const struct xend_sched_value *values,
                           size_t n, struct xend_err *err);

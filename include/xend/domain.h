@@ -69,8 +69,8 @@ enum xend_hook_point {
 /* Why a hook runs, beyond its point. */
 enum xend_hook_reason {
     XEND_HOOK_NORMAL = 0,
-    XEND_HOOK_ROLLBACK = 1, /* undoing a failed create/restore */
-    XEND_HOOK_REATTACH = 2, /* xend restarted and found the domain running */
+    XEND_HOOK_ROLLBACK = 1,    /* undoing a failed create/restore */
+    XEND_HOOK_REATTACH = 2,    /* xend restarted and found the domain running */
     XEND_HOOK_FOR_RESTART = 3, /* DESTROY of an instance that is about to be restarted */
 };
 
@@ -127,7 +127,7 @@ struct xend_host_domain {
     void (*foreach)(xend_domain_fn *fn, void *arg);
 
     uint32_t (*id)(const struct xend_domain *dom);
-    const char *(*name)(const struct xend_domain *dom);       /* borrowed */
+    const char *(*name)(const struct xend_domain *dom); /* borrowed */
     /* The (vm ...) config, borrowed; NULL for a domain xend did not create (Domain-0). */
     const struct xend_sxp *(*config)(const struct xend_domain *dom);
     /* Replace the value of (key ...) in the domain's stored config (the value is taken;

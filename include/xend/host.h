@@ -52,8 +52,8 @@ struct xend_host_log {
 struct xend_host_config {
     size_t size;
     /* String setting; *out borrowed for the life of the process. */
-    int (*get_str)(struct xend_plugin *self, const char *key, const char *dflt,
-                   const char **out, struct xend_err *err);
+    int (*get_str)(struct xend_plugin *self, const char *key, const char *dflt, const char **out,
+                   struct xend_err *err);
     int (*get_int)(struct xend_plugin *self, const char *key, long long dflt, long long min,
                    long long max, long long *out, struct xend_err *err);
     /* Accepts true/false and the strings "yes"/"no"/"on"/"off"/"1"/"0". */
@@ -93,10 +93,8 @@ struct xend_host_event {
     size_t size;
     /* Deliver now to every subscriber; value borrowed. */
     void (*emit)(const char *name, const struct xend_sxp *value);
-    int (*subscribe)(struct xend_plugin *self, const char *pattern, xend_event_fn *fn,
-                     void *arg);
-    int (*unsubscribe)(struct xend_plugin *self, const char *pattern, xend_event_fn *fn,
-                       void *arg);
+    int (*subscribe)(struct xend_plugin *self, const char *pattern, xend_event_fn *fn, void *arg);
+    int (*unsubscribe)(struct xend_plugin *self, const char *pattern, xend_event_fn *fn, void *arg);
 };
 
 struct xend_host {

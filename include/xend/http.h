@@ -69,14 +69,14 @@ static inline const char *xend_role_name(int role)
 }
 
 struct xend_route {
-    size_t size;       /* XEND_ROUTE_INIT */
-    uint32_t methods;  /* enum xend_http_method bits */
-    const char *path;  /* "/xend/console/{id}"; {name} captures one path segment */
-    const char *op;    /* the op this serves, or NULL for a request without op */
+    size_t size;      /* XEND_ROUTE_INIT */
+    uint32_t methods; /* enum xend_http_method bits */
+    const char *path; /* "/xend/console/{id}"; {name} captures one path segment */
+    const char *op;   /* the op this serves, or NULL for a request without op */
     xend_route_fn *fn;
     void *arg;
-    uint32_t flags;    /* enum xend_route_flag bits; unknown bits are refused */
-    const char *doc;   /* one line for the HTML index, may be NULL */
+    uint32_t flags;  /* enum xend_route_flag bits; unknown bits are refused */
+    const char *doc; /* one line for the HTML index, may be NULL */
     /* 1.5: the least role that may call it (enum xend_role); a caller below gets 403
      * before the handler runs. Unset (0) = XEND_ROLE_ADMIN. A GET route of role VIEWER
      * must change nothing. */
@@ -102,8 +102,7 @@ struct xend_host_http {
      * "invalid literal for int(): 'abc'"). */
     int (*arg_int)(struct xend_request *req, const char *name, long long *out);
     /* Optional integer: *out = dflt when absent. */
-    int (*arg_int_opt)(struct xend_request *req, const char *name, long long dflt,
-                       long long *out);
+    int (*arg_int_opt)(struct xend_request *req, const char *name, long long dflt, long long *out);
     /* Argument parsed as one SXP value (string or uploaded file); borrowed, freed with the
      * request. -XEND_EINVAL with err set when missing or malformed. */
     int (*arg_sxp)(struct xend_request *req, const char *name, const struct xend_sxp **out);

@@ -80,8 +80,7 @@ struct xend_host_loop {
                  uint64_t timeout_ms, xend_spawn_fn *done, void *arg);
 
     /* Run work(arg) on a worker thread, then done(arg) on the loop. */
-    int (*work_submit)(struct xend_plugin *self, xend_work_fn *work, xend_work_fn *done,
-                       void *arg);
+    int (*work_submit)(struct xend_plugin *self, xend_work_fn *work, xend_work_fn *done, void *arg);
     /* Run fn(arg) on the loop thread soon. Any thread. */
     int (*post)(xend_work_fn *fn, void *arg);
 

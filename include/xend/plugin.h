@@ -70,12 +70,12 @@ struct xend_plugin_desc {
 #endif
 
 /* Define the plugin's descriptor: major from the headers, minor XEND_PLUGIN_ABI_MINOR. */
-#define XEND_PLUGIN(...)                                                                      \
-    XEND_PLUGIN_EXPORT extern const struct xend_plugin_desc xend_plugin_desc;                \
-    const struct xend_plugin_desc xend_plugin_desc = {.magic = XEND_PLUGIN_MAGIC,            \
-                                                      .abi_major = XEND_ABI_MAJOR,           \
-                                                      .abi_minor = XEND_PLUGIN_ABI_MINOR,    \
-                                                      .size = sizeof(struct xend_plugin_desc), \
+#define XEND_PLUGIN(...)                                                                           \
+    XEND_PLUGIN_EXPORT extern const struct xend_plugin_desc xend_plugin_desc;                      \
+    const struct xend_plugin_desc xend_plugin_desc = {.magic = XEND_PLUGIN_MAGIC,                  \
+                                                      .abi_major = XEND_ABI_MAJOR,                 \
+                                                      .abi_minor = XEND_PLUGIN_ABI_MINOR,          \
+                                                      .size = sizeof(struct xend_plugin_desc),     \
                                                       __VA_ARGS__}
 
 #ifdef __cplusplus

@@ -37,17 +37,17 @@ struct xend_sched_param {
     const char *name;  /* the HTTP parameter and the (sched ...) key: "mcuadv" */
     const char *alias; /* another HTTP name for it (the manual's "warp"), or NULL */
     enum xend_sched_scope scope;
-    int64_t min, max;  /* inclusive */
-    int64_t dflt;      /* used when a domain has never been set */
-    bool optional;     /* may be omitted from a set op: keeps its current value */
-    const char *unit;  /* "ns", "ms", "" */
-    const char *doc;   /* one line */
+    int64_t min, max; /* inclusive */
+    int64_t dflt;     /* used when a domain has never been set */
+    bool optional;    /* may be omitted from a set op: keeps its current value */
+    const char *unit; /* "ns", "ms", "" */
+    const char *doc;  /* one line */
 };
 
 struct xend_sched_ops {
-    size_t size;      /* XEND_SCHED_OPS_INIT */
-    const char *name; /* "bvt": what config `scheduler` names */
-    uint32_t flags;   /* none defined yet: 0 */
+    size_t size;                           /* XEND_SCHED_OPS_INIT */
+    const char *name;                      /* "bvt": what config `scheduler` names */
+    uint32_t flags;                        /* none defined yet: 0 */
     const struct xend_sched_param *params; /* static array */
     size_t nparams;
     /* Domain op names (NULL-terminated), e.g. {"cpu_bvt_set", "bvt_set", NULL}. */

@@ -51,8 +51,8 @@ struct xend_host_sxp {
 
     /* Readers. Strings returned are borrowed from the node. */
     bool (*is_list)(const struct xend_sxp *node);
-    const char *(*atom_text)(const struct xend_sxp *node); /* NULL for a list */
-    size_t (*length)(const struct xend_sxp *node);         /* 0 for an atom */
+    const char *(*atom_text)(const struct xend_sxp *node);          /* NULL for a list */
+    size_t (*length)(const struct xend_sxp *node);                  /* 0 for an atom */
     struct xend_sxp *(*nth)(const struct xend_sxp *list, size_t i); /* borrowed, NULL past end */
     /* The head atom of a list, NULL for an atom, an empty list or a list-headed list. */
     const char *(*name)(const struct xend_sxp *node);

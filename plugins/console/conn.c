@@ -236,8 +236,8 @@ static void console_read_client(struct console *c)
                 /* Only when memory for the queue cannot be had: lose the rest, as a
                  * terminal line with an overrun would, rather than block. */
                 H->log->emit(P->self, XEND_LOG_WARN, "console input dropped",
-                             "console=%lld domain=%u reason=no-memory bytes=%zu", c->id,
-                             c->domid, left);
+                             "console=%lld domain=%u reason=no-memory bytes=%zu", c->id, c->domid,
+                             left);
             }
             continue;
         }

@@ -68,10 +68,10 @@ enum console_status {
 struct console {
     struct console *next, *prev; /* the open list: a close unlinks without a walk */
     struct console *port_next;   /* chain of its by_port bucket */
-    struct xend_domain *dom; /* borrowed: the handle outlives the console */
-    long long id;            /* small id shown by xm consoles; see console_id_for_port */
-    int port;                /* TCP port, stable for the console's life */
-    uint32_t domid;          /* the instance the stream belongs to (changes on restart) */
+    struct xend_domain *dom;     /* borrowed: the handle outlives the console */
+    long long id;                /* small id shown by xm consoles; see console_id_for_port */
+    int port;                    /* TCP port, stable for the console's life */
+    uint32_t domid;              /* the instance the stream belongs to (changes on restart) */
     bool closed;
 
     int lfd; /* listener */

@@ -226,8 +226,8 @@ static int console_settings(struct xend_err *err)
                            64LL * 1024 * 1024, &replay_max, err)) < 0 ||
         (rc = cfg->get_int(P->self, "console-idle-timeout", CONSOLE_IDLE_TIMEOUT_DEFAULT, 0,
                            30LL * 86400, &idle_s, err)) < 0 ||
-        (rc = cfg->get_int(P->self, "console-send-timeout", CONSOLE_SEND_TIMEOUT_DEFAULT, 0,
-                           86400, &send_s, err)) < 0)
+        (rc = cfg->get_int(P->self, "console-send-timeout", CONSOLE_SEND_TIMEOUT_DEFAULT, 0, 86400,
+                           &send_s, err)) < 0)
         return rc;
     P->idle_ms = (uint64_t)idle_s * 1000;
     P->send_ms = (uint64_t)send_s * 1000;

@@ -52,7 +52,7 @@ enum vbd_step {
 struct vbd_priv {
     struct devscript_dev d; /* first: device, domain, the job in flight */
     struct vbd_conf conf;
-    char *node; /* owned: what the guest's back end reads, "/dev/loop0"; NULL before bind */
+    char *node;    /* owned: what the guest's back end reads, "/dev/loop0"; NULL before bind */
     bool bound;    /* a bind script ran and its unbind did not */
     bool attached; /* the backend has it */
 };
@@ -476,8 +476,8 @@ static int vbd_backend_attach(struct vbd_priv *p, struct xend_err *err)
     if (rc < 0)
         return xend_err_set(err, -rc, "vbd: backend %s cannot attach %s as %s",
                             devscript_backend_name(&vbd_g.ds), p->node, p->conf.dev);
-    vbd_log(XEND_LOG_DEBUG, "vbd backend", "domain=%s dev=%s node=%s backend_name=%s",
-            p->d.domname, p->conf.dev, p->node, name);
+    vbd_log(XEND_LOG_DEBUG, "vbd backend", "domain=%s dev=%s node=%s backend_name=%s", p->d.domname,
+            p->conf.dev, p->node, name);
     p->attached = true;
     return 0;
 }
@@ -530,8 +530,7 @@ static int vbd_script(struct vbd_priv *p, struct devscript_job *job, struct xend
     return rc;
 }
 
-static struct devscript_job *vbd_job_new(struct vbd_priv *p, struct xend_op *op,
-                                         enum vbd_step step)
+static struct devscript_job *vbd_job_new(struct vbd_priv *p, struct xend_op *op, enum vbd_step step)
 {
     return devscript_job_new(&p->d, op, step, sizeof(struct devscript_job));
 }
@@ -577,8 +576,8 @@ static void vbd_script_done(const struct xend_spawn_result *res, void *arg)
         p->bound = true;
         rc = vbd_backend_attach(p, err);
         if (rc == 0) {
-            vbd_log(XEND_LOG_INFO, "vbd attached", "domain=%s dev=%s uname=%s node=%s", p->d.domname,
-                    p->conf.dev, p->conf.uname, p->node);
+            vbd_log(XEND_LOG_INFO, "vbd attached", "domain=%s dev=%s uname=%s node=%s",
+                    p->d.domname, p->conf.dev, p->conf.uname, p->node);
             break;
         }
         job->rc = rc;
@@ -590,8 +589,8 @@ static void vbd_script_done(const struct xend_spawn_result *res, void *arg)
     case VBD_STEP_UNBIND:
         /* A failing unbind is logged (above) only: the device goes anyway. */
         p->bound = false;
-        vbd_log(XEND_LOG_INFO, "vbd detached", "domain=%s dev=%s node=%s", p->d.domname, p->conf.dev,
-                p->node ? p->node : "");
+        vbd_log(XEND_LOG_INFO, "vbd detached", "domain=%s dev=%s node=%s", p->d.domname,
+                p->conf.dev, p->node ? p->node : "");
         break;
     case VBD_STEP_UNDO:
         p->bound = false;
@@ -630,8 +629,8 @@ static void vbd_attach(void *ctx, struct xend_device *dev, struct xend_op *op)
         p->node = vbd_phy_path(p->conf.params);
         rc = vbd_backend_attach(p, err);
         if (rc == 0)
-            vbd_log(XEND_LOG_INFO, "vbd attached", "domain=%s dev=%s uname=%s node=%s", p->d.domname,
-                    p->conf.dev, p->conf.uname, p->node);
+            vbd_log(XEND_LOG_INFO, "vbd attached", "domain=%s dev=%s uname=%s node=%s",
+                    p->d.domname, p->conf.dev, p->conf.uname, p->node);
         H->loop->op_complete(op, rc);
         return;
     }

@@ -468,8 +468,7 @@ int devscript_job_cancelled(const struct devscript *ds, const struct devscript_j
     snprintf(event, sizeof(event), "%s script orphaned", ds->who);
     devscript_logf(ds, XEND_LOG_WARN, event, "script=%s action=%s", job->script, action);
     return xend_err_set(ds->host->loop->op_err(job->op), XEND_ECANCELED,
-                        "%s: %s %s cancelled: the device went away", ds->who, job->script,
-                        action);
+                        "%s: %s %s cancelled: the device went away", ds->who, job->script, action);
 }
 
 struct devscript_find {

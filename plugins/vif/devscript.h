@@ -130,8 +130,8 @@ struct devscript_job;
 
 /* The first member of a class's per-device state (host->device->priv). */
 struct devscript_dev {
-    struct xend_device *dev;   /* borrowed: the core's record */
-    uint32_t domid;            /* of the device's domain when last looked at, 0 for none */
+    struct xend_device *dev; /* borrowed: the core's record */
+    uint32_t domid;          /* of the device's domain when last looked at, 0 for none */
     char domname[64];
     struct devscript_job *job; /* the script run in flight, NULL when none */
 };

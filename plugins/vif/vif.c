@@ -399,7 +399,8 @@ static int vif_backend_attach(struct vif_priv *p, struct xend_err *err)
     if (p->conf.vifname)
         S->add_kv(params, "vifname", p->conf.vifname);
     char name[64] = "";
-    int rc = devscript_backend_attach(&vif_g.ds, &p->d, "vif", idx, params, name, sizeof(name), err);
+    int rc =
+        devscript_backend_attach(&vif_g.ds, &p->d, "vif", idx, params, name, sizeof(name), err);
     S->free(params);
     if (rc < 0)
         return xend_err_set(err, -rc, "vif: backend %s cannot attach %s",

@@ -31,7 +31,7 @@
 
 int main(void)
 {
-    printf("ok - include/xend keeps the ABI 1.0 layout (this tree speaks %d.%d)\n",
-           XEND_ABI_MAJOR, XEND_ABI_MINOR);
+    printf("ok - include/xend keeps the ABI 1.0 layout (this tree speaks %d.%d)\n", XEND_ABI_MAJOR,
+           XEND_ABI_MINOR);
     return 0;
 }

@@ -262,8 +262,8 @@ static void insert(struct mbuf *b, size_t at, const uint8_t *src, size_t n)
 
 static void mutate_once(struct mbuf *b, const struct pool *p)
 {
-    static const uint8_t special[] = {0,   0xff, 0x7f, 0x80, '\n', '\r', '(',  ')', '"', '\'',
-                                      '\\', '%', '=',  '&',  '-',  '#',  ' ',  '[', ']', ';'};
+    static const uint8_t special[] = {0,    0xff, 0x7f, 0x80, '\n', '\r', '(', ')', '"', '\'',
+                                      '\\', '%',  '=',  '&',  '-',  '#',  ' ', '[', ']', ';'};
     size_t pos = below(b->len + 1);
     switch (rnd() % 9) {
     case 0: /* flip a bit */
@@ -440,8 +440,8 @@ int main(int argc, char **argv)
         free(pool.v[i].data);
     free(pool.v);
     if (done < iterations)
-        printf("%s: stopped after %.0f s at iteration %llu of %llu (seed %llu)\n",
-               xend_fuzz_name, seconds, done, iterations, (unsigned long long)seed);
+        printf("%s: stopped after %.0f s at iteration %llu of %llu (seed %llu)\n", xend_fuzz_name,
+               seconds, done, iterations, (unsigned long long)seed);
     printf("%s: %zu seed inputs and %llu mutated inputs (seed %llu) ran without a crash\n",
            xend_fuzz_name, nseeds, done, (unsigned long long)seed);
     return failed;

@@ -23,9 +23,38 @@ const char xend_fuzz_name[] = "config";
 #endif
 
 const char *const xend_fuzz_dict[] = {
-    "(", ")", "\"", "'", "#", "\n", " = ", ": ", ";", ",", "{", "}", "[", "]", "0x",
-    "9223372036854775808", "-9223372036854775809", "2147483648", "true", "yes", "1.5e309",
-    "L", "xend-port", "sim", "plugins", "sim.cpus", "\\", "@include ", "/*", "*/", "//", NULL,
+    "(",
+    ")",
+    "\"",
+    "'",
+    "#",
+    "\n",
+    " = ",
+    ": ",
+    ";",
+    ",",
+    "{",
+    "}",
+    "[",
+    "]",
+    "0x",
+    "9223372036854775808",
+    "-9223372036854775809",
+    "2147483648",
+    "true",
+    "yes",
+    "1.5e309",
+    "L",
+    "xend-port",
+    "sim",
+    "plugins",
+    "sim.cpus",
+    "\\",
+    "@include ",
+    "/*",
+    "*/",
+    "//",
+    NULL,
 };
 
 static char path[256];
@@ -41,8 +70,8 @@ static const char *temp_path(void)
 {
     if (path[0] == '\0') {
         const char *dir = getenv("TMPDIR");
-        snprintf(path, sizeof(path), "%s/xend-fuzz-%s-XXXXXX" SUFFIX,
-                 dir && dir[0] ? dir : "/tmp", xend_fuzz_name);
+        snprintf(path, sizeof(path), "%s/xend-fuzz-%s-XXXXXX" SUFFIX, dir && dir[0] ? dir : "/tmp",
+                 xend_fuzz_name);
         int fd = mkstemps(path, (int)strlen(SUFFIX));
         FUZZ_CHECK(fd >= 0);
         close(fd);
@@ -54,8 +83,8 @@ static const char *temp_path(void)
 static void lookups(struct xend_config *cfg)
 {
     static const char *const keys[] = {
-        "xend-port", "xend-address", "log-level", "plugins", "sim.cpus", "sim", "a", "a.b",
-        "x",         "enable-dump",  "",          NULL,
+        "xend-port", "xend-address", "log-level", "plugins",     "sim.cpus", "sim",
+        "a",         "a.b",          "x",         "enable-dump", "",         NULL,
     };
     static const char *const choices[] = {"error", "warn", "info", NULL};
     for (const char *const *k = keys; *k != NULL; k++) {

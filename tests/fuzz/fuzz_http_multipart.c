@@ -15,8 +15,20 @@
 
 const char xend_fuzz_name[] = "http_multipart";
 const char *const xend_fuzz_dict[] = {
-    "--", "--B", "--B--", "\r\n", "\n", "\r\n\r\n", "Content-Disposition: form-data; name=\"",
-    "; filename=\"", "\"", "name=", "boundary=", "; boundary=\"", "Content-Type: ", ";",
+    "--",
+    "--B",
+    "--B--",
+    "\r\n",
+    "\n",
+    "\r\n\r\n",
+    "Content-Disposition: form-data; name=\"",
+    "; filename=\"",
+    "\"",
+    "name=",
+    "boundary=",
+    "; boundary=\"",
+    "Content-Type: ",
+    ";",
     NULL,
 };
 

@@ -14,16 +14,16 @@
 
 const char xend_fuzz_name[] = "http_urlencoded";
 const char *const xend_fuzz_dict[] = {
-    "%", "%2", "%20", "%0a", "%00", "%zz", "%%", "+", "&", ";", "=", "op=", "op=create",
-    "config=", "%28vm%29", "&&", "==", NULL,
+    "%", "%2", "%20", "%0a",       "%00",     "%zz",      "%%", "+",  "&",
+    ";", "=",  "op=", "op=create", "config=", "%28vm%29", "&&", "==", NULL,
 };
 
 static int hex(uint8_t c)
 {
-    return c >= '0' && c <= '9' ? c - '0'
-         : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 /* The reference: decoded length, or -1 when malformed; out gets the bytes. */

@@ -11,8 +11,9 @@
 
 const char xend_fuzz_name[] = "sxp_roundtrip";
 const char *const xend_fuzz_dict[] = {
-    "(", ")", "'", "\"", "\\", "\\x", "\\x00", "\\x7f", "\\0", "\\377", "\\'", "\\\"", "\\\\",
-    "\\n", "\\t", "\\r", "\\a", "#", "\n", "{", "}", "[", "]", "<", ">", "!", ";", "''", NULL,
+    "(",   ")",    "'",    "\"",  "\\",  "\\x", "\\x00", "\\x7f", "\\0", "\\377",
+    "\\'", "\\\"", "\\\\", "\\n", "\\t", "\\r", "\\a",   "#",     "\n",  "{",
+    "}",   "[",    "]",    "<",   ">",   "!",   ";",     "''",    NULL,
 };
 
 static const struct xend_sxp_limits lim = {.max_depth = 12, .max_nodes = 300, .max_atom = 24};
@@ -22,8 +23,8 @@ static struct xend_sxp *reparse(const struct xend_buf *b, bool all)
     char msg[128];
     struct xend_sxp *w = NULL;
     FUZZ_CHECK(b->len == 0 || memchr(b->data, '\0', b->len) == NULL);
-    int rc = (all ? xend_sxp_parse_all : xend_sxp_parse)(b->data, b->len, &lim, &w, msg,
-                                                            sizeof(msg));
+    int rc =
+        (all ? xend_sxp_parse_all : xend_sxp_parse)(b->data, b->len, &lim, &w, msg, sizeof(msg));
     if (rc != 0) {
         fprintf(stderr, "printed text does not parse again (%s): %.*s\n", msg, (int)b->len,
                 b->data);

@@ -269,8 +269,7 @@ static int cfg_bool(struct xend_plugin *self, const char *key, bool dflt, bool *
     else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
         *out = false;
     else
-        return xend_err_set(err, XEND_EINVAL, "test.conf:1: setting '%s' must be a boolean",
-                            key);
+        return xend_err_set(err, XEND_EINVAL, "test.conf:1: setting '%s' must be a boolean", key);
     return 0;
 }
 
@@ -344,8 +343,8 @@ static int req_arg_int(struct xend_request *req, const char *name, long long *ou
     if (v == NULL)
         return xend_err_set(&req->err, XEND_EINVAL, "Missing parameter: %s", name);
     if (!xend_sxp_text_int(v, out))
-        return xend_err_set(&req->err, XEND_EINVAL,
-                            "invalid literal for int() with base 10: '%s'", v);
+        return xend_err_set(&req->err, XEND_EINVAL, "invalid literal for int() with base 10: '%s'",
+                            v);
     return 0;
 }
 
@@ -493,9 +492,8 @@ size_t fake_host_route_count(void)
     return F.nroutes;
 }
 
-int fake_host_request(const char *method, const char *path, const char *op,
-                      struct xend_domain *dom, const char *const *captures,
-                      const char *const *args, struct fake_reply *out)
+int fake_host_request(const char *method, const char *path, const char *op, struct xend_domain *dom,
+                      const char *const *captures, const char *const *args, struct fake_reply *out)
 {
     memset(out, 0, sizeof(*out));
     const struct xend_route *r = fake_host_route(method, path, op);
@@ -813,8 +811,8 @@ static const struct xend_host_device device_table = {
     .priv_set = dev_priv_set,
 };
 
-struct xend_device *fake_host_device_new(struct xend_domain *dom, const char *cls,
-                                         uint32_t index, const char *config_sxp)
+struct xend_device *fake_host_device_new(struct xend_domain *dom, const char *cls, uint32_t index,
+                                         const char *config_sxp)
 {
     struct xend_device *d = xend_xcalloc(1, sizeof(*d));
     d->dom = dom;
@@ -1011,8 +1009,7 @@ static int spawn(struct xend_plugin *self, const char *const *argv, const char *
     return 0;
 }
 
-static int work_submit(struct xend_plugin *self, xend_work_fn *work, xend_work_fn *done,
-                       void *arg)
+static int work_submit(struct xend_plugin *self, xend_work_fn *work, xend_work_fn *done, void *arg)
 {
     (void)self;
     work(arg);

@@ -46,8 +46,8 @@ void fake_host_domain_set_flags(struct xend_domain *dom, uint32_t flags);
 const struct xend_sxp *fake_host_domain_config(struct xend_domain *dom);
 
 /* A device record as the core would make it; config is parsed from text. */
-struct xend_device *fake_host_device_new(struct xend_domain *dom, const char *cls,
-                                         uint32_t index, const char *config_sxp);
+struct xend_device *fake_host_device_new(struct xend_domain *dom, const char *cls, uint32_t index,
+                                         const char *config_sxp);
 void fake_host_device_free(struct xend_device *dev);
 
 /* Run the hooks registered for `point` on dom, as the core would (load order). */
@@ -76,10 +76,10 @@ void fake_host_caller_role_set(int role);
 
 /* ---- HTTP requests ---- */
 struct fake_reply {
-    int rc;          /* handler's return (or complete()'s rc when deferred) */
-    int status;      /* 0 = 200 */
-    char *body;      /* printed SXP, or the raw body; owned by the reply */
-    char *error;     /* the error message when rc < 0; owned */
+    int rc;                /* handler's return (or complete()'s rc when deferred) */
+    int status;            /* 0 = 200 */
+    char *body;            /* printed SXP, or the raw body; owned by the reply */
+    char *error;           /* the error message when rc < 0; owned */
     bool deferred_pending; /* deferred and not completed yet */
 };
 /*
@@ -87,9 +87,8 @@ struct fake_reply {
  * "name=value" strings (NULL-terminated) and path captures as "name=value" strings in
  * `captures` (NULL-terminated or NULL), on `dom` for XEND_ROUTE_DOMAIN routes.
  */
-int fake_host_request(const char *method, const char *path, const char *op,
-                      struct xend_domain *dom, const char *const *captures,
-                      const char *const *args, struct fake_reply *out);
+int fake_host_request(const char *method, const char *path, const char *op, struct xend_domain *dom,
+                      const char *const *captures, const char *const *args, struct fake_reply *out);
 /* Run the loop until a deferred request completes (or timeout_ms passes): true if done. */
 bool fake_host_request_wait(struct fake_reply *out, int timeout_ms);
 void fake_reply_free(struct fake_reply *r);

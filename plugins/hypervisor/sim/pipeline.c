@@ -45,7 +45,7 @@ struct sim_pipeline {
 
     struct pending *head, *tail; /* owned */
     size_t in_flight;
-    bool failed;      /* sim_pipeline_fail: break once the dispatch is over */
+    bool failed; /* sim_pipeline_fail: break once the dispatch is over */
 };
 
 static void *xrealloc(void *p, size_t n)
@@ -106,8 +106,8 @@ static void pipe_break(struct sim_pipeline *p, int rc, const char *why)
 static int flush_out(struct sim_pipeline *p)
 {
     while (p->out_off < p->out_len) {
-        ssize_t n = send(p->fd, p->out + p->out_off, p->out_len - p->out_off,
-                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        ssize_t n =
+            send(p->fd, p->out + p->out_off, p->out_len - p->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) {
             p->out_off += (size_t)n;
             continue;

@@ -13,9 +13,7 @@
 #include "../bvt_params.h"
 #include "../sched_plugin.h"
 
-static const struct xend_sched_param fbvt_params[] = {
-    XEND_BVT_DOMAIN_PARAMS
-};
+static const struct xend_sched_param fbvt_params[] = {XEND_BVT_DOMAIN_PARAMS};
 
 static const char *const fbvt_domain_ops[] = {"fbvt_set", NULL};
 

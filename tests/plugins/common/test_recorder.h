@@ -16,12 +16,12 @@
 #define RECORDER_MAX 256
 
 struct recorder {
-    const char *plugin;            /* the plugin's name, static */
-    const struct xend_host *host;  /* borrowed for the life of the plugin */
+    const char *plugin;           /* the plugin's name, static */
+    const struct xend_host *host; /* borrowed for the life of the plugin */
     struct xend_plugin *self;
-    const char *veto_domain;       /* CREATE of this domain fails (NULL: never) */
+    const char *veto_domain; /* CREATE of this domain fails (NULL: never) */
     size_t n;
-    char entry[RECORDER_MAX][96];  /* "create vm1 normal" */
+    char entry[RECORDER_MAX][96]; /* "create vm1 normal" */
 };
 
 static inline const char *recorder_point(enum xend_hook_point p)
@@ -59,8 +59,8 @@ static inline int recorder_hook(const struct xend_hook_event *ev, void *arg)
     const char *point = recorder_point(ev->point), *reason = recorder_reason(ev->reason);
     if (r->n < RECORDER_MAX)
         snprintf(r->entry[r->n++], sizeof(r->entry[0]), "%s %s %s", point, dom, reason);
-    r->host->log->emit(r->self, XEND_LOG_INFO, "test hook", "point=%s domain=%s reason=%s",
-                       point, dom, reason);
+    r->host->log->emit(r->self, XEND_LOG_INFO, "test hook", "point=%s domain=%s reason=%s", point,
+                       dom, reason);
     if (ev->point == XEND_HOOK_CREATE && r->veto_domain && strcmp(dom, r->veto_domain) == 0)
         return xend_err_set(ev->err, XEND_EINVAL, "%s vetoes %s", r->plugin, dom);
     return 0;
@@ -91,8 +91,9 @@ static inline int recorder_register(struct recorder *r, struct xend_plugin *self
     r->self = self;
     r->host = host;
     r->n = 0; /* a plugin loaded again after a stop starts a fresh record */
-    struct xend_route route = {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = path,
-                               .fn = recorder_route, .arg = r, .doc = "test plugin record"};
+    struct xend_route route = {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET,
+                               .path = path,    .fn = recorder_route,
+                               .arg = r,        .doc = "test plugin record"};
     int rc = host->http->route_add(self, &route);
     if (rc < 0) {
         host->plugin_err_set(self, "cannot register GET %s", path);

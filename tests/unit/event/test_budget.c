@@ -38,7 +38,7 @@ static void fake_drop(struct xend_event_sink *s, const char *why)
     struct fake *f = (struct fake *)s;
     f->drops++;
     snprintf(f->why, sizeof(f->why), "%s", why);
-    f->unread += 40; /* its last line: must not bring it back into the count */
+    f->unread += 40;           /* its last line: must not bring it back into the count */
     xend_event_budget_check(); /* from inside a drop: ignored */
 }
 

@@ -352,8 +352,7 @@ int main(void)
                                   teardown),
         cmocka_unit_test_teardown(test_history_keeps_the_last_n_and_replays_after_a_number,
                                   teardown),
-        cmocka_unit_test_teardown(test_history_is_trimmed_oldest_first_past_the_budget,
-                                  teardown),
+        cmocka_unit_test_teardown(test_history_is_trimmed_oldest_first_past_the_budget, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

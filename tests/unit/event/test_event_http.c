@@ -207,7 +207,8 @@ static void test_follow_with_a_pattern_and_stop_ends_the_stream(void **state)
 {
     (void)state;
     char buf[8192] = "";
-    int fd = client("GET /xend/event?follow=1&pattern=xend.console.* HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    int fd = client(
+        "GET /xend/event?follow=1&pattern=xend.console.* HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     turn_until_followers(1);
     xend_event_emit("xend.domain.create", NULL);
     xend_event_emit("xend.console.close", NULL);

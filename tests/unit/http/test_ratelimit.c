@@ -42,7 +42,7 @@ static void test_burst_then_refusal_then_refill(void **state)
     assert_true(newly);
     assert_int_equal(r, 1);
     assert_false(xend_http_ratelimit_take("uid 0", t, &r, &newly));
-    assert_false(newly); /* the same run of refusals */
+    assert_false(newly);                       /* the same run of refusals */
     assert_true(take("uid 0", t + S / 2, &r)); /* half a second: one token */
     assert_false(take("uid 0", t + S / 2, &r));
     xend_http_ratelimit_reset();

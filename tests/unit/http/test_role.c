@@ -217,8 +217,12 @@ static void test_a_get_of_a_post_op_is_405_with_allow(void **state)
 static void test_the_html_page_offers_only_the_forms_the_caller_may_use(void **state)
 {
     (void)state;
-    struct xend_route r = {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain",
-                           .op = "create", .fn = h_ok, .doc = "create a domain. params: config",
+    struct xend_route r = {XEND_ROUTE_INIT,
+                           .methods = XEND_HTTP_POST,
+                           .path = "/xend/domain",
+                           .op = "create",
+                           .fn = h_ok,
+                           .doc = "create a domain. params: config",
                            .role = XEND_ROLE_OPERATOR};
     assert_int_equal(xend_http_route_add(NULL, &r), 0);
     for (int role = 0; role < XEND_ROLE_COUNT; role++) {

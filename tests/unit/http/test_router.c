@@ -273,7 +273,7 @@ static void test_route_remove_and_remove_owner(void **state)
 static void test_removing_the_first_route_of_a_pattern_keeps_its_others(void **state)
 {
     (void)state;
-    struct xend_route info = {XEND_ROUTE_INIT,         .methods = XEND_HTTP_GET,
+    struct xend_route info = {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET,
                               .path = "/xend/domain/{domain}", .fn = h_tag,
                               .flags = XEND_ROUTE_DOMAIN};
     assert_int_equal(http->route_remove(&plug_a, &info), 0);
@@ -291,9 +291,9 @@ static void test_removing_the_first_route_of_a_pattern_keeps_its_others(void **s
     assert_string_equal(seen.tag, "info-again");
     xend_http_request_free(req);
     /* and a conflict with the pattern's routes is still seen */
-    struct xend_route dup = {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST,
-                             .path = "/xend/domain/{domain}", .op = "pause", .fn = h_tag,
-                             .flags = XEND_ROUTE_DOMAIN};
+    struct xend_route dup = {
+        XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}", .op = "pause",
+        .fn = h_tag,     .flags = XEND_ROUTE_DOMAIN};
     assert_int_equal(http->route_add(&plug_b, &dup), -XEND_EEXIST);
 }
 
@@ -721,7 +721,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_handler_error_is_200_xend_err, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_forms_follow_negotiation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_printed_sxp_replies_render_like_trees, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_printed_sxp_replies_render_like_trees, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_unparsable_printed_reply_is_a_500_for_html, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_arg_int_messages_match_the_original, setup_args,
@@ -734,7 +735,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_raw_reply_keeps_its_content_type, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deferred_request_replies_on_complete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bulk_ops_wait_in_the_lane_until_resumed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_ops_wait_in_the_lane_until_resumed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             test_deferred_request_whose_client_left_is_freed_by_complete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_writes_until_client_leaves, setup, teardown),

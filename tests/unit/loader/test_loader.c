@@ -260,8 +260,8 @@ static void refusals_name_the_file_and_the_exact_reason(void **state)
 {
     (void)state;
     char major[64], minor[64];
-    snprintf(major, sizeof(major), "built for ABI %d.x, this xend speaks %d.%d",
-             XEND_ABI_MAJOR + 1, XEND_ABI_MAJOR, XEND_ABI_MINOR);
+    snprintf(major, sizeof(major), "built for ABI %d.x, this xend speaks %d.%d", XEND_ABI_MAJOR + 1,
+             XEND_ABI_MAJOR, XEND_ABI_MINOR);
     snprintf(minor, sizeof(minor), "needs ABI %d.%d, this xend speaks %d.%d", XEND_ABI_MAJOR,
              XEND_ABI_MINOR + 1, XEND_ABI_MAJOR, XEND_ABI_MINOR);
     const struct refusal cases[] = {
@@ -319,8 +319,9 @@ static void a_second_plugin_with_the_same_name_is_refused(void **state)
 static void refused_plugins_leave_the_daemon_serving(void **state)
 {
     (void)state;
-    const char *names[] = {"wrong_major", "newer_minor", "no_symbol", "bad_magic",
-                           "init_fails_after_registering", "good"};
+    const char *names[] = {
+        "wrong_major", "newer_minor", "no_symbol", "bad_magic", "init_fails_after_registering",
+        "good"};
     size_t n = xend_loader_load_dir(TEST_PLUGIN_DIR, names, 6, host);
     assert_int_equal(n, 1);
     assert_int_equal(get("/xend/test/good"), 200);
@@ -604,8 +605,7 @@ static void hooks_run_up_in_load_order_and_down_reversed(void **state)
 
     /* Each plugin's route serves its own record. */
     assert_int_equal(get("/xend/test/hook_order_a"), 200);
-    assert_string_equal(reply.body,
-                        "(hook_order_a (create vm1 normal) (destroy vm1 normal))");
+    assert_string_equal(reply.body, "(hook_order_a (create vm1 normal) (destroy vm1 normal))");
 }
 
 static void the_plugins_list_decides_the_load_order(void **state)
@@ -719,22 +719,20 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(refusals_name_the_file_and_the_exact_reason, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(the_abi_2_refusal_reads_as_the_issue_says, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(the_abi_2_refusal_reads_as_the_issue_says, setup, teardown),
         cmocka_unit_test_setup_teardown(a_file_that_is_not_a_shared_object_is_refused_by_dlopen,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_sticky_dir_above_the_plugins_own_is_trusted, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_plugin_in_a_world_writable_dir_never_runs_a_constructor,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(a_plugin_file_writable_or_owned_by_others_is_refused,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_plugin_file_writable_or_owned_by_others_is_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_symlinked_plugin_is_judged_by_its_target_too, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_second_plugin_with_the_same_name_is_refused, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(refused_plugins_leave_the_daemon_serving, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(refused_plugins_leave_the_daemon_serving, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failing_init_leaves_no_route_and_no_hook, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_failing_init_leaves_no_timer_watch_child_job_or_post,
@@ -746,8 +744,7 @@ int main(void)
             a_route_conflict_fails_the_second_plugin_and_keeps_the_first, setup, teardown),
         cmocka_unit_test_setup_teardown(hooks_run_up_in_load_order_and_down_reversed, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(the_plugins_list_decides_the_load_order, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(the_plugins_list_decides_the_load_order, setup, teardown),
         cmocka_unit_test_setup_teardown(a_veto_rolls_back_only_the_plugins_before_it_in_reverse,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_plugin_built_on_the_frozen_1_0_headers_loads_and_works,

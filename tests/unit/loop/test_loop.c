@@ -239,7 +239,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_spawn_captures_output_and_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spawn_kills_at_the_deadline, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_spawn_of_a_missing_program_reports_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spawn_of_a_missing_program_reports_it, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_spawn_timeout_counts_from_the_spawn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_op_completes_on_a_later_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_op_deadline_then_late_completion_is_ignored, setup,

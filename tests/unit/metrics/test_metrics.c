@@ -31,8 +31,8 @@ static bool has_line(const char *text, const char *line)
 static void test_ops_count_by_result_with_cumulative_latency_buckets(void **state)
 {
     (void)state;
-    xend_metrics_op_done("create", true, 3000000);   /* 3 ms */
-    xend_metrics_op_done("create", false, 200000000); /* 200 ms */
+    xend_metrics_op_done("create", true, 3000000);        /* 3 ms */
+    xend_metrics_op_done("create", false, 200000000);     /* 200 ms */
     xend_metrics_op_done("create", true, 90000000000ull); /* 90 s: only +Inf */
     struct xend_buf out = XEND_BUF_INIT;
     xend_metrics_render(&out);
@@ -40,8 +40,10 @@ static void test_ops_count_by_result_with_cumulative_latency_buckets(void **stat
     assert_true(has_line(t, "# TYPE xend_operations_total counter"));
     assert_true(has_line(t, "xend_operations_total{op=\"create\",result=\"ok\"} 2"));
     assert_true(has_line(t, "xend_operations_total{op=\"create\",result=\"error\"} 1"));
-    assert_true(has_line(t, "xend_operation_duration_seconds_bucket{op=\"create\",le=\"0.001\"} 0"));
-    assert_true(has_line(t, "xend_operation_duration_seconds_bucket{op=\"create\",le=\"0.005\"} 1"));
+    assert_true(
+        has_line(t, "xend_operation_duration_seconds_bucket{op=\"create\",le=\"0.001\"} 0"));
+    assert_true(
+        has_line(t, "xend_operation_duration_seconds_bucket{op=\"create\",le=\"0.005\"} 1"));
     assert_true(has_line(t, "xend_operation_duration_seconds_bucket{op=\"create\",le=\"0.25\"} 2"));
     assert_true(has_line(t, "xend_operation_duration_seconds_bucket{op=\"create\",le=\"60\"} 2"));
     assert_true(has_line(t, "xend_operation_duration_seconds_bucket{op=\"create\",le=\"+Inf\"} 3"));

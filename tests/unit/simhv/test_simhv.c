@@ -183,7 +183,7 @@ static void test_dmesg_drops_whole_old_lines_and_keeps_the_newest(void **state)
     char *log = simhv_dmesg_read(m, false);
     size_t len = strlen(log);
     assert_true(len < SIMHV_DMESG_MAX);
-    assert_true(len > SIMHV_DMESG_MAX / 2); /* a cut frees a quarter, not everything */
+    assert_true(len > SIMHV_DMESG_MAX / 2);      /* a cut frees a quarter, not everything */
     assert_memory_equal(log, "(XEN) line ", 11); /* starts on a whole line */
     assert_non_null(strstr(log, "(XEN) line 04999 of a long boot\n"));
     /* every line present is whole and in order, none missing in between */

@@ -954,8 +954,8 @@ static void test_sync_fanout_follows_batch_size_and_measured_cost(void **state)
 {
     (void)state;
     const unsigned long long disk = 2000000, tmpfs = 800; /* ns per fdatasync */
-    assert_int_equal(xend_store_sync_fanout(1, disk), 0);  /* the writer alone */
-    assert_int_equal(xend_store_sync_fanout(2, disk), 1);  /* one helper per further file */
+    assert_int_equal(xend_store_sync_fanout(1, disk), 0); /* the writer alone */
+    assert_int_equal(xend_store_sync_fanout(2, disk), 1); /* one helper per further file */
     assert_int_equal(xend_store_sync_fanout(10, disk), 9);
     assert_int_equal(xend_store_sync_fanout(16, disk), 15);
     assert_int_equal(xend_store_sync_fanout(500, disk), 15); /* the pool's size */
@@ -969,10 +969,10 @@ static void test_auto_mode_takes_syncfs_only_for_large_batches_on_a_clean_device
     const unsigned long long disk = 2000000, tmpfs = 800; /* ns per fdatasync */
     assert_true(xend_store_sync_by_syncfs(8, disk, 0));
     assert_true(xend_store_sync_by_syncfs(300, disk, 16 * 1024));
-    assert_false(xend_store_sync_by_syncfs(7, disk, 0));          /* small: fdatasyncs */
+    assert_false(xend_store_sync_by_syncfs(7, disk, 0));               /* small: fdatasyncs */
     assert_false(xend_store_sync_by_syncfs(300, disk, 16 * 1024 + 1)); /* others' data */
-    assert_false(xend_store_sync_by_syncfs(300, disk, -1));      /* unknown: no guess */
-    assert_false(xend_store_sync_by_syncfs(300, tmpfs, 0));      /* in line is cheaper */
+    assert_false(xend_store_sync_by_syncfs(300, disk, -1));            /* unknown: no guess */
+    assert_false(xend_store_sync_by_syncfs(300, tmpfs, 0));            /* in line is cheaper */
 }
 
 /* The default mode writes a batch large enough for syncfs as durably as any other. */

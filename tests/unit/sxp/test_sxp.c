@@ -71,7 +71,8 @@ static void test_escapes_decode(void **state)
 static void test_comments_and_whitespace(void **state)
 {
     (void)state;
-    roundtrip("# comment\n(vm # inline\n  (name x)\r\n\t(memory 64))\n", "(vm (name x) (memory 64))");
+    roundtrip("# comment\n(vm # inline\n  (name x)\r\n\t(memory 64))\n",
+              "(vm (name x) (memory 64))");
 }
 
 static void test_specials_split_atoms(void **state)
@@ -87,7 +88,8 @@ static void test_specials_split_atoms(void **state)
 static void test_accessors(void **state)
 {
     (void)state;
-    struct xend_sxp *v = parse_ok("(vm (name vm1) (memory 128) (image (linux (kernel /k))) (memory 1))");
+    struct xend_sxp *v =
+        parse_ok("(vm (name vm1) (memory 128) (image (linux (kernel /k))) (memory 1))");
     assert_string_equal(xend_sxp_name(v), "vm");
     assert_string_equal(xend_sxp_child_value(v, "name", NULL), "vm1");
     assert_null(xend_sxp_child_value(v, "nothere", NULL));
@@ -189,12 +191,41 @@ static void expect_as_printf(double v)
 static void test_floats_print_as_printf_does(void **state)
 {
     (void)state;
-    static const double fixed[] = {0, -0.0, 1, -1, 0.5, 12.5, 3, 1e-4, 9.99999999999e-5,
-                                   0.000123456789012345, 1e11, 99999999999.95, 999999999999.4,
-                                   999999999999.5, 1e12, 9.9999999999995, 9.99999999999949,
-                                   12345678901.25, 12345678901.35, 1795764738.99123456, 0.1,
-                                   0.3, 2.675, 1e15, 1e-300, 1e300, INFINITY, -INFINITY, NAN,
-                                   123.000000000049, 100, 1e-3, 0.001, 1e10, 1e-5};
+    static const double fixed[] = {0,
+                                   -0.0,
+                                   1,
+                                   -1,
+                                   0.5,
+                                   12.5,
+                                   3,
+                                   1e-4,
+                                   9.99999999999e-5,
+                                   0.000123456789012345,
+                                   1e11,
+                                   99999999999.95,
+                                   999999999999.4,
+                                   999999999999.5,
+                                   1e12,
+                                   9.9999999999995,
+                                   9.99999999999949,
+                                   12345678901.25,
+                                   12345678901.35,
+                                   1795764738.99123456,
+                                   0.1,
+                                   0.3,
+                                   2.675,
+                                   1e15,
+                                   1e-300,
+                                   1e300,
+                                   INFINITY,
+                                   -INFINITY,
+                                   NAN,
+                                   123.000000000049,
+                                   100,
+                                   1e-3,
+                                   0.001,
+                                   1e10,
+                                   1e-5};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         expect_as_printf(fixed[i]);
     uint64_t seed = 88172645463325252ull; /* xorshift: the same values every run */
@@ -207,8 +238,8 @@ static void test_floats_print_as_printf_does(void **state)
         double v = mant * pow(10, e);
         expect_as_printf(v);
         expect_as_printf(-v);
-        expect_as_printf((double)(seed % 2000000000) / 1000.0); /* ms as seconds */
-        expect_as_printf(1.7e9 + (double)(seed % 100000000) / 100.0);  /* wall times */
+        expect_as_printf((double)(seed % 2000000000) / 1000.0);       /* ms as seconds */
+        expect_as_printf(1.7e9 + (double)(seed % 100000000) / 100.0); /* wall times */
     }
 }
 
@@ -225,8 +256,9 @@ static void test_child_lookup_by_name_with_shared_prefixes(void **state)
     static const struct {
         const char *name;
         long long want;
-    } cases[] = {{"console", 1}, {"consoles", 2}, {"cons", 3}, {"schedulers", 4}, {"sched", 5},
-                 {"", 6},        {"scheduler_params", 8}};
+    } cases[] = {{"console", 1},         {"consoles", 2}, {"cons", 3},
+                 {"schedulers", 4},      {"sched", 5},    {"", 6},
+                 {"scheduler_params", 8}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         assert_int_equal(xend_sxp_child_int(vm, cases[i].name, &v), 0);
         assert_int_equal(v, cases[i].want);

@@ -66,9 +66,8 @@ static void test_records_become_objects_in_one_array(void **state)
     (void)state;
     struct xend_sxp *a = NULL, *b = NULL;
     char msg[64];
-    assert_int_equal(xend_sxp_parse("(vif (idx 0) (mac aa:00:00:00:10:01))", 37, NULL, &a, msg,
-                                    sizeof(msg)),
-                     0);
+    assert_int_equal(
+        xend_sxp_parse("(vif (idx 0) (mac aa:00:00:00:10:01))", 37, NULL, &a, msg, sizeof(msg)), 0);
     assert_int_equal(xend_sxp_parse("(vif (idx 1))", 13, NULL, &b, msg, sizeof(msg)), 0);
     struct xm_out o;
     struct xend_buf out = XEND_BUF_INIT;

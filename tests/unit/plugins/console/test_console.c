@@ -100,8 +100,7 @@ static int setup_on(const struct xend_backend_ops *ops, const char *takeover,
     return fake_host_init_plugin(&xend_plugin_desc);
 }
 
-static int setup_with_replay(const char *takeover, const char *buffer_max,
-                             const char *replay_max)
+static int setup_with_replay(const char *takeover, const char *buffer_max, const char *replay_max)
 {
     return setup_on(&hv_ops, takeover, buffer_max, replay_max);
 }

@@ -24,8 +24,8 @@
 
 #define DEADLINE_MS 5000
 
-static int peer = -1;       /* simhv's end */
-static int dials;           /* connections made */
+static int peer = -1; /* simhv's end */
+static int dials;     /* connections made */
 
 static int dial_error; /* when set, the dial fails with it (simhv is not there) */
 

@@ -758,8 +758,7 @@ struct made {
 
 static bool create_returned;
 
-static void on_made(void *arg, int rc, const struct xend_dominfo *info,
-                    const struct xend_err *err)
+static void on_made(void *arg, int rc, const struct xend_dominfo *info, const struct xend_err *err)
 {
     struct made *m = arg;
     m->called_early = m->called_early || !create_returned;
@@ -1003,8 +1002,8 @@ static void test_open_refuses_a_simhv_of_an_older_protocol(void **state)
         long id = 0;
         sscanf(line, "(hello %ld", &id);
         char reply[128];
-        int len = snprintf(reply, sizeof(reply), "(ok %ld (version 1) (hypervisor 'simhv old'))\n",
-                           id);
+        int len =
+            snprintf(reply, sizeof(reply), "(ok %ld (version 1) (hypervisor 'simhv old'))\n", id);
         if (write(fd, reply, (size_t)len) != len)
             _exit(1);
         char c;

@@ -37,7 +37,6 @@ static struct {
     bool detached_before_unbind_log; /* the script log was empty of unbind at detach time */
 } B;
 
-
 static int fb_attach(void *ctx, uint32_t domid, const char *cls, uint32_t devid,
                      const struct xend_sxp *params, char *name, size_t name_len,
                      struct xend_err *err)

@@ -98,11 +98,9 @@ static int fb_detach(void *ctx, uint32_t domid, const char *cls, uint32_t devid,
 static const struct xend_backend_ops fake_backend = {
     XEND_BACKEND_OPS_INIT, .name = "fake", .dev_attach = fb_attach, .dev_detach = fb_detach};
 /* A simulated hypervisor, whatever its name: it says so by a flag. */
-static const struct xend_backend_ops sim_backend = {XEND_BACKEND_OPS_INIT,
-                                                    .name = "simulated",
-                                                    .flags = XEND_BACKEND_SIMULATED,
-                                                    .dev_attach = fb_attach,
-                                                    .dev_detach = fb_detach};
+static const struct xend_backend_ops sim_backend = {
+    XEND_BACKEND_OPS_INIT, .name = "simulated", .flags = XEND_BACKEND_SIMULATED,
+    .dev_attach = fb_attach, .dev_detach = fb_detach};
 static const struct xend_backend_ops bare_backend = {XEND_BACKEND_OPS_INIT, .name = "bare"};
 
 /* ---- fixture ---- */

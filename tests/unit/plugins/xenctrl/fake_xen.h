@@ -31,7 +31,7 @@ struct fx_dom {
     int affinity_vcpu;
     struct xen_domctl_createdomain cfg;
     bool built;
-    bool vcpus_made; /* xc_domain_max_vcpus was called */
+    bool vcpus_made;      /* xc_domain_max_vcpus was called */
     bool suspend_pending; /* asked to suspend while paused: does so when unpaused */
 };
 
