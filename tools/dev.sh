@@ -17,7 +17,8 @@ JOBS=${JOBS:-$(nproc)}
 # xend refuses plugins that group or others may write (docs/plugins.md): build them so.
 umask 022
 PACKAGES=(build-essential cmake pkg-config libevhtp-dev libevent-dev libconfig-dev
-          libcmocka-dev libxen-dev libssl-dev curl iproute2 util-linux help2man)
+          libcmocka-dev libxen-dev libssl-dev curl iproute2 util-linux help2man
+          clang-format)
 
 usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
 
