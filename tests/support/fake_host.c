@@ -1119,6 +1119,11 @@ static void reap_children(void)
     }
 }
 
+size_t fake_host_children_running(void)
+{
+    return F.nchildren;
+}
+
 void fake_host_loop_once(int timeout_ms)
 {
     if (F.nposted) {

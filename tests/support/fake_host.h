@@ -106,6 +106,9 @@ void fake_host_op_free(struct xend_op *op);
 void fake_host_loop_once(int timeout_ms);
 /* Iterate until pred(arg) is true or timeout_ms passes; returns pred's last value. */
 bool fake_host_loop_until(bool (*pred)(void *arg), void *arg, int timeout_ms);
+/* Spawned children whose done callback has not run yet: a script that has written its output
+ * may still be running, so a test that needs it finished waits for this to reach 0. */
+size_t fake_host_children_running(void);
 
 /* ---- events ---- */
 size_t fake_host_event_count(const char *name);

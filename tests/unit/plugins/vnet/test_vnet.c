@@ -470,7 +470,8 @@ static bool two_adds(void *arg)
     for (const char *p = log; (p = strstr(p, "\nadd\n")) != NULL; p++)
         n++;
     free(log);
-    return n == 2;
+    /* both scripts have logged, and the plugin has seen them exit */
+    return n == 2 && fake_host_children_running() == 0;
 }
 
 static void test_xend_start_loads_stored_vnets_and_adds_them_again(void **state)
