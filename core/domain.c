@@ -650,6 +650,11 @@ static void put_described(struct xend_buf *out, struct xend_domain *dom)
     }
 }
 
+void xend_domain_described_print(struct xend_domain *dom, struct xend_buf *out)
+{
+    put_described(out, dom);
+}
+
 void xend_domain_info_printer_add(xend_domain_info_printer_fn *fn)
 {
     T.printers = xend_xrealloc(T.printers, (T.nprinters + 1) * sizeof(*T.printers));

@@ -156,6 +156,9 @@ void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out);
  * A core part's own info fields (the scheduler's), printed after the plugins' describers:
  * each piece " (key ...)" with its leading space. Kept until xend_domain_table_free.
  */
+/* Only what the plugins' describers add to dom's info (its console, say), each piece
+ * " (key ...)" with its leading space: the debug port's info lists it. */
+void xend_domain_described_print(struct xend_domain *dom, struct xend_buf *out);
 typedef void xend_domain_info_printer_fn(struct xend_domain *dom, struct xend_buf *out);
 void xend_domain_info_printer_add(xend_domain_info_printer_fn *fn);
 /* The 5-letter state of flags: "-b---". */
