@@ -568,24 +568,6 @@ void xend_domain_state_text(uint32_t f, char out[6])
     out[5] = '\0';
 }
 
-const char *xend_shutdown_reason_name(int reason)
-{
-    switch (reason) {
-    case XEND_SHUTDOWN_POWEROFF:
-        return "poweroff";
-    case XEND_SHUTDOWN_REBOOT:
-        return "reboot";
-    case XEND_SHUTDOWN_SUSPEND:
-        return "suspend";
-    case XEND_SHUTDOWN_CRASH:
-        return "crash";
-    case XEND_SHUTDOWN_HALT:
-        return "halt";
-    default:
-        return "?";
-    }
-}
-
 /* The items after the head of `list`, each after a space. */
 static void put_items(struct xend_buf *out, const struct xend_sxp *list, size_t from)
 {

@@ -163,7 +163,6 @@ typedef void xend_domain_info_printer_fn(struct xend_domain *dom, struct xend_bu
 void xend_domain_info_printer_add(xend_domain_info_printer_fn *fn);
 /* The 5-letter state of flags: "-b---". */
 void xend_domain_state_text(uint32_t flags, char out[6]);
-const char *xend_shutdown_reason_name(int reason);
 
 /* The record the store keeps for the domain, owned. */
 struct xend_sxp *xend_domain_record(struct xend_domain *dom);
