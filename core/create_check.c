@@ -132,33 +132,6 @@ static size_t sxp_element_lines(const char *t, size_t len, unsigned **out)
     return n;
 }
 
-/* The xm variable each element of a built (vm ...) came from (xmconfig.c's order). */
-static const char *element_var(const struct xend_sxp *e, const struct xend_pyvars *vars)
-{
-    static const char *const same[] = {"name",    "memory",  "maxmem",    "cpu",
-                                       "restart", "console", "cpu_weight"};
-    const char *head = xend_sxp_name(e);
-    if (head == NULL)
-        return NULL;
-    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
-        if (strcmp(head, same[i]) == 0)
-            return same[i];
-    const char *inner = xend_sxp_name(xend_sxp_nth(e, 1));
-    if (strcmp(head, "image") == 0)
-        return "kernel";
-    if (strcmp(head, "backend") == 0)
-        return inner; /* blkif, netif */
-    if (strcmp(head, "device") == 0 && inner != NULL) {
-        if (strcmp(inner, "vbd") == 0)
-            return "disk";
-        if (strcmp(inner, "pci") == 0)
-            return "pci";
-        if (strcmp(inner, "vif") == 0)
-            return xend_pyvars_get(vars, "vif") != NULL ? "vif" : "nics";
-    }
-    return NULL;
-}
-
 /* What was read: the config and, for each of its elements, its line (0 unknown). */
 struct reading {
     struct xend_sxp *config;
@@ -199,7 +172,7 @@ static int read_python(const char *text, size_t len, struct reading *r,
         r->nlines = xend_sxp_length(r->config);
         r->lines = xend_xcalloc(r->nlines ? r->nlines : 1, sizeof(*r->lines));
         for (size_t i = 0; i < r->nlines; i++) {
-            const char *name = element_var(xend_sxp_nth(r->config, i), &vars);
+            const char *name = xend_xmconfig_element_var(xend_sxp_nth(r->config, i), &vars);
             const struct xend_pyvar *v = name != NULL ? xend_pyvars_get(&vars, name) : NULL;
             r->lines[i] = v != NULL && v->line > 0 ? (unsigned)v->line : 0;
         }

@@ -338,7 +338,7 @@ static int validate_memory(struct vcheck *v, const struct xend_sxp *vm, struct v
     const struct xend_sxp *mx = xend_sxp_child(vm, "maxmem");
     INT_FIELD(v, vm, "maxmem", p->mem_mb, &p->maxmem_mb, "maxmem");
     if (mx == NULL)
-        mx = at; /* maxmem is memory's */
+        return v->rc; /* maxmem is memory, checked above */
     if (p->maxmem_mb > limit)
         PROBLEM(v, mx, XEND_EINVAL, "invalid maxmem: %lld MB is more than the host's %lld MB",
                 p->maxmem_mb, limit);

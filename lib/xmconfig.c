@@ -686,3 +686,40 @@ int xend_xmconfig_build(const struct xend_pyvars *vars, const struct xend_xmconf
     *out = vm;
     return 0;
 }
+
+const char *xend_xmconfig_element_var(const struct xend_sxp *e, const struct xend_pyvars *vars)
+{
+    static const char *const same[] = {"name",    "memory",  "maxmem",    "cpu",
+                                       "restart", "console", "cpu_weight"};
+    const char *head = xend_sxp_name(e);
+    if (head == NULL)
+        return NULL;
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+        if (strcmp(head, same[i]) == 0)
+            return same[i];
+    const char *inner = xend_sxp_name(xend_sxp_nth(e, 1));
+    if (strcmp(head, "image") == 0)
+        return "kernel";
+    if (strcmp(head, "backend") == 0)
+        return inner; /* blkif, netif */
+    if (strcmp(head, "device") == 0 && inner != NULL) {
+        if (strcmp(inner, "vbd") == 0)
+            return "disk";
+        if (strcmp(inner, "pci") == 0)
+            return "pci";
+        if (strcmp(inner, "vif") == 0)
+            return xend_pyvars_get(vars, "vif") != NULL ? "vif" : "nics";
+    }
+    return NULL;
+}
+
+void xend_xmconfig_print_lines(const struct xend_sxp *vm, struct xend_buf *out)
+{
+    xend_buf_putc(out, '(');
+    for (size_t i = 0; i < xend_sxp_length(vm); i++) {
+        if (i > 0)
+            xend_buf_puts(out, "\n ");
+        xend_sxp_print_buf(xend_sxp_nth(vm, i), out);
+    }
+    xend_buf_puts(out, ")\n");
+}

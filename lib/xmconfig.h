@@ -87,6 +87,15 @@ size_t xend_xmconfig_unknown_vars(const struct xend_pyvars *vars,
 int xend_xmconfig_check_vars(const struct xend_pyvars *vars, const char *file, bool strict,
                              struct xend_buf *warnings, struct xend_err *err);
 
+/* The variable of vars that element `e` of a (vm ...) built by xend_xmconfig_build came
+ * from ("name", "kernel" for the image, "disk" for a vbd...), so that a problem with the
+ * element can name the line of the file; NULL when none did. */
+const char *xend_xmconfig_element_var(const struct xend_sxp *e, const struct xend_pyvars *vars);
+
+/* vm printed with each element on a line of its own (line N holds element N - 1, the head
+ * on line 1), so that a reader's line numbers say which element they are about. */
+void xend_xmconfig_print_lines(const struct xend_sxp *vm, struct xend_buf *out);
+
 /* "aa:00:00:XX:XX:XX" from 23 random bits (the 4th byte below 0x80, as in 2.0). */
 void xend_random_mac(uint32_t r, char out[18]);
 

@@ -10,6 +10,7 @@
 
 #include "cmd.h"
 #include "console.h"
+#include "create_check.h"
 #include "fmt.h"
 #include "xmconfig.h"
 #include "pyconf.h"
@@ -25,6 +26,7 @@ enum {
     OPT_PAUSED,
     OPT_CONSOLE,
     OPT_STRICT,
+    OPT_CHECK,
     OPT_COUNT
 };
 
@@ -65,6 +67,12 @@ static const struct xm_opt create_opts_tab[OPT_COUNT] = {
                     "know and the script never uses (a typo, such as memroy = 64); without\n"
                     "it such a variable is a warning.",
                     NULL},
+    [OPT_CHECK] = {"check", 0, XM_OPT_FLAG, NULL,
+                   "Check the configuration and create nothing: xend checks everything a\n"
+                   "create would (name, memory, kernel, devices, console port, cpu) and\n"
+                   "each problem is printed with its line; exit status 1 when there is one.\n"
+                   "Takes -o json|sxp.",
+                   NULL},
 };
 
 #define CREATE_USE                                                                                 \
@@ -188,6 +196,28 @@ static int config_from_sxp(const char *file, struct xend_sxp **config, struct xe
     return rc;
 }
 
+/* --check: find the file as a create would, then the dry run. */
+static int check_config(struct xm_ctx *ctx, struct xend_pyvars *vars, const char *defconfig,
+                        const char *path, const char *sxp_file, const struct xm_optval *v,
+                        struct xend_err *err)
+{
+    char *file = NULL;
+    if (sxp_file == NULL) {
+        file = find_config(defconfig, path);
+        if (file == NULL)
+            return xend_err_set(err, XEND_ENOENT, "Cannot open config file \"%s\"", defconfig);
+        if (!v[OPT_QUIET].count && ctx->output == XM_OUT_TEXT) {
+            struct xend_buf out = XEND_BUF_INIT;
+            xend_buf_printf(&out, "Using config file \"%s\".\n", file);
+            xm_print(&out);
+        }
+    }
+    struct xm_check_input in = {file, sxp_file, defconfig, vars};
+    int rc = xm_create_check(ctx, &in, err);
+    free(file);
+    return rc;
+}
+
 /* POST the config, unpause, report; then the console with -c. */
 static int make_domain(struct xm_ctx *ctx, const struct xend_sxp *config, const char *sxp_file,
                        const struct xm_optval *v, struct xend_err *err)
@@ -251,9 +281,18 @@ int xm_cmd_create(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *er
     struct xm_optval v[OPT_COUNT];
     char **args;
     int nargs;
-    int rc = xm_opt_parse(&xm_create_opts, argc, argv, v, &args, &nargs, err);
+    /* -o is --check's (the only create that prints data) */
+    int rc = xm_output_take(argc, argv, &ctx->output, err);
     if (rc < 0)
         return rc;
+    argc = rc;
+    rc = xm_opt_parse(&xm_create_opts, argc, argv, v, &args, &nargs, err);
+    if (rc < 0)
+        return rc;
+    if (ctx->output != XM_OUT_TEXT && !v[OPT_CHECK].count) {
+        free(args);
+        return xend_err_set(err, XEND_EINVAL, "create takes -o only with --check");
+    }
     if (v[OPT_HELP_CONFIG].count) {
         struct xend_buf out = XEND_BUF_INIT;
         help_config(&out);
@@ -284,6 +323,12 @@ int xm_cmd_create(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *er
     }
     struct xend_sxp *config = NULL;
     const char *sxp_file = v[OPT_CONFIG].value;
+    if (v[OPT_CHECK].count) {
+        rc = check_config(ctx, &vars, defconfig, path, sxp_file, v, err);
+        xend_pyvars_free(&vars);
+        free(args);
+        return rc;
+    }
     if (sxp_file != NULL)
         rc = config_from_sxp(sxp_file, &config, err);
     else
