@@ -598,13 +598,15 @@ static void test_describe_lists_vif_mac_bridge_script_ips(void **state)
     struct xend_device *dev = fake_host_device_new(
         vm1, "vif", 2, "(vif (mac aa:00:00:12:34:56) (bridge br1) (ip '10.0.0.5/24 10.0.0.6'))");
     char *d = describe(dev); /* before attach: from the config */
-    assert_string_equal(d, "(vif (idx 2) (vif 2) (vifname vif5.2) (mac aa:00:00:12:34:56) (bridge br1) "
-                           "(script rec) (ip 10.0.0.5/24) (ip 10.0.0.6) (index 2))");
+    assert_string_equal(
+        d, "(vif (idx 2) (vif 2) (vifname vif5.2) (mac aa:00:00:12:34:56) (bridge br1) "
+           "(script rec) (ip 10.0.0.5/24) (ip 10.0.0.6) (index 2))");
     free(d);
     assert_int_equal(attach(dev, NULL, 0), 0);
     d = describe(dev);
-    assert_string_equal(d, "(vif (idx 2) (vif 2) (vifname vif5.2) (mac aa:00:00:12:34:56) (bridge br1) "
-                           "(script rec) (ip 10.0.0.5/24) (ip 10.0.0.6) (index 2))");
+    assert_string_equal(
+        d, "(vif (idx 2) (vif 2) (vifname vif5.2) (mac aa:00:00:12:34:56) (bridge br1) "
+           "(script rec) (ip 10.0.0.5/24) (ip 10.0.0.6) (index 2))");
     free(d);
 }
 
