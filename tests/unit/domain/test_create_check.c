@@ -171,6 +171,20 @@ static void a_viewer_may_not_even_check(void **state)
     xend_config_problems_free(&p);
 }
 
+static void an_sxp_syntax_error_names_its_line(void **state)
+{
+    (void)state;
+    struct xend_sxp *config = NULL;
+    struct xend_config_problems p = {0};
+    assert_int_equal(
+        check("(vm\n (name vm1)\n (memory 32))\n(extra)\n", XEND_ROLE_ADMIN, &config, &p),
+        -XEND_EINVAL);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.v[0].line, 4);
+    assert_string_equal(p.v[0].text, "Too many sxprs");
+    xend_config_problems_free(&p);
+}
+
 static void reading_only_takes_either_language(void **state)
 {
     (void)state;
@@ -202,6 +216,7 @@ int main(void)
         cmocka_unit_test(a_relative_kernel_means_nothing_on_the_server),
         cmocka_unit_test(a_name_in_use_is_a_problem_and_the_domain_stays),
         cmocka_unit_test(a_viewer_may_not_even_check),
+        cmocka_unit_test(an_sxp_syntax_error_names_its_line),
         cmocka_unit_test(reading_only_takes_either_language),
     };
     int fd = mkstemp(kernel);
