@@ -244,6 +244,7 @@ static int parse_restart(const char *s, enum xend_restart_mode *out)
 struct vcheck {
     struct xend_err *err;
     const struct xend_check_sink *sink;
+    bool creating;             /* a create's own failures say so (prepare_failed) */
     int rc;                    /* the first problem's code */
     const struct xend_sxp *vm; /* the config checked, to say which of its elements is wrong */
 };
@@ -831,19 +832,35 @@ static void check_devices_each(struct xend_domain *dom, struct vcheck *v)
  * (a create) also validate_new. Takes config. Without a sink, *out is the CREATING domain
  * on success; with one, nothing is kept (a dry run) and every problem is reported.
  */
+/*
+ * What was wrong with the domain itself (its name, memory, image, kernel, restart, console)
+ * made a create fail, config freed. 2.0.0 put "Error creating domain: " before such a
+ * message, and scripts match it; its devices' errors came from their own phase without
+ * it, and so do they here. It is the create that failed, never a missing resource: a
+ * kernel that is not there is no 404 (docs/http.md).
+ */
+static int prepare_failed(struct vcheck *v, struct xend_sxp *config)
+{
+    xend_sxp_free(config);
+    if (v->creating) {
+        char msg[XEND_ERR_MSG_MAX];
+        snprintf(msg, sizeof(msg), "%s", xend_err_msg(v->err));
+        int code = v->rc == -XEND_ENOENT ? XEND_EINVAL : -v->rc;
+        *v->err = (struct xend_err){0}; /* the protocol's words around the first message */
+        v->rc = xend_err_set(v->err, code, "Error creating domain: %s", msg);
+    }
+    return v->rc;
+}
+
 static int prepare(struct xend_sxp *config, bool fresh, struct xend_domain **out, struct vcheck *v)
 {
     struct vm_params p;
     *out = NULL;
     bool dry = v->sink != NULL;
-    if (check_vm(config, &p, v) < 0 && !dry) {
-        xend_sxp_free(config);
-        return v->rc;
-    }
-    if (fresh && validate_new(config, &p, v) < 0 && !dry) {
-        xend_sxp_free(config);
-        return v->rc;
-    }
+    if (check_vm(config, &p, v) < 0 && !dry)
+        return prepare_failed(v, config);
+    if (fresh && validate_new(config, &p, v) < 0 && !dry)
+        return prepare_failed(v, config);
     const char *name = p.name != NULL ? p.name : "";
     struct xend_domain *dom = xend_domain_new(name);
     if (dom == NULL) {
@@ -852,10 +869,8 @@ static int prepare(struct xend_sxp *config, bool fresh, struct xend_domain **out
          * the handle lives only until this function returns. */
         dom = dry ? xend_domain_new("\001create-check") : NULL;
     }
-    if (dom == NULL) {
-        xend_sxp_free(config);
-        return v->rc;
-    }
+    if (dom == NULL)
+        return prepare_failed(v, config);
     dom->config = config;
     xend_domain_config_changed(dom);
     dom->restart_mode = p.restart;
@@ -919,7 +934,7 @@ void xend_lifecycle_create(struct xend_sxp *config, xend_lifecycle_done_fn *done
     c->checks_before = LC.checks;
     c->done = done;
     c->arg = arg;
-    struct vcheck v = {.err = &c->err};
+    struct vcheck v = {.err = &c->err, .creating = true};
     c->rc = prepare(config, true, &c->dom, &v);
     if (c->rc < 0) {
         create_reply(c);

@@ -103,6 +103,8 @@ body=$(xpost /xend/domain op=create "config=$(vm_config vm2 32 "(device (vif (ma
 expect_match "a duplicate mac is refused" 'xend.err.*vif: duplicate mac aa:00:00:00:10:01' "$body"
 body=$(xpost /xend/domain op=create "config=$(vm_config vm2 32 "(device (vif (mac aa:00:00:00:10)))")")
 expect_match "a malformed mac is refused" 'xend.err.*vif: invalid mac' "$body"
+expect_no_match "a device's error has no 'Error creating domain' in front (2.0.0's device phase)" \
+    'Error creating domain' "$body"
 body=$(xpost /xend/domain op=create "config=$(vm_config vm2 32 "(device (vif (backend 99)))")")
 expect_match "an unknown backend domain is refused" 'xend.err.*vif: unknown backend domain: 99' "$body"
 body=$(xpost /xend/domain op=create "config=$(vm_config vm2 32 "(device (vbd (uname phy:nosuchdisk) (dev sda1)))")")

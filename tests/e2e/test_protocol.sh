@@ -319,10 +319,11 @@ POST /xend/node|op=reboot|200|err|disabled|
 POST /xend/node|op=notify^url=http://127.0.0.1:9/xend|200|page|^0$|
 POST /xend/node/dmesg|op=clear|200|page|^0$|
 POST /xend/domain|op=create^config=@VM@|201|page|^\(domain \(id [0-9]+\) \(name vm-@F@\) .*\(state --p--\).*\(console |
-POST /xend/domain|op=create^config=@VM@|200|err|vm name clash: vm-@F@|
+POST /xend/domain|op=create^config=@VM@|200|err|Error creating domain: vm name clash: vm-@F@|
 POST /xend/domain|op=create^config=(vm (name x-@F@|200|err||
 POST /xend/domain|op=create^config=(vm (name x-@F@) (memory 16)) trailing|200|err||
-POST /xend/domain|op=create^config=(vm (name x-@F@) (memory 16))|200|err|missing image|
+POST /xend/domain|op=create^config=(vm (name x-@F@) (memory 16))|200|err|Error creating domain: missing image|
+POST /xend/domain|op=create^config=(vm (name x-@F@) (memory 16) (image (linux (kernel /nonexistent/k))))|200|err|Error creating domain: Kernel image does not exist: /nonexistent/k|
 POST /xend/domain|op=create^config=(vm (name x-@F@) (memory lots) (image (linux (kernel /k))))|200|err||
 POST /xend/domain|op=create|200|err|Missing parameter: config|
 POST /xend/domain|op=restore^file=/nonexistent/save|404|nf|/nonexistent/save|
