@@ -134,6 +134,19 @@ static void html_put(FILE *f, const char *s)
     }
 }
 
+/* s percent-encoded for a path segment (RFC 3986 unreserved characters stay). */
+static void url_put(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '.' || ch == '_' || ch == '~')
+            fputc(ch, f);
+        else
+            fprintf(f, "%%%02X", ch);
+    }
+}
+
 static void page_write(FILE *f, struct xend_request *req, const struct console *c)
 {
     const char *name = H->domain->name(c->dom);
@@ -155,7 +168,7 @@ static void page_write(FILE *f, struct xend_request *req, const struct console *
     html_put(f, name);
     fprintf(f, " <small>(domain %u, console port %d)</small></h1>\n", c->domid, c->port);
     fputs("<p><a href=\"/xend/domain/", f);
-    html_put(f, name);
+    url_put(f, name);
     fputs("\">Domain</a> &middot; <a href=\"/\">Overview</a></p>\n", f);
     if (missing.code != 0) {
         fputs("<p class=\"error\" role=\"alert\">The console cannot be shown here: ", f);

@@ -1361,6 +1361,16 @@ static void test_the_page_and_its_assets_and_what_is_missing(void **state)
     assert_non_null(strstr(r.body, "data-field=\"xend_csrf\" data-token=\"faketoken\""));
     assert_non_null(strstr(r.body, "<title>Console of vm - xend</title>"));
     fake_reply_free(&r);
+    /* A name from a domain is text, never markup, and a path segment in the link. */
+    struct xend_domain *odd = fake_host_domain_add(2, "<b>&x y", "(vm (name odd))");
+    struct xend_err err = {0};
+    assert_int_equal(fake_host_run_hooks(XEND_HOOK_CREATE, odd, XEND_HOOK_NORMAL, -1, &err), 0);
+    snprintf(cap, sizeof(cap), "id=%d", base + 2);
+    get_page("/xend/console/{id}/terminal", cap, &r);
+    assert_non_null(strstr(r.body, "Console of &lt;b&gt;&amp;x y"));
+    assert_null(strstr(r.body, "<b>"));
+    assert_non_null(strstr(r.body, "href=\"/xend/domain/%3Cb%3E%26x%20y\""));
+    fake_reply_free(&r);
     get_page("/xend/console/assets/xterm.js", NULL, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "var Terminal;\n");
