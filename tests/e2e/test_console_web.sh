@@ -3,9 +3,10 @@
 # GET /xend/console/PORT/stream replays the boot lines and then follows live output as
 # base64 Server-Sent Events; POST op=input reaches the guest (its echo comes back on the
 # stream); a late follower sees the recent output, one resuming with since=ID only what
-# it missed; a TCP client and followers share the console; a browser's POST needs the page's
-# form token; a viewer gets 403 on the stream and on input; the page and xterm.js are served,
-# and without xterm.js the page and the asset route say what is missing.
+# it missed; a TCP client and followers share the console; a follower that does not read is
+# dropped past console-buffer-max; a browser's POST needs the page's form token; a viewer
+# gets 403 on the stream and on input; the page and xterm.js are served, and without
+# xterm.js the page and the asset route say what is missing.
 source "$(dirname "$0")/lib.sh"
 
 XTERM_DIR=$BUILD_DIR/share/xend/xterm
@@ -73,6 +74,35 @@ got=$(timeout 5 perl -e 'my $g=""; while (sysread(STDIN, my $b, 4096)) { $g .= $
 expect_match "and what the page types is seen by the TCP client" 'echo: from web' "$got"
 exec 4>&-
 stop_followers
+
+# ---- a follower that does not read is dropped past console-buffer-max, with a log line ----
+exec 5<>"/dev/tcp/127.0.0.1/$XEND_PORT"
+printf 'GET /xend/console/%s/stream HTTP/1.1\r\nHost: 127.0.0.1:%s\r\n\r\n' "$port" "$XEND_PORT" >&5
+joined() { [ "$(grep -c 'console follower joined' "$T/xend.log")" -ge "$1" ]; }
+check "a follower that will never read joins" wait_until 5 joined 4
+# The guest echoes every line: a TCP client that types fast (and reads its echo) makes
+# output far beyond what the stuck follower's socket and budget hold.
+flood=$(perl -MIO::Socket::INET -MTime::HiRes=time -e '
+    my ($port, $secs, $log) = @ARGV;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $port) or die "$!\n";
+    $s->blocking(0);
+    my $line = ("y" x 4000) . "\r\n";
+    my ($sent, $start, $next) = (0, time, time);
+    while (time < $start + $secs) {
+        my $n = syswrite($s, $line);
+        if (defined $n) { $sent += $n; } else { select(undef, undef, undef, 0.002); }
+        while (sysread($s, my $buf, 65536)) {}
+        next if time < $next;
+        $next = time + 0.2;
+        open(my $f, "<", $log) or next;
+        last if grep { /console follower dropped.*reason=slow/ } <$f>;
+    }
+    printf "%d %.1f", $sent, time - $start;
+' "$port" 30 "$T/xend.log")
+echo "# flood: ${flood% *} bytes typed in ${flood#* } s"
+check "the follower that does not read is dropped and logged" \
+    grep -qE "console follower dropped .*reason=slow limit=262144" "$T/xend.log"
+exec 5>&-
 
 # ---- a browser: same origin and the page's form token ----
 page=$(curl -s "$URL/xend/console/$port/terminal")
