@@ -67,9 +67,9 @@ run)
     install_packages
     build "$BUILD_DIR"
     mkdir -p /var/lib/xend
-    # The scripts from the source tree: nothing is installed under /etc/xen.
+    # The scripts from the source tree, xterm.js from the build tree: nothing is installed.
     exec "$BUILD_DIR/bin/xend" start --foreground -c "$SRC/examples/xend.conf" \
-        -o script-dir="$SRC/scripts" "${@:2}"
+        -o script-dir="$SRC/scripts" -o console-xterm-dir="$BUILD_DIR/share/xend/xterm" "${@:2}"
     ;;
 test)
     install_packages

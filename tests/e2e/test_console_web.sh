@@ -80,6 +80,8 @@ exec 5<>"/dev/tcp/127.0.0.1/$XEND_PORT"
 printf 'GET /xend/console/%s/stream HTTP/1.1\r\nHost: 127.0.0.1:%s\r\n\r\n' "$port" "$XEND_PORT" >&5
 joined() { [ "$(grep -c 'console follower joined' "$T/xend.log")" -ge "$1" ]; }
 check "a follower that will never read joins" wait_until 5 joined 4
+rss_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$(cat "$T/xend.pid")/status"; }
+rss_before=$(rss_kb VmRSS)
 # The guest echoes every line: a TCP client that types fast (and reads its echo) makes
 # output far beyond what the stuck follower's socket and budget hold.
 flood=$(perl -MIO::Socket::INET -MTime::HiRes=time -e '
@@ -99,9 +101,12 @@ flood=$(perl -MIO::Socket::INET -MTime::HiRes=time -e '
     }
     printf "%d %.1f", $sent, time - $start;
 ' "$port" 30 "$T/xend.log")
-echo "# flood: ${flood% *} bytes typed in ${flood#* } s"
+rss_after=$(rss_kb VmHWM)
+echo "# flood: ${flood% *} bytes typed in ${flood#* } s; xend VmRSS before ${rss_before} kB, peak ${rss_after} kB"
 check "the follower that does not read is dropped and logged" \
     grep -qE "console follower dropped .*reason=slow limit=262144" "$T/xend.log"
+[ $((rss_after - rss_before)) -lt 8192 ] && ok "xend's memory stays bounded (+$((rss_after - rss_before)) kB)" ||
+    not_ok "xend's memory stays bounded" "grew $((rss_after - rss_before)) kB"
 exec 5>&-
 
 # ---- a browser: same origin and the page's form token ----
