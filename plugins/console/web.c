@@ -120,9 +120,10 @@ void console_web_watch_changed(struct console *c)
         console_ring_free(&c->hist);
         return;
     }
-    /* Watched from now on: what waits for the next TCP client (the replay) is the recent
-     * output a follower is shown first too. */
-    if (c->hist.len == 0 && c->cfd < 0 && c->out.len > 0)
+    /* Watched from now on: the replay (what waited for the next TCP client, which may have
+     * just come and not read it yet) is the recent output a follower is shown first too.
+     * Output read while watched is in the history already. */
+    if (c->hist.len == 0 && c->out.len > 0)
         for (size_t off = 0; off < c->out.len;) {
             const char *run;
             size_t k = console_ring_run(&c->out, off, &run);

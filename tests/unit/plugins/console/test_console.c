@@ -1146,6 +1146,23 @@ static void test_a_follower_sees_the_replay_then_live_output(void **state)
     fake_reply_free(&r);
 }
 
+static void test_a_follower_after_a_tcp_client_sees_the_boot_lines_too(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int port = base + 1;
+    write_all(hv.guest[0], "boot\n");
+    assert_true(fake_host_loop_until(buffered_some, &port, WAIT_MS));
+    int fd = attach_client(port);
+    assert_string_equal(read_until(fd, "\n")->buf, "boot\n");
+    struct fake_reply r;
+    follow(port, NULL, &r);
+    assert_string_equal(sse_text(&r), "boot\n");
+    close(fd);
+    fake_host_stream_close(&r);
+    fake_reply_free(&r);
+}
+
 static void test_a_late_follower_sees_the_recent_output_and_since_skips_it(void **state)
 {
     (void)state;
@@ -1389,6 +1406,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_a_late_follower_sees_the_recent_output_and_since_skips_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_follower_after_a_tcp_client_sees_the_boot_lines_too,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_on_demand_a_follower_holds_the_stream_until_it_leaves,
                                         setup_on_demand, teardown),
         cmocka_unit_test_setup_teardown(
