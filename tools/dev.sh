@@ -18,7 +18,9 @@ JOBS=${JOBS:-$(nproc)}
 umask 022
 PACKAGES=(build-essential cmake pkg-config libevhtp-dev libevent-dev libconfig-dev
           libcmocka-dev libxen-dev libssl-dev curl iproute2 util-linux help2man
-          clang-format)
+          clang-format npm)
+# npm: the build fetches xterm.js for the console page (plugins/console/xterm; Debian 12's
+# libjs-xterm has no browser bundle, docs/console-web.md).
 
 # The browser tests only (tests/browser): Debian's chromium, driven by playwright-core from
 # npm (tests/browser/package-lock.json). Node.js comes from Debian unless one is installed.
@@ -65,9 +67,9 @@ run)
     install_packages
     build "$BUILD_DIR"
     mkdir -p /var/lib/xend
-    # The scripts from the source tree: nothing is installed under /etc/xen.
+    # The scripts from the source tree, xterm.js from the build tree: nothing is installed.
     exec "$BUILD_DIR/bin/xend" start --foreground -c "$SRC/examples/xend.conf" \
-        -o script-dir="$SRC/scripts" "${@:2}"
+        -o script-dir="$SRC/scripts" -o console-xterm-dir="$BUILD_DIR/share/xend/xterm" "${@:2}"
     ;;
 test)
     install_packages

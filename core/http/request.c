@@ -915,6 +915,14 @@ static int http_caller_role(struct xend_request *req)
     return valid(req) ? req->who.role : XEND_ROLE_VIEWER; /* a bad handle: the least */
 }
 
+static const char *http_form_token(struct xend_request *req, const char **field)
+{
+    (void)req;
+    if (field != NULL)
+        *field = XEND_HTTP_CSRF_FIELD;
+    return xend_http_access_token();
+}
+
 static const struct xend_host_http host_http = {
     .size = sizeof(struct xend_host_http),
     .route_add = xend_http_route_add,
@@ -934,6 +942,12 @@ static const struct xend_host_http host_http = {
     .defer = http_defer,
     .complete = http_complete,
     .caller_role = http_caller_role,
+    .stream_begin = xend_http_stream_begin,
+    .stream_write = xend_http_stream_write,
+    .stream_end = xend_http_stream_end,
+    .stream_backlog = xend_http_stream_backlog,
+    .stream_on_close = xend_http_stream_on_close,
+    .form_token = http_form_token,
 };
 
 const struct xend_host_http *xend_http_host_table(void)

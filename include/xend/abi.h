@@ -30,6 +30,10 @@
  *                    role that may call the route; a shorter 1.0-1.4 route reads as
  *                    XEND_ROLE_ADMIN) and xend_host_http.caller_role (appended). A 1.4
  *                    core's shorter table has no caller_role: every caller was an admin.
+ *   1.6  2026-12-06  http.h: streaming replies for plugins (xend_host_http.stream_begin,
+ *                    stream_write, stream_end, stream_backlog, stream_on_close) and
+ *                    form_token (a page's fetch() POSTs), appended. A 1.5 core's shorter
+ *                    table has none of them: a plugin checks XEND_HAS_MEMBER.
  */
 #ifndef XEND_ABI_H
 #define XEND_ABI_H
@@ -44,7 +48,7 @@ extern "C" {
 #endif
 
 #define XEND_ABI_MAJOR 1
-#define XEND_ABI_MINOR 5
+#define XEND_ABI_MINOR 6
 
 /* Feature macros: one per addition, so plugins can #ifdef (as libxl's LIBXL_HAVE_*). */
 #define XEND_HAVE_DEVICE_CLASSES 1
@@ -55,6 +59,7 @@ extern "C" {
 #define XEND_HAVE_PEER_ACCESS 1          /* 1.3: host->access->peer_check */
 #define XEND_HAVE_BACKEND_SIMULATED 1    /* 1.4: backend flag XEND_BACKEND_SIMULATED */
 #define XEND_HAVE_ROUTE_ROLES 1          /* 1.5: xend_route.role, http->caller_role */
+#define XEND_HAVE_HTTP_STREAM 1          /* 1.6: http->stream_*, http->form_token */
 
 /* True when a size-prefixed table or struct `t` (pointer) is large enough to hold `member`. */
 #define XEND_HAS_MEMBER(t, member)                                                                 \

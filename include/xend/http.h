@@ -137,6 +137,42 @@ struct xend_host_http {
      * peer). A 1.4 core has no roles: treat every caller as an admin there.
      */
     int (*caller_role)(struct xend_request *req);
+
+    /*
+     * 1.6 (XEND_HAVE_HTTP_STREAM; check XEND_HAS_MEMBER(http, stream_begin)): a streaming
+     * reply (chunked on HTTP/1.1, close-delimited on HTTP/1.0) for long-lived GETs such as
+     * Server-Sent Events. The same functions serve the core's /xend/event follow stream.
+     *
+     * stream_begin sends the 200 head with content_type (borrowed) and implies defer(): the
+     * handler returns 0 and keeps req, borrowed until it calls stream_end(req), exactly
+     * once, whatever happens (also after the client went). 0, or -XEND_EIO when the client
+     * has gone already (stream_end is still owed), -XEND_EINVAL when req already replied.
+     * A handler that returns a negative code after stream_begin gets its stream ended.
+     *
+     * stream_write copies data (the caller keeps it) and returns 0, or -XEND_EIO once the
+     * client has gone; it never blocks: what the socket does not take waits in the core.
+     * Backpressure is the streamer's job: stream_backlog says how many bytes wait unread
+     * (0 once the client has gone); a streamer that can produce without bound must stop or
+     * drop its follower past a budget of its own. A stream that makes no progress for
+     * http-send-timeout is closed by the core as any reply is.
+     *
+     * stream_on_close(req, fn, arg): fn(req, arg) runs once, on the loop, when the client
+     * goes away (or xend stops); it must not free req (call stream_end, there or later).
+     * Threads: loop thread only, like every member.
+     */
+    int (*stream_begin)(struct xend_request *req, const char *content_type);
+    int (*stream_write)(struct xend_request *req, const char *data, size_t len);
+    void (*stream_end)(struct xend_request *req);
+    size_t (*stream_backlog)(struct xend_request *req);
+    void (*stream_on_close)(struct xend_request *req,
+                            void (*fn)(struct xend_request *req, void *arg), void *arg);
+    /*
+     * 1.6: the form field (*field, borrowed for the process) and the token (returned,
+     * borrowed for the process) that a browser's state-changing request must carry in its
+     * body (docs/security.md, CSRF): a page of a plugin that POSTs with fetch() puts both
+     * into its body. The token is no secret from whoever may read the page.
+     */
+    const char *(*form_token)(struct xend_request *req, const char **field);
 };
 
 #ifdef __cplusplus

@@ -124,6 +124,8 @@ static void console_flush_out(struct console *c)
 /* n bytes the guest wrote: to the client if it takes them now, else queued, else dropped. */
 static void console_output(struct console *c, const char *p, size_t n)
 {
+    c->out_total += n;
+    console_web_output(c, p, n);
     if (c->cfd >= 0 && c->out.len == 0) {
         ssize_t w;
         do
@@ -261,6 +263,9 @@ static void console_guest_cb(int fd, uint32_t events, void *arg)
     if (events & XEND_WATCH_READ)
         console_read_guest(c);
     console_update_watches(c);
+    /* Held open only for input from the HTTP side, which has now reached the guest. */
+    if (c->in.len == 0)
+        console_stream_release(c);
 }
 
 static void console_client_cb(int fd, uint32_t events, void *arg)
@@ -363,12 +368,14 @@ static void console_attach(struct console *c, int fd)
     H->log->emit(P->self, XEND_LOG_INFO, "console connected", "console=%lld domain=%u peer=%s:%d",
                  c->id, c->domid, c->peer_host, c->peer_port);
     console_emit("xend.console.connect", console_peer_value(c));
+    /* The replay goes into the followers' history too, before the client takes it. */
+    console_web_watch_changed(c);
     /* Replay what the ring kept: a late client sees the boot lines first. */
     console_flush_out(c);
     if (c->live && c->gfd < 0) {
         /* On demand: the backend kept the output, which now follows the ring's. */
         struct xend_err err = {0};
-        if (console_stream_connect(c, &err) < 0)
+        if (console_stream_hold(c, &err) < 0)
             H->log->emit(P->self, XEND_LOG_WARN, "console stream unavailable",
                          "console=%lld domain=%u error=\"%s\"", c->id, c->domid,
                          xend_err_msg(&err));
@@ -391,11 +398,13 @@ void console_client_drop(struct console *c, const char *why)
      * is there (freeing on every drain would re-allocate on every burst of a stream). */
     console_ring_trim(&c->out);
     console_ring_trim(&c->in);
-    if (c->live && console_on_demand()) {
-        /* What the backend already sent stays for the next client; the rest it keeps. */
+    if (c->live && console_on_demand() && c->followers == NULL) {
+        /* What the backend already sent stays for the next client; the rest it keeps.
+         * (Input queued for the guest goes with the stream, as it always did.) */
         console_read_guest(c);
         console_stream_let_go(c);
     }
+    console_web_watch_changed(c);
     H->log->emit(P->self, XEND_LOG_INFO, "console disconnected",
                  "console=%lld domain=%u peer=%s:%d reason=%s", c->id, c->domid, c->peer_host,
                  c->peer_port, why);
@@ -469,6 +478,56 @@ static int console_stream_connect(struct console *c, struct xend_err *err)
     return 0;
 }
 
+bool console_watched(const struct console *c)
+{
+    return c->cfd >= 0 || c->followers != NULL;
+}
+
+int console_stream_hold(struct console *c, struct xend_err *err)
+{
+    if (c->gfd >= 0)
+        return 0;
+    if (!c->live)
+        return xend_err_set(err, XEND_EBUSY, "console %lld: domain %u is not running", c->id,
+                            c->domid);
+    return console_stream_connect(c, err);
+}
+
+void console_stream_release(struct console *c)
+{
+    if (c->gfd < 0 || !c->live || console_watched(c) || c->in.len > 0 || !console_on_demand())
+        return;
+    console_read_guest(c);
+    console_stream_let_go(c);
+}
+
+int console_input(struct console *c, const char *p, size_t n, struct xend_err *err)
+{
+    if (n > CONSOLE_IN_MAX - c->in.len)
+        return xend_err_set(err, XEND_ELIMIT,
+                            "console %lld: input of %zu bytes does not fit (%zu of %u free: "
+                            "the guest is not reading)",
+                            c->id, n, CONSOLE_IN_MAX - c->in.len, CONSOLE_IN_MAX);
+    int rc = console_stream_hold(c, err);
+    if (rc < 0)
+        return rc;
+    /* Behind input that already waits, else straight to the guest: the TCP client's path,
+     * so bytes from both sides reach the guest in the order xend received them. */
+    if (c->in.len == 0) {
+        ssize_t w = console_write_guest(c, p, n);
+        if (w < 0)
+            return xend_err_set(err, XEND_EIO, "console %lld: the stream of domain %u closed",
+                                c->id, c->domid);
+        p += w;
+        n -= (size_t)w;
+    }
+    if (n > 0 && console_ring_push(&c->in, p, n, CONSOLE_IN_MAX) < n)
+        return xend_err_set(err, XEND_ENOMEM, "console %lld: no memory for input", c->id);
+    console_update_watches(c);
+    console_stream_release(c);
+    return 0;
+}
+
 /* Close the stream, whatever the instance does next. */
 static void console_stream_let_go(struct console *c)
 {
@@ -489,7 +548,7 @@ int console_stream_open(struct console *c, uint32_t domid, struct xend_err *err)
     console_stream_close(c);
     c->domid = domid;
     c->live = true;
-    if (c->cfd < 0 && console_on_demand())
+    if (!console_watched(c) && console_on_demand())
         return 0;
     int rc = console_stream_connect(c, err);
     if (rc < 0)
@@ -590,6 +649,7 @@ void console_close(struct console *c, bool quiet)
         c->cfd = -1;
     }
     console_client_drop(c, "closed");
+    console_web_close(c);
     console_stream_close(c);
     H->loop->watch_remove(c->lw);
     c->lw = NULL;

@@ -7,6 +7,9 @@
  *             the pump between them (non-blocking, backpressure, bounded buffering)
  *   http.c    /xend/console routes
  *   ring.c    the bounded output queue
+ *   web.c     browser followers: the SSE output stream and input by POST
+ *   page.c    the terminal page and its static assets (xterm.js)
+ *   base64.c  base64 for the SSE events
  *
  * A console belongs to a domain handle (its per-plugin priv) from CREATE (or REATTACH,
  * RESTORE) to the domain's final DESTROY; it outlives restarts of the domain. The plugin
@@ -36,6 +39,11 @@
 /* Client input waiting for the guest side; the client is not read while this is full.
  * Allocated only when the guest side lags, freed once empty when the client leaves. */
 #define CONSOLE_IN_MAX (16u * 1024u)
+/* Where xterm.js and xterm.css are looked for (console-xterm-dir); the build sets the
+ * installed path (share/xend/xterm). */
+#ifndef XEND_CONSOLE_XTERM_DIR
+#define XEND_CONSOLE_XTERM_DIR "/usr/share/xend/xterm"
+#endif
 /* The domain-side port of the console channel, as the original reported it. */
 #define CONSOLE_REMOTE_PORT 1
 
@@ -43,14 +51,15 @@
 struct console_plugin {
     struct xend_plugin *self;
     const struct xend_host *host;
-    long long port_base;  /* console-port-base */
-    const char *address;  /* console-address; borrowed from the config for the process */
-    bool takeover;        /* console-takeover: a new client replaces the connected one */
-    size_t buffer_max;    /* console-buffer-max */
-    size_t replay_max;    /* console-replay-max */
-    uint64_t idle_ms;     /* console-idle-timeout: no byte either way; 0 = none */
-    uint64_t send_ms;     /* console-send-timeout: queued output unread; 0 = none */
-    struct console *list; /* open consoles, newest first */
+    long long port_base;   /* console-port-base */
+    const char *address;   /* console-address; borrowed from the config for the process */
+    bool takeover;         /* console-takeover: a new client replaces the connected one */
+    size_t buffer_max;     /* console-buffer-max */
+    size_t replay_max;     /* console-replay-max */
+    const char *xterm_dir; /* console-xterm-dir; borrowed from the config for the process */
+    uint64_t idle_ms;      /* console-idle-timeout: no byte either way; 0 = none */
+    uint64_t send_ms;      /* console-send-timeout: queued output unread; 0 = none */
+    struct console *list;  /* open consoles, newest first */
     /* Open consoles by port % CONSOLE_PORT_BUCKETS: a create checks that its port is free,
      * and a walk of the list made a thousand creates quadratic. */
 #define CONSOLE_PORT_BUCKETS 1024
@@ -97,6 +106,15 @@ struct console {
      * leaves: a console nobody uses is this struct, a listener and its watch. */
     struct console_ring out; /* guest -> client */
     struct console_ring in;  /* client -> guest, up to CONSOLE_IN_MAX */
+
+    /* Browser followers (web.c), newest first, and the recent output they are shown first:
+     * the last console-replay-max bytes, kept while anyone (follower or TCP client) watches
+     * the console and freed when nobody does. out_total counts guest output ever read: an
+     * SSE event's id, where a follower resumes. */
+    struct console_follower *followers;
+    size_t nfollowers;
+    struct console_ring hist;
+    uint64_t out_total;
 
     bool dropping;          /* inside a drop episode: logged once, ends when out drains */
     uint64_t dropped;       /* bytes of guest output dropped, ever */
@@ -172,5 +190,43 @@ void console_stats_get(const struct console *c, struct console_stats *out);
 
 /* Register the routes of http.c: 0 or a negative code with plugin_err_set done. */
 int console_http_init(void);
+/* The console named by a route's {id} capture (its TCP port), or -XEND_ENOENT with the
+ * request's error set ("invalid console:PORT"). */
+int console_from_req(struct xend_request *req, struct console **out);
+
+/* ---- shared by conn.c and web.c ---- */
+/* Someone wants the guest stream open: the TCP client or a browser follower. */
+bool console_watched(const struct console *c);
+/* Open the backend stream of a live instance on demand, if it is not open (a follower came,
+ * or input arrived): 0, or the backend's error (the stream stays closed). */
+int console_stream_hold(struct console *c, struct xend_err *err);
+/* On demand, let the stream go once nobody wants it and no input waits for the guest:
+ * what the backend already sent is kept for the next client. */
+void console_stream_release(struct console *c);
+/*
+ * Input for the guest from the HTTP side, the same path as the TCP client's: straight to
+ * the stream, what it does not take queued (CONSOLE_IN_MAX in all). 0, -XEND_EBUSY with err
+ * when the guest is not running, -XEND_ELIMIT when it does not fit the queue (nothing of it
+ * is sent then).
+ */
+int console_input(struct console *c, const char *p, size_t n, struct xend_err *err);
+
+/* web.c: guest output for the followers (and the recent history); called by conn.c for
+ * every byte read from the guest, before the TCP side sees it. */
+void console_web_output(struct console *c, const char *p, size_t n);
+/* web.c: end every follower's stream and free the history (the console closes). */
+void console_web_close(struct console *c);
+/* web.c: the watchers changed (a TCP client came or went): keep or free the history. */
+void console_web_watch_changed(struct console *c);
+/* web.c, page.c: register their routes (0, or a negative code with plugin_err_set). */
+int console_web_init(void);
+int console_page_init(void);
+/* page.c: free the cached assets (fini). */
+void console_page_fini(void);
+
+/* base64.c: the encoded length of n bytes, and the encoding of p into out (room for
+ * base64_len(n) bytes; no NUL is written). */
+size_t console_base64_len(size_t n);
+void console_base64(const void *p, size_t n, char *out);
 
 #endif

@@ -37,8 +37,7 @@ static int console_route_list(struct xend_request *req, void *arg)
     return 0;
 }
 
-/* The console named by the {id} capture (its TCP port), or -XEND_ENOENT with the error. */
-static int console_from_req(struct xend_request *req, struct console **out)
+int console_from_req(struct xend_request *req, struct console **out)
 {
     const char *text = H->http->capture(req, "id");
     char *end = NULL;

@@ -227,7 +227,9 @@ static int console_settings(struct xend_err *err)
         (rc = cfg->get_int(P->self, "console-idle-timeout", CONSOLE_IDLE_TIMEOUT_DEFAULT, 0,
                            30LL * 86400, &idle_s, err)) < 0 ||
         (rc = cfg->get_int(P->self, "console-send-timeout", CONSOLE_SEND_TIMEOUT_DEFAULT, 0, 86400,
-                           &send_s, err)) < 0)
+                           &send_s, err)) < 0 ||
+        (rc = cfg->get_str(P->self, "console-xterm-dir", XEND_CONSOLE_XTERM_DIR, &P->xterm_dir,
+                           err)) < 0)
         return rc;
     P->idle_ms = (uint64_t)idle_s * 1000;
     P->send_ms = (uint64_t)send_s * 1000;
@@ -265,7 +267,9 @@ static int console_init(struct xend_plugin *self, const struct xend_host *host)
         host->plugin_err_set(self, "cannot subscribe to console requests: %s", xend_strerror(rc));
         return rc;
     }
-    return console_http_init();
+    if ((rc = console_http_init()) < 0 || (rc = console_web_init()) < 0)
+        return rc;
+    return console_page_init();
 }
 
 static void console_fini(struct xend_plugin *self)
@@ -275,6 +279,7 @@ static void console_fini(struct xend_plugin *self)
      * socket now (the host tables go after fini); the memory goes with each domain handle. */
     while (P->list)
         console_close(P->list, true);
+    console_page_fini();
 }
 
 XEND_PLUGIN(.name = "console", .version = "1.0",

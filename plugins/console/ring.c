@@ -64,14 +64,31 @@ size_t console_ring_push(struct console_ring *r, const void *p, size_t n, size_t
     return n;
 }
 
+size_t console_ring_push_tail(struct console_ring *r, const void *p, size_t n, size_t limit)
+{
+    if (n > limit) {
+        p = (const char *)p + (n - limit);
+        n = limit;
+    }
+    if (r->len + n > limit)
+        console_ring_consume(r, r->len + n - limit);
+    return console_ring_push(r, p, n, limit);
+}
+
 size_t console_ring_peek(const struct console_ring *r, const char **p)
 {
     *p = r->data;
     if (r->len == 0)
         return 0;
-    *p += r->head;
-    size_t run = r->cap - r->head;
-    return r->len < run ? r->len : run;
+    return console_ring_run(r, 0, p);
+}
+
+size_t console_ring_run(const struct console_ring *r, size_t off, const char **p)
+{
+    size_t at = (r->head + off) % r->cap;
+    *p = r->data + at;
+    size_t run = r->cap - at;
+    return r->len - off < run ? r->len - off : run;
 }
 
 void console_ring_consume(struct console_ring *r, size_t n)

@@ -37,8 +37,17 @@ void console_ring_free(struct console_ring *r);
 size_t console_ring_push(struct console_ring *r, const void *p, size_t n, size_t limit);
 /* The oldest contiguous run of queued bytes: *p borrowed until the next push/consume. */
 size_t console_ring_peek(const struct console_ring *r, const char **p);
+/* The contiguous run of queued bytes that starts `off` bytes after the oldest (off < len),
+ * for reading the queue without consuming it: *p borrowed like peek's. */
+size_t console_ring_run(const struct console_ring *r, size_t off, const char **p);
 /* Forget the n oldest bytes (n <= len). */
 void console_ring_consume(struct console_ring *r, size_t n);
+/*
+ * Keep the newest bytes instead: queue all of p (or its last `limit` bytes), forgetting the
+ * oldest queued bytes to make room, so that len stays <= limit. For a history of recent
+ * output, where the newest matter most. Returns the bytes of p now queued.
+ */
+size_t console_ring_push_tail(struct console_ring *r, const void *p, size_t n, size_t limit);
 /* Free the memory of an empty ring (a non-empty one is left alone). */
 void console_ring_trim(struct console_ring *r);
 

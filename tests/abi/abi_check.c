@@ -28,6 +28,9 @@
 #ifdef XEND_HAVE_ROUTE_ROLES
 #include "abi_layout_1_5.h"
 #endif
+#ifdef XEND_HAVE_HTTP_STREAM
+#include "abi_layout_1_6.h"
+#endif
 
 int main(void)
 {

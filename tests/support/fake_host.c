@@ -61,6 +61,9 @@ struct xend_request {
     size_t nsxp;
     struct xend_sxp *reply;
     int status;
+    bool gone; /* the client of a stream went (fake_host_stream_close) */
+    void (*on_close)(struct xend_request *req, void *arg);
+    void *on_close_arg;
 };
 
 struct xend_watch {
@@ -160,6 +163,7 @@ static struct {
     size_t nsubs;
     char access_refusal[256]; /* non-empty: access->peer_check refuses with it */
     int caller_role;          /* what http->caller_role answers (enum xend_role) */
+    size_t stream_backlog;    /* what http->stream_backlog answers for a live stream */
     size_t access_checks;
 } F;
 
@@ -454,6 +458,67 @@ static int req_caller_role(struct xend_request *req)
     return F.caller_role;
 }
 
+/* Streams: what is written collects in out->stream; stream_end finishes the request. */
+static int req_stream_begin(struct xend_request *req, const char *ct)
+{
+    (void)ct;
+    req->deferred = true;
+    req->out->streaming = req;
+    return 0;
+}
+
+static int req_stream_write(struct xend_request *req, const char *data, size_t len)
+{
+    if (req->gone)
+        return -XEND_EIO;
+    struct fake_reply *out = req->out;
+    out->stream = xend_xrealloc(out->stream, out->stream_len + len + 1);
+    memcpy(out->stream + out->stream_len, data, len);
+    out->stream_len += len;
+    out->stream[out->stream_len] = '\0';
+    return 0;
+}
+
+static void req_stream_end(struct xend_request *req)
+{
+    req->out->streaming = NULL;
+    req_finish(req, 0);
+}
+
+static size_t req_stream_backlog(struct xend_request *req)
+{
+    return req->gone ? 0 : F.stream_backlog;
+}
+
+static void req_stream_on_close(struct xend_request *req,
+                                void (*fn)(struct xend_request *req, void *arg), void *arg)
+{
+    req->on_close = fn;
+    req->on_close_arg = arg;
+}
+
+void fake_host_stream_close(struct fake_reply *out)
+{
+    struct xend_request *req = out->streaming;
+    if (req == NULL || req->gone)
+        return;
+    req->gone = true;
+    if (req->on_close)
+        req->on_close(req, req->on_close_arg);
+}
+
+void fake_host_stream_backlog_set(size_t bytes)
+{
+    F.stream_backlog = bytes;
+}
+
+static const char *req_form_token(struct xend_request *req, const char **field)
+{
+    (void)req;
+    *field = "xend_csrf";
+    return "faketoken";
+}
+
 static const struct xend_host_http http_table = {
     .size = sizeof(http_table),
     .route_add = route_add,
@@ -473,6 +538,12 @@ static const struct xend_host_http http_table = {
     .defer = req_defer,
     .complete = req_complete,
     .caller_role = req_caller_role,
+    .stream_begin = req_stream_begin,
+    .stream_write = req_stream_write,
+    .stream_end = req_stream_end,
+    .stream_backlog = req_stream_backlog,
+    .stream_on_close = req_stream_on_close,
+    .form_token = req_form_token,
 };
 
 const struct xend_route *fake_host_route(const char *method, const char *path, const char *op)
@@ -530,7 +601,8 @@ void fake_reply_free(struct fake_reply *r)
 {
     free(r->body);
     free(r->error);
-    r->body = r->error = NULL;
+    free(r->stream);
+    r->body = r->error = r->stream = NULL;
 }
 
 /* ---- domains ---- */

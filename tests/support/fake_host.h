@@ -81,6 +81,11 @@ struct fake_reply {
     char *body;            /* printed SXP, or the raw body; owned by the reply */
     char *error;           /* the error message when rc < 0; owned */
     bool deferred_pending; /* deferred and not completed yet */
+    /* A streaming reply: the request while the stream is open (NULL once ended), and the
+     * bytes written so far (NUL-terminated; owned by the reply). */
+    struct xend_request *streaming;
+    char *stream;
+    size_t stream_len;
 };
 /*
  * Call the route (method "GET"/"POST", path as registered, op or NULL) with args given as
@@ -92,6 +97,10 @@ int fake_host_request(const char *method, const char *path, const char *op, stru
 /* Run the loop until a deferred request completes (or timeout_ms passes): true if done. */
 bool fake_host_request_wait(struct fake_reply *out, int timeout_ms);
 void fake_reply_free(struct fake_reply *r);
+/* The client of an open stream goes away: its on_close runs (stream_end is still owed). */
+void fake_host_stream_close(struct fake_reply *out);
+/* What http->stream_backlog answers for open streams (0 at start). */
+void fake_host_stream_backlog_set(size_t bytes);
 
 /* ---- ops (deferred operations) ---- */
 struct xend_op *fake_host_op_new(void);

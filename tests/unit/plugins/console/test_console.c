@@ -1010,9 +1010,419 @@ static void test_on_demand_a_failed_open_keeps_the_create_and_the_client(void **
     close(fd);
 }
 
+/* ---- the console in a browser (web.c, page.c) ---- */
+
+static void test_base64_matches_the_rfc4648_vectors(void **state)
+{
+    (void)state;
+    static const char *const vec[][2] = {
+        {"", ""},        {"f", "Zg=="},        {"fo", "Zm8="},
+        {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"foobar", "Zm9vYmFy"}};
+    for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+        char out[16] = {0};
+        size_t n = strlen(vec[i][0]);
+        console_base64(vec[i][0], n, out);
+        assert_int_equal(console_base64_len(n), strlen(vec[i][1]));
+        assert_string_equal(out, vec[i][1]);
+    }
+    char out[8] = {0};
+    console_base64("\0\xff\x80", 3, out); /* any byte, a NUL too */
+    assert_string_equal(out, "AP+A");
+}
+
+static void test_ring_push_tail_keeps_the_newest_bytes(void **state)
+{
+    (void)state;
+    struct console_ring r = CONSOLE_RING_INIT;
+    assert_int_equal(console_ring_push_tail(&r, "abcdef", 6, 8), 6);
+    assert_int_equal(console_ring_push_tail(&r, "ghij", 4, 8), 4);
+    assert_int_equal(r.len, 8);
+    char got[16] = {0};
+    for (size_t off = 0; off < r.len;) {
+        const char *p;
+        size_t k = console_ring_run(&r, off, &p);
+        memcpy(got + off, p, k);
+        off += k;
+    }
+    assert_string_equal(got, "cdefghij");
+    assert_int_equal(console_ring_push_tail(&r, "0123456789", 10, 8), 8);
+    const char *p;
+    assert_int_equal(console_ring_peek(&r, &p), 8);
+    assert_memory_equal(p, "23456789", 8);
+    console_ring_free(&r);
+}
+
+/* What a stream carried, its events' data decoded (static). */
+static const char *sse_text(const struct fake_reply *r)
+{
+    static char out[64 * 1024];
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = 0;
+    for (const char *l = r->stream; l && (l = strstr(l, "data: ")) != NULL;) {
+        l += 6;
+        uint32_t v = 0;
+        int bits = 0;
+        for (; *l && *l != '\n'; l++) {
+            const char *at = strchr(abc, *l);
+            if (*l == '=' || at == NULL)
+                continue;
+            v = v << 6 | (uint32_t)(at - abc);
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
+                if (n < sizeof(out) - 1)
+                    out[n++] = (char)(v >> bits);
+            }
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+struct sse_want {
+    const struct fake_reply *r;
+    const char *text;
+};
+
+static bool sse_has(void *arg)
+{
+    struct sse_want *w = arg;
+    return strstr(sse_text(w->r), w->text) != NULL;
+}
+
+static void assert_sse_gets(const struct fake_reply *r, const char *text)
+{
+    struct sse_want w = {r, text};
+    assert_true(fake_host_loop_until(sse_has, &w, WAIT_MS));
+}
+
+static char port_capture[32];
+
+static void follow(int port, const char *since, struct fake_reply *r)
+{
+    snprintf(port_capture, sizeof(port_capture), "id=%d", port);
+    const char *caps[] = {port_capture, NULL};
+    const char *args[] = {since, NULL};
+    assert_int_equal(
+        fake_host_request("GET", "/xend/console/{id}/stream", NULL, NULL, caps, args, r), 0);
+    assert_non_null(r->streaming);
+}
+
+static int post_input(int port, const char *data, struct fake_reply *r)
+{
+    snprintf(port_capture, sizeof(port_capture), "id=%d", port);
+    const char *caps[] = {port_capture, NULL};
+    char arg[64 * 1024];
+    snprintf(arg, sizeof(arg), "data=%s", data);
+    const char *args[] = {arg, NULL};
+    return fake_host_request("POST", "/xend/console/{id}", "input", NULL, caps, args, r);
+}
+
+static bool buffered_some(void *arg)
+{
+    return console_at(*(int *)arg)->out.len > 0;
+}
+
+static void test_a_follower_sees_the_replay_then_live_output(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int port = base + 1;
+    write_all(hv.guest[0], "boot line\n");
+    assert_true(fake_host_loop_until(buffered_some, &port, WAIT_MS));
+    struct fake_reply r;
+    follow(port, NULL, &r);
+    assert_sse_gets(&r, "boot line\n");
+    write_all(hv.guest[0], "live\n");
+    assert_sse_gets(&r, "boot line\nlive\n");
+    assert_non_null(strstr(r.stream, "id: 15\n"));
+    /* A follower is not the console's TCP client: that slot stays free. */
+    assert_int_equal(console_at(port)->cfd, -1);
+    assert_int_equal(console_at(port)->nfollowers, 1);
+    fake_host_stream_close(&r);
+    assert_null(r.streaming);
+    assert_int_equal(console_at(port)->nfollowers, 0);
+    assert_null(console_at(port)->hist.data); /* nobody watches: no history kept */
+    fake_reply_free(&r);
+}
+
+static void test_a_follower_after_a_tcp_client_sees_the_boot_lines_too(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int port = base + 1;
+    write_all(hv.guest[0], "boot\n");
+    assert_true(fake_host_loop_until(buffered_some, &port, WAIT_MS));
+    int fd = attach_client(port);
+    assert_string_equal(read_until(fd, "\n")->buf, "boot\n");
+    struct fake_reply r;
+    follow(port, NULL, &r);
+    assert_string_equal(sse_text(&r), "boot\n");
+    close(fd);
+    fake_host_stream_close(&r);
+    fake_reply_free(&r);
+}
+
+static void test_a_late_follower_sees_the_recent_output_and_since_skips_it(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int port = base + 1;
+    struct fake_reply r1, r2, r3;
+    follow(port, NULL, &r1);
+    write_all(hv.guest[0], "first\n");
+    assert_sse_gets(&r1, "first\n");
+    follow(port, NULL, &r2);
+    assert_string_equal(sse_text(&r2), "first\n");
+    follow(port, "since=6", &r3);
+    assert_string_equal(sse_text(&r3), "");
+    write_all(hv.guest[0], "second\n");
+    assert_sse_gets(&r3, "second\n");
+    assert_string_equal(sse_text(&r3), "second\n");
+    assert_sse_gets(&r2, "first\nsecond\n");
+    assert_sse_gets(&r1, "first\nsecond\n");
+    fake_host_stream_close(&r1);
+    fake_host_stream_close(&r2);
+    fake_host_stream_close(&r3);
+    fake_reply_free(&r1);
+    fake_reply_free(&r2);
+    fake_reply_free(&r3);
+}
+
+static void test_on_demand_a_follower_holds_the_stream_until_it_leaves(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int port = base + 1;
+    assert_int_equal(hv.opens, 0);
+    struct fake_reply r;
+    follow(port, NULL, &r);
+    assert_int_equal(hv.opens, 1);
+    write_all(hv.guest[0], "kept by the backend\n");
+    assert_sse_gets(&r, "kept by the backend\n");
+    /* A TCP client that comes gets the replay as ever (nobody took it over TCP), and
+     * when it goes the follower's stream stays open. */
+    int fd = attach_client(port);
+    assert_string_equal(read_until(fd, "\n")->buf, "kept by the backend\n");
+    assert_line_passes(hv.guest[0], fd, "both\n");
+    assert_sse_gets(&r, "both\n");
+    detach_client(fd, port);
+    assert_true(streaming(port));
+    fake_host_stream_close(&r);
+    assert_true(read_eof(hv.guest[0]));
+    assert_false(streaming(port));
+    fake_reply_free(&r);
+}
+
+static bool reply_ended(void *arg)
+{
+    return ((struct fake_reply *)arg)->streaming == NULL;
+}
+
+static void test_a_follower_that_does_not_read_is_dropped_past_the_budget(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int port = base + 1;
+    struct fake_reply r;
+    follow(port, NULL, &r);
+    fake_host_stream_backlog_set(console_plugin.buffer_max + 1);
+    write_all(hv.guest[0], "too much\n");
+    assert_true(fake_host_loop_until(reply_ended, &r, WAIT_MS));
+    assert_true(fake_host_log_contains("console follower dropped"));
+    assert_true(fake_host_log_contains("reason=slow"));
+    assert_int_equal(console_at(port)->nfollowers, 0);
+    fake_reply_free(&r);
+}
+
+static void test_input_reaches_the_guest_beside_a_tcp_client(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int port = base + 1;
+    int fd = attach_client(port);
+    struct fake_reply r;
+    assert_int_equal(post_input(port, "from web\n", &r), 0);
+    assert_string_equal(r.body, "9");
+    fake_reply_free(&r);
+    assert_string_equal(read_until(hv.guest[0], "\n")->buf, "from web\n");
+    assert_line_passes(fd, hv.guest[0], "from tcp\n");
+    close(fd);
+}
+
+static void test_on_demand_input_opens_the_stream_and_lets_it_go(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    struct fake_reply r;
+    assert_int_equal(post_input(base + 1, "ls\n", &r), 0);
+    fake_reply_free(&r);
+    assert_int_equal(hv.opens, 1);
+    struct reader *got = read_until(hv.guest[0], NULL);
+    assert_string_equal(got->buf, "ls\n");
+    assert_true(got->eof); /* nobody watches: the backend keeps the echo */
+}
+
+static void test_input_that_does_not_fit_or_has_no_guest_is_refused(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    int port = base + 1;
+    char *big = malloc(CONSOLE_IN_MAX + 2);
+    memset(big, 'x', CONSOLE_IN_MAX + 1);
+    big[CONSOLE_IN_MAX + 1] = '\0';
+    struct fake_reply r;
+    assert_int_equal(post_input(port, big, &r), -XEND_ELIMIT);
+    assert_non_null(strstr(r.error, "does not fit"));
+    fake_reply_free(&r);
+    free(big);
+    console_stream_close(console_at(port)); /* the instance went */
+    assert_int_equal(post_input(port, "x", &r), -XEND_EBUSY);
+    assert_non_null(strstr(r.error, "is not running"));
+    fake_reply_free(&r);
+    assert_int_equal(post_input(base + 7, "x", &r), -XEND_ENOENT);
+    fake_reply_free(&r);
+}
+
+static void test_destroy_ends_every_follower(void **state)
+{
+    (void)state;
+    struct xend_domain *dom = create_domain(1, NULL);
+    struct fake_reply r;
+    follow(base + 1, NULL, &r);
+    struct xend_err err = {0};
+    fake_host_run_hooks(XEND_HOOK_DESTROY, dom, XEND_HOOK_NORMAL, -1, &err);
+    assert_null(r.streaming);
+    fake_reply_free(&r);
+}
+
+static void test_web_routes_need_operator_and_assets_viewer(void **state)
+{
+    (void)state;
+    assert_int_equal(fake_host_route("GET", "/xend/console/{id}/stream", NULL)->role,
+                     XEND_ROLE_OPERATOR);
+    assert_int_equal(fake_host_route("POST", "/xend/console/{id}", "input")->role,
+                     XEND_ROLE_OPERATOR);
+    assert_int_equal(fake_host_route("GET", "/xend/console/{id}/terminal", NULL)->role,
+                     XEND_ROLE_OPERATOR);
+    assert_int_equal(fake_host_route("GET", "/xend/console/assets/xterm.js", NULL)->role,
+                     XEND_ROLE_VIEWER);
+}
+
+static char xterm_dir[64];
+
+static int setup_xterm(void **state)
+{
+    (void)state;
+    snprintf(xterm_dir, sizeof(xterm_dir), "/tmp/xend-xterm.XXXXXX");
+    assert_non_null(mkdtemp(xterm_dir));
+    char path[128];
+    snprintf(path, sizeof(path), "%s/xterm.js", xterm_dir);
+    FILE *f = fopen(path, "w");
+    fputs("var Terminal;\n", f);
+    fclose(f);
+    host = NULL;
+    memset(&hv, 0, sizeof(hv));
+    for (int i = 0; i < 8; i++)
+        hv.guest[i] = -1;
+    host = fake_host_new("console");
+    base = free_port() - 1;
+    char b[16];
+    snprintf(b, sizeof(b), "%d", base);
+    fake_host_config_set("console-port-base", b);
+    fake_host_config_set("console-xterm-dir", xterm_dir);
+    fake_host_backend_set(&hv_ops, NULL);
+    return fake_host_init_plugin(&xend_plugin_desc);
+}
+
+static int teardown_xterm(void **state)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/xterm.js", xterm_dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/xterm.css", xterm_dir);
+    unlink(path);
+    rmdir(xterm_dir);
+    return teardown(state);
+}
+
+static void get_page(const char *path, const char *capture, struct fake_reply *r)
+{
+    const char *caps[] = {capture, NULL};
+    assert_int_equal(fake_host_request("GET", path, NULL, NULL, caps, NULL, r), 0);
+}
+
+static void test_the_page_and_its_assets_and_what_is_missing(void **state)
+{
+    (void)state;
+    create_domain(1, NULL);
+    char cap[32];
+    snprintf(cap, sizeof(cap), "id=%d", base + 1);
+    struct fake_reply r;
+    /* xterm.css is missing: its route says what, and so does the page. */
+    get_page("/xend/console/assets/xterm.css", NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_non_null(strstr(r.body, "xterm.css is not installed"));
+    fake_reply_free(&r);
+    get_page("/xend/console/{id}/terminal", cap, &r);
+    assert_non_null(strstr(r.body, "The console cannot be shown here: xterm.css is not installed"));
+    assert_null(strstr(r.body, "data-token"));
+    fake_reply_free(&r);
+    /* Installed later: no restart needed. */
+    char path[128];
+    snprintf(path, sizeof(path), "%s/xterm.css", xterm_dir);
+    FILE *f = fopen(path, "w");
+    fputs(".xterm{}\n", f);
+    fclose(f);
+    get_page("/xend/console/{id}/terminal", cap, &r);
+    assert_non_null(strstr(r.body, "data-field=\"xend_csrf\" data-token=\"faketoken\""));
+    assert_non_null(strstr(r.body, "<title>Console of vm - xend</title>"));
+    fake_reply_free(&r);
+    /* A name from a domain is text, never markup, and a path segment in the link. */
+    struct xend_domain *odd = fake_host_domain_add(2, "<b>&x y", "(vm (name odd))");
+    struct xend_err err = {0};
+    assert_int_equal(fake_host_run_hooks(XEND_HOOK_CREATE, odd, XEND_HOOK_NORMAL, -1, &err), 0);
+    snprintf(cap, sizeof(cap), "id=%d", base + 2);
+    get_page("/xend/console/{id}/terminal", cap, &r);
+    assert_non_null(strstr(r.body, "Console of &lt;b&gt;&amp;x y"));
+    assert_null(strstr(r.body, "<b>"));
+    assert_non_null(strstr(r.body, "href=\"/xend/domain/%3Cb%3E%26x%20y\""));
+    fake_reply_free(&r);
+    get_page("/xend/console/assets/xterm.js", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "var Terminal;\n");
+    fake_reply_free(&r);
+    get_page("/xend/console/assets/terminal.js", NULL, &r);
+    assert_non_null(strstr(r.body, "new EventSource"));
+    fake_reply_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_base64_matches_the_rfc4648_vectors),
+        cmocka_unit_test(test_ring_push_tail_keeps_the_newest_bytes),
+        cmocka_unit_test_setup_teardown(test_a_follower_sees_the_replay_then_live_output, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_late_follower_sees_the_recent_output_and_since_skips_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_follower_after_a_tcp_client_sees_the_boot_lines_too,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_on_demand_a_follower_holds_the_stream_until_it_leaves,
+                                        setup_on_demand, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_follower_that_does_not_read_is_dropped_past_the_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_input_reaches_the_guest_beside_a_tcp_client, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_on_demand_input_opens_the_stream_and_lets_it_go,
+                                        setup_on_demand, teardown),
+        cmocka_unit_test_setup_teardown(test_input_that_does_not_fit_or_has_no_guest_is_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_ends_every_follower, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_web_routes_need_operator_and_assets_viewer, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_the_page_and_its_assets_and_what_is_missing,
+                                        setup_xterm, teardown_xterm),
         cmocka_unit_test_setup_teardown(test_create_listens_on_base_plus_id_and_persists_the_port,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_boot_lines_written_before_connect_are_replayed, setup,
