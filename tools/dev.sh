@@ -20,11 +20,16 @@ PACKAGES=(build-essential cmake pkg-config libevhtp-dev libevent-dev libconfig-d
           libcmocka-dev libxen-dev libssl-dev curl iproute2 util-linux help2man
           clang-format)
 
+# The browser tests only (tests/browser): Debian's chromium, driven by playwright-core from
+# npm (tests/browser/package-lock.json). Node.js comes from Debian unless one is installed.
+TEST_PACKAGES=(chromium)
+
 usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
 
-install_packages() {
-    local missing=()
-    for p in "${PACKAGES[@]}"; do
+install_packages() { # install_packages [PACKAGE...] (default: PACKAGES)
+    local missing=() wanted=("$@")
+    [ $# -gt 0 ] || wanted=("${PACKAGES[@]}")
+    for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     [ ${#missing[@]} = 0 ] && return 0
@@ -35,6 +40,14 @@ install_packages() {
     fi
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+install_browser_tools() {
+    install_packages "${TEST_PACKAGES[@]}"
+    command -v node >/dev/null || install_packages nodejs
+    command -v npm >/dev/null || install_packages npm
+    echo "== browser test tools (npm ci in tests/browser)"
+    (cd "$SRC/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }
 
 # The builds made here are developers' and tests' builds: they carry the crash points
@@ -58,6 +71,7 @@ run)
     ;;
 test)
     install_packages
+    install_browser_tools
     build "$BUILD_DIR"
     echo "== tests (plain build)"
     (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS")
