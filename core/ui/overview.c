@@ -181,7 +181,16 @@ static int overview(struct xend_request *req, void *arg)
                   "<th scope=\"col\">Console</th><th scope=\"col\">Actions</th></tr></thead>\n"
                   "<tbody id=\"domains\" data-refresh=\"/ui/fragment/domains\">\n");
     xend_ui_domain_rows(req, &out);
-    xend_buf_puts(&out, "</tbody></table>\n</section>\n");
+    xend_buf_puts(&out, "</tbody></table>\n");
+    /* restore: the domain comes back from a file a save wrote */
+    xend_buf_puts(&out, "<form class=\"op\" method=\"post\" action=\"/xend/domain\"><fieldset>"
+                        "<legend>Restore</legend><input type=\"hidden\" name=\"op\" "
+                        "value=\"restore\">");
+    xend_http_form_hidden("/", &out);
+    xend_buf_puts(&out, "<div class=\"field\"><label for=\"restore-file\">Restore from file (on "
+                        "the host)</label> <input id=\"restore-file\" type=\"text\" "
+                        "name=\"file\" required></div><button type=\"submit\">Restore</button>"
+                        "</fieldset></form>\n</section>\n");
     xend_ui_page_end(&out);
     return xend_ui_page_send(req, 200, &out);
 }
