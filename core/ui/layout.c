@@ -94,10 +94,8 @@ const char *xend_ui_state_word(const char *s)
         return "shut down";
     if (strchr(s, 'p'))
         return "paused";
-    if (strchr(s, 'r'))
-        return "running";
-    if (strchr(s, 'b'))
-        return "blocked";
+    /* r (on a cpu now) and b (waiting for an event) are both a live guest to an operator;
+     * the letters are shown beside the word. */
     return "running";
 }
 
