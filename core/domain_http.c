@@ -11,12 +11,14 @@
 
 #include "buf.h"
 #include "confine.h"
+#include "create_check.h"
 #include "crashpoint.h"
 #include "device.h"
 #include "domain.h"
 #include "http/http.h"
 #include "hv.h"
 #include "lifecycle.h"
+#include "sxp_json.h"
 #include "transfer.h"
 #include "log/log.h"
 
@@ -101,15 +103,87 @@ static int list_domains(struct xend_request *req, void *arg)
     return 0;
 }
 
+/*
+ * Problems of a config: SXP and HTML clients get the operation error (xend.err "...") with
+ * one "line N: TEXT" per line of the message; JSON clients also get the list itself,
+ * {"error": "...", "problems": [{"line": N, "text": "..."}]} (line 0: not tied to one).
+ */
+static int reply_problems(struct xend_request *req, int rc,
+                          const struct xend_config_problems *problems)
+{
+    char *msg = xend_config_problems_text(problems);
+    if (!xend_http_wants_json(req)) {
+        xend_err_set(http->err(req), -rc, "%s", msg);
+        free(msg);
+        return rc;
+    }
+    struct xend_buf b = XEND_BUF_INIT;
+    xend_buf_puts(&b, "{\"error\": ");
+    xend_sxp_json_string(msg, &b);
+    xend_buf_puts(&b, ", \"problems\": [");
+    for (size_t i = 0; i < problems->n; i++) {
+        xend_buf_printf(&b, "%s{\"line\": %u, \"text\": ", i > 0 ? ", " : "", problems->v[i].line);
+        xend_sxp_json_string(problems->v[i].text, &b);
+        xend_buf_putc(&b, '}');
+    }
+    xend_buf_puts(&b, "]}");
+    http->reply_raw(req, xend_http_status_for(rc), "application/json", xend_buf_str(&b), b.len);
+    xend_buf_free(&b);
+    free(msg);
+    return 0;
+}
+
+/* check=1: the dry run. Nothing wrong: (check (result ok) (config (vm ...))). */
+static int check_create(struct xend_request *req, const char *text)
+{
+    struct xend_sxp *config = NULL;
+    struct xend_config_problems problems = {0};
+    int rc = xend_create_check(text, strlen(text), http->caller_role(req), &config, &problems);
+    if (rc < 0) {
+        rc = reply_problems(req, rc, &problems);
+        xend_config_problems_free(&problems);
+        return rc;
+    }
+    xend_config_problems_free(&problems);
+    struct xend_sxp *r = xend_sxp_list_of("check", NULL);
+    xend_sxp_append_take(r, xend_sxp_list_of("result", "ok", NULL));
+    xend_sxp_add_kv_take(r, "config", config);
+    http->reply_take(req, 0, r);
+    return 0;
+}
+
 static int create_domain(struct xend_request *req, void *arg)
 {
     (void)arg;
-    const struct xend_sxp *config;
-    int rc = http->arg_sxp(req, "config", &config);
+    long long check = 0;
+    int rc = http->arg_int_opt(req, "check", 0, &check);
     if (rc < 0)
         return rc;
+    const char *text = http->arg_str(req, "config");
+    if (check && text == NULL)
+        return xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: config");
+    if (check)
+        return check_create(req, text);
+    struct xend_sxp *config = NULL;
+    if (text != NULL && !xend_create_text_is_sxp(text, strlen(text))) {
+        /* an xm-style Python config, as a browser uploads it */
+        struct xend_config_problems problems = {0};
+        rc = xend_create_read(text, strlen(text), &config, &problems);
+        if (rc < 0)
+            rc = reply_problems(req, rc, &problems);
+        xend_config_problems_free(&problems);
+        if (rc < 0 || config == NULL)
+            return rc;
+    } else {
+        /* SXP as the 2.0 client sends it: its errors as they always were */
+        const struct xend_sxp *parsed;
+        rc = http->arg_sxp(req, "config", &parsed);
+        if (rc < 0)
+            return rc;
+        config = xend_sxp_copy(parsed);
+    }
     http->defer(req);
-    xend_lifecycle_create(xend_sxp_copy(config), reply_created, req);
+    xend_lifecycle_create(config, reply_created, req);
     return 0;
 }
 
@@ -561,7 +635,9 @@ int xend_domain_http_register(void)
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/domain", .fn = list_domains,
          .doc = "domains; detail=1 gives every domain's info", .role = XEND_ROLE_VIEWER},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain", .op = "create",
-         .fn = create_domain, .doc = "create a domain. params: config:file",
+         .fn = create_domain,
+         .doc = "create a domain from an SXP or xm-style config; check=1 only checks it. "
+                "params: config:file",
          .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain", .op = "restore",
          .fn = restore_domain, .doc = "restore a saved domain. params: file",

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,7 +222,7 @@ static bool name_char_ok(char c)
            strchr("_-.:/+", c) != NULL;
 }
 
-static int parse_restart(const char *s, enum xend_restart_mode *out, struct xend_err *err)
+static int parse_restart(const char *s, enum xend_restart_mode *out)
 {
     if (strcmp(s, "onreboot") == 0)
         *out = XEND_RESTART_ONREBOOT;
@@ -230,90 +231,139 @@ static int parse_restart(const char *s, enum xend_restart_mode *out, struct xend
     else if (strcmp(s, "never") == 0)
         *out = XEND_RESTART_NEVER;
     else
-        return xend_err_set(err, XEND_EINVAL, "invalid restart mode: %s", s);
+        return -XEND_EINVAL;
     return 0;
 }
 
-static int int_field(const struct xend_sxp *vm, const char *key, long long dflt, long long *out,
-                     const char *what, struct xend_err *err)
+/*
+ * Where the checks of a config report. Without a sink (a create, a restore) the first
+ * problem is the error and the check stops there; with one (a dry run) each problem goes to
+ * the sink too and the checks go on, so one pass finds them all. Either way the first
+ * problem is the one in err.
+ */
+struct vcheck {
+    struct xend_err *err;
+    const struct xend_check_sink *sink;
+    int rc;                    /* the first problem's code */
+    const struct xend_sxp *vm; /* the config checked, to say which of its elements is wrong */
+};
+
+__attribute__((format(printf, 4, 5))) static int
+vproblem(struct vcheck *v, const struct xend_sxp *where, int code, const char *fmt, ...)
+{
+    char msg[XEND_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (v->rc == 0)
+        v->rc = -code;
+    xend_err_set(v->err, code, "%s", msg);
+    if (v->sink != NULL) {
+        long at = -1;
+        for (size_t i = 0; where != NULL && v->vm != NULL && i < xend_sxp_length(v->vm); i++)
+            if (xend_sxp_nth(v->vm, i) == where)
+                at = (long)i;
+        v->sink->add(v->sink->arg, at, msg);
+    }
+    return -code;
+}
+
+/* Report a problem; without a sink, stop the check with it. */
+#define PROBLEM(v, ...)                                                                            \
+    do {                                                                                           \
+        vproblem((v), __VA_ARGS__);                                                                \
+        if ((v)->sink == NULL)                                                                     \
+            return (v)->rc;                                                                        \
+    } while (0)
+
+/* (key N): *out = dflt when absent; false (and reported) when it is no integer. */
+static bool int_field(struct vcheck *v, const struct xend_sxp *vm, const char *key, long long dflt,
+                      long long *out, const char *what)
 {
     int rc = xend_sxp_child_int(vm, key, out);
     if (rc == -XEND_ENOENT) {
         *out = dflt;
-        return 0;
+        return true;
     }
-    if (rc < 0)
-        return xend_err_set(err, XEND_EINVAL, "invalid %s: %s", what,
-                            xend_sxp_child_value(vm, key, "?"));
-    return 0;
+    if (rc < 0) {
+        vproblem(v, xend_sxp_child(vm, key), XEND_EINVAL, "invalid %s: %s", what,
+                 xend_sxp_child_value(vm, key, "?"));
+        *out = dflt;
+        return false;
+    }
+    return true;
 }
 
-static int validate_vm(const struct xend_sxp *vm, struct vm_params *p, struct xend_err *err)
+#define INT_FIELD(v, ...)                                                                          \
+    do {                                                                                           \
+        if (!int_field((v), __VA_ARGS__) && (v)->sink == NULL)                                     \
+            return (v)->rc;                                                                        \
+    } while (0)
+
+static int validate_name(struct vcheck *v, const struct xend_sxp *vm, const char *name)
 {
-    memset(p, 0, sizeof(*p));
-    const char *head = xend_sxp_name(vm);
-    if (head == NULL || strcmp(head, "vm") != 0)
-        return xend_err_set(err, XEND_EINVAL, "Configuration error: expected (vm ...), got %s",
-                            head ? head : "something else");
-    p->name = xend_sxp_child_value(vm, "name", NULL);
-    if (p->name == NULL || p->name[0] == '\0')
-        return xend_err_set(err, XEND_EINVAL, "missing vm name");
-    if (p->name[0] >= '0' && p->name[0] <= '9')
-        return xend_err_set(err, XEND_EINVAL, "invalid vm name: %s (must not start with a digit)",
-                            p->name);
-    for (const char *c = p->name; *c; c++)
-        if (!name_char_ok(*c))
-            return xend_err_set(err, XEND_EINVAL,
-                                "invalid vm name: %s (letters, digits and _-.:/+ only)", p->name);
-    if (strlen(p->name) > LC.opt.max_name)
-        return xend_err_set(err, XEND_EINVAL, "invalid vm name: %s (at most %zu characters)",
-                            p->name, LC.opt.max_name);
-    if (xend_sxp_child(vm, "memory") == NULL)
-        return xend_err_set(err, XEND_EINVAL, "missing memory");
-    if (int_field(vm, "memory", 0, &p->mem_mb, "memory", err) < 0)
-        return -XEND_EINVAL;
-    if (p->mem_mb <= 0)
-        return xend_err_set(err, XEND_EINVAL,
-                            "invalid memory: %lld (must be a positive number of MB)", p->mem_mb);
+    const struct xend_sxp *at = xend_sxp_child(vm, "name");
+    if (name == NULL || name[0] == '\0')
+        PROBLEM(v, at, XEND_EINVAL, "missing vm name");
+    else if (name[0] >= '0' && name[0] <= '9')
+        PROBLEM(v, at, XEND_EINVAL, "invalid vm name: %s (must not start with a digit)", name);
+    else if (strlen(name) > LC.opt.max_name)
+        PROBLEM(v, at, XEND_EINVAL, "invalid vm name: %s (at most %zu characters)", name,
+                LC.opt.max_name);
+    else
+        for (const char *c = name; *c; c++)
+            if (!name_char_ok(*c)) {
+                PROBLEM(v, at, XEND_EINVAL, "invalid vm name: %s (letters, digits and _-.:/+ only)",
+                        name);
+                break;
+            }
+    return v->rc;
+}
+
+static int validate_memory(struct vcheck *v, const struct xend_sxp *vm, struct vm_params *p)
+{
+    const struct xend_sxp *at = xend_sxp_child(vm, "memory");
+    if (at == NULL)
+        PROBLEM(v, NULL, XEND_EINVAL, "missing memory");
+    else if (!int_field(v, vm, "memory", 0, &p->mem_mb, "memory"))
+        return v->rc;
+    else if (p->mem_mb <= 0)
+        PROBLEM(v, at, XEND_EINVAL, "invalid memory: %lld (must be a positive number of MB)",
+                p->mem_mb);
     long long limit = mem_limit_mb();
     if (p->mem_mb > limit)
-        return xend_err_set(err, XEND_EINVAL,
-                            "invalid memory: %lld MB is more than the host's %lld MB", p->mem_mb,
-                            limit);
-    if (int_field(vm, "maxmem", p->mem_mb, &p->maxmem_mb, "maxmem", err) < 0)
-        return -XEND_EINVAL;
+        PROBLEM(v, at, XEND_EINVAL, "invalid memory: %lld MB is more than the host's %lld MB",
+                p->mem_mb, limit);
+    const struct xend_sxp *mx = xend_sxp_child(vm, "maxmem");
+    INT_FIELD(v, vm, "maxmem", p->mem_mb, &p->maxmem_mb, "maxmem");
+    if (mx == NULL)
+        return v->rc; /* maxmem is memory, checked above */
     if (p->maxmem_mb > limit)
-        return xend_err_set(err, XEND_EINVAL,
-                            "invalid maxmem: %lld MB is more than the host's %lld MB", p->maxmem_mb,
-                            limit);
-    if (p->maxmem_mb < p->mem_mb)
-        return xend_err_set(err, XEND_EINVAL, "invalid maxmem: %lld is less than memory %lld",
-                            p->maxmem_mb, p->mem_mb);
-    if (int_field(vm, "cpu", -1, &p->cpu, "cpu", err) < 0)
-        return -XEND_EINVAL;
-    if (int_field(vm, "vcpus", 1, &p->vcpus, "vcpus", err) < 0 || p->vcpus < 1 || p->vcpus > 64)
-        return xend_err_set(err, XEND_EINVAL, "invalid vcpus: %s",
-                            xend_sxp_child_value(vm, "vcpus", "?"));
-    const char *cw = xend_sxp_child_value(vm, "cpu_weight", NULL);
-    if (cw) {
-        char *end;
-        strtod(cw, &end);
-        if (*end != '\0' || end == cw)
-            return xend_err_set(err, XEND_EINVAL, "invalid cpu weight: %s", cw);
-    }
-    if (parse_restart(xend_sxp_child_value(vm, "restart", "onreboot"), &p->restart, err) < 0)
-        return -XEND_EINVAL;
+        PROBLEM(v, mx, XEND_EINVAL, "invalid maxmem: %lld MB is more than the host's %lld MB",
+                p->maxmem_mb, limit);
+    else if (p->maxmem_mb < p->mem_mb && p->mem_mb > 0)
+        PROBLEM(v, mx, XEND_EINVAL, "invalid maxmem: %lld is less than memory %lld", p->maxmem_mb,
+                p->mem_mb);
+    return v->rc;
+}
+
+static int validate_image(struct vcheck *v, const struct xend_sxp *vm, struct vm_params *p)
+{
     const struct xend_sxp *image = xend_sxp_child(vm, "image");
     if (image == NULL)
-        return xend_err_set(err, XEND_EINVAL, "missing image");
+        PROBLEM(v, NULL, XEND_EINVAL, "missing image");
+    if (image == NULL)
+        return v->rc;
     const struct xend_sxp *img = xend_sxp_nth(image, 1);
     p->builder = xend_sxp_name(img);
-    if (p->builder == NULL || strcmp(p->builder, "linux") != 0)
-        return xend_err_set(err, XEND_EINVAL, "unknown image type: %s",
-                            p->builder ? p->builder : "?");
+    if (p->builder == NULL || strcmp(p->builder, "linux") != 0) {
+        PROBLEM(v, image, XEND_EINVAL, "unknown image type: %s", p->builder ? p->builder : "?");
+        return v->rc;
+    }
     p->kernel = xend_sxp_child_value(img, "kernel", NULL);
     if (p->kernel == NULL || p->kernel[0] == '\0')
-        return xend_err_set(err, XEND_EINVAL, "missing kernel in image");
+        PROBLEM(v, image, XEND_EINVAL, "missing kernel in image");
     p->ramdisk = xend_sxp_child_value(img, "ramdisk", NULL);
     /* cmdline as the original built it: " ip=IP root=ROOT ARGS". */
     struct xend_buf cl = XEND_BUF_INIT;
@@ -328,16 +378,119 @@ static int validate_vm(const struct xend_sxp *vm, struct vm_params *p, struct xe
         xend_buf_printf(&cl, " %s", args);
     snprintf(p->cmdline, sizeof(p->cmdline), "%s", xend_buf_str(&cl));
     xend_buf_free(&cl);
+    return v->rc;
+}
+
+static int check_vm(const struct xend_sxp *vm, struct vm_params *p, struct vcheck *v)
+{
+    memset(p, 0, sizeof(*p));
+    v->vm = vm;
+    const char *head = xend_sxp_name(vm);
+    if (head == NULL || strcmp(head, "vm") != 0) {
+        PROBLEM(v, NULL, XEND_EINVAL, "Configuration error: expected (vm ...), got %s",
+                head ? head : "something else");
+        return v->rc;
+    }
+    p->name = xend_sxp_child_value(vm, "name", NULL);
+    if (validate_name(v, vm, p->name) < 0 && v->sink == NULL)
+        return v->rc;
+    if (validate_memory(v, vm, p) < 0 && v->sink == NULL)
+        return v->rc;
+    INT_FIELD(v, vm, "cpu", -1, &p->cpu, "cpu");
+    if (!int_field(v, vm, "vcpus", 1, &p->vcpus, "vcpus"))
+        ; /* reported */
+    else if (p->vcpus < 1 || p->vcpus > 64)
+        PROBLEM(v, xend_sxp_child(vm, "vcpus"), XEND_EINVAL, "invalid vcpus: %s",
+                xend_sxp_child_value(vm, "vcpus", "?"));
+    if (v->rc < 0 && v->sink == NULL)
+        return v->rc;
+    const char *cw = xend_sxp_child_value(vm, "cpu_weight", NULL);
+    if (cw) {
+        char *end;
+        strtod(cw, &end);
+        if (*end != '\0' || end == cw)
+            PROBLEM(v, xend_sxp_child(vm, "cpu_weight"), XEND_EINVAL, "invalid cpu weight: %s", cw);
+    }
+    const char *restart = xend_sxp_child_value(vm, "restart", "onreboot");
+    if (parse_restart(restart, &p->restart) < 0)
+        PROBLEM(v, xend_sxp_child(vm, "restart"), XEND_EINVAL, "invalid restart mode: %s", restart);
+    if (validate_image(v, vm, p) < 0 && v->sink == NULL)
+        return v->rc;
     for (size_t i = 0; i < xend_sxp_length(vm); i++) {
         const struct xend_sxp *c = xend_sxp_nth(vm, i);
         const char *n = xend_sxp_name(c);
         if (n && strcmp(n, "backend") == 0) {
             const char *t = xend_sxp_name(xend_sxp_nth(c, 1));
             if (t == NULL || (strcmp(t, "blkif") != 0 && strcmp(t, "netif") != 0))
-                return xend_err_set(err, XEND_EINVAL, "invalid backend type:%s", t ? t : "?");
+                PROBLEM(v, c, XEND_EINVAL, "invalid backend type:%s", t ? t : "?");
         }
     }
-    return 0;
+    return v->rc;
+}
+
+/* The checks of a (vm ...) that every domain passes, the first problem the error. */
+static int validate_vm(const struct xend_sxp *vm, struct vm_params *p, struct xend_err *err)
+{
+    struct vcheck v = {.err = err};
+    return check_vm(vm, p, &v);
+}
+
+/* The host's physical cpus, asked once (they do not change while xend runs); 0 unknown. */
+static long long host_cpus(void)
+{
+    static long long cpus = -1;
+    if (cpus < 0) {
+        struct xend_physinfo pi = {.size = sizeof(pi)};
+        struct xend_err err = {0};
+        cpus = XEND_HV_CALL(physinfo, &err, &pi) == 0 ? (long long)pi.nr_cpus : 0;
+    }
+    return cpus;
+}
+
+/*
+ * What only a new domain must pass, beyond validate_vm (a restored or migrated domain is
+ * past them: its kernel has booted, its console port is its own): the kernel and ramdisk
+ * files readable here, the cpu on this host, a console port in range and not pinned by
+ * another domain.
+ */
+static int validate_new(const struct xend_sxp *vm, const struct vm_params *p, struct vcheck *v)
+{
+    const struct xend_sxp *image = xend_sxp_child(vm, "image");
+    if (p->kernel != NULL && p->kernel[0] != '\0' && access(p->kernel, R_OK) < 0)
+        PROBLEM(v, image, XEND_ENOENT, "Kernel image does not exist: %s (%s)", p->kernel,
+                strerror(errno));
+    if (p->ramdisk != NULL && p->ramdisk[0] != '\0' && access(p->ramdisk, R_OK) < 0)
+        PROBLEM(v, image, XEND_ENOENT, "Ramdisk image does not exist: %s (%s)", p->ramdisk,
+                strerror(errno));
+    long long cpus = host_cpus();
+    if (p->cpu >= 0 && cpus > 0 && p->cpu >= cpus)
+        PROBLEM(v, xend_sxp_child(vm, "cpu"), XEND_EINVAL,
+                "cpu %lld does not exist (this machine has %lld)", p->cpu, cpus);
+    const struct xend_sxp *at = xend_sxp_child(vm, "console");
+    long long port;
+    int rc = xend_sxp_child_int(vm, "console", &port);
+    if (rc == -XEND_EINVAL || (rc == 0 && (port < 1 || port > 65535))) {
+        PROBLEM(v, at, XEND_EINVAL, "invalid console port: %s",
+                xend_sxp_child_value(vm, "console", "?"));
+    } else if (rc == 0) {
+        struct xend_domain **all;
+        size_t n = xend_domain_all(&all);
+        const char *other = NULL;
+        long long q;
+        for (size_t i = 0; i < n && other == NULL; i++)
+            if (all[i]->config != NULL && xend_sxp_child_int(all[i]->config, "console", &q) == 0 &&
+                q == port && all[i]->phase != XEND_DOM_HALTED)
+                other = all[i]->name;
+        char *owner = other != NULL ? xend_xstrdup(other) : NULL;
+        free(all);
+        if (owner != NULL) {
+            vproblem(v, at, XEND_EEXIST, "console port in use: %lld (domain %s)", port, owner);
+            free(owner);
+            if (v->sink == NULL)
+                return v->rc;
+        }
+    }
+    return v->rc;
 }
 
 /* ---- building a domain instance: create, build, devices, hooks ---- */
@@ -640,35 +793,106 @@ static void create_intent_durable(void *arg, int rc)
     build_instance(c->dom, XEND_HOOK_CREATE, XEND_HOOK_NORMAL, -1, false, create_built, c);
 }
 
-int xend_lifecycle_prepare(struct xend_sxp *config, struct xend_domain **out, struct xend_err *err)
+static int name_clash(struct vcheck *v, const struct xend_sxp *vm, const char *name)
+{
+    return vproblem(v, xend_sxp_child(vm, "name"), XEND_EEXIST, "vm name clash: %s", name);
+}
+
+/*
+ * Each device entry of dom's config parsed on its own after those that passed, so that a
+ * dry run names every device with a problem (a create stops at the first: it parses them
+ * all at once). Classes parse without side effects; the records are dropped by the caller.
+ */
+static void check_devices_each(struct xend_domain *dom, struct vcheck *v)
+{
+    struct xend_sxp *passed = xend_sxp_list_of("vm", NULL);
+    for (size_t i = 0; i < xend_sxp_length(dom->config); i++) {
+        const struct xend_sxp *c = xend_sxp_nth(dom->config, i);
+        const char *n = xend_sxp_name(c);
+        if (n == NULL || strcmp(n, "device") != 0)
+            continue;
+        struct xend_sxp *trial = xend_sxp_copy(passed);
+        xend_sxp_append_take(trial, xend_sxp_copy(c));
+        struct xend_err e = {0};
+        xend_devices_free_all(dom);
+        if (xend_devices_parse(dom, trial, &e) < 0)
+            vproblem(v, c, e.code ? e.code : XEND_EINVAL, "%s", xend_err_msg(&e));
+        else
+            xend_sxp_append_take(passed, xend_sxp_copy(c));
+        xend_sxp_free(trial);
+    }
+    xend_devices_free_all(dom);
+    xend_sxp_free(passed);
+}
+
+/*
+ * Everything a create or a restore checks before it touches anything: validate_vm, the
+ * name, the record's limits, each device with its class, the VALIDATE hooks; with `fresh`
+ * (a create) also validate_new. Takes config. Without a sink, *out is the CREATING domain
+ * on success; with one, nothing is kept (a dry run) and every problem is reported.
+ */
+static int prepare(struct xend_sxp *config, bool fresh, struct xend_domain **out, struct vcheck *v)
 {
     struct vm_params p;
     *out = NULL;
-    if (validate_vm(config, &p, err) < 0) {
+    bool dry = v->sink != NULL;
+    if (check_vm(config, &p, v) < 0 && !dry) {
         xend_sxp_free(config);
-        return -err->code;
+        return v->rc;
     }
-    struct xend_domain *dom = xend_domain_new(p.name);
-    if (dom == NULL) {
-        xend_err_set(err, XEND_EEXIST, "vm name clash: %s", p.name);
+    if (fresh && validate_new(config, &p, v) < 0 && !dry) {
         xend_sxp_free(config);
-        return -XEND_EEXIST;
+        return v->rc;
+    }
+    const char *name = p.name != NULL ? p.name : "";
+    struct xend_domain *dom = xend_domain_new(name);
+    if (dom == NULL) {
+        name_clash(v, config, name);
+        /* A dry run checks the rest under a name no domain can have (not a valid name):
+         * the handle lives only until this function returns. */
+        dom = dry ? xend_domain_new("\001create-check") : NULL;
+    }
+    if (dom == NULL) {
+        xend_sxp_free(config);
+        return v->rc;
     }
     dom->config = config;
     xend_domain_config_changed(dom);
     dom->restart_mode = p.restart;
     make_uuid(dom->uuid);
-    int rc = xend_domain_config_check(dom, err);
-    if (rc == 0)
-        rc = xend_devices_parse(dom, dom->config, err);
-    if (rc == 0)
-        rc = xend_hooks_run(XEND_HOOK_VALIDATE, dom, XEND_HOOK_NORMAL, -1, dom->config, err, NULL);
-    if (rc < 0) {
+    struct xend_err e = {0};
+    if (xend_domain_config_check(dom, &e) < 0) {
+        vproblem(v, NULL, e.code, "%s", xend_err_msg(&e));
+    } else if (xend_devices_parse(dom, dom->config, &e) < 0) {
+        if (dry)
+            check_devices_each(dom, v);
+        else
+            vproblem(v, NULL, e.code, "%s", xend_err_msg(&e));
+    } else if (v->rc == 0 || dry) {
+        if (xend_hooks_run(XEND_HOOK_VALIDATE, dom, XEND_HOOK_NORMAL, -1, dom->config, &e, NULL) <
+            0)
+            vproblem(v, NULL, e.code ? e.code : XEND_EINVAL, "%s", xend_err_msg(&e));
+    }
+    if (v->rc < 0 || dry) {
         xend_domain_free(dom);
-        return rc;
+        return v->rc;
     }
     *out = dom;
     return 0;
+}
+
+int xend_lifecycle_prepare(struct xend_sxp *config, struct xend_domain **out, struct xend_err *err)
+{
+    struct vcheck v = {.err = err};
+    return prepare(config, false, out, &v);
+}
+
+int xend_lifecycle_check_create(const struct xend_sxp *config, const struct xend_check_sink *sink,
+                                struct xend_err *err)
+{
+    struct vcheck v = {.err = err, .sink = sink};
+    struct xend_domain *dom;
+    return prepare(xend_sxp_copy(config), true, &dom, &v);
 }
 
 int xend_lifecycle_create_args(struct xend_domain *dom, struct xend_dom_create *args,
@@ -695,7 +919,8 @@ void xend_lifecycle_create(struct xend_sxp *config, xend_lifecycle_done_fn *done
     c->checks_before = LC.checks;
     c->done = done;
     c->arg = arg;
-    c->rc = xend_lifecycle_prepare(config, &c->dom, &c->err);
+    struct vcheck v = {.err = &c->err};
+    c->rc = prepare(config, true, &c->dom, &v);
     if (c->rc < 0) {
         create_reply(c);
         return;
@@ -1734,7 +1959,7 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
     dom->config = xend_sxp_copy(cfg);
     xend_domain_config_changed(dom);
     enum xend_restart_mode mode = XEND_RESTART_ONREBOOT;
-    parse_restart(xend_sxp_child_value(cfg, "restart", "onreboot"), &mode, &err);
+    parse_restart(xend_sxp_child_value(cfg, "restart", "onreboot"), &mode);
     dom->restart_mode = mode;
     xend_domain_time_load(dom, rec);
     xend_domain_runtime_load(dom, rec);

@@ -16,6 +16,17 @@
 /* Validate a (vm ...) config (taken), reserve its name, parse its devices, run VALIDATE.
  * On success *out is a CREATING domain; on failure everything is undone. */
 int xend_lifecycle_prepare(struct xend_sxp *config, struct xend_domain **out, struct xend_err *err);
+/* Where a dry run of a create reports each problem: the index in the (vm ...) of the
+ * element it is about (-1 when none) and its message (borrowed for the call). */
+struct xend_check_sink {
+    void (*add)(void *arg, long at, const char *msg);
+    void *arg;
+};
+/* Every check a create makes of config (borrowed) before it changes anything, the same
+ * code as the create's, creating nothing: each problem goes to sink. 0 when there is none,
+ * else the first problem's negative code, its message in err. */
+int xend_lifecycle_check_create(const struct xend_sxp *config, const struct xend_check_sink *sink,
+                                struct xend_err *err);
 /* What the hypervisor needs to make a shell for dom's config. */
 int xend_lifecycle_create_args(struct xend_domain *dom, struct xend_dom_create *args,
                                struct xend_err *err);

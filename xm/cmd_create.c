@@ -10,8 +10,9 @@
 
 #include "cmd.h"
 #include "console.h"
+#include "create_check.h"
 #include "fmt.h"
-#include "mkconfig.h"
+#include "xmconfig.h"
 #include "pyconf.h"
 
 enum {
@@ -25,6 +26,7 @@ enum {
     OPT_PAUSED,
     OPT_CONSOLE,
     OPT_STRICT,
+    OPT_CHECK,
     OPT_COUNT
 };
 
@@ -65,6 +67,12 @@ static const struct xm_opt create_opts_tab[OPT_COUNT] = {
                     "know and the script never uses (a typo, such as memroy = 64); without\n"
                     "it such a variable is a warning.",
                     NULL},
+    [OPT_CHECK] = {"check", 0, XM_OPT_FLAG, NULL,
+                   "Check the configuration and create nothing: xend checks everything a\n"
+                   "create would (name, memory, kernel, devices, console port, cpu) and\n"
+                   "each problem is printed with its line; exit status 1 when there is one.\n"
+                   "Takes -o json|sxp.",
+                   NULL},
 };
 
 #define CREATE_USE                                                                                 \
@@ -76,14 +84,20 @@ static const struct xm_opt create_opts_tab[OPT_COUNT] = {
 
 const struct xm_optset xm_create_opts = {CREATE_USE, create_opts_tab, OPT_COUNT};
 
+/* A config variable as a help entry of the option table. */
+static struct xm_opt var_opt(const struct xend_xmvar_spec *spec)
+{
+    return (struct xm_opt){spec->name, 0, XM_OPT_VAR, spec->val, spec->use, spec->dflt};
+}
+
 /* The options, then the variables, in one usage text. */
 void xm_create_help(const struct xm_cmd *cmd, struct xend_buf *out)
 {
-    size_t n = OPT_COUNT + xm_mkconfig_nvars;
+    size_t n = OPT_COUNT + xend_xmconfig_nvars;
     struct xm_opt *all = xend_xcalloc(n, sizeof(*all));
     memcpy(all, create_opts_tab, sizeof(create_opts_tab));
-    for (size_t i = 0; i < xm_mkconfig_nvars; i++)
-        all[OPT_COUNT + i] = xm_mkconfig_vars[i].opt;
+    for (size_t i = 0; i < xend_xmconfig_nvars; i++)
+        all[OPT_COUNT + i] = var_opt(&xend_xmconfig_vars[i]);
     struct xm_optset set = {CREATE_USE, all, n};
     xm_opt_usage(&set, cmd->name, out);
     free(all);
@@ -91,12 +105,12 @@ void xm_create_help(const struct xm_cmd *cmd, struct xend_buf *out)
 
 static void help_config(struct xend_buf *out)
 {
-    struct xm_opt *vars = xend_xcalloc(xm_mkconfig_nvars, sizeof(*vars));
-    for (size_t i = 0; i < xm_mkconfig_nvars; i++)
-        vars[i] = xm_mkconfig_vars[i].opt;
+    struct xm_opt *vars = xend_xcalloc(xend_xmconfig_nvars, sizeof(*vars));
+    for (size_t i = 0; i < xend_xmconfig_nvars; i++)
+        vars[i] = var_opt(&xend_xmconfig_vars[i]);
     xend_buf_puts(out, "The config file defines the following variables:\n\n");
     struct xend_buf body = XEND_BUF_INIT;
-    struct xm_optset set = {"", vars, xm_mkconfig_nvars};
+    struct xm_optset set = {"", vars, xend_xmconfig_nvars};
     xm_opt_usage(&set, "", &body);
     /* drop the "Usage:" line of the option form: only the variables are wanted */
     const char *s = xend_buf_str(&body);
@@ -127,7 +141,7 @@ static char *find_config(const char *defconfig, const char *path)
 }
 
 /* Read and run the python config, then build the (vm ...) from it and the command line. */
-static int config_from_script(struct xm_pyvars *vars, const char *defconfig, const char *path,
+static int config_from_script(struct xend_pyvars *vars, const char *defconfig, const char *path,
                               bool quiet, bool strict, struct xend_sxp **config,
                               struct xend_err *err)
 {
@@ -142,10 +156,10 @@ static int config_from_script(struct xm_pyvars *vars, const char *defconfig, con
     struct xend_buf text = XEND_BUF_INIT;
     int rc = xm_read_file(file, &text, err);
     if (rc == 0)
-        rc = xm_pyconf_parse(xend_buf_str(&text), text.len, file, vars, err);
+        rc = xend_pyconf_parse(xend_buf_str(&text), text.len, file, vars, err);
     if (rc == 0) {
         struct xend_buf warnings = XEND_BUF_INIT;
-        rc = xm_mkconfig_check_vars(vars, file, strict, &warnings, err);
+        rc = xend_xmconfig_check_vars(vars, file, strict, &warnings, err);
         if (warnings.len > 0)
             fputs(xend_buf_str(&warnings), stderr);
         xend_buf_free(&warnings);
@@ -155,12 +169,12 @@ static int config_from_script(struct xm_pyvars *vars, const char *defconfig, con
         char *slash = strrchr(dir, '/');
         if (slash != NULL)
             *slash = '\0';
-        struct xm_build_ctx bctx = {
+        struct xend_xmconfig_ctx bctx = {
             .file = file,
             .config_dir = slash != NULL ? dir : ".",
             .defconfig = defconfig,
         };
-        rc = xm_mkconfig_build(vars, &bctx, config, err);
+        rc = xend_xmconfig_build(vars, &bctx, config, err);
         free(dir);
     }
     xend_buf_free(&text);
@@ -179,6 +193,28 @@ static int config_from_sxp(const char *file, struct xend_sxp **config, struct xe
             rc = xend_err_set(err, XEND_EINVAL, "%s: %s", file, msg);
     }
     xend_buf_free(&text);
+    return rc;
+}
+
+/* --check: find the file as a create would, then the dry run. */
+static int check_config(struct xm_ctx *ctx, struct xend_pyvars *vars, const char *defconfig,
+                        const char *path, const char *sxp_file, const struct xm_optval *v,
+                        struct xend_err *err)
+{
+    char *file = NULL;
+    if (sxp_file == NULL) {
+        file = find_config(defconfig, path);
+        if (file == NULL)
+            return xend_err_set(err, XEND_ENOENT, "Cannot open config file \"%s\"", defconfig);
+        if (!v[OPT_QUIET].count && ctx->output == XM_OUT_TEXT) {
+            struct xend_buf out = XEND_BUF_INIT;
+            xend_buf_printf(&out, "Using config file \"%s\".\n", file);
+            xm_print(&out);
+        }
+    }
+    struct xm_check_input in = {file, sxp_file, defconfig, vars};
+    int rc = xm_create_check(ctx, &in, err);
+    free(file);
     return rc;
 }
 
@@ -245,9 +281,18 @@ int xm_cmd_create(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *er
     struct xm_optval v[OPT_COUNT];
     char **args;
     int nargs;
-    int rc = xm_opt_parse(&xm_create_opts, argc, argv, v, &args, &nargs, err);
+    /* -o is --check's (the only create that prints data) */
+    int rc = xm_output_take(argc, argv, &ctx->output, err);
     if (rc < 0)
         return rc;
+    argc = rc;
+    rc = xm_opt_parse(&xm_create_opts, argc, argv, v, &args, &nargs, err);
+    if (rc < 0)
+        return rc;
+    if (ctx->output != XM_OUT_TEXT && !v[OPT_CHECK].count) {
+        free(args);
+        return xend_err_set(err, XEND_EINVAL, "create takes -o only with --check");
+    }
     if (v[OPT_HELP_CONFIG].count) {
         struct xend_buf out = XEND_BUF_INIT;
         help_config(&out);
@@ -257,7 +302,7 @@ int xm_cmd_create(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *er
     }
     const char *defconfig = v[OPT_DEFCONFIG].value != NULL ? v[OPT_DEFCONFIG].value : "xmdefconfig";
     const char *path = v[OPT_PATH].value != NULL ? v[OPT_PATH].value : ".:/etc/xen";
-    struct xm_pyvars vars = XM_PYVARS_INIT;
+    struct xend_pyvars vars = XEND_PYVARS_INIT;
     for (int i = 0; i < nargs; i++) {
         char *eq = strchr(args[i], '=');
         if (eq == NULL) {
@@ -265,18 +310,25 @@ int xm_cmd_create(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *er
             continue;
         }
         char *name = xend_xstrndup(args[i], (size_t)(eq - args[i]));
-        const struct xm_var_spec *spec = xm_mkconfig_var(name);
+        const struct xend_xmvar_spec *spec = xend_xmconfig_var(name);
         long long n;
         /* vmid=3 is a number to the file (2.0's xm_vars.var(check=int)); the variables
          * xm create knows keep their text and are checked by the builder */
         if (spec == NULL && xend_sxp_text_int(eq + 1, &n))
-            xm_pyvars_set_cmdline_int(&vars, name, n);
+            xend_pyvars_set_cmdline_int(&vars, name, n);
         else
-            xm_pyvars_set_cmdline(&vars, name, eq + 1, spec != NULL && spec->type == XM_VAR_LIST);
+            xend_pyvars_set_cmdline(&vars, name, eq + 1,
+                                    spec != NULL && spec->type == XEND_XMVAR_LIST);
         free(name);
     }
     struct xend_sxp *config = NULL;
     const char *sxp_file = v[OPT_CONFIG].value;
+    if (v[OPT_CHECK].count) {
+        rc = check_config(ctx, &vars, defconfig, path, sxp_file, v, err);
+        xend_pyvars_free(&vars);
+        free(args);
+        return rc;
+    }
     if (sxp_file != NULL)
         rc = config_from_sxp(sxp_file, &config, err);
     else
@@ -290,7 +342,7 @@ int xm_cmd_create(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *er
         rc = make_domain(ctx, config, sxp_file, v, err);
     }
     xend_sxp_free(config);
-    xm_pyvars_free(&vars);
+    xend_pyvars_free(&vars);
     free(args);
     return rc;
 }

@@ -8,7 +8,7 @@
 
 #include "cmd.h"
 #include "fmt.h"
-#include "mkconfig.h"
+#include "xmconfig.h"
 #include "progress.h"
 
 #define DOM0_NAME "Domain-0"
@@ -445,7 +445,7 @@ int xm_cmd_save(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err)
 {
     if (argc < 3)
         return xm_usage_error(err, argv[0], "Missing arguments");
-    char *file = xm_abspath(argv[2]);
+    char *file = xend_abspath(argv[2]);
     struct xm_progress prog;
     xm_progress_begin(&prog, &ctx->client, "Saving domain %s to %s", argv[1], file);
     int rc = domain_op(ctx, argv[1], "save", "file", file, err);
@@ -461,7 +461,7 @@ int xm_cmd_restore(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *e
     int rc = xm_need_server(ctx, err);
     if (rc < 0)
         return rc;
-    char *file = xm_abspath(argv[1]);
+    char *file = xend_abspath(argv[1]);
     struct xm_param params[2] = {{"op", "restore", NULL}, {"file", file, NULL}};
     struct xm_result r = {0};
     struct xm_progress prog;

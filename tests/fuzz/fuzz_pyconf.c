@@ -1,5 +1,5 @@
 /*
- * Fuzz target: xm's reader of python-style domain config files (xm/pyconf.c), with the
+ * Fuzz target: xm's reader of python-style domain config files (lib/pyconf.c), with the
  * variables `xm create` defines on the command line already set, then str() and repr() of
  * every resulting variable (what xm create turns into the (vm ...) SXP).
  *
@@ -60,13 +60,13 @@ const char *const xend_fuzz_dict[] = {
 
 int xend_fuzz_target(const uint8_t *data, size_t size)
 {
-    struct xm_pyvars vars = XM_PYVARS_INIT;
-    xm_pyvars_set_cmdline(&vars, "vmid", "1", false);
-    xm_pyvars_set_cmdline(&vars, "disk", "phy:hda1,hda1,w", true);
-    xm_pyvars_set_cmdline_int(&vars, "n", 3);
+    struct xend_pyvars vars = XEND_PYVARS_INIT;
+    xend_pyvars_set_cmdline(&vars, "vmid", "1", false);
+    xend_pyvars_set_cmdline(&vars, "disk", "phy:hda1,hda1,w", true);
+    xend_pyvars_set_cmdline_int(&vars, "n", 3);
 
     /* xm create (the only caller) passes a NUL-terminated buffer; the lexer's strtoll and
-     * strtod rely on that and read past len otherwise (reported to the owner of xm/pyconf.c).
+     * strtod rely on that and read past len otherwise (reported to the owner of lib/pyconf.c).
      * -DFUZZ_PYCONF_EXACT passes exactly len bytes, for when that is fixed. */
 #ifdef FUZZ_PYCONF_EXACT
     const char *text = (const char *)data;
@@ -77,25 +77,25 @@ int xend_fuzz_target(const uint8_t *data, size_t size)
     text[size] = '\0';
 #endif
     struct xend_err err = {0};
-    int rc = xm_pyconf_parse(text, size, "fuzz.cfg", &vars, &err);
+    int rc = xend_pyconf_parse(text, size, "fuzz.cfg", &vars, &err);
     if (rc != 0) {
         FUZZ_CHECK(rc == -XEND_EINVAL);
         FUZZ_CHECK(strncmp(err.msg, "fuzz.cfg:", 9) == 0);
     }
     struct xend_buf out = XEND_BUF_INIT;
     for (size_t i = 0; i < vars.n; i++) {
-        const struct xm_pyvar *v = &vars.v[i];
-        FUZZ_CHECK(v->name != NULL && xm_pyvars_get(&vars, v->name) != NULL);
-        xm_pyval_str(&v->val, false, &out);
-        xm_pyval_str(&v->val, true, &out);
-        (void)xm_pyval_type_name(&v->val);
-        struct xm_pyval c;
-        xm_pyval_copy(&c, &v->val);
-        xm_pyval_free(&c);
+        const struct xend_pyvar *v = &vars.v[i];
+        FUZZ_CHECK(v->name != NULL && xend_pyvars_get(&vars, v->name) != NULL);
+        xend_pyval_str(&v->val, false, &out);
+        xend_pyval_str(&v->val, true, &out);
+        (void)xend_pyval_type_name(&v->val);
+        struct xend_pyval c;
+        xend_pyval_copy(&c, &v->val);
+        xend_pyval_free(&c);
         xend_buf_reset(&out);
     }
     xend_buf_free(&out);
-    xm_pyvars_free(&vars);
+    xend_pyvars_free(&vars);
 #ifndef FUZZ_PYCONF_EXACT
     free(text);
 #endif

@@ -1,7 +1,7 @@
 /*
  * The domain config builder of `xm create` (see mkconfig.h).
  */
-#include "mkconfig.h"
+#include "xmconfig.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -16,45 +16,46 @@
 
 #define VAR(n, t, v, u, d)                                                                         \
     {                                                                                              \
-        {(n), 0, XM_OPT_VAR, (v), (u), (d)}, (t)                                                   \
+        (n), (v), (u), (d), (t)                                                                    \
     }
 
 /* The variables of the 2.0 xm create, in its order, with its help texts and defaults. */
-const struct xm_var_spec xm_mkconfig_vars[] = {
-    VAR("name", XM_VAR_STR, "NAME", "Domain name. Must be unique.", NULL),
-    VAR("kernel", XM_VAR_STR, "FILE", "Path to kernel image.", NULL),
-    VAR("ramdisk", XM_VAR_STR, "FILE", "Path to ramdisk.", NULL),
-    VAR("builder", XM_VAR_STR, "FUNCTION", "Function to use to build the domain.", "linux"),
-    VAR("memory", XM_VAR_INT, "MEMORY", "Domain memory in MB.", "128"),
-    VAR("maxmem", XM_VAR_INT, "MEMORY", "Maximum domain memory in MB.", NULL),
-    VAR("cpu", XM_VAR_INT, "CPU", "CPU to run the domain on.", NULL),
-    VAR("cpu_weight", XM_VAR_FLOAT, "WEIGHT",
+const struct xend_xmvar_spec xend_xmconfig_vars[] = {
+    VAR("name", XEND_XMVAR_STR, "NAME", "Domain name. Must be unique.", NULL),
+    VAR("kernel", XEND_XMVAR_STR, "FILE", "Path to kernel image.", NULL),
+    VAR("ramdisk", XEND_XMVAR_STR, "FILE", "Path to ramdisk.", NULL),
+    VAR("builder", XEND_XMVAR_STR, "FUNCTION", "Function to use to build the domain.", "linux"),
+    VAR("memory", XEND_XMVAR_INT, "MEMORY", "Domain memory in MB.", "128"),
+    VAR("maxmem", XEND_XMVAR_INT, "MEMORY", "Maximum domain memory in MB.", NULL),
+    VAR("cpu", XEND_XMVAR_INT, "CPU", "CPU to run the domain on.", NULL),
+    VAR("cpu_weight", XEND_XMVAR_FLOAT, "WEIGHT",
         "Set the new domain's cpu weight.\n"
         "WEIGHT is a float that controls the domain's share of the cpu.",
         NULL),
-    VAR("console", XM_VAR_INT, "PORT", "Console port to use. Default is 9600 + domain id.", NULL),
-    VAR("restart", XM_VAR_STR, "onreboot|always|never",
+    VAR("console", XEND_XMVAR_INT, "PORT", "Console port to use. Default is 9600 + domain id.",
+        NULL),
+    VAR("restart", XEND_XMVAR_STR, "onreboot|always|never",
         "Whether the domain should be restarted on exit.\n"
         "- onreboot: restart on exit with shutdown code reboot\n"
         "- always:   always restart on exit, ignore exit code\n"
         "- never:    never restart on exit, ignore exit code",
         NULL),
-    VAR("blkif", XM_VAR_BOOL, "no|yes", "Make the domain a block device backend.", NULL),
-    VAR("netif", XM_VAR_BOOL, "no|yes", "Make the domain a network interface backend.", NULL),
-    VAR("disk", XM_VAR_LIST, "phy:DEV,VDEV,MODE[,DOM]",
+    VAR("blkif", XEND_XMVAR_BOOL, "no|yes", "Make the domain a block device backend.", NULL),
+    VAR("netif", XEND_XMVAR_BOOL, "no|yes", "Make the domain a network interface backend.", NULL),
+    VAR("disk", XEND_XMVAR_LIST, "phy:DEV,VDEV,MODE[,DOM]",
         "Add a disk device to a domain. The physical device is DEV,\n"
         "which is exported to the domain as VDEV. The disk is read-only if MODE\n"
         "is 'r', read-write if MODE is 'w'. If DOM is specified it defines the\n"
         "backend driver domain to use for the disk.\n"
         "The option may be repeated to add more than one disk.",
         NULL),
-    VAR("pci", XM_VAR_LIST, "BUS,DEV,FUNC",
+    VAR("pci", XEND_XMVAR_LIST, "BUS,DEV,FUNC",
         "Add a PCI device to a domain, using given params (in hex).\n"
         "For example 'pci=c0,02,1a'.\n"
         "The option may be repeated to add more than one pci device.",
         NULL),
-    VAR("ipaddr", XM_VAR_LIST, "IPADDR", "Add an IP address to the domain.", NULL),
-    VAR("vif", XM_VAR_LIST, "mac=MAC,bridge=BRIDGE,script=SCRIPT,backend=DOM,ip=IPADDR",
+    VAR("ipaddr", XEND_XMVAR_LIST, "IPADDR", "Add an IP address to the domain.", NULL),
+    VAR("vif", XEND_XMVAR_LIST, "mac=MAC,bridge=BRIDGE,script=SCRIPT,backend=DOM,ip=IPADDR",
         "Add a network interface with the given MAC address and bridge.\n"
         "The vif is configured by calling the given configuration script.\n"
         "If mac is not specified a random MAC address is used.\n"
@@ -64,72 +65,95 @@ const struct xm_var_spec xm_mkconfig_vars[] = {
         "This option may be repeated to add more than one vif.\n"
         "Specifying vifs will increase the number of interfaces as needed.",
         NULL),
-    VAR("nics", XM_VAR_INT, "NUM",
+    VAR("nics", XEND_XMVAR_INT, "NUM",
         "Set the number of network interfaces.\n"
         "Use the vif option to define interface parameters, otherwise\n"
         "defaults are used. Specifying vifs will increase the\n"
         "number of interfaces as needed.",
         "1"),
-    VAR("root", XM_VAR_STR, "DEVICE",
+    VAR("root", XEND_XMVAR_STR, "DEVICE",
         "Set the root= parameter on the kernel command line.\n"
         "Use a device, e.g. /dev/sda1, or /dev/nfs for NFS root.",
         NULL),
-    VAR("extra", XM_VAR_STR, "ARGS", "Set extra arguments to append to the kernel command line.",
+    VAR("extra", XEND_XMVAR_STR, "ARGS",
+        "Set extra arguments to append to the kernel command line.", NULL),
+    VAR("ip", XEND_XMVAR_STR, "IPADDR", "Set the kernel IP interface address.", NULL),
+    VAR("gateway", XEND_XMVAR_STR, "IPADDR", "Set the kernel IP gateway.", NULL),
+    VAR("netmask", XEND_XMVAR_STR, "MASK", "Set the kernel IP netmask.", NULL),
+    VAR("hostname", XEND_XMVAR_STR, "NAME", "Set the kernel IP hostname.", NULL),
+    VAR("interface", XEND_XMVAR_STR, "INTF", "Set the kernel IP interface name.", "eth0"),
+    VAR("dhcp", XEND_XMVAR_STR, "off|dhcp", "Set the kernel dhcp option.", "off"),
+    VAR("nfs_server", XEND_XMVAR_STR, "IPADDR", "Set the address of the NFS server for NFS root.",
         NULL),
-    VAR("ip", XM_VAR_STR, "IPADDR", "Set the kernel IP interface address.", NULL),
-    VAR("gateway", XM_VAR_STR, "IPADDR", "Set the kernel IP gateway.", NULL),
-    VAR("netmask", XM_VAR_STR, "MASK", "Set the kernel IP netmask.", NULL),
-    VAR("hostname", XM_VAR_STR, "NAME", "Set the kernel IP hostname.", NULL),
-    VAR("interface", XM_VAR_STR, "INTF", "Set the kernel IP interface name.", "eth0"),
-    VAR("dhcp", XM_VAR_STR, "off|dhcp", "Set the kernel dhcp option.", "off"),
-    VAR("nfs_server", XM_VAR_STR, "IPADDR", "Set the address of the NFS server for NFS root.",
-        NULL),
-    VAR("nfs_root", XM_VAR_STR, "PATH", "Set the path of the root NFS directory.", NULL),
+    VAR("nfs_root", XEND_XMVAR_STR, "PATH", "Set the path of the root NFS directory.", NULL),
 };
 
-const size_t xm_mkconfig_nvars = sizeof(xm_mkconfig_vars) / sizeof(xm_mkconfig_vars[0]);
+const size_t xend_xmconfig_nvars = sizeof(xend_xmconfig_vars) / sizeof(xend_xmconfig_vars[0]);
 
-const struct xm_var_spec *xm_mkconfig_var(const char *name)
+const struct xend_xmvar_spec *xend_xmconfig_var(const char *name)
 {
-    for (size_t i = 0; i < xm_mkconfig_nvars; i++)
-        if (strcmp(xm_mkconfig_vars[i].opt.name, name) == 0)
-            return &xm_mkconfig_vars[i];
+    for (size_t i = 0; i < xend_xmconfig_nvars; i++)
+        if (strcmp(xend_xmconfig_vars[i].name, name) == 0)
+            return &xend_xmconfig_vars[i];
     return NULL;
 }
 
-int xm_mkconfig_check_vars(const struct xm_pyvars *vars, const char *file, bool strict,
-                           struct xend_buf *warnings, struct xend_err *err)
+size_t xend_xmconfig_unknown_vars(const struct xend_pyvars *vars,
+                                  void (*fn)(void *arg, int line, const char *msg), void *arg)
 {
-    const char **names = xend_xcalloc(xm_mkconfig_nvars, sizeof(*names));
-    for (size_t i = 0; i < xm_mkconfig_nvars; i++)
-        names[i] = xm_mkconfig_vars[i].opt.name;
-    int rc = 0;
-    for (size_t i = 0; i < vars->n && rc == 0; i++) {
-        const struct xm_pyvar *v = &vars->v[i];
-        if (v->cmdline || v->read || v->line == 0 || xm_mkconfig_var(v->name) != NULL)
+    const char **names = xend_xcalloc(xend_xmconfig_nvars, sizeof(*names));
+    for (size_t i = 0; i < xend_xmconfig_nvars; i++)
+        names[i] = xend_xmconfig_vars[i].name;
+    size_t n = 0;
+    for (size_t i = 0; i < vars->n; i++) {
+        const struct xend_pyvar *v = &vars->v[i];
+        if (v->cmdline || v->read || v->line == 0 || xend_xmconfig_var(v->name) != NULL)
             continue;
-        const char *best = xend_suggest(v->name, names, xm_mkconfig_nvars);
-        char hint[96] = "";
+        const char *best = xend_suggest(v->name, names, xend_xmconfig_nvars);
+        char msg[256];
         if (best != NULL)
-            snprintf(hint, sizeof(hint), "; did you mean '%s'?", best);
-        if (strict)
-            rc = xend_err_set(err, XEND_EINVAL, "%s:%d: unknown variable '%s'%s", file, v->line,
-                              v->name, hint);
+            snprintf(msg, sizeof(msg), "unknown variable '%s'; did you mean '%s'?", v->name, best);
         else
-            xend_buf_printf(warnings, "Warning: %s:%d: unknown variable '%s'%s\n", file, v->line,
-                            v->name, hint);
+            snprintf(msg, sizeof(msg), "unknown variable '%s'", v->name);
+        fn(arg, v->line, msg);
+        n++;
     }
     free(names);
-    return rc;
+    return n;
 }
 
-void xm_random_mac(uint32_t r, char out[18])
+struct unknown_out {
+    const char *file;
+    bool strict;
+    struct xend_buf *warnings;
+    struct xend_err *err;
+    int rc;
+};
+
+static void unknown_out(void *arg, int line, const char *msg)
+{
+    struct unknown_out *u = arg;
+    if (u->strict && u->rc == 0)
+        u->rc = xend_err_set(u->err, XEND_EINVAL, "%s:%d: %s", u->file, line, msg);
+    else if (!u->strict)
+        xend_buf_printf(u->warnings, "Warning: %s:%d: %s\n", u->file, line, msg);
+}
+
+int xend_xmconfig_check_vars(const struct xend_pyvars *vars, const char *file, bool strict,
+                             struct xend_buf *warnings, struct xend_err *err)
+{
+    struct unknown_out u = {file, strict, warnings, err, 0};
+    xend_xmconfig_unknown_vars(vars, unknown_out, &u);
+    return u.rc;
+}
+
+void xend_random_mac(uint32_t r, char out[18])
 {
     snprintf(out, 18, "aa:00:00:%02x:%02x:%02x", (unsigned)((r >> 16) & 0x7f),
              (unsigned)((r >> 8) & 0xff), (unsigned)(r & 0xff));
 }
 
-char *xm_abspath(const char *path)
+char *xend_abspath(const char *path)
 {
     struct xend_buf joined = XEND_BUF_INIT;
     if (path[0] != '/') {
@@ -171,29 +195,31 @@ char *xm_abspath(const char *path)
 /* ---- typed access to the variables ------------------------------------------------- */
 
 struct build {
-    const struct xm_pyvars *vars;
-    const struct xm_build_ctx *ctx;
+    const struct xend_pyvars *vars;
+    const struct xend_xmconfig_ctx *ctx;
     struct xend_err *err;
 };
 
 /* An error about variable v: "FILE:LINE: " first when it came from the file. */
-__attribute__((format(printf, 3, 4))) static int var_err(struct build *b, const struct xm_pyvar *v,
-                                                         const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int
+var_err(struct build *b, const struct xend_pyvar *v, const char *fmt, ...)
 {
     char msg[XEND_ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (b->ctx->problem != NULL)
+        b->ctx->problem(b->ctx->problem_arg, v != NULL ? v->line : 0, msg);
     if (v != NULL && v->line > 0 && b->ctx->file != NULL)
         return xend_err_set(b->err, XEND_EINVAL, "%s:%d: %s", b->ctx->file, v->line, msg);
     return xend_err_set(b->err, XEND_EINVAL, "%s", msg);
 }
 
-static const struct xm_pyvar *get_var(struct build *b, const char *name)
+static const struct xend_pyvar *get_var(struct build *b, const char *name)
 {
-    const struct xm_pyvar *v = xm_pyvars_get(b->vars, name);
-    return v != NULL && v->val.type != XM_PY_NONE ? v : NULL;
+    const struct xend_pyvar *v = xend_pyvars_get(b->vars, name);
+    return v != NULL && v->val.type != XEND_PY_NONE ? v : NULL;
 }
 
 /* A string variable: numbers are taken as their text, as the SXP would show them. Returns
@@ -201,12 +227,12 @@ static const struct xm_pyvar *get_var(struct build *b, const char *name)
 static int get_str(struct build *b, const char *name, char **out)
 {
     *out = NULL;
-    const struct xm_pyvar *v = get_var(b, name);
+    const struct xend_pyvar *v = get_var(b, name);
     if (v == NULL)
         return 0;
-    if (v->val.type == XM_PY_STR || v->val.type == XM_PY_INT || v->val.type == XM_PY_FLOAT) {
+    if (v->val.type == XEND_PY_STR || v->val.type == XEND_PY_INT || v->val.type == XEND_PY_FLOAT) {
         struct xend_buf s = XEND_BUF_INIT;
-        xm_pyval_str(&v->val, false, &s);
+        xend_pyval_str(&v->val, false, &s);
         *out = s.data != NULL ? xend_buf_steal(&s) : xend_xstrdup("");
         return 0;
     }
@@ -216,13 +242,13 @@ static int get_str(struct build *b, const char *name, char **out)
 static int get_int(struct build *b, const char *name, bool *set, long long *out)
 {
     *set = false;
-    const struct xm_pyvar *v = get_var(b, name);
+    const struct xend_pyvar *v = get_var(b, name);
     if (v == NULL)
         return 0;
-    if (v->val.type == XM_PY_INT || v->val.type == XM_PY_BOOL) {
+    if (v->val.type == XEND_PY_INT || v->val.type == XEND_PY_BOOL) {
         *out = v->val.i;
-    } else if (v->val.type != XM_PY_STR || !xend_sxp_text_int(v->val.s, out)) {
-        if (v->cmdline && v->val.type == XM_PY_STR)
+    } else if (v->val.type != XEND_PY_STR || !xend_sxp_text_int(v->val.s, out)) {
+        if (v->cmdline && v->val.type == XEND_PY_STR)
             return var_err(b, v, "Invalid value: %s", v->val.s);
         return var_err(b, v, "%s: expected an integer", name);
     }
@@ -234,18 +260,18 @@ static int get_int(struct build *b, const char *name, bool *set, long long *out)
 static int get_number(struct build *b, const char *name, struct xend_sxp **out)
 {
     *out = NULL;
-    const struct xm_pyvar *v = get_var(b, name);
+    const struct xend_pyvar *v = get_var(b, name);
     if (v == NULL)
         return 0;
-    if (v->val.type == XM_PY_INT && !v->cmdline) {
+    if (v->val.type == XEND_PY_INT && !v->cmdline) {
         *out = xend_sxp_atom_int(v->val.i);
         return 0;
     }
-    if (v->val.type == XM_PY_FLOAT) {
+    if (v->val.type == XEND_PY_FLOAT) {
         *out = xend_sxp_atom_double(v->val.f);
         return 0;
     }
-    if (v->val.type == XM_PY_STR && v->val.s[0] != '\0') {
+    if (v->val.type == XEND_PY_STR && v->val.s[0] != '\0') {
         char *e;
         errno = 0;
         double d = strtod(v->val.s, &e);
@@ -262,14 +288,14 @@ static int get_number(struct build *b, const char *name, struct xend_sxp **out)
 static int get_bool(struct build *b, const char *name, bool *out)
 {
     *out = false;
-    const struct xm_pyvar *v = get_var(b, name);
+    const struct xend_pyvar *v = get_var(b, name);
     if (v == NULL)
         return 0;
-    if (v->val.type == XM_PY_INT || v->val.type == XM_PY_BOOL) {
+    if (v->val.type == XEND_PY_INT || v->val.type == XEND_PY_BOOL) {
         *out = v->val.i != 0;
         return 0;
     }
-    if (v->val.type == XM_PY_STR) {
+    if (v->val.type == XEND_PY_STR) {
         static const char *const yes[] = {"yes", "1", "true", "on"};
         static const char *const no[] = {"no", "0", "false", "off", ""};
         for (size_t i = 0; i < 4; i++)
@@ -284,15 +310,15 @@ static int get_bool(struct build *b, const char *name, bool *out)
 }
 
 /* A list of strings; *v_out is the variable (for messages), NULL when unset. */
-static int get_list(struct build *b, const char *name, const struct xm_pyvar **v_out)
+static int get_list(struct build *b, const char *name, const struct xend_pyvar **v_out)
 {
-    const struct xm_pyvar *v = get_var(b, name);
+    const struct xend_pyvar *v = get_var(b, name);
     *v_out = v;
     if (v == NULL)
         return 0;
-    if (v->val.type == XM_PY_LIST || v->val.type == XM_PY_TUPLE) {
+    if (v->val.type == XEND_PY_LIST || v->val.type == XEND_PY_TUPLE) {
         for (size_t i = 0; i < v->val.n; i++)
-            if (v->val.items[i].type != XM_PY_STR)
+            if (v->val.items[i].type != XEND_PY_STR)
                 return var_err(b, v, "%s: expected a list of strings", name);
         return 0;
     }
@@ -330,11 +356,12 @@ static char *strip(char *s)
  * tried beside the config file, so that a shipped example runs from anywhere. */
 static char *resolve_image(struct build *b, const char *path)
 {
-    char *abs = xm_abspath(path);
-    if (path[0] == '/' || access(abs, F_OK) == 0 || b->ctx->config_dir == NULL)
+    char *abs = xend_abspath(path);
+    if (path[0] == '/' || b->ctx->absolute_only || access(abs, F_OK) == 0 ||
+        b->ctx->config_dir == NULL)
         return abs;
     char *joined = xend_xasprintf("%s/%s", b->ctx->config_dir, path);
-    char *alt = xm_abspath(joined);
+    char *alt = xend_abspath(joined);
     free(joined);
     if (access(alt, F_OK) == 0) {
         free(abs);
@@ -355,7 +382,7 @@ static uint32_t default_random(void *arg)
 
 static int add_disks(struct build *b, struct xend_sxp *vm)
 {
-    const struct xm_pyvar *v;
+    const struct xend_pyvar *v;
     int rc = get_list(b, "disk", &v);
     for (size_t i = 0; rc == 0 && v != NULL && i < v->val.n; i++) {
         const char *spec = v->val.items[i].s;
@@ -392,7 +419,7 @@ static bool is_hex(const char *s)
 
 static int add_pcis(struct build *b, struct xend_sxp *vm)
 {
-    const struct xm_pyvar *v;
+    const struct xend_pyvar *v;
     int rc = get_list(b, "pci", &v);
     for (size_t i = 0; rc == 0 && v != NULL && i < v->val.n; i++) {
         const char *spec = v->val.items[i].s;
@@ -419,7 +446,7 @@ static int add_pcis(struct build *b, struct xend_sxp *vm)
 static int add_vifs(struct build *b, struct xend_sxp *vm)
 {
     static const char *const keys[] = {"mac", "bridge", "script", "backend", "ip"};
-    const struct xm_pyvar *v;
+    const struct xend_pyvar *v;
     bool set;
     long long nics = 1;
     int rc = get_list(b, "vif", &v);
@@ -432,7 +459,7 @@ static int add_vifs(struct build *b, struct xend_sxp *vm)
     size_t nvif = v != NULL ? v->val.n : 0;
     long long count = nics > (long long)nvif ? nics : (long long)nvif;
     if (count > 1024)
-        return var_err(b, xm_pyvars_get(b->vars, "nics"), "nics: too many interfaces");
+        return var_err(b, xend_pyvars_get(b->vars, "nics"), "nics: too many interfaces");
     for (long long i = 0; rc == 0 && i < count; i++) {
         char *vals[5] = {NULL};
         char *copy = NULL;
@@ -461,9 +488,9 @@ static int add_vifs(struct build *b, struct xend_sxp *vm)
         if (rc == 0) {
             char mac[18];
             if (vals[0] == NULL || vals[0][0] == '\0') {
-                xm_random_mac(b->ctx->random != NULL ? b->ctx->random(b->ctx->random_arg)
-                                                     : default_random(NULL),
-                              mac);
+                xend_random_mac(b->ctx->random != NULL ? b->ctx->random(b->ctx->random_arg)
+                                                       : default_random(NULL),
+                                mac);
                 vals[0] = mac;
             }
             struct xend_sxp *vif = xend_sxp_list_of("vif", NULL);
@@ -506,15 +533,29 @@ static const char *strip_prefix(const char *s, const char *pre)
     return strncmp(s, pre, n) == 0 ? s + n : s;
 }
 
+/* A relative kernel or ramdisk where the reader cannot resolve it (absolute_only). */
+static int check_absolute(struct build *b, const char *name, const char *path)
+{
+    if (!b->ctx->absolute_only || path == NULL || path[0] == '\0' || path[0] == '/')
+        return 0;
+    return var_err(b, xend_pyvars_get(b->vars, name),
+                   "%s: %s is a relative path: give the absolute path on the xend host", name,
+                   path);
+}
+
 static int make_image(struct build *b, struct xend_sxp *vm)
 {
     char *kernel = NULL, *ramdisk = NULL, *builder = NULL, *root = NULL, *extra = NULL;
     char *nfs_root = NULL, *nfs_server = NULL, *ip = NULL;
     int rc = get_str(b, "kernel", &kernel);
     if (rc == 0 && (kernel == NULL || kernel[0] == '\0'))
-        rc = xend_err_set(b->err, XEND_EINVAL, "No kernel specified");
+        rc = var_err(b, NULL, "No kernel specified");
+    if (rc == 0)
+        rc = check_absolute(b, "kernel", kernel);
     if (rc == 0)
         rc = get_str(b, "ramdisk", &ramdisk);
+    if (rc == 0)
+        rc = check_absolute(b, "ramdisk", ramdisk);
     if (rc == 0)
         rc = get_str(b, "builder", &builder);
     if (rc == 0)
@@ -529,7 +570,7 @@ static int make_image(struct build *b, struct xend_sxp *vm)
         rc = make_ip(b, &ip);
     if (rc == 0 && nfs_root != NULL && nfs_root[0] != '\0') {
         if (nfs_server == NULL || nfs_server[0] == '\0') {
-            rc = xend_err_set(b->err, XEND_EINVAL, "Must set nfs root and nfs server");
+            rc = var_err(b, NULL, "Must set nfs root and nfs server"); /* the 2.0 text */
         } else {
             char *e = xend_xasprintf("nfsroot=%s:%s %s", nfs_server, nfs_root,
                                      extra != NULL ? extra : "");
@@ -621,20 +662,22 @@ static int make_head(struct build *b, struct xend_sxp *vm)
     return rc;
 }
 
-int xm_mkconfig_build(const struct xm_pyvars *vars, const struct xm_build_ctx *ctx,
-                      struct xend_sxp **out, struct xend_err *err)
+int xend_xmconfig_build(const struct xend_pyvars *vars, const struct xend_xmconfig_ctx *ctx,
+                        struct xend_sxp **out, struct xend_err *err)
 {
     struct build b = {.vars = vars, .ctx = ctx, .err = err};
     struct xend_sxp *vm = xend_sxp_list_of("vm", NULL);
-    int rc = make_head(&b, vm);
-    if (rc == 0)
-        rc = make_image(&b, vm);
-    if (rc == 0)
-        rc = add_disks(&b, vm);
-    if (rc == 0)
-        rc = add_pcis(&b, vm);
-    if (rc == 0)
-        rc = add_vifs(&b, vm);
+    /* Each part on its own when problems are collected: one pass reports them all. */
+    int (*const parts[])(struct build *, struct xend_sxp *) = {make_head, make_image, add_disks,
+                                                               add_pcis, add_vifs};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        if (rc < 0 && ctx->problem == NULL)
+            break;
+        int prc = parts[i](&b, vm);
+        if (rc == 0)
+            rc = prc;
+    }
     if (rc < 0) {
         xend_sxp_free(vm);
         *out = NULL;
@@ -642,4 +685,41 @@ int xm_mkconfig_build(const struct xm_pyvars *vars, const struct xm_build_ctx *c
     }
     *out = vm;
     return 0;
+}
+
+const char *xend_xmconfig_element_var(const struct xend_sxp *e, const struct xend_pyvars *vars)
+{
+    static const char *const same[] = {"name",    "memory",  "maxmem",    "cpu",
+                                       "restart", "console", "cpu_weight"};
+    const char *head = xend_sxp_name(e);
+    if (head == NULL)
+        return NULL;
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+        if (strcmp(head, same[i]) == 0)
+            return same[i];
+    const char *inner = xend_sxp_name(xend_sxp_nth(e, 1));
+    if (strcmp(head, "image") == 0)
+        return "kernel";
+    if (strcmp(head, "backend") == 0)
+        return inner; /* blkif, netif */
+    if (strcmp(head, "device") == 0 && inner != NULL) {
+        if (strcmp(inner, "vbd") == 0)
+            return "disk";
+        if (strcmp(inner, "pci") == 0)
+            return "pci";
+        if (strcmp(inner, "vif") == 0)
+            return xend_pyvars_get(vars, "vif") != NULL ? "vif" : "nics";
+    }
+    return NULL;
+}
+
+void xend_xmconfig_print_lines(const struct xend_sxp *vm, struct xend_buf *out)
+{
+    xend_buf_putc(out, '(');
+    for (size_t i = 0; i < xend_sxp_length(vm); i++) {
+        if (i > 0)
+            xend_buf_puts(out, "\n ");
+        xend_sxp_print_buf(xend_sxp_nth(vm, i), out);
+    }
+    xend_buf_puts(out, ")\n");
 }

@@ -15,16 +15,16 @@
 
 /* ---- values ------------------------------------------------------------------------ */
 
-void xm_pyval_free(struct xm_pyval *v)
+void xend_pyval_free(struct xend_pyval *v)
 {
     free(v->s);
     for (size_t i = 0; i < v->n; i++)
-        xm_pyval_free(&v->items[i]);
+        xend_pyval_free(&v->items[i]);
     free(v->items);
     memset(v, 0, sizeof(*v));
 }
 
-void xm_pyval_copy(struct xm_pyval *dst, const struct xm_pyval *src)
+void xend_pyval_copy(struct xend_pyval *dst, const struct xend_pyval *src)
 {
     *dst = *src;
     dst->s = src->s != NULL ? xend_xstrdup(src->s) : NULL;
@@ -32,26 +32,26 @@ void xm_pyval_copy(struct xm_pyval *dst, const struct xm_pyval *src)
     if (src->n > 0) {
         dst->items = xend_xcalloc(src->n, sizeof(*dst->items));
         for (size_t i = 0; i < src->n; i++)
-            xm_pyval_copy(&dst->items[i], &src->items[i]);
+            xend_pyval_copy(&dst->items[i], &src->items[i]);
     }
 }
 
-const char *xm_pyval_type_name(const struct xm_pyval *v)
+const char *xend_pyval_type_name(const struct xend_pyval *v)
 {
     switch (v->type) {
-    case XM_PY_NONE:
+    case XEND_PY_NONE:
         return "NoneType";
-    case XM_PY_BOOL:
+    case XEND_PY_BOOL:
         return "bool";
-    case XM_PY_INT:
+    case XEND_PY_INT:
         return "int";
-    case XM_PY_FLOAT:
+    case XEND_PY_FLOAT:
         return "float";
-    case XM_PY_STR:
+    case XEND_PY_STR:
         return "str";
-    case XM_PY_LIST:
+    case XEND_PY_LIST:
         return "list";
-    case XM_PY_TUPLE:
+    case XEND_PY_TUPLE:
         return "tuple";
     }
     return "object";
@@ -88,43 +88,43 @@ static void float_str(double f, struct xend_buf *out)
         xend_buf_puts(out, ".0");
 }
 
-void xm_pyval_str(const struct xm_pyval *v, bool repr, struct xend_buf *out)
+void xend_pyval_str(const struct xend_pyval *v, bool repr, struct xend_buf *out)
 {
     switch (v->type) {
-    case XM_PY_NONE:
+    case XEND_PY_NONE:
         xend_buf_puts(out, "None");
         break;
-    case XM_PY_BOOL:
+    case XEND_PY_BOOL:
         xend_buf_puts(out, v->i ? "True" : "False");
         break;
-    case XM_PY_INT:
+    case XEND_PY_INT:
         xend_buf_printf(out, "%lld", v->i);
         break;
-    case XM_PY_FLOAT:
+    case XEND_PY_FLOAT:
         float_str(v->f, out);
         break;
-    case XM_PY_STR:
+    case XEND_PY_STR:
         if (repr)
             str_repr(v->s, out);
         else
             xend_buf_puts(out, v->s);
         break;
-    case XM_PY_LIST:
-    case XM_PY_TUPLE:
-        xend_buf_putc(out, v->type == XM_PY_LIST ? '[' : '(');
+    case XEND_PY_LIST:
+    case XEND_PY_TUPLE:
+        xend_buf_putc(out, v->type == XEND_PY_LIST ? '[' : '(');
         for (size_t i = 0; i < v->n; i++) {
             if (i > 0)
                 xend_buf_puts(out, ", ");
-            xm_pyval_str(&v->items[i], true, out);
+            xend_pyval_str(&v->items[i], true, out);
         }
-        if (v->type == XM_PY_TUPLE && v->n == 1)
+        if (v->type == XEND_PY_TUPLE && v->n == 1)
             xend_buf_putc(out, ',');
-        xend_buf_putc(out, v->type == XM_PY_LIST ? ']' : ')');
+        xend_buf_putc(out, v->type == XEND_PY_LIST ? ']' : ')');
         break;
     }
 }
 
-static void seq_push(struct xm_pyval *seq, struct xm_pyval *item)
+static void seq_push(struct xend_pyval *seq, struct xend_pyval *item)
 {
     seq->items = xend_xrealloc(seq->items, (seq->n + 1) * sizeof(*seq->items));
     seq->items[seq->n++] = *item;
@@ -133,17 +133,17 @@ static void seq_push(struct xm_pyval *seq, struct xm_pyval *item)
 
 /* ---- variables --------------------------------------------------------------------- */
 
-void xm_pyvars_free(struct xm_pyvars *vars)
+void xend_pyvars_free(struct xend_pyvars *vars)
 {
     for (size_t i = 0; i < vars->n; i++) {
         free(vars->v[i].name);
-        xm_pyval_free(&vars->v[i].val);
+        xend_pyval_free(&vars->v[i].val);
     }
     free(vars->v);
     memset(vars, 0, sizeof(*vars));
 }
 
-static struct xm_pyvar *vars_find(const struct xm_pyvars *vars, const char *name)
+static struct xend_pyvar *vars_find(const struct xend_pyvars *vars, const char *name)
 {
     for (size_t i = 0; i < vars->n; i++)
         if (strcmp(vars->v[i].name, name) == 0)
@@ -151,14 +151,14 @@ static struct xm_pyvar *vars_find(const struct xm_pyvars *vars, const char *name
     return NULL;
 }
 
-const struct xm_pyvar *xm_pyvars_get(const struct xm_pyvars *vars, const char *name)
+const struct xend_pyvar *xend_pyvars_get(const struct xend_pyvars *vars, const char *name)
 {
     return vars_find(vars, name);
 }
 
-static struct xm_pyvar *vars_add(struct xm_pyvars *vars, const char *name)
+static struct xend_pyvar *vars_add(struct xend_pyvars *vars, const char *name)
 {
-    struct xm_pyvar *v = vars_find(vars, name);
+    struct xend_pyvar *v = vars_find(vars, name);
     if (v != NULL)
         return v;
     if (vars->n == vars->cap) {
@@ -171,29 +171,30 @@ static struct xm_pyvar *vars_add(struct xm_pyvars *vars, const char *name)
     return v;
 }
 
-void xm_pyvars_set_cmdline(struct xm_pyvars *vars, const char *name, const char *value, bool append)
+void xend_pyvars_set_cmdline(struct xend_pyvars *vars, const char *name, const char *value,
+                             bool append)
 {
-    struct xm_pyvar *v = vars_add(vars, name);
-    struct xm_pyval s = {.type = XM_PY_STR, .s = xend_xstrdup(value)};
+    struct xend_pyvar *v = vars_add(vars, name);
+    struct xend_pyval s = {.type = XEND_PY_STR, .s = xend_xstrdup(value)};
     if (append) {
-        if (!v->cmdline || v->val.type != XM_PY_LIST) {
-            xm_pyval_free(&v->val);
-            v->val.type = XM_PY_LIST;
+        if (!v->cmdline || v->val.type != XEND_PY_LIST) {
+            xend_pyval_free(&v->val);
+            v->val.type = XEND_PY_LIST;
         }
         seq_push(&v->val, &s);
     } else {
-        xm_pyval_free(&v->val);
+        xend_pyval_free(&v->val);
         v->val = s;
     }
     v->cmdline = true;
     v->line = 0;
 }
 
-void xm_pyvars_set_cmdline_int(struct xm_pyvars *vars, const char *name, long long value)
+void xend_pyvars_set_cmdline_int(struct xend_pyvars *vars, const char *name, long long value)
 {
-    struct xm_pyvar *v = vars_add(vars, name);
-    xm_pyval_free(&v->val);
-    v->val.type = XM_PY_INT;
+    struct xend_pyvar *v = vars_add(vars, name);
+    xend_pyval_free(&v->val);
+    v->val.type = XEND_PY_INT;
     v->val.i = value;
     v->cmdline = true;
     v->line = 0;
@@ -213,6 +214,7 @@ struct lexer {
     /* the current token */
     enum tok t;
     int tline;
+    int *err_line; /* where the error's line goes (then not in its message); may be NULL */
     char op[3];
     struct xend_buf text; /* NAME and STR */
     long long ival;
@@ -226,6 +228,11 @@ __attribute__((format(printf, 2, 3))) static int lex_err(struct lexer *lx, const
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (lx->err_line != NULL) {
+        if (lx->err == NULL || lx->err->code == 0)
+            *lx->err_line = lx->tline;
+        return xend_err_set(lx->err, XEND_EINVAL, "%s", msg);
+    }
     return xend_err_set(lx->err, XEND_EINVAL, "%s:%d: %s", lx->file, lx->tline, msg);
 }
 
@@ -488,7 +495,7 @@ static int unexpected(struct lexer *lx)
 
 struct eval {
     struct lexer lx;
-    struct xm_pyvars *vars;
+    struct xend_pyvars *vars;
     int nest; /* expression nesting: brackets and unary signs, bounded */
 };
 
@@ -497,38 +504,38 @@ struct eval {
 /* The largest string or list a repetition may build. */
 #define PY_MAX_REPEAT_BYTES (1 << 20)
 
-static int parse_expr(struct eval *ev, struct xm_pyval *out);
+static int parse_expr(struct eval *ev, struct xend_pyval *out);
 
-static bool is_number(const struct xm_pyval *v)
+static bool is_number(const struct xend_pyval *v)
 {
-    return v->type == XM_PY_INT || v->type == XM_PY_BOOL || v->type == XM_PY_FLOAT;
+    return v->type == XEND_PY_INT || v->type == XEND_PY_BOOL || v->type == XEND_PY_FLOAT;
 }
 
-static double as_double(const struct xm_pyval *v)
+static double as_double(const struct xend_pyval *v)
 {
-    return v->type == XM_PY_FLOAT ? v->f : (double)v->i;
+    return v->type == XEND_PY_FLOAT ? v->f : (double)v->i;
 }
 
-static int type_error(struct eval *ev, const char *op, const struct xm_pyval *a,
-                      const struct xm_pyval *b)
+static int type_error(struct eval *ev, const char *op, const struct xend_pyval *a,
+                      const struct xend_pyval *b)
 {
     return lex_err(&ev->lx, "unsupported operand type(s) for %s: '%s' and '%s'", op,
-                   xm_pyval_type_name(a), xm_pyval_type_name(b));
+                   xend_pyval_type_name(a), xend_pyval_type_name(b));
 }
 
 /* An integer argument of %d: python wants a number; a numeric string from VAR=VAL is
  * accepted too, since xm passes command-line variables to the script as strings. */
-static bool format_int_arg(const struct xm_pyval *v, long long *out)
+static bool format_int_arg(const struct xend_pyval *v, long long *out)
 {
-    if (v->type == XM_PY_INT || v->type == XM_PY_BOOL) {
+    if (v->type == XEND_PY_INT || v->type == XEND_PY_BOOL) {
         *out = v->i;
         return true;
     }
-    if (v->type == XM_PY_FLOAT) {
+    if (v->type == XEND_PY_FLOAT) {
         *out = (long long)v->f;
         return true;
     }
-    if (v->type == XM_PY_STR && v->s[0] != '\0') {
+    if (v->type == XEND_PY_STR && v->s[0] != '\0') {
         char *e;
         errno = 0;
         long long x = strtoll(v->s, &e, 0);
@@ -541,12 +548,12 @@ static bool format_int_arg(const struct xm_pyval *v, long long *out)
 }
 
 /* python's "fmt" % args for the conversions s r d i u x X o f e g c and %%. */
-static int format_string(struct eval *ev, const char *fmt, const struct xm_pyval *args,
-                         struct xm_pyval *out)
+static int format_string(struct eval *ev, const char *fmt, const struct xend_pyval *args,
+                         struct xend_pyval *out)
 {
-    const struct xm_pyval *argv = args;
+    const struct xend_pyval *argv = args;
     size_t argc = 1, next = 0;
-    if (args->type == XM_PY_TUPLE) {
+    if (args->type == XEND_PY_TUPLE) {
         argv = args->items;
         argc = args->n;
     }
@@ -580,7 +587,7 @@ static int format_string(struct eval *ev, const char *fmt, const struct xm_pyval
             rc = lex_err(&ev->lx, "not enough arguments for format string");
             break;
         }
-        const struct xm_pyval *a = &argv[next++];
+        const struct xend_pyval *a = &argv[next++];
         char cfmt[32];
         size_t flen = (size_t)(p - spec);
         if (flen + 4 >= sizeof(cfmt)) {
@@ -591,7 +598,7 @@ static int format_string(struct eval *ev, const char *fmt, const struct xm_pyval
         long long iv;
         if (conv == 's' || conv == 'r') {
             struct xend_buf sv = XEND_BUF_INIT;
-            xm_pyval_str(a, conv == 'r', &sv);
+            xend_pyval_str(a, conv == 'r', &sv);
             strcpy(cfmt + flen, "s");
             xend_buf_printf(&b, cfmt, xend_buf_str(&sv));
             xend_buf_free(&sv);
@@ -604,15 +611,15 @@ static int format_string(struct eval *ev, const char *fmt, const struct xm_pyval
             cfmt[flen + 1] = '\0';
             xend_buf_printf(&b, cfmt, as_double(a));
         } else if (conv == 'c') {
-            if (!format_int_arg(a, &iv) && !(a->type == XM_PY_STR && strlen(a->s) == 1)) {
+            if (!format_int_arg(a, &iv) && !(a->type == XEND_PY_STR && strlen(a->s) == 1)) {
                 rc = lex_err(&ev->lx, "%%c requires int or char");
                 break;
             }
-            xend_buf_putc(&b, a->type == XM_PY_STR ? a->s[0] : (char)iv);
+            xend_buf_putc(&b, a->type == XEND_PY_STR ? a->s[0] : (char)iv);
         } else {
             if (!format_int_arg(a, &iv)) {
                 rc = lex_err(&ev->lx, "%%%c format: a number is required, not %s", conv,
-                             xm_pyval_type_name(a));
+                             xend_pyval_type_name(a));
                 break;
             }
             strcpy(cfmt + flen, "ll");
@@ -627,34 +634,34 @@ static int format_string(struct eval *ev, const char *fmt, const struct xm_pyval
         xend_buf_free(&b);
         return rc;
     }
-    out->type = XM_PY_STR;
+    out->type = XEND_PY_STR;
     out->s = b.data != NULL ? xend_buf_steal(&b) : xend_xstrdup("");
     return 0;
 }
 
-static bool is_seq(const struct xm_pyval *v)
+static bool is_seq(const struct xend_pyval *v)
 {
-    return v->type == XM_PY_STR || v->type == XM_PY_LIST || v->type == XM_PY_TUPLE;
+    return v->type == XEND_PY_STR || v->type == XEND_PY_LIST || v->type == XEND_PY_TUPLE;
 }
 
-static bool is_intlike(const struct xm_pyval *v)
+static bool is_intlike(const struct xend_pyval *v)
 {
-    return v->type == XM_PY_INT || v->type == XM_PY_BOOL;
+    return v->type == XEND_PY_INT || v->type == XEND_PY_BOOL;
 }
 
-static void seq_concat(struct xm_pyval *a, struct xm_pyval *b)
+static void seq_concat(struct xend_pyval *a, struct xend_pyval *b)
 {
     for (size_t i = 0; i < b->n; i++)
         seq_push(a, &b->items[i]);
-    xm_pyval_free(b);
+    xend_pyval_free(b);
 }
 
 /* a = a OP b; b is consumed either way. */
-static int binop(struct eval *ev, const char *op, struct xm_pyval *a, struct xm_pyval *b)
+static int binop(struct eval *ev, const char *op, struct xend_pyval *a, struct xend_pyval *b)
 {
     int rc = 0;
     if (is_number(a) && is_number(b)) {
-        bool fl = a->type == XM_PY_FLOAT || b->type == XM_PY_FLOAT;
+        bool fl = a->type == XEND_PY_FLOAT || b->type == XEND_PY_FLOAT;
         double x = as_double(a), y = as_double(b);
         long long i = a->i, j = b->i;
         if ((op[0] == '/' || op[0] == '%') && (fl ? y == 0.0 : j == 0))
@@ -686,36 +693,36 @@ static int binop(struct eval *ev, const char *op, struct xm_pyval *a, struct xm_
         else
             a->i = ((i % j) + j) % j;
         if (rc == 0)
-            a->type = fl ? XM_PY_FLOAT : XM_PY_INT;
-    } else if (op[0] == '+' && a->type == XM_PY_STR && b->type == XM_PY_STR) {
+            a->type = fl ? XEND_PY_FLOAT : XEND_PY_INT;
+    } else if (op[0] == '+' && a->type == XEND_PY_STR && b->type == XEND_PY_STR) {
         char *s = xend_xasprintf("%s%s", a->s, b->s);
         free(a->s);
         a->s = s;
     } else if (op[0] == '+' && a->type == b->type &&
-               (a->type == XM_PY_LIST || a->type == XM_PY_TUPLE)) {
+               (a->type == XEND_PY_LIST || a->type == XEND_PY_TUPLE)) {
         seq_concat(a, b);
-    } else if (op[0] == '%' && op[1] == '\0' && a->type == XM_PY_STR) {
-        struct xm_pyval r = {0};
+    } else if (op[0] == '%' && op[1] == '\0' && a->type == XEND_PY_STR) {
+        struct xend_pyval r = {0};
         rc = format_string(ev, a->s, b, &r);
         if (rc == 0) {
-            xm_pyval_free(a);
+            xend_pyval_free(a);
             *a = r;
         }
     } else if (op[0] == '*' && op[1] == '\0' &&
                ((is_seq(a) && is_intlike(b)) || (is_seq(b) && is_intlike(a)))) {
         if (is_intlike(a)) {
-            struct xm_pyval t = *a;
+            struct xend_pyval t = *a;
             *a = *b;
             *b = t;
         }
         long long times = b->i < 0 ? 0 : b->i;
-        size_t unit = a->type == XM_PY_STR ? strlen(a->s) : a->n * sizeof(struct xm_pyval);
+        size_t unit = a->type == XEND_PY_STR ? strlen(a->s) : a->n * sizeof(struct xend_pyval);
         if (times > 4096 || (unit && (unsigned long long)times > PY_MAX_REPEAT_BYTES / unit)) {
-            xm_pyval_free(b);
+            xend_pyval_free(b);
             return lex_err(&ev->lx, "repetition too large");
         }
-        struct xm_pyval r = {.type = a->type};
-        if (a->type == XM_PY_STR) {
+        struct xend_pyval r = {.type = a->type};
+        if (a->type == XEND_PY_STR) {
             struct xend_buf sb = XEND_BUF_INIT;
             for (long long k = 0; k < times; k++)
                 xend_buf_puts(&sb, a->s);
@@ -723,27 +730,27 @@ static int binop(struct eval *ev, const char *op, struct xm_pyval *a, struct xm_
         } else {
             for (long long k = 0; k < times; k++) {
                 for (size_t m = 0; m < a->n; m++) {
-                    struct xm_pyval c;
-                    xm_pyval_copy(&c, &a->items[m]);
+                    struct xend_pyval c;
+                    xend_pyval_copy(&c, &a->items[m]);
                     seq_push(&r, &c);
                 }
             }
         }
-        xm_pyval_free(a);
+        xend_pyval_free(a);
         *a = r;
     } else {
         rc = type_error(ev, op, a, b);
     }
-    xm_pyval_free(b);
+    xend_pyval_free(b);
     return rc;
 }
 
 /* Items up to `close` after an opening bracket; *trailing_comma tells (x) from (x,). */
-static int parse_items(struct eval *ev, const char *close, struct xm_pyval *seq, bool *comma)
+static int parse_items(struct eval *ev, const char *close, struct xend_pyval *seq, bool *comma)
 {
     *comma = false;
     while (!is_op(&ev->lx, close)) {
-        struct xm_pyval item = {0};
+        struct xend_pyval item = {0};
         int rc = parse_expr(ev, &item);
         if (rc < 0)
             return rc;
@@ -760,18 +767,18 @@ static int parse_items(struct eval *ev, const char *close, struct xm_pyval *seq,
     return lex_next(&ev->lx);
 }
 
-static int parse_atom(struct eval *ev, struct xm_pyval *out)
+static int parse_atom(struct eval *ev, struct xend_pyval *out)
 {
     struct lexer *lx = &ev->lx;
     int rc;
     memset(out, 0, sizeof(*out));
     switch (lx->t) {
     case T_INT:
-        out->type = XM_PY_INT;
+        out->type = XEND_PY_INT;
         out->i = lx->ival;
         return lex_next(lx);
     case T_FLOAT:
-        out->type = XM_PY_FLOAT;
+        out->type = XEND_PY_FLOAT;
         out->f = lx->fval;
         return lex_next(lx);
     case T_STR: {
@@ -785,7 +792,7 @@ static int parse_atom(struct eval *ev, struct xm_pyval *out)
                 return rc;
             }
         }
-        out->type = XM_PY_STR;
+        out->type = XEND_PY_STR;
         out->s = xend_buf_steal(&s);
         return 0;
     }
@@ -800,18 +807,18 @@ static int parse_atom(struct eval *ev, struct xm_pyval *out)
             lx->tline = line;
             rc = lex_err(lx, "function calls are not supported (%s)", name);
         } else if (strcmp(name, "None") == 0) {
-            out->type = XM_PY_NONE;
+            out->type = XEND_PY_NONE;
         } else if (strcmp(name, "True") == 0 || strcmp(name, "False") == 0) {
-            out->type = XM_PY_BOOL;
+            out->type = XEND_PY_BOOL;
             out->i = name[0] == 'T';
         } else {
-            struct xm_pyvar *v = vars_find(ev->vars, name);
+            struct xend_pyvar *v = vars_find(ev->vars, name);
             if (v == NULL) {
                 lx->tline = line;
                 rc = lex_err(lx, "name '%s' is not defined", name);
             } else {
                 v->read = true;
-                xm_pyval_copy(out, &v->val);
+                xend_pyval_copy(out, &v->val);
             }
         }
         free(name);
@@ -820,16 +827,16 @@ static int parse_atom(struct eval *ev, struct xm_pyval *out)
     case T_OP:
         if (is_op(lx, "[")) {
             bool comma;
-            out->type = XM_PY_LIST;
+            out->type = XEND_PY_LIST;
             if ((rc = lex_next(lx)) < 0)
                 return rc;
             return parse_items(ev, "]", out, &comma);
         }
         if (is_op(lx, "(")) {
             bool comma;
-            struct xm_pyval seq = {.type = XM_PY_TUPLE};
+            struct xend_pyval seq = {.type = XEND_PY_TUPLE};
             if ((rc = lex_next(lx)) < 0 || (rc = parse_items(ev, ")", &seq, &comma)) < 0) {
-                xm_pyval_free(&seq);
+                xend_pyval_free(&seq);
                 return rc;
             }
             if (seq.n == 1 && !comma) {
@@ -848,9 +855,9 @@ static int parse_atom(struct eval *ev, struct xm_pyval *out)
     }
 }
 
-static int parse_unary_nested(struct eval *ev, struct xm_pyval *out);
+static int parse_unary_nested(struct eval *ev, struct xend_pyval *out);
 
-static int parse_unary(struct eval *ev, struct xm_pyval *out)
+static int parse_unary(struct eval *ev, struct xend_pyval *out)
 {
     if (ev->nest >= PY_MAX_NEST)
         return lex_err(&ev->lx, "expression nested too deeply");
@@ -860,7 +867,7 @@ static int parse_unary(struct eval *ev, struct xm_pyval *out)
     return rc;
 }
 
-static int parse_unary_nested(struct eval *ev, struct xm_pyval *out)
+static int parse_unary_nested(struct eval *ev, struct xend_pyval *out)
 {
     struct lexer *lx = &ev->lx;
     if (is_op(lx, "-") || is_op(lx, "+")) {
@@ -870,15 +877,15 @@ static int parse_unary_nested(struct eval *ev, struct xm_pyval *out)
             return rc;
         if (!is_number(out)) {
             rc = lex_err(lx, "bad operand type for unary %c: '%s'", neg ? '-' : '+',
-                         xm_pyval_type_name(out));
-            xm_pyval_free(out);
+                         xend_pyval_type_name(out));
+            xend_pyval_free(out);
             return rc;
         }
-        if (out->type == XM_PY_BOOL)
-            out->type = XM_PY_INT;
+        if (out->type == XEND_PY_BOOL)
+            out->type = XEND_PY_INT;
         if (neg) {
-            if (out->type == XM_PY_INT && out->i == LLONG_MIN) {
-                xm_pyval_free(out);
+            if (out->type == XEND_PY_INT && out->i == LLONG_MIN) {
+                xend_pyval_free(out);
                 return lex_err(lx, "integer overflow");
             }
             out->i = -out->i;
@@ -888,13 +895,13 @@ static int parse_unary_nested(struct eval *ev, struct xm_pyval *out)
     }
     int rc = parse_atom(ev, out);
     if (rc == 0 && is_op(lx, "[")) {
-        xm_pyval_free(out);
+        xend_pyval_free(out);
         return lex_err(lx, "indexing is not supported");
     }
     return rc;
 }
 
-static int parse_binary(struct eval *ev, struct xm_pyval *out, int level)
+static int parse_binary(struct eval *ev, struct xend_pyval *out, int level)
 {
     static const char *const ops[2][4] = {{"+", "-", NULL}, {"*", "/", "//", "%"}};
     int rc = level == 0 ? parse_binary(ev, out, 1) : parse_unary(ev, out);
@@ -905,43 +912,43 @@ static int parse_binary(struct eval *ev, struct xm_pyval *out, int level)
                 op = ops[level][k];
         if (op == NULL)
             break;
-        struct xm_pyval rhs = {0};
+        struct xend_pyval rhs = {0};
         if ((rc = lex_next(&ev->lx)) < 0 ||
             (rc = level == 0 ? parse_binary(ev, &rhs, 1) : parse_unary(ev, &rhs)) < 0) {
-            xm_pyval_free(&rhs);
+            xend_pyval_free(&rhs);
             break;
         }
         rc = binop(ev, op, out, &rhs);
     }
     if (rc < 0)
-        xm_pyval_free(out);
+        xend_pyval_free(out);
     return rc;
 }
 
 /* expr, or a bare tuple "a, b" as python allows on the right of '='. */
-static int parse_expr(struct eval *ev, struct xm_pyval *out)
+static int parse_expr(struct eval *ev, struct xend_pyval *out)
 {
     return parse_binary(ev, out, 0);
 }
 
-static int parse_rhs(struct eval *ev, struct xm_pyval *out)
+static int parse_rhs(struct eval *ev, struct xend_pyval *out)
 {
     int rc = parse_expr(ev, out);
     if (rc < 0 || !is_op(&ev->lx, ","))
         return rc;
-    struct xm_pyval seq = {.type = XM_PY_TUPLE};
+    struct xend_pyval seq = {.type = XEND_PY_TUPLE};
     seq_push(&seq, out);
     while (rc == 0 && is_op(&ev->lx, ",")) {
         if ((rc = lex_next(&ev->lx)) < 0)
             break;
         if (ev->lx.t == T_NEWLINE || ev->lx.t == T_EOF || is_op(&ev->lx, ";"))
             break;
-        struct xm_pyval item = {0};
+        struct xend_pyval item = {0};
         if ((rc = parse_expr(ev, &item)) == 0)
             seq_push(&seq, &item);
     }
     if (rc < 0)
-        xm_pyval_free(&seq);
+        xend_pyval_free(&seq);
     else
         *out = seq;
     return rc;
@@ -981,31 +988,31 @@ static int parse_simple(struct eval *ev)
         else
             rc = unexpected(lx);
     }
-    struct xm_pyval v = {0};
+    struct xend_pyval v = {0};
     if (rc == 0 && (rc = lex_next(lx)) == 0)
         rc = parse_rhs(ev, &v);
     if (rc == 0 && augmented) {
-        const struct xm_pyvar *old = vars_find(ev->vars, name);
+        const struct xend_pyvar *old = vars_find(ev->vars, name);
         if (old == NULL) {
             lx->tline = line;
             rc = lex_err(lx, "name '%s' is not defined", name);
-            xm_pyval_free(&v);
+            xend_pyval_free(&v);
         } else {
-            struct xm_pyval acc;
-            xm_pyval_copy(&acc, &old->val);
+            struct xend_pyval acc;
+            xend_pyval_copy(&acc, &old->val);
             rc = binop(ev, op, &acc, &v);
             v = acc;
             if (rc < 0)
-                xm_pyval_free(&v);
+                xend_pyval_free(&v);
         }
     }
     if (rc == 0) {
-        struct xm_pyvar *var = vars_add(ev->vars, name);
+        struct xend_pyvar *var = vars_add(ev->vars, name);
         /* VAR=VAL on the command line wins over the file, as with the 2.0 xm. */
         if (var->cmdline) {
-            xm_pyval_free(&v);
+            xend_pyval_free(&v);
         } else {
-            xm_pyval_free(&var->val);
+            xend_pyval_free(&var->val);
             var->val = v;
             var->line = line;
         }
@@ -1014,8 +1021,14 @@ static int parse_simple(struct eval *ev)
     return rc;
 }
 
-int xm_pyconf_parse(const char *text, size_t len, const char *filename, struct xm_pyvars *vars,
-                    struct xend_err *err)
+int xend_pyconf_parse(const char *text, size_t len, const char *filename, struct xend_pyvars *vars,
+                      struct xend_err *err)
+{
+    return xend_pyconf_read(text, len, filename, vars, NULL, err);
+}
+
+int xend_pyconf_read(const char *text, size_t len, const char *filename, struct xend_pyvars *vars,
+                     int *err_line, struct xend_err *err)
 {
     struct eval ev;
     memset(&ev, 0, sizeof(ev));
@@ -1025,6 +1038,7 @@ int xm_pyconf_parse(const char *text, size_t len, const char *filename, struct x
     ev.lx.line = 1;
     ev.lx.line_start = true;
     ev.lx.err = err;
+    ev.lx.err_line = err_line;
     ev.vars = vars;
     int rc = lex_next(&ev.lx);
     while (rc == 0 && ev.lx.t != T_EOF) {

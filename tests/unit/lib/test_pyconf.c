@@ -11,15 +11,15 @@
 
 #include "pyconf.h"
 
-static int run(const char *text, struct xm_pyvars *vars, struct xend_err *err)
+static int run(const char *text, struct xend_pyvars *vars, struct xend_err *err)
 {
     xend_err_clear(err);
-    return xm_pyconf_parse(text, strlen(text), "cfg", vars, err);
+    return xend_pyconf_parse(text, strlen(text), "cfg", vars, err);
 }
 
-static const struct xm_pyval *get(const struct xm_pyvars *vars, const char *name)
+static const struct xend_pyval *get(const struct xend_pyvars *vars, const char *name)
 {
-    const struct xm_pyvar *v = xm_pyvars_get(vars, name);
+    const struct xend_pyvar *v = xend_pyvars_get(vars, name);
     assert_non_null(v);
     return &v->val;
 }
@@ -27,7 +27,7 @@ static const struct xm_pyval *get(const struct xm_pyvars *vars, const char *name
 static void test_strings_ints_and_lists_are_read(void **state)
 {
     (void)state;
-    struct xm_pyvars vars = XM_PYVARS_INIT;
+    struct xend_pyvars vars = XEND_PYVARS_INIT;
     struct xend_err err;
     const char *text = "# comment\n"
                        "kernel = \"/boot/vmlinuz\"  # trailing comment\n"
@@ -38,25 +38,25 @@ static void test_strings_ints_and_lists_are_read(void **state)
                        "weight = 1.5\n"
                        "nothing = None\n";
     assert_int_equal(run(text, &vars, &err), 0);
-    assert_int_equal(get(&vars, "kernel")->type, XM_PY_STR);
+    assert_int_equal(get(&vars, "kernel")->type, XEND_PY_STR);
     assert_string_equal(get(&vars, "kernel")->s, "/boot/vmlinuz");
-    assert_int_equal(get(&vars, "memory")->type, XM_PY_INT);
+    assert_int_equal(get(&vars, "memory")->type, XEND_PY_INT);
     assert_int_equal(get(&vars, "memory")->i, 64);
     assert_string_equal(get(&vars, "name")->s, "vm1");
-    const struct xm_pyval *disk = get(&vars, "disk");
-    assert_int_equal(disk->type, XM_PY_LIST);
+    const struct xend_pyval *disk = get(&vars, "disk");
+    assert_int_equal(disk->type, XEND_PY_LIST);
     assert_int_equal(disk->n, 2);
     assert_string_equal(disk->items[1].s, "phy:hda2,hda2,r");
-    assert_int_equal(get(&vars, "weight")->type, XM_PY_FLOAT);
-    assert_int_equal(get(&vars, "nothing")->type, XM_PY_NONE);
-    assert_int_equal(xm_pyvars_get(&vars, "disk")->line, 5);
-    xm_pyvars_free(&vars);
+    assert_int_equal(get(&vars, "weight")->type, XEND_PY_FLOAT);
+    assert_int_equal(get(&vars, "nothing")->type, XEND_PY_NONE);
+    assert_int_equal(xend_pyvars_get(&vars, "disk")->line, 5);
+    xend_pyvars_free(&vars);
 }
 
 static void test_expressions_follow_python(void **state)
 {
     (void)state;
-    struct xm_pyvars vars = XM_PYVARS_INIT;
+    struct xend_pyvars vars = XEND_PYVARS_INIT;
     struct xend_err err;
     const char *text = "vmid = 3\n"
                        "name = \"VM%d\" % vmid\n"
@@ -87,46 +87,46 @@ static void test_expressions_follow_python(void **state)
     assert_string_equal(get(&vars, "long")->s, "multi\nline");
     assert_int_equal(get(&vars, "cont")->i, 3);
     assert_string_equal(get(&vars, "acc")->s, "ab");
-    xm_pyvars_free(&vars);
+    xend_pyvars_free(&vars);
 }
 
 static void test_command_line_variables_win_over_the_file(void **state)
 {
     (void)state;
-    struct xm_pyvars vars = XM_PYVARS_INIT;
+    struct xend_pyvars vars = XEND_PYVARS_INIT;
     struct xend_err err;
-    xm_pyvars_set_cmdline(&vars, "memory", "32", false);
-    xm_pyvars_set_cmdline(&vars, "vmid", "7", false);
-    xm_pyvars_set_cmdline(&vars, "disk", "phy:a,a,r", true);
-    xm_pyvars_set_cmdline(&vars, "disk", "phy:b,b,r", true);
+    xend_pyvars_set_cmdline(&vars, "memory", "32", false);
+    xend_pyvars_set_cmdline(&vars, "vmid", "7", false);
+    xend_pyvars_set_cmdline(&vars, "disk", "phy:a,a,r", true);
+    xend_pyvars_set_cmdline(&vars, "disk", "phy:b,b,r", true);
     const char *text = "memory = 64\nname = 'vm%d' % vmid\ndisk = ['phy:c,c,w']\n";
     assert_int_equal(run(text, &vars, &err), 0);
     assert_string_equal(get(&vars, "memory")->s, "32");
-    assert_true(xm_pyvars_get(&vars, "memory")->cmdline);
+    assert_true(xend_pyvars_get(&vars, "memory")->cmdline);
     assert_string_equal(get(&vars, "name")->s, "vm7");
     assert_int_equal(get(&vars, "disk")->n, 2);
     assert_string_equal(get(&vars, "disk")->items[1].s, "phy:b,b,r");
-    xm_pyvars_free(&vars);
+    xend_pyvars_free(&vars);
 }
 
 static void test_imports_and_pass_are_ignored(void **state)
 {
     (void)state;
-    struct xm_pyvars vars = XM_PYVARS_INIT;
+    struct xend_pyvars vars = XEND_PYVARS_INIT;
     struct xend_err err;
     assert_int_equal(run("import os\nfrom xen.util.ip import *\npass\nx = 1; y = 2\n", &vars, &err),
                      0);
     assert_int_equal(get(&vars, "y")->i, 2);
-    xm_pyvars_free(&vars);
+    xend_pyvars_free(&vars);
 }
 
 static void expect_error(const char *text, const char *msg)
 {
-    struct xm_pyvars vars = XM_PYVARS_INIT;
+    struct xend_pyvars vars = XEND_PYVARS_INIT;
     struct xend_err err;
     assert_int_equal(run(text, &vars, &err), -XEND_EINVAL);
     assert_string_equal(err.msg, msg);
-    xm_pyvars_free(&vars);
+    xend_pyvars_free(&vars);
 }
 
 static void test_errors_name_file_and_line(void **state)
@@ -150,14 +150,14 @@ static void test_errors_name_file_and_line(void **state)
 static void test_values_print_as_python_str(void **state)
 {
     (void)state;
-    struct xm_pyvars vars = XM_PYVARS_INIT;
+    struct xend_pyvars vars = XEND_PYVARS_INIT;
     struct xend_err err;
     assert_int_equal(run("a = ['x', \"it's\", 3, 2.0, None, (1,)]\n", &vars, &err), 0);
     struct xend_buf b = XEND_BUF_INIT;
-    xm_pyval_str(get(&vars, "a"), false, &b);
+    xend_pyval_str(get(&vars, "a"), false, &b);
     assert_string_equal(xend_buf_str(&b), "['x', \"it's\", 3, 2.0, None, (1,)]");
     xend_buf_free(&b);
-    xm_pyvars_free(&vars);
+    xend_pyvars_free(&vars);
 }
 
 int main(void)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mkconfig.h"
+#include "xmconfig.h"
 
 static uint32_t fixed_random(void *arg)
 {
@@ -23,29 +23,29 @@ static uint32_t fixed_random(void *arg)
  * NULL with err set. */
 static char *build(const char *text, const char *const *cmdline, struct xend_err *err)
 {
-    struct xm_pyvars vars = XM_PYVARS_INIT;
+    struct xend_pyvars vars = XEND_PYVARS_INIT;
     for (size_t i = 0; cmdline != NULL && cmdline[i] != NULL; i++) {
         const char *eq = strchr(cmdline[i], '=');
         char *name = strndup(cmdline[i], (size_t)(eq - cmdline[i]));
-        const struct xm_var_spec *spec = xm_mkconfig_var(name);
-        xm_pyvars_set_cmdline(&vars, name, eq + 1, spec != NULL && spec->type == XM_VAR_LIST);
+        const struct xend_xmvar_spec *spec = xend_xmconfig_var(name);
+        xend_pyvars_set_cmdline(&vars, name, eq + 1, spec != NULL && spec->type == XEND_XMVAR_LIST);
         free(name);
     }
     xend_err_clear(err);
     char *out = NULL;
-    if (xm_pyconf_parse(text, strlen(text), "cfg", &vars, err) == 0) {
+    if (xend_pyconf_parse(text, strlen(text), "cfg", &vars, err) == 0) {
         uint32_t seed = 0x123456;
-        struct xm_build_ctx ctx = {.file = "cfg",
-                                   .defconfig = "/etc/xen/myvm",
-                                   .random = fixed_random,
-                                   .random_arg = &seed};
+        struct xend_xmconfig_ctx ctx = {.file = "cfg",
+                                        .defconfig = "/etc/xen/myvm",
+                                        .random = fixed_random,
+                                        .random_arg = &seed};
         struct xend_sxp *vm = NULL;
-        if (xm_mkconfig_build(&vars, &ctx, &vm, err) == 0) {
+        if (xend_xmconfig_build(&vars, &ctx, &vm, err) == 0) {
             out = xend_sxp_print(vm);
             xend_sxp_free(vm);
         }
     }
-    xm_pyvars_free(&vars);
+    xend_pyvars_free(&vars);
     return out;
 }
 
@@ -160,10 +160,10 @@ static void test_relative_kernel_is_made_absolute(void **state)
     free(want);
     free(cwd);
     free(s);
-    char *p = xm_abspath("/a/./b//c/../d/");
+    char *p = xend_abspath("/a/./b//c/../d/");
     assert_string_equal(p, "/a/b/d");
     free(p);
-    p = xm_abspath("/..");
+    p = xend_abspath("/..");
     assert_string_equal(p, "/");
     free(p);
 }
@@ -200,9 +200,9 @@ static void test_random_mac_has_the_aa_oui_and_a_low_fourth_byte(void **state)
 {
     (void)state;
     char mac[18];
-    xm_random_mac(0xffffffffu, mac);
+    xend_random_mac(0xffffffffu, mac);
     assert_string_equal(mac, "aa:00:00:7f:ff:ff");
-    xm_random_mac(0, mac);
+    xend_random_mac(0, mac);
     assert_string_equal(mac, "aa:00:00:00:00:00");
 }
 
