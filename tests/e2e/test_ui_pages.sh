@@ -144,6 +144,14 @@ get "${FORM[@]}" --form-string op=create --form-string "xend_csrf=$TOKEN" \
 expect_eq "a create from the page is 303" 303 "$ST"
 expect_match "... to the domain's page saying it runs" '^/ui/domain/web1\?flash=Created%20web1%3B%20it%20is%20running' "$LOC"
 expect_match "web1 runs (unpaused after create)" '\(state [-rb]{2}-{3}\)' "$(xget /xend/domain/web1)"
+printf 'name = "web3"\nmemory = "lots"\nkernel = "%s"\n' "$(sim_kernel)" > "$T/web3.py"
+get "${FORM[@]}" -F op=check -F "xend_csrf=$TOKEN" -F "config_file=@$T/web3.py" "$U/ui/create"
+expect_match "an uploaded xm-style Python config is checked: the problem with its line" \
+    '<li><b>line 2:</b> memory: expected an integer</li>' "$(cat "$T/.b")"
+sed -i 's/"lots"/16/' "$T/web3.py"
+get "${FORM[@]}" -F op=create -F "xend_csrf=$TOKEN" -F "config_file=@$T/web3.py" "$U/ui/create"
+expect_match "... and once corrected it is created from the upload" '^/ui/domain/web3\?flash=Created' "$LOC"
+xpost /xend/domain/web3 op=destroy reason=halt >/dev/null
 get "${FORM[@]}" --form-string op=create --form-string "xend_csrf=$TOKEN" --form-string paused=1 \
     --form-string "config=$(vm_config web2 16)" "$U/ui/create"
 expect_match "with start paused ticked the page says so" 'paused%2C%20as%20asked' "$LOC"
