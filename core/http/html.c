@@ -102,7 +102,8 @@ static void field(const char *tok, size_t n, struct xend_buf *out, bool *multipa
     struct xend_buf name = XEND_BUF_INIT;
     xend_buf_append(&name, tok, colon ? (size_t)(colon - tok) : n);
     const char *nm = xend_buf_str(&name);
-    xend_buf_puts(out, "<p>");
+    /* Each control inside its label, so that a screen reader names it. */
+    xend_buf_puts(out, "<p><label>");
     esc(nm, out);
     xend_buf_puts(out, ": ");
     if (colon == NULL) {
@@ -122,19 +123,19 @@ static void field(const char *tok, size_t n, struct xend_buf *out, bool *multipa
             const char *e = bar ? bar : end;
             struct xend_buf choice = XEND_BUF_INIT;
             xend_buf_append(&choice, p, (size_t)(e - p));
-            xend_buf_puts(out, "<input type=\"radio\" name=\"");
+            xend_buf_puts(out, "<label><input type=\"radio\" name=\"");
             esc(nm, out);
             xend_buf_puts(out, "\" value=\"");
             esc(xend_buf_str(&choice), out);
             xend_buf_puts(out, first ? "\" checked>" : "\">");
             esc(xend_buf_str(&choice), out);
-            xend_buf_putc(out, ' ');
+            xend_buf_puts(out, "</label> ");
             xend_buf_free(&choice);
             first = false;
             p = e + 1;
         }
     }
-    xend_buf_puts(out, "</p>\n");
+    xend_buf_puts(out, "</label></p>\n");
     xend_buf_free(&name);
 }
 

@@ -26,6 +26,23 @@ function kernel() {
   return `${saveDir}/vmlinuz`;
 }
 
+// What an axe-like check would flag first: a control without a label, headings that skip
+// a level, no lang, no title.
+async function accessible(page, what) {
+  const r = await page.evaluate(() => {
+    const unlabelled = [...document.querySelectorAll('input, select, textarea')]
+      .filter((e) => e.type !== 'hidden' && e.labels.length === 0 && !e.getAttribute('aria-label'))
+      .map((e) => e.name || e.id);
+    const levels = [...document.querySelectorAll('h1, h2, h3, h4')].map((h) => +h.tagName[1]);
+    const skips = levels.filter((l, i) => i > 0 && l > levels[i - 1] + 1);
+    return { unlabelled, skips, lang: document.documentElement.lang, title: document.title,
+             h1: levels[0] === 1 };
+  });
+  ok(`${what}: every field has a label`, r.unlabelled.length === 0, r.unlabelled.join(', '));
+  ok(`${what}: headings start at h1 and skip no level, lang and title set`,
+     r.h1 && r.skips.length === 0 && r.lang === 'en' && r.title.length > 0, JSON.stringify(r));
+}
+
 try {
   const { page } = await launch();
   const dialogs = [];
@@ -45,6 +62,7 @@ try {
   ok(`the overview shows vm1 paused without a reload (was ${before})`,
      await page.evaluate(() => window.__notReloaded === true));
   await shot(page, 'overview');
+  await accessible(page, 'the overview');
 
   // ---- create: a problem first, then the corrected config ----
   await page.goto(`${base}/ui/create`);
@@ -55,6 +73,7 @@ try {
   ok('... with its line (2)', /line 2:/.test(problems), problems);
   ok('... and created nothing', xm('list').stdout.indexOf('web1') < 0);
   await shot(page, 'create-problem');
+  await accessible(page, 'the create page');
   await page.fill('#config', `(vm (name web1)\n    (memory 16)\n    (image (linux (kernel ${kernel()}))))`);
   await page.click('button[value="create"]');
   await page.waitForURL(/\/ui\/domain\/web1/);
@@ -83,6 +102,7 @@ try {
   await page.waitForURL(/flash=cpu_bvt_set/);
   ok('the scheduler form saved mcuadv 25 and shows it', (await page.locator('input[name=mcuadv]').inputValue()) === '25');
   await shot(page, 'domain');
+  await accessible(page, 'the domain page');
 
   // save, then restore from the overview
   const file = `${saveDir}/web1.save`;
