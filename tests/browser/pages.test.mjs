@@ -26,6 +26,12 @@ function kernel() {
   return `${saveDir}/vmlinuz`;
 }
 
+// The first screen of a page (1280x900), small enough for docs/ui/.
+async function top(page, name) {
+  const file = (await shot(page, name)).replace(/\.png$/, '-top.png');
+  await page.screenshot({ path: file });
+}
+
 // What an axe-like check would flag first: a control without a label, headings that skip
 // a level, no lang, no title.
 async function accessible(page, what) {
@@ -101,7 +107,7 @@ try {
   await page.click('form:has(input[name=op][value=cpu_bvt_set]) button');
   await page.waitForURL(/flash=cpu_bvt_set/);
   ok('the scheduler form saved mcuadv 25 and shows it', (await page.locator('input[name=mcuadv]').inputValue()) === '25');
-  await shot(page, 'domain');
+  await top(page, 'domain');
   await accessible(page, 'the domain page');
 
   // save, then restore from the overview
@@ -137,7 +143,7 @@ try {
   await page.waitForURL(/confirm=destroy/);
   ok('Destroy asks for confirmation first', (await page.locator('section.confirm').count()) === 1);
   ok('... and nothing is destroyed yet', xm('list').stdout.includes('web1'));
-  await shot(page, 'destroy-confirm');
+  await top(page, 'destroy-confirm');
   await page.click('section.confirm button.danger');
   await page.waitForURL((u) => u.pathname === '/' && /flash=destroy/.test(u.search));
   ok('Destroy: web1 has gone', (await page.locator('tr[data-domain="web1"]').count()) === 0);
