@@ -163,8 +163,8 @@ static void node_facts(struct xend_request *req, struct xend_buf *out)
 
 static int overview(struct xend_request *req, void *arg)
 {
-    (void)arg;
-    if (!xend_ui_http->wants_html(req))
+    /* "/" stays the protocol's 404 for programs; "/ui" is new and always a page. */
+    if (arg == NULL && !xend_ui_http->wants_html(req))
         /* Programs keep what they always got for / (the protocol lives under /xend). */
         return xend_err_set(xend_ui_http->err(req), XEND_ENOENT, "Not found /");
     struct xend_buf out = XEND_BUF_INIT;
@@ -211,7 +211,7 @@ int xend_ui_overview_register(void)
     static const struct xend_route routes[] = {
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/", .fn = overview,
          .doc = "the operator's overview (browsers)", .role = XEND_ROLE_VIEWER},
-        {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/ui", .fn = overview,
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/ui", .fn = overview, .arg = "ui",
          .doc = "the operator's overview", .role = XEND_ROLE_VIEWER},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/ui/fragment/domains", .fn = rows_only,
          .doc = "the overview's domain rows (live refresh)", .role = XEND_ROLE_VIEWER},
