@@ -359,6 +359,34 @@ void xend_devices_describe_print(struct xend_domain *dom, struct xend_buf *out)
     xend_buf_putc(out, ')');
 }
 
+void xend_device_controllers_print(struct xend_buf *out)
+{
+    struct xend_domain **all;
+    size_t n = xend_domain_all(&all);
+    xend_buf_puts(out, "device controllers:\n");
+    for (size_t k = 0; k < C.n; k++) {
+        const char *cls = C.classes[k].ops->name;
+        xend_buf_printf(out, "  %s:", cls);
+        size_t shown = 0;
+        for (size_t d = 0; d < n; d++) {
+            bool named = false;
+            for (size_t i = 0; i < all[d]->ndevices; i++) {
+                if (strcmp(all[d]->devices[i]->ops->name, cls) != 0)
+                    continue;
+                if (!named)
+                    xend_buf_printf(out, "%s %s (%u):", shown++ ? ";" : "", all[d]->name,
+                                    all[d]->id);
+                named = true;
+                xend_buf_printf(out, " %u", all[d]->devices[i]->index);
+            }
+        }
+        xend_buf_puts(out, shown ? "\n" : " none\n");
+    }
+    if (C.n == 0)
+        xend_buf_puts(out, "  none (no device class plugin is loaded)\n");
+    free(all);
+}
+
 struct xend_sxp *xend_devices_list(struct xend_domain *dom, const char *cls)
 {
     struct xend_sxp *l = xend_sxp_list();

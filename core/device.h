@@ -65,6 +65,9 @@ void xend_devices_free_all(struct xend_domain *dom);
 void xend_devices_describe_print(struct xend_domain *dom, struct xend_buf *out);
 /* Descriptions of one class: ((vif ...) ...), owned. */
 struct xend_sxp *xend_devices_list(struct xend_domain *dom, const char *cls);
+/* For the debug port's info: each device class and, per domain, its devices' indexes, as
+ * text lines ("  vif: vm1 (3): 0 1; vm2 (4): 0"). */
+void xend_device_controllers_print(struct xend_buf *out);
 /* The description of the last device of class cls (owned), or NULL when it has none: what
  * device_create answers, without describing the domain's other devices. */
 struct xend_sxp *xend_devices_describe_last(struct xend_domain *dom, const char *cls);

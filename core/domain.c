@@ -568,24 +568,6 @@ void xend_domain_state_text(uint32_t f, char out[6])
     out[5] = '\0';
 }
 
-const char *xend_shutdown_reason_name(int reason)
-{
-    switch (reason) {
-    case XEND_SHUTDOWN_POWEROFF:
-        return "poweroff";
-    case XEND_SHUTDOWN_REBOOT:
-        return "reboot";
-    case XEND_SHUTDOWN_SUSPEND:
-        return "suspend";
-    case XEND_SHUTDOWN_CRASH:
-        return "crash";
-    case XEND_SHUTDOWN_HALT:
-        return "halt";
-    default:
-        return "?";
-    }
-}
-
 /* The items after the head of `list`, each after a space. */
 static void put_items(struct xend_buf *out, const struct xend_sxp *list, size_t from)
 {
@@ -648,6 +630,11 @@ static void put_described(struct xend_buf *out, struct xend_domain *dom)
         put_items(out, d, 1);
         xend_sxp_free(d);
     }
+}
+
+void xend_domain_described_print(struct xend_domain *dom, struct xend_buf *out)
+{
+    put_described(out, dom);
 }
 
 void xend_domain_info_printer_add(xend_domain_info_printer_fn *fn)

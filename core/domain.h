@@ -156,11 +156,13 @@ void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out);
  * A core part's own info fields (the scheduler's), printed after the plugins' describers:
  * each piece " (key ...)" with its leading space. Kept until xend_domain_table_free.
  */
+/* Only what the plugins' describers add to dom's info (its console, say), each piece
+ * " (key ...)" with its leading space: the debug port's info lists it. */
+void xend_domain_described_print(struct xend_domain *dom, struct xend_buf *out);
 typedef void xend_domain_info_printer_fn(struct xend_domain *dom, struct xend_buf *out);
 void xend_domain_info_printer_add(xend_domain_info_printer_fn *fn);
 /* The 5-letter state of flags: "-b---". */
 void xend_domain_state_text(uint32_t flags, char out[6]);
-const char *xend_shutdown_reason_name(int reason);
 
 /* The record the store keeps for the domain, owned. */
 struct xend_sxp *xend_domain_record(struct xend_domain *dom);

@@ -200,13 +200,23 @@ static int file_allowed(struct xend_request *req)
                         xend_role_name(role));
 }
 
+/* A required text argument into *out: 0, or -XEND_EINVAL with 2.0's "Missing parameter: NAME"
+ * (2.0.0 acted on no op whose parameter was missing). */
+static int arg_required(struct xend_request *req, const char *name, const char **out)
+{
+    *out = http->arg_str(req, name);
+    if (*out == NULL)
+        return xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: %s", name);
+    return 0;
+}
+
 static int restore_domain(struct xend_request *req, void *arg)
 {
     (void)arg;
-    const char *file = http->arg_str(req, "file");
-    if (file == NULL)
-        return xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: file");
-    int rc = file_allowed(req);
+    const char *file;
+    int rc = arg_required(req, "file", &file);
+    if (rc == 0)
+        rc = file_allowed(req);
     if (rc < 0)
         return rc;
     http->defer(req);
@@ -272,9 +282,11 @@ static int persist_then_reply(struct xend_request *req, int status, struct xend_
 static int op_shutdown(struct xend_request *req, void *arg)
 {
     (void)arg;
-    const char *reason = http->arg_str(req, "reason");
+    const char *reason;
     struct xend_domain *dom = http->domain(req);
-    int rc = xend_lifecycle_shutdown(dom, reason ? reason : "poweroff", http->err(req));
+    int rc = arg_required(req, "reason", &reason);
+    if (rc == 0)
+        rc = xend_lifecycle_shutdown(dom, reason, http->err(req));
     if (rc < 0)
         return rc;
     set_parent_location(req);
@@ -284,10 +296,13 @@ static int op_shutdown(struct xend_request *req, void *arg)
 static int op_destroy(struct xend_request *req, void *arg)
 {
     (void)arg;
-    const char *reason = http->arg_str(req, "reason");
+    const char *reason;
+    int rc = arg_required(req, "reason", &reason);
+    if (rc < 0)
+        return rc;
     set_parent_location(req);
     http->defer(req);
-    xend_lifecycle_destroy(http->domain(req), reason ? reason : "halt", reply_done, req);
+    xend_lifecycle_destroy(http->domain(req), reason, reply_done, req);
     return 0;
 }
 
@@ -332,10 +347,10 @@ static int op_target(struct xend_request *req, void *arg)
 static int op_save(struct xend_request *req, void *arg)
 {
     (void)arg;
-    const char *file = http->arg_str(req, "file");
-    if (file == NULL)
-        return xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: file");
-    int rc = file_allowed(req);
+    const char *file;
+    int rc = arg_required(req, "file", &file);
+    if (rc == 0)
+        rc = file_allowed(req);
     if (rc < 0)
         return rc;
     http->defer(req);
@@ -363,7 +378,7 @@ static int op_migrate(struct xend_request *req, void *arg)
     if (dst == NULL)
         dst = http->arg_str(req, "dst"); /* the manual's name */
     if (dst == NULL)
-        return xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: destination");
+        return arg_required(req, "destination", &dst);
     long long live = 0, resource = 0;
     int rc = http->arg_int_opt(req, "live", 0, &live);
     if (rc == 0)
@@ -515,12 +530,13 @@ static int find_device(struct xend_request *req, const char *cls, struct xend_de
 static int op_device_destroy(struct xend_request *req, void *arg)
 {
     (void)arg;
-    const char *type = http->arg_str(req, "type");
-    if (type == NULL)
-        return xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: type");
+    const char *type;
+    int rc = arg_required(req, "type", &type);
+    if (rc < 0)
+        return rc;
     struct xend_domain *dom = http->domain(req);
     struct xend_device *dev;
-    int rc = find_device(req, type, &dev);
+    rc = find_device(req, type, &dev);
     if (rc < 0 || (rc = device_begin(req, dom)) < 0)
         return rc;
     xend_device_hotplug_remove(dom, dev, device_done, device_req_new(req, dom));

@@ -1044,18 +1044,14 @@ int xend_lifecycle_unpause(struct xend_domain *dom, struct xend_err *err)
     return 0;
 }
 
+/* A reason a shutdown may ask for (a crash is not one). */
 static int reason_code(const char *reason, int *out)
 {
-    static const struct {
-        const char *name;
-        int code;
-    } reasons[] = {{"poweroff", XEND_SHUTDOWN_POWEROFF},
-                   {"reboot", XEND_SHUTDOWN_REBOOT},
-                   {"halt", XEND_SHUTDOWN_HALT},
-                   {"suspend", XEND_SHUTDOWN_SUSPEND}};
-    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
-        if (strcmp(reasons[i].name, reason) == 0) {
-            *out = reasons[i].code;
+    static const int requestable[] = {XEND_SHUTDOWN_POWEROFF, XEND_SHUTDOWN_REBOOT,
+                                      XEND_SHUTDOWN_HALT, XEND_SHUTDOWN_SUSPEND};
+    for (size_t i = 0; i < sizeof(requestable) / sizeof(requestable[0]); i++)
+        if (strcmp(xend_shutdown_reason_name(requestable[i]), reason) == 0) {
+            *out = requestable[i];
             return 0;
         }
     return -XEND_EINVAL;

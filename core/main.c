@@ -27,6 +27,7 @@
 #include "metrics_http.h"
 #include "event/event_http.h"
 #include "event/event_port.h"
+#include "log/trace.h"
 #include "handover.h"
 #include "host.h"
 #include "http/access.h"
@@ -227,6 +228,25 @@ static int event_port_check(int fd, struct xend_err *err)
     return xend_http_access_peer(fd, &who, XEND_ROLE_ADMIN, err);
 }
 
+/* The debug port's plain `info`: device controllers, then each domain with what plugins
+ * describe of it (its console: port and who is connected). */
+static void event_port_info(struct xend_buf *out)
+{
+    xend_device_controllers_print(out);
+    struct xend_domain **all;
+    size_t n = xend_domain_all(&all);
+    xend_buf_puts(out, "domains and their consoles:\n");
+    for (size_t i = 0; i < n; i++) {
+        xend_buf_printf(out, "  %s (%u):", all[i]->name, all[i]->id);
+        size_t before = out->len;
+        xend_domain_described_print(all[i], out);
+        if (out->len == before)
+            xend_buf_puts(out, " -");
+        xend_buf_putc(out, '\n');
+    }
+    free(all);
+}
+
 static int post_to_loop(void *ctx, xend_work_fn *fn, void *arg)
 {
     (void)ctx;
@@ -261,6 +281,8 @@ static int run_daemon(struct xend_runtime *rt)
     char *plugin_dir = absolute(rt->plugin_dir);
     char *script_dir = absolute(rt->set.script_dir);
     char *pid_file = absolute(rt->set.pid_file);
+    char *trace_file = absolute(rt->set.trace_file);
+    xend_trace_set_path(trace_file);
 
     const char *scheduler = "bvt";
     long long min_restart = 20, max_body = 1 << 20, event_port = 8001, relocation_port = 8002;
@@ -443,6 +465,7 @@ static int run_daemon(struct xend_runtime *rt)
         xend_log_warn("event port not started", "port=%lld error=\"%s\"", event_port,
                       xend_err_msg(&err));
     xend_event_port_set_check(evport, event_port_check);
+    xend_event_port_set_info(evport, event_port_info);
     xend_metrics_http_set_event_port(evport);
     struct xend_transfer_options to = {
         .address = relocation_address,
@@ -507,6 +530,8 @@ static int run_daemon(struct xend_runtime *rt)
     free(plugin_dir);
     free(script_dir);
     free(pid_file);
+    xend_trace_reset();
+    free(trace_file);
     return 0;
 }
 

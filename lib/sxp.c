@@ -915,36 +915,53 @@ char *xend_sxp_print(const struct xend_sxp *node)
     return xend_buf_steal(&b);
 }
 
-static bool all_atoms(const struct xend_sxp *l)
+/* Columns the 2.0 client's pretty printer fills (PrettyPrint.prettyprint's width). */
+#define PRETTY_WIDTH 80
+
+/* The width of node printed on one line. */
+static size_t flat_width(const struct xend_sxp *node)
 {
-    for (size_t i = 0; i < l->len; i++)
-        if (l->u.items[i]->is_list)
-            return false;
-    return true;
+    struct xend_buf b = XEND_BUF_INIT;
+    xend_sxp_print_buf(node, &b);
+    size_t n = b.len;
+    xend_buf_free(&b);
+    return n;
 }
 
-static void pretty(const struct xend_sxp *node, struct xend_buf *out, int indent)
+static void newline_at(struct xend_buf *out, size_t col)
 {
-    if (!node->is_list || all_atoms(node)) {
+    xend_buf_putc(out, '\n');
+    for (size_t k = 0; k < col; k++)
+        xend_buf_putc(out, ' ');
+}
+
+/*
+ * The layout of the 2.0 client's PrettyPrint (an Oppen-style printer), so `xm list -l`,
+ * `call`, `restore` and the event port print what 2004's scripts and eyes expect: a list that
+ * fits in what is left of the line stays on it; one that does not is broken at every item,
+ * each item after the head on its own line four columns in from the list's '(', and the ')'
+ * on a line of its own under the '('. col is the column node starts at; returns the column
+ * after it.
+ */
+static size_t pretty(const struct xend_sxp *node, struct xend_buf *out, size_t col)
+{
+    size_t flat = flat_width(node);
+    if (!node->is_list || col + flat <= PRETTY_WIDTH) {
         xend_sxp_print_buf(node, out);
-        return;
+        return col + flat;
     }
     xend_buf_putc(out, '(');
-    size_t i = 0;
-    /* Keep the head on the first line: (domain (id 1) ...) reads like the original. */
-    if (node->len > 0 && !node->u.items[0]->is_list) {
-        xend_sxp_print_buf(node->u.items[0], out);
-        i = 1;
-    }
-    for (; i < node->len; i++) {
+    size_t at = col + 1;
+    for (size_t i = 0; i < node->len; i++) {
         if (i > 0) {
-            xend_buf_putc(out, '\n');
-            for (int k = 0; k < indent + 4; k++)
-                xend_buf_putc(out, ' ');
+            newline_at(out, col + 4);
+            at = col + 4;
         }
-        pretty(node->u.items[i], out, indent + 4);
+        at = pretty(node->u.items[i], out, at);
     }
+    newline_at(out, col);
     xend_buf_putc(out, ')');
+    return col + 1;
 }
 
 void xend_sxp_pretty_buf(const struct xend_sxp *node, struct xend_buf *out)

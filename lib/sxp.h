@@ -74,7 +74,9 @@ int xend_sxp_parse_all(const char *text, size_t len, const struct xend_sxp_limit
 
 char *xend_sxp_print(const struct xend_sxp *node);
 void xend_sxp_print_buf(const struct xend_sxp *node, struct xend_buf *out);
-/* Indented over several lines (xm list -l, HTML pages). */
+/* Laid out as the 2.0 client's PrettyPrint does at 80 columns (xm list -l, call, the event
+ * port, HTML pages): a list that fits stays on one line, a longer one gets an item per line
+ * and its ')' on a line of its own. No final newline. */
 void xend_sxp_pretty_buf(const struct xend_sxp *node, struct xend_buf *out);
 /* Write one atom's text with the quoting rules of the printer. */
 void xend_sxp_print_atom(const char *text, size_t len, struct xend_buf *out);

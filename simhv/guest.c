@@ -132,22 +132,6 @@ int simhv_guest_parse(const char *cmdline, struct simhv_guest_knobs *out, char *
     return 0;
 }
 
-static const char *reason_text(uint32_t reason)
-{
-    switch (reason) {
-    case XEND_SHUTDOWN_POWEROFF:
-        return "poweroff";
-    case XEND_SHUTDOWN_REBOOT:
-        return "reboot";
-    case XEND_SHUTDOWN_SUSPEND:
-        return "suspend";
-    case XEND_SHUTDOWN_CRASH:
-        return "crash";
-    default:
-        return "halt";
-    }
-}
-
 void simhv_guest_console(struct simhv_machine *m, struct simhv_domain *d)
 {
     (void)m;
@@ -180,7 +164,7 @@ void simhv_guest_shutdown_request(struct simhv_machine *m, struct simhv_domain *
     struct simhv_guest *g = &d->guest;
     if (g->knobs.ignore_shutdown) {
         simhv_console_printf(&d->console, "\r\nshutdown request (%s) ignored\r\n",
-                             reason_text(reason));
+                             xend_shutdown_reason_name((int)reason));
         return;
     }
     uint64_t delay = g->knobs.shutdown_delay_ms >= 0 ? (uint64_t)g->knobs.shutdown_delay_ms
@@ -189,7 +173,7 @@ void simhv_guest_shutdown_request(struct simhv_machine *m, struct simhv_domain *
     g->pending_reason = reason;
     g->shutdown_at_ns = now_ns + delay * NS_PER_MS;
     simhv_console_printf(&d->console, "\r\nThe system is going down for %s NOW!\r\n",
-                         reason_text(reason));
+                         xend_shutdown_reason_name((int)reason));
     if (delay == 0 && simhv_dom_alive(d))
         simhv_guest_tick(m, d, now_ns, 0);
 }
@@ -220,7 +204,7 @@ void simhv_guest_tick(struct simhv_machine *m, struct simhv_domain *d, uint64_t 
         simhv_dom_stopped(m, d, XEND_SHUTDOWN_CRASH);
     } else if (g->knobs.exit_reason >= 0 && due(g->knobs.exit_ms, g->run_ns)) {
         simhv_console_printf(&d->console, "\r\nThe system is going down for %s NOW!\r\n",
-                             reason_text((uint32_t)g->knobs.exit_reason));
+                             xend_shutdown_reason_name(g->knobs.exit_reason));
         simhv_dom_stopped(m, d, (uint32_t)g->knobs.exit_reason);
     } else if (g->shutdown_pending && now_ns >= g->shutdown_at_ns) {
         simhv_dom_stopped(m, d, g->pending_reason);

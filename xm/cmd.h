@@ -109,6 +109,8 @@ extern const struct xm_optset xm_destroy_opts, xm_shutdown_opts, xm_migrate_opts
 
 int xm_cmd_bvt(struct xm_ctx *, int, char **, struct xend_err *);
 int xm_cmd_bvt_ctxallow(struct xm_ctx *, int, char **, struct xend_err *);
+int xm_cmd_fbvt(struct xm_ctx *, int, char **, struct xend_err *);
+int xm_cmd_fbvt_ctxallow(struct xm_ctx *, int, char **, struct xend_err *);
 int xm_cmd_atropos(struct xm_ctx *, int, char **, struct xend_err *);
 int xm_cmd_rrobin(struct xm_ctx *, int, char **, struct xend_err *);
 

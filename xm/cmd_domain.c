@@ -334,7 +334,8 @@ int xm_cmd_shutdown(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *
         }
     } else if (rc == 0) {
         if (nargs < 1) {
-            rc = xm_usage_error(err, argv[0], "Missing domain");
+            /* 2.0's shutdown, unlike its other commands, did not name itself here */
+            rc = xend_err_set(err, XEND_EINVAL, "Missing domain");
         } else {
             doms = xend_xcalloc(1, sizeof(char *));
             doms[n++] = xend_xstrdup(args[0]);

@@ -1,7 +1,7 @@
 /*
- * xm scheduler commands: bvt, bvt_ctxallow, atropos, rrobin. Each validates its integer
- * arguments (the 2.0 client's int()/long()) and posts them under the op names of the 2.0
- * release; the units are the hypervisor's (PROTOCOL-2.0.md §13).
+ * xm scheduler commands: bvt, bvt_ctxallow, fbvt, fbvt_ctxallow, atropos, rrobin. Each validates
+ * its integer arguments (the 2.0 client's int()/long()) and posts them under the op names of
+ * the 2.0 release; the units are the hypervisor's (PROTOCOL-2.0.md §13).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +48,15 @@ int xm_cmd_bvt(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err)
     return domain_sched(ctx, argv, "cpu_bvt_set", keys, 5, err);
 }
 
+/* The 2.0 XendClient's xend_domain_cpu_fbvt_set: its op and its names (warp, no warpback). */
+int xm_cmd_fbvt(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err)
+{
+    static const char *const keys[] = {"mcuadv", "warp", "warpl", "warpu"};
+    if (argc != 6)
+        return xm_usage_error(err, argv[0], "Invalid argument(s)");
+    return domain_sched(ctx, argv, "cpu_fbvt_set", keys, 4, err);
+}
+
 int xm_cmd_atropos(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err)
 {
     static const char *const keys[] = {"period", "slice", "latency", "xtratime"};
@@ -62,6 +71,14 @@ int xm_cmd_bvt_ctxallow(struct xm_ctx *ctx, int argc, char **argv, struct xend_e
     if (argc < 2)
         return xm_usage_error(err, argv[0], "Missing context switch allowance");
     return sched_post(ctx, "node/", "cpu_bvt_slice_set", argv, 1, keys, 1, err);
+}
+
+int xm_cmd_fbvt_ctxallow(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err)
+{
+    static const char *const keys[] = {"ctx_allow"};
+    if (argc < 2)
+        return xm_usage_error(err, argv[0], "Missing context switch allowance");
+    return sched_post(ctx, "node/", "cpu_fbvt_slice_set", argv, 1, keys, 1, err);
 }
 
 /* Broken in the 2.0.0 client (it called a method that did not exist); this one works. */

@@ -71,6 +71,12 @@ const struct xm_cmd xm_commands[] = {
     {"bvt_ctxallow", "scheduler", "Set the BVT scheduler context switch allowance.",
      "CTX_ALLOW", "Set Borrowed Virtual Time scheduler context switch allowance.", NULL, NULL,
      xm_cmd_bvt_ctxallow},
+    {"fbvt", "scheduler", "Set FBVT scheduler parameters.", "DOM MCUADV WARP WARPL WARPU",
+     "Set Fair Borrowed Virtual Time scheduler parameters (the host must run fbvt).", NULL,
+     NULL, xm_cmd_fbvt},
+    {"fbvt_ctxallow", "scheduler", "Set the FBVT scheduler context switch allowance.",
+     "CTX_ALLOW", "Set Fair Borrowed Virtual Time scheduler context switch allowance.", NULL,
+     NULL, xm_cmd_fbvt_ctxallow},
     {"rrobin", "scheduler", "Set round robin slice.", "SLICE",
      "Set round robin scheduler slice.", NULL, NULL, xm_cmd_rrobin},
 

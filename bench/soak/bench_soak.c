@@ -298,10 +298,11 @@ static void *client_run(void *arg)
                 lat_add(&c->lat[K_CONSOLE], t);
             done++;
         }
-        m = snprintf(req, sizeof(req),
-                     "POST /xend/domain/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-                     "application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\nop=destroy",
-                     name);
+        m = snprintf(
+            req, sizeof(req),
+            "POST /xend/domain/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+            "application/x-www-form-urlencoded\r\nContent-Length: 22\r\n\r\nop=destroy&reason=halt",
+            name);
         if ((t = request(&fd, req, (size_t)m, true)))
             lat_add(&c->lat[K_DESTROY], t);
         done++;

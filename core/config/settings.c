@@ -31,6 +31,8 @@ int xend_settings_read(struct xend_config *cfg, struct xend_settings *out, struc
                                   &out->log_max_files, err)) < 0 ||
         (rc = xend_config_get_str(cfg, "pid-file", XEND_DEFAULT_PID_FILE, &out->pid_file, err)) <
             0 ||
+        (rc = xend_config_get_str(cfg, "trace-file", XEND_DEFAULT_TRACE_FILE, &out->trace_file,
+                                  err)) < 0 ||
         (rc = xend_config_get_str(cfg, "plugin-dir", NULL, &out->plugin_dir, err)) < 0 ||
         (rc = xend_config_get_list(cfg, "plugins", &out->plugins, &out->n_plugins, err)) < 0 ||
         (rc = xend_config_get_str(cfg, "backend", XEND_DEFAULT_BACKEND, &out->backend, err)) < 0 ||

@@ -28,6 +28,7 @@
 #define XEND_DEFAULT_LOG_MAX_SIZE (1 << 20) /* as the 2004 xend's RotatingFileHandler */
 #define XEND_DEFAULT_LOG_MAX_FILES 5
 #define XEND_DEFAULT_PID_FILE "/var/run/xend.pid"
+#define XEND_DEFAULT_TRACE_FILE "/var/log/xend.trace" /* as 2004's */
 #define XEND_DEFAULT_BACKEND "auto"
 #define XEND_DEFAULT_SCRIPT_DIR XEND_CONFIG_DIR
 
@@ -41,6 +42,7 @@ struct xend_settings {
     long long log_max_size;        /* log-max-size, bytes, 0 = never rotate */
     long long log_max_files;       /* log-max-files, 0..100 */
     const char *pid_file;          /* pid-file */
+    const char *trace_file;        /* trace-file: the debug port's traceon writes here */
     const char *plugin_dir;        /* plugin-dir; NULL = lib/xend/plugins beside the binary */
     const char *const *plugins;    /* plugins; NULL = every .so in plugin-dir, by name */
     size_t n_plugins;

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "event/history.h"
 #include "log/log.h"
+#include "log/trace.h"
 #include "sxp.h"
 
 struct sub {
@@ -29,9 +30,8 @@ static struct {
     struct sub **v;
     size_t n, cap;
     size_t live;
-    unsigned depth; /* emits in progress (callbacks may emit) */
-    bool dirty;     /* dead entries to sweep */
-    bool trace;
+    unsigned depth;   /* emits in progress (callbacks may emit) */
+    bool dirty;       /* dead entries to sweep */
     uint64_t current; /* number of the event being delivered (history.h) */
 } bus;
 
@@ -166,10 +166,10 @@ size_t xend_event_emit(const char *name, const struct xend_sxp *value)
 {
     if (name == NULL)
         return 0;
-    if (bus.trace) {
+    if (xend_trace_enabled()) {
         char *v = value ? xend_sxp_print(value) : NULL;
-        xend_log_emit(NULL, XEND_LOG_INFO, "event", "seq=%llu name=%s value=%s",
-                      (unsigned long long)xend_event_history_last() + 1, name, v ? v : "-");
+        xend_trace_write("event", "seq=%llu %s %s",
+                         (unsigned long long)xend_event_history_last() + 1, name, v ? v : "-");
         free(v);
     }
     /* Numbered and kept before anyone hears it: a follower that replays the history and
@@ -198,16 +198,6 @@ uint64_t xend_event_seq_current(void)
     return bus.current;
 }
 
-void xend_event_set_trace(bool on)
-{
-    bus.trace = on;
-}
-
-bool xend_event_trace(void)
-{
-    return bus.trace;
-}
-
 size_t xend_event_count(void)
 {
     return bus.live;
@@ -223,7 +213,6 @@ void xend_event_reset(void)
     bus.v = NULL;
     bus.n = bus.cap = bus.live = 0;
     bus.dirty = false;
-    bus.trace = false;
     bus.current = 0;
     xend_event_history_reset();
 }

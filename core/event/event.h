@@ -57,9 +57,8 @@ size_t xend_event_emit(const char *name, const struct xend_sxp *value);
  * writes it out; 0 outside a delivery. */
 uint64_t xend_event_seq_current(void);
 
-/* Log every emitted event (the event port's `(trace on)`). */
-void xend_event_set_trace(bool on);
-bool xend_event_trace(void);
+/* While the trace is on (log/trace.h: the debug port's traceon), each emitted event is a
+ * trace line. */
 
 /* Live subscriptions, for (info) and tests. */
 size_t xend_event_count(void);

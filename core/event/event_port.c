@@ -10,6 +10,7 @@
 #include "event/event_port.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +28,13 @@
 #include "event/event.h"
 #include "http/listen_guard.h"
 #include "log/log.h"
+#include "log/trace.h"
 #include "sxp.h"
 
 #define PORT_MAX_REQUEST (64u << 10) /* bytes of one request */
 #define PORT_MAX_UNREAD (4u << 20)   /* bytes queued for a client before it is dropped */
 #define PORT_DROP_GRACE_SECONDS 30   /* a dropped client has this long to read its last line */
-#define PORT_LINE_WIDTH 80u
+#define PORT_MAX_LINE 1024u          /* bytes of one plain command line */
 
 struct conn {
     struct xend_event_sink sink; /* first: the budget hands it back */
@@ -52,6 +54,7 @@ struct xend_event_port {
     unsigned n_conns;
     struct conn *conns;
     xend_event_port_check_fn *check;
+    xend_event_port_info_fn *info;
 };
 
 /* --- connections -------------------------------------------------------------------- */
@@ -105,13 +108,9 @@ static void conn_send(struct conn *c, const struct xend_sxp *msg)
         conn_close(c, "client does not read");
         return;
     }
-    /* Like the original's pretty printer: one line when it fits in 80 columns. */
+    /* The original's pretty printer: one line when it fits in 80 columns. */
     struct xend_buf b = XEND_BUF_INIT;
-    xend_sxp_print_buf(msg, &b);
-    if (b.len > PORT_LINE_WIDTH) {
-        xend_buf_reset(&b);
-        xend_sxp_pretty_buf(msg, &b);
-    }
+    xend_sxp_pretty_buf(msg, &b);
     xend_buf_puts(&b, "\n\n");
     bufferevent_write(c->bev, b.data, b.len);
     xend_buf_free(&b);
@@ -184,7 +183,7 @@ static int op_info(struct conn *c, const struct xend_sxp *req)
     struct xend_sxp *info = xend_sxp_list_of("info", NULL);
     xend_sxp_add_kv_int(info, "connections", c->port->n_conns);
     xend_sxp_add_kv_int(info, "subscriptions", (long long)xend_event_count());
-    xend_sxp_add_kv(info, "trace", xend_event_trace() ? "on" : "off");
+    xend_sxp_add_kv(info, "trace", xend_trace_enabled() ? "on" : "off");
     reply_take(c, info);
     return 0;
 }
@@ -237,12 +236,21 @@ static int op_trace(struct conn *c, const struct xend_sxp *req)
     const char *arg = xend_sxp_atom_text(xend_sxp_nth(req, 1));
     if (arg == NULL || xend_sxp_length(req) != 2)
         return -XEND_EINVAL;
-    if (strcmp(arg, "on") == 0)
-        xend_event_set_trace(true);
-    else if (strcmp(arg, "off") == 0)
-        xend_event_set_trace(false);
-    else
+    if (strcmp(arg, "on") == 0) {
+        struct xend_err err = {0};
+        if (xend_trace_on(&err) < 0) {
+            /* A refusal the client can read, not a dropped connection: the request was
+             * well formed, the host could not do it. */
+            struct xend_sxp *e = xend_sxp_list_of("xend.err", xend_err_msg(&err), NULL);
+            conn_send(c, e);
+            xend_sxp_free(e);
+            return 0;
+        }
+    } else if (strcmp(arg, "off") == 0) {
+        xend_trace_off();
+    } else {
         return -XEND_EINVAL;
+    }
     reply_none(c);
     return 0;
 }
@@ -291,6 +299,82 @@ static int handle(struct conn *c, const struct xend_sxp *req)
     return -XEND_EINVAL;
 }
 
+/* --- the manual's plain commands ----------------------------------------------------- */
+
+/* Write text as it is: plain commands answer people at a terminal, not programs. */
+static void plain_send(struct conn *c, const char *text, size_t len)
+{
+    if (!c->closing)
+        bufferevent_write(c->bev, text, len);
+}
+
+static void plain_help(struct conn *c)
+{
+    static const char text[] =
+        "xend debug port. Commands, one per line:\n"
+        "  help      this text\n"
+        "  info      connections, the trace, device controllers and consoles\n"
+        "  traceon   write every event and request to the trace file\n"
+        "  traceoff  stop tracing\n"
+        "  quit      close this connection\n"
+        "Programs send SXP instead, each answered by (ok VALUE) and an empty line:\n"
+        "  (help) (info) (trace on|off) (sys.subscribe PATTERN...) (sys.inject (NAME ...))\n"
+        "  (console.disconnect (id N)) (quit)\n"
+        "Every connection also receives (event NAME VALUE) for each event xend emits.\n";
+    plain_send(c, text, sizeof(text) - 1);
+}
+
+static void plain_info(struct conn *c)
+{
+    struct xend_buf b = XEND_BUF_INIT;
+    xend_buf_printf(&b, "debug port connections: %u\nevent subscriptions: %zu\n", c->port->n_conns,
+                    xend_event_count());
+    if (xend_trace_enabled())
+        xend_buf_printf(&b, "trace: on, to %s\n", xend_trace_path());
+    else
+        xend_buf_puts(&b, "trace: off\n");
+    if (c->port->info != NULL)
+        c->port->info(&b);
+    plain_send(c, b.data, b.len);
+    xend_buf_free(&b);
+}
+
+/* One plain command line (its newline removed): answer it. Unknown words get a hint, not
+ * a dropped connection: a person typed them. */
+static void handle_plain(struct conn *c, char *line)
+{
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+        line[--n] = '\0';
+    while (*line == ' ' || *line == '\t')
+        line++;
+    xend_trace_write("debug", "peer=%s %s", c->peer, line);
+    if (strcmp(line, "help") == 0) {
+        plain_help(c);
+    } else if (strcmp(line, "info") == 0) {
+        plain_info(c);
+    } else if (strcmp(line, "traceon") == 0) {
+        struct xend_err err = {0};
+        char msg[600];
+        int len = xend_trace_on(&err) < 0
+                      ? snprintf(msg, sizeof(msg), "trace not started: %s\n", xend_err_msg(&err))
+                      : snprintf(msg, sizeof(msg), "trace on, to %s\n", xend_trace_path());
+        plain_send(c, msg, (size_t)len < sizeof(msg) ? (size_t)len : sizeof(msg) - 1);
+    } else if (strcmp(line, "traceoff") == 0) {
+        xend_trace_off();
+        plain_send(c, "trace off\n", 10);
+    } else if (strcmp(line, "quit") == 0) {
+        plain_send(c, "bye\n", 4);
+        xend_event_unsubscribe_owner(c);
+        bufferevent_disable(c->bev, EV_READ);
+        c->quitting = true;
+    } else if (line[0] != '\0') {
+        char msg[160];
+        int len = snprintf(msg, sizeof(msg), "unknown command '%.64s': try help\n", line);
+        plain_send(c, msg, (size_t)len < sizeof(msg) ? (size_t)len : sizeof(msg) - 1);
+    }
+}
+
 /*
  * Where the first request in data[0..len) ends: its length, 0 when it is not complete
  * yet, or -1 when it cannot be a request (it does not start with a list). Follows the SXP
@@ -335,6 +419,18 @@ static long scan_request(const char *data, size_t len)
     return 0;
 }
 
+/* Whether data (white space skipped) starts a plain command: a letter, as a person types. */
+static bool plain_start(const char *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char ch = data[i];
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+            continue;
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+    }
+    return false;
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
@@ -354,6 +450,20 @@ static void read_cb(struct bufferevent *bev, void *arg)
             /* Only white space and comments so far: nothing to keep. */
             return;
         }
+        if (end < 0 && plain_start(data, look)) {
+            const char *nl = memchr(data, '\n', look < PORT_MAX_LINE ? look : PORT_MAX_LINE);
+            if (nl == NULL) {
+                if (look >= PORT_MAX_LINE)
+                    conn_close(c, "command line too long");
+                return; /* the rest of the line is still to come */
+            }
+            size_t n = (size_t)(nl - data);
+            char *line = xend_xstrndup(data, n);
+            evbuffer_drain(in, n + 1);
+            handle_plain(c, line);
+            free(line);
+            continue;
+        }
         if (end < 0) {
             conn_close(c, "not a request");
             return;
@@ -362,6 +472,11 @@ static void read_cb(struct bufferevent *bev, void *arg)
         char msg[128];
         int rc = xend_sxp_parse(data, (size_t)end, NULL, &req, msg, sizeof(msg));
         evbuffer_drain(in, (size_t)end);
+        if (rc == 0 && xend_trace_enabled()) {
+            char *text = xend_sxp_print(req);
+            xend_trace_write("debug", "peer=%s %s", c->peer, text);
+            free(text);
+        }
         if (rc == 0)
             rc = handle(c, req);
         if (rc != 0) {
@@ -464,6 +579,12 @@ void xend_event_port_set_check(struct xend_event_port *port, xend_event_port_che
 {
     if (port != NULL)
         port->check = check;
+}
+
+void xend_event_port_set_info(struct xend_event_port *port, xend_event_port_info_fn *info)
+{
+    if (port != NULL)
+        port->info = info;
 }
 
 struct xend_event_port *xend_event_port_start(struct event_base *base, const char *address,

@@ -7,8 +7,12 @@
  * Requests: (help), (info), (sys.subscribe PATTERN...) (replaces the connection's
  * patterns), (sys.inject EVENT), (console.disconnect (id N)) (forwarded as the event
  * xend.console.disconnect.request with the request as value: the console is a plugin),
- * (trace on|off) (log every event), (quit). A malformed or unknown request drops the
- * connection without a reply, as the original did.
+ * (trace on|off) (trace every event to the trace file, log/trace.h), (quit). A malformed
+ * or unknown SXP request drops the connection without a reply, as the original did.
+ *
+ * The manual's plain commands, one per line, answered in plain text for a person at a
+ * terminal: help, info (connections, the trace, and what the info callback writes: device
+ * controllers and consoles), traceon, traceoff, quit. An unknown word gets a hint.
  *
  * It must never bind anything but the address it is given (the caller passes 127.0.0.1
  * or ::1) and never let a slow reader grow xend's memory without bound: a connection with
@@ -43,6 +47,11 @@ struct xend_event_port *xend_event_port_start(struct event_base *base, const cha
  */
 typedef int xend_event_port_check_fn(int fd, struct xend_err *err);
 void xend_event_port_set_check(struct xend_event_port *port, xend_event_port_check_fn *check);
+/* What the plain `info` adds after the port's own facts (text lines, each ending in a
+ * newline): xend sets one that lists device controllers and consoles. NULL: nothing. */
+struct xend_buf;
+typedef void xend_event_port_info_fn(struct xend_buf *out);
+void xend_event_port_set_info(struct xend_event_port *port, xend_event_port_info_fn *info);
 /* Close the listener and every connection (their subscriptions go too). NULL is fine. */
 void xend_event_port_stop(struct xend_event_port *port);
 /* The TCP port bound. */

@@ -55,6 +55,14 @@ enum xend_shutdown_reason {
     XEND_SHUTDOWN_HALT = 4, /* requested as halt: sent to the guest as poweroff */
 };
 
+/* The reason's name as the protocol writes it: "poweroff", "reboot", "suspend", "crash",
+ * "halt"; "?" for any other value. (A header function: no ABI entry.) */
+static inline const char *xend_shutdown_reason_name(int reason)
+{
+    static const char *const names[] = {"poweroff", "reboot", "suspend", "crash", "halt"};
+    return reason >= 0 && reason < (int)(sizeof(names) / sizeof(names[0])) ? names[reason] : "?";
+}
+
 struct xend_physinfo {
     size_t size;
     uint32_t nr_cpus;

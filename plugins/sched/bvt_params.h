@@ -47,6 +47,16 @@
      .dflt = 1000, \
      .unit = "ms", \
      .doc = "unwarp requirement: how long after hitting the limit before it warps again"},
+
+/* The node's parameter of both (Xen 2.0's bvt and fbvt each have a ctx_allow). */
+#define XEND_BVT_NODE_PARAMS \
+    {.name = "ctx_allow", \
+     .scope = XEND_SCHED_NODE, \
+     .min = 100000, \
+     .max = 10000000000, \
+     .dflt = 5000000, \
+     .unit = "ns", \
+     .doc = "context-switch allowance: how far ahead the running domain may get before it yields"},
 /* clang-format on */
 
 #endif

@@ -713,7 +713,10 @@ static struct xend_sxp *vif_describe(void *ctx, struct xend_device *dev)
     struct xend_sxp *out = S->list();
     S->append_take(out, S->atom("vif"));
     S->add_kv_int(out, "idx", idx);
-    S->add_kv(out, "vif", name);
+    /* 2.0's record: (vif N) is the number scripts read with int(); the back end's name, which
+     * a vifname may choose, is (vifname ...). */
+    S->add_kv_int(out, "vif", idx);
+    S->add_kv(out, "vifname", name);
     if (c->mac[0])
         S->add_kv(out, "mac", c->mac);
     if (c->bridge)
@@ -746,7 +749,12 @@ static int vif_reattach(void *ctx, struct xend_device *dev, const struct xend_sx
         return xend_err_set(err, XEND_EINVAL, "vif: missing mac");
     }
     /* What the scripts ran with last time is what a down must undo. */
-    const char *name = state ? S->child_value(state, "vif", NULL) : NULL;
+    const char *name = state ? S->child_value(state, "vifname", NULL) : NULL;
+    if (name == NULL && state) { /* a record written before (vifname) held the name in (vif) */
+        name = S->child_value(state, "vif", NULL);
+        if (name && name[0] >= '0' && name[0] <= '9')
+            name = NULL; /* 2.0's number, not a name */
+    }
     const char *bridge = state ? S->child_value(state, "bridge", NULL) : NULL;
     const char *script = state ? S->child_value(state, "script", NULL) : NULL;
     if (bridge && vif_ifname_ok(bridge)) {

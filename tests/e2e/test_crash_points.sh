@@ -58,7 +58,7 @@ expect_eq "an image to restore" 0 "$(cat "$T/.body")"
 op_create() { xpost /xend/domain op=create "config=$(vm c$1 $((10 + $1)))" >/dev/null; }
 op_destroy() {
     xpost /xend/domain op=create "config=$(vm c$1 $((10 + $1)) '(restart always)')" >/dev/null
-    xpost /xend/domain/c$1 op=destroy >/dev/null
+    xpost /xend/domain/c$1 op=destroy reason=halt >/dev/null
 }
 op_death() {
     ARGS='sim.crash=0.2 sim.dirty_rate=0' xpost /xend/domain op=create \
@@ -114,7 +114,7 @@ while read -r point action; do
             not_ok "$point: the dying domain is still xend's" "$(names | tr '\n' ' ')"
         ;;
     esac
-    has c$n && xpost /xend/domain/c$n op=destroy >/dev/null
+    has c$n && xpost /xend/domain/c$n op=destroy reason=halt >/dev/null
     rounds=$((rounds + 1))
 done <<'WALK'
 create.built create

@@ -61,7 +61,7 @@ devs="(device (vif (mac None)))
 body=$(xpost /xend/domain op=create "config=$(vm_config vm1 32 "$devs")")
 expect_eq "create with two vifs and two vbds: 201" 201 "$(http_status)"
 id=$(printf '%s' "$body" | grep -oE '^\(domain \(id [0-9]+' | grep -oE '[0-9]+$')
-mac0=$(printf '%s' "$body" | grep -oE '\(vif \(idx 0\) \(vif vif[0-9.]+\) \(mac [0-9a-f:]+' |
+mac0=$(printf '%s' "$body" | grep -oE '\(vif \(idx 0\) \(vif [0-9]+\) \(vifname vif[0-9.]+\) \(mac [0-9a-f:]+' |
     grep -oE '[0-9a-f:]{17}$')
 expect_match "the vif without a mac got one of aa:00:00 (4th byte < 0x80)" \
     '^aa:00:00:[0-7][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}$' "$mac0"
@@ -75,11 +75,11 @@ check "block-file bind for the file vbds" has_line "$T/block.log" "bind|$T/img1|
 
 body=$(xget "/xend/domain/vm1?op=vifs")
 expect_eq "op=vifs lists both vifs" \
-    "((vif (idx 0) (vif vif$id.0) (mac $mac0) (bridge xbr0) (script vif-rec) (index 0)) (vif (idx 1) (vif vif$id.1) (mac aa:00:00:00:10:01) (bridge br1) (script vif-rec) (ip 10.0.0.5/24) (ip 10.0.0.6) (index 1)))" \
+    "((vif (idx 0) (vif 0) (vifname vif$id.0) (mac $mac0) (bridge xbr0) (script vif-rec) (index 0)) (vif (idx 1) (vif 1) (vifname vif$id.1) (mac aa:00:00:00:10:01) (bridge br1) (script vif-rec) (ip 10.0.0.5/24) (ip 10.0.0.6) (index 1)))" \
     "$body"
 body=$(xget "/xend/domain/vm1?op=vif&vif=1")
 expect_eq "op=vif&vif=1 is that vif's SXP" \
-    "(vif (idx 1) (vif vif$id.1) (mac aa:00:00:00:10:01) (bridge br1) (script vif-rec) (ip 10.0.0.5/24) (ip 10.0.0.6) (index 1))" \
+    "(vif (idx 1) (vif 1) (vifname vif$id.1) (mac aa:00:00:00:10:01) (bridge br1) (script vif-rec) (ip 10.0.0.5/24) (ip 10.0.0.6) (index 1))" \
     "$body"
 body=$(xget "/xend/domain/vm1?op=vbd&vbd=0")
 expect_eq "op=vbd&vbd=0: vdev of sda1, the node the script printed" \
@@ -147,7 +147,7 @@ fi
 # ---- hot-plug on a running domain ----
 xpost /xend/domain/vm1 op=unpause >/dev/null
 body=$(xpost /xend/domain/vm1 op=device_create "config=(vif (bridge br2))")
-expect_match "device_create vif replies the new vif" "^\\(vif \\(idx 2\\) \\(vif vif$id.2\\) \\(mac aa:00:00:" "$body"
+expect_match "device_create vif replies the new vif" "^\\(vif \\(idx 2\\) \\(vif 2\\) \\(vifname vif$id.2\\) \\(mac aa:00:00:" "$body"
 mac2=$(printf '%s' "$body" | grep -oE '\(mac [0-9a-f:]+' | grep -oE '[0-9a-f:]{17}$')
 check "the hot-plugged vif came up" has_line "$T/vif.log" "up|domain=vm1|vif=vif$id.2|mac=$mac2|bridge=br2|"
 expect_match "the stored config follows" "\\(device \\(vif \\(mac $mac2\\) \\(bridge br2\\)\\)\\)" \

@@ -118,7 +118,7 @@ TOKEN2=$("$XEND_BIN" token add -c "$T/token.conf" late viewer 2>/dev/null)
 expect_eq "a token added while xend runs works" 200 \
     "$(hget late -H "Authorization: Bearer $TOKEN2" "$U/xend/domain")"
 expect_eq "its role (viewer) comes with it: a destroy is refused" 403 \
-    "$(hget viewer -H "Authorization: Bearer $TOKEN2" -d op=destroy "$U/xend/domain/Domain-0")"
+    "$(hget viewer -H "Authorization: Bearer $TOKEN2" -d op=destroy -d reason=halt "$U/xend/domain/Domain-0")"
 expect_match "by the role check" 'role viewer may not destroy' "$(cat "$T/viewer.body")"
 
 # Browsers: a client certificate needs no login; the pages' forms carry the CSRF token.
@@ -129,9 +129,9 @@ expect_eq "a browser with a certificate gets the pages" 200 \
 csrf=$(grep -o 'name="xend_csrf" value="[0-9a-f]*"' "$T/page.body" | head -1 | sed 's/.*value="//; s/"//')
 expect_match "with the CSRF token in its forms" '^[0-9a-f]{64}$' "$csrf"
 expect_eq "a form post from another origin is refused" 403 \
-    "$(hget foreign "${bc[@]}" -H 'Origin: https://evil.example' -d op=destroy -d "xend_csrf=$csrf" "$U/xend/domain/tvm")"
+    "$(hget foreign "${bc[@]}" -H 'Origin: https://evil.example' -d op=destroy -d reason=halt -d "xend_csrf=$csrf" "$U/xend/domain/tvm")"
 expect_eq "a same-origin form post with the token works" 200 \
-    "$(hget form "${bc[@]}" -H "Origin: $U" -d op=destroy -d "xend_csrf=$csrf" "$U/xend/domain/tvm")"
+    "$(hget form "${bc[@]}" -H "Origin: $U" -d op=destroy -d reason=halt -d "xend_csrf=$csrf" "$U/xend/domain/tvm")"
 
 # Browsers: a login turns a token into a session cookie.
 st=$(curl -s -o "$T/lp.body" -w '%{http_code}' --data-urlencode "token=$TOKEN" "http://127.0.0.1:$XEND_PORT/xend/login")
@@ -155,7 +155,7 @@ expect_eq "the cookie admits its requests" 200 "$(hget withc -H "Cookie: $cookie
 expect_eq "a made-up cookie does not" 403 \
     "$(hget madeup -H "Cookie: xend_session=$(printf '%064d' 0)" "$U/xend/domain")"
 expect_eq "a browser's POST with the cookie still needs the form's CSRF token" 403 \
-    "$(hget csrf -H "Cookie: $cookie" -d op=destroy "$U/xend/domain/nosuch")"
+    "$(hget csrf -H "Cookie: $cookie" -d op=destroy -d reason=halt "$U/xend/domain/nosuch")"
 st=$(hget logout -D "$T/logout.head" -H "Cookie: $cookie" -X POST "$U/xend/logout")
 expect_eq "logout" 200 "$st"
 expect_match "clears the cookie" 'Set-Cookie: xend_session=;.*Max-Age=0' "$(tr -d '\r' < "$T/logout.head")"

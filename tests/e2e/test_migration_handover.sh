@@ -32,7 +32,7 @@ body=$(on a xpost /xend/domain/vm1 op=migrate "destination=127.0.0.1:${RPORT[b]}
 expect_match "a name clash on the destination is its reason" "destination: vm name clash: vm1" "$body"
 expect_match "and vm1 still runs on the source" '\(state [rb-]{2}-' "$(on a xget /xend/domain/vm1)"
 expect_eq "with its memory" "$s1" "$(sum a vm1)"
-on b xpost /xend/domain/vm1 op=destroy >/dev/null
+on b xpost /xend/domain/vm1 op=destroy reason=halt >/dev/null
 
 # a port pinned in the config, held on the destination by another domain's console
 busy=$((CBASE[b] + 40))
@@ -41,7 +41,7 @@ on a xpost /xend/domain op=create "config=$(vm_config pin 16 "(console $busy)")"
 body=$(on a xpost /xend/domain/pin op=migrate "destination=127.0.0.1:${RPORT[b]}" live=0)
 expect_match "a console port in use on the destination is refused" "destination: .*$busy" "$body"
 expect_eq "and pin stays on the source only" "a" "$(running_on pin)"
-on a xpost /xend/domain/pin op=destroy >/dev/null
+on a xpost /xend/domain/pin op=destroy reason=halt >/dev/null
 
 # a console port by the source's rule does not travel
 body=$(on a xpost /xend/domain/vm1 op=migrate "destination=127.0.0.1:${RPORT[b]}" live=0)
@@ -53,7 +53,7 @@ id=$(printf '%s' "$info" | grep -oE '^\(domain \(id [0-9]+\)' | grep -oE '[0-9]+
 expect_match "its console port is the destination's base + its new id" "\(console $((CBASE[b] + id))\)" "$info"
 check "the source dropped its release record once the destination took vm1" \
     test -z "$(ls "$T/a/state/handover" 2>/dev/null)"
-on b xpost /xend/domain/vm1 op=destroy >/dev/null
+on b xpost /xend/domain/vm1 op=destroy reason=halt >/dev/null
 
 # ---- the crash walk: POINT HOST-THAT-DIES WHERE-THE-DOMAIN-ENDS
 WALK="migrate.marked a a
@@ -97,7 +97,7 @@ while read -r point victim want; do
             "on: [$(running_on $name)] $(on $want xget /xend/domain/$name | head -c 300)"
     fi
     expect_eq "$point: with the memory it had" "$s" "$(sum $want $name)"
-    on $want xpost /xend/domain/$name op=destroy >/dev/null
+    on $want xpost /xend/domain/$name op=destroy reason=halt >/dev/null
     rounds=$((rounds + 1))
 done <<< "$WALK"
 echo "# crash walk: $rounds points, one migration each"

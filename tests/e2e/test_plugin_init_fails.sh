@@ -33,7 +33,7 @@ expect_eq "a domain can be created" 201 "$(http_status)"
 expect_match "it is described" '\(name if1\)' "$(xget /xend/domain/if1)"
 body=$(xpost /xend/domain op=create "config=$(vm_config if2 32 '(device (init_fails_dev))')")
 expect_match "the failed plugin's device class is unknown" 'xend.err' "$body"
-xpost /xend/domain/if1 op=destroy >/dev/null
+xpost /xend/domain/if1 op=destroy reason=halt >/dev/null
 expect_match "xend still serves" '^\(ls ' "$(xget /xend)"
 check "the sim backend, not the failed one, is in use" log_has "backend=sim"
 pid=$(cat "$T/xend.pid")

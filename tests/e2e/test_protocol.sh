@@ -280,7 +280,7 @@ GET /xend/domain|detail=1|200|page|^\(\(domain \(id 0\) \(name Domain-0\).*\(dom
 GET /xend/domain/pv||200|page|^\(domain \(id [0-9]+\) \(name pv\) \(memory 32\) \(maxmem 32\) \(state [-rbpsc]{5}\) .*\(console .*\(devices \(vif .*\(vbd .*\(config \(vm |
 GET /xend/domain/0||200|page|^\(domain \(id 0\) \(name Domain-0\).*\(devices\)|
 GET /xend/domain/Domain-0||200|page|\(name Domain-0\)|
-GET /xend/domain/pv|op=vifs|200|page|^\(\(vif \(idx 0\) \(vif vif[0-9]+\.0\) \(mac aa:00:00:00:00:01\)|
+GET /xend/domain/pv|op=vifs|200|page|^\(\(vif \(idx 0\) \(vif 0\) \(vifname vif[0-9]+\.0\) \(mac aa:00:00:00:00:01\)|
 GET /xend/domain/pv|op=vbds|200|page|^\(\(vbd \(idx 0\) \(vdev 2049\) .*\(dev sda1\)|
 GET /xend/domain/0|op=vifs|200|page|^\(\)$|
 GET /xend/domain/pv|op=vif^vif=0|200|page|^\(vif \(idx 0\)|
@@ -364,6 +364,8 @@ POST /xend/domain/vm-@F@|op=configure^config=(domain (id 1))|200|err|already con
 POST /xend/domain/vm-@F@|op=configure|200|err|Missing parameter: config|
 POST /xend/domain/vm-@F@|op=shutdown^reason=bogus|200|err|invalid reason:bogus|
 POST /xend/domain/vm-@F@|op=destroy^reason=bogus|200|err|invalid reason:bogus|
+POST /xend/domain/vm-@F@|op=shutdown|200|err|Missing parameter: reason|
+POST /xend/domain/vm-@F@|op=destroy|200|err|Missing parameter: reason|
 POST /xend/domain/vm-@F@|op=migrate^destination=127.0.0.1:1^live=0^resource=0|200|err|127.0.0.1:1|
 POST /xend/domain/vm-@F@|op=save|200|err|Missing parameter: file|
 POST /xend/domain/vm-@F@|op=save^file=@T@/vm-@F@.save|200|page|^0$|

@@ -28,7 +28,7 @@ body=$(xpost /xend/domain/sv op=save "file=$T/link.img")
 expect_match "a save onto a symlink is refused" "file exists" "$body"
 body=$(xpost /xend/domain op=restore "file=$T/link.img")
 expect_match "a restore through a symlink is refused" "xend.err" "$body"
-xpost /xend/domain/sv op=destroy >/dev/null
+xpost /xend/domain/sv op=destroy reason=halt >/dev/null
 
 if ! grep -q 'crash_points=built-in' "$T/xend.log"; then
     echo "# this build has no crash points: walk skipped"
@@ -62,7 +62,7 @@ while read -r point want; do
     xpost /xend/domain op=restore "file=$T/$name.img" >/dev/null
     expect_eq "$point: its file restores it" 201 "$(http_status)"
     expect_eq "$point: with the memory it had" "$s" "$(sum $name)"
-    xpost /xend/domain/$name op=destroy >/dev/null
+    xpost /xend/domain/$name op=destroy reason=halt >/dev/null
 done <<'WALK'
 save.marked domain
 save.image_written domain

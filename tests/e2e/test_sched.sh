@@ -45,6 +45,20 @@ expect_match "parameters survive a domain restart" '\(mcuadv 20\)' "$(xget /xend
 xend_stop
 simhv_stop
 
+# FBVT: the 2.0 XendClient's ops and xm's fbvt commands
+xend_start 'scheduler = "fbvt";' || { not_ok "xend starts with fbvt"; finish; }
+xpost /xend/domain op=create "config=$(vm_config fb1 32)" >/dev/null
+check "xm fbvt sets the parameters" xm fbvt fb1 20 5 2000 1000
+expect_match "the info shows them, warp as warpvalue" \
+    '\(sched \(name fbvt\) \(mcuadv 20\) \(warpback 0\) \(warpvalue 5\)' "$(xget /xend/domain/fb1)"
+check "xm call domain_cpu_fbvt_set (2.0's XendClient) works" xm call domain_cpu_fbvt_set fb1 30 0 2000 1000
+expect_match "and sets mcuadv" '\(mcuadv 30\)' "$(xget /xend/domain/fb1)"
+check "xm fbvt_ctxallow sets the node's allowance" xm fbvt_ctxallow 4000000
+out=$(xm bvt_ctxallow 4000000 2>&1)
+expect_match "bvt's node op is refused on an fbvt host" 'runs the fbvt scheduler' "$out"
+xend_stop
+simhv_stop
+
 # Atropos: a new simulated host
 xend_start 'scheduler = "atropos";' || { not_ok "xend starts with atropos"; finish; }
 busy_pair

@@ -36,13 +36,13 @@ key_of() { grep -l "(name $1)" "$D"/[!.]* 2>/dev/null | head -1; }
 plain1_key=$(key_of plain1)
 check "plain1 has a record" test -n "$plain1_key"
 
-body=$(xpost /xend/domain/always1 op=destroy)
+body=$(xpost /xend/domain/always1 op=destroy reason=halt)
 expect_match "destroying a (restart always) domain is refused" \
     'xend.err.*not destroyed: the store cannot record' "$body"
 expect_match "... and it runs on" '\(state [rb-]{2}-' "$(xget /xend/domain/always1)"
 expect_match "... and says its record is not durable" 'store_error' "$(xget /xend/domain/always1)"
 
-body=$(xpost /xend/domain/plain1 op=destroy)
+body=$(xpost /xend/domain/plain1 op=destroy reason=halt)
 expect_eq "destroying an ordinary domain is done (its record cannot restart it)" 0 "$body"
 xget /xend/domain/plain1 >/dev/null
 expect_eq "plain1 is gone" 404 "$(http_status)"
@@ -66,7 +66,7 @@ wait_until 30 gone && ok "the store deletes plain1's record once it can" ||
 clean() { ! xget /xend/domain/always1 | grep -q store_error; }
 wait_until 20 clean && ok "always1's record is written again: no store_error" ||
     not_ok "always1's record is written again: no store_error"
-body=$(xpost /xend/domain/always1 op=destroy)
+body=$(xpost /xend/domain/always1 op=destroy reason=halt)
 expect_eq "now always1 can be destroyed" 0 "$body"
 
 xend_stop

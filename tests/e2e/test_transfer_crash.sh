@@ -75,7 +75,7 @@ grep -q 'saved domain released' "$T/xend.log" && ok "the start finished the rele
 xpost /xend/domain op=restore "file=$T/sc1.img" >/dev/null
 expect_eq "its image restores" 201 "$(http_status)"
 expect_eq "with the memory it had" "$s1" "$(sum sc1)"
-xpost /xend/domain/sc1 op=destroy >/dev/null
+xpost /xend/domain/sc1 op=destroy reason=halt >/dev/null
 
 # ---- local migration: crash while the source releases its copy. The receiver answered
 # (received) only once it held the image durably, and the source let go only once its
@@ -95,7 +95,7 @@ new2=$(domid sc2)
 expect_eq "with the memory it had" "$s2" "$(sum sc2)"
 grep -q 'migrated domain released domain=sc2' "$T/xend.log" && ok "the start finished the source's release" ||
     not_ok "the start finished the source's release" "$(grep -i sc2 "$T/xend.log" | tail -3)"
-xpost /xend/domain/sc2 op=destroy >/dev/null
+xpost /xend/domain/sc2 op=destroy reason=halt >/dev/null
 
 # ---- local migration: crash while the receiver takes the domain over, after the source
 # let go. The domain then exists only on the receiving side: the next start must finish
@@ -125,7 +125,7 @@ wait_until 10 only_sc4 && ok "one sc4, nothing else" || not_ok "one sc4, nothing
 restart_again() { crash; restart; }
 restart_again
 expect_eq "and it stays across another restart" "$new4" "$(domid sc4)"
-xpost /xend/domain/sc4 op=destroy >/dev/null
+xpost /xend/domain/sc4 op=destroy reason=halt >/dev/null
 
 # ---- restore: crash while the restored domain's vif comes up
 xpost /xend/domain op=create "config=$(vm_config sc3 32 "$(vif 3)")" >/dev/null

@@ -88,7 +88,7 @@ for text in "(name ExampleDomain)" "(memory 64)" "(kernel $SRC_DIR/examples/vmli
     expect_has "dry run" "$TMP/out" "$text"
 done
 # the compact form of the same config, one line, as xend receives it
-tr -d '\n' <"$TMP/out" | sed 's/  */ /g' >"$TMP/flat"
+tr -d '\n' <"$TMP/out" | sed -e 's/  */ /g' -e 's/ )/)/g' >"$TMP/flat"
 expect_has "element order" "$TMP/flat" \
     "(vm (name ExampleDomain) (memory 64) (image (linux (kernel $SRC_DIR/examples/vmlinuz-sim) (root '/dev/hda1 ro') (args 4))) (device (vif (mac aa:00:00:"
 

@@ -149,7 +149,7 @@ boot() {
 }
 cons() { tail -c 400 "/tmp/console.$1" | tr -d '\r' | tr '\n' '|'; }
 destroyed() { # NAME: destroy and wait until it is gone
-    post "/xend/domain/$1" op=destroy
+    post "/xend/domain/$1" op=destroy reason=halt
     wait_for 60 gone "$1" || die "$1 still there after destroy: state '$F'"
 }
 
@@ -259,7 +259,7 @@ begin destroy
 create g2
 post /xend/domain/g2 op=unpause
 wait_for 60 running g2 || die "g2 is not running: state '$F'"
-post /xend/domain/g2 op=destroy
+post /xend/domain/g2 op=destroy reason=halt
 wait_for 60 gone g2 || die "g2 still there after destroy: state '$F'"
 pass
 

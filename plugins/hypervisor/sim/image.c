@@ -21,6 +21,45 @@ static int io_err(struct xend_err *err, const char *what, int r)
                         r == -EPIPE ? "stream ended early" : strerror(-r));
 }
 
+/* Where a record stream comes from: its name in messages, and how a too long record is
+ * judged (simhv breaking the protocol, or a bad file). */
+struct record_source {
+    const char *reading; /* "reading the image from xend-simhv" */
+    int too_long_code;
+    const char *too_long_fmt; /* printf with the length */
+};
+
+/*
+ * Read one record (8-byte type and length, then the payload) from fd into buf, within a
+ * fresh stream deadline (*deadline, which the caller may use to pass the record on): a long
+ * stream is fine, a stalled one is not. 0, or a negative code with err set.
+ */
+static int read_record(int fd, uint8_t *buf, const struct record_source *src, uint32_t *type,
+                       uint32_t *len, uint64_t *deadline, struct xend_err *err)
+{
+    *deadline = sim_now_ms() + SIM_STREAM_TIMEOUT_MS;
+    int r = sim_recv_exact(fd, buf, 8, *deadline);
+    if (r < 0)
+        return io_err(err, src->reading, r);
+    *type = get_le32(buf);
+    *len = get_le32(buf + 4);
+    if (*len > SIM_REC_MAX)
+        return xend_err_set(err, src->too_long_code, src->too_long_fmt, *len);
+    if ((r = sim_recv_exact(fd, buf + 8, *len, *deadline)) < 0)
+        return io_err(err, src->reading, r);
+    return 0;
+}
+
+/* A record passed on: count its pages and report. */
+static void record_progress(const uint8_t *buf, uint32_t type, uint32_t len, uint64_t *done,
+                            uint64_t total, xend_progress_fn *progress, void *progress_arg)
+{
+    if (type == SIM_REC_PAGES && len >= 4)
+        *done += get_le32(buf + 8);
+    if (progress != NULL)
+        progress(progress_arg, *done, *done > total ? *done : total);
+}
+
 int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *progress,
              void *progress_arg, struct xend_err *err)
 {
@@ -54,22 +93,12 @@ int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *pro
         rc = io_err(err, "saving the image header", r);
         goto out;
     }
+    static const struct record_source from_simhv = {
+        "reading the image from xend-simhv", XEND_EBACKEND, "xend-simhv sent a record of %u bytes"};
     for (;;) {
-        /* Each record restarts the clock: a long save is fine, a stalled one is not. */
-        deadline = sim_now_ms() + SIM_STREAM_TIMEOUT_MS;
-        if ((r = sim_recv_exact(sock, buf, 8, deadline)) < 0) {
-            rc = io_err(err, "reading the image from xend-simhv", r);
+        uint32_t type, len;
+        if ((rc = read_record(sock, buf, &from_simhv, &type, &len, &deadline, err)) < 0)
             goto out;
-        }
-        uint32_t type = get_le32(buf), len = get_le32(buf + 4);
-        if (len > SIM_REC_MAX) {
-            rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv sent a record of %u bytes", len);
-            goto out;
-        }
-        if ((r = sim_recv_exact(sock, buf + 8, len, deadline)) < 0) {
-            rc = io_err(err, "reading the image from xend-simhv", r);
-            goto out;
-        }
         if (type == SIM_REC_ABORT) {
             uint32_t code = len >= 4 ? get_le32(buf + 8) : XEND_EBACKEND;
             if (code == 0 || code >= XEND_ERROR_COUNT)
@@ -82,10 +111,7 @@ int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *pro
             rc = io_err(err, "writing the saved image", r);
             goto out;
         }
-        if (type == SIM_REC_PAGES && len >= 4)
-            done += get_le32(buf + 8);
-        if (progress != NULL)
-            progress(progress_arg, done, done > total ? done : total);
+        record_progress(buf, type, len, &done, total, progress, progress_arg);
         if (type == SIM_REC_END)
             break;
     }
@@ -172,31 +198,19 @@ int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
         rc = restore_early_reply(c, sock, want_id, err);
         goto out;
     }
+    static const struct record_source from_file = {"reading the image", XEND_EINVAL,
+                                                   "image record of %u bytes is too large"};
     for (;;) {
-        deadline = sim_now_ms() + SIM_STREAM_TIMEOUT_MS;
-        if ((r = sim_recv_exact(fd, buf, 8, deadline)) < 0) {
-            rc = io_err(err, "reading the image", r);
+        uint32_t type, len;
+        if ((rc = read_record(fd, buf, &from_file, &type, &len, &deadline, err)) < 0)
             goto out;
-        }
-        uint32_t type = get_le32(buf), len = get_le32(buf + 4);
-        if (len > SIM_REC_MAX) {
-            rc = xend_err_set(err, XEND_EINVAL, "image record of %u bytes is too large", len);
-            goto out;
-        }
-        if ((r = sim_recv_exact(fd, buf + 8, len, deadline)) < 0) {
-            rc = io_err(err, "reading the image", r);
-            goto out;
-        }
         /* simhv speaks before the end only to refuse: stop feeding it then. */
         struct pollfd p = {.fd = sock, .events = POLLIN};
         if (poll(&p, 1, 0) > 0 || sim_send_all(sock, buf, 8 + len, deadline) < 0) {
             rc = restore_early_reply(c, sock, want_id, err);
             goto out;
         }
-        if (type == SIM_REC_PAGES && len >= 4)
-            done += get_le32(buf + 8);
-        if (progress != NULL)
-            progress(progress_arg, done, done > total ? done : total);
+        record_progress(buf, type, len, &done, total, progress, progress_arg);
         if (type == SIM_REC_END)
             break;
     }

@@ -18,17 +18,7 @@
 #include "../bvt_params.h"
 #include "../sched_plugin.h"
 
-static const struct xend_sched_param bvt_params[] = {
-    XEND_BVT_DOMAIN_PARAMS{
-        .name = "ctx_allow",
-        .scope = XEND_SCHED_NODE,
-        .min = 100000,
-        .max = 10000000000,
-        .dflt = 5000000,
-        .unit = "ns",
-        .doc =
-            "context-switch allowance: how far ahead the running domain may get before it yields"},
-};
+static const struct xend_sched_param bvt_params[] = {XEND_BVT_DOMAIN_PARAMS XEND_BVT_NODE_PARAMS};
 
 static const char *const bvt_domain_ops[] = {"cpu_bvt_set", "bvt_set", NULL};
 static const char *const bvt_node_ops[] = {"cpu_bvt_slice_set", NULL};

@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "event/budget.h"
 #include "event/event.h"
 #include "event/history.h"
 #include "log/log.h"
+#include "log/trace.h"
 #include "sxp.h"
 
 static char last_log[512];
@@ -230,18 +232,37 @@ static void test_host_table_subscriptions_belong_to_the_plugin(void **state)
     assert_int_equal(xend_event_count(), 0);
 }
 
-static void test_trace_logs_every_event(void **state)
+/* While the trace is on, every event is a line of the trace file, and only then. */
+static void test_trace_writes_every_event_to_the_trace_file(void **state)
 {
     (void)state;
-    int before = log_count;
+    char path[] = "/tmp/xend-trace-test.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
     struct xend_sxp *v = xend_sxp_list_of("vm1", "5", NULL);
     xend_event_emit("xend.domain.pause", v);
-    assert_int_equal(log_count, before);
-    xend_event_set_trace(true);
+    xend_trace_set_path(path);
+    struct xend_err err = {0};
+    assert_int_equal(xend_trace_on(&err), 0);
     xend_event_emit("xend.domain.pause", v);
-    assert_int_equal(log_count, before + 1);
-    assert_string_equal(last_log, "event seq=2 name=xend.domain.pause value=(vm1 5)");
+    xend_trace_off();
+    xend_event_emit("xend.domain.unpause", v);
     xend_sxp_free(v);
+    char buf[512] = {0};
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    unlink(path);
+    xend_trace_reset();
+    assert_true(n > 0);
+    assert_non_null(strstr(buf, "Z event seq=2 xend.domain.pause (vm1 5)\n"));
+    assert_null(strstr(buf, "seq=1"));
+    assert_null(strstr(buf, "unpause"));
+    /* with no trace-file, traceon says so */
+    assert_int_equal(xend_trace_on(&err), -XEND_EINVAL);
+    assert_non_null(strstr(xend_err_msg(&err), "trace-file"));
 }
 
 static uint64_t seen_seq[8];
@@ -347,7 +368,7 @@ int main(void)
         cmocka_unit_test_teardown(test_owner_cleanup_removes_every_subscription_even_mid_emit,
                                   teardown),
         cmocka_unit_test_teardown(test_host_table_subscriptions_belong_to_the_plugin, teardown),
-        cmocka_unit_test_teardown(test_trace_logs_every_event, teardown),
+        cmocka_unit_test_teardown(test_trace_writes_every_event_to_the_trace_file, teardown),
         cmocka_unit_test_teardown(test_events_are_numbered_in_emit_order_even_when_nested,
                                   teardown),
         cmocka_unit_test_teardown(test_history_keeps_the_last_n_and_replays_after_a_number,

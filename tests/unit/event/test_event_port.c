@@ -20,8 +20,10 @@
 
 #include <event2/event.h>
 
+#include "buf.h"
 #include "event/event.h"
 #include "event/event_port.h"
+#include "log/trace.h"
 #include "log/log.h"
 #include "sxp.h"
 
@@ -261,7 +263,7 @@ static void test_console_disconnect_is_forwarded_to_the_console_plugin(void **st
 static void test_bad_requests_drop_the_connection(void **state)
 {
     struct fx *f = *state;
-    const char *bad[] = {"(no.such.op)\n",       "help\n",       ")\n",
+    const char *bad[] = {"(no.such.op)\n",       "1help\n",      ")\n",
                          "(sys.subscribe a..b)", "(sys.inject)", "(sys.inject atom)",
                          "(trace maybe)",        "((nested))"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -284,13 +286,88 @@ static void test_trace_and_quit(void **state)
     struct fx *f = *state;
     memset(pending, 0, sizeof(pending));
     int fd = client(f);
+    /* without a trace-file: a readable refusal, the connection stays */
+    request(f, fd, "(trace on)", "(xend.err 'no trace-file is set')");
+    char path[] = "/tmp/xend-trace-port.XXXXXX";
+    int tfd = mkstemp(path);
+    assert_true(tfd >= 0);
+    close(tfd);
+    xend_trace_set_path(path);
     request(f, fd, "(trace on)", "(ok 'None')");
-    assert_true(xend_event_trace());
+    assert_true(xend_trace_enabled());
     request(f, fd, "(trace off)", "(ok 'None')");
-    assert_false(xend_event_trace());
+    assert_false(xend_trace_enabled());
+    xend_trace_reset();
+    unlink(path);
     request(f, fd, "(quit)", "(ok 'None')");
     assert_dropped(f, fd);
     close(fd);
+}
+
+/* Read from fd until needle has arrived (turning the loop); the text read is dropped. */
+static void wait_text(struct fx *f, int fd, const char *needle)
+{
+    char *buf = pending[fd % 8];
+    for (long long dl = now_ms() + 5000; strstr(buf, needle) == NULL;) {
+        assert_true(now_ms() < dl);
+        event_base_loop(f->base, EVLOOP_NONBLOCK | EVLOOP_ONCE);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 5) == 1) {
+            size_t have = strlen(buf);
+            ssize_t n = recv(fd, buf + have, 8191 - have, 0);
+            if (n > 0)
+                buf[have + (size_t)n] = '\0';
+        }
+    }
+    buf[0] = '\0';
+}
+
+static void info_lines(struct xend_buf *out)
+{
+    xend_buf_puts(out, "device controllers:\n  vif: vm1 (3): 0\n");
+}
+
+/* The manual's debugging interface: help, info, traceon, traceoff, quit, typed by a person. */
+static void test_plain_commands_answer_a_person(void **state)
+{
+    struct fx *f = *state;
+    memset(pending, 0, sizeof(pending));
+    char path[] = "/tmp/xend-trace-plain.XXXXXX";
+    int tfd = mkstemp(path);
+    assert_true(tfd >= 0);
+    close(tfd);
+    xend_trace_set_path(path);
+    xend_event_port_set_info(f->port, info_lines);
+    int fd = client(f);
+    send_text(fd, "help\n");
+    wait_text(f, fd, "traceoff  stop tracing\n");
+    send_text(fd, "  info \r\n");
+    wait_text(f, fd, "trace: off\ndevice controllers:\n  vif: vm1 (3): 0\n");
+    send_text(fd, "traceon\n");
+    wait_text(f, fd, "trace on, to /tmp/xend-trace-plain.");
+    assert_true(xend_trace_enabled());
+    send_text(fd, "info\n");
+    wait_text(f, fd, "trace: on, to ");
+    send_text(fd, "traceoff\n");
+    wait_text(f, fd, "trace off\n");
+    assert_false(xend_trace_enabled());
+    send_text(fd, "frobnicate\n");
+    wait_text(f, fd, "unknown command 'frobnicate': try help\n");
+    /* what was typed while tracing is in the trace file */
+    char buf[1024] = {0};
+    FILE *tf = fopen(path, "r");
+    assert_non_null(tf);
+    assert_true(fread(buf, 1, sizeof(buf) - 1, tf) > 0);
+    fclose(tf);
+    assert_non_null(strstr(buf, " debug peer=127.0.0.1:"));
+    assert_non_null(strstr(buf, " info\n"));
+    send_text(fd, "quit\n");
+    wait_text(f, fd, "bye\n");
+    assert_dropped(f, fd);
+    close(fd);
+    xend_event_port_set_info(f->port, NULL);
+    xend_trace_reset();
+    unlink(path);
 }
 
 static void test_long_messages_are_pretty_printed_over_several_lines(void **state)
@@ -315,7 +392,9 @@ static void test_long_messages_are_pretty_printed_over_several_lines(void **stat
                              "    xend.domain.create\n"
                              "    (domain\n"
                              "        (name a-domain-with-a-rather-long-name)\n"
-                             "        (image /boot/vmlinuz-2.6.9-xenU)))\n\n");
+                             "        (image /boot/vmlinuz-2.6.9-xenU)\n"
+                             "    )\n"
+                             ")\n\n");
     close(fd);
 }
 
@@ -384,6 +463,7 @@ int main(void)
         T(test_console_disconnect_is_forwarded_to_the_console_plugin),
         T(test_bad_requests_drop_the_connection),
         T(test_trace_and_quit),
+        T(test_plain_commands_answer_a_person),
         T(test_long_messages_are_pretty_printed_over_several_lines),
         T(test_a_client_that_does_not_read_is_dropped),
         T(test_second_port_on_the_same_address_is_refused),

@@ -168,11 +168,65 @@ static void test_builders_and_floats(void **state)
     char *s = xend_sxp_print(d);
     assert_string_equal(s, "(domain (id 7) (name 'my vm') (cpu_time 12.5) (up 3.0))");
     free(s);
-    struct xend_buf b = XEND_BUF_INIT;
-    xend_sxp_pretty_buf(d, &b);
-    assert_non_null(strchr(xend_buf_str(&b), '\n'));
-    xend_buf_free(&b);
     xend_sxp_free(d);
+}
+
+static char *pretty_of(const char *text)
+{
+    struct xend_sxp *v = NULL;
+    char msg[128];
+    assert_int_equal(xend_sxp_parse(text, strlen(text), NULL, &v, msg, sizeof(msg)), 0);
+    struct xend_buf b = XEND_BUF_INIT;
+    xend_sxp_pretty_buf(v, &b);
+    xend_sxp_free(v);
+    return xend_buf_steal(&b);
+}
+
+/* The 2.0 client's layout at 80 columns (checked against a port of its PrettyPrint on
+ * random trees): what fits stays on a line, a broken list puts each item after the head on
+ * its own line four columns in from its '(', and its ')' under the '('. */
+static void test_pretty_lays_out_as_the_2_0_client(void **state)
+{
+    (void)state;
+    char *s = pretty_of("(domain (id 7) (name 'my vm') (cpu_time 12.5))");
+    assert_string_equal(s, "(domain (id 7) (name 'my vm') (cpu_time 12.5))");
+    free(s);
+    s = pretty_of("(domain (id 0) (name Domain-0) (memory 512) (state -b---) "
+                  "(sched (name bvt) (mcuadv 10) (warpback 0) (warpvalue 0) (warpl 2000) "
+                  "(warpu 1000)) (devices))");
+    assert_string_equal(s, "(domain\n"
+                           "    (id 0)\n"
+                           "    (name Domain-0)\n"
+                           "    (memory 512)\n"
+                           "    (state -b---)\n"
+                           "    (sched\n"
+                           "        (name bvt)\n"
+                           "        (mcuadv 10)\n"
+                           "        (warpback 0)\n"
+                           "        (warpvalue 0)\n"
+                           "        (warpl 2000)\n"
+                           "        (warpu 1000)\n"
+                           "    )\n"
+                           "    (devices)\n"
+                           ")");
+    free(s);
+    /* a list inside a list starts where its '(' is, not at a multiple of four */
+    s = pretty_of("((vif (idx 0) (vif 0) (vifname vif1.0) (mac aa:00:00:00:10:01) "
+                  "(bridge xen-br0) (script vif-bridge) (index 0)))");
+    assert_string_equal(s, "((vif\n"
+                           "     (idx 0)\n"
+                           "     (vif 0)\n"
+                           "     (vifname vif1.0)\n"
+                           "     (mac aa:00:00:00:10:01)\n"
+                           "     (bridge xen-br0)\n"
+                           "     (script vif-bridge)\n"
+                           "     (index 0)\n"
+                           " )\n"
+                           ")");
+    free(s);
+    s = pretty_of("atom");
+    assert_string_equal(s, "atom");
+    free(s);
 }
 
 /* The info printer formats floats without printf: it must print what %.12g (plus Python's
@@ -357,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_depth_and_size_limits),
         cmocka_unit_test(test_parse_all_reads_every_value),
         cmocka_unit_test(test_builders_and_floats),
+        cmocka_unit_test(test_pretty_lays_out_as_the_2_0_client),
         cmocka_unit_test(test_floats_print_as_printf_does),
         cmocka_unit_test(test_child_lookup_by_name_with_shared_prefixes),
         cmocka_unit_test(test_measure_and_record_limits),

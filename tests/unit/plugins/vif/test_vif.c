@@ -433,7 +433,7 @@ static void test_backend_without_dev_attach_still_names_vifD_N(void **state)
     assert_non_null(strstr(log, "\nvif=vif5.3\n"));
     free(log);
     char *d = describe(dev);
-    assert_non_null(strstr(d, "(vif vif5.3)"));
+    assert_non_null(strstr(d, "(vif 3) (vifname vif5.3)"));
     free(d);
 }
 
@@ -598,13 +598,15 @@ static void test_describe_lists_vif_mac_bridge_script_ips(void **state)
     struct xend_device *dev = fake_host_device_new(
         vm1, "vif", 2, "(vif (mac aa:00:00:12:34:56) (bridge br1) (ip '10.0.0.5/24 10.0.0.6'))");
     char *d = describe(dev); /* before attach: from the config */
-    assert_string_equal(d, "(vif (idx 2) (vif vif5.2) (mac aa:00:00:12:34:56) (bridge br1) "
-                           "(script rec) (ip 10.0.0.5/24) (ip 10.0.0.6) (index 2))");
+    assert_string_equal(
+        d, "(vif (idx 2) (vif 2) (vifname vif5.2) (mac aa:00:00:12:34:56) (bridge br1) "
+           "(script rec) (ip 10.0.0.5/24) (ip 10.0.0.6) (index 2))");
     free(d);
     assert_int_equal(attach(dev, NULL, 0), 0);
     d = describe(dev);
-    assert_string_equal(d, "(vif (idx 2) (vif vif5.2) (mac aa:00:00:12:34:56) (bridge br1) "
-                           "(script rec) (ip 10.0.0.5/24) (ip 10.0.0.6) (index 2))");
+    assert_string_equal(
+        d, "(vif (idx 2) (vif 2) (vifname vif5.2) (mac aa:00:00:12:34:56) (bridge br1) "
+           "(script rec) (ip 10.0.0.5/24) (ip 10.0.0.6) (index 2))");
     free(d);
 }
 
@@ -613,8 +615,8 @@ static void test_reattach_rebuilds_state_without_scripts(void **state)
     (void)state;
     init_plugin();
     struct xend_device *dev = fake_host_device_new(vm1, "vif", 0, "(vif (mac aa:00:00:12:34:56))");
-    struct xend_sxp *st = sxp("(vif (idx 0) (vif vif5.0) (mac aa:00:00:12:34:56) (bridge oldbr) "
-                              "(script rec) (index 0))");
+    struct xend_sxp *st = sxp("(vif (idx 0) (vif 0) (vifname vif5.0) (mac aa:00:00:12:34:56) "
+                              "(bridge oldbr) (script rec) (index 0))");
     struct xend_err err = {0};
     assert_int_equal(ops->reattach(ctx, dev, st, &err), 0);
     xend_sxp_free(st);
