@@ -108,9 +108,9 @@ static void actions(struct page *p)
     const char *word = xend_ui_state_word(kv(p->info, "state"));
     xend_buf_puts(out, "<section aria-labelledby=\"act-h\"><h2 id=\"act-h\">Actions</h2>\n<p>");
     if (strcmp(word, "paused") == 0)
-        xend_ui_op_button(out, p->api, "unpause", "Unpause", p->self, false);
+        xend_ui_op_button(out, p->api, "unpause", "Unpause", p->self, false, NULL, NULL);
     else
-        xend_ui_op_button(out, p->api, "pause", "Pause", p->self, false);
+        xend_ui_op_button(out, p->api, "pause", "Pause", p->self, false, NULL, NULL);
     xend_buf_puts(out, "<form class=\"inline\" method=\"post\" action=\"");
     xend_ui_esc(out, p->api);
     xend_buf_puts(out, "\"><input type=\"hidden\" name=\"op\" value=\"shutdown\">");

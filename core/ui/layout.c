@@ -115,13 +115,20 @@ void xend_ui_duration(struct xend_buf *out, double secs)
 }
 
 void xend_ui_op_button(struct xend_buf *out, const char *action, const char *op, const char *label,
-                       const char *back, bool danger)
+                       const char *back, bool danger, const char *field, const char *value)
 {
     xend_buf_puts(out, "<form class=\"inline\" method=\"post\" action=\"");
     xend_ui_esc(out, action);
     xend_buf_puts(out, "\"><input type=\"hidden\" name=\"op\" value=\"");
     xend_ui_esc(out, op);
     xend_buf_puts(out, "\">");
+    if (field != NULL) {
+        xend_buf_puts(out, "<input type=\"hidden\" name=\"");
+        xend_ui_esc(out, field);
+        xend_buf_puts(out, "\" value=\"");
+        xend_ui_esc(out, value);
+        xend_buf_puts(out, "\">");
+    }
     xend_http_form_hidden(back, out);
     xend_buf_puts(out, danger ? "<button class=\"danger\" type=\"submit\">"
                               : "<button type=\"submit\">");

@@ -82,10 +82,12 @@ static void row(struct xend_buf *out, const struct xend_sxp *d)
     if (id == NULL || strcmp(id, "0") != 0) {
         /* Back to the overview: the row shows the result. */
         if (strcmp(word, "paused") == 0)
-            xend_ui_op_button(out, xend_buf_str(&api), "unpause", "Unpause", "/", false);
+            xend_ui_op_button(out, xend_buf_str(&api), "unpause", "Unpause", "/", false, NULL,
+                              NULL);
         else if (strcmp(word, "running") == 0 || strcmp(word, "blocked") == 0)
-            xend_ui_op_button(out, xend_buf_str(&api), "pause", "Pause", "/", false);
-        xend_ui_op_button(out, xend_buf_str(&api), "shutdown", "Shut down", "/", false);
+            xend_ui_op_button(out, xend_buf_str(&api), "pause", "Pause", "/", false, NULL, NULL);
+        xend_ui_op_button(out, xend_buf_str(&api), "shutdown", "Shut down", "/", false, "reason",
+                          "poweroff");
         /* Destroy asks first, without JavaScript: a page with the real form. */
         xend_buf_puts(out, "<a class=\"button danger\" href=\"");
         xend_ui_esc(out, xend_buf_str(&page));

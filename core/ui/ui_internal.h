@@ -36,10 +36,10 @@ const char *xend_ui_state_word(const char *state);
 /* Seconds as "3d 4h", "2h 5m", "4m 10s", "12.3s". */
 void xend_ui_duration(struct xend_buf *out, double secs);
 
-/* A one-button form posting op to action (a path, escaped here) with the hidden fields;
- * danger styles it as destructive. */
+/* A one-button form posting op to action (a path, escaped here) with the hidden fields and,
+ * when field is non-NULL, field=value; danger styles it as destructive. */
 void xend_ui_op_button(struct xend_buf *out, const char *action, const char *op, const char *label,
-                       const char *back, bool danger);
+                       const char *back, bool danger, const char *field, const char *value);
 /* "/xend/domain/NAME" or "/ui/domain/NAME" with NAME percent-encoded. */
 void xend_ui_domain_href(struct xend_buf *out, const char *prefix, const char *name);
 

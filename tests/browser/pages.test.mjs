@@ -130,8 +130,9 @@ try {
   });
   ok('xm unpause web2', xm('unpause', 'web2').status === 0);
   await page.goto(`${base}/`);
+  await waitFor(async () => (await page.textContent('#live')) === 'Live', 10000, 'the event stream');
   await page.click('tr[data-domain="web2"] form:has(input[name=op][value=shutdown]) button');
-  await page.waitForURL(/flash=shutdown/);
+  await page.waitForURL(/flash=shutdown/, { timeout: 30000 });
   await waitFor(async () => {
     await page.goto(`${base}/`);
     return (await page.locator('tr[data-domain="web2"]').count()) === 0;

@@ -11,9 +11,19 @@
 
   function domainRows(tbody) {
     var url = tbody.getAttribute('data-refresh');
-    var pending = null;
+    var pending = null, held = false, wanted = false, leaving = false;
+    // Rows are never replaced under a press (a click whose button vanished between its
+    // mousedown and mouseup would be lost) nor once a form is submitted.
+    tbody.addEventListener('pointerdown', function () { held = true; });
+    document.addEventListener('pointerup', function () {
+      setTimeout(function () { held = false; if (wanted) refresh(); }, 0);
+    });
+    tbody.addEventListener('submit', function () { leaving = true; });
     function refresh() {
       pending = null;
+      if (leaving) return;
+      if (held) { wanted = true; return; }
+      wanted = false;
       fetch(url, { credentials: 'same-origin', headers: { Accept: 'text/html' } })
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
         .then(function (html) { tbody.innerHTML = html; say('Updated ' + new Date().toLocaleTimeString()); })
@@ -23,7 +33,7 @@
     es.onopen = function () { say('Live'); };
     es.onmessage = function () {
       // A burst of events (a create emits several) costs one fetch.
-      if (!pending) pending = setTimeout(refresh, 150);
+      if (!pending && !leaving) pending = setTimeout(refresh, 150);
     };
     es.onerror = function () { say('Reconnecting to the event stream...'); };
   }
