@@ -186,9 +186,11 @@ static int read_sxp(const char *text, size_t len, struct reading *r,
                     struct xend_config_problems *problems)
 {
     char msg[256];
-    int rc = xend_sxp_parse(text, len, &xend_record_limits, &r->config, msg, sizeof(msg));
+    unsigned line = 0;
+    int rc =
+        xend_sxp_parse_line(text, len, &xend_record_limits, &r->config, msg, sizeof(msg), &line);
     if (rc < 0) {
-        add_problem(problems, 0, msg);
+        add_problem(problems, line, msg);
         return rc;
     }
     r->nlines = sxp_element_lines(text, len, &r->lines);

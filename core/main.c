@@ -62,11 +62,13 @@ struct xend_runtime {
     char exe_dir[PATH_MAX];
     char plugin_dir[PATH_MAX + 64];
     bool foreground;
+    bool check; /* xend check: read everything a start reads, start nothing */
 };
 
 static void die(struct xend_runtime *rt, const char *msg)
 {
-    xend_log_error("start failed", "error=\"%s\"", msg);
+    if (!rt->check)
+        xend_log_error("start failed", "error=\"%s\"", msg);
     if (rt->ready.fd >= 0)
         xend_daemon_ready_fail(&rt->ready, msg);
     else
@@ -267,6 +269,38 @@ static void load_config(struct xend_runtime *rt, const struct xend_daemon_args *
         die(rt, xend_err_msg(&err));
 }
 
+static void print_line(void *arg, const char *msg)
+{
+    fprintf(arg, "%s\n", msg);
+}
+
+/*
+ * xend check, once the core's settings are read (a bad value has ended it already): the
+ * plugins are loaded as a start loads them, so that each reads its own settings, then
+ * every setting nobody read is a problem. No store, no log file, no backend, no listener.
+ */
+static int check_plugins(struct xend_runtime *rt, const char *plugin_dir, const char *scheduler)
+{
+    struct xend_err err = {0};
+    if (xend_loop_init(4, &err) < 0)
+        die(rt, xend_err_msg(&err));
+    xend_domain_table_init();
+    xend_sched_init(scheduler);
+    const struct xend_host *host = xend_host_table(rt->cfg);
+    xend_loader_load_dir(plugin_dir, rt->set.plugins, rt->set.n_plugins, host);
+    size_t n = xend_config_unknown_each(rt->cfg, print_line, stdout);
+    if (n == 0)
+        printf("%s: ok\n", xend_config_path(rt->cfg));
+    xend_loader_fini_all();
+    xend_loop_free();
+    xend_domain_table_free();
+    xend_sched_remove_owner(NULL);
+    xend_http_routes_clear();
+    xend_loader_free();
+    xend_config_free(rt->cfg);
+    return n == 0 ? 0 : 1;
+}
+
 static int run_daemon(struct xend_runtime *rt)
 {
     struct xend_err err = {0};
@@ -367,6 +401,15 @@ static int run_daemon(struct xend_runtime *rt)
     });
     xend_event_history_set_max((unsigned)ev_history);
 
+    if (rt->check) {
+        int status = check_plugins(rt, plugin_dir, scheduler);
+        free(state_dir);
+        free(log_file);
+        free(plugin_dir);
+        free(script_dir);
+        free(pid_file);
+        return status;
+    }
     if (!rt->foreground && xend_daemon_detach(&rt->ready, &err) < 0)
         die(rt, xend_err_msg(&err));
     if (xend_daemon_pidfile_create(pid_file, &rt->pidfile, &err) < 0)
@@ -583,6 +626,13 @@ int main(int argc, char **argv)
         load_config(&rt, &args);
         status = make_relocation_identity(&rt);
         xend_config_free(rt.cfg);
+        break;
+    case XEND_DAEMON_CHECK:
+        rt.check = true;
+        /* the problems are the output; a plugin that cannot load still says why */
+        xend_log_set_level(XEND_LOG_WARN);
+        load_config(&rt, &args);
+        status = run_daemon(&rt);
         break;
     case XEND_DAEMON_TOKEN:
         load_config(&rt, &args);

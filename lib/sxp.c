@@ -511,6 +511,7 @@ void xend_sxp_measure(const struct xend_sxp *node, size_t *depth, size_t *nodes)
 
 struct parser {
     const char *p, *end;
+    const char *start, *err_at; /* the text, and where the first error was found */
     size_t depth, nodes;
     struct xend_sxp_limits lim;
     char *err;
@@ -525,6 +526,7 @@ static void perr(struct parser *ps, int code, const char *fmt, ...)
     if (ps->rc != 0)
         return;
     ps->rc = -code;
+    ps->err_at = ps->p;
     if (ps->err != NULL && ps->err_len > 0) {
         va_list ap;
         va_start(ap, fmt);
@@ -746,6 +748,7 @@ static void parser_init(struct parser *ps, const char *text, size_t len,
 {
     memset(ps, 0, sizeof(*ps));
     ps->p = text;
+    ps->start = text;
     ps->end = text + len;
     ps->lim.max_depth = limits && limits->max_depth ? limits->max_depth : 64;
     ps->lim.max_nodes = limits && limits->max_nodes ? limits->max_nodes : 1000000;
@@ -756,23 +759,44 @@ static void parser_init(struct parser *ps, const char *text, size_t len,
         err[0] = '\0';
 }
 
+static int parse_one(struct parser *ps, struct xend_sxp **out)
+{
+    *out = NULL;
+    struct xend_sxp *v = parse_value(ps);
+    if (v == NULL)
+        return ps->rc ? ps->rc : -XEND_EINVAL;
+    skip_space(ps);
+    if (ps->p < ps->end) {
+        xend_sxp_free(v);
+        perr(ps, XEND_EINVAL, "Too many sxprs");
+        return ps->rc;
+    }
+    *out = v;
+    return 0;
+}
+
 int xend_sxp_parse(const char *text, size_t len, const struct xend_sxp_limits *limits,
                    struct xend_sxp **out, char *err_msg, size_t err_len)
 {
     struct parser ps;
     parser_init(&ps, text, len, limits, err_msg, err_len);
-    *out = NULL;
-    struct xend_sxp *v = parse_value(&ps);
-    if (v == NULL)
-        return ps.rc ? ps.rc : -XEND_EINVAL;
-    skip_space(&ps);
-    if (ps.p < ps.end) {
-        xend_sxp_free(v);
-        perr(&ps, XEND_EINVAL, "Too many sxprs");
-        return ps.rc;
+    return parse_one(&ps, out);
+}
+
+int xend_sxp_parse_line(const char *text, size_t len, const struct xend_sxp_limits *limits,
+                        struct xend_sxp **out, char *err_msg, size_t err_len, unsigned *err_line)
+{
+    struct parser ps;
+    parser_init(&ps, text, len, limits, err_msg, err_len);
+    int rc = parse_one(&ps, out);
+    *err_line = 0;
+    if (rc < 0) {
+        const char *at = ps.err_at != NULL ? ps.err_at : ps.p;
+        *err_line = 1;
+        for (const char *c = ps.start; c < at && c < ps.end; c++)
+            *err_line += *c == '\n';
     }
-    *out = v;
-    return 0;
+    return rc;
 }
 
 int xend_sxp_parse_all(const char *text, size_t len, const struct xend_sxp_limits *limits,

@@ -68,6 +68,10 @@ void xend_sxp_measure(const struct xend_sxp *node, size_t *depth, size_t *nodes)
 
 int xend_sxp_parse(const char *text, size_t len, const struct xend_sxp_limits *limits,
                    struct xend_sxp **out, char *err_msg, size_t err_len);
+/* The same, and on an error the line (1-based) where the parser found it, for messages
+ * that point into a file (xend's dry run of a create). */
+int xend_sxp_parse_line(const char *text, size_t len, const struct xend_sxp_limits *limits,
+                        struct xend_sxp **out, char *err_msg, size_t err_len, unsigned *err_line);
 /* Parse every top-level value into one list (owned). */
 int xend_sxp_parse_all(const char *text, size_t len, const struct xend_sxp_limits *limits,
                        struct xend_sxp **out, char *err_msg, size_t err_len);

@@ -4,17 +4,16 @@
  *
  * A follow stream never ends, so it cannot go through the client's request-reply call
  * (http.h reads a whole reply): this file asks for an HTTP/1.0 reply, which xend delimits
- * by closing, and prints each line as it arrives. Over a TCP or unix socket only.
+ * by closing, and prints each line as it arrives. Over TCP, a unix socket or https, on
+ * the client's own connection (http.h's xm_conn).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/socket.h>
 
 #include "cmd.h"
-#include "net.h"
 
 #define EVENTS_CONNECT_TIMEOUT_MS 10000
 #define EVENTS_MAX_HEAD 16384
@@ -78,35 +77,28 @@ static void print_lines(const char *body, size_t len, size_t *done, enum xm_outp
     fflush(stdout);
 }
 
-static int send_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Read the reply to the end, printing lines of a 200 as they come. */
-static int read_stream(struct xm_ctx *ctx, int fd, enum xm_output_form form, struct xend_err *err)
+static int read_stream(struct xm_ctx *ctx, struct xm_conn *c, enum xm_output_form form,
+                       struct xend_err *err)
 {
     struct xend_buf in = XEND_BUF_INIT;
     size_t body = 0, done = 0;
     int status = 0;
     int rc = 0;
     for (;;) {
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        if (!xm_conn_pending(c) && poll(&p, 1, -1) < 0 && errno != EINTR) {
+            ctx->client.transport_failed = true;
+            rc = xend_err_set(err, XEND_EIO, "[Errno %d] %s", errno, strerror(errno));
+            break;
+        }
         char *dst = xend_buf_reserve(&in, 8192);
-        ssize_t got = read(fd, dst, 8192);
-        if (got < 0 && errno == EINTR)
+        ssize_t got = xm_conn_read(c, dst, 8192);
+        if (got == -EINTR || got == -EAGAIN)
             continue;
         if (got < 0) {
             ctx->client.transport_failed = true;
-            rc = xend_err_set(err, XEND_EIO, "[Errno %d] %s", errno, strerror(errno));
+            rc = xend_err_set(err, XEND_EIO, "[Errno %d] %s", (int)-got, strerror((int)-got));
             break;
         }
         if (got > 0)
@@ -185,28 +177,27 @@ int xm_cmd_events(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *er
     xend_buf_putc(&req, '?');
     xm_urlencode(params, n, &req);
     xend_buf_puts(&req, " HTTP/1.0\r\n");
-    if (ep->is_unix)
-        xend_buf_puts(&req, "Host: localhost\r\n\r\n");
-    else if (strchr(ep->host, ':') != NULL)
-        xend_buf_printf(&req, "Host: [%s]:%s\r\n\r\n", ep->host, ep->port);
-    else
-        xend_buf_printf(&req, "Host: %s:%s\r\n\r\n", ep->host, ep->port);
+    xm_http_put_common_headers(ep, &req);
+    xend_buf_puts(&req, "\r\n");
 
-    int fd = xm_net_connect(ep->host, ep->port, ep->is_unix ? ep->unix_path : NULL,
-                            EVENTS_CONNECT_TIMEOUT_MS, err);
-    if (fd < 0) {
-        ctx->client.transport_failed = true;
+    struct xm_conn c;
+    bool failed;
+    rc = xm_conn_open(ep, EVENTS_CONNECT_TIMEOUT_MS, &c, &failed, err);
+    if (rc < 0) {
+        ctx->client.transport_failed = failed;
         xend_buf_free(&req);
-        return fd;
+        return rc;
     }
-    rc = send_all(fd, req.data, req.len);
+    rc = xm_conn_write_all(&c, req.data, req.len);
+    if (req.data)
+        memset(req.data, 0, req.len); /* it may hold the token */
     xend_buf_free(&req);
     if (rc < 0) {
         ctx->client.transport_failed = true;
         rc = xend_err_set(err, XEND_EIO, "[Errno %d] %s", -rc, strerror(-rc));
     } else {
-        rc = read_stream(ctx, fd, ctx->output, err);
+        rc = read_stream(ctx, &c, ctx->output, err);
     }
-    close(fd);
+    xm_conn_close(&c);
     return rc;
 }

@@ -315,22 +315,26 @@ int xm_http_parse_response(const char *data, size_t len, bool eof, struct xm_htt
     }
 }
 
-static void build_request(const struct xm_endpoint *ep, const struct xm_http_request *req,
-                          struct xend_buf *out)
+void xm_http_put_common_headers(const struct xm_endpoint *ep, struct xend_buf *out)
 {
-    /* Never in clear: a token on plain http would be readable on the way (xend refuses
-     * it there anyway). */
-    bool bearer = ep->tls && ep->token != NULL && ep->token[0] != '\0';
-    xend_buf_printf(out, "%s %s HTTP/1.1\r\n", req->method, req->target);
     if (ep->is_unix)
         xend_buf_puts(out, "Host: localhost\r\n");
     else if (strchr(ep->host, ':') != NULL)
         xend_buf_printf(out, "Host: [%s]:%s\r\n", ep->host, ep->port);
     else
         xend_buf_printf(out, "Host: %s:%s\r\n", ep->host, ep->port);
-    xend_buf_puts(out, "Accept-Encoding: identity\r\n");
-    if (bearer)
+    /* Never in clear: a token on plain http would be readable on the way (xend refuses
+     * it there anyway). */
+    if (ep->tls && ep->token != NULL && ep->token[0] != '\0')
         xend_buf_printf(out, "Authorization: Bearer %s\r\n", ep->token);
+}
+
+static void build_request(const struct xm_endpoint *ep, const struct xm_http_request *req,
+                          struct xend_buf *out)
+{
+    xend_buf_printf(out, "%s %s HTTP/1.1\r\n", req->method, req->target);
+    xm_http_put_common_headers(ep, out);
+    xend_buf_puts(out, "Accept-Encoding: identity\r\n");
     xend_buf_puts(out, "Connection: close\r\n");
     if (req->content_type != NULL)
         xend_buf_printf(out, "Content-Type: %s\r\n", req->content_type);
@@ -356,6 +360,53 @@ static int send_all(int fd, const char *p, size_t len)
     return 0;
 }
 
+int xm_conn_open(const struct xm_endpoint *ep, int timeout_ms, struct xm_conn *c,
+                 bool *transport_failed, struct xend_err *err)
+{
+    *c = (struct xm_conn){.fd = -1, .tls = NULL};
+    *transport_failed = false;
+    int fd =
+        xm_net_connect(ep->host, ep->port, ep->is_unix ? ep->unix_path : NULL, timeout_ms, err);
+    if (fd < 0) {
+        *transport_failed = true;
+        return fd;
+    }
+    int rc = ep->tls ? xm_tls_open(fd, ep->host, &ep->tls_opt, timeout_ms, &c->tls, err) : 0;
+    if (rc < 0) {
+        close(fd); /* xend is there: a TLS failure is no "is xend running?" */
+        return rc;
+    }
+    c->fd = fd;
+    return 0;
+}
+
+int xm_conn_write_all(struct xm_conn *c, const char *data, size_t len)
+{
+    return c->tls ? xm_tls_write_all(c->tls, data, len) : send_all(c->fd, data, len);
+}
+
+bool xm_conn_pending(struct xm_conn *c)
+{
+    return c->tls != NULL && xm_tls_pending(c->tls);
+}
+
+ssize_t xm_conn_read(struct xm_conn *c, char *buf, size_t len)
+{
+    if (c->tls)
+        return xm_tls_read(c->tls, buf, len);
+    ssize_t n = read(c->fd, buf, len);
+    return n < 0 ? -errno : n;
+}
+
+void xm_conn_close(struct xm_conn *c)
+{
+    xm_tls_close(c->tls);
+    c->tls = NULL;
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
 static unsigned seconds_since(const struct timespec *start)
 {
     struct timespec now;
@@ -367,29 +418,18 @@ int xm_http_do(const struct xm_endpoint *ep, const struct xm_http_request *req,
                struct xm_http_response *resp, xm_http_tick_fn tick, void *tick_arg,
                bool *transport_failed, struct xend_err *err)
 {
-    *transport_failed = false;
-    int fd = xm_net_connect(ep->host, ep->port, ep->is_unix ? ep->unix_path : NULL,
-                            HTTP_CONNECT_TIMEOUT_MS, err);
-    if (fd < 0) {
-        *transport_failed = true;
-        return fd;
-    }
-    struct xm_tls *tls = NULL;
-    int rc = 0;
-    if (ep->tls &&
-        (rc = xm_tls_open(fd, ep->host, &ep->tls_opt, HTTP_CONNECT_TIMEOUT_MS, &tls, err)) < 0) {
-        close(fd); /* xend is there: a TLS failure is no "is xend running?" */
+    struct xm_conn c;
+    int rc = xm_conn_open(ep, HTTP_CONNECT_TIMEOUT_MS, &c, transport_failed, err);
+    if (rc < 0)
         return rc;
-    }
     struct xend_buf out = XEND_BUF_INIT;
     build_request(ep, req, &out);
-    rc = tls ? xm_tls_write_all(tls, out.data, out.len) : send_all(fd, out.data, out.len);
+    rc = xm_conn_write_all(&c, out.data, out.len);
     if (out.data)
         memset(out.data, 0, out.len); /* it may hold the token */
     xend_buf_free(&out);
     if (rc < 0) {
-        xm_tls_close(tls);
-        close(fd);
+        xm_conn_close(&c);
         *transport_failed = true;
         return xend_err_set(err, XEND_EIO, "[Errno %d] %s", -rc, strerror(-rc));
     }
@@ -400,8 +440,8 @@ int xm_http_do(const struct xm_endpoint *ep, const struct xm_http_request *req,
     struct xend_buf in = XEND_BUF_INIT;
     bool eof = false;
     for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int n = tls && xm_tls_pending(tls) ? 1 : poll(&p, 1, 1000);
+        struct pollfd p = {.fd = c.fd, .events = POLLIN};
+        int n = xm_conn_pending(&c) ? 1 : poll(&p, 1, 1000);
         if (n < 0 && errno != EINTR) {
             rc = xend_err_set(err, XEND_EIO, "[Errno %d] %s", errno, strerror(errno));
             *transport_failed = true;
@@ -415,18 +455,13 @@ int xm_http_do(const struct xm_endpoint *ep, const struct xm_http_request *req,
         if (n <= 0)
             continue;
         char *dst = xend_buf_reserve(&in, HTTP_READ_CHUNK);
-        ssize_t got = tls ? xm_tls_read(tls, dst, HTTP_READ_CHUNK) : read(fd, dst, HTTP_READ_CHUNK);
-        if (tls && got < 0) {
-            if (got == -EAGAIN)
-                continue;
-            rc = xend_err_set(err, XEND_EIO, "TLS: the connection to xend failed");
-            *transport_failed = true;
-            break;
-        }
+        ssize_t got = xm_conn_read(&c, dst, HTTP_READ_CHUNK);
+        if (got == -EAGAIN || got == -EINTR)
+            continue;
         if (got < 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue;
-            rc = xend_err_set(err, XEND_EIO, "[Errno %d] %s", errno, strerror(errno));
+            rc = c.tls
+                     ? xend_err_set(err, XEND_EIO, "TLS: the connection to xend failed")
+                     : xend_err_set(err, XEND_EIO, "[Errno %d] %s", (int)-got, strerror((int)-got));
             *transport_failed = true;
             break;
         }
@@ -438,8 +473,7 @@ int xm_http_do(const struct xm_endpoint *ep, const struct xm_http_request *req,
         if (rc != 0)
             break;
     }
-    xm_tls_close(tls);
-    close(fd);
+    xm_conn_close(&c);
     xend_buf_free(&in);
     return rc < 0 ? rc : 0;
 }

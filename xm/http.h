@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <xend/abi.h>
 
@@ -62,6 +63,31 @@ struct xm_http_response {
     {                                                                                              \
         0, NULL, NULL, XEND_BUF_INIT                                                               \
     }
+
+/*
+ * One connection to xend: TCP, a unix socket, or TLS over TCP for https://. Used for one
+ * request; the follow stream of `xm events` reads it line by line.
+ */
+struct xm_conn {
+    int fd;
+    struct xm_tls *tls; /* NULL unless ep->tls */
+};
+
+/* Connect (and handshake, for https). 0, or a negative code with err set; *transport_failed
+ * says the connect itself failed (xm then asks whether xend is running), not TLS. */
+int xm_conn_open(const struct xm_endpoint *ep, int timeout_ms, struct xm_conn *c,
+                 bool *transport_failed, struct xend_err *err);
+/* Write all of data: 0 or a negative errno-style code. */
+int xm_conn_write_all(struct xm_conn *c, const char *data, size_t len);
+/* Whether bytes are ready to read without waiting (decrypted ones poll cannot see). */
+bool xm_conn_pending(struct xm_conn *c);
+/* Read what is there: > 0 bytes, 0 at the end, -EAGAIN when nothing is ready yet, another
+ * negative code on error. */
+ssize_t xm_conn_read(struct xm_conn *c, char *buf, size_t len);
+void xm_conn_close(struct xm_conn *c);
+
+/* The headers every request carries: Host, and over TLS the token (Authorization). */
+void xm_http_put_common_headers(const struct xm_endpoint *ep, struct xend_buf *out);
 
 /*
  * Send one request and read the whole reply. Returns 0, or -XEND_EIO with err set to the

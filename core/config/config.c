@@ -819,18 +819,36 @@ static void did_you_mean(const struct xend_config *cfg, const char *key, char *o
     free(names);
 }
 
-int xend_config_check_unknown(const struct xend_config *cfg, struct xend_err *err)
+size_t xend_config_unknown_each(const struct xend_config *cfg,
+                                void (*fn)(void *arg, const char *msg), void *arg)
 {
+    size_t n = 0;
     for (size_t i = 0; i < cfg->n; i++) {
         const struct cfg_setting *s = &cfg->set[i];
         if (s->known)
             continue;
-        char hint[128];
+        char hint[128], msg[XEND_ERR_MSG_MAX];
         did_you_mean(cfg, s->key, hint, sizeof(hint));
         if (s->line > 0)
-            return xend_err_set(err, XEND_EINVAL, "%s:%u: unknown setting '%s'%s", s->file, s->line,
-                                s->key, hint);
-        return xend_err_set(err, XEND_EINVAL, "%s: unknown setting '%s'%s", s->file, s->key, hint);
+            snprintf(msg, sizeof(msg), "%s:%u: unknown setting '%s'%s", s->file, s->line, s->key,
+                     hint);
+        else
+            snprintf(msg, sizeof(msg), "%s: unknown setting '%s'%s", s->file, s->key, hint);
+        fn(arg, msg);
+        n++;
     }
-    return 0;
+    return n;
+}
+
+static void first_unknown(void *arg, const char *msg)
+{
+    xend_err_set(arg, XEND_EINVAL, "%s", msg);
+}
+
+int xend_config_check_unknown(const struct xend_config *cfg, struct xend_err *err)
+{
+    struct xend_err e = {0};
+    if (xend_config_unknown_each(cfg, first_unknown, &e) == 0)
+        return 0;
+    return xend_err_set(err, XEND_EINVAL, "%s", e.msg);
 }

@@ -61,6 +61,10 @@ bool xend_config_has(const struct xend_config *cfg, const char *key);
 int xend_config_invalid(const struct xend_config *cfg, const char *key, struct xend_err *err,
                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Call fn with "FILE:LINE: unknown setting 'KEY'; did you mean 'K2'?" (borrowed for the
+ * call) for each setting that no lookup asked for; returns how many. */
+size_t xend_config_unknown_each(const struct xend_config *cfg,
+                                void (*fn)(void *arg, const char *msg), void *arg);
 /* 0, or -XEND_EINVAL naming the first setting that no lookup asked for. */
 int xend_config_check_unknown(const struct xend_config *cfg, struct xend_err *err);
 

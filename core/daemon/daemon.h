@@ -33,6 +33,7 @@ enum xend_daemon_cmd {
     XEND_DAEMON_STATUS,
     XEND_DAEMON_CERT,    /* make the relocation identity if missing, print its fingerprint */
     XEND_DAEMON_TOKEN,   /* token add NAME ROLE: make an API token, print it once */
+    XEND_DAEMON_CHECK,   /* check the configuration offline, each problem with its line */
     XEND_DAEMON_HELP,    /* --help: print xend_daemon_usage to stdout, exit 0 */
     XEND_DAEMON_VERSION, /* --version */
 };

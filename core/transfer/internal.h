@@ -6,6 +6,7 @@
 #define XEND_CORE_TRANSFER_INTERNAL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <xend/abi.h>
 
@@ -33,6 +34,24 @@ struct xend_sxp *xend_transfer_read_header_any(int fd, int first, bool *complete
 /* A peer's answer line: `expect` (its argument, if any, into *value), or (err MSG) turned
  * into "destination: MSG". */
 int xend_transfer_read_reply(int fd, const char *expect, long long *value, struct xend_err *err);
+
+/* ---- progress.c: the event xend.domain.progress ---- */
+/*
+ * What a transfer says of its progress: (NAME ID OP (done D) (total T) (percent P)), in
+ * the backend's units (pages, for sim and xenctrl). Reported from the worker; the event is
+ * emitted on the loop at most once a second, and once at the end.
+ */
+struct xend_transfer_progress {
+    char name[64];
+    uint32_t domid;
+    const char *op; /* "save", "migrate", "restore": a literal */
+    uint64_t last_ns;
+    bool reported, finished;
+};
+void xend_transfer_progress_init(struct xend_transfer_progress *p, const char *op, const char *name,
+                                 uint32_t domid);
+/* Worker thread: the backend's progress callback calls it with what it was given. */
+void xend_transfer_progress_report(struct xend_transfer_progress *p, uint64_t done, uint64_t total);
 
 /* ---- loop thread ---- */
 /* The domain of this xend whose store key is `key`, or NULL. */

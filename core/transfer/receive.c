@@ -68,7 +68,8 @@ struct recv {
     struct xend_timer *guard;
     uint64_t started_ms;
     bool header_done;
-    atomic_ullong image_bytes; /* the backend's progress, from the worker */
+    atomic_ullong image_bytes;              /* the backend's progress, from the worker */
+    struct xend_transfer_progress progress; /* the worker's reports */
     unsigned long long bytes_at_check;
     bool in_image;         /* between (ready) and the image's end */
     uint64_t rate_mark_ms; /* the start of the current minimum-rate window */
@@ -358,9 +359,9 @@ static void recv_prepared(int rc, const struct xend_err *err, void *arg)
 
 static void recv_progress(void *arg, uint64_t done, uint64_t total)
 {
-    (void)total;
     struct recv *r = arg;
     atomic_store(&r->image_bytes, done);
+    xend_transfer_progress_report(&r->progress, done, total);
 }
 
 static void recv_image_work(void *arg)
@@ -453,6 +454,14 @@ static void recv_image(struct recv *r)
     xend_loop_work(recv_image_work, recv_image_done, r);
 }
 
+/* Before the image: the domain has its name, not yet an id (the event says -1). */
+static void recv_progress_init(struct recv *r)
+{
+    struct xend_domain *dom = r->dom ? r->dom : r->shadow;
+    xend_transfer_progress_init(&r->progress, r->path ? "restore" : "migrate",
+                                dom ? dom->name : "?", UINT32_MAX);
+}
+
 /* Worker: the checks passed and the intent is durable: (ready), then the image. */
 static void recv_ready_work(void *arg)
 {
@@ -473,6 +482,7 @@ static void recv_intent_durable(void *arg, int rc)
         return;
     }
     r->intent_written = true;
+    recv_progress_init(r);
     if (r->path) {
         xend_crash_point("restore.intent");
         recv_image(r);

@@ -42,6 +42,7 @@ struct send {
     bool was_paused;
     uint64_t image_end_ns; /* migrate: when the backend sent the image's last round */
     uint64_t downtime_ms;  /* migrate: from then to the destination's (ok), an upper bound */
+    struct xend_transfer_progress progress; /* the worker's reports */
     struct xend_sxp *record;
     void (*go)(struct send *s); /* the kind's next step once the domain is paused */
     xend_lifecycle_done_fn *done;
@@ -102,8 +103,7 @@ static void send_failed_on_loop(struct send *s)
 static void progress(void *arg, uint64_t done, uint64_t total)
 {
     struct send *s = arg;
-    xend_log_debug("transfer progress", "domain=%u done=%llu total=%llu", s->domid,
-                   (unsigned long long)done, (unsigned long long)total);
+    xend_transfer_progress_report(&s->progress, done, total);
 }
 
 /* The file's name must survive a crash as well as its bytes. */
@@ -246,6 +246,7 @@ static void send_marked(void *arg, int rc)
         return;
     }
     s->domid = dom->id;
+    xend_transfer_progress_init(&s->progress, s->path ? "save" : "migrate", s->name, s->domid);
     xend_hooks_run(XEND_HOOK_SAVE, dom, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
     s->record = sent_record(s);
     s->go(s);

@@ -104,6 +104,13 @@ out=$(XM_TOKEN=$TOKEN xm --server "http://127.0.0.1:$XEND_PORT" list 2>&1)
 expect_match "xm never sends XM_TOKEN over plain http (root's plain access goes on)" 'Domain-0' "$out"
 out=$(xm --server "127.0.0.1:$XEND_PORT" list 2>&1)
 expect_match "xm over plain http is unchanged" 'Domain-0' "$out"
+# xm events reads its stream over the same TLS connection code, token and all
+out=$(XM_TOKEN=$TOKEN xm --server "$U" events --since 0 2>&1)
+expect_match "xm events over https lists the numbered events" '^[0-9]+ xend.domain.destroy \(tvm ' "$out"
+out=$(xmc events --since 0 --pattern 'xend.domain.create' -o json 2>&1)
+expect_match "xm events over https with a certificate, as JSON lines" '"name": "xend.domain.create"' "$out"
+out=$(xm --server "$U" events --since 0 2>&1)
+expect_match "xm events over https without credentials is refused" 'no client certificate and no token' "$out"
 
 # Audit: the identity and how it was proved, never the secret.
 xmc create -F "$T/tvm.sxp" >/dev/null 2>&1

@@ -235,8 +235,8 @@ static void bad_arguments_are_refused_with_a_reason(void **state)
     assert_int_equal(parse(&a, &err, NULL), -XEND_EINVAL);
     assert_non_null(strstr(err.msg, "no command given"));
     assert_int_equal(parse(&a, &err, "launch", NULL), -XEND_EINVAL);
-    assert_string_equal(err.msg,
-                        "unknown command 'launch' (start, stop, restart, status, cert or token)");
+    assert_string_equal(
+        err.msg, "unknown command 'launch' (start, stop, restart, status, cert, token or check)");
     assert_int_equal(parse(&a, &err, "token", "add", "ci", NULL), -XEND_EINVAL);
     assert_string_equal(err.msg, "usage: xend token add NAME ROLE");
     assert_int_equal(parse(&a, &err, "token", "del", "ci", "admin", NULL), -XEND_EINVAL);

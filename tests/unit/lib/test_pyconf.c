@@ -147,6 +147,28 @@ static void test_errors_name_file_and_line(void **state)
     expect_error("a = 1 / 0\n", "cfg:1: division by zero");
 }
 
+/* xend lists problems by line: the line apart, the message without "FILE:LINE: ". */
+static void test_read_gives_the_line_apart(void **state)
+{
+    (void)state;
+    const char *text = "name = 'vm1'\n# a comment\n\nmemory = [1,\n  2\n";
+    struct xend_pyvars vars = XEND_PYVARS_INIT;
+    struct xend_err err = {0};
+    int line = 0;
+    assert_int_equal(xend_pyconf_read(text, strlen(text), "cfg", &vars, &line, &err), -XEND_EINVAL);
+    assert_int_equal(line, 6);
+    assert_null(strstr(err.msg, "cfg:"));
+    xend_pyvars_free(&vars);
+
+    text = "a = 1\nb = c\n";
+    line = 0;
+    xend_err_clear(&err);
+    assert_int_equal(xend_pyconf_read(text, strlen(text), "cfg", &vars, &line, &err), -XEND_EINVAL);
+    assert_int_equal(line, 2);
+    assert_non_null(strstr(err.msg, "c"));
+    xend_pyvars_free(&vars);
+}
+
 static void test_values_print_as_python_str(void **state)
 {
     (void)state;
@@ -168,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_command_line_variables_win_over_the_file),
         cmocka_unit_test(test_imports_and_pass_are_ignored),
         cmocka_unit_test(test_errors_name_file_and_line),
+        cmocka_unit_test(test_read_gives_the_line_apart),
         cmocka_unit_test(test_values_print_as_python_str),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -206,6 +207,95 @@ static void test_random_mac_has_the_aa_oui_and_a_low_fourth_byte(void **state)
     assert_string_equal(mac, "aa:00:00:00:00:00");
 }
 
+struct seen {
+    int lines[8];
+    char msgs[8][256];
+    size_t n;
+};
+
+static void collect(void *arg, int line, const char *msg)
+{
+    struct seen *s = arg;
+    if (s->n < 8) {
+        s->lines[s->n] = line;
+        snprintf(s->msgs[s->n], sizeof(s->msgs[0]), "%s", msg);
+        s->n++;
+    }
+}
+
+/* xend's dry run: every unknown variable, then every part's problem, each with its line. */
+static void test_problems_are_all_reported_with_their_lines(void **state)
+{
+    (void)state;
+    const char *text = "name = 'vm1'\n"
+                       "memroy = 64\n"
+                       "kernel = 'vmlinuz'\n"
+                       "cpu = 'x'\n"
+                       "disk = ['phy:hda1']\n"
+                       "vif = ['colour=red']\n"
+                       "nmae = 'x'\n";
+    struct xend_pyvars vars = XEND_PYVARS_INIT;
+    struct xend_err err = {0};
+    assert_int_equal(xend_pyconf_parse(text, strlen(text), "cfg", &vars, &err), 0);
+    struct seen s = {0};
+    assert_int_equal(xend_xmconfig_unknown_vars(&vars, collect, &s), 2);
+    assert_int_equal(s.lines[0], 2);
+    assert_string_equal(s.msgs[0], "unknown variable 'memroy'; did you mean 'memory'?");
+    assert_int_equal(s.lines[1], 7);
+    assert_string_equal(s.msgs[1], "unknown variable 'nmae'; did you mean 'name'?");
+
+    struct seen b = {0};
+    struct xend_xmconfig_ctx ctx = {
+        .file = "cfg", .absolute_only = true, .problem = collect, .problem_arg = &b};
+    struct xend_sxp *vm = NULL;
+    assert_int_equal(xend_xmconfig_build(&vars, &ctx, &vm, &err), -XEND_EINVAL);
+    assert_null(vm);
+    /* the first is still the error, with its place, as xm prints it */
+    assert_string_equal(err.msg, "cfg:4: cpu: expected an integer");
+    assert_int_equal(b.n, 4);
+    assert_int_equal(b.lines[0], 4);
+    assert_int_equal(b.lines[1], 3);
+    assert_non_null(strstr(b.msgs[1], "kernel: vmlinuz is a relative path"));
+    assert_int_equal(b.lines[2], 5);
+    assert_string_equal(b.msgs[2], "Invalid disk specifier: phy:hda1");
+    assert_int_equal(b.lines[3], 6);
+    xend_pyvars_free(&vars);
+}
+
+/* The lines of a config printed one element a line map back to the file's variables. */
+static void test_elements_map_back_to_their_variables(void **state)
+{
+    (void)state;
+    const char *text = "kernel = '/k'\nname = 'vm1'\nmemory = 32\ndisk = ['phy:a,sda1,w']\n";
+    struct xend_pyvars vars = XEND_PYVARS_INIT;
+    struct xend_err err = {0};
+    assert_int_equal(xend_pyconf_parse(text, strlen(text), "cfg", &vars, &err), 0);
+    struct xend_xmconfig_ctx ctx = {.file = "cfg"};
+    struct xend_sxp *vm = NULL;
+    assert_int_equal(xend_xmconfig_build(&vars, &ctx, &vm, &err), 0);
+    struct xend_buf b = XEND_BUF_INIT;
+    xend_xmconfig_print_lines(vm, &b);
+    /* line N is element N - 1 */
+    const char *s = xend_buf_str(&b);
+    assert_true(strncmp(s, "(vm\n (name vm1)\n (memory 32)\n (image", 36) == 0);
+    static const char *const want[] = {NULL, "name", "memory", "kernel", "disk", "nics"};
+    for (size_t i = 0; i < 6; i++) {
+        const char *got = xend_xmconfig_element_var(xend_sxp_nth(vm, i), &vars);
+        if (want[i] == NULL)
+            assert_null(got);
+        else
+            assert_string_equal(got, want[i]);
+    }
+    struct xend_sxp *back = NULL;
+    char msg[128];
+    assert_int_equal(xend_sxp_parse(s, b.len, NULL, &back, msg, sizeof(msg)), 0);
+    assert_true(xend_sxp_equal(back, vm));
+    xend_sxp_free(back);
+    xend_buf_free(&b);
+    xend_sxp_free(vm);
+    xend_pyvars_free(&vars);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +308,8 @@ int main(void)
         cmocka_unit_test(test_relative_kernel_is_made_absolute),
         cmocka_unit_test(test_errors_are_the_2_0_messages_with_file_and_line),
         cmocka_unit_test(test_random_mac_has_the_aa_oui_and_a_low_fourth_byte),
+        cmocka_unit_test(test_problems_are_all_reported_with_their_lines),
+        cmocka_unit_test(test_elements_map_back_to_their_variables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
