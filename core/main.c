@@ -48,6 +48,7 @@
 #include "store/store.h"
 #include "store_plugin.h"
 #include "transfer.h"
+#include "ui/ui.h"
 
 #define STOP_TIMEOUT_MS 60000
 #define STOP_DRAIN_MS 20000 /* within xend stop's wait, so a stop is never cut short */
@@ -449,7 +450,7 @@ static int run_daemon(struct xend_runtime *rt)
     struct xend_node_options no = {.allow_shutdown = allow_node_shutdown};
     if (xend_http_register_core_routes() < 0 || xend_domain_http_register() < 0 ||
         xend_node_http_register(&no) < 0 || xend_event_http_register() < 0 ||
-        xend_metrics_http_register() < 0)
+        xend_metrics_http_register() < 0 || xend_ui_register() < 0)
         die(rt, "cannot register the core's routes");
 
     const struct xend_host *host = xend_host_table(rt->cfg);

@@ -36,6 +36,8 @@ struct sched_reg {
     void *ctx;
     struct sched_route *routes;
     size_t nroutes;
+    /* The routes' docs, one per scope, naming the fields (so a page's form has them). */
+    char *doc[2];
 };
 
 static struct {
@@ -252,6 +254,15 @@ static int sched_add(struct xend_plugin *self, const struct xend_sched_ops *ops,
     for (const char *const *n = ops->node_ops; n && *n; n++)
         reg->nroutes++;
     reg->routes = xend_xcalloc(reg->nroutes ? reg->nroutes : 1, sizeof(*reg->routes));
+    for (int scope = 0; scope < 2; scope++) {
+        struct xend_buf d = XEND_BUF_INIT;
+        xend_buf_printf(&d, "%s scheduler parameters. params:", ops->name);
+        const struct xend_sched_param *params[MAX_PARAMS];
+        size_t np = scope_params(ops, (enum xend_sched_scope)scope, params);
+        for (size_t i = 0; i < np; i++)
+            xend_buf_printf(&d, " %s", params[i]->name);
+        reg->doc[scope] = xend_buf_steal(&d);
+    }
     size_t k = 0;
     int rc = 0;
     for (int scope = 0; scope < 2 && rc == 0; scope++) {
@@ -268,7 +279,7 @@ static int sched_add(struct xend_plugin *self, const struct xend_sched_ops *ops,
                 .fn = handle_op,
                 .arg = sr,
                 .flags = scope == XEND_SCHED_DOMAIN ? XEND_ROUTE_DOMAIN : 0,
-                .doc = "scheduler parameters",
+                .doc = reg->doc[scope],
                 /* What share of the host's cpu a domain gets: the host's, not a guest's. */
                 .role = XEND_ROLE_ADMIN,
             };
@@ -278,6 +289,8 @@ static int sched_add(struct xend_plugin *self, const struct xend_sched_ops *ops,
     if (rc < 0) {
         xend_http_routes_remove_owner(self);
         free(reg->routes);
+        free(reg->doc[0]);
+        free(reg->doc[1]);
         free(reg);
         return rc;
     }
@@ -322,6 +335,8 @@ void xend_sched_remove_owner(struct xend_plugin *owner)
     for (size_t i = 0; i < S.n;) {
         if (S.regs[i]->owner == owner) {
             free(S.regs[i]->routes);
+            free(S.regs[i]->doc[0]);
+            free(S.regs[i]->doc[1]);
             free(S.regs[i]);
             S.regs[i] = S.regs[--S.n];
         } else {
@@ -361,4 +376,19 @@ struct xend_sxp *xend_sched_describe(void)
         xend_sxp_append_take(l, s);
     }
     return l;
+}
+
+int xend_sched_op_shown(const char *op)
+{
+    for (size_t i = 0; i < S.n; i++) {
+        const struct xend_sched_ops *ops = S.regs[i]->ops;
+        bool current = S.current != NULL && strcmp(ops->name, S.current) == 0;
+        for (int scope = 0; scope < 2; scope++) {
+            const char *const *names = scope == XEND_SCHED_DOMAIN ? ops->domain_ops : ops->node_ops;
+            for (size_t k = 0; names && names[k]; k++)
+                if (strcmp(names[k], op) == 0)
+                    return current && k == 0;
+        }
+    }
+    return -1;
 }

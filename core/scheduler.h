@@ -18,4 +18,9 @@ void xend_sched_remove_owner(struct xend_plugin *owner);
 /* (schedulers (scheduler (name N) (current 0|1) (params ...)) ...), owned. */
 struct xend_sxp *xend_sched_describe(void);
 
+/* For pages: 1 when op is the first op name of the scheduler the host runs (the one a form
+ * shows), 0 for another scheduler's op or another name of the same op, -1 when op is no
+ * scheduler's. */
+int xend_sched_op_shown(const char *op);
+
 #endif

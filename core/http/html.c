@@ -6,7 +6,9 @@
  * Every piece of text that came from a client, a domain or a plugin is HTML-escaped here;
  * nothing else in xend writes HTML.
  */
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http/internal.h"
 #include "http/role.h"
@@ -100,7 +102,8 @@ static void field(const char *tok, size_t n, struct xend_buf *out, bool *multipa
     struct xend_buf name = XEND_BUF_INIT;
     xend_buf_append(&name, tok, colon ? (size_t)(colon - tok) : n);
     const char *nm = xend_buf_str(&name);
-    xend_buf_puts(out, "<p>");
+    /* Each control inside its label, so that a screen reader names it. */
+    xend_buf_puts(out, "<p><label>");
     esc(nm, out);
     xend_buf_puts(out, ": ");
     if (colon == NULL) {
@@ -120,19 +123,19 @@ static void field(const char *tok, size_t n, struct xend_buf *out, bool *multipa
             const char *e = bar ? bar : end;
             struct xend_buf choice = XEND_BUF_INIT;
             xend_buf_append(&choice, p, (size_t)(e - p));
-            xend_buf_puts(out, "<input type=\"radio\" name=\"");
+            xend_buf_puts(out, "<label><input type=\"radio\" name=\"");
             esc(nm, out);
             xend_buf_puts(out, "\" value=\"");
             esc(xend_buf_str(&choice), out);
             xend_buf_puts(out, first ? "\" checked>" : "\">");
             esc(xend_buf_str(&choice), out);
-            xend_buf_putc(out, ' ');
+            xend_buf_puts(out, "</label> ");
             xend_buf_free(&choice);
             first = false;
             p = e + 1;
         }
     }
-    xend_buf_puts(out, "</p>\n");
+    xend_buf_puts(out, "</label></p>\n");
     xend_buf_free(&name);
 }
 
@@ -169,11 +172,7 @@ static void form(const char *op, const char *doc, int role, void *arg)
     xend_buf_puts(f->out, "<input type=\"hidden\" name=\"op\" value=\"");
     esc(op, f->out);
     xend_buf_puts(f->out, "\">\n");
-    /* A browser's state-changing request must carry it (access.c): a page of another
-     * origin cannot read it, so it cannot forge the form. */
-    xend_buf_puts(f->out, "<input type=\"hidden\" name=\"" XEND_HTTP_CSRF_FIELD "\" value=\"");
-    xend_buf_puts(f->out, xend_http_access_token());
-    xend_buf_puts(f->out, "\">\n");
+    xend_http_form_hidden(NULL, f->out);
     if (text_len > 0) {
         xend_buf_puts(f->out, "<p>");
         xend_http_html_escape(doc, text_len, f->out);
@@ -194,6 +193,13 @@ void xend_http_html_page(const struct xend_request *req, const struct xend_sxp *
     esc(req->path, out);
     xend_buf_puts(out, "</title></head><body>\n");
     breadcrumb(req, out);
+    size_t nflash;
+    const struct xend_http_arg *flash = xend_http_args_find(&req->args, "flash", &nflash);
+    if (flash != NULL && flash->from_url) {
+        xend_buf_puts(out, "<p role=\"status\">");
+        esc(flash->value, out);
+        xend_buf_puts(out, "</p>\n");
+    }
     if (is_listing(req, value)) {
         listing(req, value, out);
     } else {
@@ -206,5 +212,138 @@ void xend_http_html_page(const struct xend_request *req, const struct xend_sxp *
     }
     struct forms f = {req, out};
     xend_http_routes_posts_for(req->segs, req->nseg, form, &f);
+    /* The operator's interface (core/ui) and the views that wrap the raw text routes. */
+    xend_buf_puts(out, "<p><a href=\"/\">Overview</a> <a href=\"/ui/log\">Log</a> "
+                       "<a href=\"/ui/dmesg\">dmesg</a> <a href=\"/ui/events\">Events</a> "
+                       "<a href=\"/ui/vnets\">Vnets</a></p>\n");
     xend_buf_puts(out, "</body></html>\n");
+}
+
+/* ---- what a browser's form post gets: post/redirect/get, error pages ---- */
+
+void xend_http_url_encode(const char *s, struct xend_buf *out)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        unsigned char c = *p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~')
+            xend_buf_putc(out, (char)c);
+        else
+            xend_buf_printf(out, "%%%02X", c);
+    }
+}
+
+static bool under(const char *s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return strncmp(s, prefix, n) == 0 && (s[n] == '\0' || s[n] == '/' || s[n] == '?');
+}
+
+bool xend_http_local_path(const char *s)
+{
+    if (s == NULL || strlen(s) >= 1024 || s[0] != '/')
+        return false;
+    /* "//host/..." and "/\host" are another host to a browser; a control byte could split
+     * the header. */
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '\\' || (p[0] == '/' && p[1] == '/'))
+            return false;
+    return strcmp(s, "/") == 0 || s[1] == '?' || under(s, "/ui") || under(s, "/xend");
+}
+
+void xend_http_form_hidden(const char *back, struct xend_buf *out)
+{
+    /* A browser's state-changing request must carry it (access.c): a page of another
+     * origin cannot read it, so it cannot forge the form. */
+    xend_buf_puts(out, "<input type=\"hidden\" name=\"" XEND_HTTP_CSRF_FIELD "\" value=\"");
+    esc(xend_http_access_token(), out);
+    xend_buf_puts(out, "\">\n");
+    if (back != NULL) {
+        xend_buf_puts(out, "<input type=\"hidden\" name=\"" XEND_HTTP_BACK_FIELD "\" value=\"");
+        esc(back, out);
+        xend_buf_puts(out, "\">\n");
+    }
+}
+
+/* A body argument (never the URL's: a link must not choose where a post's result goes). */
+static const char *body_arg(const struct xend_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->args.n; i++)
+        if (!req->args.v[i].from_url && strcmp(req->args.v[i].name, name) == 0)
+            return req->args.v[i].value;
+    return NULL;
+}
+
+static const char *back_path(const struct xend_request *req)
+{
+    const char *back = body_arg(req, XEND_HTTP_BACK_FIELD);
+    return xend_http_local_path(back) ? back : NULL;
+}
+
+bool xend_http_html_see_other(const struct xend_request *req, struct xend_buf *location)
+{
+    /* A handler that wrote a page of its own (reply_raw: the create page showing a
+     * config's problems) has said what the browser sees. */
+    if (req->method != XEND_HTTP_POST || body_arg(req, XEND_HTTP_CSRF_FIELD) == NULL ||
+        req->raw_type != NULL)
+        return false;
+    const char *to = back_path(req);
+    for (size_t i = 0; to == NULL && i < req->nheaders; i++)
+        if (strcasecmp(req->headers[i].name, "Location") == 0 &&
+            xend_http_local_path(req->headers[i].value))
+            to = req->headers[i].value;
+    if (to == NULL)
+        to = xend_http_local_path(req->path) ? req->path : "/";
+    xend_buf_puts(location, to);
+    if (strstr(to, "flash=") != NULL)
+        return true; /* the handler said what happened */
+    xend_buf_putc(location, strchr(to, '?') ? '&' : '?');
+    xend_buf_puts(location, "flash=");
+    struct xend_buf msg = XEND_BUF_INIT;
+    xend_buf_printf(&msg, "%s: done", req->op ? req->op : "request");
+    xend_http_url_encode(xend_buf_str(&msg), location);
+    xend_buf_free(&msg);
+    return true;
+}
+
+void xend_http_html_error_page(const struct xend_request *req, int status, const char *msg,
+                               struct xend_buf *out)
+{
+    const char *back = back_path(req);
+    xend_buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                       "<title>xend: error</title>"
+                       "<link rel=\"stylesheet\" href=\"/ui/assets/ui.css\"></head><body>\n"
+                       "<main><h1>Error</h1>\n<p class=\"flash error\" role=\"alert\">");
+    esc(msg, out);
+    xend_buf_puts(out, "</p>\n<p>");
+    if (status >= 300)
+        xend_buf_printf(out, "HTTP status %d %s, for ", status, xend_http_reason(status));
+    else
+        xend_buf_puts(out, "The operation failed: ");
+    esc(req->method_name ? req->method_name : "?", out);
+    xend_buf_putc(out, ' ');
+    esc(req->path ? req->path : "", out);
+    if (req->op != NULL) {
+        xend_buf_puts(out, " op ");
+        esc(req->op, out);
+    }
+    xend_buf_puts(out, ".</p>\n<p>");
+    if (back != NULL) {
+        xend_buf_puts(out, "<a href=\"");
+        esc(back, out);
+        xend_buf_puts(out, "\">Back</a> &middot; ");
+    }
+    xend_buf_puts(out, "<a href=\"/\">Overview</a></p>\n</main></body></html>\n");
+}
+
+void xend_http_routes_posts_of(const char *path, xend_http_route_visit_fn *fn, void *arg)
+{
+    char copy[512];
+    char *segs[16];
+    size_t n = 0;
+    snprintf(copy, sizeof(copy), "%s", path);
+    for (char *save = NULL, *s = strtok_r(copy, "/", &save); s != NULL && n < 16;
+         s = strtok_r(NULL, "/", &save))
+        segs[n++] = s;
+    xend_http_routes_posts_for(segs, n, fn, arg);
 }

@@ -122,6 +122,42 @@ unsigned xend_http_connections_open(void);
  */
 int xend_http_status_for(int code);
 
+/* ---- for pages written outside core/http (core/ui) ---- */
+
+struct xend_buf;
+
+/* Append s[0..len) with & < > " ' escaped. */
+void xend_http_html_escape(const char *s, size_t len, struct xend_buf *out);
+/* Append s percent-encoded for a URL path segment or query value (all but A-Z a-z 0-9 - _ . ~). */
+void xend_http_url_encode(const char *s, struct xend_buf *out);
+/* Whether s may be a redirect target: a path of this server, "/" or under "/ui/" or
+ * "/xend/" ("/ui" and "/xend" too), without "//", a backslash or a control byte, and
+ * shorter than 1 KiB. Never a scheme or another host. */
+bool xend_http_local_path(const char *s);
+/* The form field naming the page a browser form's result goes back to (validated). */
+#define XEND_HTTP_BACK_FIELD "xend_back"
+/* The hidden fields every state-changing form of xend carries: the CSRF token (access.c)
+ * and, when back is non-NULL, XEND_HTTP_BACK_FIELD. Escaped. */
+void xend_http_form_hidden(const char *back, struct xend_buf *out);
+
+/* Call fn for every POST route with an op that serves path ("/xend/domain/x"), in
+ * registration order, with its doc and role: the forms a page offers. */
+typedef void xend_http_route_visit_fn(const char *op, const char *doc, int role, void *arg);
+void xend_http_routes_posts_of(const char *path, xend_http_route_visit_fn *fn, void *arg);
+
+/*
+ * Run GET path?query (query may be NULL) through the router synchronously for the caller
+ * of `outer` (its identity and role, so a page shows what that caller could read), as an
+ * SXP client. 0 with the reply's value in *value (owned; NULL when the reply was not SXP)
+ * and its body in text (when non-NULL); or the reply's error as a negative code with the
+ * message in err (the status in *status when non-NULL). A route that defers cannot be
+ * read this way: -XEND_EINVAL.
+ */
+struct xend_sxp;
+int xend_http_get(struct xend_request *outer, const char *path, const char *query,
+                  struct xend_sxp **value, struct xend_buf *text, int *status,
+                  struct xend_err *err);
+
 /* JSON for the streams that write their own lines (the event follow stream). */
 #define XEND_HTTP_HAVE_JSON 1
 bool xend_http_wants_json(struct xend_request *req);

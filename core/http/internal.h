@@ -98,8 +98,6 @@ bool xend_http_accept_has(const char *accept, const char *type);
 void xend_http_json(const struct xend_sxp *node, struct xend_buf *out);
 /* Append s as a JSON string literal. */
 void xend_http_json_string(const char *s, struct xend_buf *out);
-/* Append s[0..len) with & < > " ' escaped. */
-void xend_http_html_escape(const char *s, size_t len, struct xend_buf *out);
 /* The standard reason phrase of a status ("OK", "Created" ...). */
 const char *xend_http_reason(int status);
 
@@ -141,7 +139,6 @@ const char *xend_http_method_names(uint32_t methods);
 const char *xend_http_route_op(const struct xend_http_route *r);
 /* Call fn for every POST route with an op whose pattern matches the path segments (for
  * the HTML forms), in registration order, with the route's role. */
-typedef void xend_http_route_visit_fn(const char *op, const char *doc, int role, void *arg);
 void xend_http_routes_posts_for(char *const *segs, size_t nseg, xend_http_route_visit_fn *fn,
                                 void *arg);
 
@@ -284,6 +281,18 @@ void xend_http_request_detach(struct xend_request *req);
 void xend_http_request_free(struct xend_request *req);
 /* Free the blocks kept for reuse (at stop). */
 void xend_http_request_pool_free(void);
+
+/* A browser's error page (html.c): the message, the status, a way back (the form's
+ * validated back path, else the overview). */
+void xend_http_html_error_page(const struct xend_request *req, int status, const char *msg,
+                               struct xend_buf *out);
+/*
+ * Post/redirect/get (html.c): true when req is a browser submitting one of xend's forms (a
+ * POST carrying the form token in its body) whose op succeeded; *location then gets where
+ * to send it with 303: the form's back path, else the handler's Location, else the path
+ * posted to; each only when xend_http_local_path accepts it, with flash=MESSAGE added.
+ */
+bool xend_http_html_see_other(const struct xend_request *req, struct xend_buf *location);
 
 /* Render the HTML page for a successful SXP value (html.c). */
 void xend_http_html_page(const struct xend_request *req, const struct xend_sxp *value,

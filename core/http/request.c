@@ -250,8 +250,8 @@ static void send_error(struct xend_request *req, int status, const char *msg, bo
         ctype = "application/json";
         break;
     case XEND_HTTP_FMT_HTML:
-        xend_buf_printf(&b, "Error : %s", msg);
-        ctype = "text/plain";
+        xend_http_html_error_page(req, status, msg, &b);
+        ctype = "text/html; charset=utf-8";
         break;
     default:
         if (plain) {
@@ -276,6 +276,8 @@ void xend_http_request_fail(struct xend_request *req, int status, const char *ms
     send_error(req, status, msg, status == 501);
 }
 
+static void http_reply_header(struct xend_request *req, const char *name, const char *value);
+
 /* Send what the handler left (rc 0) or the error it reported (rc < 0). */
 static void finish(struct xend_request *req, int rc)
 {
@@ -289,6 +291,24 @@ static void finish(struct xend_request *req, int rc)
         return;
     }
     int status = req->status ? req->status : 200;
+    struct xend_buf loc = XEND_BUF_INIT;
+    if (status < 300 && req->format == XEND_HTTP_FMT_HTML && xend_http_html_see_other(req, &loc)) {
+        /* Post/redirect/get (html.c): a reload of the page shown next repeats nothing. */
+        for (size_t i = 0; i < req->nheaders; i++)
+            if (strcasecmp(req->headers[i].name, "Location") == 0) {
+                free(req->headers[i].name);
+                free(req->headers[i].value);
+                req->headers[i--] = req->headers[--req->nheaders];
+            }
+        http_reply_header(req, "Location", xend_buf_str(&loc));
+        static const char moved[] =
+            "<html><head><title>See other</title></head><body></body></html>";
+        send_response(req, 303, xend_http_reason(303), "text/html; charset=utf-8", moved,
+                      sizeof(moved) - 1);
+        xend_buf_free(&loc);
+        return;
+    }
+    xend_buf_free(&loc);
     const char *reason = xend_http_reason(status);
     if (req->raw_type != NULL) {
         send_response(req, status, reason, req->raw_type, req->raw_body ? req->raw_body : "",

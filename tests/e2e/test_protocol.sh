@@ -5,7 +5,8 @@
 #   sxp   no User-Agent, no Accept (what the xm client sends): Content-Type exactly
 #         application/sxp, the body one SXP value; text/plain for dmesg and the log
 #   html  User-Agent: Mozilla/5.0, Accept: text/html: a well-formed text/html page; errors
-#         text/plain "Error : message"
+#         an HTML error page with the message (docs/ui.md). These requests carry no form
+#         token, so a successful POST gets its page, not the 303 of xend's own forms.
 #   json  Accept: application/json: application/json that parses; errors {"error": "..."}
 #
 # Then the error cases that need more than one row: 404 reason phrases, 406, 501, a 10 MB
@@ -173,7 +174,7 @@ fetch() {
 #         message as reason phrase (what xm prints), the body the error form as for err
 #   eNNN  a refusal with that status: the reason phrase matches REGEX, the body is the
 #         error form of the format, except 501: text/plain "Operation not implemented: OP"
-#         for SXP clients (PROTOCOL.md) and browsers (with "Error : " before it);
+#         for SXP clients (PROTOCOL.md); browsers get the HTML error page;
 #         JSON clients get JSON (docs/http.md)
 # Prints nothing and returns 0, or prints why not.
 judge() {
@@ -192,7 +193,7 @@ judge() {
         ;;
     e501)
         printf '%s' "$RP" | grep -qE -- "$re" || { echo "reason [$RP] not /$re/"; return 1; }
-        if [ "$fmt" != json ]; then
+        if [ "$fmt" = sxp ]; then
             [ "$CT" = text/plain ] || { echo "Content-Type [$CT], want text/plain"; return 1; }
             printf '%s' "$body" | grep -qE -- "$mre" || { echo "body [$body] not /$mre/"; return 1; }
             return 0
@@ -227,8 +228,10 @@ judge() {
         wellformed html "$T/.b" || { echo "not a well-formed page"; return 1; }
         ;;
     html/err)
-        [ "$CT" = text/plain ] || { echo "Content-Type [$CT], want text/plain"; return 1; }
-        printf '%s' "$body" | grep -qE -- "^Error : .*$mre" || { echo "[$body] not Error : /$mre/"; return 1; }
+        case $CT in text/html*) ;; *) echo "Content-Type [$CT], want text/html"; return 1 ;; esac
+        # the message, HTML-escaped, in the alert paragraph
+        printf '%s' "$body" | sed "s/&#39;/'/g; s/&quot;/\"/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g" |
+            grep -qE -- "role=\"alert\">.*$mre" || { echo "[${body:0:300}] not an error page /$mre/"; return 1; }
         ;;
     json/page | json/err)
         [ "$CT" = application/json ] || { echo "Content-Type [$CT], want application/json"; return 1; }

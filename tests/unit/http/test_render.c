@@ -192,6 +192,78 @@ static void test_html_forms_from_route_docs(void **state)
     assert_non_null(strstr(page, "<input type=\"text\" name=\"name\">"));
 }
 
+static void test_redirect_targets_stay_on_this_server(void **state)
+{
+    (void)state;
+    assert_true(xend_http_local_path("/"));
+    assert_true(xend_http_local_path("/ui/domain/vm1"));
+    assert_true(xend_http_local_path("/xend/domain/a%2Fb?flash=x"));
+    assert_true(xend_http_local_path("/ui"));
+    assert_false(xend_http_local_path(NULL));
+    assert_false(xend_http_local_path(""));
+    assert_false(xend_http_local_path("//evil.example/ui"));
+    assert_false(xend_http_local_path("/\\evil.example"));
+    assert_false(xend_http_local_path("http://evil.example/"));
+    assert_false(xend_http_local_path("javascript:alert(1)"));
+    assert_false(xend_http_local_path("/ui/x\r\nSet-Cookie: a=b"));
+    assert_false(xend_http_local_path("/uix"));
+    assert_false(xend_http_local_path("/ui//evil"));
+    assert_false(xend_http_local_path("/elsewhere"));
+}
+
+static int h_zero(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    xend_http_host_table()->reply_take(req, 0, xend_sxp_atom("0"));
+    return 0;
+}
+
+static const char *location(void)
+{
+    return cap.location;
+}
+
+static void test_form_post_is_answered_303(void **state)
+{
+    (void)state;
+    struct xend_route r = {XEND_ROUTE_INIT,    .methods = XEND_HTTP_POST,
+                           .path = "/xend/vm", .op = "pause",
+                           .fn = h_zero,       .role = XEND_ROLE_VIEWER};
+    assert_int_equal(xend_http_route_add(NULL, &r), 0);
+    /* a browser with the form's token and a back path */
+    struct xend_request *req = mkreq("POST", "/xend/vm", NULL, "application/x-www-form-urlencoded",
+                                     "Mozilla/5.0", "text/html");
+    const char *body = "op=pause&xend_csrf=t&xend_back=%2Fui%2Fdomain%2Fvm";
+    xend_http_request_run(req, body, strlen(body));
+    xend_http_request_free(req);
+    assert_int_equal(cap.status, 303);
+    assert_string_equal(location(), "/ui/domain/vm?flash=pause%3A%20done");
+    /* another host as back: the path posted to instead */
+    capture_reset();
+    req = mkreq("POST", "/xend/vm", NULL, "application/x-www-form-urlencoded", "Mozilla/5.0",
+                "text/html");
+    body = "op=pause&xend_csrf=t&xend_back=%2F%2Fevil.example%2F";
+    xend_http_request_run(req, body, strlen(body));
+    xend_http_request_free(req);
+    assert_int_equal(cap.status, 303);
+    assert_string_equal(location(), "/xend/vm?flash=pause%3A%20done");
+    /* no token (a script that asks for HTML): its page, as before */
+    capture_reset();
+    req = mkreq("POST", "/xend/vm", NULL, "application/x-www-form-urlencoded", "Mozilla/5.0",
+                "text/html");
+    xend_http_request_run(req, "op=pause", 8);
+    xend_http_request_free(req);
+    assert_int_equal(cap.status, 200);
+    /* a program with the token in its body: SXP, as before */
+    capture_reset();
+    req = mkreq("POST", "/xend/vm", NULL, "application/x-www-form-urlencoded", NULL, NULL);
+    body = "op=pause&xend_csrf=t";
+    xend_http_request_run(req, body, strlen(body));
+    xend_http_request_free(req);
+    assert_int_equal(cap.status, 200);
+    assert_string_equal(xend_buf_str(&cap.body), "0");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +275,8 @@ int main(void)
         cmocka_unit_test_teardown(test_html_directory_lists_links_to_children, cleanup),
         cmocka_unit_test_teardown(test_html_value_is_escaped_pretty_sxp, cleanup),
         cmocka_unit_test_teardown(test_html_forms_from_route_docs, cleanup),
+        cmocka_unit_test(test_redirect_targets_stay_on_this_server),
+        cmocka_unit_test_teardown(test_form_post_is_answered_303, cleanup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

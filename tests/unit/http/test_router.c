@@ -323,8 +323,10 @@ static void test_error_forms_follow_negotiation(void **state)
     xend_http_request_free(req);
     req = mkreq("GET", "/xend/fail", NULL, NULL, "Mozilla/5.0", "text/html");
     xend_http_request_run(req, "", 0);
-    assert_string_equal(cap.ctype, "text/plain");
-    assert_string_equal(xend_buf_str(&cap.body), "Error : it broke: badly");
+    /* A browser gets a page: the message, the status, a way back (html.c). */
+    assert_string_equal(cap.ctype, "text/html; charset=utf-8");
+    assert_non_null(strstr(xend_buf_str(&cap.body), "role=\"alert\">it broke: badly</p>"));
+    assert_non_null(strstr(xend_buf_str(&cap.body), "<a href=\"/\">Overview</a>"));
     xend_http_request_free(req);
 }
 
