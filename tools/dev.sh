@@ -18,9 +18,7 @@ JOBS=${JOBS:-$(nproc)}
 umask 022
 PACKAGES=(build-essential cmake pkg-config libevhtp-dev libevent-dev libconfig-dev
           libcmocka-dev libxen-dev libssl-dev curl iproute2 util-linux help2man
-          clang-format npm)
-# npm: the build fetches xterm.js for the console page (plugins/console/xterm; Debian 12's
-# libjs-xterm has no browser bundle, docs/console-web.md).
+          clang-format)
 
 # The browser tests only (tests/browser): Debian's chromium, driven by playwright-core from
 # npm (tests/browser/package-lock.json). Node.js comes from Debian unless one is installed.
@@ -44,10 +42,17 @@ install_packages() { # install_packages [PACKAGE...] (default: PACKAGES)
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-install_browser_tools() {
-    install_packages "${TEST_PACKAGES[@]}"
+# Node.js and npm: the build fetches xterm.js for the console page (plugins/console/xterm;
+# Debian 12's libjs-xterm has no browser bundle, docs/console-web.md), the browser tests
+# their driver. Debian's packages, unless a node and npm are there already (a NodeSource
+# nodejs carries its own npm and conflicts with Debian's).
+install_node() {
     command -v node >/dev/null || install_packages nodejs
     command -v npm >/dev/null || install_packages npm
+}
+
+install_browser_tools() {
+    install_packages "${TEST_PACKAGES[@]}"
     echo "== browser test tools (npm ci in tests/browser)"
     (cd "$SRC/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }
@@ -65,6 +70,7 @@ build() { # build DIR [cmake args...]
 case "${1:-}" in
 run)
     install_packages
+    install_node
     build "$BUILD_DIR"
     mkdir -p /var/lib/xend
     # The scripts from the source tree, xterm.js from the build tree: nothing is installed.
@@ -73,6 +79,7 @@ run)
     ;;
 test)
     install_packages
+    install_node
     install_browser_tools
     build "$BUILD_DIR"
     echo "== tests (plain build)"
@@ -87,6 +94,7 @@ test)
     ;;
 build)
     install_packages
+    install_node
     build "$BUILD_DIR"
     ;;
 -h | --help | help)
