@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # /init of the dom0 initramfs the Xen test boots (tests/xen/run.sh builds it): mount what
 # Xen's tools need, load the Xen drivers, start xenstored, xen-init-dom0 and xenconsoled,
-# arm a watchdog, run the test stages (/xen-test.sh) and power the machine off.
+# arm a watchdog, run the test stages (/xen-test.sh), save the logs and power the machine off.
 #
 # Everything it has to say goes to the console as lines starting "XENDTEST " (the host
 # reads them from QEMU's serial port); it must always end in a power-off, never a hang.
@@ -24,10 +24,27 @@ export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu
 . /xen-test.conf # WATCHDOG seconds
 echo "XENDTEST dom0-up $(cut -d' ' -f1 /proc/uptime)"
 
+# save_logs: xend's log, each guest's console as the test read it, Xen's console ring
+# (through xend, while it lives) and dom0's kernel log, as a tar on the disk QEMU gives
+# (/dev/vda, a virtio disk that only holds this); run.sh unpacks it into its artifacts.
+save_logs() {
+    [ -b /dev/vda ] || { echo "XENDTEST no artifacts disk (/dev/vda)"; return 0; }
+    A=/tmp/artifacts
+    mkdir -p $A
+    cp /run/xend.log /run/xend.stderr /etc/xend.conf $A/ 2>/dev/null
+    for f in /tmp/console.*; do [ -e "$f" ] && cp "$f" "$A/guest-console-${f#/tmp/console.}.log"; done
+    curl -s --max-time 10 -o $A/xen-dmesg.sxp http://127.0.0.1:8000/xend/node/dmesg
+    dmesg > $A/dom0-dmesg.log
+    ps > $A/dom0-ps.log
+    (cd $A && tar -cf /dev/vda .) && sync
+    echo "XENDTEST artifacts saved: $(ls $A | tr '\n' ' ')"
+}
+
 # The watchdog: whatever happens below, the machine goes down in time.
 (
     sleep "$WATCHDOG"
     echo "XENDTEST watchdog fired after ${WATCHDOG}s"
+    save_logs
     poweroff -f
 ) &
 
@@ -39,5 +56,5 @@ mount -t xenfs xenfs /proc/xen
 
 /bin/busybox sh /xen-test.sh
 echo "XENDTEST exit $?"
-sync
+save_logs
 poweroff -f

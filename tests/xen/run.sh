@@ -15,12 +15,20 @@
 # busybox-static (installed with apt-get when missing and run as root); prints
 # "SKIP: ..." and exits 0 when they cannot be had. Bounded: a watchdog in dom0 and
 # `timeout` around QEMU (XEN_TEST_TIMEOUT seconds, default 1500). KEEP=1 keeps the work dir.
+#
+# XEN_TEST_STAGES picks the groups of stages to run (default all, in this order): basic
+# (create .. crash), vbd, vif, save, restart, savedev, sched; e.g. XEN_TEST_STAGES="sched"
+# while working on one. XEN_TEST_SKIP_BASIC=1 is all but basic.
+#
+# Logs: $BUILD/artifacts/xen/ (printed at the end) holds the serial log (Xen's and dom0's
+# console), and from dom0 xend's log, each guest's console, Xen's console ring and dom0's
+# kernel log; dom0 writes them as a tar onto a small virtio disk that holds only that.
 set -u
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${1:-${BUILD_DIR:-$SRC/build}}
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd || echo "$BUILD")
 TIMEOUT=${XEN_TEST_TIMEOUT:-1500}
-WATCHDOG=$((TIMEOUT - 20))
+WATCHDOG=$((TIMEOUT - 40)) # room for dom0 to save its logs
 PACKAGES="qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 linux-image-amd64 busybox-static
     iptables iproute2 mount dash"
 XENBIN=/usr/lib/xen-4.17/bin
@@ -80,7 +88,7 @@ say "stage packages ok ($(since "$t") s): kernel $KVER"
 
 # ---- stage: build ----
 t=$EPOCHREALTIME
-PLUGINS="hv-xenctrl console vbd vif"
+PLUGINS="hv-xenctrl console vbd vif sched-bvt"
 missing=0
 for p in $PLUGINS; do [ -f "$BUILD/lib/xend/plugins/$p.so" ] || missing=1; done
 if [ ! -x "$BUILD/bin/xend" ] || [ $missing = 1 ]; then
@@ -158,10 +166,10 @@ add_module() { # path relative to $MODDIR
 }
 # Then the back ends and what the device scripts use: loop (block-file), brd (a ram disk as
 # the phy: device), the bridge with its netfilter hook and the iptables matches the
-# anti-spoofing rules use, veth (the stand-in for the uplink).
+# anti-spoofing rules use, veth (the stand-in for the uplink); and virtio's disk (the logs).
 for name in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs tcp_diag \
     xen-blkback xen-netback loop brd bridge br_netfilter veth ip_tables iptable_filter \
-    xt_physdev xt_tcpudp; do
+    xt_physdev xt_tcpudp virtio_pci virtio_blk; do
     m=$(grep -oE "^[^:]*/$name\.ko[^:]*" "$MODDIR/modules.dep" | head -n 1)
     if [ -n "$m" ]; then
         case $m in *.xz | *.zst | *.gz) fail "stage initramfs: compressed module $m (not handled)" ;; esac
@@ -174,9 +182,13 @@ done
 install -m 755 "$SRC/tests/xen/dom0-init.sh" "$ROOT/init"
 install -m 755 "$SRC/tests/xen/dom0-test.sh" "$ROOT/xen-test.sh"
 echo "WATCHDOG=$WATCHDOG" > "$ROOT/xen-test.conf"
-# XEN_TEST_SKIP_BASIC=1 leaves out the stages create .. crash (a quicker run while working
-# on the later ones)
-echo "SKIP_BASIC=${XEN_TEST_SKIP_BASIC:-0}" >> "$ROOT/xen-test.conf"
+ALL_STAGES="basic vbd vif save restart savedev sched"
+STAGES=${XEN_TEST_STAGES:-$ALL_STAGES}
+[ "${XEN_TEST_SKIP_BASIC:-0}" = 1 ] && [ -z "${XEN_TEST_STAGES:-}" ] && STAGES=${ALL_STAGES#basic }
+for g in $STAGES; do
+    case " $ALL_STAGES " in *" $g "*) ;; *) fail "XEN_TEST_STAGES: no group '$g' (groups: $ALL_STAGES)" ;; esac
+done
+echo "STAGES=\"$STAGES\"" >> "$ROOT/xen-test.conf"
 
 # The guest: the same kernel, and a busybox initrd whose /init says hello, with the
 # front-end drivers it loads for the device stages.
@@ -201,7 +213,11 @@ say "stage initramfs ok ($(since "$t") s): dom0 initramfs $(($(stat -c %s "$WORK
 # ---- the run: boot, and the stages dom0 reports ----
 XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all smap=0 smep=0"
 DOM0_CMDLINE="console=hvc0 earlyprintk=xen rdinit=/init"
-SERIAL=$WORK/serial.log
+ART=$BUILD/artifacts/xen
+rm -rf "$ART"
+mkdir -p "$ART" || fail "cannot make $ART"
+SERIAL=$ART/serial.log
+truncate -s 64M "$WORK/logs.img"
 say "booting Xen in QEMU (TCG; serial log $SERIAL)"
 tboot=$EPOCHREALTIME
 declare -A began
@@ -241,8 +257,11 @@ while IFS= read -r line; do
     esac
 done < <(timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -machine q35 -cpu max -smp 2 -m 2048 \
     -nographic -nic none -no-reboot -kernel "$WORK/xen.elf" -append "$XEN_CMDLINE" \
+    -drive file="$WORK/logs.img",format=raw,if=none,id=logs -device virtio-blk-pci,drive=logs \
     -initrd "$VMLINUZ $DOM0_CMDLINE,$WORK/dom0.cpio.gz" < /dev/null 2>&1)
 total=$(since "$T0")
+tar -xf "$WORK/logs.img" -C "$ART" 2>/dev/null || say "dom0 saved no logs"
+say "logs: $ART ($(cd "$ART" && echo *))"
 
 if [ $done_ok = 1 ] && [ -z "$failed" ]; then
     RESULT=pass
@@ -263,4 +282,4 @@ else
 fi
 echo "---- last serial lines ----"
 tail -n 40 "$SERIAL" 2>/dev/null
-fail "stage $failed failed: $why (total $total s)"
+fail "stage $failed failed: $why (total $total s; logs in $ART)"
