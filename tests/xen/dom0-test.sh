@@ -6,8 +6,11 @@
 # another and destroy it, and create one that crashes; then the devices (a ram disk as a
 # phy: vbd, a file: vbd through the block-file script and a loop device, hot-plug; a vif on
 # the bridge the network script made, with anti-spoofing, hot-plug) and save and restore
-# of a guest that counts. Network addresses: 192.168.77.0/24, inside this machine only
-# (QEMU runs with no NIC; the "uplink" eth0 is a veth whose peer is in a namespace).
+# of a guest that counts; a guest that reboots itself and is restarted with its disk and
+# vif; save and restore of a guest with a disk and a vif; two cpu-bound guests on one cpu
+# sharing it by their mapped BVT weights. Network addresses: 192.168.77.0/24, inside this
+# machine only (QEMU runs with no NIC; the "uplink" eth0 is a veth whose peer is in a
+# namespace). /xen-test.conf's STAGES names the groups to run (run.sh's XEN_TEST_STAGES).
 #
 # Each stage prints "XENDTEST stage NAME begin" and "... ok" or "... FAIL why"; the first
 # failure prints diagnostics and ends the run. Never waits without a deadline.
@@ -117,8 +120,10 @@ create() { # NAME [args [devices]]: create, expect the domain in the reply
     case $B in *"(name $1)"*) ;; *) die "create $1 answered: $B" ;; esac
 }
 
-# console NAME: read NAME's console (xend's port for its current id) into /tmp/console.NAME
-# in the background, from now on (appending). nc ends when its input does: it reads a FIFO
+# console NAME: read NAME's console into /tmp/console.NAME in the background, from now on
+# (appending). The port is xend's for its id when first read; it stays across a restart
+# (a new id), so a reader that died comes back on the same one; unset CPORT_NAME for a new
+# port (a restore). nc ends when its input does: it reads a FIFO
 # this shell holds open and never writes, so that $! is nc itself and a reader that died
 # can be seen and started again. (Under TCG the busybox nc has been seen to segfault before
 # it connected; xend keeps the guest's boot output for a late client, so the new reader
@@ -126,8 +131,12 @@ create() { # NAME [args [devices]]: create, expect the domain in the reply
 mkfifo /tmp/nc.hold
 exec 3<> /tmp/nc.hold
 console() {
-    field "$1" id || die "no id for $1: $B"
-    CPORT=$((CONSOLE_BASE + F))
+    eval "CPORT=\${CPORT_$1:-}"
+    if [ -z "$CPORT" ]; then
+        field "$1" id || die "no id for $1: $B"
+        CPORT=$((CONSOLE_BASE + F))
+        eval "CPORT_$1=$CPORT"
+    fi
     timeout 400 nc 127.0.0.1 "$CPORT" < /tmp/nc.hold >> "/tmp/console.$1" 2>&1 &
     eval "CREADER_$1=\$!"
 }
@@ -189,7 +198,8 @@ log-file = "/run/xend.log";
 log-level = "debug";
 pid-file = "/run/xend.pid";
 backend = "xenctrl";
-plugins = ["hv-xenctrl", "console", "vbd", "vif"];
+plugins = ["hv-xenctrl", "console", "vbd", "vif", "sched-bvt"];
+scheduler = "bvt";
 console-port-base = $CONSOLE_BASE;
 script-dir = "/opt/xend/scripts";
 script-dry-run = "no";
@@ -199,7 +209,8 @@ vif-bridge = "xen-br0";
 CONF
 # In the foreground, under a shell that reports how it ended: a xend that dies says so.
 (
-    /opt/xend/bin/xend start --foreground -c /etc/xend.conf > /run/xend.stderr 2>&1
+    # (a sanitizer build of xend: its report goes to xend.stderr; no leak check at exit)
+    ASAN_OPTIONS=detect_leaks=0 /opt/xend/bin/xend start --foreground -c /etc/xend.conf > /run/xend.stderr 2>&1
     echo "XENDTEST xend exited: status $? $(tail -c 300 /run/xend.stderr | tr '\n' '|')"
 ) &
 wait_for 60 node_is_xenctrl || die "GET /xend/node does not name the xenctrl backend: $B"
@@ -209,8 +220,9 @@ wait_for 60 bridged || die "the network script made no xen-br0 with eth0's addre
 pass
 
 # ---- a PV guest ----
-. /xen-test.conf # SKIP_BASIC
-if [ "${SKIP_BASIC:-0}" != 1 ]; then
+. /xen-test.conf # STAGES
+want() { case " $STAGES " in *" $1 "*) true ;; *) false ;; esac; }
+if want basic; then
 begin create
 create g1
 listed g1 || die "g1 is not in GET /xend/domain: $B"
@@ -279,13 +291,17 @@ fi
 
 # ---- block devices: phy: (a ram disk) read-only and file: (block-file, a loop device)
 # writable; the guest reads the one and writes the other ----
+bound() { out losetup -a && case $V in *"($1)"*) true ;; *) false ;; esac; }
+unbound() { out losetup -a && case $V in *"($1)"*) false ;; *) true ;; esac; }
+on_bridge() { out ip -o link show master xen-br0 && case $V in *"$1"*) true ;; *) false ;; esac; }
+off_bridge() { out ip -o link show master xen-br0 && case $V in *"$1"*) false ;; *) true ;; esac; }
+if want vbd; then
 begin vbd
 printf XEND-PATTERN-RAM0-abcdef | dd of=/dev/ram0 conv=fsync 2>/dev/null || die "cannot write /dev/ram0"
 dd if=/dev/zero of=/tmp/out.img bs=4096 count=256 2>/dev/null
 dd if=/dev/zero of=/tmp/hot.img bs=4096 count=256 2>/dev/null
 printf XEND-PATTERN-HOTP-abcdef | dd of=/tmp/hot.img conv=notrunc 2>/dev/null
 boot g4 xend.test=vbd "(device (vbd (uname phy:ram0) (dev xvda) (mode r))) (device (vbd (uname file:/tmp/out.img) (dev xvdb) (mode w)))"
-bound() { out losetup -a && case $V in *"($1)"*) true ;; *) false ;; esac; }
 wait_for 10 bound /tmp/out.img || die "block-file bound no loop device to /tmp/out.img: $V"
 wait_for 120 said g4 XEND-GUEST-WROTE || die "g4 wrote nothing: $(cons g4)"
 wait_for 5 said g4 "XEND-GUEST-READ XEND-PATTERN-RAM0-abcdef" || die "g4 did not read the pattern: $(cons g4)"
@@ -304,7 +320,6 @@ post /xend/domain/g4 op=device_create "config=(vbd (uname file:/tmp/hot.img) (de
 wait_for 60 said g4 "XEND-GUEST-ADDED xvdc XEND-PATTERN-HOTP-abcdef" || die "xvdc did not appear in g4: $B | $(cons g4)"
 post /xend/domain/g4 op=device_destroy type=vbd idx=2
 wait_for 60 said g4 "XEND-GUEST-REMOVED xvdc" || die "xvdc did not go from g4: $B | $(cons g4)"
-unbound() { out losetup -a && case $V in *"($1)"*) false ;; *) true ;; esac; }
 hot_unbound() { unbound /tmp/hot.img; }
 wait_for 30 hot_unbound || die "hot.img is still bound: $(losetup -a)"
 pass
@@ -316,8 +331,10 @@ wait_for 30 out_unbound || die "out.img is still bound after destroy: $(losetup 
 written() { grep -q XEND-WRITTEN-BY-GUEST /tmp/out.img; }
 wait_for 5 written || die "the guest's data is not in /tmp/out.img: $(head -c 40 /tmp/out.img | tr -cd 'A-Z-')"
 pass
+fi
 
 # ---- network: a vif on xen-br0 with anti-spoofing ----
+if want vif; then
 begin vif
 MAC=aa:00:00:77:00:02
 boot g6 "xend.test=net xend.ip=192.168.77.2,192.168.77.1,192.168.77.3,192.168.77.66" "(device (vif (mac $MAC) (bridge xen-br0) (ip 192.168.77.2)))"
@@ -326,7 +343,6 @@ field g6 id
 VIF=vif$F.0
 mark "g6: $(grep XEND-GUEST- /tmp/console.g6 | tr -d '\r' | tr '\n' '|')"
 wait_for 5 said g6 "XEND-GUEST-MAC eth0 $MAC" || die "g6's eth0 has not mac $MAC: $(cons g6)"
-on_bridge() { out ip -o link show master xen-br0 && case $V in *"$1"*) true ;; *) false ;; esac; }
 wait_for 10 on_bridge "$VIF:" || die "$VIF is not on xen-br0: $V"
 wait_for 5 said g6 "XEND-GUEST-PING dom0 ok" || die "g6 cannot ping dom0: $(cons g6)"
 wait_for 5 said g6 "XEND-GUEST-PING peer ok" || die "g6 cannot ping the peer behind the bridge: $(cons g6)"
@@ -353,15 +369,17 @@ wait_for 30 vifs_gone || die "g6's vifs are still on xen-br0: $(ip -o link show 
 rules_gone() { out iptables -S FORWARD && case $V in *"$VIF "*) false ;; *"-P FORWARD"*) true ;; *) false ;; esac; }
 wait_for 10 rules_gone || die "$VIF's rules are still there: $V"
 pass
+fi
 
 # ---- save and restore of a guest that counts ----
+last_count() { N=$(grep -o 'XEND-COUNT [0-9]*' "/tmp/console.$1" | tail -n 1); N=${N#XEND-COUNT }; }
+if want save; then
 begin save
 boot g7 xend.test=count
 wait_for 60 said g7 "XEND-COUNT 5" || die "g7 does not count: $(cons g7)"
 post /xend/domain/g7 op=save file=/tmp/g7.save
 wait_for 120 gone g7 || die "g7 still there after save ($B): state '$F'"
 [ -s /tmp/g7.save ] || die "no save file: $B"
-last_count() { N=$(grep -o 'XEND-COUNT [0-9]*' "/tmp/console.$1" | tail -n 1); N=${N#XEND-COUNT }; }
 last_count g7
 BEFORE=$N
 mark "saved: $(($(stat -c %s /tmp/g7.save) / 1024)) KiB, last count $BEFORE"
@@ -370,6 +388,7 @@ pass
 begin restore
 mv /tmp/console.g7 /tmp/console.g7-before
 : > /tmp/console.g7
+unset CPORT_g7 # the restored domain's console is on the port of its new id
 post /xend/domain op=restore file=/tmp/g7.save
 case $B in *"(name g7)"*) ;; *) die "restore answered: $B" ;; esac
 # a restored domain waits for unpause, as xm restore sends it
@@ -384,9 +403,161 @@ mark "counted up to $BEFORE before the save, first count after the restore $FIRS
 [ "$FIRST" -gt 1 ] && [ "$FIRST" -le $((BEFORE + 2)) ] || die "g7 counts from $FIRST after the restore, was at $BEFORE"
 destroyed g7
 pass
+fi
+
+# ---- a guest that reboots itself is restarted (restart onreboot): same name, its disk
+# and its vif on the new instance ----
+if want restart; then
+begin restart
+MAC3=aa:00:00:77:00:04
+dd if=/dev/zero of=/tmp/rb.img bs=4096 count=256 2>/dev/null
+printf XEND-PATTERN-RBT0-abcdef | dd of=/tmp/rb.img conv=notrunc 2>/dev/null
+boot g8 "xend.test=reboot xend.ip=192.168.77.4,192.168.77.1" "(restart onreboot) (device (vbd (uname file:/tmp/rb.img) (dev xvda) (mode w))) (device (vif (mac $MAC3) (bridge xen-br0)))"
+field g8 id
+OLDID=$F
+wait_for 150 said g8 XEND-GUEST-REBOOTING || die "g8 did not get as far as its reboot: $(cons g8)"
+wait_for 5 said g8 "XEND-GUEST-READ XEND-PATTERN-RBT0-abcdef" || die "g8 did not read its disk before the reboot: $(cons g8)"
+wait_for 5 said g8 "XEND-GUEST-PING dom0 ok" || die "g8 could not ping dom0 before the reboot: $(cons g8)"
+restarted() { logged "domain restarted.*domain=g8"; }
+wait_for 120 restarted || die "xend did not restart g8: $(grep 'domain=g8' /run/xend.log | grep -v DEBUG | tail -n 3 | tr '\n' '|')"
+second_life() { said g8 XEND-GUEST-SECOND-LIFE; }
+wait_for 200 second_life || die "the restarted g8 did not come up with the mark on its disk: $(cons g8)"
+# what the new instance said: a fresh boot that read the same disk and has the same mac
+sed -n '/XEND-GUEST-REBOOTING/,$p' /tmp/console.g8 | tr -d '\r' > /tmp/g8.after
+grep -q XEND-GUEST-HELLO /tmp/g8.after || die "no second boot on g8's console: $(tail -c 300 /tmp/g8.after)"
+grep -q "XEND-GUEST-READ XEND-PATTERN-RBT0-abcdef" /tmp/g8.after || die "the new g8 did not read its disk: $(tail -c 300 /tmp/g8.after)"
+grep -q "XEND-GUEST-MAC eth0 $MAC3" /tmp/g8.after || die "the new g8's eth0 has not mac $MAC3: $(tail -c 300 /tmp/g8.after)"
+grep -q "XEND-GUEST-PING dom0 ok" /tmp/g8.after || die "the new g8 cannot ping dom0: $(tail -c 300 /tmp/g8.after)"
+field g8 id
+NEWID=$F
+running g8 || die "the new g8 is not running: state '$F'"
+wait_for 10 on_bridge "vif$NEWID.0:" || die "vif$NEWID.0 is not on xen-br0: $V"
+if [ "$NEWID" != "$OLDID" ]; then
+    wait_for 10 off_bridge "vif$OLDID.0:" || die "the old instance's vif$OLDID.0 is still on xen-br0: $V"
+fi
+ping -c 3 -W 3 192.168.77.4 > /dev/null || die "dom0 cannot ping the new g8"
+neigh4() { out ip neigh show 192.168.77.4 && case $V in *"$MAC3"*) true ;; *) false ;; esac; }
+wait_for 10 neigh4 || die "dom0 sees the new g8 with another mac: $V"
+out losetup -a
+mark "restart: g8 id $OLDID -> $NEWID, vif$NEWID.0 on xen-br0, loop: $(echo "$V" | grep rb.img)"
+destroyed g8
+rb_unbound() { unbound /tmp/rb.img; }
+wait_for 30 rb_unbound || die "rb.img is still bound after destroy: $(losetup -a)"
+pass
+fi
+
+# ---- save and restore of a guest with a disk and a vif: it counts on from where it was,
+# its disk and network still working ----
+if want savedev; then
+begin save-devices
+MAC4=aa:00:00:77:00:05
+dd if=/dev/zero of=/tmp/sv.img bs=4096 count=256 2>/dev/null
+printf XEND-PATTERN-SAVE-abcdef | dd of=/tmp/sv.img conv=notrunc 2>/dev/null
+boot g9 "xend.test=devcount xend.ip=192.168.77.5,192.168.77.1" "(device (vbd (uname file:/tmp/sv.img) (dev xvda) (mode w))) (device (vif (mac $MAC4) (bridge xen-br0)))"
+healthy() { said g9 "disk=ok net=ok"; }
+wait_for 120 healthy || die "g9 does not count with its disk and network working: $(cons g9)"
+wait_for 5 said g9 "XEND-GUEST-READ XEND-PATTERN-SAVE-abcdef" || die "g9 did not read its disk: $(cons g9)"
+field g9 id
+OLDVIF=vif$F.0
+post /xend/domain/g9 op=save file=/tmp/g9.save
+wait_for 120 gone g9 || die "g9 still there after save ($B): state '$F'"
+[ -s /tmp/g9.save ] || die "no save file: $B"
+sv_unbound() { unbound /tmp/sv.img; }
+wait_for 30 sv_unbound || die "sv.img is still bound after the save: $(losetup -a)"
+wait_for 30 off_bridge "$OLDVIF:" || die "$OLDVIF is still on xen-br0 after the save: $V"
+last_count g9
+BEFORE=$N
+mark "saved g9: $(($(stat -c %s /tmp/g9.save) / 1024)) KiB, last count $BEFORE: $(grep 'XEND-COUNT' /tmp/console.g9 | tail -n 1 | tr -d '\r')"
+pass
+
+begin restore-devices
+mv /tmp/console.g9 /tmp/console.g9-before
+: > /tmp/console.g9
+unset CPORT_g9
+post /xend/domain op=restore file=/tmp/g9.save
+case $B in *"(name g9)"*) ;; *) die "restore answered: $B" ;; esac
+post /xend/domain/g9 op=unpause
+wait_for 60 running g9 || die "g9 is not running after restore: state '$F'"
+console g9
+sv_bound() { bound /tmp/sv.img; }
+wait_for 30 sv_bound || die "sv.img is not bound again after the restore: $(losetup -a)"
+field g9 id
+NEWVIF=vif$F.0
+wait_for 30 on_bridge "$NEWVIF:" || die "$NEWVIF is not on xen-br0 after the restore: $V"
+wait_for 120 healthy || die "the restored g9 does not count with its disk and network working: $(cons g9)"
+FIRST=$(grep -o 'XEND-COUNT [0-9]*' /tmp/console.g9 | head -n 1)
+FIRST=${FIRST#XEND-COUNT }
+OK=$(grep -o 'XEND-COUNT [0-9]* disk=ok net=ok' /tmp/console.g9 | head -n 1 | cut -d' ' -f2)
+mark "g9 counted up to $BEFORE before the save; after the restore first count $FIRST, first with disk and network working $OK"
+[ "$FIRST" -gt 1 ] && [ "$FIRST" -le $((BEFORE + 2)) ] || die "g9 counts from $FIRST after the restore, was at $BEFORE"
+ping -c 3 -W 3 192.168.77.5 > /dev/null || die "dom0 cannot ping the restored g9"
+destroyed g9
+wait_for 30 sv_unbound || die "sv.img is still bound after destroy: $(losetup -a)"
+# the last count the guest wrote to its disk is one from after the restore
+ON_DISK=$(dd if=/tmp/sv.img bs=512 skip=1 count=1 2>/dev/null | head -c 21)
+ON_DISK=${ON_DISK#XEND-SAVEDEV-}
+while [ "${ON_DISK#0}" != "$ON_DISK" ]; do ON_DISK=${ON_DISK#0}; done
+mark "on g9's disk: count ${ON_DISK:-none}"
+[ "${ON_DISK:-0}" -gt "$BEFORE" ] || die "g9's disk holds count '$ON_DISK', not one after $BEFORE"
+pass
+fi
+
+# ---- schedulers: BVT's mcuadv mapped onto credit's weight. Two cpu-bound guests pinned on
+# one cpu, mcuadv 5 and 10 (weights 512 and 256), share it 2:1 ----
+if want sched; then
+begin sched
+: > /tmp/console.s1
+: > /tmp/console.s2
+create s1 xend.test=spin
+create s2 xend.test=spin
+for d in s1 s2; do
+    post /xend/domain/$d op=pincpu cpu=1
+    case $B in *xend.err*) die "pincpu $d answered: $B" ;; esac
+done
+post /xend/domain/s1 op=cpu_bvt_set mcuadv=5 warpback=0 warpvalue=0 warpl=2000 warpu=1000
+case $B in *xend.err*) die "cpu_bvt_set s1 answered: $B" ;; esac
+post /xend/domain/s2 op=cpu_bvt_set mcuadv=10 warpback=0 warpvalue=0 warpl=2000 warpu=1000
+case $B in *xend.err*) die "cpu_bvt_set s2 answered: $B" ;; esac
+grep "scheduler mapped" /run/xend.log | tail -n 2 | sed 's/^/XENDLOG /'
+mapped() { logged "scheduler mapped.*from=bvt.*weight=$1 "; }
+mapped 512 && mapped 256 || die "xend did not log weights 512 and 256: $(grep 'scheduler mapped' /run/xend.log | tail -n 2)"
+for d in s1 s2; do
+    post /xend/domain/$d op=unpause
+    console $d
+done
+for d in s1 s2; do
+    wait_for 200 said $d XEND-GUEST-HELLO || die "no hello from $d: $(cons $d)"
+done
+# what has no equivalent is refused, saying so (200 with xend.err, as 2.0's xm expects)
+code=$(curl -s -g --max-time 30 -o /tmp/body -w '%{http_code}' -X POST -d op=cpu_bvt_set -d mcuadv=10 \
+    -d warpback=1 -d warpvalue=5 -d warpl=2000 -d warpu=1000 "$X/xend/domain/s2")
+read -r REFUSED < /tmp/body
+mark "warp refused: $code $REFUSED"
+case "$code $REFUSED" in
+*"(xend.err"*"bvt parameter warpback has no equivalent in Xen's credit"*"credit never lets a domain borrow virtual time"*) ;;
+*) die "a warping bvt setting answered: $code $REFUSED" ;;
+esac
+cpu() { field "$1" cpu_time || die "no cpu_time for $1: $B"; C=$F; }
+cpu s1; A1=$C
+cpu s2; A2=$C
+tick; T1=$UP
+sleep 25 # the measured interval
+cpu s1; B1=$C
+cpu s2; B2=$C
+tick; T2=$UP
+R=$(awk -v a1="$A1" -v b1="$B1" -v a2="$A2" -v b2="$B2" -v t=$((T2 - T1)) 'BEGIN {
+    d1 = b1 - a1; d2 = b2 - a2
+    printf "%.2f %.1f %.1f %d", (d2 > 0 ? d1 / d2 : 99), d1, d2, (t > 0 ? 100 * (d1 + d2) / t : 0) }')
+set -- $R
+mark "sched ratio $1: s1 (mcuadv 5, weight 512) ran $2 s, s2 (mcuadv 10, weight 256) $3 s in $((T2 - T1)) s (cpu 1 used $4%)"
+awk -v r="$1" 'BEGIN { exit !(r >= 1.6 && r <= 2.4) }' || die "cpu time ratio $1, wanted 2 within 20% ($2 s and $3 s)"
+destroyed s1
+destroyed s2
+pass
+fi
 
 get /xend/domain
-case $B in *g4* | *g5* | *g6* | *g7*) die "a guest is still listed: $B" ;; esac
+case $B in *g4* | *g5* | *g6* | *g7* | *g8* | *g9* | *s1* | *s2*) die "a guest is still listed: $B" ;; esac
 
 begin xend-stop
 /opt/xend/bin/xend stop -c /etc/xend.conf || die "xend stop failed"

@@ -7,6 +7,11 @@
 #   xend.test=net     bring up eth0, ping dom0 and the peer behind the bridge, once from a
 #                     spoofed address, then report eth1 coming (hot-plug)
 #   xend.test=count   print a counter every second (save and restore)
+#   xend.test=reboot  check its disk (xvda) and network (eth0, pings dom0), then reboot once:
+#                     a mark it writes on xvda tells the next boot it is the second life
+#   xend.test=devcount  count every second, each count writing xvda and reading it back and
+#                     pinging dom0 (save and restore of a guest with devices)
+#   xend.test=spin    burn cpu for ever (the scheduler stage)
 # else idle until xend asks it to shut down (the kernel then runs /sbin/poweroff).
 # Every report is a "XEND-GUEST-..." line; dom0's test reads them through xend's console.
 /bin/busybox mkdir -p /proc /sys /dev /bin /sbin
@@ -79,6 +84,53 @@ net_test() {
     watch_dev /sys/class/net/eth1 eth1 "cat /sys/class/net/eth1/address"
 }
 
+# net_up: eth0 with $GUEST_IP (xend.ip=GUEST,DOM0)
+net_up() {
+    insmod /modules/xen-netfront.ko
+    present /sys/class/net/eth0 60 || echo "XEND-GUEST-NO eth0"
+    echo "XEND-GUEST-MAC eth0 $(cat /sys/class/net/eth0/address)"
+    ip link set lo up
+    ip addr add "$GUEST_IP/24" dev eth0
+    ip link set eth0 up
+}
+
+reboot_test() {
+    insmod /modules/xen-blkfront.ko
+    present /dev/xvda 60 || echo "XEND-GUEST-NO xvda"
+    echo "XEND-GUEST-READ $(head -c 24 /dev/xvda)"
+    net_up
+    # the first pings go while the bridge's port is still learning
+    ping -c 5 -W 3 "$DOM0_IP" > /dev/null && echo "XEND-GUEST-PING dom0 ok" || echo "XEND-GUEST-PING dom0 failed"
+    if [ "$(dd if=/dev/xvda bs=512 skip=1 count=1 2>/dev/null | head -c 18)" = XEND-REBOOTED-ONCE ]; then
+        echo "XEND-GUEST-SECOND-LIFE"
+        return
+    fi
+    printf XEND-REBOOTED-ONCE | dd of=/dev/xvda bs=512 seek=1 conv=fsync 2>/dev/null
+    echo "XEND-GUEST-REBOOTING"
+    sync
+    reboot -f
+}
+
+# One count a second, each with whether the disk and the network worked in it: a write to
+# xvda read back, a ping to dom0. Said after the first count: the devices work at all.
+devcount() {
+    insmod /modules/xen-blkfront.ko
+    present /dev/xvda 60 || echo "XEND-GUEST-NO xvda"
+    echo "XEND-GUEST-READ $(head -c 24 /dev/xvda)"
+    net_up
+    n=0
+    while :; do
+        n=$((n + 1))
+        printf "XEND-SAVEDEV-%08d" $n | dd of=/dev/xvda bs=512 seek=1 conv=fsync 2>/dev/null
+        d=bad
+        [ "$(dd if=/dev/xvda bs=512 skip=1 count=1 2>/dev/null | head -c 21)" = "$(printf "XEND-SAVEDEV-%08d" $n)" ] && d=ok
+        p=bad
+        ping -c 1 -W 1 "$DOM0_IP" > /dev/null && p=ok
+        echo "XEND-COUNT $n disk=$d net=$p"
+        sleep 1
+    done
+}
+
 count() {
     n=0
     while :; do
@@ -101,5 +153,8 @@ case " $CMDLINE " in
 *" xend.test=vbd "*) vbd_test ;;
 *" xend.test=net "*) net_test ;;
 *" xend.test=count "*) count ;;
+*" xend.test=reboot "*) reboot_test ;;
+*" xend.test=devcount "*) devcount ;;
+*" xend.test=spin "*) while :; do :; done ;;
 esac
 while :; do sleep 3600; done
