@@ -455,7 +455,9 @@ dd if=/dev/zero of=/tmp/sv.img bs=4096 count=256 2>/dev/null
 printf XEND-PATTERN-SAVE-abcdef | dd of=/tmp/sv.img conv=notrunc 2>/dev/null
 boot g9 "xend.test=devcount xend.ip=192.168.77.5,192.168.77.1" "(device (vbd (uname file:/tmp/sv.img) (dev xvda) (mode w))) (device (vif (mac $MAC4) (bridge xen-br0)))"
 healthy() { said g9 "disk=ok net=ok"; }
-wait_for 120 healthy || die "g9 does not count with its disk and network working: $(cons g9)"
+# a few counts with both working before the save, so that counting on is seen
+counted_3() { said g9 "XEND-COUNT [3-9] disk=ok net=ok"; }
+wait_for 120 counted_3 || die "g9 does not count with its disk and network working: $(cons g9)"
 wait_for 5 said g9 "XEND-GUEST-READ XEND-PATTERN-SAVE-abcdef" || die "g9 did not read its disk: $(cons g9)"
 field g9 id
 OLDVIF=vif$F.0
@@ -537,13 +539,20 @@ case "$code $REFUSED" in
 *"(xend.err"*"bvt parameter warpback has no equivalent in Xen's credit"*"credit never lets a domain borrow virtual time"*) ;;
 *) die "a warping bvt setting answered: $code $REFUSED" ;;
 esac
-cpu() { field "$1" cpu_time || die "no cpu_time for $1: $B"; C=$F; }
-cpu s1; A1=$C
-cpu s2; A2=$C
+# cpu_times: both guests' cpu_time from one list (one snapshot of Xen's counters) in C1 C2
+cpu_times() {
+    get "/xend/domain?detail=1" || die "GET /xend/domain?detail=1 failed"
+    for d in 1 2; do
+        r=${B#*"(name s$d)"}
+        case $r in *"(cpu_time "*) ;; *) die "no cpu_time for s$d: $B" ;; esac
+        r=${r#*"(cpu_time "}
+        eval "C$d=\${r%%\")\"*}"
+    done
+}
+cpu_times; A1=$C1; A2=$C2
 tick; T1=$UP
 sleep 25 # the measured interval
-cpu s1; B1=$C
-cpu s2; B2=$C
+cpu_times; B1=$C1; B2=$C2
 tick; T2=$UP
 R=$(awk -v a1="$A1" -v b1="$B1" -v a2="$A2" -v b2="$B2" -v t=$((T2 - T1)) 'BEGIN {
     d1 = b1 - a1; d2 = b2 - a2
@@ -559,6 +568,7 @@ fi
 get /xend/domain
 case $B in *g4* | *g5* | *g6* | *g7* | *g8* | *g9* | *s1* | *s2*) die "a guest is still listed: $B" ;; esac
 
+curl -s --max-time 30 -o /tmp/xen-dmesg.sxp "$X/xend/node/dmesg" # for the artifacts
 begin xend-stop
 /opt/xend/bin/xend stop -c /etc/xend.conf || die "xend stop failed"
 pass

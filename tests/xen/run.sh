@@ -14,7 +14,8 @@
 # Needs qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 linux-image-amd64
 # busybox-static (installed with apt-get when missing and run as root); prints
 # "SKIP: ..." and exits 0 when they cannot be had. Bounded: a watchdog in dom0 and
-# `timeout` around QEMU (XEN_TEST_TIMEOUT seconds, default 1500). KEEP=1 keeps the work dir.
+# `timeout` around QEMU (XEN_TEST_TIMEOUT seconds, default 2400: a busy machine took 1,400 s for
+# all the stages). KEEP=1 keeps the work dir.
 #
 # XEN_TEST_STAGES picks the groups of stages to run (default all, in this order): basic
 # (create .. crash), vbd, vif, save, restart, savedev, sched; e.g. XEN_TEST_STAGES="sched"
@@ -27,7 +28,7 @@ set -u
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${1:-${BUILD_DIR:-$SRC/build}}
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd || echo "$BUILD")
-TIMEOUT=${XEN_TEST_TIMEOUT:-1500}
+TIMEOUT=${XEN_TEST_TIMEOUT:-2400}
 WATCHDOG=$((TIMEOUT - 40)) # room for dom0 to save its logs
 PACKAGES="qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 linux-image-amd64 busybox-static
     iptables iproute2 mount dash"
