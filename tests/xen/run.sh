@@ -14,8 +14,8 @@
 # Needs qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 linux-image-amd64
 # busybox-static (installed with apt-get when missing and run as root); prints
 # "SKIP: ..." and exits 0 when they cannot be had. Bounded: a watchdog in dom0 and
-# `timeout` around QEMU (XEN_TEST_TIMEOUT seconds, default 2400: a busy machine took 1,400 s for
-# all the stages). KEEP=1 keeps the work dir.
+# `timeout` around QEMU (XEN_TEST_TIMEOUT seconds, default 2400: all the stages took
+# 1,254 s on a busy 2-core machine). KEEP=1 keeps the work dir.
 #
 # XEN_TEST_STAGES picks the groups of stages to run (default all, in this order): basic
 # (create .. crash), vbd, vif, save, restart, savedev, sched; e.g. XEN_TEST_STAGES="sched"
