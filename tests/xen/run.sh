@@ -190,6 +190,8 @@ for g in $STAGES; do
     case " $ALL_STAGES " in *" $g "*) ;; *) fail "XEN_TEST_STAGES: no group '$g' (groups: $ALL_STAGES)" ;; esac
 done
 echo "STAGES=\"$STAGES\"" >> "$ROOT/xen-test.conf"
+# XEN_TEST_SCHED_STRICT=1: the sched stage wants 2:1 within 20% (TCG rarely gives it)
+echo "SCHED_STRICT=${XEN_TEST_SCHED_STRICT:-0}" >> "$ROOT/xen-test.conf"
 
 # The guest: the same kernel, and a busybox initrd whose /init says hello, with the
 # front-end drivers it loads for the device stages.
@@ -212,7 +214,11 @@ gunzip -c /boot/xen-4.17-amd64.gz > "$WORK/xen.elf"
 say "stage initramfs ok ($(since "$t") s): dom0 initramfs $(($(stat -c %s "$WORK/dom0.cpio.gz") / 1048576)) MB"
 
 # ---- the run: boot, and the stages dom0 reports ----
-XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all smap=0 smep=0"
+# Xen's scheduler: credit2, Xen 4.17's default (XEN_TEST_XEN_SCHED=credit for the other one
+# xend maps onto). Under TCG neither shares a cpu by weight closely: weights 512:256 gave
+# 1.48 and 1.60 on credit2, 1.22 on credit (see the sched stage).
+XEN_SCHED=${XEN_TEST_XEN_SCHED:-credit2}
+XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all smap=0 smep=0 sched=$XEN_SCHED"
 DOM0_CMDLINE="console=hvc0 earlyprintk=xen rdinit=/init"
 ART=$BUILD/artifacts/xen
 rm -rf "$ART"
@@ -220,7 +226,7 @@ mkdir -p "$ART" || fail "cannot make $ART"
 SERIAL=$ART/serial.log
 # Multi-threaded TCG (a host thread per vcpu) corrupted dom0's processes' memory now and
 # then (glibc's "corrupted unsorted chunks" in xend and in busybox sh, a wild value in
-# fresh heap: 3 of 5 runs); one thread running both vcpus in turn did not.
+# fresh heap: 3 of 5 runs); a full run with one thread running both vcpus in turn did not.
 TCG_THREAD=${XEN_TEST_TCG_THREAD:-single}
 truncate -s 64M "$WORK/logs.img"
 say "booting Xen in QEMU (TCG; serial log $SERIAL)"
