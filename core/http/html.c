@@ -139,29 +139,44 @@ static void field(const char *tok, size_t n, struct xend_buf *out, bool *multipa
     xend_buf_free(&name);
 }
 
+size_t xend_http_doc_params(const char *doc, xend_http_doc_param_fn *fn, void *arg)
+{
+    const char *params = doc ? strstr(doc, "params:") : NULL;
+    if (params == NULL)
+        return doc ? strlen(doc) : 0;
+    for (const char *p = params + strlen("params:"); *p != '\0';) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *e = p;
+        while (*e != '\0' && *e != ' ' && *e != '\t')
+            e++;
+        if (e > p)
+            fn(p, (size_t)(e - p), arg);
+        p = e;
+    }
+    return (size_t)(params - doc);
+}
+
+struct field_sink {
+    struct xend_buf *out;
+    bool multipart;
+};
+
+static void field_of_doc(const char *word, size_t len, void *arg)
+{
+    struct field_sink *fs = arg;
+    field(word, len, fs->out, &fs->multipart);
+}
+
 static void form(const char *op, const char *doc, int role, void *arg)
 {
     struct forms *f = arg;
     if (!xend_role_allows(f->req->who.role, role))
         return; /* a form the caller could only get a 403 from */
     struct xend_buf fields = XEND_BUF_INIT, href = XEND_BUF_INIT;
-    bool multipart = false;
-    const char *params = doc ? strstr(doc, "params:") : NULL;
-    size_t text_len = doc ? (params ? (size_t)(params - doc) : strlen(doc)) : 0;
-
-    if (params != NULL) {
-        const char *p = params + strlen("params:");
-        while (*p != '\0') {
-            while (*p == ' ' || *p == '\t')
-                p++;
-            const char *e = p;
-            while (*e != '\0' && *e != ' ' && *e != '\t')
-                e++;
-            if (e > p)
-                field(p, (size_t)(e - p), &fields, &multipart);
-            p = e;
-        }
-    }
+    struct field_sink fs = {&fields, false};
+    size_t text_len = xend_http_doc_params(doc, field_of_doc, &fs);
+    bool multipart = fs.multipart;
     url_prefix(f->req, f->req->nseg, &href);
     if (href.len == 0)
         xend_buf_putc(&href, '/');

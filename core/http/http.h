@@ -140,6 +140,11 @@ bool xend_http_local_path(const char *s);
  * and, when back is non-NULL, XEND_HTTP_BACK_FIELD. Escaped. */
 void xend_http_form_hidden(const char *back, struct xend_buf *out);
 
+/* A route's doc, "TEXT params: NAME[:KIND] ...": fn(word, len, arg) for each word after
+ * "params:" (a form field). Returns the length of TEXT, the part before "params:". */
+typedef void xend_http_doc_param_fn(const char *word, size_t len, void *arg);
+size_t xend_http_doc_params(const char *doc, xend_http_doc_param_fn *fn, void *arg);
+
 /* Call fn for every POST route with an op that serves path ("/xend/domain/x"), in
  * registration order, with its doc and role: the forms a page offers. */
 typedef void xend_http_route_visit_fn(const char *op, const char *doc, int role, void *arg);

@@ -83,19 +83,12 @@ static void facts(struct page *p)
     const char *port = kv(con, "console_port");
     xend_buf_puts(out, "<dt>Console</dt><dd>");
     if (port != NULL) {
-        /* The console plugin's terminal page; absent, the link is a 404 until it exists. */
-        struct xend_buf t = XEND_BUF_INIT;
-        xend_buf_puts(&t, "/xend/console/");
-        xend_http_url_encode(port, &t);
-        xend_buf_puts(&t, "/terminal");
-        xend_buf_puts(out, "<a href=\"");
-        xend_ui_esc(out, xend_buf_str(&t));
-        xend_buf_puts(out, "\">Console</a> (port ");
+        xend_ui_console_link_open(out, port);
+        xend_buf_puts(out, ">Console</a> (port ");
         xend_ui_esc(out, port);
         xend_buf_puts(out, ", ");
         xend_ui_esc(out, kv(con, "status") ? kv(con, "status") : "?");
         xend_buf_puts(out, ")");
-        xend_buf_free(&t);
     } else {
         xend_buf_puts(out, "none");
     }

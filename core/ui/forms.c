@@ -90,29 +90,29 @@ static void field(struct xend_buf *out, const char *form_id, const char *tok, si
     xend_buf_free(&id);
 }
 
+struct field_sink {
+    struct xend_buf *out;
+    const char *form_id;
+    const struct xend_ui_field_hint *hint;
+    void *hint_arg;
+    bool multipart;
+};
+
+static void field_of_doc(const char *word, size_t len, void *arg)
+{
+    struct field_sink *fs = arg;
+    field(fs->out, fs->form_id, word, len, fs->hint, fs->hint_arg, &fs->multipart);
+}
+
 void xend_ui_doc_form(struct xend_buf *out, const char *action, const char *op, const char *doc,
                       const char *back, const char *title, const struct xend_ui_field_hint *hint,
                       void *hint_arg)
 {
     struct xend_buf fields = XEND_BUF_INIT, form_id = XEND_BUF_INIT;
-    bool multipart = false;
     xend_buf_printf(&form_id, "f-%s", op);
-    const char *params = doc ? strstr(doc, "params:") : NULL;
-    size_t text_len = doc ? (params ? (size_t)(params - doc) : strlen(doc)) : 0;
-    if (params != NULL) {
-        const char *p = params + strlen("params:");
-        while (*p != '\0') {
-            while (*p == ' ' || *p == '\t')
-                p++;
-            const char *e = p;
-            while (*e != '\0' && *e != ' ' && *e != '\t')
-                e++;
-            if (e > p)
-                field(&fields, xend_buf_str(&form_id), p, (size_t)(e - p), hint, hint_arg,
-                      &multipart);
-            p = e;
-        }
-    }
+    struct field_sink fs = {&fields, xend_buf_str(&form_id), hint, hint_arg, false};
+    size_t text_len = xend_http_doc_params(doc, field_of_doc, &fs);
+    bool multipart = fs.multipart;
     xend_buf_puts(out, "<form class=\"op\" method=\"post\" action=\"");
     xend_ui_esc(out, action);
     xend_buf_puts(out, multipart ? "\" enctype=\"multipart/form-data\">\n" : "\">\n");

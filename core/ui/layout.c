@@ -141,3 +141,15 @@ void xend_ui_domain_href(struct xend_buf *out, const char *prefix, const char *n
     xend_buf_puts(out, prefix);
     xend_http_url_encode(name, out);
 }
+
+void xend_ui_console_link_open(struct xend_buf *out, const char *port)
+{
+    struct xend_buf t = XEND_BUF_INIT;
+    xend_buf_puts(&t, "/xend/console/");
+    xend_http_url_encode(port, &t);
+    xend_buf_puts(&t, "/terminal");
+    xend_buf_puts(out, "<a href=\"");
+    xend_ui_esc(out, xend_buf_str(&t));
+    xend_buf_putc(out, '"');
+    xend_buf_free(&t);
+}

@@ -63,18 +63,12 @@ static void row(struct xend_buf *out, const struct xend_sxp *d)
     const struct xend_sxp *con = xend_sxp_child(d, "console");
     const char *port = con ? kv(con, "console_port") : NULL;
     if (port != NULL) {
-        struct xend_buf t = XEND_BUF_INIT;
-        xend_buf_puts(&t, "/xend/console/");
-        xend_http_url_encode(port, &t);
-        xend_buf_puts(&t, "/terminal");
-        xend_buf_puts(out, "<a href=\"");
-        xend_ui_esc(out, xend_buf_str(&t));
-        xend_buf_puts(out, "\" aria-label=\"console of ");
+        xend_ui_console_link_open(out, port);
+        xend_buf_puts(out, " aria-label=\"console of ");
         xend_ui_esc(out, name);
         xend_buf_puts(out, "\">");
         xend_ui_esc(out, port);
         xend_buf_puts(out, "</a>");
-        xend_buf_free(&t);
     } else {
         xend_buf_puts(out, "-");
     }

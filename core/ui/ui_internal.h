@@ -42,6 +42,10 @@ void xend_ui_op_button(struct xend_buf *out, const char *action, const char *op,
                        const char *back, bool danger, const char *field, const char *value);
 /* "/xend/domain/NAME" or "/ui/domain/NAME" with NAME percent-encoded. */
 void xend_ui_domain_href(struct xend_buf *out, const char *prefix, const char *name);
+/* The start tag of a link to the console plugin's terminal page for console PORT (a 404
+ * until that page exists), `<a href="/xend/console/PORT/terminal"`, left open for more
+ * attributes: the caller writes `>`. */
+void xend_ui_console_link_open(struct xend_buf *out, const char *port);
 
 /* What a page knows of a form's field: its current value, unit, range, doc (all borrowed
  * for the call, any may be NULL). */
