@@ -115,6 +115,11 @@ static void actions(struct page *p)
     xend_buf_puts(out, "<a class=\"button danger\" href=\"");
     xend_ui_esc(out, p->self);
     xend_buf_puts(out, "?confirm=destroy\">Destroy&hellip;</a></p>\n");
+    /* A save, restore or migration of this domain shows its progress here as it runs
+     * (ui.js follows xend.domain.progress); empty without JavaScript. */
+    xend_buf_puts(out, "<p id=\"progress\" class=\"progress\" aria-live=\"polite\" data-domain=\"");
+    xend_ui_esc(out, kv(p->info, "name") ? kv(p->info, "name") : "");
+    xend_buf_puts(out, "\"></p>\n");
 
     /* save: the domain leaves this host, so the result is shown on the overview */
     xend_buf_puts(out, "<form class=\"op\" method=\"post\" action=\"");

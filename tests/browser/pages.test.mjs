@@ -122,6 +122,18 @@ try {
   await page.waitForURL(/flash=restore/);
   ok('Restore: web1 is back in the table', (await page.locator('tr[data-domain="web1"]').count()) === 1);
 
+  // the domain page shows a save's progress as it runs (one started from a shell here)
+  await page.goto(`${base}/ui/domain/web1`);
+  await waitFor(async () => (await page.getAttribute('#progress', 'data-live')) === 'yes', 10000,
+    'the domain page to follow progress');
+  const file2 = `${saveDir}/web1-b.save`;
+  ok('xm save web1 from a shell', xm('save', 'web1', file2).status === 0);
+  await waitFor(async () => /^save: 100% \(\d+ of \d+ pages\)$/.test(await page.textContent('#progress')),
+    15000, 'the save\'s progress on the domain page');
+  ok('the domain page showed the save\'s progress, to 100%', true);
+  await top(page, 'domain-progress');
+  ok('xm restore brings web1 back', xm('restore', file2).status === 0);
+
   // shut down from the overview row
   // (a program's create leaves it paused, as 2.0's did; a paused guest cannot shut down)
   await fetch(`${base}/xend/domain`, {

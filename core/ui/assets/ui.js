@@ -1,7 +1,8 @@
 // xend's pages work without this script; it only adds live updates from the event
 // stream (GET /xend/event, Server-Sent Events): the overview's domain rows are fetched
-// again (server-rendered, /ui/fragment/domains) after domain events, and the events page
-// lists each event as it comes. No framework.
+// again (server-rendered, /ui/fragment/domains) after domain events, the events page
+// lists each event as it comes, and a domain page shows a running save's, restore's or
+// migration's progress. No framework.
 'use strict';
 (function () {
   function say(text) {
@@ -55,7 +56,24 @@
     es.onerror = function () { say('Reconnecting to the event stream...'); };
   }
 
+  // xend.domain.progress's value, as JSON: {"NAME": [ID, OP, ["done", D], ["total", T], ["percent", P]]}
+  function progress(el) {
+    var name = el.getAttribute('data-domain');
+    var es = new EventSource('/xend/event?follow=1&format=sse&pattern=xend.domain.progress');
+    es.onopen = function () { el.setAttribute('data-live', 'yes'); };
+    es.onmessage = function (m) {
+      var v;
+      try { v = JSON.parse(m.data).event.value[name]; } catch (x) { return; }
+      if (!Array.isArray(v)) return;
+      var at = {};
+      v.slice(2).forEach(function (kv) { if (Array.isArray(kv)) at[kv[0]] = kv[1]; });
+      el.textContent = v[1] + ': ' + at.percent + '% (' + at.done + ' of ' + at.total + ' pages)';
+    };
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
+    var pr = document.getElementById('progress');
+    if (pr && pr.getAttribute('data-domain') && window.EventSource) progress(pr);
     var d = document.getElementById('domains');
     if (d && d.getAttribute('data-refresh') && window.EventSource) domainRows(d);
     var ev = document.getElementById('events');
