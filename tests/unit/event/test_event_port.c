@@ -109,6 +109,24 @@ static void send_text(int fd, const char *text)
 /* Per-client input kept between reads (messages may arrive together). */
 static char pending[8][8192];
 
+/* One turn of the port's loop, then what fd has to read appended to its pending text.
+ * False when the port closed the connection. */
+static bool read_more(struct fx *f, int fd)
+{
+    char *buf = pending[fd % 8];
+    event_base_loop(f->base, EVLOOP_NONBLOCK | EVLOOP_ONCE);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 5) == 1) {
+        size_t have = strlen(buf);
+        ssize_t n = recv(fd, buf + have, 8191 - have, 0);
+        if (n == 0)
+            return false;
+        if (n > 0)
+            buf[have + (size_t)n] = '\0';
+    }
+    return true;
+}
+
 /*
  * The next message (text before the empty line, joined into one line) from fd, turning
  * the loop until it arrives; "" when the port closed the connection.
@@ -135,17 +153,9 @@ static void next_message(struct fx *f, int fd, char *out, size_t len)
             return;
         }
         assert_true(now_ms() < dl);
-        event_base_loop(f->base, EVLOOP_NONBLOCK | EVLOOP_ONCE);
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 5) == 1) {
-            size_t have = strlen(buf);
-            ssize_t n = recv(fd, buf + have, 8191 - have, 0);
-            if (n == 0) {
-                out[0] = '\0';
-                return;
-            }
-            if (n > 0)
-                buf[have + (size_t)n] = '\0';
+        if (!read_more(f, fd)) {
+            out[0] = '\0';
+            return;
         }
     }
 }
@@ -310,14 +320,7 @@ static void wait_text(struct fx *f, int fd, const char *needle)
     char *buf = pending[fd % 8];
     for (long long dl = now_ms() + 5000; strstr(buf, needle) == NULL;) {
         assert_true(now_ms() < dl);
-        event_base_loop(f->base, EVLOOP_NONBLOCK | EVLOOP_ONCE);
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 5) == 1) {
-            size_t have = strlen(buf);
-            ssize_t n = recv(fd, buf + have, 8191 - have, 0);
-            if (n > 0)
-                buf[have + (size_t)n] = '\0';
-        }
+        assert_true(read_more(f, fd)); /* the port must not close before needle */
     }
     buf[0] = '\0';
 }
