@@ -324,7 +324,8 @@ int xend_hooks_run(enum xend_hook_point point, struct xend_domain *dom, int reas
     /* Copy: a hook may register or remove hooks. */
     size_t n = T.nhooks;
     struct hook_reg *hooks = xend_xcalloc(n ? n : 1, sizeof(*hooks));
-    memcpy(hooks, T.hooks, n * sizeof(*hooks));
+    if (n > 0) /* T.hooks is NULL while none is registered */
+        memcpy(hooks, T.hooks, n * sizeof(*hooks));
     int result = 0;
     for (size_t k = 0; k < n; k++) {
         const struct hook_reg *h = &hooks[reverse ? n - 1 - k : k];

@@ -316,7 +316,8 @@ static int run_daemon(struct xend_runtime *rt)
     char *script_dir = absolute(rt->set.script_dir);
     char *pid_file = absolute(rt->set.pid_file);
     char *trace_file = absolute(rt->set.trace_file);
-    xend_trace_set_path(trace_file);
+    xend_trace_set_path(trace_file); /* a copy: nothing to free on an early exit */
+    free(trace_file);
 
     const char *scheduler = "bvt";
     long long min_restart = 20, max_body = 1 << 20, event_port = 8001, relocation_port = 8002;
@@ -574,7 +575,6 @@ static int run_daemon(struct xend_runtime *rt)
     free(script_dir);
     free(pid_file);
     xend_trace_reset();
-    free(trace_file);
     return 0;
 }
 
