@@ -7,19 +7,6 @@
 # not grow xend's memory past the cap.
 source "$(dirname "$0")/lib.sh"
 
-# Console ports below the ephemeral range (32768-60999 here), so that no client's own end
-# can take one (test_xm.sh does the same).
-low_free_port() {
-    local span=$1 p i ok
-    for _ in $(seq 1 200); do
-        p=$((10000 + RANDOM % 22000))
-        ok=1
-        for i in $(seq 0 $((span - 1))); do port_free $((p + i)) || { ok=0; break; }; done
-        [ $ok = 1 ] && { echo $p; return 0; }
-    done
-    return 1
-}
-CONSOLE_BASE=$(low_free_port 64)
 xend_start || { not_ok "xend starts"; finish; }
 ok "xend starts"
 

@@ -6,18 +6,6 @@
 # frees the queue; both are logged with the reason.
 source "$(dirname "$0")/lib.sh"
 
-# Console ports below the ephemeral range, as test_console.sh.
-low_free_port() {
-    local span=$1 p i ok
-    for _ in $(seq 1 200); do
-        p=$((10000 + RANDOM % 22000))
-        ok=1
-        for i in $(seq 0 $((span - 1))); do port_free $((p + i)) || { ok=0; break; }; done
-        [ $ok = 1 ] && { echo $p; return 0; }
-    done
-    return 1
-}
-CONSOLE_BASE=$(low_free_port 64)
 xend_start "console-idle-timeout = 2; console-send-timeout = 1;" || { not_ok "xend starts"; finish; }
 ok "xend starts"
 

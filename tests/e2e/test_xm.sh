@@ -3,21 +3,8 @@
 # its effect on the daemon. Run by ctest as `bash test_xm.sh` (BUILD_DIR, SRC_DIR set).
 source "$(dirname "$0")/lib.sh"
 
-# Listening ports below the ephemeral range (32768-60999 here): every xm request takes an
-# ephemeral port for its own end, and one taken in the console range makes a create fail
-# with "console port in use".
-low_free_port() {
-    local span=$1 p i ok
-    for _ in $(seq 1 200); do
-        p=$((10000 + RANDOM % 22000))
-        ok=1
-        for i in $(seq 0 $((span - 1))); do port_free $((p + i)) || { ok=0; break; }; done
-        [ $ok = 1 ] && { echo $p; return 0; }
-    done
-    return 1
-}
-CONSOLE_BASE=$(low_free_port 64)
-XEND_PORT=$(low_free_port 1)
+# lib.sh's free_port keeps xend's ports below the ephemeral range (32768-60999 here): every
+# xm request takes an ephemeral port for its own end, which must never be a console's.
 xend_start || { not_ok "xend starts"; finish; }
 ok "xend starts"
 cd "$SRC_DIR" || exit 1
