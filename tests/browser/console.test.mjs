@@ -32,9 +32,9 @@ try {
   const { page, status } = await open(context);
   ok('the terminal page answers 200', status === 200, status);
   ok('its title names the domain', (await page.title()).includes(name), await page.title());
-  await waitFor(async () => /Linux version .*simhv/.test(await screen(page)), 15000, 'boot lines');
+  await waitFor(async () => /Linux version .*simhv/.test(await screen(page)), 60000, 'boot lines');
   ok('the terminal shows the guest\'s boot lines', true);
-  await waitFor(async () => (await screen(page)).includes(`${name} login:`), 15000, 'login prompt');
+  await waitFor(async () => (await screen(page)).includes(`${name} login:`), 60000, 'login prompt');
   ok('and its login prompt', true);
   // The DOM renderer draws the same rows: what a person sees, not only the buffer.
   const rows = await page.textContent('.xterm-rows');
@@ -45,14 +45,14 @@ try {
   await page.click('#terminal');
   await page.keyboard.type('hello from chromium');
   await page.keyboard.press('Enter');
-  await waitFor(async () => (await screen(page)).includes('echo: hello from chromium'), 15000,
+  await waitFor(async () => (await screen(page)).includes('echo: hello from chromium'), 60000,
     'the echo of the typed line');
   ok('a typed line reaches the guest, whose echo shows in the terminal', true);
   await shot(page, 'console-terminal');
 
   // A late joiner: a second page opened now sees the recent output, then live output.
   const { page: late } = await open(context);
-  await waitFor(async () => (await screen(late)).includes('echo: hello from chromium'), 15000,
+  await waitFor(async () => (await screen(late)).includes('echo: hello from chromium'), 60000,
     'the recent output on the late page');
   const lateText = await screen(late);
   ok('a late-joining page sees the recent output (boot lines and the echo)',
@@ -60,7 +60,7 @@ try {
   await late.click('#terminal');
   await late.keyboard.type('second page');
   await late.keyboard.press('Enter');
-  await waitFor(async () => (await screen(page)).includes('echo: second page'), 15000,
+  await waitFor(async () => (await screen(page)).includes('echo: second page'), 60000,
     'the second page\'s line on the first page');
   ok('what one page types, every page sees echoed', true);
   await shot(late, 'console-late-joiner');
