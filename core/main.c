@@ -265,6 +265,8 @@ static void load_config(struct xend_runtime *rt, const struct xend_daemon_args *
     for (size_t i = 0; i < args->n_overrides; i++)
         if (xend_config_set(rt->cfg, args->overrides[i].key, args->overrides[i].value, &err) < 0)
             die(rt, xend_err_msg(&err));
+    if (rt->check)
+        xend_config_collect_problems(rt->cfg);
     if (xend_settings_read(rt->cfg, &rt->set, &err) < 0)
         die(rt, xend_err_msg(&err));
 }
@@ -274,10 +276,29 @@ static void print_line(void *arg, const char *msg)
     fprintf(arg, "%s\n", msg);
 }
 
+/* A plugin whose init refused a setting's value (beyond its type and range) fails its
+ * load, as it would at start: that is a problem of the file too. */
+static size_t print_refused_plugins(void)
+{
+    struct xend_sxp *all = xend_loader_describe();
+    size_t n = 0;
+    for (size_t i = 1; i < xend_sxp_length(all); i++) {
+        const struct xend_sxp *p = xend_sxp_nth(all, i);
+        if (strcmp(xend_sxp_child_value(p, "status", ""), "refused") != 0)
+            continue;
+        printf("%s: plugin refused: %s\n", xend_sxp_child_value(p, "file", "?"),
+               xend_sxp_child_value(p, "reason", "?"));
+        n++;
+    }
+    xend_sxp_free(all);
+    return n;
+}
+
 /*
- * xend check, once the core's settings are read (a bad value has ended it already): the
- * plugins are loaded as a start loads them, so that each reads its own settings, then
- * every setting nobody read is a problem. No store, no log file, no backend, no listener.
+ * xend check, once the core's settings are read (each bad value kept, the default taken):
+ * the plugins are loaded as a start loads them, so that each reads its own settings, then
+ * every bad value and every setting nobody read is a problem, in the file's order. No
+ * store, no log file, no backend, no listener.
  */
 static int check_plugins(struct xend_runtime *rt, const char *plugin_dir, const char *scheduler)
 {
@@ -288,7 +309,8 @@ static int check_plugins(struct xend_runtime *rt, const char *plugin_dir, const 
     xend_sched_init(scheduler);
     const struct xend_host *host = xend_host_table(rt->cfg);
     xend_loader_load_dir(plugin_dir, rt->set.plugins, rt->set.n_plugins, host);
-    size_t n = xend_config_unknown_each(rt->cfg, print_line, stdout);
+    size_t n = xend_config_problems_each(rt->cfg, print_line, stdout);
+    n += print_refused_plugins();
     if (n == 0)
         printf("%s: ok\n", xend_config_path(rt->cfg));
     xend_loader_fini_all();

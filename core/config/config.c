@@ -67,6 +67,17 @@ struct xend_config {
     size_t n_retired;
     char **absent; /* keys asked for that no file set: the names "did you mean" offers */
     size_t n_absent;
+    /* xend check: bad values are kept here, each lookup going on with its default, so that
+     * one run names every problem (xend_config_collect_problems). */
+    bool collect;
+    struct cfg_problem *problems;
+    size_t n_problems;
+};
+
+struct cfg_problem {
+    const char *file; /* borrowed from cfg->files, or a literal */
+    unsigned line;    /* 0: no line */
+    char *msg;
 };
 
 static const char *const empty_list[1] = {NULL};
@@ -145,6 +156,9 @@ void xend_config_free(struct xend_config *cfg)
     for (size_t i = 0; i < cfg->n_absent; i++)
         free(cfg->absent[i]);
     free(cfg->absent);
+    for (size_t i = 0; i < cfg->n_problems; i++)
+        free(cfg->problems[i].msg);
+    free(cfg->problems);
     free(cfg->files);
     free(cfg->set);
     free(cfg->path);
@@ -163,19 +177,45 @@ bool xend_config_has(const struct xend_config *cfg, const char *key)
 
 /* ---- errors ----------------------------------------------------------------------- */
 
-/* Every message about a setting starts with where it was set. */
-__attribute__((format(printf, 3, 4))) static int
-setting_err(struct xend_err *err, const struct cfg_setting *s, const char *fmt, ...)
+/* A key looked up twice (by the core and a plugin) is one problem. */
+static void add_problem(struct xend_config *cfg, const char *file, unsigned line, const char *msg)
 {
-    char what[XEND_ERR_MSG_MAX];
+    for (size_t i = 0; i < cfg->n_problems; i++)
+        if (strcmp(cfg->problems[i].msg, msg) == 0)
+            return;
+    cfg->problems = xend_xrealloc(cfg->problems, (cfg->n_problems + 1) * sizeof(*cfg->problems));
+    cfg->problems[cfg->n_problems++] =
+        (struct cfg_problem){.file = file, .line = line, .msg = xend_xstrdup(msg)};
+}
+
+/* Every message about a setting starts with where it was set. Collecting, the problem is
+ * kept and 0 returned: the lookup then goes on with its default. */
+static int vsetting_err(struct xend_config *cfg, struct xend_err *err, const struct cfg_setting *s,
+                        const char *fmt, va_list ap)
+{
+    char what[XEND_ERR_MSG_MAX], msg[XEND_ERR_MSG_MAX + 256];
+    vsnprintf(what, sizeof(what), fmt, ap);
+    if (s->line > 0)
+        snprintf(msg, sizeof(msg), "%s:%u: setting '%s' %s", s->file, s->line, s->key, what);
+    else
+        snprintf(msg, sizeof(msg), "%s: setting '%s' %s", s->file, s->key, what);
+    if (cfg->collect) {
+        add_problem(cfg, s->file, s->line, msg);
+        return 0;
+    }
+    return xend_err_set(err, XEND_EINVAL, "%s", msg);
+}
+
+__attribute__((format(printf, 4, 5))) static int setting_err(struct xend_config *cfg,
+                                                             struct xend_err *err,
+                                                             const struct cfg_setting *s,
+                                                             const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
+    int rc = vsetting_err(cfg, err, s, fmt, ap);
     va_end(ap);
-    if (s->line > 0)
-        return xend_err_set(err, XEND_EINVAL, "%s:%u: setting '%s' %s", s->file, s->line, s->key,
-                            what);
-    return xend_err_set(err, XEND_EINVAL, "%s: setting '%s' %s", s->file, s->key, what);
+    return rc;
 }
 
 static const char *kind_name(const struct cfg_setting *s)
@@ -622,13 +662,15 @@ static struct cfg_setting *lookup(struct xend_config *cfg, const char *key)
 int xend_config_get_str(struct xend_config *cfg, const char *key, const char *dflt,
                         const char **out, struct xend_err *err)
 {
+    if (cfg->collect) /* a kept problem goes on with the default; else *out is untouched */
+        *out = dflt;
     struct cfg_setting *s = lookup(cfg, key);
     if (s == NULL) {
         *out = dflt;
         return 0;
     }
     if (s->kind != CFG_TEXT && s->kind != CFG_STR)
-        return setting_err(err, s, "must be a string, not %s", kind_name(s));
+        return setting_err(cfg, err, s, "must be a string, not %s", kind_name(s));
     *out = s->text;
     return 0;
 }
@@ -636,6 +678,8 @@ int xend_config_get_str(struct xend_config *cfg, const char *key, const char *df
 int xend_config_get_int(struct xend_config *cfg, const char *key, long long dflt, long long min,
                         long long max, long long *out, struct xend_err *err)
 {
+    if (cfg->collect)
+        *out = dflt;
     struct cfg_setting *s = lookup(cfg, key);
     if (s == NULL) {
         *out = dflt;
@@ -649,17 +693,18 @@ int xend_config_get_int(struct xend_config *cfg, const char *key, long long dflt
     } else if (s->kind == CFG_TEXT) {
         ok = xend_sxp_text_int(s->text, &v);
     } else
-        return setting_err(err, s, "must be an integer between %lld and %lld, not %s", min, max,
-                           kind_name(s));
+        return setting_err(cfg, err, s, "must be an integer between %lld and %lld, not %s", min,
+                           max, kind_name(s));
     if (!ok || v < min || v > max) {
         if (s->kind == CFG_TEXT)
-            return setting_err(err, s, "must be an integer between %lld and %lld, not '%s'", min,
-                               max, s->text);
+            return setting_err(cfg, err, s, "must be an integer between %lld and %lld, not '%s'",
+                               min, max, s->text);
         if (s->int_overflow)
-            return setting_err(err, s, "must be an integer between %lld and %lld (value too large)",
-                               min, max);
-        return setting_err(err, s, "must be an integer between %lld and %lld, not %lld", min, max,
-                           v);
+            return setting_err(cfg, err, s,
+                               "must be an integer between %lld and %lld (value too large)", min,
+                               max);
+        return setting_err(cfg, err, s, "must be an integer between %lld and %lld, not %lld", min,
+                           max, v);
     }
     *out = v;
     return 0;
@@ -685,6 +730,8 @@ static bool parse_bool(const char *t, bool *out)
 int xend_config_get_bool(struct xend_config *cfg, const char *key, bool dflt, bool *out,
                          struct xend_err *err)
 {
+    if (cfg->collect)
+        *out = dflt;
     struct cfg_setting *s = lookup(cfg, key);
     if (s == NULL) {
         *out = dflt;
@@ -704,11 +751,13 @@ int xend_config_get_bool(struct xend_config *cfg, const char *key, bool dflt, bo
     case CFG_STR:
         if (parse_bool(s->text, out))
             return 0;
-        return setting_err(err, s, "must be true or false (or \"yes\"/\"no\"), not '%s'", s->text);
+        return setting_err(cfg, err, s, "must be true or false (or \"yes\"/\"no\"), not '%s'",
+                           s->text);
     default:
         break;
     }
-    return setting_err(err, s, "must be true or false (or \"yes\"/\"no\"), not %s", kind_name(s));
+    return setting_err(cfg, err, s, "must be true or false (or \"yes\"/\"no\"), not %s",
+                       kind_name(s));
 }
 
 /* A command-line list: "a,b c" -> {a, b, c}. */
@@ -755,7 +804,7 @@ int xend_config_get_list(struct xend_config *cfg, const char *key, const char *c
     case CFG_LIST:
         break;
     default:
-        return setting_err(err, s, "must be a list of strings, not %s", kind_name(s));
+        return setting_err(cfg, err, s, "must be a list of strings, not %s", kind_name(s));
     }
     *out = s->items != NULL ? (const char *const *)s->items : empty_list;
     *n = s->n_items;
@@ -765,6 +814,8 @@ int xend_config_get_list(struct xend_config *cfg, const char *key, const char *c
 int xend_config_get_enum(struct xend_config *cfg, const char *key, const char *const *choices,
                          int dflt, int *out, struct xend_err *err)
 {
+    if (cfg->collect)
+        *out = dflt;
     struct cfg_setting *s = lookup(cfg, key);
     if (s == NULL) {
         *out = dflt;
@@ -781,24 +832,35 @@ int xend_config_get_enum(struct xend_config *cfg, const char *key, const char *c
     }
     int rc =
         (s->kind == CFG_TEXT || s->kind == CFG_STR)
-            ? setting_err(err, s, "must be one of %s, not '%s'", xend_buf_str(&all), s->text)
-            : setting_err(err, s, "must be one of %s, not %s", xend_buf_str(&all), kind_name(s));
+            ? setting_err(cfg, err, s, "must be one of %s, not '%s'", xend_buf_str(&all), s->text)
+            : setting_err(cfg, err, s, "must be one of %s, not %s", xend_buf_str(&all),
+                          kind_name(s));
     xend_buf_free(&all);
     return rc;
 }
 
-int xend_config_invalid(const struct xend_config *cfg, const char *key, struct xend_err *err,
+int xend_config_invalid(struct xend_config *cfg, const char *key, struct xend_err *err,
                         const char *fmt, ...)
 {
-    char what[XEND_ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
     const struct cfg_setting *s = find(cfg, key);
-    if (s == NULL)
-        return xend_err_set(err, XEND_EINVAL, "setting '%s' %s", key, what);
-    return setting_err(err, s, "%s", what);
+    int rc;
+    if (s != NULL) {
+        rc = vsetting_err(cfg, err, s, fmt, ap);
+    } else {
+        char what[XEND_ERR_MSG_MAX], msg[XEND_ERR_MSG_MAX + 128];
+        vsnprintf(what, sizeof(what), fmt, ap);
+        snprintf(msg, sizeof(msg), "setting '%s' %s", key, what);
+        if (cfg->collect) {
+            add_problem(cfg, "", 0, msg);
+            rc = 0;
+        } else {
+            rc = xend_err_set(err, XEND_EINVAL, "%s", msg);
+        }
+    }
+    va_end(ap);
+    return rc;
 }
 
 /* The known setting closest to an unknown one, as "; did you mean 'KEY'?", or "". */
@@ -819,6 +881,14 @@ static void did_you_mean(const struct xend_config *cfg, const char *key, char *o
     free(names);
 }
 
+static void unknown_msg(const struct cfg_setting *s, const char *hint, char *msg, size_t len)
+{
+    if (s->line > 0)
+        snprintf(msg, len, "%s:%u: unknown setting '%s'%s", s->file, s->line, s->key, hint);
+    else
+        snprintf(msg, len, "%s: unknown setting '%s'%s", s->file, s->key, hint);
+}
+
 size_t xend_config_unknown_each(const struct xend_config *cfg,
                                 void (*fn)(void *arg, const char *msg), void *arg)
 {
@@ -829,11 +899,7 @@ size_t xend_config_unknown_each(const struct xend_config *cfg,
             continue;
         char hint[128], msg[XEND_ERR_MSG_MAX];
         did_you_mean(cfg, s->key, hint, sizeof(hint));
-        if (s->line > 0)
-            snprintf(msg, sizeof(msg), "%s:%u: unknown setting '%s'%s", s->file, s->line, s->key,
-                     hint);
-        else
-            snprintf(msg, sizeof(msg), "%s: unknown setting '%s'%s", s->file, s->key, hint);
+        unknown_msg(s, hint, msg, sizeof(msg));
         fn(arg, msg);
         n++;
     }
@@ -851,4 +917,36 @@ int xend_config_check_unknown(const struct xend_config *cfg, struct xend_err *er
     if (xend_config_unknown_each(cfg, first_unknown, &e) == 0)
         return 0;
     return xend_err_set(err, XEND_EINVAL, "%s", e.msg);
+}
+
+void xend_config_collect_problems(struct xend_config *cfg)
+{
+    cfg->collect = true;
+}
+
+static int problem_cmp(const void *a, const void *b)
+{
+    const struct cfg_problem *x = a, *y = b;
+    int c = strcmp(x->file, y->file);
+    if (c != 0)
+        return c;
+    return (x->line > y->line) - (x->line < y->line);
+}
+
+size_t xend_config_problems_each(struct xend_config *cfg, void (*fn)(void *arg, const char *msg),
+                                 void *arg)
+{
+    for (size_t i = 0; i < cfg->n; i++) {
+        const struct cfg_setting *s = &cfg->set[i];
+        if (s->known)
+            continue;
+        char hint[128], msg[XEND_ERR_MSG_MAX];
+        did_you_mean(cfg, s->key, hint, sizeof(hint));
+        unknown_msg(s, hint, msg, sizeof(msg));
+        add_problem(cfg, s->file, s->line, msg);
+    }
+    qsort(cfg->problems, cfg->n_problems, sizeof(*cfg->problems), problem_cmp);
+    for (size_t i = 0; i < cfg->n_problems; i++)
+        fn(arg, cfg->problems[i].msg);
+    return cfg->n_problems;
 }

@@ -6,7 +6,8 @@
  * Keys become "known" when the core or a plugin looks them up; xend_config_check_unknown()
  * then reports the first setting nobody asked for, naming file, line and key.
  * Lookups never abort: a wrong type or an out-of-range value returns -XEND_EINVAL with an
- * error naming file, line and key.
+ * error naming file, line and key (or, collecting for xend check, is kept and the default
+ * given).
  *
  * Threads: loop thread only (read-only after start, so workers may read looked-up values).
  */
@@ -58,7 +59,7 @@ bool xend_config_has(const struct xend_config *cfg, const char *key);
 
 /* For checks beyond type and range: set err to "FILE:LINE: setting 'KEY' <fmt...>" at
  * the key's place (or without a place when absent) and return -XEND_EINVAL. */
-int xend_config_invalid(const struct xend_config *cfg, const char *key, struct xend_err *err,
+int xend_config_invalid(struct xend_config *cfg, const char *key, struct xend_err *err,
                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Call fn with "FILE:LINE: unknown setting 'KEY'; did you mean 'K2'?" (borrowed for the
@@ -67,5 +68,15 @@ size_t xend_config_unknown_each(const struct xend_config *cfg,
                                 void (*fn)(void *arg, const char *msg), void *arg);
 /* 0, or -XEND_EINVAL naming the first setting that no lookup asked for. */
 int xend_config_check_unknown(const struct xend_config *cfg, struct xend_err *err);
+
+/*
+ * For xend check, which names every problem in one run: from now on a lookup that finds a
+ * bad value (and xend_config_invalid) keeps the message and returns 0, the lookup giving
+ * its default. xend_config_problems_each then calls fn with each kept message and each
+ * unknown setting, ordered by file and line; returns how many.
+ */
+void xend_config_collect_problems(struct xend_config *cfg);
+size_t xend_config_problems_each(struct xend_config *cfg, void (*fn)(void *arg, const char *msg),
+                                 void *arg);
 
 #endif

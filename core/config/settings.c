@@ -49,13 +49,15 @@ int xend_settings_read(struct xend_config *cfg, struct xend_settings *out, struc
                                    err)) < 0)
         return rc;
     out->log_level = (enum xend_log_level)level;
-    if (out->state_dir[0] == '\0')
-        return xend_config_invalid(cfg, "state-dir", err, "must not be empty");
-    if (out->pid_file[0] == '\0')
-        return xend_config_invalid(cfg, "pid-file", err, "must not be empty");
-    if (out->save_dir[0] != '\0' && out->save_dir[0] != '/')
-        return xend_config_invalid(cfg, "save-dir", err, "must be an absolute path");
-    if (out->backend[0] == '\0')
-        return xend_config_invalid(cfg, "backend", err, "must not be empty");
-    return 0;
+    /* The first bad one ends a start; a collecting xend check gets 0 and names them all. */
+    rc = 0;
+    if (out->state_dir[0] == '\0' && rc == 0)
+        rc = xend_config_invalid(cfg, "state-dir", err, "must not be empty");
+    if (out->pid_file[0] == '\0' && rc == 0)
+        rc = xend_config_invalid(cfg, "pid-file", err, "must not be empty");
+    if (out->save_dir[0] != '\0' && out->save_dir[0] != '/' && rc == 0)
+        rc = xend_config_invalid(cfg, "save-dir", err, "must be an absolute path");
+    if (out->backend[0] == '\0' && rc == 0)
+        rc = xend_config_invalid(cfg, "backend", err, "must not be empty");
+    return rc;
 }

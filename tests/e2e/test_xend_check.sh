@@ -36,6 +36,31 @@ out=$("$XEND_BIN" check -c "$T/value.conf" 2>&1)
 expect_eq "a bad value exits 1" 1 $?
 expect_match "and names its line" "$T/value.conf:$line: .*minimum-restart-time" "$out"
 
+# Every bad value in one run, with the unknown settings, in the file's order: the core's
+# own (read first), one checked beyond its type, and a plugin's (console).
+sed -e 's/^minimum-restart-time = 20;$/minimum-restart-time = "soon";/' \
+    -e 's/^console-port-base = .*/console-port-base = "high";/' \
+    -e 's/^log-level = .*/log-level = "loud";/' \
+    -e 's/^pid-file = .*/pid-file = "";/' "$T/xend.conf" > "$T/many.conf"
+echo 'xend-prot = 8000;' >> "$T/many.conf"
+out=$("$XEND_BIN" check -c "$T/many.conf" 2>/dev/null)
+expect_eq "many bad values exit 1" 1 $?
+lines=$(printf '%s\n' "$out" | sed -n 's/^.*many.conf:\([0-9]*\): .*/\1/p' | tr '\n' ' ')
+want=""
+for key in log-level pid-file console-port-base minimum-restart-time xend-prot; do
+    want="$want$(grep -n "^$key " "$T/many.conf" | cut -d: -f1) "
+done
+expect_eq "each bad value and the typo named once, in line order" "$(echo $want | tr ' ' '\n' | sort -n | tr '\n' ' ')" "$lines"
+expect_match "a plugin's bad value is named too" "setting 'console-port-base' must be an integer" "$out"
+expect_match "and a value checked beyond its type" "setting 'pid-file' must not be empty" "$out"
+
+# A value a plugin refuses in its own init (past type and range) fails the check too.
+sed 's/^minimum-restart-time = 20;$/script-dry-run = "maybe";/' "$T/xend.conf" > "$T/plugin.conf"
+out=$("$XEND_BIN" check -c "$T/plugin.conf" 2>/dev/null)
+expect_eq "a value a plugin refuses exits 1" 1 $?
+expect_match "and names the plugin and why" \
+    "vif.so: plugin refused: init failed: .*script-dry-run must be auto, yes or no, not 'maybe'" "$out"
+
 printf 'xend-port = 8000;\nlog-level = ;\n' > "$T/syntax.conf"
 out=$("$XEND_BIN" check -c "$T/syntax.conf" 2>&1)
 expect_eq "a syntax error exits 1" 1 $?

@@ -216,6 +216,44 @@ static void out_of_range_int_is_refused(void **state)
     xend_config_free(cfg);
 }
 
+static void collect(void *arg, const char *msg)
+{
+    char *all = arg;
+    const char *file = strstr(msg, "many.conf"); /* without the test's temporary directory */
+    strcat(all, file != NULL ? file : msg);
+    strcat(all, "\n");
+}
+
+/* xend check: every bad value kept, each lookup going on with its default, then listed
+ * with the unknown settings in the file's order, each once. */
+static void collected_problems_are_all_named_in_order(void **state)
+{
+    (void)state;
+    struct xend_config *cfg =
+        load_ok("many.conf", "xend-prot = 1;\nlog-level = \"loud\";\nxend-port = 70000;\n");
+    xend_config_collect_problems(cfg);
+    struct xend_err err = {0};
+    long long port = 42;
+    int level = 7;
+    assert_int_equal(xend_config_get_int(cfg, "xend-port", 8000, 1, 65535, &port, &err), 0);
+    assert_int_equal(port, 8000);
+    assert_int_equal(xend_config_get_int(cfg, "xend-port", 8000, 1, 65535, &port, &err), 0);
+    const char *const levels[] = {"info", "debug", NULL};
+    assert_int_equal(xend_config_get_enum(cfg, "log-level", levels, 1, &level, &err), 0);
+    assert_int_equal(level, 1);
+    assert_int_equal(xend_config_invalid(cfg, "state-dir", &err, "must not be empty"), 0);
+    char all[2048] = "";
+    assert_int_equal(xend_config_problems_each(cfg, collect, all), 4);
+    assert_string_equal(all,
+                        "setting 'state-dir' must not be empty\n"
+                        "many.conf:1: unknown setting 'xend-prot'; did you mean 'xend-port'?\n"
+                        "many.conf:2: setting 'log-level' must be one of info, debug, not 'loud'\n"
+                        "many.conf:3: setting 'xend-port' must be an integer between 1 and "
+                        "65535, not 70000\n");
+    assert_int_equal(err.code, 0);
+    xend_config_free(cfg);
+}
+
 /* libconfig 1.5 stores 99999999999 as the int 1215752191 without complaint. */
 static void int_past_32_bits_is_not_truncated(void **state)
 {
@@ -489,6 +527,7 @@ int main(void)
         cmocka_unit_test(unknown_key_suggests_what_was_asked_for),
         cmocka_unit_test(wrong_type_names_file_line_and_key),
         cmocka_unit_test(out_of_range_int_is_refused),
+        cmocka_unit_test(collected_problems_are_all_named_in_order),
         cmocka_unit_test(int_past_32_bits_is_not_truncated),
         cmocka_unit_test(yes_no_strings_are_booleans),
         cmocka_unit_test(bare_yes_is_a_syntax_error_with_a_hint),
