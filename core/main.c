@@ -42,6 +42,7 @@
 #include "tls.h"
 #include "trim.h"
 #include "log/log.h"
+#include "libevent_mem.h"
 #include "loop.h"
 #include "node_http.h"
 #include "scheduler.h"
@@ -608,6 +609,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "xend: %s\nTry 'xend --help'.\n", xend_err_msg(&err));
         return 2;
     }
+    xend_libevent_mem_init();
     int status = 0;
     struct xend_runtime rt = {.ready = XEND_DAEMON_READY_INIT, .foreground = args.foreground};
     switch (args.cmd) {
