@@ -1,6 +1,6 @@
 /*
  * The dry run of a create and the reader of a create's config text (see create_check.h).
- * Problems found by the validation of lifecycle.c name an element of the (vm ...); here
+ * Problems found by the validation of core/lifecycle/ name an element of the (vm ...); here
  * each is given the line of the text that element came from: for SXP the line where the
  * element starts, for a Python config the line of the variable it was built from.
  */
@@ -15,7 +15,7 @@
 
 #include "buf.h"
 #include "http/role.h"
-#include "lifecycle_internal.h"
+#include "lifecycle/lifecycle_internal.h"
 #include "pyconf.h"
 #include "record_limits.h"
 #include "xmconfig.h"

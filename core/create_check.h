@@ -3,9 +3,9 @@
  * text a create is given: an SXP (vm ...) config, or an xm-style Python config as `xm
  * create` reads it (lib/pyconf.c, lib/xmconfig.c), so that a browser may upload either.
  *
- * A check runs the create path's own validation (lifecycle.c: the config, the name, the
- * host's memory and cpus, the kernel, the console port, each device through its class,
- * the VALIDATE hooks) with every problem listed instead of only the first, and changes
+ * A check runs the create path's own validation (core/lifecycle/validate.c: the config,
+ * the name, the host's memory and cpus, the kernel, the console port, each device through
+ * its class, the VALIDATE hooks) with every problem listed instead of only the first, and changes
  * nothing: no store write, no script, no backend call that changes anything.
  *
  * Loop thread only.

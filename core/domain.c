@@ -443,7 +443,7 @@ static void host_priv_set(struct xend_plugin *self, struct xend_domain *d, void 
     s->free_fn = free_fn;
 }
 
-/* Defined in lifecycle.c: replace a config key and persist. */
+/* Defined in lifecycle/persist.c: replace a config key and persist. */
 int xend_lifecycle_config_set_take(struct xend_domain *dom, const char *key, struct xend_sxp *value,
                                    struct xend_err *err);
 

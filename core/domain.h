@@ -1,7 +1,7 @@
 /*
  * The domain table and the domain handle: what xend knows of each domain (config, last
  * hypervisor info, devices, restart state, plugins' private state) and the info SXP of
- * PROTOCOL.md. The lifecycle that changes domains is in lifecycle.c; devices in device.c.
+ * PROTOCOL.md. The lifecycle that changes domains is in lifecycle/; devices in device.c.
  *
  * The loop thread owns every handle. A handle is freed only by xend_domain_free, after its
  * final DESTROY hooks.

@@ -1,7 +1,7 @@
 /*
  * The /xend/domain resource of PROTOCOL.md: list, create, restore, info, and the domain
  * ops. Handlers only read arguments, call the lifecycle and shape replies; validation and
- * every state change live in lifecycle.c, devices in device.c.
+ * every state change live in lifecycle/, devices in device.c.
  */
 #include "domain_http.h"
 

@@ -2,7 +2,7 @@
  * Save, restore and migration (core/transfer/): a domain's record and its memory image as
  * one stream, to a file or to another xend's relocation port, and the relocation port
  * itself. The image moves on a worker thread; everything else runs on the loop through the
- * lifecycle's own steps (lifecycle_internal.h). Migration is a two-phase hand-over in
+ * lifecycle's own steps (lifecycle/lifecycle_internal.h). Migration is a two-phase hand-over in
  * which the sender decides (handover.h); docs/durability.md has the protocol and what a
  * crash at each step leaves.
  *

@@ -11,7 +11,7 @@
 #include "domain.h"
 #include "handover.h"
 #include "lifecycle.h"
-#include "lifecycle_internal.h"
+#include "lifecycle/lifecycle_internal.h"
 #include "log/log.h"
 #include "loop.h"
 #include "transfer/internal.h"

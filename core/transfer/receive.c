@@ -25,7 +25,7 @@
 #include "http/role.h"
 #include "hv.h"
 #include "lifecycle.h"
-#include "lifecycle_internal.h"
+#include "lifecycle/lifecycle_internal.h"
 #include "log/log.h"
 #include "loop.h"
 #include "transfer/internal.h"

@@ -20,7 +20,7 @@
 #include "handover.h"
 #include "hv.h"
 #include "lifecycle.h"
-#include "lifecycle_internal.h"
+#include "lifecycle/lifecycle_internal.h"
 #include "log/log.h"
 #include "loop.h"
 #include "record_limits.h"
