@@ -63,8 +63,42 @@ install_browser_tools() {
 build() { # build DIR [cmake args...]
     local dir=$1
     shift
-    cmake -S "$SRC" -B "$dir" -DXEND_CRASH_POINTS=ON "$@" >/dev/null
-    cmake --build "$dir" -j "$JOBS"
+    cmake -S "$SRC" -B "$dir" -DXEND_CRASH_POINTS=ON "$@" >/dev/null &&
+        cmake --build "$dir" -j "$JOBS"
+}
+
+# stage NAME [--needs EARLIER] COMMAND...: run one stage of the test command, timed; a
+# stage whose EARLIER stage failed is skipped. stage_summary prints them all and fails if
+# any failed.
+STAGE_LINES=()
+STAGE_FAILED=()
+stage() {
+    local name=$1 start=$SECONDS rc=0
+    shift
+    if [ "$1" = --needs ]; then
+        local f
+        for f in "${STAGE_FAILED[@]}"; do
+            if [ "$f" = "$2" ]; then
+                STAGE_LINES+=("SKIPPED $name: '$2' failed")
+                STAGE_FAILED+=("$name")
+                return 0
+            fi
+        done
+        shift 2
+    fi
+    echo "== $name"
+    "$@" || rc=$?
+    if [ $rc = 0 ]; then
+        STAGE_LINES+=("PASS    $name ($((SECONDS - start)) s)")
+    else
+        STAGE_LINES+=("FAIL    $name ($((SECONDS - start)) s, exit $rc; its output is above)")
+        STAGE_FAILED+=("$name")
+    fi
+}
+stage_summary() {
+    echo "== summary of tools/dev.sh test"
+    printf '%s\n' "${STAGE_LINES[@]}"
+    [ ${#STAGE_FAILED[@]} = 0 ]
 }
 
 case "${1:-}" in
@@ -81,16 +115,24 @@ test)
     install_packages
     install_node
     install_browser_tools
-    build "$BUILD_DIR"
-    echo "== tests (plain build)"
-    (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS")
-    echo "== tests (AddressSanitizer + UndefinedBehaviorSanitizer)"
-    build "$BUILD_DIR-asan" -DXEND_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-    (cd "$BUILD_DIR-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$JOBS")
+    # Every stage runs even when one before it failed (only a stage that needs a failed
+    # build is skipped), and the summary says which passed, failed or were skipped.
+    stage "build (plain)" build "$BUILD_DIR"
+    stage "tests (plain build)" --needs "build (plain)" \
+        sh -c 'cd "$1" && ctest --output-on-failure -j "$2"' - "$BUILD_DIR" "$JOBS"
+    stage "build (AddressSanitizer + UndefinedBehaviorSanitizer)" \
+        build "$BUILD_DIR-asan" -DXEND_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+    stage "tests (AddressSanitizer + UndefinedBehaviorSanitizer)" \
+        --needs "build (AddressSanitizer + UndefinedBehaviorSanitizer)" \
+        sh -c 'cd "$1" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$2"' - \
+        "$BUILD_DIR-asan" "$JOBS"
     if [ "${XEND_SKIP_XEN:-}" != 1 ]; then
-        echo "== the real-hypervisor test (xenctrl backend, Xen 4.17 in QEMU)"
-        tests/xen/run.sh "$BUILD_DIR"
+        stage "the real-hypervisor test (xenctrl backend, Xen 4.17 in QEMU)" \
+            --needs "build (plain)" tests/xen/run.sh "$BUILD_DIR"
+    else
+        STAGE_LINES+=("SKIPPED the real-hypervisor test: XEND_SKIP_XEN=1")
     fi
+    stage_summary
     ;;
 build)
     install_packages
