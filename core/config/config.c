@@ -945,7 +945,8 @@ size_t xend_config_problems_each(struct xend_config *cfg, void (*fn)(void *arg, 
         unknown_msg(s, hint, msg, sizeof(msg));
         add_problem(cfg, s->file, s->line, msg);
     }
-    qsort(cfg->problems, cfg->n_problems, sizeof(*cfg->problems), problem_cmp);
+    if (cfg->n_problems > 1)
+        qsort(cfg->problems, cfg->n_problems, sizeof(*cfg->problems), problem_cmp);
     for (size_t i = 0; i < cfg->n_problems; i++)
         fn(arg, cfg->problems[i].msg);
     return cfg->n_problems;
