@@ -21,7 +21,6 @@
 #include "clock.h"
 #include "log/log.h"
 #include "owner.h"
-#include "plugin.h"
 
 #define SPAWN_OUTPUT_MAX (64 * 1024)
 
