@@ -1,18 +1,18 @@
 /*
- * Device classes and records (see device.h). The k-th record of a domain always matches
+ * Device classes and records (see device_registry.h). The k-th record of a domain always matches
  * the k-th (device ...) child of its (vm ...) config, so that the stored config is what
  * a restart or an xend restart brings back.
  */
-#include "device.h"
+#include "device_registry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
-#include "domain.h"
+#include "domain_table.h"
 #include "log/log.h"
-#include "loop.h"
+#include "event_loop.h"
 #include "owner.h"
 
 #define DEVICE_MAGIC 0x44455631u /* "DEV1" */

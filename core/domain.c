@@ -1,9 +1,9 @@
 /*
- * The domain table, hooks, describers and the info SXP (see domain.h). Knows no device
+ * The domain table, hooks, describers and the info SXP (see domain_table.h). Knows no device
  * class and no backend: devices are described through device.c, the hypervisor through
  * hv.c.
  */
-#include "domain.h"
+#include "domain_table.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,12 +11,12 @@
 #include <string.h>
 
 #include "buf.h"
-#include "device.h"
+#include "device_registry.h"
 #include "domain_runtime.h"
 #include "domain_time.h"
 #include "hv.h"
 #include "log/log.h"
-#include "loop.h"
+#include "event_loop.h"
 #include "owner.h"
 #include "record_limits.h"
 

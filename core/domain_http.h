@@ -7,7 +7,7 @@
 
 int xend_domain_http_register(void);
 /* From now on, each device class a plugin adds gets GET /xend/domain/D op=CLASSs and
- * op=CLASS (CLASS=N), registered for the class's plugin (device.h's class watcher). */
+ * op=CLASS (CLASS=N), registered for the class's plugin (device_registry.h's class watcher). */
 void xend_domain_http_watch_classes(void);
 
 /* A store completion (arg: a deferred struct xend_request) that sends the reply already set

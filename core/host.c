@@ -1,24 +1,24 @@
 /*
- * The host table handed to plugins (see host.h): each sub-table comes from the part that
+ * The host table handed to plugins (see host_table.h): each sub-table comes from the part that
  * owns it; this file only assembles them and knows every registry for owner cleanup.
  */
-#include "host.h"
+#include "host_table.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config/config.h"
-#include "device.h"
-#include "domain.h"
+#include "device_registry.h"
+#include "domain_table.h"
 #include "domain_http.h"
 #include "event/event.h"
-#include "http/access.h"
-#include "http/http.h"
+#include "http/access_control.h"
+#include "http/server.h"
 #include "hv.h"
 #include "lifecycle.h"
 #include "log/log.h"
-#include "loop.h"
+#include "event_loop.h"
 #include "owner.h"
 #include "scheduler.h"
 #include "scheduler_http.h"

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "host.h"
+#include "host_table.h"
 #include "hv.h"
 #include "log/log.h"
 #include "owner.h"

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "domain.h"
+#include "domain_table.h"
 #include "hv.h"
 #include "log/log.h"
 #include "owner.h"

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "buf.h"
-#include "domain.h"
+#include "domain_table.h"
 #include "domain_http.h"
-#include "http/http.h"
+#include "http/server.h"
 #include "hv.h"
 #include "lifecycle.h"
 #include "log/log.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "domain.h"
+#include "domain_table.h"
 #include "lifecycle/lifecycle_internal.h"
 #include "log/log.h"
 #include "store/store.h"

@@ -9,11 +9,11 @@
 
 #include "clock.h"
 #include "crashpoint.h"
-#include "domain.h"
+#include "domain_table.h"
 #include "hv.h"
 #include "lifecycle/lifecycle_internal.h"
 #include "log/log.h"
-#include "loop.h"
+#include "event_loop.h"
 #include "store/store.h"
 
 #define CHECK_INTERVAL_MS 5000

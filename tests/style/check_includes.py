@@ -2,10 +2,11 @@
 """The core reads as layers: no circle in the graph of its parts' #include "..." edges but
 those docs/ARCHITECTURE.md explains.
 
-A part is a file of core/ without its extension (device.c and device.h are `device`), or a
-folder of core/ (`http/`, `lifecycle/`). A header without a source file of its name belongs
-to the folder of its name (lifecycle.h to `lifecycle/`). A part includes another when one of
-its files includes one of the other's headers. Every circle (strongly connected set of
+A part is a source file of core/ without its extension (`device`), or a folder of core/
+(`http/`, `lifecycle/`). A header belongs to the part of the source file that includes it
+first, as its own (device.c begins with device_registry.h); else to the source file of its
+name, else to the folder of its name (lifecycle.h to `lifecycle/`). A part includes another
+when one of its files includes one of the other's headers. Every circle (strongly connected set of
 parts) must lie inside one of the sets listed in docs/ARCHITECTURE.md as lines
     - cycle: `PART PART ...`: why
 Prints every edge of a circle that is not explained, and fails.
@@ -20,7 +21,41 @@ core = os.path.join(src, "core")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 
+def resolve(rel, inc):
+    for cand in (os.path.join(os.path.dirname(rel), inc), inc):
+        cand = os.path.normpath(cand)
+        if os.path.isfile(os.path.join(core, cand)):
+            return cand
+    return None
+
+
+def sources():
+    for top, dirs, files in os.walk(core):
+        dirs.sort()
+        for f in sorted(files):
+            if f.endswith((".c", ".h")):
+                yield os.path.relpath(os.path.join(top, f), core)
+
+
+def includes(rel):
+    with open(os.path.join(core, rel), errors="replace") as fh:
+        for line in fh:
+            m = INCLUDE.match(line)
+            if m:
+                yield m.group(1)
+
+
+own = {}  # header -> the source file that includes it first
+for rel in sources():
+    if rel.endswith(".c"):
+        first = next(includes(rel), None)
+        hdr = resolve(rel, first) if first else None
+        if hdr and hdr.endswith(".h"):
+            own.setdefault(hdr, rel)
+
+
 def part(rel):
+    rel = own.get(rel, rel)
     head, name = os.path.split(rel)
     if head:
         return head.split("/")[0] + "/"
@@ -32,24 +67,14 @@ def part(rel):
 
 
 edges = {}
-for top, dirs, files in os.walk(core):
-    dirs.sort()
-    for f in sorted(files):
-        if not f.endswith((".c", ".h")):
+for rel in sources():
+    for inc in includes(rel):
+        hdr = resolve(rel, inc)
+        if hdr is None:
             continue
-        rel = os.path.relpath(os.path.join(top, f), core)
-        with open(os.path.join(core, rel), errors="replace") as fh:
-            for line in fh:
-                m = INCLUDE.match(line)
-                if not m:
-                    continue
-                for cand in (os.path.join(os.path.dirname(rel), m.group(1)), m.group(1)):
-                    cand = os.path.normpath(cand)
-                    if os.path.isfile(os.path.join(core, cand)):
-                        a, b = part(rel), part(cand)
-                        if a != b:
-                            edges.setdefault(a, {}).setdefault(b, []).append(f"{rel} -> {cand}")
-                        break
+        a, b = part(rel), part(hdr)
+        if a != b:
+            edges.setdefault(a, {}).setdefault(b, []).append(f"{rel} -> {hdr}")
 
 # Tarjan's strongly connected components, iteratively.
 index, low, stack, on, sccs = {}, {}, [], set(), []

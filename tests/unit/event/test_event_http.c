@@ -22,7 +22,7 @@
 
 #include "event/event.h"
 #include "event/event_http.h"
-#include "http/http.h"
+#include "http/server.h"
 #include "log/log.h"
 #include "owner.h"
 #include "sxp.h"

@@ -8,8 +8,8 @@
  * op may wait for a script); the caller learns the outcome through a done callback on the
  * loop thread.
  */
-#ifndef XEND_CORE_DEVICE_H
-#define XEND_CORE_DEVICE_H
+#ifndef XEND_CORE_DEVICE_REGISTRY_H
+#define XEND_CORE_DEVICE_REGISTRY_H
 
 #include <stdbool.h>
 
