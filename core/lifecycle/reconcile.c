@@ -77,7 +77,7 @@ static int cmp_u32(const void *a, const void *b)
 
 static bool seen(const struct seen_set *s, uint32_t id)
 {
-    return bsearch(&id, s->ids, s->n, sizeof(*s->ids), cmp_u32) != NULL;
+    return s->n > 0 && bsearch(&id, s->ids, s->n, sizeof(*s->ids), cmp_u32) != NULL;
 }
 
 static void check_domains(void)

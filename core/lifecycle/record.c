@@ -60,7 +60,7 @@ static void snapshot_take(struct hv_snapshot *s)
 {
     struct xend_err err = {0};
     s->taken = XEND_HV_CALL(dom_list, &err, snapshot_add, s) == 0;
-    if (s->taken)
+    if (s->taken && s->n > 0)
         qsort(s->v, s->n, sizeof(*s->v), by_domid);
 }
 
