@@ -89,6 +89,9 @@ static int handle_op(struct xend_request *req, void *arg)
     int rc;
     if (sr->scope == XEND_SCHED_NODE) {
         rc = XEND_HV_CALL(sched_node_set, err, ops->name, values, n);
+    } else if (dom == NULL) {
+        /* A domain route's request always names one (XEND_ROUTE_DOMAIN). */
+        return xend_err_set(err, XEND_ENOENT, "no domain");
     } else {
         if (dom->id == UINT32_MAX)
             return xend_err_set(err, XEND_EBUSY, "Domain %s is not running", dom->name);
