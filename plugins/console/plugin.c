@@ -231,10 +231,12 @@ static int console_settings(struct xend_err *err)
                            &console_plugin.address, err)) < 0 ||
         (rc = cfg->get_bool(console_plugin.self, "console-takeover", false,
                             &console_plugin.takeover, err)) < 0 ||
-        (rc = cfg->get_int(console_plugin.self, "console-buffer-max", CONSOLE_BUFFER_MAX_DEFAULT,
-                           4096, 64LL * 1024 * 1024, &buffer_max, err)) < 0 ||
-        (rc = cfg->get_int(console_plugin.self, "console-replay-max", CONSOLE_REPLAY_MAX_DEFAULT, 0,
-                           64LL * 1024 * 1024, &replay_max, err)) < 0 ||
+        (rc = cfg->get_int(console_plugin.self, "console-buffer-max",
+                           (long long)CONSOLE_BUFFER_MAX_DEFAULT, 4096, 64LL * 1024 * 1024,
+                           &buffer_max, err)) < 0 ||
+        (rc = cfg->get_int(console_plugin.self, "console-replay-max",
+                           (long long)CONSOLE_REPLAY_MAX_DEFAULT, 0, 64LL * 1024 * 1024,
+                           &replay_max, err)) < 0 ||
         (rc = cfg->get_int(console_plugin.self, "console-idle-timeout",
                            CONSOLE_IDLE_TIMEOUT_DEFAULT, 0, 30LL * 86400, &idle_s, err)) < 0 ||
         (rc = cfg->get_int(console_plugin.self, "console-send-timeout",

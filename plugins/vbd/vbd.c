@@ -247,7 +247,8 @@ static int vbd_conf_read(const struct xend_sxp *config, struct vbd_conf *c, stru
                 snprintf(mode, sizeof(mode), "?");
                 break;
             }
-            strcat(mode, t);
+            size_t used = strlen(mode);
+            snprintf(mode + used, sizeof(mode) - used, "%s", t);
         }
     }
     if (strcmp(mode, "r") != 0 && strcmp(mode, "w") != 0 && strcmp(mode, "r!") != 0 &&

@@ -159,8 +159,8 @@ static bool vif_ip_ok(const char *s)
 /* Every address of every (ip ...) child, each atom split at spaces, joined by one space. */
 static int vif_ips(const struct xend_sxp *config, char **out, struct xend_err *err)
 {
-    size_t cap = 1, len = 0;
-    char *buf = malloc(cap);
+    size_t len = 0;
+    char *buf = malloc(1);
     if (buf == NULL)
         abort();
     buf[0] = '\0';
@@ -186,7 +186,7 @@ static int vif_ips(const struct xend_sxp *config, char **out, struct xend_err *e
                     return rc;
                 }
                 size_t t = strlen(tok);
-                buf = realloc(buf, cap = len + t + 2);
+                buf = realloc(buf, len + t + 2);
                 if (buf == NULL)
                     abort();
                 if (len)
