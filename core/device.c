@@ -1,20 +1,19 @@
 /*
- * Device classes and records (see device.h). The k-th record of a domain always matches
+ * Device classes and records (see device_registry.h). The k-th record of a domain always matches
  * the k-th (device ...) child of its (vm ...) config, so that the stored config is what
  * a restart or an xend restart brings back.
  */
-#include "device.h"
+#include "device_registry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
-#include "domain.h"
-#include "domain_http.h"
+#include "domain_table.h"
 #include "log/log.h"
-#include "loop.h"
-#include "plugin.h"
+#include "event_loop.h"
+#include "owner.h"
 
 #define DEVICE_MAGIC 0x44455631u /* "DEV1" */
 #define DEVICE_OP_TIMEOUT_MS 60000
@@ -23,13 +22,19 @@ struct class_reg {
     struct xend_plugin *owner;
     const struct xend_device_ops *ops;
     void *ctx;
-    struct class_route *routes; /* op=CLASSs and op=CLASS */
+    void *watched; /* what the class watcher made of it (its HTTP routes) */
 };
 
 static struct {
     struct class_reg *classes;
     size_t n;
+    struct xend_device_class_watcher watcher;
 } C;
+
+void xend_device_class_watch(const struct xend_device_class_watcher *w)
+{
+    C.watcher = *w;
+}
 
 static const struct class_reg *class_find(const char *name)
 {
@@ -61,11 +66,11 @@ static int class_add(struct xend_plugin *self, const struct xend_device_ops *ops
                        xend_plugin_name(self), ops->name, xend_plugin_name(old->owner));
         return -XEND_EEXIST;
     }
-    struct class_route *routes = xend_domain_http_class_routes(self, ops->name);
-    if (routes == NULL)
+    void *watched = NULL;
+    if (C.watcher.added != NULL && (watched = C.watcher.added(self, ops->name)) == NULL)
         return -XEND_EEXIST;
     C.classes = xend_xrealloc(C.classes, (C.n + 1) * sizeof(*C.classes));
-    C.classes[C.n++] = (struct class_reg){self, ops, ctx, routes};
+    C.classes[C.n++] = (struct class_reg){self, ops, ctx, watched};
     return 0;
 }
 
@@ -75,8 +80,8 @@ void xend_device_remove_owner(struct xend_plugin *owner)
     for (size_t i = 0; i < C.n; i++) {
         if (C.classes[i].owner != owner)
             C.classes[j++] = C.classes[i];
-        else
-            xend_domain_http_class_routes_free(C.classes[i].routes);
+        else if (C.watcher.removed != NULL)
+            C.watcher.removed(C.classes[i].watched);
     }
     C.n = j;
     if (C.n == 0) {

@@ -1,9 +1,9 @@
 /*
- * The domain table, hooks, describers and the info SXP (see domain.h). Knows no device
+ * The domain table, hooks, describers and the info SXP (see domain_table.h). Knows no device
  * class and no backend: devices are described through device.c, the hypervisor through
  * hv.c.
  */
-#include "domain.h"
+#include "domain_table.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,13 +11,13 @@
 #include <string.h>
 
 #include "buf.h"
-#include "device.h"
+#include "device_registry.h"
 #include "domain_runtime.h"
 #include "domain_time.h"
 #include "hv.h"
 #include "log/log.h"
-#include "loop.h"
-#include "plugin.h"
+#include "event_loop.h"
+#include "owner.h"
 #include "record_limits.h"
 
 #define DOMAIN_MAGIC 0x444f4d31u /* "DOM1" */
@@ -443,10 +443,6 @@ static void host_priv_set(struct xend_plugin *self, struct xend_domain *d, void 
     s->free_fn = free_fn;
 }
 
-/* Defined in lifecycle/persist.c: replace a config key and persist. */
-int xend_lifecycle_config_set_take(struct xend_domain *dom, const char *key, struct xend_sxp *value,
-                                   struct xend_err *err);
-
 static const struct xend_host_domain host_table = {
     .size = sizeof(struct xend_host_domain),
     .hook_add = hook_add,
@@ -458,7 +454,7 @@ static const struct xend_host_domain host_table = {
     .id = host_id,
     .name = host_name,
     .config = host_config,
-    .config_set_take = xend_lifecycle_config_set_take,
+    /* .config_set_take is the lifecycle's, which persists the change: host.c adds it */
     .flags = host_flags,
     .priv_get = host_priv_get,
     .priv_set = host_priv_set,

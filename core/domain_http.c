@@ -13,9 +13,9 @@
 #include "confine.h"
 #include "create_check.h"
 #include "crashpoint.h"
-#include "device.h"
-#include "domain.h"
-#include "http/http.h"
+#include "device_registry.h"
+#include "domain_table.h"
+#include "http/server.h"
 #include "hv.h"
 #include "lifecycle.h"
 #include "sxp_json.h"
@@ -599,7 +599,10 @@ static int class_one(struct xend_request *req, void *arg)
     return 0;
 }
 
-struct class_route *xend_domain_http_class_routes(struct xend_plugin *owner, const char *cls)
+static void class_routes_free(void *watched);
+
+/* The device registry's watcher: a class's routes, registered for its plugin. */
+static void *class_routes_new(struct xend_plugin *owner, const char *cls)
 {
     http = xend_http_host_table();
     /* Owned by the class's registration: the routes point into it. */
@@ -627,19 +630,27 @@ struct class_route *xend_domain_http_class_routes(struct xend_plugin *owner, con
     if (rc == 0)
         rc = xend_http_route_add(owner, &cr->one);
     if (rc < 0) {
-        xend_domain_http_class_routes_free(cr);
+        class_routes_free(cr);
         return NULL;
     }
     return cr;
 }
 
-void xend_domain_http_class_routes_free(struct class_route *cr)
+/* Remove the routes (if still there) and free. */
+static void class_routes_free(void *watched)
 {
+    struct class_route *cr = watched;
     if (cr == NULL)
         return;
     xend_http_route_remove(cr->owner, &cr->list);
     xend_http_route_remove(cr->owner, &cr->one);
     free(cr);
+}
+
+void xend_domain_http_watch_classes(void)
+{
+    static const struct xend_device_class_watcher watcher = {class_routes_new, class_routes_free};
+    xend_device_class_watch(&watcher);
 }
 
 /* ---- registration ---- */

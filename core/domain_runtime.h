@@ -9,7 +9,7 @@
 #ifndef XEND_CORE_DOMAIN_RUNTIME_H
 #define XEND_CORE_DOMAIN_RUNTIME_H
 
-#include "domain.h"
+#include "domain_table.h"
 
 /* Append (runtime ...) to a record: every domain record carries it, so that an xend
  * restart keeps it and a save or migration sends it. */

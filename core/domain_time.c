@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "clock.h"
-#include "loop.h"
+#include "event_loop.h"
 #include "sxp.h"
 
 double xend_time_since(uint64_t now_ns, uint64_t then_ns)

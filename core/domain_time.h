@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "domain.h"
+#include "domain_table.h"
 
 /* An instance of dom started now; a restart also counts for the throttle. */
 void xend_domain_time_started(struct xend_domain *dom, bool restart);

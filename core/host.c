@@ -1,24 +1,27 @@
 /*
- * The host table handed to plugins (see host.h): each sub-table comes from the part that
+ * The host table handed to plugins (see host_table.h): each sub-table comes from the part that
  * owns it; this file only assembles them and knows every registry for owner cleanup.
  */
-#include "host.h"
+#include "host_table.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config/config.h"
-#include "device.h"
-#include "domain.h"
+#include "device_registry.h"
+#include "domain_table.h"
+#include "domain_http.h"
 #include "event/event.h"
-#include "http/access.h"
-#include "http/http.h"
+#include "http/access_control.h"
+#include "http/server.h"
 #include "hv.h"
+#include "lifecycle.h"
 #include "log/log.h"
-#include "loop.h"
-#include "plugin.h"
+#include "event_loop.h"
+#include "owner.h"
 #include "scheduler.h"
+#include "scheduler_http.h"
 #include "store_plugin.h"
 #include "sxp.h"
 
@@ -116,10 +119,17 @@ const char *xend_host_plugin_err(void)
 }
 
 static struct xend_host host;
+static struct xend_host_domain domain_table;
 
 const struct xend_host *xend_host_table(struct xend_config *cfg)
 {
     HS.cfg = cfg;
+    /* What a part below needs from a part above is handed down here, where every part is
+     * known: the domain table's config change persists (the lifecycle's), and each device
+     * class a plugin adds gets its HTTP routes. */
+    domain_table = *xend_domain_host_table();
+    domain_table.config_set_take = xend_lifecycle_config_set_take;
+    xend_domain_http_watch_classes();
     host = (struct xend_host){
         .size = sizeof(struct xend_host),
         .abi_major = XEND_ABI_MAJOR,
@@ -128,9 +138,9 @@ const struct xend_host *xend_host_table(struct xend_config *cfg)
         .config = &config_table,
         .sxp = &xend_sxp_host_table,
         .http = xend_http_host_table(),
-        .domain = xend_domain_host_table(),
+        .domain = &domain_table,
         .device = xend_device_host_table(),
-        .sched = xend_sched_host_table(),
+        .sched = xend_sched_http_host_table(),
         .backend = xend_hv_host_table(),
         .loop = xend_loop_host_table(),
         .store = xend_store_plugin_host_table(),
@@ -147,6 +157,7 @@ void xend_host_remove_owner(struct xend_plugin *p)
     xend_http_routes_remove_owner(p);
     xend_domain_remove_owner(p);
     xend_device_remove_owner(p);
+    xend_sched_http_remove_owner(p);
     xend_sched_remove_owner(p);
     xend_hv_remove_owner(p);
     xend_event_unsubscribe_owner(p);

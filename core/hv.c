@@ -8,7 +8,7 @@
 
 #include "buf.h"
 #include "log/log.h"
-#include "plugin.h"
+#include "owner.h"
 
 #define MAX_BACKENDS 8
 

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "host.h"
+#include "host_table.h"
 #include "hv.h"
 #include "log/log.h"
 #include "owner.h"
@@ -32,10 +32,12 @@
 /* The size of the 1.0 descriptor: any plugin of this major has at least these fields. */
 #define DESC_SIZE_1_0 (offsetof(struct xend_plugin_desc, fini) + sizeof(xend_plugin_fini_fn *))
 
-struct xend_plugin {
-    struct xend_plugin *next;
+/* The loader's record of a plugin file; the plugin as every part knows it is `self`
+ * (owner.h), which names it. */
+struct plugin_rec {
+    struct plugin_rec *next;
+    struct xend_plugin *self; /* owned */
     char *file;
-    char name[64];
     const struct xend_plugin_desc *desc; /* NULL when refused before the check passed */
     void *dl;
     bool loaded;
@@ -44,30 +46,28 @@ struct xend_plugin {
     char reason[256];
 };
 
-static struct xend_plugin *plugins, **plugins_tail = &plugins;
+static struct plugin_rec *plugins, **plugins_tail = &plugins;
 
-const char *xend_plugin_name(const struct xend_plugin *p)
+/* Named after its file until its descriptor names it. */
+static struct plugin_rec *record_new(const char *path)
 {
-    return p ? p->name : "core";
-}
-
-static struct xend_plugin *record_new(const char *path)
-{
-    struct xend_plugin *p = xend_xcalloc(1, sizeof(*p));
+    struct plugin_rec *p = xend_xcalloc(1, sizeof(*p));
     p->file = xend_xstrdup(path);
     const char *base = strrchr(path, '/');
-    snprintf(p->name, sizeof(p->name), "%s", base ? base + 1 : path);
-    char *dot = strstr(p->name, ".so");
+    char name[64];
+    snprintf(name, sizeof(name), "%s", base ? base + 1 : path);
+    char *dot = strstr(name, ".so");
     if (dot)
         *dot = '\0';
+    p->self = xend_owner_new(name);
     *plugins_tail = p;
     plugins_tail = &p->next;
     return p;
 }
 
-static int refuse(struct xend_plugin *p, struct xend_err *err, int code, const char *fmt, ...)
+static int refuse(struct plugin_rec *p, struct xend_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static int refuse(struct xend_plugin *p, struct xend_err *err, int code, const char *fmt, ...)
+static int refuse(struct plugin_rec *p, struct xend_err *err, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -82,17 +82,17 @@ static int refuse(struct xend_plugin *p, struct xend_err *err, int code, const c
     return xend_err_set(err, code, "plugin %s: %s", p->file, p->reason);
 }
 
-static bool name_taken(const struct xend_plugin *self, const char *name)
+static bool name_taken(const struct plugin_rec *self, const char *name)
 {
-    for (const struct xend_plugin *q = plugins; q; q = q->next)
-        if (q != self && q->loaded && strcmp(q->name, name) == 0)
+    for (const struct plugin_rec *q = plugins; q; q = q->next)
+        if (q != self && q->loaded && strcmp(xend_plugin_name(q->self), name) == 0)
             return true;
     return false;
 }
 
 int xend_loader_load_file(const char *path, const struct xend_host *host, struct xend_err *err)
 {
-    struct xend_plugin *p = record_new(path);
+    struct plugin_rec *p = record_new(path);
     char why[sizeof(p->reason)];
     if (xend_plugin_trust_file(path, why, sizeof(why)) < 0)
         return refuse(p, err, XEND_EPERM, "not trusted: %s", why);
@@ -116,22 +116,23 @@ int xend_loader_load_file(const char *path, const struct xend_host *host, struct
         return refuse(p, err, XEND_EABI, "descriptor without name or init");
     if (name_taken(p, d->name))
         return refuse(p, err, XEND_EEXIST, "a plugin named %s is already loaded", d->name);
-    snprintf(p->name, sizeof(p->name), "%s", d->name);
+    xend_owner_rename(p->self, d->name);
     p->desc = d;
 
     xend_host_plugin_err_reset();
     /* host->loop->post takes no self: what init posts is p's (owner.h). */
-    struct xend_plugin *prev = xend_owner_enter(p);
-    int rc = d->init(p, host);
+    struct xend_plugin *prev = xend_owner_enter(p->self);
+    int rc = d->init(p->self, host);
     xend_owner_leave(prev);
     if (rc < 0) {
-        xend_host_remove_owner(p);
+        xend_host_remove_owner(p->self);
         const char *msg = xend_host_plugin_err();
         return refuse(p, err, -rc, "init failed: %s%s%s", xend_strerror(rc), *msg ? ": " : "", msg);
     }
     p->loaded = true;
-    xend_log_info("plugin loaded", "plugin=%s file=%s version=%s abi=%u.%u", p->name, p->file,
-                  d->version ? d->version : "?", d->abi_major, d->abi_minor);
+    xend_log_info("plugin loaded", "plugin=%s file=%s version=%s abi=%u.%u",
+                  xend_plugin_name(p->self), p->file, d->version ? d->version : "?", d->abi_major,
+                  d->abi_minor);
     return 0;
 }
 
@@ -192,14 +193,14 @@ size_t xend_loader_load_dir(const char *dir, const char *const *only, size_t n_o
 }
 
 /* A loaded plugin's teardown: its fini, then everything it registered. */
-static void plugin_stop(struct xend_plugin *p)
+static void plugin_stop(struct plugin_rec *p)
 {
     if (p->desc->fini) {
-        struct xend_plugin *prev = xend_owner_enter(p);
-        p->desc->fini(p);
+        struct xend_plugin *prev = xend_owner_enter(p->self);
+        p->desc->fini(p->self);
         xend_owner_leave(prev);
     }
-    xend_host_remove_owner(p);
+    xend_host_remove_owner(p->self);
     p->loaded = false;
 }
 
@@ -207,14 +208,14 @@ void xend_loader_fini_all(void)
 {
     /* Reverse load order: collect, then walk backwards. */
     size_t n = 0;
-    for (struct xend_plugin *p = plugins; p; p = p->next)
+    for (struct plugin_rec *p = plugins; p; p = p->next)
         n++;
-    struct xend_plugin **v = xend_xcalloc(n ? n : 1, sizeof(*v));
+    struct plugin_rec **v = xend_xcalloc(n ? n : 1, sizeof(*v));
     n = 0;
-    for (struct xend_plugin *p = plugins; p; p = p->next)
+    for (struct plugin_rec *p = plugins; p; p = p->next)
         v[n++] = p;
     while (n-- > 0) {
-        struct xend_plugin *p = v[n];
+        struct plugin_rec *p = v[n];
         if (!p->loaded)
             continue;
         plugin_stop(p);
@@ -236,8 +237,8 @@ size_t xend_loader_unload_unused_backends(void)
     if (open == NULL)
         return 0;
     size_t unloaded = 0;
-    for (struct xend_plugin *p = plugins; p; p = p->next) {
-        if (!p->loaded || p->dl == NULL || !xend_hv_owns_only_closed(p))
+    for (struct plugin_rec *p = plugins; p; p = p->next) {
+        if (!p->loaded || p->dl == NULL || !xend_hv_owns_only_closed(p->self))
             continue;
         plugin_stop(p);
         p->unloaded = true;
@@ -247,8 +248,8 @@ size_t xend_loader_unload_unused_backends(void)
         snprintf(p->reason, sizeof(p->reason), "backend %s is the one in use", open->name);
         dlclose(p->dl);
         p->dl = NULL;
-        xend_log_info("plugin unloaded", "plugin=%s file=%s reason=\"%s\"", p->name, p->file,
-                      p->reason);
+        xend_log_info("plugin unloaded", "plugin=%s file=%s reason=\"%s\"",
+                      xend_plugin_name(p->self), p->file, p->reason);
         unloaded++;
     }
     return unloaded;
@@ -257,9 +258,9 @@ size_t xend_loader_unload_unused_backends(void)
 struct xend_sxp *xend_loader_describe(void)
 {
     struct xend_sxp *l = xend_sxp_list_of("plugins", NULL);
-    for (struct xend_plugin *p = plugins; p; p = p->next) {
+    for (struct plugin_rec *p = plugins; p; p = p->next) {
         struct xend_sxp *e = xend_sxp_list_of("plugin", NULL);
-        xend_sxp_add_kv(e, "name", p->name);
+        xend_sxp_add_kv(e, "name", xend_plugin_name(p->self));
         xend_sxp_add_kv(e, "file", p->file);
         if (p->desc) {
             xend_sxp_add_kv(e, "version", p->desc->version ? p->desc->version : "");
@@ -283,9 +284,10 @@ void xend_loader_free(void)
     /* Loaded plugins are never dlclosed (their code may still be referenced by libc
      * atexit handlers or thread-local destructors); only the records go. */
     while (plugins) {
-        struct xend_plugin *p = plugins;
+        struct plugin_rec *p = plugins;
         plugins = p->next;
         free(p->file);
+        xend_owner_free(p->self);
         free(p);
     }
     plugins_tail = &plugins;

@@ -11,8 +11,6 @@
 
 #include <xend/host.h>
 
-#include "plugin.h"
-
 /*
  * Load plugins from dir: the names in `only` (file names with or without ".so", in that
  * order) or, when n_only is 0, every *.so sorted by name. Returns the number loaded.

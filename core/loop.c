@@ -1,8 +1,8 @@
 /*
- * The event loop and its services (see loop.h). Must never block: children are reaped on
+ * The event loop and its services (see event_loop.h). Must never block: children are reaped on
  * SIGCHLD, workers report through an eventfd, and ops finish on a later loop turn.
  */
-#include "loop.h"
+#include "event_loop.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +21,6 @@
 #include "clock.h"
 #include "log/log.h"
 #include "owner.h"
-#include "plugin.h"
 
 #define SPAWN_OUTPUT_MAX (64 * 1024)
 
@@ -385,7 +384,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     t->fn(t->arg);
     xend_owner_leave(prev);
     t->firing = false;
-    /* A one-shot timer is done once it fired (loop.h); a removed one too. */
+    /* A one-shot timer is done once it fired (event_loop.h); a removed one too. */
     if (!t->repeat || t->removed)
         timer_free(t);
 }

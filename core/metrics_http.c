@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "domain.h"
+#include "domain_table.h"
 #include "event/event.h"
 #include "event/event_http.h"
 #include "event/event_port.h"
 #include "event/history.h"
-#include "http/http.h"
+#include "http/server.h"
 #include "hv.h"
 #include "metrics/metrics.h"
 

@@ -15,7 +15,7 @@
 
 #include "buf.h"
 #include "event/event.h"
-#include "http/http.h"
+#include "http/server.h"
 #include "hv.h"
 #include "loader.h"
 #include "log/log.h"

@@ -1,7 +1,7 @@
 /*
- * Scheduler registry and the ops served from each scheduler's schema (see sched.h).
- * One generic handler serves every scheduler op, so that a third party's scheduler gets
- * validation, persistence and HTML/SXP rendering without code of its own.
+ * The scheduler registry (see scheduler.h): which schedulers plugins added, the one the
+ * host runs, and each domain's parameters in its config, applied to every new instance and
+ * printed in its info. Their HTTP ops are scheduler_http.c's.
  */
 #include "scheduler.h"
 
@@ -11,33 +11,16 @@
 #include <string.h>
 
 #include "buf.h"
-#include "domain.h"
-#include "domain_http.h"
-#include "http/http.h"
+#include "domain_table.h"
 #include "hv.h"
-#include "lifecycle.h"
 #include "log/log.h"
-#include "plugin.h"
+#include "owner.h"
 #include "sxp.h"
-
-#define MAX_PARAMS 32
-
-struct sched_reg;
-
-struct sched_route {
-    struct sched_reg *reg;
-    enum xend_sched_scope scope;
-    struct xend_route route;
-};
 
 struct sched_reg {
     struct xend_plugin *owner;
     const struct xend_sched_ops *ops;
     void *ctx;
-    struct sched_route *routes;
-    size_t nroutes;
-    /* The routes' docs, one per scope, naming the fields (so a page's form has them). */
-    char *doc[2];
 };
 
 static struct {
@@ -55,12 +38,11 @@ static struct sched_reg *find_reg(const char *name)
     return NULL;
 }
 
-/* The parameters of `scope`, in schema order. */
-static size_t scope_params(const struct xend_sched_ops *ops, enum xend_sched_scope scope,
-                           const struct xend_sched_param **out)
+size_t xend_sched_scope_params(const struct xend_sched_ops *ops, enum xend_sched_scope scope,
+                               const struct xend_sched_param **out)
 {
     size_t n = 0;
-    for (size_t i = 0; i < ops->nparams && n < MAX_PARAMS; i++)
+    for (size_t i = 0; i < ops->nparams && n < XEND_SCHED_MAX_PARAMS; i++)
         if (ops->params[i].scope == scope)
             out[n++] = &ops->params[i];
     return n;
@@ -91,98 +73,10 @@ static int64_t entry_value(const struct xend_sxp *entry, const struct xend_sched
     return entry && xend_sxp_child_int(entry, p->name, &v) == 0 ? v : p->dflt;
 }
 
-/* The stored value of a domain's parameter, or the schema default. */
-static int64_t stored_value(struct xend_domain *dom, const struct xend_sched_ops *ops,
-                            const struct xend_sched_param *p)
+int64_t xend_sched_stored_value(struct xend_domain *dom, const struct xend_sched_ops *ops,
+                                const struct xend_sched_param *p)
 {
     return entry_value(stored_entry(dom, ops), p);
-}
-
-static int read_param(struct xend_request *req, const struct xend_sched_param *p, bool *given,
-                      long long *v)
-{
-    const struct xend_host_http *http = xend_http_host_table();
-    const char *name = p->name;
-    if (http->arg_str(req, name) == NULL && p->alias && http->arg_str(req, p->alias))
-        name = p->alias;
-    *given = http->arg_str(req, name) != NULL;
-    if (!*given)
-        return p->optional
-                   ? 0
-                   : xend_err_set(http->err(req), XEND_EINVAL, "Missing parameter: %s", p->name);
-    int rc = http->arg_int(req, name, v);
-    if (rc < 0)
-        return rc;
-    if (*v < p->min || *v > p->max)
-        return xend_err_set(http->err(req), XEND_EINVAL,
-                            "invalid %s: %lld (must be between %lld and %lld%s%s)", p->name, *v,
-                            (long long)p->min, (long long)p->max, p->unit && *p->unit ? " " : "",
-                            p->unit ? p->unit : "");
-    return 0;
-}
-
-static int handle_op(struct xend_request *req, void *arg)
-{
-    struct sched_route *sr = arg;
-    const struct xend_sched_ops *ops = sr->reg->ops;
-    const struct xend_host_http *http = xend_http_host_table();
-    struct xend_err *err = http->err(req);
-    if (strcmp(S.current, ops->name) != 0)
-        return xend_err_set(err, XEND_EINVAL,
-                            "%s parameters cannot be set: this host runs the %s scheduler",
-                            ops->name, S.current);
-    struct xend_domain *dom = sr->scope == XEND_SCHED_DOMAIN ? http->domain(req) : NULL;
-    const struct xend_sched_param *params[MAX_PARAMS];
-    size_t n = scope_params(ops, sr->scope, params);
-    struct xend_sched_value values[MAX_PARAMS];
-    for (size_t i = 0; i < n; i++) {
-        bool given;
-        long long v = 0;
-        int rc = read_param(req, params[i], &given, &v);
-        if (rc < 0)
-            return rc;
-        values[i].name = params[i]->name;
-        values[i].value = given ? v : (dom ? stored_value(dom, ops, params[i]) : params[i]->dflt);
-    }
-    if (ops->validate) {
-        int rc = ops->validate(sr->reg->ctx, sr->scope, values, n, err);
-        if (rc < 0)
-            return rc;
-    }
-    int rc;
-    if (sr->scope == XEND_SCHED_NODE) {
-        rc = XEND_HV_CALL(sched_node_set, err, ops->name, values, n);
-    } else {
-        if (dom->id == UINT32_MAX)
-            return xend_err_set(err, XEND_EBUSY, "Domain %s is not running", dom->name);
-        rc = XEND_HV_CALL(sched_set, err, dom->id, ops->name, values, n);
-    }
-    if (rc < 0)
-        return rc;
-    if (dom) {
-        /* (sched (name bvt) (mcuadv 10) ...) in the config: survives restarts */
-        struct xend_sxp *entry = xend_sxp_list_of("sched", NULL);
-        xend_sxp_add_kv(entry, "name", ops->name);
-        for (size_t i = 0; i < n; i++)
-            xend_sxp_add_kv_int(entry, values[i].name, values[i].value);
-        if (dom->config == NULL)
-            dom->config = xend_sxp_list_of("vm", NULL);
-        long at = xend_sxp_child_index(dom->config, "sched");
-        if (at >= 0)
-            xend_sxp_replace_take(dom->config, (size_t)at, entry);
-        else
-            xend_sxp_append_take(dom->config, entry);
-        xend_domain_config_changed(dom);
-        xend_log_info("scheduler parameters set", "domain=%s scheduler=%s", dom->name, ops->name);
-        /* Acknowledged once durable: the parameters must survive a crash. */
-        http->reply_take(req, 0, xend_sxp_atom_int(0));
-        http->defer(req);
-        xend_lifecycle_persist(dom, xend_domain_http_reply_when_durable, req);
-        return 0;
-    }
-    xend_log_info("node scheduler parameters set", "scheduler=%s", ops->name);
-    http->reply_take(req, 0, xend_sxp_atom_int(0));
-    return 0;
 }
 
 /* Apply a domain's stored parameters to a new instance (create, restart, restore and
@@ -199,12 +93,12 @@ static int apply_stored(const struct xend_hook_event *ev, void *arg)
     struct sched_reg *reg = find_reg(xend_sxp_child_value(s, "name", ""));
     if (reg == NULL || strcmp(reg->ops->name, S.current) != 0)
         return 0;
-    const struct xend_sched_param *params[MAX_PARAMS];
-    struct xend_sched_value values[MAX_PARAMS];
-    size_t n = scope_params(reg->ops, XEND_SCHED_DOMAIN, params);
+    const struct xend_sched_param *params[XEND_SCHED_MAX_PARAMS];
+    struct xend_sched_value values[XEND_SCHED_MAX_PARAMS];
+    size_t n = xend_sched_scope_params(reg->ops, XEND_SCHED_DOMAIN, params);
     for (size_t i = 0; i < n; i++) {
         values[i].name = params[i]->name;
-        values[i].value = stored_value(dom, reg->ops, params[i]);
+        values[i].value = xend_sched_stored_value(dom, reg->ops, params[i]);
     }
     struct xend_err err = {0};
     if (XEND_HV_CALL(sched_set, &err, dom->id, reg->ops->name, values, n) < 0)
@@ -220,8 +114,8 @@ static void print_info(struct xend_domain *dom, struct xend_buf *out)
     struct sched_reg *reg = find_reg(S.current);
     if (reg == NULL || dom->id == UINT32_MAX)
         return;
-    const struct xend_sched_param *params[MAX_PARAMS];
-    size_t n = scope_params(reg->ops, XEND_SCHED_DOMAIN, params);
+    const struct xend_sched_param *params[XEND_SCHED_MAX_PARAMS];
+    size_t n = xend_sched_scope_params(reg->ops, XEND_SCHED_DOMAIN, params);
     if (n == 0)
         return;
     const struct xend_sxp *entry = stored_entry(dom, reg->ops);
@@ -232,7 +126,7 @@ static void print_info(struct xend_domain *dom, struct xend_buf *out)
     xend_buf_putc(out, ')');
 }
 
-static int sched_add(struct xend_plugin *self, const struct xend_sched_ops *ops, void *ctx)
+int xend_sched_register(struct xend_plugin *self, const struct xend_sched_ops *ops, void *ctx)
 {
     if (ops == NULL || ops->size < offsetof(struct xend_sched_ops, validate) || ops->name == NULL ||
         (ops->nparams && ops->params == NULL))
@@ -248,71 +142,41 @@ static int sched_add(struct xend_plugin *self, const struct xend_sched_ops *ops,
     reg->owner = self;
     reg->ops = ops;
     reg->ctx = ctx;
-    /* One route per op name; the array is sized first so route args stay put. */
-    for (const char *const *n = ops->domain_ops; n && *n; n++)
-        reg->nroutes++;
-    for (const char *const *n = ops->node_ops; n && *n; n++)
-        reg->nroutes++;
-    reg->routes = xend_xcalloc(reg->nroutes ? reg->nroutes : 1, sizeof(*reg->routes));
-    for (int scope = 0; scope < 2; scope++) {
-        struct xend_buf d = XEND_BUF_INIT;
-        xend_buf_printf(&d, "%s scheduler parameters. params:", ops->name);
-        const struct xend_sched_param *params[MAX_PARAMS];
-        size_t np = scope_params(ops, (enum xend_sched_scope)scope, params);
-        for (size_t i = 0; i < np; i++)
-            xend_buf_printf(&d, " %s", params[i]->name);
-        reg->doc[scope] = xend_buf_steal(&d);
-    }
-    size_t k = 0;
-    int rc = 0;
-    for (int scope = 0; scope < 2 && rc == 0; scope++) {
-        const char *const *names = scope == XEND_SCHED_DOMAIN ? ops->domain_ops : ops->node_ops;
-        for (size_t i = 0; names && names[i] && rc == 0; i++, k++) {
-            struct sched_route *sr = &reg->routes[k];
-            sr->reg = reg;
-            sr->scope = (enum xend_sched_scope)scope;
-            sr->route = (struct xend_route){
-                XEND_ROUTE_INIT,
-                .methods = XEND_HTTP_POST,
-                .path = scope == XEND_SCHED_DOMAIN ? "/xend/domain/{domain}" : "/xend/node",
-                .op = names[i],
-                .fn = handle_op,
-                .arg = sr,
-                .flags = scope == XEND_SCHED_DOMAIN ? XEND_ROUTE_DOMAIN : 0,
-                .doc = reg->doc[scope],
-                /* What share of the host's cpu a domain gets: the host's, not a guest's. */
-                .role = XEND_ROLE_ADMIN,
-            };
-            rc = xend_http_route_add(self, &sr->route);
-        }
-    }
-    if (rc < 0) {
-        xend_http_routes_remove_owner(self);
-        free(reg->routes);
-        free(reg->doc[0]);
-        free(reg->doc[1]);
-        free(reg);
-        return rc;
-    }
     S.regs = xend_xrealloc(S.regs, (S.n + 1) * sizeof(*S.regs));
     S.regs[S.n++] = reg;
     return 0;
 }
 
-static const char *sched_current(void)
+void xend_sched_unregister(const struct xend_sched_ops *ops)
+{
+    for (size_t i = 0; i < S.n; i++)
+        if (S.regs[i]->ops == ops) {
+            free(S.regs[i]);
+            S.regs[i] = S.regs[--S.n];
+            return;
+        }
+}
+
+const char *xend_sched_current(void)
 {
     return S.current;
 }
 
-static const struct xend_host_sched host_table = {
-    .size = sizeof(struct xend_host_sched),
-    .add = sched_add,
-    .current = sched_current,
-};
-
-const struct xend_host_sched *xend_sched_host_table(void)
+void xend_sched_store(struct xend_domain *dom, const struct xend_sched_ops *ops,
+                      const struct xend_sched_value *values, size_t n)
 {
-    return &host_table;
+    struct xend_sxp *entry = xend_sxp_list_of("sched", NULL);
+    xend_sxp_add_kv(entry, "name", ops->name);
+    for (size_t i = 0; i < n; i++)
+        xend_sxp_add_kv_int(entry, values[i].name, values[i].value);
+    if (dom->config == NULL)
+        dom->config = xend_sxp_list_of("vm", NULL);
+    long at = xend_sxp_child_index(dom->config, "sched");
+    if (at >= 0)
+        xend_sxp_replace_take(dom->config, (size_t)at, entry);
+    else
+        xend_sxp_append_take(dom->config, entry);
+    xend_domain_config_changed(dom);
 }
 
 int xend_sched_init(const char *current)
@@ -334,9 +198,6 @@ void xend_sched_remove_owner(struct xend_plugin *owner)
 {
     for (size_t i = 0; i < S.n;) {
         if (S.regs[i]->owner == owner) {
-            free(S.regs[i]->routes);
-            free(S.regs[i]->doc[0]);
-            free(S.regs[i]->doc[1]);
             free(S.regs[i]);
             S.regs[i] = S.regs[--S.n];
         } else {

@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "plugin.h"
+#include "owner.h"
 #include "store/store.h"
 
 static struct xend_store *plugin_store;

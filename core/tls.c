@@ -342,7 +342,7 @@ int xend_tls_make_identity(const char *cert, const char *key, const char *name,
         rc = ssl_err(err, XEND_EIO, "cannot make a key");
         goto out;
     }
-    unsigned char serial[16];
+    unsigned char serial[16] = {0}; /* defined even when /dev/urandom gives nothing */
     FILE *ur = fopen("/dev/urandom", "r");
     size_t got = ur ? fread(serial, 1, sizeof(serial), ur) : 0;
     if (ur)

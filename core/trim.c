@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http/http.h"
+#include "http/server.h"
 #include "log/log.h"
-#include "loop.h"
+#include "event_loop.h"
 
 #define TRIM_CHECK_MS 500
 

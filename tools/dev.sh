@@ -18,7 +18,7 @@ JOBS=${JOBS:-$(nproc)}
 umask 022
 PACKAGES=(build-essential cmake pkg-config libevhtp-dev libevent-dev libconfig-dev
           libcmocka-dev libxen-dev libssl-dev curl iproute2 util-linux help2man
-          clang-format)
+          clang-format clang-tidy)
 
 # The browser tests only (tests/browser): Debian's chromium, driven by playwright-core from
 # npm (tests/browser/package-lock.json). Node.js comes from Debian unless one is installed.
@@ -117,7 +117,8 @@ test)
     install_browser_tools
     # Every stage runs even when one before it failed (only a stage that needs a failed
     # build is skipped), and the summary says which passed, failed or were skipped.
-    stage "build (plain)" build "$BUILD_DIR"
+    # The plain build runs clang-tidy too (style_tidy, XEND_LINT): once is enough.
+    stage "build (plain)" build "$BUILD_DIR" -DXEND_LINT=ON
     stage "tests (plain build)" --needs "build (plain)" \
         sh -c 'cd "$1" && ctest --output-on-failure -j "$2"' - "$BUILD_DIR" "$JOBS"
     stage "build (AddressSanitizer + UndefinedBehaviorSanitizer)" \

@@ -20,7 +20,7 @@
 #include "event/budget.h"
 #include "event/event.h"
 #include "event/history.h"
-#include "http/http.h"
+#include "http/server.h"
 #include "log/log.h"
 #include "sxp.h"
 

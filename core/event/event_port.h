@@ -43,7 +43,7 @@ struct xend_event_port *xend_event_port_start(struct event_base *base, const cha
  * Who may connect: check(fd, err) runs for every accepted connection before it is
  * subscribed to anything; a negative return refuses it, with err's message sent as
  * (xend.err "...") before the close. NULL (the default) admits everyone: xend sets the
- * access rule of its HTTP API (http/access.h) right after start, before the loop runs.
+ * access rule of its HTTP API (http/access_control.h) right after start, before the loop runs.
  */
 typedef int xend_event_port_check_fn(int fd, struct xend_err *err);
 void xend_event_port_set_check(struct xend_event_port *port, xend_event_port_check_fn *check);

@@ -5,7 +5,7 @@
  * core/http decides who may do what.
  */
 
-#include "http/access.h"
+#include "http/access_control.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -16,8 +16,8 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "http/access.h"
-#include "http/http.h"
+#include "http/access_control.h"
+#include "http/server.h"
 #include "http/remote.h"
 
 #define XEND_REQUEST_MAGIC 0x52514e44u /* "RQND" */

@@ -16,7 +16,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "http/access.h"
+#include "http/access_control.h"
 #include "http/internal.h"
 #include "http/role.h"
 #include "http/session.h"

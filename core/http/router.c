@@ -12,7 +12,7 @@
 
 #include "http/internal.h"
 #include "log/log.h"
-#include "plugin.h"
+#include "owner.h"
 
 #define MAX_SEGS 16
 

@@ -49,7 +49,7 @@ bool xend_token_name_ok(const char *name)
 
 static bool parse_hash(const char *s, unsigned char out[XEND_TOKEN_HASH_LEN])
 {
-    if (strlen(s) != 2 * XEND_TOKEN_HASH_LEN)
+    if (strlen(s) != 2 * (size_t)XEND_TOKEN_HASH_LEN)
         return false;
     for (size_t i = 0; i < XEND_TOKEN_HASH_LEN; i++) {
         int hi = xend_hex_value(s[2 * i]), lo = xend_hex_value(s[2 * i + 1]);

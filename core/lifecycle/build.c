@@ -6,14 +6,14 @@
  */
 #include <stdlib.h>
 
-#include "device.h"
-#include "domain.h"
+#include "device_registry.h"
+#include "domain_table.h"
 #include "domain_runtime.h"
 #include "domain_time.h"
 #include "hv.h"
 #include "lifecycle/lifecycle_internal.h"
 #include "log/log.h"
-#include "loop.h"
+#include "event_loop.h"
 
 struct build {
     struct xend_domain *dom;

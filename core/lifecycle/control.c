@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "domain.h"
+#include "domain_table.h"
 #include "hv.h"
 #include "lifecycle/lifecycle_internal.h"
 #include "log/log.h"

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "crashpoint.h"
-#include "device.h"
-#include "domain.h"
+#include "device_registry.h"
+#include "domain_table.h"
 #include "domain_time.h"
 #include "hv.h"
 #include "lifecycle/lifecycle_internal.h"
@@ -44,7 +44,7 @@ static void create_undo_detached(int rc, const struct xend_err *err, void *arg)
     (void)err;
     struct create *c = arg;
     struct xend_err e = {0};
-    /* domain.h's order: devices are gone by the time plugins see DESTROY. */
+    /* xend/domain.h's order: devices are gone by the time plugins see DESTROY. */
     xend_hooks_run(XEND_HOOK_DESTROY, c->dom, XEND_HOOK_ROLLBACK, -1, NULL, NULL, NULL);
     XEND_HV_CALL(dom_destroy, &e, c->dom->id);
     xend_lifecycle_forget(c->dom, create_forgotten, c);

@@ -7,7 +7,7 @@
  */
 #include "lifecycle/lifecycle_internal.h"
 
-#include "domain.h"
+#include "domain_table.h"
 #include "event/event.h"
 
 struct xend_lifecycle_state xend_lifecycle_lc;

@@ -25,7 +25,7 @@
 #include <xend/backend.h>
 #include <xend/domain.h>
 
-#include "domain.h"
+#include "domain_table.h"
 #include "lifecycle.h"
 
 /* Validate a (vm ...) config (taken), reserve its name, parse its devices, run VALIDATE.

@@ -3,12 +3,13 @@
  * before the change is acknowledged), removed when the domain is gone. The domain learns
  * whether its last write is durable (record_failed, store_error in its info).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
-#include "domain.h"
+#include "domain_table.h"
 #include "lifecycle/lifecycle_internal.h"
 #include "log/log.h"
 #include "store/store.h"
@@ -16,10 +17,14 @@
 void xend_lifecycle_new_key(char out[33])
 {
     unsigned char b[16];
-    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
-        /* getrandom cannot fail for 16 bytes once the pool is ready; keep going anyway */
-        for (size_t i = 0; i < sizeof(b); i++)
-            b[i] = (unsigned char)(rand() & 0xff);
+    /* 16 bytes come whole once the pool is ready (getrandom waits for it) unless a signal
+     * interrupts the wait. A key from a weaker source could name another domain's record. */
+    ssize_t got;
+    while ((got = getrandom(b, sizeof(b), 0)) < 0 && errno == EINTR)
+        ;
+    if (got != (ssize_t)sizeof(b)) {
+        xend_log_error("no random bytes for a store key", "error=\"%s\"", strerror(errno));
+        abort();
     }
     for (size_t i = 0; i < sizeof(b); i++)
         snprintf(out + 2 * i, 3, "%02x", b[i]);

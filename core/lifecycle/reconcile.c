@@ -9,11 +9,11 @@
 
 #include "clock.h"
 #include "crashpoint.h"
-#include "domain.h"
+#include "domain_table.h"
 #include "hv.h"
 #include "lifecycle/lifecycle_internal.h"
 #include "log/log.h"
-#include "loop.h"
+#include "event_loop.h"
 #include "store/store.h"
 
 #define CHECK_INTERVAL_MS 5000
@@ -77,7 +77,7 @@ static int cmp_u32(const void *a, const void *b)
 
 static bool seen(const struct seen_set *s, uint32_t id)
 {
-    return bsearch(&id, s->ids, s->n, sizeof(*s->ids), cmp_u32) != NULL;
+    return s->n > 0 && bsearch(&id, s->ids, s->n, sizeof(*s->ids), cmp_u32) != NULL;
 }
 
 static void check_domains(void)

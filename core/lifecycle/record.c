@@ -9,15 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device.h"
-#include "domain.h"
+#include "device_registry.h"
+#include "domain_table.h"
 #include "domain_runtime.h"
 #include "domain_time.h"
 #include "handover.h"
 #include "hv.h"
 #include "lifecycle/lifecycle_internal.h"
 #include "log/log.h"
-#include "loop.h"
+#include "event_loop.h"
 #include "store/store.h"
 #include "transfer.h"
 
@@ -60,7 +60,7 @@ static void snapshot_take(struct hv_snapshot *s)
 {
     struct xend_err err = {0};
     s->taken = XEND_HV_CALL(dom_list, &err, snapshot_add, s) == 0;
-    if (s->taken)
+    if (s->taken && s->n > 0)
         qsort(s->v, s->n, sizeof(*s->v), by_domid);
 }
 

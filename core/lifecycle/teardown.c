@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "crashpoint.h"
-#include "device.h"
-#include "domain.h"
+#include "device_registry.h"
+#include "domain_table.h"
 #include "domain_time.h"
 #include "hv.h"
 #include "lifecycle/lifecycle_internal.h"

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "device.h"
-#include "domain.h"
+#include "device_registry.h"
+#include "domain_table.h"
 #include "hv.h"
 #include "lifecycle/lifecycle_internal.h"
 

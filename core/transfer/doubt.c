@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "domain.h"
+#include "domain_table.h"
 #include "handover.h"
 #include "lifecycle.h"
 #include "lifecycle/lifecycle_internal.h"
 #include "log/log.h"
-#include "loop.h"
+#include "event_loop.h"
 #include "transfer/internal.h"
 
 #define DOUBT_RETRY_MIN_MS 2000

@@ -11,7 +11,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "event/event.h"
-#include "loop.h"
+#include "event_loop.h"
 #include "transfer/internal.h"
 
 #define PROGRESS_EVERY_NS 1000000000ull

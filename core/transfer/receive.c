@@ -19,7 +19,7 @@
 #include "buf.h"
 #include "confine.h"
 #include "crashpoint.h"
-#include "domain.h"
+#include "domain_table.h"
 #include "domain_runtime.h"
 #include "handover.h"
 #include "http/role.h"
@@ -27,7 +27,7 @@
 #include "lifecycle.h"
 #include "lifecycle/lifecycle_internal.h"
 #include "log/log.h"
-#include "loop.h"
+#include "event_loop.h"
 #include "transfer/internal.h"
 #include "wire.h"
 

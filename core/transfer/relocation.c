@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "log/log.h"
-#include "loop.h"
+#include "event_loop.h"
 #include "transfer/internal.h"
 #include "wire.h"
 

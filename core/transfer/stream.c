@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "domain.h"
+#include "domain_table.h"
 #include "log/log.h"
 #include "record_limits.h"
 #include "transfer/internal.h"

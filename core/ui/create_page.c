@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain.h"
+#include "domain_table.h"
 #include "lifecycle.h"
 #include "ui/ui_internal.h"
 

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "http/access.h"
+#include "http/access_control.h"
 #include "ui/ui_internal.h"
 
 const struct xend_host_http *xend_ui_http;

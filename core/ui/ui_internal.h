@@ -11,7 +11,7 @@
 #include <stdbool.h>
 
 #include "buf.h"
-#include "http/http.h"
+#include "http/server.h"
 #include "sxp.h"
 
 /* The host's HTTP table (set by xend_ui_register). */

@@ -135,6 +135,16 @@ __attribute__((format(printf, 3, 4))) static inline int xend_err_set(struct xend
     return rc;
 }
 
+#ifdef __clang_analyzer__
+/* The static analyzer does not follow a variadic call, so it would not know that
+ * xend_err_set returns a negative code and would walk paths where it does not. */
+static inline int xend_err_negative(int rc)
+{
+    return rc < 0 ? rc : -XEND_EINVAL;
+}
+#define xend_err_set(...) xend_err_negative((xend_err_set)(__VA_ARGS__))
+#endif
+
 /* The fixed string of an error code (positive or negative); never NULL. */
 static inline const char *xend_strerror(int code)
 {

@@ -21,9 +21,6 @@
 
 #include "console.h"
 
-#define P (&console_plugin)
-#define H (console_plugin.host)
-
 /* No asset of xterm comes near this; a larger file is not what we look for. */
 #define ASSET_MAX (4u << 20)
 
@@ -48,7 +45,7 @@ static int asset_load(struct asset *a, struct xend_err *err)
     if (a->data != NULL)
         return 0;
     char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", P->xterm_dir, a->name);
+    snprintf(path, sizeof(path), "%s/%s", console_plugin.xterm_dir, a->name);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)ASSET_MAX) {
@@ -81,8 +78,8 @@ static int asset_load(struct asset *a, struct xend_err *err)
 static void asset_reply(struct xend_request *req, const char *type, const char *data, size_t len)
 {
     /* The files change only with a package upgrade: an hour is a fair cache. */
-    H->http->reply_header(req, "Cache-Control", "max-age=3600");
-    H->http->reply_raw(req, 200, type, data, len);
+    console_plugin.host->http->reply_header(req, "Cache-Control", "max-age=3600");
+    console_plugin.host->http->reply_raw(req, 200, type, data, len);
 }
 
 static int page_route_asset(struct xend_request *req, void *arg)
@@ -93,7 +90,7 @@ static int page_route_asset(struct xend_request *req, void *arg)
         /* A plain 404 that says what is missing, for the browser's console and for curl. */
         char msg[XEND_ERR_MSG_MAX + 1];
         int n = snprintf(msg, sizeof(msg), "%s\n", xend_err_msg(&err));
-        H->http->reply_raw(req, 404, "text/plain; charset=utf-8", msg, (size_t)n);
+        console_plugin.host->http->reply_raw(req, 404, "text/plain; charset=utf-8", msg, (size_t)n);
         return 0;
     }
     asset_reply(req, a->type, a->data, a->len);
@@ -149,9 +146,9 @@ static void url_put(FILE *f, const char *s)
 
 static void page_write(FILE *f, struct xend_request *req, const struct console *c)
 {
-    const char *name = H->domain->name(c->dom);
+    const char *name = console_plugin.host->domain->name(c->dom);
     const char *field = NULL;
-    const char *token = H->http->form_token(req, &field);
+    const char *token = console_plugin.host->http->form_token(req, &field);
     struct xend_err missing = {0};
     for (size_t i = 0; i < sizeof(assets) / sizeof(assets[0]); i++)
         asset_load(&assets[i], &missing);
@@ -203,14 +200,15 @@ static int page_route_terminal(struct xend_request *req, void *arg)
     size_t len = 0;
     FILE *f = open_memstream(&html, &len);
     if (f == NULL)
-        return xend_err_set(H->http->err(req), XEND_ENOMEM, "out of memory");
+        return xend_err_set(console_plugin.host->http->err(req), XEND_ENOMEM, "out of memory");
     page_write(f, req, c);
     if (fclose(f) != 0) {
         free(html);
-        return xend_err_set(H->http->err(req), XEND_ENOMEM, "out of memory");
+        return xend_err_set(console_plugin.host->http->err(req), XEND_ENOMEM, "out of memory");
     }
-    H->http->reply_header(req, "Cache-Control", "no-store"); /* it carries the form token */
-    H->http->reply_raw(req, 200, "text/html; charset=utf-8", html, len);
+    console_plugin.host->http->reply_header(req, "Cache-Control",
+                                            "no-store"); /* it carries the form token */
+    console_plugin.host->http->reply_raw(req, 200, "text/html; charset=utf-8", html, len);
     free(html);
     return 0;
 }
@@ -232,13 +230,13 @@ static const struct xend_route page_routes[] = {
 
 int console_page_init(void)
 {
-    if (!XEND_HAS_MEMBER(H->http, form_token))
+    if (!XEND_HAS_MEMBER(console_plugin.host->http, form_token))
         return 0; /* a 1.5 core: web.c said so already */
     for (size_t i = 0; i < sizeof(page_routes) / sizeof(page_routes[0]); i++) {
-        int rc = H->http->route_add(P->self, &page_routes[i]);
+        int rc = console_plugin.host->http->route_add(console_plugin.self, &page_routes[i]);
         if (rc < 0) {
-            H->plugin_err_set(P->self, "cannot add route %s: %s", page_routes[i].path,
-                              xend_strerror(rc));
+            console_plugin.host->plugin_err_set(console_plugin.self, "cannot add route %s: %s",
+                                                page_routes[i].path, xend_strerror(rc));
             return rc;
         }
     }

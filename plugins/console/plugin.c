@@ -19,12 +19,9 @@
 
 struct console_plugin console_plugin;
 
-#define P (&console_plugin)
-#define H (console_plugin.host)
-
 static struct console *console_of(struct xend_domain *dom)
 {
-    struct console *c = H->domain->priv_get(P->self, dom);
+    struct console *c = console_plugin.host->domain->priv_get(console_plugin.self, dom);
     return c && !c->closed ? c : NULL;
 }
 
@@ -35,22 +32,23 @@ static struct console *console_of(struct xend_domain *dom)
  */
 static int console_port_of(struct xend_domain *dom, uint32_t domid, int *port, struct xend_err *err)
 {
-    const struct xend_sxp *cfg = H->domain->config(dom);
+    const struct xend_sxp *cfg = console_plugin.host->domain->config(dom);
     long long p;
-    int rc = H->sxp->child_int(cfg, "console", &p);
+    int rc = console_plugin.host->sxp->child_int(cfg, "console", &p);
     if (rc == -XEND_EINVAL || (rc == 0 && (p < 1 || p > 65535)))
         return xend_err_set(err, XEND_EINVAL, "invalid console port: %s",
-                            H->sxp->child_value(cfg, "console", "?"));
+                            console_plugin.host->sxp->child_value(cfg, "console", "?"));
     if (rc == 0) {
         *port = (int)p;
         return 0;
     }
-    p = P->port_base + domid;
+    p = console_plugin.port_base + domid;
     if (p > 65535)
         return xend_err_set(err, XEND_EINVAL,
                             "no console port for domain %u: console-port-base %lld + id > 65535",
-                            domid, P->port_base);
-    rc = H->domain->config_set_take(dom, "console", H->sxp->atom_int(p), err);
+                            domid, console_plugin.port_base);
+    rc = console_plugin.host->domain->config_set_take(dom, "console",
+                                                      console_plugin.host->sxp->atom_int(p), err);
     if (rc < 0)
         return rc;
     *port = (int)p;
@@ -60,10 +58,10 @@ static int console_port_of(struct xend_domain *dom, uint32_t domid, int *port, s
 /* Open dom's console; `strict` (a new domain) makes every failure an error for the hook. */
 static int console_setup(struct xend_domain *dom, bool strict, struct xend_err *err)
 {
-    uint32_t domid = H->domain->id(dom);
+    uint32_t domid = console_plugin.host->domain->id(dom);
     /* A closed console of this handle is opened again in place, so the priv pointer never
      * changes (a host may free a replaced priv at once). */
-    struct console *old = H->domain->priv_get(P->self, dom);
+    struct console *old = console_plugin.host->domain->priv_get(console_plugin.self, dom);
     int port = 0;
     struct console *c;
     int rc = console_port_of(dom, domid, &port, err);
@@ -76,8 +74,9 @@ static int console_setup(struct xend_domain *dom, bool strict, struct xend_err *
     rc = console_stream_open(c, domid, &serr);
     if (rc == -XEND_ENOTSUP || (rc < 0 && !strict)) {
         /* A backend without console streams still gets its domains; the port listens. */
-        H->log->emit(P->self, XEND_LOG_WARN, "console stream unavailable",
-                     "console=%lld domain=%u error=\"%s\"", c->id, domid, xend_err_msg(&serr));
+        console_plugin.host->log->emit(
+            console_plugin.self, XEND_LOG_WARN, "console stream unavailable",
+            "console=%lld domain=%u error=\"%s\"", c->id, domid, xend_err_msg(&serr));
     } else if (rc < 0) {
         xend_err_set(err, serr.code, "%s", xend_err_msg(&serr));
         console_close(c, true);
@@ -85,17 +84,17 @@ static int console_setup(struct xend_domain *dom, bool strict, struct xend_err *
             free(c);
         return rc;
     }
-    H->domain->priv_set(P->self, dom, c, console_free);
+    console_plugin.host->domain->priv_set(console_plugin.self, dom, c, console_free);
 
-    H->log->emit(P->self, XEND_LOG_INFO, "console listening",
-                 "console=%lld domain=%u port=%d address=%s", c->id, domid, port,
-                 P->address[0] ? P->address : "*");
-    struct xend_sxp *v = H->sxp->list();
-    H->sxp->append_take(v, H->sxp->atom_int(c->id));
-    H->sxp->append_take(v, H->sxp->atom_int(domid));
-    H->sxp->append_take(v, H->sxp->atom_int(port));
-    H->event->emit("xend.console.create", v);
-    H->sxp->free(v);
+    console_plugin.host->log->emit(console_plugin.self, XEND_LOG_INFO, "console listening",
+                                   "console=%lld domain=%u port=%d address=%s", c->id, domid, port,
+                                   console_plugin.address[0] ? console_plugin.address : "*");
+    struct xend_sxp *v = console_plugin.host->sxp->list();
+    console_plugin.host->sxp->append_take(v, console_plugin.host->sxp->atom_int(c->id));
+    console_plugin.host->sxp->append_take(v, console_plugin.host->sxp->atom_int(domid));
+    console_plugin.host->sxp->append_take(v, console_plugin.host->sxp->atom_int(port));
+    console_plugin.host->event->emit("xend.console.create", v);
+    console_plugin.host->sxp->free(v);
     return 0;
 }
 
@@ -105,13 +104,14 @@ static int console_hook_create(const struct xend_hook_event *ev, void *arg)
     (void)arg;
     struct xend_domain *dom = ev->dom;
     /* Domain-0 and domains xend did not create have no xend console (as the original). */
-    if (H->domain->id(dom) == 0 || H->domain->config(dom) == NULL)
+    if (console_plugin.host->domain->id(dom) == 0 ||
+        console_plugin.host->domain->config(dom) == NULL)
         return 0;
     struct console *c = console_of(dom);
     if (c != NULL) {
         /* Already open (a restore after a create): only the stream may need connecting. */
         if (c->gfd < 0)
-            console_stream_open(c, H->domain->id(dom), NULL);
+            console_stream_open(c, console_plugin.host->domain->id(dom), NULL);
         return 0;
     }
     if (ev->reason != XEND_HOOK_REATTACH)
@@ -119,8 +119,9 @@ static int console_hook_create(const struct xend_hook_event *ev, void *arg)
     /* A running domain must not be lost because its console cannot listen. */
     struct xend_err err = {0};
     if (console_setup(dom, false, &err) < 0)
-        H->log->emit(P->self, XEND_LOG_ERROR, "console reattach failed", "domain=%u error=\"%s\"",
-                     H->domain->id(dom), xend_err_msg(&err));
+        console_plugin.host->log->emit(console_plugin.self, XEND_LOG_ERROR,
+                                       "console reattach failed", "domain=%u error=\"%s\"",
+                                       console_plugin.host->domain->id(dom), xend_err_msg(&err));
     return 0;
 }
 
@@ -135,10 +136,11 @@ static int console_hook_save(const struct xend_hook_event *ev, void *arg)
     (void)arg;
     struct xend_domain *dom = ev->dom;
     long long p;
-    if (H->sxp->child_int(H->domain->config(dom), "console", &p) == 0 &&
-        p == P->port_base + H->domain->id(dom)) {
+    if (console_plugin.host->sxp->child_int(console_plugin.host->domain->config(dom), "console",
+                                            &p) == 0 &&
+        p == console_plugin.port_base + console_plugin.host->domain->id(dom)) {
         struct xend_err err = {0};
-        H->domain->config_set_take(dom, "console", NULL, &err);
+        console_plugin.host->domain->config_set_take(dom, "console", NULL, &err);
     }
     return 0;
 }
@@ -162,22 +164,25 @@ static int console_hook_restart(const struct xend_hook_event *ev, void *arg)
 {
     (void)arg;
     struct xend_domain *dom = ev->dom;
-    uint32_t domid = H->domain->id(dom);
+    uint32_t domid = console_plugin.host->domain->id(dom);
     struct console *c = console_of(dom);
     struct xend_err err = {0};
     if (c == NULL) {
-        if (domid != 0 && H->domain->config(dom) != NULL && console_setup(dom, false, &err) < 0)
-            H->log->emit(P->self, XEND_LOG_ERROR, "console restart failed",
-                         "domain=%u error=\"%s\"", domid, xend_err_msg(&err));
+        if (domid != 0 && console_plugin.host->domain->config(dom) != NULL &&
+            console_setup(dom, false, &err) < 0)
+            console_plugin.host->log->emit(console_plugin.self, XEND_LOG_ERROR,
+                                           "console restart failed", "domain=%u error=\"%s\"",
+                                           domid, xend_err_msg(&err));
         return 0;
     }
     if (console_stream_open(c, domid, &err) < 0)
-        H->log->emit(P->self, XEND_LOG_WARN, "console stream unavailable",
-                     "console=%lld domain=%u error=\"%s\"", c->id, domid, xend_err_msg(&err));
+        console_plugin.host->log->emit(
+            console_plugin.self, XEND_LOG_WARN, "console stream unavailable",
+            "console=%lld domain=%u error=\"%s\"", c->id, domid, xend_err_msg(&err));
     else
-        H->log->emit(P->self, XEND_LOG_INFO, "console reattached",
-                     "console=%lld domain=%u port=%d client=%s", c->id, domid, c->port,
-                     c->cfd >= 0 ? "kept" : "none");
+        console_plugin.host->log->emit(console_plugin.self, XEND_LOG_INFO, "console reattached",
+                                       "console=%lld domain=%u port=%d client=%s", c->id, domid,
+                                       c->port, c->cfd >= 0 ? "kept" : "none");
     return 0;
 }
 
@@ -196,15 +201,17 @@ static void console_disconnect_request(const char *name, const struct xend_sxp *
     (void)name;
     (void)arg;
     long long id;
-    if (value == NULL || H->sxp->child_int(value, "id", &id) < 0) {
-        H->log->emit(P->self, XEND_LOG_WARN, "console disconnect request invalid",
-                     "reason=\"no (id N)\"");
+    if (value == NULL || console_plugin.host->sxp->child_int(value, "id", &id) < 0) {
+        console_plugin.host->log->emit(console_plugin.self, XEND_LOG_WARN,
+                                       "console disconnect request invalid",
+                                       "reason=\"no (id N)\"");
         return;
     }
     struct console *c = console_find_id(id);
     if (c == NULL) {
-        H->log->emit(P->self, XEND_LOG_WARN, "console disconnect request invalid",
-                     "console=%lld reason=\"no such console\"", id);
+        console_plugin.host->log->emit(console_plugin.self, XEND_LOG_WARN,
+                                       "console disconnect request invalid",
+                                       "console=%lld reason=\"no such console\"", id);
         return;
     }
     console_client_drop(c, "request");
@@ -212,39 +219,45 @@ static void console_disconnect_request(const char *name, const struct xend_sxp *
 
 static int console_settings(struct xend_err *err)
 {
-    const struct xend_host_config *cfg = H->config;
+    const struct xend_host_config *cfg = console_plugin.host->config;
     const char *xend_address;
     long long buffer_max, replay_max, idle_s, send_s;
     int rc;
-    if ((rc = cfg->get_int(P->self, "console-port-base", 9600, 1, 65535, &P->port_base, err)) < 0 ||
-        (rc = cfg->get_str(P->self, "xend-address", "127.0.0.1", &xend_address, err)) < 0 ||
-        (rc = cfg->get_str(P->self, "console-address", xend_address, &P->address, err)) < 0 ||
-        (rc = cfg->get_bool(P->self, "console-takeover", false, &P->takeover, err)) < 0 ||
-        (rc = cfg->get_int(P->self, "console-buffer-max", CONSOLE_BUFFER_MAX_DEFAULT, 4096,
-                           64LL * 1024 * 1024, &buffer_max, err)) < 0 ||
-        (rc = cfg->get_int(P->self, "console-replay-max", CONSOLE_REPLAY_MAX_DEFAULT, 0,
-                           64LL * 1024 * 1024, &replay_max, err)) < 0 ||
-        (rc = cfg->get_int(P->self, "console-idle-timeout", CONSOLE_IDLE_TIMEOUT_DEFAULT, 0,
-                           30LL * 86400, &idle_s, err)) < 0 ||
-        (rc = cfg->get_int(P->self, "console-send-timeout", CONSOLE_SEND_TIMEOUT_DEFAULT, 0, 86400,
-                           &send_s, err)) < 0 ||
-        (rc = cfg->get_str(P->self, "console-xterm-dir", XEND_CONSOLE_XTERM_DIR, &P->xterm_dir,
-                           err)) < 0)
+    if ((rc = cfg->get_int(console_plugin.self, "console-port-base", 9600, 1, 65535,
+                           &console_plugin.port_base, err)) < 0 ||
+        (rc = cfg->get_str(console_plugin.self, "xend-address", "127.0.0.1", &xend_address, err)) <
+            0 ||
+        (rc = cfg->get_str(console_plugin.self, "console-address", xend_address,
+                           &console_plugin.address, err)) < 0 ||
+        (rc = cfg->get_bool(console_plugin.self, "console-takeover", false,
+                            &console_plugin.takeover, err)) < 0 ||
+        (rc = cfg->get_int(console_plugin.self, "console-buffer-max",
+                           (long long)CONSOLE_BUFFER_MAX_DEFAULT, 4096, 64LL * 1024 * 1024,
+                           &buffer_max, err)) < 0 ||
+        (rc = cfg->get_int(console_plugin.self, "console-replay-max",
+                           (long long)CONSOLE_REPLAY_MAX_DEFAULT, 0, 64LL * 1024 * 1024,
+                           &replay_max, err)) < 0 ||
+        (rc = cfg->get_int(console_plugin.self, "console-idle-timeout",
+                           CONSOLE_IDLE_TIMEOUT_DEFAULT, 0, 30LL * 86400, &idle_s, err)) < 0 ||
+        (rc = cfg->get_int(console_plugin.self, "console-send-timeout",
+                           CONSOLE_SEND_TIMEOUT_DEFAULT, 0, 86400, &send_s, err)) < 0 ||
+        (rc = cfg->get_str(console_plugin.self, "console-xterm-dir", XEND_CONSOLE_XTERM_DIR,
+                           &console_plugin.xterm_dir, err)) < 0)
         return rc;
-    P->idle_ms = (uint64_t)idle_s * 1000;
-    P->send_ms = (uint64_t)send_s * 1000;
-    if (P->address == NULL)
-        P->address = "";
-    P->buffer_max = (size_t)buffer_max;
-    P->replay_max = (size_t)replay_max;
+    console_plugin.idle_ms = (uint64_t)idle_s * 1000;
+    console_plugin.send_ms = (uint64_t)send_s * 1000;
+    if (console_plugin.address == NULL)
+        console_plugin.address = "";
+    console_plugin.buffer_max = (size_t)buffer_max;
+    console_plugin.replay_max = (size_t)replay_max;
     return 0;
 }
 
 static int console_init(struct xend_plugin *self, const struct xend_host *host)
 {
-    memset(P, 0, sizeof(*P));
-    P->self = self;
-    P->host = host;
+    memset(&console_plugin, 0, sizeof(console_plugin));
+    console_plugin.self = self;
+    console_plugin.host = host;
     struct xend_err err = {0};
     int rc = console_settings(&err);
     if (rc < 0) {
@@ -277,8 +290,8 @@ static void console_fini(struct xend_plugin *self)
     (void)self;
     /* xend is stopping: domains keep running and a new xend re-attaches them. Close every
      * socket now (the host tables go after fini); the memory goes with each domain handle. */
-    while (P->list)
-        console_close(P->list, true);
+    while (console_plugin.list)
+        console_close(console_plugin.list, true);
     console_page_fini();
 }
 

@@ -60,13 +60,11 @@ struct vbd_priv {
 static struct {
     struct xend_plugin *self;
     const struct xend_host *host;
+    const struct xend_host_sxp *sxp; /* host->sxp, the table most used */
     struct devscript ds;
     struct vbd_allow allow;    /* vbd-allow: which unames may be writable */
     struct vbd_allow allow_op; /* vbd-allow-operator: and for a caller below admin */
 } vbd_g;
-
-#define H (vbd_g.host)
-#define S (vbd_g.host->sxp)
 
 #define vbd_log(...) devscript_logf(&vbd_g.ds, __VA_ARGS__)
 
@@ -210,7 +208,7 @@ static char *vbd_script_name(const char *type)
         abort();
     const char *name = key;
     struct xend_err err = {0};
-    if (H->config->get_str(vbd_g.self, key, key, &name, &err) < 0)
+    if (vbd_g.host->config->get_str(vbd_g.self, key, key, &name, &err) < 0)
         name = key;
     char *out = vbd_strdup(name);
     free(key);
@@ -221,13 +219,13 @@ static char *vbd_script_name(const char *type)
 static int vbd_conf_read(const struct xend_sxp *config, struct vbd_conf *c, struct xend_err *err)
 {
     memset(c, 0, sizeof(*c));
-    const char *head = S->name(config);
+    const char *head = vbd_g.sxp->name(config);
     if (head == NULL || strcmp(head, "vbd") != 0)
         return xend_err_set(err, XEND_EINVAL, "vbd: config must be (vbd ...)");
-    const char *uname = S->child_value(config, "uname", NULL);
+    const char *uname = vbd_g.sxp->child_value(config, "uname", NULL);
     if (uname == NULL || uname[0] == '\0')
         return xend_err_set(err, XEND_EINVAL, "vbd: Missing uname");
-    const char *dev = S->child_value(config, "dev", NULL);
+    const char *dev = vbd_g.sxp->child_value(config, "dev", NULL);
     if (dev == NULL || dev[0] == '\0')
         return xend_err_set(err, XEND_EINVAL, "vbd: Missing dev");
     const char *colon = strchr(uname, ':');
@@ -240,16 +238,17 @@ static int vbd_conf_read(const struct xend_sxp *config, struct vbd_conf *c, stru
     }
     /* A bare w! reads as (mode w !) (the SXP reader ends atoms at '!'): join the atoms. */
     char mode[8] = "r";
-    const struct xend_sxp *mc = S->child(config, "mode");
+    const struct xend_sxp *mc = vbd_g.sxp->child(config, "mode");
     if (mc != NULL) {
         mode[0] = '\0';
-        for (size_t i = 1; i < S->length(mc); i++) {
-            const char *t = S->atom_text(S->nth(mc, i));
+        for (size_t i = 1; i < vbd_g.sxp->length(mc); i++) {
+            const char *t = vbd_g.sxp->atom_text(vbd_g.sxp->nth(mc, i));
             if (t == NULL || strlen(mode) + strlen(t) >= sizeof(mode)) {
                 snprintf(mode, sizeof(mode), "?");
                 break;
             }
-            strcat(mode, t);
+            size_t used = strlen(mode);
+            snprintf(mode + used, sizeof(mode) - used, "%s", t);
         }
     }
     if (strcmp(mode, "r") != 0 && strcmp(mode, "w") != 0 && strcmp(mode, "r!") != 0 &&
@@ -267,7 +266,7 @@ static int vbd_conf_read(const struct xend_sxp *config, struct vbd_conf *c, stru
     c->params = vbd_strdup(colon + 1);
     c->dev = vbd_strdup(dev);
     c->mode = vbd_strdup(mode);
-    c->backend = vbd_strdup(S->child_value(config, "backend", "0"));
+    c->backend = vbd_strdup(vbd_g.sxp->child_value(config, "backend", "0"));
     c->vdev = vdev;
     c->writable = mode[0] == 'w';
     c->force = mode[1] == '!';
@@ -351,13 +350,13 @@ static void vbd_check_fn(struct xend_device *dev, void *arg)
         return;
     struct vbd_conf o;
     struct xend_err ignore = {0};
-    if (vbd_conf_read(H->device->config(dev), &o, &ignore) < 0)
+    if (vbd_conf_read(vbd_g.host->device->config(dev), &o, &ignore) < 0)
         return;
-    struct xend_domain *odom = H->device->domain(dev);
+    struct xend_domain *odom = vbd_g.host->device->domain(dev);
     if (odom == k->dom && o.vdev == k->conf->vdev) {
         if (k->dom != NULL)
             k->rc = xend_err_set(k->err, XEND_EEXIST, "vbd: device %s already in use in domain %u",
-                                 k->conf->dev, H->domain->id(k->dom));
+                                 k->conf->dev, vbd_g.host->domain->id(k->dom));
         else
             k->rc = xend_err_set(k->err, XEND_EEXIST,
                                  "vbd: device %s already in use in this domain", k->conf->dev);
@@ -368,7 +367,7 @@ static void vbd_check_fn(struct xend_device *dev, void *arg)
         vbd_conf_free(&o);
         return;
     }
-    const char *holder = odom ? H->domain->name(odom) : "?";
+    const char *holder = odom ? vbd_g.host->domain->name(odom) : "?";
     if (o.writable) {
         k->rc =
             xend_err_set(k->err, XEND_EBUSY, "vbd: Segment %s is in writable use", k->conf->uname);
@@ -420,7 +419,7 @@ static int vbd_parse(void *ctx, struct xend_domain *dom, const struct xend_sxp *
     if (rc < 0)
         return rc;
     struct vbd_seg seg;
-    if (H->domain->lookup(c.backend) == NULL)
+    if (vbd_g.host->domain->lookup(c.backend) == NULL)
         rc = xend_err_set(err, XEND_ENOENT, "vbd: unknown backend domain: %s", c.backend);
     if (rc == 0)
         rc = vbd_seg(&c, &seg, err);
@@ -448,7 +447,7 @@ static int vbd_parse(void *ctx, struct xend_domain *dom, const struct xend_sxp *
     if (rc == 0) {
         const struct xend_device *self = devscript_device_of(&vbd_g.ds, "vbd", config);
         struct vbd_check k = {.conf = &c, .seg = &seg, .self = self, .dom = dom, .err = err};
-        H->device->foreach ("vbd", vbd_check_fn, &k);
+        vbd_g.host->device->foreach ("vbd", vbd_check_fn, &k);
         rc = k.rc;
     }
     if (rc == 0)
@@ -462,17 +461,17 @@ static int vbd_parse(void *ctx, struct xend_domain *dom, const struct xend_sxp *
 static int vbd_backend_attach(struct vbd_priv *p, struct xend_err *err)
 {
     char mode[2] = {p->conf.writable ? 'w' : 'r', '\0'};
-    struct xend_sxp *params = S->list();
-    S->append_take(params, S->atom("vbd"));
-    S->add_kv(params, "node", p->node);
-    S->add_kv(params, "dev", p->conf.dev);
-    S->add_kv_int(params, "vdev", p->conf.vdev);
-    S->add_kv(params, "mode", mode);
+    struct xend_sxp *params = vbd_g.sxp->list();
+    vbd_g.sxp->append_take(params, vbd_g.sxp->atom("vbd"));
+    vbd_g.sxp->add_kv(params, "node", p->node);
+    vbd_g.sxp->add_kv(params, "dev", p->conf.dev);
+    vbd_g.sxp->add_kv_int(params, "vdev", p->conf.vdev);
+    vbd_g.sxp->add_kv(params, "mode", mode);
     char name[128] = "";
     /* The devid is the virtual device number, as Xen names vbds (device/vbd/2049). */
     int rc = devscript_backend_attach(&vbd_g.ds, &p->d, "vbd", p->conf.vdev, params, name,
                                       sizeof(name), err);
-    S->free(params);
+    vbd_g.sxp->free(params);
     if (rc < 0)
         return xend_err_set(err, -rc, "vbd: backend %s cannot attach %s as %s",
                             devscript_backend_name(&vbd_g.ds), p->node, p->conf.dev);
@@ -544,11 +543,11 @@ static void vbd_script_done(const struct xend_spawn_result *res, void *arg)
     devscript_log(&vbd_g.ds, job->step == VBD_STEP_BIND ? XEND_LOG_ERROR : XEND_LOG_WARN,
                   job->script, action, res);
     struct xend_op *op = job->op;
-    struct xend_err *err = H->loop->op_err(op);
+    struct xend_err *err = vbd_g.host->loop->op_err(op);
     if (p == NULL) {
         int rc = devscript_job_cancelled(&vbd_g.ds, job, action);
         free(job);
-        H->loop->op_complete(op, rc);
+        vbd_g.host->loop->op_complete(op, rc);
         return;
     }
     p->d.job = NULL;
@@ -598,7 +597,7 @@ static void vbd_script_done(const struct xend_spawn_result *res, void *arg)
         break;
     }
     free(job);
-    H->loop->op_complete(op, rc);
+    vbd_g.host->loop->op_complete(op, rc);
 }
 
 /* ---- device ops ---- */
@@ -611,13 +610,13 @@ static struct vbd_priv *vbd_priv_get(struct xend_device *dev)
 static void vbd_attach(void *ctx, struct xend_device *dev, struct xend_op *op)
 {
     (void)ctx;
-    struct xend_err *err = H->loop->op_err(op);
+    struct xend_err *err = vbd_g.host->loop->op_err(op);
     struct vbd_priv *p = vbd_priv_get(dev);
     devscript_job_orphan(&p->d);
     struct vbd_conf c;
-    int rc = vbd_conf_read(H->device->config(dev), &c, err);
+    int rc = vbd_conf_read(vbd_g.host->device->config(dev), &c, err);
     if (rc < 0) {
-        H->loop->op_complete(op, rc);
+        vbd_g.host->loop->op_complete(op, rc);
         return;
     }
     vbd_conf_free(&p->conf);
@@ -631,14 +630,14 @@ static void vbd_attach(void *ctx, struct xend_device *dev, struct xend_op *op)
         if (rc == 0)
             vbd_log(XEND_LOG_INFO, "vbd attached", "domain=%s dev=%s uname=%s node=%s",
                     p->d.domname, p->conf.dev, p->conf.uname, p->node);
-        H->loop->op_complete(op, rc);
+        vbd_g.host->loop->op_complete(op, rc);
         return;
     }
     struct devscript_job *job = vbd_job_new(p, op, VBD_STEP_BIND);
     rc = vbd_script(p, job, err);
     if (rc < 0) {
         free(job);
-        H->loop->op_complete(op, rc);
+        vbd_g.host->loop->op_complete(op, rc);
     }
 }
 
@@ -646,9 +645,9 @@ static void vbd_detach(void *ctx, struct xend_device *dev, enum xend_dev_reason 
                        struct xend_op *op)
 {
     (void)ctx;
-    struct vbd_priv *p = H->device->priv(dev);
+    struct vbd_priv *p = vbd_g.host->device->priv(dev);
     if (p == NULL) {
-        H->loop->op_complete(op, 0);
+        vbd_g.host->loop->op_complete(op, 0);
         return;
     }
     if (p->d.job) {
@@ -670,7 +669,7 @@ static void vbd_detach(void *ctx, struct xend_device *dev, enum xend_dev_reason 
                 xend_err_msg(&e));
     }
     p->bound = false;
-    H->loop->op_complete(op, 0);
+    vbd_g.host->loop->op_complete(op, 0);
 }
 
 /* The device number of a node for describe: its st_rdev when it is a block device. */
@@ -686,16 +685,16 @@ static bool vbd_node_number(const char *node, uint32_t *out)
 static struct xend_sxp *vbd_describe(void *ctx, struct xend_device *dev)
 {
     (void)ctx;
-    struct vbd_priv *p = H->device->priv(dev);
-    uint32_t idx = H->device->index(dev);
+    struct vbd_priv *p = vbd_g.host->device->priv(dev);
+    uint32_t idx = vbd_g.host->device->index(dev);
     struct vbd_conf tmp = {0};
     const struct vbd_conf *c = p && p->conf.uname ? &p->conf : NULL;
     if (c == NULL) {
         struct xend_err e = {0};
-        if (vbd_conf_read(H->device->config(dev), &tmp, &e) < 0) {
+        if (vbd_conf_read(vbd_g.host->device->config(dev), &tmp, &e) < 0) {
             /* Only a config parse refused can be this bad; show what there is. */
             vbd_conf_free(&tmp);
-            return S->copy(H->device->config(dev));
+            return vbd_g.sxp->copy(vbd_g.host->device->config(dev));
         }
         c = &tmp;
     }
@@ -706,17 +705,17 @@ static struct xend_sxp *vbd_describe(void *ctx, struct xend_device *dev)
     uint32_t device = c->vdev;
     vbd_node_number(node, &device);
 
-    struct xend_sxp *out = S->list();
-    S->append_take(out, S->atom("vbd"));
-    S->add_kv_int(out, "idx", idx);
-    S->add_kv_int(out, "vdev", c->vdev);
-    S->add_kv_int(out, "device", device);
-    S->add_kv(out, "mode", c->mode);
-    S->add_kv(out, "dev", c->dev);
-    S->add_kv(out, "uname", c->uname);
+    struct xend_sxp *out = vbd_g.sxp->list();
+    vbd_g.sxp->append_take(out, vbd_g.sxp->atom("vbd"));
+    vbd_g.sxp->add_kv_int(out, "idx", idx);
+    vbd_g.sxp->add_kv_int(out, "vdev", c->vdev);
+    vbd_g.sxp->add_kv_int(out, "device", device);
+    vbd_g.sxp->add_kv(out, "mode", c->mode);
+    vbd_g.sxp->add_kv(out, "dev", c->dev);
+    vbd_g.sxp->add_kv(out, "uname", c->uname);
     if (node)
-        S->add_kv(out, "node", node);
-    S->add_kv_int(out, "index", idx);
+        vbd_g.sxp->add_kv(out, "node", node);
+    vbd_g.sxp->add_kv_int(out, "index", idx);
     free(phy);
     vbd_conf_free(&tmp);
     return out;
@@ -728,14 +727,14 @@ static int vbd_reattach(void *ctx, struct xend_device *dev, const struct xend_sx
     (void)ctx;
     struct vbd_priv *p = vbd_priv_get(dev);
     struct vbd_conf c;
-    int rc = vbd_conf_read(H->device->config(dev), &c, err);
+    int rc = vbd_conf_read(vbd_g.host->device->config(dev), &c, err);
     if (rc < 0)
         return rc;
     vbd_conf_free(&p->conf);
     p->conf = c;
     free(p->node);
     p->node = NULL;
-    const char *node = state ? S->child_value(state, "node", NULL) : NULL;
+    const char *node = state ? vbd_g.sxp->child_value(state, "node", NULL) : NULL;
     if (strcmp(c.type, "phy") == 0) {
         p->node = vbd_phy_path(c.params);
     } else if (node != NULL && node[0] == '/') {
@@ -755,14 +754,14 @@ static int vbd_reattach(void *ctx, struct xend_device *dev, const struct xend_sx
 static void vbd_free(void *ctx, struct xend_device *dev)
 {
     (void)ctx;
-    struct vbd_priv *p = H->device->priv(dev);
+    struct vbd_priv *p = vbd_g.host->device->priv(dev);
     if (p == NULL)
         return;
     devscript_job_orphan(&p->d);
     vbd_conf_free(&p->conf);
     free(p->node);
     free(p);
-    H->device->priv_set(dev, NULL);
+    vbd_g.host->device->priv_set(dev, NULL);
 }
 
 static const struct xend_device_ops vbd_ops = {
@@ -791,6 +790,7 @@ static int vbd_init(struct xend_plugin *self, const struct xend_host *host)
     memset(&vbd_g, 0, sizeof(vbd_g));
     vbd_g.self = self;
     vbd_g.host = host;
+    vbd_g.sxp = host->sxp;
     struct xend_err err = {0};
     int rc = devscript_setup(&vbd_g.ds, self, host, "vbd", &err);
     /* The block script keys of the 2.0 config; see vbd_script_name. */

@@ -61,15 +61,13 @@ struct vif_priv {
 static struct {
     struct xend_plugin *self;
     const struct xend_host *host;
+    const struct xend_host_sxp *sxp; /* host->sxp, the table most used */
     struct devscript ds;
     const char *bridge;         /* vif-bridge */
     const char *script;         /* vif-script */
     const char *network_script; /* network-script, "" for none */
     bool antispoof;             /* vif-antispoof */
 } vif_g;
-
-#define H (vif_g.host)
-#define S (vif_g.host->sxp)
 
 #define vif_log(...) devscript_logf(&vif_g.ds, __VA_ARGS__)
 
@@ -161,19 +159,19 @@ static bool vif_ip_ok(const char *s)
 /* Every address of every (ip ...) child, each atom split at spaces, joined by one space. */
 static int vif_ips(const struct xend_sxp *config, char **out, struct xend_err *err)
 {
-    size_t cap = 1, len = 0;
-    char *buf = malloc(cap);
+    size_t len = 0;
+    char *buf = malloc(1);
     if (buf == NULL)
         abort();
     buf[0] = '\0';
-    size_t n = S->length(config);
+    size_t n = vif_g.sxp->length(config);
     for (size_t i = 1; i < n; i++) {
-        const struct xend_sxp *c = S->nth(config, i);
-        const char *name = S->name(c);
+        const struct xend_sxp *c = vif_g.sxp->nth(config, i);
+        const char *name = vif_g.sxp->name(c);
         if (name == NULL || strcmp(name, "ip") != 0)
             continue;
-        for (size_t j = 1; j < S->length(c); j++) {
-            const char *text = S->atom_text(S->nth(c, j));
+        for (size_t j = 1; j < vif_g.sxp->length(c); j++) {
+            const char *text = vif_g.sxp->atom_text(vif_g.sxp->nth(c, j));
             if (text == NULL) {
                 free(buf);
                 return xend_err_set(err, XEND_EINVAL, "vif: invalid ip: not an address");
@@ -188,7 +186,7 @@ static int vif_ips(const struct xend_sxp *config, char **out, struct xend_err *e
                     return rc;
                 }
                 size_t t = strlen(tok);
-                buf = realloc(buf, cap = len + t + 2);
+                buf = realloc(buf, len + t + 2);
                 if (buf == NULL)
                     abort();
                 if (len)
@@ -211,21 +209,21 @@ static int vif_conf_read(const struct xend_sxp *config, struct vif_conf *c, bool
                          struct xend_err *err)
 {
     memset(c, 0, sizeof(*c));
-    const char *head = S->name(config);
+    const char *head = vif_g.sxp->name(config);
     if (head == NULL || strcmp(head, "vif") != 0)
         return xend_err_set(err, XEND_EINVAL, "vif: config must be (vif ...)");
 
-    const char *mac = S->child_value(config, "mac", NULL);
+    const char *mac = vif_g.sxp->child_value(config, "mac", NULL);
     *mac_missing = mac == NULL || strcmp(mac, "None") == 0;
     if (!*mac_missing && !vif_mac_norm(mac, c->mac))
         return xend_err_set(err, XEND_EINVAL, "vif: invalid mac: %s", mac);
     if (c->mac[0] && (strtoul(c->mac, NULL, 16) & 1))
         return xend_err_set(err, XEND_EINVAL, "vif: invalid mac: %s (a multicast address)", mac);
 
-    const char *bridge = S->child_value(config, "bridge", vif_g.bridge);
+    const char *bridge = vif_g.sxp->child_value(config, "bridge", vif_g.bridge);
     if (!vif_ifname_ok(bridge))
         return xend_err_set(err, XEND_EINVAL, "vif: invalid bridge: %s", bridge);
-    const char *script = S->child_value(config, "script", vif_g.script);
+    const char *script = vif_g.sxp->child_value(config, "script", vif_g.script);
     if (script[0] == '\0' || strstr(script, "..") != NULL)
         return xend_err_set(err, XEND_EINVAL, "vif: invalid script: '%s'", script);
     /* xend's own vif-script is trusted; one a device names must be in script-dir. */
@@ -234,10 +232,10 @@ static int vif_conf_read(const struct xend_sxp *config, struct vif_conf *c, bool
         if (rc < 0)
             return rc;
     }
-    const char *vifname = S->child_value(config, "vifname", NULL);
+    const char *vifname = vif_g.sxp->child_value(config, "vifname", NULL);
     if (vifname != NULL && !vif_ifname_ok(vifname))
         return xend_err_set(err, XEND_EINVAL, "vif: invalid vifname: %s", vifname);
-    const char *backend = S->child_value(config, "backend", "0");
+    const char *backend = vif_g.sxp->child_value(config, "backend", "0");
 
     int rc = vif_ips(config, &c->ip, err);
     if (rc < 0)
@@ -252,7 +250,7 @@ static int vif_conf_read(const struct xend_sxp *config, struct vif_conf *c, bool
 /* The mac of a device's stored config, normalised; false when it has none. */
 static bool vif_device_mac(const struct xend_device *dev, char out[18])
 {
-    const char *mac = S->child_value(H->device->config(dev), "mac", NULL);
+    const char *mac = vif_g.sxp->child_value(vif_g.host->device->config(dev), "mac", NULL);
     return mac != NULL && vif_mac_norm(mac, out);
 }
 
@@ -269,7 +267,7 @@ static void vif_dup_fn(struct xend_device *dev, void *arg)
     char mac[18];
     if (d->found || dev == d->self)
         return;
-    if (d->skip_dom != NULL && H->device->domain(dev) == d->skip_dom)
+    if (d->skip_dom != NULL && vif_g.host->device->domain(dev) == d->skip_dom)
         return;
     if (vif_device_mac(dev, mac) && strcmp(mac, d->mac) == 0)
         d->found = dev;
@@ -280,16 +278,16 @@ static const struct xend_device *vif_mac_user(const char *mac, const struct xend
                                               struct xend_domain *skip_dom)
 {
     struct vif_dup d = {.mac = mac, .self = self, .skip_dom = skip_dom};
-    H->device->foreach ("vif", vif_dup_fn, &d);
+    vif_g.host->device->foreach ("vif", vif_dup_fn, &d);
     return d.found;
 }
 
 static int vif_dup_err(struct xend_err *err, const char *mac, const struct xend_device *other)
 {
-    struct xend_domain *dom = H->device->domain(other);
+    struct xend_domain *dom = vif_g.host->device->domain(other);
     if (dom != NULL)
         return xend_err_set(err, XEND_EEXIST, "vif: duplicate mac %s: domain %s (%u) uses it", mac,
-                            H->domain->name(dom), H->domain->id(dom));
+                            vif_g.host->domain->name(dom), vif_g.host->domain->id(dom));
     return xend_err_set(err, XEND_EEXIST, "vif: duplicate mac %s", mac);
 }
 
@@ -321,24 +319,24 @@ static int vif_mac_generate(char out[18], struct xend_err *err)
 /* config with its (mac ...) set to mac (in place of a (mac None), else first): owned. */
 static struct xend_sxp *vif_config_with_mac(const struct xend_sxp *config, const char *mac)
 {
-    struct xend_sxp *out = S->list();
-    S->append_take(out, S->atom("vif"));
+    struct xend_sxp *out = vif_g.sxp->list();
+    vif_g.sxp->append_take(out, vif_g.sxp->atom("vif"));
     bool done = false;
-    size_t n = S->length(config);
-    if (S->child(config, "mac") == NULL) {
-        S->add_kv(out, "mac", mac);
+    size_t n = vif_g.sxp->length(config);
+    if (vif_g.sxp->child(config, "mac") == NULL) {
+        vif_g.sxp->add_kv(out, "mac", mac);
         done = true;
     }
     for (size_t i = 1; i < n; i++) {
-        const struct xend_sxp *c = S->nth(config, i);
-        const char *name = S->name(c);
+        const struct xend_sxp *c = vif_g.sxp->nth(config, i);
+        const char *name = vif_g.sxp->name(c);
         if (name && strcmp(name, "mac") == 0) {
             if (!done)
-                S->add_kv(out, "mac", mac);
+                vif_g.sxp->add_kv(out, "mac", mac);
             done = true;
             continue;
         }
-        S->append_take(out, S->copy(c));
+        vif_g.sxp->append_take(out, vif_g.sxp->copy(c));
     }
     return out;
 }
@@ -352,7 +350,7 @@ static int vif_parse(void *ctx, struct xend_domain *dom, const struct xend_sxp *
     int rc = vif_conf_read(config, &c, &mac_missing, err);
     if (rc < 0)
         goto out;
-    if (H->domain->lookup(c.backend) == NULL) {
+    if (vif_g.host->domain->lookup(c.backend) == NULL) {
         rc = xend_err_set(err, XEND_ENOENT, "vif: unknown backend domain: %s", c.backend);
         goto out;
     }
@@ -377,7 +375,7 @@ static int vif_parse(void *ctx, struct xend_domain *dom, const struct xend_sxp *
             goto out;
         }
     }
-    const char *given = S->child_value(config, "mac", NULL);
+    const char *given = vif_g.sxp->child_value(config, "mac", NULL);
     if (given == NULL || strcmp(given, c.mac) != 0)
         *normalised = vif_config_with_mac(config, c.mac);
 out:
@@ -389,19 +387,19 @@ out:
 
 static int vif_backend_attach(struct vif_priv *p, struct xend_err *err)
 {
-    uint32_t idx = H->device->index(p->d.dev);
+    uint32_t idx = vif_g.host->device->index(p->d.dev);
     snprintf(p->name, sizeof(p->name), "vif%u.%u", p->d.domid, idx);
 
-    struct xend_sxp *params = S->list();
-    S->append_take(params, S->atom("vif"));
-    S->add_kv(params, "mac", p->conf.mac);
-    S->add_kv(params, "bridge", p->conf.bridge);
+    struct xend_sxp *params = vif_g.sxp->list();
+    vif_g.sxp->append_take(params, vif_g.sxp->atom("vif"));
+    vif_g.sxp->add_kv(params, "mac", p->conf.mac);
+    vif_g.sxp->add_kv(params, "bridge", p->conf.bridge);
     if (p->conf.vifname)
-        S->add_kv(params, "vifname", p->conf.vifname);
+        vif_g.sxp->add_kv(params, "vifname", p->conf.vifname);
     char name[64] = "";
     int rc =
         devscript_backend_attach(&vif_g.ds, &p->d, "vif", idx, params, name, sizeof(name), err);
-    S->free(params);
+    vif_g.sxp->free(params);
     if (rc < 0)
         return xend_err_set(err, -rc, "vif: backend %s cannot attach %s",
                             devscript_backend_name(&vif_g.ds), p->name);
@@ -419,7 +417,8 @@ static void vif_backend_detach(struct vif_priv *p)
         return;
     p->backend_attached = false;
     struct xend_err e = {0};
-    if (devscript_backend_detach(&vif_g.ds, &p->d, "vif", H->device->index(p->d.dev), &e) < 0)
+    if (devscript_backend_detach(&vif_g.ds, &p->d, "vif", vif_g.host->device->index(p->d.dev), &e) <
+        0)
         vif_log(XEND_LOG_WARN, "vif detach failed", "vif=%s domain=%s error=\"%s\"", p->name,
                 p->d.domname, xend_err_msg(&e));
 }
@@ -488,11 +487,11 @@ static void vif_script_done(const struct xend_spawn_result *res, void *arg)
         struct xend_op *op = job->j.op;
         int rc = devscript_job_cancelled(&vif_g.ds, &job->j, action);
         vif_job_free(job);
-        H->loop->op_complete(op, rc);
+        vif_g.host->loop->op_complete(op, rc);
         return;
     }
     p->d.job = NULL;
-    struct xend_err *err = H->loop->op_err(job->j.op);
+    struct xend_err *err = vif_g.host->loop->op_err(job->j.op);
     char *path = devscript_path(&vif_g.ds, job->j.script);
     int rc = 0;
 
@@ -554,7 +553,7 @@ static void vif_script_done(const struct xend_spawn_result *res, void *arg)
     free(path);
     struct xend_op *op = job->j.op;
     vif_job_free(job);
-    H->loop->op_complete(op, rc);
+    vif_g.host->loop->op_complete(op, rc);
 }
 
 /* ---- device ops ---- */
@@ -567,14 +566,14 @@ static struct vif_priv *vif_priv_get(struct xend_device *dev)
 static void vif_attach(void *ctx, struct xend_device *dev, struct xend_op *op)
 {
     (void)ctx;
-    struct xend_err *err = H->loop->op_err(op);
+    struct xend_err *err = vif_g.host->loop->op_err(op);
     struct vif_priv *p = vif_priv_get(dev);
     devscript_job_orphan(&p->d);
 
     /* The stored config is the truth: a restart attaches what configure left there. */
     struct vif_conf c;
     bool mac_missing;
-    int rc = vif_conf_read(H->device->config(dev), &c, &mac_missing, err);
+    int rc = vif_conf_read(vif_g.host->device->config(dev), &c, &mac_missing, err);
     if (rc == 0 && mac_missing)
         rc = xend_err_set(err, XEND_EINVAL, "vif: missing mac");
     const struct xend_device *other = rc == 0 ? vif_mac_user(c.mac, dev, NULL) : NULL;
@@ -582,7 +581,7 @@ static void vif_attach(void *ctx, struct xend_device *dev, struct xend_op *op)
         rc = vif_dup_err(err, c.mac, other);
     if (rc < 0) {
         vif_conf_free(&c);
-        H->loop->op_complete(op, rc);
+        vif_g.host->loop->op_complete(op, rc);
         return;
     }
     vif_conf_move(&p->conf, &c);
@@ -597,16 +596,16 @@ static void vif_attach(void *ctx, struct xend_device *dev, struct xend_op *op)
         }
     }
     if (rc < 0)
-        H->loop->op_complete(op, rc);
+        vif_g.host->loop->op_complete(op, rc);
 }
 
 static void vif_detach(void *ctx, struct xend_device *dev, enum xend_dev_reason reason,
                        struct xend_op *op)
 {
     (void)ctx;
-    struct vif_priv *p = H->device->priv(dev);
+    struct vif_priv *p = vif_g.host->device->priv(dev);
     if (p == NULL) {
-        H->loop->op_complete(op, 0);
+        vif_g.host->loop->op_complete(op, 0);
         return;
     }
     if (p->d.job) {
@@ -625,7 +624,7 @@ static void vif_detach(void *ctx, struct xend_device *dev, enum xend_dev_reason 
         p->up = false;
     }
     vif_backend_detach(p);
-    H->loop->op_complete(op, 0);
+    vif_g.host->loop->op_complete(op, 0);
 }
 
 static bool vif_str_eq(const char *a, const char *b)
@@ -637,15 +636,16 @@ static void vif_configure(void *ctx, struct xend_device *dev, const struct xend_
                           struct xend_op *op)
 {
     (void)ctx;
-    struct xend_err *err = H->loop->op_err(op);
+    struct xend_err *err = vif_g.host->loop->op_err(op);
     struct vif_priv *p = vif_priv_get(dev);
     if (p->conf.bridge == NULL) {
         /* Never attached by us (a domain that is not running): nothing to change yet. */
-        H->loop->op_complete(op, 0);
+        vif_g.host->loop->op_complete(op, 0);
         return;
     }
     if (p->d.job) {
-        H->loop->op_complete(op, xend_err_set(err, XEND_EBUSY, "vif: %s is busy", p->name));
+        vif_g.host->loop->op_complete(op,
+                                      xend_err_set(err, XEND_EBUSY, "vif: %s is busy", p->name));
         return;
     }
     struct vif_conf c;
@@ -663,14 +663,14 @@ static void vif_configure(void *ctx, struct xend_device *dev, const struct xend_
         rc = devscript_check(&vif_g.ds, c.script, err);
     if (rc < 0) {
         vif_conf_free(&c);
-        H->loop->op_complete(op, rc);
+        vif_g.host->loop->op_complete(op, rc);
         return;
     }
     if (!p->up || (strcmp(c.bridge, p->conf.bridge) == 0 && strcmp(c.script, p->conf.script) == 0 &&
                    strcmp(c.ip, p->conf.ip) == 0)) {
         /* Nothing runs: the next up uses the new settings. */
         vif_conf_move(&p->conf, &c);
-        H->loop->op_complete(op, 0);
+        vif_g.host->loop->op_complete(op, 0);
         return;
     }
     struct vif_job *job = vif_job_new(p, op, VIF_STEP_CONF_DOWN);
@@ -684,52 +684,52 @@ static void vif_configure(void *ctx, struct xend_device *dev, const struct xend_
     rc = vif_script(p, &job->next, "up", job, err);
     if (rc < 0) {
         vif_job_free(job);
-        H->loop->op_complete(op, rc);
+        vif_g.host->loop->op_complete(op, rc);
     }
 }
 
 static struct xend_sxp *vif_describe(void *ctx, struct xend_device *dev)
 {
     (void)ctx;
-    struct vif_priv *p = H->device->priv(dev);
-    uint32_t idx = H->device->index(dev);
+    struct vif_priv *p = vif_g.host->device->priv(dev);
+    uint32_t idx = vif_g.host->device->index(dev);
     struct vif_conf tmp = {0};
     const struct vif_conf *c = p && p->conf.bridge ? &p->conf : NULL;
     char name[64];
     if (p && p->name[0]) {
         snprintf(name, sizeof(name), "%s", p->name);
     } else {
-        struct xend_domain *dom = H->device->domain(dev);
-        snprintf(name, sizeof(name), "vif%u.%u", dom ? H->domain->id(dom) : 0, idx);
+        struct xend_domain *dom = vif_g.host->device->domain(dev);
+        snprintf(name, sizeof(name), "vif%u.%u", dom ? vif_g.host->domain->id(dom) : 0, idx);
     }
     if (c == NULL) {
         bool missing;
         struct xend_err e = {0};
-        vif_conf_read(H->device->config(dev), &tmp, &missing, &e);
+        vif_conf_read(vif_g.host->device->config(dev), &tmp, &missing, &e);
         if (tmp.vifname)
             snprintf(name, sizeof(name), "%s", tmp.vifname);
         c = &tmp;
     }
-    struct xend_sxp *out = S->list();
-    S->append_take(out, S->atom("vif"));
-    S->add_kv_int(out, "idx", idx);
+    struct xend_sxp *out = vif_g.sxp->list();
+    vif_g.sxp->append_take(out, vif_g.sxp->atom("vif"));
+    vif_g.sxp->add_kv_int(out, "idx", idx);
     /* 2.0's record: (vif N) is the number scripts read with int(); the back end's name, which
      * a vifname may choose, is (vifname ...). */
-    S->add_kv_int(out, "vif", idx);
-    S->add_kv(out, "vifname", name);
+    vif_g.sxp->add_kv_int(out, "vif", idx);
+    vif_g.sxp->add_kv(out, "vifname", name);
     if (c->mac[0])
-        S->add_kv(out, "mac", c->mac);
+        vif_g.sxp->add_kv(out, "mac", c->mac);
     if (c->bridge)
-        S->add_kv(out, "bridge", c->bridge);
+        vif_g.sxp->add_kv(out, "bridge", c->bridge);
     if (c->script)
-        S->add_kv(out, "script", c->script);
+        vif_g.sxp->add_kv(out, "script", c->script);
     if (c->ip) {
         char *copy = vif_strdup(c->ip), *save = NULL;
         for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save))
-            S->add_kv(out, "ip", t);
+            vif_g.sxp->add_kv(out, "ip", t);
         free(copy);
     }
-    S->add_kv_int(out, "index", idx);
+    vif_g.sxp->add_kv_int(out, "index", idx);
     vif_conf_free(&tmp);
     return out;
 }
@@ -741,7 +741,7 @@ static int vif_reattach(void *ctx, struct xend_device *dev, const struct xend_sx
     struct vif_priv *p = vif_priv_get(dev);
     struct vif_conf c;
     bool mac_missing;
-    int rc = vif_conf_read(H->device->config(dev), &c, &mac_missing, err);
+    int rc = vif_conf_read(vif_g.host->device->config(dev), &c, &mac_missing, err);
     if (rc < 0)
         return rc;
     if (mac_missing) {
@@ -749,14 +749,14 @@ static int vif_reattach(void *ctx, struct xend_device *dev, const struct xend_sx
         return xend_err_set(err, XEND_EINVAL, "vif: missing mac");
     }
     /* What the scripts ran with last time is what a down must undo. */
-    const char *name = state ? S->child_value(state, "vifname", NULL) : NULL;
+    const char *name = state ? vif_g.sxp->child_value(state, "vifname", NULL) : NULL;
     if (name == NULL && state) { /* a record written before (vifname) held the name in (vif) */
-        name = S->child_value(state, "vif", NULL);
+        name = vif_g.sxp->child_value(state, "vif", NULL);
         if (name && name[0] >= '0' && name[0] <= '9')
             name = NULL; /* 2.0's number, not a name */
     }
-    const char *bridge = state ? S->child_value(state, "bridge", NULL) : NULL;
-    const char *script = state ? S->child_value(state, "script", NULL) : NULL;
+    const char *bridge = state ? vif_g.sxp->child_value(state, "bridge", NULL) : NULL;
+    const char *script = state ? vif_g.sxp->child_value(state, "script", NULL) : NULL;
     if (bridge && vif_ifname_ok(bridge)) {
         free(c.bridge);
         c.bridge = vif_strdup(bridge);
@@ -771,7 +771,7 @@ static int vif_reattach(void *ctx, struct xend_device *dev, const struct xend_sx
     else if (p->conf.vifname)
         snprintf(p->name, sizeof(p->name), "%s", p->conf.vifname);
     else
-        snprintf(p->name, sizeof(p->name), "vif%u.%u", p->d.domid, H->device->index(dev));
+        snprintf(p->name, sizeof(p->name), "vif%u.%u", p->d.domid, vif_g.host->device->index(dev));
     p->backend_attached = true;
     p->up = true;
     vif_log(XEND_LOG_INFO, "vif reattached", "domain=%s vif=%s mac=%s", p->d.domname, p->name,
@@ -782,13 +782,13 @@ static int vif_reattach(void *ctx, struct xend_device *dev, const struct xend_sx
 static void vif_free(void *ctx, struct xend_device *dev)
 {
     (void)ctx;
-    struct vif_priv *p = H->device->priv(dev);
+    struct vif_priv *p = vif_g.host->device->priv(dev);
     if (p == NULL)
         return;
     devscript_job_orphan(&p->d);
     vif_conf_free(&p->conf);
     free(p);
-    H->device->priv_set(dev, NULL);
+    vif_g.host->device->priv_set(dev, NULL);
 }
 
 static const struct xend_device_ops vif_ops = {
@@ -840,6 +840,7 @@ static int vif_init(struct xend_plugin *self, const struct xend_host *host)
     memset(&vif_g, 0, sizeof(vif_g));
     vif_g.self = self;
     vif_g.host = host;
+    vif_g.sxp = host->sxp;
     struct xend_err err = {0};
     int rc = devscript_setup(&vif_g.ds, self, host, "vif", &err);
     if (rc == 0)

@@ -56,13 +56,11 @@ struct vnet_job {
 static struct {
     struct xend_plugin *self;
     const struct xend_host *host;
+    const struct xend_host_sxp *sxp; /* host->sxp, the table most used */
     struct devscript ds;
     const char *script; /* vnet-script */
     struct vnet *list;
 } vnet_g;
-
-#define H (vnet_g.host)
-#define S (vnet_g.host->sxp)
 
 /* Interface names (bridge, vnetif): what Linux accepts and a script can pass on safely. */
 #define VNET_IFNAME_MAX 15
@@ -101,9 +99,10 @@ static bool vnet_ifname_ok(const char *s)
 static int vnet_item_value(const struct xend_sxp *item, const char *key, const char **out,
                            struct xend_err *err)
 {
-    const char *v = S->length(item) == 2 ? S->atom_text(S->nth(item, 1)) : NULL;
+    const char *v =
+        vnet_g.sxp->length(item) == 2 ? vnet_g.sxp->atom_text(vnet_g.sxp->nth(item, 1)) : NULL;
     if (v == NULL) {
-        char *text = S->print(item);
+        char *text = vnet_g.sxp->print(item);
         int rc = xend_err_set(err, XEND_EINVAL, "vnet: invalid %s: %s (want (%s VALUE))", key,
                               text ? text : "?", key);
         free(text);
@@ -122,17 +121,17 @@ static const char *const vnet_keys[] = {"id", "bridge", "vnetif", "security"};
  */
 static int vnet_conf_read(const struct xend_sxp *config, struct vnet *v, struct xend_err *err)
 {
-    const char *head = S->name(config);
+    const char *head = vnet_g.sxp->name(config);
     if (head == NULL || strcmp(head, "vnet") != 0)
         return xend_err_set(err, XEND_EINVAL, "vnet: config must be (vnet (id ID) ...)");
 
     const char *val[VNET_NKEYS] = {NULL};
-    size_t n = S->length(config);
+    size_t n = vnet_g.sxp->length(config);
     for (size_t i = 1; i < n; i++) {
-        const struct xend_sxp *item = S->nth(config, i);
-        const char *name = S->name(item);
+        const struct xend_sxp *item = vnet_g.sxp->nth(config, i);
+        const char *name = vnet_g.sxp->name(item);
         if (name == NULL) {
-            char *text = S->print(item);
+            char *text = vnet_g.sxp->print(item);
             int rc = xend_err_set(err, XEND_EINVAL,
                                   "vnet: invalid config item: %s (want (KEY VALUE...))",
                                   text ? text : "?");
@@ -191,20 +190,20 @@ static int vnet_conf_read(const struct xend_sxp *config, struct vnet *v, struct 
 
     /* The known keys first, in one order, then whatever else was given, as given: 2.0 passed
      * unknown children through to the vnet module. */
-    struct xend_sxp *out = S->list();
-    S->append_take(out, S->atom("vnet"));
-    S->add_kv(out, "id", v->id);
-    S->add_kv(out, "bridge", v->bridge);
-    S->add_kv(out, "vnetif", v->vnetif);
-    S->add_kv(out, "security", v->security);
+    struct xend_sxp *out = vnet_g.sxp->list();
+    vnet_g.sxp->append_take(out, vnet_g.sxp->atom("vnet"));
+    vnet_g.sxp->add_kv(out, "id", v->id);
+    vnet_g.sxp->add_kv(out, "bridge", v->bridge);
+    vnet_g.sxp->add_kv(out, "vnetif", v->vnetif);
+    vnet_g.sxp->add_kv(out, "security", v->security);
     for (size_t i = 1; i < n; i++) {
-        const struct xend_sxp *item = S->nth(config, i);
-        const char *name = S->name(item);
+        const struct xend_sxp *item = vnet_g.sxp->nth(config, i);
+        const char *name = vnet_g.sxp->name(item);
         bool known = false;
         for (size_t k = 0; k < VNET_NKEYS; k++)
             known = known || strcmp(name, vnet_keys[k]) == 0;
         if (!known)
-            S->append_take(out, S->copy(item));
+            vnet_g.sxp->append_take(out, vnet_g.sxp->copy(item));
     }
     v->config = out;
     return 0;
@@ -266,7 +265,7 @@ static void vnet_free(struct vnet *v)
         return;
     if (v->job != NULL)
         v->job->v = NULL;
-    S->free(v->config);
+    vnet_g.sxp->free(v->config);
     free(v);
 }
 
@@ -314,7 +313,7 @@ static int vnet_script(struct vnet *v, const char *action, struct xend_request *
 
 static struct xend_sxp *vnet_event_value(const struct vnet *v)
 {
-    return S->copy(v->config);
+    return vnet_g.sxp->copy(v->config);
 }
 
 static void vnet_created(struct vnet *v, struct xend_request *req)
@@ -323,14 +322,14 @@ static void vnet_created(struct vnet *v, struct xend_request *req)
     vnet_log(XEND_LOG_NOTICE, "vnet created", "vnet=%s bridge=%s vnetif=%s security=%s", v->id,
              v->bridge, v->vnetif, v->security);
     struct xend_sxp *ev = vnet_event_value(v);
-    H->event->emit("xend.vnet.create", ev);
-    S->free(ev);
+    vnet_g.host->event->emit("xend.vnet.create", ev);
+    vnet_g.sxp->free(ev);
     if (req != NULL) {
         char location[64];
         snprintf(location, sizeof(location), "/xend/vnet/%s", v->id);
-        H->http->reply_header(req, "Location", location);
-        H->http->reply_take(req, 201, S->copy(v->config));
-        H->http->complete(req, 0);
+        vnet_g.host->http->reply_header(req, "Location", location);
+        vnet_g.host->http->reply_take(req, 201, vnet_g.sxp->copy(v->config));
+        vnet_g.host->http->complete(req, 0);
     }
 }
 
@@ -338,20 +337,20 @@ static void vnet_created(struct vnet *v, struct xend_request *req)
 static void vnet_create_failed(struct vnet *v, struct xend_request *req, int rc)
 {
     struct xend_err e = {0};
-    if (H->store->del(vnet_g.self, v->id, &e) < 0)
+    if (vnet_g.host->store->del(vnet_g.self, v->id, &e) < 0)
         vnet_log(XEND_LOG_ERROR, "vnet record not removed", "vnet=%s error=\"%s\"", v->id,
                  xend_err_msg(&e));
     vnet_unlink(v);
     vnet_free(v);
     if (req != NULL)
-        H->http->complete(req, rc);
+        vnet_g.host->http->complete(req, rc);
 }
 
 static void vnet_deleted(struct vnet *v, struct xend_request *req)
 {
-    struct xend_err *err = req ? H->http->err(req) : NULL;
+    struct xend_err *err = req ? vnet_g.host->http->err(req) : NULL;
     struct xend_err local = {0};
-    int rc = H->store->del(vnet_g.self, v->id, err ? err : &local);
+    int rc = vnet_g.host->store->del(vnet_g.self, v->id, err ? err : &local);
     if (rc < 0) {
         /* The kernel side is gone but the record is not: a retried delete runs the (idempotent)
          * script again and retries the record. */
@@ -359,18 +358,18 @@ static void vnet_deleted(struct vnet *v, struct xend_request *req)
         vnet_log(XEND_LOG_ERROR, "vnet record not removed", "vnet=%s error=\"%s\"", v->id,
                  xend_err_msg(err ? err : &local));
         if (req != NULL)
-            H->http->complete(req, rc);
+            vnet_g.host->http->complete(req, rc);
         return;
     }
     vnet_log(XEND_LOG_NOTICE, "vnet deleted", "vnet=%s bridge=%s", v->id, v->bridge);
     struct xend_sxp *ev = vnet_event_value(v);
-    H->event->emit("xend.vnet.delete", ev);
-    S->free(ev);
+    vnet_g.host->event->emit("xend.vnet.delete", ev);
+    vnet_g.sxp->free(ev);
     vnet_unlink(v);
     vnet_free(v);
     if (req != NULL) {
-        H->http->reply_take(req, 0, S->atom_int(0));
-        H->http->complete(req, 0);
+        vnet_g.host->http->reply_take(req, 0, vnet_g.sxp->atom_int(0));
+        vnet_g.host->http->complete(req, 0);
     }
 }
 
@@ -389,7 +388,7 @@ static void vnet_script_done(const struct xend_spawn_result *res, void *arg)
     bool ok = devscript_ok(res);
     int rc = 0;
     if (!ok && req != NULL)
-        rc = devscript_fail(&vnet_g.ds, H->http->err(req), vnet_g.script, action, res);
+        rc = devscript_fail(&vnet_g.ds, vnet_g.host->http->err(req), vnet_g.script, action, res);
     else if (!ok)
         rc = -XEND_EIO;
 
@@ -413,7 +412,7 @@ static void vnet_script_done(const struct xend_spawn_result *res, void *arg)
         } else {
             v->state = VNET_READY;
             if (req != NULL)
-                H->http->complete(req, rc);
+                vnet_g.host->http->complete(req, rc);
         }
         break;
     case VNET_READY:
@@ -426,10 +425,11 @@ static void vnet_script_done(const struct xend_spawn_result *res, void *arg)
 /* The vnet named by the {id} capture, or -XEND_ENOENT "invalid vnet:ID". */
 static int vnet_from_req(struct xend_request *req, struct vnet **out)
 {
-    const char *id = H->http->capture(req, "id");
+    const char *id = vnet_g.host->http->capture(req, "id");
     struct vnet *v = id ? vnet_find(id) : NULL;
     if (v == NULL || !vnet_visible(v))
-        return xend_err_set(H->http->err(req), XEND_ENOENT, "invalid vnet:%s", id ? id : "");
+        return xend_err_set(vnet_g.host->http->err(req), XEND_ENOENT, "invalid vnet:%s",
+                            id ? id : "");
     *out = v;
     return 0;
 }
@@ -457,11 +457,11 @@ static int vnet_route_list(struct xend_request *req, void *arg)
         if (vnet_visible(v))
             all[n++] = v;
     qsort(all, n, sizeof(*all), vnet_id_cmp);
-    struct xend_sxp *list = S->list();
+    struct xend_sxp *list = vnet_g.sxp->list();
     for (size_t i = 0; i < n; i++)
-        S->append_take(list, S->atom(all[i]->id));
+        vnet_g.sxp->append_take(list, vnet_g.sxp->atom(all[i]->id));
     free(all);
-    H->http->reply_take(req, 0, list);
+    vnet_g.host->http->reply_take(req, 0, list);
     return 0;
 }
 
@@ -472,16 +472,16 @@ static int vnet_route_get(struct xend_request *req, void *arg)
     int rc = vnet_from_req(req, &v);
     if (rc < 0)
         return rc;
-    H->http->reply_take(req, 0, S->copy(v->config));
+    vnet_g.host->http->reply_take(req, 0, vnet_g.sxp->copy(v->config));
     return 0;
 }
 
 static int vnet_route_create(struct xend_request *req, void *arg)
 {
     (void)arg;
-    struct xend_err *err = H->http->err(req);
+    struct xend_err *err = vnet_g.host->http->err(req);
     const struct xend_sxp *config;
-    int rc = H->http->arg_sxp(req, "config", &config);
+    int rc = vnet_g.host->http->arg_sxp(req, "config", &config);
     if (rc < 0)
         return rc;
     struct vnet *v = calloc(1, sizeof(*v));
@@ -495,14 +495,14 @@ static int vnet_route_create(struct xend_request *req, void *arg)
     /* Stored before anything is configured: a crash from here on leaves a record that the
      * next start configures, never a bridge nobody knows about. */
     if (rc == 0)
-        rc = H->store->put(vnet_g.self, v->id, v->config, err);
+        rc = vnet_g.host->store->put(vnet_g.self, v->id, v->config, err);
     if (rc < 0) {
         vnet_free(v);
         return rc;
     }
     v->state = VNET_CREATING;
     vnet_link(v);
-    H->http->defer(req);
+    vnet_g.host->http->defer(req);
     rc = vnet_script(v, "add", req, err);
     if (rc < 0)
         vnet_create_failed(v, req, rc);
@@ -512,7 +512,7 @@ static int vnet_route_create(struct xend_request *req, void *arg)
 static int vnet_route_delete(struct xend_request *req, void *arg)
 {
     (void)arg;
-    struct xend_err *err = H->http->err(req);
+    struct xend_err *err = vnet_g.host->http->err(req);
     struct vnet *v;
     int rc = vnet_from_req(req, &v);
     if (rc < 0)
@@ -523,11 +523,11 @@ static int vnet_route_delete(struct xend_request *req, void *arg)
     if (rc < 0)
         return rc;
     v->state = VNET_DELETING;
-    H->http->defer(req);
+    vnet_g.host->http->defer(req);
     rc = vnet_script(v, "del", req, err);
     if (rc < 0) {
         v->state = VNET_READY;
-        H->http->complete(req, rc);
+        vnet_g.host->http->complete(req, rc);
     }
     return 0;
 }
@@ -580,7 +580,7 @@ static int vnet_start_hook(const struct xend_hook_event *ev, void *arg)
 {
     (void)ev;
     (void)arg;
-    int rc = H->store->foreach (vnet_g.self, vnet_load_one, NULL);
+    int rc = vnet_g.host->store->foreach (vnet_g.self, vnet_load_one, NULL);
     if (rc < 0)
         vnet_log(XEND_LOG_ERROR, "vnet records not read", "error=\"%s\"", xend_strerror(rc));
     size_t n = 0;
@@ -597,6 +597,7 @@ static int vnet_init(struct xend_plugin *self, const struct xend_host *host)
     memset(&vnet_g, 0, sizeof(vnet_g));
     vnet_g.self = self;
     vnet_g.host = host;
+    vnet_g.sxp = host->sxp;
     struct xend_err err = {0};
     int rc = devscript_setup(&vnet_g.ds, self, host, "vnet", &err);
     if (rc == 0)
@@ -628,11 +629,11 @@ static void vnet_fini(struct xend_plugin *self)
              * the next start finds: a create's is there, a delete's was not removed yet. */
             struct xend_request *req = v->job->req;
             v->job->req = NULL;
-            xend_err_set(H->http->err(req), XEND_ECANCELED,
+            xend_err_set(vnet_g.host->http->err(req), XEND_ECANCELED,
                          "vnet: xend stopped before the vnet script finished: vnet %s stays "
                          "stored and is set up again at the next start",
                          v->id);
-            H->http->complete(req, -XEND_ECANCELED);
+            vnet_g.host->http->complete(req, -XEND_ECANCELED);
         }
         vnet_free(v);
     }

@@ -17,7 +17,7 @@
 #include <xend/http.h>
 
 #include "create_check.h"
-#include "domain.h"
+#include "domain_table.h"
 #include "lifecycle.h"
 
 static char kernel[] = "/tmp/test-create-check-XXXXXX";

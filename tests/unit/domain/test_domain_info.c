@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
-#include "domain.h"
+#include "domain_table.h"
 #include "sxp.h"
 
 /* Describers are told apart by owner only; these stand in for two plugins. */

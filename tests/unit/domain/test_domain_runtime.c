@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "domain.h"
+#include "domain_table.h"
 #include "domain_runtime.h"
 #include "sxp.h"
 

@@ -22,9 +22,9 @@
 
 #include "event/event.h"
 #include "event/event_http.h"
-#include "http/http.h"
+#include "http/server.h"
 #include "log/log.h"
-#include "plugin.h"
+#include "owner.h"
 #include "sxp.h"
 
 void xend_log_vemit(const char *source, enum xend_log_level level, const char *event,

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "log/log.h"
-#include "plugin.h"
+#include "owner.h"
 #include "support.h"
 
 struct xend_buf test_log = XEND_BUF_INIT;

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "http/access.h"
+#include "http/access_control.h"
 #include "http/remote.h"
 #include "http/role.h"
 #include "http/session.h"

@@ -23,14 +23,14 @@
 
 #include "buf.h"
 #include "config/config.h"
-#include "device.h"
-#include "domain.h"
-#include "host.h"
+#include "device_registry.h"
+#include "domain_table.h"
+#include "host_table.h"
 #include "http/internal.h"
 #include "hv.h"
 #include "loader.h"
 #include "log/log.h"
-#include "loop.h"
+#include "event_loop.h"
 #include "plugin_trust.h"
 #include "scheduler.h"
 #include "sxp.h"
@@ -146,7 +146,7 @@ static const struct xend_http_transport capture = {
 static int get_as(const char *path, int role)
 {
     memset(&reply, 0, sizeof(reply));
-    /* From root, as the kernel would tell over a unix socket (http/access.h). */
+    /* From root, as the kernel would tell over a unix socket (http/access_control.h). */
     static struct xend_http_who root = {
         .peer = {.via = XEND_PEER_PEERCRED, .has_uid = true, .uid = 0, .user = "root"},
         .verdict = XEND_HTTP_ADMITTED,

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
-#include "loop.h"
+#include "event_loop.h"
 
 static const struct xend_host_loop *L;
 

@@ -6,8 +6,8 @@
  * Everything here runs on the loop thread except xend_loop_post and the work functions
  * handed to the pool.
  */
-#ifndef XEND_CORE_LOOP_H
-#define XEND_CORE_LOOP_H
+#ifndef XEND_CORE_EVENT_LOOP_H
+#define XEND_CORE_EVENT_LOOP_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -7,8 +7,8 @@
  * evhtp.h never leaves core/http (it redefines regex symbols, LIBS.md trap 11).
  * Threads: loop thread only.
  */
-#ifndef XEND_CORE_HTTP_H
-#define XEND_CORE_HTTP_H
+#ifndef XEND_CORE_HTTP_SERVER_H
+#define XEND_CORE_HTTP_SERVER_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -3,8 +3,8 @@
  * place that knows every registry, so that a plugin's registrations can be dropped
  * together (failed init, stop).
  */
-#ifndef XEND_CORE_HOST_H
-#define XEND_CORE_HOST_H
+#ifndef XEND_CORE_HOST_TABLE_H
+#define XEND_CORE_HOST_TABLE_H
 
 #include <xend/host.h>
 

@@ -8,8 +8,8 @@
  * op may wait for a script); the caller learns the outcome through a done callback on the
  * loop thread.
  */
-#ifndef XEND_CORE_DEVICE_H
-#define XEND_CORE_DEVICE_H
+#ifndef XEND_CORE_DEVICE_REGISTRY_H
+#define XEND_CORE_DEVICE_REGISTRY_H
 
 #include <stdbool.h>
 
@@ -37,6 +37,14 @@ typedef void xend_devices_done_fn(int rc, const struct xend_err *err, void *arg)
 
 const struct xend_host_device *xend_device_host_table(void);
 void xend_device_remove_owner(struct xend_plugin *owner);
+/* Told of each class a plugin adds and of its removal, from a part above this registry
+ * (the per-class HTTP routes, domain_http.c). added returns what removed gets, or NULL to
+ * refuse the class (-XEND_EEXIST). */
+struct xend_device_class_watcher {
+    void *(*added)(struct xend_plugin *owner, const char *cls);
+    void (*removed)(void *watched);
+};
+void xend_device_class_watch(const struct xend_device_class_watcher *w);
 bool xend_device_class_known(const char *name);
 
 /*

@@ -19,8 +19,8 @@
  * The console plugin asks the same identity question through host->access.
  * Threads: loop thread only.
  */
-#ifndef XEND_CORE_HTTP_ACCESS_H
-#define XEND_CORE_HTTP_ACCESS_H
+#ifndef XEND_CORE_HTTP_ACCESS_CONTROL_H
+#define XEND_CORE_HTTP_ACCESS_CONTROL_H
 
 #include <stdbool.h>
 #include <stddef.h>

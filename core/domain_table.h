@@ -6,8 +6,8 @@
  * The loop thread owns every handle. A handle is freed only by xend_domain_free, after its
  * final DESTROY hooks.
  */
-#ifndef XEND_CORE_DOMAIN_H
-#define XEND_CORE_DOMAIN_H
+#ifndef XEND_CORE_DOMAIN_TABLE_H
+#define XEND_CORE_DOMAIN_TABLE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -110,7 +110,7 @@ const struct xend_host_domain *xend_domain_host_table(void);
 void xend_domain_remove_owner(struct xend_plugin *owner);
 
 /*
- * Run the hooks of `point` in the order of domain.h's table. For veto points, stops at the
+ * Run the hooks of `point` in the order of xend/domain.h's table. For veto points, stops at the
  * first failure and returns it (err filled); `ran` (may be NULL) receives how many hooks
  * succeeded, for a rollback. For the others, every hook runs and failures are logged.
  */
