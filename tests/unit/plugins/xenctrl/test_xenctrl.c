@@ -459,7 +459,8 @@ static void test_build_refuses_bad_images(void **state)
     xend_err_clear(&err);
     img.ramdisk = NULL;
     img.builder = "hvm";
-    assert_err(ops->dom_build(ctx, id, &img, &err), err, XEND_ENOTSUP, "PV domains only");
+    assert_err(ops->dom_build(ctx, id, &img, &err), err, XEND_ENOTSUP,
+               "PV (linux) and PVH (pvh) domains only");
     xend_err_clear(&err);
     img.builder = "linux";
     fx_dom_add(30, XEN_DOMINF_paused, 0); /* made by someone else: no memory/target */
