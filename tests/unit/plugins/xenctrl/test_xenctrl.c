@@ -1095,6 +1095,110 @@ static void test_restore_of_a_bad_stream_leaves_no_domain(void **state)
     assert_int_equal(seen.n, 1); /* Domain-0 only */
 }
 
+/* An image whose stream headers say `type` (1 PV, 2 HVM: x86, little-endian), then what
+ * the fake's restore reads. */
+static void write_stream(const char *path, unsigned char type)
+{
+    unsigned char hdr[28] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                             'X',  'E',  'N',  'F',  0,    0,    0,    3};
+    hdr[24] = type;
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+    fputs("FAKESAVE 1 live\n", f);
+    fclose(f);
+}
+
+static int restore_from(const char *path, uint32_t *nid, struct xend_err *err)
+{
+    int fd = open(path, O_RDONLY);
+    struct xend_dom_create a = {.size = sizeof(a),
+                                .name = "vm1",
+                                .mem_kb = 131072,
+                                .maxmem_kb = 131072,
+                                .vcpus = 1,
+                                .want_domid = -1};
+    int rc = ops->restore(ctx, fd, &a, nid, NULL, NULL, err);
+    close(fd);
+    return rc;
+}
+
+static void test_restore_of_a_pvh_stream_lands_in_a_pvh_shell(void **state)
+{
+    (void)state;
+    open_ok();
+    FX.hap = true;
+    char image[128];
+    snprintf(image, sizeof(image), "%s/pvh-image", tmpdir);
+    write_stream(image, 2);
+    uint32_t nid = 0;
+    struct xend_err err = {0};
+    assert_int_equal(restore_from(image, &nid, &err), 0);
+    const struct fx_dom *d = fx_dom(nid);
+    assert_true(d->cfg.flags & XEN_DOMCTL_CDF_hvm);
+    assert_true(d->cfg.flags & XEN_DOMCTL_CDF_hap);
+    assert_int_equal(d->cfg.arch.emulation_flags, XEN_X86_EMU_LAPIC);
+    assert_true(FX.paging_pool >= 1024 * 1024); /* HAP's pool: 1 MiB per vcpu at least */
+    assert_true(d->built);
+
+    /* a PV stream still makes a PV shell */
+    write_stream(image, 1);
+    assert_int_equal(restore_from(image, &nid, &err), 0);
+    assert_false(fx_dom(nid)->cfg.flags & XEN_DOMCTL_CDF_hvm);
+    unlink(image);
+}
+
+static void test_pvh_without_hap_is_refused_and_leaves_no_domain(void **state)
+{
+    (void)state;
+    open_ok();
+    FX.hap = false;
+    char image[128];
+    snprintf(image, sizeof(image), "%s/pvh-image", tmpdir);
+    write_stream(image, 2);
+    uint32_t nid = 0;
+    struct xend_err err = {0};
+    assert_err(restore_from(image, &nid, &err), err, XEND_ENOTSUP,
+               "cannot create PVH domain vm1: this host's cpu has no hardware-assisted paging");
+    seen.n = 0;
+    assert_int_equal(ops->dom_list(ctx, collect, NULL, &err), 0);
+    assert_int_equal(seen.n, 1); /* Domain-0 only */
+    unlink(image);
+}
+
+static void test_pvh_build_of_a_pv_shell_is_refused(void **state)
+{
+    (void)state;
+    open_ok();
+    uint32_t id = create("vm1", 131072, 1);
+    struct xend_dom_image img = {
+        .size = sizeof(img), .builder = "pvh", .kernel = kernel, .cmdline = ""};
+    struct xend_err err = {0};
+    assert_err(ops->dom_build(ctx, id, &img, &err), err, XEND_EINVAL,
+               "builder pvh, but it was created as a PV domain");
+    assert_false(fx_dom(id)->built);
+}
+
+static void test_live_save_of_a_pv_guest_needs_shadow_paging(void **state)
+{
+    (void)state;
+    open_ok();
+    FX.guest_suspends = true;
+    FX.shadow = false;
+    uint32_t id = create_built("vm1");
+    int fd = open("/dev/null", O_WRONLY);
+    struct xend_err err = {0};
+    assert_err(ops->save(ctx, id, fd, true, NULL, NULL, &err), err, XEND_ENOTSUP,
+               "domain 1 is PV, and this Xen has no shadow paging");
+    /* refused before anything: not asked to suspend, still paused */
+    assert_string_equal(dxs(id, "control/shutdown"), "");
+    assert_true(fx_dom(id)->flags & XEN_DOMINF_paused);
+    xend_err_clear(&err);
+    FX.shadow = true;
+    assert_int_equal(ops->save(ctx, id, fd, true, NULL, NULL, &err), 0);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1140,6 +1244,10 @@ int main(void)
         T(test_save_of_a_guest_that_never_suspends_times_out_and_undoes),
         T(test_failed_save_resumes_the_suspended_guest),
         T(test_restore_of_a_bad_stream_leaves_no_domain),
+        T(test_restore_of_a_pvh_stream_lands_in_a_pvh_shell),
+        T(test_pvh_without_hap_is_refused_and_leaves_no_domain),
+        T(test_pvh_build_of_a_pv_shell_is_refused),
+        T(test_live_save_of_a_pv_guest_needs_shadow_paging),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
