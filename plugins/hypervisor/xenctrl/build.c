@@ -381,6 +381,8 @@ int xcb_build(struct xcb_conn *h, uint32_t domid, const struct xend_dom_image *i
             step = "give it its memory map";
         else if (xc_dom_build_image(dom) != 0)
             step = "build the image";
+        else if (pvh && xcb_pvh_mptable(h, domid, dom, vcpus, &map_err) < 0)
+            step = "write its MP table";
         else if (xc_dom_boot_image(dom) != 0)
             step = "boot the image";
         else if (xc_dom_gnttab_init(dom) != 0)

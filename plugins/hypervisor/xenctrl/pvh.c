@@ -85,16 +85,95 @@ void xcb_pvh_layout(struct xc_dom_image *dom, uint64_t mem_kb)
     dom->device_model = false;
 }
 
+/*
+ * Linux sets up its per-cpu timer (Xen's, for a PVH guest) only where firmware told it of
+ * its local APICs; without that it waits for a PIT that a PVH guest has not, and never
+ * wakes from a sleep. libxl writes ACPI tables for this; an Intel MP table (a processor
+ * entry per vcpu, found where Linux scans for it) says the same in a few bytes.
+ */
+#define XCB_MP_PFN 0xf0 /* the floating pointer at 0xf0000, the BIOS area Linux scans */
+#define XCB_MP_ADDR ((uint32_t)XCB_MP_PFN << 12)
+#define XCB_MP_TABLE_OFF 16
+#define XCB_MP_HDR_LEN 44
+#define XCB_MP_CPU_LEN 20
+#define XCB_LAPIC_BASE 0xfee00000u
+
+static void put16(unsigned char *p, uint16_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    put16(p, (uint16_t)v);
+    put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static unsigned char checksum(const unsigned char *p, size_t n)
+{
+    unsigned char sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum = (unsigned char)(sum + p[i]);
+    return (unsigned char)-sum;
+}
+
+int xcb_pvh_mptable(struct xcb_conn *h, uint32_t domid, struct xc_dom_image *dom, unsigned vcpus,
+                    struct xend_err *err)
+{
+    (void)h;
+    size_t len = XCB_MP_HDR_LEN + (size_t)vcpus * XCB_MP_CPU_LEN;
+    if (XCB_MP_TABLE_OFF + len > XC_PAGE_SIZE)
+        return xend_err_set(err, XEND_EINVAL,
+                            "cannot build domain %u: %u vcpus are too many "
+                            "for its MP table",
+                            domid, vcpus);
+    unsigned char *page = xc_dom_pfn_to_ptr(dom, XCB_MP_PFN, 1);
+    if (page == NULL)
+        return xend_err_set(err, XEND_EIO, "cannot build domain %u: cannot map its page at %#x",
+                            domid, XCB_MP_ADDR);
+    memset(page, 0, XC_PAGE_SIZE);
+    unsigned char *t = page + XCB_MP_TABLE_OFF;
+    memcpy(t, "PCMP", 4);
+    put16(t + 4, (uint16_t)len);
+    t[6] = 4; /* MP spec 1.4 */
+    memcpy(t + 8, "XEND    ", 8);
+    memcpy(t + 16, "PVH         ", 12);
+    put16(t + 34, (uint16_t)vcpus);
+    put32(t + 36, XCB_LAPIC_BASE);
+    for (unsigned i = 0; i < vcpus; i++) {
+        unsigned char *e = t + XCB_MP_HDR_LEN + i * XCB_MP_CPU_LEN;
+        e[0] = 0;                               /* a processor */
+        e[1] = (unsigned char)(2 * i);          /* Xen gives vcpu N local APIC id 2N */
+        e[2] = 0x14;                            /* an integrated APIC */
+        e[3] = (unsigned char)(i == 0 ? 3 : 1); /* enabled; vcpu 0 boots */
+        put32(e + 8, 1u << 9);                  /* features: APIC */
+    }
+    t[7] = checksum(t, len);
+    unsigned char *f = page;
+    memcpy(f, "_MP_", 4);
+    put32(f + 4, XCB_MP_ADDR + XCB_MP_TABLE_OFF);
+    f[8] = 1; /* 16 bytes */
+    f[9] = 4;
+    f[10] = checksum(f, 16);
+    return 0;
+}
+
 int xcb_pvh_memmap(struct xcb_conn *h, uint32_t domid, struct xc_dom_image *dom,
                    struct xend_err *err)
 {
     /* The guest finds its memory in this map (start info, or XENMEM_memory_map). It lives
      * in the builder's pool so that it stays valid until xc_dom_release. */
-    struct e820entry *map = xc_dom_malloc(dom, 3 * sizeof(*map));
+    struct e820entry *map = xc_dom_malloc(dom, 5 * sizeof(*map));
     if (map == NULL)
         return xend_err_set(err, XEND_ENOMEM, "cannot build domain %u: no memory", domid);
     unsigned n = 0;
-    map[n++] = (struct e820entry){.addr = 0, .size = dom->lowmem_end, .type = E820_RAM};
+    /* the BIOS area, where the MP table is, kept from the allocator */
+    map[n++] = (struct e820entry){.addr = 0, .size = XCB_MP_ADDR, .type = E820_RAM};
+    map[n++] = (struct e820entry){
+        .addr = XCB_MP_ADDR, .size = 0x100000 - XCB_MP_ADDR, .type = E820_RESERVED};
+    map[n++] =
+        (struct e820entry){.addr = 0x100000, .size = dom->lowmem_end - 0x100000, .type = E820_RAM};
     map[n++] = (struct e820entry){
         .addr = (uint64_t)(X86_HVM_END_SPECIAL_REGION - X86_HVM_NR_SPECIAL_PAGES) << XC_PAGE_SHIFT,
         .size = (uint64_t)X86_HVM_NR_SPECIAL_PAGES << XC_PAGE_SHIFT,

@@ -137,6 +137,10 @@ int xcb_pvh_prepare(struct xcb_conn *h, uint32_t domid, uint64_t maxmem_kb, unsi
                     struct xend_err *err);
 /* The HVM container's memory layout for mem_kb of RAM, before xc_dom_mem_init. */
 void xcb_pvh_layout(struct xc_dom_image *dom, uint64_t mem_kb);
+/* Write the MP table that tells the guest of its vcpus' local APICs (after
+ * xc_dom_build_image, before xc_dom_boot_image). */
+int xcb_pvh_mptable(struct xcb_conn *h, uint32_t domid, struct xc_dom_image *dom, unsigned vcpus,
+                    struct xend_err *err);
 /* Give Xen and the builder the guest's memory map (after xc_dom_boot_mem_init). */
 int xcb_pvh_memmap(struct xcb_conn *h, uint32_t domid, struct xc_dom_image *dom,
                    struct xend_err *err);
