@@ -96,6 +96,16 @@ static int on_suspend(void *data)
     return rc;
 }
 
+/* libxenguest asks an HVM container's device model to log its dirty pages too; a PVH guest
+ * has none (and libxenguest asserts that the callback exists). */
+static int no_device_model(uint32_t domid, unsigned enable, void *data)
+{
+    (void)domid;
+    (void)enable;
+    (void)data;
+    return 0;
+}
+
 /* A failed save leaves the guest as it found it: running on (or paused, as it was). */
 static void suspend_undo(struct suspend *s)
 {
@@ -151,6 +161,7 @@ int xcb_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *pro
     struct save_callbacks cb;
     memset(&cb, 0, sizeof(cb));
     cb.suspend = on_suspend;
+    cb.switch_qemu_logdirty = no_device_model;
     cb.data = &s;
     h.last[0] = '\0';
     if (xc_domain_save(h.xch, fd, domid, live ? XCFLAGS_LIVE : 0, &cb, XC_STREAM_PLAIN, -1) != 0) {

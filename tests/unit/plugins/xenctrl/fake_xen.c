@@ -987,7 +987,9 @@ int __wrap_xc_domain_save(xc_interface *xch, int fd, uint32_t domid, uint32_t fl
     (void)type;
     (void)recv_fd;
     DOM_OR_ESRCH(d, domid);
-    (void)d;
+    /* libxenguest asserts this for an HVM container: fail as loudly */
+    if ((d->cfg.flags & XEN_DOMCTL_CDF_hvm) && cb->switch_qemu_logdirty == NULL)
+        abort();
     if (cb->suspend(cb->data) != 1) {
         errno = EINVAL;
         return -1;

@@ -1141,6 +1141,12 @@ static void test_restore_of_a_pvh_stream_lands_in_a_pvh_shell(void **state)
     assert_true(FX.paging_pool >= 1024 * 1024); /* HAP's pool: 1 MiB per vcpu at least */
     assert_true(d->built);
 
+    /* and it saves again (live: HAP logs its dirty pages) */
+    FX.guest_suspends = true;
+    int out = open("/dev/null", O_WRONLY);
+    assert_int_equal(ops->save(ctx, nid, out, true, NULL, NULL, &err), 0);
+    close(out);
+
     /* a PV stream still makes a PV shell */
     write_stream(image, 1);
     assert_int_equal(restore_from(image, &nid, &err), 0);
