@@ -638,7 +638,12 @@ pass
 elif [ "$HOST" = b ]; then
 begin receive
 : > /tmp/console.m1
-wait_for 1500 listed m1 || die "m1 never arrived"
+# an incoming migration that fails here ends the wait, with xend's words
+arrived() {
+    grep -q "incoming migration failed" /run/xend.log && die "the incoming migration failed: $(grep 'incoming migration failed' /run/xend.log | tail -n 1)"
+    listed m1
+}
+wait_for 1500 arrived || die "m1 never arrived"
 wait_for 120 running m1 || die "m1 is not running here: state '$F'"
 console m1
 first_count() { grep -q 'XEND-COUNT [0-9]*' /tmp/console.m1; }

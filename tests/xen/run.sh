@@ -353,12 +353,19 @@ if [ "$MIGRATE" = 1 ]; then
     listening || say "host a's QEMU does not listen on $port yet: starting b anyway"
     pair b connect 2 &
     pb=$!
-    # the first host to end in failure ends the other (which would wait for it in vain)
+    # the first host to end in failure ends the other (which might wait for it in vain),
+    # after a minute for it to notice and save its own logs
     wait -n $pa $pb
     for h in a b; do
         [ -s "$ART/migrate-$h/result" ] && ! (outcome "" "$ART/migrate-$h" > /dev/null) && {
+            deadline=$((SECONDS + 90))
+            while [ ! -s "$ART/migrate-a/result" ] || [ ! -s "$ART/migrate-b/result" ]; do
+                [ $SECONDS -ge $deadline ] && break
+                sleep 1
+            done
             say "host $h failed: ending the other"
             for o in a b; do kill -- "-$(cat "$ART/migrate-$o/qemu.pid")" 2>/dev/null; done
+            break
         }
     done
     wait $pa $pb

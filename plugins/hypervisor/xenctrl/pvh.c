@@ -7,7 +7,9 @@
  * a hole for the local APIC.
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,6 +27,8 @@
  * whose first 32-bit word is its type; all big-endian except the domain header. */
 #define XCB_STREAM_IHDR_LEN 24
 #define XCB_STREAM_PEEK_LEN (XCB_STREAM_IHDR_LEN + 4)
+/* How long a migration's sender may take to send those bytes. */
+#define XCB_STREAM_PEEK_WAIT_MS 30000
 
 bool xcb_config_wants_pvh(struct xcb *c, const char *name)
 {
@@ -196,10 +200,29 @@ int xcb_stream_is_hvm(int fd, bool *hvm, struct xend_err *err)
     if (at >= 0) {
         n = pread(fd, b, sizeof(b), at);
     } else {
-        /* A socket (a migration): look without taking, since libxenguest reads it next. */
-        do
-            n = recv(fd, b, sizeof(b), MSG_PEEK | MSG_WAITALL);
-        while (n < 0 && errno == EINTR);
+        /* A socket (a migration): look without taking, since libxenguest reads it next;
+         * the socket may be non-blocking, so wait for the whole header with a deadline. */
+        struct timespec t0, now;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+            n = recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+            if (n == (ssize_t)sizeof(b) || n == 0)
+                break;
+            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                break;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            long long ms = (now.tv_sec - t0.tv_sec) * 1000LL + (now.tv_nsec - t0.tv_nsec) / 1000000;
+            if (ms >= XCB_STREAM_PEEK_WAIT_MS) {
+                n = n < 0 ? 0 : n;
+                break;
+            }
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            struct timespec some = {0, 10 * 1000 * 1000};
+            if (n < 0)
+                poll(&p, 1, 100); /* nothing yet */
+            else
+                nanosleep(&some, NULL); /* part of it: poll would not wait for the rest */
+        }
         if (n < 0 && errno == ENOTSOCK)
             return xend_err_set(err, XEND_ENOTSUP,
                                 "cannot restore: the image comes through a pipe, and the "
