@@ -215,8 +215,20 @@ int xcb_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
     memset(&cb, 0, sizeof(cb));
     cb.static_data_done = restore_static_done;
     h.last[0] = '\0';
-    if (xc_domain_restore(h.xch, fd, id, (unsigned)store_port, &store_mfn, 0,
-                          (unsigned)console_port, &console_mfn, 0, XC_STREAM_PLAIN, &cb, -1) != 0) {
+    /* libxenguest reports nothing while it restores: the socket's counters stand in, the
+     * only reporter while they run. */
+    struct xcb_inflow inflow;
+    xcb_inflow_start(&inflow, fd, progress, progress_arg);
+    if (inflow.running)
+        h.progress = NULL;
+    int restored =
+        xc_domain_restore(h.xch, fd, id, (unsigned)store_port, &store_mfn, 0,
+                          (unsigned)console_port, &console_mfn, 0, XC_STREAM_PLAIN, &cb, -1);
+    int e = errno;
+    xcb_inflow_stop(&inflow);
+    h.progress = progress;
+    errno = e;
+    if (restored != 0) {
         rc = xcb_fail(&h, err, errno, "cannot restore domain %s", args->name ? args->name : "");
         xcb_destroy(&h, id, &ignore);
         goto out;

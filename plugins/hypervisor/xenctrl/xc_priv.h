@@ -9,6 +9,7 @@
 #ifndef XEND_XENCTRL_PRIV_H
 #define XEND_XENCTRL_PRIV_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -167,6 +168,24 @@ int xcb_sched_node_set(void *ctx, const char *sched, const struct xend_sched_val
                        size_t n, struct xend_err *err);
 /* Xen's scheduler name ("credit"), "unknown" for an id this file does not know. */
 const char *xcb_sched_name(int sched_id);
+
+/* ---- a restore's progress from its socket (inflow.c) ---- */
+
+struct xcb_inflow {
+    int fd;
+    xend_progress_fn *progress;
+    void *progress_arg;
+    uint64_t base; /* the socket's count when the image began */
+    bool running, stop;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+};
+
+/* Report progress(bytes read from fd so far) once a second until stop, where fd is a TCP
+ * socket and progress is set; otherwise do nothing. */
+void xcb_inflow_start(struct xcb_inflow *f, int fd, xend_progress_fn *progress, void *progress_arg);
+void xcb_inflow_stop(struct xcb_inflow *f);
 
 /* ---- save and restore (save.c) ---- */
 
