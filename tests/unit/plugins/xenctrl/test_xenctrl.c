@@ -17,13 +17,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fake_host.h"
 #include "fake_xen.h"
 #include "sxp.h"
+#include "xc_priv.h"
 
 extern const struct xend_plugin_desc xend_plugin_desc;
 
@@ -1205,6 +1210,56 @@ static void test_live_save_of_a_pv_guest_needs_shadow_paging(void **state)
     close(fd);
 }
 
+static _Atomic unsigned long long inflow_seen;
+
+static void inflow_note(void *arg, uint64_t done, uint64_t total)
+{
+    (void)arg;
+    (void)total;
+    inflow_seen = done;
+}
+
+static void test_restore_progress_follows_the_relocation_socket(void **state)
+{
+    (void)state;
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(l, 1), 0);
+    assert_int_equal(getsockname(l, (struct sockaddr *)&a, &len), 0);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+    int r = accept(l, NULL, NULL);
+    assert_true(r >= 0);
+    inflow_seen = 0;
+    struct xcb_inflow f;
+    xcb_inflow_start(&f, r, inflow_note, NULL);
+    assert_true(f.running);
+    char buf[8192];
+    memset(buf, 'x', sizeof(buf));
+    assert_int_equal(write(c, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+    /* counted as received though nobody has read it: the stream is left whole */
+    time_t deadline = time(NULL) + 10;
+    while (inflow_seen < sizeof(buf) && time(NULL) < deadline)
+        poll(NULL, 0, 50);
+    xcb_inflow_stop(&f);
+    assert_int_equal(inflow_seen, sizeof(buf));
+    assert_int_equal(read(r, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+    /* no TCP socket, or nobody to tell: nothing runs */
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    xcb_inflow_start(&f, p[0], inflow_note, NULL);
+    assert_false(f.running);
+    xcb_inflow_start(&f, r, NULL, NULL);
+    assert_false(f.running);
+    close(p[0]);
+    close(p[1]);
+    close(r);
+    close(c);
+    close(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1254,6 +1309,7 @@ int main(void)
         T(test_pvh_without_hap_is_refused_and_leaves_no_domain),
         T(test_pvh_build_of_a_pv_shell_is_refused),
         T(test_live_save_of_a_pv_guest_needs_shadow_paging),
+        T(test_restore_progress_follows_the_relocation_socket),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
