@@ -24,8 +24,8 @@
 # named. XEN_TEST_SKIP_BASIC=1 is the default without basic.
 #
 # migrate boots two more machines after the first (one vcpu each, `-cpu qemu64,+svm,+npt`
-# so that Xen has HAP for PVH guests), joined by QEMU socket networking over a free
-# loopback port and sharing one raw image as a second virtio disk; a PVH guest with its
+# so that Xen has HAP for PVH guests), joined by a QEMU stream netdev over a unix socket in
+# the work dir and sharing one raw image as a second virtio disk; a PVH guest with its
 # disk on that image and a vif migrates live from host a to host b while counting.
 #
 # Logs: $BUILD/artifacts/xen/ (printed at the end) holds the serial log (Xen's and dom0's
@@ -332,26 +332,26 @@ fi
 
 # ---- the two migration hosts: a (the source, which listens for the link) and b ----
 if [ "$MIGRATE" = 1 ]; then
-    port=$(BUILD_DIR="$BUILD" bash -c ". '$SRC/tests/e2e/lib.sh' && free_port") ||
-        fail "stage migrate: no free loopback port for the link"
+    # the link: a stream over a unix socket in the work dir (no port to find or collide on)
+    link=$WORK/link.sock
     # the disk both hosts see: a pattern the guest reads first
     truncate -s 16M "$WORK/shared.img"
     printf XEND-PATTERN-MIGR-abcdef | dd of="$WORK/shared.img" conv=notrunc 2>/dev/null
-    pair() { # HOST NETDEV-MODE: that host's machine
+    pair() { # HOST SERVER(on|off) MAC-DIGIT: that host's machine
         run_machine "$1" "$ART/migrate-$1" "xendtest.host=$1" -cpu qemu64,+svm,+npt -smp 1 \
-            -netdev socket,id=link,"$2"=127.0.0.1:"$port" \
+            -netdev stream,id=link,server="$2",addr.type=unix,addr.path="$link" \
             -device virtio-net-pci,netdev=link,mac=52:54:00:78:00:0"$3" \
             -drive file="$WORK/shared.img",format=raw,if=none,id=shared \
             -device virtio-blk-pci,drive=shared,share-rw=on
     }
-    say "booting the two migration hosts (link on 127.0.0.1:$port; serial logs $ART/migrate-a, migrate-b)"
-    pair a listen 1 &
+    say "booting the two migration hosts (link $link; serial logs $ART/migrate-a, migrate-b)"
+    pair a on 1 &
     pa=$!
-    listening() { ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; }
+    listening() { [ -S "$link" ]; }
     deadline=$((SECONDS + 60))
     until listening || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
-    listening || say "host a's QEMU does not listen on $port yet: starting b anyway"
-    pair b connect 2 &
+    listening || say "host a's QEMU has no $link yet: starting b anyway"
+    pair b off 2 &
     pb=$!
     # the first host to end in failure ends the other (which might wait for it in vain),
     # after a minute for it to notice and save its own logs
