@@ -216,8 +216,10 @@ static int op_dom_create(struct call *c, struct xend_err *err)
 static int build_args(struct call *c, struct simhv_domain *d, struct xend_err *err)
 {
     const char *builder = arg_str(c, "builder", "linux");
-    if (strcmp(builder, "linux") != 0)
-        return xend_err_set(err, XEND_ENOTSUP, "simhv builds linux domains, not %s", builder);
+    /* pvh: a real Xen boots the same kernel another way; the simulation has no difference. */
+    if (strcmp(builder, "linux") != 0 && strcmp(builder, "pvh") != 0)
+        return xend_err_set(err, XEND_ENOTSUP, "simhv builds linux and pvh domains, not %s",
+                            builder);
     return simhv_dom_build(c->m, d, arg_str(c, "kernel", NULL), arg_str(c, "ramdisk", NULL),
                            arg_str(c, "cmdline", ""), err);
 }

@@ -170,7 +170,10 @@ static int validate_image(struct vcheck *v, const struct xend_sxp *vm, struct xe
         return v->rc;
     const struct xend_sxp *img = xend_sxp_nth(image, 1);
     p->builder = xend_sxp_name(img);
-    if (p->builder == NULL || strcmp(p->builder, "linux") != 0) {
+    /* linux: a PV kernel; pvh: the same kernel at its PVH entry (a backend without PVH
+     * refuses it when it builds). */
+    if (p->builder == NULL ||
+        (strcmp(p->builder, "linux") != 0 && strcmp(p->builder, "pvh") != 0)) {
         PROBLEM(v, image, XEND_EINVAL, "unknown image type: %s", p->builder ? p->builder : "?");
         return v->rc;
     }

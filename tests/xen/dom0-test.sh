@@ -12,6 +12,11 @@
 # machine only (QEMU runs with no NIC; the "uplink" eth0 is a veth whose peer is in a
 # namespace). /xen-test.conf's STAGES names the groups to run (run.sh's XEN_TEST_STAGES).
 #
+# On the two migration hosts (xendtest.host=a or b on dom0's command line) the network is
+# the link between them instead: eth0, a virtio card, 192.168.78.1 (a) and .2 (b), with xend's
+# relocation port open to the other host only; a boots a PVH guest whose disk is the image
+# both hosts share (/dev/vdb) and migrates it live to b; b takes it and checks it counts on.
+#
 # Each stage prints "XENDTEST stage NAME begin" and "... ok" or "... FAIL why"; the first
 # failure prints diagnostics and ends the run. Never waits without a deadline.
 X=http://127.0.0.1:8000
@@ -111,8 +116,8 @@ logged() { grep -q "$1" /run/xend.log; }
 # out CMD...: its output in $V (status: the command's)
 out() { V=$("$@" 2>&1); }
 
-config() { # NAME [extra kernel args [devices]]
-    echo "(vm (name $1) (memory 128) (image (linux (kernel $GUEST/vmlinuz) (ramdisk $GUEST/initrd.gz) (args 'console=hvc0 rdinit=/init quiet $2'))) $3)"
+config() { # NAME [extra kernel args [devices]]; $BUILDER: linux (PV, the default) or pvh
+    echo "(vm (name $1) (memory 128) (image (${BUILDER:-linux} (kernel $GUEST/vmlinuz) (ramdisk $GUEST/initrd.gz) (args 'console=hvc0 rdinit=/init quiet $2'))) $3)"
 }
 
 create() { # NAME [args [devices]]: create, expect the domain in the reply
@@ -170,6 +175,23 @@ xen-init-dom0 || die "xen-init-dom0 failed"
 xenconsoled --pid-file=/run/xenconsoled.pid || die "xenconsoled did not start"
 pass
 
+read -r CMDLINE < /proc/cmdline
+HOST=""
+case " $CMDLINE " in
+*" xendtest.host=a "*) HOST=a MYIP=192.168.78.1 PEERIP=192.168.78.2 PEERRE='^192\\.168\\.78\\.2$' ;;
+*" xendtest.host=b "*) HOST=b MYIP=192.168.78.2 PEERIP=192.168.78.1 PEERRE='^192\\.168\\.78\\.1$' ;;
+esac
+RELOCATION=""
+if [ -n "$HOST" ]; then
+# ---- a migration host: eth0 is the link to the other host ----
+begin link
+wait_for 30 test -e /sys/class/net/eth0 || die "no eth0 (virtio-net): $(ls /sys/class/net)"
+ip addr add $MYIP/24 dev eth0 && ip link set eth0 up || die "cannot set up eth0"
+pass
+# (the relocation port on every address, admitting the other host only)
+RELOCATION="xend-relocation-address = \"\"; xend-relocation-hosts-allow = \"$PEERRE\";"
+else
+MYIP=192.168.77.1
 # ---- the network: eth0 stands for the uplink, a veth whose peer (192.168.77.3) lives in a
 # network namespace of its own; the network script, run by xend at start, puts eth0 and
 # its address (192.168.77.1) on the bridge and sets up anti-spoofing ----
@@ -185,6 +207,7 @@ nsenter -t "$PEERNS" -n sh -c 'ip link set lo up && ip addr add 192.168.77.3/24 
     die "cannot set up the peer"
 ip addr add 192.168.77.1/24 dev eth0 && ip link set eth0 up || die "cannot set up eth0"
 pass
+fi
 
 # ---- xend ----
 begin xend-start
@@ -206,6 +229,7 @@ script-dry-run = "no";
 script-timeout-ms = 55000; # a script forks and execs a dozen times: seconds each under TCG
 xenctrl-device-timeout-ms = 30000;
 vif-bridge = "xen-br0";
+$RELOCATION
 CONF
 # In the foreground, under a shell that reports how it ended: a xend that dies says so.
 (
@@ -215,12 +239,13 @@ CONF
 ) &
 wait_for 60 node_is_xenctrl || die "GET /xend/node does not name the xenctrl backend: $B"
 listed Domain-0 || die "Domain-0 is not listed: $B"
-bridged() { out ip -o addr show dev xen-br0 && case $V in *192.168.77.1/*) true ;; *) false ;; esac; }
+bridged() { out ip -o addr show dev xen-br0 && case $V in *"$MYIP/"*) true ;; *) false ;; esac; }
 wait_for 60 bridged || die "the network script made no xen-br0 with eth0's address: $(grep 'script' /run/xend.log | tail -n 3)"
 pass
 
 # ---- a PV guest ----
 . /xen-test.conf # STAGES
+[ -n "$HOST" ] && STAGES="" # a migration host runs the migration only
 want() { case " $STAGES " in *" $1 "*) true ;; *) false ;; esac; }
 if want basic; then
 begin create
@@ -569,8 +594,80 @@ destroyed s2
 pass
 fi
 
+# ---- live migration of a PVH guest from host a to host b: its disk is the image both
+# see (vdb), its vif on xen-br0 on both; it counts once a second, writing its disk and
+# pinging host b's dom0 (across the link while on a) ----
+MAC5=aa:00:00:78:00:10
+MIGRATE_ARGS="xend.test=devcount xend.ip=192.168.78.10,192.168.78.2 loglevel=6"
+if [ "$HOST" = a ]; then
+begin peer
+# b's relocation port: refused (curl 7) until its xend listens; the ping first, so that
+# an unanswered connect is not taken for an open port
+peer_up() { ping -c 1 -W 2 $PEERIP > /dev/null && { curl -s --max-time 2 "telnet://$PEERIP:8002" < /dev/null > /dev/null; [ $? != 7 ]; }; }
+wait_for 900 peer_up || die "host b's relocation port ($PEERIP:8002) never answered"
+pass
+
+begin pvh-boot
+BUILDER=pvh boot m1 "$MIGRATE_ARGS" "(device (vbd (uname phy:vdb) (dev xvda) (mode w))) (device (vif (mac $MAC5) (bridge xen-br0)))"
+counted_m1() { said m1 "XEND-COUNT [3-9] disk=ok net=ok"; }
+wait_for 180 counted_m1 || die "m1 does not count with its disk and network working: $(cons m1)"
+wait_for 5 said m1 "XEND-GUEST-READ XEND-PATTERN-MIGR-abcdef" || die "m1 did not read the shared disk: $(cons m1)"
+pass
+
+begin migrate
+field m1 id
+OLDID=$F
+tick
+T0=$UP
+XEND=127.0.0.1:8000 out /opt/xend/bin/xm migrate -l m1 $PEERIP || die "xm migrate -l m1 $PEERIP failed: $V"
+mark "xm migrate: $V"
+wait_for 120 gone m1 || die "m1 is still here after its migration: state '$F'"
+tick
+last_count m1
+mark "info migrate-last-count $N"
+mark "migrated m1 (id $OLDID) to $PEERIP in $((UP - T0)) s: $(grep -o 'domain migrated out.*' /run/xend.log | tail -n 1)"
+pass
+
+begin source-clean
 get /xend/domain
-case $B in *g4* | *g5* | *g6* | *g7* | *g8* | *g9* | *s1* | *s2*) die "a guest is still listed: $B" ;; esac
+case $B in *m1*) die "m1 is still listed: $B" ;; esac
+wait_for 30 off_bridge "vif$OLDID.0:" || die "vif$OLDID.0 is still on xen-br0: $V"
+no_backends() { ! ls /sys/bus/xen-backend/devices/ 2>/dev/null | grep -q -- "-$OLDID-"; }
+wait_for 30 no_backends || die "back ends of m1 are still here: $(ls /sys/bus/xen-backend/devices/)"
+pass
+elif [ "$HOST" = b ]; then
+begin receive
+: > /tmp/console.m1
+# an incoming migration that fails here ends the wait, with xend's words (not a's probes
+# of the port, which send nothing)
+arrived() {
+    out grep "incoming migration failed" /run/xend.log
+    case $V in *"incoming migration failed"*) case ${V##*migration failed} in *"the peer sent nothing"*) ;; *) die "the incoming migration failed: ${V##*migration failed}" ;; esac ;; esac
+    listed m1
+}
+wait_for 1500 arrived || die "m1 never arrived"
+wait_for 120 running m1 || die "m1 is not running here: state '$F'"
+console m1
+first_count() { grep -q 'XEND-COUNT [0-9]*' /tmp/console.m1; }
+wait_for 60 first_count || die "m1 does not count here: $(cons m1)"
+FIRST=$(grep -o 'XEND-COUNT [0-9]*' /tmp/console.m1 | head -n 1)
+FIRST=${FIRST#XEND-COUNT }
+mark "info migrate-first-count $FIRST"
+[ "$FIRST" -gt 1 ] || die "m1 counts from $FIRST here: it started again"
+pass
+
+begin counts-on
+wait_for 120 said m1 "XEND-COUNT $((FIRST + 3)) disk=ok net=ok" || die "m1 does not count on with its disk and network working: $(cons m1)"
+field m1 id
+wait_for 10 on_bridge "vif$F.0:" || die "vif$F.0 is not on xen-br0: $V"
+ping -c 3 -W 3 192.168.78.10 > /dev/null || die "dom0 cannot ping m1"
+mark "m1 here: $(grep 'XEND-COUNT' /tmp/console.m1 | head -n 1 | tr -d '\r') .. $(grep 'XEND-COUNT' /tmp/console.m1 | tail -n 1 | tr -d '\r')"
+destroyed m1
+pass
+fi
+
+get /xend/domain
+case $B in *g4* | *g5* | *g6* | *g7* | *g8* | *g9* | *s1* | *s2* | *m1*) die "a guest is still listed: $B" ;; esac
 
 curl -s --max-time 30 -o /tmp/xen-dmesg.sxp "$X/xend/node/dmesg" # for the artifacts
 begin xend-stop

@@ -114,8 +114,10 @@ reboot_test() {
 # One count a second, each with whether the disk and the network worked in it: a write to
 # xvda read back, a ping to dom0. Said after the first count: the devices work at all.
 devcount() {
+    sleep 1 && echo "XEND-GUEST-TICK" # its timer works
     insmod /modules/xen-blkfront.ko
     present /dev/xvda 60 || echo "XEND-GUEST-NO xvda"
+    echo "XEND-GUEST-XVDA $(cat /sys/block/xvda/size 2>/dev/null) sectors"
     echo "XEND-GUEST-READ $(head -c 24 /dev/xvda)"
     net_up
     n=0

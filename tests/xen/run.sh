@@ -18,14 +18,20 @@
 # 1,254 s on a busy 2-core machine). KEEP=1 keeps the work dir.
 #
 # XEN_TEST_STAGES picks the groups of stages to run, in this order: basic (create ..
-# crash), vbd, vif, save, restart, savedev, sched; e.g. XEN_TEST_STAGES="sched" while
-# working on one. The default is all but sched: its CPU shares under software emulation
-# depend on the host's load, and its clean-up once timed out, so it runs when named.
-# XEN_TEST_SKIP_BASIC=1 is the default without basic.
+# crash), vbd, vif, save, restart, savedev, sched, migrate; e.g. XEN_TEST_STAGES="sched"
+# while working on one. The default is all but sched: its CPU shares under software
+# emulation depend on the host's load, and its clean-up once timed out, so it runs when
+# named. XEN_TEST_SKIP_BASIC=1 is the default without basic.
+#
+# migrate boots two more machines after the first (one vcpu each, `-cpu qemu64,+svm,+npt`
+# so that Xen has HAP for PVH guests), joined by a QEMU stream netdev over a unix socket in
+# the work dir and sharing one raw image as a second virtio disk; a PVH guest with its
+# disk on that image and a vif migrates live from host a to host b while counting.
 #
 # Logs: $BUILD/artifacts/xen/ (printed at the end) holds the serial log (Xen's and dom0's
 # console), and from dom0 xend's log, each guest's console, Xen's console ring and dom0's
-# kernel log; dom0 writes them as a tar onto a small virtio disk that holds only that.
+# kernel log; dom0 writes them as a tar onto a small virtio disk that holds only that. The
+# two migration hosts' are in its migrate-a/ and migrate-b/.
 set -u
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${1:-${BUILD_DIR:-$SRC/build}}
@@ -38,10 +44,15 @@ XENBIN=/usr/lib/xen-4.17/bin
 T0=$EPOCHREALTIME
 
 WORK=$(mktemp -d /tmp/xend-xen.XXXXXX)
+# Every QEMU this script starts runs under `timeout`, which leads a process group of its
+# own: the group is ended however the script ends.
 cleanup() {
+    local p
+    for p in $(cat "$WORK/qemu.pids" 2>/dev/null); do kill -- "-$p" 2>/dev/null; done
     if [ "${KEEP:-}" = "" ] && [ "${RESULT:-fail}" = pass ]; then rm -rf "$WORK"; else echo "xen-test: kept $WORK"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 say() { echo "xen-test: $*"; }
 skip() {
@@ -94,9 +105,9 @@ t=$EPOCHREALTIME
 PLUGINS="hv-xenctrl console vbd vif sched-bvt"
 missing=0
 for p in $PLUGINS; do [ -f "$BUILD/lib/xend/plugins/$p.so" ] || missing=1; done
-if [ ! -x "$BUILD/bin/xend" ] || [ $missing = 1 ]; then
+if [ ! -x "$BUILD/bin/xend" ] || [ ! -x "$BUILD/bin/xm" ] || [ $missing = 1 ]; then
     say "building xend in $BUILD"
-    { cmake -S "$SRC" -B "$BUILD" && make -C "$BUILD" -j2 xend $PLUGINS; } \
+    { cmake -S "$SRC" -B "$BUILD" && make -C "$BUILD" -j2 xend xm $PLUGINS; } \
         > "$WORK/build.log" 2>&1 || fail "stage build: cannot build xend (see $WORK/build.log)"
 fi
 [ -f "$BUILD/lib/xend/plugins/hv-xenctrl.so" ] ||
@@ -143,9 +154,9 @@ for g in /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_s.
     [ -e "$g" ] && { mkdir -p "$ROOT$(dirname "$g")"; cp -L "$g" "$ROOT$g"; break; }
 done
 # curl's name service and certificates are not needed: loopback only
-cp "$BUILD/bin/xend" "$ROOT/opt/xend/bin/xend"
+cp "$BUILD/bin/xend" "$BUILD/bin/xm" "$ROOT/opt/xend/bin/"
 for p in $PLUGINS; do cp "$BUILD/lib/xend/plugins/$p.so" "$ROOT/opt/xend/lib/xend/plugins/"; done
-for f in "$ROOT/opt/xend/bin/xend" "$ROOT"/opt/xend/lib/xend/plugins/*.so; do
+for f in "$ROOT"/opt/xend/bin/* "$ROOT"/opt/xend/lib/xend/plugins/*.so; do
     for lib in $(ldd "$f" | grep -oE '/[^ ]+\.so[^ ]*'); do
         [ -e "$ROOT$lib" ] || { mkdir -p "$ROOT$(dirname "$lib")"; cp -L "$lib" "$ROOT$lib"; }
     done
@@ -169,10 +180,11 @@ add_module() { # path relative to $MODDIR
 }
 # Then the back ends and what the device scripts use: loop (block-file), brd (a ram disk as
 # the phy: device), the bridge with its netfilter hook and the iptables matches the
-# anti-spoofing rules use, veth (the stand-in for the uplink); and virtio's disk (the logs).
+# anti-spoofing rules use, veth (the stand-in for the uplink); and virtio's disk (the logs;
+# the migration hosts' shared disk) and network card (the link between those two hosts).
 for name in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs tcp_diag \
     xen-blkback xen-netback loop brd bridge br_netfilter veth ip_tables iptable_filter \
-    xt_physdev xt_tcpudp virtio_pci virtio_blk; do
+    xt_physdev xt_tcpudp virtio_pci virtio_blk virtio_net; do
     m=$(grep -oE "^[^:]*/$name\.ko[^:]*" "$MODDIR/modules.dep" | head -n 1)
     if [ -n "$m" ]; then
         case $m in *.xz | *.zst | *.gz) fail "stage initramfs: compressed module $m (not handled)" ;; esac
@@ -185,14 +197,17 @@ done
 install -m 755 "$SRC/tests/xen/dom0-init.sh" "$ROOT/init"
 install -m 755 "$SRC/tests/xen/dom0-test.sh" "$ROOT/xen-test.sh"
 echo "WATCHDOG=$WATCHDOG" > "$ROOT/xen-test.conf"
-ALL_STAGES="basic vbd vif save restart savedev sched"
-DEFAULT_STAGES="basic vbd vif save restart savedev"
+ALL_STAGES="basic vbd vif save restart savedev sched migrate"
+DEFAULT_STAGES="basic vbd vif save restart savedev migrate"
 STAGES=${XEN_TEST_STAGES:-$DEFAULT_STAGES}
 [ "${XEN_TEST_SKIP_BASIC:-0}" = 1 ] && [ -z "${XEN_TEST_STAGES:-}" ] && STAGES=${DEFAULT_STAGES#basic }
 for g in $STAGES; do
     case " $ALL_STAGES " in *" $g "*) ;; *) fail "XEN_TEST_STAGES: no group '$g' (groups: $ALL_STAGES)" ;; esac
 done
-echo "STAGES=\"$STAGES\"" >> "$ROOT/xen-test.conf"
+# the first machine runs every group but migrate, which needs two hosts of its own
+ONE_STAGES=$(echo " $STAGES " | sed 's/ migrate / /; s/^ *//; s/ *$//')
+case " $STAGES " in *" migrate "*) MIGRATE=1 ;; *) MIGRATE=0 ;; esac
+echo "STAGES=\"$ONE_STAGES\"" >> "$ROOT/xen-test.conf"
 # XEN_TEST_SCHED_STRICT=1: the sched stage wants 2:1 within 20% (TCG rarely gives it)
 echo "SCHED_STRICT=${XEN_TEST_SCHED_STRICT:-0}" >> "$ROOT/xen-test.conf"
 
@@ -216,7 +231,7 @@ cp "$VMLINUZ" "$ROOT/guest/vmlinuz"
 gunzip -c /boot/xen-4.17-amd64.gz > "$WORK/xen.elf"
 say "stage initramfs ok ($(since "$t") s): dom0 initramfs $(($(stat -c %s "$WORK/dom0.cpio.gz") / 1048576)) MB"
 
-# ---- the run: boot, and the stages dom0 reports ----
+# ---- the runs: boot, and the stages dom0 reports ----
 # Xen's scheduler: credit2, Xen 4.17's default (XEN_TEST_XEN_SCHED=credit for the other one
 # xend maps onto). Under TCG neither shares a cpu by weight closely: weights 512:256 gave
 # 1.48 and 1.60 on credit2, 1.22 on credit (see the sched stage).
@@ -226,75 +241,159 @@ DOM0_CMDLINE="console=hvc0 earlyprintk=xen rdinit=/init"
 ART=$BUILD/artifacts/xen
 rm -rf "$ART"
 mkdir -p "$ART" || fail "cannot make $ART"
-SERIAL=$ART/serial.log
 # Multi-threaded TCG (a host thread per vcpu) corrupted dom0's processes' memory now and
 # then (glibc's "corrupted unsorted chunks" in xend and in busybox sh, a wild value in
 # fresh heap: 3 of 5 runs); a full run with one thread running both vcpus in turn did not.
 TCG_THREAD=${XEN_TEST_TCG_THREAD:-single}
-truncate -s 64M "$WORK/logs.img"
-say "booting Xen in QEMU (TCG; serial log $SERIAL)"
-tboot=$EPOCHREALTIME
-declare -A began
-failed=""
-last=""
-done_ok=0
-summary=()
-while IFS= read -r line; do
-    line=${line%$'\r'}
-    printf '%s\n' "$line" >> "$SERIAL"
-    case $line in
-    *XENDTEST\ dom0-up*)
-        summary+=("boot $(since "$tboot") s")
-        say "stage boot ok ($(since "$tboot") s): dom0 userspace up"
-        ;;
-    *XENDTEST\ stage\ *\ begin*)
-        s=${line#*XENDTEST stage }
-        s=${s%% *}
-        began[$s]=$EPOCHREALTIME
-        last=$s
-        ;;
-    *XENDTEST\ stage\ *\ ok*)
-        s=${line#*XENDTEST stage }
-        s=${s%% *}
-        summary+=("$s $(since "${began[$s]}") s")
-        say "stage $s ok ($(since "${began[$s]}") s)"
-        ;;
-    *XENDTEST\ stage\ *\ FAIL*)
-        s=${line#*XENDTEST stage }
-        s=${s%% *}
-        [ -z "$failed" ] && failed=$s
-        say "stage $s FAILED after $(since "${began[$s]}") s: ${line#*FAIL }"
-        ;;
-    *XENDTEST\ done\ ok*) done_ok=1 ;;
-    *XENDTEST\ watchdog*) say "${line#*XENDTEST }" ;;
-    *XENDTEST\ * | *XENDLOG\ *) say "  ${line#*XEND}" ;;
-    esac
-done < <(timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -machine q35 -cpu max -smp 2 -m 2048 \
-    -accel tcg,thread="$TCG_THREAD" \
-    -nographic -nic none -no-reboot -kernel "$WORK/xen.elf" -append "$XEN_CMDLINE" \
-    -drive file="$WORK/logs.img",format=raw,if=none,id=logs -device virtio-blk-pci,drive=logs \
-    -initrd "$VMLINUZ $DOM0_CMDLINE,$WORK/dom0.cpio.gz" < /dev/null 2>&1)
-total=$(since "$T0")
-tar -xf "$WORK/logs.img" -C "$ART" 2>/dev/null || say "dom0 saved no logs"
-say "logs: $ART ($(cd "$ART" && echo *))"
 
-if [ $done_ok = 1 ] && [ -z "$failed" ]; then
-    RESULT=pass
-    joined=$(printf '%s, ' "${summary[@]}")
-    say "PASS in $total s: ${joined%, }"
-    exit 0
-fi
-if [ -z "$failed" ]; then
-    if grep -q "XENDTEST dom0-up" "$SERIAL" 2>/dev/null; then
-        failed=${last:-dom0}
-        why="no result (watchdog or timeout after ${TIMEOUT}s during stage $failed)"
+# run_machine TAG DIR DOM0-ARGS QEMU-ARGS...: boot Xen with dom0 (DOM0-ARGS added to its
+# command line) under `timeout`, with a logs disk of its own; read its serial console into
+# DIR/serial.log and print each stage as it ends (prefixed "[TAG] " when TAG is set); then
+# unpack dom0's logs into DIR and write the outcome to DIR/result (sourced by `outcome`).
+run_machine() {
+    local tag=$1 dir=$2 dom0_args=$3 line s pre="" tboot=$EPOCHREALTIME failed="" last="" done_ok=0
+    shift 3
+    local -A began
+    local -a summary=()
+    [ -n "$tag" ] && pre="[$tag] "
+    mkdir -p "$dir"
+    truncate -s 64M "$dir/logs.img"
+    mkfifo "$dir/serial.fifo"
+    timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -machine q35 -m 2048 \
+        -accel tcg,thread="$TCG_THREAD" -nographic -no-reboot -kernel "$WORK/xen.elf" \
+        -append "$XEN_CMDLINE" -initrd "$VMLINUZ $DOM0_CMDLINE $dom0_args,$WORK/dom0.cpio.gz" \
+        -drive file="$dir/logs.img",format=raw,if=none,id=logs -device virtio-blk-pci,drive=logs \
+        "$@" < /dev/null > "$dir/serial.fifo" 2>&1 &
+    echo $! >> "$WORK/qemu.pids"
+    echo $! > "$dir/qemu.pid"
+    while IFS= read -r line; do
+        line=${line%$'\r'}
+        printf '%s\n' "$line" >> "$dir/serial.log"
+        case $line in
+        *XENDTEST\ dom0-up*)
+            summary+=("${pre}boot $(since "$tboot") s")
+            say "${pre}stage boot ok ($(since "$tboot") s): dom0 userspace up"
+            ;;
+        *XENDTEST\ stage\ *\ begin*)
+            s=${line#*XENDTEST stage }
+            s=${s%% *}
+            began[$s]=$EPOCHREALTIME
+            last=$s
+            ;;
+        *XENDTEST\ stage\ *\ ok*)
+            s=${line#*XENDTEST stage }
+            s=${s%% *}
+            summary+=("$pre$s $(since "${began[$s]}") s")
+            say "${pre}stage $s ok ($(since "${began[$s]}") s)"
+            ;;
+        *XENDTEST\ stage\ *\ FAIL*)
+            s=${line#*XENDTEST stage }
+            s=${s%% *}
+            [ -z "$failed" ] && failed=$s
+            say "${pre}stage $s FAILED after $(since "${began[$s]}") s: ${line#*FAIL }"
+            ;;
+        *XENDTEST\ done\ ok*) done_ok=1 ;;
+        *XENDTEST\ watchdog*) say "$pre${line#*XENDTEST }" ;;
+        *XENDTEST\ * | *XENDLOG\ *) say "  $pre${line#*XEND}" ;;
+        esac
+    done < "$dir/serial.fifo"
+    wait
+    tar -xf "$dir/logs.img" -C "$dir" 2>/dev/null || say "${pre}dom0 saved no logs"
+    rm -f "$dir/logs.img" "$dir/serial.fifo"
+    { declare -p summary; printf 'failed=%q last=%q done_ok=%q\n' "$failed" "$last" "$done_ok"; } > "$dir/result"
+}
+
+# outcome TAG DIR: "" when the machine passed, else why (the stage that failed)
+outcome() {
+    local summary failed last done_ok pre=""
+    [ -n "$1" ] && pre="[$1] "
+    . "$2/result"
+    SUMMARY+=("${summary[@]}")
+    [ "$done_ok" = 1 ] && [ -z "$failed" ] && return 0
+    if [ -n "$failed" ]; then
+        WHY="stage $pre$failed failed: see above"
+    elif grep -q "XENDTEST dom0-up" "$2/serial.log" 2>/dev/null; then
+        WHY="stage $pre${last:-dom0} failed: no result (watchdog or timeout after ${TIMEOUT}s)"
     else
-        failed=boot
-        why="dom0 never came up"
+        WHY="stage ${pre}boot failed: dom0 never came up"
     fi
-else
-    why="see above"
+    echo "---- last serial lines ($2/serial.log) ----"
+    tail -n 40 "$2/serial.log" 2>/dev/null
+    return 1
+}
+
+SUMMARY=()
+WHY=""
+if [ -n "$ONE_STAGES" ]; then
+    say "booting Xen in QEMU (TCG; serial log $ART/serial.log)"
+    run_machine "" "$ART" "" -cpu max -smp 2 -nic none
+    outcome "" "$ART" || fail "$WHY (total $(since "$T0") s; logs in $ART)"
 fi
-echo "---- last serial lines ----"
-tail -n 40 "$SERIAL" 2>/dev/null
-fail "stage $failed failed: $why (total $total s; logs in $ART)"
+
+# ---- the two migration hosts: a (the source, which listens for the link) and b ----
+if [ "$MIGRATE" = 1 ]; then
+    # the link: a stream over a unix socket in the work dir (no port to find or collide on)
+    link=$WORK/link.sock
+    # the disk both hosts see: a pattern the guest reads first
+    truncate -s 16M "$WORK/shared.img"
+    printf XEND-PATTERN-MIGR-abcdef | dd of="$WORK/shared.img" conv=notrunc 2>/dev/null
+    pair() { # HOST SERVER(on|off) MAC-DIGIT: that host's machine
+        run_machine "$1" "$ART/migrate-$1" "xendtest.host=$1" -cpu qemu64,+svm,+npt -smp 1 \
+            -netdev stream,id=link,server="$2",addr.type=unix,addr.path="$link" \
+            -device virtio-net-pci,netdev=link,mac=52:54:00:78:00:0"$3" \
+            -drive file="$WORK/shared.img",format=raw,if=none,id=shared \
+            -device virtio-blk-pci,drive=shared,share-rw=on
+    }
+    say "booting the two migration hosts (link $link; serial logs $ART/migrate-a, migrate-b)"
+    pair a on 1 &
+    pa=$!
+    listening() { [ -S "$link" ]; }
+    deadline=$((SECONDS + 60))
+    until listening || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+    listening || say "host a's QEMU has no $link yet: starting b anyway"
+    pair b off 2 &
+    pb=$!
+    # the first host to end in failure ends the other (which might wait for it in vain),
+    # after a minute for it to notice and save its own logs
+    wait -n $pa $pb
+    for h in a b; do
+        [ -s "$ART/migrate-$h/result" ] && ! (outcome "" "$ART/migrate-$h" > /dev/null) && {
+            deadline=$((SECONDS + 90))
+            while [ ! -s "$ART/migrate-a/result" ] || [ ! -s "$ART/migrate-b/result" ]; do
+                [ $SECONDS -ge $deadline ] && break
+                sleep 1
+            done
+            say "host $h failed: ending the other"
+            for o in a b; do kill -- "-$(cat "$ART/migrate-$o/qemu.pid")" 2>/dev/null; done
+            break
+        }
+    done
+    wait $pa $pb
+    ok=1
+    outcome a "$ART/migrate-a" || { ok=0; WHY_A=$WHY; }
+    outcome b "$ART/migrate-b" || { ok=0; WHY=${WHY_A:-$WHY}; }
+    if [ $ok = 1 ]; then
+        # no count lost between the hosts: b's first is at most one past a's last seen
+        before=$(grep -o 'XENDTEST info migrate-last-count [0-9]*' "$ART/migrate-a/serial.log" | tail -n 1 | grep -o '[0-9]*$')
+        first=$(grep -o 'XENDTEST info migrate-first-count [0-9]*' "$ART/migrate-b/serial.log" | tail -n 1 | grep -o '[0-9]*$')
+        ondisk=$(dd if="$WORK/shared.img" bs=512 skip=1 count=1 2>/dev/null | head -c 21)
+        ondisk=${ondisk#XEND-SAVEDEV-}
+        case $ondisk in *[!0-9]* | "") ondisk=0 ;; *) ondisk=$((10#$ondisk)) ;; esac
+        say "migrate: last count on a $before, first on b $first, on the shared disk at the end $ondisk"
+        if [ -z "$before" ] || [ -z "$first" ] || [ "$first" -le 1 ] || [ "$first" -gt $((before + 2)) ]; then
+            ok=0
+            WHY="stage migrate failed: the guest counted to ${before:-?} on a and on from ${first:-?} on b"
+        elif [ "$ondisk" -le "$before" ]; then
+            ok=0
+            WHY="stage migrate failed: the shared disk holds count $ondisk, none written on b after $before"
+        fi
+    fi
+    [ $ok = 1 ] || fail "$WHY (total $(since "$T0") s; logs in $ART/migrate-a and migrate-b)"
+fi
+
+total=$(since "$T0")
+say "logs: $ART ($(cd "$ART" && echo *))"
+RESULT=pass
+joined=$(printf '%s, ' "${SUMMARY[@]}")
+say "PASS in $total s: ${joined%, }"
+exit 0

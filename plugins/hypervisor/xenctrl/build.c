@@ -124,7 +124,7 @@ static unsigned grant_version(const xc_physinfo_t *pi)
     return 1;
 }
 
-int xcb_create(struct xcb_conn *h, const struct xend_dom_create *args, uint32_t *domid,
+int xcb_create(struct xcb_conn *h, const struct xend_dom_create *args, bool pvh, uint32_t *domid,
                struct xend_err *err)
 {
     const char *name = args->name ? args->name : "";
@@ -143,7 +143,12 @@ int xcb_create(struct xcb_conn *h, const struct xend_dom_create *args, uint32_t 
     memset(&cfg, 0, sizeof(cfg));
     struct home m = {.args = args};
     make_uuid(cfg.handle, m.uuid);
-    cfg.flags = 0; /* PV */
+    cfg.flags = 0; /* PV, unless pvh */
+    if (pvh) {
+        int rc = xcb_pvh_config(h, &pi, name, &cfg, err);
+        if (rc < 0)
+            return rc;
+    }
     cfg.max_vcpus = args->vcpus ? args->vcpus : 1;
     cfg.max_evtchn_port = XCB_MAX_EVTCHN_PORT;
     cfg.max_grant_frames = XCB_MAX_GRANT_FRAMES;
@@ -178,6 +183,13 @@ int xcb_create(struct xcb_conn *h, const struct xend_dom_create *args, uint32_t 
                           name, (unsigned long long)maxmem);
         xcb_destroy(h, id, &ignore);
         return rc;
+    }
+    if (pvh) {
+        int rc = xcb_pvh_prepare(h, id, maxmem, cfg.max_vcpus, err);
+        if (rc < 0) {
+            xcb_destroy(h, id, &ignore);
+            return rc;
+        }
     }
     m.domid = id;
     int rc = xcb_xs_txn(h, "write the domain's xenstore home", home_write, &m, err);
@@ -274,7 +286,7 @@ int xcb_destroy(struct xcb_conn *h, uint32_t domid, struct xend_err *err)
     return rc;
 }
 
-/* ---- building a PV image ---- */
+/* ---- building a PV or PVH image ---- */
 
 static int read_target(struct xcb_conn *h, uint32_t domid, uint64_t *kb, struct xend_err *err)
 {
@@ -297,9 +309,12 @@ static int read_target(struct xcb_conn *h, uint32_t domid, uint64_t *kb, struct 
 int xcb_build(struct xcb_conn *h, uint32_t domid, const struct xend_dom_image *image,
               struct xend_err *err)
 {
-    if (image->builder != NULL && image->builder[0] && strcmp(image->builder, "linux") != 0)
+    bool want_pvh = image->builder != NULL && strcmp(image->builder, "pvh") == 0;
+    if (image->builder != NULL && image->builder[0] && strcmp(image->builder, "linux") != 0 &&
+        !want_pvh)
         return xend_err_set(err, XEND_ENOTSUP,
-                            "builder %s: the xenctrl backend builds PV domains only (linux)",
+                            "builder %s: the xenctrl backend builds PV (linux) and PVH (pvh) "
+                            "domains only",
                             image->builder);
     if (image->kernel == NULL || access(image->kernel, R_OK) < 0)
         return xend_err_set(err, image->kernel ? xcb_errno_code(errno) : XEND_EINVAL,
@@ -312,6 +327,12 @@ int xcb_build(struct xcb_conn *h, uint32_t domid, const struct xend_dom_image *i
     int rc = xcb_getinfo(h, domid, &x, err);
     if (rc < 0)
         return rc;
+    /* The shell decides: dom_create made it from the same config. */
+    bool pvh = xcb_is_pvh(&x);
+    if (pvh != want_pvh)
+        return xend_err_set(err, XEND_EINVAL,
+                            "cannot build domain %u: builder %s, but it was created as a %s domain",
+                            domid, want_pvh ? "pvh" : "linux", pvh ? "PVH" : "PV");
     uint64_t mem_kb = 0;
     if ((rc = read_target(h, domid, &mem_kb, err)) < 0)
         return rc;
@@ -330,12 +351,15 @@ int xcb_build(struct xcb_conn *h, uint32_t domid, const struct xend_dom_image *i
     if (dom == NULL)
         return xcb_fail(h, err, errno, "cannot build domain %u", domid);
     dom->container_type = XC_DOM_PV_CONTAINER;
+    if (pvh)
+        xcb_pvh_layout(dom, mem_kb);
     const char *step = NULL;
     if (xc_dom_kernel_file(dom, image->kernel) != 0)
         step = "load the kernel";
     else if (image->ramdisk != NULL && image->ramdisk[0] &&
              xc_dom_module_file(dom, image->ramdisk, NULL) != 0)
         step = "load the ramdisk";
+    struct xend_err map_err = {0};
     if (step == NULL) {
         dom->flags = 0;
         dom->console_evtchn = (unsigned)console_port;
@@ -347,25 +371,36 @@ int xcb_build(struct xcb_conn *h, uint32_t domid, const struct xend_dom_image *i
         if (xc_dom_boot_xen_init(dom, h->xch, domid) != 0)
             step = "start the builder";
         else if (xc_dom_parse_image(dom) != 0)
-            step = "parse the kernel (is it a Xen PV kernel?)";
+            step = pvh ? "parse the kernel (has it a PVH entry point?)"
+                       : "parse the kernel (is it a Xen PV kernel?)";
         else if (xc_dom_mem_init(dom, (unsigned)(mem_kb / 1024)) != 0)
             step = "lay out its memory";
         else if (xc_dom_boot_mem_init(dom) != 0)
             step = "allocate its memory";
+        else if (pvh && xcb_pvh_memmap(h, domid, dom, &map_err) < 0)
+            step = "give it its memory map";
         else if (xc_dom_build_image(dom) != 0)
             step = "build the image";
+        else if (pvh && xcb_pvh_mptable(h, domid, dom, vcpus, &map_err) < 0)
+            step = "write its MP table";
         else if (xc_dom_boot_image(dom) != 0)
             step = "boot the image";
         else if (xc_dom_gnttab_init(dom) != 0)
             step = "seed its grant table";
     }
     if (step != NULL) {
-        rc = xcb_fail(h, err, errno, "cannot build domain %u: cannot %s", domid, step);
+        if (map_err.code != 0)
+            rc = xend_err_set(err, map_err.code, "%s", xend_err_msg(&map_err));
+        else
+            rc = xcb_fail(h, err, errno, "cannot build domain %u: cannot %s", domid, step);
         xc_dom_release(dom);
         return rc;
     }
-    unsigned long store_mfn = (unsigned long)xc_dom_p2m(dom, dom->xenstore_pfn);
-    unsigned long console_mfn = (unsigned long)xc_dom_p2m(dom, dom->console_pfn);
+    /* A PVH guest names its pages by guest frame; a PV guest's are machine frames. */
+    unsigned long store_mfn =
+        pvh ? (unsigned long)dom->xenstore_pfn : (unsigned long)xc_dom_p2m(dom, dom->xenstore_pfn);
+    unsigned long console_mfn =
+        pvh ? (unsigned long)dom->console_pfn : (unsigned long)xc_dom_p2m(dom, dom->console_pfn);
     xc_dom_release(dom);
     return xcb_introduce(h, domid, store_mfn, (unsigned)store_port, console_mfn,
                          (unsigned)console_port, err);

@@ -5,7 +5,8 @@
  * Both run on a worker thread while the loop thread keeps using c->main, so each opens a
  * connection of its own and touches nothing of c but the immutable settings. A PV guest
  * saves only once it has suspended itself (control/shutdown "suspend"); the core hands over
- * a paused domain, so the suspend callback lets it run until it has.
+ * a paused domain, so the suspend callback lets it run until it has. A PVH guest suspends
+ * the same way; its stream is an HVM container's, which restore reads to make the right shell.
  */
 #include <errno.h>
 #include <poll.h>
@@ -95,6 +96,16 @@ static int on_suspend(void *data)
     return rc;
 }
 
+/* libxenguest asks an HVM container's device model to log its dirty pages too; a PVH guest
+ * has none (and libxenguest asserts that the callback exists). */
+static int no_device_model(uint32_t domid, unsigned enable, void *data)
+{
+    (void)domid;
+    (void)enable;
+    (void)data;
+    return 0;
+}
+
 /* A failed save leaves the guest as it found it: running on (or paused, as it was). */
 static void suspend_undo(struct suspend *s)
 {
@@ -125,8 +136,23 @@ int xcb_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *pro
     xc_domaininfo_t x;
     if ((rc = xcb_getinfo(&h, domid, &x, err)) < 0)
         goto out;
-    if (x.flags & XEN_DOMINF_hvm_guest) {
-        rc = xend_err_set(err, XEND_ENOTSUP, "domain %u is HVM: xend saves PV domains only", domid);
+    bool pvh = xcb_is_pvh(&x);
+    if ((x.flags & XEN_DOMINF_hvm_guest) && !pvh) {
+        rc = xend_err_set(err, XEND_ENOTSUP, "domain %u is HVM: xend saves PV and PVH domains only",
+                          domid);
+        goto out;
+    }
+    /* Say so now rather than after the destination has made a domain: log-dirty mode of a
+     * PV guest needs shadow paging, which Debian builds Xen without. */
+    xc_physinfo_t pi;
+    memset(&pi, 0, sizeof(pi));
+    if (live && !pvh && xc_physinfo(h.xch, &pi) == 0 &&
+        !(pi.capabilities & XEN_SYSCTL_PHYSCAP_shadow)) {
+        rc = xend_err_set(err, XEND_ENOTSUP,
+                          "domain %u is PV, and this Xen has no shadow paging to track a PV "
+                          "guest's dirty pages: it cannot be migrated live (migrate it without "
+                          "--live, or run it as a PVH guest: builder pvh)",
+                          domid);
         goto out;
     }
     /* Live: the guest runs while its pages are sent, and suspends for the last round. */
@@ -135,6 +161,7 @@ int xcb_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *pro
     struct save_callbacks cb;
     memset(&cb, 0, sizeof(cb));
     cb.suspend = on_suspend;
+    cb.switch_qemu_logdirty = no_device_model;
     cb.data = &s;
     h.last[0] = '\0';
     if (xc_domain_save(h.xch, fd, domid, live ? XCFLAGS_LIVE : 0, &cb, XC_STREAM_PLAIN, -1) != 0) {
@@ -170,7 +197,11 @@ int xcb_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
     h.progress_arg = progress_arg;
     uint32_t id = 0;
     struct xend_err ignore = {0};
-    if ((rc = xcb_create(&h, args, &id, err)) < 0)
+    /* The stream says what the domain was: a PVH guest needs an HVM container to land in. */
+    bool pvh = false;
+    if ((rc = xcb_stream_is_hvm(fd, &pvh, err)) < 0)
+        goto out;
+    if ((rc = xcb_create(&h, args, pvh, &id, err)) < 0)
         goto out;
     int store_port = xc_evtchn_alloc_unbound(h.xch, id, 0);
     int console_port = store_port < 0 ? -1 : xc_evtchn_alloc_unbound(h.xch, id, 0);
@@ -184,8 +215,20 @@ int xcb_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
     memset(&cb, 0, sizeof(cb));
     cb.static_data_done = restore_static_done;
     h.last[0] = '\0';
-    if (xc_domain_restore(h.xch, fd, id, (unsigned)store_port, &store_mfn, 0,
-                          (unsigned)console_port, &console_mfn, 0, XC_STREAM_PLAIN, &cb, -1) != 0) {
+    /* libxenguest reports nothing while it restores: the socket's counters stand in, the
+     * only reporter while they run. */
+    struct xcb_inflow inflow;
+    xcb_inflow_start(&inflow, fd, progress, progress_arg);
+    if (inflow.running)
+        h.progress = NULL;
+    int restored =
+        xc_domain_restore(h.xch, fd, id, (unsigned)store_port, &store_mfn, 0,
+                          (unsigned)console_port, &console_mfn, 0, XC_STREAM_PLAIN, &cb, -1);
+    int e = errno;
+    xcb_inflow_stop(&inflow);
+    h.progress = progress;
+    errno = e;
+    if (restored != 0) {
         rc = xcb_fail(&h, err, errno, "cannot restore domain %s", args->name ? args->name : "");
         xcb_destroy(&h, id, &ignore);
         goto out;

@@ -9,6 +9,7 @@
 #ifndef XEND_XENCTRL_PRIV_H
 #define XEND_XENCTRL_PRIV_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -110,8 +111,9 @@ int xcb_xs_wait(struct xcb *c, const char *path, bool (*ready)(const char *value
 
 /* ---- domains (build.c) ---- */
 
-/* Create the domain shell (paused) and its xenstore home; used by create and restore. */
-int xcb_create(struct xcb_conn *h, const struct xend_dom_create *args, uint32_t *domid,
+/* Create the domain shell (paused) and its xenstore home, a PV one or (pvh) an HVM container
+ * for a PVH kernel; used by create and restore. */
+int xcb_create(struct xcb_conn *h, const struct xend_dom_create *args, bool pvh, uint32_t *domid,
                struct xend_err *err);
 /* Write console and store nodes and introduce the domain to xenstored. */
 int xcb_introduce(struct xcb_conn *h, uint32_t domid, unsigned long store_mfn, unsigned store_port,
@@ -120,6 +122,32 @@ int xcb_introduce(struct xcb_conn *h, uint32_t domid, unsigned long store_mfn, u
 int xcb_destroy(struct xcb_conn *h, uint32_t domid, struct xend_err *err);
 int xcb_build(struct xcb_conn *h, uint32_t domid, const struct xend_dom_image *image,
               struct xend_err *err);
+
+/* ---- PVH domains (pvh.c) ---- */
+
+/* Does the config of the domain xend is creating under this name say (image (pvh ...))?
+ * Loop thread only (it reads the core's domain table). */
+bool xcb_config_wants_pvh(struct xcb *c, const char *name);
+/* An HVM container with no emulation but the local APIC: what xcb_create makes for PVH. */
+bool xcb_is_pvh(const xc_domaininfo_t *x);
+/* Make cfg a PVH domain's (HVM container, HAP, local APIC only); refused without HAP. */
+int xcb_pvh_config(struct xcb_conn *h, const xc_physinfo_t *pi, const char *name,
+                   struct xen_domctl_createdomain *cfg, struct xend_err *err);
+/* What a new PVH shell needs before it is built or restored: HAP's pool, the timer mode. */
+int xcb_pvh_prepare(struct xcb_conn *h, uint32_t domid, uint64_t maxmem_kb, unsigned vcpus,
+                    struct xend_err *err);
+/* The HVM container's memory layout for mem_kb of RAM, before xc_dom_mem_init. */
+void xcb_pvh_layout(struct xc_dom_image *dom, uint64_t mem_kb);
+/* Write the MP table that tells the guest of its vcpus' local APICs (after
+ * xc_dom_build_image, before xc_dom_boot_image). */
+int xcb_pvh_mptable(struct xcb_conn *h, uint32_t domid, struct xc_dom_image *dom, unsigned vcpus,
+                    struct xend_err *err);
+/* Give Xen and the builder the guest's memory map (after xc_dom_boot_mem_init). */
+int xcb_pvh_memmap(struct xcb_conn *h, uint32_t domid, struct xc_dom_image *dom,
+                   struct xend_err *err);
+/* Is the save stream at fd's current position an HVM container's (PVH)? Reads nothing
+ * away: a file is read with pread, a socket peeked at. */
+int xcb_stream_is_hvm(int fd, bool *hvm, struct xend_err *err);
 
 /* ---- devices and consoles (devices.c) ---- */
 
@@ -140,6 +168,24 @@ int xcb_sched_node_set(void *ctx, const char *sched, const struct xend_sched_val
                        size_t n, struct xend_err *err);
 /* Xen's scheduler name ("credit"), "unknown" for an id this file does not know. */
 const char *xcb_sched_name(int sched_id);
+
+/* ---- a restore's progress from its socket (inflow.c) ---- */
+
+struct xcb_inflow {
+    int fd;
+    xend_progress_fn *progress;
+    void *progress_arg;
+    uint64_t base; /* the socket's count when the image began */
+    bool running, stop;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+};
+
+/* Report progress(bytes read from fd so far) once a second until stop, where fd is a TCP
+ * socket and progress is set; otherwise do nothing. */
+void xcb_inflow_start(struct xcb_inflow *f, int fd, xend_progress_fn *progress, void *progress_arg);
+void xcb_inflow_stop(struct xcb_inflow *f);
 
 /* ---- save and restore (save.c) ---- */
 

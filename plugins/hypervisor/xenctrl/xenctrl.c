@@ -376,7 +376,8 @@ static char *xcb_dmesg(void *ctx, bool clear, struct xend_err *err)
 static int xcb_dom_create(void *ctx, const struct xend_dom_create *args, uint32_t *domid,
                           struct xend_err *err)
 {
-    return xcb_create(xcb_begin(ctx), args, domid, err);
+    struct xcb *c = ctx;
+    return xcb_create(xcb_begin(c), args, xcb_config_wants_pvh(c, args->name), domid, err);
 }
 
 static int xcb_dom_build(void *ctx, uint32_t domid, const struct xend_dom_image *image,

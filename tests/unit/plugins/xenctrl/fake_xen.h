@@ -54,11 +54,15 @@ struct fx_state {
     unsigned long intro_mfn;
     unsigned intro_port;
     /* the parts others play */
-    bool drivers;        /* dom0's blkback/netback take a new back end (state 1 -> 2) */
-    bool guest_closes;   /* a front end closes when asked (state 5 -> 6) */
-    bool guest_suspends; /* the guest obeys control/shutdown "suspend" */
-    char tty[128];       /* xenconsoled: the pty it names on introduction ("" none) */
-    bool virq_busy;      /* xenstored holds VIRQ_DOM_EXC */
+    bool drivers;            /* dom0's blkback/netback take a new back end (state 1 -> 2) */
+    bool guest_closes;       /* a front end closes when asked (state 5 -> 6) */
+    bool guest_suspends;     /* the guest obeys control/shutdown "suspend" */
+    char tty[128];           /* xenconsoled: the pty it names on introduction ("" none) */
+    bool virq_busy;          /* xenstored holds VIRQ_DOM_EXC */
+    bool hap;                /* the cpu has hardware-assisted paging (PVH guests) */
+    bool shadow;             /* Xen has shadow paging (live migration of PV guests) */
+    uint64_t paging_pool;    /* the last xc_set_paging_mempool_size, in bytes */
+    unsigned memmap_entries; /* the last xc_domain_set_memory_map */
     /* counters */
     int resumes, unmasks, xc_opens, xc_closes, xs_opens, xs_closes, evtchn_closes;
     int txn_ends;

@@ -17,13 +17,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fake_host.h"
 #include "fake_xen.h"
 #include "sxp.h"
+#include "xc_priv.h"
 
 extern const struct xend_plugin_desc xend_plugin_desc;
 
@@ -459,7 +464,8 @@ static void test_build_refuses_bad_images(void **state)
     xend_err_clear(&err);
     img.ramdisk = NULL;
     img.builder = "hvm";
-    assert_err(ops->dom_build(ctx, id, &img, &err), err, XEND_ENOTSUP, "PV domains only");
+    assert_err(ops->dom_build(ctx, id, &img, &err), err, XEND_ENOTSUP,
+               "PV (linux) and PVH (pvh) domains only");
     xend_err_clear(&err);
     img.builder = "linux";
     fx_dom_add(30, XEN_DOMINF_paused, 0); /* made by someone else: no memory/target */
@@ -1094,6 +1100,166 @@ static void test_restore_of_a_bad_stream_leaves_no_domain(void **state)
     assert_int_equal(seen.n, 1); /* Domain-0 only */
 }
 
+/* An image whose stream headers say `type` (1 PV, 2 HVM: x86, little-endian), then what
+ * the fake's restore reads. */
+static void write_stream(const char *path, unsigned char type)
+{
+    unsigned char hdr[28] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                             'X',  'E',  'N',  'F',  0,    0,    0,    3};
+    hdr[24] = type;
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+    fputs("FAKESAVE 1 live\n", f);
+    fclose(f);
+}
+
+static int restore_from(const char *path, uint32_t *nid, struct xend_err *err)
+{
+    int fd = open(path, O_RDONLY);
+    struct xend_dom_create a = {.size = sizeof(a),
+                                .name = "vm1",
+                                .mem_kb = 131072,
+                                .maxmem_kb = 131072,
+                                .vcpus = 1,
+                                .want_domid = -1};
+    int rc = ops->restore(ctx, fd, &a, nid, NULL, NULL, err);
+    close(fd);
+    return rc;
+}
+
+static void test_restore_of_a_pvh_stream_lands_in_a_pvh_shell(void **state)
+{
+    (void)state;
+    open_ok();
+    FX.hap = true;
+    char image[128];
+    snprintf(image, sizeof(image), "%s/pvh-image", tmpdir);
+    write_stream(image, 2);
+    uint32_t nid = 0;
+    struct xend_err err = {0};
+    assert_int_equal(restore_from(image, &nid, &err), 0);
+    const struct fx_dom *d = fx_dom(nid);
+    assert_true(d->cfg.flags & XEN_DOMCTL_CDF_hvm);
+    assert_true(d->cfg.flags & XEN_DOMCTL_CDF_hap);
+    assert_int_equal(d->cfg.arch.emulation_flags, XEN_X86_EMU_LAPIC);
+    assert_true(FX.paging_pool >= 1024 * 1024); /* HAP's pool: 1 MiB per vcpu at least */
+    assert_true(d->built);
+
+    /* and it saves again (live: HAP logs its dirty pages) */
+    FX.guest_suspends = true;
+    int out = open("/dev/null", O_WRONLY);
+    assert_int_equal(ops->save(ctx, nid, out, true, NULL, NULL, &err), 0);
+    close(out);
+
+    /* a PV stream still makes a PV shell */
+    write_stream(image, 1);
+    assert_int_equal(restore_from(image, &nid, &err), 0);
+    assert_false(fx_dom(nid)->cfg.flags & XEN_DOMCTL_CDF_hvm);
+    unlink(image);
+}
+
+static void test_pvh_without_hap_is_refused_and_leaves_no_domain(void **state)
+{
+    (void)state;
+    open_ok();
+    FX.hap = false;
+    char image[128];
+    snprintf(image, sizeof(image), "%s/pvh-image", tmpdir);
+    write_stream(image, 2);
+    uint32_t nid = 0;
+    struct xend_err err = {0};
+    assert_err(restore_from(image, &nid, &err), err, XEND_ENOTSUP,
+               "cannot create PVH domain vm1: this host's cpu has no hardware-assisted paging");
+    seen.n = 0;
+    assert_int_equal(ops->dom_list(ctx, collect, NULL, &err), 0);
+    assert_int_equal(seen.n, 1); /* Domain-0 only */
+    unlink(image);
+}
+
+static void test_pvh_build_of_a_pv_shell_is_refused(void **state)
+{
+    (void)state;
+    open_ok();
+    uint32_t id = create("vm1", 131072, 1);
+    struct xend_dom_image img = {
+        .size = sizeof(img), .builder = "pvh", .kernel = kernel, .cmdline = ""};
+    struct xend_err err = {0};
+    assert_err(ops->dom_build(ctx, id, &img, &err), err, XEND_EINVAL,
+               "builder pvh, but it was created as a PV domain");
+    assert_false(fx_dom(id)->built);
+}
+
+static void test_live_save_of_a_pv_guest_needs_shadow_paging(void **state)
+{
+    (void)state;
+    open_ok();
+    FX.guest_suspends = true;
+    FX.shadow = false;
+    uint32_t id = create_built("vm1");
+    int fd = open("/dev/null", O_WRONLY);
+    struct xend_err err = {0};
+    assert_err(ops->save(ctx, id, fd, true, NULL, NULL, &err), err, XEND_ENOTSUP,
+               "domain 1 is PV, and this Xen has no shadow paging");
+    /* refused before anything: not asked to suspend, still paused */
+    assert_string_equal(dxs(id, "control/shutdown"), "");
+    assert_true(fx_dom(id)->flags & XEN_DOMINF_paused);
+    xend_err_clear(&err);
+    FX.shadow = true;
+    assert_int_equal(ops->save(ctx, id, fd, true, NULL, NULL, &err), 0);
+    close(fd);
+}
+
+static _Atomic unsigned long long inflow_seen;
+
+static void inflow_note(void *arg, uint64_t done, uint64_t total)
+{
+    (void)arg;
+    (void)total;
+    inflow_seen = done;
+}
+
+static void test_restore_progress_follows_the_relocation_socket(void **state)
+{
+    (void)state;
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(l, 1), 0);
+    assert_int_equal(getsockname(l, (struct sockaddr *)&a, &len), 0);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+    int r = accept(l, NULL, NULL);
+    assert_true(r >= 0);
+    inflow_seen = 0;
+    struct xcb_inflow f;
+    xcb_inflow_start(&f, r, inflow_note, NULL);
+    assert_true(f.running);
+    char buf[8192];
+    memset(buf, 'x', sizeof(buf));
+    assert_int_equal(write(c, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+    /* counted as received though nobody has read it: the stream is left whole */
+    time_t deadline = time(NULL) + 10;
+    while (inflow_seen < sizeof(buf) && time(NULL) < deadline)
+        poll(NULL, 0, 50);
+    xcb_inflow_stop(&f);
+    assert_int_equal(inflow_seen, sizeof(buf));
+    assert_int_equal(read(r, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+    /* no TCP socket, or nobody to tell: nothing runs */
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    xcb_inflow_start(&f, p[0], inflow_note, NULL);
+    assert_false(f.running);
+    xcb_inflow_start(&f, r, NULL, NULL);
+    assert_false(f.running);
+    close(p[0]);
+    close(p[1]);
+    close(r);
+    close(c);
+    close(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1139,6 +1305,11 @@ int main(void)
         T(test_save_of_a_guest_that_never_suspends_times_out_and_undoes),
         T(test_failed_save_resumes_the_suspended_guest),
         T(test_restore_of_a_bad_stream_leaves_no_domain),
+        T(test_restore_of_a_pvh_stream_lands_in_a_pvh_shell),
+        T(test_pvh_without_hap_is_refused_and_leaves_no_domain),
+        T(test_pvh_build_of_a_pv_shell_is_refused),
+        T(test_live_save_of_a_pv_guest_needs_shadow_paging),
+        T(test_restore_progress_follows_the_relocation_socket),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
