@@ -28,6 +28,8 @@ struct simhv_saver {
     unsigned rounds;
     uint64_t total; /* present pages at the start */
     uint64_t sent;
+    bool paused_it; /* the save paused a running guest: an unfinished one resumes it */
+    bool stopped;
 };
 
 struct simhv_saver *simhv_saver_new(struct simhv_machine *m, struct simhv_domain *d, bool live,
@@ -41,9 +43,11 @@ struct simhv_saver *simhv_saver_new(struct simhv_machine *m, struct simhv_domain
         xend_err_set(err, XEND_EINVAL, "domain %u has no image yet: build it first", d->domid);
         return NULL;
     }
-    if (!live && simhv_dom_alive(d))
+    bool paused_it = !live && simhv_dom_alive(d);
+    if (paused_it)
         simhv_dom_pause(m, d, NULL);
     struct simhv_saver *s = xend_xcalloc(1, sizeof(*s));
+    s->paused_it = paused_it;
     s->domid = d->domid;
     s->uid = d->uid;
     s->live = live;
@@ -155,8 +159,10 @@ static void next_round(struct simhv_saver *s, struct simhv_machine *m, struct si
     for (size_t i = 0; i < nbytes; i++)
         dirty += (uint64_t)__builtin_popcount(d->mem.track[SIMHV_MEM_TRACK_SAVE][i]);
     if (dirty <= SIMHV_LIVE_DIRTY_DONE || s->rounds >= SIMHV_LIVE_MAX_ROUNDS) {
-        if (simhv_dom_alive(d))
+        if (simhv_dom_alive(d)) {
             simhv_dom_pause(m, d, NULL);
+            s->paused_it = true;
+        }
         s->phase = SAVE_LAST;
     }
     simhv_mem_track_take(&d->mem, SIMHV_MEM_TRACK_SAVE, s->round, d->mem.npages);
@@ -208,6 +214,22 @@ bool simhv_saver_step(struct simhv_saver *s, struct simhv_machine *m, struct xen
     return s->phase != SAVE_DONE;
 }
 
+bool simhv_saver_stop(struct simhv_saver *s, struct simhv_machine *m)
+{
+    if (s->stopped)
+        return false;
+    s->stopped = true;
+    s->phase = SAVE_DONE;
+    struct simhv_domain *d = simhv_dom_find_uid(m, s->uid);
+    if (d == NULL)
+        return true;
+    simhv_mem_track_end(&d->mem, SIMHV_MEM_TRACK_SAVE);
+    if (s->paused_it && !simhv_dom_alive(d))
+        simhv_dom_unpause(m, d, NULL);
+    simhv_dmesg(m, "domain %u: save stopped%s", d->domid, s->paused_it ? ", resumed" : "");
+    return true;
+}
+
 void simhv_saver_free(struct simhv_saver *s, struct simhv_machine *m)
 {
     if (s == NULL)
@@ -215,6 +237,10 @@ void simhv_saver_free(struct simhv_saver *s, struct simhv_machine *m)
     struct simhv_domain *d = simhv_dom_find_uid(m, s->uid);
     if (d != NULL)
         simhv_mem_track_end(&d->mem, SIMHV_MEM_TRACK_SAVE);
+    /* Its reader went before the end (xend died): the guest was not saved, so it runs on
+     * as it did before. */
+    if (s->phase != SAVE_DONE)
+        simhv_saver_stop(s, m);
     free(s->round);
     free(s);
 }

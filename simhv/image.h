@@ -13,6 +13,7 @@
  *     3 ABORT  u32 XEND_E code, message text (the save failed; never in a complete image)
  * A live save sends every present page, then rounds of the pages dirtied meanwhile, and
  * pauses the domain for the last round; a later copy of a page replaces an earlier one.
+ * A byte from the save's reader stops it: the guest runs again if the save paused it.
  *
  * Never touches sockets: the server moves the bytes.
  */
@@ -57,6 +58,12 @@ uint64_t simhv_saver_pages(const struct simhv_saver *s);
  */
 bool simhv_saver_step(struct simhv_saver *s, struct simhv_machine *m, struct xend_buf *out,
                       size_t budget);
+/*
+ * Its reader stopped the save (xend cancelled it): a guest the save paused runs again, and
+ * no more stream is made. True the first time, false once stopped.
+ */
+bool simhv_saver_stop(struct simhv_saver *s, struct simhv_machine *m);
+/* A save freed before its stream ended resumes a guest it paused itself. */
 void simhv_saver_free(struct simhv_saver *s, struct simhv_machine *m);
 
 /*
