@@ -79,9 +79,11 @@ void xend_transfer_ctl_start(struct xend_transfer_ctl *c, int fd)
 uint64_t xend_transfer_ctl_measure(struct xend_transfer_ctl *c, uint64_t done)
 {
     int64_t b = c->counted ? xend_transfer_fd_bytes(c->fd) : -1;
-    uint64_t bytes = b >= (int64_t)c->base ? (uint64_t)b - c->base : done * PAGE_BYTES;
-    atomic_store(&c->bytes, bytes);
-    return bytes;
+    if (b >= (int64_t)c->base)
+        atomic_store(&c->bytes, (uint64_t)b - c->base);
+    else if (done > 0)
+        atomic_store(&c->bytes, done * PAGE_BYTES);
+    return atomic_load(&c->bytes);
 }
 
 int xend_transfer_ctl_step(struct xend_transfer_ctl *c, uint64_t done)

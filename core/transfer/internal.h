@@ -59,7 +59,8 @@ void xend_transfer_ctl_init(struct xend_transfer_ctl *c, uint64_t rate_bytes_s);
 void xend_transfer_ctl_destroy(struct xend_transfer_ctl *c);
 /* Worker: the image starts moving through fd now. */
 void xend_transfer_ctl_start(struct xend_transfer_ctl *c, int fd);
-/* Worker: the bytes through fd since the start (done pages where fd keeps no count). */
+/* Worker: the bytes through fd since the start (estimated from done pages where fd keeps
+ * no count; done 0 then keeps the last estimate). */
 uint64_t xend_transfer_ctl_measure(struct xend_transfer_ctl *c, uint64_t done);
 /* Worker, in the progress callback: sleep as the rate asks (waking at once on cancel),
  * then the verdict for the backend: 0, or -XEND_ECANCELED. */

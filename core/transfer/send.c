@@ -40,7 +40,7 @@ struct send {
     char *host, *port;          /* migrate */
     bool live;
     bool was_paused;
-    uint64_t image_end_ns; /* migrate: when the backend sent the image's last round */
+    uint64_t image_end_ns; /* when the backend wrote the image's last round */
     uint64_t downtime_ms;  /* migrate: from then to the destination's (ok), an upper bound */
     struct xend_transfer_progress progress; /* the worker's reports */
     struct xend_transfer_ctl ctl;           /* cancel and rate limit */
@@ -176,13 +176,21 @@ static int fsync_parent(const char *path)
     return rc;
 }
 
+/* The image's rate as it went through the file or socket: what a rate limit holds. */
+static double send_mbit_s(struct send *s)
+{
+    uint64_t ns = s->image_end_ns > s->ctl.start_ns ? s->image_end_ns - s->ctl.start_ns : 0;
+    return ns ? (double)atomic_load(&s->ctl.bytes) * 8e3 / (double)ns : 0;
+}
+
 static void save_source_gone(int rc, const struct xend_err *err, struct xend_domain *dom, void *arg)
 {
     (void)dom;
     (void)rc;
     (void)err;
     struct send *s = arg;
-    xend_log_info("domain saved", "domain=%s file=%s", s->name, s->path);
+    xend_log_info("domain saved", "domain=%s file=%s bytes=%llu mbit_s=%.1f", s->name, s->path,
+                  (unsigned long long)atomic_load(&s->ctl.bytes), send_mbit_s(s));
     send_reply(s, NULL);
 }
 
@@ -209,6 +217,8 @@ static void save_work(void *arg)
     s->rc = xend_transfer_ctl_cancelled(&s->ctl)
                 ? -XEND_ECANCELED
                 : ops->save(ctx, s->domid, s->fd, false, progress, s, &s->err);
+    xend_transfer_ctl_measure(&s->ctl, 0);
+    s->image_end_ns = xend_clock_ns();
     if (s->rc == 0 && (fsync(s->fd) < 0 || fsync_parent(s->path) < 0))
         s->rc = xend_err_set(&s->err, XEND_EIO, "cannot write %s: %s", s->path, strerror(errno));
     /* The last moment a cancel counts: from the commit on, the file is the domain. */
@@ -413,6 +423,7 @@ static void migrate_work(void *arg)
         s->rc = -XEND_ECANCELED;
     if (s->rc == 0)
         s->rc = ops->save(ctx, s->domid, s->fd, s->live, progress, s, &s->err);
+    xend_transfer_ctl_measure(&s->ctl, 0);
     s->image_end_ns = xend_clock_ns();
     s->image_sent = s->rc == 0;
     /* A cancel from here on waits for (received), then answers (abort). */
@@ -425,8 +436,10 @@ static void migrate_finished(void *arg)
     struct send *s = arg;
     if (s->rc == 0) {
         xend_handover_forget(s->key);
-        xend_log_info("domain migrated out", "domain=%s destination=%s:%s live=%d downtime_ms=%llu",
-                      s->name, s->host, s->port, s->live, (unsigned long long)s->downtime_ms);
+        xend_log_info("domain migrated out",
+                      "domain=%s destination=%s:%s live=%d downtime_ms=%llu bytes=%llu mbit_s=%.1f",
+                      s->name, s->host, s->port, s->live, (unsigned long long)s->downtime_ms,
+                      (unsigned long long)atomic_load(&s->ctl.bytes), send_mbit_s(s));
         struct xend_sxp *v = xend_sxp_list();
         xend_sxp_append_take(v, xend_sxp_atom(s->name));
         xend_sxp_append_take(v, xend_sxp_atom("done"));
