@@ -37,9 +37,15 @@
 #define SIMHV_REC_ABORT 3u
 #define SIMHV_REC_MAX (1024u * 1024u)
 #define SIMHV_PAGES_PER_REC 16u
-/* A live save stops iterating when this few pages are dirty, or after this many rounds. */
+/*
+ * A live save stops iterating when this few pages are dirty, after this many rounds, once
+ * it has sent this many times the guest's pages, or when a round (from the third on) finds
+ * no fewer dirty pages than the one before: a guest that dirties faster than the stream
+ * moves would otherwise be sent whole thirty times (as Xen's own saver bounds it).
+ */
 #define SIMHV_LIVE_DIRTY_DONE 50u
 #define SIMHV_LIVE_MAX_ROUNDS 30u
+#define SIMHV_LIVE_MAX_FACTOR 3u
 
 struct simhv_saver;
 struct simhv_restorer;

@@ -4,7 +4,9 @@
 # migrated back and forth ROUNDS times (default 3) not live, then live while it dirties
 # DIRTY pages a second (default 51200 = 200 MB/s). Printed for each: the image's bytes and
 # throughput as the sender counted them (its log line `domain migrated out ... bytes= `),
-# the CPU seconds each xend and xend-simhv spent per GB, and for live the downtime. The
+# the CPU seconds each xend and xend-simhv spent per GB, and for live the downtime: the
+# time the sending simhv kept the guest paused for the last round (its log: `paused N ms`)
+# plus the sender's `downtime_ms` (from the image's end to the destination's `(ok)`). The
 # anchor of the same run: the same bytes through plain loopback TCP (bench-migrate-tcp).
 #
 #   bench/migrate/run.sh BUILD_DIR [MB] [ROUNDS] [DIRTY]
@@ -51,7 +53,8 @@ cpu() { # CPU seconds (user+system) of the processes whose pid files are given
 pids() { echo "$T/$1/xend.pid"; }
 simhv_pid() { pgrep -f "xend-simhv.*$T/$1/state/simhv.sock" | head -1; }
 hz=$(getconf CLK_TCK)
-# migrate NAME FROM TO LIVE: one migration; prints "bytes ms downtime_ms cpu_xend cpu_simhv"
+# migrate NAME FROM TO LIVE: one migration; prints "bytes ms downtime_ms cpu_xend cpu_simhv
+# rounds paused_ms"
 migrate() {
     local name=$1 from=$2 to=$3 live=$4 t0 t1 line x0 s0 x1 s1
     echo "$(simhv_pid a)" > "$T/simhv-a.pid"
@@ -66,14 +69,18 @@ migrate() {
     x1=$(cpu "$(pids a)" "$(pids b)")
     s1=$(cpu "$T/simhv-a.pid" "$T/simhv-b.pid")
     line=$(grep "domain migrated out domain=$name " "$T/$from/xend.log" | tail -1)
+    saved=$(grep "save done" "$T/$from/state/simhv.log" | tail -1)
     echo "$(sed -E 's/.* bytes=([0-9]+).*/\1/' <<<"$line") $(((t1 - t0) / 1000000)) \
-$(sed -E 's/.*downtime_ms=([0-9]+).*/\1/' <<<"$line") $((x1 - x0)) $((s1 - s0))"
+$(sed -E 's/.*downtime_ms=([0-9]+).*/\1/' <<<"$line") $((x1 - x0)) $((s1 - s0)) \
+$(sed -E 's/.* in ([0-9]+) round.*/\1/' <<<"$saved") $(sed -E 's/.*paused ([0-9]+) ms.*/\1/' <<<"$saved")"
 }
-report() { # report KIND BYTES MS DOWNTIME CPU_XEND CPU_SIMHV TCP_MB_S
-    awk -v k="$1" -v b="$2" -v ms="$3" -v dt="$4" -v cx="$5" -v cs="$6" -v hz="$hz" -v tcp="$7" 'BEGIN {
+report() { # report KIND BYTES MS DOWNTIME CPU_XEND CPU_SIMHV ROUNDS PAUSED_MS TCP_MB_S
+    awk -v k="$1" -v b="$2" -v ms="$3" -v dt="$4" -v cx="$5" -v cs="$6" -v hz="$hz" -v r="$7" \
+        -v p="$8" -v tcp="$9" 'BEGIN {
         mbs = b / (ms / 1000) / 1e6; gb = b / 1e9
-        printf "%-8s bytes=%.0f ms=%d mb_s=%.0f tcp_mb_s=%.0f ratio=%.2f downtime_ms=%s xend_cpu_ms_per_gb=%.0f simhv_cpu_ms_per_gb=%.0f\n",
-            k, b, ms, mbs, tcp, mbs / tcp, dt, cx * 1000 / hz / gb / 2, cs * 1000 / hz / gb / 2 }'
+        printf "%-6s bytes=%.0f ms=%d mb_s=%.0f tcp_mb_s=%.0f ratio=%.2f rounds=%d", k, b, ms, mbs, tcp, mbs / tcp, r
+        if (k == "live") printf " downtime_ms=%d (paused_last_round=%d + to_ok=%d)", p + dt, p, dt
+        printf " xend_cpu_ms_per_gb=%.0f simhv_cpu_ms_per_gb=%.0f\n", cx * 1000 / hz / gb / 2, cs * 1000 / hz / gb / 2 }'
 }
 
 echo "# bench-migrate $(date -u +%FT%TZ) $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), guest ${MB} MB, live dirtying $DIRTY pages/s"
@@ -81,9 +88,9 @@ cfg() { echo "(vm (name $1) (memory $MB) (image (linux (kernel $T/kernel) (args 
 PATH_= post a --data-urlencode op=create --data-urlencode "config=$(cfg cold 0)" >/dev/null
 from=a to=b
 for r in $(seq "$ROUNDS"); do
-    read -r bytes ms dt cx cs < <(migrate cold $from $to 0) || exit 1
+    read -r bytes ms dt cx cs rounds paused < <(migrate cold $from $to 0) || exit 1
     tcp=$("$BUILD/bin/bench-migrate-tcp" "$bytes" | sed -E 's/.*mb_s=([0-9]+).*/\1/')
-    report "plain" "$bytes" "$ms" "$dt" "$cx" "$cs" "$tcp"
+    report "plain" "$bytes" "$ms" "$dt" "$cx" "$cs" "$rounds" "$paused" "$tcp"
     t=$from from=$to to=$t
 done
 PATH_=/cold post $from --data-urlencode op=destroy --data-urlencode reason=halt >/dev/null
@@ -91,8 +98,8 @@ PATH_= post a --data-urlencode op=create --data-urlencode "config=$(cfg hot "$DI
 PATH_=/hot post a --data-urlencode op=unpause >/dev/null
 from=a to=b
 for r in $(seq "$ROUNDS"); do
-    read -r bytes ms dt cx cs < <(migrate hot $from $to 1) || exit 1
+    read -r bytes ms dt cx cs rounds paused < <(migrate hot $from $to 1) || exit 1
     tcp=$("$BUILD/bin/bench-migrate-tcp" "$bytes" | sed -E 's/.*mb_s=([0-9]+).*/\1/')
-    report "live" "$bytes" "$ms" "$dt" "$cx" "$cs" "$tcp"
+    report "live" "$bytes" "$ms" "$dt" "$cx" "$cs" "$rounds" "$paused" "$tcp"
     t=$from from=$to to=$t
 done
