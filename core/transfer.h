@@ -11,6 +11,8 @@
  *   receive.c     restore and the receiving side of a migration, with its watchdog
  *   doubt.c       a received domain whose sender's decision is unknown
  *   relocation.c  the listener and who it admits
+ *   control.c     cancel and rate limit of a running transfer, in the backend's callback
+ *   progress.c    the progress event
  */
 #ifndef XEND_CORE_TRANSFER_H
 #define XEND_CORE_TRANSFER_H
