@@ -85,21 +85,20 @@ report() { # report KIND BYTES MS DOWNTIME CPU_XEND CPU_SIMHV ROUNDS PAUSED_MS T
 
 echo "# bench-migrate $(date -u +%FT%TZ) $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), guest ${MB} MB, live dirtying $DIRTY pages/s"
 cfg() { echo "(vm (name $1) (memory $MB) (image (linux (kernel $T/kernel) (args 'sim.load=10 sim.dirty_rate=$2'))))"; }
+# back_and_forth NAME LIVE KIND: ROUNDS migrations of NAME, from a to b and back, reported
+back_and_forth() {
+    local from=a to=b t r bytes ms dt cx cs rounds paused tcp
+    for r in $(seq "$ROUNDS"); do
+        read -r bytes ms dt cx cs rounds paused < <(migrate "$1" $from $to "$2") || exit 1
+        tcp=$("$BUILD/bin/bench-migrate-tcp" "$bytes" | sed -E 's/.*mb_s=([0-9]+).*/\1/')
+        report "$3" "$bytes" "$ms" "$dt" "$cx" "$cs" "$rounds" "$paused" "$tcp"
+        t=$from from=$to to=$t
+    done
+    LAST_HOST=$from
+}
 PATH_= post a --data-urlencode op=create --data-urlencode "config=$(cfg cold 0)" >/dev/null
-from=a to=b
-for r in $(seq "$ROUNDS"); do
-    read -r bytes ms dt cx cs rounds paused < <(migrate cold $from $to 0) || exit 1
-    tcp=$("$BUILD/bin/bench-migrate-tcp" "$bytes" | sed -E 's/.*mb_s=([0-9]+).*/\1/')
-    report "plain" "$bytes" "$ms" "$dt" "$cx" "$cs" "$rounds" "$paused" "$tcp"
-    t=$from from=$to to=$t
-done
-PATH_=/cold post $from --data-urlencode op=destroy --data-urlencode reason=halt >/dev/null
+back_and_forth cold 0 plain
+PATH_=/cold post "$LAST_HOST" --data-urlencode op=destroy --data-urlencode reason=halt >/dev/null
 PATH_= post a --data-urlencode op=create --data-urlencode "config=$(cfg hot "$DIRTY")" >/dev/null
 PATH_=/hot post a --data-urlencode op=unpause >/dev/null
-from=a to=b
-for r in $(seq "$ROUNDS"); do
-    read -r bytes ms dt cx cs rounds paused < <(migrate hot $from $to 1) || exit 1
-    tcp=$("$BUILD/bin/bench-migrate-tcp" "$bytes" | sed -E 's/.*mb_s=([0-9]+).*/\1/')
-    report "live" "$bytes" "$ms" "$dt" "$cx" "$cs" "$rounds" "$paused" "$tcp"
-    t=$from from=$to to=$t
-done
+back_and_forth hot 1 live

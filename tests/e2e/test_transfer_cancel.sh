@@ -4,22 +4,12 @@
 # or paused, here, its record unmarked, its memory intact), no save file is left, and the
 # event stream and log say so. A cancel with nothing running is an error, and so is one
 # after the transfer's decision point (the file complete, or the destination holding the
-# domain), held open here by a vif script that waits while $T/hold-down exists.
+# domain), held open here by lib.sh's vif script that waits while $T/hold-down exists.
 # The transfers are slowed by a rate limit (resource, Mbit/s) so that a cancel lands
 # mid-way; the test waits for their first progress event, never for a time.
 source "$(dirname "$0")/lib.sh"
 
-mkdir -p "$T/scripts"
-use_vif_script vif-hold <<SCRIPT
-#!/bin/sh
-echo "\$1 \$*" >> $T/vif.log
-if [ -f $T/hold-\$1 ]; then
-    echo "\$1 held" >> $T/vif.log
-    i=0
-    while [ -f $T/hold-\$1 ] && [ \$i -lt 600 ]; do sleep 0.05; i=\$((i + 1)); done
-fi
-exit 0
-SCRIPT
+use_held_vif_script
 xend_start "$CONF" || { not_ok "xend starts"; finish; }
 
 # A 4 MB kernel makes a 4 MB image (simhv writes the pages the kernel occupies); no dirtying,
@@ -97,37 +87,36 @@ xpost /xend/domain/c1 op=unpause >/dev/null
 
 # ---- after the decision point: refused
 vif() { echo "(device (vif (mac aa:00:00:00:7d:0$1)))"; }
-xpost /xend/domain op=create "config=$(config c2 "$(vif 2)")" >/dev/null
-expect_eq "c2 (with a vif) created" 201 "$(http_status)"
-xpost /xend/domain/c2 op=unpause >/dev/null
-: > "$T/vif.log"
-touch "$T/hold-down"
-post_bg "$T/save3.out" /xend/domain/c2 op=save "file=$T/c2.img"
-wait_until 30 held down && ok "the save's file is complete; c2's devices are being released" ||
-    not_ok "the save's file is complete; c2's devices are being released" "$(cat "$T/vif.log")"
-body=$(xpost /xend/domain/c2 op=cancel)
-expect_eq "a cancel now is refused" \
-    "(xend.err 'Save of domain c2 not cancelled: its file is complete, the domain is being taken down')" "$body"
-rm -f "$T/hold-down"
-wait
+# held_past_decision NAME N OUT OP ARGS...: create NAME (vif N), run OP on it with its
+# source's vif release held open (the transfer is decided by then), and cancel it there:
+# the refusal is in REFUSAL; the operation then goes on, its answer in OUT.
+held_past_decision() {
+    local name=$1 n=$2 out=$3
+    shift 3
+    xpost /xend/domain op=create "config=$(config "$name" "$(vif "$n")")" >/dev/null
+    expect_eq "$name (with a vif) created" 201 "$(http_status)"
+    xpost "/xend/domain/$name" op=unpause >/dev/null
+    SUM=$(sum "$name")
+    : > "$T/vif.log"
+    touch "$T/hold-down"
+    post_bg "$out" "/xend/domain/$name" "$@"
+    wait_until 30 held down && ok "$name: $1 decided; its devices are being released" ||
+        not_ok "$name: $1 decided; its devices are being released" "$(cat "$T/vif.log")"
+    REFUSAL=$(xpost "/xend/domain/$name" op=cancel)
+    rm -f "$T/hold-down"
+    wait
+}
+held_past_decision c2 2 "$T/save3.out" op=save "file=$T/c2.img"
+expect_eq "a cancel of a save whose file is complete is refused" \
+    "(xend.err 'Save of domain c2 not cancelled: its file is complete, the domain is being taken down')" "$REFUSAL"
 expect_eq "the save goes on to its end" "" "$(grep -o 'xend.err' "$T/save3.out")"
 check "its file is there" test -s "$T/c2.img"
 
-xpost /xend/domain op=create "config=$(config c3 "$(vif 3)")" >/dev/null
-xpost /xend/domain/c3 op=unpause >/dev/null
-s3=$(sum c3)
-: > "$T/vif.log"
-touch "$T/hold-down"
-post_bg "$T/mig.out" /xend/domain/c3 op=migrate "destination=127.0.0.1:$RELOC_PORT" live=0
-wait_until 30 held down && ok "a local migration released c3; its devices are being released" ||
-    not_ok "a local migration released c3; its devices are being released" "$(cat "$T/vif.log")"
-body=$(xpost /xend/domain/c3 op=cancel)
-expect_match "a cancel after the decision point is refused" \
-    "Migration of domain c3 not cancelled: it passed the point of no return, the domain belongs to 127.0.0.1:$RELOC_PORT now" "$body"
-rm -f "$T/hold-down"
-wait
+held_past_decision c3 3 "$T/mig.out" op=migrate "destination=127.0.0.1:$RELOC_PORT" live=0
+expect_match "a cancel of a migration after the decision point is refused" \
+    "Migration of domain c3 not cancelled: it passed the point of no return, the domain belongs to 127.0.0.1:$RELOC_PORT now" "$REFUSAL"
 expect_eq "the migration ends as it would have" 0 "$(cat "$T/mig.out")"
 running() { [[ "$(state c3)" =~ \(state\ [rb-]{2}- ]]; }
 wait_until 20 running && ok "c3 runs, migrated" || not_ok "c3 runs, migrated" "$(state c3)"
-expect_eq "with its memory" "$s3" "$(sum c3)"
+expect_eq "with its memory" "$SUM" "$(sum c3)"
 finish
