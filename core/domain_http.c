@@ -348,14 +348,25 @@ static int op_save(struct xend_request *req, void *arg)
 {
     (void)arg;
     const char *file;
+    long long resource = 0;
     int rc = arg_required(req, "file", &file);
     if (rc == 0)
         rc = file_allowed(req);
+    if (rc == 0)
+        rc = http->arg_int_opt(req, "resource", 0, &resource);
     if (rc < 0)
         return rc;
     http->defer(req);
-    xend_transfer_save(http->domain(req), file, reply_done, req);
+    xend_transfer_save(http->domain(req), file, resource, reply_done, req);
     return 0;
+}
+
+/* Stop the domain's running save or migration; the request that started it answers the
+ * cancel. */
+static int op_cancel(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    return run_simple(req, xend_transfer_cancel);
 }
 
 static void reply_migrated(int rc, const struct xend_err *err, struct xend_domain *dom, void *arg)
@@ -689,11 +700,14 @@ int xend_domain_http_register(void)
          .op = "destroy", .fn = op_destroy, .flags = XEND_ROUTE_DOMAIN,
          .doc = "destroy. params: reason:halt|reboot", .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}", .op = "save",
-         .fn = op_save, .flags = XEND_ROUTE_DOMAIN, .doc = "save. params: file",
+         .fn = op_save, .flags = XEND_ROUTE_DOMAIN, .doc = "save. params: file resource:MBIT",
          .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
          .op = "migrate", .fn = op_migrate, .flags = XEND_ROUTE_DOMAIN,
-         .doc = "migrate. params: destination live:0|1", .role = XEND_ROLE_OPERATOR},
+         .doc = "migrate. params: destination live:0|1 resource:MBIT", .role = XEND_ROLE_OPERATOR},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
+         .op = "cancel", .fn = op_cancel, .flags = XEND_ROUTE_DOMAIN,
+         .doc = "cancel the running save or migration", .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
          .op = "pincpu", .fn = op_pincpu, .flags = XEND_ROUTE_DOMAIN, .doc = "pin. params: cpu",
          .role = XEND_ROLE_ADMIN},

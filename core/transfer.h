@@ -11,6 +11,8 @@
  *   receive.c     restore and the receiving side of a migration, with its watchdog
  *   doubt.c       a received domain whose sender's decision is unknown
  *   relocation.c  the listener and who it admits
+ *   control.c     cancel and rate limit of a running transfer, in the backend's callback
+ *   progress.c    the progress event
  */
 #ifndef XEND_CORE_TRANSFER_H
 #define XEND_CORE_TRANSFER_H
@@ -29,13 +31,20 @@ struct xend_domain;
  * recorded in the file, devices and hooks as for create, left paused.
  */
 void xend_transfer_restore(const char *path, xend_lifecycle_done_fn *done, void *arg);
-/* Save to path (absolute; never over an existing file); the domain is gone afterwards. */
-void xend_transfer_save(struct xend_domain *dom, const char *path, xend_lifecycle_done_fn *done,
-                        void *arg);
+/* Save to path (absolute; never over an existing file); the domain is gone afterwards.
+ * resource: a rate limit in Mbit/s (0: none), as for migrate. */
+void xend_transfer_save(struct xend_domain *dom, const char *path, long long resource,
+                        xend_lifecycle_done_fn *done, void *arg);
 /* Migrate to another xend at host[:port] (its relocation port; this host's own port when
- * none is given, as in 2.0). */
+ * none is given, as in 2.0), at most `resource` Mbit/s (2.0's name; 0: no limit). */
 void xend_transfer_migrate(struct xend_domain *dom, const char *destination, bool live,
                            long long resource, xend_lifecycle_done_fn *done, void *arg);
+/*
+ * Cancel dom's running save or migration: it ends with -XEND_ECANCELED, the domain as it
+ * was. 0 when asked; -XEND_EINVAL when none runs; -XEND_EBUSY once it passed its decision
+ * point (the file is complete, or the destination holds the domain).
+ */
+int xend_transfer_cancel(struct xend_domain *dom, struct xend_err *err);
 
 /* A destination without a port: this host's own relocation port, as in 2.0, or this when
  * it has none. */

@@ -11,6 +11,7 @@
 
 #include <xend/backend.h>
 
+#include "clock.h"
 #include "sxp.h"
 
 #define REC_HDR 8u
@@ -28,6 +29,11 @@ struct simhv_saver {
     unsigned rounds;
     uint64_t total; /* present pages at the start */
     uint64_t sent;
+    bool paused_it; /* the save paused a running guest: an unfinished one resumes it */
+    bool stopped;
+    uint64_t last_dirty; /* the previous round's dirty pages (UINT64_MAX before one) */
+    uint64_t paused_ns;  /* when the last round paused the guest (0: it did not) */
+    uint64_t last_round; /* pages the last round found dirty */
 };
 
 struct simhv_saver *simhv_saver_new(struct simhv_machine *m, struct simhv_domain *d, bool live,
@@ -41,9 +47,12 @@ struct simhv_saver *simhv_saver_new(struct simhv_machine *m, struct simhv_domain
         xend_err_set(err, XEND_EINVAL, "domain %u has no image yet: build it first", d->domid);
         return NULL;
     }
-    if (!live && simhv_dom_alive(d))
+    bool paused_it = !live && simhv_dom_alive(d);
+    if (paused_it)
         simhv_dom_pause(m, d, NULL);
     struct simhv_saver *s = xend_xcalloc(1, sizeof(*s));
+    s->paused_it = paused_it;
+    s->last_dirty = UINT64_MAX;
     s->domid = d->domid;
     s->uid = d->uid;
     s->live = live;
@@ -154,9 +163,16 @@ static void next_round(struct simhv_saver *s, struct simhv_machine *m, struct si
     size_t nbytes = (size_t)(d->mem.npages + 7) / 8;
     for (size_t i = 0; i < nbytes; i++)
         dirty += (uint64_t)__builtin_popcount(d->mem.track[SIMHV_MEM_TRACK_SAVE][i]);
-    if (dirty <= SIMHV_LIVE_DIRTY_DONE || s->rounds >= SIMHV_LIVE_MAX_ROUNDS) {
-        if (simhv_dom_alive(d))
+    bool converging = s->rounds < 3 || dirty < s->last_dirty;
+    s->last_dirty = dirty;
+    if (dirty <= SIMHV_LIVE_DIRTY_DONE || s->rounds >= SIMHV_LIVE_MAX_ROUNDS ||
+        s->sent >= SIMHV_LIVE_MAX_FACTOR * s->total || !converging) {
+        if (simhv_dom_alive(d)) {
             simhv_dom_pause(m, d, NULL);
+            s->paused_it = true;
+            s->paused_ns = xend_clock_ns();
+        }
+        s->last_round = dirty;
         s->phase = SAVE_LAST;
     }
     simhv_mem_track_take(&d->mem, SIMHV_MEM_TRACK_SAVE, s->round, d->mem.npages);
@@ -196,8 +212,14 @@ bool simhv_saver_step(struct simhv_saver *s, struct simhv_machine *m, struct xen
             put_rec_hdr(out, SIMHV_REC_END, sizeof(e));
             xend_buf_append(out, e, sizeof(e));
             simhv_mem_track_end(&d->mem, SIMHV_MEM_TRACK_SAVE);
-            simhv_dmesg(m, "domain %u: save done, %" PRIu64 " pages in %u round(s)", d->domid,
-                        s->sent, s->rounds);
+            /* The sender's part of a live save's downtime: the guest paused for the last
+             * round until its end was written (the rest is the receiver's). */
+            simhv_dmesg(m,
+                        "domain %u: save done, %" PRIu64
+                        " pages in %u round(s), last round %" PRIu64 " pages, paused %" PRIu64
+                        " ms",
+                        d->domid, s->sent, s->rounds, s->last_round,
+                        s->paused_ns ? (xend_clock_ns() - s->paused_ns) / 1000000u : 0);
             s->phase = SAVE_DONE;
             break;
         }
@@ -208,6 +230,22 @@ bool simhv_saver_step(struct simhv_saver *s, struct simhv_machine *m, struct xen
     return s->phase != SAVE_DONE;
 }
 
+bool simhv_saver_stop(struct simhv_saver *s, struct simhv_machine *m)
+{
+    if (s->stopped)
+        return false;
+    s->stopped = true;
+    s->phase = SAVE_DONE;
+    struct simhv_domain *d = simhv_dom_find_uid(m, s->uid);
+    if (d == NULL)
+        return true;
+    simhv_mem_track_end(&d->mem, SIMHV_MEM_TRACK_SAVE);
+    if (s->paused_it && !simhv_dom_alive(d))
+        simhv_dom_unpause(m, d, NULL);
+    simhv_dmesg(m, "domain %u: save stopped%s", d->domid, s->paused_it ? ", resumed" : "");
+    return true;
+}
+
 void simhv_saver_free(struct simhv_saver *s, struct simhv_machine *m)
 {
     if (s == NULL)
@@ -215,6 +253,10 @@ void simhv_saver_free(struct simhv_saver *s, struct simhv_machine *m)
     struct simhv_domain *d = simhv_dom_find_uid(m, s->uid);
     if (d != NULL)
         simhv_mem_track_end(&d->mem, SIMHV_MEM_TRACK_SAVE);
+    /* Its reader went before the end (xend died): the guest was not saved, so it runs on
+     * as it did before. */
+    if (s->phase != SAVE_DONE)
+        simhv_saver_stop(s, m);
     free(s->round);
     free(s);
 }

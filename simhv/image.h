@@ -13,6 +13,7 @@
  *     3 ABORT  u32 XEND_E code, message text (the save failed; never in a complete image)
  * A live save sends every present page, then rounds of the pages dirtied meanwhile, and
  * pauses the domain for the last round; a later copy of a page replaces an earlier one.
+ * A byte from the save's reader stops it: the guest runs again if the save paused it.
  *
  * Never touches sockets: the server moves the bytes.
  */
@@ -36,9 +37,15 @@
 #define SIMHV_REC_ABORT 3u
 #define SIMHV_REC_MAX (1024u * 1024u)
 #define SIMHV_PAGES_PER_REC 16u
-/* A live save stops iterating when this few pages are dirty, or after this many rounds. */
+/*
+ * A live save stops iterating when this few pages are dirty, after this many rounds, once
+ * it has sent this many times the guest's pages, or when a round (from the third on) finds
+ * no fewer dirty pages than the one before: a guest that dirties faster than the stream
+ * moves would otherwise be sent whole thirty times (as Xen's own saver bounds it).
+ */
 #define SIMHV_LIVE_DIRTY_DONE 50u
 #define SIMHV_LIVE_MAX_ROUNDS 30u
+#define SIMHV_LIVE_MAX_FACTOR 3u
 
 struct simhv_saver;
 struct simhv_restorer;
@@ -57,6 +64,12 @@ uint64_t simhv_saver_pages(const struct simhv_saver *s);
  */
 bool simhv_saver_step(struct simhv_saver *s, struct simhv_machine *m, struct xend_buf *out,
                       size_t budget);
+/*
+ * Its reader stopped the save (xend cancelled it): a guest the save paused runs again, and
+ * no more stream is made. True the first time, false once stopped.
+ */
+bool simhv_saver_stop(struct simhv_saver *s, struct simhv_machine *m);
+/* A save freed before its stream ended resumes a guest it paused itself. */
 void simhv_saver_free(struct simhv_saver *s, struct simhv_machine *m);
 
 /*

@@ -320,11 +320,18 @@ static void stream_input(struct server *s, struct conn *c, const uint8_t *data, 
     case MODE_RESTORE:
         restore_feed(s, c, data, len);
         break;
+    case MODE_SAVE:
     case MODE_CLOSING:
+        if (c->saver != NULL && simhv_saver_stop(c->saver, s->m)) {
+            /* A save's reader speaks only to stop it: the rest of the stream goes unsent. */
+            xend_buf_reset(&c->out);
+            c->out_off = 0;
+            conn_finish(c);
+        }
         c->drained += len;
         break;
     default:
-        break; /* notify and save streams only talk */
+        break; /* notify streams only talk */
     }
 }
 

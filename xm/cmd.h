@@ -100,12 +100,13 @@ int xm_cmd_unpause(struct xm_ctx *, int, char **, struct xend_err *);
 int xm_cmd_domid(struct xm_ctx *, int, char **, struct xend_err *);
 int xm_cmd_domname(struct xm_ctx *, int, char **, struct xend_err *);
 int xm_cmd_save(struct xm_ctx *, int, char **, struct xend_err *);
+int xm_cmd_cancel(struct xm_ctx *, int, char **, struct xend_err *);
 int xm_cmd_restore(struct xm_ctx *, int, char **, struct xend_err *);
 int xm_cmd_migrate(struct xm_ctx *, int, char **, struct xend_err *);
 int xm_cmd_pincpu(struct xm_ctx *, int, char **, struct xend_err *);
 int xm_cmd_maxmem(struct xm_ctx *, int, char **, struct xend_err *);
 int xm_cmd_balloon(struct xm_ctx *, int, char **, struct xend_err *);
-extern const struct xm_optset xm_destroy_opts, xm_shutdown_opts, xm_migrate_opts;
+extern const struct xm_optset xm_destroy_opts, xm_shutdown_opts, xm_migrate_opts, xm_save_opts;
 
 int xm_cmd_bvt(struct xm_ctx *, int, char **, struct xend_err *);
 int xm_cmd_bvt_ctxallow(struct xm_ctx *, int, char **, struct xend_err *);

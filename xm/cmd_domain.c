@@ -442,17 +442,49 @@ int xm_cmd_balloon(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *e
 
 /* ---- save, restore, migrate -------------------------------------------------------- */
 
+static const struct xm_opt save_opts_tab[] = {
+    {"help", 'h', XM_OPT_FLAG, NULL, "Print this help.", NULL},
+    {"resource", 'r', XM_OPT_VALUE, "MBIT", "Write at most MBIT megabits a second.", "0"},
+};
+const struct xm_optset xm_save_opts = {"[options] DOM FILE\n\nSave domain DOM to FILE.\n",
+                                       save_opts_tab, 2};
+
 int xm_cmd_save(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err)
 {
-    if (argc < 3)
-        return xm_usage_error(err, argv[0], "Missing arguments");
-    char *file = xend_abspath(argv[2]);
-    struct xm_progress prog;
-    xm_progress_begin(&prog, &ctx->client, "Saving domain %s to %s", argv[1], file);
-    int rc = domain_op(ctx, argv[1], "save", "file", file, err);
-    xm_progress_end(&prog, &ctx->client, rc == 0);
-    free(file);
+    struct xm_optval v[2];
+    char **args;
+    int nargs;
+    int rc = xm_opt_parse(&xm_save_opts, argc, argv, v, &args, &nargs, err);
+    if (rc < 0)
+        return rc;
+    long long resource = 0;
+    if (nargs != 2)
+        rc = xm_usage_error(err, argv[0], "Missing arguments");
+    else if (v[1].count)
+        rc = xm_parse_int(v[1].value, &resource, err);
+    if (rc == 0) {
+        char *file = xend_abspath(args[1]);
+        char res[32];
+        snprintf(res, sizeof(res), "%lld", resource);
+        /* Without -r the request is the 2.0 client's, byte for byte. */
+        struct xm_param params[3] = {
+            {"op", "save", NULL}, {"file", file, NULL}, {"resource", res, NULL}};
+        struct xm_progress prog;
+        xm_progress_begin(&prog, &ctx->client, "Saving domain %s to %s", args[0], file);
+        xm_progress_follow(&prog, ctx, args[0], "save");
+        rc = xm_domain_post(ctx, args[0], params, v[1].count ? 3 : 2, NULL, err);
+        xm_progress_end(&prog, &ctx->client, rc == 0);
+        free(file);
+    }
+    free(args);
     return rc;
+}
+
+int xm_cmd_cancel(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err)
+{
+    if (argc < 2)
+        return xm_usage_error(err, argv[0], "Missing domain");
+    return domain_op(ctx, argv[1], "cancel", NULL, NULL, err);
 }
 
 int xm_cmd_restore(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err)
@@ -467,6 +499,7 @@ int xm_cmd_restore(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *e
     struct xm_result r = {0};
     struct xm_progress prog;
     xm_progress_begin(&prog, &ctx->client, "Restoring domain from %s", file);
+    xm_progress_follow(&prog, ctx, NULL, "restore");
     rc = xm_client_post(&ctx->client, "domain/", params, 2, &r, err);
     xm_progress_end(&prog, &ctx->client, rc == 0);
     free(file);
@@ -519,6 +552,8 @@ int xm_cmd_migrate(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *e
                                      {"resource", res, NULL}};
         struct xm_progress prog;
         xm_progress_begin(&prog, &ctx->client, "Migrating domain %s to %s", args[0], args[1]);
+        xm_progress_follow(&prog, ctx, args[0], "migrate");
+        prog.live = v[1].count != 0;
         rc = xm_domain_post(ctx, args[0], params, 4, NULL, err);
         xm_progress_end(&prog, &ctx->client, rc == 0);
     }

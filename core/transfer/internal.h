@@ -5,6 +5,8 @@
 #ifndef XEND_CORE_TRANSFER_INTERNAL_H
 #define XEND_CORE_TRANSFER_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -35,23 +37,62 @@ struct xend_sxp *xend_transfer_read_header_any(int fd, int first, bool *complete
  * into "destination: MSG". */
 int xend_transfer_read_reply(int fd, const char *expect, long long *value, struct xend_err *err);
 
+/* ---- control.c: cancel and rate limit of a running transfer ---- */
+/*
+ * A transfer is running until it is cancelled or decided, whichever comes first: decided is
+ * the point after which its domain belongs to the file or the destination, and a cancel is
+ * refused. Shared by the loop (cancel, decide) and the worker (step, inside the backend's
+ * progress callback); the struct lives in the transfer's own state.
+ */
+enum { XEND_TRANSFER_RUNNING, XEND_TRANSFER_CANCELLED, XEND_TRANSFER_DECIDED };
+struct xend_transfer_ctl {
+    atomic_int state;
+    atomic_ullong bytes; /* moved through fd so far, as last measured */
+    uint64_t rate;       /* bytes a second; 0: as fast as it goes */
+    int fd;
+    bool counted; /* fd keeps a count of its bytes; else they are estimated from pages */
+    uint64_t base, start_ns;
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* a pacing sleep ends on cancel */
+};
+void xend_transfer_ctl_init(struct xend_transfer_ctl *c, uint64_t rate_bytes_s);
+void xend_transfer_ctl_destroy(struct xend_transfer_ctl *c);
+/* Worker: the image starts moving through fd now. */
+void xend_transfer_ctl_start(struct xend_transfer_ctl *c, int fd);
+/* Worker: the bytes through fd since the start (estimated from done pages where fd keeps
+ * no count; done 0 then keeps the last estimate). */
+uint64_t xend_transfer_ctl_measure(struct xend_transfer_ctl *c, uint64_t done);
+/* Worker, in the progress callback: sleep as the rate asks (waking at once on cancel),
+ * then the verdict for the backend: 0, or -XEND_ECANCELED. */
+int xend_transfer_ctl_step(struct xend_transfer_ctl *c, uint64_t done);
+/* Any thread: true when the transfer is (now) cancelled, false when it was decided. */
+bool xend_transfer_ctl_cancel(struct xend_transfer_ctl *c);
+/* true when the transfer is (now) decided, false when it was cancelled first. */
+bool xend_transfer_ctl_decide(struct xend_transfer_ctl *c);
+bool xend_transfer_ctl_cancelled(struct xend_transfer_ctl *c);
+/* Bytes through a file or TCP socket so far; -1 where the descriptor keeps no count. */
+int64_t xend_transfer_fd_bytes(int fd);
+
 /* ---- progress.c: the event xend.domain.progress ---- */
 /*
- * What a transfer says of its progress: (NAME ID OP (done D) (total T) (percent P)), in
- * the backend's units (pages, for sim and xenctrl). Reported from the worker; the event is
- * emitted on the loop at most once a second, and once at the end.
+ * What a transfer says of its progress: (NAME ID OP (done D) (total T) (percent P) (bytes B)
+ * (bytes_per_s R)), done and total in the backend's units (pages, for sim and xenctrl),
+ * bytes as moved through the file or socket. Reported from the worker; the event is emitted
+ * on the loop at most once a second, and once at the end.
  */
 struct xend_transfer_progress {
     char name[64];
     uint32_t domid;
     const char *op; /* "save", "migrate", "restore": a literal */
-    uint64_t last_ns;
+    uint64_t start_ns, last_ns;
     bool reported, finished;
 };
 void xend_transfer_progress_init(struct xend_transfer_progress *p, const char *op, const char *name,
                                  uint32_t domid);
-/* Worker thread: the backend's progress callback calls it with what it was given. */
-void xend_transfer_progress_report(struct xend_transfer_progress *p, uint64_t done, uint64_t total);
+/* Worker thread: the backend's progress callback calls it with what it was given and the
+ * bytes moved so far. */
+void xend_transfer_progress_report(struct xend_transfer_progress *p, uint64_t done, uint64_t total,
+                                   uint64_t bytes);
 
 /* ---- loop thread ---- */
 /* The domain of this xend whose store key is `key`, or NULL. */

@@ -20,13 +20,13 @@ struct progress_note {
     char name[64];
     uint32_t domid;
     const char *op; /* a literal */
-    uint64_t done, total;
+    uint64_t done, total, bytes, bytes_per_s;
 };
 
 void xend_transfer_progress_init(struct xend_transfer_progress *p, const char *op, const char *name,
                                  uint32_t domid)
 {
-    *p = (struct xend_transfer_progress){.op = op, .domid = domid};
+    *p = (struct xend_transfer_progress){.op = op, .domid = domid, .start_ns = xend_clock_ns()};
     snprintf(p->name, sizeof(p->name), "%s", name);
 }
 
@@ -42,12 +42,15 @@ static void progress_emit(void *arg)
     xend_sxp_add_kv_int(v, "percent",
                         n->total ? (long long)(n->done >= n->total ? 100 : n->done * 100 / n->total)
                                  : 0);
+    xend_sxp_add_kv_int(v, "bytes", (long long)n->bytes);
+    xend_sxp_add_kv_int(v, "bytes_per_s", (long long)n->bytes_per_s);
     xend_event_emit("xend.domain.progress", v);
     xend_sxp_free(v);
     free(n);
 }
 
-void xend_transfer_progress_report(struct xend_transfer_progress *p, uint64_t done, uint64_t total)
+void xend_transfer_progress_report(struct xend_transfer_progress *p, uint64_t done, uint64_t total,
+                                   uint64_t bytes)
 {
     uint64_t now = xend_clock_ns();
     bool last = total > 0 && done >= total;
@@ -64,6 +67,9 @@ void xend_transfer_progress_report(struct xend_transfer_progress *p, uint64_t do
     n->op = p->op;
     n->done = done;
     n->total = total;
+    n->bytes = bytes;
+    n->bytes_per_s =
+        now > p->start_ns ? (uint64_t)((long double)bytes * 1e9L / (now - p->start_ns)) : 0;
     if (xend_loop_post(progress_emit, n) < 0)
         free(n); /* the loop is stopping: nobody would hear it */
 }

@@ -70,6 +70,7 @@ struct recv {
     bool header_done;
     atomic_ullong image_bytes;              /* the backend's progress, from the worker */
     struct xend_transfer_progress progress; /* the worker's reports */
+    struct xend_transfer_ctl ctl;           /* counts the image's bytes */
     unsigned long long bytes_at_check;
     bool in_image;         /* between (ready) and the image's end */
     uint64_t rate_mark_ms; /* the start of the current minimum-rate window */
@@ -112,6 +113,7 @@ static void recv_reply(struct recv *r)
     else if (r->fd >= 0)
         close(r->fd);
     xend_sxp_free(r->record);
+    xend_transfer_ctl_destroy(&r->ctl);
     free(r->shadow);
     free(r->path);
     free(r->control);
@@ -357,11 +359,13 @@ static void recv_prepared(int rc, const struct xend_err *err, void *arg)
     xend_lifecycle_persist(r->dom, recv_marked, r);
 }
 
-static void recv_progress(void *arg, uint64_t done, uint64_t total)
+static int recv_progress(void *arg, uint64_t done, uint64_t total)
 {
     struct recv *r = arg;
-    atomic_store(&r->image_bytes, done);
-    xend_transfer_progress_report(&r->progress, done, total);
+    uint64_t bytes = xend_transfer_ctl_measure(&r->ctl, done);
+    atomic_store(&r->image_bytes, bytes);
+    xend_transfer_progress_report(&r->progress, done, total, bytes);
+    return 0;
 }
 
 static void recv_image_work(void *arg)
@@ -373,6 +377,7 @@ static void recv_image_work(void *arg)
         r->rc = xend_hv_enotsup("restore", &r->err);
         return;
     }
+    xend_transfer_ctl_start(&r->ctl, r->fd);
     r->rc = ops->restore(ctx, r->fd, &r->args, &r->domid, recv_progress, r, &r->err);
 }
 
@@ -611,6 +616,7 @@ static void recv_start(int fd, const char *peer, const char *path, xend_lifecycl
                        void *arg)
 {
     struct recv *r = xend_xcalloc(1, sizeof(*r));
+    xend_transfer_ctl_init(&r->ctl, 0);
     r->sock = fd;
     xend_lifecycle_adopt_hold(true);
     r->fd = fd; /* until the worker has authenticated it: then the connection's */

@@ -40,9 +40,16 @@ struct send {
     char *host, *port;          /* migrate */
     bool live;
     bool was_paused;
-    uint64_t image_end_ns; /* migrate: when the backend sent the image's last round */
+    uint64_t image_end_ns; /* when the backend wrote the image's last round */
     uint64_t downtime_ms;  /* migrate: from then to the destination's (ok), an upper bound */
     struct xend_transfer_progress progress; /* the worker's reports */
+    struct xend_transfer_ctl ctl;           /* cancel and rate limit */
+    bool stops;        /* the backend stops when its progress callback says so */
+    bool image_sent;   /* migrate: the whole image went; the destination waits for a word */
+    struct send *next; /* in `running` */
+    /* The config before the SAVE hooks (owned): they make it what the image carries (the
+     * console plugin drops this host's port), and a transfer that fails puts it back. */
+    struct xend_sxp *config_before;
     struct xend_sxp *record;
     void (*go)(struct send *s); /* the kind's next step once the domain is paused */
     xend_lifecycle_done_fn *done;
@@ -51,6 +58,9 @@ struct send {
     int rc;
 };
 
+/* The transfers in flight, for a cancel to find by domain; loop thread only. */
+static struct send *running;
+
 static const char *send_what(const struct send *s)
 {
     return s->path ? "xend.domain.save" : "xend.domain.migrate";
@@ -58,11 +68,18 @@ static const char *send_what(const struct send *s)
 
 static void send_free(struct send *s)
 {
+    for (struct send **pp = &running; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    xend_transfer_ctl_destroy(&s->ctl);
     if (s->conn)
         xend_tls_conn_close(s->conn);
     else if (s->fd >= 0)
         close(s->fd);
     xend_sxp_free(s->record);
+    xend_sxp_free(s->config_before);
     free(s->path);
     free(s->host);
     free(s->port);
@@ -83,6 +100,22 @@ static void send_unmarked(void *arg, int rc)
     send_reply(s, s->dom);
 }
 
+/* A cancelled transfer answers that, whatever error the cut left on the way (a backend
+ * that cannot stop fails on its cut connection instead). Worker or loop. */
+static void send_note_cancel(struct send *s)
+{
+    if (!xend_transfer_ctl_cancelled(&s->ctl))
+        return;
+    xend_err_clear(&s->err);
+    if (s->path)
+        s->rc = xend_err_set(&s->err, XEND_ECANCELED,
+                             "Save of domain %s cancelled: no file written", s->name);
+    else
+        s->rc = xend_err_set(&s->err, XEND_ECANCELED,
+                             "Migration of domain %s to %s:%s cancelled: it stays here", s->name,
+                             s->host, s->port);
+}
+
 /* Nothing was let go: the domain runs on as it was, and its record loses the mark. */
 static void send_failed_on_loop(struct send *s)
 {
@@ -94,16 +127,39 @@ static void send_failed_on_loop(struct send *s)
     dom->busy = false;
     if (s->created)
         unlink(s->path);
+    if (s->config_before != NULL) {
+        xend_sxp_free(dom->config);
+        dom->config = s->config_before;
+        s->config_before = NULL;
+        xend_domain_config_changed(dom);
+    }
     xend_domain_set_mark(dom, NULL);
-    xend_log_warn("transfer failed", "domain=%s error=\"%s\"", dom->name, xend_err_msg(&s->err));
-    xend_lifecycle_emit(send_what(s), dom, "error");
+    send_note_cancel(s);
+    if (s->rc == -XEND_ECANCELED) {
+        xend_log_notice("transfer cancelled", "domain=%s op=%s", dom->name,
+                        s->path ? "save" : "migrate");
+        xend_lifecycle_emit(send_what(s), dom, "cancelled");
+    } else {
+        xend_log_warn("transfer failed", "domain=%s error=\"%s\"", dom->name,
+                      xend_err_msg(&s->err));
+        xend_lifecycle_emit(send_what(s), dom, "error");
+    }
     xend_lifecycle_persist(dom, send_unmarked, s);
 }
 
-static void progress(void *arg, uint64_t done, uint64_t total)
+/* The backend's progress callback (worker): report, pace, and say whether to go on. */
+static int progress(void *arg, uint64_t done, uint64_t total)
 {
     struct send *s = arg;
-    xend_transfer_progress_report(&s->progress, done, total);
+    uint64_t bytes = xend_transfer_ctl_measure(&s->ctl, done);
+    xend_transfer_progress_report(&s->progress, done, total, bytes);
+    int verdict = xend_transfer_ctl_step(&s->ctl, done);
+    /* A backend that cannot stop is stopped by cutting its stream: a migration's
+     * connection (the worker owns it now). A save to a file runs to its end and is
+     * dropped there. */
+    if (verdict < 0 && !s->stops && s->conn != NULL)
+        xend_tls_conn_abort(s->conn);
+    return verdict;
 }
 
 /* The file's name must survive a crash as well as its bytes. */
@@ -120,13 +176,21 @@ static int fsync_parent(const char *path)
     return rc;
 }
 
+/* The image's rate as it went through the file or socket: what a rate limit holds. */
+static double send_mbit_s(struct send *s)
+{
+    uint64_t ns = s->image_end_ns > s->ctl.start_ns ? s->image_end_ns - s->ctl.start_ns : 0;
+    return ns ? (double)atomic_load(&s->ctl.bytes) * 8e3 / (double)ns : 0;
+}
+
 static void save_source_gone(int rc, const struct xend_err *err, struct xend_domain *dom, void *arg)
 {
     (void)dom;
     (void)rc;
     (void)err;
     struct send *s = arg;
-    xend_log_info("domain saved", "domain=%s file=%s", s->name, s->path);
+    xend_log_info("domain saved", "domain=%s file=%s bytes=%llu mbit_s=%.1f", s->name, s->path,
+                  (unsigned long long)atomic_load(&s->ctl.bytes), send_mbit_s(s));
     send_reply(s, NULL);
 }
 
@@ -145,15 +209,25 @@ static void save_work(void *arg)
         return;
     }
     s->created = true;
+    xend_transfer_ctl_start(&s->ctl, s->fd);
     if (xend_transfer_write_header(s->fd, s->record, XEND_IMAGE_MAGIC_PARTIAL) < 0) {
         s->rc = xend_err_set(&s->err, XEND_EIO, "cannot write %s: %s", s->path, strerror(errno));
         return;
     }
-    s->rc = ops->save(ctx, s->domid, s->fd, false, progress, s, &s->err);
+    s->rc = xend_transfer_ctl_cancelled(&s->ctl)
+                ? -XEND_ECANCELED
+                : ops->save(ctx, s->domid, s->fd, false, progress, s, &s->err);
+    xend_transfer_ctl_measure(&s->ctl, 0);
+    s->image_end_ns = xend_clock_ns();
     if (s->rc == 0 && (fsync(s->fd) < 0 || fsync_parent(s->path) < 0))
         s->rc = xend_err_set(&s->err, XEND_EIO, "cannot write %s: %s", s->path, strerror(errno));
-    if (s->rc < 0)
+    /* The last moment a cancel counts: from the commit on, the file is the domain. */
+    if (s->rc == 0 && !xend_transfer_ctl_decide(&s->ctl))
+        s->rc = -XEND_ECANCELED;
+    if (s->rc < 0) {
+        send_note_cancel(s);
         return;
+    }
     xend_crash_point("save.image_written");
     /* The commit: from this write on, the file is the domain. */
     if (pwrite(s->fd, XEND_IMAGE_MAGIC, strlen(XEND_IMAGE_MAGIC), 0) !=
@@ -246,16 +320,23 @@ static void send_marked(void *arg, int rc)
         return;
     }
     s->domid = dom->id;
+    void *ctx;
+    s->stops = (xend_hv(&ctx)->flags & XEND_BACKEND_TRANSFER_STOPS) != 0;
     xend_transfer_progress_init(&s->progress, s->path ? "save" : "migrate", s->name, s->domid);
+    s->config_before = xend_sxp_copy(dom->config);
     xend_hooks_run(XEND_HOOK_SAVE, dom, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
     s->record = sent_record(s);
     s->go(s);
 }
 
-static struct send *send_new(struct xend_domain *dom, const char *path,
+static struct send *send_new(struct xend_domain *dom, const char *path, long long resource,
                              xend_lifecycle_done_fn *done, void *arg, void (*go)(struct send *s))
 {
     struct send *s = xend_xcalloc(1, sizeof(*s));
+    /* resource: 2.0's rate limit, in Mbit/s (xm's -r MBIT); 0 or less: none */
+    xend_transfer_ctl_init(&s->ctl, resource > 0 ? (uint64_t)resource * 1000000u / 8u : 0);
+    s->next = running;
+    running = s;
     s->dom = dom;
     s->fd = -1;
     s->done = done;
@@ -308,8 +389,8 @@ static void send_begin(struct send *s)
     xend_lifecycle_persist(dom, send_marked, s);
 }
 
-void xend_transfer_save(struct xend_domain *dom, const char *path, xend_lifecycle_done_fn *done,
-                        void *arg)
+void xend_transfer_save(struct xend_domain *dom, const char *path, long long resource,
+                        xend_lifecycle_done_fn *done, void *arg)
 {
     if (path == NULL || path[0] != '/') {
         struct xend_err err = {0};
@@ -318,7 +399,7 @@ void xend_transfer_save(struct xend_domain *dom, const char *path, xend_lifecycl
         return;
     }
     xend_log_info("domain save", "domain=%s file=%s", dom->name, path);
-    send_begin(send_new(dom, path, done, arg, save_go));
+    send_begin(send_new(dom, path, resource, done, arg, save_go));
 }
 
 /* Worker: up to (received); the sender has let go of nothing yet. */
@@ -331,15 +412,21 @@ static void migrate_work(void *arg)
     if (s->rc < 0)
         return;
     s->fd = xend_tls_conn_fd(s->conn);
+    xend_transfer_ctl_start(&s->ctl, s->fd);
     if (xend_transfer_write_header(s->fd, s->record, XEND_IMAGE_MAGIC) < 0) {
         s->rc = xend_err_set(&s->err, XEND_EIO, "cannot send to %s: %s", s->host, strerror(errno));
         return;
     }
     /* The destination's checks come before a byte of the image: a refusal costs nothing. */
     s->rc = xend_transfer_read_reply(s->fd, "ready", NULL, &s->err);
+    if (s->rc == 0 && xend_transfer_ctl_cancelled(&s->ctl))
+        s->rc = -XEND_ECANCELED;
     if (s->rc == 0)
         s->rc = ops->save(ctx, s->domid, s->fd, s->live, progress, s, &s->err);
+    xend_transfer_ctl_measure(&s->ctl, 0);
     s->image_end_ns = xend_clock_ns();
+    s->image_sent = s->rc == 0;
+    /* A cancel from here on waits for (received), then answers (abort). */
     if (s->rc == 0)
         s->rc = xend_transfer_read_reply(s->fd, "received", NULL, &s->err);
 }
@@ -349,8 +436,10 @@ static void migrate_finished(void *arg)
     struct send *s = arg;
     if (s->rc == 0) {
         xend_handover_forget(s->key);
-        xend_log_info("domain migrated out", "domain=%s destination=%s:%s live=%d downtime_ms=%llu",
-                      s->name, s->host, s->port, s->live, (unsigned long long)s->downtime_ms);
+        xend_log_info("domain migrated out",
+                      "domain=%s destination=%s:%s live=%d downtime_ms=%llu bytes=%llu mbit_s=%.1f",
+                      s->name, s->host, s->port, s->live, (unsigned long long)s->downtime_ms,
+                      (unsigned long long)atomic_load(&s->ctl.bytes), send_mbit_s(s));
         struct xend_sxp *v = xend_sxp_list();
         xend_sxp_append_take(v, xend_sxp_atom(s->name));
         xend_sxp_append_take(v, xend_sxp_atom("done"));
@@ -405,8 +494,12 @@ static void migrate_told(void *arg)
 
 static void migrate_abort(struct send *s)
 {
-    if (s->fd >= 0)
+    /* The destination waits for the decision once it has the whole image; before that,
+     * only a cut stream tells it to drop what it has. */
+    if (s->image_sent && s->fd >= 0)
         xend_wire_write_str(s->fd, "(abort)\n");
+    else if (s->conn != NULL)
+        xend_tls_conn_abort(s->conn);
     send_failed_on_loop(s);
 }
 
@@ -431,6 +524,9 @@ static void migrate_released(void *arg, int rc)
 static void migrate_done(void *arg)
 {
     struct send *s = arg;
+    /* The decision point: from the release record on, the domain is the destination's. */
+    if (s->rc == 0 && !xend_transfer_ctl_decide(&s->ctl))
+        s->rc = -XEND_ECANCELED;
     if (s->rc < 0) {
         migrate_abort(s);
         return;
@@ -449,7 +545,6 @@ static void migrate_go(struct send *s)
 void xend_transfer_migrate(struct xend_domain *dom, const char *destination, bool live,
                            long long resource, xend_lifecycle_done_fn *done, void *arg)
 {
-    (void)resource; /* the rate limit of 2.0's xfrd; the stream here is unthrottled */
     char *host, *port;
     const char *colon = strrchr(destination, ':');
     if (colon && strchr(colon, ']') == NULL) {
@@ -471,9 +566,33 @@ void xend_transfer_migrate(struct xend_domain *dom, const char *destination, boo
     }
     xend_log_info("domain migrate", "domain=%s destination=%s:%s live=%d", dom->name, host, port,
                   live);
-    struct send *s = send_new(dom, NULL, done, arg, migrate_go);
+    struct send *s = send_new(dom, NULL, resource, done, arg, migrate_go);
     s->host = host;
     s->port = port;
     s->live = live;
     send_begin(s);
+}
+
+int xend_transfer_cancel(struct xend_domain *dom, struct xend_err *err)
+{
+    struct send *s = running;
+    while (s != NULL && s->dom != dom)
+        s = s->next;
+    if (s == NULL)
+        return xend_err_set(err, XEND_EINVAL, "Domain %s has no save or migration to cancel",
+                            dom->name);
+    if (!xend_transfer_ctl_cancel(&s->ctl)) {
+        if (s->path)
+            return xend_err_set(err, XEND_EBUSY,
+                                "Save of domain %s not cancelled: its file is complete, the "
+                                "domain is being taken down",
+                                dom->name);
+        return xend_err_set(err, XEND_EBUSY,
+                            "Migration of domain %s not cancelled: it passed the point of no "
+                            "return, the domain belongs to %s:%s now",
+                            dom->name, s->host, s->port);
+    }
+    xend_log_notice("transfer cancel asked", "domain=%s op=%s", dom->name,
+                    s->path ? "save" : "migrate");
+    return 0;
 }

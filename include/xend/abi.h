@@ -34,6 +34,11 @@
  *                    stream_write, stream_end, stream_backlog, stream_on_close) and
  *                    form_token (a page's fetch() POSTs), appended. A 1.5 core's shorter
  *                    table has none of them: a plugin checks XEND_HAS_MEMBER.
+ *   1.7  2026-12-07  backend.h: xend_progress_fn returns a verdict (0 go on, a negative
+ *                    code: stop) and may sleep to pace the stream; backend flag
+ *                    XEND_BACKEND_TRANSFER_STOPS says save and restore honour it. A 1.6
+ *                    backend calls it as returning void: it ignores the verdict and is
+ *                    still paced (the core stops it by other means, docs/plugins.md).
  */
 #ifndef XEND_ABI_H
 #define XEND_ABI_H
@@ -48,7 +53,7 @@ extern "C" {
 #endif
 
 #define XEND_ABI_MAJOR 1
-#define XEND_ABI_MINOR 6
+#define XEND_ABI_MINOR 7
 
 /* Feature macros: one per addition, so plugins can #ifdef (as libxl's LIBXL_HAVE_*). */
 #define XEND_HAVE_DEVICE_CLASSES 1
@@ -60,6 +65,7 @@ extern "C" {
 #define XEND_HAVE_BACKEND_SIMULATED 1    /* 1.4: backend flag XEND_BACKEND_SIMULATED */
 #define XEND_HAVE_ROUTE_ROLES 1          /* 1.5: xend_route.role, http->caller_role */
 #define XEND_HAVE_HTTP_STREAM 1          /* 1.6: http->stream_*, http->form_token */
+#define XEND_HAVE_TRANSFER_STOPS 1       /* 1.7: progress verdict, XEND_BACKEND_TRANSFER_STOPS */
 
 /* True when a size-prefixed table or struct `t` (pointer) is large enough to hold `member`. */
 #define XEND_HAS_MEMBER(t, member)                                                                 \

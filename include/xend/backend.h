@@ -124,8 +124,19 @@ struct xend_sched_value {
     int64_t value;
 };
 
-/* Progress of a long operation (save, restore, migration), called on the worker thread. */
-typedef void xend_progress_fn(void *arg, uint64_t done, uint64_t total);
+/*
+ * Progress of a long operation (save, restore, migration), called by the backend on the
+ * worker thread after each piece of the stream it moved through the fd (at most about
+ * 1 MiB apart), with what it has done of total in its own units (pages).
+ *
+ * ABI 1.7: it returns 0 to go on, or a negative XEND_E code (-XEND_ECANCELED: an operator
+ * cancelled the transfer) to stop. It may sleep before it returns: that is how the core
+ * paces a transfer to a rate limit (it wakes at once when the transfer is cancelled). A
+ * backend with XEND_BACKEND_TRANSFER_STOPS stops when told and returns that code. A
+ * backend built against 1.0-1.6 declared it returning void and ignores the verdict; it
+ * is paced all the same.
+ */
+typedef int xend_progress_fn(void *arg, uint64_t done, uint64_t total);
 
 typedef void xend_dominfo_fn(void *arg, const struct xend_dominfo *info);
 
@@ -153,10 +164,17 @@ enum xend_backend_flag {
      * the host) run in dry-run mode where their plugin leaves that choice to the backend.
      */
     XEND_BACKEND_SIMULATED = 1u << 1,
+    /*
+     * ABI 1.7. save and restore stop as soon as the progress callback returns a negative
+     * code, and return that code: a restore leaves no domain behind, and a save leaves its
+     * domain as it found it (a live save resumes a guest it paused for its last round).
+     */
+    XEND_BACKEND_TRANSFER_STOPS = 1u << 2,
 };
 /* Every flag this ABI defines; add() refuses others. */
 #define XEND_BACKEND_FLAGS_KNOWN                                                                   \
-    ((uint32_t)(XEND_BACKEND_CONSOLE_KEEPS_OUTPUT | XEND_BACKEND_SIMULATED))
+    ((uint32_t)(XEND_BACKEND_CONSOLE_KEEPS_OUTPUT | XEND_BACKEND_SIMULATED |                       \
+                XEND_BACKEND_TRANSFER_STOPS))
 
 struct xend_backend_ops {
     size_t size;      /* sizeof(struct xend_backend_ops) as compiled: XEND_BACKEND_OPS_INIT */

@@ -31,6 +31,9 @@
 #ifdef XEND_HAVE_HTTP_STREAM
 #include "abi_layout_1_6.h"
 #endif
+#ifdef XEND_HAVE_TRANSFER_STOPS
+#include "abi_layout_1_7.h"
+#endif
 
 int main(void)
 {

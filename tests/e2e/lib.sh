@@ -190,6 +190,24 @@ use_vif_script() {
 network-script = \"net-ok\";"
 }
 
+# use_held_vif_script: the vif script `vif-hold` (use_vif_script), which appends each call
+# to $T/vif.log and, while $T/hold-ACTION exists (ACTION its first argument: up, down),
+# writes "ACTION held" there and waits (up to 30 s): a test holds an operation open at that
+# step with `touch`, and lets it go with `rm`.
+use_held_vif_script() {
+    mkdir -p "$T/scripts"
+    use_vif_script vif-hold <<SCRIPT
+#!/bin/sh
+echo "\$1 \$*" >> $T/vif.log
+if [ -f $T/hold-\$1 ]; then
+    echo "\$1 held" >> $T/vif.log
+    i=0
+    while [ -f $T/hold-\$1 ] && [ \$i -lt 600 ]; do sleep 0.05; i=\$((i + 1)); done
+fi
+exit 0
+SCRIPT
+}
+
 sim_kernel() {
     [ -f "$T/vmlinuz" ] || printf 'simulated kernel\n' > "$T/vmlinuz"
     echo "$T/vmlinuz"

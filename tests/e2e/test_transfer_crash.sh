@@ -14,17 +14,7 @@
 # The windows are held open by a vif script that waits while $T/hold exists.
 source "$(dirname "$0")/lib.sh"
 
-mkdir -p "$T/scripts"
-use_vif_script vif-hold <<SCRIPT
-#!/bin/sh
-echo "\$1 \$*" >> $T/vif.log
-if [ -f $T/hold-\$1 ]; then
-    echo "\$1 held" >> $T/vif.log
-    i=0
-    while [ -f $T/hold-\$1 ] && [ \$i -lt 600 ]; do sleep 0.05; i=\$((i + 1)); done
-fi
-exit 0
-SCRIPT
+use_held_vif_script
 
 sum() { xget "/xend/domain/$1?op=mem_checksum" | grep -oE '[0-9]+\)$' | tr -d ')'; }
 domid() { xget "/xend/domain/$1" | grep -oE '^\(domain \(id [0-9]+\)' | grep -oE '[0-9]+'; }

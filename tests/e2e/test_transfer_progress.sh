@@ -1,6 +1,7 @@
 #!/bin/bash
 # Save, restore and migration report their progress on the event stream:
-# xend.domain.progress (NAME ID OP (done D) (total T) (percent P)), at most once a second and
+# xend.domain.progress (NAME ID OP (done D) (total T) (percent P) (bytes B) (bytes_per_s R)),
+# B the bytes moved through the file or socket, at most once a second and
 # always at the end.
 source "$(dirname "$0")/lib.sh"
 
@@ -16,7 +17,7 @@ xpost /xend/domain/pg1 op=save "file=$T/pg1.img" >/dev/null
 expect_eq "the save is done" 404 "$(xget /xend/domain/pg1 >/dev/null; http_status)"
 ev=$(progress_events)
 expect_match "the save reported its end: all of it, 100%" \
-    "\\(value \\(pg1 $id save \\(done ([0-9]+)\\) \\(total \\1\\) \\(percent 100\\)\\)\\)" "$ev"
+    "\\(value \\(pg1 $id save \\(done ([0-9]+)\\) \\(total \\1\\) \\(percent 100\\) \\(bytes [1-9][0-9]*\\) \\(bytes_per_s [0-9]+\\)\\)\\)" "$ev"
 
 t0=$SECONDS
 body=$(xpost /xend/domain op=restore "file=$T/pg1.img")
@@ -24,7 +25,7 @@ took=$((SECONDS - t0 + 1))
 expect_eq "the restore is done" 201 "$(http_status)"
 ev=$(progress_events)
 expect_match "the restore reported its end (no id yet while it ran)" \
-    '\(value \(pg1 -1 restore \(done ([0-9]+)\) \(total \1\) \(percent 100\)\)\)' "$ev"
+    '\(value \(pg1 -1 restore \(done ([0-9]+)\) \(total \1\) \(percent 100\) \(bytes [1-9][0-9]*\) \(bytes_per_s [0-9]+\)\)\)' "$ev"
 n=$(printf '%s\n' "$ev" | grep -c 'restore (done')
 [ "$n" -ge 1 ] && [ "$n" -le $((took + 1)) ] &&
     ok "the restore reported at most once a second, and its end ($n in ${took}s)" ||
@@ -36,5 +37,5 @@ body=$(xpost /xend/domain/pg1 op=migrate destination=127.0.0.1:$RELOC_PORT live=
 expect_eq "the local migration replies 0" 0 "$body"
 ev=$(progress_events)
 expect_match "the migration's sender reported its end" \
-    '\(value \(pg1 [0-9]+ migrate \(done ([0-9]+)\) \(total \1\) \(percent 100\)\)\)' "$ev"
+    '\(value \(pg1 [0-9]+ migrate \(done ([0-9]+)\) \(total \1\) \(percent 100\) \(bytes [1-9][0-9]*\) \(bytes_per_s [0-9]+\)\)\)' "$ev"
 finish

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,14 +51,36 @@ static int read_record(int fd, uint8_t *buf, const struct record_source *src, ui
     return 0;
 }
 
-/* A record passed on: count its pages and report. */
-static void record_progress(const uint8_t *buf, uint32_t type, uint32_t len, uint64_t *done,
-                            uint64_t total, xend_progress_fn *progress, void *progress_arg)
+/* A record passed on: count its pages and report; the caller's verdict (0: go on). */
+static int record_progress(const uint8_t *buf, uint32_t type, uint32_t len, uint64_t *done,
+                           uint64_t total, xend_progress_fn *progress, void *progress_arg,
+                           struct xend_err *err)
 {
     if (type == SIM_REC_PAGES && len >= 4)
         *done += get_le32(buf + 8);
-    if (progress != NULL)
-        progress(progress_arg, *done, *done > total ? *done : total);
+    int verdict =
+        progress != NULL ? progress(progress_arg, *done, *done > total ? *done : total) : 0;
+    if (verdict >= 0)
+        return 0;
+    return xend_err_set(err, -verdict, "%s", xend_strerror(verdict));
+}
+
+/*
+ * Told to stop: a byte on the save's stream stops simhv's save, which resumes a guest it
+ * paused (simhv/image.h); it then ends the stream. Waiting for that end means the guest is
+ * as it was when sim_save returns.
+ */
+static void save_stop(int sock, uint8_t *buf, uint64_t deadline)
+{
+    if (sim_send_all(sock, "x", 1, deadline) < 0)
+        return;
+    shutdown(sock, SHUT_WR);
+    struct pollfd p = {.fd = sock, .events = POLLIN};
+    while (sim_now_ms() < deadline && poll(&p, 1, 100) >= 0) {
+        ssize_t n = recv(sock, buf, SIM_REC_MAX, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            return;
+    }
 }
 
 int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *progress,
@@ -111,9 +134,15 @@ int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *pro
             rc = io_err(err, "writing the saved image", r);
             goto out;
         }
-        record_progress(buf, type, len, &done, total, progress, progress_arg);
-        if (type == SIM_REC_END)
+        if (type != SIM_REC_END &&
+            (rc = record_progress(buf, type, len, &done, total, progress, progress_arg, err)) < 0) {
+            save_stop(sock, buf, deadline);
+            goto out;
+        }
+        if (type == SIM_REC_END) {
+            record_progress(buf, type, len, &done, total, progress, progress_arg, err);
             break;
+        }
     }
 out:
     free(buf);
@@ -210,7 +239,9 @@ int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
             rc = restore_early_reply(c, sock, want_id, err);
             goto out;
         }
-        record_progress(buf, type, len, &done, total, progress, progress_arg);
+        /* Told to stop: the closed stream makes simhv drop the half-made domain. */
+        if ((rc = record_progress(buf, type, len, &done, total, progress, progress_arg, err)) < 0)
+            goto out;
         if (type == SIM_REC_END)
             break;
     }

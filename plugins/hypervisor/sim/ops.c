@@ -371,7 +371,8 @@ const struct xend_backend_ops sim_backend_ops = {
     XEND_BACKEND_OPS_INIT,
     .name = "sim",
     /* simhv keeps a domain's console output while no stream is open (simhv/console.h) */
-    .flags = XEND_BACKEND_CONSOLE_KEEPS_OUTPUT | XEND_BACKEND_SIMULATED,
+    .flags =
+        XEND_BACKEND_CONSOLE_KEEPS_OUTPUT | XEND_BACKEND_SIMULATED | XEND_BACKEND_TRANSFER_STOPS,
     .priority = 10,
     .probe = sim_probe,
     .open = sim_open,

@@ -421,6 +421,70 @@ static void test_live_save_sends_dirty_rounds_then_pauses(void **state)
     simhv_machine_free(dst);
 }
 
+/* A guest that dirties every page between steps never converges: the save stops iterating
+ * once a round finds no fewer dirty pages than the one before, long before 30 rounds. */
+static void test_live_save_of_a_guest_that_does_not_converge_stops_early(void **state)
+{
+    (void)state;
+    struct simhv_machine *src = machine(1024);
+    struct xend_err err = {0};
+    struct simhv_domain *d = domain(src, 16, "sim.dirty_rate=1000000", NULL, true);
+    assert_int_equal(simhv_dom_unpause(src, d, &err), 0);
+    simhv_machine_advance(src, T0 + 100 * MS);
+    struct simhv_saver *s = simhv_saver_new(src, d, true, &err);
+    struct xend_buf img = XEND_BUF_INIT;
+    uint64_t t = T0 + 100 * MS;
+    while (simhv_saver_step(s, src, &img, 64 * 1024))
+        simhv_machine_advance(src, t += 50 * MS);
+    simhv_saver_free(s, src);
+    char *log = simhv_dmesg_read(src, false);
+    const char *done = strstr(log, "save done, ");
+    unsigned long long sent = 0;
+    unsigned rounds = 0;
+    assert_non_null(done);
+    assert_int_equal(sscanf(done, "save done, %llu pages in %u round", &sent, &rounds), 2);
+    assert_true(rounds < SIMHV_LIVE_MAX_ROUNDS);
+    assert_true(sent <= (SIMHV_LIVE_MAX_FACTOR + 1) * d->mem.npages);
+    assert_non_null(strstr(done, "paused "));
+    free(log);
+    xend_buf_free(&img);
+    simhv_machine_free(src);
+}
+
+/* A save stopped by its reader (or freed before its end) resumes the guest it paused. */
+static void test_a_stopped_save_resumes_the_guest_it_paused(void **state)
+{
+    (void)state;
+    struct simhv_machine *m = machine(1024);
+    struct xend_err err = {0};
+    struct simhv_domain *d = domain(m, 64, "sim.dirty_rate=1000", NULL, true);
+    assert_int_equal(simhv_dom_unpause(m, d, &err), 0);
+    struct simhv_saver *s = simhv_saver_new(m, d, false, &err);
+    assert_true(d->paused);
+    struct xend_buf img = XEND_BUF_INIT;
+    assert_true(simhv_saver_step(s, m, &img, 1000));
+    assert_true(simhv_saver_stop(s, m));
+    assert_false(d->paused);
+    assert_false(simhv_saver_stop(s, m)); /* once */
+    assert_false(simhv_saver_step(s, m, &img, 1000));
+    simhv_saver_free(s, m);
+
+    s = simhv_saver_new(m, d, false, &err);
+    assert_true(d->paused);
+    assert_true(simhv_saver_step(s, m, &img, 1000));
+    simhv_saver_free(s, m); /* its reader went away */
+    assert_false(d->paused);
+
+    /* A domain its user paused stays paused. */
+    assert_int_equal(simhv_dom_pause(m, d, &err), 0);
+    s = simhv_saver_new(m, d, false, &err);
+    assert_true(simhv_saver_stop(s, m));
+    assert_true(d->paused);
+    simhv_saver_free(s, m);
+    xend_buf_free(&img);
+    simhv_machine_free(m);
+}
+
 static void test_save_stream_aborts_when_the_domain_vanishes(void **state)
 {
     (void)state;
@@ -578,6 +642,8 @@ int main(void)
         cmocka_unit_test(test_boot_lines_then_echo),
         cmocka_unit_test(test_saved_image_restores_with_the_same_checksum),
         cmocka_unit_test(test_live_save_sends_dirty_rounds_then_pauses),
+        cmocka_unit_test(test_live_save_of_a_guest_that_does_not_converge_stops_early),
+        cmocka_unit_test(test_a_stopped_save_resumes_the_guest_it_paused),
         cmocka_unit_test(test_save_stream_aborts_when_the_domain_vanishes),
         cmocka_unit_test(test_protocol_answers_bad_requests_with_errors),
         cmocka_unit_test(test_protocol_stream_requests_switch_the_connection),

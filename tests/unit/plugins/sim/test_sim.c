@@ -502,13 +502,23 @@ struct progress_seen {
     uint64_t calls, done, total;
 };
 
-static void on_progress(void *arg, uint64_t done, uint64_t total)
+static int on_progress(void *arg, uint64_t done, uint64_t total)
 {
     struct progress_seen *p = arg;
     p->calls++;
     p->done = done;
     p->total = total;
     assert_true(done <= total);
+    return 0;
+}
+
+/* Says stop on its fourth call, as xend's does when an operator cancels. */
+static int stop_at_fourth(void *arg, uint64_t done, uint64_t total)
+{
+    (void)done;
+    (void)total;
+    struct progress_seen *p = arg;
+    return ++p->calls == 4 ? -XEND_ECANCELED : 0;
 }
 
 static void save_restore(bool live)
@@ -589,6 +599,44 @@ static void test_restore_refuses_a_corrupt_image(void **state)
     assert_int_equal(ops->restore(ctx, fd, &a, &nid, NULL, NULL, &err), -XEND_EIO);
     assert_non_null(strstr(err.msg, "corrupt page"));
     close(fd);
+    assert_int_equal(free_kb(), before); /* the half-restored domain is gone */
+}
+
+/* A save told to stop (ABI 1.7's verdict) ends at once with that code, and the guest it
+ * paused runs again; a stopped restore leaves no domain behind. */
+static void test_a_stopped_save_or_restore_leaves_things_as_they_were(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    assert_true(ops->flags & XEND_BACKEND_TRANSFER_STOPS);
+    uint32_t id = make_domain("vm-stop", 32 * MB, "", true);
+    char path[160];
+    snprintf(path, sizeof(path), "%s/stopped.img", dir);
+    int fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+    struct progress_seen prog = {0};
+    assert_int_equal(ops->save(ctx, id, fd, false, stop_at_fourth, &prog, &err), -XEND_ECANCELED);
+    assert_int_equal(prog.calls, 4);
+    uint64_t end = now_ms() + DEADLINE_MS;
+    while ((info_of(id).flags & XEND_DOMF_PAUSED) && now_ms() < end)
+        poll(NULL, 0, 10);
+    assert_false(info_of(id).flags & XEND_DOMF_PAUSED); /* simhv resumed it */
+
+    /* The whole image, then a restore told to stop half-way. */
+    assert_int_equal(ftruncate(fd, 0), 0);
+    lseek(fd, 0, SEEK_SET);
+    assert_int_equal(ops->save(ctx, id, fd, false, NULL, NULL, &err), 0);
+    destroy(id);
+    lseek(fd, 0, SEEK_SET);
+    uint64_t before = free_kb();
+    struct xend_dom_create a = {.size = sizeof(a), .want_domid = -1, .cpu = -1};
+    uint32_t nid = 0;
+    prog.calls = 0;
+    err = (struct xend_err){0};
+    assert_int_equal(ops->restore(ctx, fd, &a, &nid, stop_at_fourth, &prog, &err), -XEND_ECANCELED);
+    close(fd);
+    end = now_ms() + DEADLINE_MS;
+    while (free_kb() != before && now_ms() < end)
+        poll(NULL, 0, 10);
     assert_int_equal(free_kb(), before); /* the half-restored domain is gone */
 }
 
@@ -1131,6 +1179,7 @@ int main(void)
         cmocka_unit_test(test_save_then_restore_keeps_the_memory_checksum),
         cmocka_unit_test(test_live_save_then_restore_keeps_the_memory_checksum),
         cmocka_unit_test(test_restore_refuses_a_corrupt_image),
+        cmocka_unit_test(test_a_stopped_save_or_restore_leaves_things_as_they_were),
         cmocka_unit_test(test_dirty_tracking_reports_written_pages),
         cmocka_unit_test(test_devices_get_backend_names),
         cmocka_unit_test(test_other_scheduler_is_not_supported),
