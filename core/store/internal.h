@@ -182,6 +182,10 @@ int xend_store_record_encode(const struct xend_sxp *value, char **data, size_t *
 /* record.c: read and decode dirfd/name. 0, -XEND_ENOENT, or -XEND_EIO with why set. */
 int xend_store_record_read(int dirfd, const char *name, struct xend_sxp **out, char *why,
                            size_t why_len);
+/* The same, reading into b (reset first, kept for the next file): what load uses. */
+struct xend_buf;
+int xend_store_record_read_buf(int dirfd, const char *name, struct xend_buf *b,
+                               struct xend_sxp **out, char *why, size_t why_len);
 
 /* nsdir.c */
 int xend_store_fsync_dir(int fd);

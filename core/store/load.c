@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +133,60 @@ static void set_aside(struct xend_store *s, const char *ns, int dirfd, const cha
                   "dir=%s ns=%s key=%s reason=\"%s\" moved_to=%s", s->dir, ns, key, why, target);
 }
 
+/*
+ * Reading a namespace at start: a start with 10,000 domains reads and parses 10,000 files
+ * before it can reconcile them, which was most of its time. A helper thread shares the
+ * files (claimed through a counter) with the caller when there are enough to pay for it.
+ */
+#define STORE_LOAD_SHARED_MIN 256
+
+struct read_job {
+    int dirfd;
+    char **names;
+    size_t n;
+    struct xend_sxp **values;
+    int *rcs;
+    char **whys; /* owned strings, set for damaged files only */
+    atomic_size_t next;
+};
+
+static void read_claimed(struct read_job *j)
+{
+    struct xend_buf b = XEND_BUF_INIT; /* one buffer for every file this thread reads */
+    for (size_t i; (i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->n;) {
+        char why[160] = "";
+        j->rcs[i] =
+            xend_store_record_read_buf(j->dirfd, j->names[i], &b, &j->values[i], why, sizeof(why));
+        if (j->rcs[i] == -XEND_EIO)
+            j->whys[i] = xend_xstrdup(why);
+    }
+    xend_buf_free(&b);
+}
+
+static void *read_main(void *arg)
+{
+    read_claimed(arg);
+    return NULL;
+}
+
+static void read_all(int dirfd, char **names, size_t n, struct xend_sxp **values, int *rcs,
+                     char **whys)
+{
+    struct read_job j = {dirfd, names, n, values, rcs, whys, 0};
+    pthread_t helper;
+    bool helped = false;
+    if (n >= STORE_LOAD_SHARED_MIN) {
+        sigset_t all, old; /* the helper takes no signals: they belong to the loop thread */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        helped = pthread_create(&helper, NULL, read_main, &j) == 0;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    read_claimed(&j);
+    if (helped)
+        pthread_join(helper, NULL);
+}
+
 int xend_store_load(struct xend_store *s, const char *ns, xend_store_fn *fn, void *arg,
                     struct xend_err *err)
 {
@@ -154,15 +210,19 @@ int xend_store_load(struct xend_store *s, const char *ns, xend_store_fn *fn, voi
         goto unlock;
     bool changed = false;
     values = xend_xcalloc(n ? n : 1, sizeof(*values));
+    char **whys = xend_xcalloc(n ? n : 1, sizeof(*whys));
+    int *rcs = xend_xcalloc(n ? n : 1, sizeof(*rcs));
+    read_all(d->fd, names, n, values, rcs, whys);
     for (size_t i = 0; i < n; i++) {
-        char why[160] = "";
-        int r = xend_store_record_read(d->fd, names[i], &values[i], why, sizeof(why));
-        if (r == -XEND_EIO) {
-            set_aside(s, ns, d->fd, names[i], why);
+        if (rcs[i] == -XEND_EIO) {
+            set_aside(s, ns, d->fd, names[i], whys[i] ? whys[i] : "unreadable");
             changed = true;
         }
-        n_ok += r == 0;
+        free(whys[i]);
+        n_ok += rcs[i] == 0;
     }
+    free(whys);
+    free(rcs);
     if (changed)
         xend_store_fsync_dir(d->fd);
 unlock:

@@ -101,43 +101,47 @@ static int decode_record(const char *data, size_t len, struct xend_sxp **out, ch
     return 0;
 }
 
-/* Read and decode dirfd/name. 0, -XEND_ENOENT, or -XEND_EIO with why set. */
-int xend_store_record_read(int dirfd, const char *name, struct xend_sxp **out, char *why,
-                           size_t why_len)
+int xend_store_record_read_buf(int dirfd, const char *name, struct xend_buf *b,
+                               struct xend_sxp **out, char *why, size_t why_len)
 {
-    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* No fstat: a start reads every record, and read() refuses a directory itself;
+     * O_NONBLOCK keeps a FIFO put there by hand from blocking the read. */
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT)
             return -XEND_ENOENT;
         snprintf(why, why_len, "open: %s", strerror(errno));
         return -XEND_EIO;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > STORE_MAX_FILE) {
-        snprintf(why, why_len, "not a regular file of at most %u bytes", STORE_MAX_FILE);
-        close(fd);
-        return -XEND_EIO;
-    }
-    struct xend_buf b = XEND_BUF_INIT;
+    xend_buf_reset(b);
     for (;;) {
-        char *p = xend_buf_reserve(&b, 65536);
-        ssize_t n = read(fd, p, 65536);
+        char *p = xend_buf_reserve(b, 16384);
+        ssize_t n = read(fd, p, 16384);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
             snprintf(why, why_len, "read: %s", strerror(errno));
             close(fd);
-            xend_buf_free(&b);
             return -XEND_EIO;
         }
         if (n == 0)
             break;
-        xend_buf_commit(&b, (size_t)n);
-        if (b.len > STORE_MAX_FILE)
-            break;
+        xend_buf_commit(b, (size_t)n);
+        if (b->len > STORE_MAX_FILE) {
+            snprintf(why, why_len, "more than %u bytes", STORE_MAX_FILE);
+            close(fd);
+            return -XEND_EIO;
+        }
     }
     close(fd);
-    int rc = decode_record(xend_buf_str(&b), b.len, out, why, why_len);
+    return decode_record(xend_buf_str(b), b->len, out, why, why_len);
+}
+
+int xend_store_record_read(int dirfd, const char *name, struct xend_sxp **out, char *why,
+                           size_t why_len)
+{
+    struct xend_buf b = XEND_BUF_INIT;
+    int rc = xend_store_record_read_buf(dirfd, name, &b, out, why, why_len);
     xend_buf_free(&b);
     return rc;
 }
