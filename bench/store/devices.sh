@@ -15,7 +15,7 @@ COUNTS=${2:-10,100,1000,3000}
 MAX=$(tr ',' '\n' <<< "$COUNTS" | sort -n | tail -1)
 T=$(mktemp -d "${BENCH_DIR:-/tmp}/bench-devices.XXXXXX")
 source "$(dirname "$0")/../lib.sh"
-PORT=$(free_port)
+PORT=${BENCH_PORT:-$(free_port)} # BENCH_PORT: where 20000-31999 is taken
 bench_xend_dir "$T" "$PORT" "max-devices-per-domain = $((MAX + 1));
 vif-script = \"vif-exit\";
 plugins = [ \"hv-sim\", \"sched-bvt\", \"vif\" ];"
