@@ -330,7 +330,7 @@ void xend_device_journal_load_done(void)
     }
     size_t dropped = 0;
     for (size_t i = 0; i < J.n; i++) {
-        if (!J.used[i]) {
+        if (J.used != NULL && !J.used[i]) { /* none when load failed: keep them */
             struct xend_err err = {0};
             xend_store_del(J.store, NS_DEVICE, J.v[i].key, NULL, NULL, &err);
             dropped++;
