@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "buf.h"
+#include "crashpoint.h"
+#include "device_journal.h"
 #include "domain_table.h"
 #include "log/log.h"
 #include "event_loop.h"
@@ -417,28 +419,41 @@ struct xend_device *xend_devices_find(struct xend_domain *dom, const char *cls, 
     return NULL;
 }
 
+/* (device (class C) (index I) (attached 0|1) (config ...) [(state ...)]), owned. */
+static struct xend_sxp *record_entry(const struct xend_device *dev)
+{
+    struct xend_sxp *e = xend_sxp_list_of("device", NULL);
+    xend_sxp_add_kv(e, "class", dev->ops->name);
+    xend_sxp_add_kv_int(e, "index", dev->index);
+    xend_sxp_add_kv_int(e, "attached", dev->attached);
+    xend_sxp_add_kv_take(e, "config", xend_sxp_copy(dev->config));
+    if (dev->state)
+        xend_sxp_add_kv_take(e, "state", xend_sxp_copy(dev->state));
+    return e;
+}
+
 struct xend_sxp *xend_devices_record(struct xend_domain *dom)
 {
     struct xend_sxp *l = xend_sxp_list_of("devices", NULL);
-    for (size_t i = 0; i < dom->ndevices; i++) {
-        struct xend_device *dev = dom->devices[i];
-        struct xend_sxp *e = xend_sxp_list_of("device", NULL);
-        xend_sxp_add_kv(e, "class", dev->ops->name);
-        xend_sxp_add_kv_int(e, "index", dev->index);
-        xend_sxp_add_kv_int(e, "attached", dev->attached);
-        xend_sxp_add_kv_take(e, "config", xend_sxp_copy(dev->config));
-        if (dev->state)
-            xend_sxp_add_kv_take(e, "state", xend_sxp_copy(dev->state));
-        xend_sxp_append_take(l, e);
-    }
+    /* the device changes this record folds in (device_journal.h) */
+    if (dom->device_seq > 0)
+        xend_sxp_add_kv_int(l, "seq", (long long)dom->device_seq);
+    for (size_t i = 0; i < dom->ndevices; i++)
+        xend_sxp_append_take(l, record_entry(dom->devices[i]));
     return l;
 }
 
 int xend_devices_reattach(struct xend_domain *dom, const struct xend_sxp *devices,
                           struct xend_err *err)
 {
+    long long seq = 0;
+    if (xend_sxp_child_int(devices, "seq", &seq) == 0 && (unsigned long long)seq > dom->device_seq)
+        dom->device_seq = (unsigned long long)seq;
     for (size_t i = 1; i < xend_sxp_length(devices); i++) {
         const struct xend_sxp *e = xend_sxp_nth(devices, i);
+        const char *head = xend_sxp_name(e);
+        if (head == NULL || strcmp(head, "device") != 0)
+            continue; /* (seq N) */
         const char *cls_name = xend_sxp_child_value(e, "class", "");
         const struct class_reg *cls = class_find(cls_name);
         const struct xend_sxp *cfg = xend_sxp_nth(xend_sxp_child(e, "config"), 1);
@@ -497,6 +512,35 @@ static long entry_index_of(struct xend_domain *dom, struct xend_device *dev)
     return -1;
 }
 
+/*
+ * A hot-plug change is acknowledged once its own record is durable (device_journal.h): a
+ * small write whatever the domain's other devices, where the whole domain record was
+ * rewritten before. h->dev is the device as it now is, or NULL once removed.
+ */
+static void journaled(void *arg, int rc)
+{
+    struct hotplug *h = arg;
+    struct xend_err err = {0};
+    if (rc < 0)
+        xend_err_set(&err, XEND_EIO, "device changed but the store write failed");
+    h->done(rc < 0 ? -XEND_EIO : 0, &err, h->arg);
+    free(h);
+}
+
+static void journal(struct hotplug *h, const char *cls, uint32_t index)
+{
+    struct xend_err err = {0};
+    xend_crash_point("device.attached");
+    struct xend_sxp *entry = h->dev ? record_entry(h->dev) : NULL;
+    int rc = xend_device_journal_put(h->dom, cls, index, entry, journaled, h, &err);
+    xend_sxp_free(entry);
+    if (rc < 0) {
+        xend_log_error("device change not stored", "domain=%s class=%s index=%u error=\"%s\"",
+                       h->dom->name, cls, index, xend_err_msg(&err));
+        journaled(h, rc);
+    }
+}
+
 static void hotplug_added(int rc, const struct xend_err *err, void *arg)
 {
     struct hotplug *h = arg;
@@ -506,12 +550,13 @@ static void hotplug_added(int rc, const struct xend_err *err, void *arg)
             xend_sxp_remove(h->dom->config, (size_t)i);
         xend_domain_config_changed(h->dom);
         record_remove(h->dom, h->dev);
-    } else {
-        h->dev->attached = true;
-        remember_state(h->dev);
+        h->done(rc, err, h->arg);
+        free(h);
+        return;
     }
-    h->done(rc, err, h->arg);
-    free(h);
+    h->dev->attached = true;
+    remember_state(h->dev);
+    journal(h, h->dev->ops->name, h->dev->index);
 }
 
 void xend_device_hotplug_add(struct xend_domain *dom, const struct xend_sxp *config,
@@ -573,10 +618,12 @@ static void hotplug_removed(int rc, const struct xend_err *err, void *arg)
     if (i >= 0)
         xend_sxp_remove(h->dom->config, (size_t)i);
     xend_domain_config_changed(h->dom);
+    char cls[64];
+    snprintf(cls, sizeof(cls), "%s", h->dev->ops->name);
+    uint32_t index = h->dev->index;
     record_remove(h->dom, h->dev);
-    struct xend_err ok = {0};
-    h->done(0, &ok, h->arg);
-    free(h);
+    h->dev = NULL;
+    journal(h, cls, index);
 }
 
 void xend_device_hotplug_remove(struct xend_domain *dom, struct xend_device *dev,
@@ -613,6 +660,11 @@ static void hotplug_configured(int rc, const struct xend_err *err, void *arg)
         remember_state(h->dev);
     }
     xend_sxp_free(h->new_config);
+    h->new_config = NULL;
+    if (rc == 0) {
+        journal(h, h->dev->ops->name, h->dev->index);
+        return;
+    }
     h->done(rc, err, h->arg);
     free(h);
 }

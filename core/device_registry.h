@@ -55,8 +55,7 @@ bool xend_device_class_known(const char *name);
 int xend_devices_parse(struct xend_domain *dom, struct xend_sxp *vm, struct xend_err *err);
 
 /* Devices one domain may have (max-devices-per-domain): more in a config, or a hot-plug
- * past it, is -XEND_ELIMIT "too many devices ...". Each hot-plug rewrites the domain's
- * whole record, so the cap also bounds what one device_create costs. */
+ * past it, is -XEND_ELIMIT "too many devices ...". */
 #define XEND_DEVICES_MAX_DEFAULT 256u
 void xend_devices_set_max(unsigned max);
 /* Attach every not-yet-attached device in config order; on failure detach those this call
@@ -86,7 +85,8 @@ struct xend_sxp *xend_devices_record(struct xend_domain *dom);
 int xend_devices_reattach(struct xend_domain *dom, const struct xend_sxp *devices,
                           struct xend_err *err);
 
-/* Hot-plug: add a device described by `config` (borrowed) to a live domain. */
+/* Hot-plug: add a device described by `config` (borrowed) to a live domain. These three
+ * call done once the change is durable in its own device record (device_journal.h). */
 void xend_device_hotplug_add(struct xend_domain *dom, const struct xend_sxp *config,
                              xend_devices_done_fn *done, void *arg);
 void xend_device_hotplug_remove(struct xend_domain *dom, struct xend_device *dev,

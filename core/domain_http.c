@@ -470,14 +470,7 @@ static void device_end(struct device_req *d, int rc)
     xend_lifecycle_check();
 }
 
-static void device_persisted(void *arg, int rc)
-{
-    struct device_req *d = arg;
-    if (rc < 0)
-        xend_err_set(http->err(d->req), XEND_EIO, "device changed but the store write failed");
-    device_end(d, rc < 0 ? -XEND_EIO : 0);
-}
-
+/* The change is durable (device.c writes its own record) or failed. */
 static void device_done(int rc, const struct xend_err *err, void *arg)
 {
     struct device_req *d = arg;
@@ -494,8 +487,8 @@ static void device_done(int rc, const struct xend_err *err, void *arg)
     } else {
         http->reply_take(d->req, 0, xend_sxp_atom_int(0));
     }
-    xend_crash_point("device.attached");
-    xend_lifecycle_persist(d->dom, device_persisted, d);
+    xend_crash_point("device.recorded");
+    device_end(d, 0);
 }
 
 static struct device_req *device_req_new(struct xend_request *req, struct xend_domain *dom)

@@ -77,6 +77,9 @@ struct xend_domain {
     bool restart_forced;    /* destroy reason=reboot */
     bool busy;              /* a multi-step operation is running on it */
     bool record_failed;     /* the last write of its record failed; the store retries it */
+    /* The sequence number of its last device change (device_journal.h): the record says
+     * which it has folded in, so a change record is applied at load only when newer. */
+    unsigned long long device_seq;
     /* What the instance was changed to since it started, beyond its config; a save or a
      * migration carries them (domain_runtime.h). */
     uint64_t target_kb;           /* memory target set by mem_target_set; 0 = none */

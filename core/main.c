@@ -18,8 +18,9 @@
 #include "config/settings.h"
 #include "daemon/daemon.h"
 #include "daemon/sd_notify.h"
-#include "domain_table.h"
+#include "device_journal.h"
 #include "device_registry.h"
+#include "domain_table.h"
 #include "domain_http.h"
 #include "event/event.h"
 #include "event/budget.h"
@@ -463,6 +464,7 @@ static int run_daemon(struct xend_runtime *rt)
     if (rt->store == NULL)
         die(rt, xend_err_msg(&err));
     xend_store_plugin_init(rt->store);
+    xend_device_journal_init(rt->store);
     xend_domain_table_init();
     xend_sched_init(scheduler);
     struct xend_lifecycle_options lco = {.min_restart_seconds = (double)min_restart,

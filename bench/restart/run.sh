@@ -16,7 +16,7 @@ ROUNDS=${3:-3}
 T=$(mktemp -d "${BENCH_DIR:-/tmp}/bench-restart.XXXXXX")
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 source "$(dirname "$0")/../lib.sh"
-PORT=$(free_port)
+PORT=${BENCH_PORT:-$(free_port)} # BENCH_PORT: where 20000-31999 is taken
 # No console plugin: 10,000 console listeners would measure the console, not the restart.
 bench_xend_dir "$T" "$PORT" 'sim-memory = 1048576;
 plugins = [ "hv-sim", "sched-bvt", "vif", "vbd" ];'

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "device_journal.h"
 #include "device_registry.h"
 #include "domain_table.h"
 #include "domain_runtime.h"
@@ -484,9 +485,8 @@ static void died_meanwhile(struct reconcile *rc, struct xend_domain *dom,
     xend_lifecycle_teardown(dom, XEND_SHUTDOWN_POWEROFF, restart, restart_after_reconcile, NULL);
 }
 
-static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
+static void settle_record(const char *key, const struct xend_sxp *rec, struct reconcile *rc)
 {
-    struct reconcile *rc = arg;
     struct xend_err err = {0};
     struct stored_domain sd;
     if (stored_domain_decode(key, rec, &sd) < 0) {
@@ -538,12 +538,23 @@ static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
     }
 }
 
+/* The record with its domain's device changes applied (device_journal.h). */
+static void load_record(const char *key, const struct xend_sxp *rec, void *arg)
+{
+    struct xend_sxp *merged = xend_device_journal_merge(key, rec);
+    settle_record(key, merged ? merged : rec, arg);
+    xend_sxp_free(merged);
+}
+
 int xend_lifecycle_load_records(bool boot_changed, size_t *restored, size_t *cleaned,
                                 struct xend_err *err)
 {
     struct reconcile rc = {.boot_changed = boot_changed};
     snapshot_take(&rc.hv);
-    int r = xend_store_load(xend_lifecycle_lc.store, XEND_LIFECYCLE_NS, load_record, &rc, err);
+    int r = xend_device_journal_load(err);
+    if (r >= 0)
+        r = xend_store_load(xend_lifecycle_lc.store, XEND_LIFECYCLE_NS, load_record, &rc, err);
+    xend_device_journal_load_done();
     free(rc.hv.v);
     *restored = rc.restored;
     *cleaned = rc.cleaned;

@@ -125,6 +125,7 @@ teardown.destroyed destroy
 restart.intent death
 restart.built death
 device.attached hotplug
+device.recorded hotplug
 restore.intent restore
 restore.image restore
 restore.recorded restore

@@ -1212,11 +1212,12 @@ static void test_live_save_of_a_pv_guest_needs_shadow_paging(void **state)
 
 static _Atomic unsigned long long inflow_seen;
 
-static void inflow_note(void *arg, uint64_t done, uint64_t total)
+static int inflow_note(void *arg, uint64_t done, uint64_t total)
 {
     (void)arg;
     (void)total;
     inflow_seen = done;
+    return 0;
 }
 
 static void test_restore_progress_follows_the_relocation_socket(void **state)
