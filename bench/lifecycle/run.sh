@@ -42,6 +42,7 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM # so that a killed run still stops its daemons
 
 "$BUILD/bin/xend" start -c "$T/xend.conf" || exit 1
 PID=$(cat "$T/xend.pid")

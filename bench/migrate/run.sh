@@ -36,6 +36,7 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM # so that a killed run still stops its daemons
 for h in a b; do "$BUILD/bin/xend" start -c "$T/$h/xend.conf" || exit 1; done
 # simhv writes the pages the kernel occupies: a kernel as large as the guest (less a little
 # room) makes an image of the guest's size. Sparse: nothing is read from disk.

@@ -19,6 +19,7 @@ cleanup() {
     [ -n "${KEEP:-}" ] && cp "$T/xend.log" "$KEEP"; rm -rf "$T"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM # so that a killed run still stops its daemons
 "$BUILD/bin/xend" start -c "$T/xend.conf" || exit 1
 URL=http://127.0.0.1:$PORT
 curl -s -o /dev/null --data-urlencode "op=create" \

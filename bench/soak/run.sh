@@ -56,6 +56,7 @@ cleanup() {
     [ -n "${KEEP:-}" ] && cp "$T/xend.log" "$KEEP"; rm -rf "$T"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM # so that a killed run still stops its daemons
 "$BUILD/bin/xend" start -c "$T/xend.conf" || exit 1
 PID=$(cat "$T/xend.pid")
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$PID/status"; }

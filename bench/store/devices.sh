@@ -27,6 +27,7 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM # so that a killed run still stops its daemons
 "$BUILD/bin/xend" start -c "$T/xend.conf" || exit 1
 echo "# bench-devices $(date -u +%FT%TZ) $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), build $BUILD"
 python3 - "$PORT" "$T" "$COUNTS" <<'PY'
