@@ -889,8 +889,10 @@ static void unknown_msg(const struct cfg_setting *s, const char *hint, char *msg
         snprintf(msg, len, "%s: unknown setting '%s'%s", s->file, s->key, hint);
 }
 
-size_t xend_config_unknown_each(const struct xend_config *cfg,
-                                void (*fn)(void *arg, const char *msg), void *arg)
+/* fn with each setting no lookup asked for and its message; returns how many. */
+static size_t each_unknown(const struct xend_config *cfg,
+                           void (*fn)(void *arg, const struct cfg_setting *s, const char *msg),
+                           void *arg)
 {
     size_t n = 0;
     for (size_t i = 0; i < cfg->n; i++) {
@@ -900,10 +902,29 @@ size_t xend_config_unknown_each(const struct xend_config *cfg,
         char hint[128], msg[XEND_ERR_MSG_MAX];
         did_you_mean(cfg, s->key, hint, sizeof(hint));
         unknown_msg(s, hint, msg, sizeof(msg));
-        fn(arg, msg);
+        fn(arg, s, msg);
         n++;
     }
     return n;
+}
+
+struct msg_sink {
+    void (*fn)(void *arg, const char *msg);
+    void *arg;
+};
+
+static void to_sink(void *arg, const struct cfg_setting *s, const char *msg)
+{
+    (void)s;
+    const struct msg_sink *k = arg;
+    k->fn(k->arg, msg);
+}
+
+size_t xend_config_unknown_each(const struct xend_config *cfg,
+                                void (*fn)(void *arg, const char *msg), void *arg)
+{
+    struct msg_sink k = {fn, arg};
+    return each_unknown(cfg, to_sink, &k);
 }
 
 static void first_unknown(void *arg, const char *msg)
@@ -933,18 +954,15 @@ static int problem_cmp(const void *a, const void *b)
     return (x->line > y->line) - (x->line < y->line);
 }
 
+static void keep_unknown(void *arg, const struct cfg_setting *s, const char *msg)
+{
+    add_problem(arg, s->file, s->line, msg);
+}
+
 size_t xend_config_problems_each(struct xend_config *cfg, void (*fn)(void *arg, const char *msg),
                                  void *arg)
 {
-    for (size_t i = 0; i < cfg->n; i++) {
-        const struct cfg_setting *s = &cfg->set[i];
-        if (s->known)
-            continue;
-        char hint[128], msg[XEND_ERR_MSG_MAX];
-        did_you_mean(cfg, s->key, hint, sizeof(hint));
-        unknown_msg(s, hint, msg, sizeof(msg));
-        add_problem(cfg, s->file, s->line, msg);
-    }
+    each_unknown(cfg, keep_unknown, cfg);
     if (cfg->n_problems > 1)
         qsort(cfg->problems, cfg->n_problems, sizeof(*cfg->problems), problem_cmp);
     for (size_t i = 0; i < cfg->n_problems; i++)
