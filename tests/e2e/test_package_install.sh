@@ -31,21 +31,28 @@ done
 expect_match "the unit runs the installed xend" "ExecStart=$prefix/sbin/xend start -f" "$(cat "$P/lib/systemd/system/xend.service")"
 
 # Run what was unpacked: its own plugins (found beside its binary), scripts and simhv.
-XEND_PORT=$(free_port) EVENT_PORT=$(free_port) RELOC_PORT=$(free_port) CONSOLE_BASE=$(free_port 64)
-mkdir -p "$T/state"
-cat > "$T/xend.conf" <<CONF
+# package_conf DIR [SCRIPT_DIR]: a config on fresh ports with its state, log and pid under
+# DIR (a path as the xend that reads it sees it), printed.
+package_conf() {
+    XEND_PORT=$(free_port) EVENT_PORT=$(free_port) RELOC_PORT=$(free_port) CONSOLE_BASE=$(free_port 64)
+    local scripts=""
+    [ -n "${2:-}" ] && scripts="script-dir = \"$2\";"
+    cat <<CONF
 xend-port = $XEND_PORT;
 xend-address = "127.0.0.1";
 xend-event-port = $EVENT_PORT;
 xend-relocation-port = $RELOC_PORT;
-state-dir = "$T/state";
-log-file = "$T/xend.log";
-pid-file = "$T/xend.pid";
+state-dir = "$1/state";
+log-file = "$1/xend.log";
+pid-file = "$1/xend.pid";
 backend = "sim";
-script-dir = "$R/etc/xen";
-simhv-socket = "$T/state/simhv.sock";
+simhv-socket = "$1/state/simhv.sock";
 console-port-base = $CONSOLE_BASE;
+$scripts
 CONF
+}
+mkdir -p "$T/state"
+package_conf "$T" "$R/etc/xen" > "$T/xend.conf"
 "$P/sbin/xend" start -c "$T/xend.conf" && ok "the installed xend starts" || {
     not_ok "the installed xend starts" "$(tail -3 "$T/xend.log" 2>/dev/null)"; finish; }
 out=$(XEND=127.0.0.1:$XEND_PORT "$P/sbin/xm" list 2>&1)
@@ -81,28 +88,17 @@ expect_match "dpkg knows it as installed" "^Status: install ok installed" "$(in_
 out=$(in_copy "$prefix/sbin/xend" check -c /etc/xen/xend.conf 2>&1)
 expect_eq "the installed xend finds its shipped config, plugins and scripts good" \
     "/etc/xen/xend.conf: ok" "$out"
-XEND_PORT=$(free_port) EVENT_PORT=$(free_port) RELOC_PORT=$(free_port) CONSOLE_BASE=$(free_port 64)
-cat > "$T/copy.conf" <<CONF
-xend-port = $XEND_PORT;
-xend-address = "127.0.0.1";
-xend-event-port = $EVENT_PORT;
-xend-relocation-port = $RELOC_PORT;
-state-dir = "/var/tmp/xend-state";
-log-file = "/var/tmp/xend.log";
-pid-file = "/var/tmp/xend.pid";
-backend = "sim";
-simhv-socket = "/var/tmp/xend-state/simhv.sock";
-console-port-base = $CONSOLE_BASE;
-CONF
+package_conf /var/tmp/xend > "$T/copy.conf"
+in_copy mkdir -p /var/tmp/xend
 in_ns cp "$T/copy.conf" "$M/var/tmp/xend-test.conf"
 if in_copy "$prefix/sbin/xend" start -c /var/tmp/xend-test.conf; then
     ok "the installed xend starts in the copy"
     out=$(XEND=127.0.0.1:$XEND_PORT in_copy "$prefix/sbin/xm" list 2>&1)
     expect_match "and its xm lists Domain-0" "^Domain-0 +0 " "$out"
     in_copy "$prefix/sbin/xend" stop -c /var/tmp/xend-test.conf >/dev/null
-    in_copy "$prefix/sbin/xend-simhv" --stop --socket /var/tmp/xend-state/simhv.sock >/dev/null 2>&1
+    in_copy "$prefix/sbin/xend-simhv" --stop --socket /var/tmp/xend/state/simhv.sock >/dev/null 2>&1
 else
-    not_ok "the installed xend starts in the copy" "$(in_copy tail -3 /var/tmp/xend.log 2>&1)"
+    not_ok "the installed xend starts in the copy" "$(in_copy tail -3 /var/tmp/xend/xend.log 2>&1)"
 fi
 in_copy sh -c 'echo "# the operator was here" >> /etc/xen/xend.conf; echo "# and here" >> /etc/xen/vif-bridge'
 check "installing it again (an upgrade) succeeds" in_copy dpkg -i --force-confold /var/tmp/xend.deb
