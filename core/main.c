@@ -42,6 +42,7 @@
 #include "sxp.h"
 #include "tls.h"
 #include "trim.h"
+#include "log/crash.h"
 #include "log/log.h"
 #include "event_loop.h"
 #include "libevent_mem.h"
@@ -612,6 +613,7 @@ int main(int argc, char **argv)
         return 2;
     }
     xend_libevent_mem_init();
+    xend_log_crash_install();
     int status = 0;
     struct xend_runtime rt = {.ready = XEND_DAEMON_READY_INIT, .foreground = args.foreground};
     switch (args.cmd) {

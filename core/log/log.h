@@ -47,6 +47,13 @@ void xend_log_vemit(const char *source, enum xend_log_level level, const char *e
 #define xend_log_info(ev, ...) xend_log_emit(NULL, XEND_LOG_INFO, ev, __VA_ARGS__)
 #define xend_log_debug(ev, ...) xend_log_emit(NULL, XEND_LOG_DEBUG, ev, __VA_ARGS__)
 
+/*
+ * Write one finished line (newline included) to the file and stderr as they are now,
+ * without the lock, the format or a rotation: for the crash report (crash.h) only, which
+ * runs in a signal handler.
+ */
+void xend_log_write_raw(const char *line, size_t len);
+
 /* Parse "error", "warn", "notice", "info", "debug" (any case; "warning" too). */
 int xend_log_level_parse(const char *text, enum xend_log_level *out);
 
