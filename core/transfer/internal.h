@@ -57,9 +57,10 @@ struct xend_transfer_ctl {
 };
 void xend_transfer_ctl_init(struct xend_transfer_ctl *c, uint64_t rate_bytes_s);
 void xend_transfer_ctl_destroy(struct xend_transfer_ctl *c);
-/* Worker: the image starts moving through fd now. */
+/* The image starts moving through fd: on the thread that moves it, or before its work is
+ * queued (the guard of a receive measures from the loop). */
 void xend_transfer_ctl_start(struct xend_transfer_ctl *c, int fd);
-/* Worker: the bytes through fd since the start (estimated from done pages where fd keeps
+/* Any thread: the bytes through fd since the start (estimated from done pages where fd keeps
  * no count; done 0 then keeps the last estimate). */
 uint64_t xend_transfer_ctl_measure(struct xend_transfer_ctl *c, uint64_t done);
 /* Worker, in the progress callback: sleep as the rate asks (waking at once on cancel),

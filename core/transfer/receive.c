@@ -68,7 +68,6 @@ struct recv {
     struct xend_timer *guard;
     uint64_t started_ms;
     bool header_done;
-    atomic_ullong image_bytes;              /* the backend's progress, from the worker */
     struct xend_transfer_progress progress; /* the worker's reports */
     struct xend_transfer_ctl ctl;           /* counts the image's bytes */
     unsigned long long bytes_at_check;
@@ -363,7 +362,6 @@ static int recv_progress(void *arg, uint64_t done, uint64_t total)
 {
     struct recv *r = arg;
     uint64_t bytes = xend_transfer_ctl_measure(&r->ctl, done);
-    atomic_store(&r->image_bytes, bytes);
     xend_transfer_progress_report(&r->progress, done, total, bytes);
     return 0;
 }
@@ -377,7 +375,6 @@ static void recv_image_work(void *arg)
         r->rc = xend_hv_enotsup("restore", &r->err);
         return;
     }
-    xend_transfer_ctl_start(&r->ctl, r->fd);
     r->rc = ops->restore(ctx, r->fd, &r->args, &r->domid, recv_progress, r, &r->err);
 }
 
@@ -488,6 +485,11 @@ static void recv_intent_durable(void *arg, int rc)
     }
     r->intent_written = true;
     recv_progress_init(r);
+    /* The image is counted on the TCP socket, not on r->fd: over TLS that is a socket pair
+     * that keeps no count, and then only the backend's progress would tell the guard
+     * (below) that bytes still come; xenctrl's restore reports none. Started here, on the
+     * loop, before the worker reads a byte of the image, and before the guard looks. */
+    xend_transfer_ctl_start(&r->ctl, r->sock >= 0 ? r->sock : r->fd);
     if (r->path) {
         xend_crash_point("restore.intent");
         recv_image(r);
@@ -682,7 +684,7 @@ static void recv_guard(void *arg)
                (uint64_t)xend_transfer_settings()->transfer_timeout_s * 1000) {
         why = "the transfer took too long";
     } else if (r->in_image && now - r->rate_mark_ms >= RATE_WINDOW_MS) {
-        unsigned long long bytes = atomic_load(&r->image_bytes);
+        unsigned long long bytes = xend_transfer_ctl_measure(&r->ctl, 0);
         unsigned long long want = (unsigned long long)xend_transfer_settings()->min_rate_kb * 1024 *
                                   (now - r->rate_mark_ms) / 1000;
         if (bytes - r->bytes_at_check < want)
