@@ -491,21 +491,33 @@ static void child_timeout(evutil_socket_t fd, short what, void *arg)
     child_finish_if_done(c);
 }
 
+/*
+ * Reap the children that ended. A finished child's callback may spawn, and spawn calls this
+ * again (a child may end before SIGCHLD is armed for it), which may finish and free any
+ * other child: so after each finish the walk starts over instead of following a pointer it
+ * read before. Each child is finished once, so that costs a few walks of a short list.
+ */
 static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig;
     (void)what;
     (void)arg;
-    for (struct child *c = L.children, *next; c; c = next) {
-        next = c->next;
-        if (c->exited)
-            continue;
-        int status;
-        pid_t r = waitpid(c->pid, &status, WNOHANG);
-        if (r == c->pid) {
+    bool again = true;
+    while (again) {
+        again = false;
+        for (struct child *c = L.children; c; c = c->next) {
+            if (c->exited)
+                continue;
+            int status;
+            if (waitpid(c->pid, &status, WNOHANG) != c->pid)
+                continue;
             c->exited = true;
             c->status = status;
-            child_finish_if_done(c);
+            if (c->eof) {
+                child_finish_if_done(c);
+                again = true;
+                break;
+            }
         }
     }
 }

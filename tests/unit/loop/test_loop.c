@@ -6,9 +6,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <event2/event.h>
@@ -132,6 +134,79 @@ static void test_spawn_of_a_missing_program_reports_it(void **state)
     assert_non_null(strstr(s.out, "cannot run /nonexistent/prog"));
 }
 
+/*
+ * Children that ended while the loop was busy, one of whose callbacks spawns again. spawn
+ * looks for ended children at once (one may end before SIGCHLD is armed for it), so that
+ * look finishes the other ended children inside the first one's callback, under the walk of
+ * the SIGCHLD handler that called it. Each callback must run exactly once, and nothing be
+ * touched after it is freed (a sanitizer build sees it; a plain build corrupted its heap).
+ */
+struct counted {
+    int calls;
+    bool done;
+};
+
+static void on_counted(const struct xend_spawn_result *r, void *arg)
+{
+    (void)r;
+    struct counted *c = arg;
+    c->calls++;
+    c->done = true;
+}
+
+static struct counted chain[3]; /* [0] spawns [2] from its callback */
+
+static void on_first_spawns(const struct xend_spawn_result *r, void *arg)
+{
+    on_counted(r, arg);
+    static const char *const argv[] = {"/bin/true", NULL};
+    assert_int_equal(L->spawn(NULL, argv, NULL, 5000, on_counted, &chain[2]), 0);
+}
+
+/* How many children of this process have ended and wait to be reaped. */
+static int zombie_children(void)
+{
+    char path[64], stat[256];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+    FILE *f = fopen(path, "r");
+    int pid, n = 0;
+    while (f != NULL && fscanf(f, "%d", &pid) == 1) {
+        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+        FILE *s = fopen(path, "r");
+        if (s != NULL && fgets(stat, sizeof(stat), s) != NULL && strstr(stat, ") Z ") != NULL)
+            n++;
+        if (s != NULL)
+            fclose(s);
+    }
+    if (f != NULL)
+        fclose(f);
+    return n;
+}
+
+static void test_children_ended_together_finish_once_each(void **state)
+{
+    (void)state;
+    memset(chain, 0, sizeof(chain));
+    static const char *const argv[] = {"/bin/true", NULL};
+    assert_int_equal(L->spawn(NULL, argv, NULL, 5000, on_counted, &chain[1]), 0);
+    assert_int_equal(L->spawn(NULL, argv, NULL, 5000, on_first_spawns, &chain[0]), 0);
+    /* Both end before the loop runs: their pipes' ends and SIGCHLD then come in one turn. */
+    uint64_t end = xend_loop_now_ms() + 5000;
+    while (zombie_children() < 2 && xend_loop_now_ms() < end) {
+        struct timespec tick = {0, 5 * 1000 * 1000};
+        nanosleep(&tick, NULL);
+    }
+    assert_int_equal(zombie_children(), 2);
+    bool all = false;
+    end = xend_loop_now_ms() + 5000;
+    while (!all && xend_loop_now_ms() < end) {
+        run_until(&chain[2].done, 50);
+        all = chain[0].done && chain[1].done && chain[2].done;
+    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(chain[i].calls, 1);
+}
+
 struct op_result {
     bool done;
     int calls;
@@ -242,6 +317,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spawn_of_a_missing_program_reports_it, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_spawn_timeout_counts_from_the_spawn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_children_ended_together_finish_once_each, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_op_completes_on_a_later_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_op_deadline_then_late_completion_is_ignored, setup,
                                         teardown),
