@@ -425,6 +425,8 @@ static struct xend_sxp *record_entry(const struct xend_device *dev)
     struct xend_sxp *e = xend_sxp_list_of("device", NULL);
     xend_sxp_add_kv(e, "class", dev->ops->name);
     xend_sxp_add_kv_int(e, "index", dev->index);
+    if (dev->added_seq > 0)
+        xend_sxp_add_kv_int(e, "added", (long long)dev->added_seq);
     xend_sxp_add_kv_int(e, "attached", dev->attached);
     xend_sxp_add_kv_take(e, "config", xend_sxp_copy(dev->config));
     if (dev->state)
@@ -467,6 +469,9 @@ int xend_devices_reattach(struct xend_domain *dom, const struct xend_sxp *device
         if (xend_sxp_child_int(e, "index", &idx) == 0)
             dev->index = (uint32_t)idx;
         xend_sxp_child_int(e, "attached", &att);
+        long long added = 0;
+        if (xend_sxp_child_int(e, "added", &added) == 0 && added > 0)
+            dev->added_seq = (unsigned long long)added;
         const struct xend_sxp *state = xend_sxp_nth(xend_sxp_child(e, "state"), 1);
         if (state)
             dev->state = xend_sxp_copy(state);
@@ -555,6 +560,7 @@ static void hotplug_added(int rc, const struct xend_err *err, void *arg)
         return;
     }
     h->dev->attached = true;
+    h->dev->added_seq = xend_device_journal_next_seq(h->dom);
     remember_state(h->dev);
     journal(h, h->dev->ops->name, h->dev->index);
 }

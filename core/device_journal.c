@@ -9,6 +9,7 @@
  */
 #include "device_journal.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,11 @@ static void put_done(void *arg, int rc)
     free(w);
 }
 
+unsigned long long xend_device_journal_next_seq(const struct xend_domain *dom)
+{
+    return dom->device_seq + 1;
+}
+
 int xend_device_journal_put(struct xend_domain *dom, const char *cls, uint32_t index,
                             const struct xend_sxp *entry, xend_store_done_fn *done, void *arg,
                             struct xend_err *err)
@@ -88,7 +94,8 @@ int xend_device_journal_put(struct xend_domain *dom, const char *cls, uint32_t i
     key_of(dom->uuid, cls, index, key, sizeof(key));
     struct xend_sxp *rec = xend_sxp_list_of("device_change", NULL);
     xend_sxp_add_kv(rec, "domain", dom->uuid);
-    xend_sxp_add_kv_int(rec, "seq", (long long)++dom->device_seq);
+    xend_sxp_add_kv_int(rec, "seq", (long long)xend_device_journal_next_seq(dom));
+    dom->device_seq++;
     xend_sxp_add_kv(rec, "class", cls);
     xend_sxp_add_kv_int(rec, "index", index);
     if (entry != NULL)
@@ -159,23 +166,38 @@ static void set_seq(struct xend_sxp *devs, long long seq)
         xend_sxp_append_take(devs, kv);
 }
 
-static void apply_one(struct xend_sxp *vm, struct xend_sxp *devs, const struct xend_sxp *ch)
+/* Take the entry of cls/index out of both lists, if there. */
+static void remove_entry(struct xend_sxp *vm, struct xend_sxp *devs, const char *cls,
+                         long long index)
 {
-    const char *cls = xend_sxp_child_value(ch, "class", "");
-    long long index = -1;
-    xend_sxp_child_int(ch, "index", &index);
-    const struct xend_sxp *entry = xend_sxp_child(ch, "device");
-    const struct xend_sxp *cfg = xend_sxp_nth(xend_sxp_child(entry, "config"), 1);
     size_t k = 0;
     long at = find_entry(devs, cls, index, &k);
     long cat = at >= 0 && vm != NULL ? config_entry(vm, k) : -1;
-    if (entry == NULL || cfg == NULL) { /* removed */
-        if (at >= 0)
-            xend_sxp_remove(devs, (size_t)at);
-        if (cat >= 0)
-            xend_sxp_remove(vm, (size_t)cat);
-        return;
-    }
+    if (at >= 0)
+        xend_sxp_remove(devs, (size_t)at);
+    if (cat >= 0)
+        xend_sxp_remove(vm, (size_t)cat);
+}
+
+/* A device hot-plugged after the record, to go at the end of both lists. */
+struct appended {
+    long long added;
+    const struct xend_sxp *entry, *cfg;
+};
+
+static int cmp_appended(const void *a, const void *b)
+{
+    const struct appended *x = a, *y = b;
+    return (x->added > y->added) - (x->added < y->added);
+}
+
+/* The device in both lists: in place of its entry, or at the end (at_end, or none). */
+static void put_entry(struct xend_sxp *vm, struct xend_sxp *devs, const char *cls, long long index,
+                      const struct xend_sxp *entry, const struct xend_sxp *cfg, bool at_end)
+{
+    size_t k = 0;
+    long at = at_end ? -1 : find_entry(devs, cls, index, &k);
+    long cat = at >= 0 && vm != NULL ? config_entry(vm, k) : -1;
     struct xend_sxp *centry = xend_sxp_list_of("device", NULL);
     xend_sxp_append_take(centry, xend_sxp_copy(cfg));
     if (at >= 0)
@@ -201,13 +223,35 @@ struct xend_sxp *xend_device_journal_apply(const struct xend_sxp *rec,
         xend_sxp_append_take(out, devs);
     }
     long long seq = record_seq(rec), last = seq;
+    struct appended *tail = xend_xmalloc((n ? n : 1) * sizeof(*tail));
+    size_t ntail = 0;
     for (size_t i = 0; i < n; i++) {
         long long s = 0;
         if (xend_sxp_child_int(changes[i], "seq", &s) != 0 || s <= seq)
             continue;
-        apply_one(vm, devs, changes[i]);
         last = s > last ? s : last;
+        const char *cls = xend_sxp_child_value(changes[i], "class", "");
+        long long index = -1, added = 0;
+        xend_sxp_child_int(changes[i], "index", &index);
+        const struct xend_sxp *entry = xend_sxp_child(changes[i], "device");
+        const struct xend_sxp *cfg = xend_sxp_nth(xend_sxp_child(entry, "config"), 1);
+        xend_sxp_child_int(entry, "added", &added);
+        if (entry == NULL || cfg == NULL) { /* removed */
+            remove_entry(vm, devs, cls, index);
+        } else if (added > seq) {
+            /* Hot-plugged since the record: an entry under its index is a device removed
+             * before, whose own change it superseded. */
+            remove_entry(vm, devs, cls, index);
+            tail[ntail++] = (struct appended){.added = added, .entry = entry, .cfg = cfg};
+        } else {
+            put_entry(vm, devs, cls, index, entry, cfg, false);
+        }
     }
+    if (ntail > 1)
+        qsort(tail, ntail, sizeof(*tail), cmp_appended);
+    for (size_t i = 0; i < ntail; i++)
+        put_entry(vm, devs, NULL, -1, tail[i].entry, tail[i].cfg, true);
+    free(tail);
     set_seq(devs, last);
     return out;
 }

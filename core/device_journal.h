@@ -37,6 +37,12 @@ int xend_device_journal_put(struct xend_domain *dom, const char *cls, uint32_t i
                             const struct xend_sxp *entry, xend_store_done_fn *done, void *arg,
                             struct xend_err *err);
 
+/* The sequence number the next change of dom will carry; a device hot-plugged by that
+ * change records it as `(added N)` in its entry, so that a restart puts it at the end of
+ * the lists, where it went, even when the change of a device removed before under the same
+ * index has been superseded by it. */
+unsigned long long xend_device_journal_next_seq(const struct xend_domain *dom);
+
 /* Read every stored change, for xend_device_journal_merge. Returns how many, or a negative
  * code with err set. */
 int xend_device_journal_load(struct xend_err *err);
@@ -57,7 +63,11 @@ void xend_device_journal_load_done(void);
 /*
  * Apply `changes` (n (device_change ...) records, in sequence order, borrowed) to the
  * domain record `rec` (borrowed): the result (owned), with (devices (seq N)) the last
- * applied. Those not newer than the record's seq are skipped. Pure; for the tests.
+ * applied. Those not newer than the record's seq are skipped. A device present replaces
+ * its entry in both lists, unless it was hot-plugged after the record (`(added N)` newer
+ * than it): then it replaces any entry of the same class and index (a device removed
+ * before) by going to the end of both lists, after the others hot-plugged before it.
+ * Pure; for the tests.
  */
 struct xend_sxp *xend_device_journal_apply(const struct xend_sxp *rec,
                                            const struct xend_sxp *const *changes, size_t n);

@@ -31,6 +31,9 @@ struct xend_device {
     struct xend_sxp *state;  /* last describe(), owned; for reattach after a restart */
     void *priv;
     bool attached;
+    /* The device sequence number of the change that hot-plugged it (device_journal.h), 0
+     * for a device of the create: where a restart puts it in the list. */
+    unsigned long long added_seq;
 };
 
 typedef void xend_devices_done_fn(int rc, const struct xend_err *err, void *arg);

@@ -2,7 +2,9 @@
  * Giving freed heap memory back to the system once xend goes quiet. A burst of creates or
  * a list of every domain leaves free pages inside glibc's heaps (and the store writer's
  * arena), which glibc keeps resident: after 100 creates xend held ~140 kB of them, after a
- * detail=1 list of 1,000 domains ~500 kB. malloc_trim hands whole free pages back.
+ * detail=1 list of 1,000 domains ~500 kB. malloc_trim hands whole free pages back, and
+ * xend_libevent_mem_trim those of libevent's small allocations (on the loop, the thread
+ * that drives libevent, as it requires).
  *
  * It runs on the loop when a check finds that requests came in (or HTTP connections
  * closed: a flood of idle connections frees its buffers without a single request) since
@@ -17,6 +19,7 @@
 #include <stdint.h>
 
 #include "http/server.h"
+#include "libevent_mem.h"
 #include "log/log.h"
 #include "event_loop.h"
 
@@ -40,8 +43,9 @@ static void check(void *arg)
     if (TR.dirty) {
         TR.dirty = false;
         int released = malloc_trim(0);
-        xend_log_debug("heap trimmed", "requests=%llu released=%d", (unsigned long long)now,
-                       released);
+        size_t pages = xend_libevent_mem_trim();
+        xend_log_debug("heap trimmed", "requests=%llu released=%d libevent_bytes=%zu",
+                       (unsigned long long)now, released, pages);
     }
 }
 

@@ -121,6 +121,9 @@ static struct {
     int port, https_port;
     size_t max_body, max_uri, max_header;
     unsigned head_ms, body_ms, idle_ms, send_ms;
+    /* The phases' deadlines as libevent common timeouts (phase_timeouts). */
+    struct timeval head_plain, body_plain, idle_plain;
+    const struct timeval *head_tv, *body_tv, *idle_tv;
     unsigned max_conns, nconns;
     uint64_t closed; /* connections closed so far */
     struct conn *conns, *tail;
@@ -466,12 +469,26 @@ static void conn_unlink(struct conn *k)
     k->prev = k->next = NULL;
 }
 
+/* Every connection's timer in a phase has the same duration, so each phase's deadline is a
+ * libevent common timeout: one queue per duration instead of the timer heap, whose array
+ * libevent never shrinks (10,000 connections held left 128 kB of it resident after they
+ * went), and adding or removing one is O(1). A plain timeval if libevent has no room. */
+static const struct timeval *phase_timeout(unsigned ms, struct timeval *plain)
+{
+    *plain = (struct timeval){ms / 1000, (ms % 1000) * 1000};
+    const struct timeval *tv = ms ? event_base_init_common_timeout(srv.base, plain) : NULL;
+    return tv != NULL ? tv : plain;
+}
+
 static void phase_set(struct conn *k, enum conn_phase phase)
 {
     unsigned ms = phase == PHASE_IDLE   ? srv.idle_ms
                   : phase == PHASE_HEAD ? srv.head_ms
                   : phase == PHASE_BODY ? srv.body_ms
                                         : 0;
+    const struct timeval *tv = phase == PHASE_IDLE   ? srv.idle_tv
+                               : phase == PHASE_HEAD ? srv.head_tv
+                                                     : srv.body_tv;
     k->phase = phase;
     if (phase == PHASE_IDLE) {
         /* Most recently idle first: the cap closes the longest idle from the tail. */
@@ -482,8 +499,7 @@ static void phase_set(struct conn *k, enum conn_phase phase)
         evtimer_del(k->timer);
         return;
     }
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    evtimer_add(k->timer, &tv);
+    evtimer_add(k->timer, tv);
 }
 
 /* A connection that may be closed without losing anything: no request in progress, no
@@ -1078,6 +1094,9 @@ int xend_http_start(struct event_base *base, const struct xend_http_options *opt
     srv.body_ms = opts->body_timeout_ms ? opts->body_timeout_ms : DEFAULT_BODY_TIMEOUT_MS;
     srv.idle_ms = opts->idle_timeout_ms ? opts->idle_timeout_ms : DEFAULT_IDLE_TIMEOUT_MS;
     srv.send_ms = opts->send_timeout_ms ? opts->send_timeout_ms : DEFAULT_SEND_TIMEOUT_MS;
+    srv.head_tv = phase_timeout(srv.head_ms, &srv.head_plain);
+    srv.body_tv = phase_timeout(srv.body_ms, &srv.body_plain);
+    srv.idle_tv = phase_timeout(srv.idle_ms, &srv.idle_plain);
     srv.max_conns = connection_cap(opts->max_connections);
     xend_http_set_bulk_ops(opts->bulk_ops);
     srv.lane_ev = event_new(base, -1, 0, lane_cb, NULL);

@@ -71,6 +71,23 @@ restart || not_ok "xend restarts after the destroy"
 n=$(ls "$T/state/device" 2>/dev/null | grep -vc '^\.')
 expect_eq "the destroyed domain's change files are gone" 0 "$n"
 
+# A vif removed and another hot-plugged under the same index (a vif index is reused once it
+# is the highest), with no rewrite of the record in between: the new one's change supersedes
+# the removal's, and still a restart puts it where it went, at the end of the lists.
+printf 'disk\n' > "$T/img3"
+order() { xget "/xend/domain/$1" | sed 's/.*(config (vm//' | grep -oE "\(vif \(mac aa:00:00:00:77:[0-9a-f]{2}|\(vbd" | sed 's/(vif (mac //; s/(vbd/vbd/' | tr '\n' ' '; }
+xpost /xend/domain op=create "config=$(vm_config d3 32 "(device (vif (mac $(mac 30)))) (device (vif (mac $(mac 31)))) (device (vbd (uname file:$T/img3) (dev sda1) (mode r)))")" >/dev/null
+expect_eq "a domain with two vifs and a vbd" 201 "$(http_status)"
+xpost /xend/domain/d3 op=device_destroy type=vif idx=1 >/dev/null
+add d3 32
+expect_match "the new vif has the removed one's index" '^\(idx 1\)' \
+    "$(xget "/xend/domain/d3?op=vifs" | grep -oE "\(idx [0-9]+\) \(vif [0-9]+\) \(vifname [^)]*\) \(mac $(mac 32)\)")"
+want="$(mac 30) vbd $(mac 32) "
+expect_eq "the new vif is at the end" "$want" "$(order d3)"
+restart || not_ok "xend restarts with a reused index"
+expect_eq "and a restart keeps it there" "$want" "$(order d3)"
+xpost /xend/domain/d3 op=destroy reason=halt >/dev/null
+
 if [ $crash_points = 0 ]; then
     echo "# this build has no crash points (configure with -DXEND_CRASH_POINTS=ON): crashes skipped"
     finish

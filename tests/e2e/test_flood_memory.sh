@@ -1,13 +1,18 @@
 #!/bin/bash
-# Once a flood of connections has gone, xend gives its memory back (issue 17): libevent's
-# per-descriptor records, allocated between the connections' buffers, used to pin a heap
-# page each, so RSS stayed ~4 kB per flooding connection after they closed
-# (core/libevent_mem.c). Memory, not time: the figures are in bench/README.md.
+# Once a flood of connections has gone, xend's RSS comes back within 10% of where it started
+# (issue 17): libevent's per-descriptor records, allocated between the connections' buffers,
+# used to pin a heap page each (RSS stayed ~4 kB per flooding connection), and then their
+# freed neighbours in libevent_mem's blocks stayed resident (~100 bytes per connection);
+# core/libevent_mem.c gives both back, and the connections' deadlines no longer grow
+# libevent's timer heap (core/http/server.c). Memory, not time: the figures are in
+# bench/README.md.
 source "$(dirname "$0")/lib.sh"
 
-N=3000
-ulimit -n $((2 * N + 512)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-[ "$(ulimit -n)" -ge $((2 * N + 100)) ] || { not_ok "the test needs $((2 * N + 100)) descriptors" "ulimit -n is $(ulimit -n)"; finish; }
+# Enough connections that what each leaves behind shows against a 4 MB start: 8,000 left
+# 0.98 MB (22%) before the change, 0.17 MB (4%) after. xend and the holder each need N descriptors.
+N=8000
+ulimit -n $((N + 512)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" -ge $((N + 100)) ] || { not_ok "the test needs $((N + 100)) descriptors" "ulimit -n is $(ulimit -n)"; finish; }
 xend_prepare "http-max-connections = $((N + 200));
 http-head-timeout = 600;
 http-idle-timeout = 600;"
@@ -51,8 +56,8 @@ if ldd "$XEND_BIN" | grep -q libasan; then
     ok "SKIP the figures under a sanitizer (its allocator keeps freed memory)"
 else
     check "the flood took memory ($((held - start)) kB)" test $((held - start)) -ge 8000
-    check "and it was given back: within 2 MB of the start ($((after - start)) kB more)" \
-        test $((after - start)) -le 2048
+    check "and it was given back: within 10% of the start ($((after - start)) kB more)" \
+        test $((10 * (after - start))) -le "$start"
 fi
 still() { [ "$(xget /xend/domain/Domain-0 >/dev/null; http_status)" = 200 ]; }
 check "xend still answers" still
