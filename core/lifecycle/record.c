@@ -550,10 +550,22 @@ int xend_lifecycle_load_records(bool boot_changed, size_t *restored, size_t *cle
                                 struct xend_err *err)
 {
     struct reconcile rc = {.boot_changed = boot_changed};
-    snapshot_take(&rc.hv);
+    struct xend_store_loader *loader = NULL;
     int r = xend_device_journal_load(err);
     if (r >= 0)
-        r = xend_store_load(xend_lifecycle_lc.store, XEND_LIFECYCLE_NS, load_record, &rc, err);
+        r = xend_store_load_begin(xend_lifecycle_lc.store, XEND_LIFECYCLE_NS, &loader, err);
+    if (r >= 0) {
+        /* The store's helpers read the first records while the hypervisor lists its
+         * domains. A settle writes only its own record (the loader's rule). */
+        snapshot_take(&rc.hv);
+        xend_handover_preload();
+        const char *key;
+        const struct xend_sxp *rec;
+        while (xend_store_load_next(loader, &key, &rec) == 1)
+            load_record(key, rec, &rc);
+        r = xend_store_load_end(loader);
+        xend_handover_preload_done();
+    }
     xend_device_journal_load_done();
     free(rc.hv.v);
     *restored = rc.restored;
