@@ -301,6 +301,15 @@ int xend_store_load_next(struct xend_store_loader *l, const char **key,
     return 0;
 }
 
+struct xend_sxp *xend_store_load_take(struct xend_store_loader *l)
+{
+    if (l->pos == 0)
+        return NULL;
+    struct xend_sxp *v = l->values[l->pos - 1];
+    l->values[l->pos - 1] = NULL;
+    return v;
+}
+
 int xend_store_load_end(struct xend_store_loader *l)
 {
     if (l == NULL)

@@ -162,6 +162,9 @@ int xend_store_load_begin(struct xend_store *store, const char *ns,
                           struct xend_store_loader **loader, struct xend_err *err);
 int xend_store_load_next(struct xend_store_loader *loader, const char **key,
                          const struct xend_sxp **value);
+/* The record the last next gave, now the caller's (xend_sxp_free), so that it may keep
+ * parts of it instead of copying them; NULL when next gave none. */
+struct xend_sxp *xend_store_load_take(struct xend_store_loader *loader);
 int xend_store_load_end(struct xend_store_loader *loader);
 
 /* Keys of ns, in order: *keys owned (free each, then the array); *n their count. */

@@ -819,7 +819,11 @@ static void test_loader_gives_records_in_order_while_helpers_read_ahead(void **s
     assert_int_equal(xend_store_load_begin(f->store, "domain", &l, &err), 0);
     assert_int_equal(xend_store_load_next(l, &k, &v), 1);
     assert_string_equal(k, "k0000");
+    struct xend_sxp *taken = xend_store_load_take(l); /* now ours, whatever end does */
+    assert_string_equal(xend_sxp_child_value(taken, "name", ""), "k0000");
+    assert_null(xend_store_load_take(l));
     assert_int_equal(xend_store_load_end(l), 1);
+    xend_sxp_free(taken);
 }
 
 static void test_a_busy_namespace_gets_spares_created_ahead(void **state)
