@@ -3,6 +3,7 @@
  * of the relocation port that let a receiver in doubt ask what became of a domain.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,6 +16,13 @@
 #define NS_HANDOVER "handover"
 
 static struct xend_store *store;
+
+/* The release records' keys listed at start (xend_handover_preload), sorted; owned. */
+static struct {
+    char **keys;
+    size_t n;
+    bool held;
+} preloaded;
 
 void xend_handover_init(struct xend_store *s)
 {
@@ -37,12 +45,46 @@ void xend_handover_release(const char *key, const char *name, const char *destin
     }
 }
 
+void xend_handover_preload(void)
+{
+    struct xend_err err = {0};
+    xend_handover_preload_done();
+    preloaded.held = xend_store_keys(store, NS_HANDOVER, &preloaded.keys, &preloaded.n, &err) == 0;
+    if (!preloaded.held)
+        xend_log_warn("release records not listed", "error=\"%s\"", xend_err_msg(&err));
+}
+
+void xend_handover_preload_done(void)
+{
+    for (size_t i = 0; i < preloaded.n; i++)
+        free(preloaded.keys[i]);
+    free(preloaded.keys);
+    preloaded.keys = NULL;
+    preloaded.n = 0;
+    preloaded.held = false;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The preloaded list's slot of key, or NULL. */
+static char **preloaded_find(const char *key)
+{
+    return preloaded.n
+               ? bsearch(&key, preloaded.keys, preloaded.n, sizeof(*preloaded.keys), cmp_key)
+               : NULL;
+}
+
 bool xend_handover_released(const char *key)
 {
     struct xend_sxp *rec = NULL;
     struct xend_err err = {0};
     if (!xend_store_key_valid(key))
         return false;
+    if (preloaded.held)
+        return preloaded_find(key) != NULL;
     int rc = xend_store_get(store, NS_HANDOVER, key, &rec, &err);
     xend_sxp_free(rec);
     return rc == 0;
@@ -51,6 +93,13 @@ bool xend_handover_released(const char *key)
 void xend_handover_forget(const char *key)
 {
     struct xend_err err = {0};
+    char **slot = preloaded.held && xend_store_key_valid(key) ? preloaded_find(key) : NULL;
+    if (slot != NULL) {
+        free(*slot);
+        size_t i = (size_t)(slot - preloaded.keys);
+        memmove(slot, slot + 1, (preloaded.n - i - 1) * sizeof(*slot));
+        preloaded.n--;
+    }
     if (xend_store_key_valid(key) && xend_store_del(store, NS_HANDOVER, key, NULL, NULL, &err) < 0)
         xend_log_warn("release record not removed", "key=%s error=\"%s\"", key, xend_err_msg(&err));
 }

@@ -41,8 +41,18 @@ void xend_handover_init(struct xend_store *store);
  * done(arg, rc) runs on the loop once it is durable (rc 0) or has failed. */
 void xend_handover_release(const char *key, const char *name, const char *destination,
                            void (*done)(void *arg, int rc), void *arg);
-/* Sender, loop thread: whether a release record of key exists (reads the store). */
+/* Sender, loop thread: whether a release record of key exists (reads the store, or the
+ * keys listed by xend_handover_preload while they are held). */
 bool xend_handover_released(const char *key);
+/*
+ * Loop thread, at start: list the release records once and answer xend_handover_released
+ * from that list until xend_handover_preload_done, so that a start asks once and not once
+ * per stored domain. Nothing writes release records meanwhile (they are written by a
+ * migration, which cannot run before the start is over); a forget deletes from the list.
+ * Without the list (it could not be read) each call reads the store as before.
+ */
+void xend_handover_preload(void);
+void xend_handover_preload_done(void);
 /* Sender, loop thread: drop the release record (the receiver took the domain over). */
 void xend_handover_forget(const char *key);
 /*

@@ -372,13 +372,19 @@ struct xend_sxp *xend_sxp_list_of(const char *name, ...)
 
 void xend_sxp_remove(struct xend_sxp *list, size_t i)
 {
+    xend_sxp_free(xend_sxp_detach(list, i));
+}
+
+struct xend_sxp *xend_sxp_detach(struct xend_sxp *list, size_t i)
+{
     if (!list->is_list || i >= list->len)
-        return;
-    xend_sxp_free(list->u.items[i]);
+        return NULL;
+    struct xend_sxp *item = list->u.items[i];
     memmove(&list->u.items[i], &list->u.items[i + 1], (list->len - i - 1) * sizeof(*list->u.items));
     list->len--;
     if (i == 0)
         head_sync(list);
+    return item;
 }
 
 void xend_sxp_replace_take(struct xend_sxp *list, size_t i, struct xend_sxp *item)

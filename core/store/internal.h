@@ -15,9 +15,10 @@
  *
  * Locks: `qlock` guards the queue, the supersede index, the stop flag and the sync
  * waiters; `iolock` guards the state-dir itself (namespace fds, renames), held by the
- * writer for a whole batch and by get/load/keys while they read, so that load's setting
- * aside of damaged files can never race with a batch in progress; `slock` guards the
- * spare pools, shared by the writer and the refiller thread, which creates pool files
+ * writer for a whole batch, by get and keys while they read and by load while it lists and
+ * sets damaged files aside (its helpers read through the namespace's fd, never closed), so
+ * that load's setting aside of damaged files can never race with a batch in progress; `slock`
+ * guards the spare pools, shared by the writer and the refiller thread, which creates pool files
  * without iolock (under names nothing else uses). Nothing is called back with a lock
  * held.
  */

@@ -135,110 +135,230 @@ static void set_aside(struct xend_store *s, const char *ns, int dirfd, const cha
 
 /*
  * Reading a namespace at start: a start with 10,000 domains reads and parses 10,000 files
- * before it can reconcile them, which was most of its time. A helper thread shares the
- * files (claimed through a counter) with the caller when there are enough to pay for it.
+ * before it can reconcile them. Helper threads read and parse the files ahead (claimed
+ * through a counter) while the caller takes them in key order, and the caller reads too
+ * whenever the record it wants next is not ready, so reading, parsing and what the caller
+ * does with each record share the cpus instead of following one another.
  */
 #define STORE_LOAD_SHARED_MIN 256
+#define STORE_LOAD_HELPERS_MAX 3
 
-struct read_job {
-    int dirfd;
-    char **names;
+struct xend_store_loader {
+    struct xend_store *s;
+    char *ns;     /* owned */
+    int dirfd;    /* the namespace's: never closed while the store is open */
+    char **names; /* owned, sorted */
     size_t n;
-    struct xend_sxp **values;
+    struct xend_sxp **values; /* owned until delivered */
     int *rcs;
     char **whys; /* owned strings, set for damaged files only */
-    atomic_size_t next;
+    atomic_bool *done;
+    atomic_size_t next;        /* the next file to claim */
+    atomic_size_t waiting_for; /* the file the caller sleeps on; SIZE_MAX: none */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    pthread_t helpers[STORE_LOAD_HELPERS_MAX];
+    size_t n_helpers;
+    struct xend_buf buf; /* the caller's, for the files it reads itself */
+    size_t pos;          /* the caller's next file */
+    size_t n_ok;
+    bool changed; /* a damaged file was set aside: the directory needs an fsync */
 };
 
-static void read_claimed(struct read_job *j)
+static void read_one(struct xend_store_loader *l, size_t i, struct xend_buf *b)
 {
-    struct xend_buf b = XEND_BUF_INIT; /* one buffer for every file this thread reads */
-    for (size_t i; (i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->n;) {
-        char why[160] = "";
-        j->rcs[i] =
-            xend_store_record_read_buf(j->dirfd, j->names[i], &b, &j->values[i], why, sizeof(why));
-        if (j->rcs[i] == -XEND_EIO)
-            j->whys[i] = xend_xstrdup(why);
+    char why[160] = "";
+    l->rcs[i] =
+        xend_store_record_read_buf(l->dirfd, l->names[i], b, &l->values[i], why, sizeof(why));
+    if (l->rcs[i] == -XEND_EIO)
+        l->whys[i] = xend_xstrdup(why);
+    /* Sequentially consistent with the caller's waiting_for store then done load: either
+     * the caller sees done, or this sees it waiting and wakes it under the lock. */
+    atomic_store(&l->done[i], true);
+    if (atomic_load(&l->waiting_for) == i) {
+        pthread_mutex_lock(&l->lock);
+        pthread_cond_signal(&l->cond);
+        pthread_mutex_unlock(&l->lock);
     }
-    xend_buf_free(&b);
 }
 
-static void *read_main(void *arg)
+/* The next unclaimed file, read into b; false when none is left. */
+static bool read_claimed(struct xend_store_loader *l, struct xend_buf *b)
 {
-    read_claimed(arg);
+    size_t i = atomic_fetch_add_explicit(&l->next, 1, memory_order_relaxed);
+    if (i >= l->n)
+        return false;
+    read_one(l, i, b);
+    return true;
+}
+
+static void *helper_main(void *arg)
+{
+    struct xend_store_loader *l = arg;
+    struct xend_buf b = XEND_BUF_INIT; /* one buffer for every file this thread reads */
+    while (read_claimed(l, &b))
+        ;
+    xend_buf_free(&b);
     return NULL;
 }
 
-static void read_all(int dirfd, char **names, size_t n, struct xend_sxp **values, int *rcs,
-                     char **whys)
+static void start_helpers(struct xend_store_loader *l)
 {
-    struct read_job j = {dirfd, names, n, values, rcs, whys, 0};
-    pthread_t helper;
-    bool helped = false;
-    if (n >= STORE_LOAD_SHARED_MIN) {
-        sigset_t all, old; /* the helper takes no signals: they belong to the loop thread */
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        helped = pthread_create(&helper, NULL, read_main, &j) == 0;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (l->n < STORE_LOAD_SHARED_MIN)
+        return;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t want = cpus < 1                        ? 1
+                  : cpus > STORE_LOAD_HELPERS_MAX ? STORE_LOAD_HELPERS_MAX
+                                                  : (size_t)cpus;
+    sigset_t all, old; /* the helpers take no signals: they belong to the loop thread */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    while (l->n_helpers < want &&
+           pthread_create(&l->helpers[l->n_helpers], NULL, helper_main, l) == 0)
+        l->n_helpers++;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* File i read and parsed, by a helper or by the caller itself meanwhile. */
+static void wait_for(struct xend_store_loader *l, size_t i)
+{
+    while (!atomic_load(&l->done[i])) {
+        if (read_claimed(l, &l->buf))
+            continue;
+        atomic_store(&l->waiting_for, i);
+        pthread_mutex_lock(&l->lock);
+        while (!atomic_load(&l->done[i]))
+            pthread_cond_wait(&l->cond, &l->lock);
+        pthread_mutex_unlock(&l->lock);
+        atomic_store(&l->waiting_for, SIZE_MAX);
     }
-    read_claimed(&j);
-    if (helped)
-        pthread_join(helper, NULL);
+}
+
+int xend_store_load_begin(struct xend_store *s, const char *ns, struct xend_store_loader **out,
+                          struct xend_err *err)
+{
+    *out = NULL;
+    if (!xend_store_ns_valid(ns))
+        return xend_err_set(err, XEND_EINVAL, "invalid store namespace: %s", ns ? ns : "(null)");
+    struct xend_store_loader *l = xend_xcalloc(1, sizeof(*l));
+    l->s = s;
+    l->ns = xend_xstrdup(ns);
+    l->dirfd = -1;
+    l->buf = (struct xend_buf)XEND_BUF_INIT;
+    int rc = 0;
+    pthread_mutex_lock(&s->iolock);
+    struct nsdir *d = xend_store_ns_dir(s, ns, false);
+    if (d == NULL)
+        rc = errno == ENOENT ? 0 : -errno;
+    else /* The spare pool (hidden names) was cleaned when ns_dir first opened the namespace. */
+        rc = list_dir(d->fd, &l->names, &l->n);
+    pthread_mutex_unlock(&s->iolock);
+    if (rc != 0) {
+        xend_store_load_end(l);
+        return xend_err_set(err, XEND_EIO, "cannot read store namespace %s in %s: %s", ns, s->dir,
+                            strerror(-rc));
+    }
+    l->dirfd = d == NULL ? -1 : d->fd;
+    size_t slots = l->n ? l->n : 1;
+    l->values = xend_xcalloc(slots, sizeof(*l->values));
+    l->whys = xend_xcalloc(slots, sizeof(*l->whys));
+    l->rcs = xend_xcalloc(slots, sizeof(*l->rcs));
+    l->done = xend_xcalloc(slots, sizeof(*l->done));
+    for (size_t i = 0; i < l->n; i++)
+        atomic_init(&l->done[i], false);
+    atomic_init(&l->next, 0);
+    atomic_init(&l->waiting_for, SIZE_MAX);
+    pthread_mutex_init(&l->lock, NULL);
+    pthread_cond_init(&l->cond, NULL);
+    start_helpers(l);
+    *out = l;
+    return 0;
+}
+
+int xend_store_load_next(struct xend_store_loader *l, const char **key,
+                         const struct xend_sxp **value)
+{
+    if (l->pos > 0) { /* the previous record was borrowed until now */
+        xend_sxp_free(l->values[l->pos - 1]);
+        l->values[l->pos - 1] = NULL;
+    }
+    while (l->pos < l->n) {
+        size_t i = l->pos++;
+        wait_for(l, i);
+        if (l->rcs[i] == -XEND_EIO) {
+            pthread_mutex_lock(&l->s->iolock);
+            set_aside(l->s, l->ns, l->dirfd, l->names[i], l->whys[i] ? l->whys[i] : "unreadable");
+            pthread_mutex_unlock(&l->s->iolock);
+            l->changed = true;
+        }
+        if (l->rcs[i] != 0)
+            continue; /* damaged, or gone since it was listed */
+        l->n_ok++;
+        *key = l->names[i];
+        *value = l->values[i];
+        return 1;
+    }
+    return 0;
+}
+
+struct xend_sxp *xend_store_load_take(struct xend_store_loader *l)
+{
+    if (l->pos == 0)
+        return NULL;
+    struct xend_sxp *v = l->values[l->pos - 1];
+    l->values[l->pos - 1] = NULL;
+    return v;
+}
+
+int xend_store_load_end(struct xend_store_loader *l)
+{
+    if (l == NULL)
+        return 0;
+    atomic_store(&l->next, l->n); /* an early end: the helpers claim nothing more */
+    for (size_t i = 0; i < l->n_helpers; i++)
+        pthread_join(l->helpers[i], NULL);
+    if (l->changed) {
+        pthread_mutex_lock(&l->s->iolock);
+        xend_store_fsync_dir(l->dirfd);
+        pthread_mutex_unlock(&l->s->iolock);
+    }
+    int n_ok = (int)l->n_ok;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->values)
+            xend_sxp_free(l->values[i]);
+        if (l->whys)
+            free(l->whys[i]);
+    }
+    if (l->values) {
+        pthread_mutex_destroy(&l->lock);
+        pthread_cond_destroy(&l->cond);
+    }
+    free(l->values);
+    free(l->whys);
+    free(l->rcs);
+    free(l->done);
+    free_names(l->names, l->n);
+    xend_buf_free(&l->buf);
+    free(l->ns);
+    free(l);
+    return n_ok;
 }
 
 int xend_store_load(struct xend_store *s, const char *ns, xend_store_fn *fn, void *arg,
                     struct xend_err *err)
 {
-    if (!xend_store_ns_valid(ns))
-        return xend_err_set(err, XEND_EINVAL, "invalid store namespace: %s", ns ? ns : "(null)");
-
-    char **names = NULL;
-    size_t n = 0, n_ok = 0;
-    struct xend_sxp **values = NULL;
-    int rc = 0;
-
-    pthread_mutex_lock(&s->iolock);
-    struct nsdir *d = xend_store_ns_dir(s, ns, false);
-    if (d == NULL) {
-        rc = errno == ENOENT ? 0 : -errno;
-        goto unlock;
-    }
-    /* The spare pool (hidden names) was cleaned when ns_dir first opened the namespace. */
-    rc = list_dir(d->fd, &names, &n);
-    if (rc != 0)
-        goto unlock;
-    bool changed = false;
-    values = xend_xcalloc(n ? n : 1, sizeof(*values));
-    char **whys = xend_xcalloc(n ? n : 1, sizeof(*whys));
-    int *rcs = xend_xcalloc(n ? n : 1, sizeof(*rcs));
-    read_all(d->fd, names, n, values, rcs, whys);
-    for (size_t i = 0; i < n; i++) {
-        if (rcs[i] == -XEND_EIO) {
-            set_aside(s, ns, d->fd, names[i], whys[i] ? whys[i] : "unreadable");
-            changed = true;
-        }
-        free(whys[i]);
-        n_ok += rcs[i] == 0;
-    }
-    free(whys);
-    free(rcs);
-    if (changed)
-        xend_store_fsync_dir(d->fd);
-unlock:
-    pthread_mutex_unlock(&s->iolock);
-    if (rc != 0) {
-        free_names(names, n);
-        return xend_err_set(err, XEND_EIO, "cannot read store namespace %s in %s: %s", ns, s->dir,
-                            strerror(-rc));
-    }
-    /* Called without locks: fn may well store something itself. */
-    for (size_t i = 0; i < n; i++) {
-        if (values[i] != NULL)
-            fn(names[i], values[i], arg);
-        xend_sxp_free(values[i]);
-    }
-    free(values);
-    free_names(names, n);
-    return (int)n_ok;
+    struct xend_store_loader *l;
+    int rc = xend_store_load_begin(s, ns, &l, err);
+    if (rc < 0)
+        return rc;
+    /* Every file read before the first fn: an fn that writes another key of ns must not
+     * change what a later call is given (the lifecycle, which writes only the key it is
+     * given, uses the loader itself to overlap the two). */
+    for (size_t i = 0; i < l->n; i++)
+        wait_for(l, i);
+    const char *key;
+    const struct xend_sxp *value;
+    while (xend_store_load_next(l, &key, &value) == 1)
+        fn(key, value, arg);
+    return xend_store_load_end(l);
 }

@@ -147,6 +147,26 @@ int xend_store_get(struct xend_store *store, const char *ns, const char *key, st
 int xend_store_load(struct xend_store *store, const char *ns, xend_store_fn *fn, void *arg,
                     struct xend_err *err);
 
+/*
+ * The same reading, taken one record at a time while helper threads read and parse the
+ * files ahead: begin lists ns (*loader owned, freed by end), next gives the next record in
+ * key order (1, with *key and *value borrowed until the next call or end; 0 at the end),
+ * setting damaged files aside as it meets them, and end waits for the helpers and returns
+ * the number of records delivered. Files are read while the caller works on earlier ones,
+ * so the caller may write the key it was given but no other key of ns, whose file may not
+ * have been read yet. Caller's thread only; begin returns -XEND_EINVAL / -XEND_EIO with
+ * err set as load does.
+ */
+struct xend_store_loader;
+int xend_store_load_begin(struct xend_store *store, const char *ns,
+                          struct xend_store_loader **loader, struct xend_err *err);
+int xend_store_load_next(struct xend_store_loader *loader, const char **key,
+                         const struct xend_sxp **value);
+/* The record the last next gave, now the caller's (xend_sxp_free), so that it may keep
+ * parts of it instead of copying them; NULL when next gave none. */
+struct xend_sxp *xend_store_load_take(struct xend_store_loader *loader);
+int xend_store_load_end(struct xend_store_loader *loader);
+
 /* Keys of ns, in order: *keys owned (free each, then the array); *n their count. */
 int xend_store_keys(struct xend_store *store, const char *ns, char ***keys, size_t *n,
                     struct xend_err *err);

@@ -783,6 +783,49 @@ static void test_damaged_files_are_set_aside_and_load_continues(void **state)
     assert_int_equal(count_corrupt(f->dir, "domain", "z"), 0);
 }
 
+/* The loader's helpers read ahead while the caller takes the records in key order and
+ * writes the key it was given; a damaged file met on the way is set aside; an early end
+ * stops the helpers and frees what they read. */
+static void test_loader_gives_records_in_order_while_helpers_read_ahead(void **state)
+{
+    struct fx *f = *state;
+    char key[32], text[64];
+    put_text_sync(f->store, "domain", "k0000", "(vm (name k0000))");
+    for (int i = 1; i < 600; i++) { /* past STORE_LOAD_SHARED_MIN: helpers start */
+        snprintf(key, sizeof(key), "k%04d", i);
+        int len = snprintf(text, sizeof(text), "(vm (name %s))\n", key);
+        write_file(f->dir, "domain", key, i == 300 ? "(vm" : text, i == 300 ? 3 : (size_t)len);
+    }
+    struct xend_store_loader *l = NULL;
+    struct xend_err err = {0};
+    assert_int_equal(xend_store_load_begin(f->store, "domain", &l, &err), 0);
+    const char *k;
+    const struct xend_sxp *v;
+    int i = 0;
+    while (xend_store_load_next(l, &k, &v) == 1) {
+        i += i == 300; /* damaged */
+        snprintf(key, sizeof(key), "k%04d", i);
+        assert_string_equal(k, key);
+        assert_string_equal(xend_sxp_child_value(v, "name", ""), key);
+        if (i % 100 == 1)
+            put_text_sync(f->store, "domain", k, "(vm (name again))");
+        i++;
+    }
+    assert_int_equal(i, 600);
+    assert_int_equal(xend_store_load_end(l), 599);
+    assert_int_equal(count_corrupt(f->dir, "domain", "k0300"), 1);
+    assert_record(f->store, "domain", "k0101", "(vm (name again))");
+
+    assert_int_equal(xend_store_load_begin(f->store, "domain", &l, &err), 0);
+    assert_int_equal(xend_store_load_next(l, &k, &v), 1);
+    assert_string_equal(k, "k0000");
+    struct xend_sxp *taken = xend_store_load_take(l); /* now ours, whatever end does */
+    assert_string_equal(xend_sxp_child_value(taken, "name", ""), "k0000");
+    assert_null(xend_store_load_take(l));
+    assert_int_equal(xend_store_load_end(l), 1);
+    xend_sxp_free(taken);
+}
+
 static void test_a_busy_namespace_gets_spares_created_ahead(void **state)
 {
     struct fx *f = *state;
@@ -1217,6 +1260,7 @@ int main(void)
         T(test_failed_writes_are_retried_until_the_directory_is_writable),
         T(test_a_record_load_would_refuse_is_refused_at_put),
         T(test_damaged_files_are_set_aside_and_load_continues),
+        T(test_loader_gives_records_in_order_while_helpers_read_ahead),
         T(test_a_busy_namespace_gets_spares_created_ahead),
         T(test_crash_leftovers_join_the_pool_and_load_ignores_the_pool),
         T(test_load_of_missing_namespace_is_empty),

@@ -106,6 +106,12 @@ static void test_accessors(void **state)
     assert_true(xend_sxp_equal(c, v));
     xend_sxp_remove(c, 1);
     assert_false(xend_sxp_equal(c, v));
+    /* detach hands the item over instead of freeing it */
+    struct xend_sxp *kept = xend_sxp_detach(xend_sxp_child(c, "image"), 1);
+    assert_string_equal(xend_sxp_name(kept), "linux");
+    assert_int_equal(xend_sxp_length(xend_sxp_child(c, "image")), 1);
+    assert_null(xend_sxp_detach(xend_sxp_child(c, "image"), 1));
+    xend_sxp_free(kept);
     xend_sxp_free(c);
     xend_sxp_free(v);
 }
