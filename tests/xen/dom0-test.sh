@@ -188,8 +188,14 @@ begin link
 wait_for 30 test -e /sys/class/net/eth0 || die "no eth0 (virtio-net): $(ls /sys/class/net)"
 ip addr add $MYIP/24 dev eth0 && ip link set eth0 up || die "cannot set up eth0"
 pass
-# (the relocation port on every address, admitting the other host only)
-RELOCATION="xend-relocation-address = \"\"; xend-relocation-hosts-allow = \"$PEERRE\";"
+# (the relocation port on every address, admitting the other host only, over mutual TLS:
+# each trusts the other's certificate, made by run.sh with `xend cert`; the default
+# relocation-min-rate stays, so an incoming image is measured on the TLS connection's socket)
+. /xen-test.conf # FINGERPRINT_a, FINGERPRINT_b
+[ $HOST = a ] && PEERFP=$FINGERPRINT_b || PEERFP=$FINGERPRINT_a
+RELOCATION="xend-relocation-address = \"\"; xend-relocation-hosts-allow = \"$PEERRE\";
+relocation-tls = true; relocation-cert = \"/etc/xen/relocation-$HOST-cert.pem\";
+relocation-key = \"/etc/xen/relocation-$HOST-key.pem\"; relocation-peers = \"$PEERFP\";"
 else
 MYIP=192.168.77.1
 # ---- the network: eth0 stands for the uplink, a veth whose peer (192.168.77.3) lives in a
@@ -246,6 +252,7 @@ pass
 # ---- a PV guest ----
 . /xen-test.conf # STAGES
 [ -n "$HOST" ] && STAGES="" # a migration host runs the migration only
+case " $CMDLINE " in *" xendtest.stages=sched "*) STAGES=sched ;; esac # the -icount machine
 want() { case " $STAGES " in *" $1 "*) true ;; *) false ;; esac; }
 if want basic; then
 begin create
@@ -639,10 +646,10 @@ elif [ "$HOST" = b ]; then
 begin receive
 : > /tmp/console.m1
 # an incoming migration that fails here ends the wait, with xend's words (not a's probes
-# of the port, which send nothing)
+# of the port, which send nothing: over TLS the handshake meets their end of file)
 arrived() {
     out grep "incoming migration failed" /run/xend.log
-    case $V in *"incoming migration failed"*) case ${V##*migration failed} in *"the peer sent nothing"*) ;; *) die "the incoming migration failed: ${V##*migration failed}" ;; esac ;; esac
+    case $V in *"incoming migration failed"*) case ${V##*migration failed} in *"the peer sent nothing"* | *"TLS handshake failed: "*"unexpected eof"*) ;; *) die "the incoming migration failed: ${V##*migration failed}" ;; esac ;; esac
     listed m1
 }
 wait_for 1500 arrived || die "m1 never arrived"
@@ -654,6 +661,9 @@ FIRST=$(grep -o 'XEND-COUNT [0-9]*' /tmp/console.m1 | head -n 1)
 FIRST=${FIRST#XEND-COUNT }
 mark "info migrate-first-count $FIRST"
 [ "$FIRST" -gt 1 ] || die "m1 counts from $FIRST here: it started again"
+grep -q "relocation peer authenticated.* cert=$FINGERPRINT_a" /run/xend.log ||
+    die "the image did not come over TLS from host a's certificate: $(grep 'relocation' /run/xend.log | tail -n 3)"
+mark "info migrate over TLS from cert ${FINGERPRINT_a%${FINGERPRINT_a#????????????????}}..."
 pass
 
 begin counts-on
