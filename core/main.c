@@ -220,10 +220,10 @@ static void on_hup(void)
     xend_log_notice("log reopened", "signal=HUP");
 }
 
-static struct xend_domain *resolve_domain(const char *name_or_id)
+static struct xend_domain *resolve_domain(const char *name_or_id, bool incoming)
 {
     struct xend_domain *d = xend_domain_lookup(name_or_id);
-    return d && d->phase != XEND_DOM_CREATING ? d : NULL;
+    return d && (incoming || d->phase != XEND_DOM_CREATING) ? d : NULL;
 }
 
 /* The event port admits admins only: it can inject any event and drop console clients. */

@@ -54,8 +54,20 @@ struct xend_transfer_ctl {
     uint64_t base, start_ns;
     pthread_mutex_t lock;
     pthread_cond_t wake; /* a pacing sleep ends on cancel */
+    /* While listed (loop thread): the domain a cancel names, what runs on it, and what a
+     * cancel after the decision answers. */
+    struct xend_domain *dom;
+    const char *op; /* "save", "migrate", "restore": a literal */
+    char refusal[256];
+    struct xend_transfer_ctl *next;
 };
 void xend_transfer_ctl_init(struct xend_transfer_ctl *c, uint64_t rate_bytes_s);
+/* resource: 2.0's rate limit, in Mbit/s (xm's -r MBIT), as bytes a second; 0 or less:
+ * none (0). */
+static inline uint64_t xend_transfer_mbit_bytes(long long resource)
+{
+    return resource > 0 ? (uint64_t)resource * 1000000u / 8u : 0;
+}
 void xend_transfer_ctl_destroy(struct xend_transfer_ctl *c);
 /* The image starts moving through fd: on the thread that moves it, or before its work is
  * queued (the guard of a receive measures from the loop). */
@@ -71,6 +83,10 @@ bool xend_transfer_ctl_cancel(struct xend_transfer_ctl *c);
 /* true when the transfer is (now) decided, false when it was cancelled first. */
 bool xend_transfer_ctl_decide(struct xend_transfer_ctl *c);
 bool xend_transfer_ctl_cancelled(struct xend_transfer_ctl *c);
+/* Loop thread: a cancel of dom finds c from now until it is unlisted (destroy unlists it);
+ * after the decision it is refused with `refusal` (printf, copied). */
+void xend_transfer_ctl_list(struct xend_transfer_ctl *c, struct xend_domain *dom, const char *op,
+                            const char *refusal, ...) __attribute__((format(printf, 4, 5)));
 /* Bytes through a file or TCP socket so far; -1 where the descriptor keeps no count. */
 int64_t xend_transfer_fd_bytes(int fd);
 

@@ -44,9 +44,8 @@ struct send {
     uint64_t downtime_ms;  /* migrate: from then to the destination's (ok), an upper bound */
     struct xend_transfer_progress progress; /* the worker's reports */
     struct xend_transfer_ctl ctl;           /* cancel and rate limit */
-    bool stops;        /* the backend stops when its progress callback says so */
-    bool image_sent;   /* migrate: the whole image went; the destination waits for a word */
-    struct send *next; /* in `running` */
+    bool stops;      /* the backend stops when its progress callback says so */
+    bool image_sent; /* migrate: the whole image went; the destination waits for a word */
     /* The config before the SAVE hooks (owned): they make it what the image carries (the
      * console plugin drops this host's port), and a transfer that fails puts it back. */
     struct xend_sxp *config_before;
@@ -58,9 +57,6 @@ struct send {
     int rc;
 };
 
-/* The transfers in flight, for a cancel to find by domain; loop thread only. */
-static struct send *running;
-
 static const char *send_what(const struct send *s)
 {
     return s->path ? "xend.domain.save" : "xend.domain.migrate";
@@ -68,11 +64,6 @@ static const char *send_what(const struct send *s)
 
 static void send_free(struct send *s)
 {
-    for (struct send **pp = &running; *pp != NULL; pp = &(*pp)->next)
-        if (*pp == s) {
-            *pp = s->next;
-            break;
-        }
     xend_transfer_ctl_destroy(&s->ctl);
     if (s->conn)
         xend_tls_conn_close(s->conn);
@@ -333,10 +324,7 @@ static struct send *send_new(struct xend_domain *dom, const char *path, long lon
                              xend_lifecycle_done_fn *done, void *arg, void (*go)(struct send *s))
 {
     struct send *s = xend_xcalloc(1, sizeof(*s));
-    /* resource: 2.0's rate limit, in Mbit/s (xm's -r MBIT); 0 or less: none */
-    xend_transfer_ctl_init(&s->ctl, resource > 0 ? (uint64_t)resource * 1000000u / 8u : 0);
-    s->next = running;
-    running = s;
+    xend_transfer_ctl_init(&s->ctl, xend_transfer_mbit_bytes(resource));
     s->dom = dom;
     s->fd = -1;
     s->done = done;
@@ -356,6 +344,16 @@ static struct send *send_new(struct xend_domain *dom, const char *path, long lon
 static void send_begin(struct send *s)
 {
     struct xend_domain *dom = s->dom;
+    if (s->path)
+        xend_transfer_ctl_list(&s->ctl, dom, "save",
+                               "Save of domain %s not cancelled: its file is complete, the domain "
+                               "is being taken down",
+                               dom->name);
+    else
+        xend_transfer_ctl_list(&s->ctl, dom, "migrate",
+                               "Migration of domain %s not cancelled: it passed the point of no "
+                               "return, the domain belongs to %s:%s now",
+                               dom->name, s->host, s->port);
     void *ctx;
     const struct xend_backend_ops *ops = xend_hv(&ctx);
     if (dom->phase != XEND_DOM_LIVE || dom->busy || dom->config == NULL) {
@@ -571,28 +569,4 @@ void xend_transfer_migrate(struct xend_domain *dom, const char *destination, boo
     s->port = port;
     s->live = live;
     send_begin(s);
-}
-
-int xend_transfer_cancel(struct xend_domain *dom, struct xend_err *err)
-{
-    struct send *s = running;
-    while (s != NULL && s->dom != dom)
-        s = s->next;
-    if (s == NULL)
-        return xend_err_set(err, XEND_EINVAL, "Domain %s has no save or migration to cancel",
-                            dom->name);
-    if (!xend_transfer_ctl_cancel(&s->ctl)) {
-        if (s->path)
-            return xend_err_set(err, XEND_EBUSY,
-                                "Save of domain %s not cancelled: its file is complete, the "
-                                "domain is being taken down",
-                                dom->name);
-        return xend_err_set(err, XEND_EBUSY,
-                            "Migration of domain %s not cancelled: it passed the point of no "
-                            "return, the domain belongs to %s:%s now",
-                            dom->name, s->host, s->port);
-    }
-    xend_log_notice("transfer cancel asked", "domain=%s op=%s", dom->name,
-                    s->path ? "save" : "migrate");
-    return 0;
 }

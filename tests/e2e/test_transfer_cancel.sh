@@ -41,9 +41,9 @@ xpost /xend/domain/c1 op=unpause >/dev/null
 # ---- nothing running
 body=$(xpost /xend/domain/c1 op=cancel)
 expect_eq "a cancel with nothing running is an error" \
-    "(xend.err 'Domain c1 has no save or migration to cancel')" "$body"
+    "(xend.err 'Domain c1 has no save, migration or restore to cancel')" "$body"
 out=$("$XM" cancel c1 2>&1)
-expect_match "xm cancel says so too, and fails" "Error: Domain c1 has no save or migration" \
+expect_match "xm cancel says so too, and fails" "Error: Domain c1 has no save, migration or restore" \
     "$out$([ $? -ne 0 ] && echo)"
 "$XM" cancel c1 >/dev/null 2>&1 && not_ok "xm cancel exits non-zero when nothing runs" ||
     ok "xm cancel exits non-zero when nothing runs"
@@ -69,7 +69,7 @@ expect_match "the event stream says it was cancelled" 'xend.domain.save\) \(valu
     "$(xget "/xend/event?since=$SINCE&pattern=xend.domain.save")"
 expect_match "and the log" 'transfer cancelled domain=c1 op=save' "$(cat "$T/xend.log")"
 body=$(xpost /xend/domain/c1 op=cancel)
-expect_match "nothing runs any more" "no save or migration to cancel" "$body"
+expect_match "nothing runs any more" "no save, migration or restore to cancel" "$body"
 
 # ---- a paused domain's save cancelled with xm: it stays paused
 xpost /xend/domain/c1 op=pause >/dev/null
