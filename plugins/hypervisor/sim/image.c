@@ -16,6 +16,11 @@ static uint32_t get_le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static uint64_t get_le64(const uint8_t *p)
+{
+    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
 static int io_err(struct xend_err *err, const char *what, int r)
 {
     return xend_err_set(err, r == -ETIMEDOUT ? XEND_ETIMEDOUT : XEND_EIO, "%s: %s", what,
@@ -83,14 +88,49 @@ static void save_stop(int sock, uint8_t *buf, uint64_t deadline)
     }
 }
 
+/* A ROUND record (simhv/image.h) to the core's round callback. */
+static void round_report(const uint8_t *buf, uint32_t len, const struct xend_save_args *a)
+{
+    if (a->round == NULL || len < 48)
+        return;
+    const uint8_t *p = buf + 8;
+    struct xend_save_round r = {
+        .size = sizeof(r),
+        .round = get_le32(p),
+        .last = get_le32(p + 4),
+        .pages = get_le64(p + 8),
+        .ns = get_le64(p + 16),
+        .dirty_pages = get_le64(p + 24),
+        .throttle_pct = get_le32(p + 32),
+        .paused_at_ns = get_le64(p + 40),
+    };
+    a->round(a->progress_arg, &r);
+}
+
 int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *progress,
              void *progress_arg, struct xend_err *err)
+{
+    struct xend_save_args a = {
+        .size = sizeof(a), .live = live, .progress = progress, .progress_arg = progress_arg};
+    return sim_save_with(ctx, domid, fd, &a, err);
+}
+
+int sim_save_with(void *ctx, uint32_t domid, int fd, const struct xend_save_args *args,
+                  struct xend_err *err)
 {
     struct sim_ctx *c = ctx;
     struct xend_sxp *rep = NULL;
     int sock;
-    int rc = sim_stream(c, c->sxp->add_kv_int(sim_req_dom(c, "save", domid), "live", live), false,
-                        &rep, &sock, err);
+    xend_progress_fn *progress = args->progress;
+    void *progress_arg = args->progress_arg;
+    struct xend_sxp *req = c->sxp->add_kv_int(sim_req_dom(c, "save", domid), "live", args->live);
+    /* simhv counts pages of 4 KiB */
+    if (args->max_rounds)
+        c->sxp->add_kv_int(req, "max_rounds", args->max_rounds);
+    if (args->max_last_kb)
+        c->sxp->add_kv_int(req, "max_last_pages",
+                           (long long)(args->max_last_kb < 4 ? 1 : args->max_last_kb / 4));
+    int rc = sim_stream(c, req, false, &rep, &sock, err);
     if (rc < 0)
         return rc;
     uint64_t total = 0, done = 0;
@@ -129,6 +169,10 @@ int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *pro
             rc = xend_err_set(err, (int)code, "save failed: %.*s", len >= 4 ? (int)len - 4 : 0,
                               (const char *)buf + 12);
             goto out;
+        }
+        if (type == SIM_REC_ROUND) {
+            round_report(buf, len, args);
+            continue;
         }
         if ((r = sim_write_all(fd, buf, 8 + len, deadline)) < 0) {
             rc = io_err(err, "writing the saved image", r);

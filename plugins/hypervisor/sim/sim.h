@@ -43,6 +43,7 @@
 #define SIM_REC_PAGES 1u
 #define SIM_REC_END 2u
 #define SIM_REC_ABORT 3u
+#define SIM_REC_ROUND 4u /* a live save's round ended: for xend, never in the image */
 
 /* The backend's context: one per plugin instance, owned by plugin.c (sim_init/sim_fini). */
 struct sim_ctx {
@@ -157,6 +158,8 @@ int sim_dom_confirm(void *ctx, uint32_t domid, struct xend_err *err);
 /* ---- image.c: save and restore (worker thread: only immutable ctx fields are used) ---- */
 int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *progress,
              void *progress_arg, struct xend_err *err);
+int sim_save_with(void *ctx, uint32_t domid, int fd, const struct xend_save_args *args,
+                  struct xend_err *err);
 int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t *domid,
                 xend_progress_fn *progress, void *progress_arg, struct xend_err *err);
 
