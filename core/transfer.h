@@ -19,6 +19,7 @@
 #define XEND_CORE_TRANSFER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <xend/abi.h>
 
@@ -49,6 +50,10 @@ void xend_transfer_migrate(struct xend_domain *dom, const char *destination, boo
  * destination holds the domain, the restored image is whole).
  */
 int xend_transfer_cancel(struct xend_domain *dom, struct xend_err *err);
+
+/* A live migration's bounds (docs/config.md: migration-max-rounds, migration-max-last-round),
+ * for a backend that takes them (ABI 1.8 save_with); 0: the backend's own. */
+void xend_transfer_set_live_bounds(unsigned max_rounds, uint64_t max_last_kb);
 
 /* A destination without a port: this host's own relocation port, as in 2.0, or this when
  * it has none. */

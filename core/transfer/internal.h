@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <xend/abi.h>
+#include <xend/backend.h>
 
 #include "sxp.h"
 #include "tls.h"
@@ -95,7 +96,10 @@ int64_t xend_transfer_fd_bytes(int fd);
  * What a transfer says of its progress: (NAME ID OP (done D) (total T) (percent P) (bytes B)
  * (bytes_per_s R)), done and total in the backend's units (pages, for sim and xenctrl),
  * bytes as moved through the file or socket. Reported from the worker; the event is emitted
- * on the loop at most once a second, and once at the end.
+ * on the loop at most once a second, and once at the end. A live save's rounds (ABI 1.8)
+ * add, from the first round's end on, the last round ended: (round N) (round_pages P)
+ * (round_bytes B) (round_ms T) (dirty_bytes_per_s R) (throttle_pct X), and (last 1) for the
+ * stop-and-copy round; each round's end is reported at once and logged.
  */
 struct xend_transfer_progress {
     char name[64];
@@ -103,6 +107,8 @@ struct xend_transfer_progress {
     const char *op; /* "save", "migrate", "restore": a literal */
     uint64_t start_ns, last_ns;
     bool reported, finished;
+    uint64_t done, total, bytes;  /* as last reported */
+    struct xend_save_round round; /* the last round ended; round 0: none yet */
 };
 void xend_transfer_progress_init(struct xend_transfer_progress *p, const char *op, const char *name,
                                  uint32_t domid);
@@ -110,6 +116,9 @@ void xend_transfer_progress_init(struct xend_transfer_progress *p, const char *o
  * bytes moved so far. */
 void xend_transfer_progress_report(struct xend_transfer_progress *p, uint64_t done, uint64_t total,
                                    uint64_t bytes);
+/* Worker thread: a live save's round ended (the backend's report, copied). */
+void xend_transfer_progress_round(struct xend_transfer_progress *p,
+                                  const struct xend_save_round *round);
 
 /* ---- loop thread ---- */
 /* The domain of this xend whose store key is `key`, or NULL. */

@@ -41,6 +41,7 @@ struct send {
     bool live;
     bool was_paused;
     uint64_t image_end_ns; /* when the backend wrote the image's last round */
+    uint64_t paused_ns;    /* when the guest stopped running for the transfer (0: unknown) */
     uint64_t downtime_ms;  /* migrate: from then to the destination's (ok), an upper bound */
     struct xend_transfer_progress progress; /* the worker's reports */
     struct xend_transfer_ctl ctl;           /* cancel and rate limit */
@@ -153,6 +154,45 @@ static int progress(void *arg, uint64_t done, uint64_t total)
     return verdict;
 }
 
+/* A live save's bounds (xend_transfer_set_live_bounds); loop thread, read by workers that
+ * start after it is set. */
+static unsigned live_max_rounds;
+static uint64_t live_max_last_kb;
+
+void xend_transfer_set_live_bounds(unsigned max_rounds, uint64_t max_last_kb)
+{
+    live_max_rounds = max_rounds;
+    live_max_last_kb = max_last_kb;
+}
+
+/* The backend's round callback (worker): the progress event and the log say it; the last
+ * round says when the guest stopped running. */
+static void round_ended(void *arg, const struct xend_save_round *r)
+{
+    struct send *s = arg;
+    xend_transfer_progress_round(&s->progress, r);
+    if (r->last && r->paused_at_ns)
+        s->paused_ns = r->paused_at_ns;
+}
+
+/* The backend's save, with its rounds reported and bounded where it can (ABI 1.8). Worker. */
+static int backend_save(struct send *s, bool live)
+{
+    void *ctx;
+    const struct xend_backend_ops *ops = xend_hv(&ctx);
+    if (XEND_HAS_MEMBER(ops, save_with) && ops->save_with != NULL) {
+        struct xend_save_args a = {.size = sizeof(a),
+                                   .live = live,
+                                   .max_rounds = live_max_rounds,
+                                   .max_last_kb = live_max_last_kb,
+                                   .progress = progress,
+                                   .progress_arg = s,
+                                   .round = round_ended};
+        return ops->save_with(ctx, s->domid, s->fd, &a, &s->err);
+    }
+    return ops->save(ctx, s->domid, s->fd, live, progress, s, &s->err);
+}
+
 /* The file's name must survive a crash as well as its bytes. */
 static int fsync_parent(const char *path)
 {
@@ -189,8 +229,6 @@ static void save_source_gone(int rc, const struct xend_err *err, struct xend_dom
 static void save_work(void *arg)
 {
     struct send *s = arg;
-    void *ctx;
-    const struct xend_backend_ops *ops = xend_hv(&ctx);
     /* Never over anything (an existing file, a symlink planted where the image goes),
      * and inside save-dir when it is set (confine.h). */
     s->fd = xend_confine_create(s->path, &s->err);
@@ -205,9 +243,7 @@ static void save_work(void *arg)
         s->rc = xend_err_set(&s->err, XEND_EIO, "cannot write %s: %s", s->path, strerror(errno));
         return;
     }
-    s->rc = xend_transfer_ctl_cancelled(&s->ctl)
-                ? -XEND_ECANCELED
-                : ops->save(ctx, s->domid, s->fd, false, progress, s, &s->err);
+    s->rc = xend_transfer_ctl_cancelled(&s->ctl) ? -XEND_ECANCELED : backend_save(s, false);
     xend_transfer_ctl_measure(&s->ctl, 0);
     s->image_end_ns = xend_clock_ns();
     if (s->rc == 0 && (fsync(s->fd) < 0 || fsync_parent(s->path) < 0))
@@ -303,8 +339,11 @@ static void send_marked(void *arg, int rc)
     /* A live migration copies a running guest in rounds while it runs; the backend stops it
      * for the last round only. Everything else is copied paused. */
     bool precopy = s->path == NULL && s->live && !s->was_paused;
-    if (!precopy)
+    if (!precopy) {
         s->rc = XEND_HV_CALL(dom_pause, &s->err, dom->id);
+        if (!s->was_paused)
+            s->paused_ns = xend_clock_ns();
+    }
     if (s->rc < 0) {
         s->was_paused = true; /* nothing to undo in the hypervisor */
         send_failed_on_loop(s);
@@ -404,8 +443,6 @@ void xend_transfer_save(struct xend_domain *dom, const char *path, long long res
 static void migrate_work(void *arg)
 {
     struct send *s = arg;
-    void *ctx;
-    const struct xend_backend_ops *ops = xend_hv(&ctx);
     s->rc = xend_transfer_connect(s->host, s->port, &s->conn, &s->err);
     if (s->rc < 0)
         return;
@@ -420,7 +457,7 @@ static void migrate_work(void *arg)
     if (s->rc == 0 && xend_transfer_ctl_cancelled(&s->ctl))
         s->rc = -XEND_ECANCELED;
     if (s->rc == 0)
-        s->rc = ops->save(ctx, s->domid, s->fd, s->live, progress, s, &s->err);
+        s->rc = backend_save(s, s->live);
     xend_transfer_ctl_measure(&s->ctl, 0);
     s->image_end_ns = xend_clock_ns();
     s->image_sent = s->rc == 0;
@@ -434,14 +471,21 @@ static void migrate_finished(void *arg)
     struct send *s = arg;
     if (s->rc == 0) {
         xend_handover_forget(s->key);
+        const struct xend_save_round *last = &s->progress.round;
         xend_log_info("domain migrated out",
-                      "domain=%s destination=%s:%s live=%d downtime_ms=%llu bytes=%llu mbit_s=%.1f",
+                      "domain=%s destination=%s:%s live=%d downtime_ms=%llu bytes=%llu "
+                      "mbit_s=%.1f rounds=%u last_round_pages=%llu",
                       s->name, s->host, s->port, s->live, (unsigned long long)s->downtime_ms,
-                      (unsigned long long)atomic_load(&s->ctl.bytes), send_mbit_s(s));
+                      (unsigned long long)atomic_load(&s->ctl.bytes), send_mbit_s(s), last->round,
+                      (unsigned long long)last->pages);
         struct xend_sxp *v = xend_sxp_list();
         xend_sxp_append_take(v, xend_sxp_atom(s->name));
         xend_sxp_append_take(v, xend_sxp_atom("done"));
         xend_sxp_add_kv_int(v, "downtime_ms", (long long)s->downtime_ms);
+        if (last->round > 0) {
+            xend_sxp_add_kv_int(v, "rounds", last->round);
+            xend_sxp_add_kv_int(v, "last_round_pages", (long long)last->pages);
+        }
         xend_event_emit("xend.domain.migrate", v);
         xend_sxp_free(v);
     } else {
@@ -461,7 +505,10 @@ static void migrate_wait_ok(void *arg)
         return;
     long long id = -1;
     s->rc = xend_transfer_read_reply(s->fd, "ok", &id, &s->err);
-    s->downtime_ms = (xend_clock_ns() - s->image_end_ns) / 1000000u;
+    /* The guest runs there once it says: it did not run from the pause on (the backend's
+     * last round, or the core's pause), or at least from the image's end. */
+    uint64_t from = s->paused_ns && s->paused_ns < s->image_end_ns ? s->paused_ns : s->image_end_ns;
+    s->downtime_ms = (xend_clock_ns() - from) / 1000000u;
 }
 
 static void migrate_source_gone(int rc, const struct xend_err *err, struct xend_domain *dom,
