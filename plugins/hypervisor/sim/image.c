@@ -38,7 +38,9 @@ struct record_source {
 /*
  * Read one record (8-byte type and length, then the payload) from fd into buf, within a
  * fresh stream deadline (*deadline, which the caller may use to pass the record on): a long
- * stream is fine, a stalled one is not. 0, or a negative code with err set.
+ * stream is fine, a stalled one is not. Of a PAGES record only its page count is read (buf
+ * holds 12 bytes): its pages are the caller's to move (sim_move). 0, or a negative code
+ * with err set.
  */
 static int read_record(int fd, uint8_t *buf, const struct record_source *src, uint32_t *type,
                        uint32_t *len, uint64_t *deadline, struct xend_err *err)
@@ -51,9 +53,16 @@ static int read_record(int fd, uint8_t *buf, const struct record_source *src, ui
     *len = get_le32(buf + 4);
     if (*len > SIM_REC_MAX)
         return xend_err_set(err, src->too_long_code, src->too_long_fmt, *len);
-    if ((r = sim_recv_exact(fd, buf + 8, *len, *deadline)) < 0)
+    uint32_t head = *type == SIM_REC_PAGES && *len >= 4 ? 4 : *len;
+    if ((r = sim_recv_exact(fd, buf + 8, head, *deadline)) < 0)
         return io_err(err, src->reading, r);
     return 0;
+}
+
+/* What read_record left of a record, its pages, from `from` to `to`; else nothing. */
+static uint32_t record_rest(uint32_t type, uint32_t len)
+{
+    return type == SIM_REC_PAGES && len >= 4 ? len - 4 : 0;
 }
 
 /* A record passed on: count its pages and report; the caller's verdict (0: go on). */
@@ -137,6 +146,8 @@ int sim_save_with(void *ctx, uint32_t domid, int fd, const struct xend_save_args
     sim_reply_u64(c, rep, "pages", &total, NULL);
     c->sxp->free(rep);
 
+    struct sim_mover mover;
+    sim_mover_open(&mover);
     uint8_t *buf = malloc(SIM_REC_MAX + 16);
     if (buf == NULL)
         abort();
@@ -174,8 +185,10 @@ int sim_save_with(void *ctx, uint32_t domid, int fd, const struct xend_save_args
             round_report(buf, len, args);
             continue;
         }
-        if ((r = sim_write_all(fd, buf, 8 + len, deadline)) < 0) {
-            rc = io_err(err, "writing the saved image", r);
+        uint32_t rest = record_rest(type, len);
+        if ((r = sim_write_all(fd, buf, 8 + len - rest, deadline)) < 0 ||
+            (r = sim_move(&mover, sock, fd, rest, buf, deadline)) < 0) {
+            rc = io_err(err, "moving the image from xend-simhv", r);
             goto out;
         }
         if (type != SIM_REC_END &&
@@ -189,6 +202,7 @@ int sim_save_with(void *ctx, uint32_t domid, int fd, const struct xend_save_args
         }
     }
 out:
+    sim_mover_close(&mover);
     free(buf);
     close(sock);
     return rc;
@@ -226,6 +240,8 @@ int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
                 xend_progress_fn *progress, void *progress_arg, struct xend_err *err)
 {
     struct sim_ctx *c = ctx;
+    struct sim_mover mover;
+    sim_mover_open(&mover);
     uint8_t *buf = malloc(SIM_REC_MAX + 16);
     if (buf == NULL)
         abort();
@@ -279,8 +295,15 @@ int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
             goto out;
         /* simhv speaks before the end only to refuse: stop feeding it then. */
         struct pollfd p = {.fd = sock, .events = POLLIN};
-        if (poll(&p, 1, 0) > 0 || sim_send_all(sock, buf, 8 + len, deadline) < 0) {
+        uint32_t rest = record_rest(type, len);
+        if (poll(&p, 1, 0) > 0 || sim_send_all(sock, buf, 8 + len - rest, deadline) < 0) {
             rc = restore_early_reply(c, sock, want_id, err);
+            goto out;
+        }
+        if ((r = sim_move(&mover, fd, sock, rest, buf, deadline)) < 0) {
+            /* simhv's refusal closes its end: its reason says more than the cut */
+            rc = poll(&p, 1, 0) > 0 ? restore_early_reply(c, sock, want_id, err)
+                                    : io_err(err, "reading the image", r);
             goto out;
         }
         /* Told to stop: the closed stream makes simhv drop the half-made domain. */
@@ -314,6 +337,7 @@ int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
     }
     c->sxp->free(rep);
 out:
+    sim_mover_close(&mover);
     if (sock >= 0)
         close(sock);
     free(line);
