@@ -24,8 +24,7 @@ migrate_fast() { # migrate_fast HOST NAME: a fast-dirtying guest from HOST to b,
 }
 field() { grep -oE "$1=[0-9]+" | tail -1 | grep -oE '[0-9]+$'; }
 
-last_seq() { on "$1" xget "/xend/event?since=0" | grep -oE '^\(event \(seq [0-9]+' | grep -oE '[0-9]+$' | tail -1; }
-SINCE=$(last_seq a)
+SINCE=$(on a last_seq)
 body=$(migrate_fast a fast)
 expect_eq "a guest dirtying faster than the link migrates live" 0 "$body"
 expect_eq "and runs on b only" "b" "$(running_on fast)"

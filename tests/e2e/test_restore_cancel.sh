@@ -15,18 +15,10 @@ config() { echo "(vm (name $1) (memory 64) (image (linux (kernel $T/kernel4m) (a
 sum() { xget "/xend/domain/$1?op=mem_checksum" | grep -oE '[0-9]+\)$' | tr -d ')'; }
 free_mb() { xget /xend/node | grep -oE '\(free_memory [0-9]+' | grep -oE '[0-9]+$'; }
 records() { grep -l "(name $1)" "$T"/state/domain/* 2>/dev/null | wc -l; }
-post_bg() {
-    local out=$1 path=$2 args=()
-    shift 2
-    for a in "$@"; do args+=(--data-urlencode "$a"); done
-    curl -s -g -X POST -o "$out" -w '%{http_code}' "${args[@]}" \
-        "http://127.0.0.1:$XEND_PORT$path" > "$out.status" &
-}
 progressing() {
     xget "/xend/event?since=${SINCE:-0}&pattern=xend.domain.progress" |
         grep -qE "\\(value \\($1 -?[0-9]+ restore \\(done [0-9]+\\) \\(total [0-9]+\\) \\(percent [0-9]\\)"
 }
-last_seq() { xget "/xend/event?since=0" | grep -oE '^\(event \(seq [0-9]+' | grep -oE '[0-9]+$' | tail -1; }
 
 xpost /xend/domain op=create "config=$(config r1)" >/dev/null
 expect_eq "r1 created" 201 "$(http_status)"

@@ -19,19 +19,10 @@ config() { echo "(vm (name $1) (memory 64) (image (linux (kernel $T/kernel4m) (a
 sum() { xget "/xend/domain/$1?op=mem_checksum" | grep -oE '[0-9]+\)$' | tr -d ')'; }
 state() { xget "/xend/domain/$1" | grep -oE '\(state [^)]*\)'; }
 record() { grep -l "(name $1)" "$T"/state/domain/* 2>/dev/null | head -1; }
-# post_bg OUT PATH ARGS...: an xpost in the background, its body and status into OUT
-post_bg() {
-    local out=$1 path=$2 args=()
-    shift 2
-    for a in "$@"; do args+=(--data-urlencode "$a"); done
-    curl -s -g -X POST -o "$out" -w '%{http_code}' "${args[@]}" \
-        "http://127.0.0.1:$XEND_PORT$path" > "$out.status" &
-}
 progressing() { # progressing NAME OP: a progress event of this transfer, short of its end
     xget "/xend/event?since=${SINCE:-0}&pattern=xend.domain.progress" |
         grep -qE "\\(value \\($1 -?[0-9]+ $2 \\(done [0-9]+\\) \\(total [0-9]+\\) \\(percent [0-9]\\)"
 }
-last_seq() { xget "/xend/event?since=0" | grep -oE '^\(event \(seq [0-9]+' | grep -oE '[0-9]+$' | tail -1; }
 held() { grep -q "^$1 held" "$T/vif.log" 2>/dev/null; }
 
 xpost /xend/domain op=create "config=$(config c1)" >/dev/null
