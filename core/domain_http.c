@@ -214,13 +214,16 @@ static int restore_domain(struct xend_request *req, void *arg)
 {
     (void)arg;
     const char *file;
+    long long resource = 0;
     int rc = arg_required(req, "file", &file);
     if (rc == 0)
         rc = file_allowed(req);
+    if (rc == 0)
+        rc = http->arg_int_opt(req, "resource", 0, &resource);
     if (rc < 0)
         return rc;
     http->defer(req);
-    xend_transfer_restore(file, reply_created, req);
+    xend_transfer_restore(file, resource, reply_created, req);
     return 0;
 }
 
@@ -361,8 +364,8 @@ static int op_save(struct xend_request *req, void *arg)
     return 0;
 }
 
-/* Stop the domain's running save or migration; the request that started it answers the
- * cancel. */
+/* Stop the domain's running save, migration or restore; the request that started it
+ * answers the cancel. */
 static int op_cancel(struct xend_request *req, void *arg)
 {
     (void)arg;
@@ -671,7 +674,7 @@ int xend_domain_http_register(void)
                 "params: config:file",
          .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain", .op = "restore",
-         .fn = restore_domain, .doc = "restore a saved domain. params: file",
+         .fn = restore_domain, .doc = "restore a saved domain. params: file resource:MBIT",
          .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/domain/{domain}",
          .fn = domain_info, .flags = XEND_ROUTE_DOMAIN, .role = XEND_ROLE_VIEWER},
@@ -699,8 +702,8 @@ int xend_domain_http_register(void)
          .op = "migrate", .fn = op_migrate, .flags = XEND_ROUTE_DOMAIN,
          .doc = "migrate. params: destination live:0|1 resource:MBIT", .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
-         .op = "cancel", .fn = op_cancel, .flags = XEND_ROUTE_DOMAIN,
-         .doc = "cancel the running save or migration", .role = XEND_ROLE_OPERATOR},
+         .op = "cancel", .fn = op_cancel, .flags = XEND_ROUTE_DOMAIN | XEND_ROUTE_CORE_INCOMING,
+         .doc = "cancel the running save, migration or restore", .role = XEND_ROLE_OPERATOR},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain/{domain}",
          .op = "pincpu", .fn = op_pincpu, .flags = XEND_ROUTE_DOMAIN, .doc = "pin. params: cpu",
          .role = XEND_ROLE_ADMIN},

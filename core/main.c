@@ -220,10 +220,10 @@ static void on_hup(void)
     xend_log_notice("log reopened", "signal=HUP");
 }
 
-static struct xend_domain *resolve_domain(const char *name_or_id)
+static struct xend_domain *resolve_domain(const char *name_or_id, bool incoming)
 {
     struct xend_domain *d = xend_domain_lookup(name_or_id);
-    return d && d->phase != XEND_DOM_CREATING ? d : NULL;
+    return d && (incoming || d->phase != XEND_DOM_CREATING) ? d : NULL;
 }
 
 /* The event port admits admins only: it can inject any event and drop console clients. */
@@ -348,6 +348,7 @@ static int run_daemon(struct xend_runtime *rt)
     long long min_restart = 20, max_body = 1 << 20, event_port = 8001, relocation_port = 8002;
     const char *relocation_address = "127.0.0.1", *relocation_allow = NULL;
     long long reloc_header_s = 10, reloc_total_s = 3600, reloc_rate_kb = 64;
+    long long live_max_rounds = 30, live_max_last_kb = 0;
     struct xend_tls_options reloc_tls;
     bool reloc_tls_on = false;
     bool allow_node_shutdown = false;
@@ -373,6 +374,10 @@ static int run_daemon(struct xend_runtime *rt)
                             &err) < 0 ||
         xend_config_get_int(rt->cfg, "relocation-min-rate", 64, 0, 1 << 30, &reloc_rate_kb, &err) <
             0 ||
+        xend_config_get_int(rt->cfg, "migration-max-rounds", 30, 2, 1000, &live_max_rounds, &err) <
+            0 ||
+        xend_config_get_int(rt->cfg, "migration-max-last-round", 0, 0, 1ll << 30, &live_max_last_kb,
+                            &err) < 0 ||
         relocation_tls_settings(rt, &reloc_tls, &reloc_tls_on, &err) < 0)
         die(rt, xend_err_msg(&err));
     struct https_settings https;
@@ -546,6 +551,7 @@ static int run_daemon(struct xend_runtime *rt)
         .min_rate_kb = (int)reloc_rate_kb,
         .tls = reloc_tls_on ? &reloc_tls : NULL,
     };
+    xend_transfer_set_live_bounds((unsigned)live_max_rounds, (uint64_t)live_max_last_kb);
     if (relocation_port > 0 && xend_transfer_listen(&to, &err) < 0)
         xend_log_warn("relocation port not started", "port=%lld error=\"%s\"", relocation_port,
                       xend_err_msg(&err));

@@ -11,13 +11,15 @@
  *   receive.c     restore and the receiving side of a migration, with its watchdog
  *   doubt.c       a received domain whose sender's decision is unknown
  *   relocation.c  the listener and who it admits
- *   control.c     cancel and rate limit of a running transfer, in the backend's callback
+ *   control.c     cancel and rate limit of a running transfer, in the backend's callback;
+ *                 the transfers a cancel finds by domain
  *   progress.c    the progress event
  */
 #ifndef XEND_CORE_TRANSFER_H
 #define XEND_CORE_TRANSFER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <xend/abi.h>
 
@@ -28,9 +30,11 @@ struct xend_domain;
 
 /*
  * Restore a domain from a save file (written by xend_transfer_save): created from the config
- * recorded in the file, devices and hooks as for create, left paused.
+ * recorded in the file, devices and hooks as for create, left paused. resource: a rate
+ * limit in Mbit/s (0: none), as for save.
  */
-void xend_transfer_restore(const char *path, xend_lifecycle_done_fn *done, void *arg);
+void xend_transfer_restore(const char *path, long long resource, xend_lifecycle_done_fn *done,
+                           void *arg);
 /* Save to path (absolute; never over an existing file); the domain is gone afterwards.
  * resource: a rate limit in Mbit/s (0: none), as for migrate. */
 void xend_transfer_save(struct xend_domain *dom, const char *path, long long resource,
@@ -40,11 +44,16 @@ void xend_transfer_save(struct xend_domain *dom, const char *path, long long res
 void xend_transfer_migrate(struct xend_domain *dom, const char *destination, bool live,
                            long long resource, xend_lifecycle_done_fn *done, void *arg);
 /*
- * Cancel dom's running save or migration: it ends with -XEND_ECANCELED, the domain as it
- * was. 0 when asked; -XEND_EINVAL when none runs; -XEND_EBUSY once it passed its decision
- * point (the file is complete, or the destination holds the domain).
+ * Cancel dom's running save, migration or restore: it ends with -XEND_ECANCELED, the domain
+ * as it was (a restore's is gone, its file untouched). 0 when asked; -XEND_EINVAL when none
+ * runs; -XEND_EBUSY once it passed its decision point (the file is complete, the
+ * destination holds the domain, the restored image is whole).
  */
 int xend_transfer_cancel(struct xend_domain *dom, struct xend_err *err);
+
+/* A live migration's bounds (docs/config.md: migration-max-rounds, migration-max-last-round),
+ * for a backend that takes them (ABI 1.8 save_with); 0: the backend's own. */
+void xend_transfer_set_live_bounds(unsigned max_rounds, uint64_t max_last_kb);
 
 /* A destination without a port: this host's own relocation port, as in 2.0, or this when
  * it has none. */

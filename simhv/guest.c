@@ -193,7 +193,7 @@ void simhv_guest_tick(struct simhv_machine *m, struct simhv_domain *d, uint64_t 
 
     /* Ten seconds at most per step keeps rate * time far from overflow. */
     uint64_t step = dt_ns < 10000 * NS_PER_MS ? dt_ns : 10000 * NS_PER_MS;
-    g->dirty_milli += g->knobs.dirty_rate * step / 1000000u;
+    g->dirty_milli += g->knobs.dirty_rate * (100u - g->throttle_pct) / 100u * step / 1000000u;
     uint64_t pages = g->dirty_milli / 1000;
     g->dirty_milli %= 1000;
     if (pages > 0)

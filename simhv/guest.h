@@ -39,6 +39,9 @@ struct simhv_guest {
     bool booted;          /* unpaused once: boot lines written */
     uint64_t run_ns;      /* run time since boot */
     uint64_t dirty_milli; /* fractional pages owed to the dirty rate, in 1/1000 pages */
+    /* How much a live save slows the guest's dirtying (0-99 %), so that its last round
+     * stays within its bound (image.h); 0 outside a live save. */
+    unsigned throttle_pct;
     bool shutdown_pending;
     uint32_t pending_reason;
     uint64_t shutdown_at_ns; /* machine time when the pending shutdown takes effect */

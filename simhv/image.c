@@ -31,12 +31,21 @@ struct simhv_saver {
     uint64_t sent;
     bool paused_it; /* the save paused a running guest: an unfinished one resumes it */
     bool stopped;
-    uint64_t last_dirty; /* the previous round's dirty pages (UINT64_MAX before one) */
     uint64_t paused_ns;  /* when the last round paused the guest (0: it did not) */
     uint64_t last_round; /* pages the last round found dirty */
+    unsigned max_rounds;
+    uint64_t max_last;                   /* pages */
+    uint64_t round_start_ns, round_sent; /* the running round's start, and `sent` then */
 };
 
+/* The guest runs at its own pace again. */
+static void unthrottle(struct simhv_domain *d)
+{
+    d->guest.throttle_pct = 0;
+}
+
 struct simhv_saver *simhv_saver_new(struct simhv_machine *m, struct simhv_domain *d, bool live,
+                                    unsigned max_rounds, uint64_t max_last_pages,
                                     struct xend_err *err)
 {
     if (d->domid == 0) {
@@ -52,7 +61,10 @@ struct simhv_saver *simhv_saver_new(struct simhv_machine *m, struct simhv_domain
         simhv_dom_pause(m, d, NULL);
     struct simhv_saver *s = xend_xcalloc(1, sizeof(*s));
     s->paused_it = paused_it;
-    s->last_dirty = UINT64_MAX;
+    /* The first round and the last one at least. */
+    s->max_rounds = max_rounds == 0 ? SIMHV_LIVE_MAX_ROUNDS : max_rounds < 2 ? 2 : max_rounds;
+    s->max_last = max_last_pages ? max_last_pages : SIMHV_LIVE_DIRTY_DONE;
+    s->round_start_ns = xend_clock_ns();
     s->domid = d->domid;
     s->uid = d->uid;
     s->live = live;
@@ -144,7 +156,40 @@ static void put_pages(struct simhv_saver *s, struct simhv_domain *d, struct xend
     s->sent += n;
 }
 
-static void next_round(struct simhv_saver *s, struct simhv_machine *m, struct simhv_domain *d)
+/* The ROUND record of the round that just ended (image.h). */
+static void put_round(struct simhv_saver *s, const struct simhv_domain *d, uint64_t now,
+                      uint64_t dirty, struct xend_buf *out)
+{
+    uint8_t r[SIMHV_ROUND_LEN] = {0};
+    simhv_put_le32(r, s->rounds);
+    simhv_put_le32(r + 4, s->phase == SAVE_LAST);
+    simhv_put_le64(r + 8, s->sent - s->round_sent);
+    simhv_put_le64(r + 16, now - s->round_start_ns);
+    simhv_put_le64(r + 24, dirty);
+    simhv_put_le32(r + 32, d->guest.throttle_pct);
+    simhv_put_le64(r + 40, s->phase == SAVE_LAST ? s->paused_ns : 0);
+    put_rec_hdr(out, SIMHV_REC_ROUND, sizeof(r));
+    xend_buf_append(out, r, sizeof(r));
+    s->round_start_ns = now;
+    s->round_sent = s->sent;
+}
+
+/*
+ * A guest that dirtied pages faster than a quarter of the rate this round was sent at is
+ * slowed to that quarter (auto-converge): the next round then sends at most about a quarter
+ * of what this one found dirty, so the last one comes within its bound in a few rounds.
+ */
+static void throttle(struct simhv_domain *d, uint64_t sent, uint64_t dirty)
+{
+    if (dirty * SIMHV_LIVE_CONVERGE <= sent)
+        return;
+    unsigned keep = 100u - d->guest.throttle_pct;
+    uint64_t want = (uint64_t)keep * sent / (dirty * SIMHV_LIVE_CONVERGE);
+    d->guest.throttle_pct = 100u - (unsigned)(want < 1 ? 1 : want);
+}
+
+static void next_round(struct simhv_saver *s, struct simhv_machine *m, struct simhv_domain *d,
+                       struct xend_buf *out)
 {
     s->rounds++;
     s->cursor = 0;
@@ -152,7 +197,9 @@ static void next_round(struct simhv_saver *s, struct simhv_machine *m, struct si
         s->phase = SAVE_END;
         return;
     }
+    uint64_t now = xend_clock_ns();
     if (s->phase == SAVE_LAST) {
+        put_round(s, d, now, 0, out);
         s->phase = SAVE_END;
         return;
     }
@@ -163,18 +210,22 @@ static void next_round(struct simhv_saver *s, struct simhv_machine *m, struct si
     size_t nbytes = (size_t)(d->mem.npages + 7) / 8;
     for (size_t i = 0; i < nbytes; i++)
         dirty += (uint64_t)__builtin_popcount(d->mem.track[SIMHV_MEM_TRACK_SAVE][i]);
-    bool converging = s->rounds < 3 || dirty < s->last_dirty;
-    s->last_dirty = dirty;
-    if (dirty <= SIMHV_LIVE_DIRTY_DONE || s->rounds >= SIMHV_LIVE_MAX_ROUNDS ||
-        s->sent >= SIMHV_LIVE_MAX_FACTOR * s->total || !converging) {
+    uint64_t sent = s->sent - s->round_sent;
+    put_round(s, d, now, dirty, out);
+    if (dirty <= s->max_last || s->rounds + 1 >= s->max_rounds) {
         if (simhv_dom_alive(d)) {
             simhv_dom_pause(m, d, NULL);
             s->paused_it = true;
             s->paused_ns = xend_clock_ns();
         }
+        unthrottle(d);
         s->last_round = dirty;
         s->phase = SAVE_LAST;
+    } else {
+        throttle(d, sent, dirty);
     }
+    /* The next round's clock starts now, as its pages are taken. */
+    s->round_start_ns = xend_clock_ns();
     simhv_mem_track_take(&d->mem, SIMHV_MEM_TRACK_SAVE, s->round, d->mem.npages);
 }
 
@@ -201,7 +252,7 @@ bool simhv_saver_step(struct simhv_saver *s, struct simhv_machine *m, struct xen
         case SAVE_ROUND:
         case SAVE_LAST:
             if (s->cursor >= d->mem.npages)
-                next_round(s, m, d);
+                next_round(s, m, d, out);
             else
                 put_pages(s, d, out);
             break;
@@ -218,7 +269,7 @@ bool simhv_saver_step(struct simhv_saver *s, struct simhv_machine *m, struct xen
                         "domain %u: save done, %" PRIu64
                         " pages in %u round(s), last round %" PRIu64 " pages, paused %" PRIu64
                         " ms",
-                        d->domid, s->sent, s->rounds, s->last_round,
+                        d->domid, s->sent, s->rounds, s->live ? s->last_round : s->sent,
                         s->paused_ns ? (xend_clock_ns() - s->paused_ns) / 1000000u : 0);
             s->phase = SAVE_DONE;
             break;
@@ -240,6 +291,7 @@ bool simhv_saver_stop(struct simhv_saver *s, struct simhv_machine *m)
     if (d == NULL)
         return true;
     simhv_mem_track_end(&d->mem, SIMHV_MEM_TRACK_SAVE);
+    unthrottle(d);
     if (s->paused_it && !simhv_dom_alive(d))
         simhv_dom_unpause(m, d, NULL);
     simhv_dmesg(m, "domain %u: save stopped%s", d->domid, s->paused_it ? ", resumed" : "");
@@ -251,8 +303,10 @@ void simhv_saver_free(struct simhv_saver *s, struct simhv_machine *m)
     if (s == NULL)
         return;
     struct simhv_domain *d = simhv_dom_find_uid(m, s->uid);
-    if (d != NULL)
+    if (d != NULL) {
         simhv_mem_track_end(&d->mem, SIMHV_MEM_TRACK_SAVE);
+        unthrottle(d);
+    }
     /* Its reader went before the end (xend died): the guest was not saved, so it runs on
      * as it did before. */
     if (s->phase != SAVE_DONE)
@@ -447,6 +501,8 @@ static int take_unit(struct simhv_restorer *r, struct simhv_machine *m, struct x
         r->phase = REST_DONE;
         return 1;
     }
+    case SIMHV_REC_ROUND: /* its reader's news; an image may carry it, it changes nothing */
+        break;
     case SIMHV_REC_ABORT: {
         int n = r->acc_len > 4 ? (int)(r->acc_len - 4) : 0;
         return xend_err_set(err, XEND_EIO, "the image is incomplete: its save failed: %.*s", n,

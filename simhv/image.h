@@ -11,6 +11,10 @@
  *     1 PAGES  u32 count, count x (u64 pfn, 4096 page bytes)
  *     2 END    u64 checksum (of the image at the end of the save), u64 pages sent
  *     3 ABORT  u32 XEND_E code, message text (the save failed; never in a complete image)
+ *     4 ROUND  a live save's round ended (for its reader, who keeps it out of the image):
+ *              u32 round, u32 last, u64 pages sent in it, u64 ns it took, u64 pages
+ *              dirtied meanwhile, u32 throttle %, u32 0, u64 monotonic ns the guest was
+ *              paused at for the last round (0: not paused by the save)
  * A live save sends every present page, then rounds of the pages dirtied meanwhile, and
  * pauses the domain for the last round; a later copy of a page replaces an earlier one.
  * A byte from the save's reader stops it: the guest runs again if the save paused it.
@@ -35,26 +39,31 @@
 #define SIMHV_REC_PAGES 1u
 #define SIMHV_REC_END 2u
 #define SIMHV_REC_ABORT 3u
+#define SIMHV_REC_ROUND 4u
+#define SIMHV_ROUND_LEN 48u
 #define SIMHV_REC_MAX (1024u * 1024u)
 #define SIMHV_PAGES_PER_REC 16u
 /*
- * A live save stops iterating when this few pages are dirty, after this many rounds, once
- * it has sent this many times the guest's pages, or when a round (from the third on) finds
- * no fewer dirty pages than the one before: a guest that dirties faster than the stream
- * moves would otherwise be sent whole thirty times (as Xen's own saver bounds it).
+ * A live save stops iterating when no more pages are dirty than its last round may send,
+ * or after its most rounds (the save request's max_last_pages and max_rounds; these when
+ * it gives none, as Xen's own saver bounds it). A guest that dirties its memory faster
+ * than a quarter of the rate a round was sent at is slowed (its throttle) to that quarter,
+ * so that each round is at most about a quarter of the one before, and the last one fits.
  */
 #define SIMHV_LIVE_DIRTY_DONE 50u
 #define SIMHV_LIVE_MAX_ROUNDS 30u
-#define SIMHV_LIVE_MAX_FACTOR 3u
+#define SIMHV_LIVE_CONVERGE 4u /* a round at most 1/4 of the one before */
 
 struct simhv_saver;
 struct simhv_restorer;
 
 /*
  * Start saving d. Domain-0 and unbuilt domains cannot be saved. A non-live save of a
- * running domain pauses it first. Owned: free with simhv_saver_free.
+ * running domain pauses it first. A live one's bounds: max_rounds and max_last_pages
+ * (0: SIMHV_LIVE_MAX_ROUNDS, SIMHV_LIVE_DIRTY_DONE). Owned: free with simhv_saver_free.
  */
 struct simhv_saver *simhv_saver_new(struct simhv_machine *m, struct simhv_domain *d, bool live,
+                                    unsigned max_rounds, uint64_t max_last_pages,
                                     struct xend_err *err);
 /* Present pages at the start (the size of the first round). */
 uint64_t simhv_saver_pages(const struct simhv_saver *s);

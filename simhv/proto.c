@@ -496,11 +496,15 @@ static int op_dev_detach(struct call *c, struct xend_err *err)
 static int op_save(struct call *c, struct xend_err *err)
 {
     struct simhv_domain *d;
-    long long live = 0;
+    long long live = 0, max_rounds = 0, max_last = 0;
     int rc;
-    if ((rc = arg_dom(c, &d, err)) < 0 || (rc = arg_ll(c, "live", 0, false, 0, 1, &live, err)) < 0)
+    if ((rc = arg_dom(c, &d, err)) < 0 ||
+        (rc = arg_ll(c, "live", 0, false, 0, 1, &live, err)) < 0 ||
+        (rc = arg_ll(c, "max_rounds", 0, false, 0, 1000000, &max_rounds, err)) < 0 ||
+        (rc = arg_ll(c, "max_last_pages", 0, false, 0, 1ll << 40, &max_last, err)) < 0)
         return rc;
-    struct simhv_saver *s = simhv_saver_new(c->m, d, live != 0, err);
+    struct simhv_saver *s =
+        simhv_saver_new(c->m, d, live != 0, (unsigned)max_rounds, (uint64_t)max_last, err);
     if (s == NULL)
         return -err->code;
     xend_crash_point("simhv.saving");

@@ -106,7 +106,8 @@ int xm_cmd_migrate(struct xm_ctx *, int, char **, struct xend_err *);
 int xm_cmd_pincpu(struct xm_ctx *, int, char **, struct xend_err *);
 int xm_cmd_maxmem(struct xm_ctx *, int, char **, struct xend_err *);
 int xm_cmd_balloon(struct xm_ctx *, int, char **, struct xend_err *);
-extern const struct xm_optset xm_destroy_opts, xm_shutdown_opts, xm_migrate_opts, xm_save_opts;
+extern const struct xm_optset xm_destroy_opts, xm_shutdown_opts, xm_migrate_opts, xm_save_opts,
+    xm_restore_opts;
 
 int xm_cmd_bvt(struct xm_ctx *, int, char **, struct xend_err *);
 int xm_cmd_bvt_ctxallow(struct xm_ctx *, int, char **, struct xend_err *);

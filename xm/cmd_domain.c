@@ -487,20 +487,44 @@ int xm_cmd_cancel(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *er
     return domain_op(ctx, argv[1], "cancel", NULL, NULL, err);
 }
 
+static const struct xm_opt restore_opts_tab[] = {
+    {"help", 'h', XM_OPT_FLAG, NULL, "Print this help.", NULL},
+    {"resource", 'r', XM_OPT_VALUE, "MBIT", "Read at most MBIT megabits a second.", "0"},
+};
+const struct xm_optset xm_restore_opts = {"[options] FILE\n\nRestore a domain from FILE.\n",
+                                          restore_opts_tab, 2};
+
 int xm_cmd_restore(struct xm_ctx *ctx, int argc, char **argv, struct xend_err *err)
 {
-    if (argc < 2)
-        return xm_usage_error(err, argv[0], "Missing arguments");
-    int rc = xm_need_server(ctx, err);
+    struct xm_optval v[2];
+    char **args;
+    int nargs;
+    int rc = xm_opt_parse(&xm_restore_opts, argc, argv, v, &args, &nargs, err);
     if (rc < 0)
         return rc;
-    char *file = xend_abspath(argv[1]);
-    struct xm_param params[2] = {{"op", "restore", NULL}, {"file", file, NULL}};
+    long long resource = 0;
+    if (nargs != 1)
+        rc = xm_usage_error(err, argv[0], "Missing arguments");
+    else if (v[1].count)
+        rc = xm_parse_int(v[1].value, &resource, err);
+    if (rc == 0)
+        rc = xm_need_server(ctx, err);
+    if (rc < 0) {
+        free(args);
+        return rc;
+    }
+    char *file = xend_abspath(args[0]);
+    free(args);
+    char res[32];
+    snprintf(res, sizeof(res), "%lld", resource);
+    /* Without -r the request is the 2.0 client's, byte for byte. */
+    struct xm_param params[3] = {
+        {"op", "restore", NULL}, {"file", file, NULL}, {"resource", res, NULL}};
     struct xm_result r = {0};
     struct xm_progress prog;
     xm_progress_begin(&prog, &ctx->client, "Restoring domain from %s", file);
     xm_progress_follow(&prog, ctx, NULL, "restore");
-    rc = xm_client_post(&ctx->client, "domain/", params, 2, &r, err);
+    rc = xm_client_post(&ctx->client, "domain/", params, v[1].count ? 3 : 2, &r, err);
     xm_progress_end(&prog, &ctx->client, rc == 0);
     free(file);
     if (rc < 0)

@@ -81,6 +81,10 @@ static void take_progress(struct xm_progress *p, const struct xend_sxp *v)
     p->total = kv(v, "total");
     p->bytes = kv(v, "bytes");
     p->bytes_per_s = kv(v, "bytes_per_s");
+    p->round = kv(v, "round");
+    p->round_bytes = kv(v, "round_bytes");
+    p->dirty_bytes_per_s = kv(v, "dirty_bytes_per_s");
+    p->last_round = kv(v, "last") != 0;
 }
 
 void xm_progress_follow(struct xm_progress *p, const struct xm_ctx *ctx, const char *name,
@@ -106,8 +110,16 @@ void xm_progress_describe(const struct xm_progress *p, char *out, size_t len)
                          ? (uint64_t)((long double)p->bytes * p->total / p->done)
                          : p->bytes;
     unsigned pct = p->total ? (unsigned)(p->done >= p->total ? 100 : p->done * 100 / p->total) : 0;
-    snprintf(out, len, "%u%% %.1f/%.1f MB at %.1f Mbit/s", pct, p->bytes / 1e6, total / 1e6,
-             p->bytes_per_s * 8 / 1e6);
+    int n = snprintf(out, len, "%u%% %.1f/%.1f MB at %.1f Mbit/s", pct, p->bytes / 1e6, total / 1e6,
+                     p->bytes_per_s * 8 / 1e6);
+    if (p->round == 0 || n < 0 || (size_t)n >= len)
+        return;
+    if (p->last_round)
+        snprintf(out + n, len - (size_t)n, ", last round %llu: %.1f MB",
+                 (unsigned long long)p->round, p->round_bytes / 1e6);
+    else
+        snprintf(out + n, len - (size_t)n, ", round %llu: %.1f MB, dirtied at %.1f MB/s",
+                 (unsigned long long)p->round, p->round_bytes / 1e6, p->dirty_bytes_per_s / 1e6);
 }
 
 void xm_progress_tick(void *arg, unsigned elapsed_s)
@@ -118,7 +130,7 @@ void xm_progress_tick(void *arg, unsigned elapsed_s)
         return;
     if (p->ctx != NULL)
         fetch_events(p, "xend.domain.progress", take_progress);
-    char what[128];
+    char what[192];
     xm_progress_describe(p, what, sizeof(what));
     /* \r and clear-to-end-of-line: the line is rewritten in place */
     fprintf(stderr, "\r%s... %s%s%us\033[K", p->label, what, what[0] ? " " : "", elapsed_s);
@@ -151,10 +163,10 @@ void xm_progress_end(struct xm_progress *p, struct xm_client *c, bool ok)
     }
     if (!p->enabled)
         return;
-    char what[160] = "";
+    char what[256] = "";
     if (p->ctx != NULL && ok) {
         fetch_events(p, "xend.domain.progress", take_progress);
-        char moved[128];
+        char moved[192];
         xm_progress_describe(p, moved, sizeof(moved));
         /* "100% 16.8/16.8 MB at 63.9 Mbit/s" reads as "16.8 MB at 63.9 Mbit/s" once done */
         const char *tail = strchr(moved, '/');

@@ -27,6 +27,9 @@ struct xm_progress {
     long long since;          /* the last event seen */
     bool have;                /* a progress event came */
     uint64_t done, total, bytes, bytes_per_s;
+    /* A live transfer's last round ended (0: none yet), from the progress events */
+    uint64_t round, round_bytes, dirty_bytes_per_s;
+    bool last_round;       /* that round was the stop-and-copy one */
     bool live;             /* a live migration: its end line says the downtime */
     long long downtime_ms; /* from the migration's end event; -1 until known */
 };
@@ -55,8 +58,9 @@ void xm_progress_clear(struct xm_progress *p);
 /* Finish the line with "done" or "failed" and unhook it from c. */
 void xm_progress_end(struct xm_progress *p, struct xm_client *c, bool ok);
 
-/* The transfer part of the line, "45% 7.5/16.6 MB at 64.0 Mbit/s" ("" before any event).
- * Exposed for the unit tests. */
+/* The transfer part of the line, "45% 7.5/16.6 MB at 64.0 Mbit/s" ("" before any event),
+ * and for a live transfer its last round: ", round 3: 1.2 MB, dirtied at 40.0 MB/s" (the
+ * stop-and-copy one: ", last round 4: 0.2 MB"). Exposed for the unit tests. */
 void xm_progress_describe(const struct xm_progress *p, char *out, size_t len);
 
 #endif

@@ -5,8 +5,8 @@
 # DIRTY pages a second (default 51200 = 200 MB/s). Printed for each: the image's bytes and
 # throughput as the sender counted them (its log line `domain migrated out ... bytes= `),
 # the CPU seconds each xend and xend-simhv spent per GB, and for live the downtime: the
-# time the sending simhv kept the guest paused for the last round (its log: `paused N ms`)
-# plus the sender's `downtime_ms` (from the image's end to the destination's `(ok)`). The
+# sender's `downtime_ms` (from the guest's pause for the last round to the destination's
+# `(ok)`), of which the sending simhv's part (its log: `paused N ms`, to the image's end). The
 # anchor of the same run: the same bytes through plain loopback TCP (bench-migrate-tcp).
 #
 #   bench/migrate/run.sh BUILD_DIR [MB] [ROUNDS] [DIRTY]
@@ -80,7 +80,7 @@ report() { # report KIND BYTES MS DOWNTIME CPU_XEND CPU_SIMHV ROUNDS PAUSED_MS T
         -v p="$8" -v tcp="$9" 'BEGIN {
         mbs = b / (ms / 1000) / 1e6; gb = b / 1e9
         printf "%-6s bytes=%.0f ms=%d mb_s=%.0f tcp_mb_s=%.0f ratio=%.2f rounds=%d", k, b, ms, mbs, tcp, mbs / tcp, r
-        if (k == "live") printf " downtime_ms=%d (paused_last_round=%d + to_ok=%d)", p + dt, p, dt
+        if (k == "live") printf " downtime_ms=%d (paused_last_round=%d)", dt, p
         printf " xend_cpu_ms_per_gb=%.0f simhv_cpu_ms_per_gb=%.0f\n", cx * 1000 / hz / gb / 2, cs * 1000 / hz / gb / 2 }'
 }
 

@@ -167,7 +167,8 @@ int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *rout
         rc = xend_err_set(&err, XEND_EINVAL, "bad route methods 0x%x", route->methods);
         goto fail;
     }
-    if (route->flags & ~(uint32_t)XEND_ROUTE_DOMAIN) {
+    uint32_t known = XEND_ROUTE_DOMAIN | (owner == NULL ? XEND_ROUTE_CORE_INCOMING : 0u);
+    if (route->flags & ~known) {
         rc = xend_err_set(&err, XEND_EINVAL, "unknown route flags 0x%x", route->flags);
         goto fail;
     }
@@ -397,7 +398,8 @@ void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, cons
         for (size_t i = 0; i < m->ncap; i++)
             if (strcmp(m->cap_name[i], "domain") == 0)
                 name = m->cap_value[i];
-        *domain = resolver && name ? resolver(name) : NULL;
+        bool incoming = found != NULL && (found->flags & XEND_ROUTE_CORE_INCOMING);
+        *domain = resolver && name ? resolver(name, incoming) : NULL;
         if (*domain == NULL) {
             set_err(m, 404, "invalid domain:%s", name ? name : "");
             return;

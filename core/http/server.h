@@ -74,8 +74,17 @@ void xend_http_routes_remove_owner(struct xend_plugin *owner);
 /* Drop every route (at exit). */
 void xend_http_routes_clear(void);
 
-/* How {domain} in a path becomes a domain: name first, then id; NULL = unknown (404). */
-typedef struct xend_domain *xend_http_domain_resolver_fn(const char *name_or_id);
+/*
+ * How {domain} in a path becomes a domain: name first, then id; NULL = unknown (404).
+ * `incoming`: the route takes a domain still coming in too (XEND_ROUTE_CORE_INCOMING).
+ */
+typedef struct xend_domain *xend_http_domain_resolver_fn(const char *name_or_id, bool incoming);
+/*
+ * A route flag of the core's own routes only (route_add refuses it from a plugin): its
+ * {domain} is also found while it is still being made (a restore under way), which only a
+ * cancel may act on.
+ */
+#define XEND_ROUTE_CORE_INCOMING (1u << 31)
 void xend_http_set_domain_resolver(xend_http_domain_resolver_fn *fn);
 
 /* Register the core's own routes (GET /xend). Call once, before or after start. */

@@ -4,6 +4,8 @@
  * is the only place a transfer's pace can be set without copying its bytes through xend.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <linux/tcp.h> /* the kernel's tcp_info: glibc's lacks the byte counts */
@@ -14,6 +16,8 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "domain_table.h"
+#include "log/log.h"
 #include "transfer/internal.h"
 
 /* The backend's units, where the fd cannot say how many bytes went through it: a page
@@ -34,8 +38,29 @@ void xend_transfer_ctl_init(struct xend_transfer_ctl *c, uint64_t rate_bytes_s)
     pthread_condattr_destroy(&a);
 }
 
+/* The listed transfers, for a cancel to find by domain; loop thread only. */
+static struct xend_transfer_ctl *listed;
+
+void xend_transfer_ctl_list(struct xend_transfer_ctl *c, struct xend_domain *dom, const char *op,
+                            const char *refusal, ...)
+{
+    va_list ap;
+    va_start(ap, refusal);
+    vsnprintf(c->refusal, sizeof(c->refusal), refusal, ap);
+    va_end(ap);
+    c->dom = dom;
+    c->op = op;
+    c->next = listed;
+    listed = c;
+}
+
 void xend_transfer_ctl_destroy(struct xend_transfer_ctl *c)
 {
+    for (struct xend_transfer_ctl **pp = &listed; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->lock);
 }
@@ -125,4 +150,18 @@ bool xend_transfer_ctl_decide(struct xend_transfer_ctl *c)
 bool xend_transfer_ctl_cancelled(struct xend_transfer_ctl *c)
 {
     return atomic_load(&c->state) == XEND_TRANSFER_CANCELLED;
+}
+
+int xend_transfer_cancel(struct xend_domain *dom, struct xend_err *err)
+{
+    struct xend_transfer_ctl *c = listed;
+    while (c != NULL && c->dom != dom)
+        c = c->next;
+    if (c == NULL)
+        return xend_err_set(err, XEND_EINVAL,
+                            "Domain %s has no save, migration or restore to cancel", dom->name);
+    if (!xend_transfer_ctl_cancel(c))
+        return xend_err_set(err, XEND_EBUSY, "%s", c->refusal);
+    xend_log_notice("transfer cancel asked", "domain=%s op=%s", dom->name, c->op);
+    return 0;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <xend/abi.h>
+#include <xend/backend.h>
 
 #include "sxp.h"
 #include "tls.h"
@@ -54,8 +55,20 @@ struct xend_transfer_ctl {
     uint64_t base, start_ns;
     pthread_mutex_t lock;
     pthread_cond_t wake; /* a pacing sleep ends on cancel */
+    /* While listed (loop thread): the domain a cancel names, what runs on it, and what a
+     * cancel after the decision answers. */
+    struct xend_domain *dom;
+    const char *op; /* "save", "migrate", "restore": a literal */
+    char refusal[256];
+    struct xend_transfer_ctl *next;
 };
 void xend_transfer_ctl_init(struct xend_transfer_ctl *c, uint64_t rate_bytes_s);
+/* resource: 2.0's rate limit, in Mbit/s (xm's -r MBIT), as bytes a second; 0 or less:
+ * none (0). */
+static inline uint64_t xend_transfer_mbit_bytes(long long resource)
+{
+    return resource > 0 ? (uint64_t)resource * 1000000u / 8u : 0;
+}
 void xend_transfer_ctl_destroy(struct xend_transfer_ctl *c);
 /* The image starts moving through fd: on the thread that moves it, or before its work is
  * queued (the guard of a receive measures from the loop). */
@@ -71,6 +84,10 @@ bool xend_transfer_ctl_cancel(struct xend_transfer_ctl *c);
 /* true when the transfer is (now) decided, false when it was cancelled first. */
 bool xend_transfer_ctl_decide(struct xend_transfer_ctl *c);
 bool xend_transfer_ctl_cancelled(struct xend_transfer_ctl *c);
+/* Loop thread: a cancel of dom finds c from now until it is unlisted (destroy unlists it);
+ * after the decision it is refused with `refusal` (printf, copied). */
+void xend_transfer_ctl_list(struct xend_transfer_ctl *c, struct xend_domain *dom, const char *op,
+                            const char *refusal, ...) __attribute__((format(printf, 4, 5)));
 /* Bytes through a file or TCP socket so far; -1 where the descriptor keeps no count. */
 int64_t xend_transfer_fd_bytes(int fd);
 
@@ -79,7 +96,10 @@ int64_t xend_transfer_fd_bytes(int fd);
  * What a transfer says of its progress: (NAME ID OP (done D) (total T) (percent P) (bytes B)
  * (bytes_per_s R)), done and total in the backend's units (pages, for sim and xenctrl),
  * bytes as moved through the file or socket. Reported from the worker; the event is emitted
- * on the loop at most once a second, and once at the end.
+ * on the loop at most once a second, and once at the end. A live save's rounds (ABI 1.8)
+ * add, from the first round's end on, the last round ended: (round N) (round_pages P)
+ * (round_bytes B) (round_ms T) (dirty_bytes_per_s R) (throttle_pct X), and (last 1) for the
+ * stop-and-copy round; each round's end is reported at once and logged.
  */
 struct xend_transfer_progress {
     char name[64];
@@ -87,6 +107,8 @@ struct xend_transfer_progress {
     const char *op; /* "save", "migrate", "restore": a literal */
     uint64_t start_ns, last_ns;
     bool reported, finished;
+    uint64_t done, total, bytes;  /* as last reported */
+    struct xend_save_round round; /* the last round ended; round 0: none yet */
 };
 void xend_transfer_progress_init(struct xend_transfer_progress *p, const char *op, const char *name,
                                  uint32_t domid);
@@ -94,6 +116,9 @@ void xend_transfer_progress_init(struct xend_transfer_progress *p, const char *o
  * bytes moved so far. */
 void xend_transfer_progress_report(struct xend_transfer_progress *p, uint64_t done, uint64_t total,
                                    uint64_t bytes);
+/* Worker thread: a live save's round ended (the backend's report, copied). */
+void xend_transfer_progress_round(struct xend_transfer_progress *p,
+                                  const struct xend_save_round *round);
 
 /* ---- loop thread ---- */
 /* The domain of this xend whose store key is `key`, or NULL. */

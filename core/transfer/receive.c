@@ -132,8 +132,14 @@ static void recv_forgotten(void *arg, int rc)
 /* Whatever the hypervisor made of it is gone by now; the intent record goes last. */
 static void recv_fail(struct recv *r)
 {
-    xend_log_warn(r->path ? "restore failed" : "incoming migration failed", "error=\"%s\"",
-                  xend_err_msg(&r->err));
+    if (r->path && r->rc == -XEND_ECANCELED) {
+        xend_log_notice("transfer cancelled", "domain=%s op=restore file=%s", r->dom->name,
+                        r->path);
+        xend_lifecycle_emit("xend.domain.restore", r->dom, "cancelled");
+    } else {
+        xend_log_warn(r->path ? "restore failed" : "incoming migration failed", "error=\"%s\"",
+                      xend_err_msg(&r->err));
+    }
     if (r->dom) {
         xend_lifecycle_forget(r->dom, recv_forgotten, r);
         return;
@@ -363,7 +369,7 @@ static int recv_progress(void *arg, uint64_t done, uint64_t total)
     struct recv *r = arg;
     uint64_t bytes = xend_transfer_ctl_measure(&r->ctl, done);
     xend_transfer_progress_report(&r->progress, done, total, bytes);
-    return 0;
+    return xend_transfer_ctl_step(&r->ctl, done); /* a restore's rate limit and cancel */
 }
 
 static void recv_image_work(void *arg)
@@ -375,7 +381,19 @@ static void recv_image_work(void *arg)
         r->rc = xend_hv_enotsup("restore", &r->err);
         return;
     }
-    r->rc = ops->restore(ctx, r->fd, &r->args, &r->domid, recv_progress, r, &r->err);
+    r->rc = xend_transfer_ctl_cancelled(&r->ctl)
+                ? -XEND_ECANCELED
+                : ops->restore(ctx, r->fd, &r->args, &r->domid, recv_progress, r, &r->err);
+    /* The decision point of a restore: from a whole image on, the domain is made. A backend
+     * that cannot stop has restored it all by now; recv_image_done destroys it. */
+    if (r->rc == 0 && !xend_transfer_ctl_decide(&r->ctl))
+        r->rc = -XEND_ECANCELED;
+    if (r->path && r->rc == -XEND_ECANCELED) {
+        xend_err_clear(&r->err);
+        r->rc = xend_err_set(&r->err, XEND_ECANCELED,
+                             "Restore of domain %s cancelled: no domain made, %s as it was",
+                             r->args.name, r->path);
+    }
 }
 
 static void recv_image_done(void *arg)
@@ -587,6 +605,10 @@ static void recv_header_done(void *arg)
             recv_fail(r);
             return;
         }
+        xend_transfer_ctl_list(&r->ctl, r->dom, "restore",
+                               "Restore of domain %s not cancelled: its image is whole, the "
+                               "domain is being set up",
+                               r->dom->name);
         xend_lifecycle_persist(r->dom, recv_intent_durable, r);
         return;
     }
@@ -614,11 +636,11 @@ static void recv_header_done(void *arg)
  * borrowed). */
 static void recv_guard(void *arg);
 
-static void recv_start(int fd, const char *peer, const char *path, xend_lifecycle_done_fn *done,
-                       void *arg)
+static void recv_start(int fd, const char *peer, const char *path, uint64_t rate_bytes_s,
+                       xend_lifecycle_done_fn *done, void *arg)
 {
     struct recv *r = xend_xcalloc(1, sizeof(*r));
-    xend_transfer_ctl_init(&r->ctl, 0);
+    xend_transfer_ctl_init(&r->ctl, rate_bytes_s);
     r->sock = fd;
     xend_lifecycle_adopt_hold(true);
     r->fd = fd; /* until the worker has authenticated it: then the connection's */
@@ -634,10 +656,11 @@ static void recv_start(int fd, const char *peer, const char *path, xend_lifecycl
     xend_loop_work(recv_header_work, recv_header_done, r);
 }
 
-void xend_transfer_restore(const char *path, xend_lifecycle_done_fn *done, void *arg)
+void xend_transfer_restore(const char *path, long long resource, xend_lifecycle_done_fn *done,
+                           void *arg)
 {
     xend_log_info("domain restore", "file=%s", path);
-    recv_start(-1, NULL, path, done, arg);
+    recv_start(-1, NULL, path, xend_transfer_mbit_bytes(resource), done, arg);
 }
 
 /*
@@ -702,5 +725,5 @@ static void recv_guard(void *arg)
 
 void xend_transfer_receive(int fd, const char *peer, xend_lifecycle_done_fn *done, void *arg)
 {
-    recv_start(fd, peer, NULL, done, arg);
+    recv_start(fd, peer, NULL, 0, done, arg);
 }

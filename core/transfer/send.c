@@ -41,12 +41,12 @@ struct send {
     bool live;
     bool was_paused;
     uint64_t image_end_ns; /* when the backend wrote the image's last round */
+    uint64_t paused_ns;    /* when the guest stopped running for the transfer (0: unknown) */
     uint64_t downtime_ms;  /* migrate: from then to the destination's (ok), an upper bound */
     struct xend_transfer_progress progress; /* the worker's reports */
     struct xend_transfer_ctl ctl;           /* cancel and rate limit */
-    bool stops;        /* the backend stops when its progress callback says so */
-    bool image_sent;   /* migrate: the whole image went; the destination waits for a word */
-    struct send *next; /* in `running` */
+    bool stops;      /* the backend stops when its progress callback says so */
+    bool image_sent; /* migrate: the whole image went; the destination waits for a word */
     /* The config before the SAVE hooks (owned): they make it what the image carries (the
      * console plugin drops this host's port), and a transfer that fails puts it back. */
     struct xend_sxp *config_before;
@@ -58,9 +58,6 @@ struct send {
     int rc;
 };
 
-/* The transfers in flight, for a cancel to find by domain; loop thread only. */
-static struct send *running;
-
 static const char *send_what(const struct send *s)
 {
     return s->path ? "xend.domain.save" : "xend.domain.migrate";
@@ -68,11 +65,6 @@ static const char *send_what(const struct send *s)
 
 static void send_free(struct send *s)
 {
-    for (struct send **pp = &running; *pp != NULL; pp = &(*pp)->next)
-        if (*pp == s) {
-            *pp = s->next;
-            break;
-        }
     xend_transfer_ctl_destroy(&s->ctl);
     if (s->conn)
         xend_tls_conn_close(s->conn);
@@ -162,6 +154,45 @@ static int progress(void *arg, uint64_t done, uint64_t total)
     return verdict;
 }
 
+/* A live save's bounds (xend_transfer_set_live_bounds); loop thread, read by workers that
+ * start after it is set. */
+static unsigned live_max_rounds;
+static uint64_t live_max_last_kb;
+
+void xend_transfer_set_live_bounds(unsigned max_rounds, uint64_t max_last_kb)
+{
+    live_max_rounds = max_rounds;
+    live_max_last_kb = max_last_kb;
+}
+
+/* The backend's round callback (worker): the progress event and the log say it; the last
+ * round says when the guest stopped running. */
+static void round_ended(void *arg, const struct xend_save_round *r)
+{
+    struct send *s = arg;
+    xend_transfer_progress_round(&s->progress, r);
+    if (r->last && r->paused_at_ns)
+        s->paused_ns = r->paused_at_ns;
+}
+
+/* The backend's save, with its rounds reported and bounded where it can (ABI 1.8). Worker. */
+static int backend_save(struct send *s, bool live)
+{
+    void *ctx;
+    const struct xend_backend_ops *ops = xend_hv(&ctx);
+    if (XEND_HAS_MEMBER(ops, save_with) && ops->save_with != NULL) {
+        struct xend_save_args a = {.size = sizeof(a),
+                                   .live = live,
+                                   .max_rounds = live_max_rounds,
+                                   .max_last_kb = live_max_last_kb,
+                                   .progress = progress,
+                                   .progress_arg = s,
+                                   .round = round_ended};
+        return ops->save_with(ctx, s->domid, s->fd, &a, &s->err);
+    }
+    return ops->save(ctx, s->domid, s->fd, live, progress, s, &s->err);
+}
+
 /* The file's name must survive a crash as well as its bytes. */
 static int fsync_parent(const char *path)
 {
@@ -198,8 +229,6 @@ static void save_source_gone(int rc, const struct xend_err *err, struct xend_dom
 static void save_work(void *arg)
 {
     struct send *s = arg;
-    void *ctx;
-    const struct xend_backend_ops *ops = xend_hv(&ctx);
     /* Never over anything (an existing file, a symlink planted where the image goes),
      * and inside save-dir when it is set (confine.h). */
     s->fd = xend_confine_create(s->path, &s->err);
@@ -214,9 +243,7 @@ static void save_work(void *arg)
         s->rc = xend_err_set(&s->err, XEND_EIO, "cannot write %s: %s", s->path, strerror(errno));
         return;
     }
-    s->rc = xend_transfer_ctl_cancelled(&s->ctl)
-                ? -XEND_ECANCELED
-                : ops->save(ctx, s->domid, s->fd, false, progress, s, &s->err);
+    s->rc = xend_transfer_ctl_cancelled(&s->ctl) ? -XEND_ECANCELED : backend_save(s, false);
     xend_transfer_ctl_measure(&s->ctl, 0);
     s->image_end_ns = xend_clock_ns();
     if (s->rc == 0 && (fsync(s->fd) < 0 || fsync_parent(s->path) < 0))
@@ -312,8 +339,11 @@ static void send_marked(void *arg, int rc)
     /* A live migration copies a running guest in rounds while it runs; the backend stops it
      * for the last round only. Everything else is copied paused. */
     bool precopy = s->path == NULL && s->live && !s->was_paused;
-    if (!precopy)
+    if (!precopy) {
         s->rc = XEND_HV_CALL(dom_pause, &s->err, dom->id);
+        if (!s->was_paused)
+            s->paused_ns = xend_clock_ns();
+    }
     if (s->rc < 0) {
         s->was_paused = true; /* nothing to undo in the hypervisor */
         send_failed_on_loop(s);
@@ -333,10 +363,7 @@ static struct send *send_new(struct xend_domain *dom, const char *path, long lon
                              xend_lifecycle_done_fn *done, void *arg, void (*go)(struct send *s))
 {
     struct send *s = xend_xcalloc(1, sizeof(*s));
-    /* resource: 2.0's rate limit, in Mbit/s (xm's -r MBIT); 0 or less: none */
-    xend_transfer_ctl_init(&s->ctl, resource > 0 ? (uint64_t)resource * 1000000u / 8u : 0);
-    s->next = running;
-    running = s;
+    xend_transfer_ctl_init(&s->ctl, xend_transfer_mbit_bytes(resource));
     s->dom = dom;
     s->fd = -1;
     s->done = done;
@@ -356,6 +383,16 @@ static struct send *send_new(struct xend_domain *dom, const char *path, long lon
 static void send_begin(struct send *s)
 {
     struct xend_domain *dom = s->dom;
+    if (s->path)
+        xend_transfer_ctl_list(&s->ctl, dom, "save",
+                               "Save of domain %s not cancelled: its file is complete, the domain "
+                               "is being taken down",
+                               dom->name);
+    else
+        xend_transfer_ctl_list(&s->ctl, dom, "migrate",
+                               "Migration of domain %s not cancelled: it passed the point of no "
+                               "return, the domain belongs to %s:%s now",
+                               dom->name, s->host, s->port);
     void *ctx;
     const struct xend_backend_ops *ops = xend_hv(&ctx);
     if (dom->phase != XEND_DOM_LIVE || dom->busy || dom->config == NULL) {
@@ -406,8 +443,6 @@ void xend_transfer_save(struct xend_domain *dom, const char *path, long long res
 static void migrate_work(void *arg)
 {
     struct send *s = arg;
-    void *ctx;
-    const struct xend_backend_ops *ops = xend_hv(&ctx);
     s->rc = xend_transfer_connect(s->host, s->port, &s->conn, &s->err);
     if (s->rc < 0)
         return;
@@ -422,7 +457,7 @@ static void migrate_work(void *arg)
     if (s->rc == 0 && xend_transfer_ctl_cancelled(&s->ctl))
         s->rc = -XEND_ECANCELED;
     if (s->rc == 0)
-        s->rc = ops->save(ctx, s->domid, s->fd, s->live, progress, s, &s->err);
+        s->rc = backend_save(s, s->live);
     xend_transfer_ctl_measure(&s->ctl, 0);
     s->image_end_ns = xend_clock_ns();
     s->image_sent = s->rc == 0;
@@ -436,14 +471,21 @@ static void migrate_finished(void *arg)
     struct send *s = arg;
     if (s->rc == 0) {
         xend_handover_forget(s->key);
+        const struct xend_save_round *last = &s->progress.round;
         xend_log_info("domain migrated out",
-                      "domain=%s destination=%s:%s live=%d downtime_ms=%llu bytes=%llu mbit_s=%.1f",
+                      "domain=%s destination=%s:%s live=%d downtime_ms=%llu bytes=%llu "
+                      "mbit_s=%.1f rounds=%u last_round_pages=%llu",
                       s->name, s->host, s->port, s->live, (unsigned long long)s->downtime_ms,
-                      (unsigned long long)atomic_load(&s->ctl.bytes), send_mbit_s(s));
+                      (unsigned long long)atomic_load(&s->ctl.bytes), send_mbit_s(s), last->round,
+                      (unsigned long long)last->pages);
         struct xend_sxp *v = xend_sxp_list();
         xend_sxp_append_take(v, xend_sxp_atom(s->name));
         xend_sxp_append_take(v, xend_sxp_atom("done"));
         xend_sxp_add_kv_int(v, "downtime_ms", (long long)s->downtime_ms);
+        if (last->round > 0) {
+            xend_sxp_add_kv_int(v, "rounds", last->round);
+            xend_sxp_add_kv_int(v, "last_round_pages", (long long)last->pages);
+        }
         xend_event_emit("xend.domain.migrate", v);
         xend_sxp_free(v);
     } else {
@@ -463,7 +505,10 @@ static void migrate_wait_ok(void *arg)
         return;
     long long id = -1;
     s->rc = xend_transfer_read_reply(s->fd, "ok", &id, &s->err);
-    s->downtime_ms = (xend_clock_ns() - s->image_end_ns) / 1000000u;
+    /* The guest runs there once it says: it did not run from the pause on (the backend's
+     * last round, or the core's pause), or at least from the image's end. */
+    uint64_t from = s->paused_ns && s->paused_ns < s->image_end_ns ? s->paused_ns : s->image_end_ns;
+    s->downtime_ms = (xend_clock_ns() - from) / 1000000u;
 }
 
 static void migrate_source_gone(int rc, const struct xend_err *err, struct xend_domain *dom,
@@ -571,28 +616,4 @@ void xend_transfer_migrate(struct xend_domain *dom, const char *destination, boo
     s->port = port;
     s->live = live;
     send_begin(s);
-}
-
-int xend_transfer_cancel(struct xend_domain *dom, struct xend_err *err)
-{
-    struct send *s = running;
-    while (s != NULL && s->dom != dom)
-        s = s->next;
-    if (s == NULL)
-        return xend_err_set(err, XEND_EINVAL, "Domain %s has no save or migration to cancel",
-                            dom->name);
-    if (!xend_transfer_ctl_cancel(&s->ctl)) {
-        if (s->path)
-            return xend_err_set(err, XEND_EBUSY,
-                                "Save of domain %s not cancelled: its file is complete, the "
-                                "domain is being taken down",
-                                dom->name);
-        return xend_err_set(err, XEND_EBUSY,
-                            "Migration of domain %s not cancelled: it passed the point of no "
-                            "return, the domain belongs to %s:%s now",
-                            dom->name, s->host, s->port);
-    }
-    xend_log_notice("transfer cancel asked", "domain=%s op=%s", dom->name,
-                    s->path ? "save" : "migrate");
-    return 0;
 }

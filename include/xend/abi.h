@@ -39,6 +39,10 @@
  *                    XEND_BACKEND_TRANSFER_STOPS says save and restore honour it. A 1.6
  *                    backend calls it as returning void: it ignores the verdict and is
  *                    still paced (the core stops it by other means, docs/plugins.md).
+ *   1.8  2026-12-07  backend.h: xend_backend_ops.save_with (appended), a save whose live
+ *                    rounds are reported (struct xend_save_round, xend_save_round_fn) and
+ *                    bounded (struct xend_save_args: max_rounds, max_last_kb). A 1.7
+ *                    backend's shorter table has none: the core calls its save.
  */
 #ifndef XEND_ABI_H
 #define XEND_ABI_H
@@ -53,7 +57,7 @@ extern "C" {
 #endif
 
 #define XEND_ABI_MAJOR 1
-#define XEND_ABI_MINOR 7
+#define XEND_ABI_MINOR 8
 
 /* Feature macros: one per addition, so plugins can #ifdef (as libxl's LIBXL_HAVE_*). */
 #define XEND_HAVE_DEVICE_CLASSES 1
@@ -66,6 +70,7 @@ extern "C" {
 #define XEND_HAVE_ROUTE_ROLES 1          /* 1.5: xend_route.role, http->caller_role */
 #define XEND_HAVE_HTTP_STREAM 1          /* 1.6: http->stream_*, http->form_token */
 #define XEND_HAVE_TRANSFER_STOPS 1       /* 1.7: progress verdict, XEND_BACKEND_TRANSFER_STOPS */
+#define XEND_HAVE_SAVE_ROUNDS 1          /* 1.8: save_with, struct xend_save_round */
 
 /* True when a size-prefixed table or struct `t` (pointer) is large enough to hold `member`. */
 #define XEND_HAS_MEMBER(t, member)                                                                 \

@@ -138,6 +138,43 @@ struct xend_sched_value {
  */
 typedef int xend_progress_fn(void *arg, uint64_t done, uint64_t total);
 
+/*
+ * ABI 1.8. One round of a live save, reported when its pages went through the fd: a live
+ * save sends every page (round 1), then, while the guest runs, the pages it dirtied
+ * meanwhile, round after round, and pauses it for the last round (stop-and-copy).
+ */
+struct xend_save_round {
+    size_t size;
+    uint32_t round;        /* 1, 2, ... */
+    uint32_t last;         /* 1: the stop-and-copy round, the guest paused */
+    uint64_t pages;        /* pages sent in the round */
+    uint64_t ns;           /* how long the round took */
+    uint64_t dirty_pages;  /* pages the guest dirtied during it (the next round's) */
+    uint32_t throttle_pct; /* how much the backend slowed the guest during it (0-99) */
+    uint32_t pad;
+    /* last round: when the guest was paused for it, on the CLOCK_MONOTONIC clock (0: the
+     * guest was not running); the time it is not running runs from here */
+    uint64_t paused_at_ns;
+};
+
+/* Called on the worker thread after each round; round is borrowed for the call. */
+typedef void xend_save_round_fn(void *arg, const struct xend_save_round *round);
+
+/* How save_with runs a save (ABI 1.8). */
+struct xend_save_args {
+    size_t size;
+    uint32_t live; /* 1: pre-copy rounds while the guest runs, as save's live */
+    /* The bounds of a live save (0: the backend's own): at most max_rounds rounds, and a
+     * last round of at most max_last_kb KiB, which a backend keeps by slowing a guest that
+     * dirties its memory faster than the stream moves; max_rounds wins when both cannot
+     * hold (the last round then is bigger, and says so in its report). */
+    uint32_t max_rounds;
+    uint64_t max_last_kb;
+    xend_progress_fn *progress; /* as save's */
+    void *progress_arg;         /* given to progress and to round */
+    xend_save_round_fn *round;  /* NULL: not wanted */
+};
+
 typedef void xend_dominfo_fn(void *arg, const struct xend_dominfo *info);
 
 /*
@@ -296,6 +333,15 @@ struct xend_backend_ops {
      * returns no longer destroys the domain. A backend that has this op honours the flag.
      */
     int (*dom_confirm)(void *ctx, uint32_t domid, struct xend_err *err);
+
+    /* ---- ABI 1.8 ---- */
+
+    /*
+     * Optional: save as `save` does, with its rounds reported and bounded (args, borrowed for
+     * the call). The core calls it instead of save where a backend has it. Worker thread.
+     */
+    int (*save_with)(void *ctx, uint32_t domid, int fd, const struct xend_save_args *args,
+                     struct xend_err *err);
 };
 
 #define XEND_BACKEND_OPS_INIT .size = sizeof(struct xend_backend_ops)

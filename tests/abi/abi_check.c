@@ -34,6 +34,9 @@
 #ifdef XEND_HAVE_TRANSFER_STOPS
 #include "abi_layout_1_7.h"
 #endif
+#ifdef XEND_HAVE_SAVE_ROUNDS
+#include "abi_layout_1_8.h"
+#endif
 
 int main(void)
 {

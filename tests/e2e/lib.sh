@@ -7,6 +7,8 @@
 #   plugin_dir_new              a private plugin dir xend trusts (not under /tmp)
 #   xget PATH, xpost PATH ARGS  curl as the xm client does (SXP replies); body on stdout,
 #                               status from http_status
+#   post_bg OUT PATH ARGS...    an xpost in the background (body in OUT, status in OUT.status)
+#   last_seq                    the last event's sequence number (a SINCE for what follows)
 #   wait_until SECONDS CMD...   poll CMD until it succeeds or the deadline passes
 #   check DESC CMD..., expect_eq DESC WANT GOT, expect_match DESC REGEX TEXT
 #   finish                      print the summary line and exit with the right status
@@ -116,6 +118,19 @@ xget() {
     echo "$out" > "$T/.status"
     cat "$T/.body"
 }
+
+# post_bg OUT PATH ARGS...: an xpost in the background, its body into OUT, its status into
+# OUT.status (wait for it).
+post_bg() {
+    local out=$1 path=$2 args=()
+    shift 2
+    for a in "$@"; do args+=(--data-urlencode "$a"); done
+    curl -s -g -X POST -o "$out" -w '%{http_code}' "${args[@]}" \
+        "http://127.0.0.1:$XEND_PORT$path" > "$out.status" &
+}
+
+# The sequence number of the last event so far (a test's SINCE: what comes after it).
+last_seq() { xget "/xend/event?since=0" | grep -oE '^\(event \(seq [0-9]+' | grep -oE '[0-9]+$' | tail -1; }
 
 # The HTTP status of the last xget/xpost (they run in $(...) subshells, so a file carries it).
 http_status() { cat "$T/.status"; }

@@ -43,7 +43,8 @@ within "save" "$(stat -c %s "$T/r1.img")" $((t1 - t0))
 expect_match "a's log says the bytes and rate it saw" 'domain migrated out domain=r1 .* bytes=[0-9]+ mbit_s=[0-9.]+' "$(cat "$T/a/xend.log")"
 
 # On a terminal xm's status line follows the transfer: percent, MB done of the estimated
-# total, rate; the end line says what moved and, for a live migration, the downtime.
+# total, rate; the end line says what moved and, for a live migration, its last round and
+# the downtime.
 export XEND=127.0.0.1:${PORT[b]}
 xpost_b() { on b xpost "$@"; }
 xpost_b /xend/domain op=restore "file=$T/r1.img" >/dev/null
@@ -51,7 +52,7 @@ xpost_b /xend/domain/r1 op=unpause >/dev/null
 tty_out=$(script -qec "$XM migrate -l -r $RATE r1 127.0.0.1:${RPORT[a]}" /dev/null | tr '\r' '\n')
 expect_match "xm's line shows percent, bytes and rate while it runs" \
     'Migrating domain r1 to 127.0.0.1:[0-9]+\.\.\. [0-9]+% [0-9.]+/[0-9.]+ MB at [0-9.]+ Mbit/s [0-9]+s' "$tty_out"
-expect_match "and at the end what moved and the downtime" \
-    'Migrating domain r1 to 127.0.0.1:[0-9]+\.\.\. done \([0-9]+s, [0-9.]+ MB at [0-9.]+ Mbit/s, downtime [0-9]+ ms\)' "$tty_out"
+expect_match "and at the end what moved, the last round and the downtime" \
+    'Migrating domain r1 to 127.0.0.1:[0-9]+\.\.\. done \([0-9]+s, [0-9.]+ MB at [0-9.]+ Mbit/s, last round [0-9]+: [0-9.]+ MB, downtime [0-9]+ ms\)' "$tty_out"
 expect_eq "r1 runs on a again" a "$(running_on r1)"
 finish

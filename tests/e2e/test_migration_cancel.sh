@@ -13,7 +13,6 @@ truncate -s 4M "$T/kernel4m"
 config() { echo "(vm (name $1) (memory 64) (image (linux (kernel $T/kernel4m) (args 'sim.load=10 sim.dirty_rate=${2:-0}'))))"; }
 state() { on "$1" xget "/xend/domain/$2" | grep -oE '\(state [^)]*\)'; }
 names() { on "$1" xget /xend/domain | tr -d '()\n' | tr ' ' '\n' | grep -v '^$' | sort | tr '\n' ' '; }
-last_seq() { on a xget "/xend/event?since=0" | grep -oE '^\(event \(seq [0-9]+' | grep -oE '[0-9]+$' | tail -1; }
 progressing() {
     on a xget "/xend/event?since=$SINCE&pattern=xend.domain.progress" |
         grep -qE "\\(value \\($1 [0-9]+ migrate \\(done [0-9]+\\) \\(total [0-9]+\\) \\(percent [0-9]\\)"
@@ -26,7 +25,7 @@ no_records_on_b() { [ -z "$(ls "$T/b/state/domain/" 2>/dev/null | grep -v '^\.')
 migrate_cancelled() {
     local name=$1 live=$2 how=$3 sum1
     sum1=$(sum a "$name")
-    SINCE=$(last_seq)
+    SINCE=$(on a last_seq)
     curl -s -X POST -o "$T/mig-$name.out" --data-urlencode op=migrate \
         --data-urlencode "destination=127.0.0.1:${RPORT[b]}" --data-urlencode "live=$live" \
         --data-urlencode resource=8 "http://127.0.0.1:${PORT[a]}/xend/domain/$name" &

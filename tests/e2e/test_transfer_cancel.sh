@@ -19,19 +19,10 @@ config() { echo "(vm (name $1) (memory 64) (image (linux (kernel $T/kernel4m) (a
 sum() { xget "/xend/domain/$1?op=mem_checksum" | grep -oE '[0-9]+\)$' | tr -d ')'; }
 state() { xget "/xend/domain/$1" | grep -oE '\(state [^)]*\)'; }
 record() { grep -l "(name $1)" "$T"/state/domain/* 2>/dev/null | head -1; }
-# post_bg OUT PATH ARGS...: an xpost in the background, its body and status into OUT
-post_bg() {
-    local out=$1 path=$2 args=()
-    shift 2
-    for a in "$@"; do args+=(--data-urlencode "$a"); done
-    curl -s -g -X POST -o "$out" -w '%{http_code}' "${args[@]}" \
-        "http://127.0.0.1:$XEND_PORT$path" > "$out.status" &
-}
 progressing() { # progressing NAME OP: a progress event of this transfer, short of its end
     xget "/xend/event?since=${SINCE:-0}&pattern=xend.domain.progress" |
         grep -qE "\\(value \\($1 -?[0-9]+ $2 \\(done [0-9]+\\) \\(total [0-9]+\\) \\(percent [0-9]\\)"
 }
-last_seq() { xget "/xend/event?since=0" | grep -oE '^\(event \(seq [0-9]+' | grep -oE '[0-9]+$' | tail -1; }
 held() { grep -q "^$1 held" "$T/vif.log" 2>/dev/null; }
 
 xpost /xend/domain op=create "config=$(config c1)" >/dev/null
@@ -41,9 +32,9 @@ xpost /xend/domain/c1 op=unpause >/dev/null
 # ---- nothing running
 body=$(xpost /xend/domain/c1 op=cancel)
 expect_eq "a cancel with nothing running is an error" \
-    "(xend.err 'Domain c1 has no save or migration to cancel')" "$body"
+    "(xend.err 'Domain c1 has no save, migration or restore to cancel')" "$body"
 out=$("$XM" cancel c1 2>&1)
-expect_match "xm cancel says so too, and fails" "Error: Domain c1 has no save or migration" \
+expect_match "xm cancel says so too, and fails" "Error: Domain c1 has no save, migration or restore" \
     "$out$([ $? -ne 0 ] && echo)"
 "$XM" cancel c1 >/dev/null 2>&1 && not_ok "xm cancel exits non-zero when nothing runs" ||
     ok "xm cancel exits non-zero when nothing runs"
@@ -69,7 +60,7 @@ expect_match "the event stream says it was cancelled" 'xend.domain.save\) \(valu
     "$(xget "/xend/event?since=$SINCE&pattern=xend.domain.save")"
 expect_match "and the log" 'transfer cancelled domain=c1 op=save' "$(cat "$T/xend.log")"
 body=$(xpost /xend/domain/c1 op=cancel)
-expect_match "nothing runs any more" "no save or migration to cancel" "$body"
+expect_match "nothing runs any more" "no save, migration or restore to cancel" "$body"
 
 # ---- a paused domain's save cancelled with xm: it stays paused
 xpost /xend/domain/c1 op=pause >/dev/null

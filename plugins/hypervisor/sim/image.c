@@ -16,6 +16,11 @@ static uint32_t get_le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static uint64_t get_le64(const uint8_t *p)
+{
+    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
 static int io_err(struct xend_err *err, const char *what, int r)
 {
     return xend_err_set(err, r == -ETIMEDOUT ? XEND_ETIMEDOUT : XEND_EIO, "%s: %s", what,
@@ -33,7 +38,9 @@ struct record_source {
 /*
  * Read one record (8-byte type and length, then the payload) from fd into buf, within a
  * fresh stream deadline (*deadline, which the caller may use to pass the record on): a long
- * stream is fine, a stalled one is not. 0, or a negative code with err set.
+ * stream is fine, a stalled one is not. Of a PAGES record only its page count is read (buf
+ * holds 12 bytes): its pages are the caller's to move (sim_move). 0, or a negative code
+ * with err set.
  */
 static int read_record(int fd, uint8_t *buf, const struct record_source *src, uint32_t *type,
                        uint32_t *len, uint64_t *deadline, struct xend_err *err)
@@ -46,9 +53,16 @@ static int read_record(int fd, uint8_t *buf, const struct record_source *src, ui
     *len = get_le32(buf + 4);
     if (*len > SIM_REC_MAX)
         return xend_err_set(err, src->too_long_code, src->too_long_fmt, *len);
-    if ((r = sim_recv_exact(fd, buf + 8, *len, *deadline)) < 0)
+    uint32_t head = *type == SIM_REC_PAGES && *len >= 4 ? 4 : *len;
+    if ((r = sim_recv_exact(fd, buf + 8, head, *deadline)) < 0)
         return io_err(err, src->reading, r);
     return 0;
+}
+
+/* What read_record left of a record, its pages, from `from` to `to`; else nothing. */
+static uint32_t record_rest(uint32_t type, uint32_t len)
+{
+    return type == SIM_REC_PAGES && len >= 4 ? len - 4 : 0;
 }
 
 /* A record passed on: count its pages and report; the caller's verdict (0: go on). */
@@ -83,20 +97,57 @@ static void save_stop(int sock, uint8_t *buf, uint64_t deadline)
     }
 }
 
+/* A ROUND record (simhv/image.h) to the core's round callback. */
+static void round_report(const uint8_t *buf, uint32_t len, const struct xend_save_args *a)
+{
+    if (a->round == NULL || len < 48)
+        return;
+    const uint8_t *p = buf + 8;
+    struct xend_save_round r = {
+        .size = sizeof(r),
+        .round = get_le32(p),
+        .last = get_le32(p + 4),
+        .pages = get_le64(p + 8),
+        .ns = get_le64(p + 16),
+        .dirty_pages = get_le64(p + 24),
+        .throttle_pct = get_le32(p + 32),
+        .paused_at_ns = get_le64(p + 40),
+    };
+    a->round(a->progress_arg, &r);
+}
+
 int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *progress,
              void *progress_arg, struct xend_err *err)
+{
+    struct xend_save_args a = {
+        .size = sizeof(a), .live = live, .progress = progress, .progress_arg = progress_arg};
+    return sim_save_with(ctx, domid, fd, &a, err);
+}
+
+int sim_save_with(void *ctx, uint32_t domid, int fd, const struct xend_save_args *args,
+                  struct xend_err *err)
 {
     struct sim_ctx *c = ctx;
     struct xend_sxp *rep = NULL;
     int sock;
-    int rc = sim_stream(c, c->sxp->add_kv_int(sim_req_dom(c, "save", domid), "live", live), false,
-                        &rep, &sock, err);
+    xend_progress_fn *progress = args->progress;
+    void *progress_arg = args->progress_arg;
+    struct xend_sxp *req = c->sxp->add_kv_int(sim_req_dom(c, "save", domid), "live", args->live);
+    /* simhv counts pages of 4 KiB */
+    if (args->max_rounds)
+        c->sxp->add_kv_int(req, "max_rounds", args->max_rounds);
+    if (args->max_last_kb)
+        c->sxp->add_kv_int(req, "max_last_pages",
+                           (long long)(args->max_last_kb < 4 ? 1 : args->max_last_kb / 4));
+    int rc = sim_stream(c, req, false, &rep, &sock, err);
     if (rc < 0)
         return rc;
     uint64_t total = 0, done = 0;
     sim_reply_u64(c, rep, "pages", &total, NULL);
     c->sxp->free(rep);
 
+    struct sim_mover mover;
+    sim_mover_open(&mover);
     uint8_t *buf = malloc(SIM_REC_MAX + 16);
     if (buf == NULL)
         abort();
@@ -130,8 +181,14 @@ int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *pro
                               (const char *)buf + 12);
             goto out;
         }
-        if ((r = sim_write_all(fd, buf, 8 + len, deadline)) < 0) {
-            rc = io_err(err, "writing the saved image", r);
+        if (type == SIM_REC_ROUND) {
+            round_report(buf, len, args);
+            continue;
+        }
+        uint32_t rest = record_rest(type, len);
+        if ((r = sim_write_all(fd, buf, 8 + len - rest, deadline)) < 0 ||
+            (r = sim_move(&mover, sock, fd, rest, buf, deadline)) < 0) {
+            rc = io_err(err, "moving the image from xend-simhv", r);
             goto out;
         }
         if (type != SIM_REC_END &&
@@ -145,6 +202,7 @@ int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *pro
         }
     }
 out:
+    sim_mover_close(&mover);
     free(buf);
     close(sock);
     return rc;
@@ -182,6 +240,8 @@ int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
                 xend_progress_fn *progress, void *progress_arg, struct xend_err *err)
 {
     struct sim_ctx *c = ctx;
+    struct sim_mover mover;
+    sim_mover_open(&mover);
     uint8_t *buf = malloc(SIM_REC_MAX + 16);
     if (buf == NULL)
         abort();
@@ -235,8 +295,15 @@ int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
             goto out;
         /* simhv speaks before the end only to refuse: stop feeding it then. */
         struct pollfd p = {.fd = sock, .events = POLLIN};
-        if (poll(&p, 1, 0) > 0 || sim_send_all(sock, buf, 8 + len, deadline) < 0) {
+        uint32_t rest = record_rest(type, len);
+        if (poll(&p, 1, 0) > 0 || sim_send_all(sock, buf, 8 + len - rest, deadline) < 0) {
             rc = restore_early_reply(c, sock, want_id, err);
+            goto out;
+        }
+        if ((r = sim_move(&mover, fd, sock, rest, buf, deadline)) < 0) {
+            /* simhv's refusal closes its end: its reason says more than the cut */
+            rc = poll(&p, 1, 0) > 0 ? restore_early_reply(c, sock, want_id, err)
+                                    : io_err(err, "reading the image", r);
             goto out;
         }
         /* Told to stop: the closed stream makes simhv drop the half-made domain. */
@@ -270,6 +337,7 @@ int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
     }
     c->sxp->free(rep);
 out:
+    sim_mover_close(&mover);
     if (sock >= 0)
         close(sock);
     free(line);

@@ -25,8 +25,7 @@ int sim_ms_left(uint64_t deadline)
     return now >= deadline ? 0 : (int)(deadline - now);
 }
 
-/* Wait until fd is ready for events or the deadline passes: 0, or -ETIMEDOUT / -errno. */
-static int wait_fd(int fd, short events, uint64_t deadline)
+int sim_wait_fd(int fd, short events, uint64_t deadline)
 {
     for (;;) {
         struct pollfd p = {.fd = fd, .events = events};
@@ -52,7 +51,7 @@ static int put_all(int fd, const void *data, size_t len, uint64_t deadline, bool
                 continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK)
                 return -errno;
-            int rc = wait_fd(fd, POLLOUT, deadline);
+            int rc = sim_wait_fd(fd, POLLOUT, deadline);
             if (rc < 0)
                 return rc;
             continue;
@@ -72,7 +71,7 @@ int sim_recv_exact(int fd, void *data, size_t len, uint64_t deadline)
 {
     char *p = data;
     while (len > 0) {
-        int rc = wait_fd(fd, POLLIN, deadline);
+        int rc = sim_wait_fd(fd, POLLIN, deadline);
         if (rc < 0)
             return rc;
         ssize_t n = read(fd, p, len);
@@ -104,7 +103,7 @@ int sim_read_line(int fd, char **line, uint64_t deadline)
     size_t len = 0;
     char peek[16384];
     for (;;) {
-        int rc = wait_fd(fd, POLLIN, deadline);
+        int rc = sim_wait_fd(fd, POLLIN, deadline);
         if (rc < 0) {
             free(buf);
             return rc;

@@ -399,6 +399,7 @@ const struct xend_backend_ops sim_backend_ops = {
     .dev_attach = sim_dev_attach,
     .dev_detach = sim_dev_detach,
     .save = sim_save,
+    .save_with = sim_save_with,
     .restore = sim_restore,
     .dirty_begin = sim_dirty_begin,
     .dirty_read = sim_dirty_read,

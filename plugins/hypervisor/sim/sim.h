@@ -43,6 +43,7 @@
 #define SIM_REC_PAGES 1u
 #define SIM_REC_END 2u
 #define SIM_REC_ABORT 3u
+#define SIM_REC_ROUND 4u /* a live save's round ended: for xend, never in the image */
 
 /* The backend's context: one per plugin instance, owned by plugin.c (sim_init/sim_fini). */
 struct sim_ctx {
@@ -76,6 +77,9 @@ struct sim_ctx {
  * deadline, -EPIPE at an early end). Any thread. ---- */
 uint64_t sim_now_ms(void);
 int sim_ms_left(uint64_t deadline);
+/* Wait until fd is ready for events (poll's) or the deadline passes: 0, or -ETIMEDOUT /
+ * -errno. */
+int sim_wait_fd(int fd, short events, uint64_t deadline);
 int sim_send_all(int fd, const void *data, size_t len, uint64_t deadline);
 /* Exactly len bytes from a socket or a file. */
 int sim_recv_exact(int fd, void *data, size_t len, uint64_t deadline);
@@ -157,8 +161,25 @@ int sim_dom_confirm(void *ctx, uint32_t domid, struct xend_err *err);
 /* ---- image.c: save and restore (worker thread: only immutable ctx fields are used) ---- */
 int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *progress,
              void *progress_arg, struct xend_err *err);
+int sim_save_with(void *ctx, uint32_t domid, int fd, const struct xend_save_args *args,
+                  struct xend_err *err);
 int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t *domid,
                 xend_progress_fn *progress, void *progress_arg, struct xend_err *err);
+
+/* ---- splice.c: an image's pages from one descriptor to another, not through xend ---- */
+struct sim_mover {
+    int pipe[2]; /* owned; -1 when copying */
+    bool copy;   /* the kernel cannot splice these ends: copy through the caller's buffer */
+};
+void sim_mover_open(struct sim_mover *m);
+void sim_mover_close(struct sim_mover *m);
+/*
+ * len bytes from `from` (a socket or a file) to `to` (a file or a socket): spliced through
+ * the mover's pipe, so they stay in the kernel's pages, where both ends allow it; else
+ * copied through buf (at least SIM_REC_MAX bytes). 0, or a negative errno (-EPIPE: `from`
+ * ended early; -ETIMEDOUT at the deadline).
+ */
+int sim_move(struct sim_mover *m, int from, int to, size_t len, uint8_t *buf, uint64_t deadline);
 
 /* ---- ops.c ---- */
 extern const struct xend_backend_ops sim_backend_ops;

@@ -16,8 +16,13 @@ static const struct xend_host_http *http;
 static struct xend_plugin plug_a = {"alpha"}, plug_b = {"beta"};
 static struct xend_domain *const dom_vm1 = (struct xend_domain *)0x1234;
 
-static struct xend_domain *resolve(const char *name)
+/* vm2 is still coming in: only a route that takes such a domain finds it. */
+static struct xend_domain *const dom_vm2 = (struct xend_domain *)0x5678;
+
+static struct xend_domain *resolve(const char *name, bool incoming)
 {
+    if (incoming && strcmp(name, "vm2") == 0)
+        return dom_vm2;
     return strcmp(name, "vm1") == 0 || strcmp(name, "5") == 0 ? dom_vm1 : NULL;
 }
 
@@ -168,6 +173,30 @@ static void test_domain_route_gets_resolved_domain_and_capture(void **state)
     assert_ptr_equal(seen.dom, dom_vm1);
     assert_string_equal(seen.cap, "vm1");
     xend_http_request_free(req);
+}
+
+static void test_incoming_domain_found_only_by_a_core_route_that_takes_it(void **state)
+{
+    (void)state;
+    add(NULL, XEND_HTTP_POST, "/xend/domain/{domain}", "cancel", h_tag, "cancel",
+        XEND_ROUTE_DOMAIN | XEND_ROUTE_CORE_INCOMING);
+    struct xend_request *req =
+        run_req("POST", "/xend/domain/vm2", NULL, "application/x-www-form-urlencoded", "op=cancel");
+    assert_int_equal(cap.status, 200);
+    assert_ptr_equal(seen.dom, dom_vm2);
+    xend_http_request_free(req);
+    req =
+        run_req("POST", "/xend/domain/vm2", NULL, "application/x-www-form-urlencoded", "op=pause");
+    assert_int_equal(cap.status, 404);
+    xend_http_request_free(req);
+    /* A plugin may not register it. */
+    struct xend_route r = {XEND_ROUTE_INIT,
+                           .methods = XEND_HTTP_POST,
+                           .path = "/xend/domain/{domain}",
+                           .op = "peek",
+                           .fn = h_tag,
+                           .flags = XEND_ROUTE_DOMAIN | XEND_ROUTE_CORE_INCOMING};
+    assert_int_equal(http->route_add(&plug_a, &r), -XEND_EINVAL);
 }
 
 static void test_capture_is_percent_decoded(void **state)
@@ -711,6 +740,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_domain_route_gets_resolved_domain_and_capture, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_incoming_domain_found_only_by_a_core_route_that_takes_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_capture_is_percent_decoded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_literal_segment_beats_capture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_with_op_dispatches_on_op, setup, teardown),

@@ -358,7 +358,7 @@ static void test_saved_image_restores_with_the_same_checksum(void **state)
     struct simhv_domain *d = domain(src, 64, "sim.dirty_rate=1000", NULL, true);
     assert_int_equal(simhv_dom_unpause(src, d, &err), 0);
     simhv_machine_advance(src, T0 + 500 * MS);
-    struct simhv_saver *s = simhv_saver_new(src, d, false, &err);
+    struct simhv_saver *s = simhv_saver_new(src, d, false, 0, 0, &err);
     assert_non_null(s);
     assert_true(d->paused); /* a plain save pauses a running domain */
     struct xend_buf img = XEND_BUF_INIT;
@@ -394,7 +394,7 @@ static void test_live_save_sends_dirty_rounds_then_pauses(void **state)
     struct simhv_domain *d = domain(src, 64, "sim.dirty_rate=20000", NULL, true);
     assert_int_equal(simhv_dom_unpause(src, d, &err), 0);
     simhv_machine_advance(src, T0 + 100 * MS);
-    struct simhv_saver *s = simhv_saver_new(src, d, true, &err);
+    struct simhv_saver *s = simhv_saver_new(src, d, true, 0, 0, &err);
     assert_false(d->paused);
     uint64_t first_round = simhv_saver_pages(s);
     struct xend_buf img = XEND_BUF_INIT;
@@ -421,9 +421,23 @@ static void test_live_save_sends_dirty_rounds_then_pauses(void **state)
     simhv_machine_free(dst);
 }
 
-/* A guest that dirties every page between steps never converges: the save stops iterating
- * once a round finds no fewer dirty pages than the one before, long before 30 rounds. */
-static void test_live_save_of_a_guest_that_does_not_converge_stops_early(void **state)
+/* "save done, SENT pages in ROUNDS round(s), last round LAST pages" from the dmesg. */
+static void save_done_counts(struct simhv_machine *m, unsigned long long *sent, unsigned *rounds,
+                             unsigned long long *last)
+{
+    char *log = simhv_dmesg_read(m, false);
+    const char *done = strstr(log, "save done, ");
+    assert_non_null(done);
+    assert_int_equal(
+        sscanf(done, "save done, %llu pages in %u round(s), last round %llu", sent, rounds, last),
+        3);
+    assert_non_null(strstr(done, "paused "));
+    free(log);
+}
+
+/* A guest that dirties every page between steps never converges, even slowed to 1%: the
+ * save stops iterating after its most rounds, the last one included. */
+static void test_live_save_of_a_guest_that_does_not_converge_stops_at_its_rounds(void **state)
 {
     (void)state;
     struct simhv_machine *src = machine(1024);
@@ -431,24 +445,52 @@ static void test_live_save_of_a_guest_that_does_not_converge_stops_early(void **
     struct simhv_domain *d = domain(src, 16, "sim.dirty_rate=1000000", NULL, true);
     assert_int_equal(simhv_dom_unpause(src, d, &err), 0);
     simhv_machine_advance(src, T0 + 100 * MS);
-    struct simhv_saver *s = simhv_saver_new(src, d, true, &err);
+    struct simhv_saver *s = simhv_saver_new(src, d, true, 5, 0, &err);
     struct xend_buf img = XEND_BUF_INIT;
     uint64_t t = T0 + 100 * MS;
     while (simhv_saver_step(s, src, &img, 64 * 1024))
         simhv_machine_advance(src, t += 50 * MS);
     simhv_saver_free(s, src);
-    char *log = simhv_dmesg_read(src, false);
-    const char *done = strstr(log, "save done, ");
-    unsigned long long sent = 0;
+    unsigned long long sent = 0, last = 0;
     unsigned rounds = 0;
-    assert_non_null(done);
-    assert_int_equal(sscanf(done, "save done, %llu pages in %u round", &sent, &rounds), 2);
-    assert_true(rounds < SIMHV_LIVE_MAX_ROUNDS);
-    assert_true(sent <= (SIMHV_LIVE_MAX_FACTOR + 1) * d->mem.npages);
-    assert_non_null(strstr(done, "paused "));
-    free(log);
+    save_done_counts(src, &sent, &rounds, &last);
+    assert_int_equal(rounds, 5);
+    assert_true(sent <= 5 * d->mem.npages);
+    assert_int_equal(d->guest.throttle_pct, 0); /* the guest runs at its pace again */
     xend_buf_free(&img);
     simhv_machine_free(src);
+}
+
+/* A guest that dirties pages four times faster than the stream moves is slowed until its
+ * dirty set fits the last round's bound, within a few rounds; each round is in the image
+ * as a ROUND record, which a restore passes over. */
+static void test_live_save_slows_a_fast_guest_until_the_last_round_fits(void **state)
+{
+    (void)state;
+    struct simhv_machine *src = machine(1024), *dst = machine(1024);
+    struct xend_err err = {0};
+    /* 4096 pages at 16 pages a step, 4 ms a step: 4000 pages/s sent, 16000 dirtied */
+    struct simhv_domain *d = domain(src, 16, "sim.dirty_rate=16000", NULL, true);
+    assert_int_equal(simhv_dom_unpause(src, d, &err), 0);
+    simhv_machine_advance(src, T0 + 100 * MS);
+    struct simhv_saver *s = simhv_saver_new(src, d, true, 0, 64, &err);
+    struct xend_buf img = XEND_BUF_INIT;
+    uint64_t t = T0 + 100 * MS;
+    while (simhv_saver_step(s, src, &img, 64 * 1024))
+        simhv_machine_advance(src, t += 4 * MS);
+    simhv_saver_free(s, src);
+    unsigned long long sent = 0, last = 0;
+    unsigned rounds = 0;
+    save_done_counts(src, &sent, &rounds, &last);
+    assert_true(last <= 64);
+    assert_true(rounds < 10);
+    uint32_t domid = 0;
+    restore_into(dst, &img, 1, &domid, &err);
+    assert_int_equal(simhv_mem_checksum(&simhv_dom_find(dst, domid)->mem),
+                     simhv_mem_checksum(&d->mem));
+    xend_buf_free(&img);
+    simhv_machine_free(src);
+    simhv_machine_free(dst);
 }
 
 /* A save stopped by its reader (or freed before its end) resumes the guest it paused. */
@@ -459,7 +501,7 @@ static void test_a_stopped_save_resumes_the_guest_it_paused(void **state)
     struct xend_err err = {0};
     struct simhv_domain *d = domain(m, 64, "sim.dirty_rate=1000", NULL, true);
     assert_int_equal(simhv_dom_unpause(m, d, &err), 0);
-    struct simhv_saver *s = simhv_saver_new(m, d, false, &err);
+    struct simhv_saver *s = simhv_saver_new(m, d, false, 0, 0, &err);
     assert_true(d->paused);
     struct xend_buf img = XEND_BUF_INIT;
     assert_true(simhv_saver_step(s, m, &img, 1000));
@@ -469,7 +511,7 @@ static void test_a_stopped_save_resumes_the_guest_it_paused(void **state)
     assert_false(simhv_saver_step(s, m, &img, 1000));
     simhv_saver_free(s, m);
 
-    s = simhv_saver_new(m, d, false, &err);
+    s = simhv_saver_new(m, d, false, 0, 0, &err);
     assert_true(d->paused);
     assert_true(simhv_saver_step(s, m, &img, 1000));
     simhv_saver_free(s, m); /* its reader went away */
@@ -477,7 +519,7 @@ static void test_a_stopped_save_resumes_the_guest_it_paused(void **state)
 
     /* A domain its user paused stays paused. */
     assert_int_equal(simhv_dom_pause(m, d, &err), 0);
-    s = simhv_saver_new(m, d, false, &err);
+    s = simhv_saver_new(m, d, false, 0, 0, &err);
     assert_true(simhv_saver_stop(s, m));
     assert_true(d->paused);
     simhv_saver_free(s, m);
@@ -491,7 +533,7 @@ static void test_save_stream_aborts_when_the_domain_vanishes(void **state)
     struct simhv_machine *m = machine(1024);
     struct xend_err err = {0};
     struct simhv_domain *d = domain(m, 64, "", NULL, true);
-    struct simhv_saver *s = simhv_saver_new(m, d, false, &err);
+    struct simhv_saver *s = simhv_saver_new(m, d, false, 0, 0, &err);
     struct xend_buf img = XEND_BUF_INIT;
     assert_true(simhv_saver_step(s, m, &img, 1000));
     assert_int_equal(simhv_dom_destroy(m, d, &err), 0);
@@ -642,7 +684,8 @@ int main(void)
         cmocka_unit_test(test_boot_lines_then_echo),
         cmocka_unit_test(test_saved_image_restores_with_the_same_checksum),
         cmocka_unit_test(test_live_save_sends_dirty_rounds_then_pauses),
-        cmocka_unit_test(test_live_save_of_a_guest_that_does_not_converge_stops_early),
+        cmocka_unit_test(test_live_save_of_a_guest_that_does_not_converge_stops_at_its_rounds),
+        cmocka_unit_test(test_live_save_slows_a_fast_guest_until_the_last_round_fits),
         cmocka_unit_test(test_a_stopped_save_resumes_the_guest_it_paused),
         cmocka_unit_test(test_save_stream_aborts_when_the_domain_vanishes),
         cmocka_unit_test(test_protocol_answers_bad_requests_with_errors),
