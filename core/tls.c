@@ -305,6 +305,11 @@ int xend_tls_conn_fd(const struct xend_tls_conn *c)
     return c->fd;
 }
 
+int xend_tls_conn_socket(const struct xend_tls_conn *c)
+{
+    return c->sock;
+}
+
 void xend_tls_conn_abort(struct xend_tls_conn *c)
 {
     shutdown(c->sock, SHUT_RDWR);

@@ -49,6 +49,9 @@ int xend_tls_conn_open(struct xend_tls *tls, int sock, bool server, struct xend_
                        char peer[XEND_TLS_FINGERPRINT_LEN + 1], struct xend_err *err);
 /* The plain blocking descriptor to read and write; valid until close. */
 int xend_tls_conn_fd(const struct xend_tls_conn *c);
+/* The TCP socket under it (the same descriptor without TLS), to count what went over the
+ * wire: the descriptor above is a socket pair with TLS, which keeps no count. */
+int xend_tls_conn_socket(const struct xend_tls_conn *c);
 /* Cut the connection: reads and writes on its descriptor fail from now on. Any thread. */
 void xend_tls_conn_abort(struct xend_tls_conn *c);
 /* Cut it, wait for its pump, free everything. NULL is fine. */

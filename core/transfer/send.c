@@ -447,7 +447,9 @@ static void migrate_work(void *arg)
     if (s->rc < 0)
         return;
     s->fd = xend_tls_conn_fd(s->conn);
-    xend_transfer_ctl_start(&s->ctl, s->fd);
+    /* Counted on the TCP socket: over TLS s->fd is a socket pair that keeps no count, and the
+     * rate (-r) and the progress would rest on the backend's page count alone. */
+    xend_transfer_ctl_start(&s->ctl, xend_tls_conn_socket(s->conn));
     if (xend_transfer_write_header(s->fd, s->record, XEND_IMAGE_MAGIC) < 0) {
         s->rc = xend_err_set(&s->err, XEND_EIO, "cannot send to %s: %s", s->host, strerror(errno));
         return;

@@ -632,7 +632,12 @@ wait_for 120 gone m1 || die "m1 is still here after its migration: state '$F'"
 tick
 last_count m1
 mark "info migrate-last-count $N"
-mark "migrated m1 (id $OLDID) to $PEERIP in $((UP - T0)) s: $(grep -o 'domain migrated out.*' /run/xend.log | tail -n 1)"
+OUT=$(grep -o 'domain migrated out.*' /run/xend.log | tail -n 1)
+mark "migrated m1 (id $OLDID) to $PEERIP in $((UP - T0)) s: $OUT"
+# the bytes are counted on the TCP socket under the TLS: most of m1's 128 MB went over it
+SENT=${OUT##* bytes=}
+SENT=${SENT%% *}
+[ "${SENT:-0}" -ge 67108864 ] 2>/dev/null || die "a counted $SENT bytes sent for a 128 MB guest: $OUT"
 pass
 
 begin source-clean
