@@ -35,7 +35,7 @@
 #define SIMHV_REC_PAGES 1u
 #define SIMHV_REC_END 2u
 #define SIMHV_REC_ABORT 3u
-#define SIMHV_REC_MAX (1024u * 1024u)
+#define SIMHV_REC_MAX ((size_t)1024 * 1024)
 #define SIMHV_PAGES_PER_REC 16u
 /*
  * A live save stops iterating when this few pages are dirty, after this many rounds, once
