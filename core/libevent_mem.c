@@ -31,7 +31,7 @@
 #define CLASS_STEP 16u
 #define SMALL_MAX 64u /* largest payload served from the blocks */
 #define N_CLASSES (SMALL_MAX / CLASS_STEP)
-#define BLOCK_SIZE (64u * 1024u)
+#define BLOCK_SIZE ((size_t)64 * 1024)
 #define FROM_HEAP 0u
 
 struct mem_header {
