@@ -22,7 +22,7 @@
 #include "log/log.h"
 #include "owner.h"
 
-#define SPAWN_OUTPUT_MAX (64 * 1024)
+#define SPAWN_OUTPUT_MAX ((size_t)64 * 1024)
 
 /*
  * A watch is two libevent events on the fd, one per direction (the write one made when
@@ -701,6 +701,7 @@ int xend_loop_init(unsigned workers, struct xend_err *err)
     L.running = xend_xcalloc(L.nthreads, sizeof(*L.running));
     L.busy = xend_xcalloc(L.nthreads, sizeof(*L.busy));
     for (unsigned i = 0; i < L.nthreads; i++)
+        /* NOLINTNEXTLINE(performance-no-int-to-ptr): the worker's index, never dereferenced */
         pthread_create(&L.threads[i], NULL, worker_main, (void *)(uintptr_t)i);
     return 0;
 }

@@ -133,7 +133,7 @@ static int https_settings(struct xend_runtime *rt, struct https_settings *h, str
         xend_config_get_list(rt->cfg, "xend-https-clients", &h->remote.clients,
                              &h->remote.n_clients, err) < 0 ||
         xend_config_get_str(rt->cfg, "xend-token-file", "", &h->remote.token_file, err) < 0 ||
-        xend_config_get_int(rt->cfg, "xend-session-timeout", 28800, 60, 30 * 86400, &h->session_s,
+        xend_config_get_int(rt->cfg, "xend-session-timeout", 28800, 60, 30LL * 86400, &h->session_s,
                             err) < 0)
         return -err->code;
     h->tls.port = (int)h->port;
@@ -370,7 +370,7 @@ static int run_daemon(struct xend_runtime *rt)
                             &relocation_allow, &err) < 0 ||
         xend_config_get_int(rt->cfg, "relocation-header-timeout", 10, 1, 3600, &reloc_header_s,
                             &err) < 0 ||
-        xend_config_get_int(rt->cfg, "relocation-timeout", 3600, 1, 7 * 86400, &reloc_total_s,
+        xend_config_get_int(rt->cfg, "relocation-timeout", 3600, 1, 7LL * 86400, &reloc_total_s,
                             &err) < 0 ||
         xend_config_get_int(rt->cfg, "relocation-min-rate", 64, 0, 1 << 30, &reloc_rate_kb, &err) <
             0 ||

@@ -16,7 +16,7 @@ void xend_fingerprint_x509(const void *cert, char out[XEND_FINGERPRINT_LEN + 1])
     if (cert == NULL || X509_digest(cert, EVP_sha256(), md, &n) != 1)
         return;
     for (unsigned int i = 0; i < n && 2 * i + 2 <= XEND_FINGERPRINT_LEN; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+        snprintf(out + 2 * (size_t)i, 3, "%02x", md[i]);
 }
 
 bool xend_fingerprint_normalise(const char *in, char out[XEND_FINGERPRINT_LEN + 1])

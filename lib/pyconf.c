@@ -62,7 +62,7 @@ static void str_repr(const char *s, struct xend_buf *out)
     char q = strchr(s, '\'') != NULL && strchr(s, '"') == NULL ? '"' : '\'';
     xend_buf_putc(out, q);
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if (*p == q || *p == '\\')
+        if (*p == (unsigned char)q || *p == '\\')
             xend_buf_printf(out, "\\%c", *p);
         else if (*p == '\n')
             xend_buf_puts(out, "\\n");
@@ -678,11 +678,10 @@ static int binop(struct eval *ev, const char *op, struct xend_pyval *a, struct x
             a->f = x / y;
         else if (fl)
             a->f = x - y * floor(x / y);
-        else if (op[0] == '+' && __builtin_add_overflow(i, j, &a->i))
-            rc = lex_err(&ev->lx, "integer overflow");
-        else if (op[0] == '-' && __builtin_sub_overflow(i, j, &a->i))
-            rc = lex_err(&ev->lx, "integer overflow");
-        else if (op[0] == '*' && __builtin_mul_overflow(i, j, &a->i))
+        else if ((op[0] == '+' && __builtin_add_overflow(i, j, &a->i)) ||
+                 (op[0] == '-' && __builtin_sub_overflow(i, j, &a->i)) ||
+                 (op[0] == '*' && __builtin_mul_overflow(i, j, &a->i)))
+            /* NOLINTNEXTLINE(bugprone-branch-clone): the same error as LLONG_MIN / -1's below */
             rc = lex_err(&ev->lx, "integer overflow");
         else if (op[0] == '+' || op[0] == '-' || op[0] == '*')
             ; /* computed by the overflow check */

@@ -270,8 +270,9 @@ static bool fixed_12g(double v, char *out)
         for (int i = int_digits; i < 0; i++)
             *p++ = '0';
         int from = int_digits < 0 ? 0 : int_digits;
-        memcpy(p, digits + from, (size_t)(last - from + 1));
-        p += last - from + 1;
+        int tail = last - from + 1;
+        memcpy(p, digits + from, (size_t)tail);
+        p += tail;
     }
     *p = '\0';
     return true;

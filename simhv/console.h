@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIMHV_CONSOLE_OUT_MAX (64u * 1024u)
-#define SIMHV_CONSOLE_IN_MAX (4u * 1024u)
+#define SIMHV_CONSOLE_OUT_MAX ((size_t)64 * 1024)
+#define SIMHV_CONSOLE_IN_MAX ((size_t)4 * 1024)
 
 struct simhv_console {
     uint8_t *out; /* owned */

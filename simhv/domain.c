@@ -241,7 +241,7 @@ struct simhv_machine *simhv_machine_new(const struct simhv_machine_cfg *cfg, uin
         xend_err_set(err, XEND_EINVAL, "cpus must be 1..64, not %u", cfg->cpus);
         return NULL;
     }
-    if (cfg->memory_mb < 64 || cfg->memory_mb > 1024 * 1024) {
+    if (cfg->memory_mb < 64 || cfg->memory_mb > (uint64_t)1024 * 1024) {
         xend_err_set(err, XEND_EINVAL, "memory must be 64..1048576 MB, not %" PRIu64,
                      cfg->memory_mb);
         return NULL;
@@ -270,7 +270,7 @@ struct simhv_machine *simhv_machine_new(const struct simhv_machine_cfg *cfg, uin
     simhv_dmesg(m, "simhv %s: %u cpus at %u MHz, %" PRIu64 " MB, scheduler %s", SIMHV_VERSION,
                 m->ncpus, SIMHV_CPU_MHZ, cfg->memory_mb, simhv_sched_name(s));
 
-    uint64_t dom0_kb = SIMHV_DOM0_MB * 1024;
+    uint64_t dom0_kb = (uint64_t)SIMHV_DOM0_MB * 1024;
     if (dom0_kb > m->total_kb / 2)
         dom0_kb = m->total_kb / 2;
     struct simhv_domain *d0 = dom_new(m, 0, "Domain-0", dom0_kb, dom0_kb, 1, -1);

@@ -29,7 +29,7 @@
 #define SIMHV_MAX_VCPUS 32
 #define SIMHV_DOM0_MB 512
 #define SIMHV_CPU_MHZ 2000
-#define SIMHV_DMESG_MAX (16u * 1024u)
+#define SIMHV_DMESG_MAX ((size_t)16 * 1024)
 #define SIMHV_MAX_DOMID 0x7fefu /* Xen's DOMID_FIRST_RESERVED - 1 */
 
 struct simhv_dev {

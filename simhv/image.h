@@ -41,7 +41,7 @@
 #define SIMHV_REC_ABORT 3u
 #define SIMHV_REC_ROUND 4u
 #define SIMHV_ROUND_LEN 48u
-#define SIMHV_REC_MAX (1024u * 1024u)
+#define SIMHV_REC_MAX ((size_t)1024 * 1024)
 #define SIMHV_PAGES_PER_REC 16u
 /*
  * A live save stops iterating when no more pages are dirty than its last round may send,

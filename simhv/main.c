@@ -120,8 +120,9 @@ static pid_t read_pidfile(const char *path)
     FILE *f = path ? fopen(path, "r") : NULL;
     long pid = 0;
     if (f != NULL) {
-        if (fscanf(f, "%ld", &pid) != 1)
-            pid = 0;
+        char line[32];
+        if (fgets(line, sizeof(line), f) != NULL)
+            pid = strtol(line, NULL, 10);
         fclose(f);
     }
     return (pid_t)pid;
@@ -241,7 +242,7 @@ int main(int argc, char **argv)
                 return 2;
             break;
         case 'm':
-            if (!parse_num("--memory", optarg, 64, 1024 * 1024, &memory))
+            if (!parse_num("--memory", optarg, 64, 1024LL * 1024, &memory))
                 return 2;
             break;
         case 'S':

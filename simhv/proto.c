@@ -629,7 +629,7 @@ void simhv_proto_handle(struct simhv_machine *m, const void *client, const char 
                         uint64_t now_ns, struct xend_buf *out, struct simhv_proto_result *res)
 {
     static const struct xend_sxp_limits limits = {
-        .max_depth = 16, .max_nodes = 100000, .max_atom = 256 * 1024};
+        .max_depth = 16, .max_nodes = 100000, .max_atom = (size_t)256 * 1024};
     struct xend_err err = {0};
     struct xend_sxp *req = NULL;
     long long id = 0;

@@ -22,10 +22,10 @@
 #include "proto.h"
 
 #define READ_CHUNK (64u * 1024u)
-#define OUT_HIGH (1024u * 1024u)   /* stop reading requests while replies pile up */
-#define SAVE_BUDGET (256u * 1024u) /* stream bytes prepared per step */
-#define CONSOLE_CHUNK (64u * 1024u)
-#define CLOSE_DRAIN_MAX (64u * 1024u * 1024u)
+#define OUT_HIGH ((size_t)1024 * 1024)   /* stop reading requests while replies pile up */
+#define SAVE_BUDGET ((size_t)256 * 1024) /* stream bytes prepared per step */
+#define CONSOLE_CHUNK ((size_t)64 * 1024)
+#define CLOSE_DRAIN_MAX ((size_t)64 * 1024 * 1024)
 
 enum conn_mode { MODE_REQ, MODE_CONSOLE, MODE_NOTIFY, MODE_SAVE, MODE_RESTORE, MODE_CLOSING };
 
@@ -348,7 +348,7 @@ static void request_input(struct server *s, struct conn *c, const uint8_t *data,
             c->discarding = nl == NULL;
         } else if (c->in.len + take > SIMHV_LINE_MAX) {
             struct xend_err err = {0};
-            xend_err_set(&err, XEND_ELIMIT, "request line longer than %u bytes", SIMHV_LINE_MAX);
+            xend_err_set(&err, XEND_ELIMIT, "request line longer than %zu bytes", SIMHV_LINE_MAX);
             simhv_proto_reply(&c->out, 0, -XEND_ELIMIT, &err, NULL, 0);
             xend_buf_reset(&c->in);
             c->discarding = nl == NULL;

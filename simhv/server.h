@@ -17,7 +17,7 @@
 #include "domain.h"
 
 #define SIMHV_TICK_MS 100
-#define SIMHV_LINE_MAX (1024u * 1024u)
+#define SIMHV_LINE_MAX ((size_t)1024 * 1024)
 
 /* Monotonic time in nanoseconds: the machine's clock. */
 uint64_t simhv_clock_ns(void);

@@ -3,7 +3,8 @@
 #
 #   tools/dev.sh run    install the build dependencies, build, and run xend in the
 #                       foreground on the simulated hypervisor (http://127.0.0.1:8000/xend)
-#   tools/dev.sh test   install, build (plain and with ASan/UBSan) and run every test,
+#   tools/dev.sh test   install, build (plain and with ASan/UBSan), check the style
+#                       (clang-format, include layers, clang-tidy) and run every test,
 #                       then the real-hypervisor test (Xen 4.17 in QEMU: tests/xen/run.sh)
 #                       where the machine can run it (XEND_SKIP_XEN=1 skips it)
 #   tools/dev.sh build  install and build only
@@ -117,15 +118,19 @@ test)
     install_browser_tools
     # Every stage runs even when one before it failed (only a stage that needs a failed
     # build is skipped), and the summary says which passed, failed or were skipped.
-    # clang-tidy (style_tidy, -DXEND_LINT=ON) joins once it is at zero findings.
-    stage "build (plain)" build "$BUILD_DIR"
+    # The style checks (ctest label "style") are a stage of their own, once, on the plain
+    # build: a finding of clang-format, of the include layers or of clang-tidy fails it.
+    stage "build (plain)" build "$BUILD_DIR" -DXEND_LINT=ON
+    stage "style (clang-format, include layers, clang-tidy)" --needs "build (plain)" \
+        sh -c 'cd "$1" && XEND_TIDY_JOBS="$2" ctest -L style --output-on-failure' - \
+        "$BUILD_DIR" "$JOBS"
     stage "tests (plain build)" --needs "build (plain)" \
-        sh -c 'cd "$1" && ctest --output-on-failure -j "$2"' - "$BUILD_DIR" "$JOBS"
+        sh -c 'cd "$1" && ctest -LE style --output-on-failure -j "$2"' - "$BUILD_DIR" "$JOBS"
     stage "build (AddressSanitizer + UndefinedBehaviorSanitizer)" \
         build "$BUILD_DIR-asan" -DXEND_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
     stage "tests (AddressSanitizer + UndefinedBehaviorSanitizer)" \
         --needs "build (AddressSanitizer + UndefinedBehaviorSanitizer)" \
-        sh -c 'cd "$1" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$2"' - \
+        sh -c 'cd "$1" && ASAN_OPTIONS=detect_leaks=1 ctest -LE style --output-on-failure -j "$2"' - \
         "$BUILD_DIR-asan" "$JOBS"
     if [ "${XEND_SKIP_XEN:-}" != 1 ]; then
         stage "the real-hypervisor test (xenctrl backend, Xen 4.17 in QEMU)" \

@@ -228,7 +228,7 @@ static void random_boundary(char out[17])
         memcpy(r, &t, sizeof(r));
     }
     for (int i = 0; i < 8; i++) {
-        out[2 * i] = hex[r[i] >> 4];
+        out[2 * (size_t)i] = hex[r[i] >> 4];
         out[2 * i + 1] = hex[r[i] & 15];
     }
     out[16] = '\0';

@@ -111,6 +111,7 @@ static int read_stream(struct xm_ctx *ctx, struct xm_conn *c, enum xm_output_for
             }
             if (end != NULL) {
                 body = (size_t)(end - in.data) + 4;
+                /* NOLINTNEXTLINE(cert-err34-c): a status out of range is an error all the same */
                 if (sscanf(in.data, "HTTP/%*d.%*d %d", &status) != 1)
                     status = 0;
                 done = body;

@@ -121,7 +121,7 @@ int xm_endpoint_parse(const char *spec, const char *root, struct xm_endpoint *ep
     if (port == NULL) {
         strcpy(portbuf, ep->tls ? "8443" : "8000");
     } else if (copy_field(portbuf, sizeof(portbuf), port, port_len) < 0 || !all_digits(portbuf) ||
-               atol(portbuf) < 1 || atol(portbuf) > 65535) {
+               strtol(portbuf, NULL, 10) < 1 || strtol(portbuf, NULL, 10) > 65535) {
         return xend_err_set(err, XEND_EINVAL, "invalid xend address: %s", spec);
     }
     if (copy_field(ep->host, sizeof(ep->host), host, host_len) < 0)

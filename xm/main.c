@@ -21,6 +21,7 @@ static const char *base_name(const char *path)
 static const char *global_opt(int argc, char **argv, int *i, const char *name)
 {
     size_t n = strlen(name);
+    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): argv[i] below argc is set */
     if (strcmp(argv[*i], name) == 0 && *i + 1 < argc)
         return argv[++*i];
     if (strncmp(argv[*i], name, n) == 0 && argv[*i][n] == '=')
@@ -48,6 +49,7 @@ int main(int argc, char **argv)
             tls.key = v;
         } else if ((v = global_opt(argc, argv, &i, "--ca")) != NULL) {
             tls.ca = v;
+            /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): argv[i] below argc is set */
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             argc = i; /* "xm -h": the general help */
             break;

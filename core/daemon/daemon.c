@@ -100,6 +100,7 @@ static const char *option_value(int argc, char **argv, int *i, const char *shrt,
     const char *a = argv[*i];
     size_t sl = strlen(shrt), ll = lng ? strlen(lng) : 0;
     const char *v = NULL;
+    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): argv[i] below argc is set */
     if (strcmp(a, shrt) == 0 || (lng && strcmp(a, lng) == 0)) {
         if (*i + 1 >= argc) {
             *missing = true;

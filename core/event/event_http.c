@@ -173,19 +173,20 @@ static int follow_args_get(struct xend_request *req, struct follow_args *a)
 {
     memset(a, 0, sizeof(*a));
     const char *fmt = http()->arg_str(req, "format");
-    if (fmt != NULL && strcmp(fmt, "json") == 0)
+    if (fmt == NULL) {
+        if (xend_http_accepts(req, "text/event-stream"))
+            a->form = FORM_SSE;
+        else if (xend_http_wants_json(req))
+            a->form = FORM_JSON;
+    } else if (strcmp(fmt, "json") == 0)
         a->form = FORM_JSON;
-    else if (fmt != NULL && strcmp(fmt, "sse") == 0)
+    else if (strcmp(fmt, "sse") == 0)
         a->form = FORM_SSE;
-    else if (fmt != NULL && strcmp(fmt, "sxp") == 0)
+    else if (strcmp(fmt, "sxp") == 0)
         a->form = FORM_SXP;
-    else if (fmt != NULL)
+    else
         return xend_err_set(http()->err(req), XEND_EINVAL,
                             "invalid format: %s (expected sxp, json or sse)", fmt);
-    else if (xend_http_accepts(req, "text/event-stream"))
-        a->form = FORM_SSE;
-    else if (xend_http_wants_json(req))
-        a->form = FORM_JSON;
     const char *since = http()->arg_str(req, "since");
     if (since == NULL || *since == '\0')
         since = xend_http_last_event_id(req);

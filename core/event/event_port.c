@@ -626,10 +626,16 @@ struct xend_event_port *xend_event_port_start(struct event_base *base, const cha
         free(p);
         return NULL;
     }
-    xend_listen_guard_attach(p->listener, "event-port", NULL);
     struct sockaddr_storage bound;
+    memset(&bound, 0, sizeof(bound));
     socklen_t blen = sizeof(bound);
-    getsockname(evconnlistener_get_fd(p->listener), (struct sockaddr *)&bound, &blen);
+    if (getsockname(evconnlistener_get_fd(p->listener), (struct sockaddr *)&bound, &blen) != 0) {
+        xend_err_set(err, XEND_EIO, "cannot read the port of %s: %s", spec, strerror(errno));
+        evconnlistener_free(p->listener);
+        free(p);
+        return NULL;
+    }
+    xend_listen_guard_attach(p->listener, "event-port", NULL);
     p->number = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                   : ((struct sockaddr_in *)&bound)->sin_port);
     xend_log_emit(NULL, XEND_LOG_INFO, "event port listening", "address=%s port=%d", address,
@@ -644,6 +650,7 @@ void xend_event_port_stop(struct xend_event_port *p)
     xend_listen_guard_detach(p->listener);
     evconnlistener_free(p->listener);
     while (p->conns != NULL)
+        /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): conn_free unlinks the head it frees */
         conn_free(p->conns);
     free(p);
 }

@@ -125,7 +125,7 @@ const char *xend_http_access_token(void)
 bool xend_http_access_token_ok(const char *given, size_t len)
 {
     const char *mine = xend_http_access_token();
-    if (given == NULL || len != 2 * TOKEN_BYTES)
+    if (given == NULL || len != (size_t)2 * TOKEN_BYTES)
         return false;
     unsigned char diff = 0;
     for (size_t i = 0; i < len; i++)
@@ -247,7 +247,7 @@ static void refusal(struct xend_http_who *w, const char *peer, char *msg, size_t
 
 static void peer_text(int fd, char *out, size_t len)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0};
     socklen_t sl = sizeof(ss);
     char host[INET6_ADDRSTRLEN] = "?";
     snprintf(out, len, "?");

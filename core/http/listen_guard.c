@@ -114,7 +114,7 @@ static void error_cb(struct evconnlistener *l, void *ptr)
         g->last_errno = e;
     }
     evconnlistener_disable(l);
-    struct timeval tv = {g->backoff_ms / 1000, (g->backoff_ms % 1000) * 1000};
+    struct timeval tv = {g->backoff_ms / 1000, (suseconds_t)(g->backoff_ms % 1000) * 1000};
     evtimer_add(g->resume, &tv);
 }
 

@@ -208,7 +208,7 @@ int xend_peer_identify(int fd, struct xend_peer *out, struct xend_err *err)
 {
     memset(out, 0, sizeof(*out));
     out->via = XEND_PEER_FAILED;
-    struct sockaddr_storage local, peer;
+    struct sockaddr_storage local = {0}, peer = {0};
     socklen_t ll = sizeof(local), pl = sizeof(peer);
     if (getsockname(fd, (struct sockaddr *)&local, &ll) != 0 ||
         getpeername(fd, (struct sockaddr *)&peer, &pl) != 0)

@@ -322,10 +322,14 @@ void xend_log_write_raw(const char *line, size_t len)
 {
     /* No lock: the caller may be a signal handler that interrupted a holder of it. */
     int fd = __atomic_load_n(&log_fd, __ATOMIC_RELAXED);
-    if (fd >= 0 && write(fd, line, len) < 0)
-        fd = -1;
-    if (__atomic_load_n(&log_to_stderr, __ATOMIC_RELAXED) && write(STDERR_FILENO, line, len) < 0)
-        fd = -1;
+    if (fd >= 0) {
+        ssize_t w = write(fd, line, len);
+        (void)w; /* nowhere left to report a failing log */
+    }
+    if (__atomic_load_n(&log_to_stderr, __ATOMIC_RELAXED)) {
+        ssize_t w = write(STDERR_FILENO, line, len);
+        (void)w;
+    }
 }
 
 void xend_log_emit(const char *source, enum xend_log_level level, const char *event,

@@ -34,6 +34,7 @@ static struct xend_sxp *current_boot(void)
     if (read_small("/proc/stat", stat, sizeof(stat))) {
         const char *b = strstr(stat, "\nbtime ");
         long long btime;
+        /* NOLINTNEXTLINE(cert-err34-c): the kernel's own number */
         if (b != NULL && sscanf(b + 7, "%lld", &btime) == 1) {
             xend_sxp_add_kv_int(v, "btime", btime);
             any = true;

@@ -70,7 +70,7 @@ struct xend_store *xend_store_open(const char *dir, xend_store_post_fn *post, vo
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 64 * 1024); /* the refiller only creates files */
+    pthread_attr_setstacksize(&attr, (size_t)64 * 1024); /* the refiller only creates files */
     /* The sync pool's threads start with the first batches that can use them (pool_grow).
      * Without a refiller the writer creates the files the pool lacks itself. */
     s->has_refiller = pthread_create(&s->refiller, &attr, xend_store_refill_main, s) == 0;

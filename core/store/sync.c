@@ -17,7 +17,7 @@
  * than this much dirty or in-flight data that syncfs would have to write and wait for too.
  */
 #define STORE_SYNCFS_MIN_FILES 8
-#define STORE_SYNCFS_MAX_DIRTY_KB (16 * 1024)
+#define STORE_SYNCFS_MAX_DIRTY_KB (16LL * 1024)
 
 /*
  * The sync pool: fdatasync of a batch's files, issued in parallel. Each fdatasync waits
@@ -82,7 +82,7 @@ static void pool_grow(struct xend_store *s, unsigned want)
         return;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 64 * 1024); /* they only call fdatasync */
+    pthread_attr_setstacksize(&attr, (size_t)64 * 1024); /* they only call fdatasync */
     while (s->n_pool < want && pthread_create(&s->pool[s->n_pool], &attr, sync_main, s) == 0)
         s->n_pool++;
     pthread_attr_destroy(&attr);
@@ -194,6 +194,7 @@ static long long dirty_kb(struct xend_store *s)
          p = strchr(p, '\n'), p = p ? p + 1 : p) {
         long long kb;
         bool want = strncmp(p, "Dirty:", 6) == 0 || strncmp(p, "Writeback:", 10) == 0;
+        /* NOLINTNEXTLINE(cert-err34-c): the kernel's own numbers (/proc/meminfo) */
         if (want && sscanf(strchr(p, ':') + 1, "%lld", &kb) == 1) {
             total += kb;
             found++;

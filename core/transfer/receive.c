@@ -98,6 +98,7 @@ static void recv_reply(struct recv *r)
     if (r->path == NULL && r->control == NULL && r->fd >= 0 && r->decision != RECV_LOST) {
         struct xend_buf b = XEND_BUF_INIT;
         if (r->rc == 0) {
+            /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): rc 0 comes with dom set */
             xend_buf_printf(&b, "(ok %u)\n", r->dom->id);
         } else {
             xend_buf_puts(&b, "(err ");
@@ -255,15 +256,14 @@ static void recv_decide_work(void *arg)
 {
     struct recv *r = arg;
     char line[64];
+    r->decision = RECV_LOST;
     if (xend_wire_write_str(r->fd, "(received)\n") < 0 ||
         xend_wire_read_line(r->fd, line, sizeof(line)) < 0)
-        r->decision = RECV_LOST;
-    else if (strcmp(line, "(released)") == 0)
+        return;
+    if (strcmp(line, "(released)") == 0)
         r->decision = RECV_RELEASED;
     else if (strcmp(line, "(abort)") == 0)
         r->decision = RECV_ABORTED;
-    else
-        r->decision = RECV_LOST;
 }
 
 static void recv_local_in_doubt(struct recv *r);

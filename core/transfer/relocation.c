@@ -88,7 +88,7 @@ static void on_relocation(int fd, uint32_t events, void *arg)
 {
     (void)events;
     (void)arg;
-    struct sockaddr_storage peer;
+    struct sockaddr_storage peer = {0};
     socklen_t len = sizeof(peer);
     int c = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
     if (c < 0)

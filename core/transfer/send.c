@@ -117,7 +117,7 @@ static void send_failed_on_loop(struct send *s)
         xend_log_warn("unpause after failed transfer", "domain=%s error=\"%s\"", dom->name,
                       xend_err_msg(&e));
     dom->busy = false;
-    if (s->created)
+    if (s->created && s->path != NULL)
         unlink(s->path);
     if (s->config_before != NULL) {
         xend_sxp_free(dom->config);

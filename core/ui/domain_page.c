@@ -187,7 +187,8 @@ static void devices(struct page *p)
         size_t ncol = 0;
         for (size_t k = i; k < n; k++) {
             const struct xend_sxp *d = xend_sxp_nth(devs, k);
-            if (!xend_sxp_is_list(d) || xend_sxp_name(d) == NULL || strcmp(xend_sxp_name(d), cls))
+            if (!xend_sxp_is_list(d) || xend_sxp_name(d) == NULL ||
+                strcmp(xend_sxp_name(d), cls) != 0)
                 continue;
             for (size_t c = 1; c < xend_sxp_length(d); c++) {
                 const char *key = xend_sxp_name(xend_sxp_nth(d, c));
@@ -209,7 +210,8 @@ static void devices(struct page *p)
         xend_buf_puts(out, "</tr></thead><tbody>\n");
         for (size_t k = i; k < n; k++) {
             const struct xend_sxp *d = xend_sxp_nth(devs, k);
-            if (!xend_sxp_is_list(d) || xend_sxp_name(d) == NULL || strcmp(xend_sxp_name(d), cls))
+            if (!xend_sxp_is_list(d) || xend_sxp_name(d) == NULL ||
+                strcmp(xend_sxp_name(d), cls) != 0)
                 continue;
             done[k] = true;
             xend_buf_puts(out, "<tr>");

@@ -5,6 +5,7 @@
  * rendered in one place, here, whether it arrives whole or as rows.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ui/ui_internal.h"
@@ -17,6 +18,17 @@ static const char *kv(const struct xend_sxp *l, const char *key)
 static void num_or_dash(struct xend_buf *out, const char *v)
 {
     xend_ui_esc(out, v ? v : "-");
+}
+
+/* Seconds as the record gives them, or "-" when they are missing or not a number. */
+static void duration_or_dash(struct xend_buf *out, const char *text)
+{
+    char *end = NULL;
+    double v = text != NULL ? strtod(text, &end) : 0;
+    if (text != NULL && end != text)
+        xend_ui_duration(out, v);
+    else
+        xend_buf_puts(out, "-");
 }
 
 static void row(struct xend_buf *out, const struct xend_sxp *d)
@@ -48,17 +60,9 @@ static void row(struct xend_buf *out, const struct xend_sxp *d)
     xend_buf_puts(out, " MiB</td><td>");
     num_or_dash(out, kv(d, "vcpus") ? kv(d, "vcpus") : "1");
     xend_buf_puts(out, "</td><td>");
-    const char *cpu = kv(d, "cpu_time"), *up = kv(d, "up_time");
-    double v;
-    if (cpu != NULL && sscanf(cpu, "%lf", &v) == 1)
-        xend_ui_duration(out, v);
-    else
-        xend_buf_puts(out, "-");
+    duration_or_dash(out, kv(d, "cpu_time"));
     xend_buf_puts(out, "</td><td>");
-    if (up != NULL && sscanf(up, "%lf", &v) == 1)
-        xend_ui_duration(out, v);
-    else
-        xend_buf_puts(out, "-");
+    duration_or_dash(out, kv(d, "up_time"));
     xend_buf_puts(out, "</td><td>");
     const struct xend_sxp *con = xend_sxp_child(d, "console");
     const char *port = con ? kv(con, "console_port") : NULL;

@@ -310,7 +310,7 @@ static void console_peer_name(int fd, char *host, size_t len, int *port)
     char serv[16];
     if (getnameinfo((struct sockaddr *)&ss, sl, host, (socklen_t)len, serv, sizeof(serv),
                     NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-        *port = atoi(serv);
+        *port = (int)strtol(serv, NULL, 10);
 }
 
 /* Tell a client why on one line (best effort: a fresh socket has room for it), close it,
@@ -505,7 +505,7 @@ int console_input(struct console *c, const char *p, size_t n, struct xend_err *e
 {
     if (n > CONSOLE_IN_MAX - c->in.len)
         return xend_err_set(err, XEND_ELIMIT,
-                            "console %lld: input of %zu bytes does not fit (%zu of %u free: "
+                            "console %lld: input of %zu bytes does not fit (%zu of %zu free: "
                             "the guest is not reading)",
                             c->id, n, CONSOLE_IN_MAX - c->in.len, CONSOLE_IN_MAX);
     int rc = console_stream_hold(c, err);

@@ -38,7 +38,7 @@
 #define CONSOLE_BUFFER_MAX_DEFAULT (256u * 1024u)
 /* Client input waiting for the guest side; the client is not read while this is full.
  * Allocated only when the guest side lags, freed once empty when the client leaves. */
-#define CONSOLE_IN_MAX (16u * 1024u)
+#define CONSOLE_IN_MAX ((size_t)16 * 1024)
 /* Where xterm.js and xterm.css are looked for (console-xterm-dir); the build sets the
  * installed path (share/xend/xterm). */
 #ifndef XEND_CONSOLE_XTERM_DIR

@@ -153,7 +153,7 @@ static bool vif_ip_ok(const char *s)
     for (const char *c = q; *c; c++)
         if (!isdigit((unsigned char)*c))
             return false;
-    return atoi(q) <= max;
+    return strtol(q, NULL, 10) <= max;
 }
 
 /* Every address of every (ip ...) child, each atom split at spaces, joined by one space. */

@@ -123,10 +123,10 @@ int sim_check_answer(struct sim_ctx *c, const char *answer, size_t alen, const c
     } else if (strcmp(head, "err") == 0) {
         const char *code_text = sx->atom_text(sx->nth(rep, 2));
         const char *m = sx->atom_text(sx->nth(rep, 3));
-        int code = code_text ? atoi(code_text) : 0;
+        long code = code_text ? strtol(code_text, NULL, 10) : 0;
         if (code <= 0 || code >= XEND_ERROR_COUNT)
             code = XEND_EBACKEND;
-        rc = xend_err_set(err, code, "%s", m ? m : xend_strerror(code));
+        rc = xend_err_set(err, (int)code, "%s", m ? m : xend_strerror((int)code));
     }
     /* else an ok that is not spelt as simhv spells it: still an ok */
     sx->free(rep);

@@ -224,10 +224,10 @@ static int restore_early_reply(struct sim_ctx *c, int sock, const char *want_id,
         strcmp(c->sxp->atom_text(c->sxp->nth(rep, 1)), want_id) == 0) {
         const char *ct = c->sxp->atom_text(c->sxp->nth(rep, 2));
         const char *m = c->sxp->atom_text(c->sxp->nth(rep, 3));
-        int code = ct ? atoi(ct) : XEND_EIO;
+        long code = ct ? strtol(ct, NULL, 10) : XEND_EIO;
         if (code <= 0 || code >= XEND_ERROR_COUNT)
             code = XEND_EIO;
-        rc = xend_err_set(err, code, "%s", m ? m : xend_strerror(code));
+        rc = xend_err_set(err, (int)code, "%s", m ? m : xend_strerror((int)code));
     } else {
         xend_err_set(err, XEND_EIO, "xend-simhv dropped the restore");
     }
@@ -281,9 +281,8 @@ int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
     if (rc < 0)
         goto out;
     size_t tlen = strlen(text);
-    if ((r = sim_send_all(sock, text, tlen, deadline)) < 0 ||
-        (r = sim_send_all(sock, "\n", 1, deadline)) < 0 ||
-        (r = sim_send_all(sock, buf, 16 + hlen, deadline)) < 0) {
+    if (sim_send_all(sock, text, tlen, deadline) < 0 || sim_send_all(sock, "\n", 1, deadline) < 0 ||
+        sim_send_all(sock, buf, 16 + hlen, deadline) < 0) {
         rc = restore_early_reply(c, sock, want_id, err);
         goto out;
     }
@@ -330,10 +329,10 @@ int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
     } else {
         const char *ct = c->sxp->atom_text(c->sxp->nth(rep, 2));
         const char *m = c->sxp->atom_text(c->sxp->nth(rep, 3));
-        int code = ct ? atoi(ct) : XEND_EBACKEND;
+        long code = ct ? strtol(ct, NULL, 10) : XEND_EBACKEND;
         if (code <= 0 || code >= XEND_ERROR_COUNT)
             code = XEND_EBACKEND;
-        rc = xend_err_set(err, code, "%s", m ? m : xend_strerror(code));
+        rc = xend_err_set(err, (int)code, "%s", m ? m : xend_strerror((int)code));
     }
     c->sxp->free(rep);
 out:

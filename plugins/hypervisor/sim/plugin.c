@@ -55,7 +55,7 @@ static int sim_init(struct xend_plugin *self, const struct xend_host *host)
         (rc = cfg->get_str(self, "simhv-log", dflt_log, &log, &err)) < 0 ||
         (rc = cfg->get_str(self, "scheduler", "bvt", &c->scheduler, &err)) < 0 ||
         (rc = cfg->get_int(self, "sim-cpus", 2, 1, 64, &c->cpus, &err)) < 0 ||
-        (rc = cfg->get_int(self, "sim-memory", 4096, 64, 1024 * 1024, &c->memory_mb, &err)) < 0 ||
+        (rc = cfg->get_int(self, "sim-memory", 4096, 64, 1024LL * 1024, &c->memory_mb, &err)) < 0 ||
         (rc = cfg->get_int(self, "sim-slice-ms", 10, 1, 10000, &c->slice_ms, &err)) < 0 ||
         (rc = cfg->get_int(self, "sim-shutdown-delay-ms", 200, 0, 3600000, &c->delay_ms, &err)) <
             0) {

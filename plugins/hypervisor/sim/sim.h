@@ -37,8 +37,8 @@
 #define SIM_STREAM_TIMEOUT_MS 60000
 #define SIM_START_TIMEOUT_MS 10000
 #define SIM_RECONNECT_MS 1000
-#define SIM_LINE_MAX (64u * 1024u * 1024u)
-#define SIM_REC_MAX (1024u * 1024u)
+#define SIM_LINE_MAX ((size_t)64 * 1024 * 1024)
+#define SIM_REC_MAX ((size_t)1024 * 1024)
 #define SIM_IMAGE_MAGIC "SIMHVIMG"
 #define SIM_REC_PAGES 1u
 #define SIM_REC_END 2u

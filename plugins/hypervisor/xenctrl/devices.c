@@ -109,7 +109,7 @@ static int dev_write(struct xcb_conn *h, xs_transaction_t t, void *arg, struct x
 static bool state_at_least(const char *value, void *arg)
 {
     int want = *(const int *)arg;
-    return value != NULL && atoi(value) >= want;
+    return value != NULL && strtol(value, NULL, 10) >= want;
 }
 
 static void dev_remove(struct xcb_conn *h, const struct dev *d)

@@ -146,7 +146,7 @@ int xcb_pvh_mptable(struct xcb_conn *h, uint32_t domid, struct xc_dom_image *dom
     put16(t + 34, (uint16_t)vcpus);
     put32(t + 36, XCB_LAPIC_BASE);
     for (unsigned i = 0; i < vcpus; i++) {
-        unsigned char *e = t + XCB_MP_HDR_LEN + i * XCB_MP_CPU_LEN;
+        unsigned char *e = t + XCB_MP_HDR_LEN + (size_t)i * XCB_MP_CPU_LEN;
         e[0] = 0;                               /* a processor */
         e[1] = (unsigned char)(2 * i);          /* Xen gives vcpu N local APIC id 2N */
         e[2] = 0x14;                            /* an integrated APIC */
@@ -217,7 +217,7 @@ int xcb_stream_is_hvm(int fd, bool *hvm, struct xend_err *err)
                 break;
             }
             struct pollfd p = {.fd = fd, .events = POLLIN};
-            struct timespec some = {0, 10 * 1000 * 1000};
+            struct timespec some = {0, 10L * 1000 * 1000};
             if (n < 0)
                 poll(&p, 1, 100); /* nothing yet */
             else

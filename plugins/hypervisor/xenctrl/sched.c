@@ -103,9 +103,9 @@ static int map_domain(struct xcb *c, const char *sched, const struct xend_sched_
                     return xend_err_set(err, XEND_EINVAL, "invalid mcuadv: %lld",
                                         (long long)v[i].value);
                 /* share ~ 1/mcuadv; mcuadv 10 (BVT's default) is credit's default 256 */
-                *weight =
-                    clamp((XCB_WEIGHT_DEFAULT * XCB_MCUADV_DEFAULT + v[i].value / 2) / v[i].value,
-                          1, 65535);
+                *weight = clamp(((long)XCB_WEIGHT_DEFAULT * XCB_MCUADV_DEFAULT + v[i].value / 2) /
+                                    v[i].value,
+                                1, 65535);
             } else if (is(k, "warpback") || is(k, "warpvalue")) {
                 if (v[i].value != 0)
                     return refuse(c, sched, k,
@@ -220,9 +220,10 @@ int xcb_sched_get(void *ctx, uint32_t domid, const char *sched, struct xend_sche
             values[i].value = cap;
         else if (bvt && is(k, "mcuadv"))
             values[i].value =
-                weight > 0 ? clamp((XCB_WEIGHT_DEFAULT * XCB_MCUADV_DEFAULT + weight / 2) / weight,
-                                   1, 1000000)
-                           : XCB_MCUADV_DEFAULT;
+                weight > 0
+                    ? clamp(((long)XCB_WEIGHT_DEFAULT * XCB_MCUADV_DEFAULT + weight / 2) / weight,
+                            1, 1000000)
+                    : XCB_MCUADV_DEFAULT;
         else if (bvt && (is(k, "warpback") || is(k, "warpvalue")))
             values[i].value = 0;
         else
