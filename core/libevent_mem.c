@@ -55,7 +55,7 @@
 /* Address space only: committed (made writable) a CHUNK at a time as pages are first used.
  * 64 MiB is 4 million descriptor records; past it the heap serves. */
 #define REGION_SIZE (64u << 20)
-#define CHUNK (64u * 1024u)
+#define CHUNK ((size_t)64 * 1024)
 #define N_PAGES (REGION_SIZE / PAGE)
 #define NONE 0u /* a page list's end; pages are numbered from 1 in the lists */
 
@@ -137,7 +137,7 @@ static uint32_t page_get(uint32_t class)
         if (M.top == M.committed) {
             if (mprotect(M.base + (size_t)M.committed * PAGE, CHUNK, PROT_READ | PROT_WRITE) < 0)
                 return NONE;
-            M.committed += CHUNK / PAGE;
+            M.committed += (uint32_t)(CHUNK / PAGE);
         }
         n = ++M.top;
     }
@@ -217,7 +217,7 @@ void *xend_libevent_mem_alloc(size_t n)
         if (p != NULL)
             return p;
     }
-    return malloc(n);
+    return malloc(n != 0 ? n : 1); /* libevent takes NULL for failure */
 }
 
 void xend_libevent_mem_free(void *p)

@@ -106,7 +106,7 @@ static int relocation_tls_settings(struct xend_runtime *rt, struct xend_tls_opti
                             &o->key, err) < 0 ||
         xend_config_get_str(rt->cfg, "relocation-ca", "", &o->ca, err) < 0 ||
         xend_config_get_str(rt->cfg, "relocation-peers", "", &o->pins, err) < 0)
-        return -err->code;
+        return err->code ? -err->code : -XEND_EINVAL; /* never 0 with a setting unread */
     return 0;
 }
 
@@ -179,6 +179,10 @@ static int make_relocation_identity(struct xend_runtime *rt)
     gethostname(host, sizeof(host) - 1);
     if (relocation_tls_settings(rt, &o, &on, &err) < 0) {
         fprintf(stderr, "xend: %s\n", xend_err_msg(&err));
+        return 1;
+    }
+    if (o.cert == NULL || o.cert[0] == '\0' || o.key == NULL || o.key[0] == '\0') {
+        fprintf(stderr, "xend: relocation-cert and relocation-key must name files\n");
         return 1;
     }
     struct stat st;

@@ -37,9 +37,9 @@ void xend_crash_point(const char *name)
         reporter(name);
     static const char msg[] = "xend: crash point reached: ";
     ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-    w = write(STDERR_FILENO, name, n);
-    w = write(STDERR_FILENO, "\n", 1);
-    (void)w;
+    w += write(STDERR_FILENO, name, n);
+    w += write(STDERR_FILENO, "\n", 1);
+    (void)w; /* nowhere left to report a failing stderr */
     _exit(XEND_CRASH_EXIT_STATUS);
 }
 

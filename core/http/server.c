@@ -475,7 +475,7 @@ static void conn_unlink(struct conn *k)
  * went), and adding or removing one is O(1). A plain timeval if libevent has no room. */
 static const struct timeval *phase_timeout(unsigned ms, struct timeval *plain)
 {
-    *plain = (struct timeval){ms / 1000, (ms % 1000) * 1000};
+    *plain = (struct timeval){ms / 1000, (suseconds_t)(ms % 1000) * 1000};
     const struct timeval *tv = ms ? event_base_init_common_timeout(srv.base, plain) : NULL;
     return tv != NULL ? tv : plain;
 }

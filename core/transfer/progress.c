@@ -58,7 +58,7 @@ static void progress_emit(void *arg)
     if (r->round > 0) {
         xend_sxp_add_kv_int(v, "round", r->round);
         xend_sxp_add_kv_int(v, "round_pages", (long long)r->pages);
-        xend_sxp_add_kv_int(v, "round_bytes", (long long)(r->pages * ROUND_PAGE_BYTES));
+        xend_sxp_add_kv_int(v, "round_bytes", (long long)r->pages * ROUND_PAGE_BYTES);
         xend_sxp_add_kv_int(v, "round_ms", (long long)(r->ns / 1000000u));
         xend_sxp_add_kv_int(v, "dirty_bytes_per_s", (long long)dirty_bytes_per_s(r));
         xend_sxp_add_kv_int(v, "throttle_pct", r->throttle_pct);
