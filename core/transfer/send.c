@@ -474,12 +474,16 @@ static void migrate_finished(void *arg)
     if (s->rc == 0) {
         xend_handover_forget(s->key);
         const struct xend_save_round *last = &s->progress.round;
+        /* A backend that tells no rounds (no save_with: xenctrl) has them unknown, not 0. */
+        char rounds[80] = "";
+        if (last->round > 0)
+            snprintf(rounds, sizeof(rounds), " rounds=%u last_round_pages=%llu", last->round,
+                     (unsigned long long)last->pages);
         xend_log_info("domain migrated out",
                       "domain=%s destination=%s:%s live=%d downtime_ms=%llu bytes=%llu "
-                      "mbit_s=%.1f rounds=%u last_round_pages=%llu",
+                      "mbit_s=%.1f%s",
                       s->name, s->host, s->port, s->live, (unsigned long long)s->downtime_ms,
-                      (unsigned long long)atomic_load(&s->ctl.bytes), send_mbit_s(s), last->round,
-                      (unsigned long long)last->pages);
+                      (unsigned long long)atomic_load(&s->ctl.bytes), send_mbit_s(s), rounds);
         struct xend_sxp *v = xend_sxp_list();
         xend_sxp_append_take(v, xend_sxp_atom(s->name));
         xend_sxp_append_take(v, xend_sxp_atom("done"));
