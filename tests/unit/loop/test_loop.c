@@ -2,6 +2,7 @@
  * (completion on a later turn, deadline, late completion ignored), posting from another
  * thread, worker completions. Each test runs the real libevent loop with a deadline. */
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -163,18 +164,21 @@ static void on_first_spawns(const struct xend_spawn_result *r, void *arg)
     assert_int_equal(L->spawn(NULL, argv, NULL, 5000, on_counted, &chain[2]), 0);
 }
 
-/* How many children of this process have ended and wait to be reaped. */
-static int zombie_children(void)
+/*
+ * The pids of this process's children whose state (the letter in /proc/PID/stat) is
+ * `state`: 'T' stopped, 'Z' ended and waiting to be reaped. Returns how many, up to max.
+ */
+static int children_in_state(char state, pid_t *pids, int max)
 {
-    char path[64], stat[256];
+    char path[64], stat[256], mark[5] = {')', ' ', state, ' ', '\0'};
     snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
     FILE *f = fopen(path, "r");
     int pid, n = 0;
-    while (f != NULL && fscanf(f, "%d", &pid) == 1) {
+    while (f != NULL && n < max && fscanf(f, "%d", &pid) == 1) {
         snprintf(path, sizeof(path), "/proc/%d/stat", pid);
         FILE *s = fopen(path, "r");
-        if (s != NULL && fgets(stat, sizeof(stat), s) != NULL && strstr(stat, ") Z ") != NULL)
-            n++;
+        if (s != NULL && fgets(stat, sizeof(stat), s) != NULL && strstr(stat, mark) != NULL)
+            pids[n++] = pid;
         if (s != NULL)
             fclose(s);
     }
@@ -183,22 +187,37 @@ static int zombie_children(void)
     return n;
 }
 
+/* Polls until `want` children are in `state` or 5 s pass; returns how many are. */
+static int wait_children_in_state(char state, pid_t *pids, int want)
+{
+    uint64_t end = xend_loop_now_ms() + 5000;
+    int n;
+    while ((n = children_in_state(state, pids, want)) < want && xend_loop_now_ms() < end) {
+        struct timespec tick = {0, 5 * 1000 * 1000};
+        nanosleep(&tick, NULL);
+    }
+    return n;
+}
+
 static void test_children_ended_together_finish_once_each(void **state)
 {
     (void)state;
     memset(chain, 0, sizeof(chain));
-    static const char *const argv[] = {"/bin/true", NULL};
+    /*
+     * Each child stops itself at once, so neither can end (and be reaped by the second
+     * spawn's look) before both exist; the test then lets both run to their end while the
+     * loop is not running: their pipes' ends and SIGCHLD come in one turn.
+     */
+    static const char *const argv[] = {"/bin/sh", "-c", "kill -STOP $$", NULL};
     assert_int_equal(L->spawn(NULL, argv, NULL, 5000, on_counted, &chain[1]), 0);
     assert_int_equal(L->spawn(NULL, argv, NULL, 5000, on_first_spawns, &chain[0]), 0);
-    /* Both end before the loop runs: their pipes' ends and SIGCHLD then come in one turn. */
-    uint64_t end = xend_loop_now_ms() + 5000;
-    while (zombie_children() < 2 && xend_loop_now_ms() < end) {
-        struct timespec tick = {0, 5 * 1000 * 1000};
-        nanosleep(&tick, NULL);
-    }
-    assert_int_equal(zombie_children(), 2);
+    pid_t pids[2];
+    assert_int_equal(wait_children_in_state('T', pids, 2), 2);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(kill(pids[i], SIGCONT), 0);
+    assert_int_equal(wait_children_in_state('Z', pids, 2), 2);
     bool all = false;
-    end = xend_loop_now_ms() + 5000;
+    uint64_t end = xend_loop_now_ms() + 5000;
     while (!all && xend_loop_now_ms() < end) {
         run_until(&chain[2].done, 50);
         all = chain[0].done && chain[1].done && chain[2].done;
