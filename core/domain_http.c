@@ -372,16 +372,26 @@ static int op_cancel(struct xend_request *req, void *arg)
     return run_simple(req, xend_transfer_cancel);
 }
 
-static void reply_migrated(int rc, const struct xend_err *err, struct xend_domain *dom, void *arg)
+/*
+ * As 2.0 answered: the URL of the domain at the destination, as the reply and its Location.
+ * Like 2.0's (whose port was xfrd's, 8002) it names the relocation port the domain went
+ * through, the only one this host knows: the destination's HTTP port may differ.
+ */
+static void reply_migrated(int rc, const struct xend_err *err,
+                           const struct xend_transfer_migrated *where, void *arg)
 {
-    (void)dom;
     struct xend_request *req = arg;
     if (rc < 0) {
         *http->err(req) = *err;
         http->complete(req, rc);
         return;
     }
-    http->reply_take(req, 0, xend_sxp_atom_int(0));
+    bool v6 = strchr(where->host, ':') != NULL;
+    char url[400];
+    snprintf(url, sizeof(url), "http://%s%s%s:%s/xend/domain/%lld", v6 ? "[" : "", where->host,
+             v6 ? "]" : "", where->port, where->id);
+    http->reply_header(req, "Location", url);
+    http->reply_take(req, 0, xend_sxp_atom(url));
     http->complete(req, 0);
 }
 

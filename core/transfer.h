@@ -39,10 +39,21 @@ void xend_transfer_restore(const char *path, long long resource, xend_lifecycle_
  * resource: a rate limit in Mbit/s (0: none), as for migrate. */
 void xend_transfer_save(struct xend_domain *dom, const char *path, long long resource,
                         xend_lifecycle_done_fn *done, void *arg);
+/* Where a migrated domain went: the destination as dialled (its relocation host and port,
+ * the host without IPv6 brackets) and the domain's id there. Borrowed for the callback. */
+struct xend_transfer_migrated {
+    const char *host;
+    const char *port;
+    long long id;
+};
+/* Done callback of a migration: where is NULL unless rc is 0 (the domain is the
+ * destination's); on an error the domain stays here, as it was. */
+typedef void xend_transfer_migrated_fn(int rc, const struct xend_err *err,
+                                       const struct xend_transfer_migrated *where, void *arg);
 /* Migrate to another xend at host[:port] (its relocation port; this host's own port when
  * none is given, as in 2.0), at most `resource` Mbit/s (2.0's name; 0: no limit). */
 void xend_transfer_migrate(struct xend_domain *dom, const char *destination, bool live,
-                           long long resource, xend_lifecycle_done_fn *done, void *arg);
+                           long long resource, xend_transfer_migrated_fn *done, void *arg);
 /*
  * Cancel dom's running save, migration or restore: it ends with -XEND_ECANCELED, the domain
  * as it was (a restore's is gone, its file untouched). 0 when asked; -XEND_EINVAL when none

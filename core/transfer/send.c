@@ -51,8 +51,10 @@ struct send {
      * console plugin drops this host's port), and a transfer that fails puts it back. */
     struct xend_sxp *config_before;
     struct xend_sxp *record;
-    void (*go)(struct send *s); /* the kind's next step once the domain is paused */
-    xend_lifecycle_done_fn *done;
+    void (*go)(struct send *s);          /* the kind's next step once the domain is paused */
+    xend_lifecycle_done_fn *done;        /* save */
+    xend_transfer_migrated_fn *migrated; /* migrate */
+    long long dest_id;                   /* migrate: the domain's id at the destination */
     void *arg;
     struct xend_err err;
     int rc;
@@ -80,7 +82,12 @@ static void send_free(struct send *s)
 
 static void send_reply(struct send *s, struct xend_domain *dom)
 {
-    s->done(s->rc, &s->err, dom, s->arg);
+    if (s->migrated != NULL) {
+        struct xend_transfer_migrated where = {s->host, s->port, s->dest_id};
+        s->migrated(s->rc, &s->err, s->rc == 0 ? &where : NULL, s->arg);
+    } else {
+        s->done(s->rc, &s->err, dom, s->arg);
+    }
     send_free(s);
 }
 
@@ -511,6 +518,7 @@ static void migrate_wait_ok(void *arg)
         return;
     long long id = -1;
     s->rc = xend_transfer_read_reply(s->fd, "ok", &id, &s->err);
+    s->dest_id = id;
     /* The guest runs there once it says: it did not run from the pause on (the backend's
      * last round, or the core's pause), or at least from the image's end. */
     uint64_t from = s->paused_ns && s->paused_ns < s->image_end_ns ? s->paused_ns : s->image_end_ns;
@@ -594,7 +602,7 @@ static void migrate_go(struct send *s)
 }
 
 void xend_transfer_migrate(struct xend_domain *dom, const char *destination, bool live,
-                           long long resource, xend_lifecycle_done_fn *done, void *arg)
+                           long long resource, xend_transfer_migrated_fn *done, void *arg)
 {
     char *host, *port;
     const char *colon = strrchr(destination, ':');
@@ -617,7 +625,8 @@ void xend_transfer_migrate(struct xend_domain *dom, const char *destination, boo
     }
     xend_log_info("domain migrate", "domain=%s destination=%s:%s live=%d", dom->name, host, port,
                   live);
-    struct send *s = send_new(dom, NULL, resource, done, arg, migrate_go);
+    struct send *s = send_new(dom, NULL, resource, NULL, arg, migrate_go);
+    s->migrated = done;
     s->host = host;
     s->port = port;
     s->live = live;

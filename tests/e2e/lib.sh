@@ -162,6 +162,12 @@ expect_match() {
     if printf '%s' "$3" | grep -qE -- "$2"; then ok "$1"; else not_ok "$1" "[$3] does not match /$2/"; fi
 }
 
+# The reply of a migration that went through (as 2.0's): the domain's URL at the
+# destination, named by the relocation port it was sent to. expect_migrated DESC PORT BODY
+expect_migrated() {
+    expect_match "$1" "^http://127\\.0\\.0\\.1:$2/xend/domain/[0-9]+\$" "$3"
+}
+
 expect_no_match() {
     if printf '%s' "$3" | grep -qE -- "$2"; then not_ok "$1" "[$3] matches /$2/"; else ok "$1"; fi
 }

@@ -62,6 +62,6 @@ migrate_cancelled m2 1 http
 
 # and afterwards it still migrates
 body=$(on a xpost /xend/domain/m1 op=migrate "destination=127.0.0.1:${RPORT[b]}" live=0)
-expect_eq "m1 migrates afterwards" 0 "$body"
+expect_migrated "m1 migrates afterwards" "${RPORT[b]}" "$body"
 expect_eq "and runs on b only" "b" "$(running_on m1)"
 finish

@@ -45,7 +45,7 @@ on a xpost /xend/domain/pin op=destroy reason=halt >/dev/null
 
 # a console port by the source's rule does not travel
 body=$(on a xpost /xend/domain/vm1 op=migrate "destination=127.0.0.1:${RPORT[b]}" live=0)
-expect_eq "vm1 migrates once the name is free" 0 "$body"
+expect_migrated "vm1 migrates once the name is free" "${RPORT[b]}" "$body"
 expect_eq "vm1 is on the destination only" "b" "$(running_on vm1)"
 expect_eq "with its memory" "$s1" "$(sum b vm1)"
 info=$(on b xget /xend/domain/vm1)

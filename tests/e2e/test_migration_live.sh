@@ -13,7 +13,7 @@ ARGS='sim.load=10 sim.dirty_rate=4000' on a xpost /xend/domain op=create \
     "config=$(ARGS='sim.load=10 sim.dirty_rate=4000' vm_config busy 64)" >/dev/null
 on a xpost /xend/domain/busy op=unpause >/dev/null
 body=$(on a xpost /xend/domain/busy op=migrate "destination=127.0.0.1:${RPORT[b]}" live=1)
-expect_eq "a running guest migrates live" 0 "$body"
+expect_migrated "a running guest migrates live" "${RPORT[b]}" "$body"
 expect_eq "and runs on b only" "b" "$(running_on busy)"
 expect_match "running, not paused" '\(state [rb-]{2}-' "$(on b xget /xend/domain/busy)"
 rounds=$(grep -oE 'save done, [0-9]+ pages in [0-9]+ round' "$T/a/state/simhv.log" | tail -1 |
@@ -28,7 +28,7 @@ export ARGS='sim.load=10 sim.dirty_rate=0'
 on a xpost /xend/domain op=create "config=$(vm_config still 32)" >/dev/null
 s=$(sum a still)
 body=$(on a xpost /xend/domain/still op=migrate "destination=127.0.0.1:${RPORT[b]}" live=1)
-expect_eq "a paused guest migrates with live=1" 0 "$body"
+expect_migrated "a paused guest migrates with live=1" "${RPORT[b]}" "$body"
 expect_match "and lands paused" '\(state ..p' "$(on b xget /xend/domain/still)"
 expect_eq "its memory intact" "$s" "$(sum b still)"
 finish

@@ -26,7 +26,7 @@ field() { grep -oE "$1=[0-9]+" | tail -1 | grep -oE '[0-9]+$'; }
 
 SINCE=$(on a last_seq)
 body=$(migrate_fast a fast)
-expect_eq "a guest dirtying faster than the link migrates live" 0 "$body"
+expect_migrated "a guest dirtying faster than the link migrates live" "${RPORT[b]}" "$body"
 expect_eq "and runs on b only" "b" "$(running_on fast)"
 out=$(grep 'domain migrated out domain=fast ' "$T/a/xend.log")
 rounds=$(field rounds <<< "$out")
@@ -55,7 +55,7 @@ expect_match "the migration's end event says rounds, last round and downtime" \
     "$(on a xget "/xend/event?since=$SINCE&pattern=xend.domain.migrate")"
 
 body=$(migrate_fast c fast3)
-expect_eq "with 3 rounds allowed it migrates too" 0 "$body"
+expect_migrated "with 3 rounds allowed it migrates too" "${RPORT[b]}" "$body"
 rounds=$(grep 'domain migrated out domain=fast3 ' "$T/c/xend.log" | field rounds)
 expect_eq "in exactly 3 rounds" 3 "$rounds"
 expect_eq "and runs on b only" "b" "$(running_on fast3)"

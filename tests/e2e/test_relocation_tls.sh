@@ -31,7 +31,7 @@ on a xpost /xend/domain op=create "config=$(vm_config t1 32)" >/dev/null
 on a xpost /xend/domain/t1 op=unpause >/dev/null
 s=$(sum a t1)
 body=$(on a xpost /xend/domain/t1 op=migrate "destination=127.0.0.1:${RPORT[b]}" live=0)
-expect_eq "two hosts that pin each other migrate over TLS" 0 "$body"
+expect_migrated "two hosts that pin each other migrate over TLS" "${RPORT[b]}" "$body"
 expect_eq "t1 is on b only" "b" "$(running_on t1)"
 expect_eq "with its memory" "$s" "$(sum b t1)"
 grep -q "relocation peer authenticated peer=127.0.0.1 cert=$fa" "$T/b/xend.log" &&

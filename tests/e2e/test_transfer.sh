@@ -42,13 +42,13 @@ expect_eq "save then restore keeps the memory image" "$s1" "$(sum sv1)"
 # local migration, not live then live (paused, so the image cannot change meanwhile)
 s2=$(sum sv1)
 body=$(xpost /xend/domain/sv1 op=migrate "destination=127.0.0.1:$RELOC_PORT" live=0)
-expect_eq "local migration replies 0" 0 "$body"
+expect_migrated "local migration replies the domain's URL" "$RELOC_PORT" "$body"
 expect_match "the migrated domain runs" '\(name sv1\)' "$(xget /xend/domain/sv1)"
 expect_eq "migration keeps the memory image" "$s2" "$(sum sv1)"
 expect_match "a paused domain stays paused where it lands" '\(state --p--\)' "$(xget /xend/domain/sv1)"
 xpost /xend/domain/sv1 op=unpause >/dev/null
 body=$(xpost /xend/domain/sv1 op=migrate "destination=127.0.0.1:$RELOC_PORT" live=1)
-expect_eq "live local migration replies 0" 0 "$body"
+expect_migrated "live local migration replies the domain's URL" "$RELOC_PORT" "$body"
 expect_match "the domain survives live migration" '\(state [rb-]{2}-' "$(xget /xend/domain/sv1)"
 
 # migration to a closed port fails and the domain keeps running
@@ -75,12 +75,19 @@ read -r B_PORT B_RELOC < "$T/b/ports" || true
 check "a second xend starts" test -n "${B_PORT:-}"
 xpost /xend/domain/sv1 op=pause >/dev/null
 s3=$(sum sv1)
-body=$(xpost /xend/domain/sv1 op=migrate "destination=127.0.0.1:$B_RELOC" live=0)
-expect_eq "migration to another host replies 0" 0 "$body"
+location=$(curl -s -g -X POST -o "$T/.body" -D - --data-urlencode op=migrate \
+    --data-urlencode "destination=127.0.0.1:$B_RELOC" --data-urlencode live=0 \
+    "http://127.0.0.1:$XEND_PORT/xend/domain/sv1" | tr -d '\r' | sed -n 's/^Location: //Ip')
+body=$(cat "$T/.body")
 xget /xend/domain/sv1 >/dev/null
 expect_eq "the source no longer has it" 404 "$(http_status)"
 XEND_PORT=$B_PORT
-expect_match "the destination has it" '\(name sv1\)' "$(xget /xend/domain/sv1)"
+info=$(xget /xend/domain/sv1)
+expect_match "the destination has it" '\(name sv1\)' "$info"
+b_id=$(printf '%s' "$info" | sed -n 's/.*(id \([0-9]*\)).*/\1/p')
+expect_eq "as 2.0, the reply is the domain's URL at the destination, its id there" \
+    "http://127.0.0.1:$B_RELOC/xend/domain/$b_id" "$body"
+expect_eq "and so is the Location header" "$body" "$location"
 expect_eq "the image arrived intact" "$s3" "$(sum sv1)"
 "$XEND_BIN" stop -c "$T/b/xend.conf" >/dev/null 2>&1
 "$SIMHV" --stop --socket "$T/b/state/simhv.sock" >/dev/null 2>&1
