@@ -22,9 +22,10 @@ struct suspend {
     struct xcb_conn *h;
     uint32_t domid;
     long long wait_ms;
-    bool requested; /* control/shutdown says suspend: undo on failure */
-    bool suspended; /* Xen says it is: resume it on failure */
-    bool unpaused;  /* we let it run: pause it again on failure */
+    bool requested;              /* control/shutdown says suspend: undo on failure */
+    bool suspended;              /* Xen says it is: resume it on failure */
+    bool unpaused;               /* we let it run: pause it again on failure */
+    struct xcb_precopy *precopy; /* a live save's rounds, NULL otherwise */
     struct xend_err err;
 };
 
@@ -51,6 +52,8 @@ static int on_suspend(void *data)
         return 0;
     if (is_suspended(&x)) {
         s->suspended = true;
+        if (s->precopy != NULL)
+            xcb_precopy_suspended(s->precopy);
         return 1;
     }
     char *path = xcb_dompath(s->domid, "control/shutdown");
@@ -73,6 +76,8 @@ static int on_suspend(void *data)
             break;
         if (is_suspended(&x)) {
             s->suspended = true;
+            if (s->precopy != NULL)
+                xcb_precopy_suspended(s->precopy);
             rc = 1;
             break;
         }
@@ -94,6 +99,12 @@ static int on_suspend(void *data)
     if (watching)
         xs_unwatch(h->xsh, "@releaseDomain", suspend_token);
     return rc;
+}
+
+static int on_precopy(struct precopy_stats st, void *data)
+{
+    struct suspend *s = data;
+    return xcb_precopy_policy(s->precopy, st);
 }
 
 /* libxenguest asks an HVM container's device model to log its dirty pages too; a PVH guest
@@ -125,13 +136,22 @@ static void suspend_undo(struct suspend *s)
 int xcb_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *progress,
              void *progress_arg, struct xend_err *err)
 {
+    struct xend_save_args a = {
+        .size = sizeof(a), .live = live, .progress = progress, .progress_arg = progress_arg};
+    return xcb_save_with(ctx, domid, fd, &a, err);
+}
+
+int xcb_save_with(void *ctx, uint32_t domid, int fd, const struct xend_save_args *args,
+                  struct xend_err *err)
+{
     struct xcb *c = ctx;
     struct xcb_conn h;
+    bool live = args->live != 0;
     int rc = xcb_conn_open(c, &h, err);
     if (rc < 0)
         return rc;
-    h.progress = progress;
-    h.progress_arg = progress_arg;
+    h.progress = args->progress;
+    h.progress_arg = args->progress_arg;
     struct suspend s = {.h = &h, .domid = domid, .wait_ms = c->set.suspend_wait_ms};
     xc_domaininfo_t x;
     if ((rc = xcb_getinfo(&h, domid, &x, err)) < 0)
@@ -163,8 +183,17 @@ int xcb_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *pro
     cb.suspend = on_suspend;
     cb.switch_qemu_logdirty = no_device_model;
     cb.data = &s;
+    struct xcb_precopy pre = {0};
+    if (live) {
+        xcb_precopy_init(&pre, &h, domid, args);
+        s.precopy = &pre;
+        cb.precopy_policy = on_precopy;
+    }
     h.last[0] = '\0';
-    if (xc_domain_save(h.xch, fd, domid, live ? XCFLAGS_LIVE : 0, &cb, XC_STREAM_PLAIN, -1) != 0) {
+    if (xc_domain_save(h.xch, fd, domid, live ? XCFLAGS_LIVE : 0, &cb, XC_STREAM_PLAIN, -1) == 0) {
+        if (live)
+            xcb_precopy_end(&pre);
+    } else {
         int e = errno;
         if (s.err.code != 0)
             rc = xend_err_set(err, s.err.code, "cannot save domain %u: %s", domid,

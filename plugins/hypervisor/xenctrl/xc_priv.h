@@ -44,6 +44,7 @@ struct xcb_conn {
     char last[256];             /* the last error libxen logged on this connection, "" for none */
     xend_progress_fn *progress; /* save/restore progress, or NULL */
     void *progress_arg;
+    bool stop; /* progress said stop (a cancel): a save aborts where libxen asks */
 };
 
 struct xcb {
@@ -187,10 +188,37 @@ struct xcb_inflow {
 void xcb_inflow_start(struct xcb_inflow *f, int fd, xend_progress_fn *progress, void *progress_arg);
 void xcb_inflow_stop(struct xcb_inflow *f);
 
+/* ---- a live save's rounds (precopy.c) ---- */
+
+/* One live save's pre-copy: owned by the save's frame, on its worker thread. */
+struct xcb_precopy {
+    struct xcb_conn *h;
+    uint32_t domid;
+    const struct xend_save_args *args; /* borrowed for the save */
+    uint32_t round;                    /* the round being sent, or last sent; 0 before */
+    uint32_t reported;                 /* the last round told to the core */
+    uint64_t round_pages;
+    uint64_t round_start_ns, round_end_ns; /* CLOCK_MONOTONIC; end 0 while it runs */
+    uint64_t paused_ns;                    /* when the guest was seen suspended, 0 before */
+    uint64_t last_pages;                   /* the suspended round's pages */
+};
+
+void xcb_precopy_init(struct xcb_precopy *p, struct xcb_conn *h, uint32_t domid,
+                      const struct xend_save_args *args);
+/* libxenguest's precopy_policy, for the save's callbacks: XGS_POLICY_*. */
+int xcb_precopy_policy(struct xcb_precopy *p, struct precopy_stats st);
+/* The guest suspended for the last round: the round before it is told. */
+void xcb_precopy_suspended(struct xcb_precopy *p);
+/* The save succeeded: the last round is told, with when the guest stopped. */
+void xcb_precopy_end(struct xcb_precopy *p);
+
 /* ---- save and restore (save.c) ---- */
 
 int xcb_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *progress,
              void *progress_arg, struct xend_err *err);
+/* ABI 1.8: a save whose live rounds are told and bounded (precopy.c). */
+int xcb_save_with(void *ctx, uint32_t domid, int fd, const struct xend_save_args *args,
+                  struct xend_err *err);
 int xcb_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t *domid,
                 xend_progress_fn *progress, void *progress_arg, struct xend_err *err);
 

@@ -77,8 +77,8 @@ static void xcb_progress(xentoollog_logger *lg, const char *context, const char 
     (void)doing_what;
     (void)percent;
     struct xcb_conn *h = (struct xcb_conn *)lg;
-    if (h->progress != NULL)
-        h->progress(h->progress_arg, done, total);
+    if (h->progress != NULL && h->progress(h->progress_arg, done, total) != 0)
+        h->stop = true;
 }
 
 static void xcb_logger_destroy(xentoollog_logger *lg)
@@ -604,6 +604,7 @@ static const struct xend_backend_ops xcb_ops = {
     .dev_detach = xcb_dev_detach,
     .save = xcb_save,
     .restore = xcb_restore,
+    .save_with = xcb_save_with,
     /* dirty_*: xc_domain_save tracks dirty pages itself; mem_checksum is the sim's. */
 };
 

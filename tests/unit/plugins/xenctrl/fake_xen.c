@@ -980,6 +980,64 @@ bool __wrap_xc_dom_translated(const struct xc_dom_image *dom)
 
 /* ---- save and restore: a one-line stream ---- */
 
+/* libxenguest's own pre-copy policy (5 rounds, or fewer than 50 pages left). */
+static int default_precopy_policy(struct precopy_stats st, void *data)
+{
+    (void)data;
+    return (st.dirty_count >= 0 && st.dirty_count < 50) || st.iteration >= 5
+               ? XGS_POLICY_STOP_AND_COPY
+               : XGS_POLICY_CONTINUE_PRECOPY;
+}
+
+/* A live save's pre-copy loop, asking the policy as libxenguest 4.17 does: before a round
+ * with its page count, after it with -1 and the rounds sent. -1 when told to abort. */
+static int precopy(const struct fx_dom *d, struct save_callbacks *cb)
+{
+    precopy_policy_t policy = cb->precopy_policy ? cb->precopy_policy : default_precopy_policy;
+    struct precopy_stats st = {.dirty_count = (long)d->tot_pages};
+    int decision, rounds = 0;
+    for (;;) {
+        decision = policy(st, cb->data);
+        if (decision == XGS_POLICY_ABORT)
+            break;
+        rounds++;
+        /* the round's pages go out; libxenguest tells its logger how far it got */
+        if (FX.logger != NULL)
+            xtl_progress(FX.logger, "xc", "Memory", (unsigned long)st.dirty_count,
+                         (unsigned long)st.dirty_count);
+        if (decision != XGS_POLICY_CONTINUE_PRECOPY)
+            break;
+        st.iteration = (unsigned)rounds;
+        st.total_written += (unsigned long)st.dirty_count;
+        st.dirty_count = -1;
+        decision = policy(st, cb->data);
+        if (decision != XGS_POLICY_CONTINUE_PRECOPY)
+            break;
+        int i = rounds - 1 < FX.precopy_ndirty ? rounds - 1 : FX.precopy_ndirty - 1;
+        st.dirty_count = i >= 0 ? FX.precopy_dirty[i] : 0;
+    }
+    FX.precopy_rounds = rounds;
+    return decision == XGS_POLICY_ABORT ? -1 : 0;
+}
+
+long long __wrap_xc_logdirty_control(xc_interface *xch, uint32_t domid, unsigned int sop,
+                                     xc_hypercall_buffer_t *dirty_bitmap, unsigned long pages,
+                                     unsigned int mode, xc_shadow_op_stats_t *stats)
+{
+    (void)xch;
+    (void)dirty_bitmap;
+    (void)pages;
+    (void)mode;
+    DOM_OR_ESRCH(d, domid);
+    (void)d;
+    if (sop != XEN_DOMCTL_SHADOW_OP_PEEK || stats == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    stats->dirty_count = (uint32_t)FX.dirty_at_suspend;
+    return 0;
+}
+
 int __wrap_xc_domain_save(xc_interface *xch, int fd, uint32_t domid, uint32_t flags,
                           struct save_callbacks *cb, xc_stream_type_t type, int recv_fd)
 {
@@ -990,6 +1048,10 @@ int __wrap_xc_domain_save(xc_interface *xch, int fd, uint32_t domid, uint32_t fl
     /* libxenguest asserts this for an HVM container: fail as loudly */
     if ((d->cfg.flags & XEN_DOMCTL_CDF_hvm) && cb->switch_qemu_logdirty == NULL)
         abort();
+    if ((flags & XCFLAGS_LIVE) && precopy(d, cb) < 0) {
+        errno = EINTR;
+        return -1;
+    }
     if (cb->suspend(cb->data) != 1) {
         errno = EINVAL;
         return -1;

@@ -54,14 +54,21 @@ struct fx_state {
     unsigned long intro_mfn;
     unsigned intro_port;
     /* the parts others play */
-    bool drivers;            /* dom0's blkback/netback take a new back end (state 1 -> 2) */
-    bool guest_closes;       /* a front end closes when asked (state 5 -> 6) */
-    bool guest_suspends;     /* the guest obeys control/shutdown "suspend" */
-    char tty[128];           /* xenconsoled: the pty it names on introduction ("" none) */
-    bool virq_busy;          /* xenstored holds VIRQ_DOM_EXC */
-    bool hap;                /* the cpu has hardware-assisted paging (PVH guests) */
-    bool shadow;             /* Xen has shadow paging (live migration of PV guests) */
-    uint64_t paging_pool;    /* the last xc_set_paging_mempool_size, in bytes */
+    bool drivers;         /* dom0's blkback/netback take a new back end (state 1 -> 2) */
+    bool guest_closes;    /* a front end closes when asked (state 5 -> 6) */
+    bool guest_suspends;  /* the guest obeys control/shutdown "suspend" */
+    char tty[128];        /* xenconsoled: the pty it names on introduction ("" none) */
+    bool virq_busy;       /* xenstored holds VIRQ_DOM_EXC */
+    bool hap;             /* the cpu has hardware-assisted paging (PVH guests) */
+    bool shadow;          /* Xen has shadow paging (live migration of PV guests) */
+    uint64_t paging_pool; /* the last xc_set_paging_mempool_size, in bytes */
+    /* A live save's pre-copy, as libxenguest runs it: round 1 sends the guest's pages, each
+     * next round the count here (the last one repeats); a suspended guest has dirtied
+     * dirty_at_suspend since the last round (what a log-dirty PEEK says). */
+    long precopy_dirty[8];
+    int precopy_ndirty;
+    uint64_t dirty_at_suspend;
+    int precopy_rounds;      /* rounds the last live save sent before it suspended */
     unsigned memmap_entries; /* the last xc_domain_set_memory_map */
     /* counters */
     int resumes, unmasks, xc_opens, xc_closes, xs_opens, xs_closes, evtchn_closes;

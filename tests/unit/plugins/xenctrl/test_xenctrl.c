@@ -1210,6 +1210,132 @@ static void test_live_save_of_a_pv_guest_needs_shadow_paging(void **state)
     close(fd);
 }
 
+/* ---- a live save's rounds (ABI 1.8 save_with) ---- */
+
+static struct {
+    struct xend_save_round r[16];
+    int n;
+    int stop_after; /* progress says stop from this call on (0: never) */
+    int progress_calls;
+} told;
+
+static void note_round(void *arg, const struct xend_save_round *r)
+{
+    (void)arg;
+    if (told.n < 16)
+        told.r[told.n++] = *r;
+}
+
+static int note_progress(void *arg, uint64_t done, uint64_t total)
+{
+    (void)arg;
+    (void)done;
+    (void)total;
+    return told.stop_after && ++told.progress_calls >= told.stop_after ? -1 : 0;
+}
+
+static int save_live_with(uint32_t id, uint32_t max_rounds, uint64_t max_last_kb,
+                          struct xend_err *err)
+{
+    memset(&told, 0, sizeof(told));
+    struct xend_save_args a = {.size = sizeof(a),
+                               .live = 1,
+                               .max_rounds = max_rounds,
+                               .max_last_kb = max_last_kb,
+                               .progress = note_progress,
+                               .round = note_round};
+    int fd = open("/dev/null", O_WRONLY);
+    int rc = ops->save_with(ctx, id, fd, &a, err);
+    close(fd);
+    return rc;
+}
+
+static void assert_round(int i, uint32_t round, uint32_t last, uint64_t pages, uint64_t dirty)
+{
+    assert_true(i < told.n);
+    assert_int_equal(told.r[i].round, round);
+    assert_int_equal(told.r[i].last, last);
+    assert_int_equal(told.r[i].pages, pages);
+    if (!last)
+        assert_int_equal(told.r[i].dirty_pages, dirty);
+}
+
+static void test_live_save_tells_its_rounds_and_stops_at_the_round_bound(void **state)
+{
+    (void)state;
+    open_ok();
+    FX.guest_suspends = true;
+    FX.shadow = true;
+    uint32_t id = create_built("vm1");
+    uint64_t all = fx_dom(id)->tot_pages;
+    FX.precopy_dirty[0] = 1000;
+    FX.precopy_dirty[1] = 900; /* a guest that keeps dirtying: only the bound stops it */
+    FX.precopy_ndirty = 2;
+    FX.dirty_at_suspend = 77;
+    struct xend_err err = {0};
+    assert_int_equal(save_live_with(id, 3, 64, &err), 0);
+    /* two rounds while it runs, the third suspended: what it dirtied during the second */
+    assert_int_equal(FX.precopy_rounds, 2);
+    assert_int_equal(told.n, 3);
+    assert_round(0, 1, 0, all, 1000);
+    assert_round(1, 2, 0, 1000, 77);
+    assert_round(2, 3, 1, 77, 0);
+    assert_true(told.r[2].paused_at_ns > 0);
+    /* no bound given: libxenguest's own five rounds */
+    assert_int_equal(save_live_with(id, 0, 0, &err), 0);
+    assert_int_equal(FX.precopy_rounds, 5);
+    assert_int_equal(told.n, 6);
+    assert_round(5, 6, 1, 77, 0);
+}
+
+static void test_live_save_stops_once_the_dirty_set_fits_the_last_round(void **state)
+{
+    (void)state;
+    open_ok();
+    FX.guest_suspends = true;
+    FX.shadow = true;
+    uint32_t id = create_built("vm1");
+    FX.precopy_dirty[0] = 1000;
+    FX.precopy_dirty[1] = 20; /* 80 KiB: fits a 100 KiB last round */
+    FX.precopy_ndirty = 2;
+    FX.dirty_at_suspend = 3;
+    struct xend_err err = {0};
+    assert_int_equal(save_live_with(id, 30, 100, &err), 0);
+    /* the 20 pages still go while it runs (libxenguest sends the round it was asked
+     * about), then the 3 it dirtied meanwhile with the guest suspended */
+    assert_int_equal(FX.precopy_rounds, 3);
+    assert_int_equal(told.n, 4);
+    assert_round(1, 2, 0, 1000, 20);
+    assert_round(2, 3, 0, 20, 3);
+    assert_round(3, 4, 1, 3, 0);
+}
+
+static void test_cancelled_live_save_aborts_before_the_guest_suspends(void **state)
+{
+    (void)state;
+    open_ok();
+    FX.guest_suspends = true;
+    FX.shadow = true;
+    uint32_t id = create_built("vm1");
+    FX.precopy_dirty[0] = 1000;
+    FX.precopy_ndirty = 1;
+    /* libxenguest reports a round's progress through the logger: the core's stop verdict
+     * there reaches the policy, which aborts at its next question */
+    struct xend_err err = {0};
+    memset(&told, 0, sizeof(told));
+    told.stop_after = 1;
+    struct xend_save_args a = {
+        .size = sizeof(a), .live = 1, .progress = note_progress, .round = note_round};
+    int fd = open("/dev/null", O_WRONLY);
+    assert_true(ops->save_with(ctx, id, fd, &a, &err) < 0);
+    close(fd);
+    assert_int_equal(FX.precopy_rounds, 1);
+    assert_int_equal(told.n, 0);
+    /* never asked to suspend; paused again, as it was handed over */
+    assert_string_equal(dxs(id, "control/shutdown"), "");
+    assert_true(fx_dom(id)->flags & XEN_DOMINF_paused);
+}
+
 static _Atomic unsigned long long inflow_seen;
 
 static int inflow_note(void *arg, uint64_t done, uint64_t total)
@@ -1310,6 +1436,9 @@ int main(void)
         T(test_pvh_without_hap_is_refused_and_leaves_no_domain),
         T(test_pvh_build_of_a_pv_shell_is_refused),
         T(test_live_save_of_a_pv_guest_needs_shadow_paging),
+        T(test_live_save_tells_its_rounds_and_stops_at_the_round_bound),
+        T(test_live_save_stops_once_the_dirty_set_fits_the_last_round),
+        T(test_cancelled_live_save_aborts_before_the_guest_suspends),
         T(test_restore_progress_follows_the_relocation_socket),
 #undef T
     };
