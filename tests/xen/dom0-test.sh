@@ -638,6 +638,14 @@ mark "migrated m1 (id $OLDID) to $PEERIP in $((UP - T0)) s: $OUT"
 SENT=${OUT##* bytes=}
 SENT=${SENT%% *}
 [ "${SENT:-0}" -ge 67108864 ] 2>/dev/null || die "a counted $SENT bytes sent for a 128 MB guest: $OUT"
+# libxenguest's rounds, told through the backend's pre-copy policy: at least one while m1
+# ran, then the suspended one, from which the downtime counts
+ROUNDS=${OUT##* rounds=}
+ROUNDS=${ROUNDS%% *}
+[ "${ROUNDS:-0}" -ge 2 ] 2>/dev/null || die "the live migration told no pre-copy rounds: $OUT"
+grep -q "transfer round domain=m1 op=migrate round=$ROUNDS last=1" /run/xend.log ||
+    die "no suspended round $ROUNDS logged: $(grep 'transfer round' /run/xend.log | tail -n 3)"
+mark "info migrate rounds: $(grep -o 'transfer round domain=m1 .*' /run/xend.log | tr '\n' ';')"
 pass
 
 begin source-clean

@@ -28,11 +28,12 @@ static uint64_t clock_ns(void)
 }
 
 void xcb_precopy_init(struct xcb_precopy *p, struct xcb_conn *h, uint32_t domid,
-                      const struct xend_save_args *args)
+                      uint64_t guest_pages, const struct xend_save_args *args)
 {
     memset(p, 0, sizeof(*p));
     p->h = h;
     p->domid = domid;
+    p->guest_pages = guest_pages;
     p->args = args;
 }
 
@@ -82,6 +83,10 @@ int xcb_precopy_policy(struct xcb_precopy *p, struct precopy_stats st)
      * live even when it is the policy's last word (the suspended round comes after it). */
     uint64_t pages = (uint64_t)st.dirty_count;
     report(p, p->round_end_ns, pages);
+    /* The first round is asked about with the whole physical address space (a PVH guest's
+     * reaches past 4 GiB); it sends the pages the guest has. */
+    if (p->guest_pages && pages > p->guest_pages)
+        pages = p->guest_pages;
     bool stop = p->round > 0 && (fits_last(p, pages) || rounds_spent(p));
     p->round++;
     p->round_pages = pages;

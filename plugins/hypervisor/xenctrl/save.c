@@ -185,7 +185,7 @@ int xcb_save_with(void *ctx, uint32_t domid, int fd, const struct xend_save_args
     cb.data = &s;
     struct xcb_precopy pre = {0};
     if (live) {
-        xcb_precopy_init(&pre, &h, domid, args);
+        xcb_precopy_init(&pre, &h, domid, x.tot_pages, args);
         s.precopy = &pre;
         cb.precopy_policy = on_precopy;
     }

@@ -194,6 +194,7 @@ void xcb_inflow_stop(struct xcb_inflow *f);
 struct xcb_precopy {
     struct xcb_conn *h;
     uint32_t domid;
+    uint64_t guest_pages;              /* the pages the guest has, 0: unknown */
     const struct xend_save_args *args; /* borrowed for the save */
     uint32_t round;                    /* the round being sent, or last sent; 0 before */
     uint32_t reported;                 /* the last round told to the core */
@@ -204,7 +205,7 @@ struct xcb_precopy {
 };
 
 void xcb_precopy_init(struct xcb_precopy *p, struct xcb_conn *h, uint32_t domid,
-                      const struct xend_save_args *args);
+                      uint64_t guest_pages, const struct xend_save_args *args);
 /* libxenguest's precopy_policy, for the save's callbacks: XGS_POLICY_*. */
 int xcb_precopy_policy(struct xcb_precopy *p, struct precopy_stats st);
 /* The guest suspended for the last round: the round before it is told. */

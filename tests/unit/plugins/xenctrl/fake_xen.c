@@ -994,7 +994,8 @@ static int default_precopy_policy(struct precopy_stats st, void *data)
 static int precopy(const struct fx_dom *d, struct save_callbacks *cb)
 {
     precopy_policy_t policy = cb->precopy_policy ? cb->precopy_policy : default_precopy_policy;
-    struct precopy_stats st = {.dirty_count = (long)d->tot_pages};
+    /* the first question names the whole physical address space, more than it has */
+    struct precopy_stats st = {.dirty_count = (long)d->tot_pages * 4};
     int decision, rounds = 0;
     for (;;) {
         decision = policy(st, cb->data);
