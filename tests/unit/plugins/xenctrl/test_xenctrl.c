@@ -1234,10 +1234,28 @@ static int note_progress(void *arg, uint64_t done, uint64_t total)
     return told.stop_after && ++told.progress_calls >= told.stop_after ? -1 : 0;
 }
 
-static int save_live_with(uint32_t id, uint32_t max_rounds, uint64_t max_last_kb,
+/* A built guest that suspends when asked, on a Xen that can log its dirty pages, which
+ * dirties `dirty` pages during each round after the first (the last count repeats) and
+ * `at_suspend` during the round before it suspends. */
+static uint32_t live_guest(const long *dirty, int n, uint64_t at_suspend)
+{
+    open_ok();
+    FX.guest_suspends = true;
+    FX.shadow = true;
+    uint32_t id = create_built("vm1");
+    memcpy(FX.precopy_dirty, dirty, (size_t)n * sizeof(*dirty));
+    FX.precopy_ndirty = n;
+    FX.dirty_at_suspend = at_suspend;
+    return id;
+}
+
+/* A live save_with of id, its rounds noted in told; progress says stop from its
+ * stop_after-th call on (0: never). */
+static int save_live_with(uint32_t id, uint32_t max_rounds, uint64_t max_last_kb, int stop_after,
                           struct xend_err *err)
 {
     memset(&told, 0, sizeof(told));
+    told.stop_after = stop_after;
     struct xend_save_args a = {.size = sizeof(a),
                                .live = 1,
                                .max_rounds = max_rounds,
@@ -1263,17 +1281,11 @@ static void assert_round(int i, uint32_t round, uint32_t last, uint64_t pages, u
 static void test_live_save_tells_its_rounds_and_stops_at_the_round_bound(void **state)
 {
     (void)state;
-    open_ok();
-    FX.guest_suspends = true;
-    FX.shadow = true;
-    uint32_t id = create_built("vm1");
+    /* a guest that keeps dirtying: only the bound stops it */
+    uint32_t id = live_guest((const long[]){1000, 900}, 2, 77);
     uint64_t all = fx_dom(id)->tot_pages;
-    FX.precopy_dirty[0] = 1000;
-    FX.precopy_dirty[1] = 900; /* a guest that keeps dirtying: only the bound stops it */
-    FX.precopy_ndirty = 2;
-    FX.dirty_at_suspend = 77;
     struct xend_err err = {0};
-    assert_int_equal(save_live_with(id, 3, 64, &err), 0);
+    assert_int_equal(save_live_with(id, 3, 64, 0, &err), 0);
     /* two rounds while it runs, the third suspended: what it dirtied during the second */
     assert_int_equal(FX.precopy_rounds, 2);
     assert_int_equal(told.n, 3);
@@ -1282,7 +1294,7 @@ static void test_live_save_tells_its_rounds_and_stops_at_the_round_bound(void **
     assert_round(2, 3, 1, 77, 0);
     assert_true(told.r[2].paused_at_ns > 0);
     /* no bound given: libxenguest's own five rounds */
-    assert_int_equal(save_live_with(id, 0, 0, &err), 0);
+    assert_int_equal(save_live_with(id, 0, 0, 0, &err), 0);
     assert_int_equal(FX.precopy_rounds, 5);
     assert_int_equal(told.n, 6);
     assert_round(5, 6, 1, 77, 0);
@@ -1291,16 +1303,10 @@ static void test_live_save_tells_its_rounds_and_stops_at_the_round_bound(void **
 static void test_live_save_stops_once_the_dirty_set_fits_the_last_round(void **state)
 {
     (void)state;
-    open_ok();
-    FX.guest_suspends = true;
-    FX.shadow = true;
-    uint32_t id = create_built("vm1");
-    FX.precopy_dirty[0] = 1000;
-    FX.precopy_dirty[1] = 20; /* 80 KiB: fits a 100 KiB last round */
-    FX.precopy_ndirty = 2;
-    FX.dirty_at_suspend = 3;
+    /* 20 pages are 80 KiB: they fit a 100 KiB last round */
+    uint32_t id = live_guest((const long[]){1000, 20}, 2, 3);
     struct xend_err err = {0};
-    assert_int_equal(save_live_with(id, 30, 100, &err), 0);
+    assert_int_equal(save_live_with(id, 30, 100, 0, &err), 0);
     /* the 20 pages still go while it runs (libxenguest sends the round it was asked
      * about), then the 3 it dirtied meanwhile with the guest suspended */
     assert_int_equal(FX.precopy_rounds, 3);
@@ -1313,22 +1319,11 @@ static void test_live_save_stops_once_the_dirty_set_fits_the_last_round(void **s
 static void test_cancelled_live_save_aborts_before_the_guest_suspends(void **state)
 {
     (void)state;
-    open_ok();
-    FX.guest_suspends = true;
-    FX.shadow = true;
-    uint32_t id = create_built("vm1");
-    FX.precopy_dirty[0] = 1000;
-    FX.precopy_ndirty = 1;
+    uint32_t id = live_guest((const long[]){1000}, 1, 0);
     /* libxenguest reports a round's progress through the logger: the core's stop verdict
      * there reaches the policy, which aborts at its next question */
     struct xend_err err = {0};
-    memset(&told, 0, sizeof(told));
-    told.stop_after = 1;
-    struct xend_save_args a = {
-        .size = sizeof(a), .live = 1, .progress = note_progress, .round = note_round};
-    int fd = open("/dev/null", O_WRONLY);
-    assert_true(ops->save_with(ctx, id, fd, &a, &err) < 0);
-    close(fd);
+    assert_true(save_live_with(id, 0, 0, 1, &err) < 0);
     assert_int_equal(FX.precopy_rounds, 1);
     assert_int_equal(told.n, 0);
     /* never asked to suspend; paused again, as it was handed over */
