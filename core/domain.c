@@ -712,7 +712,7 @@ void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
         xend_sxp_print_kv(out, "up_time", xend_sxp_double_text(xend_domain_up_time(dom)).text);
         xend_sxp_print_kv(out, "start_time", xend_sxp_double_text(dom->start_time).text);
     }
-    /* Plugins' fields (console ...) come where PROTOCOL.md puts them; the core's own
+    /* Plugins' fields (console ...) come where docs/http.md puts them; the core's own
      * additions (sched ...) after them. */
     put_described(out, dom);
     for (size_t i = 0; i < T.nprinters; i++)

@@ -1,5 +1,5 @@
 /*
- * The /xend/domain resource of PROTOCOL.md: list, create, restore, info, and the domain
+ * The /xend/domain resource of docs/http.md: list, create, restore, info, and the domain
  * ops. Handlers only read arguments, call the lifecycle and shape replies; validation and
  * every state change live in lifecycle/, devices in device.c.
  */

@@ -1,7 +1,7 @@
 /*
  * The domain table and the domain handle: what xend knows of each domain (config, last
  * hypervisor info, devices, restart state, plugins' private state) and the info SXP of
- * PROTOCOL.md. The lifecycle that changes domains is in lifecycle/; devices in device.c.
+ * docs/http.md. The lifecycle that changes domains is in lifecycle/; devices in device.c.
  *
  * The loop thread owns every handle. A handle is freed only by xend_domain_free, after its
  * final DESTROY hooks.
@@ -149,7 +149,7 @@ int xend_domain_config_check(struct xend_domain *dom, struct xend_err *err);
 void xend_domain_set_halt_reason(struct xend_domain *dom, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /*
- * Append the info SXP of PROTOCOL.md to `out`, printed straight from the record (a list
+ * Append the info SXP of docs/http.md to `out`, printed straight from the record (a list
  * of a thousand infos is one reply: building and freeing a tree per domain was most of its
  * cost). Only the describers' fields go through a small tree, as their ABI wants.
  */

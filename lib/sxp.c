@@ -1,6 +1,6 @@
 /*
  * SXP values: construction, access, a bounded parser and the printer, with the rules of
- * the original xend's sxp.py (PROTOCOL-2.0.md §4) so that the Xen 2.0 client reads what
+ * the original xend's sxp.py so that the Xen 2.0 client reads what
  * we write and we read what it sends. Must never crash on malformed input.
  */
 #include "sxp.h"

@@ -1,5 +1,5 @@
 /*
- * SXP: parser, printer and accessors for the s-expressions xend speaks (PROTOCOL-2.0.md §4).
+ * SXP: parser, printer and accessors for the s-expressions xend speaks, as Xen 2.0's.
  *
  * Linked into xend, xm and xend-simhv (library xend_common); plugins reach the same
  * functions through host->sxp. Nodes are one allocation each; a list owns its children.

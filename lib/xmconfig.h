@@ -1,7 +1,7 @@
 /*
  * The domain config builder of `xm create`: turns the variables of a config file and of the
  * command line into the (vm ...) SXP that xend's create takes, exactly as the 2.0 xm built
- * it (PROTOCOL-2.0.md §7.2): same variables and defaults, same element order, kernel and
+ * it (docs/xm.md): same variables and defaults, same element order, kernel and
  * ramdisk made absolute here on the client, vifs without a mac given a random aa:00:00 one,
  * disks as TYPE:DEV,VDEV,MODE[,DOM].
  *

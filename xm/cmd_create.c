@@ -1,7 +1,7 @@
 /*
  * xm create: find and read the config file, build the (vm ...) config (or take a ready one
  * with -F), print it (-n) or create the domain, unpause it (unless -p), report its console
- * port and attach to it (-c), as the 2.0 xm did (PROTOCOL-2.0.md §7.2).
+ * port and attach to it (-c), as the 2.0 xm did (docs/compat.md).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /*
  * xm scheduler commands: bvt, bvt_ctxallow, fbvt, fbvt_ctxallow, atropos, rrobin. Each validates
  * its integer arguments (the 2.0 client's int()/long()) and posts them under the op names of
- * the 2.0 release; the units are the hypervisor's (PROTOCOL-2.0.md §13).
+ * the 2.0 release; the units are the hypervisor's (docs/compat.md).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * The event bus: named events (PROTOCOL-2.0.md §11: xend.domain.create, xend.console.*,
+ * The event bus: named events (docs/compat.md: xend.domain.create, xend.console.*,
  * ...) with SXP values, delivered synchronously to every subscriber whose pattern matches.
  * Plugins reach it through host->event; the core's interfaces to it are the HTTP
  * resource /xend/event (event_http.c) and the event/debug TCP port (event_port.c).

@@ -1,5 +1,5 @@
 /*
- * /xend/event over HTTP (PROTOCOL-2.0.md §5.5, DESIGN.md "Interfaces beyond 2004"):
+ * /xend/event over HTTP (docs/compat.md, docs/http.md):
  *   GET  /xend/event                -> (ls)
  *   POST /xend/event op=inject event=SXP -> delivers the event named by the value's head,
  *                                      with the whole value, and replies 0

@@ -1,5 +1,5 @@
 /*
- * The event and debug TCP port (PROTOCOL.md "Other ports", PROTOCOL-2.0.md §11; config key
+ * The event and debug TCP port (docs/http.md "The debug port", docs/compat.md; config key
  * `xend-event-port`, default 8001): a client writes SXP requests and reads replies and
  * events, each pretty-printed and followed by an empty line. Every connection is
  * subscribed to `*` when it connects.

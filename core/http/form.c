@@ -2,7 +2,7 @@
  * Request arguments: percent-decoding, application/x-www-form-urlencoded and a bounded
  * multipart/form-data splitter (RFC 7578).
  *
- * libevhtp's own query parsing neither decodes nor validates (LIBS.md traps 1, 2, 5) and
+ * libevhtp's own query parsing neither decodes nor validates (a libevhtp trap) and
  * it has no multipart support (trap 7), so all of it is here. Everything works on
  * (pointer, length) input that may hold NULs and is never trusted: no read past len, and
  * a malformed escape is an error, never a guess.

@@ -1,5 +1,5 @@
 /*
- * The browser pages (PROTOCOL-2.0.md §3.5): a breadcrumb of links, the reply (a listing of
+ * The browser pages (docs/compat.md): a breadcrumb of links, the reply (a listing of
  * links for a directory, pretty SXP otherwise) and one form per POST op registered on the
  * path, its fields taken from the route's doc string ("... params: a b:x|y c:file").
  *

@@ -4,7 +4,7 @@
  *
  * The request logic (decode, route, dispatch, render) never touches libevhtp: it talks to
  * the wire through `struct xend_http_transport`, so the unit tests drive it without a
- * socket. Only server.c includes evhtp.h (LIBS.md trap 11).
+ * socket. Only server.c includes evhtp.h (a libevhtp trap).
  *
  * Threads: loop thread only.
  */

@@ -28,7 +28,7 @@ int xend_http_status_for(int code)
         return 404;
     default:
         /* Operation errors, argument errors of an op included: 200 with (xend.err "...")
-         * so that the 2.0 xm client prints the message (PROTOCOL-2.0.md §3.3). */
+         * so that the 2.0 xm client prints the message (docs/compat.md). */
         return 200;
     }
 }
@@ -113,7 +113,7 @@ bool xend_http_accept_has(const char *accept, const char *type)
 
 enum xend_http_format xend_http_negotiate(const char *user_agent, const char *accept)
 {
-    /* PROTOCOL.md: programs (no User-Agent, or no Accept, or asking for it) get SXP. */
+    /* docs/http.md: programs (no User-Agent, or no Accept, or asking for it) get SXP. */
     if (accept != NULL && xend_http_accept_has(accept, "application/sxp"))
         return XEND_HTTP_FMT_SXP;
     if (accept != NULL && xend_http_accept_has(accept, "application/json"))

@@ -228,7 +228,7 @@ static void send_response(struct xend_request *req, int status, const char *reas
     send_response_owned(req, status, reason, ctype, body, len, NULL);
 }
 
-/* An error reply in the request's format. `plain` keeps the text/plain form of PROTOCOL.md
+/* An error reply in the request's format. `plain` keeps the text/plain form of docs/http.md
  * for programs too (501). */
 static void send_error(struct xend_request *req, int status, const char *msg, bool plain)
 {
@@ -358,7 +358,7 @@ static void finish(struct xend_request *req, int rc)
     xend_sxp_free(zero);
 }
 
-/* Split the raw path into decoded segments; one trailing '/' is dropped (PROTOCOL.md:
+/* Split the raw path into decoded segments; one trailing '/' is dropped (docs/http.md:
  * /xend/domain and /xend/domain/ are the same). */
 static int split_path(struct xend_request *req, struct xend_err *err)
 {

@@ -1,6 +1,6 @@
 /*
  * The route table: (methods, path pattern, op) -> handler, registered by the core and the
- * plugins, and the dispatch rules of PROTOCOL.md (404, 406, 501, 404 invalid domain).
+ * plugins, and the dispatch rules of docs/http.md (404, 406, 501, 404 invalid domain).
  *
  * Patterns are split into segments once at registration; a `{name}` segment captures one
  * path segment. When several patterns match a path the most specific wins (a literal
@@ -157,7 +157,7 @@ int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *rout
     struct xend_err err = {0};
     int rc;
 
-    /* Read only the members the caller's struct has (ABI.md: structs passed in begin
+    /* Read only the members the caller's struct has (docs/plugins.md: structs passed in begin
      * with size); everything up to flags is required. */
     if (route == NULL || route->size < offsetof(struct xend_route, flags) + sizeof(uint32_t)) {
         rc = xend_err_set(&err, XEND_EINVAL, "route struct too small");
@@ -423,7 +423,7 @@ void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, cons
                  method_names(other_methods));
         return;
     }
-    /* The 2.0 server's own reply to an op no route serves (PROTOCOL.md): the text the xm
+    /* The 2.0 server's own reply to an op no route serves (docs/http.md): the text the xm
      * client shows, not a missing feature of this xend. */
     if (op != NULL)
         set_err(m, 501, "Operation not implemented: %s", op);

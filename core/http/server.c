@@ -1,7 +1,7 @@
 /*
  * The HTTP server: libevhtp listeners (TCP and an optional unix socket), connection
  * tracking, request limits enforced before libevhtp can mishandle them, and the wire form
- * of replies. The only file of xend that includes evhtp.h (LIBS.md trap 11).
+ * of replies. The only file of xend that includes evhtp.h (a libevhtp trap).
  *
  * What libevhtp is used for: accepting, parsing request heads and bodies, keep-alive
  * bookkeeping. What it is not used for, and why:

@@ -2,9 +2,9 @@
  * The HTTP server of xend (libevhtp underneath): one router for the core and the plugins,
  * form decoding (query string, urlencoded, multipart/form-data), request limits, content
  * negotiation (SXP for programs, HTML for browsers, JSON for Accept: application/json) and
- * the error forms of PROTOCOL.md, all here so that no handler repeats them.
+ * the error forms of docs/http.md, all here so that no handler repeats them.
  *
- * evhtp.h never leaves core/http (it redefines regex symbols, LIBS.md trap 11).
+ * evhtp.h never leaves core/http (it redefines regex symbols, a libevhtp trap).
  * Threads: loop thread only.
  */
 #ifndef XEND_CORE_HTTP_SERVER_H
@@ -127,7 +127,7 @@ unsigned xend_http_connections_open(void);
 /*
  * Map an XEND_E code to the HTTP status used for an (xend.err ...) reply. Operation
  * errors are 200 with the (xend.err "msg") body, as the xm client expects
- * (PROTOCOL-2.0.md §3.3); a request limit is 413/414, a bad request 400.
+ * (docs/compat.md); a request limit is 413/414, a bad request 400.
  */
 int xend_http_status_for(int code);
 

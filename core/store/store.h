@@ -1,7 +1,7 @@
 /*
  * The persistent store: xend's state-dir, one SXP file per record, grouped in namespaces
  * (subdirectories such as `domain`, `vnet`, `plugin/<name>`). It is what lets xend stop,
- * crash or restart without losing an acknowledged change (DESIGN.md, "Core rules").
+ * crash or restart without losing an acknowledged change (docs/durability.md).
  *
  * Durability: a record is written to a temp file, made durable, renamed over its target,
  * and the directory is fsynced, all before the change is acknowledged. Asynchronous puts

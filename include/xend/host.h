@@ -84,7 +84,7 @@ struct xend_host_store {
 };
 
 /*
- * The event bus: names like xend.domain.create (PROTOCOL-2.0.md §11), values SXP.
+ * The event bus: names like xend.domain.create (as Xen 2.0's; docs/http.md, "Events"), values SXP.
  * Subscribers get every event whose name matches the pattern ("xend.domain.*", "*").
  */
 typedef void xend_event_fn(const char *name, const struct xend_sxp *value, void *arg);

@@ -6,7 +6,7 @@
  * browsers, JSON for Accept: application/json) and the error forms. A handler reads typed
  * arguments and returns an SXP value; it never formats HTTP itself.
  *
- * Dispatch (PROTOCOL.md): a request that carries `op` goes to the route registered for its
+ * Dispatch (docs/http.md): a request that carries `op` goes to the route registered for its
  * method, path and op; an op nobody registered on a path that exists is 501
  * "Operation not implemented: OP"; a POST without op is 406. A GET without op goes to the
  * route registered with op NULL.

@@ -1,6 +1,6 @@
 /*
  * /xend/console: the list of console ports, one console's SXP, and op=disconnect
- * (PROTOCOL-2.0.md §5.3). Consoles are addressed by TCP port, never by console id. An
+ * (docs/compat.md). Consoles are addressed by TCP port, never by console id. An
  * unknown port is a 404 "invalid console:PORT", never the original's 500 traceback.
  * Handlers only read and drop clients: they never block.
  */

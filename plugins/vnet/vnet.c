@@ -1,5 +1,5 @@
 /*
- * vnet: virtual networks (PROTOCOL-2.0.md §5.4), the /xend/vnet resource.
+ * vnet: virtual networks (docs/compat.md), the /xend/vnet resource.
  *
  * A vnet is a stored config `(vnet (id ID) (bridge B) (vnetif IF) (security S))` (the
  * defaults bridge vnetID, vnetif vnetifID, security none filled in, other children kept
@@ -7,7 +7,7 @@
  * vnetif=IF security=S` and `vnet del id=ID bridge=B vnetif=IF`. Create persists the
  * record first (so that a crash in between is repaired at the next start), then runs the
  * script; a failing script removes the record again and the create replies the error
- * (2.0.0 kept such a vnet: PROTOCOL-2.0.md §18). Delete runs the script first and forgets
+ * (2.0.0 kept such a vnet: docs/compat.md). Delete runs the script first and forgets
  * the vnet only when it succeeded, so that a failed delete can be retried. At xend start
  * every stored vnet is loaded and configured again; at xend stop nothing is undone: domains
  * outlive xend and their vifs stay on the vnet bridges.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Every route of PROTOCOL.md in the three reply formats, from one table: for each row and
+# Every route of docs/http.md in the three reply formats, from one table: for each row and
 # each format, the status, the Content-Type and the body's form are checked.
 #
 #   sxp   no User-Agent, no Accept (what the xm client sends): Content-Type exactly
@@ -174,7 +174,7 @@ fetch() {
 #         message as reason phrase (what xm prints), the body the error form as for err
 #   eNNN  a refusal with that status: the reason phrase matches REGEX, the body is the
 #         error form of the format, except 501: text/plain "Operation not implemented: OP"
-#         for SXP clients (PROTOCOL.md); browsers get the HTML error page;
+#         for SXP clients (docs/http.md); browsers get the HTML error page;
 #         JSON clients get JSON (docs/http.md)
 # Prints nothing and returns 0, or prints why not.
 judge() {

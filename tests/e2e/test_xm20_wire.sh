@@ -1,6 +1,6 @@
 #!/bin/bash
 # The Xen 2.0 Python xm client against this xend, without Python 2: every request the 2.0
-# client sends for each xm command (PROTOCOL-2.0.md §16) and each op of §5 is replayed byte
+# client sends for each xm command and each of its ops is replayed byte
 # for byte over a raw socket (bash /dev/tcp), and every reply is checked the way the 2.0
 # client's httplib + XendProtocol would take it:
 #
@@ -43,7 +43,7 @@ KERNEL=$(sim_kernel)
 HOSTPORT=127.0.0.1:$XEND_PORT
 
 # ---------------------------------------------------------------------------------------
-# SXP reader with the rules of the 2.0 sxp.Parser (PROTOCOL-2.0.md §4). Reads a file;
+# SXP reader with the rules of the 2.0 sxp.Parser (docs/compat.md). Reads a file;
 # prints `OK N` (N top-level values) or `ERR message`, then for each list inside the FIRST
 # value one line `PATH<TAB>LENGTH<TAB>SECOND`: PATH the heads from the top joined by `/`,
 # LENGTH the number of elements, SECOND the second element when it is an atom (strings
@@ -402,7 +402,7 @@ macof() { printf 'aa:00:00:%02x:%02x:%02x' $((RANDOM % 128)) $((RANDOM % 256)) $
 
 # xm create: POST /xend/domain (the client strips the /), then read name + console port,
 # then unpause unless -p. $1 = NAME, $2 = config SXP, $3 = order of the dict (config-op:
-# the order CPython 2.7 iterates {'op','config'}; op-config: PROTOCOL-2.0.md's capture).
+# the order CPython 2.7 iterates {'op','config'}; op-config: the 2.0 client's capture).
 xm_create() {
     if [ "${3:-config-op}" = op-config ]; then
         post_form /xend/domain op create config "$2"
@@ -464,7 +464,7 @@ ID1=$(v domain/id)
 post_form /xend/domain/wire1 op unpause
 got "xm create: POST op=unpause is a value (None < 0 would destroy the domain)" value
 
-# the order PROTOCOL-2.0.md captured
+# the order the 2.0 client was seen to send
 xm_create wire2 "$(vmconf wire2 "(device (vif (mac $(macof))))")" op-config
 got "xm create: op=create&config=.. (the other order) is a value" value
 PORT2=$(v domain/console/console_port)
@@ -512,7 +512,7 @@ expect_eq "xm create with every element: two vifs and a vbd" "vif vif vbd" \
 post_form /xend/domain/full reason halt op destroy
 got "destroy it" value
 
-# A name over 15 characters: 2.0.0 kept it and gave Xen only its last 15 (PROTOCOL-2.0.md
+# A name over 15 characters: 2.0.0 kept it and gave Xen only its last 15 (docs/compat.md
 # §7.1); a refusal breaks 2.0 configs that worked. Reported; marked until decided.
 xm_create wire-long-name-0123456789 "$(vmconf wire-long-name-0123456789 "(device (vif (mac $(macof))))")"
 classify

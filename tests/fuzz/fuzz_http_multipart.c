@@ -1,7 +1,7 @@
 /*
  * Fuzz target: the multipart/form-data boundary parameter and body splitter (core/http
  * form.c). The input is a Content-Type header value, a line feed, then the body; the corpus
- * holds the Xen 2.0 client's bodies (PROTOCOL-2.0.md §2.1: file parts that run straight
+ * holds the Xen 2.0 client's bodies (docs/compat.md: file parts that run straight
  * into the next "--B", bare LFs, a body cut short).
  *
  * Contract checked: a boundary is 1..70 bytes and fits the caller's buffer or is an error;

@@ -1,6 +1,6 @@
 #!/bin/bash
-# The plugin ABI's build rules, checked on the built objects (ABI.md "Entry symbol and
-# loading"): every plugin in DIR exports exactly one symbol, xend_plugin_desc, and has no
+# The plugin ABI's build rules, checked on the built objects (docs/plugins.md "What xend will
+# open"): every plugin in DIR exports exactly one symbol, xend_plugin_desc, and has no
 # undefined symbol left after loading its own libraries (it was linked with
 # --no-undefined and uses nothing from xend).
 #

@@ -7,7 +7,7 @@
  *
  * Ops: `cpu_bvt_set` (2.0 release: mcuadv warpback warpvalue warpl warpu) and `bvt_set`
  * (manual: mcuadv warp warpl warpu, so warpback is optional and warp is an alias);
- * `cpu_bvt_slice_set ctx_allow` on the node. Units as in Xen 2.0 (PROTOCOL-2.0.md §13):
+ * `cpu_bvt_slice_set ctx_allow` on the node. Units as in Xen 2.0 (docs/compat.md):
  * warpl and warpu in ms, ctx_allow in ns, warpvalue in virtual-time units (MCUs of 100 us
  * at mcuadv 1). The ranges are the simulated hypervisor's (simhv/sched.h).
  */

@@ -63,7 +63,7 @@ static void test_urlencoded_pairs_duplicates_and_blank_values(void **state)
     assert_int_equal(n, 2);
     assert_string_equal(a->value, "a b");
     assert_true(a->from_url);
-    /* A name without '=' has the empty value, never NULL (LIBS.md trap 5). */
+    /* A name without '=' has the empty value, never NULL (a libevhtp trap). */
     assert_non_null(val("flag"));
     assert_string_equal(val("flag"), "");
     assert_string_equal(val("empty"), "");
@@ -122,7 +122,7 @@ static void test_multipart_file_part_straight_into_boundary(void **state)
 {
     (void)state;
     /* What the 2.0 client writes for a config file without a final newline: no line end
-     * before the next delimiter (PROTOCOL-2.0.md §2.1, LIBS.md trap 14). */
+     * before the next delimiter (docs/compat.md, a libevhtp trap). */
     const char body[] = "--0123456789abcdef\r\nContent-Disposition: form-data; name=\"config\"; "
                         "filename=\"/etc/xen/vm1\"\r\nContent-Type: application/octet-stream"
                         "\r\n\r\n(vm (name vm1))--0123456789abcdef\r\n"

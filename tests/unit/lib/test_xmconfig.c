@@ -1,6 +1,6 @@
 /*
  * Unit tests of the `xm create` config builder (xm/mkconfig.c): the (vm ...) SXP of
- * PROTOCOL-2.0.md §7.2 from config variables, and its error messages.
+ * docs/compat.md from config variables, and its error messages.
  */
 #include <setjmp.h>
 #include <stdarg.h>

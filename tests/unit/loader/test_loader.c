@@ -277,7 +277,7 @@ static void refusals_name_the_file_and_the_exact_reason(void **state)
 static void the_abi_2_refusal_reads_as_the_issue_says(void **state)
 {
     (void)state;
-    /* Issue 2 and ABI.md quote this text (for 1.0); pin its shape for every 1.x. */
+    /* Issue 2 and docs/plugins.md quote this text (for 1.0); pin its shape for every 1.x. */
     assert_int_equal(XEND_ABI_MAJOR, 1);
     char want[64];
     snprintf(want, sizeof(want), "built for ABI 2.x, this xend speaks 1.%d", XEND_ABI_MINOR);
