@@ -3,9 +3,11 @@
  *
  * A page is described by its generation: 0 means never touched (not present, not saved),
  * and every write makes it one higher. The 4 KiB of a page are a pure function of
- * (seed, pfn, generation): the first 24 bytes spell those three out and the rest is a
- * pseudo-random stream derived from them. So the image costs 4 bytes per page, a save
- * stream carries real bytes, and a restore can prove every page it receives is intact.
+ * (seed, pfn, generation): the first 24 bytes spell those three out, the next 8 are a hash
+ * of them (the page's key) and the rest an arithmetic sequence from the key, cheap to make
+ * and to check (image version 2; version 1 had a pseudo-random stream, a hash a word). So
+ * the image costs 4 bytes per page, a save stream carries real bytes, and a restore can
+ * prove every page it receives is intact.
  * The seed belongs to the image, not the domain id, so a restored copy checks the same.
  *
  * Never touches sockets, files or the clock.
