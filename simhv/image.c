@@ -36,6 +36,13 @@ struct simhv_saver {
     unsigned max_rounds;
     uint64_t max_last;                   /* pages */
     uint64_t round_start_ns, round_sent; /* the running round's start, and `sent` then */
+    /* The PAGES record being written: its pages chosen (and their generations taken) when
+     * its header was, their bytes made a budget at a time, so that the buffer they go
+     * through stays small and in the cache. */
+    uint64_t seed;
+    uint32_t rec_n, rec_next;
+    uint64_t rec_pfn[SIMHV_PAGES_PER_REC];
+    uint32_t rec_gen[SIMHV_PAGES_PER_REC];
 };
 
 /* The guest runs at its own pace again. */
@@ -69,6 +76,7 @@ struct simhv_saver *simhv_saver_new(struct simhv_machine *m, struct simhv_domain
     s->uid = d->uid;
     s->live = live;
     s->total = d->mem.present;
+    s->seed = d->mem.seed;
     if (live)
         simhv_mem_track_begin(&d->mem, SIMHV_MEM_TRACK_SAVE);
     simhv_dmesg(m, "domain %u: %s save started, %" PRIu64 " pages", d->domid,
@@ -131,14 +139,16 @@ static bool wanted(const struct simhv_saver *s, const struct simhv_domain *d, ui
     return d->mem.gen[pfn] != 0;
 }
 
-/* One PAGES record of up to SIMHV_PAGES_PER_REC pages from the cursor on. */
-static void put_pages(struct simhv_saver *s, struct simhv_domain *d, struct xend_buf *out)
+/* Start a PAGES record of up to SIMHV_PAGES_PER_REC pages from the cursor on (none: the
+ * round's end was reached). */
+static void start_pages(struct simhv_saver *s, const struct simhv_domain *d, struct xend_buf *out)
 {
-    uint64_t pfns[SIMHV_PAGES_PER_REC];
     uint32_t n = 0;
     while (s->cursor < d->mem.npages && n < SIMHV_PAGES_PER_REC) {
-        if (wanted(s, d, s->cursor))
-            pfns[n++] = s->cursor;
+        if (wanted(s, d, s->cursor)) {
+            s->rec_pfn[n] = s->cursor;
+            s->rec_gen[n++] = d->mem.gen[s->cursor];
+        }
         s->cursor++;
     }
     if (n == 0)
@@ -147,13 +157,19 @@ static void put_pages(struct simhv_saver *s, struct simhv_domain *d, struct xend
     uint8_t c[4];
     simhv_put_le32(c, n);
     xend_buf_append(out, c, 4);
-    for (uint32_t i = 0; i < n; i++) {
-        uint8_t *p = (uint8_t *)xend_buf_reserve(out, PAGE_ENTRY);
-        simhv_put_le64(p, pfns[i]);
-        simhv_mem_page_bytes(d->mem.seed, pfns[i], d->mem.gen[pfns[i]], p + 8);
-        xend_buf_commit(out, PAGE_ENTRY);
-    }
+    s->rec_n = n;
+    s->rec_next = 0;
     s->sent += n;
+}
+
+/* The next page of the record being written. */
+static void put_page(struct simhv_saver *s, struct xend_buf *out)
+{
+    uint32_t i = s->rec_next++;
+    uint8_t *p = (uint8_t *)xend_buf_reserve(out, PAGE_ENTRY);
+    simhv_put_le64(p, s->rec_pfn[i]);
+    simhv_mem_page_bytes(s->seed, s->rec_pfn[i], s->rec_gen[i], p + 8);
+    xend_buf_commit(out, PAGE_ENTRY);
 }
 
 /* The ROUND record of the round that just ended (image.h). */
@@ -236,6 +252,8 @@ bool simhv_saver_step(struct simhv_saver *s, struct simhv_machine *m, struct xen
         return false;
     struct simhv_domain *d = simhv_dom_find_uid(m, s->uid);
     if (d == NULL) {
+        while (s->rec_next < s->rec_n) /* the record begun is whole: its reader's framing */
+            put_page(s, out);
         char msg[128];
         snprintf(msg, sizeof(msg), "domain %u went away during the save", s->domid);
         put_abort(out, XEND_ENOENT, msg);
@@ -251,10 +269,12 @@ bool simhv_saver_step(struct simhv_saver *s, struct simhv_machine *m, struct xen
             break;
         case SAVE_ROUND:
         case SAVE_LAST:
-            if (s->cursor >= d->mem.npages)
+            if (s->rec_next < s->rec_n)
+                put_page(s, out);
+            else if (s->cursor >= d->mem.npages)
                 next_round(s, m, d, out);
             else
-                put_pages(s, d, out);
+                start_pages(s, d, out);
             break;
         case SAVE_END: {
             uint8_t e[16];
@@ -317,7 +337,17 @@ void simhv_saver_free(struct simhv_saver *s, struct simhv_machine *m)
 
 /* ---- restore ---- */
 
-enum restorer_phase { REST_PRE, REST_HEADER, REST_REC_HDR, REST_PAYLOAD, REST_DONE };
+/* A PAGES record is taken a page at a time (REST_PAGE), from the caller's bytes where a whole
+ * page is there: copying each page into acc first was a second pass over every byte. */
+enum restorer_phase {
+    REST_PRE,
+    REST_HEADER,
+    REST_REC_HDR,
+    REST_PAYLOAD,
+    REST_PAGE_COUNT,
+    REST_PAGE,
+    REST_DONE
+};
 
 struct simhv_restorer {
     struct simhv_dom_args args;
@@ -326,7 +356,8 @@ struct simhv_restorer {
     enum restorer_phase phase;
     uint8_t *acc; /* owned: the unit being collected */
     size_t acc_len, need;
-    uint32_t rtype;
+    uint32_t rtype, rlen;
+    uint32_t pages_left; /* of the PAGES record being read */
     uint64_t uid;
     uint32_t domid;
     bool have_domain;
@@ -419,23 +450,34 @@ out:
     return rc;
 }
 
-static int take_pages(struct simhv_restorer *r, struct simhv_domain *d, struct xend_err *err)
+/* The page count of a PAGES record: it must say the record's length. */
+static int take_page_count(struct simhv_restorer *r)
 {
-    if (r->acc_len < 4)
-        return xend_err_set(err, XEND_EINVAL, "truncated page record");
-    uint32_t n = simhv_get_le32(r->acc);
-    if ((uint64_t)n * PAGE_ENTRY + 4 != r->acc_len)
-        return xend_err_set(err, XEND_EINVAL, "page record of %zu bytes cannot hold %u pages",
-                            r->acc_len, n);
-    for (uint32_t i = 0; i < n; i++) {
-        const uint8_t *e = r->acc + 4 + (size_t)i * PAGE_ENTRY;
-        uint64_t pfn = simhv_get_le64(e);
-        uint32_t gen;
-        if (pfn >= d->mem.npages)
-            return xend_err_set(err, XEND_EINVAL, "page %" PRIu64 " is outside the image", pfn);
-        if (simhv_mem_page_check(r->seed, pfn, e + 8, &gen) < 0)
-            return xend_err_set(err, XEND_EIO, "corrupt page %" PRIu64 " in the image", pfn);
-        simhv_mem_set(&d->mem, pfn, gen);
+    r->pages_left = simhv_get_le32(r->acc);
+    if ((uint64_t)r->pages_left * PAGE_ENTRY + 4 != r->rlen)
+        return -1;
+    r->phase = r->pages_left ? REST_PAGE : REST_REC_HDR;
+    r->need = r->pages_left ? PAGE_ENTRY : REC_HDR;
+    return 0;
+}
+
+/* One page entry (u64 pfn, the page's bytes), checked and taken into the domain's image. */
+static int take_page(struct simhv_restorer *r, struct simhv_machine *m, const uint8_t *e,
+                     struct xend_err *err)
+{
+    struct simhv_domain *d = simhv_dom_find_uid(m, r->uid);
+    if (d == NULL)
+        return xend_err_set(err, XEND_ENOENT, "domain %u went away during the restore", r->domid);
+    uint64_t pfn = simhv_get_le64(e);
+    uint32_t gen;
+    if (pfn >= d->mem.npages)
+        return xend_err_set(err, XEND_EINVAL, "page %" PRIu64 " is outside the image", pfn);
+    if (simhv_mem_page_check(r->seed, pfn, e + 8, &gen) < 0)
+        return xend_err_set(err, XEND_EIO, "corrupt page %" PRIu64 " in the image", pfn);
+    simhv_mem_set(&d->mem, pfn, gen);
+    if (--r->pages_left == 0) {
+        r->phase = REST_REC_HDR;
+        r->need = REC_HDR;
     }
     return 0;
 }
@@ -467,12 +509,21 @@ static int take_unit(struct simhv_restorer *r, struct simhv_machine *m, struct x
     }
     case REST_REC_HDR:
         r->rtype = simhv_get_le32(r->acc);
-        r->need = simhv_get_le32(r->acc + 4);
-        if (r->need > SIMHV_REC_MAX)
-            return xend_err_set(err, XEND_EINVAL, "image record of %zu bytes is too large",
-                                r->need);
-        r->phase = REST_PAYLOAD;
+        r->rlen = simhv_get_le32(r->acc + 4);
+        if (r->rlen > SIMHV_REC_MAX)
+            return xend_err_set(err, XEND_EINVAL, "image record of %u bytes is too large", r->rlen);
+        if (r->rtype == SIMHV_REC_PAGES && r->rlen < 4)
+            return xend_err_set(err, XEND_EINVAL, "truncated page record");
+        r->phase = r->rtype == SIMHV_REC_PAGES ? REST_PAGE_COUNT : REST_PAYLOAD;
+        r->need = r->rtype == SIMHV_REC_PAGES ? 4 : r->rlen;
         return 0;
+    case REST_PAGE_COUNT:
+        if (take_page_count(r) < 0)
+            return xend_err_set(err, XEND_EINVAL, "page record of %u bytes cannot hold %u pages",
+                                r->rlen, r->pages_left);
+        return 0;
+    case REST_PAGE:
+        return take_page(r, m, r->acc, err);
     default:
         break;
     }
@@ -480,11 +531,7 @@ static int take_unit(struct simhv_restorer *r, struct simhv_machine *m, struct x
     struct simhv_domain *d = simhv_dom_find_uid(m, r->uid);
     if (d == NULL)
         return xend_err_set(err, XEND_ENOENT, "domain %u went away during the restore", r->domid);
-    int rc = 0;
     switch (r->rtype) {
-    case SIMHV_REC_PAGES:
-        rc = take_pages(r, d, err);
-        break;
     case SIMHV_REC_END: {
         if (r->acc_len != 16)
             return xend_err_set(err, XEND_EINVAL, "bad end record");
@@ -511,8 +558,6 @@ static int take_unit(struct simhv_restorer *r, struct simhv_machine *m, struct x
     default:
         return xend_err_set(err, XEND_EINVAL, "unknown image record type %u", r->rtype);
     }
-    if (rc < 0)
-        return rc;
     r->phase = REST_REC_HDR;
     r->need = REC_HDR;
     return 0;
@@ -524,6 +569,13 @@ int simhv_restorer_feed(struct simhv_restorer *r, struct simhv_machine *m, const
     size_t off = 0;
     int rc = 0;
     while (r->phase != REST_DONE) {
+        if (r->phase == REST_PAGE && r->acc_len == 0 && len - off >= PAGE_ENTRY) {
+            rc = take_page(r, m, data + off, err);
+            if (rc != 0)
+                break;
+            off += PAGE_ENTRY;
+            continue;
+        }
         size_t want = r->need - r->acc_len;
         size_t n = len - off < want ? len - off : want;
         memcpy(r->acc + r->acc_len, data + off, n);

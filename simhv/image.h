@@ -4,11 +4,11 @@
  * same way into a new paused domain.
  *
  * Format (all integers little-endian):
- *   "SIMHVIMG"  u32 version (1)  u32 hlen  hlen bytes of SXP:
+ *   "SIMHVIMG"  u32 version (2)  u32 hlen  hlen bytes of SXP:
  *     (simhv-image (name N) (mem_kb N) (maxmem_kb N) (vcpus N) (npages N) (seed HEX)
  *                  (pages N) (kernel PATH) (cmdline TEXT) (booted 0|1) (run_ms N))
  *   then records, each u32 type, u32 len, len bytes:
- *     1 PAGES  u32 count, count x (u64 pfn, 4096 page bytes)
+ *     1 PAGES  u32 count, count x (u64 pfn, 4096 page bytes)  (255 pages at most)
  *     2 END    u64 checksum (of the image at the end of the save), u64 pages sent
  *     3 ABORT  u32 XEND_E code, message text (the save failed; never in a complete image)
  *     4 ROUND  a live save's round ended (for its reader, who keeps it out of the image):
@@ -34,7 +34,9 @@
 #include "domain.h"
 
 #define SIMHV_IMAGE_MAGIC "SIMHVIMG"
-#define SIMHV_IMAGE_VERSION 1u
+/* 2: a page's bytes are an arithmetic sequence after its stamp (memimg.h), and a PAGES
+ * record holds up to 255 pages. A version-1 image's pages would not check: it is refused. */
+#define SIMHV_IMAGE_VERSION 2u
 #define SIMHV_IMAGE_HEADER_MAX (64u * 1024u)
 #define SIMHV_REC_PAGES 1u
 #define SIMHV_REC_END 2u
@@ -42,7 +44,9 @@
 #define SIMHV_REC_ROUND 4u
 #define SIMHV_ROUND_LEN 48u
 #define SIMHV_REC_MAX ((size_t)1024 * 1024)
-#define SIMHV_PAGES_PER_REC 16u
+/* As many pages as a record may hold: each record costs its reader (xend's relay) a few
+ * system calls, so fewer, larger ones halve its CPU a GB (bench/README.md, bench-migrate). */
+#define SIMHV_PAGES_PER_REC ((unsigned)((SIMHV_REC_MAX - 4u) / (8u + SIMHV_PAGE_SIZE)))
 /*
  * A live save stops iterating when no more pages are dirty than its last round may send,
  * or after its most rounds (the save request's max_last_pages and max_rounds; these when
