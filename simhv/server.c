@@ -24,6 +24,7 @@
 #define READ_CHUNK (64u * 1024u)
 #define OUT_HIGH ((size_t)1024 * 1024)   /* stop reading requests while replies pile up */
 #define SAVE_BUDGET ((size_t)256 * 1024) /* stream bytes prepared per step */
+#define STREAM_SOCKBUF (4 * 1024 * 1024) /* the kernel caps it (net.core.wmem_max) */
 #define CONSOLE_CHUNK ((size_t)64 * 1024)
 #define CLOSE_DRAIN_MAX ((size_t)64 * 1024 * 1024)
 
@@ -255,10 +256,15 @@ static void apply_action(struct server *s, struct conn *c, struct simhv_proto_re
         c->mode = MODE_NOTIFY;
         c->seen_seq = s->m->change_seq;
         break;
-    case SIMHV_ACT_SAVE:
+    case SIMHV_ACT_SAVE: {
         c->mode = MODE_SAVE;
         c->saver = res->saver;
+        /* A unix socket holds what its sender's buffer allows (200 KiB by default): a larger
+         * one lets each of the reader's wake-ups take more, and there are fewer of them. */
+        int sz = STREAM_SOCKBUF;
+        (void)setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
         break;
+    }
     case SIMHV_ACT_RESTORE:
         c->mode = MODE_RESTORE;
         c->restorer = res->restorer;
@@ -426,7 +432,9 @@ static void conn_prepare(struct server *s, struct conn *c)
         }
         break;
     case MODE_SAVE:
-        if (out_pending(c) < SAVE_BUDGET && !simhv_saver_step(c->saver, s->m, &c->out, SAVE_BUDGET))
+        /* Only into an empty buffer: appending behind unsent bytes grew it without end, onto
+         * fresh pages (a page fault each), where a small one reused stays in the cache. */
+        if (out_pending(c) == 0 && !simhv_saver_step(c->saver, s->m, &c->out, SAVE_BUDGET))
             conn_finish(c);
         break;
     default:
@@ -520,7 +528,7 @@ static bool conn_turn(struct server *s, struct conn *c, bool *busy)
         return false;
     }
     /* A save whose stream is waiting on nobody but us keeps the loop spinning. */
-    *busy = *busy || (c->mode == MODE_SAVE && out_pending(c) < SAVE_BUDGET);
+    *busy = *busy || (c->mode == MODE_SAVE && out_pending(c) == 0);
     return true;
 }
 
