@@ -111,9 +111,16 @@ uint64_t xend_transfer_ctl_measure(struct xend_transfer_ctl *c, uint64_t done)
     return atomic_load(&c->bytes);
 }
 
-int xend_transfer_ctl_step(struct xend_transfer_ctl *c, uint64_t done)
+int xend_transfer_ctl_step(struct xend_transfer_ctl *c, struct xend_transfer_progress *p,
+                           uint64_t done, uint64_t total)
 {
-    uint64_t bytes = xend_transfer_ctl_measure(c, done);
+    /* Measuring a counted fd takes three system calls: once a second is enough for the
+     * report; pacing needs it every time. An uncounted one's estimate is arithmetic. */
+    bool due = p != NULL && xend_transfer_progress_due(p, done, total);
+    uint64_t bytes = due || c->rate > 0 || !c->counted ? xend_transfer_ctl_measure(c, done)
+                                                       : atomic_load(&c->bytes);
+    if (due)
+        xend_transfer_progress_report(p, done, total, bytes);
     if (c->rate > 0) {
         /* Hold the stream until it is no ahead of the rate since its start: sleep until
          * the time these bytes are due, or until a cancel. */

@@ -76,9 +76,16 @@ void xend_transfer_ctl_start(struct xend_transfer_ctl *c, int fd);
 /* Any thread: the bytes through fd since the start (estimated from done pages where fd keeps
  * no count; done 0 then keeps the last estimate). */
 uint64_t xend_transfer_ctl_measure(struct xend_transfer_ctl *c, uint64_t done);
-/* Worker, in the progress callback: sleep as the rate asks (waking at once on cancel),
- * then the verdict for the backend: 0, or -XEND_ECANCELED. */
-int xend_transfer_ctl_step(struct xend_transfer_ctl *c, uint64_t done);
+struct xend_transfer_progress;
+/*
+ * Worker, the backend's progress callback: report to p unless NULL (the fd measured only
+ * when a report is due or the rate needs it, not on every call: backends call it for every
+ * record),
+ * sleep as the rate asks (waking at once on cancel), then the verdict for the backend: 0,
+ * or -XEND_ECANCELED.
+ */
+int xend_transfer_ctl_step(struct xend_transfer_ctl *c, struct xend_transfer_progress *p,
+                           uint64_t done, uint64_t total);
 /* Any thread: true when the transfer is (now) cancelled, false when it was decided. */
 bool xend_transfer_ctl_cancel(struct xend_transfer_ctl *c);
 /* true when the transfer is (now) decided, false when it was cancelled first. */
@@ -112,8 +119,11 @@ struct xend_transfer_progress {
 };
 void xend_transfer_progress_init(struct xend_transfer_progress *p, const char *op, const char *name,
                                  uint32_t domid);
-/* Worker thread: the backend's progress callback calls it with what it was given and the
- * bytes moved so far. */
+/* Worker thread: whether a report of done of total would be emitted now. */
+bool xend_transfer_progress_due(const struct xend_transfer_progress *p, uint64_t done,
+                                uint64_t total);
+/* Worker thread: the backend's progress callback calls it (through xend_transfer_ctl_step)
+ * with what it was given and the bytes moved so far. */
 void xend_transfer_progress_report(struct xend_transfer_progress *p, uint64_t done, uint64_t total,
                                    uint64_t bytes);
 /* Worker thread: a live save's round ended (the backend's report, copied). */

@@ -87,15 +87,21 @@ static void progress_post(const struct xend_transfer_progress *p, uint64_t now)
         free(n); /* the loop is stopping: nobody would hear it */
 }
 
+bool xend_transfer_progress_due(const struct xend_transfer_progress *p, uint64_t done,
+                                uint64_t total)
+{
+    if (total > 0 && done >= total)
+        return !p->finished;
+    return !p->reported || xend_clock_ns() - p->last_ns >= PROGRESS_EVERY_NS;
+}
+
 void xend_transfer_progress_report(struct xend_transfer_progress *p, uint64_t done, uint64_t total,
                                    uint64_t bytes)
 {
+    if (!xend_transfer_progress_due(p, done, total))
+        return;
     uint64_t now = xend_clock_ns();
     bool last = total > 0 && done >= total;
-    if (!last && p->reported && now - p->last_ns < PROGRESS_EVERY_NS)
-        return;
-    if (last && p->finished)
-        return;
     p->reported = true;
     p->finished = last;
     p->last_ns = now;

@@ -367,9 +367,7 @@ static void recv_prepared(int rc, const struct xend_err *err, void *arg)
 static int recv_progress(void *arg, uint64_t done, uint64_t total)
 {
     struct recv *r = arg;
-    uint64_t bytes = xend_transfer_ctl_measure(&r->ctl, done);
-    xend_transfer_progress_report(&r->progress, done, total, bytes);
-    return xend_transfer_ctl_step(&r->ctl, done); /* a restore's rate limit and cancel */
+    return xend_transfer_ctl_step(&r->ctl, &r->progress, done, total); /* rate limit, cancel */
 }
 
 static void recv_image_work(void *arg)

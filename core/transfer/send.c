@@ -150,9 +150,7 @@ static void send_failed_on_loop(struct send *s)
 static int progress(void *arg, uint64_t done, uint64_t total)
 {
     struct send *s = arg;
-    uint64_t bytes = xend_transfer_ctl_measure(&s->ctl, done);
-    xend_transfer_progress_report(&s->progress, done, total, bytes);
-    int verdict = xend_transfer_ctl_step(&s->ctl, done);
+    int verdict = xend_transfer_ctl_step(&s->ctl, &s->progress, done, total);
     /* A backend that cannot stop is stopped by cutting its stream: a migration's
      * connection (the worker owns it now). A save to a file runs to its end and is
      * dropped there. */

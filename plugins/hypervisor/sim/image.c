@@ -65,18 +65,24 @@ static uint32_t record_rest(uint32_t type, uint32_t len)
     return type == SIM_REC_PAGES && len >= 4 ? len - 4 : 0;
 }
 
-/* A record passed on: count its pages and report; the caller's verdict (0: go on). */
+/* Report done pages of total; the caller's verdict (0: go on). */
+static int report(uint64_t done, uint64_t total, xend_progress_fn *progress, void *progress_arg,
+                  struct xend_err *err)
+{
+    int verdict = progress != NULL ? progress(progress_arg, done, done > total ? done : total) : 0;
+    if (verdict >= 0)
+        return 0;
+    return xend_err_set(err, -verdict, "%s", xend_strerror(verdict));
+}
+
+/* A record passed on: count its pages and report. */
 static int record_progress(const uint8_t *buf, uint32_t type, uint32_t len, uint64_t *done,
                            uint64_t total, xend_progress_fn *progress, void *progress_arg,
                            struct xend_err *err)
 {
     if (type == SIM_REC_PAGES && len >= 4)
         *done += get_le32(buf + 8);
-    int verdict =
-        progress != NULL ? progress(progress_arg, *done, *done > total ? *done : total) : 0;
-    if (verdict >= 0)
-        return 0;
-    return xend_err_set(err, -verdict, "%s", xend_strerror(verdict));
+    return report(*done, total, progress, progress_arg, err);
 }
 
 /*
@@ -165,6 +171,12 @@ int sim_save_with(void *ctx, uint32_t domid, int fd, const struct xend_save_args
     if ((r = sim_recv_exact(sock, buf + 16, hlen, deadline)) < 0 ||
         (r = sim_write_all(fd, buf, 16 + hlen, deadline)) < 0) {
         rc = io_err(err, "saving the image header", r);
+        goto out;
+    }
+    /* The first report as the pages start, not after the first record: a record is up to
+     * 255 pages, a quarter of a small guest, and a cancel or a rate limit acts here too. */
+    if ((rc = report(0, total, progress, progress_arg, err)) < 0) {
+        save_stop(sock, buf, deadline);
         goto out;
     }
     static const struct record_source from_simhv = {
@@ -280,6 +292,10 @@ int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
     rc = sim_connect(c, false, &sock, err);
     if (rc < 0)
         goto out;
+    /* A unix socket holds what its sender's buffer allows (200 KiB by default): a larger one
+     * lets each of simhv's reads take more, and there are fewer wake-ups on both sides. */
+    int sz = SIM_STREAM_SOCKBUF;
+    (void)setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
     size_t tlen = strlen(text);
     if (sim_send_all(sock, text, tlen, deadline) < 0 || sim_send_all(sock, "\n", 1, deadline) < 0 ||
         sim_send_all(sock, buf, 16 + hlen, deadline) < 0) {
@@ -288,6 +304,10 @@ int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
     }
     static const struct record_source from_file = {"reading the image", XEND_EINVAL,
                                                    "image record of %u bytes is too large"};
+    /* As a save does: the first report before the first record (told to stop: the closed
+     * stream makes simhv drop the half-made domain). */
+    if ((rc = report(0, total, progress, progress_arg, err)) < 0)
+        goto out;
     for (;;) {
         uint32_t type, len;
         if ((rc = read_record(fd, buf, &from_file, &type, &len, &deadline, err)) < 0)

@@ -39,6 +39,7 @@
 #define SIM_RECONNECT_MS 1000
 #define SIM_LINE_MAX ((size_t)64 * 1024 * 1024)
 #define SIM_REC_MAX ((size_t)1024 * 1024)
+#define SIM_STREAM_SOCKBUF (4 * 1024 * 1024) /* a restore's send buffer; wmem_max caps it */
 #define SIM_IMAGE_MAGIC "SIMHVIMG"
 #define SIM_REC_PAGES 1u
 #define SIM_REC_END 2u

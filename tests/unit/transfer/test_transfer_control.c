@@ -46,7 +46,7 @@ static void test_bytes_are_counted_on_the_file_from_the_start(void **state)
     xend_transfer_ctl_start(&c, fd);
     write_bytes(fd, 300000);
     assert_int_equal(xend_transfer_ctl_measure(&c, 7), 300000);
-    assert_int_equal(xend_transfer_ctl_step(&c, 7), 0);
+    assert_int_equal(xend_transfer_ctl_step(&c, NULL, 7, 0), 0);
     /* A descriptor that keeps no count: the backend's pages, and the last estimate kept. */
     int p[2];
     assert_int_equal(pipe(p), 0);
@@ -64,6 +64,31 @@ static void test_bytes_are_counted_on_the_file_from_the_start(void **state)
     close(fd);
 }
 
+/* A backend reports every record: without a rate, the fd (three system calls) is measured
+ * only when a report is due, at most once a second. */
+static void test_the_fd_is_measured_only_when_a_report_or_the_rate_needs_it(void **state)
+{
+    (void)state;
+    int fd = temp_file();
+    struct xend_transfer_ctl c;
+    xend_transfer_ctl_init(&c, 0);
+    xend_transfer_ctl_start(&c, fd);
+    struct xend_transfer_progress p;
+    xend_transfer_progress_init(&p, "save", "d", 1);
+    p.reported = true; /* a report was just made: the next is due in a second */
+    p.last_ns = xend_clock_ns();
+    write_bytes(fd, 5000);
+    assert_int_equal(xend_transfer_ctl_step(&c, &p, 1, 100), 0);
+    assert_int_equal(atomic_load(&c.bytes), 0);
+    assert_false(xend_transfer_progress_due(&p, 1, 100));
+    assert_true(xend_transfer_progress_due(&p, 100, 100)); /* the end is always reported */
+    c.rate = 1000 * 1000 * 1000;                           /* pacing needs the count */
+    assert_int_equal(xend_transfer_ctl_step(&c, &p, 2, 100), 0);
+    assert_int_equal(atomic_load(&c.bytes), 5000);
+    xend_transfer_ctl_destroy(&c);
+    close(fd);
+}
+
 static void test_a_rate_holds_the_stream_to_it(void **state)
 {
     (void)state;
@@ -74,7 +99,7 @@ static void test_a_rate_holds_the_stream_to_it(void **state)
     uint64_t t0 = xend_clock_ns();
     for (int i = 0; i < 16; i++) { /* 1 MB in 64 KiB pieces: due at 250 ms */
         write_bytes(fd, 65536);
-        assert_int_equal(xend_transfer_ctl_step(&c, 0), 0);
+        assert_int_equal(xend_transfer_ctl_step(&c, NULL, 0, 0), 0);
     }
     uint64_t ms = (xend_clock_ns() - t0) / 1000000u;
     assert_true(ms >= 250); /* never ahead of the rate */
@@ -93,7 +118,7 @@ static void *sleep_in_step(void *arg)
 {
     struct sleeper *s = arg;
     uint64_t t0 = xend_clock_ns();
-    s->verdict = xend_transfer_ctl_step(s->c, 0);
+    s->verdict = xend_transfer_ctl_step(s->c, NULL, 0, 0);
     s->ms = (xend_clock_ns() - t0) / 1000000u;
     return NULL;
 }
@@ -136,6 +161,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytes_are_counted_on_the_file_from_the_start),
+        cmocka_unit_test(test_the_fd_is_measured_only_when_a_report_or_the_rate_needs_it),
         cmocka_unit_test(test_a_rate_holds_the_stream_to_it),
         cmocka_unit_test(test_a_cancel_wakes_a_pacing_sleep_and_stops_the_stream),
         cmocka_unit_test(test_once_decided_a_cancel_is_refused),
