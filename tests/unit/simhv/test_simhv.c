@@ -340,14 +340,104 @@ static void restore_into(struct simhv_machine *m, const struct xend_buf *img, in
     struct simhv_restorer *r = simhv_restorer_new(&a, &owner);
     int rc = 0;
     size_t off = 0;
-    /* Odd-sized pieces: units must be reassembled across feeds. */
-    while (off < img->len && rc == 0) {
-        size_t n = img->len - off < 777 ? img->len - off : 777, used = 0;
+    /* Odd-sized pieces, small and large by turns: units must be reassembled across feeds,
+     * and pages whole in a piece are taken from it. */
+    for (int k = 0; off < img->len && rc == 0; k++) {
+        size_t piece = k % 2 ? 3 * (8 + SIMHV_PAGE_SIZE) + 5 : 777, used = 0;
+        size_t n = img->len - off < piece ? img->len - off : piece;
         rc = simhv_restorer_feed(r, m, (const uint8_t *)img->data + off, n, &used, domid, err);
         off += used;
     }
     assert_int_equal(rc, want_rc);
     simhv_restorer_free(r, m);
+}
+
+/* The offset of the first record of an image (after its magic, version and header). */
+static size_t first_record(const struct xend_buf *img)
+{
+    return 16 + simhv_get_le32((const uint8_t *)img->data + 12);
+}
+
+/* The record at *off: its type and length, *off moved past it; false past the end. */
+static bool next_record(const struct xend_buf *img, size_t *off, uint32_t *type, uint32_t *len)
+{
+    if (*off + 8 > img->len)
+        return false;
+    *type = simhv_get_le32((const uint8_t *)img->data + *off);
+    *len = simhv_get_le32((const uint8_t *)img->data + *off + 4);
+    assert_true(*off + 8 + *len <= img->len);
+    *off += 8 + *len;
+    return true;
+}
+
+/* A plain save of a built 64 MB domain, whole. */
+static void saved_image(struct simhv_machine *src, struct xend_buf *img)
+{
+    struct xend_err err = {0};
+    struct simhv_domain *d = domain(src, 64, "", NULL, true);
+    struct simhv_saver *s = simhv_saver_new(src, d, false, 0, 0, &err);
+    assert_non_null(s);
+    while (simhv_saver_step(s, src, img, 100000))
+        ;
+    simhv_saver_free(s, src);
+}
+
+/* A page lost or put in another's place on the way, or an image of the old version: each
+ * refused, with nothing left behind. */
+static void test_a_restore_refuses_a_lost_or_misplaced_page_and_an_old_version(void **state)
+{
+    (void)state;
+    struct simhv_machine *src = machine(1024), *dst = machine(1024);
+    struct xend_err err = {0};
+    uint32_t domid = 0;
+    struct xend_buf img = XEND_BUF_INIT;
+    saved_image(src, &img);
+    uint64_t free_before = simhv_machine_free_kb(dst);
+    size_t off = first_record(&img), rec = off;
+    uint32_t type = 0, len = 0;
+    while (next_record(&img, &off, &type, &len) && type != SIMHV_REC_PAGES)
+        rec = off;
+    assert_int_equal(type, SIMHV_REC_PAGES);
+    uint8_t *data = (uint8_t *)img.data;
+    uint32_t n = simhv_get_le32(data + rec + 8);
+    assert_true(n > 2 && n <= SIMHV_PAGES_PER_REC);
+    const size_t entry = 8 + SIMHV_PAGE_SIZE, first = rec + 12;
+
+    /* Misplaced: the second page's frame number said to be the first's. */
+    struct xend_buf bad = XEND_BUF_INIT;
+    xend_buf_append(&bad, img.data, img.len);
+    memcpy(bad.data + first + entry, bad.data + first, 8);
+    restore_into(dst, &bad, -XEND_EIO, &domid, &err);
+    assert_non_null(strstr(xend_err_msg(&err), "corrupt page"));
+    assert_int_equal(simhv_machine_free_kb(dst), free_before);
+
+    /* Lost: the record's last page cut out, its count and length made to match. */
+    xend_buf_reset(&bad);
+    xend_buf_append(&bad, img.data, first + (n - 1) * entry);
+    xend_buf_append(&bad, img.data + first + n * entry, img.len - (first + n * entry));
+    simhv_put_le32((uint8_t *)bad.data + rec + 4, 4 + (n - 1) * (uint32_t)entry);
+    simhv_put_le32((uint8_t *)bad.data + rec + 8, n - 1);
+    xend_err_clear(&err);
+    restore_into(dst, &bad, -XEND_EIO, &domid, &err);
+    assert_non_null(strstr(xend_err_msg(&err), "checksum mismatch"));
+    assert_int_equal(simhv_machine_free_kb(dst), free_before);
+
+    /* Version 1 made its pages otherwise: refused by name, before any domain is made. */
+    xend_buf_reset(&bad);
+    xend_buf_append(&bad, img.data, img.len);
+    simhv_put_le32((uint8_t *)bad.data + 8, 1);
+    xend_err_clear(&err);
+    restore_into(dst, &bad, -XEND_EINVAL, &domid, &err);
+    assert_string_equal(xend_err_msg(&err), "simhv image version 1, this simhv reads 2");
+    assert_int_equal(simhv_machine_free_kb(dst), free_before);
+
+    /* And untouched, it restores. */
+    xend_err_clear(&err);
+    restore_into(dst, &img, 1, &domid, &err);
+    xend_buf_free(&bad);
+    xend_buf_free(&img);
+    simhv_machine_free(src);
+    simhv_machine_free(dst);
 }
 
 static void test_saved_image_restores_with_the_same_checksum(void **state)
@@ -539,8 +629,14 @@ static void test_save_stream_aborts_when_the_domain_vanishes(void **state)
     assert_int_equal(simhv_dom_destroy(m, d, &err), 0);
     assert_false(simhv_saver_step(s, m, &img, 1000));
     simhv_saver_free(s, m);
-    /* The last record is ABORT with ENOENT. */
+    /* The last record is ABORT with ENOENT, after the page record begun was ended. */
     assert_non_null(memmem(img.data, img.len, "went away during the save", 25));
+    size_t off = first_record(&img);
+    uint32_t type = 0, len = 0, last = 0;
+    while (next_record(&img, &off, &type, &len))
+        last = type;
+    assert_int_equal(off, img.len);
+    assert_int_equal(last, SIMHV_REC_ABORT);
     xend_buf_free(&img);
     simhv_machine_free(m);
 }
@@ -683,6 +779,7 @@ int main(void)
         cmocka_unit_test(test_shutdown_takes_the_delay_and_halt_is_poweroff),
         cmocka_unit_test(test_boot_lines_then_echo),
         cmocka_unit_test(test_saved_image_restores_with_the_same_checksum),
+        cmocka_unit_test(test_a_restore_refuses_a_lost_or_misplaced_page_and_an_old_version),
         cmocka_unit_test(test_live_save_sends_dirty_rounds_then_pauses),
         cmocka_unit_test(test_live_save_of_a_guest_that_does_not_converge_stops_at_its_rounds),
         cmocka_unit_test(test_live_save_slows_a_fast_guest_until_the_last_round_fits),
