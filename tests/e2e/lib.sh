@@ -234,6 +234,17 @@ sim_kernel() {
     echo "$T/vmlinuz"
 }
 
+# run_and_save NAME CONFIG FILE: NAME created from CONFIG and unpaused, its memory checksum
+# (op=mem_checksum) in SAVED_SUM, then saved to FILE; each step checked.
+run_and_save() {
+    xpost /xend/domain op=create "config=$2" >/dev/null
+    expect_eq "$1 created" 201 "$(http_status)"
+    xpost "/xend/domain/$1" op=unpause >/dev/null
+    SAVED_SUM=$(xget "/xend/domain/$1?op=mem_checksum" | grep -oE '[0-9]+\)$' | tr -d ')')
+    xpost "/xend/domain/$1" op=save "file=$3" >/dev/null
+    check "$1 saved" test -s "$3"
+}
+
 # vm_config NAME [MEMORY] [EXTRA-SXP]: a (vm ...) config for the sim backend.
 vm_config() {
     echo "(vm (name $1) (memory ${2:-64}) (image (linux (kernel $(sim_kernel)) (args '${ARGS:-sim.load=10}'))) ${3:-})"

@@ -20,12 +20,8 @@ progressing() {
         grep -qE "\\(value \\($1 -?[0-9]+ restore \\(done [0-9]+\\) \\(total [0-9]+\\) \\(percent [0-9]\\)"
 }
 
-xpost /xend/domain op=create "config=$(config r1)" >/dev/null
-expect_eq "r1 created" 201 "$(http_status)"
-xpost /xend/domain/r1 op=unpause >/dev/null
-s1=$(sum r1)
-xpost /xend/domain/r1 op=save "file=$T/r1.img" >/dev/null
-check "r1 saved" test -s "$T/r1.img"
+run_and_save r1 "$(config r1)" "$T/r1.img"
+s1=$SAVED_SUM
 file_sum=$(sha256sum < "$T/r1.img")
 free0=$(free_mb)
 

@@ -12,12 +12,8 @@ config="(vm (name d1) (memory 64) (image (linux (kernel $T/kernel4m) (args 'sim.
 sum() { xget "/xend/domain/$1?op=mem_checksum" | grep -oE '[0-9]+\)$' | tr -d ')'; }
 free_mb() { xget /xend/node | grep -oE '\(free_memory [0-9]+' | grep -oE '[0-9]+$'; }
 
-xpost /xend/domain op=create "config=$config" >/dev/null
-expect_eq "d1 created" 201 "$(http_status)"
-xpost /xend/domain/d1 op=unpause >/dev/null
-s1=$(sum d1)
-xpost /xend/domain/d1 op=save "file=$T/d1.img" >/dev/null
-check "d1 saved" test -s "$T/d1.img"
+run_and_save d1 "$config" "$T/d1.img"
+s1=$SAVED_SUM
 free0=$(free_mb)
 
 # damage KIND: a copy of the save file at $T/bad.img, damaged so (the simhv image's offset
