@@ -34,7 +34,7 @@ n=$(printf '%s\n' "$ev" | grep -c 'restore (done')
 # a local migration (to this xend's own relocation port) reports as migrate
 xpost /xend/domain/pg1 op=unpause >/dev/null
 body=$(xpost /xend/domain/pg1 op=migrate destination=127.0.0.1:$RELOC_PORT live=0 resource=0)
-expect_eq "the local migration replies 0" 0 "$body"
+expect_migrated "the local migration replies with its URL there" "$RELOC_PORT" "$body"
 ev=$(progress_events)
 expect_match "the migration's sender reported its end" \
     '\(value \(pg1 [0-9]+ migrate \(done ([0-9]+)\) \(total \1\) \(percent 100\) \(bytes [1-9][0-9]*\) \(bytes_per_s [0-9]+\)\)\)' "$ev"

@@ -63,14 +63,14 @@ check_kept "second save/restore" bal1
 
 changed bal2
 body=$(xpost /xend/domain/bal2 op=migrate "destination=127.0.0.1:$RELOC_PORT" live=0)
-expect_eq "bal2 migrated locally" 0 "$body"
+expect_migrated "bal2 migrated locally" "$RELOC_PORT" "$body"
 check_kept "local migration" bal2
 
 # To another host (a second xend with its own simhv).
 start_host b
 changed bal4
 body=$(xpost /xend/domain/bal4 op=migrate "destination=127.0.0.1:${RPORT[b]}" live=0)
-expect_eq "bal4 migrated to host b" 0 "$body"
+expect_migrated "bal4 migrated to host b" "${RPORT[b]}" "$body"
 A_PORT=$XEND_PORT
 XEND_PORT=${PORT[b]} SIMHV_SOCK=$T/b/state/simhv.sock check_kept "migration to another host" bal4
 XEND_PORT=$A_PORT
