@@ -24,7 +24,7 @@
 /* A restore's image comes in through this: 256 KiB a read (its sender's buffer holds more,
  * STREAM_SOCKBUF) is a quarter of the calls 64 KiB took, and still fits in the cache. One
  * buffer for the whole server: it is single-threaded, and no read outlives conn_read. */
-#define READ_CHUNK (256u * 1024u)
+#define READ_CHUNK ((size_t)256 * 1024)
 static uint8_t read_buf[READ_CHUNK];
 #define OUT_HIGH ((size_t)1024 * 1024)   /* stop reading requests while replies pile up */
 #define SAVE_BUDGET ((size_t)256 * 1024) /* stream bytes prepared per step */
