@@ -66,7 +66,8 @@ migrate() {
     out=$(PATH_=/$name post "$from" --data-urlencode op=migrate \
         --data-urlencode "destination=127.0.0.1:${RPORT[$to]}" --data-urlencode live=$live)
     t1=$(date +%s%N)
-    [ "$out" = 0 ] || { echo "migrate failed: $out" >&2; return 1; }
+    # As 2.0 answered: the domain's URL at the destination.
+    [[ "$out" =~ ^http://[^/]+/xend/domain/[0-9]+$ ]] || { echo "migrate failed: $out" >&2; return 1; }
     x1=$(cpu "$(pids a)" "$(pids b)")
     s1=$(cpu "$T/simhv-a.pid" "$T/simhv-b.pid")
     line=$(grep "domain migrated out domain=$name " "$T/$from/xend.log" | tail -1)
