@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "device_registry.h"
 #include "domain_runtime.h"
 #include "domain_time.h"
@@ -35,6 +36,7 @@ struct describer_reg {
     xend_describe_fn *fn;          /* a tree describer, or */
     xend_describe_print_fn *print; /* a text one */
     void *arg;
+    bool kept; /* its text is kept with the info until describe_changed (ABI 1.9) */
 };
 
 static struct {
@@ -42,6 +44,14 @@ static struct {
     struct xend_domain **by_id; /* buckets by id % id_buckets */
     size_t id_buckets;
     size_t count;
+    /* Every domain in (id, name) order, kept so on each change: a list of ten thousand
+     * domains sorted them all on every request. */
+    struct xend_domain **sorted;
+    size_t sorted_cap;
+    /* Bumped when what every domain's info prints changes at once (a describer or printer
+     * added or gone): each kept info text remembers the epoch it was printed in. */
+    uint64_t info_epoch;
+    struct xend_buf info_scratch; /* where a kept info text is printed first */
     struct hook_reg *hooks;
     size_t nhooks;
     struct describer_reg *describers;
@@ -49,6 +59,8 @@ static struct {
     xend_domain_info_printer_fn **printers;
     size_t nprinters;
 } T;
+
+static void info_text_free(struct xend_info_text *t);
 
 static unsigned name_hash(const char *s)
 {
@@ -82,6 +94,48 @@ static void id_link(struct xend_domain *dom)
     *b = dom;
 }
 
+static int cmp_dom(const struct xend_domain *x, const struct xend_domain *y)
+{
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Where dom is, or would go, in T.sorted (names are unique, so keys are too). */
+static size_t sorted_at(const struct xend_domain *dom, size_t n)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_dom(T.sorted[mid], dom) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* T.count already counts dom. A new domain usually takes the highest id: no move then. */
+static void sorted_insert(struct xend_domain *dom)
+{
+    size_t n = T.count - 1;
+    if (T.count > T.sorted_cap) {
+        T.sorted_cap = T.sorted_cap ? 2 * T.sorted_cap : 64;
+        T.sorted = xend_xrealloc(T.sorted, T.sorted_cap * sizeof(*T.sorted));
+    }
+    size_t at = n > 0 && cmp_dom(T.sorted[n - 1], dom) < 0 ? n : sorted_at(dom, n);
+    memmove(&T.sorted[at + 1], &T.sorted[at], (n - at) * sizeof(*T.sorted));
+    T.sorted[at] = dom;
+}
+
+/* Before T.count stops counting dom. */
+static void sorted_remove(const struct xend_domain *dom)
+{
+    size_t at = sorted_at(dom, T.count);
+    if (at < T.count && T.sorted[at] == dom)
+        memmove(&T.sorted[at], &T.sorted[at + 1], (T.count - at - 1) * sizeof(*T.sorted));
+}
+
 struct xend_domain *xend_domain_new(const char *name)
 {
     if (xend_domain_by_name(name) != NULL)
@@ -97,14 +151,18 @@ struct xend_domain *xend_domain_new(const char *name)
     *b = d;
     id_link(d);
     T.count++;
+    sorted_insert(d);
     return d;
 }
 
 void xend_domain_set_id(struct xend_domain *dom, uint32_t id)
 {
     id_unlink(dom);
+    sorted_remove(dom);
     dom->id = id;
     id_link(dom);
+    sorted_insert(dom);
+    xend_domain_info_changed(dom);
 }
 
 void xend_domain_free(struct xend_domain *dom)
@@ -117,6 +175,7 @@ void xend_domain_free(struct xend_domain *dom)
             break;
         }
     id_unlink(dom);
+    sorted_remove(dom);
     T.count--;
     for (size_t i = 0; i < dom->nprivs; i++)
         if (dom->privs[i].free_fn)
@@ -125,6 +184,7 @@ void xend_domain_free(struct xend_domain *dom)
     xend_devices_free_all(dom);
     xend_sxp_free(dom->config);
     free(dom->config_text);
+    info_text_free(dom->info_text);
     free(dom->halt_reason);
     free(dom->doubt);
     xend_sxp_free(dom->mark);
@@ -157,25 +217,19 @@ struct xend_domain *xend_domain_lookup(const char *name_or_id)
     return d;
 }
 
-static int cmp_dom(const void *a, const void *b)
-{
-    const struct xend_domain *x = *(struct xend_domain *const *)a;
-    const struct xend_domain *y = *(struct xend_domain *const *)b;
-    if (x->id != y->id)
-        return x->id < y->id ? -1 : 1;
-    return strcmp(x->name, y->name);
-}
-
 size_t xend_domain_all(struct xend_domain ***out)
 {
     struct xend_domain **v = xend_xcalloc(T.count ? T.count : 1, sizeof(*v));
-    size_t n = 0;
-    for (size_t b = 0; b < NAME_BUCKETS; b++)
-        for (struct xend_domain *d = T.by_name[b]; d; d = d->name_next)
-            v[n++] = d;
-    qsort(v, n, sizeof(*v), cmp_dom);
+    if (T.count > 0)
+        memcpy(v, T.sorted, T.count * sizeof(*v));
     *out = v;
-    return n;
+    return T.count;
+}
+
+struct xend_domain *const *xend_domain_sorted(size_t *n)
+{
+    *n = T.count;
+    return T.sorted;
 }
 
 size_t xend_domain_count(void)
@@ -191,6 +245,8 @@ void xend_domain_table_free(void)
         xend_domain_free(all[i]);
     free(all);
     free(T.by_id);
+    free(T.sorted);
+    xend_buf_free(&T.info_scratch);
     free(T.hooks);
     free(T.describers);
     free(T.printers);
@@ -256,6 +312,7 @@ static int describer_add(struct describer_reg reg)
         return -XEND_EINVAL;
     T.describers = xend_xrealloc(T.describers, (T.ndescribers + 1) * sizeof(*T.describers));
     T.describers[T.ndescribers++] = reg;
+    xend_domain_info_changed_all();
     return 0;
 }
 
@@ -267,6 +324,12 @@ static int describe_add(struct xend_plugin *self, xend_describe_fn *fn, void *ar
 static int describe_print_add(struct xend_plugin *self, xend_describe_print_fn *fn, void *arg)
 {
     return describer_add((struct describer_reg){.owner = self, .print = fn, .arg = arg});
+}
+
+static int describe_print_kept_add(struct xend_plugin *self, xend_describe_print_fn *fn, void *arg)
+{
+    return describer_add(
+        (struct describer_reg){.owner = self, .print = fn, .arg = arg, .kept = true});
 }
 
 void xend_domain_remove_owner(struct xend_plugin *owner)
@@ -281,6 +344,7 @@ void xend_domain_remove_owner(struct xend_plugin *owner)
         if (T.describers[i].owner != owner)
             T.describers[j++] = T.describers[i];
     T.ndescribers = j;
+    xend_domain_info_changed_all();
     /* The plugin's per-domain state goes with it. */
     struct xend_domain **all;
     size_t n = xend_domain_all(&all);
@@ -441,6 +505,7 @@ static void host_priv_set(struct xend_plugin *self, struct xend_domain *d, void 
     }
     s->priv = priv;
     s->free_fn = free_fn;
+    xend_domain_info_changed(d); /* a kept describer may print from it */
 }
 
 static const struct xend_host_domain host_table = {
@@ -449,6 +514,8 @@ static const struct xend_host_domain host_table = {
     .hook_remove = hook_remove,
     .describe_add = describe_add,
     .describe_print_add = describe_print_add,
+    .describe_print_kept_add = describe_print_kept_add,
+    .describe_changed = xend_domain_info_changed,
     .lookup = host_lookup,
     .foreach = host_foreach,
     .id = host_id,
@@ -539,6 +606,7 @@ void xend_domain_set_halt_reason(struct xend_domain *dom, const char *fmt, ...)
     va_start(ap, fmt);
     set_note(&dom->halt_reason, fmt, ap);
     va_end(ap);
+    xend_domain_info_changed(dom);
 }
 
 void xend_domain_set_mark(struct xend_domain *dom, struct xend_sxp *mark)
@@ -553,6 +621,7 @@ void xend_domain_set_doubt(struct xend_domain *dom, const char *fmt, ...)
     va_start(ap, fmt);
     set_note(&dom->doubt, fmt, ap);
     va_end(ap);
+    xend_domain_info_changed(dom);
 }
 
 void xend_domain_state_text(uint32_t f, char out[6])
@@ -638,10 +707,12 @@ void xend_domain_info_printer_add(xend_domain_info_printer_fn *fn)
 {
     T.printers = xend_xrealloc(T.printers, (T.nprinters + 1) * sizeof(*T.printers));
     T.printers[T.nprinters++] = fn;
+    xend_domain_info_changed_all();
 }
 
 void xend_domain_config_changed(struct xend_domain *dom)
 {
+    xend_domain_info_changed(dom);
     free(dom->config_text);
     dom->config_text = NULL;
     dom->sched_entry_known = false;
@@ -683,7 +754,106 @@ int xend_domain_config_check(struct xend_domain *dom, struct xend_err *err)
     return 0;
 }
 
-void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
+/*
+ * The kept info text. An info is the head (id to cpu), the time fields, then the body
+ * (start_time to the config). Each of head and body is printed once and kept with what it
+ * was printed from: the fields it compares by itself at every print, and info_gen and the
+ * table's epoch for the changes it is told of. Printed anew each time: cpu_time and
+ * up_time; the devices, whose classes may describe them differently at any time; and
+ * describers added without "kept".
+ */
+struct info_head_key {
+    uint64_t gen, mem_kb, maxmem_kb;
+    uint32_t id, flags, shutdown_reason;
+    int32_t cpu;
+    bool info_known, halted;
+};
+
+struct info_body_key {
+    uint64_t gen, epoch;
+    double start_time, restart_time;
+    const char *restart_state; /* one of a few static strings */
+    uint32_t id;
+    enum xend_dom_phase phase;
+    bool record_failed;
+};
+
+struct xend_info_text {
+    struct info_head_key hk;
+    struct info_body_key bk;
+    char *head, *body; /* owned, exactly their length: ten thousand of them stay */
+    size_t head_len, body_len;
+    /* In body: where the describers that run every time go (when describers_live), and
+     * where the devices go. */
+    size_t describers_at, devices_at;
+    bool describers_live;
+};
+
+static struct info_head_key head_key(const struct xend_domain *dom)
+{
+    struct info_head_key k = {.gen = dom->info_gen,
+                              .id = dom->id,
+                              .info_known = dom->info_known,
+                              .halted = dom->phase == XEND_DOM_HALTED};
+    if (dom->info_known) {
+        k.mem_kb = dom->info.mem_kb;
+        k.maxmem_kb = dom->info.maxmem_kb;
+        k.flags = dom->info.flags;
+        k.shutdown_reason = dom->info.shutdown_reason;
+        k.cpu = dom->info.cpu;
+    }
+    return k;
+}
+
+static bool head_key_eq(const struct info_head_key *a, const struct info_head_key *b)
+{
+    return a->gen == b->gen && a->mem_kb == b->mem_kb && a->maxmem_kb == b->maxmem_kb &&
+           a->id == b->id && a->flags == b->flags && a->shutdown_reason == b->shutdown_reason &&
+           a->cpu == b->cpu && a->info_known == b->info_known && a->halted == b->halted;
+}
+
+static struct info_body_key body_key(const struct xend_domain *dom)
+{
+    return (struct info_body_key){.gen = dom->info_gen,
+                                  .epoch = T.info_epoch,
+                                  .start_time = dom->start_time,
+                                  .restart_time = dom->restart_time,
+                                  .restart_state = dom->restart_state,
+                                  .id = dom->id,
+                                  .phase = dom->phase,
+                                  .record_failed = dom->record_failed};
+}
+
+static bool body_key_eq(const struct info_body_key *a, const struct info_body_key *b)
+{
+    /* the times compared as set, never computed: == is what is meant */
+    return a->gen == b->gen && a->epoch == b->epoch &&
+           memcmp(&a->start_time, &b->start_time, sizeof(a->start_time)) == 0 &&
+           memcmp(&a->restart_time, &b->restart_time, sizeof(a->restart_time)) == 0 &&
+           a->restart_state == b->restart_state && a->id == b->id && a->phase == b->phase &&
+           a->record_failed == b->record_failed;
+}
+
+void xend_domain_info_changed(struct xend_domain *dom)
+{
+    dom->info_gen++;
+}
+
+void xend_domain_info_changed_all(void)
+{
+    T.info_epoch++;
+}
+
+static void info_text_free(struct xend_info_text *t)
+{
+    if (t == NULL)
+        return;
+    free(t->head);
+    free(t->body);
+    free(t);
+}
+
+static void print_head(struct xend_domain *dom, struct xend_buf *out)
 {
     xend_buf_puts(out, "(domain");
     xend_sxp_print_kv_int(out, "id", dom->id == UINT32_MAX ? -1 : (long long)dom->id);
@@ -703,18 +873,31 @@ void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
             xend_sxp_print_kv(out, "shutdown_reason",
                               xend_shutdown_reason_name((int)dom->info.shutdown_reason));
         xend_sxp_print_kv_int(out, "cpu", dom->info.cpu);
-        xend_sxp_print_kv(out, "cpu_time",
-                          xend_sxp_double_text((double)dom->info.cpu_time_ns / 1e9).text);
     } else if (dom->phase == XEND_DOM_HALTED) {
         xend_sxp_print_kv(out, "state", "-----");
     }
-    if (dom->start_time > 0) {
-        xend_sxp_print_kv(out, "up_time", xend_sxp_double_text(xend_domain_up_time(dom)).text);
+}
+
+static bool describers_all_kept(void)
+{
+    for (size_t i = 0; i < T.ndescribers; i++)
+        if (!T.describers[i].kept)
+            return false;
+    return true;
+}
+
+/* The body without its devices: t->describers_at and t->devices_at say where the parts
+ * printed every time go. */
+static void print_body(struct xend_domain *dom, struct xend_info_text *t, struct xend_buf *out)
+{
+    if (dom->start_time > 0)
         xend_sxp_print_kv(out, "start_time", xend_sxp_double_text(dom->start_time).text);
-    }
     /* Plugins' fields (console ...) come where docs/http.md puts them; the core's own
      * additions (sched ...) after them. */
-    put_described(out, dom);
+    t->describers_live = !describers_all_kept();
+    if (!t->describers_live)
+        put_described(out, dom);
+    t->describers_at = out->len;
     for (size_t i = 0; i < T.nprinters; i++)
         T.printers[i](dom, out);
     if (dom->restart_state)
@@ -732,7 +915,7 @@ void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
                           "its last change is not durable yet: the store could not write its "
                           "record and retries");
     xend_buf_putc(out, ' ');
-    xend_devices_describe_print(dom, out);
+    t->devices_at = out->len;
     if (dom->config) {
         xend_buf_puts(out, " (config ");
         const char *text = config_text(dom);
@@ -740,6 +923,89 @@ void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
         xend_buf_putc(out, ')');
     }
     xend_buf_putc(out, ')');
+}
+
+/* Replace *text with what scratch holds, in a block of exactly its size. */
+static void keep(char **text, size_t *len, const struct xend_buf *scratch)
+{
+    if (*text == NULL || *len != scratch->len)
+        *text = xend_xrealloc(*text, scratch->len);
+    memcpy(*text, scratch->data, scratch->len);
+    *len = scratch->len;
+}
+
+#ifndef NDEBUG
+/* Builds with assertions print the kept text again at every use and stop on a
+ * difference: a change that neither the keys see nor xend_domain_info_changed announced
+ * fails the tests instead of showing a stale info. */
+static void check_kept(struct xend_domain *dom, const char *what, const char *kept, size_t len,
+                       const struct xend_buf *now)
+{
+    if (len == now->len && memcmp(kept, now->data, len) == 0)
+        return;
+    xend_log_error("stale info text", "domain=%s part=%s kept=\"%.*s\" now=\"%.*s\"", dom->name,
+                   what, (int)len, kept, (int)now->len, now->data);
+    abort();
+}
+#endif
+
+static struct xend_info_text *kept_text(struct xend_domain *dom)
+{
+    struct xend_buf *scratch = &T.info_scratch;
+    struct xend_info_text *t = dom->info_text;
+    if (t == NULL)
+        t = dom->info_text = xend_xcalloc(1, sizeof(*t));
+    struct info_head_key hk = head_key(dom);
+    if (t->head == NULL || !head_key_eq(&t->hk, &hk)) {
+        xend_buf_reset(scratch);
+        print_head(dom, scratch);
+        keep(&t->head, &t->head_len, scratch);
+        t->hk = hk;
+    } else {
+#ifndef NDEBUG
+        xend_buf_reset(scratch);
+        print_head(dom, scratch);
+        check_kept(dom, "head", t->head, t->head_len, scratch);
+#endif
+    }
+    struct info_body_key bk = body_key(dom);
+    if (t->body == NULL || !body_key_eq(&t->bk, &bk)) {
+        xend_buf_reset(scratch);
+        print_body(dom, t, scratch);
+        keep(&t->body, &t->body_len, scratch);
+        t->bk = bk;
+    } else {
+#ifndef NDEBUG
+        struct xend_info_text again = {0};
+        xend_buf_reset(scratch);
+        print_body(dom, &again, scratch);
+        check_kept(dom, "body", t->body, t->body_len, scratch);
+#endif
+    }
+    return t;
+}
+
+void xend_domain_info_print_at(struct xend_domain *dom, uint64_t boot_ns, struct xend_buf *out)
+{
+    const struct xend_info_text *t = kept_text(dom);
+    xend_buf_append(out, t->head, t->head_len);
+    if (dom->info_known && dom->phase != XEND_DOM_HALTED)
+        xend_sxp_print_kv(out, "cpu_time",
+                          xend_sxp_double_text((double)dom->info.cpu_time_ns / 1e9).text);
+    if (dom->start_time > 0)
+        xend_sxp_print_kv(out, "up_time",
+                          xend_sxp_double_text(xend_time_since(boot_ns, dom->start_ns)).text);
+    xend_buf_append(out, t->body, t->describers_at);
+    if (t->describers_live)
+        put_described(out, dom);
+    xend_buf_append(out, t->body + t->describers_at, t->devices_at - t->describers_at);
+    xend_devices_describe_print(dom, out);
+    xend_buf_append(out, t->body + t->devices_at, t->body_len - t->devices_at);
+}
+
+void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
+{
+    xend_domain_info_print_at(dom, xend_clock_boot_ns(), out);
 }
 
 struct xend_sxp *xend_domain_record(struct xend_domain *dom)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "confine.h"
 #include "create_check.h"
 #include "crashpoint.h"
@@ -76,8 +77,8 @@ static int list_domains(struct xend_request *req, void *arg)
         return rc;
     if (detail)
         xend_domain_refresh_all_cached(&e);
-    struct xend_domain **all;
-    size_t n = xend_domain_all(&all);
+    size_t n;
+    struct xend_domain *const *all = xend_domain_sorted(&n);
     /* Sized like the last list: growing a reply of a thousand infos by doubling copied it
      * and faulted in fresh pages several times over. */
     static size_t last_len[2];
@@ -85,6 +86,7 @@ static int list_domains(struct xend_request *req, void *arg)
     xend_buf_reserve(&b, last_len[detail != 0] + last_len[detail != 0] / 8);
     xend_buf_putc(&b, '(');
     bool first = true;
+    uint64_t now_ns = xend_clock_boot_ns(); /* one up_time clock for every domain */
     for (size_t i = 0; i < n; i++) {
         if (all[i]->phase == XEND_DOM_CREATING)
             continue;
@@ -92,12 +94,11 @@ static int list_domains(struct xend_request *req, void *arg)
             xend_buf_putc(&b, ' ');
         first = false;
         if (detail)
-            xend_domain_info_print(all[i], &b);
+            xend_domain_info_print_at(all[i], now_ns, &b);
         else
             xend_sxp_print_atom(all[i]->name, strlen(all[i]->name), &b);
     }
     xend_buf_putc(&b, ')');
-    free(all);
     last_len[detail != 0] = b.len;
     xend_http_reply_sxp_text(req, 0, &b);
     return 0;

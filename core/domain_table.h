@@ -56,6 +56,12 @@ struct xend_domain {
      * valid while sched_entry_known: every info prints the scheduler's parameters. */
     const struct xend_sxp *sched_entry;
     bool sched_entry_known;
+    /* The info as last printed, without its time fields (cpu_time, up_time), and what it
+     * was printed from; owned, NULL until an info is printed. A list of ten thousand
+     * domains copies these instead of printing each. info_gen counts the changes the text
+     * cannot see by itself (xend_domain_info_changed). */
+    struct xend_info_text *info_text;
+    uint64_t info_gen;
     struct xend_dominfo info; /* last refresh */
     bool info_known;
     uint64_t info_ms; /* when info was last read from the backend (loop ms) */
@@ -106,6 +112,8 @@ struct xend_domain *xend_domain_lookup(const char *name_or_id);
 void xend_domain_set_id(struct xend_domain *dom, uint32_t id);
 /* Number of domains, and all of them sorted by id into *out (owned array). */
 size_t xend_domain_all(struct xend_domain ***out);
+/* The same, borrowed: valid until a domain is added, removed or changes id. */
+struct xend_domain *const *xend_domain_sorted(size_t *n);
 size_t xend_domain_count(void);
 
 /* ---- what plugins see ---- */
@@ -137,6 +145,13 @@ int xend_domain_refresh_all_cached(struct xend_err *err);
 int xend_domain_refresh_cached(struct xend_domain *dom, struct xend_err *err);
 /* Call after any change to dom->config or a node in it (the info's cached text goes). */
 void xend_domain_config_changed(struct xend_domain *dom);
+/* Call after a change to what dom's info prints that is not one of its fields the info
+ * compares by itself (id, phase, the backend's info, start, restart state and time, store
+ * error): a plugin's describer text, a note. The kept info text goes. */
+void xend_domain_info_changed(struct xend_domain *dom);
+/* The same for every domain: a describer or a printer came or went, the scheduler
+ * changed. */
+void xend_domain_info_changed_all(void);
 /* Set (taken) or clear (NULL) the mark every record of dom carries; not persisted here. */
 void xend_domain_set_mark(struct xend_domain *dom, struct xend_sxp *mark);
 /* Set or clear (NULL) why a migrated-in domain is kept paused (transfer.c). */
@@ -155,6 +170,9 @@ void xend_domain_set_halt_reason(struct xend_domain *dom, const char *fmt, ...)
  */
 struct xend_buf;
 void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out);
+/* The same with up_time counted to boot_ns (xend_clock_boot_ns): a list reads the clock
+ * once for all of its domains. */
+void xend_domain_info_print_at(struct xend_domain *dom, uint64_t boot_ns, struct xend_buf *out);
 /*
  * A core part's own info fields (the scheduler's), printed after the plugins' describers:
  * each piece " (key ...)" with its leading space. Kept until xend_domain_table_free.

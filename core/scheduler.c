@@ -144,6 +144,7 @@ int xend_sched_register(struct xend_plugin *self, const struct xend_sched_ops *o
     reg->ctx = ctx;
     S.regs = xend_xrealloc(S.regs, (S.n + 1) * sizeof(*S.regs));
     S.regs[S.n++] = reg;
+    xend_domain_info_changed_all(); /* the current scheduler's fields may appear */
     return 0;
 }
 
@@ -153,6 +154,7 @@ void xend_sched_unregister(const struct xend_sched_ops *ops)
         if (S.regs[i]->ops == ops) {
             free(S.regs[i]);
             S.regs[i] = S.regs[--S.n];
+            xend_domain_info_changed_all();
             return;
         }
 }
@@ -182,6 +184,7 @@ void xend_sched_store(struct xend_domain *dom, const struct xend_sched_ops *ops,
 int xend_sched_init(const char *current)
 {
     S.current = current;
+    xend_domain_info_changed_all(); /* every info prints the current scheduler's fields */
     if (!S.hooks_added) {
         const struct xend_host_domain *d = xend_domain_host_table();
         d->hook_add(NULL, XEND_HOOK_CREATE, apply_stored, NULL);
@@ -209,6 +212,7 @@ void xend_sched_remove_owner(struct xend_plugin *owner)
         S.regs = NULL;
         S.n = 0;
     }
+    xend_domain_info_changed_all();
 }
 
 struct xend_sxp *xend_sched_describe(void)

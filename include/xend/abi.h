@@ -43,6 +43,10 @@
  *                    rounds are reported (struct xend_save_round, xend_save_round_fn) and
  *                    bounded (struct xend_save_args: max_rounds, max_last_kb). A 1.7
  *                    backend's shorter table has none: the core calls its save.
+ *   1.9  2026-12-07  domain.h: describe_print_kept_add and describe_changed (appended): a
+ *                    text describer whose text the core keeps until the plugin says it
+ *                    changed. A 1.8 core's shorter table has neither: a plugin checks
+ *                    XEND_HAS_MEMBER and adds its describer with describe_print_add.
  */
 #ifndef XEND_ABI_H
 #define XEND_ABI_H
@@ -57,7 +61,7 @@ extern "C" {
 #endif
 
 #define XEND_ABI_MAJOR 1
-#define XEND_ABI_MINOR 8
+#define XEND_ABI_MINOR 9
 
 /* Feature macros: one per addition, so plugins can #ifdef (as libxl's LIBXL_HAVE_*). */
 #define XEND_HAVE_DEVICE_CLASSES 1
@@ -71,6 +75,7 @@ extern "C" {
 #define XEND_HAVE_HTTP_STREAM 1          /* 1.6: http->stream_*, http->form_token */
 #define XEND_HAVE_TRANSFER_STOPS 1       /* 1.7: progress verdict, XEND_BACKEND_TRANSFER_STOPS */
 #define XEND_HAVE_SAVE_ROUNDS 1          /* 1.8: save_with, struct xend_save_round */
+#define XEND_HAVE_KEPT_DESCRIBERS 1      /* 1.9: describe_print_kept_add, describe_changed */
 
 /* True when a size-prefixed table or struct `t` (pointer) is large enough to hold `member`. */
 #define XEND_HAS_MEMBER(t, member)                                                                 \

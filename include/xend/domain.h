@@ -147,6 +147,17 @@ struct xend_host_domain {
     /* ---- ABI 1.1 ---- */
     /* Add a text describer (xend_describe_print_fn). */
     int (*describe_print_add)(struct xend_plugin *self, xend_describe_print_fn *fn, void *arg);
+
+    /* ---- ABI 1.9 ---- */
+    /* Add a text describer whose text the core keeps with the rest of the domain's info and
+     * prints again only after describe_changed(dom) (or a change of the domain the core
+     * makes itself: its config, id, devices, a plugin's priv_set): a list of thousands of
+     * domains then runs none of them. Call describe_changed whenever what fn would print
+     * for a domain may have changed. A describer added with describe_print_add runs at
+     * every print, as before. */
+    int (*describe_print_kept_add)(struct xend_plugin *self, xend_describe_print_fn *fn, void *arg);
+    /* What a kept describer prints for dom may have changed. */
+    void (*describe_changed)(struct xend_domain *dom);
 };
 
 #ifdef __cplusplus

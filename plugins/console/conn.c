@@ -361,6 +361,7 @@ static void console_attach(struct console *c, int fd)
 {
     c->cfd = fd;
     console_peer_name(fd, c->peer_host, sizeof(c->peer_host), &c->peer_port);
+    console_described_changed(c);
     c->cw_events = XEND_WATCH_READ;
     c->cw = H->loop->watch_add(P->self, fd, c->cw_events, console_client_cb, c);
     c->dropping = false;
@@ -393,6 +394,7 @@ void console_client_drop(struct console *c, const char *why)
     console_deadline_stop(c);
     close(c->cfd);
     c->cfd = -1;
+    console_described_changed(c);
     c->dropping = false;
     /* What the client drained, it leaves no buffer behind: queues are kept while a client
      * is there (freeing on every drain would re-allocate on every burst of a stream). */
@@ -546,7 +548,10 @@ static void console_stream_let_go(struct console *c)
 int console_stream_open(struct console *c, uint32_t domid, struct xend_err *err)
 {
     console_stream_close(c);
-    c->domid = domid;
+    if (c->domid != domid) {
+        c->domid = domid;
+        console_described_changed(c);
+    }
     c->live = true;
     if (!console_watched(c) && console_on_demand())
         return 0;
@@ -647,6 +652,7 @@ void console_close(struct console *c, bool quiet)
         H->loop->watch_remove(c->cw);
         close(c->cfd);
         c->cfd = -1;
+        console_described_changed(c);
     }
     console_client_drop(c, "closed");
     console_web_close(c);
@@ -656,6 +662,7 @@ void console_close(struct console *c, bool quiet)
     close(c->lfd);
     c->lfd = -1;
     c->closed = true;
+    console_described_changed(c);
     console_ring_free(&c->out);
     console_ring_free(&c->in);
     if (c->prev)
@@ -719,6 +726,12 @@ static void text_int(struct text_out *t, long long v)
     if (v < 0)
         d[--i] = '-';
     text_put(t, d + i, sizeof(d) - i);
+}
+
+void console_described_changed(const struct console *c)
+{
+    if (c->dom != NULL && XEND_HAS_MEMBER(H->domain, describe_changed))
+        H->domain->describe_changed(c->dom);
 }
 
 void console_print(const struct console *c, xend_describe_put_fn *put, void *put_ctx)

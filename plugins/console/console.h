@@ -171,6 +171,9 @@ void console_free(void *priv);
  * parsed, what console_sxp returns.
  */
 void console_print(const struct console *c, xend_describe_put_fn *put, void *put_ctx);
+/* Tell the core that what console_print shows of c changed (its describer's text is kept
+ * with the domain's info until then). Call after every change console_print would show. */
+void console_described_changed(const struct console *c);
 /* The same item as a tree; owned by the caller (host->sxp->free). */
 struct xend_sxp *console_sxp(const struct console *c);
 /* Room for console_print's longest text. */

@@ -270,7 +270,9 @@ static int console_init(struct xend_plugin *self, const struct xend_host *host)
         (rc = d->hook_add(self, XEND_HOOK_SAVE, console_hook_save, NULL)) < 0 ||
         (rc = d->hook_add(self, XEND_HOOK_DESTROY, console_hook_destroy, NULL)) < 0 ||
         (rc = d->hook_add(self, XEND_HOOK_RESTART, console_hook_restart, NULL)) < 0 ||
-        (rc = d->describe_print_add(self, console_describe, NULL)) < 0) {
+        (rc = XEND_HAS_MEMBER(d, describe_print_kept_add)
+                  ? d->describe_print_kept_add(self, console_describe, NULL)
+                  : d->describe_print_add(self, console_describe, NULL)) < 0) {
         host->plugin_err_set(self, "cannot register hooks: %s", xend_strerror(rc));
         return rc;
     }

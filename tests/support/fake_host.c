@@ -124,6 +124,7 @@ static struct {
         void *arg;
     } describers[32];
     size_t ndescribers;
+    size_t describe_changed; /* calls of host->domain->describe_changed */
     struct {
         const struct xend_device_ops *ops;
         void *ctx;
@@ -644,6 +645,14 @@ static int describe_print_add(struct xend_plugin *self, xend_describe_print_fn *
     return 0;
 }
 
+/* Kept or not, the fake prints every describer at every info; it counts what the plugin
+ * says changed. */
+static void describe_changed(struct xend_domain *dom)
+{
+    (void)dom;
+    F.describe_changed++;
+}
+
 static struct xend_domain *dom_lookup(const char *s)
 {
     for (size_t i = 0; i < F.ndoms; i++)
@@ -724,6 +733,8 @@ static const struct xend_host_domain domain_table = {
     .hook_remove = hook_remove,
     .describe_add = describe_add,
     .describe_print_add = describe_print_add,
+    .describe_print_kept_add = describe_print_add,
+    .describe_changed = describe_changed,
     .lookup = dom_lookup,
     .foreach = dom_foreach,
     .id = dom_id,
@@ -800,6 +811,11 @@ static void describe_put(void *ctx, const char *text, size_t len)
 
 /* As the core does: every describer's items in order, text ones as they wrote them; the
  * whole is parsed back, so a text describer that writes bad SXP fails here. */
+size_t fake_host_describe_changed(void)
+{
+    return F.describe_changed;
+}
+
 struct xend_sxp *fake_host_describe(struct xend_domain *dom)
 {
     struct xend_buf b = XEND_BUF_INIT;

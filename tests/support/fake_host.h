@@ -55,6 +55,8 @@ int fake_host_run_hooks(enum xend_hook_point point, struct xend_domain *dom, int
                         int shutdown_reason, struct xend_err *err);
 /* Describers' output for dom, appended to a fresh (domain) list: owned. */
 struct xend_sxp *fake_host_describe(struct xend_domain *dom);
+/* How many times a plugin said what its kept describer prints changed. */
+size_t fake_host_describe_changed(void);
 
 /* ---- registrations ---- */
 const struct xend_device_ops *fake_host_device_class(const char *name, void **ctx);

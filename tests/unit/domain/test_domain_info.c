@@ -77,10 +77,139 @@ static void describers_print_in_the_order_they_were_added_whatever_their_kind(vo
     xend_domain_remove_owner(PLUGIN_A);
 }
 
+static const char *kept_word = "one";
+
+static void kept_describer(struct xend_domain *dom, xend_describe_put_fn *put, void *put_ctx,
+                           void *arg)
+{
+    (void)dom;
+    (void)arg;
+    char text[64];
+    int n = snprintf(text, sizeof(text), " (kept %s)", kept_word);
+    put(put_ctx, text, (size_t)n);
+}
+
+static void assert_info_has(struct xend_domain *dom, const char *want)
+{
+    char *info = info_of(dom);
+    if (strstr(info, want) == NULL)
+        fail_msg("info lacks \"%s\": %s", want, info);
+    free(info);
+}
+
+static void assert_info_lacks(struct xend_domain *dom, const char *unwanted)
+{
+    char *info = info_of(dom);
+    if (strstr(info, unwanted) != NULL)
+        fail_msg("info still has \"%s\": %s", unwanted, info);
+    free(info);
+}
+
+/* The info is kept between prints (a list of thousands copies it): each change shows in
+ * the next print all the same. Builds with assertions also compare every kept text with a
+ * fresh print. */
+static void every_change_shows_in_the_next_info_though_it_is_kept(void **state)
+{
+    (void)state;
+    const struct xend_host_domain *d = xend_domain_host_table();
+    assert_int_equal(d->describe_print_kept_add(PLUGIN_A, kept_describer, NULL), 0);
+    struct xend_domain *dom = xend_domain_new("vm2");
+    const char *cfg = "(vm (name vm2) (memory 32))";
+    char msg[128];
+    assert_int_equal(xend_sxp_parse(cfg, strlen(cfg), NULL, &dom->config, msg, sizeof(msg)), 0);
+    assert_info_has(dom, "(domain (id -1) (name vm2) (memory 32) (kept one)");
+
+    kept_word = "two"; /* a kept describer's text changes when its plugin says so */
+    d->describe_changed(dom);
+    assert_info_has(dom, "(kept two)");
+
+    xend_domain_set_id(dom, 7);
+    assert_info_has(dom, "(domain (id 7) (name vm2)");
+
+    dom->info_known = true; /* a refresh from the backend */
+    dom->info.mem_kb = 64 * 1024;
+    dom->info.maxmem_kb = 64 * 1024;
+    dom->info.flags = XEND_DOMF_PAUSED;
+    assert_info_has(dom, "(memory 64) (maxmem 64) (state --p--) (cpu 0) (cpu_time 0.0)");
+    dom->info.flags = XEND_DOMF_RUNNING;
+    dom->info.cpu = 1;
+    dom->info.cpu_time_ns = 1500000000;
+    assert_info_has(dom, "(state r----) (cpu 1) (cpu_time 1.5)");
+
+    dom->start_time = 1000.5;
+    dom->start_ns = 5000000000;
+    struct xend_buf b = XEND_BUF_INIT;
+    xend_domain_info_print_at(dom, 7500000000, &b);
+    if (strstr(xend_buf_str(&b), "(up_time 2.5) (start_time 1000.5) (kept two)") == NULL)
+        fail_msg("no up_time counted to the time given: %s", xend_buf_str(&b));
+    xend_buf_free(&b);
+
+    dom->restart_state = "pending";
+    assert_info_has(dom, "(restart_state pending)");
+    xend_domain_set_halt_reason(dom, "too soon");
+    assert_info_has(dom, "(restart_refused 'too soon')");
+    dom->restart_time = 2000.25;
+    assert_info_has(dom, "(restart_time 2000.25)");
+    dom->record_failed = true;
+    assert_info_has(dom, "(store_error ");
+    dom->record_failed = false;
+    assert_info_lacks(dom, "(store_error ");
+
+    xend_sxp_free(dom->config);
+    cfg = "(vm (name vm2) (memory 48))";
+    assert_int_equal(xend_sxp_parse(cfg, strlen(cfg), NULL, &dom->config, msg, sizeof(msg)), 0);
+    xend_domain_config_changed(dom);
+    assert_info_has(dom, "(config (vm (name vm2) (memory 48)))");
+
+    /* Describers that came and went, kept or not. */
+    assert_int_equal(d->describe_print_add(PLUGIN_B, text_describer, "live"), 0);
+    assert_info_has(dom, "(kept two) (text live)");
+    xend_domain_remove_owner(PLUGIN_B);
+    assert_info_lacks(dom, "(text live)");
+    xend_domain_remove_owner(PLUGIN_A);
+    assert_info_lacks(dom, "(kept two)");
+    xend_domain_free(dom);
+}
+
+/* The table's order, kept on every change rather than sorted per list: by id, then name. */
+static void domains_stay_sorted_by_id_then_name(void **state)
+{
+    (void)state;
+    struct xend_domain *c = xend_domain_new("c"), *a = xend_domain_new("a");
+    struct xend_domain *b = xend_domain_new("b");
+    xend_domain_set_id(c, 3);
+    xend_domain_set_id(a, 9);
+    size_t n;
+    struct xend_domain *const *all = xend_domain_sorted(&n);
+    assert_int_equal(n, 3);
+    assert_ptr_equal(all[0], c);
+    assert_ptr_equal(all[1], a);
+    assert_ptr_equal(all[2], b); /* no id yet: last */
+    xend_domain_set_id(a, 1);
+    xend_domain_set_id(b, 3); /* same id as c: then by name */
+    all = xend_domain_sorted(&n);
+    assert_ptr_equal(all[0], a);
+    assert_ptr_equal(all[1], b);
+    assert_ptr_equal(all[2], c);
+    xend_domain_free(b);
+    all = xend_domain_sorted(&n);
+    assert_int_equal(n, 2);
+    assert_ptr_equal(all[0], a);
+    assert_ptr_equal(all[1], c);
+    struct xend_domain **copy;
+    assert_int_equal(xend_domain_all(&copy), 2);
+    assert_ptr_equal(copy[1], c);
+    free(copy);
+    xend_domain_free(a);
+    xend_domain_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(describers_print_in_the_order_they_were_added_whatever_their_kind),
+        cmocka_unit_test(every_change_shows_in_the_next_info_though_it_is_kept),
+        cmocka_unit_test(domains_stay_sorted_by_id_then_name),
     };
     if (xend_domain_table_init() != 0)
         return 1;

@@ -710,6 +710,24 @@ static void test_destroy_closes_client_and_listener(void **state)
     free(info);
 }
 
+/* The core keeps the console's item with the domain's info (a kept describer, ABI 1.9):
+ * each change of what it shows must be told, or a list would show the old status. */
+static void test_every_change_the_info_shows_is_told_to_the_core(void **state)
+{
+    (void)state;
+    struct xend_domain *dom = create_domain(1, NULL);
+    size_t told = fake_host_describe_changed();
+    int fd = attach_client(base + 1);
+    assert_true(fake_host_describe_changed() > told); /* listening -> connected */
+    told = fake_host_describe_changed();
+    detach_client(fd, base + 1);
+    assert_true(fake_host_describe_changed() > told); /* connected -> listening */
+    told = fake_host_describe_changed();
+    struct xend_err err = {0};
+    fake_host_run_hooks(XEND_HOOK_DESTROY, dom, XEND_HOOK_NORMAL, -1, &err);
+    assert_true(fake_host_describe_changed() > told); /* gone from the info */
+}
+
 static void test_rollback_closes_listener(void **state)
 {
     (void)state;
@@ -1456,6 +1474,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_eof_keeps_the_listener_until_destroy, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_destroy_closes_client_and_listener, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_change_the_info_shows_is_told_to_the_core, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_rollback_closes_listener, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_in_use_fails_the_create_hook, setup, teardown),
         cmocka_unit_test_setup_teardown(
