@@ -778,15 +778,21 @@ struct info_body_key {
     bool record_failed;
 };
 
+/* Where the parts printed every time go into a kept text. */
+struct info_marks {
+    size_t describers_at; /* the describers that run every time, when describers_live */
+    size_t devices_at;
+    bool describers_live;
+};
+
+/* One block per domain: the keys next to the text they check, which a list of ten
+ * thousand reads one after the other. */
 struct xend_info_text {
     struct info_head_key hk;
     struct info_body_key bk;
-    char *head, *body; /* owned, exactly their length: ten thousand of them stay */
-    size_t head_len, body_len;
-    /* In body: where the describers that run every time go (when describers_live), and
-     * where the devices go. */
-    size_t describers_at, devices_at;
-    bool describers_live;
+    struct info_marks marks; /* offsets into text */
+    size_t head_len, len;    /* text is the head, then the body */
+    char text[];
 };
 
 static struct info_head_key head_key(const struct xend_domain *dom)
@@ -846,10 +852,6 @@ void xend_domain_info_changed_all(void)
 
 static void info_text_free(struct xend_info_text *t)
 {
-    if (t == NULL)
-        return;
-    free(t->head);
-    free(t->body);
     free(t);
 }
 
@@ -886,18 +888,17 @@ static bool describers_all_kept(void)
     return true;
 }
 
-/* The body without its devices: t->describers_at and t->devices_at say where the parts
- * printed every time go. */
-static void print_body(struct xend_domain *dom, struct xend_info_text *t, struct xend_buf *out)
+/* The body without its devices; m says where the parts printed every time go. */
+static void print_body(struct xend_domain *dom, struct info_marks *m, struct xend_buf *out)
 {
     if (dom->start_time > 0)
-        xend_sxp_print_kv(out, "start_time", xend_sxp_double_text(dom->start_time).text);
+        xend_sxp_print_kv_double(out, "start_time", dom->start_time);
     /* Plugins' fields (console ...) come where docs/http.md puts them; the core's own
      * additions (sched ...) after them. */
-    t->describers_live = !describers_all_kept();
-    if (!t->describers_live)
+    m->describers_live = !describers_all_kept();
+    if (!m->describers_live)
         put_described(out, dom);
-    t->describers_at = out->len;
+    m->describers_at = out->len;
     for (size_t i = 0; i < T.nprinters; i++)
         T.printers[i](dom, out);
     if (dom->restart_state)
@@ -909,13 +910,13 @@ static void print_body(struct xend_domain *dom, struct xend_info_text *t, struct
     if (dom->doubt)
         xend_sxp_print_kv(out, "migration_in_doubt", dom->doubt);
     if (dom->restart_time > 0)
-        xend_sxp_print_kv(out, "restart_time", xend_sxp_double_text(dom->restart_time).text);
+        xend_sxp_print_kv_double(out, "restart_time", dom->restart_time);
     if (dom->record_failed)
         xend_sxp_print_kv(out, "store_error",
                           "its last change is not durable yet: the store could not write its "
                           "record and retries");
     xend_buf_putc(out, ' ');
-    t->devices_at = out->len;
+    m->devices_at = out->len;
     if (dom->config) {
         xend_buf_puts(out, " (config ");
         const char *text = config_text(dom);
@@ -925,82 +926,98 @@ static void print_body(struct xend_domain *dom, struct xend_info_text *t, struct
     xend_buf_putc(out, ')');
 }
 
-/* Replace *text with what scratch holds, in a block of exactly its size. */
-static void keep(char **text, size_t *len, const struct xend_buf *scratch)
-{
-    if (*text == NULL || *len != scratch->len)
-        *text = xend_xrealloc(*text, scratch->len);
-    memcpy(*text, scratch->data, scratch->len);
-    *len = scratch->len;
-}
-
 #ifndef NDEBUG
-/* Builds with assertions print the kept text again at every use and stop on a
- * difference: a change that neither the keys see nor xend_domain_info_changed announced
- * fails the tests instead of showing a stale info. */
-static void check_kept(struct xend_domain *dom, const char *what, const char *kept, size_t len,
-                       const struct xend_buf *now)
+/* Builds with assertions print the info again at every use and stop on a difference: a
+ * change that neither the keys see nor xend_domain_info_changed announced fails the tests
+ * instead of showing a stale info. */
+static void check_kept(struct xend_domain *dom, const struct xend_info_text *t,
+                       struct xend_buf *now)
 {
-    if (len == now->len && memcmp(kept, now->data, len) == 0)
+    struct info_marks m;
+    xend_buf_reset(now);
+    print_head(dom, now);
+    size_t head_len = now->len;
+    print_body(dom, &m, now);
+    if (head_len == t->head_len && now->len == t->len && memcmp(now->data, t->text, t->len) == 0 &&
+        m.describers_at == t->marks.describers_at && m.devices_at == t->marks.devices_at &&
+        m.describers_live == t->marks.describers_live)
         return;
-    xend_log_error("stale info text", "domain=%s part=%s kept=\"%.*s\" now=\"%.*s\"", dom->name,
-                   what, (int)len, kept, (int)now->len, now->data);
+    xend_log_error("stale info text", "domain=%s kept=\"%.*s\" now=\"%.*s\"", dom->name,
+                   (int)t->len, t->text, (int)now->len, now->data);
     abort();
 }
 #endif
 
-static struct xend_info_text *kept_text(struct xend_domain *dom)
+static const struct xend_info_text *kept_text(struct xend_domain *dom)
 {
-    struct xend_buf *scratch = &T.info_scratch;
     struct xend_info_text *t = dom->info_text;
-    if (t == NULL)
-        t = dom->info_text = xend_xcalloc(1, sizeof(*t));
     struct info_head_key hk = head_key(dom);
-    if (t->head == NULL || !head_key_eq(&t->hk, &hk)) {
-        xend_buf_reset(scratch);
-        print_head(dom, scratch);
-        keep(&t->head, &t->head_len, scratch);
-        t->hk = hk;
-    } else {
-#ifndef NDEBUG
-        xend_buf_reset(scratch);
-        print_head(dom, scratch);
-        check_kept(dom, "head", t->head, t->head_len, scratch);
-#endif
-    }
     struct info_body_key bk = body_key(dom);
-    if (t->body == NULL || !body_key_eq(&t->bk, &bk)) {
-        xend_buf_reset(scratch);
-        print_body(dom, t, scratch);
-        keep(&t->body, &t->body_len, scratch);
-        t->bk = bk;
-    } else {
-#ifndef NDEBUG
-        struct xend_info_text again = {0};
-        xend_buf_reset(scratch);
-        print_body(dom, &again, scratch);
-        check_kept(dom, "body", t->body, t->body_len, scratch);
-#endif
+    bool head_ok = t != NULL && head_key_eq(&t->hk, &hk);
+    bool body_ok = t != NULL && body_key_eq(&t->bk, &bk);
+    struct xend_buf *b = &T.info_scratch;
+    if (!head_ok || !body_ok) {
+        /* What is still right is copied, the rest printed. */
+        xend_buf_reset(b);
+        if (head_ok)
+            xend_buf_append(b, t->text, t->head_len);
+        else
+            print_head(dom, b);
+        size_t head_len = b->len;
+        struct info_marks m;
+        if (body_ok) {
+            xend_buf_append(b, t->text + t->head_len, t->len - t->head_len);
+            m = t->marks;
+            m.describers_at = m.describers_at - t->head_len + head_len;
+            m.devices_at = m.devices_at - t->head_len + head_len;
+        } else {
+            print_body(dom, &m, b);
+        }
+        t = dom->info_text = xend_xrealloc(t, sizeof(*t) + b->len);
+        *t = (struct xend_info_text){
+            .hk = hk, .bk = bk, .marks = m, .head_len = head_len, .len = b->len};
+        memcpy(t->text, b->data, b->len);
     }
+#ifndef NDEBUG
+    check_kept(dom, t, b);
+#endif
     return t;
+}
+
+void xend_domain_info_ahead(struct xend_domain *const *all, size_t n, size_t i)
+{
+    /* Ten thousand handles and texts do not fit in the caches: a print waited for each of
+     * them in turn. The handle first (the fields the keys read), its text once the handle
+     * is there. */
+    if (i + 8 < n) {
+        const struct xend_domain *d = all[i + 8];
+        __builtin_prefetch(&d->info_text);
+        __builtin_prefetch(&d->info);
+        __builtin_prefetch(&d->phase);
+    }
+    if (i + 4 < n && all[i + 4]->info_text != NULL) {
+        const char *t = (const char *)all[i + 4]->info_text;
+        __builtin_prefetch(t);
+        __builtin_prefetch(t + 64);
+        __builtin_prefetch(t + 128);
+    }
 }
 
 void xend_domain_info_print_at(struct xend_domain *dom, uint64_t boot_ns, struct xend_buf *out)
 {
     const struct xend_info_text *t = kept_text(dom);
-    xend_buf_append(out, t->head, t->head_len);
+    const struct info_marks *m = &t->marks;
+    xend_buf_append(out, t->text, t->head_len);
     if (dom->info_known && dom->phase != XEND_DOM_HALTED)
-        xend_sxp_print_kv(out, "cpu_time",
-                          xend_sxp_double_text((double)dom->info.cpu_time_ns / 1e9).text);
+        xend_sxp_print_kv_double(out, "cpu_time", (double)dom->info.cpu_time_ns / 1e9);
     if (dom->start_time > 0)
-        xend_sxp_print_kv(out, "up_time",
-                          xend_sxp_double_text(xend_time_since(boot_ns, dom->start_ns)).text);
-    xend_buf_append(out, t->body, t->describers_at);
-    if (t->describers_live)
+        xend_sxp_print_kv_double(out, "up_time", xend_time_since(boot_ns, dom->start_ns));
+    xend_buf_append(out, t->text + t->head_len, m->describers_at - t->head_len);
+    if (m->describers_live)
         put_described(out, dom);
-    xend_buf_append(out, t->body + t->describers_at, t->devices_at - t->describers_at);
+    xend_buf_append(out, t->text + m->describers_at, m->devices_at - m->describers_at);
     xend_devices_describe_print(dom, out);
-    xend_buf_append(out, t->body + t->devices_at, t->body_len - t->devices_at);
+    xend_buf_append(out, t->text + m->devices_at, t->len - m->devices_at);
 }
 
 void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)

@@ -88,6 +88,8 @@ static int list_domains(struct xend_request *req, void *arg)
     bool first = true;
     uint64_t now_ns = xend_clock_boot_ns(); /* one up_time clock for every domain */
     for (size_t i = 0; i < n; i++) {
+        if (detail)
+            xend_domain_info_ahead(all, n, i);
         if (all[i]->phase == XEND_DOM_CREATING)
             continue;
         if (!first)

@@ -173,6 +173,9 @@ void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out);
 /* The same with up_time counted to boot_ns (xend_clock_boot_ns): a list reads the clock
  * once for all of its domains. */
 void xend_domain_info_print_at(struct xend_domain *dom, uint64_t boot_ns, struct xend_buf *out);
+/* Before printing all[i] of a list of n (xend_domain_sorted): ask the memory for the
+ * domains a few places ahead. Only a hint. */
+void xend_domain_info_ahead(struct xend_domain *const *all, size_t n, size_t i);
 /*
  * A core part's own info fields (the scheduler's), printed after the plugins' describers:
  * each piece " (key ...)" with its leading space. Kept until xend_domain_table_free.

@@ -919,6 +919,13 @@ void xend_sxp_print_kv_int(struct xend_buf *out, const char *key, long long valu
     xend_buf_putc(out, ')');
 }
 
+void xend_sxp_print_kv_double(struct xend_buf *out, const char *key, double value)
+{
+    print_key(out, key);
+    xend_buf_puts(out, xend_sxp_double_text(value).text); /* a number is never quoted */
+    xend_buf_putc(out, ')');
+}
+
 void xend_sxp_print_buf(const struct xend_sxp *node, struct xend_buf *out)
 {
     if (!node->is_list) {

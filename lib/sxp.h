@@ -90,6 +90,8 @@ void xend_sxp_print_atom(const char *text, size_t len, struct xend_buf *out);
  * that build no tree. */
 void xend_sxp_print_kv(struct xend_buf *out, const char *key, const char *value);
 void xend_sxp_print_kv_int(struct xend_buf *out, const char *key, long long value);
+/* (key 1.5): the float as xend_sxp_double_text prints it. */
+void xend_sxp_print_kv_double(struct xend_buf *out, const char *key, double value);
 
 /* The host->sxp table over these functions. */
 extern const struct xend_host_sxp xend_sxp_host_table;
