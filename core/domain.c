@@ -780,8 +780,8 @@ struct info_body_key {
 
 /* Where the parts printed every time go into a kept text. */
 struct info_marks {
-    size_t describers_at; /* the describers that run every time, when describers_live */
-    size_t devices_at;
+    uint32_t describers_at; /* the describers that run every time, when describers_live */
+    uint32_t devices_at;
     bool describers_live;
 };
 
@@ -791,7 +791,7 @@ struct xend_info_text {
     struct info_head_key hk;
     struct info_body_key bk;
     struct info_marks marks; /* offsets into text */
-    size_t head_len, len;    /* text is the head, then the body */
+    uint32_t head_len, len;  /* text is the head, then the body */
     char text[];
 };
 
@@ -898,7 +898,7 @@ static void print_body(struct xend_domain *dom, struct info_marks *m, struct xen
     m->describers_live = !describers_all_kept();
     if (!m->describers_live)
         put_described(out, dom);
-    m->describers_at = out->len;
+    m->describers_at = (uint32_t)out->len;
     for (size_t i = 0; i < T.nprinters; i++)
         T.printers[i](dom, out);
     if (dom->restart_state)
@@ -916,7 +916,7 @@ static void print_body(struct xend_domain *dom, struct info_marks *m, struct xen
                           "its last change is not durable yet: the store could not write its "
                           "record and retries");
     xend_buf_putc(out, ' ');
-    m->devices_at = out->len;
+    m->devices_at = (uint32_t)out->len;
     if (dom->config) {
         xend_buf_puts(out, " (config ");
         const char *text = config_text(dom);
@@ -936,7 +936,7 @@ static void check_kept(struct xend_domain *dom, const struct xend_info_text *t,
     struct info_marks m;
     xend_buf_reset(now);
     print_head(dom, now);
-    size_t head_len = now->len;
+    uint32_t head_len = (uint32_t)now->len;
     print_body(dom, &m, now);
     if (head_len == t->head_len && now->len == t->len && memcmp(now->data, t->text, t->len) == 0 &&
         m.describers_at == t->marks.describers_at && m.devices_at == t->marks.devices_at &&
@@ -963,7 +963,7 @@ static const struct xend_info_text *kept_text(struct xend_domain *dom)
             xend_buf_append(b, t->text, t->head_len);
         else
             print_head(dom, b);
-        size_t head_len = b->len;
+        uint32_t head_len = (uint32_t)b->len;
         struct info_marks m;
         if (body_ok) {
             xend_buf_append(b, t->text + t->head_len, t->len - t->head_len);
@@ -972,10 +972,14 @@ static const struct xend_info_text *kept_text(struct xend_domain *dom)
             m.devices_at = m.devices_at - t->head_len + head_len;
         } else {
             print_body(dom, &m, b);
+            /* The config's text is in the kept one now: ten thousand domains need not
+             * hold it twice (config_check prints it again if it runs). */
+            free(dom->config_text);
+            dom->config_text = NULL;
         }
         t = dom->info_text = xend_xrealloc(t, sizeof(*t) + b->len);
         *t = (struct xend_info_text){
-            .hk = hk, .bk = bk, .marks = m, .head_len = head_len, .len = b->len};
+            .hk = hk, .bk = bk, .marks = m, .head_len = head_len, .len = (uint32_t)b->len};
         memcpy(t->text, b->data, b->len);
     }
 #ifndef NDEBUG

@@ -47,9 +47,9 @@ struct xend_domain {
     char name[64];
     char uuid[33];           /* the store key: stable across restarts */
     struct xend_sxp *config; /* (vm ...), owned; NULL for Domain-0 and adopted domains */
-    /* config as the info prints it, owned; NULL until an info needs it and after every
-     * change (xend_domain_config_changed): printing a thousand scattered config trees was
-     * most of a detail=1 list. */
+    /* config as the info prints it, owned; NULL until an info or a check needs it, after
+     * every change (xend_domain_config_changed), and once the kept info (info_text) holds
+     * it: printing a thousand scattered config trees was most of a detail=1 list. */
     char *config_text;
     size_t config_text_len;
     /* The config's (sched ...) entry as scheduler.c last found it (borrowed from config),
