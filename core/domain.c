@@ -833,11 +833,9 @@ static struct info_body_key body_key(const struct xend_domain *dom)
 static bool body_key_eq(const struct info_body_key *a, const struct info_body_key *b)
 {
     /* the times compared as set, never computed: == is what is meant */
-    return a->gen == b->gen && a->epoch == b->epoch &&
-           memcmp(&a->start_time, &b->start_time, sizeof(a->start_time)) == 0 &&
-           memcmp(&a->restart_time, &b->restart_time, sizeof(a->restart_time)) == 0 &&
-           a->restart_state == b->restart_state && a->id == b->id && a->phase == b->phase &&
-           a->record_failed == b->record_failed;
+    return a->gen == b->gen && a->epoch == b->epoch && a->start_time == b->start_time &&
+           a->restart_time == b->restart_time && a->restart_state == b->restart_state &&
+           a->id == b->id && a->phase == b->phase && a->record_failed == b->record_failed;
 }
 
 void xend_domain_info_changed(struct xend_domain *dom)
