@@ -37,6 +37,9 @@
 #ifdef XEND_HAVE_SAVE_ROUNDS
 #include "abi_layout_1_8.h"
 #endif
+#ifdef XEND_HAVE_KEPT_DESCRIBERS
+#include "abi_layout_1_9.h"
+#endif
 
 int main(void)
 {
