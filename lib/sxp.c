@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,8 @@
 struct xend_sxp {
     uint32_t magic;
     bool is_list;
-    bool items_inline; /* a list's items live in its own allocation (list_sized) */
+    bool items_inline; /* a list's items follow its head bytes, in the node's allocation */
+    bool packed;       /* one of the nodes of a block (see "Packed trees") */
     size_t len;        /* atom bytes, or number of items */
     size_t cap;        /* list capacity */
     union {
@@ -93,8 +95,14 @@ static void *node_alloc(size_t size, bool zero)
     return zero ? xend_xcalloc(1, size) : xend_xmalloc(size);
 }
 
+static void block_release(struct xend_sxp *n);
+
 static void node_release(struct xend_sxp *n)
 {
+    if (n->packed) {
+        block_release(n);
+        return;
+    }
     int c = node_class(n);
     if (c >= 0 && node_cache.on && node_cache.n[c] < NODE_CACHE_MAX) {
         struct free_block *b = (struct free_block *)(void *)n;
@@ -132,23 +140,6 @@ static struct xend_sxp *node_new(bool is_list)
     return n;
 }
 
-/* A list with room for n items in its own allocation, for lists whose length is known
- * (copies, and parsed lists once closed): one allocation instead of two, next to each
- * other, for the config trees every domain keeps (less memory, fewer cache misses when an
- * info list prints them). Appending past n moves the items out. */
-static struct xend_sxp *list_sized(size_t n)
-{
-    struct xend_sxp *l = xend_xcalloc(1, sizeof(*l) + HEAD_BYTES + n * sizeof(struct xend_sxp *));
-    l->magic = SXP_MAGIC;
-    l->is_list = true;
-    if (n > 0) {
-        l->u.items = (struct xend_sxp **)(void *)(l->inline_text + HEAD_BYTES);
-        l->cap = n;
-        l->items_inline = true;
-    }
-    return l;
-}
-
 /* After any change to item 0 of a list. */
 static void head_sync(struct xend_sxp *l)
 {
@@ -160,6 +151,213 @@ static void head_sync(struct xend_sxp *l)
     }
 }
 
+/*
+ * Packed trees. A parsed value and a copy are built in one allocation, a block, instead of
+ * one (or three, for a list being parsed) per node: a start that reads 10,000 domain
+ * records spent a quarter of its cpu in malloc and in the page faults of the heaps it grew.
+ * A node of a block is a node like any other: it may be changed, detached, kept and freed
+ * alone. Freeing it only counts it; the block goes with its last node, whichever thread
+ * frees it. Each node is preceded by its block's address. The price: a node kept from a
+ * tree keeps the whole block, so a part that outlives a large tree is copied out.
+ */
+struct sxp_block {
+    atomic_size_t live; /* its nodes not yet freed */
+};
+
+#define BLOCK_PREFIX sizeof(struct sxp_block *)
+#define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
+_Static_assert(sizeof(struct xend_sxp) % 8 == 0, "nodes of a block stay aligned");
+_Static_assert(sizeof(struct sxp_block) == 8, "a block's nodes stay aligned");
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define SXP_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n) /* a use after free still shows */
+#else
+#define SXP_POISON(p, n) ((void)(p), (void)(n))
+#endif
+
+static void block_release(struct xend_sxp *n)
+{
+    struct sxp_block *b;
+    memcpy(&b, (char *)n - BLOCK_PREFIX, sizeof(b));
+    SXP_POISON(n, sizeof(*n) + (n->is_list ? HEAD_BYTES : n->len + 1));
+    if (atomic_fetch_sub_explicit(&b->live, 1, memory_order_acq_rel) == 1)
+        free(b);
+}
+
+/* A block under construction: nodes laid out in the order they are completed (children
+ * before their list), each at an offset, as the bytes move when they grow. A list's items
+ * hold offsets until pack_finish makes them addresses. */
+#define PACK_LOCAL 8192 /* a domain record of a few devices fits: no allocation but the block */
+struct pack {
+    char *data; /* local, or owned once it grew */
+    size_t len, cap, nodes;
+    _Alignas(16) char local[PACK_LOCAL];
+};
+
+/* Offsets of finished nodes waiting for their list (or of open lists' first items). */
+#define OFFS_LOCAL 64
+struct offs {
+    size_t *v; /* local, or owned once it grew */
+    size_t n, cap;
+    size_t local[OFFS_LOCAL];
+};
+
+static void offs_init(struct offs *o)
+{
+    o->v = o->local;
+    o->n = 0;
+    o->cap = OFFS_LOCAL;
+}
+
+static void offs_push(struct offs *o, size_t x)
+{
+    if (o->n == o->cap) {
+        size_t cap = o->cap * 2;
+        size_t *v = xend_xmalloc(cap * sizeof(*v));
+        memcpy(v, o->v, o->n * sizeof(*v));
+        if (o->v != o->local)
+            free(o->v);
+        o->v = v;
+        o->cap = cap;
+    }
+    o->v[o->n++] = x;
+}
+
+static void offs_free(struct offs *o)
+{
+    if (o->v != o->local)
+        free(o->v);
+}
+
+static void pack_init(struct pack *pk)
+{
+    pk->data = pk->local;
+    pk->len = 0;
+    pk->cap = PACK_LOCAL;
+    pk->nodes = 0;
+}
+
+static void pack_free(struct pack *pk)
+{
+    if (pk->data != pk->local)
+        free(pk->data);
+}
+
+/* n more bytes at the end; their offset. */
+static size_t pack_raw(struct pack *pk, size_t n)
+{
+    if (pk->cap - pk->len < n) {
+        size_t cap = pk->cap;
+        while (cap - pk->len < n)
+            cap *= 2;
+        if (pk->data == pk->local) {
+            pk->data = xend_xmalloc(cap);
+            memcpy(pk->data, pk->local, pk->len);
+        } else {
+            pk->data = xend_xrealloc(pk->data, cap);
+        }
+        pk->cap = cap;
+    }
+    size_t off = pk->len;
+    pk->len += n;
+    return off;
+}
+
+#define PACK_NODE(pk, off) ((struct xend_sxp *)(void *)((pk)->data + (off)))
+
+/* A node of `size` bytes (its block address before it); the node's offset. */
+static size_t pack_node(struct pack *pk, size_t size)
+{
+    pk->nodes++;
+    return pack_raw(pk, BLOCK_PREFIX + ALIGN8(size)) + BLOCK_PREFIX;
+}
+
+static void atom_header(struct xend_sxp *a, size_t len)
+{
+    memset(a, 0, sizeof(*a));
+    a->magic = SXP_MAGIC;
+    a->len = len;
+}
+
+static size_t pack_atom(struct pack *pk, const char *text, size_t len)
+{
+    size_t off = pack_node(pk, sizeof(struct xend_sxp) + len + 1);
+    struct xend_sxp *a = PACK_NODE(pk, off);
+    atom_header(a, len);
+    memcpy(a->inline_text, text, len);
+    a->inline_text[len] = '\0';
+    return off;
+}
+
+/* The list of the nodes at items->v[from...], which it takes off the stack; its offset. */
+static size_t pack_list(struct pack *pk, struct offs *items, size_t from)
+{
+    size_t n = items->n - from;
+    size_t off = pack_node(pk, sizeof(struct xend_sxp) + HEAD_BYTES + n * sizeof(uintptr_t));
+    struct xend_sxp *l = PACK_NODE(pk, off);
+    memset(l, 0, sizeof(*l) + HEAD_BYTES);
+    l->magic = SXP_MAGIC;
+    l->is_list = true;
+    l->len = n;
+    l->cap = n;
+    l->items_inline = n > 0;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t o = items->v[from + i];
+        memcpy(l->inline_text + HEAD_BYTES + i * sizeof(o), &o, sizeof(o));
+    }
+    if (n > 0) { /* as head_sync, from the head's bytes: addresses come later */
+        const struct xend_sxp *h = PACK_NODE(pk, items->v[from]);
+        if (!h->is_list) {
+            memcpy(l->inline_text, h->inline_text,
+                   h->len < HEAD_BYTES - 2 ? h->len : HEAD_BYTES - 2);
+            l->inline_text[HEAD_IS_ATOM] = 1;
+        }
+    }
+    items->n = from;
+    return off;
+}
+
+/* The block of what pk holds, root at offset `root`: its nodes get their addresses. */
+static struct xend_sxp *pack_finish(struct pack *pk, size_t root)
+{
+    struct sxp_block *b = xend_xmalloc(sizeof(*b) + pk->len);
+    char *base = (char *)(b + 1);
+    memcpy(base, pk->data, pk->len);
+    atomic_init(&b->live, pk->nodes);
+    for (size_t off = 0; off < pk->len;) {
+        memcpy(base + off, &b, sizeof(b));
+        struct xend_sxp *n = (struct xend_sxp *)(void *)(base + off + BLOCK_PREFIX);
+        n->packed = true;
+        size_t size = sizeof(*n);
+        if (!n->is_list) {
+            n->u.text = n->inline_text;
+            size += n->len + 1;
+        } else {
+            char *slots = n->inline_text + HEAD_BYTES;
+            n->u.items = n->len > 0 ? (struct xend_sxp **)(void *)slots : NULL;
+            for (size_t i = 0; i < n->len; i++) {
+                uintptr_t o;
+                memcpy(&o, slots + i * sizeof(o), sizeof(o));
+                n->u.items[i] = (struct xend_sxp *)(void *)(base + o);
+            }
+            size += HEAD_BYTES + n->len * sizeof(uintptr_t);
+        }
+        off += BLOCK_PREFIX + ALIGN8(size);
+    }
+    return (struct xend_sxp *)(void *)(base + root);
+}
+
+static size_t pack_copy(struct pack *pk, struct offs *items, const struct xend_sxp *node)
+{
+    if (!node->is_list)
+        return pack_atom(pk, node->u.text, node->len);
+    size_t from = items->n;
+    for (size_t i = 0; i < node->len; i++)
+        offs_push(items, pack_copy(pk, items, node->u.items[i]));
+    return pack_list(pk, items, from);
+}
+
 struct xend_sxp *xend_sxp_list(void)
 {
     return node_new(true);
@@ -169,6 +367,7 @@ struct xend_sxp *xend_sxp_atom_len(const char *text, size_t len)
 {
     struct xend_sxp *n = node_alloc(sizeof(*n) + len + 1, false);
     n->items_inline = false;
+    n->packed = false;
     n->magic = SXP_MAGIC;
     n->is_list = false;
     n->cap = 0;
@@ -310,14 +509,17 @@ void xend_sxp_free(struct xend_sxp *node)
 
 struct xend_sxp *xend_sxp_copy(const struct xend_sxp *node)
 {
-    if (!node->is_list)
+    if (!node->is_list) /* one node: a block would only add its header */
         return xend_sxp_atom_len(node->u.text, node->len);
-    struct xend_sxp *l = list_sized(node->len);
-    for (size_t i = 0; i < node->len; i++)
-        l->u.items[i] = xend_sxp_copy(node->u.items[i]);
-    l->len = node->len;
-    head_sync(l);
-    return l;
+    struct pack pk;
+    struct offs items;
+    pack_init(&pk);
+    offs_init(&items);
+    size_t root = pack_copy(&pk, &items, node);
+    struct xend_sxp *c = pack_finish(&pk, root);
+    offs_free(&items);
+    pack_free(&pk);
+    return c;
 }
 
 struct xend_sxp *xend_sxp_append_take(struct xend_sxp *list, struct xend_sxp *item)
@@ -576,10 +778,12 @@ static bool count_node(struct parser *ps)
     return true;
 }
 
-static struct xend_sxp *parse_string(struct parser *ps)
+/* A quoted string, its escapes decoded, as an atom of pk; its offset, or SIZE_MAX. */
+static size_t parse_string(struct parser *ps, struct pack *pk)
 {
     char quote = *ps->p++;
-    struct xend_buf b = XEND_BUF_INIT;
+    size_t off = pack_node(pk, sizeof(struct xend_sxp)); /* the text follows, then its size */
+    size_t len = 0;
     while (ps->p < ps->end && *ps->p != quote) {
         char c = *ps->p++;
         if (c == '\\') {
@@ -613,8 +817,7 @@ static struct xend_sxp *parse_string(struct parser *ps)
                 int h2 = ps->p + 1 < ps->end ? xend_hex_value(ps->p[1]) : -1;
                 if (h1 < 0 || h2 < 0) {
                     perr(ps, XEND_EINVAL, "invalid \\x escape in string");
-                    xend_buf_free(&b);
-                    return NULL;
+                    return SIZE_MAX;
                 }
                 c = (char)(h1 * 16 + h2);
                 ps->p += 2;
@@ -631,25 +834,26 @@ static struct xend_sxp *parse_string(struct parser *ps)
                 break;
             }
         }
-        if (b.len >= ps->lim.max_atom) {
+        if (len >= ps->lim.max_atom) {
             perr(ps, XEND_ELIMIT, "SXP string longer than %zu bytes", ps->lim.max_atom);
-            xend_buf_free(&b);
-            return NULL;
+            return SIZE_MAX;
         }
-        xend_buf_putc(&b, c);
+        size_t at = pack_raw(pk, 1); /* may move pk->data */
+        pk->data[at] = c;
+        len++;
     }
     if (ps->p >= ps->end) {
         perr(ps, XEND_EINVAL, "unterminated string");
-        xend_buf_free(&b);
-        return NULL;
+        return SIZE_MAX;
     }
     ps->p++; /* closing quote */
-    struct xend_sxp *n = xend_sxp_atom_len(xend_buf_str(&b), b.len);
-    xend_buf_free(&b);
-    return n;
+    size_t text_end = pack_raw(pk, ALIGN8(len + 1) - len);
+    pk->data[text_end] = '\0';
+    atom_header(PACK_NODE(pk, off), len);
+    return off;
 }
 
-static struct xend_sxp *parse_atom(struct parser *ps)
+static size_t parse_atom(struct parser *ps, struct pack *pk)
 {
     const char *start = ps->p;
     if (is_special(*ps->p))
@@ -658,95 +862,84 @@ static struct xend_sxp *parse_atom(struct parser *ps)
            *ps->p != '#' && *ps->p != '"' && *ps->p != '\'' && !is_special(*ps->p)) {
         if ((unsigned char)*ps->p < 0x20) {
             perr(ps, XEND_EINVAL, "invalid character 0x%02x", (unsigned char)*ps->p);
-            return NULL;
+            return SIZE_MAX;
         }
         ps->p++;
     }
     size_t len = (size_t)(ps->p - start);
     if (len > ps->lim.max_atom) {
         perr(ps, XEND_ELIMIT, "SXP atom longer than %zu bytes", ps->lim.max_atom);
-        return NULL;
+        return SIZE_MAX;
     }
     if (len == 0) {
         perr(ps, XEND_EINVAL, "invalid character 0x%02x", (unsigned char)*ps->p);
-        return NULL;
+        return SIZE_MAX;
     }
-    return xend_sxp_atom_len(start, len);
+    return pack_atom(pk, start, len);
 }
 
-/* A parsed list, closed: moved into a list_sized node, as it will not grow any more. */
-static struct xend_sxp *list_closed(struct xend_sxp *l)
+/*
+ * One value, or (all) every value up to the end as the items of one list, packed in one
+ * block. Iterative, with the items of the open lists on one stack, so depth limits are
+ * exact, deep input cannot exhaust the C stack, and a list is made once, when it closes.
+ */
+static struct xend_sxp *parse_values(struct parser *ps, bool all)
 {
-    if (l->len == 0)
-        return l;
-    struct xend_sxp *c = list_sized(l->len);
-    memcpy(c->u.items, l->u.items, l->len * sizeof(*c->u.items));
-    c->len = l->len;
-    memcpy(c->inline_text, l->inline_text, HEAD_BYTES);
-    free(l->u.items);
-    node_release(l);
-    return c;
-}
-
-/* Iterative over list nesting via an explicit stack, so depth limits are exact and deep
- * input cannot exhaust the C stack. */
-static struct xend_sxp *parse_value(struct parser *ps)
-{
-    struct xend_sxp **stack = NULL;
-    size_t sp = 0, scap = 0;
-    struct xend_sxp *result = NULL;
-
+    struct pack pk;
+    struct offs items, open; /* open: where each open list's items start in items */
+    pack_init(&pk);
+    offs_init(&items);
+    offs_init(&open);
+    size_t root = SIZE_MAX;
     for (;;) {
         skip_space(ps);
         if (ps->p >= ps->end) {
-            if (sp > 0)
-                perr(ps, XEND_EINVAL, "unexpected end of input: %zu unclosed list%s", sp,
-                     sp == 1 ? "" : "s");
+            if (open.n > 0)
+                perr(ps, XEND_EINVAL, "unexpected end of input: %zu unclosed list%s", open.n,
+                     open.n == 1 ? "" : "s");
+            else if (all)
+                root = pack_list(&pk, &items, 0);
             else
                 perr(ps, XEND_EINVAL, "no value");
             break;
         }
         char c = *ps->p;
-        struct xend_sxp *v = NULL;
+        size_t v;
         if (c == '(') {
             ps->p++;
             if (!count_node(ps))
                 break;
-            if (sp + 1 > ps->lim.max_depth) {
+            if (open.n + 1 > ps->lim.max_depth) {
                 perr(ps, XEND_ELIMIT, "SXP nested deeper than %zu", ps->lim.max_depth);
                 break;
             }
-            if (sp == scap) {
-                scap = scap ? scap * 2 : 16;
-                stack = xend_xrealloc(stack, scap * sizeof(*stack));
-            }
-            stack[sp++] = xend_sxp_list();
+            offs_push(&open, items.n);
             continue;
         }
         if (c == ')') {
-            if (sp == 0) {
+            if (open.n == 0) {
                 perr(ps, XEND_EINVAL, "syntax error: )");
                 break;
             }
             ps->p++;
-            v = list_closed(stack[--sp]);
+            v = pack_list(&pk, &items, open.v[--open.n]);
         } else {
             if (!count_node(ps))
                 break;
-            v = (c == '"' || c == '\'') ? parse_string(ps) : parse_atom(ps);
-            if (v == NULL)
+            v = (c == '"' || c == '\'') ? parse_string(ps, &pk) : parse_atom(ps, &pk);
+            if (v == SIZE_MAX)
                 break;
         }
-        if (sp == 0) {
-            result = v;
+        if (open.n == 0 && !all) {
+            root = v;
             break;
         }
-        xend_sxp_append_take(stack[sp - 1], v);
+        offs_push(&items, v);
     }
-    if (result == NULL)
-        for (size_t i = 0; i < sp; i++)
-            xend_sxp_free(stack[i]);
-    free(stack);
+    struct xend_sxp *result = root == SIZE_MAX ? NULL : pack_finish(&pk, root);
+    offs_free(&open);
+    offs_free(&items);
+    pack_free(&pk);
     return result;
 }
 
@@ -769,7 +962,7 @@ static void parser_init(struct parser *ps, const char *text, size_t len,
 static int parse_one(struct parser *ps, struct xend_sxp **out)
 {
     *out = NULL;
-    struct xend_sxp *v = parse_value(ps);
+    struct xend_sxp *v = parse_values(ps, false);
     if (v == NULL)
         return ps->rc ? ps->rc : -XEND_EINVAL;
     skip_space(ps);
@@ -811,21 +1004,8 @@ int xend_sxp_parse_all(const char *text, size_t len, const struct xend_sxp_limit
 {
     struct parser ps;
     parser_init(&ps, text, len, limits, err_msg, err_len);
-    struct xend_sxp *all = xend_sxp_list();
-    *out = NULL;
-    for (;;) {
-        skip_space(&ps);
-        if (ps.p >= ps.end)
-            break;
-        struct xend_sxp *v = parse_value(&ps);
-        if (v == NULL) {
-            xend_sxp_free(all);
-            return ps.rc ? ps.rc : -XEND_EINVAL;
-        }
-        xend_sxp_append_take(all, v);
-    }
-    *out = all;
-    return 0;
+    *out = parse_values(&ps, true);
+    return *out != NULL ? 0 : ps.rc ? ps.rc : -XEND_EINVAL;
 }
 
 /* ---- printer --------------------------------------------------------------------- */

@@ -2,7 +2,8 @@
  * SXP: parser, printer and accessors for the s-expressions xend speaks, as Xen 2.0's.
  *
  * Linked into xend, xm and xend-simhv (library xend_common); plugins reach the same
- * functions through host->sxp. Nodes are one allocation each; a list owns its children.
+ * functions through host->sxp. A parsed or copied tree is one allocation (a block), any
+ * other node one each; either way a list owns its children and any node may be freed alone.
  * Allocation failure aborts (the ABI's OOM policy), so constructors never return NULL.
  * Parsing is bounded (depth, nodes, atom size) and never crashes on malformed input.
  */

@@ -349,6 +349,63 @@ static void test_child_lookup_by_name_with_shared_prefixes(void **state)
 /* What the parser would count is what measure counts, and the record limits say what
  * every reader of a domain record accepts: a config 62 deep is fine, 63 is not, because
  * its record wraps it 2 deeper, and the wrapped 62 parses with the readers' limits. */
+/* A parsed or copied tree is one allocation (a block), yet each node stays a node of its
+ * own: kept after its tree is freed, changed, freed in any order. */
+static void test_nodes_of_a_packed_tree_live_alone(void **state)
+{
+    (void)state;
+    struct xend_sxp *v = parse_ok("(domain (config (vm (name \"a b\") (memory 64))) (id 3) ())");
+    struct xend_sxp *cfg = xend_sxp_detach(xend_sxp_child(v, "config"), 1);
+    struct xend_sxp *empty = xend_sxp_detach(v, 3);
+    xend_sxp_free(v);                     /* the block stays: cfg and empty are still in it */
+    xend_sxp_add_kv_int(cfg, "vcpus", 2); /* its items move out of the block */
+    xend_sxp_replace_take(cfg, 0, xend_sxp_atom("vm2")); /* and its head */
+    assert_string_equal(xend_sxp_name(cfg), "vm2");
+    xend_sxp_append_take(empty, xend_sxp_atom("x"));
+    char *s = xend_sxp_print(cfg);
+    assert_string_equal(s, "(vm2 (name 'a b') (memory 64) (vcpus 2))");
+    free(s);
+    struct xend_sxp *copy = xend_sxp_copy(cfg);
+    xend_sxp_remove(cfg, 1);
+    xend_sxp_free(cfg);
+    s = xend_sxp_print(copy);
+    assert_string_equal(s, "(vm2 (name 'a b') (memory 64) (vcpus 2))");
+    free(s);
+    assert_string_equal(xend_sxp_child_value(copy, "memory", ""), "64");
+    struct xend_sxp *name = xend_sxp_detach(copy, 1);
+    xend_sxp_free(copy);
+    s = xend_sxp_print(name);
+    assert_string_equal(s, "(name 'a b')");
+    free(s);
+    xend_sxp_free(name);
+    s = xend_sxp_print(empty);
+    assert_string_equal(s, "(x)");
+    free(s);
+    xend_sxp_free(empty);
+}
+
+/* A value larger than the parser's stack scratch, and longer lists than its stack of
+ * items, come out whole. */
+static void test_large_values_parse_whole(void **state)
+{
+    (void)state;
+    struct xend_buf b = XEND_BUF_INIT;
+    xend_buf_puts(&b, "(big");
+    for (int i = 0; i < 3000; i++)
+        xend_buf_printf(&b, " (item%d \"v %d\" (x))", i, i);
+    xend_buf_puts(&b, ")");
+    struct xend_sxp *v = parse_ok(xend_buf_str(&b));
+    assert_int_equal(xend_sxp_length(v), 3001);
+    assert_string_equal(xend_sxp_child_value(v, "item2999", ""), "v 2999");
+    char *s = xend_sxp_print(v);
+    struct xend_sxp *again = parse_ok(s);
+    assert_true(xend_sxp_equal(v, again));
+    free(s);
+    xend_sxp_free(again);
+    xend_sxp_free(v);
+    xend_buf_free(&b);
+}
+
 static void test_measure_and_record_limits(void **state)
 {
     (void)state;
@@ -421,6 +478,8 @@ int main(void)
         cmocka_unit_test(test_floats_print_as_printf_does),
         cmocka_unit_test(test_child_lookup_by_name_with_shared_prefixes),
         cmocka_unit_test(test_measure_and_record_limits),
+        cmocka_unit_test(test_nodes_of_a_packed_tree_live_alone),
+        cmocka_unit_test(test_large_values_parse_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
