@@ -388,15 +388,16 @@ static void remove_unfinished_create(struct reconcile *rc, const struct stored_d
 }
 
 /* The domain of a record, as it was when written, not yet bound to a hypervisor domain;
- * NULL when its name is taken. It takes the record's config (sd->config then points into
- * the domain's): 10,000 copies were a tenth of a start's time. */
-static struct xend_domain *domain_from_record(const struct stored_domain *sd, struct xend_sxp *rec)
+ * NULL when its name is taken. Its config is a copy, one allocation (lib/sxp.h): the
+ * record, parsed into the loader's region, is freed once settled, and a part kept from it
+ * would keep the region's memory. */
+static struct xend_domain *domain_from_record(const struct stored_domain *sd)
 {
     struct xend_domain *dom = xend_domain_new(sd->name);
     if (dom == NULL)
         return NULL;
     snprintf(dom->uuid, sizeof(dom->uuid), "%s", sd->key);
-    dom->config = xend_sxp_detach(xend_sxp_child(rec, "config"), 1);
+    dom->config = xend_sxp_copy(sd->config);
     xend_domain_config_changed(dom);
     dom->restart_mode = sd->restart;
     xend_domain_time_load(dom, sd->rec);
@@ -510,7 +511,7 @@ static void settle_record(const char *key, struct xend_sxp *rec, struct reconcil
         remove_unfinished_create(rc, &sd, exists);
         return;
     }
-    struct xend_domain *dom = domain_from_record(&sd, rec);
+    struct xend_domain *dom = domain_from_record(&sd);
     if (dom == NULL) {
         xend_log_warn("store record ignored", "key=%s reason=\"duplicate name %s\"", key, sd.name);
         return;

@@ -162,10 +162,15 @@ int xend_store_load_begin(struct xend_store *store, const char *ns,
                           struct xend_store_loader **loader, struct xend_err *err);
 int xend_store_load_next(struct xend_store_loader *loader, const char **key,
                          const struct xend_sxp **value);
-/* The record the last next gave, now the caller's (xend_sxp_free), so that it may keep
- * parts of it instead of copying them; NULL when next gave none. */
+/* The record the last next gave, now the caller's (xend_sxp_free); NULL when next gave
+ * none. A part kept from it keeps the memory of the whole record (lib/sxp.h): copy it. */
 struct xend_sxp *xend_store_load_take(struct xend_store_loader *loader);
 int xend_store_load_end(struct xend_store_loader *loader);
+/* How many files after the caller's last one are read already: the helpers read at most
+ * XEND_STORE_LOAD_WINDOW ahead, so that the memory of records the caller is done with
+ * serves the next ones (docs/store.md). For tests. */
+#define XEND_STORE_LOAD_WINDOW 512
+size_t xend_store_load_ahead(const struct xend_store_loader *loader);
 
 /* Keys of ns, in order: *keys owned (free each, then the array); *n their count. */
 int xend_store_keys(struct xend_store *store, const char *ns, char ***keys, size_t *n,

@@ -826,6 +826,60 @@ static void test_loader_gives_records_in_order_while_helpers_read_ahead(void **s
     xend_sxp_free(taken);
 }
 
+static void count_record(const char *key, const struct xend_sxp *value, void *arg)
+{
+    (void)key;
+    (void)value;
+    (*(int *)arg)++;
+}
+
+/* Past the helpers' window (XEND_STORE_LOAD_WINDOW files ahead of the caller): every
+ * record in key order, the helpers stopping at the window, and an early end while they
+ * wait for the caller. */
+static void test_loader_reads_past_its_window_and_ends_early_while_helpers_wait(void **state)
+{
+    struct fx *f = *state;
+    char key[32], text[64];
+    put_text_sync(f->store, "domain", "w0000", "(vm (name w0000))");
+    for (int i = 1; i < 1300; i++) {
+        snprintf(key, sizeof(key), "w%04d", i);
+        int len = snprintf(text, sizeof(text), "(vm (name %s))\n", key);
+        write_file(f->dir, "domain", key, text, (size_t)len);
+    }
+    struct xend_store_loader *l = NULL;
+    struct xend_err err = {0};
+    const char *k;
+    const struct xend_sxp *v;
+    assert_int_equal(xend_store_load_begin(f->store, "domain", &l, &err), 0);
+    int i = 0;
+    while (xend_store_load_next(l, &k, &v) == 1) {
+        snprintf(key, sizeof(key), "w%04d", i++);
+        assert_string_equal(k, key);
+        assert_string_equal(xend_sxp_child_value(v, "name", ""), key);
+    }
+    assert_int_equal(xend_store_load_end(l), 1300);
+    assert_int_equal(i, 1300);
+
+    assert_int_equal(xend_store_load_begin(f->store, "domain", &l, &err), 0);
+    for (i = 0; i < 3; i++)
+        assert_int_equal(xend_store_load_next(l, &k, &v), 1);
+    /* The helpers stop at the window's end (2 files + 512): wait until they got there. */
+    struct timespec t0, now, tick = {0, 1000000};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    size_t ahead;
+    while ((ahead = xend_store_load_ahead(l)) < XEND_STORE_LOAD_WINDOW - 3) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        assert_true(now.tv_sec - t0.tv_sec < 20);
+        nanosleep(&tick, NULL);
+    }
+    assert_true(ahead <= XEND_STORE_LOAD_WINDOW);
+    assert_int_equal(xend_store_load_end(l), 3); /* wakes them: no hang */
+
+    i = 0; /* load has no window: it reads every file before the first call */
+    assert_int_equal(xend_store_load(f->store, "domain", count_record, &i, &err), 1300);
+    assert_int_equal(i, 1300);
+}
+
 static void test_a_busy_namespace_gets_spares_created_ahead(void **state)
 {
     struct fx *f = *state;
@@ -1261,6 +1315,7 @@ int main(void)
         T(test_a_record_load_would_refuse_is_refused_at_put),
         T(test_damaged_files_are_set_aside_and_load_continues),
         T(test_loader_gives_records_in_order_while_helpers_read_ahead),
+        T(test_loader_reads_past_its_window_and_ends_early_while_helpers_wait),
         T(test_a_busy_namespace_gets_spares_created_ahead),
         T(test_crash_leftovers_join_the_pool_and_load_ignores_the_pool),
         T(test_load_of_missing_namespace_is_empty),
