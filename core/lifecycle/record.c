@@ -388,9 +388,8 @@ static void remove_unfinished_create(struct reconcile *rc, const struct stored_d
 }
 
 /* The domain of a record, as it was when written, not yet bound to a hypervisor domain;
- * NULL when its name is taken. Its config is a copy, one allocation (lib/sxp.h): the
- * record, parsed into the loader's region, is freed once settled, and a part kept from it
- * would keep the region's memory. */
+ * NULL when its name is taken. Its config is a copy, one allocation: a part kept from the
+ * record would keep the memory of the whole record (lib/sxp.h). */
 static struct xend_domain *domain_from_record(const struct stored_domain *sd)
 {
     struct xend_domain *dom = xend_domain_new(sd->name);
