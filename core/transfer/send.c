@@ -192,7 +192,8 @@ static int backend_save(struct send *s, bool live)
                                    .max_last_kb = live_max_last_kb,
                                    .progress = progress,
                                    .progress_arg = s,
-                                   .round = round_ended};
+                                   .round = round_ended,
+                                   .rate_bytes_s = s->ctl.rate};
         return ops->save_with(ctx, s->domid, s->fd, &a, &s->err);
     }
     return ops->save(ctx, s->domid, s->fd, live, progress, s, &s->err);

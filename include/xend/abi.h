@@ -47,6 +47,10 @@
  *                    text describer whose text the core keeps until the plugin says it
  *                    changed. A 1.8 core's shorter table has neither: a plugin checks
  *                    XEND_HAS_MEMBER and adds its describer with describe_print_add.
+ *   1.10 2026-12-07  backend.h: xend_save_args.rate_bytes_s (appended), the rate the core
+ *                    paces a save to, so that a backend keeps no more than ~100 ms of it
+ *                    queued ahead of the pace. A 1.9 backend reads the shorter struct and
+ *                    never sees it; a 1.9 core's shorter args read as no rate.
  */
 #ifndef XEND_ABI_H
 #define XEND_ABI_H
@@ -61,7 +65,7 @@ extern "C" {
 #endif
 
 #define XEND_ABI_MAJOR 1
-#define XEND_ABI_MINOR 9
+#define XEND_ABI_MINOR 10
 
 /* Feature macros: one per addition, so plugins can #ifdef (as libxl's LIBXL_HAVE_*). */
 #define XEND_HAVE_DEVICE_CLASSES 1
@@ -76,6 +80,7 @@ extern "C" {
 #define XEND_HAVE_TRANSFER_STOPS 1       /* 1.7: progress verdict, XEND_BACKEND_TRANSFER_STOPS */
 #define XEND_HAVE_SAVE_ROUNDS 1          /* 1.8: save_with, struct xend_save_round */
 #define XEND_HAVE_KEPT_DESCRIBERS 1      /* 1.9: describe_print_kept_add, describe_changed */
+#define XEND_HAVE_SAVE_RATE 1            /* 1.10: xend_save_args.rate_bytes_s */
 
 /* True when a size-prefixed table or struct `t` (pointer) is large enough to hold `member`. */
 #define XEND_HAS_MEMBER(t, member)                                                                 \

@@ -173,6 +173,12 @@ struct xend_save_args {
     xend_progress_fn *progress; /* as save's */
     void *progress_arg;         /* given to progress and to round */
     xend_save_round_fn *round;  /* NULL: not wanted */
+    /* ABI 1.10 (read it only when XEND_HAS_MEMBER(args, rate_bytes_s)): the rate, in bytes a
+     * second, that progress paces the stream to (0: none). A backend that makes the stream
+     * ahead of its progress calls keeps no more than about 100 ms of this rate made and not
+     * yet reported, so that bytes queued before a live save's last round do not crawl out
+     * at the limited rate while the guest is paused. */
+    uint64_t rate_bytes_s;
 };
 
 typedef void xend_dominfo_fn(void *arg, const struct xend_dominfo *info);

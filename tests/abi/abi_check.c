@@ -40,6 +40,9 @@
 #ifdef XEND_HAVE_KEPT_DESCRIBERS
 #include "abi_layout_1_9.h"
 #endif
+#ifdef XEND_HAVE_SAVE_RATE
+#include "abi_layout_1_10.h"
+#endif
 
 int main(void)
 {
