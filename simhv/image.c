@@ -43,6 +43,7 @@ struct simhv_saver {
     uint32_t rec_n, rec_next;
     uint64_t rec_pfn[SIMHV_PAGES_PER_REC];
     uint32_t rec_gen[SIMHV_PAGES_PER_REC];
+    struct xend_buf *ctl; /* borrowed: where ROUND records go; NULL: into the image */
 };
 
 /* The guest runs at its own pace again. */
@@ -87,6 +88,16 @@ struct simhv_saver *simhv_saver_new(struct simhv_machine *m, struct simhv_domain
 uint64_t simhv_saver_pages(const struct simhv_saver *s)
 {
     return s->total;
+}
+
+uint64_t simhv_saver_sent(const struct simhv_saver *s)
+{
+    return s->sent;
+}
+
+void simhv_saver_rounds_to(struct simhv_saver *s, struct xend_buf *ctl)
+{
+    s->ctl = ctl;
 }
 
 static void put_rec_hdr(struct xend_buf *out, uint32_t type, uint32_t len)
@@ -184,6 +195,8 @@ static void put_round(struct simhv_saver *s, const struct simhv_domain *d, uint6
     simhv_put_le64(r + 24, dirty);
     simhv_put_le32(r + 32, d->guest.throttle_pct);
     simhv_put_le64(r + 40, s->phase == SAVE_LAST ? s->paused_ns : 0);
+    if (s->ctl != NULL)
+        out = s->ctl;
     put_rec_hdr(out, SIMHV_REC_ROUND, sizeof(r));
     xend_buf_append(out, r, sizeof(r));
     s->round_start_ns = now;
@@ -257,6 +270,8 @@ bool simhv_saver_step(struct simhv_saver *s, struct simhv_machine *m, struct xen
         char msg[128];
         snprintf(msg, sizeof(msg), "domain %u went away during the save", s->domid);
         put_abort(out, XEND_ENOENT, msg);
+        if (s->ctl != NULL)
+            put_abort(s->ctl, XEND_ENOENT, msg);
         s->phase = SAVE_DONE;
         return false;
     }
@@ -363,6 +378,7 @@ struct simhv_restorer {
     bool have_domain;
     uint64_t seed;
     uint64_t pages;
+    uint64_t taken; /* page entries checked and taken */
 };
 
 struct simhv_restorer *simhv_restorer_new(const struct simhv_dom_args *args, const void *owner)
@@ -475,6 +491,7 @@ static int take_page(struct simhv_restorer *r, struct simhv_machine *m, const ui
     if (simhv_mem_page_check(r->seed, pfn, e + 8, &gen) < 0)
         return xend_err_set(err, XEND_EIO, "corrupt page %" PRIu64 " in the image", pfn);
     simhv_mem_set(&d->mem, pfn, gen);
+    r->taken++;
     if (--r->pages_left == 0) {
         r->phase = REST_REC_HDR;
         r->need = REC_HDR;
@@ -605,4 +622,10 @@ void simhv_restorer_free(struct simhv_restorer *r, struct simhv_machine *m)
     }
     free(r->acc);
     free(r);
+}
+
+void simhv_restorer_progress(const struct simhv_restorer *r, uint64_t *done, uint64_t *total)
+{
+    *done = r->taken;
+    *total = r->pages;
 }

@@ -71,6 +71,14 @@ struct simhv_saver *simhv_saver_new(struct simhv_machine *m, struct simhv_domain
                                     struct xend_err *err);
 /* Present pages at the start (the size of the first round). */
 uint64_t simhv_saver_pages(const struct simhv_saver *s);
+/* Pages put into the stream so far (a live save's rounds count each page again). */
+uint64_t simhv_saver_sent(const struct simhv_saver *s);
+/*
+ * Where the image goes to another descriptor than its reader's connection (docs/simhv.md,
+ * "Handed descriptors"): ROUND records go to ctl (borrowed; it must outlive the saver)
+ * instead of the image, and an ABORT record to both.
+ */
+void simhv_saver_rounds_to(struct simhv_saver *s, struct xend_buf *ctl);
 /*
  * Append about `budget` more bytes of stream to out. Returns true while more remains,
  * false once the stream ended (with END, or ABORT when the domain vanished).
@@ -98,5 +106,7 @@ struct simhv_restorer *simhv_restorer_new(const struct simhv_dom_args *args, con
 int simhv_restorer_feed(struct simhv_restorer *r, struct simhv_machine *m, const uint8_t *data,
                         size_t len, size_t *used, uint32_t *domid, struct xend_err *err);
 void simhv_restorer_free(struct simhv_restorer *r, struct simhv_machine *m);
+/* Page entries taken so far, and the pages the image's header announced (0 before it). */
+void simhv_restorer_progress(const struct simhv_restorer *r, uint64_t *done, uint64_t *total);
 
 #endif

@@ -24,6 +24,7 @@ struct call {
     struct xend_sxp *reply; /* (ok ID ...) being built */
     struct simhv_proto_result *res;
     uint64_t now_ns;
+    bool fd_passed;       /* a descriptor came with the request */
     struct xend_buf tail; /* printed reply items that follow the tree's (compact forms) */
 };
 
@@ -493,6 +494,24 @@ static int op_dev_detach(struct call *c, struct xend_err *err)
     return simhv_dom_dev_detach(c->m, d, arg_str(c, "cls", ""), (uint32_t)devid, err);
 }
 
+/* (fd 1): the image goes through the descriptor handed with the request, with a progress
+ * record every (report N) bytes (1 MiB when not given). */
+#define HANDED_REPORT_DEFAULT ((long long)1024 * 1024)
+
+static int arg_handed(struct call *c, struct xend_err *err)
+{
+    long long fd = 0, report = 0;
+    int rc;
+    if ((rc = arg_ll(c, "fd", 0, false, 0, 1, &fd, err)) < 0 ||
+        (rc = arg_ll(c, "report", HANDED_REPORT_DEFAULT, false, 4096, 1ll << 32, &report, err)) < 0)
+        return rc;
+    if (fd && !c->fd_passed)
+        return xend_err_set(err, XEND_EINVAL, "(fd 1) but no descriptor came with the request");
+    c->res->handed = fd != 0;
+    c->res->report_bytes = (uint64_t)report;
+    return 0;
+}
+
 static int op_save(struct call *c, struct xend_err *err)
 {
     struct simhv_domain *d;
@@ -501,7 +520,8 @@ static int op_save(struct call *c, struct xend_err *err)
     if ((rc = arg_dom(c, &d, err)) < 0 ||
         (rc = arg_ll(c, "live", 0, false, 0, 1, &live, err)) < 0 ||
         (rc = arg_ll(c, "max_rounds", 0, false, 0, 1000000, &max_rounds, err)) < 0 ||
-        (rc = arg_ll(c, "max_last_pages", 0, false, 0, 1ll << 40, &max_last, err)) < 0)
+        (rc = arg_ll(c, "max_last_pages", 0, false, 0, 1ll << 40, &max_last, err)) < 0 ||
+        (rc = arg_handed(c, err)) < 0)
         return rc;
     struct simhv_saver *s =
         simhv_saver_new(c->m, d, live != 0, (unsigned)max_rounds, (uint64_t)max_last, err);
@@ -518,7 +538,7 @@ static int op_restore(struct call *c, struct xend_err *err)
 {
     struct simhv_dom_args a;
     int rc = create_args(c, &a, false, err);
-    if (rc < 0)
+    if (rc < 0 || (rc = arg_handed(c, err)) < 0)
         return rc;
     c->res->action = SIMHV_ACT_RESTORE;
     c->res->restorer = simhv_restorer_new(&a, c->client);
@@ -628,6 +648,13 @@ static const struct {
 void simhv_proto_handle(struct simhv_machine *m, const void *client, const char *line, size_t len,
                         uint64_t now_ns, struct xend_buf *out, struct simhv_proto_result *res)
 {
+    simhv_proto_handle_with(m, client, line, len, now_ns, false, out, res);
+}
+
+void simhv_proto_handle_with(struct simhv_machine *m, const void *client, const char *line,
+                             size_t len, uint64_t now_ns, bool fd_passed, struct xend_buf *out,
+                             struct simhv_proto_result *res)
+{
     static const struct xend_sxp_limits limits = {
         .max_depth = 16, .max_nodes = 100000, .max_atom = (size_t)256 * 1024};
     struct xend_err err = {0};
@@ -657,7 +684,8 @@ void simhv_proto_handle(struct simhv_machine *m, const void *client, const char 
         goto reply;
     }
     simhv_machine_advance(m, now_ns);
-    struct call c = {.m = m, .client = client, .req = req, .res = res, .now_ns = now_ns};
+    struct call c = {
+        .m = m, .client = client, .req = req, .res = res, .now_ns = now_ns, .fd_passed = fd_passed};
     c.reply = xend_sxp_list();
     xend_sxp_append_take(c.reply, xend_sxp_atom("ok"));
     xend_sxp_append_take(c.reply, xend_sxp_atom_int(id));

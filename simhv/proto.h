@@ -18,8 +18,10 @@
 #include "domain.h"
 #include "image.h"
 
-/* 2: dom_make, dom_confirm and (quiet 1) requests; every version-1 request is unchanged. */
-#define SIMHV_PROTO_VERSION 2
+/* 2: dom_make, dom_confirm and (quiet 1) requests; every version-1 request is unchanged.
+ * 3: save and restore through a descriptor handed with the request ((fd 1), docs/simhv.md
+ * "Handed descriptors"); every version-2 request is unchanged. */
+#define SIMHV_PROTO_VERSION 3
 
 enum simhv_proto_action {
     SIMHV_ACT_NONE,    /* stay a request connection */
@@ -37,6 +39,10 @@ struct simhv_proto_result {
     long long req_id;
     struct simhv_saver *saver;       /* owned by the caller once returned */
     struct simhv_restorer *restorer; /* owned by the caller once returned */
+    /* save, restore with (fd 1): the image goes through the descriptor handed with the
+     * request, under the client's credit, with a progress record every report_bytes */
+    bool handed;
+    uint64_t report_bytes;
 };
 
 /*
@@ -48,6 +54,11 @@ struct simhv_proto_result {
  */
 void simhv_proto_handle(struct simhv_machine *m, const void *client, const char *line, size_t len,
                         uint64_t now_ns, struct xend_buf *out, struct simhv_proto_result *res);
+/* The same for a request that came with a descriptor (fd_passed), which a save or restore
+ * with (fd 1) takes (res->handed); one without it refuses (fd 1). */
+void simhv_proto_handle_with(struct simhv_machine *m, const void *client, const char *line,
+                             size_t len, uint64_t now_ns, bool fd_passed, struct xend_buf *out,
+                             struct simhv_proto_result *res);
 /* Append the reply line (ok ID) or (err ID CODE "msg") for an operation that ended later. */
 void simhv_proto_reply(struct xend_buf *out, long long id, int rc, const struct xend_err *err,
                        const char *key, long long value);

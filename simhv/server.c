@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,11 @@ static uint8_t read_buf[READ_CHUNK];
 #define STREAM_SOCKBUF (4 * 1024 * 1024) /* the kernel caps it (net.core.wmem_max) */
 #define CONSOLE_CHUNK ((size_t)64 * 1024)
 #define CLOSE_DRAIN_MAX ((size_t)64 * 1024 * 1024)
+/* A handed save's image made per turn at most, so other clients get their turn. */
+#define HANDED_TURN_MAX ((size_t)1024 * 1024)
+/* Control records of a handed save or restore (docs/simhv.md, "Handed descriptors"); the
+ * image's own types (END, ABORT, ROUND) mean there what they mean in an image. */
+#define CTL_PROGRESS 5u /* u64 bytes through the descriptor, u64 pages done, u64 pages in all */
 
 enum conn_mode { MODE_REQ, MODE_CONSOLE, MODE_NOTIFY, MODE_SAVE, MODE_RESTORE, MODE_CLOSING };
 
@@ -50,7 +56,23 @@ struct conn {
     struct simhv_saver *saver;
     struct simhv_restorer *restorer;
     long long req_id; /* restore: the request to answer at the end */
-    uint32_t events;  /* what epoll watches for now: changed only when it must */
+    /* A save or restore whose image goes through a descriptor the client handed over with
+     * its request (SCM_RIGHTS): the connection then carries only control records, and
+     * from the client the credit, a u64 of how many bytes may go through in all. */
+    int passed_fd;        /* came with the request bytes read last; -1 */
+    int data_fd;          /* -1: the image goes through the connection itself */
+    struct xend_buf dout; /* a handed save's image not yet written */
+    size_t dout_off;
+    uint32_t data_events;  /* what epoll watches data_fd for (0: not in the set) */
+    uint64_t credit;       /* bytes the client allows through data_fd, in all */
+    uint64_t moved;        /* bytes through data_fd so far */
+    uint64_t reported;     /* moved, as the last progress record said */
+    uint64_t report_every; /* a progress record each time this much more moved */
+    uint8_t credit_in[8];  /* a credit being read */
+    size_t credit_have;
+    bool data_done;  /* a handed save made its last byte */
+    bool handed;     /* to its end, whatever comes on the connection is credit */
+    uint32_t events; /* what epoll watches for now: changed only when it must */
     bool dead;
     bool in_console_list; /* moved to server.console_conns (prev links it there) */
     bool touched;         /* in server.touched */
@@ -181,6 +203,19 @@ static void console_unhook(struct server *s, struct conn *c)
         d->console.wake = NULL;
 }
 
+/* The handed descriptor goes as soon as the image is through: the client's side of it (a
+ * TCP connection) must not stay open here after the client closes it. */
+static void data_close(struct server *s, struct conn *c)
+{
+    if (c->data_fd < 0)
+        return;
+    if (c->data_events != 0)
+        epoll_ctl(s->ep, EPOLL_CTL_DEL, c->data_fd, NULL);
+    close(c->data_fd);
+    c->data_fd = -1;
+    c->data_events = 0;
+}
+
 static void conn_close(struct server *s, struct conn *c)
 {
     if (c->touched) /* woken while still a request connection; the list is short */
@@ -199,6 +234,10 @@ static void conn_close(struct server *s, struct conn *c)
             c->next->prev = c->prev;
     }
     epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    data_close(s, c);
+    if (c->passed_fd >= 0)
+        close(c->passed_fd);
+    xend_buf_free(&c->dout);
     simhv_machine_owner_gone(s->m, c);
     simhv_saver_free(c->saver, s->m);
     simhv_restorer_free(c->restorer, s->m);
@@ -236,6 +275,43 @@ static void conn_write(struct conn *c)
     c->out_off = 0;
 }
 
+/* The request took the descriptor that came with it. */
+static void handed_begin(struct conn *c, const struct simhv_proto_result *res)
+{
+    c->data_fd = c->passed_fd;
+    c->passed_fd = -1;
+    c->handed = true;
+    c->report_every = res->report_bytes;
+}
+
+/* A control record of a handed save or restore, to the client. */
+static void put_ctl(struct conn *c, uint32_t type, const void *data, size_t len)
+{
+    uint8_t h[8];
+    simhv_put_le32(h, type);
+    simhv_put_le32(h + 4, (uint32_t)len);
+    xend_buf_append(&c->out, h, sizeof(h));
+    xend_buf_append(&c->out, data, len);
+}
+
+/* What moved through the descriptor and how many pages that was. */
+static void put_progress(struct conn *c)
+{
+    uint64_t done = 0, total = 0;
+    if (c->saver != NULL) {
+        done = simhv_saver_sent(c->saver);
+        total = simhv_saver_pages(c->saver);
+    } else if (c->restorer != NULL) {
+        simhv_restorer_progress(c->restorer, &done, &total);
+    }
+    uint8_t p[24];
+    simhv_put_le64(p, c->moved);
+    simhv_put_le64(p + 8, done);
+    simhv_put_le64(p + 16, total);
+    put_ctl(c, CTL_PROGRESS, p, sizeof(p));
+    c->reported = c->moved;
+}
+
 static void apply_action(struct server *s, struct conn *c, struct simhv_proto_result *res)
 {
     switch (res->action) {
@@ -263,6 +339,11 @@ static void apply_action(struct server *s, struct conn *c, struct simhv_proto_re
     case SIMHV_ACT_SAVE: {
         c->mode = MODE_SAVE;
         c->saver = res->saver;
+        if (res->handed) {
+            handed_begin(c, res);
+            simhv_saver_rounds_to(c->saver, &c->out);
+            break;
+        }
         /* A unix socket holds what its sender's buffer allows (200 KiB by default): a larger
          * one lets each of the reader's wake-ups take more, and there are fewer of them. */
         int sz = STREAM_SOCKBUF;
@@ -273,6 +354,8 @@ static void apply_action(struct server *s, struct conn *c, struct simhv_proto_re
         c->mode = MODE_RESTORE;
         c->restorer = res->restorer;
         c->req_id = res->req_id;
+        if (res->handed)
+            handed_begin(c, res);
         break;
     case SIMHV_ACT_STOP:
         s->stopping = true;
@@ -281,6 +364,23 @@ static void apply_action(struct server *s, struct conn *c, struct simhv_proto_re
         c->dead = true;
         break;
     }
+}
+
+/* A restore ended: rc 1 complete (domid), or an error. A handed one's descriptor goes
+ * before the reply line, which follows its last progress record. */
+static void restore_end(struct server *s, struct conn *c, int rc, const struct xend_err *err,
+                        uint32_t domid)
+{
+    if (rc < 0)
+        simhv_log("restore failed: %s", xend_err_msg(err));
+    if (c->data_fd >= 0) {
+        data_close(s, c);
+        put_progress(c);
+    }
+    simhv_proto_reply(&c->out, c->req_id, rc < 0 ? rc : 0, err, rc > 0 ? "domid" : NULL, domid);
+    simhv_restorer_free(c->restorer, s->m); /* destroys the domain unless complete */
+    c->restorer = NULL;
+    conn_finish(c);
 }
 
 static void restore_feed(struct server *s, struct conn *c, const uint8_t *data, size_t len)
@@ -294,13 +394,7 @@ static void restore_feed(struct server *s, struct conn *c, const uint8_t *data, 
         len -= used;
         if (rc == 0)
             continue;
-        simhv_proto_reply(&c->out, c->req_id, rc < 0 ? rc : 0, &err, rc > 0 ? "domid" : NULL,
-                          domid);
-        if (rc < 0)
-            simhv_log("restore failed: %s", xend_err_msg(&err));
-        simhv_restorer_free(c->restorer, s->m); /* destroys the domain unless complete */
-        c->restorer = NULL;
-        conn_finish(c);
+        restore_end(s, c, rc, &err, domid);
     }
 }
 
@@ -320,9 +414,33 @@ static void console_input(struct server *s, struct conn *c, const uint8_t *data,
     simhv_guest_console(s->m, d);
 }
 
+/* A handed transfer's client speaks only credit: each u64 the bytes that may have gone
+ * through the descriptor in all (it only grows). It stops the transfer by closing. */
+static void credit_input(struct conn *c, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        size_t n = sizeof(c->credit_in) - c->credit_have;
+        n = n < len ? n : len;
+        memcpy(c->credit_in + c->credit_have, data, n);
+        c->credit_have += n;
+        data += n;
+        len -= n;
+        if (c->credit_have < sizeof(c->credit_in))
+            break;
+        uint64_t v = simhv_get_le64(c->credit_in);
+        if (v > c->credit)
+            c->credit = v;
+        c->credit_have = 0;
+    }
+}
+
 /* Bytes that follow a request line belong to the connection's new mode. */
 static void stream_input(struct server *s, struct conn *c, const uint8_t *data, size_t len)
 {
+    if (c->handed) { /* even once it ended: a late credit must not stop a finished save */
+        credit_input(c, data, len);
+        return;
+    }
     switch (c->mode) {
     case MODE_CONSOLE:
         console_input(s, c, data, len);
@@ -370,8 +488,13 @@ static void request_input(struct server *s, struct conn *c, const uint8_t *data,
                     l--;
                 if (l > 0) {
                     struct simhv_proto_result res;
-                    simhv_proto_handle(s->m, c, c->in.data, l, simhv_clock_ns(), &c->out, &res);
+                    simhv_proto_handle_with(s->m, c, c->in.data, l, simhv_clock_ns(),
+                                            c->passed_fd >= 0, &c->out, &res);
                     apply_action(s, c, &res);
+                    if (c->passed_fd >= 0) { /* a descriptor no request took */
+                        close(c->passed_fd);
+                        c->passed_fd = -1;
+                    }
                     if (c->dead)
                         return;
                 }
@@ -385,11 +508,41 @@ static void request_input(struct server *s, struct conn *c, const uint8_t *data,
     }
 }
 
+/* A request connection's bytes, and the descriptor that may come with them (a save's or
+ * restore's, SCM_RIGHTS): kept for the request they belong to; more than one is refused. */
+static ssize_t recv_req(struct conn *c, uint8_t *buf, size_t len)
+{
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(int))];
+    } u;
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)};
+    ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+    if (n < 0)
+        return n;
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h != NULL; h = CMSG_NXTHDR(&mh, h)) {
+        if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t count = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(fd));
+            if (c->passed_fd >= 0)
+                close(c->passed_fd);
+            c->passed_fd = fd;
+        }
+    }
+    return n;
+}
+
 static void conn_read(struct server *s, struct conn *c)
 {
     uint8_t *buf = read_buf;
     for (int rounds = 0; rounds < 16 && !c->dead; rounds++) {
-        ssize_t n = recv(c->fd, buf, READ_CHUNK, 0);
+        ssize_t n =
+            c->mode == MODE_REQ ? recv_req(c, buf, READ_CHUNK) : recv(c->fd, buf, READ_CHUNK, 0);
         if (n == 0) {
             c->dead = true;
             return;
@@ -410,6 +563,113 @@ static void conn_read(struct server *s, struct conn *c)
         if (c->mode == MODE_REQ && out_pending(c) > OUT_HIGH)
             return;
     }
+}
+
+static size_t dout_pending(const struct conn *c)
+{
+    return c->dout.len - c->dout_off;
+}
+
+/* The descriptor broke under a handed save: the save stops (a guest it paused runs again)
+ * and the client hears why. */
+static void save_handed_failed(struct server *s, struct conn *c, int e)
+{
+    simhv_saver_stop(c->saver, s->m);
+    data_close(s, c);
+    char msg[160];
+    snprintf(msg, sizeof(msg), "writing the image: %s",
+             e == EPIPE || e == ECONNRESET ? "the receiver went away" : strerror(e));
+    uint8_t code[4];
+    simhv_put_le32(code, XEND_EIO);
+    struct xend_buf rec = XEND_BUF_INIT;
+    xend_buf_append(&rec, code, sizeof(code));
+    xend_buf_puts(&rec, msg);
+    put_ctl(c, SIMHV_REC_ABORT, rec.data, rec.len);
+    xend_buf_free(&rec);
+    conn_finish(c);
+}
+
+/*
+ * A handed save: the image is made only as far as the client's credit reaches (so that no
+ * more of it waits ahead of the client's pace than the credit it gave), written straight
+ * into the descriptor, with a progress record every report_every bytes and whenever the
+ * credit is used up. Once the last byte is through, the descriptor goes and END says so.
+ */
+static void save_handed(struct server *s, struct conn *c)
+{
+    size_t made = 0;
+    for (;;) {
+        uint64_t room = c->credit - c->moved;
+        if (dout_pending(c) == 0) {
+            xend_buf_reset(&c->dout);
+            c->dout_off = 0;
+            if (c->data_done || room == 0 || made >= HANDED_TURN_MAX)
+                break;
+            if (!simhv_saver_step(c->saver, s->m, &c->dout,
+                                  room < SAVE_BUDGET ? room : SAVE_BUDGET))
+                c->data_done = true;
+            made += c->dout.len;
+            continue;
+        }
+        size_t n = dout_pending(c) < room ? dout_pending(c) : (size_t)room;
+        if (n == 0)
+            break;
+        ssize_t w = send(c->data_fd, c->dout.data + c->dout_off, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (w <= 0) {
+            save_handed_failed(s, c, w < 0 ? errno : EPIPE);
+            return;
+        }
+        c->dout_off += (size_t)w;
+        c->moved += (uint64_t)w;
+        if (c->moved - c->reported >= c->report_every)
+            put_progress(c);
+    }
+    if (c->data_done && dout_pending(c) == 0) {
+        data_close(s, c);
+        put_progress(c);
+        uint8_t e[16];
+        simhv_put_le64(e, c->moved);
+        simhv_put_le64(e + 8, simhv_saver_sent(c->saver));
+        put_ctl(c, SIMHV_REC_END, e, sizeof(e));
+        conn_finish(c);
+    } else if (c->credit == c->moved && c->moved > c->reported) {
+        put_progress(c); /* out of credit: the client grants more on hearing it */
+    }
+}
+
+/* A handed restore: the image read from the descriptor as far as the credit reaches. */
+static void restore_handed(struct server *s, struct conn *c)
+{
+    size_t taken = 0;
+    while (c->mode == MODE_RESTORE && taken < HANDED_TURN_MAX) {
+        uint64_t room = c->credit - c->moved;
+        if (room == 0)
+            break;
+        ssize_t n =
+            recv(c->data_fd, read_buf, room < READ_CHUNK ? (size_t)room : READ_CHUNK, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0) {
+            struct xend_err err = {0};
+            xend_err_set(&err, XEND_EIO, "reading the image: %s",
+                         n == 0 ? "stream ended early" : strerror(errno));
+            restore_end(s, c, -XEND_EIO, &err, 0);
+            return;
+        }
+        c->moved += (uint64_t)n;
+        taken += (size_t)n;
+        restore_feed(s, c, read_buf, (size_t)n);
+        if (c->mode == MODE_RESTORE && c->moved - c->reported >= c->report_every)
+            put_progress(c);
+    }
+    if (c->mode == MODE_RESTORE && c->credit == c->moved && c->moved > c->reported)
+        put_progress(c);
 }
 
 /* Before polling: move machine output into connections, retire finished ones. */
@@ -436,10 +696,18 @@ static void conn_prepare(struct server *s, struct conn *c)
         }
         break;
     case MODE_SAVE:
+        if (c->data_fd >= 0) {
+            save_handed(s, c);
+            break;
+        }
         /* Only into an empty buffer: appending behind unsent bytes grew it without end, onto
          * fresh pages (a page fault each), where a small one reused stays in the cache. */
         if (out_pending(c) == 0 && !simhv_saver_step(c->saver, s->m, &c->out, SAVE_BUDGET))
             conn_finish(c);
+        break;
+    case MODE_RESTORE:
+        if (c->data_fd >= 0)
+            restore_handed(s, c);
         break;
     default:
         break;
@@ -466,6 +734,7 @@ static void accept_all(struct server *s)
         struct conn *c = xend_xcalloc(1, sizeof(*c));
         c->server = s;
         c->fd = fd;
+        c->passed_fd = c->data_fd = -1;
         c->mode = MODE_REQ;
         c->events = EPOLLIN;
         struct epoll_event ev = {.events = c->events, .data.ptr = c};
@@ -491,6 +760,29 @@ static int poll_timeout(const struct server *s, bool busy)
     return (int)((next + 999999u) / 1000000u);
 }
 
+/*
+ * A handed descriptor is watched only while the credit lets bytes through it: out of
+ * credit, its readiness would wake the loop for nothing. Its events carry the connection
+ * with the low bit set (a connection is aligned), which the loop only wakes up for: the
+ * next turn's conn_prepare moves the bytes.
+ */
+#define DATA_TAG ((uintptr_t)1)
+
+static void data_watch(struct server *s, struct conn *c)
+{
+    uint32_t want = 0;
+    if (c->moved < c->credit)
+        want = c->mode == MODE_RESTORE ? EPOLLIN : dout_pending(c) > 0 ? EPOLLOUT : 0;
+    if (want == c->data_events)
+        return;
+    struct epoll_event ev = {.events = want, .data.u64 = (uintptr_t)c | DATA_TAG};
+    int op = want == 0 ? EPOLL_CTL_DEL : c->data_events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+    if (epoll_ctl(s->ep, op, c->data_fd, &ev) < 0)
+        c->dead = true;
+    else
+        c->data_events = want;
+}
+
 /* Tell epoll what the connection waits for, when that changed. */
 static void conn_watch(struct server *s, struct conn *c)
 {
@@ -499,6 +791,8 @@ static void conn_watch(struct server *s, struct conn *c)
         want |= EPOLLIN;
     if (out_pending(c) > 0)
         want |= EPOLLOUT;
+    if (c->data_fd >= 0)
+        data_watch(s, c);
     if (want == c->events)
         return;
     struct epoll_event ev = {.events = want, .data.ptr = c};
@@ -532,7 +826,10 @@ static bool conn_turn(struct server *s, struct conn *c, bool *busy)
         return false;
     }
     /* A save whose stream is waiting on nobody but us keeps the loop spinning. */
-    *busy = *busy || (c->mode == MODE_SAVE && out_pending(c) == 0);
+    if (c->data_fd >= 0) /* a handed save with credit and nothing waiting for room */
+        *busy = *busy || (c->mode == MODE_SAVE && dout_pending(c) == 0 && c->moved < c->credit);
+    else
+        *busy = *busy || (c->mode == MODE_SAVE && out_pending(c) == 0);
     return true;
 }
 
@@ -616,6 +913,8 @@ void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
                 accept_now = true;
                 continue;
             }
+            if ((uintptr_t)c & DATA_TAG)
+                continue; /* a handed descriptor is ready: the next turn moves its bytes */
             uint32_t re = evs[i].events;
             if (c->in_console_list)
                 touch(c);
@@ -664,6 +963,11 @@ void simhv_serve(struct simhv_machine *m, int listen_fd, const char *path,
         c->saver = NULL;
         simhv_restorer_free(c->restorer, m);
         c->restorer = NULL;
+        if (c->data_fd >= 0)
+            close(c->data_fd);
+        if (c->passed_fd >= 0)
+            close(c->passed_fd);
+        xend_buf_free(&c->dout);
         xend_buf_free(&c->in);
         xend_buf_free(&c->out);
         close(c->fd);

@@ -665,7 +665,7 @@ static void test_protocol_answers_bad_requests_with_errors(void **state)
         {"(dom_info 5)", "(err 5 1 'missing argument: domid')\n"},
         {"(dom_info 6 (domid 99))", "(err 6 2 'No such domain: 99')\n"},
         {"(dom_create 7 (mem_kb -5))", "(err 7 1 "},
-        {"(hello 8)", "(ok 8 (version 2) (hypervisor 'simhv 1.0'))\n"},
+        {"(hello 8)", "(ok 8 (version 3) (hypervisor 'simhv 1.0'))\n"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *out = handle(m, cases[i].req, &res);
@@ -696,6 +696,49 @@ static void test_protocol_stream_requests_switch_the_connection(void **state)
     assert_int_equal(res.action, SIMHV_ACT_NONE);
     assert_non_null(strstr(out, "(err 3 5 "));
     free(out);
+    simhv_machine_free(m);
+}
+
+/* (fd 1): the image goes through the descriptor that came with the request, which only a
+ * request that came with one may say; its rounds go apart, to the control records. */
+static void test_a_handed_save_needs_its_descriptor_and_keeps_rounds_apart(void **state)
+{
+    (void)state;
+    struct simhv_machine *m = machine(1024);
+    struct simhv_domain *d = domain(m, 16, "sim.dirty_rate=0", NULL, true);
+    struct xend_err err = {0};
+    assert_int_equal(simhv_dom_unpause(m, d, &err), 0);
+    struct simhv_proto_result res;
+    struct xend_buf out = XEND_BUF_INIT;
+    char req[128];
+    snprintf(req, sizeof(req), "(save 1 (domid %u) (live 1) (fd 1))", d->domid);
+    simhv_proto_handle(m, NULL, req, strlen(req), T0, &out, &res);
+    assert_non_null(strstr(out.data, "(err 1 1 '(fd 1) but no descriptor came with the request')"));
+    assert_int_equal(res.action, SIMHV_ACT_NONE);
+    assert_false(d->paused);
+    xend_buf_reset(&out);
+    snprintf(req, sizeof(req), "(save 2 (domid %u) (live 1) (fd 1) (report 65536))", d->domid);
+    simhv_proto_handle_with(m, NULL, req, strlen(req), T0, true, &out, &res);
+    assert_int_equal(res.action, SIMHV_ACT_SAVE);
+    assert_true(res.handed);
+    assert_int_equal(res.report_bytes, 65536);
+    struct xend_buf img = XEND_BUF_INIT, ctl = XEND_BUF_INIT;
+    simhv_saver_rounds_to(res.saver, &ctl);
+    while (simhv_saver_step(res.saver, m, &img, 64 * 1024))
+        ;
+    /* two rounds (every page, then the last, paused), each a ROUND record of its own */
+    assert_int_equal(ctl.len, 2 * (8 + SIMHV_ROUND_LEN));
+    assert_int_equal(simhv_get_le32((const uint8_t *)ctl.data), SIMHV_REC_ROUND);
+    uint32_t domid = 0;
+    struct simhv_machine *dst = machine(1024);
+    restore_into(dst, &img, 1, &domid, &err);
+    assert_int_equal(simhv_mem_checksum(&simhv_dom_find(dst, domid)->mem),
+                     simhv_mem_checksum(&d->mem));
+    simhv_saver_free(res.saver, m);
+    xend_buf_free(&img);
+    xend_buf_free(&ctl);
+    xend_buf_free(&out);
+    simhv_machine_free(dst);
     simhv_machine_free(m);
 }
 
@@ -787,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_save_stream_aborts_when_the_domain_vanishes),
         cmocka_unit_test(test_protocol_answers_bad_requests_with_errors),
         cmocka_unit_test(test_protocol_stream_requests_switch_the_connection),
+        cmocka_unit_test(test_a_handed_save_needs_its_descriptor_and_keeps_rounds_apart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
