@@ -134,13 +134,14 @@ int sim_check_answer(struct sim_ctx *c, const char *answer, size_t alen, const c
 }
 
 /*
- * Send req (freed here) on fd and read its reply line: on the shared request connection
+ * Send req (freed here) on fd, with the descriptor pass_fd unless it is -1, and read its
+ * reply line: on the shared request connection
  * (shared: into c->rbuf, *owned NULL) or on a connection about to become a stream (read
  * without consuming what follows the line; *owned is the line, to free). 0 and *line for
  * an ok reply with the right id, the simhv error as it came, or -XEND_EIO for a broken
  * connection (with *broken set, so the caller can drop it).
  */
-static int sim_exchange(struct sim_ctx *c, int fd, bool shared, struct xend_sxp *req,
+static int sim_exchange(struct sim_ctx *c, int fd, bool shared, struct xend_sxp *req, int pass_fd,
                         const char **line, size_t *line_len, char **owned, char *opname,
                         size_t opname_len, bool *broken, struct xend_err *err)
 {
@@ -148,7 +149,8 @@ static int sim_exchange(struct sim_ctx *c, int fd, bool shared, struct xend_sxp 
     size_t tlen;
     char *text = sim_req_line(c, req, &tlen, want_id, sizeof(want_id), opname, opname_len);
     uint64_t deadline = sim_now_ms() + SIM_REPLY_TIMEOUT_MS;
-    int r = sim_send_all(fd, text, tlen, deadline);
+    int r = pass_fd >= 0 ? sim_send_fd(fd, text, tlen, pass_fd, deadline)
+                         : sim_send_all(fd, text, tlen, deadline);
     free(text);
     *owned = NULL;
     size_t alen = 0;
@@ -194,15 +196,15 @@ static int reply_tree(struct sim_ctx *c, const char *raw, size_t len, const char
 }
 
 /* A connection about to become a stream: send req (freed here), read its reply. */
-static int sim_call_fd(struct sim_ctx *c, int fd, struct xend_sxp *req, struct xend_sxp **reply,
-                       bool *broken, struct xend_err *err)
+static int sim_call_fd(struct sim_ctx *c, int fd, struct xend_sxp *req, int pass_fd,
+                       struct xend_sxp **reply, bool *broken, struct xend_err *err)
 {
     const char *line = NULL;
     size_t len = 0;
     char *owned = NULL;
     char opname[32];
-    int rc =
-        sim_exchange(c, fd, false, req, &line, &len, &owned, opname, sizeof(opname), broken, err);
+    int rc = sim_exchange(c, fd, false, req, pass_fd, &line, &len, &owned, opname, sizeof(opname),
+                          broken, err);
     if (rc == 0)
         rc = reply_tree(c, line, len, opname, reply, broken, err);
     free(owned);
@@ -258,7 +260,7 @@ int sim_call_raw(struct sim_ctx *c, struct xend_sxp *req, sim_reply_fn *fn, void
     size_t len = 0;
     char *owned = NULL;
     char opname[32];
-    rc = sim_exchange(c, c->fd, true, req, &line, &len, &owned, opname, sizeof(opname), &broken,
+    rc = sim_exchange(c, c->fd, true, req, -1, &line, &len, &owned, opname, sizeof(opname), &broken,
                       err);
     if (rc == 0 && fn != NULL)
         rc = fn(c, line, len, opname, arg, &broken, err);
@@ -291,8 +293,8 @@ static int send_quiet(struct sim_ctx *c, int fd, struct xend_sxp *req, struct xe
     return r < 0 ? sim_lost(c, opname, r, NULL, err) : 0;
 }
 
-int sim_stream(struct sim_ctx *c, struct xend_sxp *req, bool quiet, struct xend_sxp **reply,
-               int *out, struct xend_err *err)
+int sim_stream(struct sim_ctx *c, struct xend_sxp *req, bool quiet, int pass_fd,
+               struct xend_sxp **reply, int *out, struct xend_err *err)
 {
     int fd = -1;
     int rc = sim_connect(c, false, &fd, err);
@@ -301,7 +303,8 @@ int sim_stream(struct sim_ctx *c, struct xend_sxp *req, bool quiet, struct xend_
         return rc;
     }
     bool broken = false;
-    rc = quiet ? send_quiet(c, fd, req, err) : sim_call_fd(c, fd, req, reply, &broken, err);
+    rc =
+        quiet ? send_quiet(c, fd, req, err) : sim_call_fd(c, fd, req, pass_fd, reply, &broken, err);
     if (rc < 0) {
         close(fd);
         return rc;

@@ -1,6 +1,6 @@
 /*
  * Save and restore: simhv's image streamed between its socket and the caller's fd, on a
- * worker thread (sim.h).
+ * worker thread (sim.h), where the fd cannot be handed to simhv (handed.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -11,17 +11,17 @@
 
 #include "sim.h"
 
-static uint32_t get_le32(const uint8_t *p)
+uint32_t sim_le32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static uint64_t get_le64(const uint8_t *p)
+uint64_t sim_le64(const uint8_t *p)
 {
-    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+    return (uint64_t)sim_le32(p) | (uint64_t)sim_le32(p + 4) << 32;
 }
 
-static int io_err(struct xend_err *err, const char *what, int r)
+int sim_io_err(struct xend_err *err, const char *what, int r)
 {
     return xend_err_set(err, r == -ETIMEDOUT ? XEND_ETIMEDOUT : XEND_EIO, "%s: %s", what,
                         r == -EPIPE ? "stream ended early" : strerror(-r));
@@ -48,14 +48,14 @@ static int read_record(int fd, uint8_t *buf, const struct record_source *src, ui
     *deadline = sim_now_ms() + SIM_STREAM_TIMEOUT_MS;
     int r = sim_recv_exact(fd, buf, 8, *deadline);
     if (r < 0)
-        return io_err(err, src->reading, r);
-    *type = get_le32(buf);
-    *len = get_le32(buf + 4);
+        return sim_io_err(err, src->reading, r);
+    *type = sim_le32(buf);
+    *len = sim_le32(buf + 4);
     if (*len > SIM_REC_MAX)
         return xend_err_set(err, src->too_long_code, src->too_long_fmt, *len);
     uint32_t head = *type == SIM_REC_PAGES && *len >= 4 ? 4 : *len;
     if ((r = sim_recv_exact(fd, buf + 8, head, *deadline)) < 0)
-        return io_err(err, src->reading, r);
+        return sim_io_err(err, src->reading, r);
     return 0;
 }
 
@@ -65,9 +65,8 @@ static uint32_t record_rest(uint32_t type, uint32_t len)
     return type == SIM_REC_PAGES && len >= 4 ? len - 4 : 0;
 }
 
-/* Report done pages of total; the caller's verdict (0: go on). */
-static int report(uint64_t done, uint64_t total, xend_progress_fn *progress, void *progress_arg,
-                  struct xend_err *err)
+int sim_report(uint64_t done, uint64_t total, xend_progress_fn *progress, void *progress_arg,
+               struct xend_err *err)
 {
     int verdict = progress != NULL ? progress(progress_arg, done, done > total ? done : total) : 0;
     if (verdict >= 0)
@@ -81,8 +80,8 @@ static int record_progress(const uint8_t *buf, uint32_t type, uint32_t len, uint
                            struct xend_err *err)
 {
     if (type == SIM_REC_PAGES && len >= 4)
-        *done += get_le32(buf + 8);
-    return report(*done, total, progress, progress_arg, err);
+        *done += sim_le32(buf + 8);
+    return sim_report(*done, total, progress, progress_arg, err);
 }
 
 /*
@@ -103,23 +102,31 @@ static void save_stop(int sock, uint8_t *buf, uint64_t deadline)
     }
 }
 
-/* A ROUND record (simhv/image.h) to the core's round callback. */
-static void round_report(const uint8_t *buf, uint32_t len, const struct xend_save_args *a)
+void sim_round_report(const uint8_t *buf, uint32_t len, const struct xend_save_args *a)
 {
     if (a->round == NULL || len < 48)
         return;
     const uint8_t *p = buf + 8;
     struct xend_save_round r = {
         .size = sizeof(r),
-        .round = get_le32(p),
-        .last = get_le32(p + 4),
-        .pages = get_le64(p + 8),
-        .ns = get_le64(p + 16),
-        .dirty_pages = get_le64(p + 24),
-        .throttle_pct = get_le32(p + 32),
-        .paused_at_ns = get_le64(p + 40),
+        .round = sim_le32(p),
+        .last = sim_le32(p + 4),
+        .pages = sim_le64(p + 8),
+        .ns = sim_le64(p + 16),
+        .dirty_pages = sim_le64(p + 24),
+        .throttle_pct = sim_le32(p + 32),
+        .paused_at_ns = sim_le64(p + 40),
     };
     a->round(a->progress_arg, &r);
+}
+
+int sim_save_aborted(const uint8_t *payload, uint32_t len, struct xend_err *err)
+{
+    uint32_t code = len >= 4 ? sim_le32(payload) : XEND_EBACKEND;
+    if (code == 0 || code >= XEND_ERROR_COUNT)
+        code = XEND_EBACKEND;
+    return xend_err_set(err, (int)code, "save failed: %.*s", len >= 4 ? (int)len - 4 : 0,
+                        (const char *)payload + 4);
 }
 
 int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *progress,
@@ -145,7 +152,9 @@ int sim_save_with(void *ctx, uint32_t domid, int fd, const struct xend_save_args
     if (args->max_last_kb)
         c->sxp->add_kv_int(req, "max_last_pages",
                            (long long)(args->max_last_kb < 4 ? 1 : args->max_last_kb / 4));
-    int rc = sim_stream(c, req, false, &rep, &sock, err);
+    if (sim_handed_fits(c, fd))
+        return sim_handed_save(c, req, fd, args, err);
+    int rc = sim_stream(c, req, false, -1, &rep, &sock, err);
     if (rc < 0)
         return rc;
     uint64_t total = 0, done = 0;
@@ -160,22 +169,22 @@ int sim_save_with(void *ctx, uint32_t domid, int fd, const struct xend_save_args
     uint64_t deadline = sim_now_ms() + SIM_STREAM_TIMEOUT_MS;
     int r = sim_recv_exact(sock, buf, 16, deadline);
     if (r < 0) {
-        rc = io_err(err, "reading the image from xend-simhv", r);
+        rc = sim_io_err(err, "reading the image from xend-simhv", r);
         goto out;
     }
-    uint32_t hlen = get_le32(buf + 12);
+    uint32_t hlen = sim_le32(buf + 12);
     if (memcmp(buf, SIM_IMAGE_MAGIC, 8) != 0 || hlen > SIM_REC_MAX) {
         rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv sent a bad image header");
         goto out;
     }
     if ((r = sim_recv_exact(sock, buf + 16, hlen, deadline)) < 0 ||
         (r = sim_write_all(fd, buf, 16 + hlen, deadline)) < 0) {
-        rc = io_err(err, "saving the image header", r);
+        rc = sim_io_err(err, "saving the image header", r);
         goto out;
     }
     /* The first report as the pages start, not after the first record: a record is up to
      * 255 pages, a quarter of a small guest, and a cancel or a rate limit acts here too. */
-    if ((rc = report(0, total, progress, progress_arg, err)) < 0) {
+    if ((rc = sim_report(0, total, progress, progress_arg, err)) < 0) {
         save_stop(sock, buf, deadline);
         goto out;
     }
@@ -186,21 +195,17 @@ int sim_save_with(void *ctx, uint32_t domid, int fd, const struct xend_save_args
         if ((rc = read_record(sock, buf, &from_simhv, &type, &len, &deadline, err)) < 0)
             goto out;
         if (type == SIM_REC_ABORT) {
-            uint32_t code = len >= 4 ? get_le32(buf + 8) : XEND_EBACKEND;
-            if (code == 0 || code >= XEND_ERROR_COUNT)
-                code = XEND_EBACKEND;
-            rc = xend_err_set(err, (int)code, "save failed: %.*s", len >= 4 ? (int)len - 4 : 0,
-                              (const char *)buf + 12);
+            rc = sim_save_aborted(buf + 8, len, err);
             goto out;
         }
         if (type == SIM_REC_ROUND) {
-            round_report(buf, len, args);
+            sim_round_report(buf, len, args);
             continue;
         }
         uint32_t rest = record_rest(type, len);
         if ((r = sim_write_all(fd, buf, 8 + len - rest, deadline)) < 0 ||
             (r = sim_move(&mover, sock, fd, rest, buf, deadline)) < 0) {
-            rc = io_err(err, "moving the image from xend-simhv", r);
+            rc = sim_io_err(err, "moving the image from xend-simhv", r);
             goto out;
         }
         if (type != SIM_REC_END &&
@@ -248,10 +253,38 @@ static int restore_early_reply(struct sim_ctx *c, int sock, const char *want_id,
     return rc;
 }
 
+int sim_restore_answer(struct sim_ctx *c, const char *line, uint32_t *domid, struct xend_err *err)
+{
+    struct xend_sxp *rep = NULL;
+    char msg[64];
+    if (c->sxp->parse(line, strlen(line), NULL, &rep, msg, sizeof(msg)) < 0 ||
+        c->sxp->name(rep) == NULL) {
+        c->sxp->free(rep);
+        return xend_err_set(err, XEND_EBACKEND, "xend-simhv sent a bad reply to restore");
+    }
+    int rc;
+    if (strcmp(c->sxp->name(rep), "ok") == 0) {
+        uint64_t id = 0;
+        rc = sim_reply_u64(c, rep, "domid", &id, err);
+        *domid = (uint32_t)id;
+    } else {
+        const char *ct = c->sxp->atom_text(c->sxp->nth(rep, 2));
+        const char *m = c->sxp->atom_text(c->sxp->nth(rep, 3));
+        long code = ct ? strtol(ct, NULL, 10) : XEND_EBACKEND;
+        if (code <= 0 || code >= XEND_ERROR_COUNT)
+            code = XEND_EBACKEND;
+        rc = xend_err_set(err, (int)code, "%s", m ? m : xend_strerror((int)code));
+    }
+    c->sxp->free(rep);
+    return rc;
+}
+
 int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t *domid,
                 xend_progress_fn *progress, void *progress_arg, struct xend_err *err)
 {
     struct sim_ctx *c = ctx;
+    if (sim_handed_fits(c, fd))
+        return sim_handed_restore(c, fd, args, domid, progress, progress_arg, err);
     struct sim_mover mover;
     sim_mover_open(&mover);
     uint8_t *buf = malloc(SIM_REC_MAX + 16);
@@ -262,16 +295,16 @@ int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
     uint64_t deadline = sim_now_ms() + SIM_STREAM_TIMEOUT_MS;
     int r = sim_recv_exact(fd, buf, 16, deadline);
     if (r < 0) {
-        rc = io_err(err, "reading the image", r);
+        rc = sim_io_err(err, "reading the image", r);
         goto out;
     }
-    uint32_t hlen = get_le32(buf + 12);
+    uint32_t hlen = sim_le32(buf + 12);
     if (memcmp(buf, SIM_IMAGE_MAGIC, 8) != 0 || hlen == 0 || hlen > SIM_REC_MAX) {
         rc = xend_err_set(err, XEND_EINVAL, "not a simhv image");
         goto out;
     }
     if ((r = sim_recv_exact(fd, buf + 16, hlen, deadline)) < 0) {
-        rc = io_err(err, "reading the image header", r);
+        rc = sim_io_err(err, "reading the image header", r);
         goto out;
     }
     uint64_t total = 0, done = 0;
@@ -306,7 +339,7 @@ int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
                                                    "image record of %u bytes is too large"};
     /* As a save does: the first report before the first record (told to stop: the closed
      * stream makes simhv drop the half-made domain). */
-    if ((rc = report(0, total, progress, progress_arg, err)) < 0)
+    if ((rc = sim_report(0, total, progress, progress_arg, err)) < 0)
         goto out;
     for (;;) {
         uint32_t type, len;
@@ -322,7 +355,7 @@ int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
         if ((r = sim_move(&mover, fd, sock, rest, buf, deadline)) < 0) {
             /* simhv's refusal closes its end: its reason says more than the cut */
             rc = poll(&p, 1, 0) > 0 ? restore_early_reply(c, sock, want_id, err)
-                                    : io_err(err, "reading the image", r);
+                                    : sim_io_err(err, "reading the image", r);
             goto out;
         }
         /* Told to stop: the closed stream makes simhv drop the half-made domain. */
@@ -332,29 +365,10 @@ int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t 
             break;
     }
     if ((r = sim_read_line(sock, &line, sim_now_ms() + SIM_STREAM_TIMEOUT_MS)) < 0) {
-        rc = io_err(err, "waiting for xend-simhv to finish the restore", r);
+        rc = sim_io_err(err, "waiting for xend-simhv to finish the restore", r);
         goto out;
     }
-    struct xend_sxp *rep = NULL;
-    if (c->sxp->parse(line, strlen(line), NULL, &rep, msg, sizeof(msg)) < 0 ||
-        c->sxp->name(rep) == NULL) {
-        c->sxp->free(rep);
-        rc = xend_err_set(err, XEND_EBACKEND, "xend-simhv sent a bad reply to restore");
-        goto out;
-    }
-    if (strcmp(c->sxp->name(rep), "ok") == 0) {
-        uint64_t id = 0;
-        rc = sim_reply_u64(c, rep, "domid", &id, err);
-        *domid = (uint32_t)id;
-    } else {
-        const char *ct = c->sxp->atom_text(c->sxp->nth(rep, 2));
-        const char *m = c->sxp->atom_text(c->sxp->nth(rep, 3));
-        long code = ct ? strtol(ct, NULL, 10) : XEND_EBACKEND;
-        if (code <= 0 || code >= XEND_ERROR_COUNT)
-            code = XEND_EBACKEND;
-        rc = xend_err_set(err, (int)code, "%s", m ? m : xend_strerror((int)code));
-    }
-    c->sxp->free(rep);
+    rc = sim_restore_answer(c, line, domid, err);
 out:
     sim_mover_close(&mover);
     if (sock >= 0)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,6 +66,35 @@ static int put_all(int fd, const void *data, size_t len, uint64_t deadline, bool
 int sim_send_all(int fd, const void *data, size_t len, uint64_t deadline)
 {
     return put_all(fd, data, len, deadline, true);
+}
+
+int sim_send_fd(int fd, const void *data, size_t len, int pass, uint64_t deadline)
+{
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(int))];
+    } u;
+    memset(&u, 0, sizeof(u));
+    struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)};
+    struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(h), &pass, sizeof(pass));
+    for (;;) {
+        ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0)
+            return sim_send_all(fd, (const char *)data + n, len - (size_t)n, deadline);
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -errno;
+        int rc = sim_wait_fd(fd, POLLOUT, deadline);
+        if (rc < 0)
+            return rc;
+    }
 }
 
 int sim_recv_exact(int fd, void *data, size_t len, uint64_t deadline)

@@ -68,7 +68,7 @@ static void notify_readable(int fd, uint32_t events, void *arg)
 int sim_notify_subscribe(struct sim_ctx *c, struct xend_err *err)
 {
     int fd;
-    int rc = sim_stream(c, sim_req_new(c, "notify"), false, NULL, &fd, err);
+    int rc = sim_stream(c, sim_req_new(c, "notify"), false, -1, NULL, &fd, err);
     if (rc < 0)
         return rc;
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);

@@ -48,15 +48,19 @@ static int sim_open(void *ctx, struct xend_err *err)
     long long version = 0;
     c->sxp->child_int(rep, "version", &version);
     c->sxp->free(rep);
+    c->proto = (int)version;
     /* Version 2 brought what creates rely on (dom_make, dom_confirm, quiet console
-     * requests). A simhv started by an older xend keeps running across an upgrade, as Xen
-     * would: say what to do rather than fail every create. */
-    if (version != SIM_PROTO_VERSION)
+     * requests); 3 takes a save's or restore's descriptor, which a version-2 simhv does
+     * not, so its images are relayed (image.c). A simhv started by an older xend keeps
+     * running across an upgrade, as Xen would: say what to do rather than fail every
+     * create. */
+    if (version < SIM_PROTO_OLDEST || version > SIM_PROTO_VERSION)
         return xend_err_set(err, XEND_EBACKEND,
-                            "xend-simhv at %s speaks protocol %lld, this plugin speaks %d: "
-                            "stop it (xend-simhv --stop --socket %s; its domains go with it) "
-                            "and start xend again",
-                            c->socket_path, version, SIM_PROTO_VERSION, c->socket_path);
+                            "xend-simhv at %s speaks protocol %lld, this plugin speaks %d to "
+                            "%d: stop it (xend-simhv --stop --socket %s; its domains go with "
+                            "it) and start xend again",
+                            c->socket_path, version, SIM_PROTO_OLDEST, SIM_PROTO_VERSION,
+                            c->socket_path);
     /* A simhv that was already running keeps its machine: say so when it is not ours. */
     struct xend_physinfo pi;
     struct xend_err ignored = {0};
@@ -276,7 +280,7 @@ static int sim_console_open(void *ctx, uint32_t domid, int *fd, struct xend_err 
     struct sim_ctx *c = ctx;
     /* (quiet 1): no answer to wait for; should simhv refuse, the stream just ends. */
     int rc = sim_stream(c, c->sxp->add_kv_int(sim_req_dom(c, "console", domid), "quiet", 1), true,
-                        NULL, fd, err);
+                        -1, NULL, fd, err);
     if (rc == 0)
         fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK);
     return rc;

@@ -32,7 +32,9 @@
 
 #include "pipeline.h"
 
-#define SIM_PROTO_VERSION 2 /* simhv's, docs/simhv.md */
+#define SIM_PROTO_VERSION 3 /* simhv's, docs/simhv.md */
+#define SIM_PROTO_HANDED 3  /* the first that takes a save's or restore's descriptor */
+#define SIM_PROTO_OLDEST 2  /* the oldest this plugin talks to (without handing) */
 #define SIM_REPLY_TIMEOUT_MS 15000
 #define SIM_STREAM_TIMEOUT_MS 60000
 #define SIM_START_TIMEOUT_MS 10000
@@ -44,7 +46,8 @@
 #define SIM_REC_PAGES 1u
 #define SIM_REC_END 2u
 #define SIM_REC_ABORT 3u
-#define SIM_REC_ROUND 4u /* a live save's round ended: for xend, never in the image */
+#define SIM_REC_ROUND 4u    /* a live save's round ended: for xend, never in the image */
+#define SIM_CTL_PROGRESS 5u /* a handed transfer's progress: u64 bytes, u64 pages, u64 total */
 
 /* The backend's context: one per plugin instance, owned by plugin.c (sim_init/sim_fini). */
 struct sim_ctx {
@@ -54,6 +57,7 @@ struct sim_ctx {
     char *socket_path; /* owned */
     char *simhv_path;  /* owned */
     char *log_path;    /* owned, "" for none */
+    int proto;         /* simhv's protocol version, from open on (hello) */
     const char *scheduler;
     long long cpus, memory_mb, slice_ms, delay_ms;
 
@@ -82,6 +86,9 @@ int sim_ms_left(uint64_t deadline);
  * -errno. */
 int sim_wait_fd(int fd, short events, uint64_t deadline);
 int sim_send_all(int fd, const void *data, size_t len, uint64_t deadline);
+/* The same, with the descriptor pass (borrowed: the peer gets its own) along with the first
+ * byte (SCM_RIGHTS). */
+int sim_send_fd(int fd, const void *data, size_t len, int pass, uint64_t deadline);
 /* Exactly len bytes from a socket or a file. */
 int sim_recv_exact(int fd, void *data, size_t len, uint64_t deadline);
 /* All of data to a caller's fd (file, pipe or socket; blocking or not). */
@@ -123,11 +130,11 @@ int sim_call_raw(struct sim_ctx *c, struct xend_sxp *req, sim_reply_fn *fn, void
 /* The same with the reply as a tree (*reply owned) when reply is not NULL. */
 int sim_call(struct sim_ctx *c, struct xend_sxp *req, struct xend_sxp **reply,
              struct xend_err *err);
-/* A fresh connection turned into a stream by req (freed here): *out owned by the caller. A
- * quiet request (with (quiet 1)) costs no round trip: should simhv refuse it, the stream
- * just ends. */
-int sim_stream(struct sim_ctx *c, struct xend_sxp *req, bool quiet, struct xend_sxp **reply,
-               int *out, struct xend_err *err);
+/* A fresh connection turned into a stream by req (freed here), sent with the descriptor
+ * pass_fd (borrowed; -1: none): *out owned by the caller. A quiet request (with (quiet 1))
+ * costs no round trip: should simhv refuse it, the stream just ends. */
+int sim_stream(struct sim_ctx *c, struct xend_sxp *req, bool quiet, int pass_fd,
+               struct xend_sxp **reply, int *out, struct xend_err *err);
 /* A non-negative integer of a reply, or -XEND_EBACKEND with err set. */
 int sim_reply_u64(struct sim_ctx *c, const struct xend_sxp *rep, const char *key, uint64_t *out,
                   struct xend_err *err);
@@ -166,6 +173,36 @@ int sim_save_with(void *ctx, uint32_t domid, int fd, const struct xend_save_args
                   struct xend_err *err);
 int sim_restore(void *ctx, int fd, const struct xend_dom_create *args, uint32_t *domid,
                 xend_progress_fn *progress, void *progress_arg, struct xend_err *err);
+
+/* What image.c's relay and handed.c share. */
+uint32_t sim_le32(const uint8_t *p);
+uint64_t sim_le64(const uint8_t *p);
+/* An I/O failure r (a negative errno) while doing `what`, as an error. */
+int sim_io_err(struct xend_err *err, const char *what, int r);
+/* Report done pages of total (done if larger) to progress (NULL: none); 0 to go on, or the
+ * core's verdict with err set. */
+int sim_report(uint64_t done, uint64_t total, xend_progress_fn *progress, void *progress_arg,
+               struct xend_err *err);
+/* A ROUND record's payload (buf: its 8-byte header first) to the round callback. */
+void sim_round_report(const uint8_t *buf, uint32_t len, const struct xend_save_args *a);
+/* An ABORT record's payload (u32 code, message) as the save's error. */
+int sim_save_aborted(const uint8_t *payload, uint32_t len, struct xend_err *err);
+/* simhv's last word on a restore: (ok ID (domid N)) into *domid, or its error. */
+int sim_restore_answer(struct sim_ctx *c, const char *line, uint32_t *domid, struct xend_err *err);
+
+/* ---- handed.c: save and restore through a descriptor handed to simhv ---- */
+/* Whether simhv can take fd for a save or restore: it speaks SIM_PROTO_HANDED and fd is a
+ * socket (a TCP connection, or a TLS connection's plaintext end). */
+bool sim_handed_fits(const struct sim_ctx *c, int fd);
+/* A save request (freed here) with fd handed over: simhv writes the image into fd itself,
+ * under a credit granted after each progress call, and tells its rounds and progress on
+ * the connection. */
+int sim_handed_save(struct sim_ctx *c, struct xend_sxp *req, int fd,
+                    const struct xend_save_args *args, struct xend_err *err);
+/* A restore with fd handed over: simhv reads the image from fd itself. */
+int sim_handed_restore(struct sim_ctx *c, int fd, const struct xend_dom_create *args,
+                       uint32_t *domid, xend_progress_fn *progress, void *progress_arg,
+                       struct xend_err *err);
 
 /* ---- splice.c: an image's pages from one descriptor to another, not through xend ---- */
 struct sim_mover {

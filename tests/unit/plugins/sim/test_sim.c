@@ -614,6 +614,112 @@ static void test_restore_refuses_a_corrupt_image(void **state)
     assert_int_equal(free_kb(), before); /* the half-restored domain is gone */
 }
 
+/* A child that moves bytes from `from` to `to` until `from` ends (the other side of a
+ * handed descriptor: a relocation connection's peer). Its pid. */
+static pid_t pump_child(int from, int to, int close_in_child)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(close_in_child);
+        char buf[65536];
+        ssize_t n;
+        while ((n = read(from, buf, sizeof(buf))) > 0)
+            if (write(to, buf, (size_t)n) != n)
+                _exit(1);
+        _exit(n == 0 ? 0 : 1);
+    }
+    return pid;
+}
+
+/* Where the fd is a socket, simhv takes it with the request and moves the image itself
+ * (docs/simhv.md, "Handed descriptors"): a live save's rounds, progress and pace still come
+ * through the plugin, a restore checks every page, and a stop leaves things as they were. */
+static void test_a_handed_descriptor_carries_the_image(void **state)
+{
+    (void)state;
+    struct xend_err err = {0};
+    uint32_t id = make_domain("vm-handed", 32 * MB, "sim.dirty_rate=2000", true);
+    char path[160];
+    snprintf(path, sizeof(path), "%s/handed.img", dir);
+    int file = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+    int sp[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    pid_t pid = pump_child(sp[1], file, sp[0]);
+    close(sp[1]);
+    struct progress_seen prog = {0};
+    struct xend_save_args a = {.size = sizeof(a),
+                               .live = 1,
+                               .progress = on_progress,
+                               .progress_arg = &prog,
+                               .rate_bytes_s = 64u << 20};
+    if (ops->save_with(ctx, id, sp[0], &a, &err) != 0)
+        fail_msg("save: %s", xend_err_msg(&err));
+    close(sp[0]); /* simhv closed its copy: the peer sees the end */
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_int_equal(status, 0);
+    assert_true(prog.calls > 2);
+    assert_true(info_of(id).flags & XEND_DOMF_PAUSED);
+    uint64_t saved = checksum(id);
+    destroy(id);
+
+    /* Restored from a socket fed with the image: the same memory. */
+    lseek(file, 0, SEEK_SET);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    pid = pump_child(file, sp[1], sp[0]);
+    close(sp[1]);
+    struct xend_dom_create c = {.size = sizeof(c), .name = "handed", .want_domid = -1, .cpu = -1};
+    uint32_t nid = 0;
+    prog = (struct progress_seen){0};
+    if (ops->restore(ctx, sp[0], &c, &nid, on_progress, &prog, &err) != 0)
+        fail_msg("restore: %s", xend_err_msg(&err));
+    close(sp[0]);
+    waitpid(pid, NULL, 0);
+    assert_int_equal(checksum(nid), saved);
+    assert_true(prog.calls > 2);
+    destroy(nid);
+
+    /* A changed byte is refused as from a file, and leaves no domain. */
+    off_t size = lseek(file, 0, SEEK_END);
+    unsigned char b;
+    assert_int_equal(pread(file, &b, 1, size - 5000), 1);
+    b ^= 0xff;
+    assert_int_equal(pwrite(file, &b, 1, size - 5000), 1);
+    lseek(file, 0, SEEK_SET);
+    uint64_t before = free_kb();
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    pid = pump_child(file, sp[1], sp[0]);
+    close(sp[1]);
+    err = (struct xend_err){0};
+    assert_int_equal(ops->restore(ctx, sp[0], &c, &nid, NULL, NULL, &err), -XEND_EIO);
+    assert_non_null(strstr(err.msg, "corrupt page"));
+    close(sp[0]);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    assert_int_equal(free_kb(), before);
+    close(file);
+
+    /* Told to stop: the guest the save paused runs again. */
+    id = make_domain_of(big_kernel, "vm-handed-stop", 32 * MB, "", true);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    int null = open("/dev/null", O_WRONLY);
+    pid = pump_child(sp[1], null, sp[0]);
+    close(sp[1]);
+    close(null);
+    prog = (struct progress_seen){0};
+    a = (struct xend_save_args){.size = sizeof(a),
+                                .progress = stop_at_fourth,
+                                .progress_arg = &prog,
+                                .rate_bytes_s = 1u << 20}; /* reports every 26 KiB */
+    assert_int_equal(ops->save_with(ctx, id, sp[0], &a, &err), -XEND_ECANCELED);
+    assert_int_equal(prog.calls, 4);
+    close(sp[0]);
+    waitpid(pid, NULL, 0);
+    assert_false(info_of(id).flags & XEND_DOMF_PAUSED); /* simhv resumed it before the end */
+    destroy(id);
+}
+
 /* A save told to stop (ABI 1.7's verdict) ends at once with that code, and the guest it
  * paused runs again; a stopped restore leaves no domain behind. */
 static void test_a_stopped_save_or_restore_leaves_things_as_they_were(void **state)
@@ -1076,7 +1182,7 @@ static void test_open_refuses_a_simhv_of_an_older_protocol(void **state)
     assert_int_equal(load_plugin(SIMHV_BIN, NULL), 0);
     struct xend_err err = {0};
     assert_int_equal(ops->open(ctx, &err), -XEND_EBACKEND);
-    if (strstr(err.msg, "speaks protocol 1, this plugin speaks 2") == NULL ||
+    if (strstr(err.msg, "speaks protocol 1, this plugin speaks 2 to 3") == NULL ||
         strstr(err.msg, "xend-simhv --stop") == NULL)
         fail_msg("%s", err.msg);
     unload_plugin();
@@ -1192,6 +1298,7 @@ int main(void)
         cmocka_unit_test(test_save_then_restore_keeps_the_memory_checksum),
         cmocka_unit_test(test_live_save_then_restore_keeps_the_memory_checksum),
         cmocka_unit_test(test_restore_refuses_a_corrupt_image),
+        cmocka_unit_test(test_a_handed_descriptor_carries_the_image),
         cmocka_unit_test(test_a_stopped_save_or_restore_leaves_things_as_they_were),
         cmocka_unit_test(test_dirty_tracking_reports_written_pages),
         cmocka_unit_test(test_devices_get_backend_names),
