@@ -21,12 +21,15 @@
 #include "sim.h"
 
 /* How far ahead of the last progress call simhv may run: a tenth of a second of the rate,
- * within these bounds, and the most when there is no rate (enough that simhv rarely waits
- * for a grant: it reports four times a window). */
+ * within these bounds, and the most when there is no rate: 16 reports' worth, so that simhv
+ * does not wait for a grant while this worker waits for a cpu on a busy machine (at 2 GB/s
+ * a 4 MiB window was 2 ms). It reports four times a window, at least every MiB (the core
+ * wants a progress call that often). */
 #define WINDOW_MIN ((uint64_t)16 * 1024)
-#define WINDOW_MAX ((uint64_t)4 * 1024 * 1024)
+#define WINDOW_MAX ((uint64_t)16 * 1024 * 1024)
 #define WINDOW_PER_S 10u
 #define REPORTS_PER_WINDOW 4u
+#define REPORT_MAX ((uint64_t)1024 * 1024)
 /* A control record is small: a progress or round, an abort's message. */
 #define CTL_MAX ((uint32_t)64 * 1024)
 
@@ -42,6 +45,12 @@ static uint64_t window_for(uint64_t rate_bytes_s)
         return WINDOW_MAX;
     uint64_t w = rate_bytes_s / WINDOW_PER_S;
     return w < WINDOW_MIN ? WINDOW_MIN : w > WINDOW_MAX ? WINDOW_MAX : w;
+}
+
+static long long report_every(uint64_t window)
+{
+    uint64_t r = window / REPORTS_PER_WINDOW;
+    return (long long)(r < REPORT_MAX ? r : REPORT_MAX);
 }
 
 static int grant(int sock, uint64_t limit, struct xend_err *err)
@@ -164,7 +173,7 @@ int sim_handed_save(struct sim_ctx *c, struct xend_sxp *req, int fd,
                     .progress_arg = args->progress_arg,
                     .save = args};
     c->sxp->add_kv_int(req, "fd", 1);
-    c->sxp->add_kv_int(req, "report", (long long)(r.window / REPORTS_PER_WINDOW));
+    c->sxp->add_kv_int(req, "report", report_every(r.window));
     struct xend_sxp *rep = NULL;
     int rc = sim_stream(c, req, false, fd, &rep, &r.sock, err);
     if (rc < 0)
@@ -189,7 +198,7 @@ int sim_handed_restore(struct sim_ctx *c, int fd, const struct xend_dom_create *
                     .domid = domid};
     struct xend_sxp *req = sim_create_req(c, "restore", args);
     c->sxp->add_kv_int(req, "fd", 1);
-    c->sxp->add_kv_int(req, "report", (long long)(r.window / REPORTS_PER_WINDOW));
+    c->sxp->add_kv_int(req, "report", report_every(r.window));
     char want_id[32], opname[32];
     size_t len;
     char *text = sim_req_line(c, req, &len, want_id, sizeof(want_id), opname, sizeof(opname));

@@ -14,7 +14,8 @@
  * The plugin's files, one idea each: io.c (blocking socket I/O with deadlines), start.c
  * (running xend-simhv), call.c (requests and their replies), notify.c (the state-change
  * stream), compact.c (the compact domain form of replies), create.c (pipelined creates
- * and confirms), image.c (save and restore streams), ops.c (the backend table), plugin.c
+ * and confirms), image.c (save and restore streams, relayed), handed.c (save and restore
+ * with the socket handed to simhv), ops.c (the backend table), plugin.c
  * (settings, init and fini). Every symbol here is hidden in the plugin's .so.
  *
  * Talks SXP only through host->sxp; includes nothing but include/xend/ and libc.
