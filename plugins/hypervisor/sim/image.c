@@ -225,6 +225,18 @@ out:
     return rc;
 }
 
+/* simhv's (err ID CODE MSG) as an error; dflt where its code is not one of ours. */
+static int answer_error(struct sim_ctx *c, const struct xend_sxp *rep, int dflt,
+                        struct xend_err *err)
+{
+    const char *ct = c->sxp->atom_text(c->sxp->nth(rep, 2));
+    const char *m = c->sxp->atom_text(c->sxp->nth(rep, 3));
+    long code = ct ? strtol(ct, NULL, 10) : dflt;
+    if (code <= 0 || code >= XEND_ERROR_COUNT)
+        code = dflt;
+    return xend_err_set(err, (int)code, "%s", m ? m : xend_strerror((int)code));
+}
+
 /* simhv answered before the stream ended (it refused the image): its error, or EIO. */
 static int restore_early_reply(struct sim_ctx *c, int sock, const char *want_id,
                                struct xend_err *err)
@@ -239,12 +251,7 @@ static int restore_early_reply(struct sim_ctx *c, int sock, const char *want_id,
         c->sxp->name(rep) != NULL && strcmp(c->sxp->name(rep), "err") == 0 &&
         c->sxp->atom_text(c->sxp->nth(rep, 1)) != NULL &&
         strcmp(c->sxp->atom_text(c->sxp->nth(rep, 1)), want_id) == 0) {
-        const char *ct = c->sxp->atom_text(c->sxp->nth(rep, 2));
-        const char *m = c->sxp->atom_text(c->sxp->nth(rep, 3));
-        long code = ct ? strtol(ct, NULL, 10) : XEND_EIO;
-        if (code <= 0 || code >= XEND_ERROR_COUNT)
-            code = XEND_EIO;
-        rc = xend_err_set(err, (int)code, "%s", m ? m : xend_strerror((int)code));
+        rc = answer_error(c, rep, XEND_EIO, err);
     } else {
         xend_err_set(err, XEND_EIO, "xend-simhv dropped the restore");
     }
@@ -268,12 +275,7 @@ int sim_restore_answer(struct sim_ctx *c, const char *line, uint32_t *domid, str
         rc = sim_reply_u64(c, rep, "domid", &id, err);
         *domid = (uint32_t)id;
     } else {
-        const char *ct = c->sxp->atom_text(c->sxp->nth(rep, 2));
-        const char *m = c->sxp->atom_text(c->sxp->nth(rep, 3));
-        long code = ct ? strtol(ct, NULL, 10) : XEND_EBACKEND;
-        if (code <= 0 || code >= XEND_ERROR_COUNT)
-            code = XEND_EBACKEND;
-        rc = xend_err_set(err, (int)code, "%s", m ? m : xend_strerror((int)code));
+        rc = answer_error(c, rep, XEND_EBACKEND, err);
     }
     c->sxp->free(rep);
     return rc;

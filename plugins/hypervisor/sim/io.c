@@ -40,13 +40,38 @@ int sim_wait_fd(int fd, short events, uint64_t deadline)
     }
 }
 
+/* One sendmsg of data with the descriptor pass along (SCM_RIGHTS): as send() returns. */
+static ssize_t send_with_fd(int fd, const void *data, size_t len, int pass)
+{
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(int))];
+    } u;
+    memset(&u, 0, sizeof(u));
+    struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)};
+    struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(h), &pass, sizeof(pass));
+    return sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 /* All of data, waiting for room up to the deadline: through send() on our own sockets
- * (no SIGPIPE, never blocking), through write() on a caller's fd of any kind. */
-static int put_all(int fd, const void *data, size_t len, uint64_t deadline, bool is_socket)
+ * (no SIGPIPE, never blocking; with the descriptor pass along the first bytes unless it is
+ * -1), through write() on a caller's fd of any kind. */
+static int put_all(int fd, const void *data, size_t len, uint64_t deadline, bool is_socket,
+                   int pass)
 {
     const char *p = data;
     while (len > 0) {
-        ssize_t n = is_socket ? send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT) : write(fd, p, len);
+        ssize_t n = pass >= 0   ? send_with_fd(fd, p, len, pass)
+                    : is_socket ? send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT)
+                                : write(fd, p, len);
+        if (n > 0)
+            pass = -1; /* it went with those bytes */
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -65,36 +90,12 @@ static int put_all(int fd, const void *data, size_t len, uint64_t deadline, bool
 
 int sim_send_all(int fd, const void *data, size_t len, uint64_t deadline)
 {
-    return put_all(fd, data, len, deadline, true);
+    return put_all(fd, data, len, deadline, true, -1);
 }
 
 int sim_send_fd(int fd, const void *data, size_t len, int pass, uint64_t deadline)
 {
-    union {
-        struct cmsghdr h;
-        char b[CMSG_SPACE(sizeof(int))];
-    } u;
-    memset(&u, 0, sizeof(u));
-    struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)};
-    struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
-    h->cmsg_level = SOL_SOCKET;
-    h->cmsg_type = SCM_RIGHTS;
-    h->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(h), &pass, sizeof(pass));
-    for (;;) {
-        ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n >= 0)
-            return sim_send_all(fd, (const char *)data + n, len - (size_t)n, deadline);
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return -errno;
-        int rc = sim_wait_fd(fd, POLLOUT, deadline);
-        if (rc < 0)
-            return rc;
-    }
+    return put_all(fd, data, len, deadline, true, pass);
 }
 
 int sim_recv_exact(int fd, void *data, size_t len, uint64_t deadline)
@@ -120,7 +121,7 @@ int sim_recv_exact(int fd, void *data, size_t len, uint64_t deadline)
 
 int sim_write_all(int fd, const void *data, size_t len, uint64_t deadline)
 {
-    return put_all(fd, data, len, deadline, false);
+    return put_all(fd, data, len, deadline, false, -1);
 }
 
 /*

@@ -587,6 +587,18 @@ static void test_live_save_then_restore_keeps_the_memory_checksum(void **state)
     save_restore(true);
 }
 
+/* A byte inside the last page's data changed; the file rewound. */
+static void flip_a_page_byte(int fd)
+{
+    off_t size = lseek(fd, 0, SEEK_END);
+    assert_true(size > 20000);
+    unsigned char b;
+    assert_int_equal(pread(fd, &b, 1, size - 5000), 1);
+    b ^= 0xff;
+    assert_int_equal(pwrite(fd, &b, 1, size - 5000), 1);
+    lseek(fd, 0, SEEK_SET);
+}
+
 static void test_restore_refuses_a_corrupt_image(void **state)
 {
     (void)state;
@@ -597,14 +609,7 @@ static void test_restore_refuses_a_corrupt_image(void **state)
     int fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
     assert_int_equal(ops->save(ctx, id, fd, false, NULL, NULL, &err), 0);
     destroy(id);
-    /* Flip a byte inside the first page's data. */
-    off_t size = lseek(fd, 0, SEEK_END);
-    assert_true(size > 20000);
-    unsigned char b;
-    assert_int_equal(pread(fd, &b, 1, size - 5000), 1);
-    b ^= 0xff;
-    assert_int_equal(pwrite(fd, &b, 1, size - 5000), 1);
-    lseek(fd, 0, SEEK_SET);
+    flip_a_page_byte(fd);
     uint64_t before = free_kb();
     struct xend_dom_create a = {.size = sizeof(a), .want_domid = -1, .cpu = -1};
     uint32_t nid;
@@ -681,12 +686,7 @@ static void test_a_handed_descriptor_carries_the_image(void **state)
     destroy(nid);
 
     /* A changed byte is refused as from a file, and leaves no domain. */
-    off_t size = lseek(file, 0, SEEK_END);
-    unsigned char b;
-    assert_int_equal(pread(file, &b, 1, size - 5000), 1);
-    b ^= 0xff;
-    assert_int_equal(pwrite(file, &b, 1, size - 5000), 1);
-    lseek(file, 0, SEEK_SET);
+    flip_a_page_byte(file);
     uint64_t before = free_kb();
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
     pid = pump_child(file, sp[1], sp[0]);
