@@ -150,6 +150,12 @@ for tool in iptables iptables-save ip6tables; do ln -sf xtables-legacy-multi "$R
 # get dash as /bin/sh (busybox --install, in dom0's /init, makes no link where a file is),
 # so that their ip and losetup are the real ones; the test itself stays on busybox sh.
 copy_with_libs /bin/dash
+# XEN_TEST_FAULT=1 proves the set-aside path below: dom0 runs a program that dies of a fault
+# before its first stage, which then fails, in both runs.
+if [ "${XEN_TEST_FAULT:-0}" = 1 ]; then
+    printf 'int main(void) { return *(volatile int *)0; }\n' |
+        cc -static -x c - -o "$ROOT/bin/xendtest-fault" || fail "cannot build xendtest-fault"
+fi
 ln -sf dash "$ROOT/bin/sh"
 mkdir -p "$ROOT/usr/lib/x86_64-linux-gnu"
 cp -r /usr/lib/x86_64-linux-gnu/xtables "$ROOT/usr/lib/x86_64-linux-gnu/"
@@ -259,6 +265,7 @@ say "stage initramfs ok ($(since "$t") s): dom0 initramfs $(($(stat -c %s "$WORK
 XEN_SCHED=${XEN_TEST_XEN_SCHED:-credit2}
 XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all smap=0 smep=0 sched=$XEN_SCHED"
 DOM0_CMDLINE="console=hvc0 earlyprintk=xen rdinit=/init"
+[ "${XEN_TEST_FAULT:-0}" = 1 ] && DOM0_CMDLINE="$DOM0_CMDLINE xendtest.fault=1"
 ART=$BUILD/artifacts/xen
 rm -rf "$ART"
 mkdir -p "$ART" || fail "cannot make $ART"
@@ -266,6 +273,16 @@ mkdir -p "$ART" || fail "cannot make $ART"
 # then (glibc's "corrupted unsorted chunks" in xend and in busybox sh, a wild value in
 # fresh heap: 3 of 5 runs); a full run with one thread running both vcpus in turn did not.
 TCG_THREAD=${XEN_TEST_TCG_THREAD:-single}
+# Even so, dom0's processes still die of a fault now and then, most often when the host is
+# busy and as a guest gets busy: curl in ld.so right after it started, xend in its HTTP
+# parser, glibc's heap checks in xend and busybox sh. Code that faults in a process that has
+# only just started is the emulation's, not the process's. Suspected, not proven: TCG's AVX,
+# new in QEMU 7.2, which "-cpu max" offered (dom0 enabled the AVX registers in XSAVE); the
+# single-host machine now shows Xen qemu64, as the migration hosts always did (seven runs
+# of basic to save passed with either cpu on a quiet host). So a single-host run that fails
+# with a process killed by a fault (dom0's kernel says so, or xend's crash report) is set
+# aside, said with its evidence, and run once more: a fault of xend's own comes back.
+XEN_CPU=${XEN_TEST_CPU:-qemu64}
 
 # run_machine TAG DIR DOM0-ARGS QEMU-ARGS...: boot Xen with dom0 (DOM0-ARGS added to its
 # command line) under `timeout`, with a logs disk of its own; read its serial console into
@@ -345,10 +362,26 @@ outcome() {
 
 SUMMARY=()
 WHY=""
+# faulted DIR: the lines of that machine's logs that say a process in dom0 died of a fault
+faulted() {
+    grep -h "segfault at\|general protection\|traps:" "$1/dom0-dmesg.log" 2>/dev/null
+    grep -h "ERROR crashed signal=" "$1/xend.log" 2>/dev/null
+}
 if [ -n "$ONE_STAGES" ]; then
     say "booting Xen in QEMU (TCG; serial log $ART/serial.log)"
-    run_machine "" "$ART" "" -cpu max -smp 2 -nic none
-    outcome "" "$ART" || fail "$WHY (total $(since "$T0") s; logs in $ART)"
+    run_machine "" "$ART" "" -cpu "$XEN_CPU" -smp 2 -nic none
+    if ! outcome "" "$ART"; then
+        F=$(faulted "$ART" | head -n 5)
+        [ -n "$F" ] && [ "${XEN_TEST_RETRY:-1}" = 1 ] || fail "$WHY (total $(since "$T0") s; logs in $ART)"
+        say "the run above is set aside ($WHY): a process in dom0 died of a fault:"
+        printf '%s\n' "$F" | sed 's/^/xen-test:   FAULT /'
+        rm -rf "$ART.first" && mv "$ART" "$ART.first" && mkdir -p "$ART" && mv "$ART.first" "$ART/set-aside"
+        SUMMARY=()
+        say "booting Xen in QEMU once more (logs of the run set aside in $ART/set-aside)"
+        run_machine "" "$ART" "" -cpu "$XEN_CPU" -smp 2 -nic none
+        outcome "" "$ART" || fail "$WHY, after a first run set aside (total $(since "$T0") s; logs in $ART)"
+        SUMMARY+=("a first run set aside")
+    fi
 fi
 
 # ---- the scheduler's machine: its virtual clock follows its instructions (-icount) ----
