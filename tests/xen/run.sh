@@ -20,7 +20,9 @@
 # XEN_TEST_STAGES picks the groups of stages to run, in this order: basic (create ..
 # crash), vbd, vif, save, restart, savedev, sched, migrate; e.g. XEN_TEST_STAGES="sched"
 # while working on one. The default is all of them. XEN_TEST_SKIP_BASIC=1 is the default
-# without basic.
+# without basic. XEN_TEST_CPU is the single-host machine's cpu (qemu64); a run of it that
+# fails with a dom0 process killed by a fault is set aside and run once more
+# (XEN_TEST_RETRY=0: not; XEN_TEST_FAULT=1 proves that path): see XEN_CPU below.
 #
 # sched boots a machine of its own after the first, whose clock follows the instructions
 # it runs (QEMU's -icount): under plain TCG, timer interrupts come as late as the host is
