@@ -5,6 +5,8 @@
 #   stop_host NAME                                 stop its xend (its simhv and domains stay)
 #   on NAME CMD...                                 run xget/xpost... against host NAME
 #   has NAME DOMAIN, running_on DOMAIN, sum NAME DOMAIN, dead NAME
+#   run_guest NAME DOMAIN MB ARGS                  create and unpause DOMAIN on host NAME, its
+#                                                  image MB megabytes, ARGS its sim arguments
 # PORT[NAME] EPORT[NAME] RPORT[NAME] CBASE[NAME] hold each host's ports. Hosts after the first
 # listen for consoles on 127.0.0.2, 127.0.0.3...: hosts on one machine share port numbers.
 declare -A PORT EPORT RPORT CBASE CONSOLE_ADDR HOST_EXTRA
@@ -37,6 +39,12 @@ stop_all() {
 }
 trap 'stop_all; cleanup' EXIT
 on() { local h=$1; shift; XEND_PORT=${PORT[$h]} "$@"; }
+run_guest() {
+    truncate -s "$3M" "$T/kernel$3m"
+    on "$1" xpost /xend/domain op=create \
+        "config=(vm (name $2) (memory 64) (image (linux (kernel $T/kernel$3m) (args '$4'))))" >/dev/null
+    on "$1" xpost "/xend/domain/$2" op=unpause >/dev/null
+}
 sum() { on "$1" xget "/xend/domain/$2?op=mem_checksum" | grep -oE '[0-9]+\)$' | tr -d ')'; }
 has() { on "$1" xget "/xend/domain/$2" >/dev/null; [ "$(http_status)" = 200 ]; }
 running_on() { # the hosts that list DOMAIN, e.g. "a" or "a b"

@@ -9,10 +9,7 @@ source "$(dirname "$0")/lib_hosts.sh"
 
 start_host a || { not_ok "host a starts"; finish; }
 start_host b || { not_ok "host b starts"; finish; }
-truncate -s 16M "$T/kernel16m"
-config="(vm (name r1) (memory 64) (image (linux (kernel $T/kernel16m) (args 'sim.load=10 sim.dirty_rate=0'))))"
-on a xpost /xend/domain op=create "config=$config" >/dev/null
-on a xpost /xend/domain/r1 op=unpause >/dev/null
+run_guest a r1 16 'sim.load=10 sim.dirty_rate=0'
 RATE=64
 now_ns() { date +%s%N; }
 # within NAME BYTES NS: bytes/elapsed in Mbit/s, checked against RATE

@@ -10,10 +10,7 @@ source "$(dirname "$0")/lib_hosts.sh"
 
 start_host a || { not_ok "host a starts"; finish; }
 start_host b || { not_ok "host b starts"; finish; }
-truncate -s 8M "$T/kernel8m"
-config="(vm (name rd) (memory 64) (image (linux (kernel $T/kernel8m) (args 'sim.dirty_rate=0'))))"
-on a xpost /xend/domain op=create "config=$config" >/dev/null
-on a xpost /xend/domain/rd op=unpause >/dev/null
+run_guest a rd 8 'sim.dirty_rate=0'
 RATE=16
 BOUND_MS=1000
 
