@@ -134,9 +134,22 @@ bool xend_lifecycle_wants_restart(const struct xend_domain *dom, int exit_reason
 /* reconcile.c: check soon, sharing one check with every change until then. */
 void xend_lifecycle_schedule_check(void);
 
+/*
+ * The hypervisor's domains as one dom_list answered at start, sorted by id. The reconcile
+ * matches the records against it (and forgets what it destroys); the first check after it
+ * reads the same list instead of asking again: a change since then comes as the backend's
+ * notification, subscribed before the list was taken.
+ */
+struct xend_lifecycle_hv_list {
+    struct xend_dominfo *v; /* owned */
+    size_t n, cap;
+    bool taken; /* dom_list answered; else nothing is known */
+};
+
 /* record.c: every stored record matched with the hypervisor, at start. The number of
- * records, or a negative code. */
+ * records, or a negative code; *listed is what the hypervisor held (its v owned by the
+ * caller, also on an error). */
 int xend_lifecycle_load_records(bool boot_changed, size_t *restored, size_t *cleaned,
-                                struct xend_err *err);
+                                struct xend_lifecycle_hv_list *listed, struct xend_err *err);
 
 #endif

@@ -32,6 +32,9 @@ static struct {
 struct seen_set {
     uint32_t *ids;
     size_t n, cap;
+    /* The list the start's reconcile took (xend_lifecycle_hv_list): a domain it bound
+     * keeps the info it was given from it, or newer. */
+    bool from_start;
 };
 
 static void note_domain(void *arg, const struct xend_dominfo *info)
@@ -43,6 +46,8 @@ static void note_domain(void *arg, const struct xend_dominfo *info)
     }
     s->ids[s->n++] = info->domid;
     struct xend_domain *d = xend_domain_by_id(info->domid);
+    if (d != NULL && s->from_start && d->info_known)
+        return;
     if (d == NULL && xend_lifecycle_lc.adopt_holds > 0 && info->domid != 0)
         return; /* maybe a restore's new domain: look again once it is done */
     if (d == NULL) {
@@ -80,17 +85,24 @@ static bool seen(const struct seen_set *s, uint32_t id)
     return s->n > 0 && bsearch(&id, s->ids, s->n, sizeof(*s->ids), cmp_u32) != NULL;
 }
 
-static void check_domains(void)
+/* `listed`: the start's list, when it was taken; else the hypervisor is asked now. */
+static void check_domains(const struct xend_lifecycle_hv_list *listed)
 {
     struct seen_set s = {0};
     struct xend_err err = {0};
-    if (XEND_HV_CALL(dom_list, &err, note_domain, &s) < 0) {
+    if (listed != NULL && listed->taken) {
+        s.from_start = true;
+        s.cap = listed->n;
+        s.ids = xend_xmalloc((s.cap ? s.cap : 1) * sizeof(*s.ids));
+        for (size_t i = 0; i < listed->n; i++)
+            note_domain(&s, &listed->v[i]); /* sorted by id already */
+    } else if (XEND_HV_CALL(dom_list, &err, note_domain, &s) < 0) {
         xend_log_warn("hypervisor list failed", "error=\"%s\"", xend_err_msg(&err));
         free(s.ids);
         return;
-    }
-    if (s.n)
+    } else if (s.n) {
         qsort(s.ids, s.n, sizeof(*s.ids), cmp_u32);
+    }
     struct xend_domain **all;
     size_t n = xend_domain_all(&all);
     for (size_t i = 0; i < n; i++) {
@@ -132,7 +144,7 @@ void xend_lifecycle_check(void)
 {
     xend_lifecycle_lc.checks++;
     uint64_t t0 = xend_clock_ns();
-    check_domains();
+    check_domains(NULL);
     checker.check_cost_us = (xend_clock_ns() - t0) / 1000u;
 }
 
@@ -202,9 +214,12 @@ int xend_lifecycle_start(struct xend_err *err)
         xend_log_notice("host rebooted since the store was written",
                         "effect=\"domains that are gone are not restarted\"");
     size_t restored = 0, cleaned = 0;
-    int r = xend_lifecycle_load_records(boot_changed, &restored, &cleaned, err);
-    if (r < 0)
+    struct xend_lifecycle_hv_list listed;
+    int r = xend_lifecycle_load_records(boot_changed, &restored, &cleaned, &listed, err);
+    if (r < 0) {
+        free(listed.v);
         return r;
+    }
     xend_log_info("store loaded", "records=%d reattached=%zu cleaned=%zu", r, restored, cleaned);
     xend_crash_point("reconcile.loaded");
     void *ctx;
@@ -215,8 +230,11 @@ int xend_lifecycle_start(struct xend_err *err)
             checker.notify_watch =
                 xend_loop_host_table()->watch_add(NULL, fd, XEND_WATCH_READ, on_notify, NULL);
     }
-    /* Adopt Domain-0 and anything else, and reap what died meanwhile. */
-    xend_lifecycle_check();
+    /* Adopt Domain-0 and anything else, and reap what died meanwhile: from the list the
+     * reconcile took, not a second one (with 10,000 domains a tenth of the start). */
+    xend_lifecycle_lc.checks++;
+    check_domains(&listed);
+    free(listed.v);
     /* A safety net for a lost notification, as the original's periodic refresh. */
     checker.check_timer =
         xend_loop_host_table()->timer_add(NULL, CHECK_INTERVAL_MS, true, on_check_timer, NULL);

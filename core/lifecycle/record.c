@@ -25,24 +25,18 @@
 /*
  * What the hypervisor holds, read once with dom_list before the records are matched: one
  * round trip for the whole start instead of one dom_info per stored domain (with 10,000
- * domains those were most of a restart). Sorted by id. A domain the reconcile destroys is
- * forgotten, so a second record naming the same id does not find it.
+ * domains those were most of a restart). A domain the reconcile destroys is forgotten, so
+ * a second record naming the same id does not find it, nor the check after it.
  */
-struct hv_snapshot {
-    struct xend_dominfo *v; /* owned */
-    size_t n, cap;
-    bool taken; /* dom_list answered; else each record asks dom_info */
-};
-
 struct reconcile {
     bool boot_changed;
     size_t restored, cleaned;
-    struct hv_snapshot hv;
+    struct xend_lifecycle_hv_list *hv;
 };
 
 static void snapshot_add(void *arg, const struct xend_dominfo *info)
 {
-    struct hv_snapshot *s = arg;
+    struct xend_lifecycle_hv_list *s = arg;
     if (s->n == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 64;
         s->v = xend_xrealloc(s->v, s->cap * sizeof(*s->v));
@@ -57,7 +51,7 @@ static int by_domid(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void snapshot_take(struct hv_snapshot *s)
+static void snapshot_take(struct xend_lifecycle_hv_list *s)
 {
     struct xend_err err = {0};
     s->taken = XEND_HV_CALL(dom_list, &err, snapshot_add, s) == 0;
@@ -66,7 +60,8 @@ static void snapshot_take(struct hv_snapshot *s)
 }
 
 /* The hypervisor's view of domain id: 0 and *out, or -XEND_ENOENT. */
-static int snapshot_info(const struct hv_snapshot *s, uint32_t id, struct xend_dominfo *out)
+static int snapshot_info(const struct xend_lifecycle_hv_list *s, uint32_t id,
+                         struct xend_dominfo *out)
 {
     if (!s->taken) {
         struct xend_err err = {0};
@@ -81,7 +76,7 @@ static int snapshot_info(const struct hv_snapshot *s, uint32_t id, struct xend_d
     return 0;
 }
 
-static void snapshot_forget(struct hv_snapshot *s, uint32_t id)
+static void snapshot_forget(struct xend_lifecycle_hv_list *s, uint32_t id)
 {
     struct xend_dominfo key = {.domid = id};
     struct xend_dominfo *hit = bsearch(&key, s->v, s->n, sizeof(*s->v), by_domid);
@@ -272,7 +267,8 @@ static void undo_transfer(struct xend_domain *dom, const struct xend_sxp *transf
  * source's record still there: it kept the domain, the copy goes. Neither: keep the copy,
  * paused, rather than lose the guest.
  */
-static void settle_local_migration(const char *key, const struct xend_sxp *cfg, uint32_t id,
+static void settle_local_migration(struct reconcile *rc, const char *key,
+                                   const struct xend_sxp *cfg, uint32_t id,
                                    const struct xend_sxp *received)
 {
     const char *src_key = xend_sxp_child_value(received, "key", "");
@@ -291,6 +287,7 @@ static void settle_local_migration(const char *key, const struct xend_sxp *cfg, 
     xend_sxp_free(src);
     if (kept) {
         XEND_HV_CALL(dom_destroy, &err, id);
+        snapshot_forget(rc->hv, id);
         xend_store_del(xend_lifecycle_lc.store, XEND_LIFECYCLE_NS, key, NULL, NULL, &err);
         xend_log_notice("migrated copy removed: the source kept the domain", "id=%u", id);
         return;
@@ -373,14 +370,14 @@ static void remove_unfinished_create(struct reconcile *rc, const struct stored_d
     struct xend_err err = {0};
     if (exists) {
         XEND_HV_CALL(dom_destroy, &err, (uint32_t)sd->id);
-        snapshot_forget(&rc->hv, (uint32_t)sd->id);
+        snapshot_forget(rc->hv, (uint32_t)sd->id);
     }
     struct name_search ns = {.name = sd->name};
     XEND_HV_CALL(dom_list, &err, find_by_name, &ns);
     for (size_t i = 0; i < ns.n; i++)
         if (xend_domain_by_id(ns.ids[i]) == NULL && !spared(sd->rec, ns.ids[i])) {
             XEND_HV_CALL(dom_destroy, &err, ns.ids[i]);
-            snapshot_forget(&rc->hv, ns.ids[i]);
+            snapshot_forget(rc->hv, ns.ids[i]);
         }
     xend_store_del(xend_lifecycle_lc.store, XEND_LIFECYCLE_NS, sd->key, NULL, NULL, &err);
     xend_log_notice("unfinished create removed", "domain=%s", sd->name);
@@ -432,7 +429,7 @@ static void resume_restart(struct reconcile *rc, struct xend_domain *dom,
     struct xend_err err = {0};
     if (exists) {
         XEND_HV_CALL(dom_destroy, &err, (uint32_t)sd->id);
-        snapshot_forget(&rc->hv, (uint32_t)sd->id);
+        snapshot_forget(rc->hv, (uint32_t)sd->id);
     }
     xend_devices_reattach(dom, sd->devices, &err);
     dom->phase = XEND_DOM_LIVE;
@@ -496,13 +493,13 @@ static void settle_record(const char *key, struct xend_sxp *rec, struct reconcil
         return;
     }
     struct xend_dominfo info = {.size = sizeof(info)};
-    bool exists = sd.id >= 0 && snapshot_info(&rc->hv, (uint32_t)sd.id, &info) == 0 &&
+    bool exists = sd.id >= 0 && snapshot_info(rc->hv, (uint32_t)sd.id, &info) == 0 &&
                   (info.name[0] == '\0' || strcmp(info.name, sd.name) == 0);
     /* Migrated in, its record marked before it answered (received): settled with the
      * sender (whatever phase a later write of the record gave it). */
     bool take_over = sd.received != NULL && exists;
     if (take_over && !sd.taken) {
-        settle_local_migration(key, sd.config, (uint32_t)sd.id, sd.received);
+        settle_local_migration(rc, key, sd.config, (uint32_t)sd.id, sd.received);
         rc->restored++;
         return;
     }
@@ -552,9 +549,10 @@ static void load_record(const char *key, struct xend_sxp *rec, struct reconcile 
 }
 
 int xend_lifecycle_load_records(bool boot_changed, size_t *restored, size_t *cleaned,
-                                struct xend_err *err)
+                                struct xend_lifecycle_hv_list *listed, struct xend_err *err)
 {
-    struct reconcile rc = {.boot_changed = boot_changed};
+    *listed = (struct xend_lifecycle_hv_list){0};
+    struct reconcile rc = {.boot_changed = boot_changed, .hv = listed};
     struct xend_store_loader *loader = NULL;
     int r = xend_device_journal_load(err);
     if (r >= 0)
@@ -562,7 +560,7 @@ int xend_lifecycle_load_records(bool boot_changed, size_t *restored, size_t *cle
     if (r >= 0) {
         /* The store's helpers read the first records while the hypervisor lists its
          * domains. A settle writes only its own record (the loader's rule). */
-        snapshot_take(&rc.hv);
+        snapshot_take(rc.hv);
         xend_handover_preload();
         const char *key;
         const struct xend_sxp *rec;
@@ -572,7 +570,6 @@ int xend_lifecycle_load_records(bool boot_changed, size_t *restored, size_t *cle
         xend_handover_preload_done();
     }
     xend_device_journal_load_done();
-    free(rc.hv.v);
     *restored = rc.restored;
     *cleaned = rc.cleaned;
     return r;
