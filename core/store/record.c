@@ -19,6 +19,7 @@
 
 #define STORE_TRAILER "# xend-store "
 #define STORE_MAX_FILE (64u << 20) /* a record larger than this is damage, not data */
+#define RECORD_READ_CHUNK 16384
 
 static uint32_t crc_table[256];
 
@@ -102,6 +103,30 @@ static int decode_record(const char *data, size_t len, struct xend_sxp **out, ch
     return 0;
 }
 
+/*
+ * Whether the bytes read so far end with a trailer line that counts them all: then a
+ * short read was the end of the file, and the read that would return 0 is not made (a
+ * start reads every record: one system call in three, and system calls are what reading
+ * costs on a VM). Anything else reads on to the end, so a damaged file is judged whole.
+ */
+static bool complete_record(const char *data, size_t len)
+{
+    if (len < 2 || data[len - 1] != '\n')
+        return false;
+    const char *line = memrchr(data, '\n', len - 1);
+    line = line ? line + 1 : data;
+    const char *end = data + len;
+    size_t tlen = strlen(STORE_TRAILER);
+    if (line == data || (size_t)(end - line) < tlen + 5 || memcmp(line, STORE_TRAILER, tlen) != 0 ||
+        memcmp(line + tlen, "len=", 4) != 0)
+        return false;
+    size_t body = 0, want = (size_t)(line - 1 - data);
+    const char *p = line + tlen + 4;
+    for (; p < end && *p >= '0' && *p <= '9' && body <= want; p++)
+        body = body * 10 + (size_t)(*p - '0');
+    return p > line + tlen + 4 && p < end && *p == ' ' && body == want;
+}
+
 int xend_store_record_read_buf(int dirfd, const char *name, struct xend_buf *b,
                                struct xend_sxp **out, char *why, size_t why_len)
 {
@@ -116,8 +141,8 @@ int xend_store_record_read_buf(int dirfd, const char *name, struct xend_buf *b,
     }
     xend_buf_reset(b);
     for (;;) {
-        char *p = xend_buf_reserve(b, 16384);
-        ssize_t n = read(fd, p, 16384);
+        char *p = xend_buf_reserve(b, RECORD_READ_CHUNK);
+        ssize_t n = read(fd, p, RECORD_READ_CHUNK);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -133,6 +158,8 @@ int xend_store_record_read_buf(int dirfd, const char *name, struct xend_buf *b,
             close(fd);
             return -XEND_EIO;
         }
+        if ((size_t)n < RECORD_READ_CHUNK && complete_record(xend_buf_str(b), b->len))
+            break;
     }
     close(fd);
     return decode_record(xend_buf_str(b), b->len, out, why, why_len);
