@@ -44,10 +44,13 @@ static struct {
     struct xend_domain **by_id; /* buckets by id % id_buckets */
     size_t id_buckets;
     size_t count;
-    /* Every domain in (id, name) order, kept so on each change: a list of ten thousand
-     * domains sorted them all on every request. */
+    /* Every domain in (id, name) order: a list of ten thousand domains sorted them all on
+     * every request. [0, sorted_n) is in order; the domains added after it out of order
+     * wait at the end until the table is read (sorted_settle): a start adds its domains in
+     * the order of their store keys, and moving the array on each of 10,000 adds was a
+     * tenth of a start. */
     struct xend_domain **sorted;
-    size_t sorted_cap;
+    size_t sorted_cap, sorted_n;
     /* Bumped when what every domain's info prints changes at once (a describer or printer
      * added or gone): each kept info text remembers the epoch it was printed in. */
     uint64_t info_epoch;
@@ -101,10 +104,11 @@ static int cmp_dom(const struct xend_domain *x, const struct xend_domain *y)
     return strcmp(x->name, y->name);
 }
 
-/* Where dom is, or would go, in T.sorted (names are unique, so keys are too). */
-static size_t sorted_at(const struct xend_domain *dom, size_t n)
+/* Where dom is, or would go, in T.sorted's ordered part. Names are unique, so keys are
+ * too. */
+static size_t sorted_at(const struct xend_domain *dom)
 {
-    size_t lo = 0, hi = n;
+    size_t lo = 0, hi = T.sorted_n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (cmp_dom(T.sorted[mid], dom) < 0)
@@ -115,7 +119,50 @@ static size_t sorted_at(const struct xend_domain *dom, size_t n)
     return lo;
 }
 
-/* T.count already counts dom. A new domain usually takes the highest id: no move then. */
+/* Into the ordered part, as the last of the waiting ones: its slot is free. */
+static void sorted_place(struct xend_domain *dom)
+{
+    size_t at = sorted_at(dom);
+    memmove(&T.sorted[at + 1], &T.sorted[at], (T.sorted_n - at) * sizeof(*T.sorted));
+    T.sorted[at] = dom;
+    T.sorted_n++;
+}
+
+static int cmp_dom_ptr(const void *a, const void *b)
+{
+    return cmp_dom(*(struct xend_domain *const *)a, *(struct xend_domain *const *)b);
+}
+
+/* The waiting domains merged into the ordered part: one by one when they are few, else
+ * sorted and merged from the back, in one pass over the array. */
+#define SORTED_FEW 8
+static void sorted_settle(void)
+{
+    size_t k = T.count - T.sorted_n;
+    if (k == 0)
+        return;
+    if (k <= SORTED_FEW) {
+        struct xend_domain *wait[SORTED_FEW];
+        memcpy(wait, &T.sorted[T.sorted_n], k * sizeof(*wait));
+        for (size_t i = 0; i < k; i++)
+            sorted_place(wait[i]);
+        return;
+    }
+    struct xend_domain **wait = xend_xmalloc(k * sizeof(*wait));
+    memcpy(wait, &T.sorted[T.sorted_n], k * sizeof(*wait));
+    qsort(wait, k, sizeof(*wait), cmp_dom_ptr);
+    size_t i = T.sorted_n, j = k, out = T.count;
+    while (j > 0) {
+        if (i > 0 && cmp_dom(T.sorted[i - 1], wait[j - 1]) > 0)
+            T.sorted[--out] = T.sorted[--i];
+        else
+            T.sorted[--out] = wait[--j];
+    }
+    free(wait);
+    T.sorted_n = T.count;
+}
+
+/* T.count already counts dom. A new domain usually takes the highest id: in order then. */
 static void sorted_insert(struct xend_domain *dom)
 {
     size_t n = T.count - 1;
@@ -123,17 +170,25 @@ static void sorted_insert(struct xend_domain *dom)
         T.sorted_cap = T.sorted_cap ? 2 * T.sorted_cap : 64;
         T.sorted = xend_xrealloc(T.sorted, T.sorted_cap * sizeof(*T.sorted));
     }
-    size_t at = n > 0 && cmp_dom(T.sorted[n - 1], dom) < 0 ? n : sorted_at(dom, n);
-    memmove(&T.sorted[at + 1], &T.sorted[at], (n - at) * sizeof(*T.sorted));
-    T.sorted[at] = dom;
+    T.sorted[n] = dom;
+    if (T.sorted_n == n && (n == 0 || cmp_dom(T.sorted[n - 1], dom) < 0))
+        T.sorted_n++;
 }
 
-/* Before T.count stops counting dom. */
+/* Before T.count stops counting dom. A waiting one is looked for from the end: a start
+ * gives a domain its id right after adding it. */
 static void sorted_remove(const struct xend_domain *dom)
 {
-    size_t at = sorted_at(dom, T.count);
-    if (at < T.count && T.sorted[at] == dom)
+    for (size_t i = T.count; i > T.sorted_n; i--)
+        if (T.sorted[i - 1] == dom) {
+            memmove(&T.sorted[i - 1], &T.sorted[i], (T.count - i) * sizeof(*T.sorted));
+            return;
+        }
+    size_t at = sorted_at(dom);
+    if (at < T.sorted_n && T.sorted[at] == dom) {
         memmove(&T.sorted[at], &T.sorted[at + 1], (T.count - at - 1) * sizeof(*T.sorted));
+        T.sorted_n--;
+    }
 }
 
 struct xend_domain *xend_domain_new(const char *name)
@@ -219,6 +274,7 @@ struct xend_domain *xend_domain_lookup(const char *name_or_id)
 
 size_t xend_domain_all(struct xend_domain ***out)
 {
+    sorted_settle();
     struct xend_domain **v = xend_xcalloc(T.count ? T.count : 1, sizeof(*v));
     if (T.count > 0)
         memcpy(v, T.sorted, T.count * sizeof(*v));
@@ -228,6 +284,7 @@ size_t xend_domain_all(struct xend_domain ***out)
 
 struct xend_domain *const *xend_domain_sorted(size_t *n)
 {
+    sorted_settle();
     *n = T.count;
     return T.sorted;
 }

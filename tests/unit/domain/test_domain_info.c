@@ -204,12 +204,61 @@ static void domains_stay_sorted_by_id_then_name(void **state)
     xend_domain_free(c);
 }
 
+static void assert_sorted(struct xend_domain *const *all, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        assert_true(all[i - 1]->id < all[i]->id ||
+                    (all[i - 1]->id == all[i]->id && strcmp(all[i - 1]->name, all[i]->name) < 0));
+}
+
+/* A start adds thousands of domains in the order of their store keys, each given its id
+ * right after: the table is in order whenever it is read, between changes of every kind. */
+static void many_domains_added_in_any_order_read_sorted(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    struct xend_domain *d[N];
+    char name[16];
+    for (unsigned i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), "m%u", i);
+        d[i] = xend_domain_new(name);
+        xend_domain_set_id(d[i], (i * 7919u) % 1000u + 1u); /* a scattered order */
+    }
+    size_t n;
+    struct xend_domain *const *all = xend_domain_sorted(&n);
+    assert_int_equal(n, N);
+    assert_sorted(all, n);
+    xend_domain_set_id(d[5], 2000); /* a few out of order: placed one by one */
+    xend_domain_set_id(d[6], 0);
+    xend_domain_free(d[7]);
+    d[7] = xend_domain_new("m7"); /* no id: last */
+    struct xend_domain **copy;
+    assert_int_equal(xend_domain_all(&copy), N);
+    assert_sorted(copy, N);
+    assert_ptr_equal(copy[0], d[6]);
+    assert_ptr_equal(copy[N - 2], d[5]);
+    assert_ptr_equal(copy[N - 1], d[7]);
+    free(copy);
+    for (unsigned i = 0; i < N; i += 2) /* removed while others wait to be merged */
+        xend_domain_set_id(d[i], (i * 31u) % 500u + 3000u);
+    for (unsigned i = 1; i < N; i += 4)
+        xend_domain_free(d[i]);
+    all = xend_domain_sorted(&n);
+    assert_int_equal(n, N - N / 4);
+    assert_sorted(all, n);
+    for (unsigned i = 0; i < N; i++)
+        if (i % 4 != 1)
+            xend_domain_free(d[i]);
+    assert_int_equal(xend_domain_count(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(describers_print_in_the_order_they_were_added_whatever_their_kind),
         cmocka_unit_test(every_change_shows_in_the_next_info_though_it_is_kept),
         cmocka_unit_test(domains_stay_sorted_by_id_then_name),
+        cmocka_unit_test(many_domains_added_in_any_order_read_sorted),
     };
     if (xend_domain_table_init() != 0)
         return 1;
