@@ -590,6 +590,45 @@ struct xend_sxp *xend_sxp_detach(struct xend_sxp *list, size_t i)
     return item;
 }
 
+struct own_walk {
+    const struct sxp_block *block; /* the one block its packed nodes are in, or NULL */
+    size_t in_block;
+    bool mixed; /* packed nodes of more than one block */
+};
+
+static void own_walk(const struct xend_sxp *n, struct own_walk *w)
+{
+    if (n->packed) {
+        const struct sxp_block *b;
+        memcpy(&b, (const char *)n - BLOCK_PREFIX, sizeof(b));
+        if (w->block != NULL && w->block != b)
+            w->mixed = true;
+        w->block = b;
+        w->in_block++;
+    }
+    if (n->is_list)
+        for (size_t i = 0; i < n->len && !w->mixed; i++)
+            own_walk(n->u.items[i], w);
+}
+
+/* A block's nodes go only when its last does: a tree of nodes each alone, or of the nodes
+ * of one block that has no other live node, keeps nothing but itself. Live counts only
+ * fall, so the answer holds whatever other threads free meanwhile. */
+struct xend_sxp *xend_sxp_detach_own(struct xend_sxp *list, size_t i)
+{
+    struct xend_sxp *item = xend_sxp_detach(list, i);
+    if (item == NULL)
+        return NULL;
+    struct own_walk w = {0};
+    own_walk(item, &w);
+    if (!w.mixed && (w.block == NULL ||
+                     atomic_load_explicit(&w.block->live, memory_order_acquire) == w.in_block))
+        return item;
+    struct xend_sxp *copy = xend_sxp_copy(item);
+    xend_sxp_free(item);
+    return copy;
+}
+
 void xend_sxp_replace_take(struct xend_sxp *list, size_t i, struct xend_sxp *item)
 {
     if (!list->is_list || i >= list->len) {

@@ -46,6 +46,9 @@ struct xend_sxp *xend_sxp_add_kv_take(struct xend_sxp *list, const char *key,
 void xend_sxp_remove(struct xend_sxp *list, size_t i);
 /* Remove the item at i of list and return it (owned by the caller); NULL past the end. */
 struct xend_sxp *xend_sxp_detach(struct xend_sxp *list, size_t i);
+/* The same, as a tree that keeps no memory but its own: the item itself when it does
+ * (not part of a larger block: made apart, or a copy), else a copy of it. */
+struct xend_sxp *xend_sxp_detach_own(struct xend_sxp *list, size_t i);
 /* Replace the item at i (taken); the old one is freed. */
 void xend_sxp_replace_take(struct xend_sxp *list, size_t i, struct xend_sxp *item);
 /* A list (name item...) built from a name and NULL-terminated atoms. */

@@ -351,6 +351,40 @@ static void test_child_lookup_by_name_with_shared_prefixes(void **state)
  * its record wraps it 2 deeper, and the wrapped 62 parses with the readers' limits. */
 /* A parsed or copied tree is one allocation (a block), yet each node stays a node of its
  * own: kept after its tree is freed, changed, freed in any order. */
+/* A part kept from a parsed tree keeps the whole block, unless it is taken with
+ * detach_own: a part that is a block of its own (a copy, or what is left of a block whose
+ * other nodes are gone) stays itself, any other is copied out. */
+static void test_a_part_detached_own_keeps_only_itself(void **state)
+{
+    (void)state;
+    struct xend_sxp *rec = parse_ok("(r (config (vm (name a) (memory 64))) (id 3))");
+    struct xend_sxp *cfg = xend_sxp_child(rec, "config");
+    struct xend_sxp *vm = xend_sxp_nth(cfg, 1);
+    struct xend_sxp *own = xend_sxp_detach_own(cfg, 1); /* in the record's block: copied */
+    assert_ptr_not_equal(own, vm);
+    assert_int_equal(xend_sxp_length(cfg), 1);
+    char *s = xend_sxp_print(own);
+    assert_string_equal(s, "(vm (name a) (memory 64))");
+    free(s);
+    struct xend_sxp *apart = xend_sxp_copy(own); /* a block of its own: kept as it is */
+    xend_sxp_append_take(cfg, apart);
+    assert_ptr_equal(xend_sxp_detach_own(cfg, 1), apart);
+    xend_sxp_free(apart);
+    struct xend_sxp *built = xend_sxp_list_of("vm", "x", NULL); /* nodes made one by one */
+    xend_sxp_append_take(cfg, built);
+    assert_ptr_equal(xend_sxp_detach_own(cfg, 1), built);
+    xend_sxp_free(built);
+    struct xend_sxp *id = xend_sxp_detach(rec, 2);
+    xend_sxp_free(rec); /* id is all that is left of its block */
+    struct xend_sxp *holder = xend_sxp_list();
+    xend_sxp_append_take(holder, id);
+    assert_ptr_equal(xend_sxp_detach_own(holder, 0), id);
+    assert_null(xend_sxp_detach_own(holder, 0));
+    xend_sxp_free(holder);
+    xend_sxp_free(id);
+    xend_sxp_free(own);
+}
+
 static void test_nodes_of_a_packed_tree_live_alone(void **state)
 {
     (void)state;
@@ -479,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_child_lookup_by_name_with_shared_prefixes),
         cmocka_unit_test(test_measure_and_record_limits),
         cmocka_unit_test(test_nodes_of_a_packed_tree_live_alone),
+        cmocka_unit_test(test_a_part_detached_own_keeps_only_itself),
         cmocka_unit_test(test_large_values_parse_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
