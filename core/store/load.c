@@ -160,9 +160,10 @@ struct xend_store_loader {
     int *rcs;
     char **whys; /* owned strings, set for damaged files only */
     atomic_bool *done;
-    atomic_size_t next;        /* the next file to claim */
-    atomic_size_t waiting_for; /* the file the caller sleeps on; SIZE_MAX: none */
-    size_t window;             /* XEND_STORE_LOAD_WINDOW, or SIZE_MAX: none (load) */
+    atomic_size_t next;             /* the next file to claim */
+    atomic_size_t waiting_for;      /* the file the caller sleeps on; SIZE_MAX: none */
+    size_t window;                  /* XEND_STORE_LOAD_WINDOW, or SIZE_MAX: none (load) */
+    xend_store_prepare_fn *prepare; /* or NULL */
     atomic_size_t taken;       /* files the caller has gone past: helpers read below taken+window */
     atomic_size_t ahead_waits; /* helpers waiting for the caller to take more */
     pthread_mutex_t lock;
@@ -183,6 +184,8 @@ static void read_one(struct xend_store_loader *l, size_t i, struct xend_buf *b)
         xend_store_record_read_buf(l->dirfd, l->names[i], b, &l->values[i], why, sizeof(why));
     if (l->rcs[i] == -XEND_EIO)
         l->whys[i] = xend_xstrdup(why);
+    else if (l->rcs[i] == 0 && l->prepare != NULL)
+        l->prepare(l->values[i]);
     /* Sequentially consistent with the caller's waiting_for store then done load: either
      * the caller sees done, or this sees it waiting and wakes it under the lock. */
     atomic_store(&l->done[i], true);
@@ -273,7 +276,8 @@ static void wait_for(struct xend_store_loader *l, size_t i)
 }
 
 static int load_begin(struct xend_store *s, const char *ns, size_t window,
-                      struct xend_store_loader **out, struct xend_err *err)
+                      xend_store_prepare_fn *prepare, struct xend_store_loader **out,
+                      struct xend_err *err)
 {
     *out = NULL;
     if (!xend_store_ns_valid(ns))
@@ -307,6 +311,7 @@ static int load_begin(struct xend_store *s, const char *ns, size_t window,
     atomic_init(&l->next, 0);
     atomic_init(&l->waiting_for, SIZE_MAX);
     l->window = window;
+    l->prepare = prepare;
     atomic_init(&l->taken, 0);
     atomic_init(&l->ahead_waits, 0);
     pthread_mutex_init(&l->lock, NULL);
@@ -317,10 +322,10 @@ static int load_begin(struct xend_store *s, const char *ns, size_t window,
     return 0;
 }
 
-int xend_store_load_begin(struct xend_store *s, const char *ns, struct xend_store_loader **out,
-                          struct xend_err *err)
+int xend_store_load_begin(struct xend_store *s, const char *ns, xend_store_prepare_fn *prepare,
+                          struct xend_store_loader **out, struct xend_err *err)
 {
-    return load_begin(s, ns, XEND_STORE_LOAD_WINDOW, out, err);
+    return load_begin(s, ns, XEND_STORE_LOAD_WINDOW, prepare, out, err);
 }
 
 int xend_store_load_next(struct xend_store_loader *l, const char **key,
@@ -413,7 +418,7 @@ int xend_store_load(struct xend_store *s, const char *ns, xend_store_fn *fn, voi
                     struct xend_err *err)
 {
     struct xend_store_loader *l;
-    int rc = load_begin(s, ns, SIZE_MAX, &l, err);
+    int rc = load_begin(s, ns, SIZE_MAX, NULL, &l, err);
     if (rc < 0)
         return rc;
     /* Every file read before the first fn: an fn that writes another key of ns must not

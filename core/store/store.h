@@ -158,12 +158,17 @@ int xend_store_load(struct xend_store *store, const char *ns, xend_store_fn *fn,
  * err set as load does.
  */
 struct xend_store_loader;
-int xend_store_load_begin(struct xend_store *store, const char *ns,
+/* What a loader does to each record right after parsing it, on whichever thread parsed
+ * it (a helper, or the caller of next): work taken off the caller's thread. It may change
+ * only the value it is given, and must be safe to run on several threads at once. */
+typedef void xend_store_prepare_fn(struct xend_sxp *value);
+int xend_store_load_begin(struct xend_store *store, const char *ns, xend_store_prepare_fn *prepare,
                           struct xend_store_loader **loader, struct xend_err *err);
 int xend_store_load_next(struct xend_store_loader *loader, const char **key,
                          const struct xend_sxp **value);
 /* The record the last next gave, now the caller's (xend_sxp_free); NULL when next gave
- * none. A part kept from it keeps the memory of the whole record (lib/sxp.h): copy it. */
+ * none. A part kept from it keeps the memory of the whole record (lib/sxp.h): copy it, or
+ * have prepare copy it (xend_sxp_detach_own then keeps that copy). */
 struct xend_sxp *xend_store_load_take(struct xend_store_loader *loader);
 int xend_store_load_end(struct xend_store_loader *loader);
 /* How many files after the caller's last one are read already: the helpers read at most

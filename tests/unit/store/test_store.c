@@ -786,6 +786,12 @@ static void test_damaged_files_are_set_aside_and_load_continues(void **state)
 /* The loader's helpers read ahead while the caller takes the records in key order and
  * writes the key it was given; a damaged file met on the way is set aside; an early end
  * stops the helpers and frees what they read. */
+/* A loader's prepare: on the thread that parsed the record, before it is given. */
+static void mark_prepared(struct xend_sxp *value)
+{
+    xend_sxp_add_kv_int(value, "prepared", 1);
+}
+
 static void test_loader_gives_records_in_order_while_helpers_read_ahead(void **state)
 {
     struct fx *f = *state;
@@ -798,7 +804,7 @@ static void test_loader_gives_records_in_order_while_helpers_read_ahead(void **s
     }
     struct xend_store_loader *l = NULL;
     struct xend_err err = {0};
-    assert_int_equal(xend_store_load_begin(f->store, "domain", &l, &err), 0);
+    assert_int_equal(xend_store_load_begin(f->store, "domain", mark_prepared, &l, &err), 0);
     const char *k;
     const struct xend_sxp *v;
     int i = 0;
@@ -807,6 +813,7 @@ static void test_loader_gives_records_in_order_while_helpers_read_ahead(void **s
         snprintf(key, sizeof(key), "k%04d", i);
         assert_string_equal(k, key);
         assert_string_equal(xend_sxp_child_value(v, "name", ""), key);
+        assert_string_equal(xend_sxp_child_value(v, "prepared", ""), "1");
         if (i % 100 == 1)
             put_text_sync(f->store, "domain", k, "(vm (name again))");
         i++;
@@ -816,9 +823,10 @@ static void test_loader_gives_records_in_order_while_helpers_read_ahead(void **s
     assert_int_equal(count_corrupt(f->dir, "domain", "k0300"), 1);
     assert_record(f->store, "domain", "k0101", "(vm (name again))");
 
-    assert_int_equal(xend_store_load_begin(f->store, "domain", &l, &err), 0);
+    assert_int_equal(xend_store_load_begin(f->store, "domain", mark_prepared, &l, &err), 0);
     assert_int_equal(xend_store_load_next(l, &k, &v), 1);
     assert_string_equal(k, "k0000");
+    assert_string_equal(xend_sxp_child_value(v, "prepared", ""), "1");
     struct xend_sxp *taken = xend_store_load_take(l); /* now ours, whatever end does */
     assert_string_equal(xend_sxp_child_value(taken, "name", ""), "k0000");
     assert_null(xend_store_load_take(l));
@@ -850,7 +858,7 @@ static void test_loader_reads_past_its_window_and_ends_early_while_helpers_wait(
     struct xend_err err = {0};
     const char *k;
     const struct xend_sxp *v;
-    assert_int_equal(xend_store_load_begin(f->store, "domain", &l, &err), 0);
+    assert_int_equal(xend_store_load_begin(f->store, "domain", NULL, &l, &err), 0);
     int i = 0;
     while (xend_store_load_next(l, &k, &v) == 1) {
         snprintf(key, sizeof(key), "w%04d", i++);
@@ -860,7 +868,7 @@ static void test_loader_reads_past_its_window_and_ends_early_while_helpers_wait(
     assert_int_equal(xend_store_load_end(l), 1300);
     assert_int_equal(i, 1300);
 
-    assert_int_equal(xend_store_load_begin(f->store, "domain", &l, &err), 0);
+    assert_int_equal(xend_store_load_begin(f->store, "domain", NULL, &l, &err), 0);
     for (i = 0; i < 3; i++)
         assert_int_equal(xend_store_load_next(l, &k, &v), 1);
     /* The helpers stop at the window's end (2 files + 512): wait until they got there. */
