@@ -19,7 +19,7 @@ JOBS=${JOBS:-$(nproc)}
 umask 022
 PACKAGES=(build-essential cmake pkg-config libevhtp-dev libevent-dev libconfig-dev
           libcmocka-dev libxen-dev libssl-dev curl iproute2 util-linux help2man
-          clang-format clang-tidy)
+          clang-format clang-tidy strace)
 
 # The browser tests only (tests/browser): Debian's chromium, driven by playwright-core from
 # npm (tests/browser/package-lock.json). Node.js comes from Debian unless one is installed.
