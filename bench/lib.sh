@@ -4,6 +4,8 @@
 #   free_port                         a free port on 127.0.0.1 (20000-31999)
 #   bench_xend_dir DIR PORT [LINES]   make DIR/{state,scripts,vmlinuz} and DIR/xend.conf
 #                                     for xend on PORT, LINES appended to the config
+#   bench_stop_at_exit BUILD DIR      at exit (or INT/TERM), stop the xend and xend-simhv of
+#                                     DIR with BUILD's binaries, and remove DIR
 port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 free_port() { local p; while :; do p=$((20000 + RANDOM % 12000)); port_free $p && { echo $p; return; }; done; }
 
@@ -26,4 +28,12 @@ script-dir = "$dir/scripts";
 simhv-socket = "$dir/state/simhv.sock";
 $extra
 CONF
+}
+
+bench_stop_at_exit() {
+    BENCH_STOP_BUILD=$1 BENCH_STOP_DIR=$2
+    trap '"$BENCH_STOP_BUILD/bin/xend" stop -c "$BENCH_STOP_DIR/xend.conf" >/dev/null 2>&1
+        "$BENCH_STOP_BUILD/bin/xend-simhv" --stop --socket "$BENCH_STOP_DIR/state/simhv.sock" >/dev/null 2>&1
+        rm -rf "$BENCH_STOP_DIR"' EXIT
+    trap "exit 1" INT TERM # so that a killed run still stops its daemons
 }

@@ -8,29 +8,15 @@
 #
 #   bench/restart/cpu.sh BUILD_A BUILD_B [N] [ROUNDS]     # defaults 10000 5
 #
-# BENCH_DIR (default /tmp) is where the private state dir goes.
+# BENCH_DIR and BENCH_PORT: see setup.sh.
 set -u
 A=$(cd "${1:?usage: cpu.sh BUILD_A BUILD_B [N] [ROUNDS]}" && pwd)
 B=$(cd "${2:?usage: cpu.sh BUILD_A BUILD_B [N] [ROUNDS]}" && pwd)
 N=${3:-10000}
 ROUNDS=${4:-5}
-T=$(mktemp -d "${BENCH_DIR:-/tmp}/bench-restart-cpu.XXXXXX")
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-source "$(dirname "$0")/../lib.sh"
-PORT=${BENCH_PORT:-$(free_port)}
-bench_xend_dir "$T" "$PORT" 'sim-memory = 1048576;
-plugins = [ "hv-sim", "sched-bvt", "vif", "vbd" ];'
+STOP_BUILD=$A
+source "$(dirname "$0")/setup.sh"
 TCK=$(getconf CLK_TCK)
-
-cleanup() {
-    "$A/bin/xend" stop -c "$T/xend.conf" >/dev/null 2>&1
-    "$A/bin/xend-simhv" --stop --socket "$T/state/simhv.sock" >/dev/null 2>&1
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap "exit 1" INT TERM
-ms() { echo $(($(date +%s%N) / 1000000)); }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 one() { # BUILD LABEL: a start, its figures appended to $T/LABEL
     local t0 t1 pid
@@ -48,9 +34,7 @@ one() { # BUILD LABEL: a start, its figures appended to $T/LABEL
 
 echo "# bench-restart-cpu $(date -u +%FT%TZ) $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), domains $N"
 echo "# A=$A B=$B"
-"$A/bin/xend" start -c "$T/xend.conf" || exit 1
-"$A/bin/bench-lifecycle" create -p "$PORT" -k "$T/vmlinuz" -n "$N" -c 64 | sed 's/^/# /'
-"$A/bin/xend" stop -c "$T/xend.conf" >/dev/null
+populate "$A"
 : > "$T/A"
 : > "$T/B"
 for r in $(seq "$ROUNDS"); do

@@ -8,28 +8,13 @@
 #
 #   bench/restart/run.sh BUILD_DIR [N] [ROUNDS]
 #
-# BENCH_DIR (default /tmp) is where the private state dir goes.
+# BENCH_DIR and BENCH_PORT: see setup.sh.
 set -u
 BUILD=$(cd "${1:?usage: run.sh BUILD_DIR [N] [ROUNDS]}" && pwd)
 N=${2:-10000}
 ROUNDS=${3:-3}
-T=$(mktemp -d "${BENCH_DIR:-/tmp}/bench-restart.XXXXXX")
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-source "$(dirname "$0")/../lib.sh"
-PORT=${BENCH_PORT:-$(free_port)} # BENCH_PORT: where 20000-31999 is taken
-# No console plugin: 10,000 console listeners would measure the console, not the restart.
-bench_xend_dir "$T" "$PORT" 'sim-memory = 1048576;
-plugins = [ "hv-sim", "sched-bvt", "vif", "vbd" ];'
-
-cleanup() {
-    "$BUILD/bin/xend" stop -c "$T/xend.conf" >/dev/null 2>&1
-    "$BUILD/bin/xend-simhv" --stop --socket "$T/state/simhv.sock" >/dev/null 2>&1
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap "exit 1" INT TERM # so that a killed run still stops its daemons
-ms() { echo $(( $(date +%s%N) / 1000000 )); }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+STOP_BUILD=$BUILD
+source "$(dirname "$0")/setup.sh"
 start_ms() { # the time `xend start` takes until xend is ready
     local t0 t1
     t0=$(ms)
@@ -44,9 +29,7 @@ for r in $(seq "$ROUNDS"); do
     start_ms >> "$T/empty"
     "$BUILD/bin/xend" stop -c "$T/xend.conf" >/dev/null
 done
-"$BUILD/bin/xend" start -c "$T/xend.conf" || exit 1
-"$BUILD/bin/bench-lifecycle" create -p "$PORT" -k "$T/vmlinuz" -n "$N" -c 64 | sed 's/^/# /'
-"$BUILD/bin/xend" stop -c "$T/xend.conf" >/dev/null
+populate "$BUILD"
 : > "$T/full"
 : > "$T/cat"
 for r in $(seq "$ROUNDS"); do
