@@ -38,6 +38,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -89,10 +90,12 @@ struct conn {
     bool last_cr; /* the last byte scanned was CR */
     bool bare_lf; /* a line of this head ended in LF alone */
 
-    bool dispatched; /* the current request's handler ran */
-    bool held;       /* reading stopped: a pipelined request waits for a deferred reply */
-    int busy;        /* inside one of our bufferevent callbacks */
-    bool dead;       /* libevhtp freed the connection while busy: free k on the way out */
+    bool dispatched;    /* the current request's handler ran */
+    int reading;        /* inside libevhtp's read callback (conn_readcb) */
+    bool flush_pending; /* a reply went out whole meanwhile: run libevhtp's completion */
+    bool held;          /* reading stopped: a pipelined request waits for a deferred reply */
+    int busy;           /* inside one of our bufferevent callbacks */
+    bool dead;          /* libevhtp freed the connection while busy: free k on the way out */
 
     bool rejecting; /* answering a refused request; libevhtp no longer drives it */
     bool shut;      /* write side shut down */
@@ -204,9 +207,40 @@ static void linger_start(struct conn *k);
 
 static void free_body(const void *data, size_t len, void *arg)
 {
+    (void)data;
     (void)len;
-    (void)arg;
-    free((void *)data);
+    free(arg);
+}
+
+/*
+ * Write a reply straight to the socket when nothing is queued before it; the bytes
+ * written (0 when it could not). Through the output buffer, every reply armed the
+ * socket's write event and disarmed it once flushed (two epoll_ctl and a loop turn per
+ * request); a small reply nearly always fits the socket's buffer. TLS connections write
+ * through their bufferevent only (the bytes must be encrypted), refusals through linger.
+ */
+static size_t write_now(struct conn *k, const struct iovec *iov, int niov)
+{
+    if (k->tls || k->rejecting || evbuffer_get_length(output_of(k)) != 0)
+        return 0;
+    struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)niov};
+    ssize_t n = sendmsg(k->c->sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    /* A failure leaves the reply to the bufferevent, which reports the error as always. */
+    return n > 0 ? (size_t)n : 0;
+}
+
+/*
+ * The reply is out and nothing is queued: run libevhtp's write completion (keep-alive or
+ * close) as the bufferevent would have once its output drained. Inside our read callback,
+ * right after libevhtp's parser returns (conn_readcb); otherwise on the loop's next turn,
+ * never from within the handler that replied.
+ */
+static void flushed_now(struct conn *k)
+{
+    if (k->reading > 0)
+        k->flush_pending = true;
+    else
+        bufferevent_trigger(evhtp_connection_get_bev(k->c), EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
 }
 
 static void transport_send(struct xend_request *req, const struct xend_http_response *resp)
@@ -218,19 +252,25 @@ static void transport_send(struct xend_request *req, const struct xend_http_resp
         format_head(is_http10(r), close, resp->status, resp->reason, resp->content_type,
                     (long long)resp->body_len, NULL, resp->headers, resp->nheaders);
     size_t body_len = evhtp_request_get_method(r) == htp_method_HEAD ? 0 : resp->body_len;
-    if (body_len <= SMALL_REPLY) {
+    const char *body = resp->body;
+    if (body_len > 0 && body_len <= SMALL_REPLY) {
         /* One add, so one libevent chain: each chain is a 1 KB block, which glibc
          * allocates the slow way (after consolidating its fast bins). */
-        if (body_len > 0)
-            xend_buf_append(head, resp->body, body_len);
-        evbuffer_add(output_of(k), head->data, head->len);
-        free(resp->body_owned);
+        xend_buf_append(head, body, body_len);
+        body_len = 0;
+    }
+    struct iovec iov[2] = {{head->data, head->len}, {(void *)body, body_len}};
+    size_t done = write_now(k, iov, body_len > 0 ? 2 : 1);
+    if (done < head->len)
+        evbuffer_add(output_of(k), head->data + done, head->len - done);
+    size_t body_done = done > head->len ? done - head->len : 0;
+    if (body_done < body_len && resp->body_owned != NULL) {
+        evbuffer_add_reference(output_of(k), body + body_done, body_len - body_done, free_body,
+                               resp->body_owned);
     } else {
-        evbuffer_add(output_of(k), head->data, head->len);
-        if (resp->body_owned != NULL)
-            evbuffer_add_reference(output_of(k), resp->body, body_len, free_body, NULL);
-        else
-            evbuffer_add(output_of(k), resp->body, body_len);
+        if (body_done < body_len)
+            evbuffer_add(output_of(k), body + body_done, body_len - body_done);
+        free(resp->body_owned);
     }
     if (k->rejecting) {
         linger_start(k);
@@ -240,6 +280,8 @@ static void transport_send(struct xend_request *req, const struct xend_http_resp
         evhtp_request_set_keepalive(r, 0);
     /* libevhtp frees the request (keep-alive) or the connection once this is flushed. */
     r->flags |= EVHTP_REQ_FLAG_FINISHED;
+    if (done == head->len + body_len)
+        flushed_now(k);
 }
 
 static void transport_stream_head(struct xend_request *req, int status, const char *ctype)
@@ -643,6 +685,8 @@ static void conn_release(struct conn *k)
         free(k);
 }
 
+static void conn_writecb(struct bufferevent *bev, void *arg);
+
 /*
  * In front of libevhtp's read callback: the head scan, and pipelining. libevhtp gets a
  * request's head only once all of it is here (docs/http.md, "Limits"): 1.2.18 assembles a
@@ -691,7 +735,13 @@ static void conn_readcb(struct bufferevent *bev, void *arg)
                 head_to_crlf(in, k->head_seen);
         }
         last = n;
+        k->reading++;
         k->ev_readcb(bev, k->ev_arg); /* may free the connection (then k->dead) */
+        k->reading--;
+        if (k->flush_pending && !k->dead) {
+            k->flush_pending = false;
+            conn_writecb(bev, k);
+        }
     }
     conn_release(k);
 }
