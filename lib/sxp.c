@@ -412,11 +412,11 @@ struct xend_sxp *xend_sxp_atom_fmt(const char *fmt, ...)
 /*
  * %.12g in fixed notation without printf, for the values an info list prints thousands of
  * (times in seconds): 12 significant digits of |v| in [1e-4, 1e12), rounded half to even
- * as printf does. Returns false when the value needs another form (or rounding reaches
- * 13 digits, or it is too close to a half-way point to round without the exact value),
- * and the caller asks printf.
+ * as printf does, with Python's ".0" after a whole number. Returns the length, or 0 when
+ * the value needs another form (or rounding reaches 13 digits, or it is too close to a
+ * half-way point to round without the exact value), and the caller asks printf.
  */
-static bool fixed_12g(double v, char *out)
+static size_t fixed_12g(double v, char *out)
 {
     static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
@@ -426,11 +426,11 @@ static bool fixed_12g(double v, char *out)
     if (v == 0) { /* the cpu time of every domain that never ran */
         uint64_t bits;
         memcpy(&bits, &v, sizeof(bits));
-        strcpy(out, bits >> 63 ? "-0" : "0");
-        return true;
+        strcpy(out, bits >> 63 ? "-0.0" : "0.0");
+        return bits >> 63 ? 4 : 3;
     }
     if (!(a >= 1e-4 && a < 1e12))
-        return false;
+        return 0;
     int x = -4; /* the decimal exponent of a; off by one at a boundary, which the range
                  * check of the scaled value below sends to printf */
     while (x < 11 && a >= exp10[x + 5])
@@ -444,7 +444,7 @@ static bool fixed_12g(double v, char *out)
      * the digit: printf, which rounds the exact value, decides instead. */
     double off = product > scaled ? product - scaled : scaled - product;
     if (scaled >= 1e12 || scaled < 1e11 || (off > 0.499 && off < 0.501))
-        return false;
+        return 0;
     uint64_t m = (uint64_t)scaled;
     char digits[13];
     for (int i = 11; i >= 0; i--) {
@@ -472,19 +472,31 @@ static bool fixed_12g(double v, char *out)
         int tail = last - from + 1;
         memcpy(p, digits + from, (size_t)tail);
         p += tail;
+    } else {
+        /* Python 2's str() always shows a float as a float: 12.0, not 12. */
+        memcpy(p, ".0", 2);
+        p += 2;
     }
     *p = '\0';
-    return true;
+    return (size_t)(p - out);
+}
+
+/* The text of value into out (40 bytes); its length. */
+static size_t double_text(double value, char *out)
+{
+    size_t n = fixed_12g(value, out);
+    if (n > 0)
+        return n;
+    snprintf(out, sizeof(((struct xend_sxp_double *)0)->text) - 2, "%.12g", value);
+    if (strpbrk(out, ".eEn") == NULL)
+        strcat(out, ".0");
+    return strlen(out);
 }
 
 struct xend_sxp_double xend_sxp_double_text(double value)
 {
     struct xend_sxp_double d;
-    if (!fixed_12g(value, d.text))
-        snprintf(d.text, sizeof(d.text) - 2, "%.12g", value);
-    /* Python 2's str() always shows a float as a float: 12.0, not 12. */
-    if (strpbrk(d.text, ".eEn") == NULL)
-        strcat(d.text, ".0");
+    double_text(value, d.text);
     return d;
 }
 
@@ -1141,8 +1153,12 @@ void xend_sxp_print_kv_int(struct xend_buf *out, const char *key, long long valu
 void xend_sxp_print_kv_double(struct xend_buf *out, const char *key, double value)
 {
     print_key(out, key);
-    xend_buf_puts(out, xend_sxp_double_text(value).text); /* a number is never quoted */
-    xend_buf_putc(out, ')');
+    /* Straight into the buffer: a list prints two of these per domain, and the copies and
+     * scans around the digits cost as much as the digits. A number is never quoted. */
+    char *p = xend_buf_reserve(out, sizeof(((struct xend_sxp_double *)0)->text) + 1);
+    size_t n = double_text(value, p);
+    p[n] = ')';
+    xend_buf_commit(out, n + 1);
 }
 
 void xend_sxp_print_buf(const struct xend_sxp *node, struct xend_buf *out)
