@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +33,17 @@
 static struct event_base *base;
 static int baseline_fds;
 static struct xend_request *held; /* a request a handler deferred */
+
+/* libevent's calls to epoll_ctl land here (the executable's definition comes first), so a
+ * test can see when the server armed a socket's write event. */
+static int epollout_arms;
+
+int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+    if (ev != NULL && (op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD) && (ev->events & EPOLLOUT))
+        epollout_arms++;
+    return (int)syscall(SYS_epoll_ctl, epfd, op, fd, ev);
+}
 
 static uint64_t now_ms(void)
 {
@@ -258,6 +271,19 @@ static int h_echo(struct xend_request *req, void *arg)
     return 0;
 }
 
+#define BIG_REPLY (4u << 20)
+
+static int h_big(struct xend_request *req, void *arg)
+{
+    (void)arg;
+    char *body = xend_xmalloc(BIG_REPLY);
+    for (size_t i = 0; i < BIG_REPLY; i++)
+        body[i] = (char)('a' + i % 26);
+    xend_http_host_table()->reply_raw(req, 200, "text/plain", body, BIG_REPLY);
+    free(body);
+    return 0;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -272,6 +298,7 @@ static int setup(void **state)
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/event", .fn = h_stream},
         {XEND_ROUTE_INIT, .methods = XEND_HTTP_POST, .path = "/xend/domain", .op = "create",
          .fn = h_echo},
+        {XEND_ROUTE_INIT, .methods = XEND_HTTP_GET, .path = "/xend/big", .fn = h_big},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         assert_int_equal(xend_http_route_add(NULL, &routes[i]), 0);
@@ -315,6 +342,66 @@ static void test_root_over_keepalive_connection_twice(void **state)
         assert_null(header(&r, "Connection"));
         resp_free(&r);
     }
+    close(fd);
+    xend_buf_free(&pending);
+    assert_true(fds_back_to_baseline());
+}
+
+/* A reply that fits the socket's buffer is written at once: the socket's write event is
+ * never armed for it (two epoll_ctl and a loop turn per request otherwise). */
+static void test_small_replies_arm_no_write_event(void **state)
+{
+    (void)state;
+    struct xend_buf pending = XEND_BUF_INIT;
+    struct resp r;
+    int fd = client_tcp();
+    const char *req = "GET /xend HTTP/1.1\r\nHost: x\r\n\r\n";
+    client_send(fd, req, strlen(req));
+    assert_true(client_read(fd, &r, &pending));
+    resp_free(&r);
+    epollout_arms = 0;
+    for (int i = 0; i < 20; i++) {
+        client_send(fd, req, strlen(req));
+        assert_true(client_read(fd, &r, &pending));
+        assert_int_equal(r.status, 200);
+        assert_string_equal(xend_buf_str(&r.body), "(ls node domain console event device vnet)");
+        resp_free(&r);
+    }
+    assert_int_equal(epollout_arms, 0);
+    close(fd);
+    xend_buf_free(&pending);
+    assert_true(fds_back_to_baseline());
+}
+
+/* A reply the socket cannot take at once: what it took went straight out, the rest
+ * follows in order once the client reads, and the connection serves the next request. */
+static void test_reply_larger_than_the_socket_buffer_arrives_whole(void **state)
+{
+    (void)state;
+    struct xend_buf pending = XEND_BUF_INIT;
+    struct resp r;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(xend_http_port())};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    finish_connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    const char *req = "GET /xend/big HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "GET /xend HTTP/1.1\r\nHost: x\r\n\r\n";
+    client_send(fd, req, strlen(req));
+    for (int i = 0; i < 20; i++)
+        pump(); /* the server writes what the socket takes; the client is not reading */
+    assert_true(client_read(fd, &r, &pending));
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, BIG_REPLY);
+    for (size_t i = 0; i < BIG_REPLY; i++)
+        if (r.body.data[i] != (char)('a' + i % 26))
+            fail_msg("byte %zu is %c", i, r.body.data[i]);
+    resp_free(&r);
+    assert_true(client_read(fd, &r, &pending));
+    assert_int_equal(r.status, 200);
+    assert_string_equal(xend_buf_str(&r.body), "(ls node domain console event device vnet)");
+    resp_free(&r);
     close(fd);
     xend_buf_free(&pending);
     assert_true(fds_back_to_baseline());
@@ -656,6 +743,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_root_over_keepalive_connection_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_small_replies_arm_no_write_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_larger_than_the_socket_buffer_arrives_whole,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_requests_are_both_answered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_pipelined_behind_a_deferred_one_waits_its_turn,
                                         setup, teardown),
