@@ -15,6 +15,7 @@
 #include "device_registry.h"
 #include "domain_runtime.h"
 #include "domain_time.h"
+#include "gather.h"
 #include "hv.h"
 #include "log/log.h"
 #include "event_loop.h"
@@ -1077,21 +1078,33 @@ void xend_domain_info_ahead(struct xend_domain *const *all, size_t n, size_t i)
     }
 }
 
-void xend_domain_info_print_at(struct xend_domain *dom, uint64_t boot_ns, struct xend_buf *out)
+void xend_domain_info_gather_at(struct xend_domain *dom, uint64_t boot_ns, struct xend_gather *g)
 {
     const struct xend_info_text *t = kept_text(dom);
     const struct info_marks *m = &t->marks;
-    xend_buf_append(out, t->text, t->head_len);
+    struct xend_buf *out = xend_gather_buf(g);
+    xend_gather_borrow(g, t->text, t->head_len);
     if (dom->info_known && dom->phase != XEND_DOM_HALTED)
         xend_sxp_print_kv_double(out, "cpu_time", (double)dom->info.cpu_time_ns / 1e9);
     if (dom->start_time > 0)
         xend_sxp_print_kv_double(out, "up_time", xend_time_since(boot_ns, dom->start_ns));
-    xend_buf_append(out, t->text + t->head_len, m->describers_at - t->head_len);
-    if (m->describers_live)
+    if (m->describers_live) {
+        xend_gather_borrow(g, t->text + t->head_len, m->describers_at - t->head_len);
         put_described(out, dom);
-    xend_buf_append(out, t->text + m->describers_at, m->devices_at - m->describers_at);
+        xend_gather_borrow(g, t->text + m->describers_at, m->devices_at - m->describers_at);
+    } else {
+        xend_gather_borrow(g, t->text + t->head_len, m->devices_at - t->head_len);
+    }
     xend_devices_describe_print(dom, out);
-    xend_buf_append(out, t->text + m->devices_at, t->len - m->devices_at);
+    xend_gather_borrow(g, t->text + m->devices_at, t->len - m->devices_at);
+}
+
+void xend_domain_info_print_at(struct xend_domain *dom, uint64_t boot_ns, struct xend_buf *out)
+{
+    struct xend_gather g;
+    xend_gather_init_copy(&g, out);
+    xend_domain_info_gather_at(dom, boot_ns, &g);
+    xend_gather_free(&g);
 }
 
 void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)

@@ -16,6 +16,7 @@
 #include "crashpoint.h"
 #include "device_registry.h"
 #include "domain_table.h"
+#include "gather.h"
 #include "http/server.h"
 #include "hv.h"
 #include "lifecycle.h"
@@ -79,12 +80,14 @@ static int list_domains(struct xend_request *req, void *arg)
         xend_domain_refresh_all_cached(&e);
     size_t n;
     struct xend_domain *const *all = xend_domain_sorted(&n);
-    /* Sized like the last list: growing a reply of a thousand infos by doubling copied it
-     * and faulted in fresh pages several times over. */
+    /* The kept info texts are borrowed, not copied (gather.h): only what is printed
+     * anew (times, devices, separators) is in the buffer, sized like the last list's. */
     static size_t last_len[2];
-    struct xend_buf b = XEND_BUF_INIT;
-    xend_buf_reserve(&b, last_len[detail != 0] + last_len[detail != 0] / 8);
-    xend_buf_putc(&b, '(');
+    struct xend_gather g;
+    xend_gather_init(&g);
+    struct xend_buf *b = xend_gather_buf(&g);
+    xend_buf_reserve(b, last_len[detail != 0] + last_len[detail != 0] / 8);
+    xend_buf_putc(b, '(');
     bool first = true;
     uint64_t now_ns = xend_clock_boot_ns(); /* one up_time clock for every domain */
     for (size_t i = 0; i < n; i++) {
@@ -93,16 +96,16 @@ static int list_domains(struct xend_request *req, void *arg)
         if (all[i]->phase == XEND_DOM_CREATING)
             continue;
         if (!first)
-            xend_buf_putc(&b, ' ');
+            xend_buf_putc(b, ' ');
         first = false;
         if (detail)
-            xend_domain_info_print_at(all[i], now_ns, &b);
+            xend_domain_info_gather_at(all[i], now_ns, &g);
         else
-            xend_sxp_print_atom(all[i]->name, strlen(all[i]->name), &b);
+            xend_sxp_print_atom(all[i]->name, strlen(all[i]->name), b);
     }
-    xend_buf_putc(&b, ')');
-    last_len[detail != 0] = b.len;
-    xend_http_reply_sxp_text(req, 0, &b);
+    xend_buf_putc(b, ')');
+    last_len[detail != 0] = b->len;
+    xend_http_reply_sxp_gather(req, 0, &g);
     return 0;
 }
 

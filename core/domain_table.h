@@ -173,6 +173,10 @@ void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out);
 /* The same with up_time counted to boot_ns (xend_clock_boot_ns): a list reads the clock
  * once for all of its domains. */
 void xend_domain_info_print_at(struct xend_domain *dom, uint64_t boot_ns, struct xend_buf *out);
+/* The same into a gather (gather.h): the kept text borrowed, valid until the domain's info
+ * is printed again or the domain goes. */
+struct xend_gather;
+void xend_domain_info_gather_at(struct xend_domain *dom, uint64_t boot_ns, struct xend_gather *g);
 /* Before printing all[i] of a list of n (xend_domain_sorted): ask the memory for the
  * domains a few places ahead. Only a hint. */
 void xend_domain_info_ahead(struct xend_domain *const *all, size_t n, size_t i);

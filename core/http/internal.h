@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "buf.h"
 #include "http/access_control.h"
@@ -158,6 +159,10 @@ struct xend_http_response {
     /* When non-NULL, `body` itself (libc-allocated), handed over: the transport frees it,
      * so that a large reply (a list of a thousand infos) is written without a copy. */
     char *body_owned;
+    /* When non-NULL (and body NULL), the body is these pieces, borrowed until send returns:
+     * only for a transport with `pieces` set. */
+    const struct iovec *iov;
+    size_t niov;
     const struct xend_http_header *headers; /* extra headers, borrowed */
     size_t nheaders;
 };
@@ -175,6 +180,8 @@ struct xend_http_transport {
     /* Run this bulk request later (xend_http_request_resume), after the requests that are
      * ready now; NULL: bulk requests run at once like any other. */
     void (*queue)(struct xend_request *req);
+    /* send takes a body in pieces (resp->iov): it writes them or copies them at once. */
+    bool pieces;
 };
 
 /* What the server knows of a request when its headers have arrived. Strings borrowed. */
@@ -243,6 +250,9 @@ struct xend_request {
     char *raw_body;         /* owned; reply_raw's body, or printed SXP when raw_sxp */
     size_t raw_len;
     bool raw_sxp; /* raw_body is an SXP value already printed */
+    /* Or printed SXP in pieces (xend_http_reply_sxp_gather), owned; its borrowed bytes
+     * stay valid because the handler that set it replies before it returns. */
+    struct xend_gather *gather;
     struct xend_http_header *headers;
     size_t nheaders;
     int sent_status; /* for the log line */

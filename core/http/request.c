@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "gather.h"
 #include "http/ratelimit.h"
 #include "http/internal.h"
 #include "http/role.h"
@@ -150,6 +151,15 @@ struct xend_request *xend_http_request_new(const struct xend_http_request_init *
     return req;
 }
 
+static void gather_drop(struct xend_request *req)
+{
+    if (req->gather == NULL)
+        return;
+    xend_gather_free(req->gather);
+    free(req->gather);
+    req->gather = NULL;
+}
+
 void xend_http_request_free(struct xend_request *req)
 {
     if (req == NULL)
@@ -160,6 +170,7 @@ void xend_http_request_free(struct xend_request *req)
     xend_sxp_free(req->value);
     free(req->raw_type);
     free(req->raw_body);
+    gather_drop(req);
     for (size_t i = 0; i < req->nheaders; i++) {
         free(req->headers[i].name);
         free(req->headers[i].value);
@@ -197,9 +208,11 @@ static void reason_from(const char *msg, char *out, size_t out_len)
     out[n] = '\0';
 }
 
-/* Send a reply; `owned` (may be NULL) is the body's memory, taken. */
-static void send_response_owned(struct xend_request *req, int status, const char *reason,
-                                const char *ctype, const char *body, size_t len, char *owned)
+/* Send a reply; `owned` (may be NULL) is the body's memory, taken; or, with body NULL,
+ * the body in `niov` pieces (borrowed). */
+static void send_response_iov(struct xend_request *req, int status, const char *reason,
+                              const char *ctype, const char *body, size_t len, char *owned,
+                              const struct iovec *iov, size_t niov)
 {
     req->sent_status = status;
     req->replied = true;
@@ -216,10 +229,18 @@ static void send_response_owned(struct xend_request *req, int status, const char
         .body = body,
         .body_len = len,
         .body_owned = owned,
+        .iov = iov,
+        .niov = niov,
         .headers = req->headers,
         .nheaders = req->nheaders,
     };
     req->transport->send(req, &resp);
+}
+
+static void send_response_owned(struct xend_request *req, int status, const char *reason,
+                                const char *ctype, const char *body, size_t len, char *owned)
+{
+    send_response_iov(req, status, reason, ctype, body, len, owned, NULL, 0);
 }
 
 static void send_response(struct xend_request *req, int status, const char *reason,
@@ -315,6 +336,30 @@ static void finish(struct xend_request *req, int rc)
         send_response(req, status, reason, req->raw_type, req->raw_body ? req->raw_body : "",
                       req->raw_len);
         return;
+    }
+    if (req->gather != NULL) {
+        size_t niov, total;
+        struct iovec *iov = xend_gather_iov(req->gather, &niov, &total);
+        if (req->format == XEND_HTTP_FMT_SXP && req->transport != NULL && req->transport->pieces) {
+            send_response_iov(req, status, reason, "application/sxp", NULL, total, NULL, iov, niov);
+            free(iov);
+            gather_drop(req);
+            return;
+        }
+        /* Another format parses the text, another transport wants it in one piece. */
+        char *flat = xend_xmalloc(total + 1);
+        size_t at = 0;
+        for (size_t i = 0; i < niov; i++) {
+            memcpy(flat + at, iov[i].iov_base, iov[i].iov_len);
+            at += iov[i].iov_len;
+        }
+        flat[total] = '\0';
+        free(iov);
+        gather_drop(req);
+        free(req->raw_body);
+        req->raw_body = flat;
+        req->raw_len = total;
+        req->raw_sxp = true;
     }
     if (req->raw_sxp) {
         if (req->format == XEND_HTTP_FMT_SXP) {
@@ -875,6 +920,7 @@ static void http_reply_take(struct xend_request *req, int status, struct xend_sx
     free(req->raw_body);
     req->raw_body = NULL;
     req->raw_sxp = false;
+    gather_drop(req);
 }
 
 void xend_http_reply_sxp_text(struct xend_request *req, int status, struct xend_buf *text)
@@ -889,12 +935,27 @@ void xend_http_reply_sxp_text(struct xend_request *req, int status, struct xend_
     req->raw_sxp = true;
 }
 
+void xend_http_reply_sxp_gather(struct xend_request *req, int status, struct xend_gather *g)
+{
+    if (!valid(req)) {
+        xend_gather_free(g);
+        return;
+    }
+    http_reply_take(req, status, NULL);
+    req->gather = xend_xmalloc(sizeof(*req->gather));
+    *req->gather = *g;
+    if (!g->copy)
+        req->gather->printed = &req->gather->own; /* it moved */
+    *g = (struct xend_gather){0};
+}
+
 static void http_reply_raw(struct xend_request *req, int status, const char *content_type,
                            const char *body, size_t len)
 {
     if (!valid(req))
         return;
     free(req->raw_type);
+    gather_drop(req);
     free(req->raw_body);
     req->raw_type = xend_xstrdup(content_type ? content_type : "application/octet-stream");
     req->raw_body = xend_xmalloc(len + 1);

@@ -29,6 +29,7 @@
  * Threads: loop thread only; libevhtp runs without threads.
  */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -219,14 +220,44 @@ static void free_body(const void *data, size_t len, void *arg)
  * request); a small reply nearly always fits the socket's buffer. TLS connections write
  * through their bufferevent only (the bytes must be encrypted), refusals through linger.
  */
-static size_t write_now(struct conn *k, const struct iovec *iov, int niov)
+static size_t write_now(struct conn *k, const struct iovec *iov, size_t niov)
 {
     if (k->tls || k->rejecting || evbuffer_get_length(output_of(k)) != 0)
         return 0;
-    struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)niov};
-    ssize_t n = sendmsg(k->c->sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    /* A failure leaves the reply to the bufferevent, which reports the error as always. */
-    return n > 0 ? (size_t)n : 0;
+    size_t done = 0;
+    /* IOV_MAX pieces per call: a list's body comes in tens of thousands. */
+    while (niov > 0) {
+        size_t n = niov < IOV_MAX ? niov : IOV_MAX;
+        size_t want = 0;
+        for (size_t i = 0; i < n; i++)
+            want += iov[i].iov_len;
+        struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = n};
+        ssize_t w = sendmsg(k->c->sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        /* A failure leaves the rest to the bufferevent, which reports the error as always. */
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+        if ((size_t)w < want)
+            break;
+        iov += n;
+        niov -= n;
+    }
+    return done;
+}
+
+/* Queue what write_now left of pieces (skipping `done` bytes): copied, as the pieces are
+ * borrowed only until the reply is sent. */
+static void queue_rest(struct conn *k, const struct iovec *iov, size_t niov, size_t done)
+{
+    struct evbuffer *out = output_of(k);
+    for (size_t i = 0; i < niov; i++) {
+        if (done >= iov[i].iov_len) {
+            done -= iov[i].iov_len;
+            continue;
+        }
+        evbuffer_add(out, (const char *)iov[i].iov_base + done, iov[i].iov_len - done);
+        done = 0;
+    }
 }
 
 /*
@@ -253,24 +284,37 @@ static void transport_send(struct xend_request *req, const struct xend_http_resp
                     (long long)resp->body_len, NULL, resp->headers, resp->nheaders);
     size_t body_len = evhtp_request_get_method(r) == htp_method_HEAD ? 0 : resp->body_len;
     const char *body = resp->body;
-    if (body_len > 0 && body_len <= SMALL_REPLY) {
-        /* One add, so one libevent chain: each chain is a 1 KB block, which glibc
-         * allocates the slow way (after consolidating its fast bins). */
-        xend_buf_append(head, body, body_len);
-        body_len = 0;
-    }
-    struct iovec iov[2] = {{head->data, head->len}, {(void *)body, body_len}};
-    size_t done = write_now(k, iov, body_len > 0 ? 2 : 1);
-    if (done < head->len)
-        evbuffer_add(output_of(k), head->data + done, head->len - done);
-    size_t body_done = done > head->len ? done - head->len : 0;
-    if (body_done < body_len && resp->body_owned != NULL) {
-        evbuffer_add_reference(output_of(k), body + body_done, body_len - body_done, free_body,
-                               resp->body_owned);
+    size_t done;
+    if (resp->iov != NULL) {
+        /* The head in front of the pieces, the lot in one sendmsg when it fits. */
+        size_t niov = body_len > 0 ? resp->niov : 0;
+        struct iovec *iov = xend_xmalloc((niov + 1) * sizeof(*iov));
+        iov[0] = (struct iovec){head->data, head->len};
+        memcpy(iov + 1, resp->iov, niov * sizeof(*iov));
+        done = write_now(k, iov, niov + 1);
+        queue_rest(k, iov, niov + 1, done);
+        free(iov);
+        body_len = body_len > 0 ? resp->body_len : 0;
     } else {
-        if (body_done < body_len)
-            evbuffer_add(output_of(k), body + body_done, body_len - body_done);
-        free(resp->body_owned);
+        if (body_len > 0 && body_len <= SMALL_REPLY) {
+            /* One add, so one libevent chain: each chain is a 1 KB block, which glibc
+             * allocates the slow way (after consolidating its fast bins). */
+            xend_buf_append(head, body, body_len);
+            body_len = 0;
+        }
+        struct iovec iov[2] = {{head->data, head->len}, {(void *)body, body_len}};
+        done = write_now(k, iov, body_len > 0 ? 2 : 1);
+        if (done < head->len)
+            evbuffer_add(output_of(k), head->data + done, head->len - done);
+        size_t body_done = done > head->len ? done - head->len : 0;
+        if (body_done < body_len && resp->body_owned != NULL) {
+            evbuffer_add_reference(output_of(k), body + body_done, body_len - body_done, free_body,
+                                   resp->body_owned);
+        } else {
+            if (body_done < body_len)
+                evbuffer_add(output_of(k), body + body_done, body_len - body_done);
+            free(resp->body_owned);
+        }
     }
     if (k->rejecting) {
         linger_start(k);
@@ -387,6 +431,7 @@ static const struct xend_http_transport transport = {
     .stream_end = transport_stream_end,
     .backlog = transport_backlog,
     .queue = transport_queue,
+    .pieces = true,
 };
 
 /* ---- refusing a request: reply, then close gracefully ---- */

@@ -114,6 +114,11 @@ void xend_http_stream_on_close(struct xend_request *req, xend_http_stream_close_
  */
 struct xend_buf;
 void xend_http_reply_sxp_text(struct xend_request *req, int status, struct xend_buf *text);
+/* The same with the text in pieces (gather.h), taken: written without being copied into
+ * one buffer first. Its borrowed bytes must stay as they are until the handler returns
+ * (the reply goes out before that): only a handler that replies at once may use it. */
+struct xend_gather;
+void xend_http_reply_sxp_gather(struct xend_request *req, int status, struct xend_gather *g);
 
 /* The id of a request (increasing from 1), for log lines of handlers. */
 uint64_t xend_http_request_id(const struct xend_request *req);
