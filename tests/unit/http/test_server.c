@@ -367,6 +367,38 @@ static void test_root_over_keepalive_connection_twice(void **state)
     assert_true(fds_back_to_baseline());
 }
 
+/* A client whose small receive buffer makes a large reply a short write for the server. */
+static int client_tcp_small_window(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(xend_http_port())};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    return finish_connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+}
+
+/* body[0..n) is the alphabet over and over, as h_big and h_pieces write it. */
+static void expect_letters(const char *body, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (body[i] != (char)('a' + i % 26))
+            fail_msg("byte %zu is %c", i, body[i]);
+}
+
+/* The next reply on fd is the root listing; then the connection is closed. */
+static void expect_root_then_close(int fd, struct xend_buf *pending)
+{
+    struct resp r;
+    assert_true(client_read(fd, &r, pending));
+    assert_int_equal(r.status, 200);
+    assert_string_equal(xend_buf_str(&r.body), "(ls node domain console event device vnet)");
+    resp_free(&r);
+    close(fd);
+    xend_buf_free(pending);
+    assert_true(fds_back_to_baseline());
+}
+
 /* A reply that fits the socket's buffer is written at once: the socket's write event is
  * never armed for it (two epoll_ctl and a loop turn per request otherwise). */
 static void test_small_replies_arm_no_write_event(void **state)
@@ -400,12 +432,7 @@ static void test_reply_larger_than_the_socket_buffer_arrives_whole(void **state)
     (void)state;
     struct xend_buf pending = XEND_BUF_INIT;
     struct resp r;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(xend_http_port())};
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int small = 4096;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-    finish_connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    int fd = client_tcp_small_window();
     const char *req = "GET /xend/big HTTP/1.1\r\nHost: x\r\n\r\n"
                       "GET /xend HTTP/1.1\r\nHost: x\r\n\r\n";
     client_send(fd, req, strlen(req));
@@ -414,17 +441,9 @@ static void test_reply_larger_than_the_socket_buffer_arrives_whole(void **state)
     assert_true(client_read(fd, &r, &pending));
     assert_int_equal(r.status, 200);
     assert_int_equal(r.body.len, BIG_REPLY);
-    for (size_t i = 0; i < BIG_REPLY; i++)
-        if (r.body.data[i] != (char)('a' + i % 26))
-            fail_msg("byte %zu is %c", i, r.body.data[i]);
+    expect_letters(r.body.data, BIG_REPLY);
     resp_free(&r);
-    assert_true(client_read(fd, &r, &pending));
-    assert_int_equal(r.status, 200);
-    assert_string_equal(xend_buf_str(&r.body), "(ls node domain console event device vnet)");
-    resp_free(&r);
-    close(fd);
-    xend_buf_free(&pending);
-    assert_true(fds_back_to_baseline());
+    expect_root_then_close(fd, &pending);
 }
 
 /* A body in pieces borrowed from elsewhere (a list's kept info texts): what the socket
@@ -435,13 +454,9 @@ static void test_borrowed_pieces_arrive_as_they_were_when_sent(void **state)
     (void)state;
     struct xend_buf pending = XEND_BUF_INIT;
     struct resp r;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(xend_http_port())};
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int small = 4096;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-    finish_connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-    const char *req = "GET /xend/pieces HTTP/1.1\r\nHost: x\r\n\r\n";
+    int fd = client_tcp_small_window();
+    const char *req = "GET /xend/pieces HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "GET /xend HTTP/1.1\r\nHost: x\r\n\r\n";
     client_send(fd, req, strlen(req));
     for (int i = 0; i < 20; i++)
         pump();
@@ -451,14 +466,10 @@ static void test_borrowed_pieces_arrive_as_they_were_when_sent(void **state)
     assert_string_equal(header(&r, "Content-Type"), "application/sxp");
     assert_int_equal(r.body.len, BIG_REPLY + 8);
     assert_memory_equal(r.body.data, "(big '", 6);
-    for (size_t i = 0; i < BIG_REPLY; i++)
-        if (r.body.data[6 + i] != (char)('a' + i % 26))
-            fail_msg("byte %zu is %c", i, r.body.data[6 + i]);
+    expect_letters(r.body.data + 6, BIG_REPLY);
     assert_memory_equal(r.body.data + 6 + BIG_REPLY, "')", 2);
     resp_free(&r);
-    close(fd);
-    xend_buf_free(&pending);
-    assert_true(fds_back_to_baseline());
+    expect_root_then_close(fd, &pending);
 }
 
 /* A client that asks for JSON gets the pieces' text parsed and rendered as before. */
