@@ -91,12 +91,13 @@ struct conn {
     bool last_cr; /* the last byte scanned was CR */
     bool bare_lf; /* a line of this head ended in LF alone */
 
-    bool dispatched;    /* the current request's handler ran */
-    int reading;        /* inside libevhtp's read callback (conn_readcb) */
-    bool flush_pending; /* a reply went out whole meanwhile: run libevhtp's completion */
-    bool held;          /* reading stopped: a pipelined request waits for a deferred reply */
-    int busy;           /* inside one of our bufferevent callbacks */
-    bool dead;          /* libevhtp freed the connection while busy: free k on the way out */
+    bool dispatched;        /* the current request's handler ran */
+    int reading;            /* inside libevhtp's read callback (conn_readcb) */
+    bool flush_pending;     /* a reply went out whole meanwhile: run libevhtp's completion */
+    struct event *flush_ev; /* runs it for a reply sent outside conn_readcb; or NULL */
+    bool held;              /* reading stopped: a pipelined request waits for a deferred reply */
+    int busy;               /* inside one of our bufferevent callbacks */
+    bool dead;              /* libevhtp freed the connection while busy: free k on the way out */
 
     bool rejecting; /* answering a refused request; libevhtp no longer drives it */
     bool shut;      /* write side shut down */
@@ -260,18 +261,35 @@ static void queue_rest(struct conn *k, const struct iovec *iov, size_t niov, siz
     }
 }
 
+static void conn_writecb(struct bufferevent *bev, void *arg);
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *k = arg;
+    conn_writecb(evhtp_connection_get_bev(k->c), k);
+}
+
 /*
  * The reply is out and nothing is queued: run libevhtp's write completion (keep-alive or
  * close) as the bufferevent would have once its output drained. Inside our read callback,
  * right after libevhtp's parser returns (conn_readcb); otherwise on the loop's next turn,
- * never from within the handler that replied.
+ * never from within the handler that replied. The connection's own event, not a deferred
+ * bufferevent callback: that holds a reference which a loop ending first never drops.
  */
 static void flushed_now(struct conn *k)
 {
-    if (k->reading > 0)
+    if (k->reading > 0) {
         k->flush_pending = true;
-    else
-        bufferevent_trigger(evhtp_connection_get_bev(k->c), EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
+        return;
+    }
+    if (k->flush_ev == NULL) {
+        k->flush_ev = event_new(srv.base, -1, 0, flush_cb, k);
+        if (k->flush_ev == NULL)
+            abort(); /* out of memory: the ABI's policy */
+    }
+    event_active(k->flush_ev, EV_TIMEOUT, 0);
 }
 
 static void transport_send(struct xend_request *req, const struct xend_http_response *resp)
@@ -730,8 +748,6 @@ static void conn_release(struct conn *k)
         free(k);
 }
 
-static void conn_writecb(struct bufferevent *bev, void *arg);
-
 /*
  * In front of libevhtp's read callback: the head scan, and pipelining. libevhtp gets a
  * request's head only once all of it is here (docs/http.md, "Limits"): 1.2.18 assembles a
@@ -943,6 +959,8 @@ static evhtp_res on_conn_fini(evhtp_connection_t *c, void *arg)
     }
     if (k->reject_ev != NULL)
         event_free(k->reject_ev);
+    if (k->flush_ev != NULL)
+        event_free(k->flush_ev);
     event_free(k->timer);
     k->timer = NULL;
     lane_remove(k);
