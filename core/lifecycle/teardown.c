@@ -167,6 +167,17 @@ static void teardown_destroyed(struct teardown *t)
     xend_lifecycle_persist(dom, restart_intent_durable, t);
 }
 
+/* The hypervisor's domain is gone (or was already): a failure is logged, and the record
+ * still goes, as a domain that cannot be destroyed is one the next start finds running. */
+static void teardown_hv_destroyed(void *arg, int rc, const struct xend_err *err)
+{
+    struct teardown *t = arg;
+    if (rc < 0 && rc != -XEND_ENOENT)
+        xend_log_warn("hypervisor destroy failed", "domain=%s id=%u error=\"%s\"", t->dom->name,
+                      t->dom->id, xend_err_msg(err));
+    teardown_destroyed(t);
+}
+
 static void teardown_detached(int rc, const struct xend_err *err, void *arg)
 {
     (void)rc;
@@ -176,14 +187,21 @@ static void teardown_detached(int rc, const struct xend_err *err, void *arg)
     xend_hooks_run(XEND_HOOK_DESTROY, dom, t->restart ? XEND_HOOK_FOR_RESTART : XEND_HOOK_NORMAL,
                    t->exit_reason, NULL, NULL, NULL);
     xend_crash_point("teardown.detached");
-    if (dom->id != UINT32_MAX) {
-        struct xend_err e = {0};
-        int r = XEND_HV_CALL(dom_destroy, &e, dom->id);
-        if (r < 0 && r != -XEND_ENOENT)
-            xend_log_warn("hypervisor destroy failed", "domain=%s id=%u error=\"%s\"", dom->name,
-                          dom->id, xend_err_msg(&e));
+    if (dom->id == UINT32_MAX) {
+        teardown_destroyed(t);
+        return;
     }
-    teardown_destroyed(t);
+    void *ctx;
+    const struct xend_backend_ops *ops = xend_hv(&ctx);
+    if (ops != NULL && ops->dom_destroy_async != NULL) {
+        /* The loop serves others meanwhile; the domain is busy, so nothing else starts on it
+         * and a list that no longer finds it does not take it for dead. */
+        ops->dom_destroy_async(ctx, dom->id, teardown_hv_destroyed, t);
+        return;
+    }
+    struct xend_err e = {0};
+    int r = XEND_HV_CALL(dom_destroy, &e, dom->id);
+    teardown_hv_destroyed(t, r, &e);
 }
 
 bool xend_lifecycle_wants_restart(const struct xend_domain *dom, int exit_reason)

@@ -51,6 +51,10 @@
  *                    paces a save to, so that a backend keeps no more than ~100 ms of it
  *                    queued ahead of the pace. A 1.9 backend reads the shorter struct and
  *                    never sees it; a 1.9 core's shorter args read as no rate.
+ *   1.11 2026-12-07  backend.h: xend_backend_ops.dom_destroy_async (appended) and
+ *                    xend_dom_done_fn: a destroy that finishes later, so that the loop
+ *                    does not wait for a remote hypervisor's round trip. A 1.10 backend's
+ *                    shorter table has none: the core calls its dom_destroy.
  */
 #ifndef XEND_ABI_H
 #define XEND_ABI_H
@@ -65,7 +69,7 @@ extern "C" {
 #endif
 
 #define XEND_ABI_MAJOR 1
-#define XEND_ABI_MINOR 10
+#define XEND_ABI_MINOR 11
 
 /* Feature macros: one per addition, so plugins can #ifdef (as libxl's LIBXL_HAVE_*). */
 #define XEND_HAVE_DEVICE_CLASSES 1
@@ -81,6 +85,7 @@ extern "C" {
 #define XEND_HAVE_SAVE_ROUNDS 1          /* 1.8: save_with, struct xend_save_round */
 #define XEND_HAVE_KEPT_DESCRIBERS 1      /* 1.9: describe_print_kept_add, describe_changed */
 #define XEND_HAVE_SAVE_RATE 1            /* 1.10: xend_save_args.rate_bytes_s */
+#define XEND_HAVE_ASYNC_DESTROY 1        /* 1.11: dom_destroy_async */
 
 /* True when a size-prefixed table or struct `t` (pointer) is large enough to hold `member`. */
 #define XEND_HAS_MEMBER(t, member)                                                                 \

@@ -190,6 +190,10 @@ typedef void xend_dominfo_fn(void *arg, const struct xend_dominfo *info);
 typedef void xend_dom_created_fn(void *arg, int rc, const struct xend_dominfo *info,
                                  const struct xend_err *err);
 
+/* The end of dom_destroy_async, on the loop thread: rc 0, or rc < 0 and err (borrowed for
+ * the call). */
+typedef void xend_dom_done_fn(void *arg, int rc, const struct xend_err *err);
+
 /* What a backend promises beyond its ops (xend_backend_ops.flags). */
 enum xend_backend_flag {
     /*
@@ -348,6 +352,20 @@ struct xend_backend_ops {
      */
     int (*save_with)(void *ctx, uint32_t domid, int fd, const struct xend_save_args *args,
                      struct xend_err *err);
+
+    /* ---- ABI 1.11 ---- */
+
+    /*
+     * Optional: dom_destroy as a step that finishes later, for a backend whose ops are
+     * remote calls (xend-simhv): the loop serves other requests while the hypervisor tears
+     * the domain down, where a synchronous call would stop every client for the round trip.
+     * Called on the loop thread; done(arg, rc, err) runs on the loop thread exactly once, and
+     * never before this returns, with dom_destroy's result (-XEND_ENOENT for a missing
+     * domain); err is borrowed for the call. The core treats the domain as going meanwhile
+     * (it may still show in dom_list). close() may drop destroys still in flight without
+     * calling their done (xend is stopping).
+     */
+    void (*dom_destroy_async)(void *ctx, uint32_t domid, xend_dom_done_fn *done, void *arg);
 };
 
 #define XEND_BACKEND_OPS_INIT .size = sizeof(struct xend_backend_ops)

@@ -43,6 +43,9 @@
 #ifdef XEND_HAVE_SAVE_RATE
 #include "abi_layout_1_10.h"
 #endif
+#ifdef XEND_HAVE_ASYNC_DESTROY
+#include "abi_layout_1_11.h"
+#endif
 
 int main(void)
 {

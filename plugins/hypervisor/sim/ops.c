@@ -411,4 +411,5 @@ const struct xend_backend_ops sim_backend_ops = {
     .mem_checksum = sim_mem_checksum,
     .dom_create_async = sim_dom_create_async,
     .dom_confirm = sim_dom_confirm,
+    .dom_destroy_async = sim_dom_destroy_async,
 };

@@ -4,17 +4,18 @@
  *
  * open() connects, starting xend-simhv when nothing listens (it daemonises, so it is not
  * xend's child and outlives xend, as Xen would). Ops are synchronous request/reply on one
- * connection, except creates (dom_create_async, with their confirms), which are pipelined
- * on a second one (pipeline.c), held by simhv until confirmed when xend asks (so a crash
- * of xend takes along what it had not acknowledged); save, restore and console streams
- * each get a connection of their own, so save and restore may run on a worker thread
- * while the loop thread calls the rest. The state-change stream is relayed into a pipe the
- * core watches, so the fd it watches stays the same even if simhv goes away and comes back.
+ * connection, except creates (dom_create_async, with their confirms) and destroys
+ * (dom_destroy_async), which are pipelined on a second one (pipeline.c, piped.c), held by simhv
+ * until confirmed when xend asks (so a crash of xend takes along what it had not acknowledged);
+ * save, restore and console streams each get a connection of their own, so save and restore may run
+ * on a worker thread while the loop thread calls the rest. The state-change stream is relayed into
+ * a pipe the core watches, so the fd it watches stays the same even if simhv goes away and comes
+ * back.
  *
  * The plugin's files, one idea each: io.c (blocking socket I/O with deadlines), start.c
  * (running xend-simhv), call.c (requests and their replies), notify.c (the state-change
- * stream), compact.c (the compact domain form of replies), create.c (pipelined creates
- * and confirms), image.c (save and restore streams, relayed), handed.c (save and restore
+ * stream), compact.c (the compact domain form of replies), piped.c (pipelined creates,
+ * confirms and destroys), image.c (save and restore streams, relayed), handed.c (save and restore
  * with the socket handed to simhv), ops.c (the backend table), plugin.c
  * (settings, init and fini). Every symbol here is hidden in the plugin's .so.
  *
@@ -159,13 +160,14 @@ int sim_doms_fn(struct sim_ctx *c, const char *line, size_t len, const char *opn
 /* A lower-case hex digit's value, or -1. */
 int sim_hexdig(char ch);
 
-/* ---- create.c: creates (the synchronous request too) and pipelined confirms ---- */
+/* ---- piped.c: creates (the synchronous request too), confirms and destroys ---- */
 struct xend_sxp *sim_create_req(struct sim_ctx *c, const char *op, const struct xend_dom_create *a);
 struct xend_sxp *sim_image_args(struct sim_ctx *c, struct xend_sxp *r,
                                 const struct xend_dom_image *image);
 void sim_dom_create_async(void *ctx, const struct xend_dom_create *args,
                           const struct xend_dom_image *image, xend_dom_created_fn *done, void *arg);
 int sim_dom_confirm(void *ctx, uint32_t domid, struct xend_err *err);
+void sim_dom_destroy_async(void *ctx, uint32_t domid, xend_dom_done_fn *done, void *arg);
 
 /* ---- image.c: save and restore (worker thread: only immutable ctx fields are used) ---- */
 int sim_save(void *ctx, uint32_t domid, int fd, bool live, xend_progress_fn *progress,

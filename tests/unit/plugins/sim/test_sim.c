@@ -1048,6 +1048,71 @@ static void test_a_held_domain_dies_with_its_creator_unless_confirmed(void **sta
     destroy(kept.info.domid);
 }
 
+/* ---- pipelined destroys (dom_destroy_async) ---- */
+
+struct unmade {
+    bool returned; /* dom_destroy_async had returned when done ran */
+    bool called;
+    bool called_early;
+    int rc;
+    char msg[200];
+};
+
+static void on_unmade(void *arg, int rc, const struct xend_err *err)
+{
+    struct unmade *u = arg;
+    u->called_early = u->called_early || !u->returned;
+    u->called = true;
+    u->rc = rc;
+    if (rc < 0)
+        snprintf(u->msg, sizeof(u->msg), "%.199s", xend_err_msg(err));
+}
+
+static void unmake_async(struct unmade *u, uint32_t domid)
+{
+    u->returned = false;
+    ops->dom_destroy_async(ctx, domid, on_unmade, u);
+    u->returned = true;
+}
+
+static bool unmade(void *arg)
+{
+    return ((struct unmade *)arg)->called;
+}
+
+/*
+ * A pipelined destroy answers later, never from inside the call, with the domain gone and
+ * its memory back; a destroy of a domain that is not there answers as dom_destroy does.
+ */
+static void test_a_pipelined_destroy_answers_later_and_frees_the_memory(void **state)
+{
+    (void)state;
+    size_t doms = list_find(UINT32_MAX).count;
+    uint64_t before = free_kb();
+    struct made m = {0};
+    make_async(&m, "unmade", kernel, false);
+    struct made_set set = {&m, 1};
+    assert_true(fake_host_loop_until(all_made, &set, DEADLINE_MS));
+    assert_int_equal(m.rc, 0);
+    assert_true(list_find(m.info.domid).found);
+    struct unmade u = {0};
+    unmake_async(&u, m.info.domid);
+    assert_false(u.called); /* never before it returns */
+    assert_true(fake_host_loop_until(unmade, &u, DEADLINE_MS));
+    assert_false(u.called_early);
+    if (u.rc != 0)
+        fail_msg("destroy: %s", u.msg);
+    assert_false(list_find(m.info.domid).found);
+    assert_int_equal(list_find(UINT32_MAX).count, doms);
+    assert_int_equal(free_kb(), before);
+
+    struct unmade again = {0};
+    unmake_async(&again, m.info.domid);
+    assert_true(fake_host_loop_until(unmade, &again, DEADLINE_MS));
+    assert_int_equal(again.rc, -XEND_ENOENT);
+    assert_true(again.msg[0] != '\0');
+}
+
 static void test_a_console_for_a_missing_domain_just_ends(void **state)
 {
     (void)state;
@@ -1309,6 +1374,7 @@ int main(void)
         cmocka_unit_test(test_creates_in_flight_all_come_back_built_and_paused),
         cmocka_unit_test(test_a_failed_async_build_leaves_no_domain),
         cmocka_unit_test(test_a_held_domain_dies_with_its_creator_unless_confirmed),
+        cmocka_unit_test(test_a_pipelined_destroy_answers_later_and_frees_the_memory),
         cmocka_unit_test(test_a_console_for_a_missing_domain_just_ends),
     };
     const struct CMUnitTest start_tests[] = {

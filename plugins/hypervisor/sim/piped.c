@@ -1,6 +1,8 @@
 /*
- * Creates: the request a create sends, and the pipelined creates and confirms (sim.h,
- * pipeline.h).
+ * The domain ops that go on the pipelined connection (pipeline.h), so that the loop never
+ * waits for simhv's answer: creates, confirms and destroys; and the request a create sends
+ * (the synchronous create's too). On one connection they reach simhv in the order xend
+ * made them: a domain's destroy never overtakes its create or its confirm.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@ struct piped {
     char opname[32];
     piped_fn *fn;
     xend_dom_created_fn *done; /* dom_create_async's caller */
+    xend_dom_done_fn *op_done; /* dom_destroy_async's caller */
     void *arg;
     uint32_t domid;        /* dom_confirm's */
     struct xend_err early; /* the connection could not be made */
@@ -176,4 +179,21 @@ int sim_dom_confirm(void *ctx, uint32_t domid, struct xend_err *err)
         return xend_err_set(err, XEND_EBACKEND, "cannot confirm domain %u to xend-simhv: %s", domid,
                             strerror(-r));
     return 0;
+}
+
+static void destroy_replied(struct piped *q, int rc, const char *line, size_t len,
+                            const struct xend_err *err)
+{
+    (void)line;
+    (void)len;
+    q->op_done(q->arg, rc, rc < 0 ? err : NULL);
+}
+
+void sim_dom_destroy_async(void *ctx, uint32_t domid, xend_dom_done_fn *done, void *arg)
+{
+    struct sim_ctx *c = ctx;
+    struct piped *q = piped_new(destroy_replied);
+    q->op_done = done;
+    q->arg = arg;
+    pipe_request(c, sim_req_dom(c, "dom_destroy", domid), q);
 }
