@@ -25,6 +25,17 @@ void xend_hex_encode(const unsigned char *bytes, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+size_t xend_hex_size(size_t v, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t n = 1;
+    for (size_t rest = v >> 4; rest != 0; rest >>= 4)
+        n++;
+    for (size_t i = n; i-- > 0; v >>= 4)
+        out[i] = digits[v & 15];
+    return n;
+}
+
 int xend_hex_random(size_t n, char *out)
 {
     unsigned char raw[256];

@@ -16,12 +16,14 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *xend_peer_via_name(int via)
@@ -64,19 +66,85 @@ bool xend_peer_addr_is_loopback(const struct sockaddr *sa)
     return false;
 }
 
+/*
+ * Names looked up lately. Reading the user database (a file, or a directory service) for
+ * each audit line was ~4% of xend's cpu under a flood of requests; a name is kept for
+ * USER_NAME_KEEP_MS, so a renamed or new user shows under the new name soon after (the
+ * audit line carries the uid beside it).
+ */
+#define USER_NAME_SLOTS 8
+#define USER_NAME_KEEP_MS 10000
+
+static struct {
+    pthread_mutex_t lock;
+    struct {
+        bool used;
+        uint32_t uid;
+        uint64_t at_ms;
+        char name[sizeof(((struct xend_peer *)0)->user)];
+    } slot[USER_NAME_SLOTS];
+} user_names = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A kept name of uid into out (true), or false. */
+static bool user_name_kept(uint32_t uid, uint64_t now, char *out, size_t out_len)
+{
+    bool found = false;
+    pthread_mutex_lock(&user_names.lock);
+    for (size_t i = 0; i < USER_NAME_SLOTS && !found; i++) {
+        if (user_names.slot[i].used && user_names.slot[i].uid == uid &&
+            now - user_names.slot[i].at_ms < USER_NAME_KEEP_MS) {
+            snprintf(out, out_len, "%s", user_names.slot[i].name);
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&user_names.lock);
+    return found;
+}
+
+/* Keep uid's name in its slot, a free one, or the oldest. */
+static void user_name_keep(uint32_t uid, uint64_t now, const char *name)
+{
+    pthread_mutex_lock(&user_names.lock);
+    size_t pick = 0;
+    for (size_t i = 0; i < USER_NAME_SLOTS; i++) {
+        if (!user_names.slot[i].used || user_names.slot[i].uid == uid) {
+            pick = i;
+            break;
+        }
+        if (user_names.slot[i].at_ms < user_names.slot[pick].at_ms)
+            pick = i;
+    }
+    user_names.slot[pick].used = true;
+    user_names.slot[pick].uid = uid;
+    user_names.slot[pick].at_ms = now;
+    snprintf(user_names.slot[pick].name, sizeof(user_names.slot[pick].name), "%s", name);
+    pthread_mutex_unlock(&user_names.lock);
+}
+
 const char *xend_peer_user(struct xend_peer *p)
 {
     if (!p->has_uid)
         return "-";
-    if (p->user[0] == '\0') {
-        struct passwd pw, *res = NULL;
-        char buf[4096];
-        if (getpwuid_r((uid_t)p->uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL &&
-            strlen(res->pw_name) < sizeof(p->user))
-            snprintf(p->user, sizeof(p->user), "%s", res->pw_name);
-        else
-            snprintf(p->user, sizeof(p->user), "uid %u", (unsigned)p->uid);
-    }
+    if (p->user[0] != '\0')
+        return p->user;
+    uint64_t now = mono_ms();
+    if (user_name_kept(p->uid, now, p->user, sizeof(p->user)))
+        return p->user;
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    if (getpwuid_r((uid_t)p->uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL &&
+        strlen(res->pw_name) < sizeof(p->user))
+        snprintf(p->user, sizeof(p->user), "%s", res->pw_name);
+    else
+        snprintf(p->user, sizeof(p->user), "uid %u", (unsigned)p->uid);
+    user_name_keep(p->uid, now, p->user);
     return p->user;
 }
 

@@ -35,7 +35,8 @@ struct xend_peer {
 
 /* The name of p's uid ("uid N" when the user database has none; "-" without a uid),
  * looked up at the first call and kept in p->user: the lookup reads the user database,
- * which only refusals and audit lines need. */
+ * which only refusals and audit lines need. A name found is also kept for 10 s for
+ * other peers of the same uid (any thread). */
 const char *xend_peer_user(struct xend_peer *p);
 
 /*

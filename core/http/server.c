@@ -45,6 +45,7 @@
 
 #include <evhtp.h>
 
+#include "hex.h"
 #include "http/internal.h"
 #include "http/listen_guard.h"
 #include "log/log.h"
@@ -371,7 +372,10 @@ static int transport_stream_chunk(struct xend_request *req, const char *data, si
     if (is_http10(k->ev_req)) {
         evbuffer_add(out, data, len);
     } else {
-        evbuffer_add_printf(out, "%zx\r\n", len);
+        char head[XEND_HEX_SIZE_MAX + 2];
+        size_t n = xend_hex_size(len, head);
+        memcpy(head + n, "\r\n", 2);
+        evbuffer_add(out, head, n + 2);
         evbuffer_add(out, data, len);
         evbuffer_add(out, "\r\n", 2);
     }

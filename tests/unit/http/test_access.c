@@ -246,6 +246,24 @@ static void test_unix_caller_by_peercred(void **state)
     close(sv[1]);
 }
 
+/* The names kept for other peers of a uid stay each uid's own, past as many uids as are
+ * kept (a slot reused for another uid must not answer for the old one). */
+static void test_user_names_kept_stay_right_across_many_uids(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 3; round++) {
+        for (uint32_t i = 0; i < 20; i++) {
+            uint32_t uid = i == 0 ? 0 : 3999000u + i;
+            struct xend_peer p = {.via = XEND_PEER_PEERCRED, .has_uid = true, .uid = uid};
+            char want[40];
+            snprintf(want, sizeof(want), "uid %u", (unsigned)uid);
+            assert_string_equal(xend_peer_user(&p), uid == 0 ? "root" : want);
+        }
+    }
+    struct xend_peer none = {.via = XEND_PEER_REMOTE};
+    assert_string_equal(xend_peer_user(&none), "-");
+}
+
 static void test_admin_group_admits_and_others_are_told_how(void **state)
 {
     (void)state;
@@ -510,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_loopback_tcp_caller_is_found_by_sock_diag),
         cmocka_unit_test(test_another_uid_is_told_apart),
         cmocka_unit_test(test_unix_caller_by_peercred),
+        cmocka_unit_test(test_user_names_kept_stay_right_across_many_uids),
         cmocka_unit_test_teardown(test_admin_group_admits_and_others_are_told_how, reset),
         cmocka_unit_test_setup_teardown(test_programs_pass_and_foreign_browsers_do_not,
                                         setup_routes, teardown_routes),
