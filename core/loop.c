@@ -23,6 +23,7 @@
 #include "owner.h"
 
 #define SPAWN_OUTPUT_MAX ((size_t)64 * 1024)
+#define LOOP_BATCH 16 /* callbacks between two polls, below the top priority */
 
 /*
  * A watch is two libevent events on the fd, one per direction (the write one made when
@@ -676,11 +677,20 @@ void xend_loop_on_signals(void (*on_hup)(void))
 int xend_loop_init(unsigned workers, struct xend_err *err)
 {
     signal(SIGPIPE, SIG_IGN);
-    L.base = event_base_new();
+    /* After LOOP_BATCH callbacks of the middle priority or below the loop polls again, so
+     * that a completion posted meanwhile (top priority, below) waits for at most that many
+     * clients, not for every client the last poll found ready (docs/http.md "Priority"). */
+    struct event_config *cfg = event_config_new();
+    if (cfg != NULL)
+        event_config_set_max_dispatch_interval(cfg, NULL, LOOP_BATCH, 1);
+    L.base = cfg != NULL ? event_base_new_with_config(cfg) : NULL;
+    if (cfg != NULL)
+        event_config_free(cfg);
     if (L.base == NULL)
         return xend_err_set(err, XEND_EIO, "cannot create the event loop");
     /* Three priorities, every event at the middle one (libevent's default, n/2), so that
-     * the HTTP server's bulk lane can sit below them all (docs/http.md "Priority"). */
+     * the HTTP server's bulk lane can sit below them all and the completions posted by
+     * other threads above them. */
     event_base_priority_init(L.base, 3);
     /* A loop made again after xend_loop_free (the unit tests do) starts afresh: a stale
      * `stopping` sent new workers home before they took any work. */
@@ -693,6 +703,10 @@ int xend_loop_init(unsigned workers, struct xend_err *err)
     if (L.post_fd < 0)
         return xend_err_set(err, XEND_EIO, "eventfd: %s", strerror(errno));
     L.post_ev = event_new(L.base, L.post_fd, EV_READ | EV_PERSIST, post_drain, NULL);
+    /* A completion (a store write durable, a worker's result) finishes a request that is
+     * already in xend: it goes before new requests. It cannot starve them: threads post
+     * at most once per finished piece of work, and a drain takes everything posted. */
+    event_priority_set(L.post_ev, 0);
     event_add(L.post_ev, NULL);
     L.sigchld = evsignal_new(L.base, SIGCHLD, sigchld_cb, NULL);
     event_add(L.sigchld, NULL);

@@ -196,4 +196,9 @@ void sim_dom_destroy_async(void *ctx, uint32_t domid, xend_dom_done_fn *done, vo
     q->op_done = done;
     q->arg = arg;
     pipe_request(c, sim_req_dom(c, "dom_destroy", domid), q);
+    /* Written now, not on the loop's next turn: under load that turn comes after every
+     * client the loop found ready, and a destroy's caller already waits for two more (the
+     * answer, the store). What the socket does not take goes as usual. */
+    if (c->pipe != NULL)
+        (void)sim_pipeline_flush(c->pipe, 0);
 }
