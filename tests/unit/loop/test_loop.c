@@ -1,6 +1,8 @@
 /* The loop's services: spawned children (output, exit status, timeout), deferred ops
  * (completion on a later turn, deadline, late completion ignored), posting from another
- * thread, worker completions. Each test runs the real libevent loop with a deadline. */
+ * thread and its priority over ready clients, worker completions. Each test runs the real libevent
+ * loop with a deadline. */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <setjmp.h>
@@ -300,6 +302,71 @@ static void test_post_from_another_thread_runs_on_the_loop(void **state)
     assert_true(pthread_equal(p.ran_on, pthread_self()));
 }
 
+/*
+ * A completion posted while many clients are ready (here: 64 readable pipes, each a
+ * watch at the clients' priority) runs before most of them: the loop polls again after a
+ * bounded batch of callbacks and takes completions first, so a request's last step does
+ * not wait for every client the poll found.
+ */
+enum { READY = 64 };
+
+struct ready_set {
+    int fds[READY][2];
+    struct xend_watch *w[READY];
+    int callbacks;     /* watch callbacks run so far */
+    int before_posted; /* callbacks that ran after the post and before the completion */
+    bool posted, completed;
+};
+
+static void on_completed(void *arg)
+{
+    struct ready_set *r = arg;
+    r->completed = true;
+}
+
+static void on_ready(int fd, uint32_t events, void *arg)
+{
+    (void)events;
+    struct ready_set *r = arg;
+    char b[8];
+    if (read(fd, b, sizeof(b)) < 0)
+        fail_msg("read: %s", strerror(errno));
+    r->callbacks++;
+    if (!r->posted) {
+        r->posted = true;
+        xend_loop_post(on_completed, r);
+    } else if (!r->completed) {
+        r->before_posted++;
+    }
+}
+
+static void test_a_completion_goes_before_most_ready_clients(void **state)
+{
+    (void)state;
+    struct ready_set r = {0};
+    for (int i = 0; i < READY; i++) {
+        assert_int_equal(pipe(r.fds[i]), 0);
+        assert_int_equal(write(r.fds[i][1], "x", 1), 1);
+        r.w[i] = L->watch_add(NULL, r.fds[i][0], XEND_WATCH_READ, on_ready, &r);
+        assert_non_null(r.w[i]);
+    }
+    uint64_t end = xend_loop_now_ms() + 2000;
+    while ((r.callbacks < READY || !r.completed) && xend_loop_now_ms() < end) {
+        struct timeval tv = {0, 10000};
+        event_base_loopexit(xend_loop_base(), &tv);
+        event_base_dispatch(xend_loop_base());
+    }
+    assert_int_equal(r.callbacks, READY);
+    assert_true(r.completed);
+    /* At most one batch (16) after the one that posted; every other client after it. */
+    assert_true(r.before_posted <= 16);
+    for (int i = 0; i < READY; i++) {
+        L->watch_remove(r.w[i]);
+        close(r.fds[i][0]);
+        close(r.fds[i][1]);
+    }
+}
+
 struct work {
     bool done;
     pthread_t worker, completed_on;
@@ -342,6 +409,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_op_deadline_then_late_completion_is_ignored, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_post_from_another_thread_runs_on_the_loop, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_completion_goes_before_most_ready_clients, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_work_runs_off_the_loop_and_completes_on_it, setup,
                                         teardown),
