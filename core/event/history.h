@@ -10,7 +10,9 @@
  * The history's bytes count against the followers' backlog budget (budget.h): when the
  * total is over the budget and the history holds the most, its oldest events go first.
  *
- * Records are owned by the history; replay lends them to the callback only.
+ * The events are kept packed in one byte ring owned by the history, each as its name and
+ * its value printed; replay parses a value back and lends name and value to the callback
+ * only.
  * Threads: loop thread only.
  */
 #ifndef XEND_CORE_EVENT_HISTORY_H
@@ -28,7 +30,8 @@ struct xend_sxp;
 void xend_event_history_set_max(unsigned n);
 unsigned xend_event_history_max(void);
 
-/* Number the event and keep a copy (name and value borrowed). Returns its number. */
+/* Number the event and keep it: its name and its value as printed (both borrowed; the print
+ * is the one the bytes below count). Returns its number. */
 uint64_t xend_event_history_record(const char *name, const struct xend_sxp *value);
 
 /* The number of the last event given one (0 before the first). */
@@ -39,7 +42,9 @@ uint64_t xend_event_history_oldest(void);
 const char *xend_event_history_epoch(void);
 
 /* Call fn for each held event numbered above `since`, oldest first, until fn returns
- * non-zero (that value is returned; 0 when every one was given). fn must not emit. */
+ * non-zero (that value is returned; 0 when every one was given). The value is parsed back
+ * from its print for the call (NULL for an event without one); name and value are lent for
+ * the call only. fn must not emit. */
 typedef int xend_event_replay_fn(uint64_t seq, const char *name, const struct xend_sxp *value,
                                  void *arg);
 int xend_event_history_replay(uint64_t since, xend_event_replay_fn *fn, void *arg);
@@ -47,6 +52,9 @@ int xend_event_history_replay(uint64_t since, xend_event_replay_fn *fn, void *ar
 /* Events and bytes held (an estimate: the printed size of each event plus its record). */
 size_t xend_event_history_count(void);
 size_t xend_event_history_bytes(void);
+/* The bytes the ring has allocated (0 while it holds nothing): what the events cost in
+ * memory, for tests. */
+size_t xend_event_history_ring_size(void);
 
 /* Forget everything, numbers included (tests, shutdown). */
 void xend_event_history_reset(void);
