@@ -22,6 +22,7 @@
 
 #include "event/event.h"
 #include "event/event_http.h"
+#include "event/history.h"
 #include "http/server.h"
 #include "log/log.h"
 #include "owner.h"
@@ -100,6 +101,22 @@ static int client(const char *request)
     return fd;
 }
 
+/* Turn the loop once and append what fd has to buf (NUL-terminated); false on EOF. */
+static bool read_more(int fd, char *buf, size_t cap)
+{
+    event_base_loop(base, EVLOOP_NONBLOCK | EVLOOP_ONCE);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 5) == 1) {
+        size_t have = strlen(buf);
+        ssize_t n = recv(fd, buf + have, cap - 1 - have, 0);
+        if (n == 0)
+            return false;
+        if (n > 0)
+            buf[have + (size_t)n] = '\0';
+    }
+    return true;
+}
+
 /* Read from fd into buf (NUL-terminated) until it contains want; false on EOF. */
 static bool read_until(int fd, char *buf, size_t cap, const char *want)
 {
@@ -107,16 +124,8 @@ static bool read_until(int fd, char *buf, size_t cap, const char *want)
         if (strstr(buf, want) != NULL)
             return true;
         assert_true(now_ms() < dl);
-        event_base_loop(base, EVLOOP_NONBLOCK | EVLOOP_ONCE);
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 5) == 1) {
-            size_t have = strlen(buf);
-            ssize_t n = recv(fd, buf + have, cap - 1 - have, 0);
-            if (n == 0)
-                return false;
-            if (n > 0)
-                buf[have + (size_t)n] = '\0';
-        }
+        if (!read_more(fd, buf, cap))
+            return false;
     }
 }
 
@@ -250,6 +259,91 @@ static void test_a_follower_that_does_not_read_is_dropped(void **state)
     close(fd);
 }
 
+/* The body of a chunked reply read so far, its framing removed, up to the last whole
+ * chunk. */
+static void dechunk(const char *raw, char *body, size_t cap)
+{
+    const char *p = strstr(raw, "\r\n\r\n");
+    size_t n = 0;
+    body[0] = '\0';
+    if (p == NULL)
+        return;
+    for (p += 4;;) {
+        char *end;
+        unsigned long len = strtoul(p, &end, 16);
+        if (end == p || strncmp(end, "\r\n", 2) != 0 || strlen(end + 2) < len + 2 || len == 0)
+            return;
+        assert_true(n + len < cap);
+        memcpy(body + n, end + 2, len);
+        body[n += len] = '\0';
+        p = end + 2 + len + 2;
+    }
+}
+
+/* Followers of every line form at once, two of each, each written exactly its own bytes:
+ * one formatting per form per event must give all of them what each would have made. */
+static void test_followers_of_every_form_get_their_own_lines_exactly(void **state)
+{
+    (void)state;
+    static const char *query[] = {"follow=1", "follow=1&format=sxp", "follow=1&format=json",
+                                  "follow=1&format=sse"};
+    enum { N = 8 };
+    int fd[N];
+    static char raw[N][8192];
+    for (int i = 0; i < N; i++) {
+        char req[256];
+        snprintf(req, sizeof(req), "GET /xend/event?%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                 query[i % 4]);
+        fd[i] = client(req);
+        turn_until_followers((unsigned)i + 1);
+        raw[i][0] = '\0';
+        assert_true(read_until(fd[i], raw[i], sizeof(raw[i]), "\r\n\r\n"));
+    }
+    struct xend_sxp *v = xend_sxp_list_of("vm1", NULL);
+    xend_sxp_add_kv_int(v, "id", 7);
+    xend_sxp_add_kv(v, "note", "two words");
+    uint64_t first = xend_event_history_last() + 1;
+    xend_event_emit("xend.domain.create", v);
+    xend_event_emit("xend.console.close", NULL);
+    xend_sxp_free(v);
+    const char *e = xend_event_history_epoch();
+    unsigned long long s1 = first, s2 = first + 1;
+    char want[4][1024];
+    snprintf(want[0], sizeof(want[0]),
+             "(event xend.domain.create (vm1 (id 7) (note 'two words')))\n"
+             "(event xend.console.close)\n");
+    snprintf(want[1], sizeof(want[1]),
+             "(event (seq %llu) (epoch %s) (name xend.domain.create) (value (vm1 (id 7) (note "
+             "'two words'))))\n"
+             "(event (seq %llu) (epoch %s) (name xend.console.close) (value))\n",
+             s1, e, s2, e);
+    char json1[256], json2[256];
+    snprintf(json1, sizeof(json1),
+             "{\"event\": {\"seq\": %llu, \"epoch\": \"%s\", \"name\": \"xend.domain.create\", "
+             "\"value\": {\"vm1\": {\"id\": 7, \"note\": \"two words\"}}}}",
+             s1, e);
+    snprintf(json2, sizeof(json2),
+             "{\"event\": {\"seq\": %llu, \"epoch\": \"%s\", \"name\": \"xend.console.close\", "
+             "\"value\": null}}",
+             s2, e);
+    snprintf(want[2], sizeof(want[2]), "%s\n%s\n", json1, json2);
+    snprintf(want[3], sizeof(want[3]), "id: %llu\ndata: %s\n\nid: %llu\ndata: %s\n\n", s1, json1,
+             s2, json2);
+    for (int i = 0; i < N; i++) {
+        char body[4096];
+        for (long long dl = now_ms() + 5000;;) {
+            dechunk(raw[i], body, sizeof(body));
+            if (strlen(body) >= strlen(want[i % 4]))
+                break;
+            assert_true(now_ms() < dl);
+            assert_true(read_more(fd[i], raw[i], sizeof(raw[i])));
+        }
+        assert_string_equal(body, want[i % 4]);
+        close(fd[i]);
+    }
+    turn_until_followers(0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +353,7 @@ int main(void)
         T(test_follow_streams_events_until_the_client_goes),
         T(test_follow_with_a_pattern_and_stop_ends_the_stream),
         T(test_a_follower_that_does_not_read_is_dropped),
+        T(test_followers_of_every_form_get_their_own_lines_exactly),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
