@@ -26,13 +26,30 @@ struct sub {
     bool dead;
 };
 
+/* Distinct formattings one delivery shares (xend_event_formatted): /xend/event's four line
+ * forms and the port's; past that the last one is made again as asked. */
+#define FORMATS_MAX 8
+
+/* One event being delivered: on the stack of its emit, so a nested emit has its own. */
+struct delivery {
+    const char *name;
+    const struct xend_sxp *value;
+    uint64_t seq;
+    size_t n;
+    struct {
+        xend_event_format_fn *fn;
+        int form;
+        struct xend_buf out;
+    } made[FORMATS_MAX];
+};
+
 static struct {
     struct sub **v;
     size_t n, cap;
     size_t live;
-    unsigned depth;   /* emits in progress (callbacks may emit) */
-    bool dirty;       /* dead entries to sweep */
-    uint64_t current; /* number of the event being delivered (history.h) */
+    unsigned depth;           /* emits in progress (callbacks may emit) */
+    bool dirty;               /* dead entries to sweep */
+    struct delivery *current; /* the innermost event being delivered, NULL outside */
 } bus;
 
 /* --- patterns ----------------------------------------------------------------------- */
@@ -174,9 +191,10 @@ size_t xend_event_emit(const char *name, const struct xend_sxp *value)
     }
     /* Numbered and kept before anyone hears it: a follower that replays the history and
      * then follows must not miss an event a callback emits meanwhile. */
-    uint64_t seq = xend_event_history_record(name, value);
-    uint64_t outer = bus.current;
-    bus.current = seq;
+    struct delivery d = {.name = name, .value = value};
+    d.seq = xend_event_history_record(name, value);
+    struct delivery *outer = bus.current;
+    bus.current = &d;
     size_t called = 0;
     bus.depth++;
     /* Subscribers added by a callback first hear the next event. */
@@ -190,12 +208,30 @@ size_t xend_event_emit(const char *name, const struct xend_sxp *value)
     if (--bus.depth == 0 && bus.dirty)
         sweep();
     bus.current = outer;
+    for (size_t i = 0; i < d.n; i++)
+        xend_buf_free(&d.made[i].out);
     return called;
 }
 
 uint64_t xend_event_seq_current(void)
 {
-    return bus.current;
+    return bus.current != NULL ? bus.current->seq : 0;
+}
+
+const struct xend_buf *xend_event_formatted(xend_event_format_fn *fn, int form)
+{
+    struct delivery *d = bus.current;
+    if (d == NULL)
+        return NULL;
+    for (size_t i = 0; i < d->n; i++)
+        if (d->made[i].fn == fn && d->made[i].form == form)
+            return &d->made[i].out;
+    size_t i = d->n < FORMATS_MAX ? d->n++ : FORMATS_MAX - 1;
+    d->made[i].fn = fn;
+    d->made[i].form = form;
+    xend_buf_reset(&d->made[i].out);
+    fn(form, d->seq, d->name, d->value, &d->made[i].out);
+    return &d->made[i].out;
 }
 
 size_t xend_event_count(void)
@@ -213,7 +249,7 @@ void xend_event_reset(void)
     bus.v = NULL;
     bus.n = bus.cap = bus.live = 0;
     bus.dirty = false;
-    bus.current = 0;
+    bus.current = NULL;
     xend_event_history_reset();
 }
 

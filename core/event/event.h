@@ -10,7 +10,7 @@
  * matches everything.
  *
  * The bus must never queue or defer an event: emit returns once every subscriber has run.
- * Each event is numbered and a copy kept in the bounded history (history.h) first. Subscribers may
+ * Each event is numbered and kept in the bounded history (history.h) first. Subscribers may
  * subscribe, unsubscribe (themselves or others) and emit from inside a callback: an unsubscribed
  * subscriber is not called again, even for the event being delivered, and one added during an emit
  * first hears the next event.
@@ -56,6 +56,19 @@ size_t xend_event_emit(const char *name, const struct xend_sxp *value);
 /* The sequence number (history.h) of the event being delivered, for a callback that
  * writes it out; 0 outside a delivery. */
 uint64_t xend_event_seq_current(void);
+
+/*
+ * The bytes a follower writes for the event being delivered, made once per delivery and
+ * shared by every subscriber asking with the same fn and form: ten followers of one line
+ * form cost one formatting of each event, not ten. The first call of a delivery runs
+ * fn(form, seq, name, value, out) with the event's number, name and value, appending to
+ * the empty out; later calls get the same bytes. Owned by the bus, borrowed until the next
+ * call or until the callback returns. NULL outside a delivery.
+ */
+struct xend_buf;
+typedef void xend_event_format_fn(int form, uint64_t seq, const char *name,
+                                  const struct xend_sxp *value, struct xend_buf *out);
+const struct xend_buf *xend_event_formatted(xend_event_format_fn *fn, int form);
 
 /* While the trace is on (log/trace.h: the debug port's traceon), each emitted event is a
  * trace line. */

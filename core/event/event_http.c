@@ -89,9 +89,9 @@ static struct xend_sxp *numbered(uint64_t seq, const char *name, const struct xe
     return ev;
 }
 
-/* Append one event in the stream's form to line. */
-static void format_event(enum line_form form, uint64_t seq, const char *name,
-                         const struct xend_sxp *value, struct xend_buf *line)
+/* Append one event in the stream's form (a line_form) to line; an xend_event_format_fn. */
+static void format_event(int form, uint64_t seq, const char *name, const struct xend_sxp *value,
+                         struct xend_buf *line)
 {
     if (form == FORM_SXP_PLAIN) {
         struct xend_sxp *ev = xend_sxp_list_of("event", name, NULL);
@@ -136,8 +136,12 @@ static int follower_write(struct follower *f, uint64_t seq, const char *name,
 
 static void follower_event(const char *name, const struct xend_sxp *value, void *arg)
 {
+    (void)name;
+    (void)value;
     struct follower *f = arg;
-    if (follower_write(f, xend_event_seq_current(), name, value) != 0) {
+    /* Formatted once for every follower of this form (event.h). */
+    const struct xend_buf *line = xend_event_formatted(format_event, (int)f->form);
+    if (xend_http_stream_write(f->req, line->data, line->len) != 0) {
         xend_log_emit(NULL, XEND_LOG_INFO, "event follower dropped", "request=%llu",
                       (unsigned long long)xend_http_request_id(f->req));
         follower_end(f);

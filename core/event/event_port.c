@@ -98,8 +98,8 @@ static void conn_close(struct conn *c, const char *why)
     event_active(c->close_ev, 0, 0);
 }
 
-/* Queue one message: the value pretty-printed, then an empty line. */
-static void conn_send(struct conn *c, const struct xend_sxp *msg)
+/* Queue the bytes of one message, unless the client has too many unread. */
+static void conn_send_bytes(struct conn *c, const struct xend_buf *b)
 {
     if (c->closing)
         return;
@@ -108,11 +108,25 @@ static void conn_send(struct conn *c, const struct xend_sxp *msg)
         conn_close(c, "client does not read");
         return;
     }
-    /* The original's pretty printer: one line when it fits in 80 columns. */
+    bufferevent_write(c->bev, b->data, b->len);
+}
+
+/* A message as the port writes it: the original's pretty printer (one line when it fits
+ * in 80 columns), then an empty line. */
+static void message_text(const struct xend_sxp *msg, struct xend_buf *out)
+{
+    xend_sxp_pretty_buf(msg, out);
+    xend_buf_puts(out, "\n\n");
+}
+
+/* Queue one message. */
+static void conn_send(struct conn *c, const struct xend_sxp *msg)
+{
+    if (c->closing)
+        return;
     struct xend_buf b = XEND_BUF_INIT;
-    xend_sxp_pretty_buf(msg, &b);
-    xend_buf_puts(&b, "\n\n");
-    bufferevent_write(c->bev, b.data, b.len);
+    message_text(msg, &b);
+    conn_send_bytes(c, &b);
     xend_buf_free(&b);
 }
 
@@ -132,14 +146,25 @@ static void reply_take(struct conn *c, struct xend_sxp *value)
     xend_sxp_free(msg);
 }
 
-static void on_event(const char *name, const struct xend_sxp *value, void *arg)
+/* (event NAME VALUE) as a message; an xend_event_format_fn (one form). */
+static void event_text(int form, uint64_t seq, const char *name, const struct xend_sxp *value,
+                       struct xend_buf *out)
 {
-    struct conn *c = arg;
+    (void)form;
+    (void)seq;
     struct xend_sxp *msg = xend_sxp_list_of("event", name, NULL);
     if (value != NULL)
         xend_sxp_append_take(msg, xend_sxp_copy(value));
-    conn_send(c, msg);
+    message_text(msg, out);
     xend_sxp_free(msg);
+}
+
+static void on_event(const char *name, const struct xend_sxp *value, void *arg)
+{
+    (void)name;
+    (void)value;
+    /* Formatted once for every connection (event.h). */
+    conn_send_bytes(arg, xend_event_formatted(event_text, 0));
     xend_event_budget_check();
 }
 

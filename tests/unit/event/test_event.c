@@ -1,13 +1,15 @@
 /*
  * Unit tests of the event bus (core/event/event.c): pattern matching, delivery order,
  * changes of subscriptions from inside callbacks, owner cleanup, the host table, and the
- * numbered history (history.c): order, bounds, replay, the budget's trim.
+ * numbered history (history.c): order, bounds, replay, the budget's trim; one formatting
+ * per line form per delivery.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +295,79 @@ static void test_events_are_numbered_in_emit_order_even_when_nested(void **state
     assert_int_equal(strlen(xend_event_history_epoch()), 16);
 }
 
+/* --- one formatting per form per delivery ------------------------------------------ */
+
+static int formats_made;
+static char lines[64][48];
+static size_t n_lines;
+
+static void format_count(int form, uint64_t seq, const char *name, const struct xend_sxp *value,
+                         struct xend_buf *out)
+{
+    formats_made++;
+    xend_buf_printf(out, "%d %llu %s %s", form, (unsigned long long)seq, name,
+                    value != NULL ? xend_sxp_atom_text(value) : "-");
+}
+
+/* A follower of form (int)arg: keeps the line it was given. The first one of "outer"
+ * emits "inner" before asking. */
+static void on_format(const char *name, const struct xend_sxp *value, void *arg)
+{
+    (void)value;
+    if (strcmp(name, "outer") == 0 && n_lines == 0) {
+        struct xend_sxp *v = xend_sxp_atom("in");
+        xend_event_emit("inner", v);
+        xend_sxp_free(v);
+    }
+    const struct xend_buf *line = xend_event_formatted(format_count, (int)(intptr_t)arg);
+    assert_non_null(line);
+    assert_true(n_lines < 64);
+    snprintf(lines[n_lines++], sizeof(lines[0]), "%s", line->data);
+}
+
+static void test_each_form_is_formatted_once_per_delivery(void **state)
+{
+    (void)state;
+    int owner[6]; /* one each: the same subscription twice is refused */
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(xend_event_subscribe(&owner[i], "*", on_format, (void *)(intptr_t)(i % 2)),
+                         0);
+    formats_made = 0;
+    n_lines = 0;
+    struct xend_sxp *v = xend_sxp_atom("out");
+    xend_event_emit("outer", v);
+    xend_sxp_free(v);
+    /* Inner was delivered inside the first follower of outer: 2 forms each, not 6. */
+    assert_int_equal(formats_made, 4);
+    assert_int_equal(n_lines, 12);
+    for (size_t i = 0; i < 6; i++) /* inner's six, then outer's */
+        assert_string_equal(lines[i], i % 2 == 0 ? "0 2 inner in" : "1 2 inner in");
+    for (size_t i = 6; i < 12; i++)
+        assert_string_equal(lines[i], i % 2 == 0 ? "0 1 outer out" : "1 1 outer out");
+    assert_null(xend_event_formatted(format_count, 0)); /* outside a delivery */
+}
+
+static void test_more_forms_than_a_delivery_keeps_are_still_each_right(void **state)
+{
+    (void)state;
+    int owner[20];
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(
+            xend_event_subscribe(&owner[i], "*", on_format, (void *)(intptr_t)(i % 10)), 0);
+    formats_made = 0;
+    n_lines = 0;
+    struct xend_sxp *v = xend_sxp_atom("v");
+    xend_event_emit("e", v);
+    xend_sxp_free(v);
+    assert_int_equal(n_lines, 20);
+    for (size_t i = 0; i < 20; i++) {
+        char want[48];
+        snprintf(want, sizeof(want), "%zu 1 e v", i % 10);
+        assert_string_equal(lines[i], want);
+    }
+    assert_true(formats_made >= 10 && formats_made < 20);
+}
+
 struct collected {
     uint64_t seq[16];
     char names[16][16];
@@ -370,6 +445,9 @@ int main(void)
         cmocka_unit_test_teardown(test_host_table_subscriptions_belong_to_the_plugin, teardown),
         cmocka_unit_test_teardown(test_trace_writes_every_event_to_the_trace_file, teardown),
         cmocka_unit_test_teardown(test_events_are_numbered_in_emit_order_even_when_nested,
+                                  teardown),
+        cmocka_unit_test_teardown(test_each_form_is_formatted_once_per_delivery, teardown),
+        cmocka_unit_test_teardown(test_more_forms_than_a_delivery_keeps_are_still_each_right,
                                   teardown),
         cmocka_unit_test_teardown(test_history_keeps_the_last_n_and_replays_after_a_number,
                                   teardown),
