@@ -10,16 +10,6 @@
 #include <cmocka.h>
 
 #include "event/budget.h"
-#include "log/log.h"
-
-void xend_log_emit(const char *source, enum xend_log_level level, const char *event,
-                   const char *fmt, ...)
-{
-    (void)source;
-    (void)level;
-    (void)event;
-    (void)fmt;
-}
 
 struct fake {
     struct xend_event_sink sink; /* first */

@@ -309,34 +309,43 @@ static void format_count(int form, uint64_t seq, const char *name, const struct 
                     value != NULL ? xend_sxp_atom_text(value) : "-");
 }
 
+static void emit_atom(const char *name, const char *text)
+{
+    struct xend_sxp *v = xend_sxp_atom(text);
+    xend_event_emit(name, v);
+    xend_sxp_free(v);
+}
+
 /* A follower of form (int)arg: keeps the line it was given. The first one of "outer"
  * emits "inner" before asking. */
 static void on_format(const char *name, const struct xend_sxp *value, void *arg)
 {
     (void)value;
-    if (strcmp(name, "outer") == 0 && n_lines == 0) {
-        struct xend_sxp *v = xend_sxp_atom("in");
-        xend_event_emit("inner", v);
-        xend_sxp_free(v);
-    }
+    if (strcmp(name, "outer") == 0 && n_lines == 0)
+        emit_atom("inner", "in");
     const struct xend_buf *line = xend_event_formatted(format_count, (int)(intptr_t)arg);
     assert_non_null(line);
     assert_true(n_lines < 64);
     snprintf(lines[n_lines++], sizeof(lines[0]), "%s", line->data);
 }
 
+/* n followers of forms 0..forms-1 in turn (an owner each: the same subscription twice is
+ * refused), nothing formatted or seen yet. */
+static void subscribe_forms(int *owner, int n, int forms)
+{
+    for (int i = 0; i < n; i++)
+        assert_int_equal(
+            xend_event_subscribe(&owner[i], "*", on_format, (void *)(intptr_t)(i % forms)), 0);
+    formats_made = 0;
+    n_lines = 0;
+}
+
 static void test_each_form_is_formatted_once_per_delivery(void **state)
 {
     (void)state;
-    int owner[6]; /* one each: the same subscription twice is refused */
-    for (int i = 0; i < 6; i++)
-        assert_int_equal(xend_event_subscribe(&owner[i], "*", on_format, (void *)(intptr_t)(i % 2)),
-                         0);
-    formats_made = 0;
-    n_lines = 0;
-    struct xend_sxp *v = xend_sxp_atom("out");
-    xend_event_emit("outer", v);
-    xend_sxp_free(v);
+    int owner[6];
+    subscribe_forms(owner, 6, 2);
+    emit_atom("outer", "out");
     /* Inner was delivered inside the first follower of outer: 2 forms each, not 6. */
     assert_int_equal(formats_made, 4);
     assert_int_equal(n_lines, 12);
@@ -351,14 +360,8 @@ static void test_more_forms_than_a_delivery_keeps_are_still_each_right(void **st
 {
     (void)state;
     int owner[20];
-    for (int i = 0; i < 20; i++)
-        assert_int_equal(
-            xend_event_subscribe(&owner[i], "*", on_format, (void *)(intptr_t)(i % 10)), 0);
-    formats_made = 0;
-    n_lines = 0;
-    struct xend_sxp *v = xend_sxp_atom("v");
-    xend_event_emit("e", v);
-    xend_sxp_free(v);
+    subscribe_forms(owner, 20, 10);
+    emit_atom("e", "v");
     assert_int_equal(n_lines, 20);
     for (size_t i = 0; i < 20; i++) {
         char want[48];

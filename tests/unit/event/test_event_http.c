@@ -24,28 +24,8 @@
 #include "event/event_http.h"
 #include "event/history.h"
 #include "http/server.h"
-#include "log/log.h"
 #include "owner.h"
 #include "sxp.h"
-
-void xend_log_vemit(const char *source, enum xend_log_level level, const char *event,
-                    const char *fmt, va_list ap)
-{
-    (void)source;
-    (void)level;
-    (void)event;
-    (void)fmt;
-    (void)ap;
-}
-
-void xend_log_emit(const char *source, enum xend_log_level level, const char *event,
-                   const char *fmt, ...)
-{
-    (void)source;
-    (void)level;
-    (void)event;
-    (void)fmt;
-}
 
 const char *xend_plugin_name(const struct xend_plugin *p)
 {

@@ -24,27 +24,7 @@
 #include "event/event.h"
 #include "event/event_port.h"
 #include "log/trace.h"
-#include "log/log.h"
 #include "sxp.h"
-
-void xend_log_vemit(const char *source, enum xend_log_level level, const char *event,
-                    const char *fmt, va_list ap)
-{
-    (void)source;
-    (void)level;
-    (void)event;
-    (void)fmt;
-    (void)ap;
-}
-
-void xend_log_emit(const char *source, enum xend_log_level level, const char *event,
-                   const char *fmt, ...)
-{
-    (void)source;
-    (void)level;
-    (void)event;
-    (void)fmt;
-}
 
 struct fx {
     struct event_base *base;

@@ -16,27 +16,7 @@
 
 #include "event/budget.h"
 #include "event/history.h"
-#include "log/log.h"
 #include "sxp.h"
-
-void xend_log_vemit(const char *source, enum xend_log_level level, const char *event,
-                    const char *fmt, va_list ap)
-{
-    (void)source;
-    (void)level;
-    (void)event;
-    (void)fmt;
-    (void)ap;
-}
-
-void xend_log_emit(const char *source, enum xend_log_level level, const char *event,
-                   const char *fmt, ...)
-{
-    (void)source;
-    (void)level;
-    (void)event;
-    (void)fmt;
-}
 
 static int teardown(void **state)
 {
@@ -96,29 +76,28 @@ static void seen_free(struct seen *s)
     free(s);
 }
 
+/* Events first..last, each ev.(i % 10) with (n (i I) (pad ...)). */
+static void record_numbered(int first, int last)
+{
+    for (int i = first; i <= last; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "ev.%d", i % 10);
+        struct xend_sxp *v = xend_sxp_list_of("n", NULL);
+        xend_sxp_add_kv_int(v, "i", i);
+        xend_sxp_add_kv(v, "pad", "0123456789012345678901234567890123456789");
+        xend_event_history_record(name, v);
+        xend_sxp_free(v);
+    }
+}
+
 static void test_a_full_history_wraps_around_without_growing(void **state)
 {
     (void)state;
     xend_event_history_set_max(50);
-    char name[32];
-    for (int i = 1; i <= 200; i++) {
-        snprintf(name, sizeof(name), "ev.%d", i % 10);
-        struct xend_sxp *v = xend_sxp_list_of("n", NULL);
-        xend_sxp_add_kv_int(v, "i", i);
-        xend_sxp_add_kv(v, "pad", "0123456789012345678901234567890123456789");
-        xend_event_history_record(name, v);
-        xend_sxp_free(v);
-    }
+    record_numbered(1, 200);
     size_t size = xend_event_history_ring_size();
     assert_true(size >= 4096);
-    for (int i = 201; i <= 2000; i++) {
-        snprintf(name, sizeof(name), "ev.%d", i % 10);
-        struct xend_sxp *v = xend_sxp_list_of("n", NULL);
-        xend_sxp_add_kv_int(v, "i", i);
-        xend_sxp_add_kv(v, "pad", "0123456789012345678901234567890123456789");
-        xend_event_history_record(name, v);
-        xend_sxp_free(v);
-    }
+    record_numbered(201, 2000);
     /* 1,800 more events through the same block: it wrapped, many times. */
     assert_int_equal(xend_event_history_ring_size(), size);
     assert_int_equal(xend_event_history_count(), 50);
@@ -126,7 +105,7 @@ static void test_a_full_history_wraps_around_without_growing(void **state)
     struct seen *s = replay(1990);
     assert_int_equal(s->n, 10);
     for (size_t k = 0; k < s->n; k++) {
-        char want[128];
+        char want[128], name[32];
         snprintf(want, sizeof(want), "(n (i %llu) (pad 0123456789012345678901234567890123456789))",
                  (unsigned long long)s->seq[k]);
         assert_int_equal(s->seq[k], 1991 + k);
