@@ -4,7 +4,8 @@
  * arena), which glibc keeps resident: after 100 creates xend held ~140 kB of them, after a
  * detail=1 list of 1,000 domains ~500 kB. malloc_trim hands whole free pages back, and
  * xend_libevent_mem_trim those of libevent's small allocations (on the loop, the thread
- * that drives libevent, as it requires).
+ * that drives libevent, as it requires). Blocks kept for reuse (the loop's SXP nodes, the
+ * HTTP server's request blocks) are freed first: kept, they pin the pages around them.
  *
  * It runs on the loop when a check finds that requests came in (or HTTP connections
  * closed: a flood of idle connections frees its buffers without a single request) since
@@ -21,6 +22,7 @@
 #include "http/server.h"
 #include "libevent_mem.h"
 #include "log/log.h"
+#include "sxp.h"
 #include "event_loop.h"
 
 #define TRIM_CHECK_MS 500
@@ -42,6 +44,9 @@ static void check(void *arg)
     }
     if (TR.dirty) {
         TR.dirty = false;
+        /* Blocks kept for reuse sit among what the burst freed and pin its pages. */
+        xend_sxp_node_cache_empty();
+        xend_http_trim();
         int released = malloc_trim(0);
         size_t pages = xend_libevent_mem_trim();
         xend_log_debug("heap trimmed", "requests=%llu released=%d libevent_bytes=%zu",

@@ -120,8 +120,12 @@ void xend_sxp_node_cache(bool on)
     on = false;
 #endif
     node_cache.on = on;
-    if (on)
-        return;
+    if (!on)
+        xend_sxp_node_cache_empty();
+}
+
+void xend_sxp_node_cache_empty(void)
+{
     for (int c = 0; c < 2; c++) {
         while (node_cache.free[c] != NULL) {
             struct free_block *b = node_cache.free[c];

@@ -35,6 +35,9 @@ void xend_sxp_free(struct xend_sxp *node);
  * kept (off). For a long-lived thread that builds many short-lived trees (xend's loop);
  * turn it off before the thread ends. */
 void xend_sxp_node_cache(bool on);
+/* Free the nodes the calling thread keeps, leaving the cache on or off as it was: kept
+ * nodes are scattered through the heap and pin pages a trim would give back. */
+void xend_sxp_node_cache_empty(void);
 
 struct xend_sxp *xend_sxp_append_take(struct xend_sxp *list, struct xend_sxp *item);
 struct xend_sxp *xend_sxp_add_kv(struct xend_sxp *list, const char *key, const char *value);

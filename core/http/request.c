@@ -20,6 +20,7 @@
 #include "http/ratelimit.h"
 #include "http/internal.h"
 #include "http/role.h"
+#include "http/server.h"
 #include "http/session.h"
 #include "log/log.h"
 #include "metrics/metrics.h"
@@ -107,6 +108,11 @@ void xend_http_request_pool_free(void)
 {
     while (request_pool.n > 0)
         free(request_pool.blocks[--request_pool.n]);
+}
+
+void xend_http_trim(void)
+{
+    xend_http_request_pool_free();
 }
 
 struct xend_request *xend_http_request_new(const struct xend_http_request_init *init)

@@ -126,6 +126,9 @@ uint64_t xend_http_request_id(const struct xend_request *req);
 uint64_t xend_http_requests_started(void);
 /* How many HTTP connections have closed so far. */
 uint64_t xend_http_connections_closed(void);
+/* Free what the server keeps for the next requests (pooled request blocks): xend is quiet,
+ * and kept blocks pin heap pages a trim would give back. Loop thread. */
+void xend_http_trim(void);
 /* HTTP connections open now. */
 unsigned xend_http_connections_open(void);
 
