@@ -236,6 +236,15 @@ static bool wait_eof(int fd)
     return false;
 }
 
+/* Pump the loop until the deferring handler holds the request (or fail after 5 s). */
+static void wait_held(void)
+{
+    uint64_t deadline = now_ms() + 5000;
+    while (held == NULL && now_ms() < deadline)
+        pump();
+    assert_non_null(held);
+}
+
 static void resp_free(struct resp *r)
 {
     xend_buf_free(&r->body);
@@ -516,10 +525,7 @@ static void test_request_pipelined_behind_a_deferred_one_waits_its_turn(void **s
     const char *req = "POST /xend/slow?op=wait HTTP/1.1\r\nHost: x\r\n\r\n"
                       "GET /xend HTTP/1.1\r\nHost: x\r\n\r\n";
     client_send(fd, req, strlen(req));
-    uint64_t deadline = now_ms() + 5000;
-    while (held == NULL && now_ms() < deadline)
-        pump();
-    assert_non_null(held);
+    wait_held();
     for (int i = 0; i < 10; i++)
         pump(); /* the second request must not be answered first, nor kill the first */
     xend_http_host_table()->complete(held, 0);
@@ -670,10 +676,7 @@ static void test_deferred_request_survives_client_leaving(void **state)
     int fd = client_tcp();
     const char *req = "POST /xend/slow?op=wait HTTP/1.1\r\nHost: x\r\n\r\n";
     client_send(fd, req, strlen(req));
-    uint64_t deadline = now_ms() + 5000;
-    while (held == NULL && now_ms() < deadline)
-        pump();
-    assert_non_null(held);
+    wait_held();
     close(fd);
     assert_true(fds_back_to_baseline());       /* the server noticed and closed its side */
     xend_http_host_table()->complete(held, 0); /* a tombstone: freed, nothing written */
@@ -688,10 +691,7 @@ static void test_deferred_request_replies_later_on_the_wire(void **state)
     int fd = client_tcp();
     const char *req = "POST /xend/slow?op=wait HTTP/1.1\r\nHost: x\r\n\r\n";
     client_send(fd, req, strlen(req));
-    uint64_t deadline = now_ms() + 5000;
-    while (held == NULL && now_ms() < deadline)
-        pump();
-    assert_non_null(held);
+    wait_held();
     const struct xend_host_http *http = xend_http_host_table();
     http->reply_take(held, 202, xend_sxp_atom("0"));
     http->complete(held, 0);
@@ -711,10 +711,7 @@ static void test_stream_is_chunked_and_ends(void **state)
     int fd = client_tcp();
     const char *req = "GET /xend/event?follow=1 HTTP/1.1\r\nHost: x\r\n\r\n";
     client_send(fd, req, strlen(req));
-    uint64_t deadline = now_ms() + 5000;
-    while (held == NULL && now_ms() < deadline)
-        pump();
-    assert_non_null(held);
+    wait_held();
     assert_int_equal(xend_http_stream_write(held, "(event two)\n", 12), 0);
     xend_http_stream_end(held);
     held = NULL;
@@ -742,13 +739,10 @@ static void test_stream_learns_the_client_left(void **state)
     int fd = client_tcp();
     const char *req = "GET /xend/event?follow=1 HTTP/1.1\r\nHost: x\r\n\r\n";
     client_send(fd, req, strlen(req));
-    uint64_t deadline = now_ms() + 5000;
-    while (held == NULL && now_ms() < deadline)
-        pump();
-    assert_non_null(held);
+    wait_held();
     xend_http_stream_on_close(held, on_stream_closed, NULL);
     close(fd);
-    deadline = now_ms() + 5000;
+    uint64_t deadline = now_ms() + 5000;
     while (stream_closed == 0 && now_ms() < deadline)
         pump();
     assert_int_equal(stream_closed, 1);
