@@ -14,7 +14,8 @@
 #
 # EXTRA="key = value; ..." adds settings (http-max-connections = 19000; to let a flood in).
 # FOLLOWERS (default 10) event followers; CONSOLES=0 leaves the console plugin out;
-# FLOOD_ONLY=1 skips the soaks.
+# FLOOD_ONLY=1 skips the soaks. XEND_TUNABLES: GLIBC_TUNABLES for xend (default: as the
+# service unit sets it; empty for glibc's defaults).
 set -u
 BUILD=$(cd "${1:?usage: run.sh BUILD_DIR [CLIENTS] [REQS] [SLOW] [HOLD]}" && pwd)
 CLIENTS=${2:-100}
@@ -57,13 +58,16 @@ cleanup() {
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM # so that a killed run still stops its daemons
-"$BUILD/bin/xend" start -c "$T/xend.conf" || exit 1
+# As the service unit runs it (dist/systemd/xend.service.in, docs/packaging.md "Memory");
+# XEND_TUNABLES= (empty) measures glibc's defaults instead.
+XEND_TUNABLES=${XEND_TUNABLES-glibc.malloc.tcache_count=0}
+GLIBC_TUNABLES=$XEND_TUNABLES "$BUILD/bin/xend" start -c "$T/xend.conf" || exit 1
 PID=$(cat "$T/xend.pid")
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$PID/status"; }
 rss_at_rest() { sleep 1.5; rss; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
-echo "# bench-soak $(date -u +%FT%TZ) $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# bench-soak $(date -u +%FT%TZ) $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), xend GLIBC_TUNABLES=${XEND_TUNABLES:-none}"
 echo "rss start vmrss_kb=$(rss_at_rest)"
 # The anchor: the same fresh requests on an idle xend, in this run, on this load.
 "$BS" flood -p "$XEND_PORT" -m 0 -r 200 -t 0 | grep '^fresh' | sed 's/^/idle /'

@@ -29,6 +29,8 @@ for f in sbin/xend sbin/xm sbin/xend-simhv lib/xend/plugins/hv-sim.so lib/xend/p
 done
 [ -f "$R/etc/xen/xend.conf" ] && ok "the package has /etc/xen/xend.conf" || not_ok "the package has /etc/xen/xend.conf"
 expect_match "the unit runs the installed xend" "ExecStart=$prefix/sbin/xend start -f" "$(cat "$P/lib/systemd/system/xend.service")"
+expect_match "the unit keeps glibc's per-thread cache off (docs/packaging.md, Memory)" \
+    "Environment=GLIBC_TUNABLES=glibc.malloc.tcache_count=0" "$(cat "$P/lib/systemd/system/xend.service")"
 
 # Run what was unpacked: its own plugins (found beside its binary), scripts and simhv.
 # package_conf DIR [SCRIPT_DIR]: a config on fresh ports with its state, log and pid under
