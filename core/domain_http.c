@@ -19,12 +19,17 @@
 #include "gather.h"
 #include "http/server.h"
 #include "hv.h"
+#include "lane.h"
 #include "lifecycle.h"
 #include "sxp_json.h"
 #include "transfer.h"
 #include "log/log.h"
 
 static const struct xend_host_http *http;
+
+/* Domain starts (create, restore) in progress at once; the rest wait (lib/lane.h). */
+static struct xend_lane starts = {.limit = XEND_DOMAIN_STARTS_DEFAULT, .tail = &starts.head};
+static bool starts_stopped; /* xend stops: a start that comes now is refused */
 
 /* ---- replies shared by the deferred ops ---- */
 
@@ -64,6 +69,105 @@ static void reply_created(int rc, const struct xend_err *err, struct xend_domain
     http->reply_header(req, "Location", loc);
     reply_info(req, 201, dom);
     http->complete(req, 0);
+}
+
+/* ---- domain starts, through the lane ---- */
+
+/* A create or restore from its request to its reply; it may wait in the lane first. */
+struct start {
+    struct xend_request *req;
+    void (*go)(struct start *st);
+    struct xend_sxp *config; /* create: taken by the lifecycle when it runs */
+    char *file;              /* restore */
+    long long resource;
+    uint64_t queued_ns; /* when it began to wait, 0 if it never did */
+};
+
+static struct start *start_new(struct xend_request *req, void (*go)(struct start *st))
+{
+    struct start *st = xend_xcalloc(1, sizeof(*st));
+    st->req = req;
+    st->go = go;
+    http->defer(req);
+    return st;
+}
+
+static void start_free(struct start *st)
+{
+    xend_sxp_free(st->config);
+    free(st->file);
+    free(st);
+}
+
+static void start_done(int rc, const struct xend_err *err, struct xend_domain *dom, void *arg)
+{
+    reply_created(rc, err, dom, arg);
+    xend_lane_leave(&starts);
+}
+
+static void create_go(struct start *st)
+{
+    struct xend_sxp *config = st->config;
+    st->config = NULL;
+    xend_lifecycle_create(config, start_done, st->req);
+}
+
+static void restore_go(struct start *st)
+{
+    xend_transfer_restore(st->file, st->resource, start_done, st->req);
+}
+
+static bool start_wanted(void *arg)
+{
+    const struct start *st = arg;
+    return !xend_http_request_gone(st->req);
+}
+
+static void start_run(void *arg, bool run)
+{
+    struct start *st = arg;
+    if (run) {
+        if (st->queued_ns != 0)
+            xend_log_debug("domain start admitted", "request=%llu waited_ms=%.1f",
+                           (unsigned long long)xend_http_request_id(st->req),
+                           (double)(xend_clock_ns() - st->queued_ns) / 1e6);
+        st->go(st);
+    } else {
+        /* Its client went while it waited (or xend stops): nothing was done for it. */
+        xend_log_info("domain start dropped", "request=%llu reason=\"%s\"",
+                      (unsigned long long)xend_http_request_id(st->req),
+                      xend_http_request_gone(st->req) ? "its client went while it waited"
+                                                      : "xend is stopping");
+        xend_err_set(http->err(st->req), XEND_EBUSY, "Domain start not done: xend is stopping");
+        http->complete(st->req, -XEND_EBUSY);
+    }
+    start_free(st);
+}
+
+static void start_enter(struct start *st)
+{
+    if (starts_stopped) {
+        start_run(st, false);
+        return;
+    }
+    bool full = starts.limit != 0 && starts.running >= starts.limit;
+    if (full && starts.waiting == 0)
+        xend_log_info("domain starts wait", "in_flight=%u limit=%u (domain-starts-in-flight)",
+                      starts.running, starts.limit);
+    if (full || starts.waiting > 0)
+        st->queued_ns = xend_clock_ns();
+    xend_lane_enter(&starts, start_run, start_wanted, st);
+}
+
+void xend_domain_http_set_starts_in_flight(unsigned limit)
+{
+    xend_lane_set_limit(&starts, limit);
+}
+
+void xend_domain_http_stop(void)
+{
+    starts_stopped = true;
+    xend_lane_drain(&starts);
 }
 
 /* ---- /xend/domain ---- */
@@ -188,8 +292,9 @@ static int create_domain(struct xend_request *req, void *arg)
             return rc;
         config = xend_sxp_copy(parsed);
     }
-    http->defer(req);
-    xend_lifecycle_create(config, reply_created, req);
+    struct start *st = start_new(req, create_go);
+    st->config = config;
+    start_enter(st);
     return 0;
 }
 
@@ -228,8 +333,10 @@ static int restore_domain(struct xend_request *req, void *arg)
         rc = http->arg_int_opt(req, "resource", 0, &resource);
     if (rc < 0)
         return rc;
-    http->defer(req);
-    xend_transfer_restore(file, resource, reply_created, req);
+    struct start *st = start_new(req, restore_go);
+    st->file = xend_xstrdup(file);
+    st->resource = resource;
+    start_enter(st);
     return 0;
 }
 

@@ -6,6 +6,16 @@
 #define XEND_CORE_DOMAIN_HTTP_H
 
 int xend_domain_http_register(void);
+
+/*
+ * Domain starts (op=create, op=restore) in progress at once (`domain-starts-in-flight`,
+ * docs/http.md "Priority"); the others wait, in arrival order, without costing the loop
+ * anything, so that a flood of starts leaves room for destroys, lists and infos. 0: no limit.
+ */
+#define XEND_DOMAIN_STARTS_DEFAULT 64
+void xend_domain_http_set_starts_in_flight(unsigned limit);
+/* At stop, before the HTTP server: the starts still waiting are answered "xend is stopping". */
+void xend_domain_http_stop(void);
 /* From now on, each device class a plugin adds gets GET /xend/domain/D op=CLASSs and
  * op=CLASS (CLASS=N), registered for the class's plugin (device_registry.h's class watcher). */
 void xend_domain_http_watch_classes(void);

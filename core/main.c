@@ -423,6 +423,11 @@ static int run_daemon(struct xend_runtime *rt)
         xend_config_get_int(rt->cfg, "http-rate-burst", 0, 0, 1000000, &rate_burst, &err) < 0)
         die(rt, xend_err_msg(&err));
     xend_http_ratelimit_configure((unsigned)rate_limit, (unsigned)rate_burst);
+    long long starts = XEND_DOMAIN_STARTS_DEFAULT;
+    if (xend_config_get_int(rt->cfg, "domain-starts-in-flight", starts, 0, 100000, &starts, &err) <
+        0)
+        die(rt, xend_err_msg(&err));
+    xend_domain_http_set_starts_in_flight((unsigned)starts);
     long long max_devices = XEND_DEVICES_MAX_DEFAULT;
     if (xend_config_get_int(rt->cfg, "max-devices-per-domain", max_devices, 1, 65536, &max_devices,
                             &err) < 0)
@@ -580,6 +585,7 @@ static int run_daemon(struct xend_runtime *rt)
     xend_sd_notify("STOPPING=1\nSTATUS=stopping");
     /* Take no new work, let what is in flight (saves, migrations, scripts) finish on the
      * loop while the store and the backend are still there, then take things down. */
+    xend_domain_http_stop();
     xend_transfer_stop();
     xend_lifecycle_stop();
     xend_loop_drain(STOP_DRAIN_MS);

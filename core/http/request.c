@@ -691,6 +691,11 @@ uint64_t xend_http_requests_started(void)
     return next_id;
 }
 
+bool xend_http_request_gone(const struct xend_request *req)
+{
+    return req->gone;
+}
+
 uint64_t xend_http_request_id(const struct xend_request *req)
 {
     return req->id;

@@ -122,6 +122,8 @@ void xend_http_reply_sxp_gather(struct xend_request *req, int status, struct xen
 
 /* The id of a request (increasing from 1), for log lines of handlers. */
 uint64_t xend_http_request_id(const struct xend_request *req);
+/* Whether a deferred request's client has gone: its reply would reach no one. */
+bool xend_http_request_gone(const struct xend_request *req);
 /* How many requests have started so far (the last id given). */
 uint64_t xend_http_requests_started(void);
 /* How many HTTP connections have closed so far. */
