@@ -26,8 +26,10 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 source "$(dirname "$0")/../lib.sh"
 XEND_PORT=$(free_port)
 BARE_PORT=$(free_port)
-# Console ports are base + domain id: keep them below the ephemeral range (>= 32768).
-CONSOLE_BASE=${CONSOLE_BASE:-3000}
+# Console ports are base + domain id: from 9,800, 10,000 domains stay clear of a developer's
+# xend (8000-8002, consoles 9600 + its few ids) and below free_port's 20,000-31,999 and the
+# ephemeral range (base 3000 crossed both of the first).
+CONSOLE_BASE=${CONSOLE_BASE:-9800}
 
 bench_xend_dir "$T" "$XEND_PORT" "sim-memory = 65536;"
 if [ -n "${PLUGINS:-}" ]; then
