@@ -61,31 +61,20 @@ static int install(struct xend_store *s, int dirfd, const char *tmp, const char 
     return 0;
 }
 
-static bool batch_has_key(const struct entry *batch, const struct entry *e)
-{
-    for (const struct entry *b = batch; b != NULL; b = b->next)
-        if (b->hash == e->hash && strcmp(b->key, e->key) == 0 && strcmp(b->ns, e->ns) == 0)
-            return true;
-    return false;
-}
-
 /*
- * Deletes queued while the batch's files were being made durable join it (iolock held). A
- * delete is a rename into the pool, with no data to make durable, so the batch's directory
- * fsyncs cover it: a destroy waits for the batch in progress, not also for one of its own
- * (docs/store.md, "Priority"). A delete of a key the batch writes stays queued: should that
- * write fail, its retry must not come after the delete.
+ * The queued entries `pick` chooses, out of the queue in queue order (qlock held). Taking
+ * them ahead of older entries is safe for each record, since a record has at most one
+ * entry queued (a newer put or delete supersedes it in place); across records it is the
+ * documented exception to queue order (store.h).
  */
-static void join_deletes(struct xend_store *s, struct entry *batch)
+static struct entry *take_queued(struct xend_store *s,
+                                 bool (*pick)(const struct entry *e, const struct entry *batch),
+                                 const struct entry *batch)
 {
-    struct entry *last = batch, *joined = NULL;
-    while (last->next != NULL)
-        last = last->next;
-    pthread_mutex_lock(&s->qlock);
-    struct entry *prev = NULL;
+    struct entry *taken = NULL, **tt = &taken, *prev = NULL;
     for (struct entry *e = s->head, *next; e != NULL; e = next) {
         next = e->next;
-        if (e->data != NULL || batch_has_key(batch, e)) {
+        if (!pick(e, batch)) {
             prev = e;
             continue;
         }
@@ -97,14 +86,45 @@ static void join_deletes(struct xend_store *s, struct entry *batch)
             s->tail = prev;
         xend_store_index_remove(s, e);
         s->n_first -= e->first;
-        s->stats.deletes_joined++;
         e->next = NULL;
-        last->next = e;
-        last = e;
-        if (joined == NULL)
-            joined = e;
+        *tt = e;
+        tt = &e->next;
     }
+    return taken;
+}
+
+static bool batch_has_key(const struct entry *batch, const struct entry *e)
+{
+    for (const struct entry *b = batch; b != NULL; b = b->next)
+        if (b->hash == e->hash && strcmp(b->key, e->key) == 0 && strcmp(b->ns, e->ns) == 0)
+            return true;
+    return false;
+}
+
+/* A delete of a key the batch does not write: it may join the batch (join_deletes). */
+static bool joins_batch(const struct entry *e, const struct entry *batch)
+{
+    return e->data == NULL && !batch_has_key(batch, e);
+}
+
+/*
+ * Deletes queued while the batch's files were being made durable join it (iolock held). A
+ * delete is a rename into the pool, with no data to make durable, so the batch's directory
+ * fsyncs cover it: a destroy waits for the batch in progress, not also for one of its own
+ * (docs/store.md, "Priority"). A delete of a key the batch writes stays queued: should that
+ * write fail, its retry must not come after the delete.
+ */
+static void join_deletes(struct xend_store *s, struct entry *batch)
+{
+    struct entry *last = batch;
+    while (last->next != NULL)
+        last = last->next;
+    pthread_mutex_lock(&s->qlock);
+    struct entry *joined = take_queued(s, joins_batch, batch);
+    for (struct entry *e = joined; e != NULL; e = e->next)
+        s->stats.deletes_joined++;
     pthread_mutex_unlock(&s->qlock);
+    last->next = joined;
     for (struct entry *e = joined; e != NULL; e = e->next) {
         e->rc = 0;
         e->tmpfd = -1;
@@ -360,34 +380,10 @@ static void finish_batch(struct xend_store *s, struct entry *batch)
     }
 }
 
-/*
- * The entries queued first, in queue order, out of the queue (qlock held). Taking them
- * ahead of older entries is safe for each record, since a record has at most one entry
- * queued (a newer put or delete supersedes it in place); across records it is the
- * documented exception to queue order (store.h).
- */
-static struct entry *take_first(struct xend_store *s)
+static bool is_first(const struct entry *e, const struct entry *batch)
 {
-    struct entry *batch = NULL, **bt = &batch, *prev = NULL;
-    for (struct entry *e = s->head, *next; e != NULL; e = next) {
-        next = e->next;
-        if (!e->first) {
-            prev = e;
-            continue;
-        }
-        if (prev)
-            prev->next = next;
-        else
-            s->head = next;
-        if (s->tail == e)
-            s->tail = prev;
-        xend_store_index_remove(s, e);
-        e->next = NULL;
-        *bt = e;
-        bt = &e->next;
-    }
-    s->n_first = 0;
-    return batch;
+    (void)batch;
+    return e->first;
 }
 
 void *xend_store_writer_main(void *arg)
@@ -415,7 +411,7 @@ void *xend_store_writer_main(void *arg)
          * queued first, they make a batch of their own, and the rest waits for the next. */
         struct entry *batch;
         if (s->n_first > 0) {
-            batch = take_first(s);
+            batch = take_queued(s, is_first, NULL); /* qlock held */
         } else {
             batch = s->head;
             s->head = s->tail = NULL;
