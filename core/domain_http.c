@@ -164,6 +164,11 @@ void xend_domain_http_set_starts_in_flight(unsigned limit)
     xend_lane_set_limit(&starts, limit);
 }
 
+const struct xend_lane *xend_domain_http_starts(void)
+{
+    return &starts;
+}
+
 void xend_domain_http_stop(void)
 {
     starts_stopped = true;

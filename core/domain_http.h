@@ -5,6 +5,8 @@
 #ifndef XEND_CORE_DOMAIN_HTTP_H
 #define XEND_CORE_DOMAIN_HTTP_H
 
+struct xend_lane;
+
 int xend_domain_http_register(void);
 
 /*
@@ -14,6 +16,8 @@ int xend_domain_http_register(void);
  */
 #define XEND_DOMAIN_STARTS_DEFAULT 64
 void xend_domain_http_set_starts_in_flight(unsigned limit);
+/* The starts' lane, for the metrics: running, waiting, dropped (lib/lane.h). Borrowed. */
+const struct xend_lane *xend_domain_http_starts(void);
 /* At stop, before the HTTP server: the starts still waiting are answered "xend is stopping". */
 void xend_domain_http_stop(void);
 /* From now on, each device class a plugin adds gets GET /xend/domain/D op=CLASSs and

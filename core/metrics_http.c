@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "domain_http.h"
 #include "domain_table.h"
 #include "event/event.h"
 #include "event/event_http.h"
@@ -19,6 +20,7 @@
 #include "event/history.h"
 #include "http/server.h"
 #include "hv.h"
+#include "lane.h"
 #include "metrics/metrics.h"
 
 static const struct xend_event_port *evport;
@@ -137,6 +139,14 @@ static int metrics_get(struct xend_request *req, void *arg)
                         "HTTP connections closed.");
     xend_metrics_sample(&out, "xend_http_connections_closed_total", NULL,
                         (double)xend_http_connections_closed());
+    const struct xend_lane *starts = xend_domain_http_starts();
+    xend_metrics_family(&out, "xend_domain_starts", "gauge",
+                        "Domain starts (create, restore) in progress and waiting in the lane.");
+    xend_metrics_sample(&out, "xend_domain_starts", "state=\"running\"", starts->running);
+    xend_metrics_sample(&out, "xend_domain_starts", "state=\"waiting\"", (double)starts->waiting);
+    xend_metrics_family(&out, "xend_domain_starts_dropped_total", "counter",
+                        "Waiting domain starts dropped because their client went.");
+    xend_metrics_sample(&out, "xend_domain_starts_dropped_total", NULL, (double)starts->dropped);
     xend_metrics_family(&out, "xend_event_followers", "gauge",
                         "Event followers: GET /xend/event streams and event port connections.");
     xend_metrics_sample(&out, "xend_event_followers", "kind=\"http\"", xend_event_http_followers());

@@ -29,6 +29,9 @@ wait_until 10 logged 'domain starts wait in_flight=2 limit=2' &&
     not_ok "the third waits, and the log says why" "$(tail -5 "$T/xend.log")"
 expect_eq "a waiting start has made no domain" 404 "$(xget /xend/domain/s3 >/dev/null; http_status)"
 expect_eq "nor run a device script" 2 "$(grep -c '^up up' "$T/vif.log")"
+metrics=$(xget /xend/metrics)
+expect_match "the metrics show two running" '^xend_domain_starts\{state="running"\} 2$' "$metrics"
+expect_match "and one waiting" '^xend_domain_starts\{state="waiting"\} 1$' "$metrics"
 
 # The lane full, the rest of xend answers.
 expect_match "a list is answered" 'd0' "$(xget /xend/domain)"
@@ -53,6 +56,7 @@ expect_match "and the log says it was dropped" \
     'domain start dropped request=[0-9]+ reason="its client went while it waited"' \
     "$(cat "$T/xend.log")"
 expect_eq "three up scripts in all: s4 never reached its devices" 3 "$(grep -c '^up up' "$T/vif.log")"
+expect_match "the metrics count the drop" '^xend_domain_starts_dropped_total 1$' "$(xget /xend/metrics)"
 
 # Stopping with a start waiting: it is answered, not left hanging (nor leaked).
 touch "$T/hold-up"
