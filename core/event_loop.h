@@ -21,9 +21,11 @@ struct event_base *xend_loop_base(void);
 /* Run until xend_loop_stop; returns after the loop exits. */
 void xend_loop_run(void);
 void xend_loop_stop(void);
-/* After the loop stopped: run it until every worker job has completed on the loop and
- * every child has exited, or timeout_ms passes (stop must not cut a save in half). */
-void xend_loop_drain(uint64_t timeout_ms);
+/* After the loop stopped: run it until every worker job has completed on the loop, every
+ * child has exited, every completion posted to the loop has run and busy(arg) (NULL: none)
+ * is false, or timeout_ms passes (stop must not cut a save in half, nor leave a create's
+ * last steps to run after the store or the backend are gone). */
+void xend_loop_drain(uint64_t timeout_ms, bool (*busy)(void *arg), void *arg);
 /* Join the workers, kill leftover children, free the base. */
 void xend_loop_free(void);
 

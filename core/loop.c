@@ -737,18 +737,36 @@ static void drain_tick(evutil_socket_t fd, short what, void *arg)
     (void)arg;
 }
 
-void xend_loop_drain(uint64_t timeout_ms)
+static bool posts_pending(void)
+{
+    pthread_mutex_lock(&L.post_lock);
+    bool pending = L.post_head != NULL;
+    pthread_mutex_unlock(&L.post_lock);
+    return pending;
+}
+
+/* What a drain waits for. A child's exit or a worker's end posts the completion that
+ * carries its caller on (a script's result goes on with the create that ran it): the drain
+ * must run that too, and whatever it started elsewhere (busy: the store's writes). */
+static bool drain_pending(bool (*busy)(void *arg), void *arg)
+{
+    return L.work_inflight > 0 || L.children != NULL || posts_pending() ||
+           (busy != NULL && busy(arg));
+}
+
+void xend_loop_drain(uint64_t timeout_ms, bool (*busy)(void *arg), void *arg)
 {
     uint64_t end = xend_loop_now_ms() + timeout_ms;
     struct event *tick = event_new(L.base, -1, EV_PERSIST, drain_tick, NULL);
     struct timeval tv = ms_tv(50);
     event_add(tick, &tv);
-    while ((L.work_inflight > 0 || L.children != NULL) && xend_loop_now_ms() < end)
+    while (drain_pending(busy, arg) && xend_loop_now_ms() < end)
         event_base_loop(L.base, EVLOOP_ONCE);
     event_free(tick);
-    if (L.work_inflight > 0 || L.children != NULL)
-        xend_log_warn("stopping with work in flight", "workers=%u children=%s", L.work_inflight,
-                      L.children ? "yes" : "no");
+    if (drain_pending(busy, arg))
+        xend_log_warn("stopping with work in flight", "workers=%u children=%s other=%s",
+                      L.work_inflight, L.children ? "yes" : "no",
+                      posts_pending() || (busy != NULL && busy(arg)) ? "yes" : "no");
 }
 
 void xend_loop_stop(void)

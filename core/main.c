@@ -330,6 +330,12 @@ static int check_plugins(struct xend_runtime *rt, const char *plugin_dir, const 
     return n == 0 ? 0 : 1;
 }
 
+/* A stop's drain waits for the store too: a create's last steps write its record. */
+static bool store_busy(void *store)
+{
+    return xend_store_busy(store);
+}
+
 static int run_daemon(struct xend_runtime *rt)
 {
     struct xend_err err = {0};
@@ -588,9 +594,9 @@ static int run_daemon(struct xend_runtime *rt)
     xend_domain_http_stop();
     xend_transfer_stop();
     xend_lifecycle_stop();
-    xend_loop_drain(STOP_DRAIN_MS);
+    xend_loop_drain(STOP_DRAIN_MS, store_busy, rt->store);
     xend_hooks_run(XEND_HOOK_XEND_STOP, NULL, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
-    xend_loop_drain(STOP_DRAIN_MS);
+    xend_loop_drain(STOP_DRAIN_MS, store_busy, rt->store);
     xend_metrics_http_set_event_port(NULL);
     xend_event_port_stop(evport);
     xend_http_stop();

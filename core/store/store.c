@@ -144,6 +144,14 @@ static void destroy(struct xend_store *s)
     free(s);
 }
 
+bool xend_store_busy(struct xend_store *s)
+{
+    pthread_mutex_lock(&s->qlock);
+    bool busy = s->head != NULL || !s->writer_idle;
+    pthread_mutex_unlock(&s->qlock);
+    return busy;
+}
+
 void xend_store_test_on_synced(struct xend_store *s, void (*fn)(void *arg), void *arg)
 {
     pthread_mutex_lock(&s->iolock); /* the writer reads them under it */

@@ -199,6 +199,10 @@ void xend_store_test_on_synced(struct xend_store *store, void (*fn)(void *arg), 
 /* Choose how batches are made durable (for the benchmark; default AUTO). */
 void xend_store_set_sync_mode(struct xend_store *store, enum xend_store_sync_mode mode);
 
+/* Whether a write is queued or being written (a failed one waiting for its retry is not):
+ * what a stop waits for, so that the last acknowledgements still go out. */
+bool xend_store_busy(struct xend_store *store);
+
 /* Counters since open, for the benchmark and /xend/node metrics. */
 struct xend_store_stats {
     unsigned long long batches;        /* durable commits */
