@@ -395,10 +395,69 @@ static void test_work_runs_off_the_loop_and_completes_on_it(void **state)
     assert_true(pthread_equal(w.completed_on, pthread_self()));
 }
 
+/* A script's end carries its caller on through a posted completion (a create's record):
+ * a stop's drain must run that too, not end once the child is reaped. */
+struct carried {
+    bool spawned_done, carried_on;
+};
+
+static void carry_on(void *arg)
+{
+    ((struct carried *)arg)->carried_on = true;
+}
+
+static void on_spawned_then_post(const struct xend_spawn_result *r, void *arg)
+{
+    (void)r;
+    struct carried *c = arg;
+    c->spawned_done = true;
+    assert_int_equal(L->post(carry_on, c), 0);
+}
+
+static void test_a_drain_runs_what_a_childs_end_posted(void **state)
+{
+    (void)state;
+    struct carried c = {0};
+    const char *argv[] = {"/bin/sh", "-c", "exit 0", NULL};
+    assert_int_equal(L->spawn(NULL, argv, NULL, 5000, on_spawned_then_post, &c), 0);
+    xend_loop_drain(5000, NULL, NULL);
+    assert_true(c.spawned_done);
+    assert_true(c.carried_on);
+}
+
+static bool busy_three_times(void *arg)
+{
+    int *calls = arg;
+    return ++*calls <= 3;
+}
+
+static bool busy_forever(void *arg)
+{
+    (void)arg;
+    return true;
+}
+
+static void test_a_drain_waits_while_busy_and_not_past_its_timeout(void **state)
+{
+    (void)state;
+    int calls = 0;
+    xend_loop_drain(5000, busy_three_times, &calls);
+    assert_true(calls > 3);
+    uint64_t t0 = xend_loop_now_ms();
+    xend_loop_drain(200, busy_forever, NULL);
+    uint64_t took = xend_loop_now_ms() - t0;
+    assert_true(took >= 200);
+    assert_true(took < 5000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_spawn_captures_output_and_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_drain_runs_what_a_childs_end_posted, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_drain_waits_while_busy_and_not_past_its_timeout,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_spawn_kills_at_the_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spawn_of_a_missing_program_reports_it, setup,
                                         teardown),
