@@ -134,11 +134,11 @@ static void start_run(void *arg, bool run)
         st->go(st);
     } else {
         /* Its client went while it waited (or xend stops): nothing was done for it. */
+        const char *why = xend_http_request_gone(st->req) ? "its client went while it waited"
+                                                          : "xend is stopping";
         xend_log_info("domain start dropped", "request=%llu reason=\"%s\"",
-                      (unsigned long long)xend_http_request_id(st->req),
-                      xend_http_request_gone(st->req) ? "its client went while it waited"
-                                                      : "xend is stopping");
-        xend_err_set(http->err(st->req), XEND_EBUSY, "Domain start not done: xend is stopping");
+                      (unsigned long long)xend_http_request_id(st->req), why);
+        xend_err_set(http->err(st->req), XEND_EBUSY, "Domain start not done: %s", why);
         http->complete(st->req, -XEND_EBUSY);
     }
     start_free(st);
