@@ -31,11 +31,16 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/san:print_sta
 
 port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 
-# A free port with `span` free ports after it (for console ports base+id).
+# A free port with `span` free ports after it (for console ports base+id). Both below the
+# ephemeral range (32768-60999), where clients' own connections take ports. Single ports
+# (a daemon's) come from 10000-20999 and spans from 21000 up: a test binds its console
+# ports one by one as its domains come, long after it checked them, and a daemon port that
+# another test running beside it picked meanwhile must not be among them.
 free_port() {
-    local span=${1:-1} p i ok
+    local span=${1:-1} p i ok lo=10000 width=11000
+    [ "$span" -gt 1 ] && { lo=21000; width=$((32000 - 21000 - span)); }
     for _ in $(seq 1 200); do
-        p=$((10000 + RANDOM % 22000)) # below the ephemeral range (32768-60999)
+        p=$((lo + RANDOM % width))
         ok=1
         for i in $(seq 0 $((span - 1))); do
             port_free $((p + i)) || { ok=0; break; }

@@ -15,10 +15,11 @@ CLIENTS=${CLIENTS:-4}
 DEADLINE=$((SECONDS + ${TIME_BUDGET:-55}))
 
 # Console ports are base + domain id, and ids climb into the hundreds here: keep them below
-# the ephemeral range, where the clients' own connections would take them.
+# the ephemeral range, where the clients' own connections would take them, and among the
+# spans (lib.sh's free_port), away from the daemon ports other tests pick.
 ephemeral=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 for _ in $(seq 1 50); do
-    b=$((10000 + RANDOM % (ephemeral - 10000 - 600)))
+    b=$((21000 + RANDOM % (ephemeral - 21000 - 600)))
     port_free $b && port_free $((b + 150)) && port_free $((b + 300)) && { CONSOLE_BASE=$b; break; }
 done
 
