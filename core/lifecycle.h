@@ -36,6 +36,9 @@ int xend_lifecycle_init(struct xend_store *store, const struct xend_lifecycle_op
 int xend_lifecycle_start(struct xend_err *err);
 /* Stop watching; domains keep running. */
 void xend_lifecycle_stop(void);
+/* Whether a backend call it made (an async create or destroy) is still to be answered: a
+ * stop's drain waits for it, so the create or teardown it carries finishes, not leaks. */
+bool xend_lifecycle_busy(void);
 
 /* Create from a (vm ...) config (taken). done gets the new paused domain. */
 void xend_lifecycle_create(struct xend_sxp *config, xend_lifecycle_done_fn *done, void *arg);

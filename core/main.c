@@ -330,10 +330,11 @@ static int check_plugins(struct xend_runtime *rt, const char *plugin_dir, const 
     return n == 0 ? 0 : 1;
 }
 
-/* A stop's drain waits for the store too: a create's last steps write its record. */
-static bool store_busy(void *store)
+/* A stop's drain waits for the backend's answers and the store too: a create's or a
+ * teardown's last steps come from them. */
+static bool stop_waits_for(void *store)
 {
-    return xend_store_busy(store);
+    return xend_lifecycle_busy() || xend_store_busy(store);
 }
 
 static int run_daemon(struct xend_runtime *rt)
@@ -594,9 +595,9 @@ static int run_daemon(struct xend_runtime *rt)
     xend_domain_http_stop();
     xend_transfer_stop();
     xend_lifecycle_stop();
-    xend_loop_drain(STOP_DRAIN_MS, store_busy, rt->store);
+    xend_loop_drain(STOP_DRAIN_MS, stop_waits_for, rt->store);
     xend_hooks_run(XEND_HOOK_XEND_STOP, NULL, XEND_HOOK_NORMAL, -1, NULL, NULL, NULL);
-    xend_loop_drain(STOP_DRAIN_MS, store_busy, rt->store);
+    xend_loop_drain(STOP_DRAIN_MS, stop_waits_for, rt->store);
     xend_metrics_http_set_event_port(NULL);
     xend_event_port_stop(evport);
     xend_http_stop();

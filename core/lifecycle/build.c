@@ -96,6 +96,7 @@ static void build_created(void *arg, int rc, const struct xend_dominfo *info,
                           const struct xend_err *err)
 {
     struct build *b = arg;
+    xend_lifecycle_lc.hv_answers_due--;
     xend_lifecycle_adopt_hold(false);
     if (rc < 0) {
         b->rc = rc;
@@ -148,6 +149,7 @@ void xend_lifecycle_build_instance(struct xend_domain *dom, enum xend_hook_point
     if (ops != NULL && ops->dom_create_async != NULL) {
         /* Until the answer, the new domain may show in a list: not a stranger to adopt. */
         xend_lifecycle_adopt_hold(true);
+        xend_lifecycle_lc.hv_answers_due++;
         ops->dom_create_async(ctx, &args, &image, build_created, b);
         return;
     }

@@ -82,9 +82,10 @@ void xend_lifecycle_emit(const char *name, struct xend_domain *dom, const char *
 struct xend_lifecycle_state {
     struct xend_store *store;
     struct xend_lifecycle_options opt;
-    unsigned adopt_holds; /* restores and async creates in flight: their new domains are not
-                             strangers */
-    uint64_t checks;      /* checks done so far (reconcile.c) */
+    unsigned adopt_holds;    /* restores and async creates in flight: their new domains are not
+                                strangers */
+    uint64_t checks;         /* checks done so far (reconcile.c) */
+    unsigned hv_answers_due; /* async backend calls (create, destroy) not answered yet */
 };
 extern struct xend_lifecycle_state xend_lifecycle_lc;
 

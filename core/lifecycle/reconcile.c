@@ -241,6 +241,11 @@ int xend_lifecycle_start(struct xend_err *err)
     return 0;
 }
 
+bool xend_lifecycle_busy(void)
+{
+    return xend_lifecycle_lc.hv_answers_due > 0;
+}
+
 void xend_lifecycle_stop(void)
 {
     xend_loop_host_table()->watch_remove(checker.notify_watch);
