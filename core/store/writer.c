@@ -61,50 +61,12 @@ static int install(struct xend_store *s, int dirfd, const char *tmp, const char 
     return 0;
 }
 
-/*
- * The queued entries `pick` chooses, out of the queue in queue order (qlock held). Taking
- * them ahead of older entries is safe for each record, since a record has at most one
- * entry queued (a newer put or delete supersedes it in place); across records it is the
- * documented exception to queue order (store.h).
- */
-static struct entry *take_queued(struct xend_store *s,
-                                 bool (*pick)(const struct entry *e, const struct entry *batch),
-                                 const struct entry *batch)
-{
-    struct entry *taken = NULL, **tt = &taken, *prev = NULL;
-    for (struct entry *e = s->head, *next; e != NULL; e = next) {
-        next = e->next;
-        if (!pick(e, batch)) {
-            prev = e;
-            continue;
-        }
-        if (prev)
-            prev->next = next;
-        else
-            s->head = next;
-        if (s->tail == e)
-            s->tail = prev;
-        xend_store_index_remove(s, e);
-        s->n_first -= e->first;
-        e->next = NULL;
-        *tt = e;
-        tt = &e->next;
-    }
-    return taken;
-}
-
 static bool batch_has_key(const struct entry *batch, const struct entry *e)
 {
     for (const struct entry *b = batch; b != NULL; b = b->next)
         if (b->hash == e->hash && strcmp(b->key, e->key) == 0 && strcmp(b->ns, e->ns) == 0)
             return true;
     return false;
-}
-
-/* A delete of a key the batch does not write: it may join the batch (join_deletes). */
-static bool joins_batch(const struct entry *e, const struct entry *batch)
-{
-    return e->data == NULL && !batch_has_key(batch, e);
 }
 
 /*
@@ -116,15 +78,33 @@ static bool joins_batch(const struct entry *e, const struct entry *batch)
  */
 static void join_deletes(struct xend_store *s, struct entry *batch)
 {
-    struct entry *last = batch;
+    struct entry *last = batch, *joined = NULL;
     while (last->next != NULL)
         last = last->next;
     pthread_mutex_lock(&s->qlock);
-    struct entry *joined = take_queued(s, joins_batch, batch);
-    for (struct entry *e = joined; e != NULL; e = e->next)
+    struct entry *prev = NULL;
+    for (struct entry *e = s->head, *next; e != NULL; e = next) {
+        next = e->next;
+        if (e->data != NULL || batch_has_key(batch, e)) {
+            prev = e;
+            continue;
+        }
+        if (prev)
+            prev->next = next;
+        else
+            s->head = next;
+        if (s->tail == e)
+            s->tail = prev;
+        xend_store_index_remove(s, e);
+        s->n_first -= e->first;
         s->stats.deletes_joined++;
+        e->next = NULL;
+        last->next = e;
+        last = e;
+        if (joined == NULL)
+            joined = e;
+    }
     pthread_mutex_unlock(&s->qlock);
-    last->next = joined;
     for (struct entry *e = joined; e != NULL; e = e->next) {
         e->rc = 0;
         e->tmpfd = -1;
@@ -380,10 +360,34 @@ static void finish_batch(struct xend_store *s, struct entry *batch)
     }
 }
 
-static bool is_first(const struct entry *e, const struct entry *batch)
+/*
+ * The entries queued first, in queue order, out of the queue (qlock held). Taking them
+ * ahead of older entries is safe for each record, since a record has at most one entry
+ * queued (a newer put or delete supersedes it in place); across records it is the
+ * documented exception to queue order (store.h).
+ */
+static struct entry *take_first(struct xend_store *s)
 {
-    (void)batch;
-    return e->first;
+    struct entry *batch = NULL, **bt = &batch, *prev = NULL;
+    for (struct entry *e = s->head, *next; e != NULL; e = next) {
+        next = e->next;
+        if (!e->first) {
+            prev = e;
+            continue;
+        }
+        if (prev)
+            prev->next = next;
+        else
+            s->head = next;
+        if (s->tail == e)
+            s->tail = prev;
+        xend_store_index_remove(s, e);
+        e->next = NULL;
+        *bt = e;
+        bt = &e->next;
+    }
+    s->n_first = 0;
+    return batch;
 }
 
 void *xend_store_writer_main(void *arg)
@@ -411,7 +415,7 @@ void *xend_store_writer_main(void *arg)
          * queued first, they make a batch of their own, and the rest waits for the next. */
         struct entry *batch;
         if (s->n_first > 0) {
-            batch = take_queued(s, is_first, NULL); /* qlock held */
+            batch = take_first(s);
         } else {
             batch = s->head;
             s->head = s->tail = NULL;
