@@ -19,9 +19,8 @@
  * sets damaged files aside (its helpers read through the namespace's fd, never closed), so
  * that load's setting aside of damaged files can never race with a batch in progress; `slock`
  * guards the spare pools, shared by the writer and the refiller thread, which creates pool files
- * without iolock (under names nothing else uses). The writer takes qlock inside iolock
- * (the deletes that join a batch); nothing takes iolock with qlock held. Nothing is called
- * back with a lock held.
+ * without iolock (under names nothing else uses). Nothing is called back with a lock
+ * held.
  */
 #ifndef XEND_CORE_STORE_INTERNAL_H
 #define XEND_CORE_STORE_INTERNAL_H
@@ -126,9 +125,7 @@ struct xend_store {
 
     pthread_mutex_t iolock;
     struct nsdir *dirs;
-    bool no_exchange;             /* the filesystem refused RENAME_EXCHANGE once */
-    void (*on_synced)(void *arg); /* tests: xend_store_test_on_synced */
-    void *on_synced_arg;
+    bool no_exchange; /* the filesystem refused RENAME_EXCHANGE once */
 
     pthread_t writer;
 

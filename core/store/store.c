@@ -152,14 +152,6 @@ bool xend_store_busy(struct xend_store *s)
     return busy;
 }
 
-void xend_store_test_on_synced(struct xend_store *s, void (*fn)(void *arg), void *arg)
-{
-    pthread_mutex_lock(&s->iolock); /* the writer reads them under it */
-    s->on_synced = fn;
-    s->on_synced_arg = arg;
-    pthread_mutex_unlock(&s->iolock);
-}
-
 void xend_store_set_sync_mode(struct xend_store *s, enum xend_store_sync_mode mode)
 {
     pthread_mutex_lock(&s->qlock);

@@ -191,11 +191,6 @@ int xend_store_keys(struct xend_store *store, const char *ns, char ***keys, size
  */
 bool xend_store_boot_id_changed(struct xend_store *store);
 
-/* Tests: fn(arg) runs on the writer thread each time a batch's files are durable, before
- * any is renamed into place and before the deletes queued meanwhile join the batch (NULL:
- * none). Set it while the store is idle. */
-void xend_store_test_on_synced(struct xend_store *store, void (*fn)(void *arg), void *arg);
-
 /* Choose how batches are made durable (for the benchmark; default AUTO). */
 void xend_store_set_sync_mode(struct xend_store *store, enum xend_store_sync_mode mode);
 
@@ -217,7 +212,6 @@ struct xend_store_stats {
     unsigned long long sync_wakeups;   /* sync helper threads woken */
     unsigned long long sync_ns;        /* the writer's measure of one fdatasync (ns) */
     unsigned long long sync_syncfs;    /* batches made durable by one syncfs */
-    unsigned long long deletes_joined; /* deletes that joined the batch in progress */
 };
 void xend_store_stats(struct xend_store *store, struct xend_store_stats *out);
 

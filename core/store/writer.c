@@ -61,60 +61,6 @@ static int install(struct xend_store *s, int dirfd, const char *tmp, const char 
     return 0;
 }
 
-static bool batch_has_key(const struct entry *batch, const struct entry *e)
-{
-    for (const struct entry *b = batch; b != NULL; b = b->next)
-        if (b->hash == e->hash && strcmp(b->key, e->key) == 0 && strcmp(b->ns, e->ns) == 0)
-            return true;
-    return false;
-}
-
-/*
- * Deletes queued while the batch's files were being made durable join it (iolock held). A
- * delete is a rename into the pool, with no data to make durable, so the batch's directory
- * fsyncs cover it: a destroy waits for the batch in progress, not also for one of its own
- * (docs/store.md, "Priority"). A delete of a key the batch writes stays queued: should that
- * write fail, its retry must not come after the delete.
- */
-static void join_deletes(struct xend_store *s, struct entry *batch)
-{
-    struct entry *last = batch, *joined = NULL;
-    while (last->next != NULL)
-        last = last->next;
-    pthread_mutex_lock(&s->qlock);
-    struct entry *prev = NULL;
-    for (struct entry *e = s->head, *next; e != NULL; e = next) {
-        next = e->next;
-        if (e->data != NULL || batch_has_key(batch, e)) {
-            prev = e;
-            continue;
-        }
-        if (prev)
-            prev->next = next;
-        else
-            s->head = next;
-        if (s->tail == e)
-            s->tail = prev;
-        xend_store_index_remove(s, e);
-        s->n_first -= e->first;
-        s->stats.deletes_joined++;
-        e->next = NULL;
-        last->next = e;
-        last = e;
-        if (joined == NULL)
-            joined = e;
-    }
-    pthread_mutex_unlock(&s->qlock);
-    for (struct entry *e = joined; e != NULL; e = e->next) {
-        e->rc = 0;
-        e->tmpfd = -1;
-        e->has_spare = false;
-        e->dir = xend_store_ns_dir(s, e->ns, true);
-        if (e->dir == NULL)
-            xend_store_entry_fail(e, "cannot create namespace directory", errno);
-    }
-}
-
 /* Write a batch durably: temp files, one durability step, renames, directory fsyncs. */
 static void write_batch(struct xend_store *s, struct entry *batch, enum xend_store_sync_mode mode)
 {
@@ -183,9 +129,6 @@ static void write_batch(struct xend_store *s, struct entry *batch, enum xend_sto
         free(items);
     }
     xend_store_dir_busy(s, true);
-    if (s->on_synced != NULL)
-        s->on_synced(s->on_synced_arg);
-    join_deletes(s, batch);
 
     for (struct entry *e = batch; e != NULL; e = e->next) {
         if (e->tmpfd >= 0 && close(e->tmpfd) != 0)

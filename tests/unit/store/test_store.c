@@ -522,91 +522,6 @@ static void test_first_entries_are_written_ahead_of_those_queued_before(void **s
     xend_sxp_free(v);
 }
 
-/* The writer held after each batch's sync until the test lets one batch pass (or 15 s). */
-static unsigned synced_arrivals, synced_passes;
-
-static void hold_after_sync(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&q_lock);
-    synced_arrivals++;
-    pthread_cond_broadcast(&q_cond);
-    /* Not forever: a failed assertion must not leave the store unable to close. */
-    struct timespec dl;
-    deadline_in(&dl, 15);
-    while (synced_passes == 0)
-        if (pthread_cond_timedwait(&q_cond, &q_lock, &dl) == ETIMEDOUT)
-            break;
-    if (synced_passes > 0)
-        synced_passes--;
-    pthread_mutex_unlock(&q_lock);
-}
-
-static void wait_synced_arrivals(unsigned n)
-{
-    struct timespec dl;
-    deadline_in(&dl, 10);
-    pthread_mutex_lock(&q_lock);
-    while (synced_arrivals < n)
-        if (pthread_cond_timedwait(&q_cond, &q_lock, &dl) == ETIMEDOUT)
-            break;
-    unsigned got = synced_arrivals;
-    pthread_mutex_unlock(&q_lock);
-    assert_int_equal(got, n);
-}
-
-static void pass_synced(unsigned n)
-{
-    pthread_mutex_lock(&q_lock);
-    synced_passes += n;
-    pthread_cond_broadcast(&q_cond);
-    pthread_mutex_unlock(&q_lock);
-}
-
-static void test_a_delete_queued_while_a_batch_syncs_joins_that_batch(void **state)
-{
-    struct fx *f = *state;
-    int total = 0;
-    struct seq_rec a = {.total = &total}, gone = {.total = &total}, b = {.total = &total},
-                   again = {.total = &total};
-    struct xend_sxp *v = parse("(vm (v 1))");
-    assert_int_equal(xend_store_put(f->store, "domain", "old", v, on_seq, &gone, NULL), 0);
-    assert_int_equal(xend_store_put(f->store, "domain", "a", v, on_seq, &a, NULL), 0);
-    run_until(&total, 2);
-    total = 0;
-    synced_arrivals = synced_passes = 0;
-    xend_store_test_on_synced(f->store, hold_after_sync, NULL);
-
-    /* The batch of "a" (a rewrite) is durable, not yet renamed: a delete of "old", another
-     * delete of "a" (the batch's own key) and a put of "b" come in meanwhile. */
-    assert_int_equal(xend_store_put(f->store, "domain", "a", v, on_seq, &a, NULL), 0);
-    wait_synced_arrivals(1);
-    assert_int_equal(xend_store_del(f->store, "domain", "old", on_seq, &gone, NULL), 0);
-    assert_int_equal(xend_store_del(f->store, "domain", "a", on_seq, &again, NULL), 0);
-    assert_int_equal(xend_store_put(f->store, "domain", "b", v, on_seq, &b, NULL), 0);
-    struct xend_store_stats st0, st1;
-    xend_store_stats(f->store, &st0);
-    pass_synced(1);
-    /* The delete of "old" was answered with "a", while the next batch is held. */
-    run_until(&total, 2);
-    assert_true(a.at >= 1 && a.at <= 2);
-    assert_true(gone.at >= 1 && gone.at <= 2);
-    assert_int_equal(b.at, 0);
-    assert_int_equal(again.at, 0);
-    wait_synced_arrivals(2); /* the writer holds iolock there: no get until it passes */
-    pass_synced(1);
-    run_until(&total, 4);
-    xend_store_test_on_synced(f->store, NULL, NULL);
-    xend_store_stats(f->store, &st1);
-    assert_int_equal(st1.deletes_joined - st0.deletes_joined, 1); /* not the delete of "a" */
-    assert_int_equal(st1.batches - st0.batches, 2);
-    struct xend_sxp *out = NULL;
-    assert_int_equal(xend_store_get(f->store, "domain", "old", &out, NULL), -XEND_ENOENT);
-    assert_int_equal(xend_store_get(f->store, "domain", "a", &out, NULL), -XEND_ENOENT);
-    assert_record(f->store, "domain", "b", "(vm (v 1))");
-    xend_sxp_free(v);
-}
-
 static void test_delete_supersedes_queued_put(void **state)
 {
     struct fx *f = *state;
@@ -1399,7 +1314,6 @@ int main(void)
         T(test_rewrite_keeps_previous_version_in_the_pool_for_the_next_write),
         T(test_new_keys_reuse_the_files_of_deleted_records),
         T(test_newer_put_supersedes_queued_one_and_both_callbacks_fire),
-        T(test_a_delete_queued_while_a_batch_syncs_joins_that_batch),
         T(test_delete_supersedes_queued_put),
         T(test_first_entries_are_written_ahead_of_those_queued_before),
         T(test_sync_put_and_delete_work_without_the_loop),
