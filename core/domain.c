@@ -605,6 +605,14 @@ static uint64_t refreshed_all_ms;
  * one handle alone has is taken this way: where two share it, by_id decides as before. */
 static struct xend_domain *refresh_find(struct refresh_ctx *c, uint32_t domid)
 {
+    /* The handles ahead are fetched meanwhile: ten thousand do not fit in the caches. */
+    if (c->at + 8 < T.count) {
+        const struct xend_domain *d = T.sorted[c->at + 8];
+        __builtin_prefetch(&d->id);
+        __builtin_prefetch(&d->info, 1);
+        __builtin_prefetch((const char *)&d->info + 64, 1);
+        __builtin_prefetch(&d->info_ms, 1);
+    }
     while (c->at < T.count && T.sorted[c->at]->id < domid)
         c->at++;
     if (c->at < T.count && T.sorted[c->at]->id == domid &&
@@ -1063,7 +1071,7 @@ void xend_domain_info_ahead(struct xend_domain *const *all, size_t n, size_t i)
 {
     /* Ten thousand handles and texts do not fit in the caches: a print waited for each of
      * them in turn. The handle first (the fields the keys read), its text once the handle
-     * is there. */
+     * is there: the keys and the first 250 bytes or so of text, which the list copies. */
     if (i + 8 < n) {
         const struct xend_domain *d = all[i + 8];
         __builtin_prefetch(&d->info_text);
@@ -1072,9 +1080,8 @@ void xend_domain_info_ahead(struct xend_domain *const *all, size_t n, size_t i)
     }
     if (i + 4 < n && all[i + 4]->info_text != NULL) {
         const char *t = (const char *)all[i + 4]->info_text;
-        __builtin_prefetch(t);
-        __builtin_prefetch(t + 64);
-        __builtin_prefetch(t + 128);
+        for (size_t line = 0; line < 6; line++)
+            __builtin_prefetch(t + 64 * line);
     }
 }
 

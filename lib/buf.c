@@ -5,6 +5,8 @@
  */
 #include "buf.h"
 
+#include <stdbool.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,18 +95,28 @@ void xend_buf_puts(struct xend_buf *b, const char *s)
     xend_buf_append(b, s, strlen(s));
 }
 
-void xend_buf_put_int(struct xend_buf *b, long long value)
+static void put_digits(struct xend_buf *b, unsigned long long u, bool negative)
 {
     char tmp[24];
     char *p = tmp + sizeof(tmp);
-    unsigned long long u = value < 0 ? 0ull - (unsigned long long)value : (unsigned long long)value;
     do {
         *--p = (char)('0' + u % 10);
         u /= 10;
     } while (u != 0);
-    if (value < 0)
+    if (negative)
         *--p = '-';
     xend_buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void xend_buf_put_int(struct xend_buf *b, long long value)
+{
+    put_digits(b, value < 0 ? 0ull - (unsigned long long)value : (unsigned long long)value,
+               value < 0);
+}
+
+void xend_buf_put_uint(struct xend_buf *b, unsigned long long value)
+{
+    put_digits(b, value, false);
 }
 
 void xend_buf_vprintf(struct xend_buf *b, const char *fmt, va_list ap)

@@ -37,8 +37,9 @@ static inline void xend_buf_putc(struct xend_buf *b, char c)
     xend_buf_append(b, &c, 1);
 }
 void xend_buf_puts(struct xend_buf *b, const char *s);
-/* Decimal, as %lld prints it, without printf's cost. */
+/* Decimal, as %lld and %llu print it, without printf's cost. */
 void xend_buf_put_int(struct xend_buf *b, long long value);
+void xend_buf_put_uint(struct xend_buf *b, unsigned long long value);
 void xend_buf_printf(struct xend_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void xend_buf_vprintf(struct xend_buf *b, const char *fmt, va_list ap);

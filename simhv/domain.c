@@ -348,6 +348,28 @@ struct simhv_domain *simhv_dom_find(const struct simhv_machine *m, uint32_t domi
     return domid <= MAX_DOMID ? m->by_id[domid] : NULL;
 }
 
+void simhv_dom_walk(const struct simhv_machine *m,
+                    void (*fn)(const struct simhv_domain *d, void *arg), void *arg)
+{
+    if (m->tail == NULL)
+        return;
+    /* The id index is an array: what comes 8 slots on is known without reading a domain.
+     * Its first lines (the fields a list reads) then, 4 slots on, its vcpus. */
+    uint32_t last = m->tail->domid;
+    for (uint32_t id = 0; id <= last; id++) {
+        const struct simhv_domain *ahead = id + 8 <= last ? m->by_id[id + 8] : NULL;
+        if (ahead != NULL) {
+            __builtin_prefetch(ahead);
+            __builtin_prefetch((const char *)ahead + 64);
+        }
+        ahead = id + 4 <= last ? m->by_id[id + 4] : NULL;
+        if (ahead != NULL)
+            __builtin_prefetch(ahead->vcpus);
+        if (m->by_id[id] != NULL)
+            fn(m->by_id[id], arg);
+    }
+}
+
 struct simhv_domain *simhv_dom_find_uid(const struct simhv_machine *m, uint64_t uid)
 {
     for (struct simhv_domain *d = m->by_uid[uid_slot(m, uid)]; d != NULL; d = d->uid_next)

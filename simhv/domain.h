@@ -123,6 +123,10 @@ char *simhv_dmesg_read(struct simhv_machine *m, bool clear);
 /* Borrowed, or NULL with ENOENT in err ("No such domain: 7"). */
 struct simhv_domain *simhv_dom_get(struct simhv_machine *m, uint32_t domid, struct xend_err *err);
 struct simhv_domain *simhv_dom_find(const struct simhv_machine *m, uint32_t domid);
+/* fn for every domain in id order, the ones ahead fetched meanwhile: ten thousand domains
+ * and their vcpus do not fit in the caches, and a walk of the list waited for each. */
+void simhv_dom_walk(const struct simhv_machine *m,
+                    void (*fn)(const struct simhv_domain *d, void *arg), void *arg);
 struct simhv_domain *simhv_dom_find_uid(const struct simhv_machine *m, uint64_t uid);
 
 struct simhv_dom_args {

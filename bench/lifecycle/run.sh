@@ -1,7 +1,8 @@
 #!/bin/bash
 # Run the lifecycle benchmarks (bench/README.md, "bench-lifecycle"): start a private xend on
 # the sim backend on free loopback ports, and measure
-#   - list latency (GET /xend/domain?detail=1) with 1, 100 and 1,000 domains,
+#   - list latency (GET /xend/domain?detail=1) with 1, 100 and 1,000 domains, and the bare
+#     libevhtp server's latency sending the same body (the transfer's own cost),
 #   - durable creates per second (each acknowledged create is in the store), at several
 #     client counts, while growing to 5,000 domains,
 #   - xend's resident memory (VmRSS) with 0, 1,000 and 5,000 domains,
@@ -88,6 +89,17 @@ for n in ${COUNTS:-1 100 1000 5000}; do
     latency "$reps" > "$T/lat$n"
     latency "$reps" -q > "$T/latq$n"
     cat "$T/lat$n" "$T/latq$n"
+    # The anchor: the bare libevhtp server sending the same body, so that the transfer
+    # itself (this machine's loopback TCP and memory) is told apart from xend's own work.
+    curl -s -o "$T/listbody" "http://127.0.0.1:$XEND_PORT/xend/domain?detail=1"
+    "$BUILD/bin/bench-bare-evhtp" "$BARE_PORT" "$T/listbody" nodelay &
+    BARE_PID=$!
+    until ! port_free "$BARE_PORT"; do sleep 0.05; done
+    "$BL" latency -p "$BARE_PORT" -u /xend/domain -r "$reps" | sed "s/^/bare domains=$ndom /" > "$T/blat$n"
+    "$BL" latency -p "$BARE_PORT" -u /xend/domain -r "$reps" -q | sed "s/^/bare domains=$ndom /" > "$T/blatq$n"
+    kill "$BARE_PID"; wait "$BARE_PID" 2>/dev/null; BARE_PID=
+    until port_free "$BARE_PORT"; do sleep 0.05; done
+    cat "$T/blat$n" "$T/blatq$n"
     # The list builds and frees a reply of ~450 bytes per domain; what stays of it at rest.
     echo "rss-after-list domains=$ndom vmrss_kb=$(rss_at_rest)" | tee "$T/rssl$n"
 done
@@ -133,6 +145,12 @@ for n in ${COUNTS:-1 100 1000 5000}; do
         "$n" "$(field p50_ms "$T/lat$n")" "$(field p50_ms "$T/latq$n")" "$(field rate "$T/create$n")" \
         "$(field conns "$T/create$n")" "$(field xend "$T/create$n")" "$(field simhv "$T/create$n")" \
         "$(field vmrss_kb "$T/rss$n")" "$(field vmrss_kb "$T/rssl$n")"
+done
+for n in ${COUNTS:-1 100 1000 5000}; do
+    printf 'domains %5s: the same list body from bare libevhtp: median %8s ms (quickack: %8s ms); xend / bare %s (quickack %s)\n' \
+        "$n" "$(field p50_ms "$T/blat$n")" "$(field p50_ms "$T/blatq$n")" \
+        "$(awk -v x="$(field p50_ms "$T/lat$n")" -v b="$(field p50_ms "$T/blat$n")" 'BEGIN { printf "%.2f", x / b }')" \
+        "$(awk -v x="$(field p50_ms "$T/latq$n")" -v b="$(field p50_ms "$T/blatq$n")" 'BEGIN { printf "%.2f", x / b }')"
 done
 echo "targets: creates >= 5000/s; detail=1 <= 0.5 ms at 1,000 domains and <= 5 ms at 10,000; VmRSS (at rest) <= 4096 kB + 4 kB/domain"
 r0=$(field vmrss_kb "$T/rss0")

@@ -22,6 +22,7 @@
 #include "image.h"
 #include "memimg.h"
 #include "proto.h"
+#include "sxp.h"
 
 #define MS 1000000ull
 #define T0 (1000 * MS)
@@ -699,6 +700,49 @@ static void test_protocol_stream_requests_switch_the_connection(void **state)
     simhv_machine_free(m);
 }
 
+/* The compact list is what xend reads every domain from: every domain once, in id order,
+ * gaps and all, each field as printf's %u / %d / %llu would print it. */
+static void test_the_compact_list_has_every_domain_in_id_order(void **state)
+{
+    (void)state;
+    struct simhv_machine *m = machine(1024);
+    struct xend_err err = {0};
+    struct simhv_domain *a = domain(m, 16, "", NULL, true);
+    struct simhv_domain *gone = domain(m, 16, "", NULL, false);
+    struct simhv_dom_args far = {.name = "far away",
+                                 .mem_kb = 3 * 1024,
+                                 .maxmem_kb = 7 * 1024,
+                                 .want_domid = 4000,
+                                 .cpu = -1};
+    struct simhv_domain *d;
+    assert_int_equal(simhv_dom_create(m, &far, NULL, &d, &err), 0);
+    assert_int_equal(simhv_dom_unpause(m, a, &err), 0);
+    simhv_machine_advance(m, T0 + 500 * MS); /* cpu time that is not 0 */
+    assert_int_equal(simhv_dom_destroy(m, gone, &err), 0);
+
+    struct xend_buf want = XEND_BUF_INIT;
+    xend_buf_puts(&want, "(ok 9");
+    size_t n = 0;
+    for (const struct simhv_domain *x = m->domains; x != NULL; x = x->next, n++) {
+        xend_buf_printf(&want, " (d %u %u %u %u %d %llu %llu %llu ", x->domid, simhv_dom_flags(x),
+                        x->shutdown_reason, x->nvcpus, x->nvcpus ? x->vcpus[0].last_cpu : 0,
+                        (unsigned long long)simhv_dom_cpu_time(x), (unsigned long long)x->mem_kb,
+                        (unsigned long long)x->maxmem_kb);
+        xend_sxp_print_atom(x->name, strlen(x->name), &want);
+        xend_buf_putc(&want, ')');
+    }
+    xend_buf_puts(&want, ")\n");
+    assert_int_equal(n, 3); /* Domain-0, a, far */
+    assert_true(simhv_dom_cpu_time(a) > 0);
+
+    struct simhv_proto_result res;
+    char *out = handle(m, "(dom_list 9 (compact 1))", &res);
+    assert_string_equal(out, xend_buf_str(&want));
+    free(out);
+    xend_buf_free(&want);
+    simhv_machine_free(m);
+}
+
 /* (fd 1): the image goes through the descriptor that came with the request, which only a
  * request that came with one may say; its rounds go apart, to the control records. */
 static void test_a_handed_save_needs_its_descriptor_and_keeps_rounds_apart(void **state)
@@ -830,6 +874,7 @@ int main(void)
         cmocka_unit_test(test_save_stream_aborts_when_the_domain_vanishes),
         cmocka_unit_test(test_protocol_answers_bad_requests_with_errors),
         cmocka_unit_test(test_protocol_stream_requests_switch_the_connection),
+        cmocka_unit_test(test_the_compact_list_has_every_domain_in_id_order),
         cmocka_unit_test(test_a_handed_save_needs_its_descriptor_and_keeps_rounds_apart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
