@@ -7,7 +7,8 @@
 #   - xend on the sim backend with every plugin, each create durable in its store before
 #     it is answered, the same CLIENTS.
 # Rounds alternate anchor and xend at each client count; each line is one measurement and
-# the summary gives xend / libvirtd and xend (1 client) / floor per round.
+# the summary gives xend / libvirtd and xend (1 client) / floor per round, the floor taken
+# right before and right after xend's one-client run.
 #
 #   bench/creates/run.sh BUILD_DIR [SECONDS] [ROUNDS]
 #
@@ -76,11 +77,17 @@ field() { grep -oE "$1=[0-9.]+" <<< "$2" | head -1 | cut -d= -f2; }
 echo "# bench-creates $(date -u +%FT%TZ) $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), state on $(df --output=source "$T" | tail -1)"
 declare -A XR LR
 mkdir -p "$T/floor"
-for r in $(seq "$ROUNDS"); do
+# The disk's own rate swings by 2x within a minute here: the floor is taken right before and
+# right after xend's one-client run, and xend is compared with their mean.
+floor() { # floor LABEL: one run of the floor, its line printed, its rate in FLOOR_RATE
+    local out
     out=$("$BUILD/bin/bench-create-floor" "$T/floor" "$SECS")
-    echo "round=$r $out"
-    FLOOR[$r]=$(field rate "$out")
+    echo "round=$r $1 $out"
     rm -f "$T"/floor/*
+    FLOOR_RATE=$(field rate "$out")
+}
+declare -A FB FA
+for r in $(seq "$ROUNDS"); do
     for c in ${CLIENTS:-1 16 64 256}; do
         out=$("$T/libvirt-creates" "$URI" "$c" "$SECS")
         echo "round=$r $out"
@@ -89,10 +96,12 @@ for r in $(seq "$ROUNDS"); do
         n=$(awk -v r="${LR[$r,$c]}" -v s="$SECS" -v m="${MAX_CREATES:-8000}" \
             'BEGIN { n = int(r * s); print (n < 200 ? 200 : n > m ? m : n) }')
         xend_fresh
+        if [ "$c" = 1 ]; then floor floor-before; FB[$r]=$FLOOR_RATE; fi
         out=$("$BUILD/bin/bench-lifecycle" create -p "$XEND_PORT" -k "$T/vmlinuz" -n "$n" \
             -c "$c" -m 1)
         echo "round=$r xend $out"
         XR[$r,$c]=$(field rate "$out")
+        if [ "$c" = 1 ]; then floor floor-after; FA[$r]=$FLOOR_RATE; fi
     done
 done
 echo "# summary: durable creates/s of xend against libvirtd's in-memory test driver, same run"
@@ -102,5 +111,5 @@ for r in $(seq "$ROUNDS"); do
         line="$line clients=$c xend=${XR[$r,$c]} libvirtd=${LR[$r,$c]} ratio=$(awk -v a="${XR[$r,$c]}" -v b="${LR[$r,$c]}" 'BEGIN { printf "%.2f", a / b }')"
     done
     echo "$line"
-    echo "round=$r 1-client xend=${XR[$r,1]:-?} floor=${FLOOR[$r]} ratio=$(awk -v a="${XR[$r,1]:-0}" -v b="${FLOOR[$r]}" 'BEGIN { printf "%.2f", a / b }')"
+    [ -n "${XR[$r,1]:-}" ] && echo "round=$r 1-client xend=${XR[$r,1]} floor-before=${FB[$r]} floor-after=${FA[$r]} ratio=$(awk -v a="${XR[$r,1]}" -v b="${FB[$r]}" -v c="${FA[$r]}" 'BEGIN { printf "%.2f", 2 * a / (b + c) }') (to the mean of the two)"
 done
