@@ -35,7 +35,12 @@ domain-starts-in-flight = $lane;"
         "$BL" create -p "$port" -k "$T/vmlinuz" -n 16 -c 16 -s 0 >/dev/null # b000000 for the info
         "$BL" create -p "$port" -k "$T/vmlinuz" -n "$COUNT" -c 256 -s 16 > "$T/flood" &
         flood=$!
-        sleep 0.2 # the flood's connections are in
+        # The operator starts once the flood's 256 connections are in (with a deadline).
+        for _ in $(seq 200); do
+            n=$(curl -s "http://127.0.0.1:$port/xend/metrics" | awk '$1 == "xend_http_connections" { print $2 }')
+            [ "${n:-0}" -ge 256 ] && break
+            sleep 0.01
+        done
         "$BL" latency -p "$port" -u /xend/domain -r 100 -q > "$T/list"
         "$BL" latency -p "$port" -u /xend/domain/b000000 -r 100 -q > "$T/info"
         wait "$flood"
