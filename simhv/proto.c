@@ -103,24 +103,25 @@ static struct xend_sxp *dom_sxp(const struct simhv_domain *d)
  * positions, no keys, printed straight into the reply, so neither end builds a tree per
  * domain: (d ID FLAGS REASON VCPUS CPU CPU_TIME MEM_KB MAXMEM_KB NAME).
  */
+static void put_uints(struct xend_buf *out, const unsigned long long *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        xend_buf_put_uint(out, v[i]);
+        xend_buf_putc(out, ' ');
+    }
+}
+
 static void dom_compact(const struct simhv_domain *d, struct xend_buf *out)
 {
     /* By hand, not printf: a list of ten thousand spent most of its time in vfprintf. */
+    const unsigned long long before_cpu[] = {d->domid, simhv_dom_flags(d), d->shutdown_reason,
+                                             d->nvcpus};
+    const unsigned long long after_cpu[] = {simhv_dom_cpu_time(d), d->mem_kb, d->maxmem_kb};
     xend_buf_append(out, " (d ", 4);
-    const unsigned long long fields[] = {d->domid, simhv_dom_flags(d), d->shutdown_reason,
-                                         d->nvcpus};
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        xend_buf_put_uint(out, fields[i]);
-        xend_buf_putc(out, ' ');
-    }
+    put_uints(out, before_cpu, sizeof(before_cpu) / sizeof(before_cpu[0]));
     xend_buf_put_int(out, d->nvcpus ? d->vcpus[0].last_cpu : 0);
     xend_buf_putc(out, ' ');
-    xend_buf_put_uint(out, simhv_dom_cpu_time(d));
-    xend_buf_putc(out, ' ');
-    xend_buf_put_uint(out, d->mem_kb);
-    xend_buf_putc(out, ' ');
-    xend_buf_put_uint(out, d->maxmem_kb);
-    xend_buf_putc(out, ' ');
+    put_uints(out, after_cpu, sizeof(after_cpu) / sizeof(after_cpu[0]));
     xend_sxp_print_atom(d->name, strlen(d->name), out);
     xend_buf_putc(out, ')');
 }
