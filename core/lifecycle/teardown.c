@@ -172,11 +172,17 @@ static void teardown_destroyed(struct teardown *t)
 static void teardown_hv_destroyed(void *arg, int rc, const struct xend_err *err)
 {
     struct teardown *t = arg;
-    xend_lifecycle_lc.hv_answers_due--;
     if (rc < 0 && rc != -XEND_ENOENT)
         xend_log_warn("hypervisor destroy failed", "domain=%s id=%u error=\"%s\"", t->dom->name,
                       t->dom->id, xend_err_msg(err));
     teardown_destroyed(t);
+}
+
+/* The backend's answer to an async destroy: no longer one a stop waits for. */
+static void teardown_hv_answered(void *arg, int rc, const struct xend_err *err)
+{
+    xend_lifecycle_lc.hv_answers_due--;
+    teardown_hv_destroyed(arg, rc, err);
 }
 
 static void teardown_detached(int rc, const struct xend_err *err, void *arg)
@@ -198,12 +204,11 @@ static void teardown_detached(int rc, const struct xend_err *err, void *arg)
         /* The loop serves others meanwhile; the domain is busy, so nothing else starts on it
          * and a list that no longer finds it does not take it for dead. */
         xend_lifecycle_lc.hv_answers_due++;
-        ops->dom_destroy_async(ctx, dom->id, teardown_hv_destroyed, t);
+        ops->dom_destroy_async(ctx, dom->id, teardown_hv_answered, t);
         return;
     }
     struct xend_err e = {0};
     int r = XEND_HV_CALL(dom_destroy, &e, dom->id);
-    xend_lifecycle_lc.hv_answers_due++; /* answered at once: teardown_hv_destroyed counts it */
     teardown_hv_destroyed(t, r, &e);
 }
 
