@@ -113,11 +113,11 @@ struct xend_http_match {
     uint32_t allow;                      /* 405: the methods that serve the op (Allow) */
     const struct xend_http_route *route; /* the route to run (status 0); valid only until
                                           * the handler returns */
-    /* Captures of the matched pattern: the names owned (a deferred request may outlive its
-     * route), the values borrowed from the segments given to xend_http_route_match (the
-     * request's own). */
+    /* Captures of the matched pattern: the names the router's, kept for the process's life
+     * (a deferred request may outlive its route), the values borrowed from the segments
+     * given to xend_http_route_match (the request's own). */
     size_t ncap;
-    char *cap_name[8];
+    const char *cap_name[8];
     const char *cap_value[8];
 };
 

@@ -23,7 +23,9 @@ struct pattern {
     size_t nseg;
     char *seg[MAX_SEGS]; /* literal text, or the capture name when cap[i] */
     bool cap[MAX_SEGS];
+    const char *cap_name[MAX_SEGS]; /* when cap[i]: seg[i] interned (names_intern) */
     struct xend_http_route *routes; /* in registration order */
+    size_t domain_routes;           /* of them, XEND_ROUTE_DOMAIN ones */
     struct pattern *next;
 };
 
@@ -41,7 +43,31 @@ struct xend_http_route {
     struct xend_http_route *next; /* the next route of its pattern */
 };
 
-static struct pattern *patterns;
+/* By segment count: a path is matched only against patterns as deep as itself (a walk of
+ * all of them touched some thirty blocks per request). */
+static struct pattern *patterns[MAX_SEGS + 1];
+
+/* Capture names, kept for the life of the process: a match hands them to its request,
+ * which may outlive the route (a deferred request, a plugin unloaded meanwhile), and a copy
+ * per request was a malloc and a free on every GET. A few distinct names ever exist. */
+struct interned {
+    struct interned *next;
+    char name[];
+};
+static struct interned *names;
+
+static const char *names_intern(const char *name)
+{
+    for (const struct interned *i = names; i != NULL; i = i->next)
+        if (strcmp(i->name, name) == 0)
+            return i->name;
+    size_t len = strlen(name);
+    struct interned *i = xend_xmalloc(sizeof(*i) + len + 1);
+    memcpy(i->name, name, len + 1);
+    i->next = names;
+    names = i;
+    return i->name;
+}
 static xend_http_domain_resolver_fn *resolver;
 
 void xend_http_set_domain_resolver(xend_http_domain_resolver_fn *fn)
@@ -106,6 +132,7 @@ static int parse_pattern(struct pattern *r, const char *path, struct xend_err *e
                     return xend_err_set(err, XEND_EINVAL, "capture repeated in route path %s",
                                         path);
             r->seg[r->nseg] = xend_xstrndup(p + i + 1, n - 2);
+            r->cap_name[r->nseg] = names_intern(r->seg[r->nseg]);
         } else {
             if (memchr(p + i, '{', n) != NULL || memchr(p + i, '}', n) != NULL)
                 return xend_err_set(err, XEND_EINVAL, "bad capture in route path %s", path);
@@ -196,9 +223,9 @@ int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *rout
         pattern_free(probe);
         goto fail;
     }
-    struct pattern **ptail = &patterns;
+    struct pattern **ptail = &patterns[probe->nseg];
     struct pattern *pat = NULL;
-    for (struct pattern *o = patterns; o != NULL && pat == NULL; o = o->next) {
+    for (struct pattern *o = *ptail; o != NULL && pat == NULL; o = o->next) {
         if (same_pattern(o, probe))
             pat = o;
         ptail = &o->next;
@@ -235,6 +262,8 @@ int xend_http_route_add(struct xend_plugin *owner, const struct xend_route *rout
         r->doc = xend_xstrdup(route->doc);
     r->pat = pat;
     *tail = r;
+    if (r->flags & XEND_ROUTE_DOMAIN)
+        pat->domain_routes++;
     return 0;
 
 fail:
@@ -254,23 +283,27 @@ static size_t routes_remove(struct xend_plugin *owner, bool any_owner,
                             const void *arg, size_t max)
 {
     size_t n = 0;
-    for (struct pattern **pp = &patterns; *pp != NULL && n < max;) {
-        struct pattern *p = *pp;
-        for (struct xend_http_route **rp = &p->routes; *rp != NULL && n < max;) {
-            struct xend_http_route *r = *rp;
-            if ((any_owner || r->owner == owner) && (match == NULL || match(r, arg))) {
-                *rp = r->next;
-                route_free(r);
-                n++;
-            } else {
-                rp = &r->next;
+    for (size_t depth = 0; depth <= MAX_SEGS; depth++) {
+        for (struct pattern **pp = &patterns[depth]; *pp != NULL && n < max;) {
+            struct pattern *p = *pp;
+            for (struct xend_http_route **rp = &p->routes; *rp != NULL && n < max;) {
+                struct xend_http_route *r = *rp;
+                if ((any_owner || r->owner == owner) && (match == NULL || match(r, arg))) {
+                    *rp = r->next;
+                    if (r->flags & XEND_ROUTE_DOMAIN)
+                        p->domain_routes--;
+                    route_free(r);
+                    n++;
+                } else {
+                    rp = &r->next;
+                }
             }
-        }
-        if (p->routes == NULL) {
-            *pp = p->next;
-            pattern_free(p);
-        } else {
-            pp = &p->next;
+            if (p->routes == NULL) {
+                *pp = p->next;
+                pattern_free(p);
+            } else {
+                pp = &p->next;
+            }
         }
     }
     return n;
@@ -340,7 +373,9 @@ static int specificity(const struct pattern *a, const struct pattern *b)
 static const struct pattern *best_pattern(char *const *segs, size_t nseg)
 {
     const struct pattern *best = NULL;
-    for (const struct pattern *p = patterns; p != NULL; p = p->next)
+    if (nseg > MAX_SEGS)
+        return NULL;
+    for (const struct pattern *p = patterns[nseg]; p != NULL; p = p->next)
         if (pattern_matches(p, segs, nseg) && (best == NULL || specificity(p, best) > 0))
             best = p;
     return best;
@@ -355,7 +390,13 @@ static void set_err(struct xend_http_match *m, int status, const char *fmt, cons
 void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, const char *op,
                            size_t op_count, struct xend_http_match *m, struct xend_domain **domain)
 {
-    memset(m, 0, sizeof(*m));
+    /* Not a memset: the message buffer is most of the struct and is written only on an
+     * error. */
+    m->status = 0;
+    m->msg[0] = '\0';
+    m->allow = 0;
+    m->route = NULL;
+    m->ncap = 0;
     *domain = NULL;
 
     const struct pattern *pat = best_pattern(segs, nseg);
@@ -372,28 +413,19 @@ void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, cons
     }
     for (size_t i = 0; i < pat->nseg && m->ncap < 8; i++) {
         if (pat->cap[i]) {
-            m->cap_name[m->ncap] = xend_xstrdup(pat->seg[i]);
+            m->cap_name[m->ncap] = pat->cap_name[i];
             m->cap_value[m->ncap] = segs[i];
             m->ncap++;
         }
     }
 
-    /* One pass over the pattern's routes finds the op's route and whether the pattern
-     * names a domain. */
-    bool wants_domain = false;
-    const struct xend_http_route *found = NULL;
-    uint32_t other_methods = 0; /* of routes serving the op by another method */
-    for (const struct xend_http_route *r = pat->routes; r != NULL; r = r->next) {
-        if (r->flags & XEND_ROUTE_DOMAIN)
-            wants_domain = true;
-        if (found == NULL && (r->methods & method) && same_op(r->op, op))
-            found = r;
-        else if (op != NULL && same_op(r->op, op))
-            other_methods |= r->methods;
-    }
+    /* The walk stops at the op's route: /xend/domain/{domain} has some thirty. */
+    const struct xend_http_route *found = pat->routes;
+    while (found != NULL && !((found->methods & method) && same_op(found->op, op)))
+        found = found->next;
     /* The domain is a child of /xend/domain in the original: an unknown one is 404 before
      * any op is looked at. */
-    if (wants_domain) {
+    if (pat->domain_routes > 0) {
         const char *name = NULL;
         for (size_t i = 0; i < m->ncap; i++)
             if (strcmp(m->cap_name[i], "domain") == 0)
@@ -414,6 +446,10 @@ void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, cons
         m->route = found;
         return;
     }
+    uint32_t other_methods = 0; /* of routes serving the op by another method */
+    for (const struct xend_http_route *r = pat->routes; op != NULL && r != NULL; r = r->next)
+        if (same_op(r->op, op))
+            other_methods |= r->methods;
     /* An op served by another method: a GET of an op that changes state (docs/security.md,
      * "GET never changes state"). */
     if (other_methods != 0) {
@@ -433,9 +469,6 @@ void xend_http_route_match(uint32_t method, char *const *segs, size_t nseg, cons
 
 void xend_http_match_clear(struct xend_http_match *m)
 {
-    for (size_t i = 0; i < m->ncap; i++) {
-        free(m->cap_name[i]);
-    }
     m->ncap = 0;
 }
 
