@@ -352,8 +352,12 @@ static bool pattern_matches(const struct pattern *r, char *const *segs, size_t n
     if (r->nseg != nseg)
         return false;
     for (size_t i = 0; i < nseg; i++) {
-        if (r->cap[i] ? segs[i][0] == '\0' : strcmp(r->seg[i], segs[i]) != 0)
-            return false;
+        if (r->cap[i]) {
+            if (segs[i][0] == '\0')
+                return false;
+        } else if (r->seg[i][0] != segs[i][0] || strcmp(r->seg[i], segs[i]) != 0) {
+            return false; /* (the first letter tells most literals apart without a call) */
+        }
     }
     return true;
 }
