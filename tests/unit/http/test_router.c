@@ -326,6 +326,26 @@ static void test_removing_the_first_route_of_a_pattern_keeps_its_others(void **s
     assert_int_equal(http->route_add(&plug_b, &dup), -XEND_EEXIST);
 }
 
+/* Whether a pattern names a domain is counted over its routes: once the last route that
+ * takes a domain goes, the pattern's others run without resolving one. */
+static void test_a_pattern_left_without_domain_routes_resolves_none(void **state)
+{
+    (void)state;
+    add(&plug_b, XEND_HTTP_GET, "/xend/domain/{domain}", "peek", h_tag, "peek", 0);
+    struct xend_request *req = run_req("GET", "/xend/domain/nosuch", "op=peek", NULL, NULL);
+    assert_int_equal(cap.status, 404);
+    assert_string_equal(cap.reason, "invalid domain:nosuch");
+    xend_http_request_free(req);
+
+    xend_http_routes_remove_owner(&plug_a); /* info and pause, the domain routes */
+    req = run_req("GET", "/xend/domain/nosuch", "op=peek", NULL, NULL);
+    assert_int_equal(cap.status, 200);
+    assert_string_equal(seen.tag, "peek");
+    assert_null(seen.dom);
+    assert_string_equal(seen.cap, "nosuch");
+    xend_http_request_free(req);
+}
+
 static void test_handler_error_is_200_xend_err(void **state)
 {
     (void)state;
@@ -751,6 +771,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_routes_are_einval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_route_remove_and_remove_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removing_the_first_route_of_a_pattern_keeps_its_others,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_pattern_left_without_domain_routes_resolves_none,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_handler_error_is_200_xend_err, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_forms_follow_negotiation, setup, teardown),
