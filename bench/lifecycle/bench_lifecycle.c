@@ -153,8 +153,9 @@ static enum mode mode;
 
 static bool want_more(uint64_t deadline)
 {
-    if (mode == MODE_CREATE)
-        return B.sent < B.count + B.failed; /* replace failures so COUNT get made */
+    if (mode == MODE_CREATE) /* replace failures so COUNT get made, unless all would fail
+                              * (a kernel path xend cannot read): then stop and say why */
+        return B.sent < B.count + B.failed && B.failed <= B.count;
     if (mode == MODE_LATENCY)
         return B.sent < B.reps;
     return now_ns() < deadline;
