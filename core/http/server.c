@@ -265,6 +265,7 @@ static void queue_rest(struct conn *k, const struct iovec *iov, size_t niov, siz
 }
 
 static void conn_writecb(struct bufferevent *bev, void *arg);
+static void write_done(struct bufferevent *bev, struct conn *k);
 
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -826,16 +827,15 @@ static void conn_readcb(struct bufferevent *bev, void *arg)
         k->reading--;
         if (k->flush_pending && !k->dead) {
             k->flush_pending = false;
-            conn_writecb(bev, k);
+            write_done(bev, k);
         }
     }
     conn_release(k);
 }
 
-static void conn_writecb(struct bufferevent *bev, void *arg)
+/* libevhtp's completion of what was written, for a caller that holds k (busy). */
+static void write_done(struct bufferevent *bev, struct conn *k)
 {
-    struct conn *k = arg;
-    k->busy++;
     k->ev_writecb(bev, k->ev_arg);
     if (!k->dead && k->held && k->ev_req == NULL) {
         /* The reply before the held request is out: go on with it. */
@@ -843,6 +843,13 @@ static void conn_writecb(struct bufferevent *bev, void *arg)
         bufferevent_enable(bev, EV_READ);
         conn_readcb(bev, k);
     }
+}
+
+static void conn_writecb(struct bufferevent *bev, void *arg)
+{
+    struct conn *k = arg;
+    k->busy++;
+    write_done(bev, k);
     /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): the busy count taken above kept k alive */
     conn_release(k);
 }
