@@ -2,8 +2,10 @@
  * each refusal. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -111,6 +113,26 @@ static void test_malformed_lines_are_400(void **state)
     assert_string_equal(msg, "Conflicting Content-Length headers");
 }
 
+/* A header name is RFC 9110 tokens only: every byte value, in the middle of a name, passes
+ * exactly when it is a letter, a digit or one of the tchar punctuation. */
+static void test_header_names_take_exactly_the_tchars(void **state)
+{
+    (void)state;
+    static const char punct[] = "!#$%&'*+-.^_`|~";
+    for (int c = 0; c < 256; c++) {
+        if (c == ':' || c == '\r' || c == '\n')
+            continue; /* they end the name or the line */
+        bool tchar = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                     (c != 0 && memchr(punct, c, sizeof(punct) - 1));
+        char head[64];
+        int n = snprintf(head, sizeof(head), "GET /x HTTP/1.1\r\nX-%cY: v\r\n\r\n", 'a');
+        head[19] = (char)c; /* the 'a' after "X-" */
+        int status = check_len(head, (size_t)n);
+        if (status != (tchar ? 0 : 400))
+            fail_msg("byte 0x%02x in a header name: status %d", c, status);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +142,7 @@ int main(void)
         cmocka_unit_test(test_versions),
         cmocka_unit_test(test_control_bytes_in_request_line_are_400),
         cmocka_unit_test(test_malformed_lines_are_400),
+        cmocka_unit_test(test_header_names_take_exactly_the_tchars),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
