@@ -1135,7 +1135,7 @@ void xend_sxp_print_atom(const char *s, size_t len, struct xend_buf *out)
 
 static void print_key(struct xend_buf *out, const char *key)
 {
-    xend_buf_puts(out, " (");
+    xend_buf_put_lit(out, " (");
     xend_sxp_print_atom(key, strlen(key), out);
     xend_buf_putc(out, ' ');
 }

@@ -168,32 +168,35 @@ static struct xend_buf *format_head(bool http10, bool close, int status, const c
 {
     struct xend_buf *b = &srv_head;
     xend_buf_reset(b);
-    xend_buf_puts(b, http10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    if (http10)
+        xend_buf_put_lit(b, "HTTP/1.0 ");
+    else
+        xend_buf_put_lit(b, "HTTP/1.1 ");
     xend_buf_put_int(b, status);
     xend_buf_putc(b, ' ');
     xend_buf_puts(b, reason);
     if (ctype != NULL) {
-        xend_buf_puts(b, "\r\nContent-Type: ");
+        xend_buf_put_lit(b, "\r\nContent-Type: ");
         xend_buf_puts(b, ctype);
     }
     if (len >= 0) {
-        xend_buf_puts(b, "\r\nContent-Length: ");
+        xend_buf_put_lit(b, "\r\nContent-Length: ");
         xend_buf_put_int(b, len);
     }
     if (close)
-        xend_buf_puts(b, "\r\nConnection: close");
+        xend_buf_put_lit(b, "\r\nConnection: close");
     else if (http10)
-        xend_buf_puts(b, "\r\nConnection: keep-alive");
-    xend_buf_puts(b, "\r\n");
+        xend_buf_put_lit(b, "\r\nConnection: keep-alive");
+    xend_buf_put_lit(b, "\r\n");
     if (extra != NULL)
         xend_buf_puts(b, extra);
     for (size_t i = 0; i < nh; i++) {
         xend_buf_puts(b, h[i].name);
-        xend_buf_puts(b, ": ");
+        xend_buf_put_lit(b, ": ");
         xend_buf_puts(b, h[i].value);
-        xend_buf_puts(b, "\r\n");
+        xend_buf_put_lit(b, "\r\n");
     }
-    xend_buf_puts(b, "\r\n");
+    xend_buf_put_lit(b, "\r\n");
     return b;
 }
 
