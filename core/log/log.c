@@ -209,10 +209,25 @@ static void put_raw(struct line *l, const char *s, size_t n)
     l->len += n;
 }
 
-/* Append text with control characters escaped, so an event is always exactly one line. */
+static bool needs_escape(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
+/* Append text with control characters escaped, so an event is always exactly one line.
+ * The plain runs between them are copied whole: a copy per byte was a quarter of an audit
+ * line's cost, and every create writes one. */
 static void put_escaped(struct line *l, const char *s, size_t n)
 {
     for (size_t i = 0; i < n && !l->truncated; i++) {
+        size_t run = i;
+        while (run < n && !needs_escape((unsigned char)s[run]))
+            run++;
+        if (run > i) {
+            put_raw(l, s + i, run - i);
+            i = run - 1;
+            continue;
+        }
         unsigned char c = (unsigned char)s[i];
         char esc[5];
         if (c == '\n')
@@ -221,11 +236,10 @@ static void put_escaped(struct line *l, const char *s, size_t n)
             put_raw(l, "\\r", 2);
         else if (c == '\t')
             put_raw(l, "\\t", 2);
-        else if (c < 0x20 || c == 0x7f) {
+        else {
             snprintf(esc, sizeof(esc), "\\x%02x", c);
             put_raw(l, esc, 4);
-        } else
-            put_raw(l, (const char *)&c, 1);
+        }
     }
 }
 
@@ -255,16 +269,27 @@ static void put_fields(struct line *l, const char *s)
     }
 }
 
+/* "2026-12-07T21:30:00.123Z ": the date and time of the second are kept per thread, so
+ * that the lines of one second (a busy second writes thousands) format only their
+ * milliseconds. */
 static void format_time(struct line *l)
 {
+    static __thread time_t kept_sec = -1;
+    static __thread char kept[32];
+    static __thread size_t kept_len;
     struct timespec ts;
-    struct tm tm;
-    char t[64];
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(t + n, sizeof(t) - n, ".%03ldZ ", ts.tv_nsec / 1000000);
-    put_raw(l, t, strlen(t));
+    if (ts.tv_sec != kept_sec) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        kept_len = strftime(kept, sizeof(kept), "%Y-%m-%dT%H:%M:%S", &tm);
+        kept_sec = ts.tv_sec;
+    }
+    put_raw(l, kept, kept_len);
+    long ms = ts.tv_nsec / 1000000;
+    char t[6] = {
+        '.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10), 'Z', ' '};
+    put_raw(l, t, sizeof(t));
 }
 
 void xend_log_vemit(const char *source, enum xend_log_level level, const char *event,

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log/log.h"
@@ -121,6 +122,37 @@ static void line_has_time_level_event_and_fields(void **state)
     free(text);
 }
 
+/* The date and time of the second are kept between lines: a line written after the clock
+ * moved on must carry the new second, not the kept one. */
+static void each_line_carries_the_time_it_was_written(void **state)
+{
+    (void)state;
+    open_log(XEND_LOG_INFO, 0, 0);
+    char want[2][32];
+    for (int i = 0; i < 2; i++) {
+        if (i == 1) {
+            /* into the next second: poll, with a deadline, instead of a sleep */
+            time_t t0 = time(NULL);
+            for (int spin = 0; time(NULL) == t0 && spin < 3000; spin++)
+                usleep(1000);
+        }
+        time_t before = time(NULL);
+        xend_log_info("tick", "n=%d", i);
+        time_t after = time(NULL);
+        assert_int_equal(before, after); /* (a second boundary crossed mid-line: rare) */
+        struct tm tm;
+        gmtime_r(&before, &tm);
+        strftime(want[i], sizeof(want[i]), "%Y-%m-%dT%H:%M:%S", &tm);
+    }
+    assert_string_not_equal(want[0], want[1]);
+    size_t n;
+    char *text = slurp(logpath, &n);
+    assert_int_equal(n, 2);
+    assert_memory_equal(text, want[0], 19);
+    assert_memory_equal(strchr(text, '\n') + 1, want[1], 19);
+    free(text);
+}
+
 static void levels_below_the_threshold_are_dropped(void **state)
 {
     (void)state;
@@ -162,11 +194,13 @@ static void newlines_are_escaped_and_secrets_masked(void **state)
     open_log(XEND_LOG_INFO, 0, 0);
     xend_log_info("script failed", "output=\"line1\nline2\" vnc-password=hunter2 token=abc "
                                    "user=root");
+    xend_log_info("odd bytes", "got=\"a\001b\tc\rd\177\"");
     size_t n;
     char *text = slurp(logpath, &n);
-    assert_int_equal(n, 1);
+    assert_int_equal(n, 2);
     assert_non_null(
         strstr(text, "output=\"line1\\nline2\" vnc-password=*** token=*** user=root\n"));
+    assert_non_null(strstr(text, " got=\"a\\x01b\\tc\\rd\\x7f\"\n"));
     assert_null(strstr(text, "hunter2"));
     free(text);
 }
@@ -296,6 +330,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(levels_below_the_threshold_are_dropped, setup_test,
                                         teardown_test),
         cmocka_unit_test(level_names_parse_in_any_case),
+        cmocka_unit_test_setup_teardown(each_line_carries_the_time_it_was_written, setup_test,
+                                        teardown_test),
         cmocka_unit_test_setup_teardown(newlines_are_escaped_and_secrets_masked, setup_test,
                                         teardown_test),
         cmocka_unit_test_setup_teardown(rotation_keeps_max_files_and_drops_the_oldest, setup_test,
