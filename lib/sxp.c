@@ -1065,23 +1065,12 @@ int xend_sxp_parse_all(const char *text, size_t len, const struct xend_sxp_limit
 
 /* ---- printer --------------------------------------------------------------------- */
 
-/* The characters an atom may have to be printed without quotes. */
-static bool bare_char(unsigned char c)
+/* The characters an atom may have to be printed without quotes: letters, digits and
+ * .-_:/~@, one bit per ASCII code (every byte of every printed atom comes here). */
+static inline bool bare_char(unsigned char c)
 {
-    if ((unsigned)((c | 0x20) - 'a') < 26u || (unsigned)(c - '0') < 10u)
-        return true;
-    switch (c) {
-    case '.':
-    case '-':
-    case '_':
-    case ':':
-    case '/':
-    case '~':
-    case '@':
-        return true;
-    default:
-        return false;
-    }
+    static const uint64_t bare_bits[2] = {0x07ffe00000000000u, 0x47fffffe87ffffffu};
+    return c < 128 && ((bare_bits[c >> 6] >> (c & 63)) & 1u);
 }
 
 static bool is_bare_atom(const char *s, size_t len)
@@ -1105,6 +1094,16 @@ void xend_sxp_print_atom(const char *s, size_t len, struct xend_buf *out)
     char q = (has_sq && !has_dq) ? '"' : '\'';
     xend_buf_putc(out, q);
     for (size_t i = 0; i < len; i++) {
+        /* What needs no escape is copied a run at a time. */
+        size_t run = i;
+        while (run < len && (unsigned char)s[run] >= 0x20 && s[run] != 0x7f && s[run] != '\\' &&
+               s[run] != q)
+            run++;
+        if (run > i) {
+            xend_buf_append(out, s + i, run - i);
+            i = run - 1;
+            continue;
+        }
         unsigned char c = (unsigned char)s[i];
         switch (c) {
         case '\n':

@@ -1,5 +1,6 @@
 /* SXP parser, printer and accessors: the quoting rules of the original and malformed input. */
 #include <math.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -58,6 +59,39 @@ static void test_strings_are_quoted_like_python_repr(void **state)
     roundtrip("(x 'w!')", "(x 'w!')");
     roundtrip("(x \"both ' and \\\"\")", "(x 'both \\' and \"')");
     roundtrip("(x '')", "(x '')");
+}
+
+/* Every byte value in the middle of an atom: printed bare exactly for letters, digits and
+ * .-_:/~@, and otherwise quoted with the byte as it was, escaped, or as \xNN. */
+static void test_each_byte_prints_bare_only_when_allowed(void **state)
+{
+    (void)state;
+    static const char bare_punct[] = ".-_:/~@";
+    for (int c = 1; c < 256; c++) {
+        bool bare = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    memchr(bare_punct, c, sizeof(bare_punct) - 1) != NULL;
+        char atom[4] = {'a', (char)c, 'b', '\0'};
+        struct xend_buf out = XEND_BUF_INIT;
+        xend_sxp_print_atom(atom, 3, &out);
+        char want[16];
+        if (bare)
+            snprintf(want, sizeof(want), "a%cb", c);
+        else if (c == '\n' || c == '\t' || c == '\r' || c == '\\')
+            snprintf(want, sizeof(want), "'a\\%cb'",
+                     c == '\n'   ? 'n'
+                     : c == '\t' ? 't'
+                     : c == '\r' ? 'r'
+                                 : '\\');
+        else if (c == '\'')
+            snprintf(want, sizeof(want), "\"a'b\"");
+        else if (c < 0x20 || c == 0x7f)
+            snprintf(want, sizeof(want), "'a\\x%02xb'", c);
+        else
+            snprintf(want, sizeof(want), "'a%cb'", c);
+        if (strcmp(xend_buf_str(&out), want) != 0)
+            fail_msg("byte 0x%02x printed as [%s], not [%s]", c, xend_buf_str(&out), want);
+        xend_buf_free(&out);
+    }
 }
 
 static void test_escapes_decode(void **state)
@@ -500,6 +534,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bare_atoms_print_bare),
         cmocka_unit_test(test_strings_are_quoted_like_python_repr),
+        cmocka_unit_test(test_each_byte_prints_bare_only_when_allowed),
         cmocka_unit_test(test_escapes_decode),
         cmocka_unit_test(test_comments_and_whitespace),
         cmocka_unit_test(test_specials_split_atoms),
