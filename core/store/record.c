@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "hex.h"
 #include "record_limits.h"
 #include "sxp.h"
 
@@ -49,10 +49,21 @@ static uint32_t crc32_of(const void *data, size_t len)
 static char *encode_record(const struct xend_sxp *value, size_t *len_out)
 {
     struct xend_buf b = XEND_BUF_INIT;
+    /* A domain's record is 600-900 bytes: room for it at once, not grown from 16 (each
+     * create writes two). */
+    xend_buf_reserve(&b, 1008);
     xend_sxp_print_buf(value, &b);
     size_t body = b.len;
     uint32_t crc = crc32_of(xend_buf_str(&b), body);
-    xend_buf_printf(&b, "\n" STORE_TRAILER "len=%zu crc32=%08" PRIx32 "\n", body, crc);
+    xend_buf_put_lit(&b, "\n" STORE_TRAILER "len=");
+    xend_buf_put_uint(&b, body);
+    xend_buf_put_lit(&b, " crc32=");
+    const unsigned char be[4] = {(unsigned char)(crc >> 24), (unsigned char)(crc >> 16),
+                                 (unsigned char)(crc >> 8), (unsigned char)crc};
+    char hex[9];
+    xend_hex_encode(be, sizeof(be), hex); /* %08x */
+    xend_buf_append(&b, hex, 8);
+    xend_buf_putc(&b, '\n');
     *len_out = b.len;
     return xend_buf_steal(&b);
 }
