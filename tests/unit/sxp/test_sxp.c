@@ -94,6 +94,41 @@ static void test_each_byte_prints_bare_only_when_allowed(void **state)
     }
 }
 
+/* Lists built item by item take their first items array from the loop's node cache: with
+ * the cache on, lists of every size kept alive together, freed in turns and built again
+ * print what was put in them. */
+static void test_lists_built_through_the_node_cache_keep_their_items(void **state)
+{
+    (void)state;
+    xend_sxp_node_cache(true);
+    enum { LISTS = 24 };
+    struct xend_sxp *l[LISTS] = {0};
+    for (int round = 0; round < 40; round++) {
+        for (int k = 0; k < LISTS; k++) {
+            if (l[k] != NULL && (k + round) % 3 != 0)
+                continue; /* a third are freed and built again each round */
+            xend_sxp_free(l[k]);
+            l[k] = xend_sxp_list();
+            for (int i = 0; i < k % 13; i++) /* 0 to 12 items: small, grown, grown again */
+                xend_sxp_append_take(l[k], xend_sxp_atom_int(1000 * k + i));
+        }
+        for (int k = 0; k < LISTS; k++) {
+            struct xend_buf want = XEND_BUF_INIT;
+            xend_buf_putc(&want, '(');
+            for (int i = 0; i < k % 13; i++)
+                xend_buf_printf(&want, "%s%d", i ? " " : "", 1000 * k + i);
+            xend_buf_putc(&want, ')');
+            char *got = xend_sxp_print(l[k]);
+            assert_string_equal(got, xend_buf_str(&want));
+            free(got);
+            xend_buf_free(&want);
+        }
+    }
+    for (int k = 0; k < LISTS; k++)
+        xend_sxp_free(l[k]);
+    xend_sxp_node_cache(false);
+}
+
 static void test_escapes_decode(void **state)
 {
     (void)state;
@@ -535,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_bare_atoms_print_bare),
         cmocka_unit_test(test_strings_are_quoted_like_python_repr),
         cmocka_unit_test(test_each_byte_prints_bare_only_when_allowed),
+        cmocka_unit_test(test_lists_built_through_the_node_cache_keep_their_items),
         cmocka_unit_test(test_escapes_decode),
         cmocka_unit_test(test_comments_and_whitespace),
         cmocka_unit_test(test_specials_split_atoms),
