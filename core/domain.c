@@ -1119,7 +1119,7 @@ void xend_domain_info_print(struct xend_domain *dom, struct xend_buf *out)
     xend_domain_info_print_at(dom, xend_clock_boot_ns(), out);
 }
 
-struct xend_sxp *xend_domain_record(struct xend_domain *dom)
+static struct xend_sxp *record_build(struct xend_domain *dom, bool lend_config)
 {
     struct xend_sxp *r = xend_sxp_list_of("domain_record", NULL);
     xend_sxp_add_kv(r, "uuid", dom->uuid);
@@ -1145,9 +1145,27 @@ struct xend_sxp *xend_domain_record(struct xend_domain *dom)
     if (dom->halt_reason)
         xend_sxp_add_kv(r, "halt_reason", dom->halt_reason);
     if (dom->config)
-        xend_sxp_add_kv_take(r, "config", xend_sxp_copy(dom->config));
+        xend_sxp_add_kv_take(r, "config", lend_config ? dom->config : xend_sxp_copy(dom->config));
     xend_sxp_append_take(r, xend_devices_record(dom));
     if (dom->mark)
         xend_sxp_append_take(r, xend_sxp_copy(dom->mark));
     return r;
+}
+
+struct xend_sxp *xend_domain_record(struct xend_domain *dom)
+{
+    return record_build(dom, false);
+}
+
+struct xend_sxp *xend_domain_record_lent(struct xend_domain *dom)
+{
+    return record_build(dom, true);
+}
+
+void xend_domain_record_return(struct xend_domain *dom, struct xend_sxp *rec)
+{
+    struct xend_sxp *kv = dom->config ? xend_sxp_child(rec, "config") : NULL;
+    if (kv != NULL && xend_sxp_nth(kv, 1) == dom->config)
+        xend_sxp_detach(kv, 1); /* the domain's own, lent */
+    xend_sxp_free(rec);
 }

@@ -50,7 +50,7 @@ static void persist(struct xend_domain *dom, struct xend_sxp *mark, bool first,
                     void (*done)(void *arg, int rc), void *arg)
 {
     struct xend_err err = {0};
-    struct xend_sxp *rec = xend_domain_record(dom);
+    struct xend_sxp *rec = xend_domain_record_lent(dom); /* encoded by the put, at once */
     if (mark)
         xend_sxp_append_take(rec, mark);
     struct persist_wait *w = xend_xmalloc(sizeof(*w));
@@ -60,7 +60,7 @@ static void persist(struct xend_domain *dom, struct xend_sxp *mark, bool first,
     w->arg = arg;
     int rc = (first ? xend_store_put_first : xend_store_put)(
         xend_lifecycle_lc.store, XEND_LIFECYCLE_NS, dom->uuid, rec, persisted, w, &err);
-    xend_sxp_free(rec);
+    xend_domain_record_return(dom, rec);
     if (rc < 0) {
         xend_log_error("store put failed", "domain=%s error=\"%s\"", dom->name, xend_err_msg(&err));
         persisted(w, rc);
