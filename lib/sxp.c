@@ -1100,6 +1100,12 @@ static inline bool bare_char(unsigned char c)
     return c < 128 && ((bare_bits[c >> 6] >> (c & 63)) & 1u);
 }
 
+/* A control byte: printed as \xNN (or \n, \t, \r) inside quotes. */
+static bool is_ctl_byte(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
 static bool is_bare_atom(const char *s, size_t len)
 {
     if (len == 0)
@@ -1123,8 +1129,7 @@ void xend_sxp_print_atom(const char *s, size_t len, struct xend_buf *out)
     for (size_t i = 0; i < len; i++) {
         /* What needs no escape is copied a run at a time. */
         size_t run = i;
-        while (run < len && (unsigned char)s[run] >= 0x20 && s[run] != 0x7f && s[run] != '\\' &&
-               s[run] != q)
+        while (run < len && !is_ctl_byte((unsigned char)s[run]) && s[run] != '\\' && s[run] != q)
             run++;
         if (run > i) {
             xend_buf_append(out, s + i, run - i);
@@ -1149,7 +1154,7 @@ void xend_sxp_print_atom(const char *s, size_t len, struct xend_buf *out)
             if (c == (unsigned char)q) {
                 xend_buf_putc(out, '\\');
                 xend_buf_putc(out, (char)c);
-            } else if (c < 0x20 || c == 0x7f) {
+            } else if (is_ctl_byte(c)) {
                 xend_buf_printf(out, "\\x%02x", c);
             } else {
                 xend_buf_putc(out, (char)c);
